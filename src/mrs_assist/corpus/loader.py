@@ -40,10 +40,40 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, list[str], int]:
     try:
         data = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        raise _fail(path, 2, f"front matter is not valid YAML: {exc}") from exc
+        # Name the file line of the problem (the mark is 0-based; the YAML starts on line 2).
+        mark = getattr(exc, "problem_mark", None)
+        line = 2 + mark.line if mark is not None else 2
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise _fail(path, line, f"front matter is not valid YAML: {detail}") from exc
     if not isinstance(data, dict):
         raise _fail(path, 2, "front matter must be a YAML mapping")
     return data, lines[end + 1 :], end + 2
+
+
+def _without_comments(path: Path, body: list[str], first_line: int) -> list[str | None]:
+    """Body lines with HTML comments removed; None for a line that held only comment."""
+    out: list[str | None] = []
+    opened: int | None = None  # line where the comment still open began
+    for offset, line in enumerate(body):
+        in_comment_before = opened is not None
+        kept: list[str] = []
+        rest = line
+        while rest:
+            if opened is None:
+                head, sep, rest = rest.partition("<!--")
+                kept.append(head)
+                if sep:
+                    opened = first_line + offset
+            else:
+                _, sep, rest = rest.partition("-->")
+                if sep:
+                    opened = None
+        text = "".join(kept)
+        hidden = in_comment_before or "<!--" in line
+        out.append(None if hidden and not text.strip() else text)
+    if opened is not None:
+        raise _fail(path, opened, "HTML comment is not closed by '-->'")
+    return out
 
 
 def _clean(raw: str) -> tuple[str, tuple[str, ...]]:
@@ -100,8 +130,10 @@ def parse_document(path: Path) -> Document:
         )
         current = None
 
-    for offset, line in enumerate(body):
+    for offset, line in enumerate(_without_comments(path, body, first_line)):
         lineno = first_line + offset
+        if line is None:  # a comment is invisible: it neither ends nor extends a clause
+            continue
         if not line.strip():
             close()
             continue
@@ -111,7 +143,13 @@ def parse_document(path: Path) -> Document:
             headings[:] = [(lvl, t) for lvl, t in headings if lvl < level]
             headings.append((level, title))
             continue
-        if m := _ANCHOR.match(line):
+        m = _ANCHOR.match(line)
+        if "{#" in (m.group(3) if m else line):
+            raise _fail(
+                path, lineno, "malformed or misplaced anchor: write '{#local-id}' or "
+                "'{#local-id .deleted}' at the start of the line (after an optional '- ' or '* ')"
+            )
+        if m:
             close()
             local_id, attrs, rest = m.group(1), m.group(2).split(), m.group(3)
             if not _LOCAL_ID.match(local_id):

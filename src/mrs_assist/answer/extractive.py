@@ -1,0 +1,101 @@
+"""The embedded default answer: the most relevant sentences of the top clauses, quoted.
+
+Every quote is a verbatim substring of a clause, and every citation carries the whole
+clause text, so any answer can be checked against the corpus word for word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import Protocol, Sequence
+
+from mrs_assist.schemas import Citation
+
+NOT_ADDRESSED = (
+    "The guidelines in this corpus do not address this question. No clause was relevant "
+    "enough to quote; please check the member's policy directly or ask a clinical policy lead."
+)
+
+_SENTENCE = re.compile(r"[^.;!?]+(?:[.;!?]+(?=\s|$)|$)")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an and are as at be by does do for from has have how in is it its mrs of on or "
+    "the this to under what when which with who whom why will would can could should "
+    "magnetic resonance spectroscopy cover covered coverage policy guideline payer".split()
+)
+
+
+class HitLike(Protocol):
+    """What the composer needs from a retrieval hit."""
+
+    clause_id: str
+    policy_id: str
+    payer: str
+    section: str
+    text: str
+    score: float
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a clause, each a verbatim substring of it."""
+    spans = [m.group(0).strip() for m in _SENTENCE.finditer(text)]
+    return [s for s in spans if s] or [text]
+
+
+def best_sentences(question: str, clause_text: str, *, limit: int = 2) -> str:
+    """The clause's most question-relevant sentences, in clause order, as one verbatim span.
+
+    Short clauses are quoted whole. The result is always a substring of ``clause_text``.
+    """
+    sentences = split_sentences(clause_text)
+    if len(sentences) <= limit or len(clause_text) <= 320:
+        return clause_text
+    q = _terms(question)
+    scored = sorted(
+        range(len(sentences)),
+        key=lambda i: (-len(q & _terms(sentences[i])), i),
+    )
+    keep = sorted(scored[:limit])
+    start = clause_text.index(sentences[keep[0]])
+    last = sentences[keep[-1]]
+    end = clause_text.index(last, start) + len(last)
+    if keep[-1] - keep[0] >= limit:  # not adjacent: quote the best one alone
+        best = sentences[scored[0]]
+        start = clause_text.index(best)
+        end = start + len(best)
+    return clause_text[start:end]
+
+
+def compose_answer(
+    question: str, hits: Sequence[HitLike], *, payer_names: dict[str, str] | None = None
+) -> tuple[str, list[Citation]]:
+    """An extractive answer (quotes grouped per policy) and its citations."""
+    if not hits:
+        return NOT_ADDRESSED, []
+    groups: OrderedDict[str, list[HitLike]] = OrderedDict()
+    for hit in hits:
+        groups.setdefault(hit.policy_id, []).append(hit)
+    lines: list[str] = []
+    for policy_id, group in groups.items():
+        payer = (payer_names or {}).get(policy_id) or group[0].payer
+        lines.append(f"{payer} ({policy_id}):")
+        for hit in group:
+            quote = best_sentences(question, hit.text)
+            lines.append(f'- "{quote}" [{hit.clause_id}]')
+        lines.append("")
+    citations = [
+        Citation(
+            clause_id=h.clause_id,
+            policy_id=h.policy_id,
+            section=h.section,
+            text=h.text,
+            score=round(float(h.score), 6),
+        )
+        for h in hits
+    ]
+    return "\n".join(lines).strip(), citations

@@ -1,0 +1,17 @@
+"""Every dependency of the routes, as an Annotated alias (override them in tests)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mrs_assist.service import Services
+
+
+def get_services(request: Request) -> Services:
+    """The process's Services, created by the app factory."""
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,125 @@
+"""Request and response bodies of the public contract (DESIGN.md "Contracts").
+
+The API serves them and `mrs-assist ... --json` prints them, so both stay identical.
+Requests forbid unknown fields: a typo in a field name is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
+
+MAX_QUESTION_CHARS = 2_000
+MAX_NOTES_CHARS = 50_000
+
+
+class Citation(BaseModel):
+    """A quoted guideline clause: its id and verbatim text."""
+
+    clause_id: str = Field(description="Stable clause id, e.g. 'cohere-mrs#non-indications.2'.")
+    policy_id: str
+    section: str = Field(description="Section path of the clause in its document.")
+    text: str = Field(description="Verbatim clause text from the curated corpus.")
+    score: float = Field(description="Retrieval score (fused rank score), or 1.0 for a criterion.")
+
+
+class AskRequest(BaseModel):
+    """A reviewer's free-text question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    policy_ids: list[str] | None = Field(
+        default=None, max_length=10, description="Restrict to these policies (default: detect from the question, else all)."
+    )
+    top_k: int | None = Field(default=None, ge=1, le=20, description="How many clauses to cite.")
+
+
+class AskResponse(BaseModel):
+    """An answer made of quoted clauses, each cited."""
+
+    answer: str
+    citations: list[Citation]
+    mode: Literal["extractive", "llm"]
+
+
+class Patient(BaseModel):
+    """What the request tells about the member."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age_years: float | None = Field(default=None, ge=0, le=130)
+
+
+class DeterminationRequest(BaseModel):
+    """A prior-authorization request to check against one policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_id: str = Field(min_length=1, max_length=100)
+    cpt_codes: list[str] = Field(default_factory=list, max_length=20)
+    clinical_notes: str = Field(default="", max_length=MAX_NOTES_CHARS)
+    patient: Patient = Field(default_factory=Patient)
+    facts: dict[str, bool | None] | None = Field(
+        default=None, description="Structured facts that override extraction; null means unknown."
+    )
+    letter: bool = False
+
+
+class EvidenceOut(BaseModel):
+    """A span of the clinical notes supporting a fact (offsets into the notes)."""
+
+    text: str
+    start: int
+    end: int
+
+
+class FactOut(BaseModel):
+    """A case fact and the evidence behind it."""
+
+    name: str
+    value: bool | None
+    evidence: list[EvidenceOut]
+
+
+class DeterminationResponse(BaseModel):
+    """The checker's recommendation with its trace, evidence and citations."""
+
+    recommendation: Outcome
+    requires_physician_review: bool
+    policy_id: str
+    policy_version: str
+    facts: list[FactOut]
+    trace: dict[str, Any]
+    missing_information: list[str]
+    citations: list[Citation]
+    safety_flags: list[str]
+    letter: dict[str, Any] | None = None
+
+
+class PolicySummary(BaseModel):
+    """A document of the corpus as listed by GET /v1/policies."""
+
+    policy_id: str
+    payer: str
+    title: str
+    kind: Literal["guideline", "literature"]
+    version: str
+    dates: dict[str, str]
+    cpt_codes: list[str]
+    body_region: str
+    clauses: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorBody
