@@ -1,0 +1,32 @@
+# Two commands on a fresh machine:
+#   make run    install, build the index, answer an example question, then serve the API
+#   make test   install (with test extras) and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test index serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: otherwise pip resolves torch to a CUDA build (several GB).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/mrs-assist index
+
+run: index
+	$(BIN)/mrs-assist ask "Does NIA cover MRS for glioma grading?"
+	$(BIN)/mrs-assist serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .mrs-assist .pytest_cache .hypothesis
