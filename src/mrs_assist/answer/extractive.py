@@ -17,7 +17,7 @@ NOT_ADDRESSED = (
     "enough to quote; please check the member's policy directly or ask a clinical policy lead."
 )
 
-_SENTENCE = re.compile(r"[^.;!?]+(?:[.;!?]+(?=\s|$)|$)")
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an and are as at be by does do for from has have how in is it its mrs of on or "
@@ -38,7 +38,8 @@ class HitLike(Protocol):
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    words = (w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _WORD.findall(text.lower()))
+    return {w for w in words if w not in _STOP and len(w) > 1}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -47,28 +48,17 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in spans if s] or [text]
 
 
-def best_sentences(question: str, clause_text: str, *, limit: int = 2) -> str:
-    """The clause's most question-relevant sentences, in clause order, as one verbatim span.
+def best_sentences(question: str, clause_text: str, *, limit: int = 2) -> list[str]:
+    """The clause's most question-relevant sentences, in clause order, each verbatim.
 
-    Short clauses are quoted whole. The result is always a substring of ``clause_text``.
+    Short clauses are quoted whole. Every returned piece is a substring of ``clause_text``.
     """
     sentences = split_sentences(clause_text)
     if len(sentences) <= limit or len(clause_text) <= 320:
-        return clause_text
+        return [clause_text]
     q = _terms(question)
-    scored = sorted(
-        range(len(sentences)),
-        key=lambda i: (-len(q & _terms(sentences[i])), i),
-    )
-    keep = sorted(scored[:limit])
-    start = clause_text.index(sentences[keep[0]])
-    last = sentences[keep[-1]]
-    end = clause_text.index(last, start) + len(last)
-    if keep[-1] - keep[0] >= limit:  # not adjacent: quote the best one alone
-        best = sentences[scored[0]]
-        start = clause_text.index(best)
-        end = start + len(best)
-    return clause_text[start:end]
+    ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & _terms(sentences[i])), i))
+    return [sentences[i] for i in sorted(ranked[:limit])]
 
 
 def compose_answer(
@@ -85,8 +75,8 @@ def compose_answer(
         payer = (payer_names or {}).get(policy_id) or group[0].payer
         lines.append(f"{payer} ({policy_id}):")
         for hit in group:
-            quote = best_sentences(question, hit.text)
-            lines.append(f'- "{quote}" [{hit.clause_id}]')
+            quotes = " … ".join(f'"{q}"' for q in best_sentences(question, hit.text))
+            lines.append(f"- {quotes} [{hit.clause_id}]")
         lines.append("")
     citations = [
         Citation(
