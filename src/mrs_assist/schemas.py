@@ -54,6 +54,15 @@ class Patient(BaseModel):
     age_years: float | None = Field(default=None, ge=0, le=130)
 
 
+class Party(BaseModel):
+    """A member or provider as named in the request (letters use these, never invent them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    id: str | None = Field(default=None, max_length=100, description="Member id or provider NPI.")
+
+
 class DeterminationRequest(BaseModel):
     """A prior-authorization request to check against one policy."""
 
@@ -67,6 +76,11 @@ class DeterminationRequest(BaseModel):
         default=None, description="Structured facts that override extraction; null means unknown."
     )
     letter: bool = False
+    urgency: Literal["standard", "expedited"] = Field(
+        default="standard", description="Decision timeframe: 7 calendar days standard, 72 hours expedited."
+    )
+    member: Party | None = Field(default=None, description="Member identifiers for the letter; never invented.")
+    provider: Party | None = Field(default=None, description="Requesting provider for the letter; never invented.")
 
 
 class EvidenceOut(BaseModel):
@@ -93,7 +107,12 @@ class DeterminationResponse(BaseModel):
     policy_id: str
     policy_version: str
     facts: list[FactOut]
-    trace: dict[str, Any]
+    trace: dict[str, Any] = Field(
+        description="The checker's evaluation: {'outcome', 'scope', 'indications', 'exclusions', "
+        "'investigational', 'safety', 'deciding_clauses', 'missing_facts', 'notices'}; each node is "
+        "{'id', 'label', 'kind' (all|any|not|fact|scope), 'fact', 'value' (true|false|null), "
+        "'clause_id', 'evidence', 'children'}."
+    )
     missing_information: list[str]
     citations: list[Citation]
     safety_flags: list[str]

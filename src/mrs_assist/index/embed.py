@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -159,9 +159,28 @@ def get_embedder(settings: Settings) -> Embedder:
 
 def chroma_embedding_function(embedder: TextEmbedder) -> Any:
     """A Chroma EmbeddingFunction over our embedder (Chroma's default would download one)."""
+    return _chroma_class()(embedder)
+
+
+class _Unavailable:
+    """Stands in when Chroma rebuilds the function from stored config: we never embed that way."""
+
+    model_id = "unavailable"
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise ConfigError("pass the mrs_assist embedding function to Chroma explicitly")
+
+    def count_tokens(self, text: str) -> int:
+        raise ConfigError("pass the mrs_assist embedding function to Chroma explicitly")
+
+
+@lru_cache(maxsize=1)
+def _chroma_class() -> type:
     from chromadb.api.types import EmbeddingFunction
 
-    class _ChromaEmbedding(EmbeddingFunction):  # type: ignore[type-arg]
+    class MrsAssistEmbeddingFunction(EmbeddingFunction):  # type: ignore[type-arg]
+        """Chroma's view of our embedder; the collection records only the model id."""
+
         def __init__(self, inner: TextEmbedder) -> None:
             self._inner = inner
 
@@ -179,8 +198,9 @@ def chroma_embedding_function(embedder: TextEmbedder) -> Any:
 
         @staticmethod
         def build_from_config(config: dict[str, Any]) -> Any:
-            # Never rebuilt from stored config: every caller hands Chroma the live object.
-            raise ConfigError("the mrs_assist embedding function must be passed explicitly")
+            # Chroma may rebuild it from a collection's stored config when reading the
+            # collection's configuration; every real caller hands Chroma the live object.
+            return MrsAssistEmbeddingFunction(_Unavailable())
 
         def default_space(self) -> str:
             return "cosine"
@@ -188,4 +208,4 @@ def chroma_embedding_function(embedder: TextEmbedder) -> Any:
         def supported_spaces(self) -> list[str]:
             return ["cosine"]
 
-    return _ChromaEmbedding(embedder)
+    return MrsAssistEmbeddingFunction
