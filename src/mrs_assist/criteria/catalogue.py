@@ -1,0 +1,129 @@
+"""The shared facts catalogue (corpus/facts.yaml) and the value types of a case's facts.
+
+The catalogue names every fact a policy's criteria use, with the label shown to reviewers,
+the question to ask when the fact is missing, its role and whether it is open- or
+closed-world. Detection data (terms, patterns, the ``detect`` mapping) belongs to the
+extraction layer, which validates it; this module only carries it through.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mrs_assist.criteria._yaml import YamlFile
+
+Role = Literal["purpose", "condition", "exclusion", "safety", "scope", "demographic"]
+World = Literal["open", "closed"]
+Source = Literal["notes", "request", "default", "closure", "age"]
+
+FACT_NAME = r"^[a-z][a-z0-9_]*$"
+"""A fact name: lower-case words joined by underscores (``known_brain_tumor``)."""
+
+# Roles whose world is fixed by the catalogue's interpretation notes (facts.yaml header).
+_WORLD_OF_ROLE: dict[str, str] = {
+    "purpose": "open",
+    "condition": "open",
+    "exclusion": "closed",
+    "safety": "closed",
+    "scope": "closed",
+}
+
+_StrListOrMap = list[str] | dict[str, str | list[str]]
+
+
+class FactSpec(BaseModel):
+    """One catalogue entry: what a fact means and how the checker treats its absence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(min_length=1, description="Plain-language name shown to reviewers.")
+    question: str = Field(min_length=1, description="What to ask when the fact is missing.")
+    role: Role = Field(description="What the fact is for in a policy's criteria.")
+    world: World = Field(description="open: undocumented is unknown; closed: undocumented is false.")
+    detect: dict[str, Any] = Field(
+        default_factory=dict, description="Detection settings, validated by mrs_assist.extract."
+    )
+    terms: _StrListOrMap = Field(default_factory=list, description="Detection terms (extract).")
+    patterns: _StrListOrMap = Field(default_factory=list, description="Detection regexes (extract).")
+    abbreviations: _StrListOrMap = Field(
+        default_factory=list, description="Abbreviations and their expansions (extract)."
+    )
+    negated_by: _StrListOrMap = Field(
+        default_factory=list, description="Wording that negates the fact (extract)."
+    )
+
+    @model_validator(mode="after")
+    def _world_matches_role(self) -> FactSpec:
+        expected = _WORLD_OF_ROLE.get(self.role)
+        if expected is not None and self.world != expected:
+            raise ValueError(f"a {self.role} fact must be world: {expected} (facts.yaml header)")
+        return self
+
+
+class Catalogue(BaseModel):
+    """Every fact the policies may use, by name, in file order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facts: dict[str, FactSpec] = Field(description="Fact name → its catalogue entry.")
+
+    @model_validator(mode="after")
+    def _names_are_valid(self) -> Catalogue:
+        for name in self.facts:
+            if not re.match(FACT_NAME, name):
+                raise ValueError(f"fact name {name!r} must be lower_snake_case")
+        return self
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.facts
+
+    def spec(self, name: str) -> FactSpec:
+        """The entry for ``name``; raises KeyError naming the fact when it is not catalogued."""
+        try:
+            return self.facts[name]
+        except KeyError:
+            raise KeyError(f"fact {name!r} is not in the facts catalogue") from None
+
+    def names(self, role: Role | None = None) -> list[str]:
+        """Fact names in catalogue order, optionally only those with ``role``."""
+        return [n for n, s in self.facts.items() if role is None or s.role == role]
+
+
+class Evidence(BaseModel):
+    """A span of the clinical notes that supports a fact's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The notes' text between start and end, verbatim.")
+    start: int = Field(ge=0, description="Character offset where the span starts.")
+    end: int = Field(ge=0, description="Character offset just past the span.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Evidence:
+        if self.end < self.start:
+            raise ValueError("evidence end must not be before start")
+        return self
+
+
+class FactValue(BaseModel):
+    """A case fact: true, false or unknown (None), where it came from, and its evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=FACT_NAME, description="Catalogue fact name.")
+    value: bool | None = Field(description="True, False, or None for unknown.")
+    evidence: list[Evidence] = Field(default_factory=list, description="Supporting spans of the notes.")
+    source: Source = Field(
+        description="notes: extracted; request: sent by the caller; default: closed-world "
+        "absence or open-world unknown; closure: purposes close once one is documented; "
+        "age: derived from the patient's age."
+    )
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """The facts catalogue at ``path``; raises CorpusError naming file and line."""
+    return YamlFile(path).validate(Catalogue)
