@@ -65,6 +65,77 @@ def ask(
 
 
 @app.command()
+def determine(
+    policy: Annotated[str, typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")],
+    notes_file: Annotated[Path, typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")],
+    age: Annotated[Optional[float], typer.Option("--age", help="Patient age in years.")] = None,
+    cpt: Annotated[
+        Optional[list[str]], typer.Option("--cpt", help="Requested CPT code (repeatable; default 76390).")
+    ] = None,
+    urgency: Annotated[str, typer.Option(help="standard (7 calendar days) or expedited (72 hours).")] = "standard",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API response body.")] = False,
+    letter: Annotated[bool, typer.Option("--letter", help="Also draft the determination letter.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Letter format: md, html or pdf.")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the letter to this file.")] = None,
+) -> None:
+    """Check a request's notes against a policy's criteria (the outcome is never a model's)."""
+    from mrs_assist.schemas import DeterminationRequest
+
+    notes = _read_notes(notes_file)
+    request = _validated(
+        DeterminationRequest,
+        policy_id=policy,
+        cpt_codes=cpt or ["76390"],
+        clinical_notes=notes,
+        patient={"age_years": age},
+        letter=letter,
+        urgency=urgency,
+    )
+    services = _services()
+    response = services.determine(request)
+    if as_json:
+        _print_json(response)
+    else:
+        _print_determination(response)
+    if letter and response.letter is not None:
+        _write_letter(services, response, fmt, out)
+
+
+@app.command()
+def compare(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API response body.")] = False,
+) -> None:
+    """Indications × policies: covered, covered-if, investigational or not covered, each cited."""
+    response = _services().compare()
+    if as_json:
+        _print_json(response)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="MRS indications by policy (cell: status, conditions, clauses)", show_lines=True)
+    table.add_column("indication (fact)", overflow="fold")
+    for pid in response.policy_ids:
+        table.add_column(pid.removesuffix("-mrs"), overflow="fold")
+    for row in response.rows:
+        cells = []
+        for pid in response.policy_ids:
+            cell = row.cells[pid]
+            text = cell.status.replace("_", " ")
+            if cell.condition_facts:
+                text += ": " + " + ".join(cell.condition_facts)
+            if cell.clause_ids:
+                text += "\n[" + ", ".join(c.split("#", 1)[1] for c in cell.clause_ids) + "]"
+            cells.append(escape(text))
+        table.add_row(row.fact, *cells)
+    console = Console()
+    console.print(table)
+    for item in response.inconsistencies:
+        console.print(escape(f"{item['kind']} ({item['policy_id']}): {item['message']}"))
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -74,6 +145,58 @@ def serve(
     import uvicorn
 
     uvicorn.run("mrs_assist.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+def _read_notes(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidRequestError(f"notes file not found: {path}") from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        raise InvalidRequestError(f"cannot read notes file {path}: {type(exc).__name__}") from None
+
+
+def _print_determination(response) -> None:
+    typer.echo(f"Recommendation: {response.recommendation}  (policy {response.policy_id}, version {response.policy_version})")
+    if response.requires_physician_review:
+        typer.echo("Requires physician review: a physician must decide any adverse determination.")
+    decided = [f for f in response.facts if f.value is not None]
+    if decided:
+        typer.echo("Facts:")
+        for f in decided:
+            spans = "; ".join(f'"{e.text}" @{e.start}-{e.end}' for e in f.evidence)
+            typer.echo(f"  {f.name} = {str(f.value).lower()}" + (f"  ← {spans}" if spans else ""))
+    if response.missing_information:
+        typer.echo("Missing information:")
+        for q in response.missing_information:
+            typer.echo(f"  - {q}")
+    for flag in response.safety_flags:
+        typer.echo(f"Safety flag: {flag}")
+    deciding = response.trace.get("deciding_clauses", [])
+    if deciding:
+        typer.echo("Deciding clauses:")
+        by_id = {c.clause_id: c for c in response.citations}
+        for cid in deciding:
+            text = by_id[cid].text if cid in by_id else ""
+            typer.echo(f'  [{cid}] "{text}"')
+
+
+def _write_letter(services, response, fmt: str, out: Optional[Path]) -> None:
+    if fmt not in ("md", "html", "pdf"):
+        raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
+    letter = response.letter
+    if fmt == "pdf":
+        data = services.render_letter_pdf(letter)
+        if out is None:
+            raise InvalidRequestError("--format pdf needs --out FILE")
+        out.write_bytes(data)
+    else:
+        text = letter["markdown"] if fmt == "md" else letter["html"]
+        if out is None:
+            typer.echo("\n" + text)
+            return
+        out.write_text(text, encoding="utf-8")
+    typer.echo(f"letter written to {out}", err=True)
 
 
 def _validated(model, **fields):

@@ -86,3 +86,25 @@ class ServiceUnavailableError(MrsAssistError):
 
     code = "service_unavailable"
     http_status = 503
+
+
+# --- access and record state (records, auth) ----------------------------------------------
+class UnauthorizedError(MrsAssistError):
+    """No credentials, or credentials that match no user (send `X-API-Key` or a Bearer token)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class ForbiddenError(MrsAssistError):
+    """The caller is known but their role may not take this action (e.g. a nurse signing a denial)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class ConflictError(MrsAssistError):
+    """The action contradicts the record's state (e.g. editing a signed determination)."""
+
+    code = "conflict"
+    http_status = 409

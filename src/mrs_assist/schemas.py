@@ -69,7 +69,7 @@ class DeterminationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy_id: str = Field(min_length=1, max_length=100)
-    cpt_codes: list[str] = Field(default_factory=list, max_length=20)
+    cpt_codes: list[str] = Field(max_length=20, description="Requested CPT codes, e.g. ['76390'].")
     clinical_notes: str = Field(default="", max_length=MAX_NOTES_CHARS)
     patient: Patient = Field(default_factory=Patient)
     facts: dict[str, bool | None] | None = Field(
@@ -108,10 +108,10 @@ class DeterminationResponse(BaseModel):
     policy_version: str
     facts: list[FactOut]
     trace: dict[str, Any] = Field(
-        description="The checker's evaluation: {'outcome', 'scope', 'indications', 'exclusions', "
-        "'investigational', 'safety', 'deciding_clauses', 'missing_facts', 'notices'}; each node is "
-        "{'id', 'label', 'kind' (all|any|not|fact|scope), 'fact', 'value' (true|false|null), "
-        "'clause_id', 'evidence', 'children'}."
+        description="The checker's evaluation: {'outcome', 'root', 'deciding_clauses', 'missing_facts', "
+        "'investigational', 'safety', 'notices'}; 'root' is the evaluated formula (scope ∧ "
+        "indications ∧ ¬exclusions), each node {'id', 'label', 'kind' (all|any|not|fact|cpt), "
+        "'fact', 'value' (true|false|null), 'clause_id', 'see_also', 'evidence', 'children'}."
     )
     missing_information: list[str]
     citations: list[Citation]
@@ -142,3 +142,26 @@ class ErrorResponse(BaseModel):
     """Every error the API returns."""
 
     error: ErrorBody
+
+
+class CompareCell(BaseModel):
+    """One indication under one policy."""
+
+    status: Literal["covered", "covered_if", "investigational", "not_covered"]
+    clause_ids: list[str]
+    conditions: list[str] = Field(default_factory=list, description="What covered_if requires, in words.")
+    condition_facts: list[str] = Field(default_factory=list, description="The facts covered_if requires.")
+
+
+class CompareRow(BaseModel):
+    fact: str
+    label: str
+    cells: dict[str, CompareCell]
+
+
+class CompareResponse(BaseModel):
+    """Indications × policies, each cell cited, plus inconsistencies found inside policies."""
+
+    policy_ids: list[str]
+    rows: list[CompareRow]
+    inconsistencies: list[dict[str, Any]]

@@ -13,8 +13,21 @@ from functools import cached_property
 from mrs_assist.answer import NOT_ADDRESSED, compose_answer
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
+from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
 from mrs_assist.errors import UnknownPolicyError
-from mrs_assist.schemas import AskRequest, AskResponse, PolicySummary
+from mrs_assist.schemas import (
+    AskRequest,
+    AskResponse,
+    Citation,
+    CompareCell,
+    CompareResponse,
+    CompareRow,
+    DeterminationRequest,
+    DeterminationResponse,
+    EvidenceOut,
+    FactOut,
+    PolicySummary,
+)
 
 
 class Services:
@@ -30,6 +43,23 @@ class Services:
     def corpus(self) -> Corpus:
         """The curated corpus (raises CorpusError if invalid)."""
         return load_corpus(self.settings.corpus_dir)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The shared facts catalogue."""
+        return load_catalogue(self.settings.corpus_dir / "facts.yaml")
+
+    @cached_property
+    def policies(self) -> dict[str, Policy]:
+        """Every policy's criteria, by policy id."""
+        return load_policies(self.settings.corpus_dir, self.catalogue)
+
+    def policy(self, policy_id: str) -> Policy:
+        """One policy's criteria; raises UnknownPolicyError listing the known ids."""
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            raise UnknownPolicyError(policy_id, list(self.policies)) from None
 
     @property
     def retriever(self):
@@ -77,3 +107,117 @@ class Services:
             return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive")
         answer, citations = compose_answer(request.question, result.hits)
         return AskResponse(answer=answer, citations=citations, mode="extractive")
+
+    def determine(self, request: DeterminationRequest) -> DeterminationResponse:
+        """Extract facts from the notes, check them against the policy, cite every decided clause."""
+        from mrs_assist.extract import extract_facts
+
+        policy = self.policy(request.policy_id)
+        extracted = extract_facts(
+            request.clinical_notes, age_years=request.patient.age_years, catalogue=self.catalogue
+        )
+        facts = resolve_facts(extracted, request.facts, self.catalogue)
+        return self._respond(request, policy, facts)
+
+    def recompute(self, request: DeterminationRequest, facts: dict[str, bool | None]) -> DeterminationResponse:
+        """Re-run the checker with reviewer-set facts on top of the request's (fact overrides)."""
+        merged = dict(request.facts or {}) | dict(facts)
+        return self.determine(request.model_copy(update={"facts": merged}))
+
+    def _respond(
+        self, request: DeterminationRequest, policy: Policy, facts: dict[str, FactValue]
+    ) -> DeterminationResponse:
+        evaluation = evaluate(policy, facts, request.cpt_codes, catalogue=self.catalogue)
+        response = DeterminationResponse(
+            recommendation=evaluation.outcome,
+            requires_physician_review=evaluation.requires_physician_review,
+            policy_id=policy.policy_id,
+            policy_version=policy.version,
+            facts=self._facts_out(policy, facts),
+            trace=_trace_body(evaluation),
+            missing_information=evaluation.missing_questions,
+            citations=self._citations(evaluation),
+            safety_flags=[f"{f.label} [{f.clause_id}]" for f in evaluation.safety_flags],
+        )
+        if request.letter:
+            response.letter = self.draft_letter(request, response)
+        return response
+
+    def _facts_out(self, policy: Policy, facts: dict[str, FactValue]) -> list[FactOut]:
+        used = set(policy.all_facts())
+        return [
+            FactOut(
+                name=name,
+                value=fv.value,
+                evidence=[EvidenceOut(text=e.text, start=e.start, end=e.end) for e in fv.evidence],
+            )
+            for name, fv in facts.items()
+            if name in used or fv.source in ("notes", "request")
+        ]
+
+    def _citations(self, evaluation: Evaluation) -> list[Citation]:
+        """Verbatim clauses: the deciding ones first, then every other decided criterion."""
+        ids = list(evaluation.deciding_clauses)
+        for node in evaluation.trace.walk():
+            if node.clause_id and node.value is not None:
+                ids.append(node.clause_id)
+        ids += [f.clause_id for f in evaluation.safety_flags + evaluation.investigational]
+        ids += [n.clause_id for n in evaluation.notices]
+        citations = []
+        for clause_id in dict.fromkeys(ids):
+            clause = self.corpus.clause(clause_id)
+            if clause is None or clause.deleted:
+                continue  # a policy test proves this never happens for shipped policies
+            citations.append(
+                Citation(
+                    clause_id=clause.id,
+                    policy_id=clause.policy_id,
+                    section=clause.section,
+                    text=clause.text,
+                    score=1.0,
+                )
+            )
+        return citations
+
+    def compare(self) -> CompareResponse:
+        """The indications × policies matrix derived from the criteria trees."""
+        from mrs_assist.criteria import compare_policies, policy_inconsistencies
+
+        matrix = compare_policies(self.policies, self.catalogue)
+        return CompareResponse(
+            policy_ids=list(matrix.policy_ids),
+            rows=[
+                CompareRow(
+                    fact=row.fact,
+                    label=row.label,
+                    cells={
+                        pid: CompareCell(
+                            status=c.status,
+                            clause_ids=list(c.clause_ids),
+                            conditions=list(c.conditions),
+                            condition_facts=list(c.condition_facts),
+                        )
+                        for pid, c in row.cells.items()
+                    },
+                )
+                for row in matrix.rows
+            ],
+            inconsistencies=[i.model_dump(mode="json") for i in policy_inconsistencies(self.policies)],
+        )
+
+    def draft_letter(self, request: DeterminationRequest, response: DeterminationResponse) -> dict:
+        """The letter for a determination (template; model-phrased when one is configured)."""
+        raise NotImplementedError  # wired when letters land
+
+
+def _trace_body(evaluation: Evaluation) -> dict:
+    """The contract's `trace`: the evaluated tree and what decided it."""
+    return {
+        "outcome": evaluation.outcome,
+        "root": evaluation.trace.model_dump(mode="json"),
+        "deciding_clauses": evaluation.deciding_clauses,
+        "missing_facts": evaluation.missing_facts,
+        "investigational": [f.model_dump() for f in evaluation.investigational],
+        "safety": [f.model_dump() for f in evaluation.safety_flags],
+        "notices": [n.model_dump() for n in evaluation.notices],
+    }

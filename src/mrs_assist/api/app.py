@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
-from mrs_assist.api.routers import ask, health, policies
+from mrs_assist.api.routers import ask, compare, determinations, health, policies
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
 
@@ -20,6 +20,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or Services(settings)
     install_error_handlers(app)
-    for module in (health, policies, ask):
+    for module in (health, policies, ask, determinations, compare):
         app.include_router(module.router)
     return app

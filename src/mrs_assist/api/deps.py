@@ -15,3 +15,7 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+# --- who is calling (mrs_assist.auth) ---------------------------------------------------
+from mrs_assist.auth import CurrentUser, User, get_current_user, require_role  # noqa: E402,F401

@@ -1,0 +1,102 @@
+"""Stored determinations: list, read, override a fact, edit the letter, sign, download the letter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
+from mrs_assist.errors import NotFoundError, ServiceUnavailableError
+from mrs_assist.records import (
+    DeterminationRecordResponse,
+    FactOverrideRequest,
+    LetterEditRequest,
+    RecordStore,
+    RecordSummary,
+)
+from mrs_assist.schemas import ErrorResponse
+
+router = APIRouter(prefix="/v1", tags=["determinations"])
+
+
+def get_records(request: Request) -> RecordStore:
+    """The process's RecordStore (`app.state.records`, set by the app factory)."""
+    store = getattr(request.app.state, "records", None)
+    if store is None:
+        raise ServiceUnavailableError("determination records are not configured")
+    return store
+
+
+RecordsDep = Annotated[RecordStore, Depends(get_records)]
+Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
+Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
+
+_ERRORS = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+    404: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
+_WRITE_ERRORS = {**_ERRORS, 409: {"model": ErrorResponse}}
+
+
+@router.get("/determinations", response_model=list[RecordSummary], responses=_ERRORS)
+def list_determinations(
+    _: Reader,
+    records: RecordsDep,
+    status: Annotated[Literal["draft", "signed"] | None, Query()] = None,
+    policy_id: Annotated[str | None, Query(max_length=100)] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601; naive means UTC).")] = None,
+    until: Annotated[datetime | None, Query(description="Created before (ISO 8601; naive means UTC).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RecordSummary]:
+    """Stored determinations, newest first."""
+    return records.list(status=status, policy_id=policy_id, since=since, until=until, limit=limit)
+
+
+@router.get("/determinations/{id}", response_model=DeterminationRecordResponse, responses=_ERRORS)
+def get_determination(id: str, _: Reader, records: RecordsDep) -> DeterminationRecordResponse:
+    """One stored determination with its status, letter and overrides."""
+    return records.get(id).to_response()
+
+
+@router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
+def override_fact(
+    id: str, body: FactOverrideRequest, user: Clinician, request: Request, records: RecordsDep
+) -> DeterminationRecordResponse:
+    """Set one fact (with a reason) and re-run the criteria checker; 409 once signed."""
+    recompute = request.app.state.services.recompute
+    record = records.override_fact(id, body.name, body.value, body.reason, user=user, recompute=recompute)
+    return record.to_response()
+
+
+@router.put("/determinations/{id}/letter", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
+def edit_letter(id: str, body: LetterEditRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+    """Replace the draft letter with the reviewer's text; 409 once signed."""
+    return records.edit_letter(id, body.markdown, user=user).to_response()
+
+
+@router.post("/determinations/{id}/sign", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
+def sign_determination(id: str, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+    """Sign the draft: approvals and pends by a reviewer or physician, adverse determinations by a physician only."""
+    return records.sign(id, user=user).to_response()
+
+
+@router.get(
+    "/determinations/{id}/letter.pdf",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"application/pdf": {}}, "description": "The letter as PDF."}},
+)
+def letter_pdf(id: str, _: Reader, request: Request, records: RecordsDep) -> Response:
+    """The record's current letter rendered as PDF (404 when it has none)."""
+    record = records.get(id)
+    if record.letter_markdown is None:
+        raise NotFoundError(f"determination {record.id} has no letter")
+    pdf = request.app.state.services.render_letter_pdf(record)
+    filename = f"determination-{record.id}{'' if record.status == 'signed' else '-draft'}.pdf"
+    return Response(
+        content=pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )

@@ -1,0 +1,273 @@
+"""The detection data: each fact's ``detect:`` mapping (facts.yaml) and the extraction lexicon.
+
+Both are parsed by pydantic with ``extra="forbid"``; every regex and quantity is checked
+when it is loaded, so a typo in facts.yaml fails at start-up, never on a reviewer's case.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Value = Literal["true", "false", "unknown", "ignore"]
+"""What a mention says about a fact: true, false, unknown (documented but hedged), or nothing."""
+
+Reading = Literal["true", "false", "unknown", "ignore", "same"]
+"""How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
+
+CATEGORIES = ("family", "negated", "hypothetical", "possible", "differential", "historical")
+"""ConText categories that change a mention's reading, in precedence order."""
+
+CATEGORY_OF_MODIFIER = {
+    "FAMILY": "family",
+    "NEGATED_EXISTENCE": "negated",
+    "HYPOTHETICAL": "hypothetical",
+    "POSSIBLE_EXISTENCE": "possible",
+    "DIFFERENTIAL": "differential",
+    "HISTORICAL": "historical",
+}
+"""medspaCy ConText category → reading key."""
+
+
+def _yaml_words(value: Any) -> Any:
+    """YAML reads ``true``/``false`` as booleans: accept them as the words."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _compile(pattern: str, what: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"{what} {pattern!r} is not a valid regex: {exc}") from exc
+
+
+class Readings(BaseModel):
+    """Per-category readings; unset keys fall back to the fact's, then the role's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    affirmed: Value | None = Field(default=None, description="A plain mention.")
+    negated: Reading | None = Field(default=None, description='"no pacemaker", "denies seizures".')
+    possible: Reading | None = Field(default=None, description='"r/o tumor", "suspected", "?".')
+    differential: Reading | None = Field(default=None, description='"tumor vs abscess".')
+    hypothetical: Reading | None = Field(default=None, description='"if", "candidate for".')
+    historical: Reading | None = Field(default=None, description='"hx of", "s/p", "prior".')
+    family: Reading | None = Field(default=None, description='"mother has MS", "FHx".')
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        return _yaml_words(value)
+
+    def over(self, base: Readings) -> Readings:
+        """These readings with unset keys taken from ``base``."""
+        mine = self.model_dump(exclude_none=True)
+        return base.model_copy(update=mine)
+
+
+class Near(BaseModel):
+    """Two phrase lists within ``gap`` characters of one sentence (optionally joined by ``via``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    a: list[str] = Field(min_length=1, description="Regex fragments; one must appear.")
+    b: list[str] = Field(min_length=1, description="Regex fragments; one must appear near an a.")
+    via: list[str] = Field(
+        default_factory=list, description="Connectors (vs, versus, or, from, ?) one of which must lie between."
+    )
+    gap: int = Field(default=60, ge=0, le=200, description="Most characters between a and b.")
+    ordered: bool = Field(default=False, description="Only a before b (else either order).")
+
+    def regex(self) -> str:
+        """The one regex this rule stands for (stays inside a sentence)."""
+        gap = r"(?:[^.;\n]|(?<=\bvs)\.|\.(?=\w))"  # "vs." and "3.5" do not end the gap
+        a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
+        b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
+        if self.via:
+            via = "|".join(self.via)
+            mid = rf"{gap}{{0,{self.gap}}}?(?:{via}){gap}{{0,{self.gap}}}?"
+        else:
+            mid = rf"{gap}{{0,{self.gap}}}?"
+        forward = f"{a}{mid}{b}"
+        return forward if self.ordered else f"{forward}|{b}{mid}{a}"
+
+
+class Quantity(BaseModel):
+    """A regex capturing a number (``n``) and maybe a ``unit``; the mention's value is a comparison."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regex: str = Field(description="Must define the named group n; unit (days/weeks/...) is optional.")
+    within_days: float | None = Field(default=None, description="True when n units ago is at most this many days.")
+    below: float | None = Field(default=None, description="True when n is below this number.")
+    default_unit: str = Field(default="day", description="Unit when the regex captures none.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Quantity:
+        if (self.within_days is None) == (self.below is None):
+            raise ValueError("a quantity needs exactly one of within_days or below")
+        compiled = _compile(self.regex, "quantity")
+        if "n" not in compiled.groupindex:
+            raise ValueError(f"quantity regex {self.regex!r} must define the named group (?P<n>...)")
+        return self
+
+
+class Group(BaseModel):
+    """One set of matchers sharing readings: a mention's reading comes from its group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    terms: list[str] = Field(default_factory=list, description="Phrases, matched token by token, any case.")
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, description="Abbreviation → expansion; matched as whole tokens, case-sensitive."
+    )
+    patterns: list[list[dict[str, Any]]] = Field(default_factory=list, description="spaCy token patterns.")
+    regex: list[str] = Field(default_factory=list, description="Regexes, any case (no named groups).")
+    near: list[Near] = Field(default_factory=list)
+    quantities: list[Quantity] = Field(default_factory=list)
+    requires: list[str] = Field(
+        default_factory=list, description="Regexes; a mention counts only if one matches in requires_scope."
+    )
+    requires_scope: Literal["sentence", "notes"] = "sentence"
+    readings: Readings = Field(default_factory=Readings)
+
+    @field_validator("regex", "requires")
+    @classmethod
+    def _regexes_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if _compile(value, "regex").groupindex:
+                raise ValueError(f"regex {value!r} must not define named groups (only quantities do)")
+        return values
+
+    @model_validator(mode="after")
+    def _near_compiles(self) -> Group:
+        for near in self.near:
+            _compile(near.regex(), "near rule")
+        return self
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.terms or self.abbreviations or self.patterns or self.regex or self.near or self.quantities)
+
+
+class AgeRule(BaseModel):
+    """Ties a fact to the patient's age (from the request's age_years or the notes' wording)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at_most_days: float | None = Field(
+        default=None, description="The fact IS this age bracket (neonate): true iff age <= this many days."
+    )
+    under_years: float | None = Field(
+        default=None, description="The fact's mentions count only for a patient younger than this."
+    )
+    wording: list[str] = Field(
+        default_factory=list, description="Regexes that say the patient is in the bracket without a number."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> AgeRule:
+        if (self.at_most_days is None) == (self.under_years is None):
+            raise ValueError("an age rule needs exactly one of at_most_days or under_years")
+        for value in self.wording:
+            _compile(value, "age wording")
+        return self
+
+
+class DetectSpec(Group):
+    """A fact's ``detect:`` mapping: its base group, extra groups, and fact-level rules."""
+
+    groups: list[Group] = Field(default_factory=list, description="Further matchers with their own readings.")
+    negated_by: list[str] = Field(
+        default_factory=list,
+        description="Regexes; in the same sentence they make the nearest true mention false (MRI-conditional).",
+    )
+    implied_by: list[str] = Field(
+        default_factory=list, description="Facts whose truth makes this fact true (with their evidence)."
+    )
+    unless_facts: list[str] = Field(
+        default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
+    )
+    age: AgeRule | None = None
+
+    @field_validator("negated_by")
+    @classmethod
+    def _cues_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _compile(value, "negated_by")
+        return values
+
+    def all_groups(self) -> list[Group]:
+        """The base group (index 0) and the extra groups, in order."""
+        return [self, *self.groups]
+
+
+# --- the lexicon: ConText modifiers, role readings, untrusted-text guards, age wording ------
+class ModifierRule(BaseModel):
+    """One ConText modifier rule (medspaCy ConTextRule arguments)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    literal: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
+    pattern: list[dict[str, Any]] | str | None = None
+    max_scope: int | None = Field(default=None, ge=1)
+    allowed_types: list[str] | None = None
+
+
+class ContextEdits(BaseModel):
+    """medspaCy's default ConText rules, minus ``drop`` (by literal), plus ``add``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drop: list[str] = Field(default_factory=list)
+    add: list[ModifierRule] = Field(default_factory=list)
+    max_scope: dict[str, int] = Field(
+        default_factory=dict, description="Category → scope limit (tokens) for every rule of it without one."
+    )
+    terminated_by: dict[str, list[str]] = Field(
+        default_factory=dict, description="Category → categories that end its scope."
+    )
+
+
+class AgePattern(BaseModel):
+    """Wording that states the patient's age: a regex with group n and maybe unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regex: str
+    default_unit: str = "year"
+
+    @model_validator(mode="after")
+    def _check(self) -> AgePattern:
+        if "n" not in _compile(self.regex, "age pattern").groupindex:
+            raise ValueError(f"age pattern {self.regex!r} must define the named group (?P<n>...)")
+        return self
+
+
+class Lexicon(BaseModel):
+    """extract/lexicon.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context: ContextEdits
+    readings: dict[str, Readings] = Field(description="Role → complete readings.")
+    quarantine: list[str] = Field(description="Regexes of sentences that address the system, not the patient.")
+    sentence_abbreviations: list[str] = Field(description="Words whose trailing period does not end a sentence.")
+    age_patterns: list[AgePattern]
+    number_words: dict[str, int]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Lexicon:
+        for role, readings in self.readings.items():
+            missing = [k for k, v in readings.model_dump().items() if v is None]
+            if missing:
+                raise ValueError(f"readings for role {role!r} must set {', '.join(missing)}")
+        for value in self.quarantine:
+            _compile(value, "quarantine")
+        return self

@@ -1,0 +1,266 @@
+"""Determination + request + corpus → everything a letter template may print.
+
+The reasons are written from the trace and the facts catalogue's plain-language labels,
+never from the clinical notes themselves: the notes are untrusted text, and a letter
+quotes the guideline, not the chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from mrs_assist.corpus import Corpus
+from mrs_assist.errors import InvalidRequestError
+from mrs_assist.letters.settings import FactWording, LetterKind, LetterSettings
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome
+from mrs_assist.validate.letter import deciding_clause_ids, missing_fact_names, walk_trace
+
+_TITLES: dict[str, str] = {
+    "approval": "Notice of approval",
+    "request_for_information": "Request for additional information",
+    "adverse_determination_draft": "Notice of adverse determination (DRAFT)",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartyView(_Model):
+    name: str
+    id: str
+    name_given: bool
+    id_given: bool
+
+
+class QuotedClauseView(_Model):
+    clause_id: str
+    section: str
+    text: str
+
+
+class QuestionView(_Model):
+    fact: str
+    label: str
+    question: str
+
+
+class GuidelineView(_Model):
+    policy_id: str
+    payer: str
+    title: str
+    version: str
+    dates: list[str]
+    body_region: str
+
+
+class LetterContext(_Model):
+    """The variables every letter template receives (and nothing else)."""
+
+    kind: LetterKind
+    title: str
+    outcome: Outcome
+    urgency: Literal["standard", "expedited"]
+    timeframe_label: str
+    timeframe_limit: str
+    service_name: str
+    service_abbreviation: str
+    cpt_code: str
+    other_codes: list[str]
+    member: PartyView
+    provider: PartyView
+    placeholders: dict[str, str]
+    guideline: GuidelineView
+    documented: list[str]
+    reasons: list[str]
+    clauses: list[QuotedClauseView]
+    questions: list[QuestionView]
+    appeal_days: int
+    expedited_appeal_hours: int
+    external_review: bool
+
+
+def _party(party, name_placeholder: str, id_placeholder: str) -> PartyView:
+    name = (party.name or "").strip() if party else ""
+    pid = (party.id or "").strip() if party else ""
+    return PartyView(name=name or name_placeholder, id=pid or id_placeholder, name_given=bool(name), id_given=bool(pid))
+
+
+def _date_words(name: str, value: dt.date) -> str:
+    return f"{name.replace('_', ' ')} {value.strftime('%B')} {value.day}, {value.year}"
+
+
+def _join(items: list[str]) -> str:
+    # Labels are phrases of several shapes (nouns, clauses, verb phrases), so they are
+    # always listed after a colon, separated by semicolons.
+    return "; ".join(items)
+
+
+def _labels(names, wording: dict[str, FactWording]) -> list[str]:
+    return list(dict.fromkeys(wording[n].label if n in wording else n.replace("_", " ") for n in names))
+
+
+def _reasons(
+    determination: DeterminationResponse, wording: dict[str, FactWording], deciding: list[str], body_region: str
+) -> tuple[list[str], list[str], list[str]]:
+    """Plain-language reasons, the documented conditions, and the facts whose answer
+    could change an adverse decision."""
+    trace = determination.trace
+    outcome = determination.recommendation
+    true_facts = [f.name for f in determination.facts if f.value is True]
+    role = {n: w.role for n, w in wording.items()}
+    documented = _labels([n for n in true_facts if role.get(n) in ("purpose", "condition")], wording)
+
+    def true_in(section: str) -> list[str]:
+        return [n["fact"] for n in walk_trace(trace.get(section)) if n.get("fact") and n.get("value") is True]
+
+    reasons: list[str] = []
+    change: list[str] = []
+    if outcome == "meets_criteria":
+        met = [
+            n["fact"]
+            for key in ("indications", "scope")
+            for n in walk_trace(trace.get(key))
+            if n.get("fact") and n.get("value") is True
+        ] or true_facts
+        labels = _labels([n for n in met if role.get(n) != "scope"], wording)
+        if labels:
+            reasons.append(
+                "The records sent document the following, which the guideline lists as a reason MRS "
+                f"is medically necessary (quoted below): {_join(labels)}."
+            )
+    elif outcome == "needs_more_information":
+        labels = _labels(missing_fact_names(determination), wording)
+        if documented:
+            reasons.append(f"The records sent describe the following: {_join(documented)}.")
+        reasons.append(
+            "We cannot decide yet. The records sent do not say enough about the following, which "
+            f"the guideline needs to decide (quoted below): {_join(labels)}."
+        )
+    else:
+        scope = trace.get("scope")
+        # Out of scope only when the scope check itself failed; its true leaves say why
+        # (e.g. MRS of a region other than the brain).
+        for name in true_in("scope") if isinstance(scope, dict) and scope.get("value") is False else []:
+            reasons.append(
+                f"The request is for the following: {_labels([name], wording)[0]}. This guideline covers MRS of the "
+                f"{body_region} only, so it cannot support this request."
+            )
+        for name in true_in("investigational"):
+            reasons.append(
+                f"The request is for this use of MRS: {_labels([name], wording)[0]}. The guideline considers MRS for "
+                "this use experimental or investigational, which means it has not been shown to "
+                "improve care, so it is not medically necessary under this guideline."
+            )
+        for name in true_in("exclusions"):
+            reasons.append(
+                f"The records sent document the following: {_labels([name], wording)[0]}. The guideline "
+                "lists this as a reason MRS is not appropriate."
+            )
+            change.append(name)
+        indications = trace.get("indications")
+        if isinstance(indications, dict) and indications.get("value") is False:
+            false_leaves = [n["fact"] for n in walk_trace(indications) if n.get("fact") and n.get("value") is False]
+            unmet = [n for n in false_leaves if role.get(n) == "condition"]
+            if not reasons:
+                if documented and not unmet:
+                    reasons.append(
+                        f"The records sent describe the following: {_join(documented)}. This is not one of "
+                        "the uses the guideline lists as medically necessary."
+                    )
+                elif documented:
+                    reasons.append(f"The records sent describe the following: {_join(documented)}.")
+                elif not unmet:
+                    reasons.append("The records sent do not show any of the uses the guideline lists as medically necessary.")
+                for name in unmet:
+                    reasons.append(
+                        "The guideline requires the following, and the records sent show it is not the "
+                        f"case: {_labels([name], wording)[0]}."
+                    )
+            # Documenting a listed use (or a required condition) would change the decision.
+            change.extend(n for n in false_leaves if n in wording)
+        if not reasons:
+            reasons.append("The records sent do not meet the guideline's criteria quoted below.")
+    change = list(dict.fromkeys([*missing_fact_names(determination), *change]))
+    if not reasons and deciding:
+        reasons.append("The records sent meet the guideline's criteria quoted below.")
+    return reasons, documented, change
+
+
+def build_context(
+    determination: DeterminationResponse,
+    request: DeterminationRequest,
+    *,
+    corpus: Corpus,
+    settings: LetterSettings,
+    wording: dict[str, FactWording],
+) -> LetterContext:
+    """The template variables for this determination; raises InvalidRequestError when the
+    policy is not in the corpus."""
+    from mrs_assist.letters.model import KIND_BY_OUTCOME
+
+    doc = corpus.documents.get(determination.policy_id)
+    if doc is None:
+        raise InvalidRequestError(f"policy {determination.policy_id!r} is not in the corpus")
+    kind = KIND_BY_OUTCOME[determination.recommendation]
+    deciding = deciding_clause_ids(determination)
+    cited = {c.clause_id: c for c in determination.citations}
+    clauses: list[QuotedClauseView] = []
+    for clause_id in deciding:
+        clause = corpus.clause(clause_id)
+        if clause is not None and not clause.deleted:
+            clauses.append(QuotedClauseView(clause_id=clause.id, section=clause.section, text=clause.text))
+        elif clause_id in cited:  # the citation carries the verbatim text too
+            c = cited[clause_id]
+            clauses.append(QuotedClauseView(clause_id=c.clause_id, section=c.section, text=c.text))
+    reasons, documented, change = _reasons(determination, wording, deciding, doc.meta.body_region)
+    if kind == "request_for_information":
+        asked = missing_fact_names(determination)
+    elif kind == "adverse_determination_draft":
+        asked = change
+    else:
+        asked = []
+    questions = [
+        QuestionView(
+            fact=name,
+            label=wording[name].label if name in wording else name.replace("_", " "),
+            question=wording[name].question if name in wording else name,
+        )
+        for name in asked
+    ]
+    timeframe = settings.timeframes[request.urgency]
+    ph = settings.placeholders
+    code = settings.service.cpt_code
+    return LetterContext(
+        kind=kind,
+        title=_TITLES[kind],
+        outcome=determination.recommendation,
+        urgency=request.urgency,
+        timeframe_label=timeframe.label,
+        timeframe_limit=timeframe.limit,
+        service_name=settings.service.name,
+        service_abbreviation=settings.service.abbreviation,
+        cpt_code=code,
+        other_codes=[c for c in request.cpt_codes if c != code],
+        member=_party(request.member, ph.member_name, ph.member_id),
+        provider=_party(request.provider, ph.provider_name, ph.provider_id),
+        placeholders=ph.model_dump(),
+        guideline=GuidelineView(
+            policy_id=doc.id,
+            payer=doc.meta.payer,
+            title=doc.meta.title,
+            version=determination.policy_version or doc.meta.version,
+            dates=[_date_words(k, v) for k, v in doc.meta.dates.items()],
+            body_region=doc.meta.body_region,
+        ),
+        documented=documented,
+        reasons=reasons,
+        clauses=clauses,
+        questions=questions,
+        appeal_days=settings.appeal.days,
+        expedited_appeal_hours=settings.appeal.expedited_hours,
+        external_review=settings.appeal.external_review,
+    )

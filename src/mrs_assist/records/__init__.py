@@ -1,0 +1,41 @@
+"""Stored determinations, reviewer edits, sign-offs and the hash-chained audit trail.
+
+    store = RecordStore.from_settings(settings)          # migrates the schema if allowed
+    record = store.create(request, response, user=user)  # a draft, audited
+    store.sign(record.id, user=physician)
+    verify_chain(store).summary()                        # "audit chain OK: 3 entries, head …"
+"""
+
+from mrs_assist.records.audit import VerifyResult, verify_chain, verify_summary
+from mrs_assist.records.db import current_revision, database_url, dispose_engine, head_revision, upgrade_database
+from mrs_assist.records.models import (
+    DeterminationRecordResponse,
+    FactOverride,
+    FactOverrideRequest,
+    LetterEditRequest,
+    LetterRevision,
+    Record,
+    RecordSummary,
+)
+from mrs_assist.records.store import Recompute, RecordStore, letter_markdown_of
+
+__all__ = [
+    "DeterminationRecordResponse",
+    "FactOverride",
+    "FactOverrideRequest",
+    "LetterEditRequest",
+    "LetterRevision",
+    "Recompute",
+    "Record",
+    "RecordStore",
+    "RecordSummary",
+    "VerifyResult",
+    "current_revision",
+    "database_url",
+    "dispose_engine",
+    "head_revision",
+    "letter_markdown_of",
+    "upgrade_database",
+    "verify_chain",
+    "verify_summary",
+]

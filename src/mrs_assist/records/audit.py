@@ -1,0 +1,230 @@
+"""The tamper-evident audit trail: an append-only table whose entries hash their predecessor.
+
+Each entry's hash is sha256 over the canonical JSON (sorted keys, no spaces, UTF-8) of
+``{seq, prev_hash, actor, role, action, at, record_id, details}``. ``details`` holds ids,
+outcomes and *hashes* of content — never clinical notes, letter text, override reasons or
+any other free text. Each entry for a record also carries the hashes of the record's state
+after the change (``details.state``), so `verify_chain` notices a record edited behind the
+store's back as well as an edited, deleted or reordered entry.
+
+Entries are written in the same transaction as the change they record, after locking the
+one-row ``audit_head`` table, so concurrent writers append in order. Database triggers
+(created by the migration) refuse UPDATE and DELETE on the log. What a hash chain cannot
+show is a rewrite of the whole tail by someone who can also drop the triggers: keep the
+head hash from `VerifyResult.summary()` somewhere else to anchor it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from mrs_assist.records.db import Database, get_engine
+from mrs_assist.records.tables import GENESIS_HASH, AuditHeadRow, AuditRow, RecordRow
+
+HEAD_ID = 1
+
+
+def canonical_json(value: Any) -> str:
+    """`value` as canonical JSON: sorted keys, no whitespace, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_text(text: str | None) -> str | None:
+    """Hex sha256 of `text` encoded as UTF-8 (None stays None)."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_hash(
+    *, seq: int, prev_hash: str, actor: str, role: str, action: str, at: str, record_id: str | None, details: dict
+) -> str:
+    """The hash an audit entry with these fields must carry."""
+    payload = {
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "at": at,
+        "record_id": record_id,
+        "details": details,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def record_state(row: RecordRow) -> dict[str, Any]:
+    """Hashes of everything a record holds, as the audit trail remembers it."""
+    overrides = [
+        {
+            "name": o.name,
+            "value": o.value,
+            "previous_value": o.previous_value,
+            "reason_sha256": sha256_text(o.reason),
+            "actor": o.actor,
+            "role": o.role,
+            "at": _iso(o.at),
+        }
+        for o in row.overrides
+    ]
+    return {
+        "status": row.status,
+        "request_sha256": sha256_text(row.request_json),
+        "response_sha256": sha256_text(row.response_json),
+        "letter_sha256": sha256_text(row.letter_markdown),
+        "overrides_sha256": sha256_text(canonical_json(overrides)),
+        "signed_by": row.signed_by,
+        "corrects_id": row.corrects_id,
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def append_entry(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    at: datetime,
+    record: RecordRow | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditRow:
+    """Add the next entry of the chain inside `session`'s transaction; returns it (flushed)."""
+    details = dict(details or {})
+    if record is not None:
+        session.flush()
+        details["state"] = record_state(record)
+    details = json.loads(canonical_json(details))  # exactly what verify will re-read
+    head = session.execute(
+        select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    fields = {
+        "seq": head.seq + 1,
+        "prev_hash": head.entry_hash,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "at": _iso(at),
+        "record_id": record.id if record is not None else None,
+    }
+    digest = entry_hash(**fields, details=details)
+    row = AuditRow(**fields, details=canonical_json(details), entry_hash=digest)
+    session.add(row)
+    head.seq, head.entry_hash = row.seq, digest
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of `verify_chain`: whether the trail is intact and, if not, where it first breaks."""
+
+    ok: bool
+    entries: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+    head_hash: str | None = None
+
+    def summary(self) -> str:
+        """One line for `mrs-assist audit verify`."""
+        if self.ok:
+            return f"audit chain OK: {self.entries} entries, head {self.head_hash}"
+        return f"audit chain BROKEN at entry {self.first_broken_seq}: {self.reason} ({self.entries} entries read)"
+
+
+def verify_chain(target) -> VerifyResult:
+    """Recompute the chain from the first entry; names the first broken entry. `target`: store, Database, Engine or URL."""
+    db = _database(target)
+    with db.read() as session:
+        if db.dialect == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return _verify(session)
+
+
+def verify_summary(target) -> tuple[bool, str]:
+    """(ok, one-line summary) of `verify_chain(target)`: what the CLI prints and its exit status."""
+    result = verify_chain(target)
+    return result.ok, result.summary()
+
+
+def _database(target) -> Database:
+    if isinstance(target, Database):
+        return target
+    if isinstance(target, Engine):
+        return Database(target)
+    if isinstance(target, str):
+        return Database(get_engine(target))
+    db = getattr(target, "db", None)
+    if isinstance(db, Database):
+        return db
+    raise TypeError(f"cannot verify an audit chain from {type(target).__name__}")
+
+
+def _verify(session: Session) -> VerifyResult:
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    last_state: dict[str, tuple[int, dict]] = {}
+    rows = session.execute(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)).scalars()
+    for row in rows:
+        count += 1
+
+        def broken(seq: int, reason: str) -> VerifyResult:
+            return VerifyResult(False, count, seq, reason)
+
+        if row.seq != expected_seq:
+            if row.seq > expected_seq:
+                return broken(expected_seq, f"entry {expected_seq} is missing (the next entry is {row.seq})")
+            return broken(row.seq, f"entry {row.seq} is out of order (expected {expected_seq})")
+        if row.prev_hash != prev_hash:
+            return broken(row.seq, "prev_hash does not match the previous entry's hash")
+        try:
+            details = json.loads(row.details)
+        except ValueError:
+            return broken(row.seq, "details are not valid JSON")
+        if not isinstance(details, dict):
+            return broken(row.seq, "details are not a JSON object")
+        recomputed = entry_hash(
+            seq=row.seq,
+            prev_hash=row.prev_hash,
+            actor=row.actor,
+            role=row.role,
+            action=row.action,
+            at=row.at,
+            record_id=row.record_id,
+            details=details,
+        )
+        if recomputed != row.entry_hash:
+            return broken(row.seq, "entry hash does not match its content")
+        if row.record_id is not None and isinstance(details.get("state"), dict):
+            last_state[row.record_id] = (row.seq, details["state"])
+        expected_seq, prev_hash = row.seq + 1, row.entry_hash
+
+    head = session.get(AuditHeadRow, HEAD_ID)
+    if head is None:
+        return VerifyResult(False, count, expected_seq, "the audit head row is missing")
+    last = expected_seq - 1
+    if head.seq < last:
+        return VerifyResult(False, count, head.seq + 1, f"entries after {head.seq} were not appended by the store")
+    if head.seq > last:
+        return VerifyResult(False, count, last + 1, f"entries {last + 1}..{head.seq} are missing from the end")
+    if head.entry_hash != prev_hash:
+        return VerifyResult(False, count, last, "the last entry's hash differs from the one the head records")
+
+    for record in session.execute(select(RecordRow).execution_options(yield_per=500)).scalars():
+        seen = last_state.pop(record.id, None)
+        if seen is None:
+            return VerifyResult(False, count, None, f"record {record.id} has no audit entry")
+        seq, state = seen
+        if record_state(record) != state:
+            return VerifyResult(False, count, seq, f"record {record.id} no longer matches its last audit entry")
+    if last_state:
+        record_id, (seq, _) = min(last_state.items(), key=lambda item: item[1][0])
+        return VerifyResult(False, count, seq, f"record {record_id} named by entry {seq} is missing")
+    return VerifyResult(True, count, None, None, head_hash=prev_hash)

@@ -1,0 +1,422 @@
+"""The record store: stored determinations, their reviewer edits and sign-off, with an audit entry per change.
+
+Status flow: ``draft`` → ``signed``. Sign-off rules (DESIGN.md "Who uses it"):
+
+- ``meets_criteria`` (approval): a reviewer or a physician signs.
+- ``needs_more_information`` (pend): a reviewer or a physician signs. A pend issues no denial —
+  it asks for the listed documentation — so it is not an adverse determination. If the
+  information never comes, the denial is a correction signed by a physician.
+- ``does_not_meet_criteria`` (adverse): only a physician signs.
+- ``admin`` makes no clinical change at all (see `mrs_assist.auth`).
+
+A signed record and its letter never change (ConflictError 409; database triggers back this
+up). A correction is a new draft record whose ``corrects_id`` names the signed one.
+
+Fact overrides re-run the checker through a `recompute(request, facts)` callable that the
+service layer supplies, so this package never imports the criteria engine.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from mrs_assist.auth import CLINICAL_ROLES, Role, User
+from mrs_assist.config import Settings
+from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
+from mrs_assist.records.audit import append_entry, canonical_json, sha256_text
+from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
+from mrs_assist.records.models import (
+    FACT_NAME_PATTERN,
+    MAX_LETTER_CHARS,
+    MAX_REASON_CHARS,
+    FactOverride,
+    LetterRevision,
+    Record,
+    RecordSummary,
+    Status,
+)
+from mrs_assist.records.tables import LetterRow, OverrideRow, RecordRow
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
+
+Recompute = Callable[[DeterminationRequest, dict[str, bool | None]], DeterminationResponse]
+"""Re-run the checker on a stored request with these facts (supplied by the service layer)."""
+
+ADVERSE = "does_not_meet_criteria"
+_SIGNERS: dict[str, frozenset[Role]] = {
+    "meets_criteria": frozenset(CLINICAL_ROLES),
+    "needs_more_information": frozenset(CLINICAL_ROLES),
+    ADVERSE: frozenset({Role.physician}),
+}
+_FACT_NAME = re.compile(FACT_NAME_PATTERN)
+_STATUSES = ("draft", "signed")
+MAX_LIST = 1000
+
+
+def letter_markdown_of(response: DeterminationResponse) -> str | None:
+    """The letter text a response carries (``response.letter["markdown"]``), if any."""
+    letter = response.letter
+    if isinstance(letter, dict) and isinstance(letter.get("markdown"), str) and letter["markdown"].strip():
+        return letter["markdown"]
+    return None
+
+
+def _to_json(model) -> str:
+    return canonical_json(model.model_dump(mode="json"))
+
+
+class RecordStore:
+    """Stored determinations over one SQLAlchemy engine; every method is one transaction."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        if migrate:
+            upgrade_database(url)
+        self.db = Database(get_engine(url))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordStore:
+        """The store at settings.database_url (default: data_dir/records.sqlite3), migrated if allowed."""
+        return cls(database_url(settings), migrate=settings.records_auto_migrate)
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, id: str) -> Record:
+        """The record `id` (raises NotFoundError)."""
+        with self.db.read() as session:
+            return self._record(session, self._row(session, id))
+
+    def list(
+        self,
+        status: str | None = None,
+        policy_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> builtins.list[RecordSummary]:
+        """Summaries, newest first, filtered by status, policy and creation time [since, until)."""
+        if status is not None and status not in _STATUSES:
+            raise InvalidRequestError(f"status must be one of {', '.join(_STATUSES)}")
+        if not 1 <= limit <= MAX_LIST:
+            raise InvalidRequestError(f"limit must be between 1 and {MAX_LIST}")
+        query: Select = select(RecordRow)
+        if status is not None:
+            query = query.where(RecordRow.status == status)
+        if policy_id is not None:
+            query = query.where(RecordRow.policy_id == policy_id)
+        if since is not None:
+            query = query.where(RecordRow.created_at >= _aware(since))
+        if until is not None:
+            query = query.where(RecordRow.created_at < _aware(until))
+        query = query.order_by(RecordRow.created_at.desc(), RecordRow.id).limit(limit)
+        with self.db.read() as session:
+            rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
+            return [_summary(row) for row in rows]
+
+    def history(self, id: str) -> builtins.list[dict[str, Any]]:
+        """The audit entries of record `id`, oldest first (raises NotFoundError)."""
+        from mrs_assist.records.tables import AuditRow
+
+        with self.db.read() as session:
+            self._row(session, id)
+            rows = session.execute(select(AuditRow).where(AuditRow.record_id == id).order_by(AuditRow.seq)).scalars()
+            return [
+                {"seq": r.seq, "at": r.at, "actor": r.actor, "role": r.role, "action": r.action, "entry_hash": r.entry_hash}
+                for r in rows
+            ]
+
+    # --- writing ---------------------------------------------------------------------------
+    def create(self, request: DeterminationRequest, response: DeterminationResponse, *, user: User) -> Record:
+        """Store a new draft determination (raises ForbiddenError for a non-clinical role)."""
+        _require_clinical(user, "store a determination")
+        with self.db.write() as session:
+            row = self._new_row(session, request, response, user=user, corrects_id=None)
+            return self._record(session, row)
+
+    def correct(
+        self, id: str, *, user: User, request: DeterminationRequest, response: DeterminationResponse
+    ) -> Record:
+        """A new draft that corrects the signed record `id` (raises NotFoundError, ConflictError if `id` is a draft)."""
+        _require_clinical(user, "correct a determination")
+        with self.db.write() as session:
+            original = self._row(session, id, lock=True)
+            if original.status != "signed":
+                raise ConflictError(f"determination {id} is a draft: change it instead of correcting it")
+            row = self._new_row(session, request, response, user=user, corrects_id=original.id)
+            return self._record(session, row)
+
+    def override_fact(
+        self, id: str, name: str, value: bool | None, reason: str, *, user: User, recompute: Recompute
+    ) -> Record:
+        """Set fact `name` to `value` for `reason` and re-run the checker (raises ConflictError once signed)."""
+        _require_clinical(user, "override a fact")
+        if not _FACT_NAME.match(name or ""):
+            raise InvalidRequestError(f"fact name must match {FACT_NAME_PATTERN}")
+        if value is not None and not isinstance(value, bool):
+            raise InvalidRequestError("fact value must be true, false or null")
+        reason = (reason or "").strip()
+        if not reason or len(reason) > MAX_REASON_CHARS:
+            raise InvalidRequestError(f"an override needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its facts")
+            request = DeterminationRequest.model_validate_json(row.request_json)
+            before = DeterminationResponse.model_validate_json(row.response_json)
+            facts: dict[str, bool | None] = dict(request.facts or {})
+            for o in row.overrides:
+                facts[o.name] = o.value
+            facts[name] = value
+            after = recompute(request, facts)
+            if not isinstance(after, DeterminationResponse):
+                after = DeterminationResponse.model_validate(after)
+            if after.policy_id != row.policy_id:
+                raise InvalidRequestError("recompute answered for another policy")
+            previous = next((f.value for f in before.facts if f.name == name), None)
+            now = utc_now()
+            row.overrides.append(
+                OverrideRow(
+                    name=name,
+                    value=value,
+                    previous_value=previous,
+                    reason=reason,
+                    recommendation_before=before.recommendation,
+                    recommendation_after=after.recommendation,
+                    actor=user.name,
+                    role=user.role.value,
+                    at=now,
+                )
+            )
+            _set_response(row, after, now)
+            letter = letter_markdown_of(after)
+            if letter is not None and letter != row.letter_markdown:
+                self._add_letter(row, letter, "regenerated", user, now)
+            append_entry(
+                session,
+                actor=user.name,
+                role=user.role.value,
+                action="override_fact",
+                at=now,
+                record=row,
+                details={
+                    "fact": name,
+                    "value": value,
+                    "previous_value": previous,
+                    "reason_sha256": sha256_text(reason),
+                    "recommendation_before": before.recommendation,
+                    "recommendation_after": after.recommendation,
+                },
+            )
+            return self._record(session, row)
+
+    def edit_letter(self, id: str, markdown: str, *, user: User) -> Record:
+        """Replace the letter with the reviewer's `markdown` (raises ConflictError once signed)."""
+        _require_clinical(user, "edit a letter")
+        if not (markdown or "").strip() or len(markdown) > MAX_LETTER_CHARS:
+            raise InvalidRequestError(f"a letter is 1 to {MAX_LETTER_CHARS} characters of Markdown")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its letter")
+            if markdown == row.letter_markdown:
+                return self._record(session, row)
+            previous = sha256_text(row.letter_markdown)
+            now = utc_now()
+            self._add_letter(row, markdown, "edit", user, now)
+            row.updated_at = now
+            append_entry(
+                session,
+                actor=user.name,
+                role=user.role.value,
+                action="edit_letter",
+                at=now,
+                record=row,
+                details={"previous_letter_sha256": previous},
+            )
+            return self._record(session, row)
+
+    def sign(self, id: str, *, user: User) -> Record:
+        """Sign the draft `id` (raises ForbiddenError if the role may not sign this outcome, ConflictError if signed)."""
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            if row.status == "signed":
+                raise ConflictError(f"determination {id} is already signed by {row.signed_by}")
+            allowed = _SIGNERS.get(row.recommendation, frozenset({Role.physician}))
+            if user.role not in allowed:
+                if row.recommendation == ADVERSE:
+                    raise ForbiddenError(
+                        "only a physician may sign an adverse determination (does_not_meet_criteria)",
+                        code="physician_required",
+                    )
+                raise ForbiddenError(f"role {user.role.value!r} may not sign determinations")
+            now = utc_now()
+            row.status, row.signed_by, row.signed_role, row.signed_at, row.updated_at = (
+                "signed",
+                user.name,
+                user.role.value,
+                now,
+                now,
+            )
+            append_entry(
+                session,
+                actor=user.name,
+                role=user.role.value,
+                action="sign",
+                at=now,
+                record=row,
+                details={"recommendation": row.recommendation, "policy_version": row.policy_version},
+            )
+            return self._record(session, row)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _new_row(
+        self,
+        session,
+        request: DeterminationRequest,
+        response: DeterminationResponse,
+        *,
+        user: User,
+        corrects_id: str | None,
+    ) -> RecordRow:
+        if request.policy_id != response.policy_id:
+            raise InvalidRequestError("the response answers another policy than the request names")
+        now = utc_now()
+        row = RecordRow(
+            id=str(uuid.uuid4()),
+            status="draft",
+            request_json=_to_json(request),
+            letter_markdown=None,
+            created_at=now,
+            created_by=user.name,
+            created_role=user.role.value,
+            corrects_id=corrects_id,
+        )
+        _set_response(row, response, now)
+        session.add(row)
+        letter = letter_markdown_of(response)
+        if letter is not None:
+            self._add_letter(row, letter, "draft", user, now)
+        append_entry(
+            session,
+            actor=user.name,
+            role=user.role.value,
+            action="correct" if corrects_id else "create",
+            at=now,
+            record=row,
+            details={
+                "policy_id": response.policy_id,
+                "policy_version": response.policy_version,
+                "recommendation": response.recommendation,
+                "corrects_id": corrects_id,
+            },
+        )
+        return row
+
+    @staticmethod
+    def _add_letter(row: RecordRow, markdown: str, source: str, user: User, at: datetime) -> None:
+        row.letters.append(LetterRow(markdown=markdown, source=source, actor=user.name, role=user.role.value, at=at))
+        row.letter_markdown = markdown
+
+    @staticmethod
+    def _row(session, id: str, *, lock: bool = False) -> RecordRow:
+        try:
+            key = str(uuid.UUID(str(id)))
+        except ValueError:
+            raise NotFoundError(f"no determination with id {str(id)[:64]!r}") from None
+        query = select(RecordRow).where(RecordRow.id == key)
+        if lock:
+            query = query.with_for_update()
+        row = session.execute(query).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"no determination with id {key!r}")
+        return row
+
+    @staticmethod
+    def _record(session, row: RecordRow) -> Record:
+        session.flush()
+        corrected_by = session.execute(
+            select(RecordRow.id).where(RecordRow.corrects_id == row.id).order_by(RecordRow.created_at)
+        ).scalars()
+        return Record(
+            id=row.id,
+            status=row.status,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            request=DeterminationRequest.model_validate_json(row.request_json),
+            response=DeterminationResponse.model_validate_json(row.response_json),
+            letter_markdown=row.letter_markdown,
+            overrides=[
+                FactOverride(
+                    name=o.name,
+                    value=o.value,
+                    previous_value=o.previous_value,
+                    reason=o.reason,
+                    recommendation_before=o.recommendation_before,
+                    recommendation_after=o.recommendation_after,
+                    user=o.actor,
+                    role=o.role,
+                    at=_aware(o.at),
+                )
+                for o in row.overrides
+            ],
+            letter_revisions=[
+                LetterRevision(markdown=lr.markdown, source=lr.source, user=lr.actor, role=lr.role, at=_aware(lr.at))
+                for lr in row.letters
+            ],
+            signed_by=row.signed_by,
+            signed_role=row.signed_role,
+            signed_at=_aware(row.signed_at),
+            corrects_id=row.corrects_id,
+            corrected_by=list(corrected_by),
+        )
+
+
+def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime) -> None:
+    row.response_json = _to_json(response)
+    row.policy_id = response.policy_id
+    row.policy_version = response.policy_version
+    row.recommendation = response.recommendation
+    row.requires_physician_review = response.requires_physician_review
+    row.updated_at = now
+
+
+def _summary(row: RecordRow) -> RecordSummary:
+    return RecordSummary(
+        id=row.id,
+        status=row.status,
+        policy_id=row.policy_id,
+        policy_version=row.policy_version,
+        recommendation=row.recommendation,
+        requires_physician_review=row.requires_physician_review,
+        created_at=_aware(row.created_at),
+        created_by=row.created_by,
+        signed_by=row.signed_by,
+        signed_at=_aware(row.signed_at),
+        corrects_id=row.corrects_id,
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _require_clinical(user: User, action: str) -> None:
+    if user.role not in CLINICAL_ROLES:
+        raise ForbiddenError(f"role {user.role.value!r} may not {action} (reviewer or physician only)")
+
+
+def _require_draft(row: RecordRow, what: str) -> None:
+    if row.status != "signed":
+        return
+    raise ConflictError(
+        f"determination {row.id} is signed and immutable; {what} cannot change — "
+        "create a correction (a new record with corrects_id)"
+    )
+
+
+__all__ = ["ADVERSE", "Recompute", "RecordStore", "letter_markdown_of"]

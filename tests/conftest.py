@@ -1,0 +1,135 @@
+"""Shared fixtures: settings in a temporary folder, tiny corpora, fake and real embedders."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mrs_assist.config import ROOT, Settings
+
+REAL_CORPUS = ROOT / "corpus"
+
+
+def policy_markdown(policy_id: str, payer: str, body: str, *, aliases: tuple[str, ...] = (),
+                    kind: str = "guideline") -> str:
+    """A curated Markdown document with valid front matter around `body`."""
+    front = textwrap.dedent(f"""\
+        ---
+        id: {policy_id}
+        payer: {payer}
+        payer_aliases: [{", ".join(aliases)}]
+        title: {payer} MR Spectroscopy
+        kind: {kind}
+        version: "1"
+        dates:
+          effective: 2024-01-01
+        cpt_codes: ["76390"]
+        body_region: brain
+        source_file: {policy_id}.txt
+        ---
+        """)
+    return front + "\n" + textwrap.dedent(body).strip() + "\n"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Build Settings rooted in tmp_path (corpus_dir=tmp_path/corpus unless overridden)."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "corpus_dir": tmp_path / "corpus",
+            "data_dir": tmp_path / "data",
+            "eval_dir": tmp_path / "eval",
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def write_corpus(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Write {policy_id: markdown} into tmp_path/corpus and return the folder."""
+
+    def write(documents: dict[str, str]) -> Path:
+        folder = tmp_path / "corpus"
+        folder.mkdir(exist_ok=True)
+        for policy_id, text in documents.items():
+            (folder / f"{policy_id}.md").write_text(text)
+        return folder
+
+    return write
+
+
+@pytest.fixture
+def fake_embedder():
+    """A fresh deterministic HashingEmbedder (no model; records what it embedded)."""
+    from mrs_assist.index.fake import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The real all-MiniLM-L6-v2 embedder, loaded once per test session (~4 s)."""
+    from mrs_assist.index.embed import Embedder
+
+    embedder = Embedder(Settings().model_path)
+    embedder.embed(["warm up"])
+    return embedder
+
+
+def tiny_corpus_documents() -> dict[str, str]:
+    """Three small valid documents: two guidelines and one literature digest."""
+    long_text = " ".join(
+        f"Finding {i} reports that the choline to creatine ratio in lesion region {i} rose."
+        for i in range(24)
+    )
+    return {
+        "acme-mrs": policy_markdown("acme-mrs", "Acme Health", f"""\
+            # Acme MR Spectroscopy
+
+            ## Indications
+
+            {{#indications}} MR spectroscopy of the brain is medically necessary when ANY of the following apply:
+
+            - {{#indications.1}} Known brain tumor, to distinguish recurrent tumor from radiation necrosis.
+            - {{#indications.2}} Epilepsy, for pre-surgical localization of the seizure focus.
+            - {{#indications.3 .deleted}} Dementia screening in adults.
+
+            ## Exclusions
+
+            {{#exclusions.1}} MR spectroscopy is not medically necessary for ~~routine~~ screening of headache.
+
+            ## Background
+
+            {{#background.long}} {long_text}
+            """, aliases=("Acme",)),
+        "zenith-mrs": policy_markdown("zenith-mrs", "Zenith Imaging", """\
+            # Zenith MRS Guideline
+
+            ## Criteria
+
+            {#criteria.1} Spectroscopy is appropriate to differentiate brain abscess from necrotic tumor.
+
+            {#criteria.2} Spectroscopy is investigational for multiple sclerosis and stroke.
+
+            ## Contraindications
+
+            {#contraindications.1} Implanted pacemaker not labelled MR-conditional.
+            """, aliases=("ZIM",)),
+        "lit-digest": policy_markdown("lit-digest", "Lit Review Group", """\
+            # Digest
+
+            {#summary.1} Studies report that spectroscopy accuracy for glioma grading varies widely.
+            """, aliases=("LRG",), kind="literature"),
+    }
+
+
+@pytest.fixture
+def tiny_corpus_dir(write_corpus) -> Path:
+    """tmp_path/corpus holding tiny_corpus_documents()."""
+    return write_corpus(tiny_corpus_documents())

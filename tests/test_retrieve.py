@@ -1,0 +1,242 @@
+"""Hybrid retrieval: fusion, policy filters, payer detection, relevance, reloads."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REAL_CORPUS
+
+from mrs_assist.corpus import load_corpus
+from mrs_assist.errors import IndexNotReadyError, InvalidRequestError, UnknownPolicyError
+from mrs_assist.index import build_index
+from mrs_assist.index.fake import HashingEmbedder
+from mrs_assist.index.store import PolicyName
+from mrs_assist.retrieve import (
+    Retriever,
+    detect_policies,
+    is_comparison,
+    reciprocal_rank_fusion,
+)
+
+# --- fusion --------------------------------------------------------------------------------
+
+
+def test_rrf_orders_by_summed_reciprocal_ranks():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "a", "d"]], k=60)
+    assert [item for item, _ in fused] == ["a", "c", "b", "d"]
+    scores = dict(fused)
+    assert scores["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores["c"] == pytest.approx(1 / 63 + 1 / 61)
+    assert scores["d"] == pytest.approx(1 / 63)
+
+
+def test_rrf_agreement_beats_a_single_first_place():
+    fused = reciprocal_rank_fusion([["x", "both"], ["y", "both"]], k=1)
+    assert fused[0][0] == "both"  # 1/3 + 1/3 beats 1/2
+    tie = reciprocal_rank_fusion([["p", "q"], ["q", "p"]], k=60)
+    assert [item for item, _ in tie] == ["p", "q"]  # equal sums: earlier ranking wins
+
+
+# --- payer detection -------------------------------------------------------------------
+
+DIRECTORY = (
+    PolicyName("cohere-mrs", "Cohere Health", ("Cohere",)),
+    PolicyName("healthhelp-mrs", "HealthHelp", ("HealthHelp", "WNS")),
+    PolicyName("nia-brain-mrs", "National Imaging Associates (Magellan Healthcare)",
+               ("NIA", "National Imaging Associates", "Magellan")),
+    PolicyName("floridablue-mrs", "Florida Blue", ("Florida Blue", "BCBSF")),
+    PolicyName("magellan-mrs-digest", "Magellan Healthcare", ("Magellan",), kind="literature"),
+)
+GUIDELINES = ["cohere-mrs", "healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Does NIA cover MRS for glioma grading?", ["nia-brain-mrs"]),
+        ("What are Cohere's non-indications?", ["cohere-mrs"]),
+        ("is mrs covered by cohere health?", ["cohere-mrs"]),
+        ("HealthHelp criteria for tumors", ["healthhelp-mrs"]),
+        ("Does WNS require a known tumor?", ["healthhelp-mrs"]),
+        ("florida blue position on MRS", ["floridablue-mrs"]),
+        ("BCBSF and MRS", ["floridablue-mrs"]),
+        ("What does the magellan-mrs-digest say?", ["magellan-mrs-digest"]),
+        ("What does Magellan say about MRS?", ["nia-brain-mrs", "magellan-mrs-digest"]),
+        ("MRS for pneumonia or anemia?", []),  # 'nia' only on word boundaries
+        ("Is MRS covered for epilepsy?", []),
+        ("Which payers cover MRS for epilepsy?", GUIDELINES),
+        ("What does each payer say about Canavan disease?", GUIDELINES),
+        ("Compare the criteria for tumor recurrence", GUIDELINES),
+        ("How does Cohere compare with the other payers?", GUIDELINES),
+        ("Cohere vs NIA on radiation necrosis", ["cohere-mrs", "nia-brain-mrs"]),
+        ("Does Cohere cover tumor vs radiation necrosis?", ["cohere-mrs"]),  # a differential
+        ("Can MRS differentiate between abscess and tumor?", []),
+        ("Do HealthHelp and Florida Blue both cover epilepsy?", ["healthhelp-mrs", "floridablue-mrs"]),
+    ],
+)
+def test_detect_policies(question, expected):
+    assert detect_policies(question, DIRECTORY) == expected
+
+
+def test_is_comparison():
+    assert is_comparison("Which payer covers it?")
+    assert is_comparison("side-by-side view of the guidelines")
+    assert not is_comparison("What does the policy say about stroke?")
+    assert not is_comparison("Is MRS covered for epilepsy?")
+
+
+def test_detect_policies_on_the_real_corpus_front_matter():
+    corpus = load_corpus(REAL_CORPUS)
+    aliases = {
+        "NIA": "nia-brain-mrs", "Cohere": "cohere-mrs", "HealthHelp": "healthhelp-mrs",
+        "WNS": "healthhelp-mrs", "Florida Blue": "floridablue-mrs", "BCBSF": "floridablue-mrs",
+        "Magellan": "magellan-mrs-digest",
+    }
+    for name, policy_id in aliases.items():
+        if policy_id not in corpus.documents:
+            continue  # still being curated
+        assert policy_id in detect_policies(f"What does {name} require for MRS?", corpus), name
+    found = detect_policies("Which payers cover MRS for epilepsy?", corpus)
+    assert found == corpus.policy_ids
+
+
+# --- retrieval on a tiny corpus (fake embedder) ---------------------------------------
+
+
+@pytest.fixture
+def tiny_retriever(tiny_corpus_dir, make_settings) -> Retriever:
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    build_index(settings, embedder=embedder)
+    return Retriever.from_settings(settings, embedder=embedder)
+
+
+def check_retrieval_contract(retriever: Retriever) -> None:
+    """Assertions any backend must pass over the tiny corpus (shared with the server test)."""
+    corpus_text = {
+        "zenith-mrs#criteria.1":
+            "Spectroscopy is appropriate to differentiate brain abscess from necrotic tumor.",
+    }
+    res = retriever.search("brain abscess versus necrotic tumor", policy_ids=["zenith-mrs"], top_k=3)
+    assert res.hits and {h.policy_id for h in res.hits} == {"zenith-mrs"}
+    top = res.hits[0]
+    assert top.clause_id == "zenith-mrs#criteria.1" and top.text == corpus_text[top.clause_id]
+    assert (top.payer, top.section) == ("Zenith Imaging", "Zenith MRS Guideline > Criteria")
+    assert [h.rank for h in res.hits] == list(range(1, len(res.hits) + 1))
+    assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
+    assert top.bm25_score > 0 and top.dense_similarity is not None
+
+    # a payer named in the question narrows the search
+    named = retriever.search("What does ZIM say about pacemakers?", top_k=5)
+    assert named.policy_ids == ["zenith-mrs"] and {h.policy_id for h in named.hits} == {"zenith-mrs"}
+    assert named.hits[0].clause_id == "zenith-mrs#contraindications.1"
+    # ... unless detection is off
+    everything = retriever.search("What does ZIM say about pacemakers?", top_k=10, detect=False)
+    assert everything.policy_ids == [] and len({h.policy_id for h in everything.hits}) > 1
+
+    # comparison: every guideline appears, even when top_k is smaller than the payer count
+    compared = retriever.search("Which payers cover epilepsy?", top_k=1)
+    assert compared.per_policy and compared.policy_ids == ["acme-mrs", "zenith-mrs"]
+    assert {h.policy_id for h in compared.hits} == {"acme-mrs", "zenith-mrs"}
+    assert compared.hits[0].clause_id == "acme-mrs#indications.2"
+
+    # a split clause comes back once, as its whole verbatim text
+    long = retriever.search("choline creatine ratio lesion region", policy_ids=["acme-mrs"], top_k=5)
+    ids = [h.clause_id for h in long.hits]
+    assert ids.count("acme-mrs#background.long") == 1 and len(ids) == len(set(ids))
+    assert long.hits[0].text.startswith("Finding 0 ") and long.hits[0].text.endswith("23 rose.")
+
+    # deleted language is never retrieved
+    dementia = retriever.search("dementia screening in adults", top_k=10, detect=False)
+    assert all("Dementia" not in h.text for h in dementia.hits)
+
+    with pytest.raises(UnknownPolicyError, match="known policy ids: acme-mrs, lit-digest"):
+        retriever.search("epilepsy", policy_ids=["nope-mrs"])
+    with pytest.raises(InvalidRequestError):
+        retriever.search("   ")
+    with pytest.raises(InvalidRequestError):
+        retriever.search("epilepsy", top_k=0)
+
+
+def test_retrieval_contract_local(tiny_retriever):
+    check_retrieval_contract(tiny_retriever)
+
+
+def test_no_index_is_not_ready(make_settings):
+    with pytest.raises(IndexNotReadyError, match="mrs-assist index"):
+        Retriever.from_settings(make_settings(), embedder=HashingEmbedder())
+
+
+def test_index_from_another_model_is_not_ready(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    build_index(settings, embedder=HashingEmbedder(model_id="old"))
+    with pytest.raises(IndexNotReadyError, match="embedding model"):
+        Retriever.from_settings(settings, embedder=HashingEmbedder(model_id="new"))
+
+
+def test_retriever_follows_a_rebuild(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    first = build_index(settings, embedder=embedder)
+    retriever = Retriever.from_settings(settings, embedder=embedder)
+    path = tiny_corpus_dir / "zenith-mrs.md"
+    path.write_text(path.read_text().replace("pacemaker", "cardiac pacemaker"))
+    second = build_index(settings, embedder=embedder)  # drops the generation we loaded
+    assert second.generation != first.generation
+    res = retriever.search("cardiac pacemaker", policy_ids=["zenith-mrs"], top_k=1)
+    assert res.generation == second.generation
+    assert res.hits[0].text == "Implanted cardiac pacemaker not labelled MR-conditional."
+
+
+# --- the real model on the real corpus -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def real_retriever(real_embedder, tmp_path_factory):
+    if not any(REAL_CORPUS.glob("*-*.md")):
+        pytest.skip("the real corpus is not curated yet")
+    from mrs_assist.config import Settings
+
+    settings = Settings(corpus_dir=REAL_CORPUS, data_dir=tmp_path_factory.mktemp("real-index"))
+    build_index(settings, embedder=real_embedder)
+    return Retriever.from_settings(settings, embedder=real_embedder)
+
+
+ON_TOPIC = [
+    "Is MRS covered for epilepsy?",
+    "Can MR spectroscopy distinguish tumor recurrence from radiation necrosis?",
+    "Is magnetic resonance spectroscopy medically necessary for metabolic disorders?",
+    "Is MRS indicated to differentiate a brain abscess from a tumor?",
+]
+OFF_TOPIC = [
+    "What is the copay for a knee MRI?",
+    "How do I appeal a denied claim?",
+    "What is the weather in Paris?",
+    "Is physical therapy covered after knee surgery?",
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", ON_TOPIC)
+def test_real_on_topic_questions_are_addressed(real_retriever, question):
+    res = real_retriever.search(question)
+    assert res.addressed, (question, res.best_dense_similarity)
+    assert res.hits and all(h.text for h in res.hits)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_real_off_topic_questions_are_not_addressed(real_retriever, question):
+    res = real_retriever.search(question)
+    assert not res.addressed, (question, res.best_dense_similarity)
+
+
+@pytest.mark.integration
+def test_real_payer_filter_and_comparison(real_retriever):
+    known = {p.policy_id for p in real_retriever.policies}
+    if "cohere-mrs" in known:
+        res = real_retriever.search("Does Cohere cover MRS for tumor recurrence vs radiation necrosis?")
+        assert res.policy_ids == ["cohere-mrs"] and {h.policy_id for h in res.hits} == {"cohere-mrs"}
+        assert res.addressed
+    compared = real_retriever.search("Which payers cover MRS for epilepsy?", top_k=5)
+    guidelines = {p.policy_id for p in real_retriever.policies if p.kind == "guideline"}
+    assert {h.policy_id for h in compared.hits} == guidelines
