@@ -22,7 +22,8 @@ from mrs_assist.letters.settings import TEMPLATES_DIR, acronyms_in, expand_acron
 EXTRA_VARIABLES = frozenset({"terms", "draft"})
 """Variables templates receive besides LetterContext's fields."""
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_MD_LINE_START = re.compile(r"^(?:([#>+\-])|(\d+)([.)]))")
 _SEP = "\n\u241e\n"
 
 
@@ -35,12 +36,18 @@ def md_escape(value: Any) -> str:
     A bare placeholder such as "[Member name]" is left as it is (it cannot form a link).
     """
     text = re.sub(r"\s+", " ", str(value)).strip()
-    return text if _PLACEHOLDER.match(text) else _MD_SPECIAL.sub(r"\\\1", text)
+    if _PLACEHOLDER.match(text):
+        return text
+    # A line opening like a heading, quote or list item must stay a paragraph.
+    return _MD_LINE_START.sub(
+        lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
+        _MD_SPECIAL.sub(r"\\\1", text),
+    )
 
 
 def md_unescape(text: str) -> str:
     """Undo md_escape (for turning our own Markdown back into plain text)."""
-    return re.sub(r"\\([\\`*_{}\[\]<>#+!|])", r"\1", text)
+    return re.sub(r"\\([\\`*_\[\]<>|#>+\-.)])", r"\1", text)
 
 
 def _autoescape(name: str | None) -> bool:

@@ -40,7 +40,6 @@ from mrs_assist.records.models import (
     LetterRevision,
     Record,
     RecordSummary,
-    Status,
 )
 from mrs_assist.records.tables import LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
