@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from mrs_assist.answer import NOT_ADDRESSED, compose_answer
+from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
+from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
@@ -43,6 +44,11 @@ class Services:
     def corpus(self) -> Corpus:
         """The curated corpus (raises CorpusError if invalid)."""
         return load_corpus(self.settings.corpus_dir)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Word prefixes used anywhere in the corpus."""
+        return Vocabulary(self.corpus)
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -103,9 +109,17 @@ class Services:
         self.check_policy_ids(request.policy_ids)
         top_k = request.top_k or self.settings.top_k
         result = self.retriever.search(request.question, policy_ids=request.policy_ids, top_k=top_k)
-        if not result.hits or result.best_dense_similarity < self.settings.min_relevance:
+        unmentioned = self.vocabulary.unmentioned(request.question)
+        if not _addressed(result.hits, result.best_dense_similarity, unmentioned, self.settings):
             return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive")
-        answer, citations = compose_answer(request.question, result.hits)
+        hits = select_quotes(result.hits)
+        answer, citations = compose_answer(request.question, hits)
+        if unmentioned:
+            answer = (
+                f"Note: no guideline uses the words {', '.join(repr(w) for w in unmentioned)}; "
+                "the closest clauses are quoted below and may not answer the question directly.\n\n"
+                + answer
+            )
         return AskResponse(answer=answer, citations=citations, mode="extractive")
 
     def determine(self, request: DeterminationRequest) -> DeterminationResponse:
@@ -208,6 +222,19 @@ class Services:
     def draft_letter(self, request: DeterminationRequest, response: DeterminationResponse) -> dict:
         """The letter for a determination (template; model-phrased when one is configured)."""
         raise NotImplementedError  # wired when letters land
+
+
+def _addressed(hits, best_similarity: float, unmentioned: list[str], settings: Settings) -> bool:
+    """Whether the guidelines address the question at all.
+
+    Declined when no clause is close enough (``min_relevance``), or when the question's
+    topic words appear in no guideline and the closest clause is still only loosely
+    related (``min_relevance_unmentioned``). In between, the answer quotes the closest
+    clauses and says which words no guideline uses.
+    """
+    if not hits or best_similarity < settings.min_relevance:
+        return False
+    return not (unmentioned and best_similarity < settings.min_relevance_unmentioned)
 
 
 def _trace_body(evaluation: Evaluation) -> dict:

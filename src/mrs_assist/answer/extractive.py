@@ -42,6 +42,19 @@ def _terms(text: str) -> set[str]:
     return {w for w in words if w not in _STOP and len(w) > 1}
 
 
+_COVERAGE_QUESTION = re.compile(
+    r"\b(cover|covers|covered|coverage|approv\w*|allow\w*|medically necessary|appropriate|"
+    r"investigational|experimental|deny|denied|meet|meets|criteria|indicat\w*|authoriz\w*)\b",
+    re.I,
+)
+_DECISION = re.compile(
+    r"experimental|investigational|medically necessary|medical necessity|medically appropriate|"
+    r"considered appropriate|not considered|not covered|non-covered|reasonable and necessary|"
+    r"not recommend",
+    re.I,
+)
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a clause, each a verbatim substring of it."""
     spans = [m.group(0).strip() for m in _SENTENCE.finditer(text)]
@@ -57,8 +70,42 @@ def best_sentences(question: str, clause_text: str, *, limit: int = 2) -> list[s
     if len(sentences) <= limit or len(clause_text) <= 320:
         return [clause_text]
     q = _terms(question)
-    ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & _terms(sentences[i])), i))
+    coverage = bool(_COVERAGE_QUESTION.search(question))
+
+    def relevance(i: int) -> int:
+        # A coverage question wants the sentence that states the policy's position.
+        decision = 2 if coverage and _DECISION.search(sentences[i]) else 0
+        return len(q & _terms(sentences[i])) + decision
+
+    ranked = sorted(range(len(sentences)), key=lambda i: (-relevance(i), i))
     return [sentences[i] for i in sorted(ranked[:limit])]
+
+
+_BOILERPLATE = re.compile(r"\b(references?|notices?|disclaimer|trademarks?|guideline information|about the authors)\b", re.I)
+_CLOSE = 0.06
+
+
+def select_quotes(hits: Sequence[HitLike]) -> list[HitLike]:
+    """The hits worth quoting: each policy's best, plus any as close as it; no boilerplate.
+
+    Reference lists, notices and disclaimers are quoted only when they are a policy's best
+    hit (a question about a reference or a notice).
+    """
+    best: dict[str, float] = {}
+    for hit in hits:
+        sim = getattr(hit, "dense_similarity", None)
+        best.setdefault(hit.policy_id, sim if sim is not None else 1.0)
+    chosen: list[HitLike] = []
+    seen: set[str] = set()
+    for hit in hits:
+        sim = getattr(hit, "dense_similarity", None)
+        first = hit.policy_id not in seen
+        seen.add(hit.policy_id)
+        if first:
+            chosen.append(hit)
+        elif not _BOILERPLATE.search(hit.section) and (sim is None or sim >= best[hit.policy_id] - _CLOSE):
+            chosen.append(hit)
+    return chosen
 
 
 def compose_answer(
