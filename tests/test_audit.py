@@ -53,6 +53,7 @@ def test_intact_chain_verifies(chain):
     result = verify_chain(store)
     assert (result.ok, result.entries, result.first_broken_seq, result.reason) == (True, 5, None, None)
     ok, line = verify_summary(store.url)
+    assert verify_summary(store) == (ok, line)
     assert ok and line == f"audit chain OK: 5 entries, head {result.head_hash}"
     assert "\n" not in line
 
@@ -208,3 +209,15 @@ def test_forged_override_reason_is_caught(chain):
     tamper(store.url, "UPDATE fact_overrides SET reason = 'a better story' WHERE record_id = :b", b=b)
     result = verify_chain(store)
     assert (result.ok, result.first_broken_seq) == (False, 4)
+
+
+def test_verify_from_settings_opens_the_default_sqlite_file(tmp_path):
+    from mrs_assist.config import Settings
+    from mrs_assist.records import dispose_engine
+
+    settings = Settings(data_dir=tmp_path, database_url=None)
+    store = RecordStore.from_settings(settings)
+    store.create(make_request(), make_response(), user=REVIEWER)
+    ok, line = verify_summary(settings)
+    assert ok and line.startswith("audit chain OK: 1 entries, head ")
+    dispose_engine(store.url)

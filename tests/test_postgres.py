@@ -9,6 +9,7 @@ Set MRS_ASSIST_SKIP_POSTGRES=1 to skip these tests on a machine without the serv
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -147,6 +148,7 @@ def shared_server() -> PgServer:
                 server.stop()
                 raise
             _server = server
+            atexit.register(stop_shared_server)  # also when the session dies before teardown
         return _server
 
 

@@ -127,11 +127,33 @@ def test_letter_edit_then_pdf_of_signed_record(api):
     assert f"determination-{record.id}.pdf" in r.headers["content-disposition"]
 
 
-def test_records_not_configured_is_503_after_auth(tmp_path):
-    app, store, _ = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
+def test_store_is_opened_from_the_services_settings_when_not_set(tmp_path):
+    settings = Settings(auth="on", api_keys=ENV_KEYS, data_dir=tmp_path / "data", database_url=None)
+    app, store, _ = build_app(tmp_path, settings)
     del app.state.records
     client = TestClient(app, raise_server_exceptions=False)
-    assert client.get("/v1/determinations").status_code == 401
+    assert client.get("/v1/determinations").status_code == 401  # auth before anything else
     r = client.get("/v1/determinations", headers=NURSE)
+    assert r.status_code == 200 and r.json() == []
+    assert (tmp_path / "data" / "records.sqlite3").exists()
+    dispose_engine(store.url)
+    dispose_engine(app.state.records.url)
+
+
+def test_no_store_and_no_settings_is_503(tmp_path):
+    app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
+    del app.state.records
+    services.settings = None
+    r = TestClient(app, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     dispose_engine(store.url)
+
+
+def test_override_back_to_unknown(api):
+    client, store, _ = api
+    record = store.create(make_request(), make_response(), user=REVIEWER)
+    body = {"name": "known_brain_tumor", "value": None, "reason": "the tumor is not documented after all"}
+    r = client.post(f"/v1/determinations/{record.id}/facts", json=body, headers=NURSE)
+    assert r.status_code == 200
+    (override,) = r.json()["overrides"]
+    assert (override["value"], override["previous_value"]) == (None, True)

@@ -32,7 +32,7 @@ When a key is required (setting ``auth``)
     Whatever the mode, a request that arrives from a non-loopback address, or through a proxy
     (``Forwarded`` / ``X-Forwarded-For`` / ``X-Real-IP``), needs a key: that covers servers
     started without telling the app their host (``uvicorn mrs_assist.api.asgi:app --host ...``).
-    A key that matches nobody is always 401, even where none is required.
+    A key that matches nobody is 401 even where none is required (``off`` alone ignores keys).
 """
 
 from __future__ import annotations

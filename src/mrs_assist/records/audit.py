@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from mrs_assist.config import Settings
 from mrs_assist.records.db import Database, get_engine
 from mrs_assist.records.tables import GENESIS_HASH, AuditHeadRow, AuditRow, RecordRow
 
@@ -141,7 +142,11 @@ class VerifyResult:
 
 
 def verify_chain(target) -> VerifyResult:
-    """Recompute the chain from the first entry; names the first broken entry. `target`: store, Database, Engine or URL."""
+    """Recompute the chain from the first entry; names the first broken entry.
+
+    `target` is a RecordStore, Settings, Database, Engine or URL. Raises ServiceUnavailableError
+    when the database cannot be read.
+    """
     db = _database(target)
     with db.read() as session:
         if db.dialect == "postgresql":
@@ -162,6 +167,10 @@ def _database(target) -> Database:
         return Database(target)
     if isinstance(target, str):
         return Database(get_engine(target))
+    if isinstance(target, Settings):
+        from mrs_assist.records.store import RecordStore
+
+        return RecordStore.from_settings(target).db
     db = getattr(target, "db", None)
     if isinstance(db, Database):
         return db

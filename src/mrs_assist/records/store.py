@@ -41,7 +41,7 @@ from mrs_assist.records.models import (
     Record,
     RecordSummary,
 )
-from mrs_assist.records.tables import LetterRow, OverrideRow, RecordRow
+from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 
 Recompute = Callable[[DeterminationRequest, dict[str, bool | None]], DeterminationResponse]
@@ -119,8 +119,6 @@ class RecordStore:
 
     def history(self, id: str) -> builtins.list[dict[str, Any]]:
         """The audit entries of record `id`, oldest first (raises NotFoundError)."""
-        from mrs_assist.records.tables import AuditRow
-
         with self.db.read() as session:
             self._row(session, id)
             rows = session.execute(select(AuditRow).where(AuditRow.record_id == id).order_by(AuditRow.seq)).scalars()

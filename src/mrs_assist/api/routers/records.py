@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -22,11 +23,25 @@ from mrs_assist.schemas import ErrorResponse
 router = APIRouter(prefix="/v1", tags=["determinations"])
 
 
+_store_lock = threading.Lock()
+
+
 def get_records(request: Request) -> RecordStore:
-    """The process's RecordStore (`app.state.records`, set by the app factory)."""
-    store = getattr(request.app.state, "records", None)
+    """`app.state.records`; else `services.records`; else opened once from the services' settings."""
+    state = request.app.state
+    store = getattr(state, "records", None)
     if store is None:
-        raise ServiceUnavailableError("determination records are not configured")
+        with _store_lock:
+            store = getattr(state, "records", None)
+            if store is None:
+                services = getattr(state, "services", None)
+                store = getattr(services, "records", None)
+                if store is None:
+                    settings = getattr(services, "settings", None)
+                    if settings is None:
+                        raise ServiceUnavailableError("determination records are not configured")
+                    store = RecordStore.from_settings(settings)
+                state.records = store
     return store
 
 
