@@ -4,7 +4,7 @@ The server is Debian's `postgresql` package (scripts/ensure-system-deps.sh insta
 missing and we are root). It is started once per test session in a temporary folder — as the
 `postgres` system user when we are root, since initdb refuses root — on a free loopback port,
 and every test gets a fresh database, so migrations always run from empty.
-Set MRS_ASSIST_SKIP_POSTGRES=1 to skip these tests on a machine without the server binaries.
+The server binaries come from Debian's postgresql package (scripts/ensure-system-deps.sh).
 """
 
 from __future__ import annotations
@@ -129,17 +129,15 @@ _server_lock = threading.Lock()
 
 
 def shared_server() -> PgServer:
-    """The session's one server, started on first use (skips or fails when PostgreSQL is unavailable)."""
+    """The session's one server, started on first use (fails when PostgreSQL is unavailable)."""
     global _server
     with _server_lock:
         if _server is None:
             bindir = _bindir()
-            if bindir is None and os.geteuid() == 0 and os.environ.get("MRS_ASSIST_SKIP_POSTGRES") != "1":
+            if bindir is None and os.geteuid() == 0:
                 subprocess.run(["bash", str(ROOT / "scripts" / "ensure-system-deps.sh"), "postgres"], check=False)
                 bindir = _bindir()
             if bindir is None:
-                if os.environ.get("MRS_ASSIST_SKIP_POSTGRES") == "1":
-                    pytest.skip("PostgreSQL server binaries not installed (MRS_ASSIST_SKIP_POSTGRES=1)")
                 pytest.fail("PostgreSQL server binaries not found; run scripts/ensure-system-deps.sh as root")
             server = PgServer(bindir)
             try:
