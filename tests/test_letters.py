@@ -41,7 +41,8 @@ def letter_for(name: str) -> Letter:
 def plain(letter: Letter, fmt: str) -> str:
     """The letter's visible text, whitespace collapsed."""
     if fmt == "markdown":
-        text = md_unescape(letter.markdown)
+        text = re.sub(r"(?m)^(?:#+|[-*>]|\d+\.)\s*", "", letter.markdown).replace("**", "")
+        text = md_unescape(text)
     else:
         body = re.sub(r"(?s)<(style|title)>.*?</\1>", " ", letter.html)
         text = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
@@ -88,10 +89,10 @@ def check_reason_tied_to_condition(c, text):
 def check_acronyms_spelled_out(c, text):
     terms = section(text, "Terms used in this letter")
     for abbr in ("MRS", "CPT"):
-        assert f"{abbr}: {load_glossary().terms[abbr]}" in terms
+        assert re.search(rf"{abbr}:? {re.escape(load_glossary().terms[abbr])}", terms), abbr
     assert "magnetic resonance spectroscopy (MRS)" in text
     for abbr, meaning in acronyms_in(text, load_glossary().terms):
-        assert f"{abbr}: {meaning}" in terms, abbr
+        assert re.search(rf"{abbr}:? {re.escape(meaning)}", terms), abbr
 
 
 def check_guideline_named_with_version(c, text):
@@ -147,7 +148,7 @@ def check_decision_timeframe(c, text):
 
 def check_signature_block(c, text):
     part = section(text, "Reviewer signature")
-    assert "Signature: ____" in part.replace("Signature: _", "Signature: _")
+    assert re.search(r"Signature:? _{10,}", part)
     assert "[Signature date]" in part
     if c.kind == "adverse_determination_draft":
         assert "[Physician reviewer name]" in part and "must review and sign" in part
@@ -158,13 +159,13 @@ def check_signature_block(c, text):
 def check_identifiers_from_request_only(c, text):
     member, provider = c.request.member, c.request.provider
     expect = {
-        "Member:": (member.name if member and member.name else "[Member name]"),
-        "Member ID:": (member.id if member and member.id else "[Member ID]"),
-        "Requesting provider:": (provider.name if provider and provider.name else "[Requesting provider]"),
-        "Provider NPI (National Provider Identifier):": (provider.id if provider and provider.id else "[Provider NPI]"),
+        "Member:?": (member.name if member and member.name else "[Member name]"),
+        "Member ID:?": (member.id if member and member.id else "[Member ID]"),
+        "Requesting provider:?": (provider.name if provider and provider.name else "[Requesting provider]"),
+        "Provider NPI \\(National Provider Identifier\\):?": (provider.id if provider and provider.id else "[Provider NPI]"),
     }
     for label, value in expect.items():
-        assert f"{label} {value}" in text, (label, value)
+        assert re.search(rf"{label} {re.escape(value)}", text), (label, value)
 
 
 def check_draft_marking(c, text):
@@ -275,7 +276,7 @@ def test_member_name_is_never_invented():
     letter = letter_for("cohere_expedited_approval")
     for fmt in FORMATS:
         text = plain(letter, fmt)
-        assert "Member: [Member name]" in text and "Member ID: [Member ID]" in text
+        assert re.search(r"Member:? \[Member name\] Member ID:? \[Member ID\]", text)
         assert "Dear [Member name] and [Requesting provider]:" in text
     # The only capitalised person-like words are the letter's own or the guideline's.
     assert "Dear [Member name]" in letter.markdown
@@ -284,7 +285,7 @@ def test_member_name_is_never_invented():
 def test_member_given_only_id_keeps_name_placeholder():
     letter = letter_for("cohere_pend")
     text = plain(letter, "markdown")
-    assert "Member: [Member name]" in text and "Member ID: W998877" in text
+    assert "Member: [Member name] Member ID: W998877" in text
 
 
 def test_html_escapes_inserted_text_and_markdown_escapes_it_too():
@@ -378,3 +379,24 @@ def test_render_pair_lists_terms_used():
     markdown, html = render_pair("request_for_information.md.j2", "request_for_information.html.j2", ctx)
     assert "- **CT:** computed tomography" in markdown
     assert "<dt>CT</dt><dd>computed tomography</dd>" in html
+
+
+def test_every_letter_data_file_loads_and_every_manifest_file_exists():
+    from mrs_assist.letters.settings import TEMPLATES_DIR
+
+    assert load_letter_settings().timeframes["standard"].limit == "7 calendar days"
+    assert load_letter_settings().timeframes["expedited"].limit == "72 hours"
+    assert load_letter_settings().appeal.days == 180
+    assert {"MRS", "MRI", "CT", "CPT", "HIE"} <= set(load_glossary().terms)
+    manifest = load_manifest()
+    assert {"approval", "request_for_information", "adverse_determination_draft", "model_letter"} == set(manifest.templates)
+    for spec in manifest.templates.values():
+        assert (TEMPLATES_DIR / spec.markdown).is_file() and (TEMPLATES_DIR / spec.html).is_file()
+    wording = load_fact_wording(corpus_dir() / "facts.yaml")
+    assert wording["conventional_imaging_inconclusive"].question.endswith("Please send the report.")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_letter_field_round_trips(name):
+    letter = letter_for(name)
+    assert Letter.model_validate(letter.model_dump(mode="json")) == letter

@@ -187,9 +187,10 @@ def draft_with_retry(
             return result
         try:
             draft = parse_draft(reply, schema)
-            problems = validate(draft)
         except (OutputParserException, ValidationError, ValueError) as exc:
             problems = [Problem(code="unparseable", message=f"reply is not a valid {schema.__name__} JSON object: {str(exc)[:200]}")]
+        else:
+            problems = validate(draft)
         if not problems:
             result.draft = draft
             return result
