@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import mrs_assist.llm
+
 from mrs_assist.config import ROOT, Settings
 
 REAL_CORPUS = ROOT / "corpus"
@@ -133,3 +135,21 @@ def tiny_corpus_documents() -> dict[str, str]:
 def tiny_corpus_dir(write_corpus) -> Path:
     """tmp_path/corpus holding tiny_corpus_documents()."""
     return write_corpus(tiny_corpus_documents())
+
+
+@pytest.fixture(autouse=True)
+def no_real_model(monkeypatch):
+    # Every test: a real chat model call fails loudly (pydantic-ai's ALLOW_MODEL_REQUESTS idea).
+    """No real model, no network: the switch is off and ChatOpenAI's transport raises."""
+    monkeypatch.setattr(mrs_assist.llm, "ALLOW_MODEL_REQUESTS", False)
+    for var in ("MRS_ASSIST_LLM_BASE_URL", "MRS_ASSIST_LLM_MODEL", "MRS_ASSIST_LLM_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    from langchain_openai.chat_models.base import BaseChatOpenAI
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a real chat model was called during a test")
+
+    for name in ("_generate", "_agenerate", "_stream", "_astream"):
+        monkeypatch.setattr(BaseChatOpenAI, name, refuse)
+
+

@@ -2,8 +2,7 @@
 
 Each case pairs a DeterminationRequest with the DeterminationResponse the checker would
 give (trace shape as documented on DeterminationResponse.trace), and a model draft the
-validator must accept. Importing `no_real_model` into a test module makes it autouse
-there: any real chat model call then fails the test.
+validator must accept. (The guard against real model calls is autouse in conftest.py.)
 """
 
 from __future__ import annotations
@@ -26,21 +25,6 @@ from mrs_assist.schemas import (
     Party,
     Patient,
 )
-
-
-@pytest.fixture(autouse=True)
-def no_real_model(monkeypatch):
-    """No real model, no network: the switch is off and ChatOpenAI's transport raises."""
-    monkeypatch.setattr(mrs_assist.llm, "ALLOW_MODEL_REQUESTS", False)
-    for var in ("MRS_ASSIST_LLM_BASE_URL", "MRS_ASSIST_LLM_MODEL", "MRS_ASSIST_LLM_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    from langchain_openai.chat_models.base import BaseChatOpenAI
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a real chat model was called during a test")
-
-    for name in ("_generate", "_agenerate", "_stream", "_astream"):
-        monkeypatch.setattr(BaseChatOpenAI, name, refuse)
 
 
 @lru_cache(maxsize=1)

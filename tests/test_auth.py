@@ -48,7 +48,6 @@ class FakeServices:
 def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
     services = FakeServices(settings)
     app = create_app(services=services)
-    app.include_router(records_router.router)
     store = RecordStore(f"sqlite:///{tmp_path / 'records.sqlite3'}")
     app.state.records = store
     if set_auth:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from jinja2.exceptions import UndefinedError
-from letter_fixtures import all_cases, case, corpus, no_real_model  # noqa: F401
+from letter_fixtures import all_cases, case, corpus  # noqa: F401
 
 from mrs_assist.errors import ConfigError, InvalidRequestError
 from mrs_assist.letters import Letter, check_templates, draft_letter, sign_letter

@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from letter_fixtures import all_cases, case, corpus, no_real_model  # noqa: F401
+from letter_fixtures import all_cases, case, corpus  # noqa: F401
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pypdf import PdfReader
 

@@ -1,6 +1,6 @@
 """Model-drafted letters through fake chat models: accepted, rejected, retried once, fallen back.
 
-No real model or network is ever called: `no_real_model` (autouse here) turns the
+No real model or network is ever called: `no_real_model` (autouse, conftest.py) turns the
 switch off and makes ChatOpenAI's transport raise.
 """
 
@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import (
     GenericFakeChatModel,
 )
 from langchain_core.messages import AIMessage, HumanMessage
-from letter_fixtures import all_cases, case, corpus, no_real_model  # noqa: F401
+from letter_fixtures import all_cases, case, corpus  # noqa: F401
 from pydantic import SecretStr
 
 import mrs_assist.llm

@@ -7,7 +7,7 @@ import json
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from letter_fixtures import citation, corpus, no_real_model  # noqa: F401
+from letter_fixtures import citation, corpus  # noqa: F401
 
 from mrs_assist.answer.llm import phrase_answer
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from letter_fixtures import all_cases, case, citation, corpus, no_real_model, text  # noqa: F401
+from letter_fixtures import all_cases, case, citation, corpus, text  # noqa: F401
 
 from mrs_assist.validate import AnswerDraft, LetterDraft, validate_answer_draft, validate_letter_draft
 from mrs_assist.validate.letter import case_sources, stated_outcome

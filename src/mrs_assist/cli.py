@@ -142,8 +142,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
+    from mrs_assist.auth import auth_required
+
+    auth_required(get_settings(), host)  # refuses auth=off beyond loopback before binding
+    os.environ["MRS_ASSIST_BIND_HOST"] = host
     uvicorn.run("mrs_assist.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 

@@ -7,6 +7,7 @@ stages together in the one direction DESIGN.md draws.
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 
@@ -29,6 +30,9 @@ from mrs_assist.schemas import (
     FactOut,
     PolicySummary,
 )
+
+
+log = logging.getLogger("mrs_assist.service")
 
 
 class Services:
@@ -66,6 +70,13 @@ class Services:
             return self.policies[policy_id]
         except KeyError:
             raise UnknownPolicyError(policy_id, list(self.policies)) from None
+
+    @cached_property
+    def records(self):
+        """The determination record store (migrated on open)."""
+        from mrs_assist.records import RecordStore
+
+        return RecordStore.from_settings(self.settings)
 
     @property
     def retriever(self):
@@ -120,7 +131,16 @@ class Services:
                 "the closest clauses are quoted below and may not answer the question directly.\n\n"
                 + answer
             )
-        return AskResponse(answer=answer, citations=citations, mode="extractive")
+        if self.chat_model is None:
+            return AskResponse(answer=answer, citations=citations, mode="extractive")
+        from mrs_assist.answer.llm import phrase_answer
+
+        response, problems = phrase_answer(
+            self.chat_model, request.question, citations, answer, corpus=self.corpus, policy_ids=request.policy_ids
+        )
+        if problems:
+            log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
+        return response
 
     def determine(self, request: DeterminationRequest) -> DeterminationResponse:
         """Extract facts from the notes, check them against the policy, cite every decided clause."""
@@ -219,9 +239,40 @@ class Services:
             inconsistencies=[i.model_dump(mode="json") for i in policy_inconsistencies(self.policies)],
         )
 
+    @cached_property
+    def chat_model(self):
+        """The configured chat model, or None (the embedded default: no model at all)."""
+        from mrs_assist.llm import make_chat_model
+
+        return make_chat_model(self.settings)
+
     def draft_letter(self, request: DeterminationRequest, response: DeterminationResponse) -> dict:
-        """The letter for a determination (template; model-phrased when one is configured)."""
-        raise NotImplementedError  # wired when letters land
+        """The letter for a determination: the template, or a validated model draft of it."""
+        from mrs_assist.letters import draft_letter
+
+        letter = draft_letter(
+            response, request, corpus=self.corpus, chat_model=self.chat_model, prompts_dir=self.settings.prompts_dir
+        )
+        return letter.model_dump(mode="json")
+
+    def render_letter_pdf(self, letter_or_record) -> bytes:
+        """PDF bytes of a letter (the `letter` dict of a response, or a stored record's current letter)."""
+        from mrs_assist.letters import Letter, render_pdf
+
+        if isinstance(letter_or_record, dict):
+            return render_pdf(Letter.model_validate(letter_or_record))
+        record = letter_or_record
+        letter = Letter.model_validate(record.response.letter)
+        signed = record.status == "signed"
+        letter = letter.model_copy(
+            update={
+                "markdown": record.letter_markdown or letter.markdown,
+                "status": "signed" if signed else letter.status,
+                "releasable": signed or letter.releasable,
+                "signed_by": record.signed_by if signed else letter.signed_by,
+            }
+        )
+        return render_pdf(letter)
 
 
 def _addressed(hits, best_similarity: float, unmentioned: list[str], settings: Settings) -> bool:

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
-from mrs_assist.api.routers import ask, compare, determinations, health, policies
+from mrs_assist.api.routers import ask, compare, determinations, health, policies, records
+from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """A ready app; pass `services` (or settings) to control what it loads."""
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, host: str | None = None
+) -> FastAPI:
+    """A ready app; pass `services` (or settings) to control what it loads.
+
+    ``host`` is the interface the server listens on: beyond loopback an API key is
+    required (mrs_assist.auth); unknown (None) decides per request.
+    """
     app = FastAPI(
         title="mrs-assist",
         version=__version__,
         description="Cited answers and criteria-checked determinations for MR spectroscopy (CPT 76390).",
     )
     app.state.services = services or Services(settings)
+    if host is not None:
+        app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
     install_error_handlers(app)
-    for module in (health, policies, ask, determinations, compare):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    authenticated = [Depends(get_current_user)]
+    for module in (policies, ask, compare):
+        app.include_router(module.router, dependencies=authenticated)
+    app.include_router(determinations.router)  # its route checks the clinical role itself
+    app.include_router(records.router)
     return app

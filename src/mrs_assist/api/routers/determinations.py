@@ -1,19 +1,34 @@
-"""Determinations: a request checked against one policy's criteria."""
+"""Determinations: a request checked against one policy's criteria, stored as a draft record."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from mrs_assist.api.deps import ServicesDep
-from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, ErrorResponse
+from mrs_assist.api.routers.records import RecordsDep
+from mrs_assist.auth import CLINICAL_ROLES, User, require_role
+from mrs_assist.records import DeterminationRecordResponse
+from mrs_assist.schemas import DeterminationRequest, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["determinations"])
+
+Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 
 
 @router.post(
     "/determinations",
-    response_model=DeterminationResponse,
-    response_model_exclude_none=False,
-    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    response_model=DeterminationRecordResponse,
+    status_code=201,
+    responses={
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
 )
-def create_determination(body: DeterminationRequest, services: ServicesDep) -> DeterminationResponse:
-    """Check a prior-authorization request: recommendation, trace, evidence, citations."""
-    return services.determine(body)
+def create_determination(
+    body: DeterminationRequest, services: ServicesDep, records: RecordsDep, user: Clinician
+) -> DeterminationRecordResponse:
+    """Check a prior-authorization request (recommendation, trace, evidence, citations) and store it as a draft."""
+    response = services.determine(body)
+    return records.create(body, response, user=user).to_response()
