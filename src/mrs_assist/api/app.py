@@ -6,7 +6,7 @@ from fastapi import Depends, FastAPI
 
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
-from mrs_assist.api.routers import ask, compare, determinations, health, policies, records
+from mrs_assist.api.routers import ask, compare, determinations, health, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
@@ -30,6 +30,7 @@ def create_app(
         app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(page.router)  # the reviewer workbench at / (static; the data stays behind /v1)
     authenticated = [Depends(get_current_user)]
     for module in (policies, ask, compare):
         app.include_router(module.router, dependencies=authenticated)

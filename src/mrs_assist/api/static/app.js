@@ -1,0 +1,884 @@
+// mrs-assist reviewer workbench: plain ES module, no build step, nothing fetched but this server's /v1.
+//
+// Rule of the page: every string from the server or the user (clinical notes, letters, clause
+// text, names) enters the DOM as a text node (textContent / append(string)), never as HTML.
+// Notes are untrusted and may contain markup; the server's CSP backs this up.
+
+const KEY_STORAGE = "mrs-assist.apiKey";
+
+const state = {
+  policies: [],
+  record: null,
+  notesById: new Map(), // notes typed in this tab; the API never returns a stored case's notes
+  compareLoaded: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** A new element: attrs are set as attributes (or text/class/on*), children appended as nodes or text. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// --- API ---------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function apiKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE) || "";
+  } catch {
+    return "";
+  }
+}
+
+/** The JSON body of a /v1 call (or the Response when raw); throws ApiError with the server's message. */
+async function api(path, { method = "GET", body, raw = false } = {}) {
+  const headers = { Accept: raw ? "application/pdf, application/json" : "application/json" };
+  const key = apiKey();
+  if (key) headers["X-API-Key"] = key;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+      credentials: "omit",
+    });
+  } catch {
+    throw new ApiError(0, "network_error", "the server could not be reached");
+  }
+  if (!response.ok) {
+    let code = "http_error";
+    let message = `HTTP ${response.status}`;
+    try {
+      const data = await response.json();
+      if (data && data.error) {
+        code = data.error.code || code;
+        message = data.error.message || message;
+      }
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(response.status, code, message);
+  }
+  return raw ? response : response.json();
+}
+
+const ERROR_TITLES = {
+  0: "The server is not answering.",
+  401: "An API key is needed.",
+  403: "Not allowed for your role.",
+  404: "Not found.",
+  409: "Already settled.",
+  422: "The request was not accepted.",
+  503: "The service is not ready.",
+};
+
+function showError(box, err) {
+  const status = err instanceof ApiError ? err.status : -1;
+  let title = ERROR_TITLES[status] || "Something went wrong.";
+  if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
+  let message = String(err.message || err);
+  if (!/[.!?]$/.test(message)) message += ".";
+  const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
+  if (status === 401) parts.push(" ", el("span", {}, "Enter your key in the API key field at the top of the page."));
+  if (status === 403 && err.code !== "physician_required") parts.push(" ", el("span", {}, "Use a key whose role may do this."));
+  if (status === 403 && err.code === "physician_required")
+    parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
+  if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
+  box.replaceChildren(...parts);
+  box.hidden = false;
+  box.scrollIntoView({ block: "nearest" });
+}
+
+function clearError(box) {
+  box.hidden = true;
+  box.replaceChildren();
+}
+
+function setStatus(id, text) {
+  $(id).textContent = text;
+}
+
+/** Run `work` with `button` disabled and `region` marked busy; errors land in `errorBox`. */
+async function busy(button, errorBox, work, region) {
+  if (errorBox) clearError(errorBox);
+  button.disabled = true;
+  if (region) region.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } catch (err) {
+    if (errorBox) showError(errorBox, err);
+    else throw err;
+    return undefined;
+  } finally {
+    button.disabled = false;
+    if (region) region.removeAttribute("aria-busy");
+  }
+}
+
+// --- small formatters --------------------------------------------------------------------
+
+const REC = {
+  meets_criteria: { icon: "✓", text: "Meets criteria", cls: "rec-meets" },
+  does_not_meet_criteria: { icon: "✗", text: "Does not meet criteria", cls: "rec-denial" },
+  needs_more_information: { icon: "?", text: "Needs more information", cls: "rec-pend" },
+};
+
+function recBadge(recommendation, extraClass = "") {
+  const r = REC[recommendation] || { icon: "•", text: recommendation, cls: "" };
+  return el(
+    "span",
+    { class: `badge ${r.cls} ${extraClass}`.trim(), "data-recommendation": recommendation },
+    el("span", { "aria-hidden": "true" }, r.icon),
+    " ",
+    r.text,
+  );
+}
+
+function valueWord(value) {
+  return value === true ? "true" : value === false ? "false" : "unknown";
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+function policyName(policyId) {
+  const p = state.policies.find((x) => x.policy_id === policyId);
+  return p ? `${p.payer} (${p.policy_id})` : policyId;
+}
+
+function humanize(word) {
+  return String(word || "").replaceAll("_", " ");
+}
+
+// --- clause dialog -----------------------------------------------------------------------
+
+function openClause(citation) {
+  $("clause-dialog-title").textContent = "Clause";
+  $("clause-id").textContent = citation.clause_id;
+  $("clause-policy").textContent = policyName(citation.policy_id);
+  $("clause-section").textContent = citation.section || "";
+  $("clause-text").textContent = citation.text;
+  const dialog = $("clause-dialog");
+  if (!dialog.open) dialog.showModal();
+  $("clause-close").focus();
+}
+
+/** A button opening the clause when its text is at hand, else the id as code. */
+function clauseRef(clauseId, citations, extraClass = "") {
+  const citation = citations && citations.get(clauseId);
+  if (!citation) return el("code", { class: `clause-id ${extraClass}`.trim() }, clauseId);
+  return el(
+    "button",
+    {
+      type: "button",
+      class: `clause-ref ${extraClass}`.trim(),
+      "aria-haspopup": "dialog",
+      title: "Show the clause's verbatim text",
+      onclick: () => openClause(citation),
+    },
+    clauseId,
+  );
+}
+
+function citationMap(citations) {
+  return new Map((citations || []).map((c) => [c.clause_id, c]));
+}
+
+// --- tabs --------------------------------------------------------------------------------
+
+const TABS = ["ask", "case", "list", "compare"];
+
+function selectTab(name, { focus = false } = {}) {
+  for (const tab of TABS) {
+    const button = $(`tab-${tab}`);
+    const selected = tab === name;
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    $(`panel-${tab}`).hidden = !selected;
+    if (selected && focus) button.focus();
+  }
+  if (name === "list") loadList();
+  if (name === "compare" && !state.compareLoaded) loadCompare();
+}
+
+function setUpTabs() {
+  for (const tab of TABS) {
+    const button = $(`tab-${tab}`);
+    button.addEventListener("click", () => selectTab(tab));
+    button.addEventListener("keydown", (event) => {
+      const i = TABS.indexOf(tab);
+      let next = null;
+      if (event.key === "ArrowRight") next = TABS[(i + 1) % TABS.length];
+      else if (event.key === "ArrowLeft") next = TABS[(i - 1 + TABS.length) % TABS.length];
+      else if (event.key === "Home") next = TABS[0];
+      else if (event.key === "End") next = TABS[TABS.length - 1];
+      if (next) {
+        event.preventDefault();
+        selectTab(next, { focus: true });
+      }
+    });
+  }
+}
+
+// --- API key -----------------------------------------------------------------------------
+
+function describeKey() {
+  $("key-status").textContent = apiKey() ? "key in use (this tab only)" : "no key";
+}
+
+function setUpKey() {
+  $("api-key").value = apiKey();
+  describeKey();
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("api-key").value.trim();
+    try {
+      if (key) sessionStorage.setItem(KEY_STORAGE, key);
+      else sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      /* storage disabled: nothing to keep */
+    }
+    describeKey();
+    afterKeyChange();
+  });
+  $("key-clear").addEventListener("click", () => {
+    try {
+      sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      /* nothing stored */
+    }
+    $("api-key").value = "";
+    describeKey();
+    afterKeyChange();
+  });
+}
+
+function afterKeyChange() {
+  clearError($("global-error"));
+  loadPolicies();
+  state.compareLoaded = false;
+  if (!$("panel-list").hidden) loadList();
+  if (!$("panel-compare").hidden) loadCompare();
+}
+
+// --- policies ----------------------------------------------------------------------------
+
+function fillSelect(select, options, { keepFirst = false } = {}) {
+  const previous = select.value;
+  const first = keepFirst ? select.options[0] : null;
+  select.replaceChildren(...(first ? [first] : []), ...options.map(([value, label]) => el("option", { value }, label)));
+  if ([...select.options].some((o) => o.value === previous)) select.value = previous;
+}
+
+async function loadPolicies() {
+  try {
+    state.policies = await api("v1/policies");
+  } catch (err) {
+    showError($("global-error"), err);
+    return;
+  }
+  clearError($("global-error"));
+  const guidelines = state.policies.filter((p) => p.kind === "guideline");
+  const label = (p) => `${p.payer} — ${p.title} (${p.policy_id})`;
+  fillSelect($("case-policy"), guidelines.map((p) => [p.policy_id, label(p)]));
+  fillSelect($("list-policy"), guidelines.map((p) => [p.policy_id, `${p.payer} (${p.policy_id})`]), { keepFirst: true });
+  fillSelect(
+    $("ask-policy"),
+    state.policies.map((p) => [p.policy_id, `${p.payer}${p.kind === "literature" ? " — literature" : ""} (${p.policy_id})`]),
+    { keepFirst: true },
+  );
+}
+
+// --- 1. Ask ------------------------------------------------------------------------------
+
+const CLAUSE_MARK = /\[([A-Za-z0-9._-]+#[A-Za-z0-9._-]+)\]/g;
+
+/** The answer text with each [clause-id] turned into a button that opens the clause. */
+function answerNodes(text, citations) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(CLAUSE_MARK)) {
+    nodes.push(text.slice(last, match.index));
+    nodes.push("[", clauseRef(match[1], citations, "inline"), "]");
+    last = match.index + match[0].length;
+  }
+  nodes.push(text.slice(last));
+  return nodes;
+}
+
+function renderAnswer(result) {
+  const citations = citationMap(result.citations);
+  $("ask-mode").textContent = result.mode === "llm" ? "model-phrased" : "extractive quotes";
+  $("ask-answer").replaceChildren(...answerNodes(result.answer || "", citations));
+  $("ask-citations").replaceChildren(
+    ...result.citations.map((c) =>
+      el(
+        "li",
+        { class: "citation" },
+        el("div", { class: "citation-head" }, clauseRef(c.clause_id, citations), " ", el("span", { class: "section" }, c.section)),
+        el("p", { class: "excerpt" }, c.text),
+      ),
+    ),
+  );
+  if (!result.citations.length) $("ask-citations").append(el("li", { class: "none" }, "No clause cited."));
+  $("ask-result").hidden = false;
+}
+
+function setUpAsk() {
+  $("ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const question = $("ask-question").value.trim();
+    if (!question) return;
+    const body = { question };
+    const policy = $("ask-policy").value;
+    if (policy) body.policy_ids = [policy];
+    const topK = Number.parseInt($("ask-topk").value, 10);
+    if (Number.isInteger(topK)) body.top_k = topK;
+    setStatus("ask-status", "Searching the guidelines…");
+    const result = await busy($("ask-submit"), $("ask-error"), () => api("v1/ask", { method: "POST", body }), $("ask-result"));
+    if (result) {
+      renderAnswer(result);
+      setStatus("ask-status", `Answer with ${result.citations.length} cited clause${result.citations.length === 1 ? "" : "s"}.`);
+    } else setStatus("ask-status", "");
+  });
+}
+
+// --- 2. Case -----------------------------------------------------------------------------
+
+function party(nameId, idId) {
+  const name = $(nameId).value.trim();
+  const id = $(idId).value.trim();
+  if (!name && !id) return undefined;
+  return { name: name || null, id: id || null };
+}
+
+function caseRequest() {
+  const ageText = $("case-age").value.trim();
+  const body = {
+    policy_id: $("case-policy").value,
+    cpt_codes: $("case-cpt").value.split(/[\s,;]+/).filter(Boolean),
+    clinical_notes: $("case-notes").value,
+    patient: { age_years: ageText === "" ? null : Number(ageText) },
+    letter: true,
+    urgency: $("case-urgency").value,
+  };
+  const member = party("case-member-name", "case-member-id");
+  const provider = party("case-provider-name", "case-provider-id");
+  if (member) body.member = member;
+  if (provider) body.provider = provider;
+  return body;
+}
+
+/** Each node's status word and class: under a NOT, a node "applies" (counts against) or not. */
+function nodeStatus(node, negated) {
+  const value = node.value;
+  if (value === null || value === undefined) return { cls: "unk", icon: "?", word: "unknown" };
+  const good = negated ? !value : value;
+  const word = negated ? (value ? "applies" : "does not apply") : value ? "met" : "not met";
+  return good ? { cls: "yes", icon: "✓", word } : { cls: "no", icon: "✗", word };
+}
+
+const LETTER_KIND = {
+  approval: "approval letter",
+  request_for_information: "request for information",
+  adverse_determination_draft: "adverse determination",
+};
+
+const KIND_WORD = { all: "ALL", any: "ANY", not: "NOT", cpt: "CPT" };
+
+function treeNode(node, negated, citations) {
+  const st = nodeStatus(node, negated);
+  const line = el(
+    "div",
+    { class: "node-line" },
+    el("span", { class: `st st-${st.cls}` }, el("span", { class: "icon", "aria-hidden": "true" }, st.icon), " ", st.word),
+    KIND_WORD[node.kind] ? el("span", { class: "kind" }, KIND_WORD[node.kind]) : null,
+    el("span", { class: "label" }, node.label),
+    node.fact && node.kind === "fact" ? el("code", { class: "fact" }, node.fact) : null,
+    node.clause_id ? clauseRef(node.clause_id, citations, "small") : null,
+    (node.see_also || []).map((id) => [" ", el("span", { class: "see-also" }, "see also "), clauseRef(id, citations, "small")]),
+  );
+  const item = el(
+    "li",
+    { class: `node node-${st.cls}`, "data-node": node.id, "data-fact": node.kind === "fact" ? node.fact : null, "data-value": valueWord(node.value) },
+    line,
+  );
+  if (node.evidence && node.evidence.length) {
+    item.append(el("ul", { class: "node-evidence" }, node.evidence.map((e) => el("li", {}, el("q", {}, e.text)))));
+  }
+  if (node.children && node.children.length) {
+    const childNegated = node.kind === "not" ? !negated : negated;
+    item.append(el("ul", {}, node.children.map((c) => treeNode(c, childNegated, citations))));
+  }
+  return item;
+}
+
+function walk(node, out = []) {
+  if (!node) return out;
+  out.push(node);
+  for (const child of node.children || []) walk(child, out);
+  return out;
+}
+
+/** The notes as text nodes, each evidence span wrapped in <mark> (offsets count code points, as Python does). */
+function highlightedNotes(notes, facts) {
+  const chars = Array.from(notes);
+  const spans = [];
+  for (const fact of facts) {
+    for (const e of fact.evidence || []) {
+      if (Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start < e.end && e.end <= chars.length) {
+        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value });
+      }
+    }
+  }
+  const cuts = [...new Set([0, chars.length, ...spans.flatMap((s) => [s.start, s.end])])].sort((a, b) => a - b);
+  const nodes = [];
+  for (let i = 0; i < cuts.length - 1; i += 1) {
+    const [a, b] = [cuts[i], cuts[i + 1]];
+    const text = chars.slice(a, b).join("");
+    const covering = spans.filter((s) => s.start <= a && s.end >= b);
+    if (!covering.length) {
+      nodes.push(document.createTextNode(text));
+      continue;
+    }
+    const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
+    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}`))].join("; ");
+    nodes.push(el("mark", { class: cls, title: names, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" ") }, text));
+  }
+  return nodes;
+}
+
+function listOrNone(ul, items, none) {
+  ul.replaceChildren(...(items.length ? items : [el("li", { class: "none" }, none)]));
+}
+
+function renderRecord(record) {
+  state.record = record;
+  const citations = citationMap(record.citations);
+  const signed = record.status === "signed";
+  const trace = record.trace || {};
+
+  // heading and meta
+  const badge = recBadge(record.recommendation);
+  badge.id = "case-rec";
+  $("case-rec").replaceWith(badge);
+  $("case-draft-banner").hidden = !(record.requires_physician_review && !signed);
+  $("case-signed-banner").hidden = !signed;
+  $("case-signed-banner").textContent = signed ? `Signed by ${record.signed_by}, ${when(record.signed_at)}` : "";
+  const deciding = trace.deciding_clauses || [];
+  $("case-deciding").hidden = !deciding.length;
+  $("case-deciding-list").replaceChildren(...deciding.map((id) => el("li", {}, clauseRef(id, citations))));
+  const meta = [
+    ["Case", el("code", {}, record.id)],
+    ["Policy", `${policyName(record.policy_id)} · version ${record.policy_version}`],
+    ["Status", el("span", { class: `status-word status-${record.status}` }, signed ? "signed" : "draft")],
+    ["Created", `${when(record.created_at)} by ${record.created_by}`],
+  ];
+  if (signed) meta.push(["Signed", `${when(record.signed_at)} by ${record.signed_by}`]);
+  if (record.letter && record.letter.urgency) meta.push(["Urgency", record.letter.urgency]);
+  $("case-meta").replaceChildren(...meta.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+
+  // criteria tree
+  $("case-tree").replaceChildren(trace.root ? treeNode(trace.root, false, citations) : el("li", { class: "none" }, "No trace."));
+
+  // findings
+  listOrNone($("case-missing"), (record.missing_information || []).map((q) => el("li", {}, q)), "Nothing missing.");
+  const warn = () => el("span", { "aria-hidden": "true" }, "⚠ ");
+  const safety = Array.isArray(trace.safety)
+    ? trace.safety.map((f) => el("li", { class: "flag" }, warn(), f.label, " ", clauseRef(f.clause_id, citations, "small")))
+    : (record.safety_flags || []).map((text) => el("li", { class: "flag" }, warn(), text));
+  listOrNone($("case-safety"), safety, "No safety flag.");
+  listOrNone(
+    $("case-invest"),
+    (trace.investigational || []).map((f) => el("li", {}, f.label, " ", clauseRef(f.clause_id, citations, "small"))),
+    "None.",
+  );
+  listOrNone(
+    $("case-notices"),
+    (trace.notices || []).map((n) => el("li", {}, el("span", { class: "pill" }, humanize(n.kind)), " ", n.message, " ", clauseRef(n.clause_id, citations, "small"))),
+    "None.",
+  );
+
+  // notes with evidence
+  const notes = state.notesById.get(record.id);
+  const view = $("case-notes-view");
+  if (typeof notes === "string") {
+    view.replaceChildren(...highlightedNotes(notes, record.facts || []));
+    view.hidden = false;
+    $("notes-missing").hidden = true;
+  } else {
+    view.replaceChildren();
+    view.hidden = true;
+    $("notes-missing").hidden = false;
+  }
+  const withEvidence = (record.facts || []).filter((f) => f.evidence && f.evidence.length);
+  listOrNone(
+    $("case-evidence"),
+    withEvidence.map((f) =>
+      el(
+        "li",
+        { class: `ev-item ev-${f.value === true ? "true" : f.value === false ? "false" : "unk"}` },
+        el("code", {}, f.name),
+        " = ",
+        el("strong", {}, valueWord(f.value)),
+        ": ",
+        f.evidence.map((e, i) => [i ? " · " : "", el("q", {}, e.text)]),
+      ),
+    ),
+    "No evidence found in the notes.",
+  );
+
+  // override form: every fact the record or its tree names
+  const labels = new Map();
+  for (const node of walk(trace.root)) if (node.kind === "fact" && node.fact && !labels.has(node.fact)) labels.set(node.fact, node.label);
+  const values = new Map((record.facts || []).map((f) => [f.name, f.value]));
+  for (const f of record.facts || []) if (!labels.has(f.name)) labels.set(f.name, humanize(f.name));
+  for (const node of walk(trace.root)) if (node.kind === "fact" && node.fact && !values.has(node.fact)) values.set(node.fact, node.value);
+  const factSelect = $("override-fact");
+  const previous = factSelect.value;
+  factSelect.replaceChildren(
+    ...[...labels.entries()]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([name, label]) => el("option", { value: name }, `${name} — now ${valueWord(values.get(name) ?? null)} (${label})`)),
+  );
+  if ([...factSelect.options].some((o) => o.value === previous)) factSelect.value = previous;
+  listOrNone(
+    $("case-overrides"),
+    (record.overrides || []).map((o) =>
+      el(
+        "li",
+        {},
+        el("code", {}, o.name),
+        `: ${valueWord(o.previous_value)} → ${valueWord(o.value)} by ${o.user} (${o.role}), ${when(o.at)}. `,
+        "Reason: ",
+        el("q", {}, o.reason),
+        ` Recommendation ${humanize(o.recommendation_before)} → ${humanize(o.recommendation_after)}.`,
+      ),
+    ),
+    "No override yet.",
+  );
+
+  // letter, sign, PDF
+  const letter = record.letter;
+  const hasLetter = typeof record.letter_markdown === "string";
+  $("letter-kind").textContent = letter ? `${LETTER_KIND[letter.kind] || humanize(letter.kind)} · ${signed ? "signed" : letter.status}` : "no letter";
+  $("letter-text").value = hasLetter ? record.letter_markdown : "";
+  const pdf = $("case-pdf");
+  if (hasLetter) {
+    pdf.href = `v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`;
+    pdf.hidden = false;
+  } else {
+    pdf.removeAttribute("href");
+    pdf.hidden = true;
+  }
+  // A signed record is immutable (the server answers 409): nothing left to change here.
+  for (const control of $("override-form").elements) control.disabled = signed;
+  for (const id of ["letter-save", "case-sign"]) $(id).disabled = signed || (id === "letter-save" && !hasLetter);
+  $("letter-text").readOnly = signed || !hasLetter;
+  $("case-sign").textContent = signed ? `Signed by ${record.signed_by}` : "Sign";
+
+  $("case-empty").hidden = true;
+  $("case-result").hidden = false;
+}
+
+async function openCase(id) {
+  selectTab("case");
+  setStatus("case-status", "Opening the case…");
+  const record = await busy($("case-submit"), $("case-error"), () => api(`v1/determinations/${encodeURIComponent(id)}`));
+  if (record) {
+    clearCaseMessages();
+    renderRecord(record);
+    $("case-request").open = false;
+    setStatus("case-status", `Case opened: ${humanize(record.recommendation)}.`);
+    $("case-title").scrollIntoView({ block: "start" });
+  } else setStatus("case-status", "");
+}
+
+function clearCaseMessages() {
+  for (const id of ["override-status", "letter-status", "sign-status"]) setStatus(id, "");
+  clearError($("sign-error"));
+  clearError($("override-error"));
+}
+
+/** With a key, the PDF is fetched with the X-API-Key header and saved through a blob URL. */
+async function downloadPdf(event) {
+  const record = state.record;
+  if (!record || !apiKey()) return; // no key: the plain link works
+  event.preventDefault();
+  clearError($("sign-error"));
+  setStatus("sign-status", "Preparing the letter PDF…");
+  try {
+    const response = await api(`v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`, { raw: true });
+    const blob = await response.blob();
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const url = URL.createObjectURL(blob);
+    const link = el("a", { href: url, download: match ? match[1] : `determination-${record.id}.pdf`, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    setStatus("sign-status", "Letter PDF downloaded.");
+  } catch (err) {
+    showError($("sign-error"), err);
+    setStatus("sign-status", "");
+  }
+}
+
+function setUpCase() {
+  $("case-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = caseRequest();
+    if (!body.policy_id) {
+      showError($("case-error"), new ApiError(422, "invalid_request", "choose a policy (policies load once the server accepts your key)"));
+      return;
+    }
+    setStatus("case-status", "Checking the request against the policy…");
+    const record = await busy(
+      $("case-submit"),
+      $("case-error"),
+      () => api("v1/determinations", { method: "POST", body }),
+      $("case-result"),
+    );
+    if (!record) {
+      setStatus("case-status", "");
+      return;
+    }
+    state.notesById.set(record.id, body.clinical_notes);
+    clearCaseMessages();
+    renderRecord(record);
+    $("case-request").open = false;
+    setStatus("case-status", `Determination ready: ${humanize(record.recommendation)}.`);
+    $("case-title").scrollIntoView({ block: "start" });
+  });
+
+  $("override-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const record = state.record;
+    if (!record) return;
+    const reason = $("override-reason").value.trim();
+    if (!reason) {
+      setStatus("override-status", "A reason is required.");
+      $("override-reason").focus();
+      return;
+    }
+    const raw = new FormData($("override-form")).get("value");
+    const body = { name: $("override-fact").value, value: raw === "true" ? true : raw === "false" ? false : null, reason };
+    const updated = await busy(
+      $("override-submit"),
+      $("override-error"),
+      () => api(`v1/determinations/${encodeURIComponent(record.id)}/facts`, { method: "POST", body }),
+      $("case-result"),
+    );
+    if (!updated) {
+      setStatus("override-status", "The override was not applied.");
+      return;
+    }
+    renderRecord(updated);
+    $("override-reason").value = "";
+    const last = updated.overrides[updated.overrides.length - 1];
+    setStatus(
+      "override-status",
+      last
+        ? `Override applied: ${last.name} = ${valueWord(last.value)}; recommendation ${humanize(last.recommendation_before)} → ${humanize(last.recommendation_after)}.`
+        : "Override applied.",
+    );
+  });
+
+  $("letter-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const record = state.record;
+    if (!record) return;
+    const markdown = $("letter-text").value;
+    if (!markdown.trim()) {
+      setStatus("letter-status", "The letter cannot be empty.");
+      return;
+    }
+    const updated = await busy($("letter-save"), $("sign-error"), () =>
+      api(`v1/determinations/${encodeURIComponent(record.id)}/letter`, { method: "PUT", body: { markdown } }),
+    );
+    if (updated) {
+      renderRecord(updated);
+      setStatus("letter-status", `Letter saved ${new Date().toLocaleTimeString()}.`);
+    }
+  });
+
+  $("case-sign").addEventListener("click", async () => {
+    const record = state.record;
+    if (!record) return;
+    setStatus("sign-status", "Signing…");
+    const updated = await busy($("case-sign"), $("sign-error"), () =>
+      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, { method: "POST" }),
+    );
+    if (updated) {
+      renderRecord(updated);
+      setStatus("sign-status", `Signed by ${updated.signed_by}.`);
+    } else setStatus("sign-status", "Not signed.");
+  });
+
+  $("case-pdf").addEventListener("click", downloadPdf);
+}
+
+// --- 3. Case list ------------------------------------------------------------------------
+
+async function loadList() {
+  const params = new URLSearchParams();
+  const status = $("list-status").value;
+  const policy = $("list-policy").value;
+  if (status) params.set("status", status);
+  if (policy) params.set("policy_id", policy);
+  setStatus("list-status-msg", "Loading cases…");
+  const rows = await busy($("list-refresh"), $("list-error"), () => api(`v1/determinations${params.size ? `?${params}` : ""}`), $("list-table"));
+  if (!rows) {
+    setStatus("list-status-msg", "");
+    return;
+  }
+  const body = $("list-body");
+  body.replaceChildren(
+    ...rows.map((r) =>
+      el(
+        "tr",
+        { "data-id": r.id },
+        el(
+          "td",
+          {},
+          el("button", { type: "button", class: "link-button", "aria-label": `Open case ${r.id}`, onclick: () => openCase(r.id) }, r.id.slice(0, 8)),
+        ),
+        el("td", {}, when(r.created_at)),
+        el("td", {}, r.policy_id),
+        el("td", {}, recBadge(r.recommendation, "small")),
+        el("td", {}, el("span", { class: `status-word status-${r.status}` }, r.status)),
+        el("td", {}, r.created_by),
+        el("td", {}, r.signed_by || "—"),
+      ),
+    ),
+  );
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "none" }, "No case matches.")));
+  const filters = [status && `status ${status}`, policy && `policy ${policy}`].filter(Boolean);
+  setStatus("list-status-msg", `${rows.length} case${rows.length === 1 ? "" : "s"}${filters.length ? ` (${filters.join(", ")})` : ""}.`);
+}
+
+// --- 4. Compare --------------------------------------------------------------------------
+
+const CELL = {
+  covered: { icon: "✓", text: "covered" },
+  covered_if: { icon: "◐", text: "covered if" },
+  investigational: { icon: "⚠", text: "investigational" },
+  not_covered: { icon: "✗", text: "not covered" },
+};
+
+async function loadCompare() {
+  setStatus("compare-status", "Loading the matrix…");
+  let data;
+  try {
+    clearError($("compare-error"));
+    data = await api("v1/compare");
+  } catch (err) {
+    showError($("compare-error"), err);
+    setStatus("compare-status", "");
+    return;
+  }
+  state.compareLoaded = true;
+  $("compare-head").replaceChildren(
+    el(
+      "tr",
+      {},
+      el("th", { scope: "col" }, "Indication"),
+      data.policy_ids.map((pid) => {
+        const p = state.policies.find((x) => x.policy_id === pid);
+        return el("th", { scope: "col" }, p ? p.payer : pid, el("br"), el("code", {}, pid));
+      }),
+    ),
+  );
+  $("compare-body").replaceChildren(
+    ...data.rows.map((row) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, el("span", { class: "row-label" }, row.label), el("code", { class: "fact" }, row.fact)),
+        data.policy_ids.map((pid) => {
+          const cell = row.cells[pid];
+          if (!cell) return el("td", { class: "none" }, "—");
+          const c = CELL[cell.status] || { icon: "•", text: humanize(cell.status) };
+          return el(
+            "td",
+            { class: `cell cs-${cell.status}` },
+            el("span", { class: `cs cs-${cell.status}` }, el("span", { "aria-hidden": "true" }, c.icon), " ", c.text),
+            cell.conditions && cell.conditions.length ? el("ul", { class: "conditions" }, cell.conditions.map((t) => el("li", {}, t))) : null,
+            el("div", { class: "clause-ids" }, cell.clause_ids.map((id) => el("code", { class: "clause-id" }, id))),
+          );
+        }),
+      ),
+    ),
+  );
+  listOrNone(
+    $("compare-incons"),
+    data.inconsistencies.map((i) =>
+      el(
+        "li",
+        {},
+        el("span", { class: "pill" }, humanize(i.kind)),
+        " ",
+        el("strong", {}, policyName(i.policy_id)),
+        ": ",
+        i.message,
+        " ",
+        (i.clause_ids || []).map((id) => el("code", { class: "clause-id" }, id)),
+        (i.facts || []).length ? [" facts: ", i.facts.map((f) => el("code", { class: "fact" }, f))] : null,
+      ),
+    ),
+    "None found.",
+  );
+  setStatus("compare-status", `${data.rows.length} indications × ${data.policy_ids.length} policies.`);
+}
+
+// --- start -------------------------------------------------------------------------------
+
+function setUpDialog() {
+  const dialog = $("clause-dialog");
+  $("clause-close").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => {
+    if (event.target === dialog) dialog.close(); // a click on the backdrop
+  });
+}
+
+function start() {
+  setUpTabs();
+  setUpKey();
+  setUpDialog();
+  setUpAsk();
+  setUpCase();
+  $("list-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadList();
+  });
+  loadPolicies();
+  document.documentElement.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,414 @@
+"""The reviewer workbench (GET /) in a real browser against a real server.
+
+Debian's Chromium (scripts/ensure-system-deps.sh browser) driven by the Python `playwright`
+package — its own driver, never `playwright install`. The server is `uvicorn
+mrs_assist.api.asgi:app` on a free loopback port over an index built into a temporary data
+folder, with two API keys (a nurse reviewer and a physician). Every request the page makes
+must go to that server: anything else is recorded and fails the test.
+
+Screenshots of each step go to $MRS_ASSIST_SCREENSHOTS, else a temporary folder; the path is
+printed (run with -s to see it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from mrs_assist.config import ROOT, Settings
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NURSE_KEY, DOCTOR_KEY = "nurse-key", "doc-key"
+VIEWPORT = {"width": 1366, "height": 768}
+
+RECURRENCE_NOTES = (
+    "58 y/o M with GBM s/p resection and XRT 2023. New enhancing lesion on MRI, equivocal for "
+    "recurrence vs radiation necrosis. MRS requested to differentiate recurrence from radiation "
+    "necrosis. No pacemaker."
+)
+EPILEPSY_NOTES = (
+    "34 y/o F with intractable epilepsy, failed 3 AEDs. MRS requested for presurgical "
+    "localization of the seizure focus before temporal lobectomy."
+)
+HOSTILE_NOTES = (
+    "61 y/o M with known glioblastoma. <img src=x onerror=alert(1)> <script>alert(2)</script> "
+    "MRS requested to differentiate recurrence vs radiation necrosis."
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _chromium() -> Path:
+    if not CHROMIUM.exists() and os.geteuid() == 0:
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure-system-deps.sh"), "browser"], check=False)
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: run `bash scripts/ensure-system-deps.sh browser` as root")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, real_embedder):
+    """Base URL of the real app (index built into a temporary data folder), stopped at teardown."""
+    from mrs_assist.index import build_index
+
+    data = tmp_path_factory.mktemp("browser-data")
+    build_index(Settings(data_dir=data), embedder=real_embedder, progress=False)
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("MRS_ASSIST_", "OPENAI_")) or k == "MRS_ASSIST_SCREENSHOTS"
+    }
+    env.update(
+        MRS_ASSIST_DATA_DIR=str(data),
+        MRS_ASSIST_API_KEYS=f"{NURSE_KEY}=nurse1:reviewer,{DOCTOR_KEY}=doc1:physician",
+        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
+    )
+    port = _free_port()
+    log_path = data / "server.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mrs_assist.api.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not answer /healthz within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright's bundled driver."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the `playwright` package is missing: pip install -e '.[test]' (never `playwright install`)")
+    executable = _chromium()
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Save a screenshot of the page under a numbered name; returns the function."""
+    folder = Path(os.environ.get("MRS_ASSIST_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    counter = iter(range(1, 100))
+
+    def shot(page, name: str, *, full_page: bool = False) -> Path:
+        path = folder / f"{next(counter):02d}-{name}.png"
+        if full_page:  # from the top, so the sticky tab bar is drawn where it belongs
+            page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return shot
+
+
+class Watch:
+    """What a page did that it must not: requests beyond the server, dialogs, script errors."""
+
+    def __init__(self, page, base: str) -> None:
+        self.foreign: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        origin = urlsplit(base).netloc
+
+        def route(request_route):
+            url = request_route.request.url
+            if urlsplit(url).scheme in ("data", "blob") or urlsplit(url).netloc == origin:
+                request_route.continue_()
+            else:
+                self.foreign.append(url)
+                request_route.abort()
+
+        def dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.route("**/*", route)
+        page.on("dialog", dialog)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def check(self) -> None:
+        assert not self.foreign, f"the page fetched from elsewhere: {self.foreign}"
+        assert not self.dialogs, f"a dialog fired: {self.dialogs}"
+        assert not self.errors, f"script errors: {self.errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh 1366×768 tab on the workbench, with its Watch as `page.watch`."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    tab.watch = Watch(tab, server)
+    tab.goto(server + "/")
+    tab.wait_for_selector("html[data-ready='true']")
+    yield tab
+    context.close()
+
+
+def use_key(page, key: str) -> None:
+    """Enter an API key in the header form (the page keeps it in sessionStorage)."""
+    from playwright.sync_api import expect
+
+    page.fill("#api-key", key)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#key-status")).to_have_text("key in use (this tab only)")
+    expect(page.locator("#case-policy option[value='nia-brain-mrs']")).to_have_count(1)
+
+
+def check_case(page, notes: str, policy: str, age: str, *, member: tuple[str, str] | None = None) -> None:
+    """Fill the Case form and submit it; returns once the determination is shown."""
+    from playwright.sync_api import expect
+
+    page.click("#tab-case")
+    if not page.locator("#case-request").evaluate("d => d.open"):
+        page.click("#case-request > summary")
+    page.fill("#case-notes", notes)
+    page.select_option("#case-policy", policy)
+    page.fill("#case-age", age)
+    if member:
+        page.fill("#case-member-name", member[0])
+        page.fill("#case-member-id", member[1])
+    page.click("#case-submit")
+    expect(page.locator("#case-status")).to_contain_text("Determination ready", timeout=30_000)
+    expect(page.locator("#case-result")).to_be_visible()
+
+
+def test_page_and_assets_are_served_with_a_strict_policy(server):
+    home = httpx.get(server + "/")
+    assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in home.headers["content-security-policy"]
+    assert httpx.get(server + "/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert httpx.get(server + "/static/app.css").headers["content-type"].startswith("text/css")
+    missing = httpx.get(server + "/static/..%2Fapp.py")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_ask_shows_an_answer_and_opens_a_cited_clause(page, shots):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#global-error")).to_contain_text("An API key is needed")
+    shots(page, "no-key-asks-for-one")
+    use_key(page, NURSE_KEY)
+    page.fill("#ask-question", "Is MRS covered to distinguish tumor recurrence from radiation necrosis?")
+    page.click("#ask-submit")
+    expect(page.locator("#ask-result")).to_be_visible(timeout=30_000)
+    expect(page.locator("#ask-citations li").first).to_be_visible()
+    shots(page, "ask-answer")
+
+    first = page.locator("#ask-citations .clause-ref").first
+    clause_id = first.inner_text()
+    first.click()
+    dialog = page.locator("#clause-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#clause-id")).to_have_text(clause_id)
+    assert page.locator("#clause-section").inner_text().strip()
+    assert len(page.locator("#clause-text").inner_text()) > 20
+    shots(page, "ask-clause-dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.watch.check()
+
+
+def test_case_meets_criteria_with_highlighted_evidence(page, shots):
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    check_case(page, RECURRENCE_NOTES, "nia-brain-mrs", "58", member=("Pat Doe", "M-0001"))
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
+    expect(page.locator("#case-rec")).to_contain_text("Meets criteria")
+    expect(page.locator("#case-draft-banner")).to_be_hidden()
+    marks = page.locator("#case-notes-view mark")
+    assert marks.count() >= 2
+    assert "GBM" in marks.all_inner_texts()
+    # The highlighted view is the notes, verbatim.
+    assert page.locator("#case-notes-view").inner_text() == RECURRENCE_NOTES
+    met = page.locator("#case-tree li[data-value='true'] .st-yes").first
+    expect(met).to_contain_text("met")
+    # A node's clause opens with its verbatim text (carried by the record's citations).
+    page.locator("#case-tree li[data-fact='tumor_recurrence_vs_treatment_effect'] .clause-ref").first.click()
+    expect(page.locator("#clause-id")).to_have_text("nia-brain-mrs#indications.1")
+    assert page.locator("#clause-text").inner_text().strip()
+    page.click("#clause-close")
+    expect(page.locator("#clause-dialog")).to_be_hidden()
+    shots(page, "case-meets-criteria")
+    shots(page, "case-meets-criteria-full", full_page=True)
+    page.watch.check()
+
+
+def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    check_case(page, EPILEPSY_NOTES, "nia-brain-mrs", "34")
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
+    expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    expect(page.locator("#case-invest")).to_contain_text("nia-brain-mrs#")
+    shots(page, "denial-draft", full_page=True)
+
+    # Override: the order form also asks for spine MRS, outside this brain guideline's scope.
+    target = page.locator("#case-tree li[data-fact='non_brain_mrs_requested']")
+    scope = page.locator("#case-tree li[data-node='scope']")
+    expect(target).to_have_attribute("data-value", "false")
+    expect(scope).to_have_attribute("data-value", "true")
+    page.select_option("#override-fact", "non_brain_mrs_requested")
+    page.check("#override-form input[value='true']")
+    page.click("#override-submit")  # no reason: the form refuses, nothing is sent
+    assert page.locator("#override-reason").evaluate("e => e.validity.valueMissing")
+    page.fill("#override-reason", "   ")
+    page.click("#override-submit")
+    expect(page.locator("#override-status")).to_have_text("A reason is required.")
+    expect(page.locator("#case-overrides")).to_have_text("No override yet.")
+    page.fill("#override-reason", "The order form also requests MRS of the cervical spine.")
+    page.click("#override-submit")
+    expect(page.locator("#override-status")).to_contain_text("Override applied")
+    expect(target).to_have_attribute("data-value", "true")
+    expect(target.locator(".st").first).to_contain_text("applies")
+    expect(scope).to_have_attribute("data-value", "false")
+    expect(page.locator("#case-overrides li")).to_have_count(1)
+    expect(page.locator("#case-overrides")).to_contain_text("cervical spine")
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
+    shots(page, "override-applied", full_page=True)
+
+    # Edit the letter and save it.
+    text = page.locator("#letter-text")
+    edited = text.input_value() + "\n\nReviewer note: the order form was reviewed with the notes.\n"
+    text.fill(edited)
+    page.click("#letter-save")
+    expect(page.locator("#letter-status")).to_contain_text("Letter saved")
+    assert "order form was reviewed" in text.input_value()
+    page.locator("#letter-title").scroll_into_view_if_needed()
+    shots(page, "letter-saved")
+
+    # A nurse may not sign a denial: the page shows the server's 403 plainly.
+    page.click("#case-sign")
+    error = page.locator("#sign-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("A physician must sign this.")
+    expect(error).to_contain_text(re.compile("only a physician may sign", re.IGNORECASE))
+    expect(page.locator("#case-meta")).to_contain_text("draft")
+    shots(page, "sign-refused-for-nurse")
+
+    use_key(page, DOCTOR_KEY)
+    page.click("#case-sign")
+    expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")
+    expect(page.locator("#sign-error")).to_be_hidden()
+    expect(page.locator("#case-draft-banner")).to_be_hidden()
+    expect(page.locator("#case-meta")).to_contain_text("signed")
+    assert page.locator("#case-sign").is_disabled() and page.locator("#override-submit").is_disabled()
+    shots(page, "signed-by-physician")
+
+    with page.expect_download() as info:
+        page.click("#case-pdf")
+    pdf = tmp_path / "letter.pdf"
+    info.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert info.value.suggested_filename.endswith(".pdf")
+    page.watch.check()
+
+
+def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server):
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    created = httpx.post(
+        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
+        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": RECURRENCE_NOTES,
+              "patient": {"age_years": 58}, "letter": True},
+    )
+    assert created.status_code == 201, created.text
+    page.click("#tab-list")
+    unfiltered = re.compile(r"^\d+ cases?\.$")
+    expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
+    page.select_option("#list-policy", "cohere-mrs")
+    page.click("#list-refresh")
+    expect(page.locator("#list-status-msg")).to_contain_text("(policy cohere-mrs)")
+    expect(page.locator(f"#list-body tr[data-id='{created.json()['id']}']")).to_be_visible()
+    assert set(page.locator("#list-body tr[data-id] td:nth-child(3)").all_inner_texts()) == {"cohere-mrs"}
+    page.select_option("#list-policy", "")
+    page.click("#list-refresh")
+    expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
+    shots(page, "case-list")
+
+    page.locator(f"#list-body tr[data-id='{created.json()['id']}'] button").click()
+    expect(page.locator("#panel-case")).to_be_visible()
+    expect(page.locator("#case-meta")).to_contain_text(created.json()["id"])
+    expect(page.locator("#notes-missing")).to_be_visible()  # a stored case's notes are not served
+    shots(page, "case-opened-from-list")
+
+    page.click("#tab-compare")
+    expect(page.locator("#compare-body tr").first).to_be_visible()
+    assert page.locator("#compare-head th").count() == 5  # indication + four policies
+    expect(page.locator("#compare-body")).to_contain_text("covered if")
+    expect(page.locator("#compare-incons li").first).to_be_visible()
+    shots(page, "compare-matrix")
+    page.locator("#compare-incons").scroll_into_view_if_needed()
+    shots(page, "compare-inconsistencies")
+
+    # The tabs are reachable and switchable by keyboard.
+    page.focus("#tab-compare")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#tab-list")).to_be_focused()
+    expect(page.locator("#panel-list")).to_be_visible()
+    page.watch.check()
+
+
+def test_untrusted_notes_are_shown_as_text(page, shots):
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    check_case(page, HOSTILE_NOTES, "nia-brain-mrs", "61")
+    view = page.locator("#case-notes-view")
+    assert view.inner_text() == HOSTILE_NOTES
+    expect(view).to_contain_text("<img src=x onerror=alert(1)>")
+    assert page.locator("img").count() == 0
+    assert page.locator("#case-notes-view script, #case-notes-view *:not(mark)").count() == 0
+    page.wait_for_timeout(300)  # give an injected handler the chance to fire
+    shots(page, "hostile-notes-as-text")
+    page.watch.check()
