@@ -84,7 +84,7 @@ class Near(BaseModel):
 
     def regex(self) -> str:
         """The one regex this rule stands for (stays inside a sentence)."""
-        gap = r"(?:[^.;\n]|(?<=\bvs)\.|\.(?=\w))"  # "vs." and "3.5" do not end the gap
+        gap = r"(?:[^.\n]|(?<=\bvs)\.|\.(?=\w))"  # one sentence; "vs." and "3.5" do not end it
         a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
         b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
         if self.via:
@@ -260,6 +260,7 @@ class Lexicon(BaseModel):
     quarantine: list[str] = Field(description="Regexes of sentences that address the system, not the patient.")
     sentence_abbreviations: list[str] = Field(description="Words whose trailing period does not end a sentence.")
     age_patterns: list[AgePattern]
+    age_not_followed_by: str = Field(description="Regex for the text after an age that makes it a relative's.")
     number_words: dict[str, int]
 
     @model_validator(mode="after")
@@ -268,6 +269,6 @@ class Lexicon(BaseModel):
             missing = [k for k, v in readings.model_dump().items() if v is None]
             if missing:
                 raise ValueError(f"readings for role {role!r} must set {', '.join(missing)}")
-        for value in self.quarantine:
+        for value in [*self.quarantine, self.age_not_followed_by]:
             _compile(value, "quarantine")
         return self

@@ -1,0 +1,169 @@
+"""Speed-ups to medspaCy 1.3.1 that keep its rules and results (measured on a 2 KB note).
+
+- ``FastRegexMatcher``: medspaCy's RegexMatcher rebuilds ``doc.text_with_ws`` for every
+  pattern (~0.4 ms each) and matches case-insensitively, which stops Python's regex
+  engine from skipping ahead to a literal prefix (~6x slower). This one builds the text
+  once, matches case-insensitive patterns as lower-case patterns against an ASCII-lowered
+  copy of the text (same length, so offsets hold), and maps offsets to tokens by
+  bisection, resolving unaligned ends as medspaCy does (start left, end right).
+  Patterns with a case-sensitive part ``(?-i:...)`` keep IGNORECASE on the original text.
+- ``expand_token_patterns``: ConText rules given as token patterns (LOWER/IN/OP "?") run
+  in spaCy's Matcher at ~15 ms per note; expanded into the phrases they stand for, they
+  run in the PhraseMatcher at a fraction of that.
+- ``SentenceContext``: medspaCy's ConText compares every target with every modifier in
+  the note; scopes never leave a sentence, so this runs the same ConTextGraph sentence by
+  sentence.
+"""
+
+# no "from __future__ import annotations": spaCy resolves factory signatures at run time
+
+import itertools
+from bisect import bisect_right
+from collections import defaultdict
+
+from medspacy.common.regex_matcher import RegexMatcher
+from medspacy.context import ConText, ConTextGraph, ConTextModifier, ConTextRule
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from mrs_assist.extract.regex import ascii_lower, compile_fast
+
+CONTEXT = "mrs_assist_context"
+
+
+class FastRegexMatcher(RegexMatcher):
+    """medspaCy's RegexMatcher, built for speed (see the module docstring)."""
+
+    def add(self, match_id: str, regex_rules, on_match=None) -> None:
+        if match_id not in self.vocab:
+            self.vocab.strings.add(match_id)
+        key = self.vocab.strings[match_id]
+        for pattern in regex_rules:
+            self._patterns.setdefault(key, []).append(compile_fast(pattern))
+            self._callbacks[key] = on_match
+
+    def get(self, key):
+        return [p for p, _, _ in self._patterns.get(self.vocab.strings[key], [])]
+
+    def __call__(self, doc: Doc) -> list:
+        if not self._patterns:
+            return []
+        text = doc.text_with_ws
+        lowered = ascii_lower(text)
+        trigrams = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
+        starts = [t.idx for t in doc]
+        matches: list = []
+        for match_id, patterns in self._patterns.items():
+            on_match = self._callbacks[match_id]
+            for pattern, on_lowered, triggers in patterns:
+                if triggers is not None and trigrams.isdisjoint(triggers):
+                    continue  # no match can start anywhere in this note
+                for m in pattern.finditer(lowered if on_lowered else text):
+                    if m.end() <= m.start():
+                        continue
+                    first = bisect_right(starts, m.start()) - 1  # token holding the first char
+                    last = bisect_right(starts, m.end() - 1) - 1  # token holding the last char
+                    if first < 0 or last < first:
+                        continue
+                    matches.append((match_id, first, last + 1))
+                    if on_match is not None:
+                        on_match(self, doc, len(matches) - 1, matches)
+        return matches
+
+
+def install_fast_regex(component: object, nlp: Language) -> None:
+    """Swap the regex matcher inside a TargetMatcher or ConText (before rules are added)."""
+    inner = getattr(component, "_TargetMatcher__matcher", None) or getattr(component, "_ConText__matcher")
+    inner._MedspacyMatcher__regex_matcher = FastRegexMatcher(nlp.vocab)
+
+
+def expand_token_patterns(rules: list, limit: int = 5000) -> list:
+    """ConText rules with LOWER/IN/OP-"?" token patterns rewritten as one rule per phrase.
+
+    The PhraseMatcher tokenizes each phrase as it tokenizes the notes, so a phrase matches
+    wherever its words appear. (A few medspaCy patterns name tokens the tokenizer never
+    produces, such as "n't" or "risk of" as one token; as phrases they match as intended.)
+    A rule is kept as it is when its pattern uses anything else or stands for more than
+    ``limit`` phrases.
+    """
+    out = []
+    for rule in rules:
+        phrases = _phrases(rule.pattern, limit) if isinstance(rule.pattern, list) else None
+        if phrases is None:
+            out.append(rule)
+            continue
+        for words in phrases:
+            out.append(
+                ConTextRule(
+                    " ".join(words),
+                    rule.category,
+                    direction=rule.direction,
+                    max_scope=rule.max_scope,
+                    allowed_types=rule.allowed_types,
+                    terminated_by=rule.terminated_by or None,
+                    metadata=rule.metadata,
+                )
+            )
+    return out
+
+
+def _phrases(pattern: list, limit: int):
+    options = []
+    for token in pattern:
+        if set(token) - {"LOWER", "OP"} or token.get("OP", "?") != "?":
+            return None
+        value = token["LOWER"]
+        if isinstance(value, dict):
+            if set(value) != {"IN"}:
+                return None
+            words = [w.lower() for w in value["IN"]]
+        else:
+            words = [value.lower()]
+        options.append(words + [None] if token.get("OP") == "?" else words)
+    total = 1
+    for o in options:
+        total *= len(o)
+    if total > limit:
+        return None
+    phrases = []
+    for combo in itertools.product(*options):
+        words = [w for w in combo if w is not None]
+        if words:
+            phrases.append(words)
+    return phrases
+
+
+
+class SentenceContext(ConText):
+    """ConText applied one sentence at a time (same rules, same edges, fewer comparisons)."""
+
+    def __call__(self, doc: Doc, targets: str = None) -> Doc:
+        group = doc.spans[self.span_group_name] if self.span_group_name in doc.spans else []
+        sentence_starts = [s.start for s in doc.sents]
+        by_sentence: dict[int, list] = defaultdict(list)
+        for target in group:
+            by_sentence[bisect_right(sentence_starts, target.start) - 1].append(target)
+        modifiers: dict[int, list] = defaultdict(list)
+        matcher = self._ConText__matcher
+        for match_id, start, end in matcher(doc):
+            i = bisect_right(sentence_starts, start) - 1
+            if i in by_sentence:
+                rule = matcher.rule_map[self.nlp.vocab[match_id].text]
+                modifiers[i].append(ConTextModifier(rule, start, end, doc, max_scope=self.max_scope))
+        edges = []
+        for i, sentence_modifiers in modifiers.items():
+            graph = ConTextGraph(prune_on_modifier_overlap=self.prune_on_target_overlap)
+            graph.targets = by_sentence[i]
+            graph.modifiers = sentence_modifiers
+            graph.update_scopes()
+            graph.apply_modifiers()
+            edges += graph.edges
+        for target, modifier in edges:
+            target._.modifiers += (modifier,)
+        if self.context_attributes_mapping:
+            self.set_context_attributes(edges)
+        doc._.context_graph = ConTextGraph(targets=list(group), edges=edges)
+        return doc
+
+
+Language.factory(CONTEXT)(SentenceContext)

@@ -1,0 +1,337 @@
+"""Clinical notes → catalogue facts with evidence spans.
+
+Each target match is a *mention* of a fact. ConText tells which modifiers reach it
+(negation, hedging, differential, hypothetical, history, family); the fact's readings turn
+that into true / false / unknown / ignore. Per fact the most specific mentions win
+(a longer match swallows the matches it contains), then true beats unknown beats false.
+Age rules, ``negated_by`` cues, ``implied_by`` and ``unless_facts`` are applied last.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
+from mrs_assist.extract.regex import ascii_lower
+from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector
+from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
+
+log = logging.getLogger(__name__)
+
+DAYS_PER_YEAR = 365.25
+MAX_EVIDENCE = 8
+"""Spans kept per fact (earliest first): enough for a reviewer, small in a response."""
+
+_UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 30.44, "y": DAYS_PER_YEAR}
+_RANK = {"true": 2, "unknown": 1, "false": 0}
+_VALUE = {"true": True, "false": False, "unknown": None}
+
+
+@dataclass
+class Mention:
+    """One target match and what it says about its fact."""
+
+    label: str
+    group: int
+    start: int
+    end: int
+    sent: int
+    categories: frozenset[str]
+    quantity: int | None = None
+    tag: str = ""
+    value: str = "ignore"
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def _default_catalogue(path: Path) -> Catalogue:
+    return load_catalogue(path)
+
+
+def default_catalogue() -> Catalogue:
+    """The catalogue at ``<corpus_dir>/facts.yaml`` from the process settings."""
+    from mrs_assist.config import get_settings
+
+    return _default_catalogue(get_settings().corpus_dir / "facts.yaml")
+
+
+def extract_facts(
+    notes: str, *, age_years: float | None = None, catalogue: Catalogue | None = None
+) -> dict[str, FactValue]:
+    """Facts detected in ``notes`` (absent when not mentioned), each with evidence spans.
+
+    ``age_years`` (the request's structured age) decides age-dependent facts when given.
+    Raises CorpusError when the catalogue's detection data is invalid; never raises on
+    the notes' content.
+    """
+    catalogue = catalogue if catalogue is not None else default_catalogue()
+    detector = get_detector(catalogue)
+    notes = notes or ""
+    mentions, sentences = _mentions(detector, notes) if notes.strip() else ([], [])
+    log.debug("extraction: %d chars, %d mentions", len(notes), len(mentions))
+    facts: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
+    by_fact: dict[str, list[Mention]] = {}
+    for m in mentions:
+        if m.label in detector.specs:
+            by_fact.setdefault(m.label, []).append(m)
+    for name, found in by_fact.items():
+        found = _read(detector, name, found, notes, sentences)
+        if (result := _aggregate(found)) is not None:
+            facts[name] = (*result, "notes")
+    _apply_age(detector, facts, mentions, age_years, notes)
+    _apply_implications(detector, facts)
+    return {
+        name: FactValue(
+            name=name,
+            value=_VALUE[value],
+            evidence=[Evidence(text=notes[s:e], start=s, end=e) for s, e in spans[:MAX_EVIDENCE]],
+            source=source,  # type: ignore[arg-type]
+        )
+        for name in catalogue.names()
+        if name in facts
+        for value, spans, source in [facts[name]]
+    }
+
+
+def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """Every target match outside quarantined sentences, with its ConText categories; the sentences."""
+    with detector.lock, warnings.catch_warnings():
+        # Every rule is a phrase or a regex, so medspaCy's token Matchers are empty by design.
+        warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+        doc = detector.nlp(notes)
+    sentences = list(doc.sents)
+    starts_char = [s.start_char for s in sentences]
+    lowered = ascii_lower(notes)
+    quarantined = {  # the sentence where the instruction ends (a match may begin at the prior ".")
+        bisect_right(starts_char, m.end() - 1) - 1
+        for pattern in detector.quarantine
+        for m in pattern.finditer(lowered)
+    }
+    # Modifiers by target; spaCy keys span extensions by offsets only, so read the graph's edges.
+    modifiers: dict[tuple[str, int, int], set[str]] = {}
+    for target, modifier in doc._.context_graph.edges:
+        category = CATEGORY_OF_MODIFIER.get(modifier.category)
+        start, end = modifier.modifier_span
+        # medspaCy 1.3.1 lets a modifier strictly inside a target modify it ("CT: no acute
+        # abnormality" negating itself); a target's own words never modify it.
+        if category and not (start < target.end and target.start < end):
+            modifiers.setdefault((target.label_, target.start, target.end), set()).add(category)
+    starts = [s.start for s in sentences]
+    mentions = []
+    seen: set[tuple[str, int, int]] = set()
+    for span in doc.spans[TARGETS] if TARGETS in doc.spans else []:
+        key = (span.label_, span.start, span.end)
+        sent = bisect_right(starts, span.start) - 1
+        if key in seen or sent in quarantined:
+            continue
+        seen.add(key)
+        fact, *rest = span.label_.split("#")
+        categories = frozenset(modifiers.get(key, ()))
+        m = Mention(fact, 0, span.start_char, span.end_char, sent, categories)
+        if fact in (AGE_LABEL, CHILD_LABEL):
+            m.tag = rest[0]
+        else:
+            m.group = int(rest[0]) if rest else 0
+            m.quantity = int(rest[1]) if len(rest) > 1 else None
+        mentions.append(m)
+    return mentions, [(s.start_char, s.end_char) for s in sentences]
+
+
+def _reading(readings: Readings, categories: frozenset[str], affirmed: str) -> str:
+    for category in CATEGORIES:
+        if category in categories:
+            reading = getattr(readings, category)
+            return affirmed if reading == "same" else reading
+    return affirmed
+
+
+def _quantity_value(detector: Detector, fact: str, m: Mention, notes: str) -> str:
+    pattern, quantity = detector.quantities[(fact, m.group, m.quantity)]
+    match = pattern.search(notes, m.start, m.end)
+    if match is None:
+        return "ignore"
+    n = _number(detector, match.group("n"))
+    if n is None:
+        return "ignore"
+    if quantity.below is not None:
+        return "true" if n < quantity.below else "false"
+    unit = match.groupdict().get("unit") or quantity.default_unit
+    days = n * _UNIT_DAYS.get(unit.lower()[:1], 1.0)
+    return "true" if days <= (quantity.within_days or 0) else "false"
+
+
+def _number(detector: Detector, text: str | None) -> float | None:
+    if not text:
+        return 1.0  # "last week", "last month"
+    try:
+        return float(text)
+    except ValueError:
+        return detector.lexicon.number_words.get(text.lower())
+
+
+def _read(
+    detector: Detector, fact: str, found: list[Mention], notes: str, spans: list[tuple[int, int]]
+) -> list[Mention]:
+    """The fact's mentions that survive, each with its value and evidence spans."""
+    # The most specific match wins: drop mentions inside a longer one (or an equal one of a
+    # later group). Sorted by start, then longest, then latest group, a mention is inside
+    # another exactly when an earlier one reaches at least as far.
+    kept = []
+    reach = -1
+    for m in sorted(found, key=lambda m: (m.start, -m.end, -m.group)):
+        if m.end > reach:
+            kept.append(m)
+            reach = m.end
+    met: dict[tuple[int, int], bool] = {}  # (group, sentence or -1 for the notes) → requirement met
+    for m in kept:
+        readings = detector.readings[(fact, m.group)]
+        requirement = detector.requires.get((fact, m.group))
+        if requirement is not None:
+            patterns, scope = requirement
+            where = -1 if scope == "notes" else m.sent
+            if (m.group, where) not in met:
+                lo, hi = (0, len(notes)) if where == -1 else spans[where]
+                met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
+            if not met[(m.group, where)]:
+                continue
+        affirmed = readings.affirmed or "true"
+        if m.quantity is not None:
+            affirmed = _quantity_value(detector, fact, m, notes)
+            if affirmed == "ignore":
+                continue
+        m.value = _reading(readings, m.categories, affirmed)
+        m.spans = [(m.start, m.end)]
+    kept = [m for m in kept if m.value != "ignore"]
+    _apply_negated_by(detector, fact, kept, notes, spans)
+    return kept
+
+
+def _apply_negated_by(
+    detector: Detector, fact: str, kept: list[Mention], notes: str, spans: list[tuple[int, int]]
+) -> None:
+    """A cue ("MRI-conditional") in a true mention's sentence makes the nearest true mention false."""
+    cues = detector.negated_by.get(fact)
+    if not cues:
+        return
+    for sent in {m.sent for m in kept if m.value == "true"}:
+        lo, hi = spans[sent]
+        candidates = [m for m in kept if m.sent == sent and m.value == "true"]
+        for pattern in cues:
+            for cue in pattern.finditer(notes, lo, hi):
+                if not candidates:
+                    break
+                distance = {id(m): _gap(m.start, m.end, cue.start(), cue.end()) for m in candidates}
+                best = min(distance.values())
+                for m in [c for c in candidates if distance[id(c)] == best]:
+                    m.value = "false"
+                    m.spans.append((cue.start(), cue.end()))
+                    candidates.remove(m)
+
+
+def _gap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, b0 - a1, a0 - b1)
+
+
+def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]]] | None:
+    """true beats unknown beats false; the evidence is the winning mentions' spans."""
+    if not found:
+        return None
+    best = max(_RANK[m.value] for m in found)
+    value = next(v for v, r in _RANK.items() if r == best)
+    spans = sorted({s for m in found if m.value == value for s in m.spans})
+    return value, spans
+
+
+# --- age ---------------------------------------------------------------------------------
+def _patient_age(detector: Detector, mentions: list[Mention], notes: str) -> tuple[float, tuple[int, int]] | None:
+    """The first age the notes state for the patient (a relative's age is skipped), in years."""
+    ages = sorted((m for m in mentions if m.label == AGE_LABEL), key=lambda m: m.start)
+    for m in ages:
+        if m.categories & {"family", "negated", "hypothetical"}:
+            continue
+        pattern, default_unit = detector.age_patterns[int(m.tag)]
+        match = pattern.search(notes, m.start, m.end)
+        if match is None:
+            continue
+        n = _number(detector, match.group("n"))
+        if n is None or detector.relative_after_age.match(notes, match.end(), match.end() + 60):
+            continue
+        unit = (match.groupdict().get("unit") or default_unit).lower()
+        days = n * _UNIT_DAYS.get(unit[:1], DAYS_PER_YEAR)
+        return days / DAYS_PER_YEAR, (match.start(), match.end())
+    return None
+
+
+def _apply_age(
+    detector: Detector,
+    facts: dict[str, tuple[str, list[tuple[int, int]], str]],
+    mentions: list[Mention],
+    age_years: float | None,
+    notes: str,
+) -> None:
+    stated = None if age_years is not None else _patient_age(detector, mentions, notes)
+    for name, spec in detector.specs.items():
+        rule = spec.age
+        if rule is None:
+            continue
+        current = facts.get(name)
+        if rule.at_most_days is not None:
+            # The fact is the age bracket itself (neonate).
+            if age_years is not None:
+                facts[name] = ("true" if age_years * DAYS_PER_YEAR <= rule.at_most_days else "false", [], "age")
+            elif stated is not None:
+                years, span = stated
+                value = "true" if years * DAYS_PER_YEAR <= rule.at_most_days else "false"
+                extra = current[1] if current and current[0] == value else []
+                facts[name] = (value, sorted({span, *extra}), "notes")
+            continue
+        # The fact's mentions count only for a patient under the age (ataxia in a child).
+        if current is None or current[0] != "true":
+            continue
+        limit = rule.under_years or 0.0
+        if age_years is not None:
+            facts[name] = ("true" if age_years < limit else "false", current[1], "age")
+        elif stated is not None:
+            years, span = stated
+            facts[name] = ("true" if years < limit else "false", sorted({span, *current[1]}), "notes")
+        else:
+            wording = [
+                (m.start, m.end)
+                for m in mentions
+                if m.label == CHILD_LABEL
+                and m.tag == name
+                and not m.categories & {"family", "negated", "hypothetical"}
+            ]
+            if wording:
+                facts[name] = ("true", sorted({*wording, *current[1]}), "notes")
+            else:
+                facts[name] = ("unknown", current[1], "notes")
+
+
+def _apply_implications(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]]) -> None:
+    """``implied_by``: a true implier makes the fact true; ``unless_facts``: a true one makes it false."""
+    changed = True
+    while changed:  # implications chain (recurrence → known tumor → brain mass)
+        changed = False
+        for name, spec in detector.specs.items():
+            current = facts.get(name)
+            if current is not None and current[0] == "true":
+                continue
+            for other in spec.implied_by:
+                if other in facts and facts[other][0] == "true":
+                    facts[name] = ("true", facts[other][1], "notes")
+                    changed = True
+                    break
+    for name, spec in detector.specs.items():
+        current = facts.get(name)
+        if current is None or current[0] != "true":
+            continue
+        for other in spec.unless_facts:
+            if other in facts and facts[other][0] == "true":
+                facts[name] = ("false", sorted({*current[1], *facts[other][1]}), "notes")
+                break

@@ -1,0 +1,250 @@
+"""Build the medspaCy pipeline for a facts catalogue: targets from ``detect:``, ConText from the lexicon.
+
+The pipeline is built once per catalogue and cached for the life of the process
+(``get_detector``); building takes about a second, running it a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from mrs_assist.criteria.catalogue import Catalogue
+from mrs_assist.errors import CorpusError
+from mrs_assist.extract.regex import lower_pattern
+from mrs_assist.extract.spec import DetectSpec, Lexicon, Quantity, Readings
+
+LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+TARGETS = "mrs_assist_targets"
+"""The span group holding every target match (overlapping matches are kept)."""
+AGE_LABEL = "_age"
+CHILD_LABEL = "_child"
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+
+
+def silence_libraries() -> None:
+    """Keep medspaCy, spaCy and PyRuSH quiet: their debug output can carry note text."""
+    for name in ("medspacy", "spacy", "PyRuSH", "PyFastNER"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from loguru import logger as loguru_logger
+    except ImportError:  # pragma: no cover - loguru comes with PyRuSH
+        return
+    loguru_logger.disable("PyRuSH")
+    loguru_logger.disable("PyFastNER")
+
+
+@lru_cache(maxsize=1)
+def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
+    """The extraction lexicon; raises CorpusError naming the file."""
+    try:
+        return Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise CorpusError(f"{path.name}: invalid extraction lexicon: {exc}") from exc
+
+
+def load_detection(catalogue: Catalogue) -> dict[str, DetectSpec]:
+    """Each catalogue fact's validated ``detect:`` mapping; raises CorpusError naming the fact."""
+    specs: dict[str, DetectSpec] = {}
+    for name, fact in catalogue.facts.items():
+        try:
+            specs[name] = DetectSpec.model_validate(fact.detect)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise CorpusError(
+                f"facts.yaml: facts.{name}.detect.{where}: {err['msg'].removeprefix('Value error, ')}"
+            ) from exc
+    for name, spec in specs.items():
+        for other in [*spec.implied_by, *spec.unless_facts]:
+            if other not in catalogue.facts:
+                raise CorpusError(f"facts.yaml: facts.{name}.detect names unknown fact {other!r}")
+    return specs
+
+
+@dataclass
+class Detector:
+    """A built pipeline and the compiled data extraction reads alongside it."""
+
+    nlp: Any
+    catalogue: Catalogue
+    specs: dict[str, DetectSpec]
+    lexicon: Lexicon
+    readings: dict[tuple[str, int], Readings] = field(default_factory=dict)
+    requires: dict[tuple[str, int], tuple[list[re.Pattern[str]], str]] = field(default_factory=dict)
+    quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
+    negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    quarantine: list[re.Pattern[str]] = field(default_factory=list)
+    age_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    relative_after_age: re.Pattern[str] = re.compile("(?!)")
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def target_label(fact: str, group: int = 0, quantity: int | None = None) -> str:
+    """The span label of a fact's match: ``fact``, ``fact#group`` or ``fact#group#quantity``.
+
+    The label carries the group because spaCy keys span extensions by offsets alone: two
+    facts matching the same characters would otherwise share ``span._.target_rule``.
+    """
+    if quantity is not None:
+        return f"{fact}#{group}#{quantity}"
+    return fact if group == 0 else f"{fact}#{group}"
+
+
+def abbreviation_regex(abbreviations: Any) -> str:
+    """Whole-word, case-sensitive match of abbreviations (a plural "s" allowed)."""
+    words = "|".join(re.escape(a) for a in sorted(abbreviations, key=len, reverse=True))
+    return rf"(?-i:(?<![\w])(?:{words})s?(?![\w]))"
+
+
+def _target_rules(detector: Detector) -> list[Any]:
+    from medspacy.target_matcher import TargetRule
+
+    rules: list[TargetRule] = []
+    for fact, spec in detector.specs.items():
+        for g, group in enumerate(spec.all_groups()):
+            label = target_label(fact, g)
+            rules += [TargetRule(term, label) for term in group.terms]
+            rules += [TargetRule(f"{fact} pattern", label, pattern=p) for p in group.patterns]
+            regexes = [*group.regex, *(near.regex() for near in group.near)]
+            if regexes:
+                # One alternation per group: one pass over the text instead of one per regex.
+                combined = "|".join(f"(?:{r})" for r in regexes)
+                rules.append(TargetRule(f"{fact} regex", label, pattern=combined))
+            if group.abbreviations:  # case-sensitive: kept apart so the rest runs on lowered text
+                rules.append(TargetRule(f"{fact} abbreviations", label, pattern=abbreviation_regex(group.abbreviations)))
+            for q, quantity in enumerate(group.quantities):
+                rules.append(TargetRule(f"{fact} quantity", target_label(fact, g, q), pattern=quantity.regex))
+        if spec.age is not None and spec.age.wording:
+            wording = "|".join(f"(?:{w})" for w in spec.age.wording)
+            rules.append(TargetRule(f"{fact} age wording", f"{CHILD_LABEL}#{fact}", pattern=wording))
+    for i, age in enumerate(detector.lexicon.age_patterns):
+        rules.append(TargetRule("patient age", f"{AGE_LABEL}#{i}", pattern=age.regex))
+    return rules
+
+
+def _context_rules(lexicon: Lexicon, labels: set[str]) -> list[Any]:
+    import medspacy.context as context_module
+    from medspacy.context import ConTextRule
+
+    # medspaCy 1.3.1 installs its rules beside the package (site-packages/resources/en).
+    default_path = Path(context_module.__file__).resolve().parents[2] / "resources" / "en" / "context_rules.json"
+    defaults = json.loads(default_path.read_text(encoding="utf-8"))["context_rules"]
+    drop = set(lexicon.context.drop)
+    rules = [ConTextRule.from_dict(d) for d in defaults if d["literal"] not in drop]
+    for added in lexicon.context.add:
+        # A rule limited to a fact applies to all of that fact's labels (fact, fact#1, ...).
+        allowed = None
+        if added.allowed_types:
+            allowed = {
+                label.upper()
+                for label in labels
+                for t in added.allowed_types
+                if label == t or label.startswith(t + "#")
+            }
+        rules.append(
+            ConTextRule(
+                added.literal,
+                added.category,
+                pattern=added.pattern,
+                direction=added.direction,
+                max_scope=added.max_scope,
+                allowed_types=allowed,
+            )
+        )
+    for rule in rules:
+        limit = lexicon.context.max_scope.get(rule.category)
+        if rule.max_scope is None and limit is not None and rule.direction not in ("TERMINATE", "PSEUDO"):
+            rule.max_scope = limit
+    return rules
+
+
+def build_detector(catalogue: Catalogue) -> Detector:
+    """A ready pipeline for ``catalogue``; raises CorpusError when its detection data is invalid."""
+    silence_libraries()
+    import medspacy
+
+    from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
+    from mrs_assist.extract.sentences import NAME as SENTENCES
+
+    lexicon = load_lexicon()
+    specs = load_detection(catalogue)
+    detector = Detector(nlp=None, catalogue=catalogue, specs=specs, lexicon=lexicon)
+    for fact, spec in specs.items():
+        role_readings = lexicon.readings.get(catalogue.spec(fact).role)
+        if role_readings is None:
+            raise CorpusError(f"lexicon.yaml: no readings for role {catalogue.spec(fact).role!r}")
+        fact_readings = spec.readings.over(role_readings)
+        for g, group in enumerate(spec.all_groups()):
+            detector.readings[(fact, g)] = group.readings.over(fact_readings) if g else fact_readings
+            if group.requires:
+                detector.requires[(fact, g)] = (
+                    [re.compile(r, _FLAGS) for r in group.requires],
+                    group.requires_scope,
+                )
+            for q, quantity in enumerate(group.quantities):
+                detector.quantities[(fact, g, q)] = (re.compile(quantity.regex, _FLAGS), quantity)
+        if spec.negated_by:
+            detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
+    # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
+    detector.quarantine = [re.compile(lower_pattern(r), re.MULTILINE) for r in lexicon.quarantine]
+    detector.age_patterns = [(re.compile(a.regex, _FLAGS), a.default_unit) for a in lexicon.age_patterns]
+    detector.relative_after_age = re.compile(lexicon.age_not_followed_by, re.IGNORECASE)
+
+    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer"])
+    nlp.add_pipe(SENTENCES, config={"abbreviations": lexicon.sentence_abbreviations})
+    matcher = nlp.add_pipe(
+        "medspacy_target_matcher",
+        config={"result_type": "group", "span_group_name": TARGETS, "prune": False},
+    )
+    install_fast_regex(matcher, nlp)
+    context = nlp.add_pipe(
+        CONTEXT,
+        config={
+            "rules": None,
+            "input_span_type": "group",
+            "span_group_name": TARGETS,
+            "span_attrs": None,
+        },
+    )
+    context.span_group_name = TARGETS  # medspaCy 1.3.1 overwrites it with the component name
+    # Set directly: through the factory config spaCy turns each list into a one-shot iterator.
+    context.terminating_types = {k.upper(): list(v) for k, v in lexicon.context.terminated_by.items()}
+    install_fast_regex(context, nlp)
+    try:
+        target_rules = _target_rules(detector)
+        context_rules = expand_token_patterns(_context_rules(lexicon, {r.category for r in target_rules}))
+        with nlp.select_pipes(enable=[]):  # medspaCy runs nlp() on each phrase: tokenize only
+            matcher.add(target_rules)
+            context.add(context_rules)
+    except (ValueError, TypeError, re.error) as exc:
+        raise CorpusError(f"facts.yaml: a detection rule cannot be compiled: {exc}") from exc
+    detector.nlp = nlp
+    return detector
+
+
+_CACHE: dict[int, tuple[Catalogue, Detector]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_detector(catalogue: Catalogue) -> Detector:
+    """The cached detector for this catalogue object, built on first use."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(id(catalogue))
+        if hit is not None and hit[0] is catalogue:
+            return hit[1]
+        detector = build_detector(catalogue)
+        if len(_CACHE) >= 4:  # tests build a few; the service uses one
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[id(catalogue)] = (catalogue, detector)
+        return detector
