@@ -238,15 +238,21 @@ def relevant_unknowns(root: TraceNode) -> list[TraceNode]:
     return found
 
 
-def _satisfied(node: TraceNode, out: list[str]) -> None:
-    """Clauses of the parts that make a true node true; absence (a true NOT) cites nothing."""
+def _satisfied(node: TraceNode, out: list[str], *, see_also: bool = False) -> None:
+    """Clauses of the parts that make a true node true; absence (a true NOT) cites nothing.
+
+    With ``see_also`` a true leaf also cites the further clauses it encodes: a true
+    exclusion is decided by each non-indication that names it (Cohere .3 and .4).
+    """
     if node.value is not True or node.kind == "not":
         return
     if node.clause_id:
         out.append(node.clause_id)
+    if see_also and node.kind == "fact":
+        out.extend(node.see_also)
     for child in node.children:
         if node.kind == "all" or child.value is True:
-            _satisfied(child, out)
+            _satisfied(child, out, see_also=see_also)
 
 
 def _failed(node: TraceNode, out: list[str]) -> None:
@@ -265,7 +271,7 @@ def _failed(node: TraceNode, out: list[str]) -> None:
         if child.kind == "not":
             _failed(child.children[0], out)
         else:
-            _satisfied(child, out)
+            _satisfied(child, out, see_also=True)
     elif node.kind == "all":
         for child in node.children:
             if child.value is False:
