@@ -12,6 +12,7 @@ import threading
 from functools import cached_property
 
 from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
+from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
@@ -118,6 +119,9 @@ class Services:
     def ask(self, request: AskRequest) -> AskResponse:
         """A cited answer to a free-text question (extractive unless a model is configured)."""
         self.check_policy_ids(request.policy_ids)
+        coverage = self._coverage_answer(request)
+        if coverage is not None:
+            return coverage
         top_k = request.top_k or self.settings.top_k
         result = self.retriever.search(request.question, policy_ids=request.policy_ids, top_k=top_k)
         unmentioned = self.vocabulary.unmentioned(request.question)
@@ -141,6 +145,47 @@ class Services:
         if problems:
             log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
         return response
+
+    @cached_property
+    def matrix(self) -> CompareResponse:
+        """The indications × policies matrix (computed once)."""
+        return self.compare()
+
+    def _coverage_answer(self, request: AskRequest) -> AskResponse | None:
+        """A coverage question answered from the criteria trees, or None if it is not one."""
+        from mrs_assist.criteria.questions import indications_in_question, is_coverage_question
+        from mrs_assist.retrieve.policies import named_policies
+
+        if not is_coverage_question(request.question):
+            return None
+        rows = {row.fact: row for row in self.matrix.rows}
+        facts = indications_in_question(request.question, self.catalogue, rows)
+        guidelines = self.corpus.policy_ids
+        wanted = request.policy_ids or named_policies(request.question, self.corpus)
+        policy_ids = [pid for pid in guidelines if pid in wanted] or (guidelines if not wanted else [])
+        if not facts or not policy_ids:
+            return None
+        lines = []
+        for fact in facts:
+            for pid in policy_ids:
+                cell = rows[fact].cells[pid]
+                clauses = tuple(
+                    (c.id, c.section, c.text)
+                    for c in (self.corpus.clause(cid) for cid in cell.clause_ids)
+                    if c is not None and not c.deleted
+                )
+                lines.append(
+                    CoverageLine(
+                        policy_id=pid,
+                        payer=self.corpus.documents[pid].meta.payer,
+                        indication=rows[fact].label,
+                        status=cell.status,
+                        conditions=tuple(cell.conditions),
+                        clauses=clauses,
+                    )
+                )
+        answer, citations = compose_coverage(request.question, lines)
+        return AskResponse(answer=answer, citations=citations, mode="extractive")
 
     def determine(self, request: DeterminationRequest) -> DeterminationResponse:
         """Extract facts from the notes, check them against the policy, cite every decided clause."""

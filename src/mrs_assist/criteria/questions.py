@@ -1,0 +1,60 @@
+"""Coverage questions ("Is MRS covered for epilepsy under NIA?") answered from the trees.
+
+A question is a coverage question when it asks whether something is covered, approvable
+or investigational and names an indication the catalogue knows. The indication is found
+with the fact's own detection words from facts.yaml: first its direct words (``regex``,
+``terms``, ``abbreviations``); only when none match, the condition words of its
+``near`` pairs (so "epilepsy" alone finds the pre-surgical epilepsy indication, while
+"stroke" does not also find the tumor-versus-stroke differential).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mrs_assist.criteria.catalogue import Catalogue
+
+_COVERAGE = re.compile(
+    r"\b(cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|"
+    r"medical necessity|appropriate|indicat\w*|investigational|experimental|e/i|"
+    r"den(?:y|ied|ial)|meets?|criteria|pay for|okay|ok)\b",
+    re.I,
+)
+
+
+def is_coverage_question(question: str) -> bool:
+    """True if the question asks about coverage, approval or investigational status."""
+    return bool(_COVERAGE.search(question))
+
+
+def _compile(words: Iterable[str], *, case_sensitive: bool = False) -> list[re.Pattern[str]]:
+    flags = 0 if case_sensitive else re.I
+    out = []
+    for word in words:
+        pattern = word if any(c in word for c in "\\[](){}?*+|^$") else re.escape(word)
+        try:
+            out.append(re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", flags))
+        except re.error:
+            continue
+    return out
+
+
+def _direct(detect: dict) -> list[re.Pattern[str]]:
+    patterns = _compile(detect.get("regex", []) + detect.get("terms", []))
+    patterns += _compile(detect.get("abbreviations", {}), case_sensitive=True)
+    return patterns
+
+
+def _indirect(detect: dict) -> list[re.Pattern[str]]:
+    return _compile(w for pair in detect.get("near", []) for w in pair.get("b", []))
+
+
+def indications_in_question(question: str, catalogue: Catalogue, rows: Iterable[str]) -> list[str]:
+    """The indication facts (among ``rows``) that the question names, in ``rows`` order."""
+    rows = list(rows)
+    specs = {name: catalogue.spec(name).detect for name in rows if name in catalogue}
+    direct = [n for n in rows if any(p.search(question) for p in _direct(specs.get(n, {})))]
+    if direct:
+        return direct
+    return [n for n in rows if any(p.search(question) for p in _indirect(specs.get(n, {})))]

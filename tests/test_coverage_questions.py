@@ -1,0 +1,72 @@
+"""Coverage questions in ask are answered from the criteria trees, with deciding clauses cited."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs_assist.answer.coverage import HEADER
+from mrs_assist.config import Settings
+from mrs_assist.criteria.questions import indications_in_question, is_coverage_question
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+class NoRetriever:
+    def search(self, *args, **kwargs):
+        raise AssertionError("a coverage question must be answered from the criteria, not retrieval")
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoRetriever())
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("Is MRS covered for epilepsy under NIA?", ["epilepsy_presurgical"]),
+        ("Which payers cover MRS for MS?", ["multiple_sclerosis"]),
+        ("Does NIA cover MRS for glioma grading?", ["glioma_grading"]),
+        ("Does Cohere approve MRS for stroke?", ["stroke"]),
+        ("Which payers cover MRS to tell recurrent tumor from radiation necrosis?", ["tumor_recurrence_vs_treatment_effect"]),
+        ("Is MRS for Canavan disease covered by HealthHelp?", ["metabolic_disorder"]),
+        ("Is lumbar disc MRS covered?", ["non_brain_mrs_requested"]),
+    ],
+)
+def test_questions_map_to_indications(services, question, facts):
+    assert is_coverage_question(question)
+    assert indications_in_question(question, services.catalogue, [r.fact for r in services.matrix.rows]) == facts
+
+
+@pytest.mark.parametrize(
+    ("question", "policy_id", "status_words", "clause_id"),
+    [
+        ("Is MRS covered for epilepsy under NIA?", "nia-brain-mrs", "experimental/investigational", "nia-brain-mrs#background.other-diseases"),
+        ("Does NIA cover MRS for glioma grading?", "nia-brain-mrs", "experimental/investigational", "nia-brain-mrs#background.glioma"),
+        ("Does HealthHelp cover MRS for multiple sclerosis?", "healthhelp-mrs", "covered: meets", "healthhelp-mrs#indications.7"),
+        ("Does Cohere cover MRS for a leukodystrophy?", "cohere-mrs", "covered only if conventional MRI or CT is inconclusive", "cohere-mrs#indications.1"),
+        ("Is MRS covered by Florida Blue for epilepsy?", "floridablue-mrs", "not among the policy's listed indications", "floridablue-mrs#position"),
+    ],
+)
+def test_single_payer_answer_cites_the_deciding_clause(services, question, policy_id, status_words, clause_id):
+    response = services.ask(AskRequest(question=question))
+    assert response.answer.startswith(HEADER)
+    assert f"({policy_id})" in response.answer and status_words in response.answer
+    assert clause_id in [c.clause_id for c in response.citations]
+    assert {c.policy_id for c in response.citations} == {policy_id}
+    for c in response.citations:
+        assert services.corpus.clause(c.clause_id).text == c.text
+
+
+def test_which_payers_lists_every_guideline(services):
+    response = services.ask(AskRequest(question="Which payers cover MRS for MS?"))
+    lines = [line for line in response.answer.splitlines() if line.startswith("- ")]
+    assert [line.split("(")[-1].split(")")[0] for line in lines] == services.corpus.policy_ids
+    assert "magellan-mrs-digest" not in response.answer  # literature is never a source of criteria
+    healthhelp = next(line for line in lines if "(healthhelp-mrs)" in line)
+    assert "covered: meets" in healthhelp
+
+
+def test_a_question_that_is_not_about_coverage_goes_to_retrieval(services):
+    with pytest.raises(AssertionError, match="criteria, not retrieval"):
+        services.ask(AskRequest(question="When was the Florida Blue guideline last reviewed?"))
