@@ -78,7 +78,7 @@ def test_policies_lists_every_document(client):
 
 
 def test_ask_contract_shape_and_verbatim_citations(client, services):
-    r = client.post("/v1/ask", json={"question": "glioma grading investigational", "top_k": 3})
+    r = client.post("/v1/ask", json={"question": "What does the evidence say about glioma grading?", "top_k": 3})
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"answer", "citations", "mode"}

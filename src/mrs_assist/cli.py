@@ -232,3 +232,41 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
         typer.echo(f"error: internal error ({type(exc).__name__})", err=True)
         raise SystemExit(1) from None
+
+
+# --- evaluation and benchmarks (mrs_assist.harness) -----------------------------------------
+@app.command("eval")
+def eval_command(
+    check: Annotated[bool, typer.Option("--check", help="Exit non-zero when a metric is below eval/thresholds.yaml.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for results.json, report.md/.html and plots.")] = Path("reports/eval"),
+    seeds_dir: Annotated[Optional[Path], typer.Option("--seeds-dir", help="Raw seed texts for the LangChain baseline.")] = None,
+    thresholds: Annotated[Optional[Path], typer.Option("--thresholds", help="Default: <eval dir>/thresholds.yaml.")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also run the baselines.")] = True,
+    judge: Annotated[bool, typer.Option("--judge/--no-judge", help="LLM judge when a judge model is configured.")] = True,
+) -> None:
+    """Evaluate answers, retrieval and determinations against eval/ (with baselines); write a report."""
+    from mrs_assist.harness import EvalOptions, run_eval_command
+
+    options = EvalOptions(baselines=baselines, judge=judge)
+    if seeds_dir is not None:
+        options.seeds_dir = seeds_dir
+    failures = run_eval_command(_services(), options, out=out, thresholds=thresholds, check=check)
+    if check and failures:
+        for line in failures:
+            typer.echo(line, err=True)
+        raise SystemExit(1)
+
+
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option("--out", help="Folder for bench.json.")] = Path("reports/bench"),
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer requests and repetitions.")] = False,
+    seeds_dir: Annotated[Optional[Path], typer.Option("--seeds-dir", help="Raw seed texts for the LangChain baseline.")] = None,
+) -> None:
+    """Benchmark latency, cold start, index builds, API throughput and memory beside the LangChain baseline."""
+    from mrs_assist.harness import BenchOptions, run_bench_command
+
+    options = BenchOptions(quick=quick)
+    if seeds_dir is not None:
+        options.seeds_dir = seeds_dir
+    run_bench_command(get_settings(), options, out=out)

@@ -93,6 +93,18 @@ class Settings(BaseSettings):
         description="Extra API keys as 'KEY=USER:ROLE' entries separated by commas (plain keys, or "
         "'sha256:HEX=USER:ROLE'); meant for tests and single-container deployments.",
     )
+    judge_model: str | None = Field(
+        default=None,
+        description="Chat model (at llm_base_url) that grades answers in `mrs-assist eval` "
+        "(faithfulness, answer relevancy); must differ from llm_model. Unset: not computed.",
+    )
+    query_embedder: Literal["numpy", "sentence-transformers"] = Field(
+        default="numpy",
+        description="What embeds questions at search time: 'numpy' runs the same MiniLM encoder "
+        "in plain numpy (vectors equal to sentence-transformers' within 1e-6; no torch, so a "
+        "cold `mrs-assist ask` answers in about a second instead of ~5 s); "
+        "'sentence-transformers' loads torch. Index building always uses sentence-transformers.",
+    )
 
     @property
     def model_path(self) -> Path:
