@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REAL_CORPUS
-from test_retrieve import OFF_TOPIC, ON_TOPIC, check_retrieval_contract
+from test_retrieve import OFF_TOPIC, ON_TOPIC, assert_declined_or_flagged, check_retrieval_contract
 
 from mrs_assist.index import build_index, store
 from mrs_assist.index.fake import HashingEmbedder
@@ -122,8 +122,6 @@ def test_interrupted_build_through_server_keeps_previous(
 
 
 def test_real_model_and_corpus_through_server(chroma_url, real_embedder, make_settings):
-    if not any(REAL_CORPUS.glob("*-*.md")):
-        pytest.skip("the real corpus is not curated yet")
     settings = make_settings(chroma_url=chroma_url, corpus_dir=REAL_CORPUS, collection="real_clauses")
     report = build_index(settings, embedder=real_embedder)
     assert report.total > 0
@@ -131,7 +129,7 @@ def test_real_model_and_corpus_through_server(chroma_url, real_embedder, make_se
     for question in ON_TOPIC:
         assert retriever.search(question).addressed, question
     for question in OFF_TOPIC:
-        assert not retriever.search(question).addressed, question
+        assert_declined_or_flagged(retriever, question)
     compared = retriever.search("Which payers cover MRS for epilepsy?")
     guidelines = {p.policy_id for p in retriever.policies if p.kind == "guideline"}
     assert {h.policy_id for h in compared.hits} == guidelines

@@ -315,8 +315,6 @@ def test_retrieval_part_on_ten_questions_with_the_real_index(real_embedder, make
     from mrs_assist.retrieve import Retriever
     from mrs_assist.service import Services
 
-    if not any(REAL_CORPUS.glob("*-*.md")):
-        pytest.skip("no curated corpus")
     settings = make_settings(corpus_dir=REAL_CORPUS, eval_dir=ROOT / "eval")
     build_index(settings, embedder=real_embedder)
     services = Services(settings, retriever=Retriever.from_settings(settings, embedder=real_embedder))

@@ -82,8 +82,6 @@ def test_embed_module_imports_no_torch():
 
 @pytest.mark.integration
 def test_real_corpus_chunks_fit_the_model(real_embedder, make_settings):
-    if not any(REAL_CORPUS.glob("*-*.md")):
-        pytest.skip("the real corpus is not curated yet")
     settings = make_settings(corpus_dir=REAL_CORPUS)
     corpus = load_corpus(REAL_CORPUS)
     chunks = chunk_corpus(corpus, real_embedder, model_id=real_embedder.model_id,
