@@ -1,12 +1,14 @@
 # Two commands on a fresh machine:
-#   make run    install, build the index, answer an example question, then serve the API
-#   make test   install (with test extras) and run the whole test suite
+#   make run    install, build the index, answer an example question, then serve the
+#               workbench page and the API on http://127.0.0.1:8000/
+#   make test   install (with test extras and the Debian packages the tests start:
+#               PostgreSQL, Chromium), run the whole test suite, then the evaluation gate
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test index serve clean
+.PHONY: install run test index clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +28,10 @@ run: index
 	$(BIN)/mrs-assist serve --host 127.0.0.1 --port 8000
 
 test: install
+	bash scripts/ensure-system-deps.sh postgres browser
 	$(BIN)/python -m pytest
+	$(BIN)/mrs-assist index
+	$(BIN)/mrs-assist eval --check --out reports/eval
 
 clean:
 	rm -rf $(VENV) .mrs-assist .pytest_cache .hypothesis
