@@ -153,6 +153,21 @@ def serve(
     uvicorn.run("mrs_assist.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+audit = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail of determination records.")
+app.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the audit hash chain; name the first broken entry (exit 1 if any)."""
+    from mrs_assist.records.audit import verify_summary
+
+    ok, line = verify_summary(get_settings())
+    typer.echo(line)
+    if not ok:
+        raise SystemExit(1)
+
+
 def _read_notes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -166,7 +181,7 @@ def _print_determination(response) -> None:
     typer.echo(f"Recommendation: {response.recommendation}  (policy {response.policy_id}, version {response.policy_version})")
     if response.requires_physician_review:
         typer.echo("Requires physician review: a physician must decide any adverse determination.")
-    decided = [f for f in response.facts if f.value is not None]
+    decided = [f for f in response.facts if f.evidence or f.value is True]
     if decided:
         typer.echo("Facts:")
         for f in decided:
