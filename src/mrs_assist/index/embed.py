@@ -5,7 +5,8 @@ Importing this module imports neither torch nor sentence-transformers: the token
 ``tokenizer.json`` through the small ``tokenizers`` library, and the model itself loads on
 the first ``embed`` call, once per process (``get_embedder`` caches by folder). Nothing is
 ever downloaded: the model is loaded by path with ``local_files_only`` and the Hugging
-Face offline switches set.
+Face offline switches set. Questions go through ``get_query_embedder``, which by default
+embeds them with numpy (``embed_numpy``) and never loads torch.
 """
 
 from __future__ import annotations
@@ -159,6 +160,19 @@ def get_embedder(settings: Settings) -> Embedder:
         if embedder is None:
             embedder = _embedders[path] = Embedder(path)
     return embedder
+
+
+def get_query_embedder(settings: Settings) -> TextEmbedder:
+    """The process-wide embedder for questions, as settings.query_embedder chooses.
+
+    'numpy' (``embed_numpy.NumpyMiniLM``) gives the same vectors without importing torch;
+    'sentence-transformers' is ``get_embedder``. Documents are always embedded by the latter.
+    """
+    if settings.query_embedder == "sentence-transformers":
+        return get_embedder(settings)
+    from mrs_assist.index.embed_numpy import get_numpy_embedder
+
+    return get_numpy_embedder(settings)
 
 
 def chroma_embedding_function(embedder: TextEmbedder) -> Any:

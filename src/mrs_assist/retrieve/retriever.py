@@ -32,7 +32,7 @@ from mrs_assist.errors import (
     UnknownPolicyError,
 )
 from mrs_assist.index import store
-from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_embedder
+from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_query_embedder
 from mrs_assist.retrieve.bm25 import BM25Index
 from mrs_assist.retrieve.fusion import reciprocal_rank_fusion
 from mrs_assist.retrieve.policies import detect_policies
@@ -111,7 +111,8 @@ class Retriever:
         cls, settings: Settings, *, embedder: TextEmbedder | None = None
     ) -> Retriever:
         """A loaded retriever; raises IndexNotReadyError (no index) or ServiceUnavailableError."""
-        embedder = embedder if embedder is not None else get_embedder(settings)
+        # Questions only: settings.query_embedder (numpy by default, no torch at start-up).
+        embedder = embedder if embedder is not None else get_query_embedder(settings)
         return cls(settings, embedder, store.open_client(settings))
 
     @property
@@ -315,13 +316,14 @@ def _is_not_found(exc: Exception) -> bool:
     return isinstance(exc, NotFoundError) or "does not exist" in str(exc)
 
 
-_cache: dict[tuple[str, str, str], Retriever] = {}
+_cache: dict[tuple[str, str, str, str], Retriever] = {}
 _cache_lock = threading.Lock()
 
 
 def get_retriever(settings: Settings) -> Retriever:
     """The process-wide retriever for this store and collection (loaded on first call)."""
-    key = (store.chroma_target(settings), settings.collection, str(settings.model_path))
+    key = (store.chroma_target(settings), settings.collection, str(settings.model_path),
+           settings.query_embedder)
     with _cache_lock:
         retriever = _cache.get(key)
         if retriever is None:

@@ -1,0 +1,273 @@
+"""Query embeddings from the MiniLM folder with numpy alone: no torch, no sentence-transformers.
+
+``NumpyMiniLM`` runs the same BERT encoder as the sentence-transformers model in the folder
+(``modules.json``: Transformer → mean Pooling → Normalize) as a plain numpy forward pass in
+float32, with the tokenizer from ``tokenizer.json`` truncating at ``max_seq_length``. Its
+vectors match the sentence-transformers ones to ~1e-6 per component, so questions embedded
+here search an index built with sentence-transformers. It exists for start-up time: the
+weights load in ~0.1 s, where importing torch and sentence-transformers takes seconds.
+
+Only this architecture is implemented (BERT, absolute positions, erf GELU, mean pooling);
+a folder describing anything else raises ConfigError rather than embedding wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mrs_assist.errors import ConfigError
+from mrs_assist.index.embed import Embedder
+
+if TYPE_CHECKING:
+    from mrs_assist.config import Settings
+
+_BATCH_SIZE = 32
+_instances: dict[Path, NumpyMiniLM] = {}
+_instances_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One encoder layer; weights (out, in) as stored, biases and norms as (n, 1) columns."""
+
+    qkv_w: np.ndarray  # (3 * hidden, hidden): query, key and value projections stacked
+    qkv_b: np.ndarray
+    out_w: np.ndarray
+    out_b: np.ndarray
+    ln1_w: np.ndarray
+    ln1_b: np.ndarray
+    up_w: np.ndarray
+    up_b: np.ndarray
+    down_w: np.ndarray
+    down_b: np.ndarray
+    ln2_w: np.ndarray
+    ln2_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Weights:
+    word: np.ndarray
+    position: np.ndarray
+    token_type: np.ndarray
+    ln_w: np.ndarray
+    ln_b: np.ndarray
+    layers: tuple[_Layer, ...]
+    heads: int
+    eps: float
+
+
+class NumpyMiniLM(Embedder):
+    """The folder's sentence-transformers model as a numpy forward pass (same vectors, no torch).
+
+    Same ``model_id``, ``max_seq_length`` and ``count_tokens`` as ``Embedder`` (it is one);
+    only ``embed`` differs. Weights load on the first ``embed`` call.
+    """
+
+    def __init__(self, model_path: Path) -> None:
+        super().__init__(model_path)
+        self._weights_lock = threading.Lock()
+        self._loaded: _Weights | None = None
+
+    @cached_property
+    def _batch_tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        # What sentence-transformers does: [CLS] … [SEP], cut at max_seq_length (special
+        # tokens included), padded with [PAD] to the longest text of the batch.
+        tokenizer.enable_truncation(max_length=min(self.max_seq_length, self._max_positions))
+        pad_id = tokenizer.token_to_id("[PAD]")
+        tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+        return tokenizer
+
+    @cached_property
+    def _max_positions(self) -> int:
+        # sentence-transformers caps max_seq_length at the model's position table too.
+        try:
+            config = json.loads((self.model_path / "config.json").read_text())
+            return int(config["max_position_embeddings"])
+        except (OSError, KeyError, ValueError):
+            return self.max_seq_length
+
+    def _weights(self) -> _Weights:
+        if self._loaded is None:
+            with self._weights_lock:
+                if self._loaded is None:
+                    self._loaded = _load_weights(self.model_path)
+        return self._loaded
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length (cosine-ready) embeddings, one list of floats per text."""
+        if not texts:
+            return []
+        return self.embed_array(texts).tolist()
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 embeddings, shape (len(texts), hidden size), in input order."""
+        weights = self._weights()
+        texts = list(texts)
+        out = np.zeros((len(texts), weights.word.shape[1]), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._batch_tokenizer.encode_batch(texts)
+        # Longest first, in batches of similar length: little padding, as sentence-transformers.
+        order = sorted(range(len(texts)), key=lambda i: -sum(encodings[i].attention_mask))
+        for start in range(0, len(order), _BATCH_SIZE):
+            batch = order[start : start + _BATCH_SIZE]
+            length = max(sum(encodings[i].attention_mask) for i in batch)
+            ids = np.array([encodings[i].ids[:length] for i in batch], dtype=np.int64)
+            types = np.array([encodings[i].type_ids[:length] for i in batch], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:length] for i in batch], dtype=np.float32)
+            out[batch] = _encode(weights, ids, types, mask)
+        return out
+
+
+def _load_weights(model_path: Path) -> _Weights:
+    """The encoder's weights ((out, in) as stored, biases as columns); raises ConfigError."""
+    from safetensors.numpy import load_file
+
+    try:
+        config = json.loads((model_path / "config.json").read_text())
+        pooling = json.loads((model_path / "1_Pooling" / "config.json").read_text())
+        modules = json.loads((model_path / "modules.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the embedding model at {model_path}: {exc}") from exc
+    module_types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    expected = {
+        "model_type": config.get("model_type") == "bert",
+        "hidden_act": config.get("hidden_act") == "gelu",  # erf form, as BERT defines it
+        "position_embedding_type": config.get("position_embedding_type", "absolute") == "absolute",
+        "mean pooling only": pooling.get("pooling_mode_mean_tokens") is True
+        and not any(v for k, v in pooling.items() if k.startswith("pooling_mode_")
+                    and k != "pooling_mode_mean_tokens"),
+        # Embedder.embed normalises either way, so a missing Normalize module changes nothing.
+        "modules Transformer, Pooling[, Normalize]": module_types
+        in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]),
+    }
+    unsupported = [name for name, ok in expected.items() if not ok]
+    if unsupported:
+        raise ConfigError(
+            f"the numpy query embedder supports only mean-pooled, normalised BERT models; "
+            f"{model_path} differs in: {', '.join(unsupported)} (set query_embedder to "
+            f"'sentence-transformers')"
+        )
+    try:
+        tensors = load_file(str(model_path / "model.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the embedding model at {model_path}: {exc}") from exc
+    prefix = "bert." if "bert.embeddings.word_embeddings.weight" in tensors else ""
+
+    def get(name: str) -> np.ndarray:
+        try:
+            return np.ascontiguousarray(tensors[prefix + name], dtype=np.float32)
+        except KeyError:
+            raise ConfigError(
+                f"{model_path}/model.safetensors has no tensor {prefix + name}"
+            ) from None
+
+    def column(name: str) -> np.ndarray:
+        return get(name)[:, None]
+
+    def dense(name: str) -> tuple[np.ndarray, np.ndarray]:
+        # Kept as torch's Linear stores it, (out, in): _encode computes w @ x.
+        return get(f"{name}.weight"), column(f"{name}.bias")
+
+    layers = []
+    for i in range(int(config["num_hidden_layers"])):
+        p = f"encoder.layer.{i}."
+        q_w, q_b = dense(p + "attention.self.query")
+        k_w, k_b = dense(p + "attention.self.key")
+        v_w, v_b = dense(p + "attention.self.value")
+        out_w, out_b = dense(p + "attention.output.dense")
+        up_w, up_b = dense(p + "intermediate.dense")
+        down_w, down_b = dense(p + "output.dense")
+        layers.append(_Layer(
+            qkv_w=np.concatenate([q_w, k_w, v_w], axis=0),
+            qkv_b=np.concatenate([q_b, k_b, v_b], axis=0),
+            out_w=out_w, out_b=out_b,
+            ln1_w=column(p + "attention.output.LayerNorm.weight"),
+            ln1_b=column(p + "attention.output.LayerNorm.bias"),
+            up_w=up_w, up_b=up_b, down_w=down_w, down_b=down_b,
+            ln2_w=column(p + "output.LayerNorm.weight"),
+            ln2_b=column(p + "output.LayerNorm.bias"),
+        ))
+    return _Weights(
+        word=get("embeddings.word_embeddings.weight"),
+        position=get("embeddings.position_embeddings.weight"),
+        token_type=get("embeddings.token_type_embeddings.weight"),
+        ln_w=get("embeddings.LayerNorm.weight"),
+        ln_b=get("embeddings.LayerNorm.bias"),
+        layers=tuple(layers),
+        heads=int(config["num_attention_heads"]),
+        eps=float(config.get("layer_norm_eps", 1e-12)),
+    )
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float, axis: int) -> np.ndarray:
+    mean = x.mean(axis=axis, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=axis, keepdims=True)  # biased, as torch
+    return centred / np.sqrt(var + eps) * w + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x * np.float32(1 / np.sqrt(2.0))))
+
+
+def _encode(w: _Weights, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean-pooled, L2-normalised last hidden states for one padded batch (B, L).
+
+    Hidden states are kept feature-major, (hidden, B * L), so every dense layer is one
+    ``weight @ x`` with the weight as stored: for the few tokens of a question, OpenBLAS runs
+    that about twice as fast as ``x @ weight.T``.
+    """
+    batch, length = ids.shape
+    tokens = batch * length
+    hidden = w.word.shape[1]
+    head_dim = hidden // w.heads
+    x = w.word[ids] + w.position[:length] + w.token_type[types]  # (B, L, hidden)
+    x = _layer_norm(x, w.ln_w, w.ln_b, w.eps, axis=-1)
+    x = np.ascontiguousarray(x.reshape(tokens, hidden).T)
+    # Padding gets a large negative score before the softmax, as transformers does.
+    bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # (B, 1, 1, L)
+    scale = np.float32(1.0 / np.sqrt(head_dim))
+    for layer in w.layers:
+        qkv = (layer.qkv_w @ x + layer.qkv_b).reshape(3, w.heads, head_dim, batch, length)
+        q = qkv[0].transpose(2, 0, 3, 1)  # (B, heads, L, head_dim)
+        k = qkv[1].transpose(2, 0, 1, 3)  # (B, heads, head_dim, L)
+        v = qkv[2].transpose(2, 0, 3, 1)  # (B, heads, L, head_dim)
+        scores = (q @ k) * scale + bias
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ v).transpose(1, 3, 0, 2).reshape(hidden, tokens)
+        x = _layer_norm(layer.out_w @ context + layer.out_b + x, layer.ln1_w, layer.ln1_b,
+                        w.eps, axis=0)
+        up = _gelu(layer.up_w @ x + layer.up_b)
+        x = _layer_norm(layer.down_w @ up + layer.down_b + x, layer.ln2_w, layer.ln2_b,
+                        w.eps, axis=0)
+    # 1_Pooling: mean over real tokens; 2_Normalize: unit length.
+    summed = (x.reshape(hidden, batch, length) * mask).sum(axis=2).T  # (B, hidden)
+    pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def get_numpy_embedder(settings: Settings) -> NumpyMiniLM:
+    """The process-wide numpy embedder for settings.model_path (weights loaded lazily)."""
+    path = Path(settings.model_path).resolve()
+    with _instances_lock:
+        embedder = _instances.get(path)
+        if embedder is None:
+            embedder = _instances[path] = NumpyMiniLM(path)
+    return embedder
