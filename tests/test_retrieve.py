@@ -248,3 +248,15 @@ def test_real_payer_filter_and_comparison(real_retriever):
     compared = real_retriever.search("Which payers cover MRS for epilepsy?", top_k=5)
     guidelines = {p.policy_id for p in real_retriever.policies if p.kind == "guideline"}
     assert {h.policy_id for h in compared.hits} == guidelines
+
+
+def test_weighted_fusion_lets_the_heavier_ranking_break_the_tie():
+    from mrs_assist.retrieve.fusion import reciprocal_rank_fusion
+
+    dense, lexical = ["a", "b"], ["b", "a"]
+    assert [i for i, _ in reciprocal_rank_fusion([dense, lexical], k=60)] == ["a", "b"]  # tie: earlier list
+    weighted = reciprocal_rank_fusion([dense, lexical], k=60, weights=(0.5, 1.0))
+    assert [i for i, _ in weighted] == ["b", "a"]
+    assert weighted[0][1] == pytest.approx(0.5 / 62 + 1.0 / 61)
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion([dense, lexical], weights=(1.0,))

@@ -286,7 +286,9 @@ class Retriever:
 
         hits: list[Hit] = []
         seen: set[str] = set()
-        for cid, fused in reciprocal_rank_fusion([dense_ids, lexical_ids], k=self.settings.rrf_k):
+        for cid, fused in reciprocal_rank_fusion(
+                [dense_ids, lexical_ids], k=self.settings.rrf_k, weights=(self.settings.dense_weight, 1.0)
+            ):
             meta = state.meta[cid]
             if meta["clause_id"] in seen:
                 continue
