@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mrs_assist.answer.coverage import HEADER
+from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.config import Settings
 from mrs_assist.criteria.questions import indications_in_question, is_coverage_question
 from mrs_assist.schemas import AskRequest
@@ -12,8 +13,14 @@ from mrs_assist.service import Services
 
 
 class NoRetriever:
-    def search(self, *args, **kwargs):
-        raise AssertionError("a coverage question must be answered from the criteria, not retrieval")
+    """No index: coverage answers must stand on the criteria alone; other questions fail."""
+
+    def search(self, question, *args, **kwargs):
+        from mrs_assist.criteria.questions import is_coverage_question
+
+        if is_coverage_question(question):
+            raise IndexNotReadyError("no index in this test")
+        raise AssertionError("a question that is not about coverage went to retrieval")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +61,7 @@ def test_single_payer_answer_cites_the_deciding_clause(services, question, polic
     assert f"({policy_id})" in response.answer and status_words in response.answer
     assert clause_id in [c.clause_id for c in response.citations]
     assert {c.policy_id for c in response.citations} == {policy_id}
+    assert "Related guideline text" not in response.answer  # no index here: criteria alone
     for c in response.citations:
         assert services.corpus.clause(c.clause_id).text == c.text
 
@@ -68,5 +76,5 @@ def test_which_payers_lists_every_guideline(services):
 
 
 def test_a_question_that_is_not_about_coverage_goes_to_retrieval(services):
-    with pytest.raises(AssertionError, match="criteria, not retrieval"):
+    with pytest.raises(AssertionError, match="went to retrieval"):
         services.ask(AskRequest(question="When was the Florida Blue guideline last reviewed?"))

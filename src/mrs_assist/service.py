@@ -17,7 +17,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
-from mrs_assist.errors import UnknownPolicyError
+from mrs_assist.errors import IndexNotReadyError, UnknownPolicyError
 from mrs_assist.schemas import (
     AskRequest,
     AskResponse,
@@ -185,7 +185,22 @@ class Services:
                     )
                 )
         answer, citations = compose_coverage(request.question, lines)
+        related = self._related_quotes(request, policy_ids, {c.clause_id for c in citations})
+        if related:
+            text, more = compose_answer(request.question, related)
+            answer += "\n\nRelated guideline text (retrieved):\n" + text
+            citations += more
         return AskResponse(answer=answer, citations=citations, mode="extractive")
+
+    def _related_quotes(self, request: AskRequest, policy_ids: list[str], cited: set[str]) -> list:
+        """Up to three retrieved clauses that the coverage lines did not already quote."""
+        top_k = request.top_k or self.settings.top_k
+        try:
+            result = self.retriever.search(request.question, policy_ids=policy_ids, top_k=top_k)
+        except IndexNotReadyError:
+            return []  # the criteria answer stands on its own; retrieval only adds context
+        hits = [h for h in select_quotes(result.hits) if h.clause_id not in cited]
+        return hits[:3]
 
     def determine(self, request: DeterminationRequest) -> DeterminationResponse:
         """Extract facts from the notes, check them against the policy, cite every decided clause."""
