@@ -11,9 +11,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import pytest
 
-import mrs_assist.llm
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.schemas import (

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from test_records import ADMIN, PHYSICIAN, REVIEWER, fake_recompute, make_request, make_response
 
 from mrs_assist.api.app import create_app
-from mrs_assist.api.routers import records as records_router
 from mrs_assist.auth import (
     LOCAL_USER,
     Authenticator,

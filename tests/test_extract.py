@@ -6,7 +6,6 @@ evidence span indexes the notes it came from.
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
