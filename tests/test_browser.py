@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from servers import free_port, running_server
 import pytest
 
 from mrs_assist.config import ROOT, Settings
@@ -51,12 +50,6 @@ HOSTILE_NOTES = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _chromium() -> Path:
     if not CHROMIUM.exists() and os.geteuid() == 0:
         subprocess.run(["bash", str(ROOT / "scripts" / "ensure-system-deps.sh"), "browser"], check=False)
@@ -81,36 +74,11 @@ def server(tmp_path_factory, real_embedder):
         MRS_ASSIST_API_KEYS=f"{NURSE_KEY}=nurse1:reviewer,{DOCTOR_KEY}=doc1:physician",
         HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
     )
-    port = _free_port()
-    log_path = data / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mrs_assist.api.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not answer /healthz within 60 s")
-            time.sleep(0.1)
+    argv = [sys.executable, "-m", "uvicorn", "mrs_assist.api.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(argv, probe=f"{url}/healthz", log_path=data / "server.log", env=env, cwd=data):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

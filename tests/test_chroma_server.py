@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+from servers import free_port, running_server
 from conftest import REAL_CORPUS
 from test_retrieve import OFF_TOPIC, ON_TOPIC, assert_declined_or_flagged, check_retrieval_contract
 
@@ -27,47 +24,16 @@ def _chroma_cli() -> str:
     return str(local) if local.exists() else (shutil.which("chroma") or "chroma")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     """URL of a `chroma run` server on 127.0.0.1, stopped at teardown."""
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (folder / "server.log").open("w")
+    port = free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen(
-        [_chroma_cli(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
+    argv = [_chroma_cli(), "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited: {(folder / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("chroma run did not answer its heartbeat within 30 s")
-            time.sleep(0.1)
+    with running_server(argv, probe=f"{url}/api/v2/heartbeat", log_path=folder / "server.log", env=env, timeout=30):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def test_build_incrementally_and_retrieve_through_server(
