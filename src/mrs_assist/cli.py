@@ -80,6 +80,10 @@ def determine(
     """Check a request's notes against a policy's criteria (the outcome is never a model's)."""
     from mrs_assist.schemas import DeterminationRequest
 
+    if letter and fmt not in ("md", "html", "pdf"):
+        raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
+    if letter and fmt == "pdf" and out is None:
+        raise InvalidRequestError("--format pdf needs --out FILE")
     notes = _read_notes(notes_file)
     request = _validated(
         DeterminationRequest,
@@ -92,10 +96,16 @@ def determine(
     )
     services = _services()
     response = services.determine(request)
+    # Stored like an API determination (as the documented local user), so --json prints
+    # exactly the API's body, `id` included, and every determination stays traceable.
+    from mrs_assist.auth import LOCAL_USER
+
+    record = services.records.create(request, response, user=LOCAL_USER).to_response()
     if as_json:
-        _print_json(response)
+        _print_json(record)
     else:
         _print_determination(response)
+        typer.echo(f"Stored as draft record {record.id}")
     if letter and response.letter is not None:
         _write_letter(services, response, fmt, out)
 
@@ -202,14 +212,9 @@ def _print_determination(response) -> None:
 
 
 def _write_letter(services, response, fmt: str, out: Optional[Path]) -> None:
-    if fmt not in ("md", "html", "pdf"):
-        raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
     letter = response.letter
     if fmt == "pdf":
-        data = services.render_letter_pdf(letter)
-        if out is None:
-            raise InvalidRequestError("--format pdf needs --out FILE")
-        out.write_bytes(data)
+        out.write_bytes(services.render_letter_pdf(letter))
     else:
         text = letter["markdown"] if fmt == "md" else letter["html"]
         if out is None:

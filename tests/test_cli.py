@@ -1,0 +1,95 @@
+"""The CLI: --json prints the API's body; bad input is one readable line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mrs_assist import cli
+from mrs_assist.api import create_app
+from mrs_assist.config import get_settings
+from mrs_assist.service import Services
+
+NOTES = (
+    "58 y/o M with GBM s/p resection and XRT 2023. New enhancing lesion on MRI, equivocal for "
+    "recurrence vs radiation necrosis. MRS requested to differentiate recurrence from radiation "
+    "necrosis. No pacemaker.\n"
+)
+
+
+@pytest.fixture()
+def run(monkeypatch, tmp_path, capsys):
+    """Run `mrs-assist ARGS…` in-process with a temporary data folder; (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MRS_ASSIST_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.argv", ["mrs-assist", *args])
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield _run
+    get_settings.cache_clear()
+
+
+def test_determine_json_is_the_api_body(run, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    code, out, _ = run("determine", "--policy", "cohere-mrs", "--notes-file", str(notes), "--age", "58", "--json")
+    assert code == 0
+    body = json.loads(out)
+
+    api = TestClient(create_app(services=Services(get_settings())))
+    expected = api.post(
+        "/v1/determinations",
+        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},
+    ).json()
+    assert set(body) == set(expected)
+    for key in ("recommendation", "requires_physician_review", "policy_id", "policy_version", "facts",
+                "trace", "missing_information", "citations", "safety_flags"):
+        assert body[key] == expected[key], key
+    assert body["recommendation"] == "meets_criteria" and body["id"] != expected["id"]
+    for fact in body["facts"]:
+        for span in fact["evidence"]:
+            assert NOTES[span["start"] : span["end"]] == span["text"]
+
+    code, out, _ = run("audit", "verify")
+    assert code == 0 and out.startswith("audit chain OK: 2 entries")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id 'aetna-mrs'"),
+        (["determine", "--policy", "cohere-mrs", "--notes-file", "/nonexistent/notes.txt"], "notes file not found"),
+        (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--age", "-3"], "patient.age_years"),
+        (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--letter", "--format", "docx"], "--format must be md, html or pdf"),
+        (["ask", ""], "question"),
+        (["nosuch"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(run, tmp_path, args, message):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    args = [str(notes) if a == "NOTES" else a for a in args]
+    code, out, err = run(*args)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "Traceback" not in err + out
+
+
+def test_letter_pdf_needs_out(run, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    out_file = tmp_path / "letter.pdf"
+    code, _, err = run("determine", "--policy", "nia-brain-mrs", "--notes-file", str(notes), "--letter", "--format", "pdf", "--out", str(out_file))
+    assert code == 0, err
+    assert out_file.read_bytes().startswith(b"%PDF")
