@@ -38,7 +38,11 @@ def index(
     from mrs_assist.index import build_index
 
     report = build_index(get_settings(), rebuild=rebuild, progress=sys.stderr.isatty())
-    typer.echo(report.summary() if hasattr(report, "summary") else str(report))
+    state = "built" if report.changed else "unchanged"
+    typer.echo(
+        f"index {state}: {report.total} chunks in {report.generation} "
+        f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.2f} s"
+    )
 
 
 @app.command()
