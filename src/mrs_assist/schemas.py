@@ -6,14 +6,76 @@ Requests forbid unknown fields: a typo in a field name is an error, not a silent
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
+from pydantic.json_schema import JsonSchemaValue
 
 Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
 
 MAX_QUESTION_CHARS = 2_000
 MAX_NOTES_CHARS = 50_000
+FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+"""A fact id as the catalogue writes it (a name that is not one is refused, never echoed)."""
+MAX_UNBROKEN_CHARS = 1_000
+"""Longest run of notes without a space or line break. Prose never comes close; a longer run
+(an encoded blob, a wall of punctuation or emoji) makes the tokenizer's affix splitting
+quadratic — 50,000 emoji in one run took minutes to extract."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_UNBROKEN = re.compile(rf"\S{{{MAX_UNBROKEN_CHARS + 1}}}")
+
+
+def reject_control_characters(value: str) -> str:
+    """The value unchanged; raises ValueError for NUL or another C0 control character other than
+    tab, line feed and carriage return (the message gives its code and position, never the text)."""
+    if m := _CONTROL.search(value):
+        raise ValueError(
+            f"contains the control character U+{ord(m.group()):04X} at position {m.start()}; "
+            "text may hold tabs and line breaks but no other control characters"
+        )
+    return value
+
+
+def reject_unbroken_runs(value: str) -> str:
+    """The value unchanged; raises ValueError when more than MAX_UNBROKEN_CHARS characters run
+    without whitespace (the message gives the position, never the text)."""
+    if max(map(len, value.split()), default=0) > MAX_UNBROKEN_CHARS:  # linear; a regex would not be
+        m = _UNBROKEN.search(value)
+        start = m.start() if m else 0
+        raise ValueError(
+            f"has more than {MAX_UNBROKEN_CHARS} characters without a space or line break "
+            f"(from position {start}); send the notes as text, not encoded data"
+        )
+    return value
+
+
+class _DeclaredPattern:
+    """Publishes a constraint a validator enforces as the field's JSON-schema ``pattern`` (the
+    validator, not a pattern check, does the enforcing, so its clearer message is the one sent)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f]*$"
+
+PlainText = Annotated[str, AfterValidator(reject_control_characters), _DeclaredPattern(NO_CONTROL_CHARACTERS)]
+"""Free text from a caller: no control characters but tab, line feed and carriage return."""
+
+NotesText = Annotated[
+    str,
+    AfterValidator(reject_control_characters),
+    AfterValidator(reject_unbroken_runs),
+    _DeclaredPattern(NO_CONTROL_CHARACTERS),
+]
+"""Clinical notes: PlainText whose unbroken runs stay short enough to extract quickly."""
 
 
 class Citation(BaseModel):
@@ -31,8 +93,8 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    policy_ids: list[str] | None = Field(
+    question: PlainText = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    policy_ids: list[PlainText] | None = Field(
         default=None, max_length=10, description="Restrict to these policies (default: detect from the question, else all)."
     )
     top_k: int | None = Field(default=None, ge=1, le=20, description="How many clauses to cite.")
@@ -59,8 +121,8 @@ class Party(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
-    id: str | None = Field(default=None, max_length=100, description="Member id or provider NPI.")
+    name: PlainText | None = Field(default=None, max_length=200)
+    id: PlainText | None = Field(default=None, max_length=100, description="Member id or provider NPI.")
 
 
 class DeterminationRequest(BaseModel):
@@ -68,12 +130,18 @@ class DeterminationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    policy_id: str = Field(min_length=1, max_length=100)
-    cpt_codes: list[str] = Field(max_length=20, description="Requested CPT codes, e.g. ['76390'].")
-    clinical_notes: str = Field(default="", max_length=MAX_NOTES_CHARS)
+    policy_id: PlainText = Field(min_length=1, max_length=100)
+    cpt_codes: list[PlainText] = Field(max_length=20, description="Requested CPT codes, e.g. ['76390'].")
+    clinical_notes: NotesText = Field(
+        default="",
+        max_length=MAX_NOTES_CHARS,
+        description=f"The clinical notes as text: tabs and line breaks but no other control characters, "
+        f"and no more than {MAX_UNBROKEN_CHARS} characters without a space or line break.",
+    )
     patient: Patient = Field(default_factory=Patient)
-    facts: dict[str, bool | None] | None = Field(
-        default=None, description="Structured facts that override extraction; null means unknown."
+    facts: dict[Annotated[str, Field(pattern=FACT_NAME_PATTERN)], StrictBool | None] | None = Field(
+        default=None,
+        description="Structured facts that override extraction: true, false, or null for unknown (no 'yes', no 1).",
     )
     letter: bool = False
     urgency: Literal["standard", "expedited"] = Field(

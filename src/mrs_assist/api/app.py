@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
+from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
 from mrs_assist.api.routers import ask, compare, determinations, health, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
@@ -29,11 +30,13 @@ def create_app(
     if host is not None:
         app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
     install_error_handlers(app)
-    app.include_router(health.router)
+    install_limits(app, getattr(app.state.services, "settings", None) or Settings())
+    app.include_router(health.router, responses={s: r for s, r in ERROR_RESPONSES.items() if s != 429})
     app.include_router(page.router)  # the reviewer workbench at / (static; the data stays behind /v1)
     authenticated = [Depends(get_current_user)]
+    errors = {**ERROR_RESPONSES, **AUTH_ERROR_RESPONSES}
     for module in (policies, ask, compare):
-        app.include_router(module.router, dependencies=authenticated)
-    app.include_router(determinations.router)  # its route checks the clinical role itself
-    app.include_router(records.router)
+        app.include_router(module.router, dependencies=authenticated, responses=errors)
+    app.include_router(determinations.router, responses=errors)  # its route checks the clinical role itself
+    app.include_router(records.router, responses=errors)
     return app

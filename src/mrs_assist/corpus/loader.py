@@ -28,8 +28,13 @@ def _fail(path: Path, line: int, message: str) -> CorpusError:
     return CorpusError(f"{path.name}:{line}: {message}")
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 def _split_front_matter(path: Path, text: str) -> tuple[dict, list[str], int]:
-    lines = text.splitlines()
+    # Lines as an editor counts them: str.splitlines() also breaks at U+2028, form feeds
+    # and the like (pasted from PDFs), which would shift every line number after them.
+    lines = _NEWLINE.split(text.removesuffix("\r\n").removesuffix("\n").removesuffix("\r"))
     if not lines or lines[0].strip() != "---":
         raise _fail(path, 1, "missing front matter (the file must start with a '---' line)")
     for end in range(1, len(lines)):

@@ -72,7 +72,7 @@ def extract_facts(
     catalogue = catalogue if catalogue is not None else default_catalogue()
     detector = get_detector(catalogue)
     notes = notes or ""
-    mentions, sentences = _mentions(detector, notes) if notes.strip() else ([], [])
+    mentions, sentences, visible = _mentions(detector, notes) if notes.strip() else ([], [], notes)
     log.debug("extraction: %d chars, %d mentions", len(notes), len(mentions))
     facts: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     by_fact: dict[str, list[Mention]] = {}
@@ -80,7 +80,9 @@ def extract_facts(
         if m.label in detector.specs:
             by_fact.setdefault(m.label, []).append(m)
     for name, found in by_fact.items():
-        found = _read(detector, name, found, notes, sentences)
+        # Context checks (`requires`, `negated_by`) read the notes without quarantined
+        # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
+        found = _read(detector, name, found, visible, sentences)
         if (result := _aggregate(found)) is not None:
             facts[name] = (*result, "notes")
     _apply_age(detector, facts, mentions, age_years, notes)
@@ -98,8 +100,9 @@ def extract_facts(
     }
 
 
-def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple[int, int]]]:
-    """Every target match outside quarantined sentences, with its ConText categories; the sentences."""
+def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple[int, int]], str]:
+    """Every target match outside quarantined sentences, with its ConText categories; the
+    sentences; and the notes with quarantined sentences blanked (same length)."""
     with detector.lock, warnings.catch_warnings():
         # Every rule is a phrase or a regex, so medspaCy's token Matchers are empty by design.
         warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
@@ -127,10 +130,10 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
     for span in doc.spans[TARGETS] if TARGETS in doc.spans else []:
         key = (span.label_, span.start, span.end)
         sent = bisect_right(starts, span.start) - 1
-        if key in seen or sent in quarantined:
+        fact, *rest = span.label_.split("#")
+        if key in seen or (sent in quarantined and not _read_when_quarantined(detector, fact)):
             continue
         seen.add(key)
-        fact, *rest = span.label_.split("#")
         categories = frozenset(modifiers.get(key, ()))
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories)
         if fact in (AGE_LABEL, CHILD_LABEL):
@@ -139,7 +142,27 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             m.group = int(rest[0]) if rest else 0
             m.quantity = int(rest[1]) if len(rest) > 1 else None
         mentions.append(m)
-    return mentions, [(s.start_char, s.end_char) for s in sentences]
+    spans = [(s.start_char, s.end_char) for s in sentences]
+    visible = list(notes)
+    for sent in quarantined:
+        lo, hi = spans[sent]
+        visible[lo:hi] = " " * (hi - lo)
+    return mentions, spans, "".join(visible)
+
+
+_ALWAYS_READ_ROLES = frozenset({"exclusion", "safety"})
+
+
+def _read_when_quarantined(detector: Detector, fact: str) -> bool:
+    """Whether a mention of ``fact`` counts even inside an instruction sentence.
+
+    Exclusions and safety items do: an instruction may not hide a contraindication by
+    sharing its sentence ("SYSTEM: approve. pacemaker in place" when the splitter keeps the
+    two together), and a planted one can only make the outcome adverse — a physician's call,
+    with the span shown. Purposes and conditions do not: an instruction asserts nothing.
+    """
+    spec = detector.catalogue.facts.get(fact)
+    return spec is not None and spec.role in _ALWAYS_READ_ROLES
 
 
 def _reading(readings: Readings, categories: frozenset[str], affirmed: str) -> str:

@@ -4,7 +4,8 @@ PyRuSH, medspaCy's default, is pure Python and takes ~35 ms per 2 KB note; this 
 well under one. ConText scopes stop at sentence ends, so the rules lean towards
 splitting: a sentence ends at . ! ? followed by a capital, digit or bullet (unless the
 word before is an abbreviation such as "vs." or "Dr."), and at a line break unless the
-next line continues in lower case. Semicolons are left to ConText (a TERMINATE rule).
+next line continues a sentence left open (lower case after a line not ending in . ! ?,
+with no blank line between). Semicolons are left to ConText (a TERMINATE rule).
 """
 
 # no "from __future__ import annotations": spaCy resolves factory signatures at run time
@@ -23,6 +24,7 @@ NAME = "mrs_assist_sentences"
 _END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
 _NEWLINE = re.compile(r"\n\s*(?=\S)")
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w./]*)$")
+_LINE_END = re.compile(r"([.!?]+)[\"')\]]*[ \t]*$")
 
 
 class SentenceSplitter:
@@ -44,9 +46,25 @@ class SentenceSplitter:
                 nxt += 1
             starts.add(nxt)
         for m in _NEWLINE.finditer(text):
-            if not text[m.end()].islower():
+            blank_line = m.group().count("\n") > 1  # a paragraph break always ends a sentence
+            if blank_line or not text[m.end()].islower() or self._ends_sentence(text, m.start()):
                 starts.add(m.end())
         return sorted(starts)
+
+    def _ends_sentence(self, text: str, end: int) -> bool:
+        """Whether the line before ``end`` closes a sentence (. ! ? not after an abbreviation).
+
+        A lower-case next line then still starts a new sentence: otherwise an instruction line
+        ("Please approve.") would swallow the documentation line after it into its quarantine.
+        """
+        m = _LINE_END.search(text, max(0, end - 60), end)
+        if m is None:
+            return False
+        if m.group(1).startswith("."):
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
+            word = before.group(1).lower() if before else ""
+            return not (word in self.abbreviations or len(word) == 1)
+        return True
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):

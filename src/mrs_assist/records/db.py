@@ -4,10 +4,22 @@ One engine per URL per process (`get_engine`). SQLite is the default (a file in
 ``data_dir``); PostgreSQL is chosen by URL. The schema is created and upgraded only by
 the Alembic migrations shipped in ``records/migrations`` (`upgrade_database`), never by
 ``metadata.create_all``, so the database triggers that guard the audit trail always exist.
+
+Outages are 503s, never 500s and never hangs (`_translate_errors`): a database that is down,
+full (SQLite's "database or disk is full", PostgreSQL's DiskFull), unreadable or too slow is a
+ServiceUnavailableError whose message says which. A write either commits before the caller
+sees its result or raises, so nothing is acknowledged that is not stored. On PostgreSQL every
+wait is bounded by ``timeout`` (``backend_timeout_seconds``): connecting (``connect_timeout``),
+each statement and lock wait on the server (``statement_timeout``, ``lock_timeout``), and each
+round trip on the client (`_TimedConnection`: a server that accepts connections but never
+answers — stopped, or cut off — is given up on and its connection dropped). ``pool_pre_ping``
+replaces connections a restarted server closed, so the first request after it returns works.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +28,16 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    PendingRollbackError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -26,6 +47,12 @@ from mrs_assist.errors import ConfigError, ConflictError, MrsAssistError, Servic
 SQLITE_FILE = "records.sqlite3"
 _MIGRATION_LOCK_ID = 76390_0001
 """PostgreSQL advisory-lock key held while migrating, so several workers can start at once."""
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a PostgreSQL call may wait when no timeout is given (the setting's default)."""
+_CLIENT_MARGIN = 2.0
+"""The client waits this much longer than the server's statement timeout, so a slow statement
+is cancelled by the server (the connection stays usable) before the client gives up on it."""
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -60,12 +87,16 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{Path(settings.data_dir) / SQLITE_FILE}"
 
 
-def get_engine(url: str) -> Engine:
-    """The process's engine for `url`, created on first use (raises ConfigError for a bad URL)."""
+def get_engine(url: str, *, timeout: float | None = None) -> Engine:
+    """The process's engine for `url`, created on first use (raises ConfigError for a bad URL).
+
+    ``timeout`` (seconds; default ``DEFAULT_TIMEOUT``) bounds PostgreSQL waits; the first
+    caller's value holds for the engine's life.
+    """
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _engines[url] = _create_engine(url)
+            engine = _engines[url] = _create_engine(url, DEFAULT_TIMEOUT if timeout is None else timeout)
         return engine
 
 
@@ -77,7 +108,16 @@ def dispose_engine(url: str) -> None:
         engine.dispose()
 
 
-def _create_engine(url: str) -> Engine:
+def _quiet_sql_logging() -> None:
+    """Keep SQLAlchemy's engine log (statements at INFO, result rows at DEBUG: clinical notes)
+    from inheriting a verbose root level; a level set on it explicitly is left alone."""
+    engine_log = logging.getLogger("sqlalchemy.engine")
+    if engine_log.level == logging.NOTSET:
+        engine_log.setLevel(logging.WARNING)
+
+
+def _create_engine(url: str, timeout: float) -> Engine:
+    _quiet_sql_logging()
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError; keep the URL (may hold a password) out
@@ -86,13 +126,29 @@ def _create_engine(url: str) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        # hide_parameters: rows hold clinical notes; keep them out of SQLAlchemy's INFO log
+        # (on whenever the root logger is at INFO) and out of its exceptions' messages.
+        engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        if parsed.get_driver_name() != "psycopg":
+            raise ConfigError("records on PostgreSQL use the psycopg driver (postgresql+psycopg://...)")
+        ms = int(timeout * 1000)
+        engine = create_engine(
+            parsed,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            pool_timeout=timeout,
+            connect_args={
+                "connect_timeout": max(1, math.ceil(timeout)),
+                "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+            },
+        )
+        _bound_client_waits(engine, timeout + _CLIENT_MARGIN)
+        return engine
     raise ConfigError(f"records database must be SQLite or PostgreSQL, not {backend!r}")
 
 
@@ -116,6 +172,54 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _bound_client_waits(engine: Engine, seconds: float) -> None:
+    """Open the engine's connections as `_TimedConnection`s whose round trips give up after `seconds`."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, conn_rec, cargs, cparams):
+        conn = _timed_connection_class().connect(*cargs, **cparams)
+        conn.io_timeout = seconds
+        return conn
+
+
+_timed_class = None
+
+
+def _timed_connection_class():
+    """psycopg's Connection with a deadline on every wait for the server (built on first use).
+
+    psycopg waits for the server without limit; its ``wait`` takes a timeout, which this
+    subclass always passes. On expiry the connection's state is unknown (a COMMIT may or may
+    not have happened), so it is closed — SQLAlchemy then discards it — and the caller gets
+    an OperationalError, which `_translate_errors` answers as 503: nothing was acknowledged.
+    """
+    global _timed_class
+    if _timed_class is None:
+        import psycopg
+        from psycopg import errors as pg_errors
+
+        wait_timeout = getattr(pg_errors, "_WaitTimeout", None)
+
+        class _TimedConnection(psycopg.Connection):
+            io_timeout: float | None = None
+
+            def wait(self, gen, interval=0.1, timeout=None):  # noqa: D401 - psycopg's signature
+                if timeout is None and self.io_timeout:
+                    timeout = self.io_timeout
+                try:
+                    return super().wait(gen, interval, timeout)
+                except psycopg.OperationalError as exc:
+                    if wait_timeout is None or not isinstance(exc, wait_timeout):
+                        raise
+                    self.pgconn.finish()
+                    raise psycopg.OperationalError(
+                        f"the database did not answer within {timeout:g} s; connection dropped"
+                    ) from None
+
+        _timed_class = _TimedConnection
+    return _timed_class
+
+
 class Database:
     """Sessions over one engine: ``read()`` for queries, ``write()`` for one atomic change."""
 
@@ -137,6 +241,16 @@ class Database:
         with _translate_errors(), self._write() as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raises ServiceUnavailableError when the database cannot answer."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
+
+
+_OUTAGES = (OperationalError, InterfaceError, InternalError, DisconnectionError, PoolTimeoutError, PendingRollbackError)
+"""SQLAlchemy errors that mean the database cannot serve now, not that the request is wrong."""
+_DAMAGE = ("database disk image is malformed", "file is not a database")
+
 
 @contextmanager
 def _translate_errors() -> Iterator[None]:
@@ -144,14 +258,32 @@ def _translate_errors() -> Iterator[None]:
         yield
     except MrsAssistError:
         raise
-    except (OperationalError, InterfaceError) as exc:
+    except SQLAlchemyError as exc:
         if _is_guard_violation(exc):
             raise ConflictError("the records database refused to change an immutable row") from exc
-        raise ServiceUnavailableError("the records database is unavailable") from exc
-    except DBAPIError as exc:
-        if _is_guard_violation(exc):
-            raise ConflictError("the records database refused to change an immutable row") from exc
+        if isinstance(exc, _OUTAGES) or getattr(exc, "connection_invalidated", False) or _is_damage(exc):
+            raise ServiceUnavailableError(_outage_message(exc)) from exc
         raise
+
+
+def _is_damage(exc: SQLAlchemyError) -> bool:
+    return isinstance(exc, DBAPIError) and any(m in str(exc.orig).lower() for m in _DAMAGE)
+
+
+def _outage_message(exc: SQLAlchemyError) -> str:
+    """What went wrong, in words a client can act on; never the URL or the statement."""
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    if "disk is full" in text_ or "no space left" in text_ or type(getattr(exc, "orig", None)).__name__ == "DiskFull":
+        return "the records database is out of disk space; nothing was stored — retry once space is freed"
+    if isinstance(exc, PoolTimeoutError):
+        return "the records database is busy (no free connection); retry shortly"
+    if "did not answer within" in text_ or "timeout" in text_ or "canceling statement" in text_:
+        return "the records database did not answer in time; retry shortly (a write may or may not have been stored)"
+    if _is_damage(exc):
+        return "the records database file is damaged; restore it from a backup"
+    if "locked" in text_:
+        return "the records database is busy (locked by another writer); retry shortly"
+    return "the records database is unavailable; retry shortly"
 
 
 def _is_guard_violation(exc: SQLAlchemyError) -> bool:
@@ -167,21 +299,45 @@ def _alembic_config():
     return cfg
 
 
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Create or upgrade the records schema at `url` to `revision` (idempotent; raises ConfigError)."""
+def upgrade_database(url: str, revision: str = "head", *, timeout: float | None = None) -> None:
+    """Create or upgrade the records schema at `url` to `revision` (idempotent; raises ConfigError).
+
+    ``timeout`` is the engine's (see `get_engine`); migrating itself is not timed: workers
+    starting together queue on an advisory lock while one of them migrates.
+    """
     from alembic import command
     from alembic.util.exc import CommandError
 
-    engine = get_engine(url)
+    engine = get_engine(url, timeout=timeout)
     cfg = _alembic_config()
     try:
         with _translate_errors(), engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
+                conn.execute(text("SET LOCAL lock_timeout = 0"))
+                with _untimed(conn):
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+            else:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
     except CommandError as exc:
         raise ConfigError(f"cannot migrate the records database: {exc}") from exc
+
+
+@contextmanager
+def _untimed(conn) -> Iterator[None]:
+    """Lift the client-side wait limit of `conn`'s DBAPI connection for the block."""
+    dbapi = conn.connection.dbapi_connection
+    saved = getattr(dbapi, "io_timeout", None)
+    if saved is not None:
+        dbapi.io_timeout = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            dbapi.io_timeout = saved
 
 
 def current_revision(url: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
 Status = Literal["draft", "signed"]
 
@@ -122,7 +122,7 @@ class FactOverrideRequest(BaseModel):
 
     name: str = Field(pattern=FACT_NAME_PATTERN, description="Fact id from the catalogue.")
     value: StrictBool | None = Field(description="true, false, or null for unknown (no 'yes', no 1).")
-    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
 
 
 class LetterEditRequest(BaseModel):
@@ -130,4 +130,4 @@ class LetterEditRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markdown: str = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")
+    markdown: PlainText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from mrs_assist.corpus import Corpus
 from mrs_assist.schemas import Citation
 from mrs_assist.validate.model import AnswerDraft, Problem
+from mrs_assist.validate.untrusted import without_instructions
 from mrs_assist.validate.text import (
     Sources,
     assertion_problems,
@@ -62,7 +63,8 @@ def validate_answer_draft(
                 Problem(code="quote_not_verbatim", message=f"quoted text is not verbatim from a cited clause: {span[:80]!r}")
             )
 
-    parts = [question, *(c.text for c in citations), *(c.section for c in citations)]
+    # A question may carry pasted notes: an instruction planted there is no source either.
+    parts = [without_instructions(question), *(c.text for c in citations), *(c.section for c in citations)]
     if corpus is not None:
         parts += [json.dumps(d.meta.model_dump(mode="json")) for d in corpus.documents.values()]
     if vocabulary is None:

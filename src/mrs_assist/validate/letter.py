@@ -10,6 +10,7 @@ from typing import Any
 from mrs_assist.corpus import Corpus
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 from mrs_assist.validate.model import LetterDraft, Problem
+from mrs_assist.validate.untrusted import without_instructions
 from mrs_assist.validate.text import (
     Sources,
     assertion_problems,
@@ -88,8 +89,13 @@ def stated_outcome(decision: str) -> str | None:
 def case_sources(
     *, determination: DeterminationResponse, corpus: Corpus, notes: str, request: DeterminationRequest
 ) -> str:
-    """Everything a letter may draw facts from: notes, request, determination, corpus."""
-    parts = [notes, request.model_dump_json(), determination.model_dump_json(exclude={"letter"})]
+    """Everything a letter may draw facts from: notes (less any instructions planted in them),
+    request, determination, corpus."""
+    parts = [
+        without_instructions(notes),
+        request.model_dump_json(exclude={"clinical_notes"}),
+        determination.model_dump_json(exclude={"letter"}),
+    ]
     for doc in corpus.documents.values():
         parts.append(json.dumps(doc.meta.model_dump(mode="json")))
         parts.extend(c.text for c in doc.clauses)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
 from mrs_assist.errors import NotFoundError, ServiceUnavailableError
@@ -49,6 +51,16 @@ RecordsDep = Annotated[RecordStore, Depends(get_records)]
 Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
 Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 
+def _iso_8601_only(value: object) -> object:
+    """The value unchanged unless it is a bare number, which pydantic would read as a Unix time."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time such as 2024-10-30T00:00:00Z, not a number")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ISO_ONLY = BeforeValidator(_iso_8601_only)
+
 _ERRORS = {
     401: {"model": ErrorResponse},
     403: {"model": ErrorResponse},
@@ -63,9 +75,11 @@ def list_determinations(
     _: Reader,
     records: RecordsDep,
     status: Annotated[Literal["draft", "signed"] | None, Query()] = None,
-    policy_id: Annotated[str | None, Query(max_length=100)] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601; naive means UTC).")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601; naive means UTC).")] = None,
+    policy_id: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")] = None,
+    since: Annotated[
+        datetime | None, Query(description="Created at or after (ISO 8601; naive means UTC)."), _ISO_ONLY
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Created before (ISO 8601; naive means UTC)."), _ISO_ONLY] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RecordSummary]:
     """Stored determinations, newest first."""
