@@ -157,6 +157,97 @@ def test_lower_pattern_keeps_escapes_and_group_names() -> None:
     assert len(ascii_lower("İSTANBUL Ǆ")) == len("İSTANBUL Ǆ")
 
 
+# --- ConText: every reach bounded, medspaCy's scopes and edges ------------------------------------
+CONTEXT_BITS = [
+    "no", "GBM", "pacemaker", "MS", "mother", "has", "vs", "cannot distinguish", "tumor", "recurrence",
+    "radiation necrosis", "?", "r/o", "hx of", "s/p", "PMH:", ";", "but", "denies", "ruled out", "absent",
+    "removed", "candidate for", "DBS", "aneurysm clip", "suspected", "patient", "per mother", "history of",
+    "seizures", "not", "possible", "MRI-conditional", "in mother", "differentiate", "from", "and", "prior",
+    "cannot exclude", "no evidence of", "family history of", "if", "lesion", "abscess", "left frontal",
+]
+
+
+@pytest.mark.filterwarnings("ignore:.*W036")
+@settings(max_examples=120, deadline=None, database=None)
+@given(
+    st.lists(st.sampled_from(CONTEXT_BITS), max_size=160),
+    st.lists(st.sampled_from([" ", " ", " ", ", ", " - ", ". ", "\n"]), min_size=160, max_size=160),
+)
+def test_bounded_context_graph_gives_medspacys_scopes_and_edges(words: list[str], joints: list[str]) -> None:
+    """Long run-on sentences included (up to ~300 tokens): the comparisons skipped never mattered."""
+    from medspacy.context import ConTextGraph
+
+    from mrs_assist.extract.context import CONTEXT, BoundedContextGraph
+
+    nlp = get_detector(default_catalogue()).nlp
+    context = nlp.get_pipe(CONTEXT)
+    doc = nlp("".join(w + j for w, j in zip(words, joints)))
+    pairs = zip(context.sentence_graphs(doc), context.sentence_graphs(doc))  # each with its own modifiers
+    for (targets, theirs), (_, ours) in pairs:
+        stock = ConTextGraph(targets=targets, modifiers=theirs)
+        bounded = BoundedContextGraph(targets=targets, modifiers=ours)
+        for graph in (stock, bounded):
+            graph.update_scopes()
+            graph.apply_modifiers()
+        assert [(m.modifier_span, m.category, m.scope_span) for m in ours] == [
+            (m.modifier_span, m.category, m.scope_span) for m in theirs
+        ]
+        edges = [[(t.start, t.end, t.label_, m.modifier_span, m.category) for t, m in g.edges] for g in (stock, bounded)]
+        assert edges[0] == edges[1]
+        assert bounded.comparisons <= len(theirs) * (len(theirs) + len(targets))
+
+
+def test_every_modifier_reach_is_bounded() -> None:
+    from mrs_assist.extract.spec import MAX_SCOPE, ContextEdits, ModifierRule
+
+    context = get_detector(default_catalogue()).nlp.get_pipe("mrs_assist_context")
+    for rule in context.rules:
+        if rule.direction in ("TERMINATE", "PSEUDO"):
+            assert rule.max_scope is None
+        else:
+            assert 1 <= rule.max_scope <= MAX_SCOPE, rule
+    with pytest.raises(ValueError, match="less than or equal to 64"):
+        ModifierRule(literal="x", category="NEGATED_EXISTENCE", max_scope=MAX_SCOPE + 1)
+    with pytest.raises(ValueError, match="between 1 and 64"):
+        ContextEdits(max_scope={"FAMILY": MAX_SCOPE + 1})
+
+
+@pytest.mark.filterwarnings("ignore:.*W036")
+def test_a_run_on_sentence_reaches_max_scope_tokens() -> None:
+    """Past MAX_SCOPE tokens a modifier without its own limit stops; within them, nothing changes."""
+    from mrs_assist.extract.spec import MAX_SCOPE
+
+    filler = " ".join(["and"] * (MAX_SCOPE + 10))
+    near = extract_facts(f"Cannot distinguish tumor from {filler[: 4 * 20]} pacemaker.")
+    far = extract_facts(f"Cannot distinguish tumor from {filler} pacemaker.")
+    assert near["mri_unsafe_implant"].value is None  # differential: the reviewer is asked
+    assert far["mri_unsafe_implant"].value is True
+
+
+# The two quarantine rules rewritten to scan in linear time (extract/lexicon.yaml), as they were.
+OLD_QUARANTINE = [
+    r"(?:^|[.!?]\s+)\W*(?:system|assistant|developer)\s*(?:prompt|message|override|instructions?)?\s*[:>\]]",
+    r"(?:^|[.!:\n]\s*)(?:please\s+)?(?:approve|authorize|authorise|certify|deny|reject)\b",
+]
+QUARANTINE_BITS = [
+    ".", "!", "?", ":", " ", "\n", "\t", "\u2028", "\x85", "*", "[", "]", ">", "-", "#", "system", "assistant",
+    "prompt", "instructions", "please", "approve", "deny", "a", "_", "é", "1", "\u00a0", "SYSTEM",
+]
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.lists(st.sampled_from(QUARANTINE_BITS), max_size=16).map("".join))
+def test_rewritten_quarantine_rules_match_as_before(text: str) -> None:
+    quarantine = load_lexicon().quarantine
+    new = [quarantine[1], quarantine[2]]
+    assert new != OLD_QUARANTINE
+    lowered = ascii_lower(text)
+    for old_rule, new_rule in zip(OLD_QUARANTINE, new):
+        old_ends = [m.end() for m in re.finditer(lower_pattern(old_rule), lowered, re.MULTILINE)]
+        new_ends = [m.end() for m in re.finditer(lower_pattern(new_rule), lowered, re.MULTILINE)]
+        assert new_ends == old_ends
+
+
 # --- sentences ---------------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:.*W036")  # medspaCy's token Matchers are empty by design
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ crash extraction, every evidence span indexes the notes, and an instruction line
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,12 @@ from hypothesis import strategies as st
 from mrs_assist.corpus import load_corpus, parse_document
 from mrs_assist.corpus.model import Corpus
 from mrs_assist.errors import CorpusError
-from mrs_assist.extract import default_catalogue, extract_facts
+from mrs_assist.extract import default_catalogue, extract_facts, get_detector, load_lexicon
+from mrs_assist.extract.regex import ascii_lower
+from mrs_assist.extract.spec import MAX_SCOPE
 from mrs_assist.index.chunk import chunk_corpus
 from mrs_assist.index.fake import HashingEmbedder
-from mrs_assist.schemas import NO_CONTROL_CHARACTERS, reject_control_characters
+from mrs_assist.schemas import MAX_NOTES_CHARS, NO_CONTROL_CHARACTERS, reject_control_characters
 from mrs_assist.validate.injection import load_templates, render, default_paths
 from mrs_assist.validate.untrusted import instruction_spans, without_instructions
 
@@ -248,24 +251,65 @@ def test_each_injection_template_is_found_by_the_guard(injection):
     assert "CANARY-0f0f0f0f0f0f" not in without_instructions(f"Request MRS brain.\n{injection}\nNeuro exam stable.")
 
 
-# --- extraction time on adversarial notes (a known problem, for the extract owner) -----------------
-@pytest.mark.xfail(
-    reason="extraction is quadratic on some notes within the 50,000-character limit: ConText pairs every "
-    "modifier with every target in an unbroken sentence ('no GBM no GBM …': ~100 s at 50,000 characters), "
-    "and a quarantine regex backtracks on '. . . .' (~12 s). The API bounds unbroken runs (schemas."
-    "MAX_UNBROKEN_CHARS) but not these.",
-    strict=False,
-)
-@pytest.mark.parametrize("unit", ["no GBM ", "mother has MS ", ". "])
-def test_extraction_time_grows_about_linearly(unit):
-    import time
+# --- extraction work on adversarial notes ---------------------------------------------------------
+# 50,000 characters (the request limit) of one phrase make one run-on "sentence". medspaCy's ConText
+# compared every modifier with every modifier and target in it ("no GBM no GBM …" took ~100 s,
+# "mother has MS …" ~65 s), and a quarantine rule's lead-in rescanned ". . . ." from every "." (~12 s).
+# Work, not time, is asserted: the pairs ConText compares, and the characters the lead-ins scan.
+ADVERSARIAL = ["no GBM ", "mother has MS ", ". "]
 
-    def seconds(n: int) -> float:
-        notes = (unit * (n // len(unit) + 1))[:n]
-        start = time.perf_counter()
-        extract_facts(notes)
-        return time.perf_counter() - start
+# What a quarantine match attempt scans before it needs a keyword, for the rules that start at a
+# sentence or line start (extract/lexicon.yaml), each with the lead-in it replaced.
+LEAD_INS = {
+    r"(?:^|[.!?]\s)(?:[^\w.!?\n]|[.!?](?!\s))*": r"(?:^|[.!?]\s+)\W*",
+    r"(?:^|[.!:\n][^\S\n]*)": r"(?:^|[.!:\n]\s*)",
+}
 
-    seconds(500)  # warm up
-    small, large = seconds(1_500), seconds(6_000)
-    assert large < 8 * max(small, 0.01)  # linear would be ~4x; quadratic is ~16x
+
+def repeated(unit: str, n: int) -> str:
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+def scanned(lead_in: str, text: str) -> int:
+    """Characters ``lead_in`` covers from every position a match can start at: what the regex
+    engine scans before a keyword can fail the attempt (at most len(text) when no attempt runs
+    over the start of another)."""
+    pattern = re.compile(lead_in, re.MULTILINE)
+    return sum(m.end() - i for i in range(len(text)) if (m := pattern.match(text, i)))
+
+
+def test_the_lead_ins_are_the_lexicons():
+    quarantine = load_lexicon().quarantine
+    assert all(any(q.startswith(lead_in) for q in quarantine) for lead_in in LEAD_INS)
+    assert not any(q.startswith(old) for old in LEAD_INS.values() for q in quarantine)
+
+
+@pytest.mark.parametrize("unit", ADVERSARIAL)
+def test_extraction_work_grows_linearly_on_adversarial_notes(unit):
+    detector = get_detector(default_catalogue())
+    per_token = {}
+    for n in (5_000, MAX_NOTES_CHARS):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\[W036\]")  # empty token Matchers, by design
+            doc = detector.nlp(repeated(unit, n))
+        graph = doc._.context_graph
+        # Every reach is bounded, so each modifier meets O(MAX_SCOPE) others and targets.
+        assert graph.comparisons <= 2 * MAX_SCOPE * len(doc), (n, graph.comparisons, len(doc))
+        for target, modifier in graph.edges:
+            scope_start, scope_end = modifier.scope_span
+            start, end = modifier.modifier_span
+            assert start - scope_start <= MAX_SCOPE and scope_end - end <= MAX_SCOPE
+        per_token[n] = graph.comparisons / len(doc)
+    assert per_token[MAX_NOTES_CHARS] <= 1.1 * per_token[5_000] + 1  # medspaCy's grew ~10x
+    notes = repeated(unit, MAX_NOTES_CHARS)
+    lowered = ascii_lower(notes[:4_000])
+    assert all(scanned(lead_in, lowered) <= len(lowered) for lead_in in LEAD_INS)
+    check_evidence(notes, extract_facts(notes))
+
+
+@pytest.mark.parametrize("unit", [". ", "! ", ".\n", " \n", ": \n"])
+def test_quarantine_lead_ins_scan_each_character_once(unit):
+    text = repeated(unit, 4_000)
+    assert all(scanned(lead_in, text) <= len(text) for lead_in in LEAD_INS)
+    # The old ones rescanned the rest of such a run from every start: quadratic.
+    assert max(scanned(old, text) for old in LEAD_INS.values()) > 100 * len(text)

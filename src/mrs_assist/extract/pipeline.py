@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from mrs_assist.criteria.catalogue import Catalogue
 from mrs_assist.errors import CorpusError
 from mrs_assist.extract.regex import lower_pattern
-from mrs_assist.extract.spec import DetectSpec, Lexicon, Quantity, Readings
+from mrs_assist.extract.spec import MAX_SCOPE, DetectSpec, Lexicon, Quantity, Readings
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 TARGETS = "mrs_assist_targets"
@@ -163,9 +163,12 @@ def _context_rules(lexicon: Lexicon, labels: set[str]) -> list[Any]:
             )
         )
     for rule in rules:
-        limit = lexicon.context.max_scope.get(rule.category)
-        if rule.max_scope is None and limit is not None and rule.direction not in ("TERMINATE", "PSEUDO"):
-            rule.max_scope = limit
+        if rule.direction in ("TERMINATE", "PSEUDO"):
+            continue  # they modify nothing; their scope only enters limit_scope's overlap test, as before
+        if rule.max_scope is None:
+            rule.max_scope = lexicon.context.max_scope.get(rule.category)
+        # Every modifier's reach is bounded (medspaCy's own rules set none): see spec.MAX_SCOPE.
+        rule.max_scope = min(rule.max_scope or MAX_SCOPE, MAX_SCOPE)
     return rules
 
 

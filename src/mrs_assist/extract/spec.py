@@ -30,6 +30,17 @@ CATEGORY_OF_MODIFIER = {
 }
 """medspaCy ConText category → reading key."""
 
+MAX_SCOPE = 64
+"""The furthest a ConText modifier reaches, in tokens each way: a ceiling on every rule.
+
+medspaCy lets a rule without ``max_scope`` reach to the ends of its sentence, and a note can
+be one run-on "sentence" of 50,000 characters. With every reach bounded, a modifier can meet
+only the targets and modifiers within MAX_SCOPE tokens of it, so ConText's work is
+O(tokens x MAX_SCOPE) (context.BoundedContextGraph relies on this). TERMINATE and PSEUDO rules
+modify nothing and keep their sentence-wide scope. The ceiling changes nothing in a sentence
+of 65 tokens or fewer; clinical sentences run 5-45 (the gold and injection notes: at most 66).
+"""
+
 
 def _yaml_words(value: Any) -> Any:
     """YAML reads ``true``/``false`` as booleans: accept them as the words."""
@@ -216,7 +227,7 @@ class ModifierRule(BaseModel):
     category: str = Field(min_length=1)
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
     pattern: list[dict[str, Any]] | str | None = None
-    max_scope: int | None = Field(default=None, ge=1)
+    max_scope: int | None = Field(default=None, ge=1, le=MAX_SCOPE)
     allowed_types: list[str] | None = None
 
 
@@ -230,6 +241,14 @@ class ContextEdits(BaseModel):
     max_scope: dict[str, int] = Field(
         default_factory=dict, description="Category → scope limit (tokens) for every rule of it without one."
     )
+
+    @field_validator("max_scope")
+    @classmethod
+    def _bounded(cls, value: dict[str, int]) -> dict[str, int]:
+        for category, limit in value.items():
+            if not 1 <= limit <= MAX_SCOPE:
+                raise ValueError(f"max_scope of {category} must be between 1 and {MAX_SCOPE} tokens, not {limit}")
+        return value
     terminated_by: dict[str, list[str]] = Field(
         default_factory=dict, description="Category → categories that end its scope."
     )
