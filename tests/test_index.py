@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from filelock import FileLock
 
 from mrs_assist.corpus import load_corpus
 from mrs_assist.errors import IndexLockedError, ServiceUnavailableError
-from mrs_assist.index import build_index, chunk_corpus, store
+from mrs_assist.index import build_index, chunk_corpus, selfcheck, store
 from mrs_assist.index.chunk import content_hash
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.retrieve import Retriever
@@ -218,7 +219,11 @@ build_index(Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2]), embedder=Slo
 """
 
 
-def test_kill_9_mid_build_keeps_previous_generation(tiny_corpus_dir, make_settings, tmp_path):
+@pytest.mark.parametrize("trial", range(3))
+def test_kill_9_mid_build_keeps_previous_generation(trial, tiny_corpus_dir, make_settings, tmp_path):
+    # Each trial kills the rebuild at another random point of its embedding loop (seeded).
+    # The long version — the real model and corpus, `mrs-assist index --rebuild` killed 5 times —
+    # is `mrs-assist resilience` (mrs_assist.harness.faults.index_kill_trials).
     settings = make_settings()
     embedder = HashingEmbedder()
     first = build_index(settings, embedder=embedder)
@@ -231,17 +236,20 @@ def test_kill_9_mid_build_keeps_previous_generation(tiny_corpus_dir, make_settin
             assert proc.poll() is None, "the build finished before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(random.Random(trial).uniform(0.05, 2.0))
+        assert proc.poll() is None, "the build finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=10)
 
     retriever = Retriever.from_settings(settings, embedder=embedder)
     assert (retriever.generation, len(retriever._state.ids)) == (first.generation, first.total)
+    assert selfcheck.check_index(settings, embedder=embedder).ok  # the previous index is intact
     report = build_index(settings, embedder=embedder)  # lock released by the dead process
     assert report.total == first.total
     client = store.open_client(settings)
     assert list(store.list_generations(client, settings.collection)) == [report.generation]
+    assert selfcheck.check_index(settings, embedder=embedder).ok
 
 
 def test_second_writer_gets_index_locked(tiny_corpus_dir, make_settings):

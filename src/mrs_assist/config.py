@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         "served by the API itself can call it from a browser. Exact origins only (scheme://host[:port]); "
         "'*' is refused: the API carries PHI.",
     )
+    backend_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest one call to the Chroma server or the records database (connecting, one "
+        "query, a commit) may wait before the request answers 503 service_unavailable instead of "
+        "hanging; also PostgreSQL's statement and lock timeouts.",
+    )
 
     @property
     def model_path(self) -> Path:

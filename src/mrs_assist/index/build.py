@@ -9,6 +9,13 @@ embedding only the rest, (5) checks the new generation's count, (6) moves the po
 (see ``store``) and (7) drops the older generations. Until step 6 readers keep using the
 previous generation; an exception or a kill leaves at worst an orphan collection, which
 the next build drops. The lock is a local file: in server mode, run builds from one place.
+
+Before moving the pointer, the build reads the new generation back and records its
+self-check (``selfcheck.make_record``: digests of records and embeddings, golden queries) in
+the pointer and the manifest. ``rebuild`` first checks the local folder (`check_index`) and,
+when it is damaged — Chroma cannot read it, or it no longer matches its record — moves it
+aside (``chroma.damaged-<time>``) and builds afresh; generation numbers keep counting from
+the manifest's, so readers never mistake the new generation for the damaged one.
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from mrs_assist.corpus.loader import load_corpus
-from mrs_assist.errors import IndexLockedError, ServiceUnavailableError
-from mrs_assist.index import store
+from mrs_assist.errors import IndexLockedError, MrsAssistError, ServiceUnavailableError
+from mrs_assist.index import selfcheck, store
 from mrs_assist.index.chunk import CHUNKER_VERSION, Chunk, chunk_corpus
 from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_embedder
 
@@ -142,7 +149,9 @@ def build_index(
 
     ``rebuild`` re-embeds every chunk. ``progress`` None draws a bar only on a terminal.
     Raises IndexLockedError when another process is building, CorpusError for an invalid
-    corpus, ServiceUnavailableError when Chroma fails; the previous index keeps answering.
+    corpus, ServiceUnavailableError when Chroma fails (IndexNotReadyError with code
+    ``index_damaged`` when it panics on a damaged local folder); the previous index keeps
+    answering.
     """
     started = time.perf_counter()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
@@ -161,6 +170,7 @@ def build_index(
                 not rebuild
                 and manifest is not None
                 and manifest.get("fingerprint") == fingerprint
+                and manifest.get("selfcheck") is not None
                 and store.local_store_exists(settings)
                 and _server_agrees(settings, manifest, embedder)
             ):
@@ -168,22 +178,46 @@ def build_index(
                 log.info("index up to date (%d chunks)", total)
                 return IndexReport(0, total, 0, total, time.perf_counter() - started,
                                    manifest["generation"], changed=False)
-            report = _build(settings, corpus, embedder, fingerprint, rebuild, progress)
-        except Exception as exc:
-            if _is_store_error(exc):
-                raise ServiceUnavailableError(f"the vector store failed: {exc}") from exc
-            raise
+            moved = rebuild and _quarantine_if_damaged(settings, embedder)
+            try:
+                report = _build(settings, corpus, embedder, fingerprint, rebuild, progress)
+            except BaseException as exc:
+                # Damage the self-check did not reach (e.g. pages only a write touches):
+                # with --rebuild, move the folder aside and build afresh, once.
+                if not (rebuild and not moved and not settings.chroma_url and _is_store_error(exc)):
+                    raise
+                log.warning("rebuild failed on the existing folder (%s); moving it aside", exc)
+                store.quarantine_local_store(settings)
+                report = _build(settings, corpus, embedder, fingerprint, rebuild, progress)
+        except BaseException as exc:
+            if isinstance(exc, MrsAssistError) or not _is_store_error(exc):
+                raise
+            if type(exc).__name__ == "PanicException":
+                raise store.store_error(settings, exc, "building") from exc
+            hint = "" if settings.chroma_url else (
+                "; if the local index folder is damaged, `mrs-assist index --rebuild` moves it aside and rebuilds")
+            raise ServiceUnavailableError(f"the vector store failed: {exc}{hint}") from exc
         return replace(report, seconds=time.perf_counter() - started)
     finally:
         lock.release()
 
 
-def _is_store_error(exc: Exception) -> bool:
-    """True for Chroma's errors and its HTTP transport's (not for our own or a bug's)."""
-    import httpx
-    from chromadb.errors import ChromaError
+def _is_store_error(exc: BaseException) -> bool:
+    """True for Chroma's errors, its HTTP transport's and its core's panics (not our own or a bug's)."""
+    return store.is_store_failure(exc)
 
-    return isinstance(exc, ChromaError | httpx.HTTPError | ConnectionError | TimeoutError)
+
+def _quarantine_if_damaged(settings: Settings, embedder: TextEmbedder) -> bool:
+    """Move a damaged local Chroma folder aside before a rebuild; True if it did (server mode: never)."""
+    if settings.chroma_url or not store.local_store_exists(settings):
+        return False
+    store.reset_local_client(settings)  # read the files as they are now, not this process's cache
+    health = selfcheck.check_index(settings, embedder=embedder)
+    if health.code != store.DAMAGED:
+        return False
+    log.warning("rebuilding over a damaged index: %s", health.message)
+    store.quarantine_local_store(settings)
+    return True
 
 
 def _server_agrees(settings: Settings, manifest: dict[str, Any], embedder: TextEmbedder) -> bool:
@@ -236,15 +270,19 @@ def _build(
         and pointer.chunks_digest == digest
         and previous.count() == len(chunks)
     ):  # same records (e.g. only comments changed): keep the generation
+        record = selfcheck.parse_record(pointer.selfcheck)
+        if record is None:  # built before self-checks existed: record this one now
+            record = selfcheck.make_record(previous, embedder, expected_records=_records_digest(chunks))
+            store.write_pointer(client, name, replace(pointer, selfcheck=json.dumps(record)), ef)
         store.write_manifest(settings.index_dir, {**manifest, "generation": previous.name,
-                                                  "total": len(chunks)})
+                                                  "total": len(chunks), "selfcheck": record})
         return IndexReport(0, len(chunks), 0, len(chunks), 0.0, previous.name, changed=False)
 
     stored = _stored(previous) if previous is not None else {}
     by_hash = {}
     if not rebuild and pointer is not None and pointer.model_id == embedder.model_id:
         by_hash = {h: emb for h, emb in stored.values() if h}
-    new_name = store.generation_name(name, max(generations.values(), default=0) + 1)
+    new_name = store.generation_name(name, _next_number(generations, pointer, store.read_manifest(settings.index_dir)))
     # Clear the manifest's fingerprint first: if this build dies (even between moving the
     # pointer and writing the manifest), the next one takes the full path and drops orphans.
     old = store.read_manifest(settings.index_dir)
@@ -260,10 +298,12 @@ def _build(
                 f"Chroma holds {target.count()} of {len(chunks)} chunks in {new_name}; "
                 "the previous index is unchanged"
             )
+        record = selfcheck.make_record(target, embedder, expected_records=_records_digest(chunks))
         store.write_pointer(client, name, store.Pointer(
             generation=new_name, model_id=embedder.model_id, total=len(chunks),
             chunks_digest=digest, policies=policies,
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            selfcheck=json.dumps(record),
         ), ef)
     except BaseException:
         with contextlib.suppress(Exception):  # unless the switch went through after all
@@ -271,15 +311,38 @@ def _build(
             if current is None or current.generation != new_name:
                 client.delete_collection(new_name)
         raise
-    store.write_manifest(settings.index_dir, {**manifest, "generation": new_name,
-                                              "total": len(chunks)})
+    # Drop the superseded generation before the manifest vouches for the new one: a build
+    # killed in between leaves the fingerprint cleared, so the next build drops the orphan
+    # (measured: killed after the manifest but before the drop, the old generation lingered).
     if previous is not None:
         _drop(client, previous.name)
+    store.write_manifest(settings.index_dir, {**manifest, "generation": new_name,
+                                              "total": len(chunks), "selfcheck": record})
     removed = len(set(stored) - {c.id for c in chunks})
     log.info("index %s: %d embedded, %d reused, %d removed", new_name, embedded,
              len(chunks) - embedded, removed)
     return IndexReport(embedded, len(chunks) - embedded, removed, len(chunks), 0.0, new_name,
                        changed=True)
+
+
+def _records_digest(chunks: Sequence[Chunk]) -> str:
+    """The self-check digest of exactly the records a generation of these chunks holds."""
+    return selfcheck.records_digest(
+        [c.id for c in chunks], [c.embed_text for c in chunks], [chunk_metadata(c) for c in chunks]
+    )
+
+
+def _next_number(generations: dict[str, int], pointer: store.Pointer | None, manifest: dict[str, Any] | None) -> int:
+    """One past every generation number seen: in the store, its pointer and the manifest.
+
+    After a damaged folder was moved aside the store is empty, but the manifest still names
+    the old generation: counting on from it keeps names unique for readers that cached it.
+    """
+    numbers = list(generations.values())
+    for gen in (pointer.generation if pointer else None, (manifest or {}).get("generation")):
+        if isinstance(gen, str) and (tail := gen.rpartition("_g")[2]).isdigit():
+            numbers.append(int(tail))
+    return max(numbers, default=0) + 1
 
 
 def _fill(

@@ -13,20 +13,29 @@
   Chroma or loading the model. Its fingerprint is cleared before a build writes anything,
   so a build killed midway never leaves a manifest vouching for the wrong generation, and
   the next build takes the full path (which drops the orphan).
+- Failures are classified once, here (`store_error`): in server mode every failure of the
+  Chroma server — refused, timed out after ``backend_timeout_seconds``, erroring — is a
+  ServiceUnavailableError; in local mode a folder Chroma cannot read (a truncated or
+  overwritten ``chroma.sqlite3`` makes Chroma raise, or panic in its Rust core) is an
+  IndexNotReadyError with code ``index_damaged`` that names the fix, ``mrs-assist index
+  --rebuild``, which moves the damaged folder aside (`quarantine_local_store`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from mrs_assist.errors import ConfigError, ServiceUnavailableError
+from mrs_assist.errors import ConfigError, IndexNotReadyError, MrsAssistError, ServiceUnavailableError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -36,6 +45,10 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
+DAMAGED = "index_damaged"
+"""Code of the IndexNotReadyError for a local index folder Chroma cannot read."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ class Pointer:
     chunks_digest: str
     policies: tuple[PolicyName, ...] = field(default_factory=tuple)
     built_at: str = ""
+    selfcheck: str = ""
+    """JSON of the generation's self-check record (`index.selfcheck`); empty before it existed."""
 
     def to_metadata(self) -> dict[str, Any]:
         """Chroma collection metadata (scalars only: the directory travels as JSON)."""
@@ -84,6 +99,7 @@ class Pointer:
                 chunks_digest=str(meta["chunks_digest"]),
                 policies=policies,
                 built_at=str(meta.get("built_at", "")),
+                selfcheck=str(meta.get("selfcheck") or ""),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -117,27 +133,175 @@ def local_store_exists(settings: Settings) -> bool:
 def open_client(settings: Settings) -> ClientAPI:
     """A Chroma client: HttpClient when chroma_url is set, else a local PersistentClient.
 
-    Raises ConfigError for a malformed URL, ServiceUnavailableError when the server is down.
+    Raises ConfigError for a malformed URL, ServiceUnavailableError when the server does not
+    answer within ``backend_timeout_seconds``, IndexNotReadyError (code ``index_damaged``)
+    when the local folder cannot be opened.
     """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
-        path = settings.index_dir / "chroma"
+        path = local_path(settings)
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except BaseException as exc:
+            if not is_store_failure(exc):
+                raise
+            reset_local_client(settings)  # Chroma caches a half-started system per folder
+            raise store_error(settings, exc, "opening the index") from exc
     url = urlparse(settings.chroma_url)
     if url.scheme not in {"http", "https"} or not url.hostname:
         raise ConfigError(f"chroma_url must be http(s)://host[:port], got {settings.chroma_url!r}")
     ssl = url.scheme == "https"
     port = url.port or (443 if ssl else 8000)
+    timeout = settings.backend_timeout_seconds
+    # Chroma's client waits forever (httpx timeout=None), and its constructor already talks to
+    # the server: ask for a heartbeat first, with our timeout, then bound every later call.
+    _heartbeat(settings, timeout)
     try:
-        return chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001 - connection failures come in many types
-        raise ServiceUnavailableError(
-            f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
-        ) from exc
+        raise store_error(settings, exc, "connecting") from exc
+    _bound_http_timeout(client, timeout)
+    return client
+
+
+def _heartbeat(settings: Settings, timeout: float) -> None:
+    import httpx
+
+    try:
+        httpx.get(f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise store_error(settings, exc, "connecting") from exc
+
+
+def _bound_http_timeout(client: Any, timeout: float) -> None:
+    """Give the HttpClient's httpx session a timeout (Chroma creates it with none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout)
+    else:  # a Chroma release that moved it: say so rather than hang silently
+        log.warning("cannot set a timeout on the Chroma HTTP client; calls may wait indefinitely")
+
+
+def local_path(settings: Settings) -> Path:
+    """The local Chroma folder (``index_dir/chroma``)."""
+    return settings.index_dir / "chroma"
+
+
+# --- failures --------------------------------------------------------------------------
+def is_store_failure(exc: BaseException) -> bool:
+    """True for Chroma's errors, its HTTP transport's, and a panic of its Rust core.
+
+    A panic arrives as ``pyo3_runtime.PanicException``, a BaseException: ``except Exception``
+    does not see it, so every reader of Chroma goes through this check.
+    """
+    import httpx
+    from chromadb.errors import ChromaError
+
+    if type(exc).__name__ == "PanicException":
+        return True
+    return isinstance(exc, ChromaError | httpx.HTTPError | ConnectionError | TimeoutError)
+
+
+def store_error(settings: Settings, exc: BaseException, doing: str) -> MrsAssistError:
+    """The error to raise for a Chroma failure while `doing` something (see the module docstring)."""
+    if isinstance(exc, MrsAssistError):
+        return exc
+    import httpx
+
+    if settings.chroma_url:
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            why = f"no answer within {settings.backend_timeout_seconds:g} s"
+        elif isinstance(exc, httpx.ConnectError | ConnectionError):
+            why = "connection refused or unreachable"
+        else:
+            why = _brief(exc)
+        return ServiceUnavailableError(f"the Chroma server at {settings.chroma_url} is unavailable ({doing}: {why}); retry later")
+    return IndexNotReadyError(
+        f"the local index at {local_path(settings)} is damaged or unreadable ({doing}: {_brief(exc)}): "
+        "run `mrs-assist index --rebuild`",
+        code=DAMAGED,
+    )
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+# --- the local client cache ------------------------------------------------------------------
+_epochs: dict[str, int] = {}
+_epochs_lock = threading.Lock()
+
+
+def reset_local_client(settings: Settings) -> None:
+    """Forget Chroma's cached system for the local folder, so the next client reads the files afresh.
+
+    Chroma keeps one system per folder per process, holding its SQLite connections: after a
+    rebuild replaced a damaged folder, or after a read failed, only a new system sees the
+    new files. Clients and collections of the old one stop working; readers notice through
+    `client_token` and open new ones.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(local_path(settings))
+    with _epochs_lock:
+        _epochs[key] = _epochs.get(key, 0) + 1
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+    if system is not None:
+        try:
+            system.stop()
+        except BaseException as exc:  # noqa: BLE001 - a damaged store may fail to stop; it is dropped anyway
+            if not isinstance(exc, Exception) and not is_store_failure(exc):
+                raise
+            log.debug("could not stop Chroma's cached system for %s: %s", key, _brief(exc))
+
+
+def client_token(settings: Settings) -> tuple[int, int, int] | None:
+    """What a reader's local client depends on: (reset epoch, device, inode of chroma.sqlite3).
+
+    It changes when the client cache was reset or the folder was replaced (a rebuild moved a
+    damaged one aside); a reader holding an older token opens a new client. None in server mode.
+    """
+    if settings.chroma_url:
+        return None
+    key = str(local_path(settings))
+    try:
+        st = os.stat(local_path(settings) / "chroma.sqlite3")
+        ident = (st.st_dev, st.st_ino)
+    except OSError:
+        ident = (0, 0)
+    return (_epochs.get(key, 0), *ident)
+
+
+def reopen_client(settings: Settings, token: tuple[int, int, int] | None) -> tuple[ClientAPI, tuple | None]:
+    """(a new client, its token) for a reader whose client was opened at `token`.
+
+    When the folder itself was replaced since (another process moved a damaged one aside and
+    rebuilt), Chroma's cached system still reads the old files: it is dropped first.
+    """
+    now = client_token(settings)
+    if token is not None and now is not None and now[1:] != token[1:]:
+        reset_local_client(settings)
+    client = open_client(settings)
+    return client, client_token(settings)
+
+
+def quarantine_local_store(settings: Settings) -> Path:
+    """Move the local Chroma folder aside (``chroma.damaged-<UTC time>``); returns where it went."""
+    reset_local_client(settings)
+    source = local_path(settings)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = source.with_name(f"chroma.damaged-{stamp}")
+    os.replace(source, target)
+    log.warning("moved the damaged index folder %s to %s", source, target)
+    return target
 
 
 def pointer_name(collection: str) -> str:

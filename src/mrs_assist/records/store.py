@@ -73,16 +73,27 @@ def _to_json(model) -> str:
 class RecordStore:
     """Stored determinations over one SQLAlchemy engine; every method is one transaction."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, timeout: float | None = None) -> None:
         self.url = url
         if migrate:
-            upgrade_database(url)
-        self.db = Database(get_engine(url))
+            upgrade_database(url, timeout=timeout)
+        self.db = Database(get_engine(url, timeout=timeout))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordStore:
-        """The store at settings.database_url (default: data_dir/records.sqlite3), migrated if allowed."""
-        return cls(database_url(settings), migrate=settings.records_auto_migrate)
+        """The store at settings.database_url (default: data_dir/records.sqlite3), migrated if allowed.
+
+        Raises ServiceUnavailableError when the database is down (retry later: nothing is cached).
+        """
+        return cls(
+            database_url(settings),
+            migrate=settings.records_auto_migrate,
+            timeout=settings.backend_timeout_seconds,
+        )
+
+    def ping(self) -> None:
+        """Raise ServiceUnavailableError unless the database answers ``SELECT 1`` (readiness)."""
+        self.db.ping()
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, id: str) -> Record:

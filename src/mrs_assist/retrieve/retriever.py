@@ -10,6 +10,13 @@ when a build has moved it, so long-running API workers follow rebuilds.
 search everything. With more than one policy, each gets its own quota of hits so every
 payer appears (top_k is raised to the number of policies when it is smaller).
 
+Failures never hang and never surface as a 500: a Chroma server that is down or does not
+answer within ``backend_timeout_seconds`` is a ServiceUnavailableError (the next search after
+it returns succeeds: nothing is cached across the failure); a local folder Chroma cannot read,
+or whose records no longer match the self-check digest the build recorded, is an
+IndexNotReadyError. In local mode the retriever also opens a new client when the folder was
+replaced (a rebuild moved a damaged one aside) or after a read failed (`store.client_token`).
+
 ``best_dense_similarity`` counts only chunks sharing a word with the question: dense
 similarity alone rates "copay for a knee MRI" as close to the MRI-safety clauses as some
 on-topic questions are to their answers; requiring lexical support separates them.
@@ -28,10 +35,11 @@ import numpy as np
 from mrs_assist.errors import (
     IndexNotReadyError,
     InvalidRequestError,
+    MrsAssistError,
     ServiceUnavailableError,
     UnknownPolicyError,
 )
-from mrs_assist.index import store
+from mrs_assist.index import selfcheck, store
 from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_query_embedder
 from mrs_assist.retrieve.bm25 import BM25Index
 from mrs_assist.retrieve.fusion import reciprocal_rank_fusion
@@ -85,6 +93,7 @@ class RetrievalResult:
 
 @dataclass
 class _Loaded:
+    pointer: store.Pointer
     generation: str
     collection: Any
     ids: list[str]
@@ -102,18 +111,47 @@ class Retriever:
         self.settings = settings
         self.embedder = embedder
         self._client = client
+        self._token = store.client_token(settings)
         self._ef = chroma_embedding_function(embedder)
         self._lock = threading.Lock()
-        self._state = self._load()
+        self._state = self._guarded(self._load)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, embedder: TextEmbedder | None = None
     ) -> Retriever:
-        """A loaded retriever; raises IndexNotReadyError (no index) or ServiceUnavailableError."""
+        """A loaded retriever; raises IndexNotReadyError (no index, or a damaged one) or
+        ServiceUnavailableError (the Chroma server is down or too slow)."""
         # Questions only: settings.query_embedder (numpy by default, no torch at start-up).
         embedder = embedder if embedder is not None else get_query_embedder(settings)
         return cls(settings, embedder, store.open_client(settings))
+
+    def _guarded(self, read):
+        """read(), with Chroma's failures (panics included) turned into our errors.
+
+        A local store that failed is dropped from Chroma's per-folder cache, so the next call
+        opens the files afresh (they may have been rebuilt meanwhile).
+        """
+        try:
+            return read()
+        except BaseException as exc:
+            damaged = isinstance(exc, IndexNotReadyError) and exc.code == store.DAMAGED
+            if isinstance(exc, MrsAssistError) and not damaged:
+                raise
+            if not (isinstance(exc, Exception) or store.is_store_failure(exc)):
+                raise  # KeyboardInterrupt, SystemExit
+            if not self.settings.chroma_url:
+                store.reset_local_client(self.settings)
+            if damaged or store.is_store_failure(exc):
+                raise store.store_error(self.settings, exc, "reading the index") from exc
+            raise ServiceUnavailableError(f"cannot read the index: {exc}") from exc
+
+    def _reopen_if_replaced(self) -> bool:
+        """Open a new local client when the folder was replaced or the cache reset; True if it did."""
+        if store.client_token(self.settings) == self._token:
+            return False
+        self._client, self._token = store.reopen_client(self.settings, self._token)
+        return True
 
     @property
     def policies(self) -> tuple[store.PolicyName, ...]:
@@ -126,10 +164,7 @@ class Retriever:
         return self._state.generation
 
     def _read_pointer(self) -> store.Pointer | None:
-        try:
-            return store.read_pointer(self._client, self.settings.collection, self._ef)
-        except Exception as exc:  # noqa: BLE001 - HTTP and Chroma errors alike
-            raise ServiceUnavailableError(f"cannot read the index pointer: {exc}") from exc
+        return store.read_pointer(self._client, self.settings.collection, self._ef)
 
     def _load(self) -> _Loaded:
         """Open the pointer's generation and build BM25 over it; raises IndexNotReadyError."""
@@ -161,14 +196,21 @@ class Retriever:
             raise IndexNotReadyError(
                 f"index generation {pointer.generation} is missing: run `mrs-assist index`"
             ) from exc
-        except Exception as exc:  # noqa: BLE001
-            raise ServiceUnavailableError(f"cannot read the index: {exc}") from exc
         if len(ids) != pointer.total:
             raise IndexNotReadyError(
                 f"index generation {pointer.generation} holds {len(ids)} chunks, expected "
-                f"{pointer.total}: run `mrs-assist index --rebuild`"
+                f"{pointer.total}: run `mrs-assist index --rebuild`",
+                code=store.DAMAGED,
+            )
+        record = selfcheck.parse_record(pointer.selfcheck)
+        if record is not None and selfcheck.records_digest(ids, docs, metas) != record["records_sha256"]:
+            raise IndexNotReadyError(
+                f"index generation {pointer.generation} no longer holds the chunks it was built with: "
+                "run `mrs-assist index --rebuild`",
+                code=store.DAMAGED,
             )
         return _Loaded(
+            pointer=pointer,
             generation=pointer.generation,
             collection=collection,
             ids=ids,
@@ -179,11 +221,19 @@ class Retriever:
             policies=pointer.policies,
         )
 
-    def refresh(self) -> bool:
-        """Reload if a build moved the pointer; returns True when it reloaded."""
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reload if a build moved the pointer (or the local folder was replaced); True when it reloaded.
+
+        Raises IndexNotReadyError or ServiceUnavailableError like `from_settings`.
+        """
+        return self._guarded(lambda: self._refresh(force))
+
+    def _refresh(self, force: bool) -> bool:
+        with self._lock:
+            force = self._reopen_if_replaced() or force
         pointer = self._read_pointer()
         with self._lock:
-            if pointer is not None and pointer.generation == self._state.generation:
+            if not force and pointer is not None and pointer == self._state.pointer:
                 return False
             self._state = self._load()
             return True
@@ -228,7 +278,7 @@ class Retriever:
                 # A build dropped our generation between the pointer check and the query.
                 if attempt == 2:
                     raise IndexNotReadyError("the index changed during the search; retry") from None
-                self.refresh()
+                self.refresh(force=True)
                 state = self._state
         hits = [Hit(**{**h.__dict__, "rank": i}) for i, h in enumerate(hits, start=1)]
         return RetrievalResult(
@@ -271,9 +321,15 @@ class Retriever:
                 query_embeddings=[np.asarray(query, dtype=np.float32)],
                 n_results=n, where=where, include=["distances"],
             )
-        except Exception as exc:  # noqa: BLE001
-            if _is_not_found(exc):
+        except BaseException as exc:
+            if isinstance(exc, Exception) and _is_not_found(exc):
                 raise _StaleGenerationError(state.generation) from exc
+            if not (isinstance(exc, Exception) or store.is_store_failure(exc)):
+                raise  # KeyboardInterrupt, SystemExit
+            if not self.settings.chroma_url:
+                store.reset_local_client(self.settings)
+            if store.is_store_failure(exc):
+                raise store.store_error(self.settings, exc, "searching") from exc
             raise ServiceUnavailableError(f"the vector search failed: {exc}") from exc
         dense_ids = res["ids"][0]
         similarity = {cid: 1.0 - float(d) for cid, d in zip(dense_ids, res["distances"][0])}
