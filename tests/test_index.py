@@ -274,3 +274,29 @@ def test_manifest_is_written_atomically(tiny_corpus_dir, make_settings):
     manifest = store.read_manifest(settings.index_dir)
     assert manifest["generation"] == report.generation and manifest["total"] == report.total
     assert not list(Path(settings.index_dir).glob(".manifest.*.tmp"))
+
+
+def test_clients_open_safely_from_many_threads_at_once(make_settings, tmp_path):
+    """The readiness self-check and the first requests open the store concurrently at start-up."""
+    import threading
+
+    from mrs_assist.index import store
+
+    for round_ in range(5):
+        settings = make_settings(data_dir=tmp_path / f"data-{round_}")
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def open_it():
+            barrier.wait()
+            try:
+                store.open_client(settings)
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []

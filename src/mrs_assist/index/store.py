@@ -130,6 +130,9 @@ def local_store_exists(settings: Settings) -> bool:
     return bool(settings.chroma_url) or (settings.index_dir / "chroma" / "chroma.sqlite3").is_file()
 
 
+_OPEN_LOCK = threading.Lock()
+
+
 def open_client(settings: Settings) -> ClientAPI:
     """A Chroma client: HttpClient when chroma_url is set, else a local PersistentClient.
 
@@ -145,7 +148,11 @@ def open_client(settings: Settings) -> ClientAPI:
         path = local_path(settings)
         path.mkdir(parents=True, exist_ok=True)
         try:
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            # Chroma's per-folder system cache is not safe to populate from two threads at
+            # once (the readiness self-check and the first request race at start-up: KeyError
+            # / AttributeError inside chromadb), so clients are opened one at a time.
+            with _OPEN_LOCK:
+                return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except BaseException as exc:
             if not is_store_failure(exc):
                 raise
@@ -161,7 +168,8 @@ def open_client(settings: Settings) -> ClientAPI:
     # the server: ask for a heartbeat first, with our timeout, then bound every later call.
     _heartbeat(settings, timeout)
     try:
-        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
+        with _OPEN_LOCK:  # the same shared system cache as above
+            client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001 - connection failures come in many types
         raise store_error(settings, exc, "connecting") from exc
     _bound_http_timeout(client, timeout)
