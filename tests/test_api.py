@@ -140,7 +140,9 @@ def test_unexpected_failure_is_json_500_without_details(services):
             raise RuntimeError("secret note text")
 
     services._retriever = Broken()
-    client = TestClient(create_app(services=services), raise_server_exceptions=False)
+    # raise_server_exceptions=True: the exception must not escape to the server (which
+    # would log its traceback, text and all); the app answers the JSON 500 itself.
+    client = TestClient(create_app(services=services), raise_server_exceptions=True)
     r = client.post("/v1/ask", json={"question": "anything"})
     assert r.status_code == 500
     assert r.json() == {"error": {"code": "internal_error", "message": "internal error; the event was logged"}}

@@ -57,8 +57,41 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+class CatchAllMiddleware:
+    """Answer an unexpected exception with the JSON 500 here, so it never reaches the server.
+
+    Starlette's outermost error middleware calls the handler for ``Exception`` and then
+    re-raises, and uvicorn logs the traceback — whose text may carry request data (PHI).
+    Caught here instead, only the exception's type is logged.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def _send(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            log.error("unexpected error: %s", type(exc).__name__)
+            if started:
+                raise  # a response is under way; nothing better can be sent
+            await error_response(500, "internal_error", "internal error; the event was logged")(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the same JSON shape."""
+    app.add_middleware(CatchAllMiddleware)
 
     @app.exception_handler(MrsAssistError)
     async def _ours(_: Request, exc: MrsAssistError) -> JSONResponse:
