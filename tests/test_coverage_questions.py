@@ -78,3 +78,19 @@ def test_which_payers_lists_every_guideline(services):
 def test_a_question_that_is_not_about_coverage_goes_to_retrieval(services):
     with pytest.raises(AssertionError, match="went to retrieval"):
         services.ask(AskRequest(question="When was the Florida Blue guideline last reviewed?"))
+
+
+class DownRetriever:
+    """The Chroma server is down: retrieval raises what the store raises on a timeout."""
+
+    def search(self, question, *args, **kwargs):
+        from mrs_assist.errors import ServiceUnavailableError
+
+        raise ServiceUnavailableError("the Chroma server did not answer within 5 s")
+
+
+def test_coverage_answer_stands_when_the_chroma_server_is_down():
+    response = Services(Settings(), retriever=DownRetriever()).ask(AskRequest(question="Does NIA cover MRS for glioma grading?"))
+    assert response.answer.startswith(HEADER)
+    assert "nia-brain-mrs#background.glioma" in {c.clause_id for c in response.citations}
+    assert "Related guideline text" not in response.answer

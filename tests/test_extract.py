@@ -501,3 +501,32 @@ FRAGMENTS = sorted(
 def test_random_notes_never_crash_and_offsets_hold(pieces: list[str], joints: list[str], age: float | None) -> None:
     notes = "".join(p + j for p, j in zip(pieces, joints))
     extract(notes, age_years=age)  # extract() checks names, values and every offset
+
+
+def test_long_runs_are_blanked_to_the_same_length():
+    from mrs_assist.extract.facts import MAX_TOKEN_CHARS, blank_long_runs
+
+    short, long = "x" * MAX_TOKEN_CHARS, "'" * (MAX_TOKEN_CHARS + 1)
+    text = f"{short} {long}\n{long}{long} end"
+    blanked = blank_long_runs(text)
+    assert len(blanked) == len(text)
+    assert blanked.split() == [short, "end"]
+
+
+@pytest.mark.parametrize("run", ["'" * 2_000, "QUJD" * 300, "https://example.org/" + "a/" * 200])
+def test_facts_beside_long_runs_keep_their_offsets(run: str) -> None:
+    """A blob before and after the clinical sentence: found, and its evidence still indexes the notes."""
+    notes = f"{run} Known glioblastoma, status post resection. {run}"
+    facts = extract(notes)
+    found = [f for f in facts.values() if f.value is True]
+    assert found, facts
+    assert all(run not in ev.text for fact in found for ev in fact.evidence)
+
+
+def test_a_fact_inside_a_long_run_is_not_read():
+    """Over MAX_TOKEN_CHARS without a space the run is not prose: nothing in it becomes a fact."""
+    from mrs_assist.extract.facts import MAX_TOKEN_CHARS
+
+    glued = "glioblastoma-" * (MAX_TOKEN_CHARS // 13 + 1)
+    assert extract(glued) == {}
+    assert extract(glued[:60]) != {}

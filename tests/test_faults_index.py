@@ -14,31 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+import slow_build
 
 from mrs_assist.errors import IndexLockedError
 from mrs_assist.index import build_index, selfcheck
 from mrs_assist.index.fake import HashingEmbedder
-
-_SLOW_BUILD = """
-import sys, time
-from pathlib import Path
-from mrs_assist.config import Settings
-from mrs_assist.index import build_index
-from mrs_assist.index.fake import HashingEmbedder
-import mrs_assist.index.build as build
-
-build._EMBED_BATCH = 1
-marker = Path(sys.argv[3])
-
-class Slow(HashingEmbedder):
-    def embed(self, texts):
-        marker.touch()
-        time.sleep(0.2)
-        return super().embed(texts)
-
-report = build_index(Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2]), embedder=Slow(), rebuild=True)
-print("built", report.total)
-"""
 
 _CLI_WITH_FAKE_EMBEDDER = """
 import sys
@@ -64,8 +44,7 @@ def test_second_builder_process_is_refused_while_another_builds(tiny_corpus_dir,
     first = build_index(settings, embedder=HashingEmbedder())
     marker = tmp_path / "building"
     env = {**os.environ, "MRS_ASSIST_CORPUS_DIR": str(settings.corpus_dir), "MRS_ASSIST_DATA_DIR": str(settings.data_dir)}
-    builder = subprocess.Popen([sys.executable, "-c", _SLOW_BUILD, str(settings.corpus_dir),
-                                str(settings.data_dir), str(marker)], stdout=subprocess.PIPE, text=True)
+    builder = slow_build.start(settings, marker, 0.2, stdout=subprocess.PIPE, text=True)
     try:
         _wait_for(marker, builder)
         # this process, through the library ...

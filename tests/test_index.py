@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import slow_build
 from conftest import REAL_CORPUS
 from filelock import FileLock
 
@@ -198,27 +199,6 @@ def test_interrupted_build_keeps_previous_generation(tiny_corpus_dir, make_setti
     assert retriever.search("mitochondrial", top_k=1).hits[0].clause_id == "zenith-mrs#criteria.3"
 
 
-_KILL_SCRIPT = """
-import sys, time
-from pathlib import Path
-from mrs_assist.config import Settings
-from mrs_assist.index import build_index
-from mrs_assist.index.fake import HashingEmbedder
-import mrs_assist.index.build as build
-
-build._EMBED_BATCH = 1
-marker = Path(sys.argv[3])
-
-class Slow(HashingEmbedder):
-    def embed(self, texts):
-        marker.touch()
-        time.sleep(0.3)
-        return super().embed(texts)
-
-build_index(Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2]), embedder=Slow(), rebuild=True)
-"""
-
-
 @pytest.mark.parametrize("trial", range(3))
 def test_kill_9_mid_build_keeps_previous_generation(trial, tiny_corpus_dir, make_settings, tmp_path):
     # Each trial kills the rebuild at another random point of its embedding loop (seeded).
@@ -228,8 +208,7 @@ def test_kill_9_mid_build_keeps_previous_generation(trial, tiny_corpus_dir, make
     embedder = HashingEmbedder()
     first = build_index(settings, embedder=embedder)
     marker = tmp_path / "embedding"
-    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(settings.corpus_dir),
-                             str(settings.data_dir), str(marker)])
+    proc = slow_build.start(settings, marker, 0.3)
     try:
         deadline = time.monotonic() + 30
         while not marker.exists():

@@ -14,7 +14,8 @@ from conftest import REAL_CORPUS, policy_markdown, tiny_corpus_documents
 from fastapi.testclient import TestClient
 
 from mrs_assist.api import create_app
-from mrs_assist.harness.faults import CORRUPTIONS, cli, corrupt, corrupt_and_recover
+from mrs_assist.harness.faults import cli
+from mrs_assist.harness.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
 from mrs_assist.index import build_index, selfcheck, store
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.records import dispose_engine

@@ -120,7 +120,10 @@ class Readiness:
         fresh = self._last is not None and self._last.ok and now - self._last_at < self.recheck_seconds
         if fresh and key == self._last_key:
             return self._last
-        result = selfcheck.check_index(self.settings, embedder=self._get_embedder(key), client=self._client)
+        try:
+            result = selfcheck.check_index(self.settings, embedder=self._get_embedder(key), client=self._client)
+        except Exception as exc:  # noqa: BLE001 - a probe answers 503, never 500
+            result = CheckResult(False, "check_failed", f"the index self-check failed: {type(exc).__name__}: {exc}")
         if not result.ok:
             self._drop_client()
         return self._remember(result, key, now)
@@ -169,6 +172,9 @@ class Readiness:
             records.ping()
         except MrsAssistError as exc:
             return {"ok": False, "code": exc.code, "message": exc.message,
+                    "seconds": round(time.perf_counter() - started, 3)}
+        except Exception as exc:  # noqa: BLE001 - a probe answers 503, never 500
+            return {"ok": False, "code": "check_failed", "message": f"the database check failed: {type(exc).__name__}",
                     "seconds": round(time.perf_counter() - started, 3)}
         return {"ok": True, "code": "ok", "message": "the records database answers",
                 "seconds": round(time.perf_counter() - started, 3)}

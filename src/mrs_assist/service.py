@@ -17,7 +17,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
-from mrs_assist.errors import IndexNotReadyError, UnknownPolicyError
+from mrs_assist.errors import IndexNotReadyError, ServiceUnavailableError, UnknownPolicyError
 from mrs_assist.schemas import (
     AskRequest,
     AskResponse,
@@ -197,7 +197,7 @@ class Services:
         top_k = request.top_k or self.settings.top_k
         try:
             result = self.retriever.search(request.question, policy_ids=policy_ids, top_k=top_k)
-        except IndexNotReadyError:
+        except (IndexNotReadyError, ServiceUnavailableError):
             return []  # the criteria answer stands on its own; retrieval only adds context
         hits = [h for h in select_quotes(result.hits) if h.clause_id not in cited]
         return hits[:3]

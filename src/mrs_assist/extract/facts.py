@@ -10,6 +10,7 @@ Age rules, ``negated_by`` cues, ``implied_by`` and ``unless_facts`` are applied 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 DAYS_PER_YEAR = 365.25
 MAX_EVIDENCE = 8
 """Spans kept per fact (earliest first): enough for a reviewer, small in a response."""
+MAX_TOKEN_CHARS = 100
+"""Longer runs without whitespace are blanked before tokenizing. spaCy's prefix/suffix
+splitting is quadratic in a run's length (50 runs of 1,000 apostrophes: 4.7 s); no clinical
+term is that long, so such a run (an encoded blob, a URL, a wall of punctuation) says nothing."""
+_LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
 _UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 30.44, "y": DAYS_PER_YEAR}
 _RANK = {"true": 2, "unknown": 1, "false": 0}
@@ -100,13 +106,19 @@ def extract_facts(
     }
 
 
+def blank_long_runs(text: str) -> str:
+    """``text`` with every run of more than MAX_TOKEN_CHARS non-space characters replaced by
+    as many spaces: the same length, so every offset still points into the notes."""
+    return _LONG_RUN.sub(lambda m: " " * len(m.group()), text)
+
+
 def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple[int, int]], str]:
     """Every target match outside quarantined sentences, with its ConText categories; the
     sentences; and the notes with quarantined sentences blanked (same length)."""
     with detector.lock, warnings.catch_warnings():
         # Every rule is a phrase or a regex, so medspaCy's token Matchers are empty by design.
         warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
-        doc = detector.nlp(notes)
+        doc = detector.nlp(blank_long_runs(notes))
     sentences = list(doc.sents)
     starts_char = [s.start_char for s in sentences]
     lowered = ascii_lower(notes)

@@ -3,7 +3,7 @@
 Everything runs in a temporary folder on 127.0.0.1 with the real model and corpus:
 
 1. ``index-kill`` — `mrs-assist index --rebuild` killed -9 at random points (``trials``).
-2. ``corruption`` — each way of damaging the local Chroma files (`faults.CORRUPTIONS`):
+2. ``corruption`` — each way of damaging the local Chroma files (`index_faults.CORRUPTIONS`):
    readiness at API start-up, then `mrs-assist index --rebuild` and readiness again.
 3. ``writes-sqlite`` / ``writes-postgres`` — kill -9 of the API during concurrent stored
    determinations (``write_rounds`` kills), on SQLite and on PostgreSQL.
@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from mrs_assist.harness import faults
+from mrs_assist.harness import faults, index_faults
 from mrs_assist.harness.load import LoadOptions, run_load, verify_writes
 from mrs_assist.harness.servers import ApiServer, ChromaServer, PostgresServer
 
@@ -128,10 +128,10 @@ def run_resilience(options: ResilienceOptions, out: Path) -> dict[str, Any]:
             report["local_index_build_s"] = round(time.perf_counter() - began, 1)
             shutil.copytree(root / "local" / "data" / "index", root / "local" / "pristine")
             if options.wants("index-kill"):
-                report["index_kill"] = faults.index_kill_trials(local, trials=options.trials)
+                report["index_kill"] = index_faults.index_kill_trials(local, trials=options.trials)
             if options.wants("corruption"):
-                report["corruption"] = faults.corrupt_and_recover(
-                    local, root / "local" / "pristine", list(faults.CORRUPTIONS), log=logs / "corruption-api.log")
+                report["corruption"] = index_faults.corrupt_and_recover(
+                    local, root / "local" / "pristine", list(index_faults.CORRUPTIONS), log=logs / "corruption-api.log")
         if options.wants("writes-sqlite"):
             data = root / "sqlite" / "data"
             report["writes_kill_sqlite"] = faults.kill_during_writes(

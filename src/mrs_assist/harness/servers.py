@@ -200,6 +200,12 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def drop_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def postmaster_pid(self) -> int | None:
         try:
             return int((self.data / "postmaster.pid").read_text().split()[0])
@@ -259,7 +265,7 @@ class ApiServer:
         return self
 
     def kill9(self) -> None:
-        """SIGKILL the server and its workers at once (a crash)."""
+        """SIGKILL the server and its workers at once (a crash); returns once all are gone."""
         if self.proc is None:
             return
         try:
@@ -267,6 +273,17 @@ class ApiServer:
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=30)
+        self._wait_group_gone()
+
+    def _wait_group_gone(self, limit: float = 10) -> None:
+        """Until no process of the server's session is left (workers hold the port until they exit)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL of the session after 20 s."""
@@ -281,3 +298,4 @@ class ApiServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self._wait_group_gone()

@@ -56,7 +56,8 @@ class CheckResult:
 
     ok: bool
     code: str
-    """'ok', 'no_index', 'index_damaged', 'model_mismatch', 'no_record' or 'service_unavailable'."""
+    """'ok', 'no_index', 'index_damaged', 'model_mismatch', 'no_record', 'service_unavailable', or
+    the code of the error that stopped the check (e.g. 'config_invalid')."""
     message: str
     generation: str | None = None
     total: int | None = None

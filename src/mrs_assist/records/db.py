@@ -311,7 +311,9 @@ def upgrade_database(url: str, revision: str = "head", *, timeout: float | None 
     engine = get_engine(url, timeout=timeout)
     cfg = _alembic_config()
     try:
-        with _translate_errors(), engine.begin() as conn:
+        # SQLite: BEGIN IMMEDIATE, so workers starting together on a new file queue for the write
+        # lock instead of one failing with "database is locked" when its read turns into a write.
+        with _translate_errors(), engine.execution_options(mrs_write=True).begin() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SET LOCAL statement_timeout = 0"))
                 conn.execute(text("SET LOCAL lock_timeout = 0"))
