@@ -386,3 +386,19 @@ def test_control_characters_in_record_edits_and_filters_are_422(client):
     assert_json_error(r, 422, "invalid_request")
     assert_json_error(client.get("/v1/determinations", params={"policy_id": "cohere\x00"}), 422, "invalid_request")
     assert client.put(f"/v1/determinations/{record}/letter", json={"markdown": "# Letter\n\n\tFine."}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("the local index at /srv/mrs/data/index/chroma is damaged", "the local index at <path> is damaged"),
+        ("opening: [Errno 2] No such file or directory: '/home/x/.cache/a.bin'", "opening: [Errno 2] No such file or directory: '<path>'"),
+        ("the Chroma server at http://127.0.0.1:8001 is unavailable", "the Chroma server at http://127.0.0.1:8001 is unavailable"),
+        ("experimental/investigational and/or not covered", "experimental/investigational and/or not covered"),
+        ("no record at /v1/determinations/abc", "no record at /v1/determinations/abc"),
+    ],
+)
+def test_file_paths_never_reach_an_error_body(message, expected):
+    from mrs_assist.api.errors import error_response
+
+    assert json.loads(error_response(503, "service_unavailable", message).body)["error"]["message"] == expected

@@ -100,6 +100,10 @@ def test_damaged_sqlite_is_found_at_start_up_and_rebuild_recovers(mode, real_cor
         assert client.get("/healthz").status_code == 200  # alive: restarting would not help
         ask = client.post("/v1/ask", json={"question": QUESTION})
         assert ask.status_code == 503 and ask.json()["error"]["code"] in ("index_damaged", "index_not_ready")
+        for response in (r, ask):  # what failed, never where the server keeps its files
+            assert str(settings.data_dir) not in response.text and "chroma.sqlite3" not in response.text
+        if mode == "truncate-sqlite":  # Chroma cannot open the file: the message says so, path redacted
+            assert "the local index at <path> is damaged" in body["error"]["message"]
 
         rebuilt = build_index(settings, embedder=HashingEmbedder(), rebuild=True)
         assert rebuilt.total == first.total and rebuilt.generation != first.generation

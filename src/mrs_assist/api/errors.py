@@ -16,9 +16,20 @@ from mrs_assist.errors import MrsAssistError
 log = logging.getLogger("mrs_assist.api")
 
 
+_FILE_PATH = re.compile(r"(?<![\w:/.~-])~?/(?!v1/)[^\s'\"()<>,;:]*/[^\s'\"()<>,;:]*")
+"""An absolute (or home-relative) file path of two or more parts; API routes (/v1/...) excepted."""
+
+
+def redact_paths(message: str) -> str:
+    """``message`` with file paths replaced by '<path>': a response says what failed, never where
+    the server keeps its files (the CLI and the server log keep the full message)."""
+    return _FILE_PATH.sub("<path>", message)
+
+
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The one error body shape of the API."""
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
+    """The one error body shape of the API (file paths redacted from the message)."""
+    content = {"error": {"code": code, "message": redact_paths(message)}}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

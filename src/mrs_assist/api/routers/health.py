@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mrs_assist import __version__
+from mrs_assist.api.errors import redact_paths
 from mrs_assist.readiness import Readiness
 from mrs_assist.schemas import ErrorResponse
 
@@ -50,4 +52,13 @@ def healthz() -> dict:
 def readyz(request: Request) -> JSONResponse:
     """Readiness: the index passed its self-check and the records database answers (else 503)."""
     report = get_readiness(request.app).check()
-    return JSONResponse(report.body(), status_code=200 if report.ready else 503)
+    return JSONResponse(_redacted(report.body()), status_code=200 if report.ready else 503)
+
+
+def _redacted(body: Any) -> Any:
+    """The body with file paths redacted from every string (messages name the failing index folder)."""
+    if isinstance(body, dict):
+        return {key: _redacted(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_redacted(value) for value in body]
+    return redact_paths(body) if isinstance(body, str) else body
