@@ -7,9 +7,10 @@ operation (MAX_EXAMPLES in the fuzzing phase, plus schemathesis's examples and c
 phases), so CI is repeatable and quick. The services use the real corpus and criteria with a
 keyword retriever instead of the index, and records live in a temporary SQLite file.
 
-Auth is off here (every caller is the local reviewer), so schemathesis's ``ignored_auth``
-check is left out; ``test_protected_operations_need_a_key`` proves instead that every
-operation but the health probes answers 401 without a key when auth is on.
+Auth is on, and every request carries a physician's key (the role that may call every
+operation), so schemathesis's ``ignored_auth`` check runs too: for each operation it repeats
+a successful request without the key and with a made-up one and requires a 401.
+``test_protected_operations_need_a_key`` covers the operations no fuzzed request got a 2xx from.
 
 Two hooks steer generation towards the interesting paths: a request body's ``policy_id`` is
 sometimes a real policy id (otherwise nearly every determination would be a 404), and a
@@ -30,11 +31,10 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import ignored_auth
 from test_api import KeywordRetriever
 
 from mrs_assist.api import create_app
-from mrs_assist.auth import LOCAL_USER
+from mrs_assist.auth import Role, User
 from mrs_assist.config import Settings
 from mrs_assist.readiness import ReadinessReport
 from mrs_assist.records import dispose_engine
@@ -46,6 +46,8 @@ MAX_EXAMPLES = 25
 SEED = 20241121
 FACT_NAMES = ["conventional_imaging_inconclusive", "known_brain_tumor", "mri_unsafe_implant", "multiple_sclerosis"]
 POLICY_IDS = ["cohere-mrs", "healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs", "magellan-mrs-digest"]
+KEY = "fuzz-physician-key"
+CALLER = User("dr-fuzz", Role.physician)
 EXAMPLES_RUN: dict[str, dict[int, int]] = {}
 """Responses by operation and status (printed by test_report_examples_run)."""
 
@@ -63,7 +65,8 @@ class AlwaysReady:
 def _fuzz_app():
     """The app under test; records go to a temporary SQLite file (removed when the module ends)."""
     folder = Path(tempfile.mkdtemp(prefix="mrs-fuzz-"))
-    services = Services(Settings(data_dir=folder, auth="off", rate_limit_per_minute=0))
+    services = Services(Settings(data_dir=folder, auth="on", api_keys=f"{KEY}={CALLER.name}:{CALLER.role.value}",
+                                 rate_limit_per_minute=0))
     services._retriever = KeywordRetriever(services.corpus)
     app = create_app(services=services)
     app.state.readiness = AlwaysReady()
@@ -118,7 +121,7 @@ def stored_record_ids() -> list[str]:
     ids = []
     for text in notes:
         request = DeterminationRequest(policy_id="cohere-mrs", cpt_codes=["76390"], clinical_notes=text, letter=True)
-        ids.append(services.records.create(request, services.determine(request), user=LOCAL_USER).id)
+        ids.append(services.records.create(request, services.determine(request), user=CALLER).id)
     return ids
 
 
@@ -159,7 +162,7 @@ def flatmap_path_parameters(context, path_parameters):
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_conforms_to_its_schema(case):
-    response = case.call_and_validate(excluded_checks=[ignored_auth])
+    response = case.call_and_validate(headers={"X-API-Key": KEY})
     key = f"{case.operation.method.upper()} {case.operation.path}"
     counts = EXAMPLES_RUN.setdefault(key, {})
     counts[response.status_code] = counts.get(response.status_code, 0) + 1
