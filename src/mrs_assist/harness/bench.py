@@ -150,14 +150,10 @@ def _api(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
 
     questions = [q.question for q in load_questions(settings.eval_dir)]
     env = _env(data_dir, options.seeds_dir)
-    one_thread = {**env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     out = {}
-    for name, app, app_env in (("ours", "mrs_assist.api.asgi:app", env),
-                               ("langchain", "mrs_assist.harness.lcbaseline:app", env),
-                               # diagnostic: several workers × several BLAS threads oversubscribe the cores
-                               ("ours_one_blas_thread", "mrs_assist.api.asgi:app", one_thread)):
+    for name, app in (("ours", "mrs_assist.api.asgi:app"), ("langchain", "mrs_assist.harness.lcbaseline:app")):
         try:
-            out[name] = serve_and_load(app, app_env, questions, options)
+            out[name] = serve_and_load(app, env, questions, options)
         except Exception as exc:  # noqa: BLE001 - report, do not sink the other measurements
             out[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
     return out
@@ -212,7 +208,6 @@ def rows(result: dict) -> list[dict]:
     """The comparison table: metric, ours, LangChain, ours ÷ LangChain, target and verdict."""
     w, c, i, a = result["warm"], result["cold_start"], result["index"], result["api"]
     ours_api, lc_api = a.get("ours", {}), a.get("langchain", {})
-    blas1 = a.get("ours_one_blas_thread", {})
     cpu_ms = w["ask"]["median_ms"]
     cores = result["meta"]["cpus"] or 1
     table = [
@@ -235,9 +230,7 @@ def rows(result: dict) -> list[dict]:
         ("api_ask_rps", ours_api.get("rps"), lc_api.get("rps"),
          f"each ask costs ~{cpu_ms:.0f} ms in-process, so {result['meta']['workers']} workers on {cores} cores "
          f"top out near {1000 * min(result['meta']['workers'], cores) / cpu_ms:.0f} req/s before HTTP overhead and "
-         f"other load; with one BLAS thread per worker the same server did {blas1.get('rps', 'n/a')} req/s "
-         "(numpy query embedding in concurrent requests oversubscribes the cores)"),
-        ("api_ask_rps_one_blas_thread", blas1.get("rps"), lc_api.get("rps"), ""),
+         "other load (the load generator shares the cores)"),
         ("api_ask_p95_ms", ours_api.get("p95_ms"), lc_api.get("p95_ms"), ""),
         ("api_worker_peak_rss_mib", max((m or 0) for m in ours_api.get("worker_peak_rss_mib", [0]) or [0]) or None,
          max((m or 0) for m in lc_api.get("worker_peak_rss_mib", [0]) or [0]) or None, ""),
