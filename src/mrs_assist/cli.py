@@ -257,7 +257,7 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
-# --- evaluation and benchmarks (mrs_assist.harness) -----------------------------------------
+# --- evaluation and benchmarks (mrs_assist.evaluation) -----------------------------------------
 @app.command("eval")
 def eval_command(
     check: Annotated[bool, typer.Option("--check", help="Exit non-zero when a metric is below eval/thresholds.yaml.")] = False,
@@ -268,7 +268,7 @@ def eval_command(
     judge: Annotated[bool, typer.Option("--judge/--no-judge", help="LLM judge when a judge model is configured.")] = True,
 ) -> None:
     """Evaluate answers, retrieval and determinations against eval/ (with baselines); write a report."""
-    from mrs_assist.harness import EvalOptions, run_eval_command
+    from mrs_assist.evaluation import EvalOptions, run_eval_command
 
     options = EvalOptions(baselines=baselines, judge=judge)
     if seeds_dir is not None:
@@ -287,42 +287,9 @@ def bench(
     seeds_dir: Annotated[Optional[Path], typer.Option("--seeds-dir", help="Raw seed texts for the LangChain baseline.")] = None,
 ) -> None:
     """Benchmark latency, cold start, index builds, API throughput and memory beside the LangChain baseline."""
-    from mrs_assist.harness import BenchOptions, run_bench_command
+    from mrs_assist.evaluation import BenchOptions, run_bench_command
 
     options = BenchOptions(quick=quick)
     if seeds_dir is not None:
         options.seeds_dir = seeds_dir
     run_bench_command(get_settings(), options, out=out)
-
-
-# --- faults and load (mrs_assist.harness.resilience) ------------------------------------------
-@app.command()
-def resilience(
-    out: Annotated[Path, typer.Option("--out", help="Folder for resilience.json and server logs.")] = Path("reports/resilience"),
-    trials: Annotated[int, typer.Option("--trials", min=1, help="kill -9 trials during `index --rebuild`.")] = 5,
-    write_rounds: Annotated[int, typer.Option("--write-rounds", min=1, help="API kills during writes, per database.")] = 3,
-    write_requests: Annotated[int, typer.Option("--write-requests", min=20, help="Determinations fired per kill round.")] = 200,
-    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests of the mixed load.")] = 600,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
-    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Duration cap of the load.")] = 180.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="uvicorn workers of the scale-out API.")] = 2,
-    timeout: Annotated[float, typer.Option("--timeout", help="backend_timeout_seconds of the APIs started.")] = 3.0,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these scenarios (repeatable).")] = None,
-) -> None:
-    """Kill, corrupt, fill and take down the backends under a running API, then load a scale-out; print the figures."""
-    from mrs_assist.harness.resilience import SCENARIOS, ResilienceOptions, failures, run_resilience, summary_lines
-
-    unknown = sorted(set(only or []) - set(SCENARIOS))
-    if unknown:
-        raise InvalidRequestError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    options = ResilienceOptions(trials=trials, write_rounds=write_rounds, write_requests=write_requests,
-                                requests=requests, concurrency=concurrency, max_seconds=max_seconds,
-                                workers=workers, timeout=timeout, only=list(only or []))
-    report = run_resilience(options, out)
-    for line in summary_lines(report):
-        typer.echo(line)
-    typer.echo(f"figures: {out / 'resilience.json'}")
-    bad = failures(report)
-    if bad:
-        typer.echo(f"FAILED: {', '.join(bad)}", err=True)
-        raise SystemExit(1)
