@@ -69,8 +69,10 @@ def ask(
 
 @app.command()
 def determine(
-    policy: Annotated[str, typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")],
-    notes_file: Annotated[Path, typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")],
+    policy: Annotated[Optional[str], typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")] = None,
+    notes_file: Annotated[
+        Optional[Path], typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")
+    ] = None,
     age: Annotated[Optional[float], typer.Option("--age", help="Patient age in years.")] = None,
     cpt: Annotated[
         Optional[list[str]], typer.Option("--cpt", help="Requested CPT code (repeatable; default 76390).")
@@ -79,11 +81,24 @@ def determine(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API response body.")] = False,
     letter: Annotated[bool, typer.Option("--letter", help="Also draft the determination letter.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="Letter format: md, html or pdf.")] = "md",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write the letter to this file.")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the letter (with --batch: the JSONL results) to this file.")
+    ] = None,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option("--batch", help="JSONL file, one POST /v1/determinations body a line; prints one API body a line."),
+    ] = None,
 ) -> None:
     """Check a request's notes against a policy's criteria (the outcome is never a model's)."""
     from mrs_assist.schemas import DeterminationRequest
 
+    if batch is not None:
+        if policy is not None or notes_file is not None or letter:
+            raise InvalidRequestError("--batch takes its requests from the file: no --policy, --notes-file or --letter")
+        _determine_batch(batch, out)
+        return
+    if policy is None or notes_file is None:
+        raise InvalidRequestError("--policy and --notes-file are required (or --batch FILE)")
     if letter and fmt not in ("md", "html", "pdf"):
         raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
     if letter and fmt == "pdf" and out is None:
@@ -100,18 +115,66 @@ def determine(
     )
     services = _services()
     response = services.determine(request)
-    # Stored like an API determination (as the documented local user), so --json prints
-    # exactly the API's body, `id` included, and every determination stays traceable.
-    from mrs_assist.auth import LOCAL_USER
-
-    record = services.records.create(request, response, user=LOCAL_USER).to_response()
+    record = _stored(services, request, response)
     if as_json:
-        _print_json(record)
-    else:
-        _print_determination(response)
-        typer.echo(f"Stored as draft record {record.id}")
+        _print_json(record)  # the letter is in the body: stdout stays one JSON document
+        if letter and response.letter is not None and out is not None:
+            _write_letter(services, response, fmt, out)
+        return
+    _print_determination(response)
+    typer.echo(f"Stored as draft record {record.id}")
     if letter and response.letter is not None:
         _write_letter(services, response, fmt, out)
+
+
+def _stored(services, request, response):
+    """Store a determination like the API does (as the documented local user), so the CLI's
+    body is exactly the API's, `id` included, and every determination stays traceable."""
+    from mrs_assist.auth import LOCAL_USER
+
+    return services.records.create(request, response, user=LOCAL_USER).to_response()
+
+
+def _determine_batch(path: Path, out: Optional[Path]) -> None:
+    """One pipeline for every line of ``path``; a line that fails gets an error body, the rest go on."""
+    import json
+
+    from pydantic import ValidationError
+    from rich.progress import Progress
+
+    from mrs_assist.schemas import DeterminationRequest
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read batch file {path}: {type(exc).__name__}") from None
+    items = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    services = _services()
+    failed = 0
+    sink = out.open("w", encoding="utf-8") if out is not None else sys.stdout
+    try:
+        with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+            task = progress.add_task("determinations", total=len(items))
+            for n, line in items:
+                try:
+                    try:
+                        request = DeterminationRequest.model_validate_json(line)
+                    except ValidationError as exc:
+                        err = exc.errors()[0]
+                        where = ".".join(str(p) for p in err["loc"]) or "input"
+                        raise InvalidRequestError(f"line {n}: {where}: {err['msg']}") from None
+                    body = _stored(services, request, services.determine(request)).model_dump_json()
+                except MrsAssistError as exc:
+                    failed += 1
+                    body = json.dumps({"error": {"code": exc.code, "message": exc.message}, "line": n})
+                sink.write(body + "\n")
+                progress.advance(task)
+    finally:
+        if out is not None:
+            sink.close()
+    if failed:
+        typer.echo(f"error: {failed} of {len(items)} lines failed (their lines hold the error)", err=True)
+        raise SystemExit(1)
 
 
 @app.command()
