@@ -244,6 +244,34 @@ def audit_verify() -> None:
         raise SystemExit(1)
 
 
+report = typer.Typer(no_args_is_help=True, help="Reports computed from the stored records.")
+app.add_typer(report, name="report")
+
+
+@report.command("cms-0057f")
+def report_cms_0057f(
+    year: Annotated[int, typer.Option("--year", help="Calendar year of receipt.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, html or json.")] = "csv",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """The CMS-0057-F yearly prior-authorization metrics (standard and expedited)."""
+    import json
+
+    from mrs_assist.records import RecordStore
+    from mrs_assist.reports.cms0057f import report_for_store
+
+    if fmt not in ("csv", "html", "json"):
+        raise InvalidRequestError("--format must be csv, html or json")
+    result = report_for_store(RecordStore.from_settings(get_settings()), year)
+    text = {"csv": result.to_csv, "html": result.to_html,
+            "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"report written to {out}", err=True)
+
+
 def _read_notes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         description="Upgrade the records database schema (Alembic, shipped in the package) when "
         "the record store opens; turn off to run `upgrade_database` as a separate deploy step.",
     )
+    fhir_payer_map: Path | None = Field(
+        default=None,
+        description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "
+        "policy id that governs FHIR PAS requests; unset means the map shipped in mrs_assist/fhir/payers.yaml.",
+    )
     auth: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="API authentication: 'on' always requires an API key; 'auto' requires one when "
