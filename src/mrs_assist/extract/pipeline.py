@@ -178,6 +178,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
     import medspacy
 
     from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
+    from mrs_assist.extract.layout import section_rules
     from mrs_assist.extract.sentences import NAME as SENTENCES
 
     lexicon = load_lexicon()
@@ -211,6 +212,9 @@ def build_detector(catalogue: Catalogue) -> Detector:
         config={"result_type": "group", "span_group_name": TARGETS, "prune": False},
     )
     install_fast_regex(matcher, nlp)
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer", config={"rules": None, "require_start_line": True, "span_attrs": None}
+    )
     context = nlp.add_pipe(
         CONTEXT,
         config={
@@ -230,6 +234,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
         with nlp.select_pipes(enable=[]):  # medspaCy runs nlp() on each phrase: tokenize only
             matcher.add(target_rules)
             context.add(context_rules)
+            sectionizer.add(section_rules(lexicon))
     except (ValueError, TypeError, re.error) as exc:
         raise CorpusError(f"facts.yaml: a detection rule cannot be compiled: {exc}") from exc
     detector.nlp = nlp
