@@ -92,7 +92,8 @@ def extract_facts(
     facts: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     by_fact: dict[str, list[Mention]] = {}
     for m in mentions:
-        if m.label in detector.specs:
+        spec = detector.specs.get(m.label)
+        if spec is not None and (m.reason or not spec.reason_only):
             by_fact.setdefault(m.label, []).append(m)
     read: dict[str, list[Mention]] = {}
     for name, found in by_fact.items():
@@ -298,13 +299,19 @@ def _read(
 def _apply_negated_by(
     detector: Detector, fact: str, kept: list[Mention], notes: str, spans: list[tuple[int, int]]
 ) -> None:
-    """A cue ("MRI-conditional") in a true mention's sentence makes the nearest true mention false."""
+    """A cue ("MRI-conditional") makes the nearest true mention false: in the cue's sentence,
+    else in the sentence before it ("PPM 2019. Device: MR Conditional system."). A device
+    kind (lexicon ``device_kinds``) so qualified is qualified wherever the note names it."""
     cues = detector.negated_by.get(fact)
     if not cues:
         return
-    for sent in {m.sent for m in kept if m.value == "true"}:
+    qualified: list[tuple[re.Pattern[str], tuple[int, int]]] = []
+    cue_sentences = {i for i, (lo, hi) in enumerate(spans) if any(p.search(notes, lo, hi) for p in cues)}
+    for sent in sorted(cue_sentences):
         lo, hi = spans[sent]
         candidates = [m for m in kept if m.sent == sent and m.value == "true"]
+        if not candidates and sent > 0:
+            candidates = [m for m in kept if m.sent == sent - 1 and m.value == "true"]
         for pattern in cues:
             for cue in pattern.finditer(notes, lo, hi):
                 if not candidates:
@@ -314,7 +321,16 @@ def _apply_negated_by(
                 for m in [c for c in candidates if distance[id(c)] == best]:
                     m.value = "false"
                     m.spans.append((cue.start(), cue.end()))
+                    m.cues.append(f"device qualifier ({cue.group()})")
                     candidates.remove(m)
+                    qualified += [(kind, (cue.start(), cue.end())) for kind in detector.device_kinds
+                                  if kind.search(notes, m.start, m.end)]
+    for m in kept:
+        for kind, cue in qualified:
+            if m.value == "true" and kind.fullmatch(notes, m.start, m.end):
+                m.value = "false"
+                m.spans.append(cue)
+                m.cues.append(f"device qualifier ({notes[cue[0]:cue[1]]}, same device)")
 
 
 def _gap(a0: int, a1: int, b0: int, b1: int) -> int:

@@ -85,6 +85,7 @@ class Detector:
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
+    device_kinds: list[re.Pattern[str]] = field(default_factory=list)
     age_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     relative_after_age: re.Pattern[str] = re.compile("(?!)")
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -202,6 +203,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
             detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
     detector.quarantine = [re.compile(lower_pattern(r), re.MULTILINE) for r in lexicon.quarantine]
+    detector.device_kinds = [re.compile(k, _FLAGS) for k in lexicon.device_kinds.values()]
     detector.age_patterns = [(re.compile(a.regex, _FLAGS), a.default_unit) for a in lexicon.age_patterns]
     detector.relative_after_age = re.compile(lexicon.age_not_followed_by, re.IGNORECASE)
 

@@ -210,6 +210,11 @@ class DetectSpec(Group):
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
     age: AgeRule | None = None
+    reason_only: bool = Field(
+        default=False,
+        description="Count only mentions where the reason for the study is stated (assessment/plan/reason "
+        "sections, or a sentence about the MRS).",
+    )
 
     @field_validator("negated_by")
     @classmethod
@@ -287,6 +292,11 @@ class Lexicon(BaseModel):
     sections: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Section category → header regexes (matched at a line start by medspaCy's Sectionizer).",
+    )
+    device_kinds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Device kind → regex matching every way a note names it (a mention of the kind, whole): "
+        "a kind qualified MR-conditional once is qualified wherever named.",
     )
     section_readings: dict[str, str] = Field(
         default_factory=dict, description="Section category → the reading category it adds (family, prior, negated)."
