@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, computed_field
+
+from mrs_assist.clocks import seconds_left
 
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
@@ -20,6 +22,36 @@ Status = Literal["draft", "signed"]
 FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_REASON_CHARS = 2_000
 MAX_LETTER_CHARS = 100_000
+
+
+class RecordClock(BaseModel):
+    """The record's decision clock (CMS-0057-F: 72 hours expedited, 7 calendar days standard)."""
+
+    urgency: Literal["standard", "expedited"]
+    received_at: datetime = Field(description="When the request was received (the clock starts).")
+    due_at: datetime = Field(description="When the decision is due, extension included.")
+    extension_days: int = Field(default=0, description="Days added by a recorded extension.")
+    extension_reason: str | None = Field(default=None, description="Why the extension was taken.")
+    decided_at: datetime | None = Field(default=None, description="When the record was signed (the decision).")
+
+    @computed_field(description="Seconds until due for an undecided record (negative: overdue); null once decided.")
+    @property
+    def seconds_left(self) -> float | None:
+        return None if self.decided_at else seconds_left(self.due_at)
+
+    @computed_field(description="Undecided past due, or decided after the due time.")
+    @property
+    def overdue(self) -> bool:
+        return self.decided_at > self.due_at if self.decided_at else seconds_left(self.due_at) < 0
+
+
+class ExtensionRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/extension`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=14, description="Calendar days added to the due time (at most 14).")
+    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
 
 
 class FactOverride(BaseModel):
@@ -66,6 +98,8 @@ class Record(BaseModel):
     signed_at: datetime | None = None
     corrects_id: str | None = Field(default=None, description="The signed record this one corrects.")
     corrected_by: list[str] = Field(default_factory=list, description="Records that correct this one.")
+    clock: RecordClock | None = Field(default=None, description="The decision clock.")
+    submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
 
     def to_response(self) -> DeterminationRecordResponse:
         """The API body for this record."""
@@ -81,6 +115,7 @@ class Record(BaseModel):
             corrected_by=self.corrected_by,
             letter_markdown=self.letter_markdown,
             overrides=self.overrides,
+            clock=self.clock,
         )
 
 
@@ -98,6 +133,7 @@ class RecordSummary(BaseModel):
     signed_by: str | None = None
     signed_at: datetime | None = None
     corrects_id: str | None = None
+    clock: RecordClock | None = None
 
 
 class DeterminationRecordResponse(DeterminationResponse):
@@ -113,6 +149,7 @@ class DeterminationRecordResponse(DeterminationResponse):
     corrected_by: list[str]
     letter_markdown: str | None
     overrides: list[FactOverride]
+    clock: RecordClock | None = None
 
 
 class FactOverrideRequest(BaseModel):
