@@ -81,7 +81,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from mrs_assist.criteria import load_catalogue, load_policies
 
-    corpus = ROOT / "corpus"
+    corpus = ROOT / "src" / "mrs_assist" / "data" / "corpus"
     catalogue = load_catalogue(corpus / "facts.yaml")
     policies = load_policies(corpus, catalogue)
     for split in ("dev", "test"):

@@ -15,9 +15,9 @@ import sys
 
 
 def main(split: str) -> int:
-    from mrs_assist.harness.cases import CaseContext, evaluate_case, evaluate_realistic, summarise_cases
-    from mrs_assist.harness.data import load_cases
-    from mrs_assist.harness.timing import Stopwatch
+    from mrs_assist.evaluation.cases import CaseContext, evaluate_case, evaluate_realistic, summarise_cases
+    from mrs_assist.evaluation.data import load_cases
+    from mrs_assist.evaluation.timing import Stopwatch
     from mrs_assist.service import Services
 
     services = Services()

@@ -226,7 +226,7 @@ def evaluate_realistic(services: Any, eval_dir: Any, split: str, stopwatch: Stop
     """One realistic split through ``Services.determine``: accuracy, pend recall and
     precision, per-class accuracy and the failing rows; raises ConfigError when the file
     is missing or invalid."""
-    from mrs_assist.harness.data import load_cases
+    from mrs_assist.evaluation.data import load_cases
 
     cases = {c.id: c for c in load_cases(eval_dir, REALISTIC_SPLITS[split])}
     ctx = CaseContext(services, stopwatch or Stopwatch(), letters="not drafted for realistic cases")
