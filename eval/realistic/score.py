@@ -25,7 +25,7 @@ def main(split: str) -> int:
         ctx = CaseContext(services, Stopwatch(), letters="skipped")
         rows = [r for c in load_cases(services.settings.eval_dir) for r in evaluate_case(ctx, c)]
         s = summarise_cases(rows, ctx.letters)
-        print(f"gold: accuracy {s['accuracy']:.3f} over {s['scored']} pairs")
+        print(f"gold: accuracy {s['accuracy']:.3f} over {s['scored']} pairs; missing {s['missing_information']}")
         for f in s["failures"]:
             print(" FAIL", f["case"], f["policy"], f["gold"], "->", f["predicted"], f["missing"][:4])
         return 0

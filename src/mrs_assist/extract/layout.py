@@ -37,7 +37,7 @@ _UNCHECKED = re.compile(r"\[\s*\]|☐|□|\(\s\)")
 _CHECKED = re.compile(r"\[\s*[xX✓✔✗*]\s*\]|☑|☒|■|\(\s*[xX]\s*\)")
 _ANSWER_NO = re.compile(
     r"(?P<q>[A-Za-z\[(][^:?\n]{0,80}?)\s*[:?]\s*(?P<a>no|n|none|negative|denied|denies|absent)\b\.?"
-    r"(?=\s{2,}|\s*[;,|]|\s*$)",
+    r"(?=\s{2,}|\s*[;,|]|\s*$|(?<=\.)\s+[A-Z])",
     re.IGNORECASE | re.MULTILINE,
 )
 _LEAD_NEGATION = re.compile(
