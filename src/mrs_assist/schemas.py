@@ -1,4 +1,4 @@
-"""Request and response bodies of the public contract (DESIGN.md "Contracts").
+"""Request and response bodies of the public contract (README "Using it"; fields are only ever added).
 
 The API serves them and `mrs-assist ... --json` prints them, so both stay identical.
 Requests forbid unknown fields: a typo in a field name is an error, not a silent default.

@@ -2,7 +2,7 @@
 
 `Services` holds what is loaded once per process (corpus, policies, catalogue, retriever)
 and answers the contract's requests. It owns no logic of its own beyond wiring the
-stages together in the one direction DESIGN.md draws.
+stages together in one direction (README "How it works").
 """
 
 from __future__ import annotations
