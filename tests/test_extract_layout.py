@@ -124,38 +124,22 @@ OVER_PENDING = [
 ]
 
 
-@pytest.mark.parametrize(("notes", "fact", "expected"), LISTS)
-def test_negation_distributes_over_lists_and_screening_lines(notes, fact, expected):
-    check(notes, fact, expected)
+TRAP_CLASSES = {
+    "lists": LISTS,  # negation inside lists and screening lines
+    "devices": DEVICES,  # device qualifiers by brand/model, in or next to the device's sentence
+    "family": FAMILY,  # family history is not the patient's
+    "history": HISTORY,  # copied-forward and resolved history
+    "denial": DENIAL,  # ruled out, unchecked boxes, answers "No", someone else
+    "abbreviations": ABBREVIATIONS,  # abbreviation collisions
+    "over-pending": OVER_PENDING,  # regions, non-covered reasons and paraphrases that decide
+}
 
 
-@pytest.mark.parametrize(("notes", "fact", "expected"), DEVICES)
-def test_device_qualifiers_by_brand_model_and_next_sentence(notes, fact, expected):
-    check(notes, fact, expected)
-
-
-@pytest.mark.parametrize(("notes", "fact", "expected"), FAMILY)
-def test_family_history_is_not_the_patients(notes, fact, expected):
-    check(notes, fact, expected)
-
-
-@pytest.mark.parametrize(("notes", "fact", "expected"), HISTORY)
-def test_copied_forward_and_resolved_history(notes, fact, expected):
-    check(notes, fact, expected)
-
-
-@pytest.mark.parametrize(("notes", "fact", "expected"), DENIAL)
-def test_denial_checkboxes_answers_and_other_people(notes, fact, expected):
-    check(notes, fact, expected)
-
-
-@pytest.mark.parametrize(("notes", "fact", "expected"), ABBREVIATIONS)
-def test_abbreviation_collisions(notes, fact, expected):
-    check(notes, fact, expected)
-
-
-@pytest.mark.parametrize(("notes", "fact", "expected"), OVER_PENDING)
-def test_regions_reasons_and_paraphrases_that_decide(notes, fact, expected):
+@pytest.mark.parametrize(
+    ("notes", "fact", "expected"),
+    [pytest.param(*row, id=f"{trap}-{i}") for trap, rows in TRAP_CLASSES.items() for i, row in enumerate(rows)],
+)
+def test_trap_class(notes, fact, expected):
     check(notes, fact, expected)
 
 
