@@ -69,10 +69,10 @@ def _default_catalogue(path: Path) -> Catalogue:
 
 
 def default_catalogue() -> Catalogue:
-    """The catalogue at ``<corpus_dir>/facts.yaml`` from the process settings."""
-    from mrs_assist.config import get_settings
+    """The catalogue shipped in the package (``Services`` passes the one of its own corpus)."""
+    from mrs_assist.config import package_data
 
-    return _default_catalogue(get_settings().corpus_dir / "facts.yaml")
+    return _default_catalogue(package_data("corpus") / "facts.yaml")
 
 
 def extract_facts(
