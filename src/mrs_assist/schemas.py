@@ -157,6 +157,10 @@ class EvidenceOut(BaseModel):
     text: str
     start: int
     end: int
+    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history, plan).")
+    modifiers: list[str] = Field(
+        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
 
 
 class FactOut(BaseModel):

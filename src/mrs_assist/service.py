@@ -258,7 +258,10 @@ class Services:
             FactOut(
                 name=name,
                 value=fv.value,
-                evidence=[EvidenceOut(text=e.text, start=e.start, end=e.end) for e in fv.evidence],
+                evidence=[
+                    EvidenceOut(text=e.text, start=e.start, end=e.end, section=e.section, modifiers=list(e.modifiers))
+                    for e in fv.evidence
+                ],
             )
             for name, fv in facts.items()
             if name in used or fv.source in ("notes", "request")

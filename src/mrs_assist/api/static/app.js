@@ -446,6 +446,14 @@ function walk(node, out = []) {
   return out;
 }
 
+/** Where an evidence span sits and what decided its reading: "plan section · negated (no)". */
+function evidenceWhy(e) {
+  const parts = [];
+  if (e.section) parts.push(`${humanize(e.section)} section`);
+  for (const m of e.modifiers || []) parts.push(m);
+  return parts.join(" · ");
+}
+
 /** The notes as text nodes, each evidence span wrapped in <mark> (offsets count code points, as Python does). */
 function highlightedNotes(notes, facts) {
   const chars = Array.from(notes);
@@ -453,7 +461,7 @@ function highlightedNotes(notes, facts) {
   for (const fact of facts) {
     for (const e of fact.evidence || []) {
       if (Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start < e.end && e.end <= chars.length) {
-        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value });
+        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
       }
     }
   }
@@ -468,7 +476,7 @@ function highlightedNotes(notes, facts) {
       continue;
     }
     const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
-    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}`))].join("; ");
+    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}${s.why ? ` (${s.why})` : ""}`))].join("; ");
     nodes.push(el("mark", { class: cls, title: names, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" ") }, text));
   }
   return nodes;
@@ -548,7 +556,11 @@ function renderRecord(record) {
         " = ",
         el("strong", {}, valueWord(f.value)),
         ": ",
-        f.evidence.map((e, i) => [i ? " · " : "", el("q", {}, e.text)]),
+        f.evidence.map((e, i) => [
+          i ? " · " : "",
+          el("q", {}, e.text),
+          evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+        ]),
       ),
     ),
     "No evidence found in the notes.",
