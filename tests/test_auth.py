@@ -23,17 +23,18 @@ from mrs_assist.auth import (
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConfigError, UnauthorizedError
 from mrs_assist.records import RecordStore, dispose_engine
+from mrs_assist.service import Services
 
 KEYS = {"reviewer": "key-nurse", "physician": "key-doctor", "admin": "key-ops"}
 ENV_KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician,key-ops=ops-sam:admin"
 PDF = b"%PDF-1.4\n% fake\n"
 
 
-class FakeServices:
-    """What the records routes use of the lead's Services: settings, recompute, render_letter_pdf."""
+class FakeServices(Services):
+    """The real record workflows over a fake checker (recompute) and PDF renderer."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.rendered: list = []
 
     def recompute(self, request, facts):
@@ -185,9 +186,9 @@ def test_loopback_defaults_act_as_the_local_reviewer(tmp_path):
     adverse = store.create(make_request(), make_response("does_not_meet_criteria"), user=REVIEWER)
     approval = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     assert client.get("/v1/determinations").status_code == 200
-    r = client.post(f"/v1/determinations/{approval.id}/sign")
+    r = client.post(f"/v1/determinations/{approval.id}/sign", json={"review_hash": approval.review_hash})
     assert r.status_code == 200 and r.json()["signed_by"] == "local-reviewer"
-    r = client.post(f"/v1/determinations/{adverse.id}/sign")
+    r = client.post(f"/v1/determinations/{adverse.id}/sign", json={"review_hash": adverse.review_hash})
     assert r.status_code == 403 and r.json()["error"]["code"] == "physician_required"
     # through a proxy, or from another machine, a key is required whatever the mode
     assert client.get("/v1/determinations", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
@@ -225,7 +226,8 @@ def _call(client, endpoint: str, record_id: str, headers: dict):
     if endpoint == "letter":
         return client.put(f"{base}/letter", json={"markdown": "# Edited"}, headers=headers)
     if endpoint.startswith("sign"):
-        return client.post(f"{base}/sign", headers=headers)
+        reviewed = client.get(base, headers={"X-API-Key": KEYS["physician"]}).json()["review_hash"]
+        return client.post(f"{base}/sign", json={"review_hash": reviewed}, headers=headers)
     return client.get(f"{base}/letter.pdf", headers=headers)
 
 

@@ -67,7 +67,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id 'aetna-mrs'"),
+        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id; known policy ids"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "/nonexistent/notes.txt"], "notes file not found"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--age", "-3"], "patient.age_years"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--letter", "--format", "docx"], "--format must be md, html or pdf"),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
 from mrs_assist.extract.regex import ascii_lower
-from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector
+from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def default_catalogue() -> Catalogue:
     return _default_catalogue(get_settings().corpus_dir / "facts.yaml")
 
 
+@normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)
 def extract_facts(
     notes: str, *, age_years: float | None = None, catalogue: Catalogue | None = None
 ) -> dict[str, FactValue]:

@@ -66,6 +66,10 @@ class Record(BaseModel):
     signed_at: datetime | None = None
     corrects_id: str | None = Field(default=None, description="The signed record this one corrects.")
     corrected_by: list[str] = Field(default_factory=list, description="Records that correct this one.")
+    review_hash: str = Field(
+        default="",
+        description="Hash of what a signer reviews (outcome, facts, letter); the sign request sends it back.",
+    )
 
     def to_response(self) -> DeterminationRecordResponse:
         """The API body for this record."""
@@ -81,6 +85,7 @@ class Record(BaseModel):
             corrected_by=self.corrected_by,
             letter_markdown=self.letter_markdown,
             overrides=self.overrides,
+            review_hash=self.review_hash,
         )
 
 
@@ -113,6 +118,10 @@ class DeterminationRecordResponse(DeterminationResponse):
     corrected_by: list[str]
     letter_markdown: str | None
     overrides: list[FactOverride]
+    review_hash: str = Field(
+        description="Hash of the state a signer reviews (outcome, facts, letter): send it back in the "
+        "sign request; a record changed since answers 409 naming what changed."
+    )
 
 
 class FactOverrideRequest(BaseModel):
@@ -123,6 +132,17 @@ class FactOverrideRequest(BaseModel):
     name: str = Field(pattern=FACT_NAME_PATTERN, description="Fact id from the catalogue.")
     value: StrictBool | None = Field(description="true, false, or null for unknown (no 'yes', no 1).")
     reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+
+
+class SignRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/sign`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The review_hash of the determination as the signer reviewed it (from GET).",
+    )
 
 
 class LetterEditRequest(BaseModel):
