@@ -25,6 +25,8 @@ from mrs_assist.errors import ConfigError, UnauthorizedError
 from mrs_assist.records import RecordStore, dispose_engine
 from mrs_assist.service import Services
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 KEYS = {"reviewer": "key-nurse", "physician": "key-doctor", "admin": "key-ops"}
 ENV_KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician,key-ops=ops-sam:admin"
 PDF = b"%PDF-1.4\n% fake\n"
@@ -58,7 +60,7 @@ def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
 @pytest.fixture()
 def secured(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    yield TestClient(app, raise_server_exceptions=False), store, services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store, services
     dispose_engine(store.url)
 
 
@@ -182,7 +184,7 @@ def test_bearer_token_and_bad_keys(secured):
 
 def test_loopback_defaults_act_as_the_local_reviewer(tmp_path):
     app, store, _ = build_app(tmp_path, Settings(auth="auto"), set_auth=False)  # authenticator built on first use
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     adverse = store.create(make_request(), make_response("does_not_meet_criteria"), user=REVIEWER)
     approval = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     assert client.get("/v1/determinations").status_code == 200
@@ -192,7 +194,7 @@ def test_loopback_defaults_act_as_the_local_reviewer(tmp_path):
     assert r.status_code == 403 and r.json()["error"]["code"] == "physician_required"
     # through a proxy, or from another machine, a key is required whatever the mode
     assert client.get("/v1/determinations", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
-    remote = TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 40000))
+    remote = TestClient(app, base_url=LOCAL, raise_server_exceptions=False, client=("203.0.113.9", 40000))
     assert remote.get("/v1/determinations").status_code == 401
     assert remote.get("/healthz").status_code == 200
     dispose_engine(store.url)

@@ -46,7 +46,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
     assert code == 0
     body = json.loads(out)
 
-    api = TestClient(create_app(services=Services(get_settings())))
+    api = TestClient(create_app(services=Services(get_settings())), base_url="http://127.0.0.1")
     expected = api.post(
         "/v1/determinations",
         json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},

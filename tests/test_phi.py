@@ -31,6 +31,8 @@ from mrs_assist.records import dispose_engine
 from mrs_assist.retrieve import Retriever
 from mrs_assist.service import Services
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 NAME = "Zyxwv Qwertyson"
 MRN = "MRN-CANARY-90210"
 DOB = "01/02/1903"
@@ -97,7 +99,7 @@ def index_settings(tmp_path_factory):
 def api(index_settings):
     services = Services(index_settings, retriever=Retriever.from_settings(index_settings, embedder=HashingEmbedder()))
     app = create_app(services=services, host="127.0.0.1")
-    yield TestClient(app, raise_server_exceptions=False), services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), services
     if "records" in services.__dict__:
         dispose_engine(services.records.url)
 

@@ -10,6 +10,8 @@ from test_records import NOTES, REVIEWER, make_request, make_response
 from mrs_assist.config import Settings
 from mrs_assist.records import dispose_engine
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 NURSE = {"X-API-Key": "key-nurse"}
 DOCTOR = {"X-API-Key": "key-doctor"}
 
@@ -17,7 +19,7 @@ DOCTOR = {"X-API-Key": "key-doctor"}
 @pytest.fixture()
 def api(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    yield TestClient(app, raise_server_exceptions=False), store, services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store, services
     dispose_engine(store.url)
 
 
@@ -132,7 +134,7 @@ def test_store_is_opened_from_the_services_settings_when_not_set(tmp_path):
     settings = Settings(auth="on", api_keys=ENV_KEYS, data_dir=tmp_path / "data", database_url=None)
     app, store, _ = build_app(tmp_path, settings)
     del app.state.records
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     assert client.get("/v1/determinations").status_code == 401  # auth before anything else
     r = client.get("/v1/determinations", headers=NURSE)
     assert r.status_code == 200 and r.json() == []
@@ -145,7 +147,7 @@ def test_no_store_and_no_settings_is_503(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
     del app.state.records
     services.settings = None
-    r = TestClient(app, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
+    r = TestClient(app, base_url=LOCAL, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     dispose_engine(store.url)
 

@@ -11,6 +11,8 @@ from test_records import REVIEWER, make_request, make_response
 from mrs_assist.config import Settings
 from mrs_assist.records import dispose_engine
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 NURSE = {"X-API-Key": "key-nurse"}
 DOCTOR = {"X-API-Key": "key-doctor"}
 ROLES = {"reviewer": NURSE, "physician": DOCTOR}
@@ -47,7 +49,7 @@ MATRIX = {
 @pytest.fixture()
 def api(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    yield TestClient(app, raise_server_exceptions=False), store
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store
     dispose_engine(store.url)
 
 

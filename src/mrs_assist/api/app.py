@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
+from mrs_assist.api.loopback import LoopbackGuardMiddleware
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
 from mrs_assist.api.routers import ask, compare, determinations, health, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
@@ -30,6 +31,7 @@ def create_app(
     if host is not None:
         app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
     install_error_handlers(app)
+    app.add_middleware(LoopbackGuardMiddleware)  # keyless means loopback-only (mrs_assist.api.loopback)
     install_limits(app, getattr(app.state.services, "settings", None) or Settings())
     app.include_router(health.router, responses={s: r for s, r in ERROR_RESPONSES.items() if s != 429})
     app.include_router(page.router)  # the reviewer workbench at / (static; the data stays behind /v1)
