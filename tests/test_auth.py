@@ -161,7 +161,9 @@ def test_authenticate_rules():
 # --- the HTTP side -------------------------------------------------------------------------
 def test_openapi_declares_both_schemes_and_healthz_is_open(secured):
     client, _, _ = secured
-    spec = client.get("/openapi.json").json()
+    assert client.get("/openapi.json").status_code == 401  # with auth on, the docs need a key too
+    assert client.get("/docs").status_code == 401
+    spec = client.get("/openapi.json", headers={"X-API-Key": KEYS["reviewer"]}).json()
     schemes = spec["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key",
                                  "description": "An API key issued to a user."}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from mrs_assist import __version__
+from mrs_assist.api.accesslog import install_access_log_redaction
 from mrs_assist.api.errors import install_error_handlers
 from mrs_assist.api.loopback import LoopbackGuardMiddleware
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
@@ -26,6 +29,9 @@ def create_app(
         title="mrs-assist",
         version=__version__,
         description="Cited answers and criteria-checked determinations for MR spectroscopy (CPT 76390).",
+        openapi_url=None,  # served below, behind the same key as the API
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services or Services(settings)
     if host is not None:
@@ -41,4 +47,18 @@ def create_app(
         app.include_router(module.router, dependencies=authenticated, responses=errors)
     app.include_router(determinations.router, responses=errors)  # its route checks the clinical role itself
     app.include_router(records.router, responses=errors)
+    _install_docs(app, authenticated)
+    install_access_log_redaction(app)  # ids never reach the access log (mrs_assist.api.accesslog)
     return app
+
+
+def _install_docs(app: FastAPI, authenticated: list) -> None:
+    """/openapi.json and /docs, answering whoever the API answers: with auth on, a key is needed."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=authenticated)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=authenticated)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — API")

@@ -8,10 +8,11 @@ not the request's clinical notes, which stay in the database.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
@@ -20,6 +21,26 @@ Status = Literal["draft", "signed"]
 FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_REASON_CHARS = 2_000
 MAX_LETTER_CHARS = 100_000
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def has_visible_text(value: str) -> bool:
+    """Whether ``value`` holds a character a reader sees (not only spaces, zero-width or format
+    characters, combining marks or unassigned code points)."""
+    return any(unicodedata.category(c) not in _INVISIBLE for c in value or "")
+
+
+def require_visible_text(value: str) -> str:
+    """The value unchanged; raises ValueError when it has no visible character (the message never
+    quotes the value)."""
+    if not has_visible_text(value):
+        raise ValueError("must contain visible text (not only spaces, zero-width or format characters)")
+    return value
+
+
+VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
+"""Caller text a reader must be able to see: an override reason, a letter."""
 
 
 class FactOverride(BaseModel):
@@ -131,7 +152,7 @@ class FactOverrideRequest(BaseModel):
 
     name: str = Field(pattern=FACT_NAME_PATTERN, description="Fact id from the catalogue.")
     value: StrictBool | None = Field(description="true, false, or null for unknown (no 'yes', no 1).")
-    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+    reason: VisibleText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
 
 
 class SignRequest(BaseModel):
@@ -150,4 +171,4 @@ class LetterEditRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markdown: PlainText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")
+    markdown: VisibleText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")

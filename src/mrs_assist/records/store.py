@@ -47,6 +47,7 @@ from mrs_assist.records.models import (
     LetterRevision,
     Record,
     RecordSummary,
+    has_visible_text,
 )
 from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
@@ -176,7 +177,7 @@ class RecordStore:
         if value is not None and not isinstance(value, bool):
             raise InvalidRequestError("fact value must be true, false or null")
         reason = (reason or "").strip()
-        if not reason or len(reason) > MAX_REASON_CHARS:
+        if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
             raise InvalidRequestError(f"an override needs a reason of 1 to {MAX_REASON_CHARS} characters")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
@@ -237,7 +238,7 @@ class RecordStore:
         response's letter then carries both, so Markdown, HTML and PDF never disagree.
         """
         _require_clinical(user, "edit a letter")
-        if not (markdown or "").strip() or len(markdown) > MAX_LETTER_CHARS:
+        if not has_visible_text(markdown) or len(markdown) > MAX_LETTER_CHARS:
             raise InvalidRequestError(f"a letter is 1 to {MAX_LETTER_CHARS} characters of Markdown")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
