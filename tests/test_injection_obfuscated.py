@@ -10,7 +10,7 @@ import pytest
 from test_injection import GOLD, TEMPLATES_PATH, leaks, request_for, services  # noqa: F401
 
 from mrs_assist.normalize import normalize
-from mrs_assist.validate.injection import (
+from mrs_assist.evaluation.injection import (
     OBFUSCATED_FILE,
     build_obfuscated,
     default_paths,

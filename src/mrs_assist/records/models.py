@@ -12,8 +12,9 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, computed_field
 
+from mrs_assist.clocks import seconds_left
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
 Status = Literal["draft", "signed"]
@@ -41,6 +42,36 @@ def require_visible_text(value: str) -> str:
 
 VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
 """Caller text a reader must be able to see: an override reason, a letter."""
+
+
+class RecordClock(BaseModel):
+    """The record's decision clock (CMS-0057-F: 72 hours expedited, 7 calendar days standard)."""
+
+    urgency: Literal["standard", "expedited"]
+    received_at: datetime = Field(description="When the request was received (the clock starts).")
+    due_at: datetime = Field(description="When the decision is due, extension included.")
+    extension_days: int = Field(default=0, description="Days added by a recorded extension.")
+    extension_reason: str | None = Field(default=None, description="Why the extension was taken.")
+    decided_at: datetime | None = Field(default=None, description="When the record was signed (the decision).")
+
+    @computed_field(description="Seconds until due for an undecided record (negative: overdue); null once decided.")
+    @property
+    def seconds_left(self) -> float | None:
+        return None if self.decided_at else seconds_left(self.due_at)
+
+    @computed_field(description="Undecided past due, or decided after the due time.")
+    @property
+    def overdue(self) -> bool:
+        return self.decided_at > self.due_at if self.decided_at else seconds_left(self.due_at) < 0
+
+
+class ExtensionRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/extension`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=14, description="Calendar days added to the due time (at most 14).")
+    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
 
 
 class FactOverride(BaseModel):
@@ -91,6 +122,8 @@ class Record(BaseModel):
         default="",
         description="Hash of what a signer reviews (outcome, facts, letter); the sign request sends it back.",
     )
+    clock: RecordClock | None = Field(default=None, description="The decision clock.")
+    submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
 
     def to_response(self) -> DeterminationRecordResponse:
         """The API body for this record."""
@@ -107,6 +140,7 @@ class Record(BaseModel):
             letter_markdown=self.letter_markdown,
             overrides=self.overrides,
             review_hash=self.review_hash,
+            clock=self.clock,
         )
 
 
@@ -124,6 +158,7 @@ class RecordSummary(BaseModel):
     signed_by: str | None = None
     signed_at: datetime | None = None
     corrects_id: str | None = None
+    clock: RecordClock | None = None
 
 
 class DeterminationRecordResponse(DeterminationResponse):
@@ -143,6 +178,7 @@ class DeterminationRecordResponse(DeterminationResponse):
         description="Hash of the state a signer reviews (outcome, facts, letter): send it back in the "
         "sign request; a record changed since answers 409 naming what changed."
     )
+    clock: RecordClock | None = None
 
 
 class FactOverrideRequest(BaseModel):

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from mrs_assist.auth import CLINICAL_ROLES, Role, User
+from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
     ConflictError,
@@ -46,6 +47,7 @@ from mrs_assist.records.models import (
     FactOverride,
     LetterRevision,
     Record,
+    RecordClock,
     RecordSummary,
     has_visible_text,
 )
@@ -148,11 +150,70 @@ class RecordStore:
             ]
 
     # --- writing ---------------------------------------------------------------------------
-    def create(self, request: DeterminationRequest, response: DeterminationResponse, *, user: User) -> Record:
-        """Store a new draft determination (raises ForbiddenError for a non-clinical role)."""
+    def create(
+        self, request: DeterminationRequest, response: DeterminationResponse, *, user: User,
+        submitter_ref: str | None = None,
+    ) -> Record:
+        """Store a new draft determination (raises ForbiddenError for a non-clinical role).
+
+        ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
+        """
         _require_clinical(user, "store a determination")
         with self.db.write() as session:
-            row = self._new_row(session, request, response, user=user, corrects_id=None)
+            row = self._new_row(session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref)
+            return self._record(session, row)
+
+    def find_submitted(self, submitter_ref: str) -> Record:
+        """The newest record stored for the PAS claim identifier `submitter_ref` (raises NotFoundError)."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(RecordRow).where(RecordRow.submitter_ref == submitter_ref)
+                .order_by(RecordRow.created_at.desc()).limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError("no prior-authorization request with that claim identifier")
+            return self._record(session, row)
+
+    def summaries(self, since: datetime | None = None, until: datetime | None = None) -> builtins.list[RecordSummary]:
+        """Every record created in [since, until), oldest first, with its clock (for reports; no limit)."""
+        query: Select = select(RecordRow)
+        if since is not None:
+            query = query.where(RecordRow.created_at >= _aware(since))
+        if until is not None:
+            query = query.where(RecordRow.created_at < _aware(until))
+        with self.db.read() as session:
+            rows = session.execute(query.order_by(RecordRow.created_at, RecordRow.id)).scalars().all()
+            return [_summary(row) for row in rows]
+
+    def extend(self, id: str, days: int, reason: str, *, user: User) -> Record:
+        """Record an extension of the decision clock by `days` for `reason` (once per record;
+        raises ConflictError once signed or already extended, InvalidRequestError for bad input)."""
+        _require_clinical(user, "extend a decision timeframe")
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidRequestError(f"an extension is 1 to {MAX_EXTENSION_DAYS} calendar days")
+        reason = (reason or "").strip()
+        if not reason or len(reason) > MAX_REASON_CHARS:
+            raise InvalidRequestError(f"an extension needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its decision timeframe")
+            if row.extension_days:
+                raise ConflictError(f"determination {row.id} was already extended; only one extension is allowed")
+            clock = _clock(row)
+            now = utc_now()
+            row.extension_days, row.extension_reason, row.extended_at, row.extended_by = days, reason, now, user.name
+            row.urgency, row.received_at = clock.urgency, clock.received_at
+            row.due_at = due_at(clock.received_at, clock.urgency, extension_days=days)
+            row.updated_at = now
+            append_entry(
+                session,
+                actor=user.name,
+                role=user.role.value,
+                action="extend",
+                at=now,
+                record=row,
+                details={"days": days, "due_at": row.due_at.isoformat(), "reason_sha256": sha256_text(reason)},
+            )
             return self._record(session, row)
 
     def correct(
@@ -164,7 +225,9 @@ class RecordStore:
             original = self._row(session, id, lock=True)
             if original.status != "signed":
                 raise ConflictError(f"determination {id} is a draft: change it instead of correcting it")
-            row = self._new_row(session, request, response, user=user, corrects_id=original.id)
+            row = self._new_row(
+                session, request, response, user=user, corrects_id=original.id, submitter_ref=original.submitter_ref
+            )
             return self._record(session, row)
 
     def override_fact(
@@ -384,6 +447,7 @@ class RecordStore:
         *,
         user: User,
         corrects_id: str | None,
+        submitter_ref: str | None = None,
     ) -> RecordRow:
         if request.policy_id != response.policy_id:
             raise InvalidRequestError("the response answers another policy than the request names")
@@ -397,6 +461,10 @@ class RecordStore:
             created_by=user.name,
             created_role=user.role.value,
             corrects_id=corrects_id,
+            urgency=request.urgency,
+            received_at=now,
+            due_at=due_at(now, request.urgency),
+            submitter_ref=submitter_ref,
         )
         _set_response(row, response, now)
         session.add(row)
@@ -476,6 +544,8 @@ class RecordStore:
             corrects_id=row.corrects_id,
             corrected_by=list(corrected_by),
             review_hash=review_hash(review_parts(row)),
+            clock=_clock(row),
+            submitter_ref=row.submitter_ref,
         )
 
 
@@ -501,6 +571,25 @@ def _summary(row: RecordRow) -> RecordSummary:
         signed_by=row.signed_by,
         signed_at=_aware(row.signed_at),
         corrects_id=row.corrects_id,
+        clock=_clock(row),
+    )
+
+
+def _clock(row: RecordRow) -> RecordClock:
+    """The row's decision clock; a record older than the clock columns starts at its creation,
+    with the urgency its stored request names."""
+    urgency = row.urgency
+    if urgency is None:
+        urgency = DeterminationRequest.model_validate_json(row.request_json).urgency
+    received = _aware(row.received_at or row.created_at)
+    due = _aware(row.due_at) if row.due_at else due_at(received, urgency, extension_days=row.extension_days or 0)
+    return RecordClock(
+        urgency=urgency,
+        received_at=received,
+        due_at=due,
+        extension_days=row.extension_days or 0,
+        extension_reason=row.extension_reason,
+        decided_at=_aware(row.signed_at) if row.status == "signed" else None,
     )
 
 

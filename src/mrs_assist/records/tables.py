@@ -47,6 +47,15 @@ class RecordRow(Base):
     signed_by: Mapped[str | None] = mapped_column(String(100))
     signed_role: Mapped[str | None] = mapped_column(String(20))
     corrects_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    # Decision clocks (migration 0003_clocks; mrs_assist.clocks). Null on older records.
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extended_by: Mapped[str | None] = mapped_column(String(100))
+    submitter_ref: Mapped[str | None] = mapped_column(String(300), index=True)
 
     overrides: Mapped[list[OverrideRow]] = relationship(order_by="OverrideRow.id", lazy="selectin")
     letters: Mapped[list[LetterRow]] = relationship(order_by="LetterRow.id", lazy="selectin")
