@@ -61,6 +61,9 @@ TAMPERS = [
     ("policy_version", "UPDATE records SET policy_version = '99' WHERE id = :draft", "records.policy_version"),
     ("status", "UPDATE records SET status = 'draft' WHERE id = :signed", "records.status"),
     ("request", "UPDATE records SET request_json = replace(request_json, 'glioblastoma', 'meningioma') WHERE id = :draft", "records.request_json"),
+    # clock columns added by a later migration (0003_clocks): covered without touching the audit code
+    ("due_at (clock)", "UPDATE records SET due_at = '2099-01-01 00:00:00' WHERE id = :draft", "records.due_at"),
+    ("urgency (clock)", "UPDATE records SET urgency = 'expedited' WHERE id = :draft", "records.urgency"),
     ("letter text", "UPDATE records SET letter_markdown = 'Approved.' WHERE id = :draft", "records.letter_markdown"),
     ("override recommendation_before", "UPDATE fact_overrides SET recommendation_before = 'meets_criteria' WHERE id = :override", "fact_overrides row"),
     ("override recommendation_after", "UPDATE fact_overrides SET recommendation_after = 'meets_criteria' WHERE id = :override", "fact_overrides row"),
