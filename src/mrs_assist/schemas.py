@@ -113,7 +113,9 @@ class Patient(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    age_years: float | None = Field(default=None, ge=0, le=130)
+    age_years: float | None = Field(
+        default=None, ge=0, le=130, strict=True, description="A JSON number (not a string, not true/false)."
+    )
 
 
 class Party(BaseModel):

@@ -99,6 +99,7 @@ function showError(box, err) {
   const status = err instanceof ApiError ? err.status : -1;
   let title = ERROR_TITLES[status] || "Something went wrong.";
   if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
+  if (err instanceof ApiError && err.code === "record_changed") title = "The record changed while you reviewed it.";
   let message = String(err.message || err);
   if (!/[.!?]$/.test(message)) message += ".";
   const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
@@ -106,6 +107,8 @@ function showError(box, err) {
   if (status === 403 && err.code !== "physician_required") parts.push(" ", el("span", {}, "Use a key whose role may do this."));
   if (status === 403 && err.code === "physician_required")
     parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
+  if (err instanceof ApiError && err.code === "record_changed")
+    parts.push(" ", el("span", {}, "Open the case again to see the current version, review it, then sign."));
   if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
   box.replaceChildren(...parts);
   box.hidden = false;
@@ -745,7 +748,12 @@ function setUpCase() {
     if (!record) return;
     setStatus("sign-status", "Signing…");
     const updated = await busy($("case-sign"), $("sign-error"), () =>
-      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, { method: "POST" }),
+      // The hash of the version on screen: if anyone changed the record since, the server
+      // answers 409 naming what changed instead of signing text the signer never saw.
+      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, {
+        method: "POST",
+        body: { review_hash: record.review_hash },
+      }),
     );
     if (updated) {
       renderRecord(updated);
