@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from mrs_assist import __version__
 from mrs_assist.api.errors import install_error_handlers
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
-from mrs_assist.api.routers import ask, clocks, compare, determinations, fhir, health, metrics, page, policies, records
+from mrs_assist.api.routers import ask, cds, clocks, compare, determinations, fhir, health, metrics, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
@@ -41,5 +41,6 @@ def create_app(
     app.include_router(records.router, responses=errors)
     app.include_router(clocks.router, responses=errors)
     app.include_router(metrics.router, responses=errors)
+    app.include_router(cds.router, responses=errors)
     app.include_router(fhir.router)  # FHIR PAS/DTR: errors as OperationOutcome; roles checked per route
     return app
