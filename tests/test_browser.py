@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from servers import free_port, running_server
+from support.servers import free_port, running_server
 import pytest
 
 from mrs_assist.config import ROOT, Settings

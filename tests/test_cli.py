@@ -93,3 +93,57 @@ def test_letter_pdf_needs_out(run, tmp_path):
     code, _, err = run("determine", "--policy", "nia-brain-mrs", "--notes-file", str(notes), "--letter", "--format", "pdf", "--out", str(out_file))
     assert code == 0, err
     assert out_file.read_bytes().startswith(b"%PDF")
+
+
+def test_determine_letter_json_prints_one_json_document(run, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    code, out, err = run("determine", "--policy", "cohere-mrs", "--notes-file", str(notes), "--letter", "--json")
+    assert code == 0, err
+    body = json.loads(out)  # the whole of stdout: no letter text after the JSON
+    assert body["recommendation"] == "meets_criteria"
+    assert body["letter"]["markdown"].strip() and body["id"]
+
+
+def test_determine_batch_one_body_a_line_and_errors_in_place(run, tmp_path):
+    requests = [
+        {"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},
+        {"policy_id": "aetna-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES},
+        "{not json",
+        {"policy_id": "nia-brain-mrs", "cpt_codes": ["76390"], "clinical_notes": "Headache for two weeks. MRS requested."},
+    ]
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n\n", encoding="utf-8")
+    code, out, err = run("determine", "--batch", str(batch))
+    assert code == 1 and err.strip() == "error: 2 of 4 lines failed (their lines hold the error)"
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 4
+    services = Services(get_settings())
+    from mrs_assist.schemas import DeterminationRequest
+
+    for i in (0, 3):
+        expected = services.determine(DeterminationRequest(**requests[i])).model_dump(mode="json")
+        for key in ("recommendation", "facts", "trace", "citations", "missing_information"):
+            assert lines[i][key] == expected[key], (i, key)
+        assert lines[i]["id"]
+    assert lines[1] == {"error": {"code": "unknown_policy", "message": lines[1]["error"]["message"]}, "line": 2}
+    assert lines[2]["error"]["code"] == "invalid_request" and lines[2]["line"] == 3
+    assert "{not json" not in out  # caller values are not echoed
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(requests[0]) + "\n", encoding="utf-8")
+    result = tmp_path / "out.jsonl"
+    code, out, err = run("determine", "--batch", str(good), "--out", str(result))
+    assert code == 0 and out == "", err
+    assert json.loads(result.read_text(encoding="utf-8"))["recommendation"] == "meets_criteria"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["determine", "--batch", "B", "--policy", "cohere-mrs"], ["determine", "--policy", "cohere-mrs"]],
+)
+def test_determine_batch_and_single_are_exclusive(run, tmp_path, args):
+    batch = tmp_path / "b.jsonl"
+    batch.write_text("", encoding="utf-8")
+    code, out, err = run(*[str(batch) if a == "B" else a for a in args])
+    assert code != 0 and err.startswith("error: ") and len(err.strip().splitlines()) == 1 and out == ""

@@ -14,8 +14,8 @@ from conftest import REAL_CORPUS, policy_markdown, tiny_corpus_documents
 from fastapi.testclient import TestClient
 
 from mrs_assist.api import create_app
-from mrs_assist.harness.faults import cli
-from mrs_assist.harness.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
+from support.faults import cli
+from support.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
 from mrs_assist.index import build_index, selfcheck, store
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.records import dispose_engine
@@ -195,7 +195,7 @@ def test_readyz_is_not_behind_auth(make_settings, fake_queries):
 
 
 def test_readiness_follows_a_chroma_server_that_goes_away(make_settings, fake_queries, tmp_path):
-    from mrs_assist.harness.servers import ChromaServer
+    from support.servers import ChromaServer
 
     server = ChromaServer(tmp_path / "chroma").start()
     try:

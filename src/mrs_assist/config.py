@@ -7,6 +7,7 @@ Nothing reads settings at import time; callers take ``get_settings()`` or are ha
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,7 +15,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
-"""The source checkout (``src/mrs_assist`` → repository root)."""
+"""The source checkout (``src/mrs_assist`` → repository root) when running from one."""
+
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
+"""Whether the package runs from its source checkout (an editable install) or from a wheel."""
+
+
+def package_data(name: str) -> Path:
+    """A folder of data shipped inside the package (``mrs_assist/data/<name>``)."""
+    return Path(str(files("mrs_assist") / "data" / name))
+
+
+def _outside_data(name: str) -> Path:
+    """eval/ and the local state: in the checkout when running from one, else the working folder."""
+    return (ROOT if IN_CHECKOUT else Path.cwd()) / name
 
 
 def _default_model_path() -> Path:
@@ -29,13 +43,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
 
     corpus_dir: Path = Field(
-        default=ROOT / "corpus",
-        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue.",
+        default_factory=lambda: package_data("corpus"),
+        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue "
+        "(MRS_ASSIST_CORPUS_DIR points at a plan's own); default: the corpus shipped in the package.",
     )
-    eval_dir: Path = Field(default=ROOT / "eval", description="Folder of gold cases and questions.")
-    prompts_dir: Path = Field(default=ROOT / "prompts", description="Folder of LLM prompt templates.")
+    eval_dir: Path = Field(
+        default_factory=lambda: _outside_data("eval"),
+        description="Folder of gold cases and questions (evaluation inputs; not shipped in the package).",
+    )
+    prompts_dir: Path = Field(
+        default_factory=lambda: package_data("prompts"),
+        description="Folder of LLM prompt templates; default: the prompts shipped in the package.",
+    )
     data_dir: Path = Field(
-        default=ROOT / ".mrs-assist",
+        default_factory=lambda: _outside_data(".mrs-assist"),
         description="Where the local index (Chroma folder, BM25, manifest) and records live.",
     )
     embedding_model: str = Field(

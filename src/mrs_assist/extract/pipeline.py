@@ -175,8 +175,9 @@ def _context_rules(lexicon: Lexicon, labels: set[str]) -> list[Any]:
 def build_detector(catalogue: Catalogue) -> Detector:
     """A ready pipeline for ``catalogue``; raises CorpusError when its detection data is invalid."""
     silence_libraries()
-    import medspacy
+    from mrs_assist.lazy import import_medspacy
 
+    medspacy = import_medspacy()
     from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
     from mrs_assist.extract.sentences import NAME as SENTENCES
 

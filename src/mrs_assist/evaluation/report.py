@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mrs_assist.harness.clausemap import FUZZY_SHARE, MIN_FUZZY_TOKENS
-from mrs_assist.harness.plots import plot_confusion, plot_latency, plot_recall_curves
-from mrs_assist.harness.questions import KS, RETRIEVERS
-from mrs_assist.harness.render import Image, Section, Table, fmt, to_html, to_markdown
+from mrs_assist.evaluation.clausemap import FUZZY_SHARE, MIN_FUZZY_TOKENS
+from mrs_assist.evaluation.plots import plot_confusion, plot_latency, plot_recall_curves
+from mrs_assist.evaluation.questions import KS, RETRIEVERS
+from mrs_assist.evaluation.render import Image, Section, Table, fmt, to_html, to_markdown
 
 TITLE = "mrs-assist evaluation"
 RETRIEVER_NOTES = {

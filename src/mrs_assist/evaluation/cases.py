@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mrs_assist.harness.data import OUTCOMES, Case
-from mrs_assist.harness.metrics import confusion_matrix, micro_precision_recall, rate
-from mrs_assist.harness.timing import Stopwatch
+from mrs_assist.evaluation.data import OUTCOMES, Case
+from mrs_assist.evaluation.metrics import confusion_matrix, micro_precision_recall, rate
+from mrs_assist.evaluation.timing import Stopwatch
 from mrs_assist.schemas import DeterminationRequest
 
 EQUIVALENT_CLAUSES = {"cohere-mrs#non-indications.4": "cohere-mrs#non-indications.3"}

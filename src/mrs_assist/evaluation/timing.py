@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 
-from mrs_assist.harness.metrics import latency_summary
+from mrs_assist.evaluation.metrics import latency_summary
 
 STAGES = ("extract", "check", "retrieve", "ask", "determine")
 

@@ -7,7 +7,7 @@
   readiness 503 (liveness 200), then `mrs-assist index --rebuild` brings readiness back
   without restarting the API.
 
-Used by `mrs-assist resilience` and tests/test_readiness.py (see `faults` for the others).
+Used by `scripts/resilience.py` and tests/test_readiness.py (see `faults` for the others).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from mrs_assist.harness.faults import ASK, cli
-from mrs_assist.harness.servers import ApiServer
+from .faults import ASK, cli
+from .servers import ApiServer
 
 
 def _writing_started(index_dir: Path) -> bool:

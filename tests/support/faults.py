@@ -1,7 +1,7 @@
 """Fault scenarios against real processes, each returning its figures as a dict.
 
-Used by `mrs-assist resilience` (long runs) and by tests/test_faults*.py (short runs of the
-same code). Every server runs on 127.0.0.1 (`harness.servers`); every process started is
+Used by `scripts/resilience.py` (long runs) and by tests/test_faults*.py (short runs of the
+same code). Every server runs on 127.0.0.1 (`tests/support/servers.py`); every process started is
 stopped by its own id.
 
 - `kill_during_writes`: concurrent stored determinations, the API killed -9 mid-way, restarted;
@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from mrs_assist.harness.load import sample_inputs, verify_writes
-from mrs_assist.harness.servers import ApiServer
+from .load import sample_inputs, verify_writes
+from .servers import ApiServer
 
 ASK = "What metabolites does MR spectroscopy measure in the brain?"
 """A question only retrieval answers (a coverage question is answered from the criteria trees,

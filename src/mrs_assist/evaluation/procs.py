@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mrs_assist.harness.metrics import latency_summary
+from mrs_assist.evaluation.metrics import latency_summary
 
 
 def run_child(cmd: list[str], env: dict[str, str], timeout: float = 600) -> tuple[float, int, int]:

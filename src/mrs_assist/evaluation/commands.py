@@ -8,11 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mrs_assist.harness.evaluate import EvalOptions, run_eval
-from mrs_assist.harness.gate import check_thresholds, load_thresholds
-from mrs_assist.harness.questions import KS
-from mrs_assist.harness.render import fmt
-from mrs_assist.harness.report import write_report
+from mrs_assist.evaluation.evaluate import EvalOptions, run_eval
+from mrs_assist.evaluation.gate import check_thresholds, load_thresholds
+from mrs_assist.evaluation.questions import KS
+from mrs_assist.evaluation.render import fmt
+from mrs_assist.evaluation.report import write_report
 
 
 def run_eval_command(services: Any, options: EvalOptions, *, out: Path, thresholds: Path | None = None,
@@ -56,7 +56,7 @@ def print_eval_summary(result: dict, failures: list[str] | None) -> None:
 
 def run_bench_command(settings: Any, options: Any, *, out: Path) -> dict:
     """Run the benchmarks, write out/bench.json and print the table; returns the result."""
-    from mrs_assist.harness.bench import print_bench, run_bench, write_bench
+    from mrs_assist.evaluation.bench import print_bench, run_bench, write_bench
 
     result = run_bench(settings, options)
     path = write_bench(result, out)

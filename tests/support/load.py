@@ -6,7 +6,7 @@ concurrency, mixing cited answers (``POST /v1/ask``), stored determinations
 id, or the newest list). `verify_writes` then opens the records database and reports how many
 acknowledged records are missing and whether the audit chain verifies.
 
-    python -m mrs_assist.harness.load --url http://127.0.0.1:8000 --requests 600 \\
+    python tests/support/load.py --url http://127.0.0.1:8000 --requests 600 \\
         --concurrency 8 --database-url postgresql+psycopg://... [--api-key KEY]
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrs_assist.harness.metrics import latency_summary
+from mrs_assist.evaluation.metrics import latency_summary
 
 MIX = (("ask", 0.4), ("determine", 0.3), ("read", 0.3))
 
@@ -78,7 +78,7 @@ class LoadResult:
 
 def sample_inputs(eval_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Questions and determination request bodies from the gold evaluation files."""
-    from mrs_assist.harness.data import load_cases, load_questions
+    from mrs_assist.evaluation.data import load_cases, load_questions
 
     questions = [q.question for q in load_questions(eval_dir)]
     bodies = []
@@ -184,7 +184,7 @@ def verify_writes(database_url: str, acknowledged: list[str], *, timeout: float 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mrs_assist.harness.load`: print the figures as JSON; exit 1 on any error or loss."""
+    """`python tests/support/load.py`: print the figures as JSON; exit 1 on any error or loss."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--requests", type=int, default=600)

@@ -1,6 +1,6 @@
 """The prompt-injection corpus: gold cases × injection templates × placements, plus benign notes.
 
-``python -m mrs_assist.validate.injection build`` reads the gold cases (``eval/cases.yaml``)
+``python -m mrs_assist.evaluation.injection build`` reads the gold cases (``eval/cases.yaml``)
 and the templates (``eval/injection/templates.yaml``) and writes ``eval/injection/cases.jsonl``,
 one :class:`InjectionCase` a line. The build is deterministic: the template file's seed fixes
 which cases get which injections where, and each canary is derived from the seed and the case
@@ -227,7 +227,7 @@ def to_jsonl(records: list[InjectionCase]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`build` writes the corpus; `check` exits 1 when the committed file differs from a fresh build."""
     cases_path, templates_path, out_path = default_paths()
-    parser = argparse.ArgumentParser(prog="python -m mrs_assist.validate.injection", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mrs_assist.evaluation.injection", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["build", "check"])
     parser.add_argument("--cases", type=Path, default=cases_path, help="Gold cases (eval/cases.yaml).")
     parser.add_argument("--templates", type=Path, default=templates_path, help="Injection templates.")
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != text:
-            print(f"{args.out} is out of date: run `python -m mrs_assist.validate.injection build`", file=sys.stderr)
+            print(f"{args.out} is out of date: run `python -m mrs_assist.evaluation.injection build`", file=sys.stderr)
             return 1
         print(f"{args.out} is current ({kinds['injection']} injected, {kinds['benign']} benign notes)")
         return 0

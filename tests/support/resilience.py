@@ -1,4 +1,4 @@
-"""`mrs-assist resilience`: the long fault and load runs, in one command, with their figures.
+"""`scripts/resilience.py`: the long fault and load runs, in one command, with their figures.
 
 Everything runs in a temporary folder on 127.0.0.1 with the real model and corpus:
 
@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from mrs_assist.harness import faults, index_faults
-from mrs_assist.harness.load import LoadOptions, run_load, verify_writes
-from mrs_assist.harness.servers import ApiServer, ChromaServer, PostgresServer
+from . import faults, index_faults
+from .load import LoadOptions, run_load, verify_writes
+from .servers import ApiServer, ChromaServer, PostgresServer
 
 SCENARIOS = ("index-kill", "corruption", "writes-sqlite", "writes-postgres", "disk-full", "load", "outages")
 

@@ -1,4 +1,4 @@
-"""Real servers on 127.0.0.1 for the fault tests and `mrs-assist resilience`: a `chroma run`
+"""Real servers on 127.0.0.1 for the fault tests and `scripts/resilience.py`: a `chroma run`
 server, a PostgreSQL cluster, and the API under uvicorn — each started in a folder of its
 own, and stopped, killed (-9), frozen (SIGSTOP) or thawed by the ids of the processes it
 started, never by name.
@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -66,6 +68,37 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen | None, log: Pat
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not answer within {timeout:g} s")
         time.sleep(0.05)
+
+
+@contextmanager
+def running_server(
+    argv: Sequence[str],
+    *,
+    probe: str,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> Iterator[subprocess.Popen]:
+    """Run ``argv`` for a test until ``probe`` (a URL) answers 200; fail the test with the log's
+    tail if it never does; stop the process after."""
+    import pytest
+
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        try:
+            try:
+                _wait_http(probe, timeout, proc, log_path)
+            except RuntimeError as exc:
+                pytest.fail(f"{argv[0]}: {exc}")
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 class ChromaServer:

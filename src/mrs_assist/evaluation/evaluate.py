@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrs_assist.harness.cases import CaseContext, evaluate_case, summarise_cases
-from mrs_assist.harness.clausemap import ClauseMatcher
-from mrs_assist.harness.data import load_cases, load_questions
-from mrs_assist.harness.lcbaseline import DEFAULT_SEEDS_DIR, LangChainPipeline
-from mrs_assist.harness.metrics import mean, rate
-from mrs_assist.harness.questions import (
+from mrs_assist.evaluation.cases import CaseContext, evaluate_case, summarise_cases
+from mrs_assist.evaluation.clausemap import ClauseMatcher
+from mrs_assist.evaluation.data import load_cases, load_questions
+from mrs_assist.evaluation.lcbaseline import DEFAULT_SEEDS_DIR, LangChainPipeline
+from mrs_assist.evaluation.metrics import mean, rate
+from mrs_assist.evaluation.questions import (
     KS,
     QuestionContext,
     chunk_units,
@@ -25,8 +25,8 @@ from mrs_assist.harness.questions import (
     evaluate_question,
     summarise_retrievers,
 )
-from mrs_assist.harness.rankers import single_ranker_available
-from mrs_assist.harness.timing import Stopwatch
+from mrs_assist.evaluation.rankers import single_ranker_available
+from mrs_assist.evaluation.timing import Stopwatch
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _langchain(services: Any, options: EvalOptions, notes: list[str]) -> tuple[A
 
 
 def _judge(services: Any, rows: list[dict], options: EvalOptions, bar: Any) -> dict:
-    from mrs_assist.harness.judge import judge_answer, judge_reason, make_judge_model
+    from mrs_assist.evaluation.judge import judge_answer, judge_reason, make_judge_model
 
     reason = judge_reason(services.settings) if options.judge else "disabled (--no-judge)"
     model = make_judge_model(services.settings) if reason is None else None

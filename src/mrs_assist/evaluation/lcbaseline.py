@@ -8,7 +8,7 @@ curated document, under ``seeds_dir``), LangChain's ``RecursiveCharacterTextSpli
 anchors, no BM25, no fusion, no payer detection, no decline rule.
 
 Run as a module it is also the baseline's process for the benchmarks:
-``python -m mrs_assist.harness.lcbaseline ask QUESTION`` (cold start to first answer),
+``python -m mrs_assist.evaluation.lcbaseline ask QUESTION`` (cold start to first answer),
 ``... index`` (build), and ``lcbaseline:app`` is its ASGI app for the throughput test.
 """
 
@@ -158,7 +158,7 @@ def create_app() -> Any:
     return app
 
 
-def __getattr__(name: str) -> Any:  # `uvicorn mrs_assist.harness.lcbaseline:app` builds on import
+def __getattr__(name: str) -> Any:  # `uvicorn mrs_assist.evaluation.lcbaseline:app` builds on import
     if name == "app":
         globals()["app"] = create_app()
         return globals()["app"]
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["index"]:
         print(f"{len(pipeline.chunks)} chunks in {pipeline.build_seconds:.2f} s")
         return 0
-    print("usage: python -m mrs_assist.harness.lcbaseline (ask QUESTION | index)", file=sys.stderr)
+    print("usage: python -m mrs_assist.evaluation.lcbaseline (ask QUESTION | index)", file=sys.stderr)
     return 2
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
-from mrs_assist.harness.clausemap import ClauseMatcher
-from mrs_assist.harness.data import Question
-from mrs_assist.harness.metrics import first_relevant_rank, mean, ndcg_at_k, rate, recall_at_k, reciprocal_rank
-from mrs_assist.harness.rankers import rank_single
-from mrs_assist.harness.timing import Stopwatch
+from mrs_assist.evaluation.clausemap import ClauseMatcher
+from mrs_assist.evaluation.data import Question
+from mrs_assist.evaluation.metrics import first_relevant_rank, mean, ndcg_at_k, rate, recall_at_k, reciprocal_rank
+from mrs_assist.evaluation.rankers import rank_single
+from mrs_assist.evaluation.timing import Stopwatch
 from mrs_assist.schemas import AskRequest
 
 KS = (1, 3, 5, 10)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrs_assist.harness.lcbaseline import DEFAULT_SEEDS_DIR
-from mrs_assist.harness.metrics import latency_summary
-from mrs_assist.harness.procs import run_child, serve_and_load
+from mrs_assist.evaluation.lcbaseline import DEFAULT_SEEDS_DIR
+from mrs_assist.evaluation.metrics import latency_summary
+from mrs_assist.evaluation.procs import run_child, serve_and_load
 
 QUESTION = "Does NIA cover MRS for glioma grading?"
 TARGETS = {  # metric: (bound, "max" | "min", unit)
@@ -69,8 +69,8 @@ def _env(data_dir: Path, seeds_dir: Path) -> dict[str, str]:
 
 # --- in-process, warm -----------------------------------------------------------------------
 def _warm(settings: Any, options: BenchOptions) -> dict:
-    from mrs_assist.harness.data import load_cases, load_questions
-    from mrs_assist.harness.lcbaseline import LangChainPipeline
+    from mrs_assist.evaluation.data import load_cases, load_questions
+    from mrs_assist.evaluation.lcbaseline import LangChainPipeline
     from mrs_assist.schemas import AskRequest, DeterminationRequest
     from mrs_assist.service import Services
 
@@ -110,7 +110,7 @@ def _warm(settings: Any, options: BenchOptions) -> dict:
 def _cold(data_dir: Path, options: BenchOptions) -> dict:
     env = _env(data_dir, options.seeds_dir)
     ours = [run_child([*_cli(), "ask", QUESTION], env) for _ in range(options.cold_runs)]
-    lc = [run_child([sys.executable, "-m", "mrs_assist.harness.lcbaseline", "ask", QUESTION], env) for _ in range(options.cold_runs)]
+    lc = [run_child([sys.executable, "-m", "mrs_assist.evaluation.lcbaseline", "ask", QUESTION], env) for _ in range(options.cold_runs)]
     imports = run_child([sys.executable, "-c", "import torch, sentence_transformers, chromadb"], env)
     bare = run_child([sys.executable, "-c", "pass"], env)
     return {
@@ -135,7 +135,7 @@ def _index(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
         report = build_index(tmp_settings, progress=False)
         no_change.append(time.perf_counter() - t)
     cli_no_change, _, _ = run_child([*_cli(), "index"], env)
-    lc_cold, lc_code, lc_rss = run_child([sys.executable, "-m", "mrs_assist.harness.lcbaseline", "index"], env)
+    lc_cold, lc_code, lc_rss = run_child([sys.executable, "-m", "mrs_assist.evaluation.lcbaseline", "index"], env)
     return {
         "cold_s": round(cold, 3), "cold_exit_code": code, "cold_peak_rss_mib": round(rss / 1024, 1),
         "no_change_s": round(statistics.median(no_change), 4), "no_change_changed": report.changed,
@@ -146,12 +146,12 @@ def _index(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
 
 
 def _api(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
-    from mrs_assist.harness.data import load_questions
+    from mrs_assist.evaluation.data import load_questions
 
     questions = [q.question for q in load_questions(settings.eval_dir)]
     env = _env(data_dir, options.seeds_dir)
     out = {}
-    for name, app in (("ours", "mrs_assist.api.asgi:app"), ("langchain", "mrs_assist.harness.lcbaseline:app")):
+    for name, app in (("ours", "mrs_assist.api.asgi:app"), ("langchain", "mrs_assist.evaluation.lcbaseline:app")):
         try:
             out[name] = serve_and_load(app, env, questions, options)
         except Exception as exc:  # noqa: BLE001 - report, do not sink the other measurements
@@ -255,7 +255,7 @@ def print_bench(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from mrs_assist.harness.render import fmt
+    from mrs_assist.evaluation.render import fmt
 
     table = Table(title=f"mrs-assist bench{' (quick)' if result['meta']['quick'] else ''}: ours beside plain LangChain")
     for col in ("metric", "ours", "LangChain", "ours ÷ LC", "target", "met", "missed by"):
