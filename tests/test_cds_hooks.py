@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from fhir_support import PAYER, payer_map
+from support.fhir import PAYER, payer_map
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings

@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.questionnaire import Questionnaire
-from fhir_support import answers, claim_response, mrs_bundle, payer_map
+from support.fhir import answers, claim_response, mrs_bundle, payer_map
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

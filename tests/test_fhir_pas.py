@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from fhir_support import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
