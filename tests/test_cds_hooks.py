@@ -17,7 +17,7 @@ NURSE = {"X-API-Key": "key-nurse"}
 
 @pytest.fixture()
 def client(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys="key-nurse=nurse-ann:reviewer",
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys="key-nurse=nurse-ann:reviewer", fhir_notify_interval_seconds=0,
                         fhir_payer_map=payer_map(tmp_path, "healthhelp-mrs"))
     services = Services(settings)
     yield TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False), services

@@ -27,7 +27,7 @@ MEETS = {  # gold case gc-001's facts (eval/cases.yaml) that Cohere's questionna
 
 
 def make_client(tmp_path, policy_id: str = "cohere-mrs"):
-    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS,
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS, fhir_notify_interval_seconds=0,
                         fhir_payer_map=payer_map(tmp_path, policy_id))
     services = Services(settings)
     app = create_app(services=services, host="127.0.0.1")

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "
         "policy id that governs FHIR PAS requests; unset means the map shipped in mrs_assist/fhir/payers.yaml.",
     )
+    fhir_subscription_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost", "::1"],
+        description="Hosts a FHIR Subscription's rest-hook endpoint may name (anything else is refused: "
+        "the server never posts to an address a caller picks freely).",
+    )
+    fhir_notify_interval_seconds: float = Field(
+        default=5.0, ge=0,
+        description="How often the API looks for changed PAS requests to push to rest-hook subscribers; "
+        "0 turns the pusher off (run `mrs-assist fhir notify` from a scheduler instead).",
+    )
     auth: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="API authentication: 'on' always requires an API key; 'auto' requires one when "
