@@ -56,6 +56,14 @@ class Services:
         return Vocabulary(self.corpus)
 
     @cached_property
+    def fixed_vocabulary(self) -> frozenset[str]:
+        """Wording a model's draft may use without a source: the letters' templates, settings
+        and glossary, and this corpus's fact labels."""
+        from mrs_assist.letters.vocabulary import fixed_vocabulary
+
+        return fixed_vocabulary(self.settings.corpus_dir / "facts.yaml")
+
+    @cached_property
     def catalogue(self) -> Catalogue:
         """The shared facts catalogue."""
         return load_catalogue(self.settings.corpus_dir / "facts.yaml")
@@ -140,7 +148,14 @@ class Services:
         from mrs_assist.answer.llm import phrase_answer
 
         response, problems = phrase_answer(
-            self.chat_model, request.question, citations, answer, corpus=self.corpus, policy_ids=request.policy_ids
+            self.chat_model,
+            request.question,
+            citations,
+            answer,
+            corpus=self.corpus,
+            policy_ids=request.policy_ids,
+            prompts_dir=self.settings.prompts_dir,
+            vocabulary=self.fixed_vocabulary,
         )
         if problems:
             log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
@@ -313,7 +328,12 @@ class Services:
         from mrs_assist.letters import draft_letter
 
         letter = draft_letter(
-            response, request, corpus=self.corpus, chat_model=self.chat_model, prompts_dir=self.settings.prompts_dir
+            response,
+            request,
+            corpus=self.corpus,
+            chat_model=self.chat_model,
+            facts_file=self.settings.corpus_dir / "facts.yaml",
+            prompts_dir=self.settings.prompts_dir,
         )
         return letter.model_dump(mode="json")
 

@@ -178,3 +178,66 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
         "failures": [r for r in scored if not r["correct"]],
         "ambiguous": [r for r in rows if r["gold"] is None],
     }
+
+
+# --- the realistic gold set (eval/realistic/README.md) -------------------------------------
+REALISTIC_SPLITS = {"dev": "cases_realistic_dev.yaml", "test": "cases_realistic_test.yaml"}
+"""Split name → file under eval/. The test split is scored by the gate, never tuned on."""
+
+TRAP_CLASSES = {
+    "trap-lists": "negation inside lists and screening lines",
+    "trap-devices": "device qualifiers (MR Conditional, brand/model)",
+    "trap-family": "family history",
+    "trap-history": "copied-forward and resolved history",
+    "trap-denial": "denial and non-assertion (ruled out, checkboxes, Q/A, someone else)",
+    "trap-abbrev": "abbreviation collisions",
+    "trap-purpose": "purpose logic (qualifier unknown, closing)",
+    "trap-overpend": "over-pending (regions, non-covered reasons, paraphrases)",
+}
+"""Case tag → the class of extraction failure it exercises (issue 12)."""
+
+
+def pend_precision(rows: list[dict], cases: dict[str, Any]) -> float | None:
+    """Share of predicted pends whose listed missing facts were all really absent from the notes.
+
+    A listed fact was absent when the case's gold facts give it no value (not listed, or
+    null: stated without the qualifier the policy needs). A pend asking for a fact the
+    notes already decide costs the provider a needless round trip.
+    """
+    pends = [r for r in rows if r["predicted"] == "needs_more_information"]
+    if not pends:
+        return None
+    def absent(row: dict) -> bool:
+        gold = cases[row["case"]].expected_facts
+        return all(gold.get(fact) is None for fact in row["missing"])
+    return rate(absent(r) for r in pends)
+
+
+def per_class(rows: list[dict], cases: dict[str, Any]) -> dict[str, dict]:
+    """Accuracy over the (case, policy) pairs of each trap class."""
+    out = {}
+    for tag, label in TRAP_CLASSES.items():
+        mine = [r for r in rows if r["gold"] is not None and tag in cases[r["case"]].tags]
+        out[tag] = {"label": label, "pairs": len(mine), "accuracy": rate(r["correct"] for r in mine)}
+    return out
+
+
+def evaluate_realistic(services: Any, eval_dir: Any, split: str, stopwatch: Stopwatch | None = None) -> dict:
+    """One realistic split through ``Services.determine``: accuracy, pend recall and
+    precision, per-class accuracy and the failing rows; raises ConfigError when the file
+    is missing or invalid."""
+    from mrs_assist.evaluation.data import load_cases
+
+    cases = {c.id: c for c in load_cases(eval_dir, REALISTIC_SPLITS[split])}
+    ctx = CaseContext(services, stopwatch or Stopwatch(), letters="not drafted for realistic cases")
+    rows = [row for case in cases.values() for row in evaluate_case(ctx, case)]
+    summary = summarise_cases(rows, ctx.letters)
+    return {
+        "split": split, "cases": len(cases), "pairs": summary["scored"],
+        "accuracy": summary["accuracy"],
+        "needs_more_information_recall": summary["needs_more_information_recall"],
+        "pend_precision": pend_precision(rows, cases),
+        "per_class": per_class(rows, cases),
+        "confusion": summary["confusion"],
+        "failures": summary["failures"],
+    }

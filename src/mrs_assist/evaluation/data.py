@@ -55,7 +55,9 @@ class Case(BaseModel):
     cpt_codes: list[str]
     notes: str
     facts: dict[str, bool | None] | None = None
-    expected_facts: dict[str, bool] = Field(default_factory=dict)
+    expected_facts: dict[str, bool | None] = Field(
+        default_factory=dict, description="What a careful reader takes from the notes (null: stated, qualifier missing)."
+    )
     expected: dict[str, Expectation]
 
 
@@ -83,6 +85,6 @@ def load_questions(eval_dir: Path) -> list[Question]:
     return _load_list(eval_dir / "questions.yaml", Question)
 
 
-def load_cases(eval_dir: Path) -> list[Case]:
-    """Every gold case of eval_dir/cases.yaml; raises ConfigError when invalid."""
-    return _load_list(eval_dir / "cases.yaml", Case)
+def load_cases(eval_dir: Path, filename: str = "cases.yaml") -> list[Case]:
+    """Every gold case of eval_dir/filename (cases.yaml by default); raises ConfigError when invalid."""
+    return _load_list(eval_dir / filename, Case)

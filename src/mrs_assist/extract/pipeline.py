@@ -85,6 +85,7 @@ class Detector:
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
+    device_kinds: list[re.Pattern[str]] = field(default_factory=list)
     age_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     relative_after_age: re.Pattern[str] = re.compile("(?!)")
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -179,6 +180,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
 
     medspacy = import_medspacy()
     from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
+    from mrs_assist.extract.layout import section_rules
     from mrs_assist.extract.sentences import NAME as SENTENCES
 
     lexicon = load_lexicon()
@@ -202,6 +204,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
             detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
     detector.quarantine = [re.compile(lower_pattern(r), re.MULTILINE) for r in lexicon.quarantine]
+    detector.device_kinds = [re.compile(k, _FLAGS) for k in lexicon.device_kinds.values()]
     detector.age_patterns = [(re.compile(a.regex, _FLAGS), a.default_unit) for a in lexicon.age_patterns]
     detector.relative_after_age = re.compile(lexicon.age_not_followed_by, re.IGNORECASE)
 
@@ -212,6 +215,9 @@ def build_detector(catalogue: Catalogue) -> Detector:
         config={"result_type": "group", "span_group_name": TARGETS, "prune": False},
     )
     install_fast_regex(matcher, nlp)
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer", config={"rules": None, "require_start_line": True, "span_attrs": None}
+    )
     context = nlp.add_pipe(
         CONTEXT,
         config={
@@ -231,6 +237,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
         with nlp.select_pipes(enable=[]):  # medspaCy runs nlp() on each phrase: tokenize only
             matcher.add(target_rules)
             context.add(context_rules)
+            sectionizer.add(section_rules(lexicon))
     except (ValueError, TypeError, re.error) as exc:
         raise CorpusError(f"facts.yaml: a detection rule cannot be compiled: {exc}") from exc
     detector.nlp = nlp

@@ -109,17 +109,16 @@ def validate_letter_draft(
     corpus: Corpus,
     notes: str,
     request: DeterminationRequest,
-    vocabulary: set[str] | None = None,
+    letter_settings: Any,
+    vocabulary: frozenset[str] | set[str],
 ) -> list[Problem]:
     """Every problem with a model's letter draft; an empty list means it may be used.
 
-    ``vocabulary`` is the letters' own fixed wording (defaults to the letters package's
-    templates, settings, glossary and fact labels).
+    The caller passes what the check depends on (validate/ imports nothing above it):
+    ``letter_settings`` is the letters' ``LetterSettings`` (appeal days, decision
+    timeframes) and ``vocabulary`` their fixed wording (``letters.fixed_vocabulary``).
     """
-    from mrs_assist.letters.settings import load_letter_settings
-    from mrs_assist.letters.vocabulary import fixed_vocabulary
-
-    settings = load_letter_settings()
+    settings = letter_settings
     outcome = determination.recommendation
     problems: list[Problem] = []
 
@@ -220,7 +219,7 @@ def validate_letter_draft(
     # --- nothing invented, no markup, no links, no planted instructions ----------------------
     sources = Sources(
         text=case_sources(determination=determination, corpus=corpus, notes=notes, request=request),
-        vocabulary=fixed_vocabulary() if vocabulary is None else vocabulary,
+        vocabulary=vocabulary,
     )
     for name, text in _fields(draft):
         problems += markup_problems(text, name)
