@@ -186,3 +186,14 @@ def test_resubmitting_with_dtr_answers_updates_the_same_record_with_audited_over
     record = client.get(f"/v1/determinations/{first['id']}", headers=NURSE).json()
     assert {o["name"] for o in record["overrides"]} <= set(MEETS) and record["overrides"]
     assert all(o["reason"].startswith("answered in the DTR questionnaire") for o in record["overrides"])
+
+
+def test_an_inquiry_claim_needs_no_items_but_a_submission_does(client):
+    submit(client, mrs_bundle(claim_id="REQ-INQ"))
+    inquiry = mrs_bundle(claim_id="REQ-INQ")
+    claim = inquiry["entry"][0]["resource"]
+    del claim["item"]
+    claim["status"] = "draft"  # PASClaimInquiry fixes neither items nor status
+    r = client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE)
+    assert r.status_code == 200 and review_action(r.json())[0] == "A4"
+    assert submit(client, inquiry).status_code == 422
