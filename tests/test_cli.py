@@ -46,7 +46,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
     assert code == 0
     body = json.loads(out)
 
-    api = TestClient(create_app(services=Services(get_settings())))
+    api = TestClient(create_app(services=Services(get_settings())), base_url="http://127.0.0.1")
     expected = api.post(
         "/v1/determinations",
         json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},
@@ -67,7 +67,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id 'aetna-mrs'"),
+        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id; known policy ids"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "/nonexistent/notes.txt"], "notes file not found"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--age", "-3"], "patient.age_years"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--letter", "--format", "docx"], "--format must be md, html or pdf"),

@@ -317,6 +317,24 @@ def report_cms_0057f(
         typer.echo(f"report written to {out}", err=True)
 
 
+fhir_cli = typer.Typer(no_args_is_help=True, help="FHIR PAS chores.")
+app.add_typer(fhir_cli, name="fhir")
+
+
+@fhir_cli.command("notify")
+def fhir_notify(
+    base_url: Annotated[str, typer.Option("--base-url", help="The server's public base URL, for focus references.")]
+    = "http://127.0.0.1:8000",
+) -> None:
+    """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
+    from mrs_assist.fhir.subscriptions import Subscriptions
+    from mrs_assist.records import RecordStore
+
+    settings = get_settings()
+    sent = Subscriptions(RecordStore.from_settings(settings), settings, base_url=base_url).dispatch()
+    typer.echo(f"{sent} notification(s) sent")
+
+
 def _read_notes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

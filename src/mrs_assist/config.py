@@ -226,6 +226,22 @@ class Settings(BaseSettings):
         "hanging; also PostgreSQL's statement and lock timeouts.",
     )
 
+    fhir_payer_map: Path | None = Field(
+        default=None,
+        description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "
+        "policy id that governs FHIR PAS requests; unset means the map shipped in mrs_assist/fhir/payers.yaml.",
+    )
+    fhir_subscription_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost", "::1"],
+        description="Hosts a FHIR Subscription's rest-hook endpoint may name (anything else is refused: "
+        "the server never posts to an address a caller picks freely).",
+    )
+    fhir_notify_interval_seconds: float = Field(
+        default=5.0, ge=0,
+        description="How often the API looks for changed PAS requests to push to rest-hook subscribers; "
+        "0 turns the pusher off (run `mrs-assist fhir notify` from a scheduler instead).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _nest_flat_names(cls, data: Any) -> Any:
