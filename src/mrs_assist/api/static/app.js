@@ -99,6 +99,7 @@ function showError(box, err) {
   const status = err instanceof ApiError ? err.status : -1;
   let title = ERROR_TITLES[status] || "Something went wrong.";
   if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
+  if (err instanceof ApiError && err.code === "record_changed") title = "The record changed while you reviewed it.";
   let message = String(err.message || err);
   if (!/[.!?]$/.test(message)) message += ".";
   const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
@@ -106,6 +107,8 @@ function showError(box, err) {
   if (status === 403 && err.code !== "physician_required") parts.push(" ", el("span", {}, "Use a key whose role may do this."));
   if (status === 403 && err.code === "physician_required")
     parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
+  if (err instanceof ApiError && err.code === "record_changed")
+    parts.push(" ", el("span", {}, "Open the case again to see the current version, review it, then sign."));
   if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
   box.replaceChildren(...parts);
   box.hidden = false;
@@ -462,6 +465,14 @@ function walk(node, out = []) {
   return out;
 }
 
+/** Where an evidence span sits and what decided its reading: "plan section · negated (no)". */
+function evidenceWhy(e) {
+  const parts = [];
+  if (e.section) parts.push(`${humanize(e.section)} section`);
+  for (const m of e.modifiers || []) parts.push(m);
+  return parts.join(" · ");
+}
+
 /** The notes as text nodes, each evidence span wrapped in <mark> (offsets count code points, as Python does). */
 function highlightedNotes(notes, facts) {
   const chars = Array.from(notes);
@@ -469,7 +480,7 @@ function highlightedNotes(notes, facts) {
   for (const fact of facts) {
     for (const e of fact.evidence || []) {
       if (Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start < e.end && e.end <= chars.length) {
-        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value });
+        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
       }
     }
   }
@@ -484,7 +495,7 @@ function highlightedNotes(notes, facts) {
       continue;
     }
     const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
-    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}`))].join("; ");
+    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}${s.why ? ` (${s.why})` : ""}`))].join("; ");
     nodes.push(el("mark", { class: cls, title: names, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" ") }, text));
   }
   return nodes;
@@ -568,7 +579,11 @@ function renderRecord(record) {
         " = ",
         el("strong", {}, valueWord(f.value)),
         ": ",
-        f.evidence.map((e, i) => [i ? " · " : "", el("q", {}, e.text)]),
+        f.evidence.map((e, i) => [
+          i ? " · " : "",
+          el("q", {}, e.text),
+          evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+        ]),
       ),
     ),
     "No evidence found in the notes.",
@@ -753,7 +768,12 @@ function setUpCase() {
     if (!record) return;
     setStatus("sign-status", "Signing…");
     const updated = await busy($("case-sign"), $("sign-error"), () =>
-      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, { method: "POST" }),
+      // The hash of the version on screen: if anyone changed the record since, the server
+      // answers 409 naming what changed instead of signing text the signer never saw.
+      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, {
+        method: "POST",
+        body: { review_hash: record.review_hash },
+      }),
     );
     if (updated) {
       renderRecord(updated);
