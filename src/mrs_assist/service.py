@@ -363,9 +363,10 @@ class Services:
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
     # Each takes the store as an optional collaborator (default: `self.records`).
-    def create_record(self, request: DeterminationRequest, *, user, records=None):
-        """Determine `request` and store it as a draft record (raises ForbiddenError for admin)."""
-        return (records or self.records).create(request, self.determine(request), user=user)
+    def create_record(self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None):
+        """Determine `request` and store it as a draft record (raises ForbiddenError for admin);
+        `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by."""
+        return (records or self.records).create(request, self.determine(request), user=user, submitter_ref=submitter_ref)
 
     def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
         """Set one fact of draft `id` with a reason and re-run the checker (409 once signed)."""
