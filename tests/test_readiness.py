@@ -21,6 +21,8 @@ from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.records import dispose_engine
 from mrs_assist.records.db import database_url
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 QUESTION = "What does MR spectroscopy measure in a brain tumor?"
 SQLITE_DAMAGE = ["truncate-sqlite", "overwrite-sqlite-header", "overwrite-sqlite-pages", "empty-sqlite"]
 
@@ -43,7 +45,7 @@ def real_corpus_settings(make_settings):
 
 
 def _client(settings) -> TestClient:
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), base_url=LOCAL, raise_server_exceptions=False)
 
 
 def test_ready_when_index_passes_and_database_answers(real_corpus_settings, fake_queries):

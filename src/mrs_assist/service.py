@@ -2,7 +2,7 @@
 
 `Services` holds what is loaded once per process (corpus, policies, catalogue, retriever)
 and answers the contract's requests. It owns no logic of its own beyond wiring the
-stages together in the one direction DESIGN.md draws.
+stages together in one direction (README "How it works").
 """
 
 from __future__ import annotations
@@ -358,6 +358,27 @@ class Services:
             }
         )
         return render_pdf(letter)
+
+
+    # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
+    # Each takes the store as an optional collaborator (default: `self.records`).
+    def create_record(self, request: DeterminationRequest, *, user, records=None):
+        """Determine `request` and store it as a draft record (raises ForbiddenError for admin)."""
+        return (records or self.records).create(request, self.determine(request), user=user)
+
+    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
+        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed)."""
+        return (records or self.records).override_fact(id, name, value, reason, user=user, recompute=self.recompute)
+
+    def edit_letter(self, id: str, markdown: str, *, user, records=None):
+        """Replace draft `id`'s letter; its HTML is rendered from the same Markdown (409 once signed)."""
+        from mrs_assist.letters.render import markdown_html
+
+        return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
+
+    def sign(self, id: str, *, user, review_hash: str | None, records=None):
+        """Sign draft `id` as reviewed (`review_hash`); the rules are RecordStore.sign's (428/409/403)."""
+        return (records or self.records).sign(id, user=user, review_hash=review_hash)
 
 
 def _addressed(hits, best_similarity: float, unmentioned: list[str], settings: Settings) -> bool:

@@ -21,7 +21,7 @@ from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_c
 from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
 from mrs_assist.extract.layout import REASON_SECTIONS, NoteDates, line_cues, section_at, sections_of
 from mrs_assist.extract.regex import ascii_lower
-from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector
+from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def default_catalogue() -> Catalogue:
     return _default_catalogue(package_data("corpus") / "facts.yaml")
 
 
+@normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)
 def extract_facts(
     notes: str, *, age_years: float | None = None, catalogue: Catalogue | None = None
 ) -> dict[str, FactValue]:

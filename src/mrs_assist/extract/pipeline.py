@@ -260,3 +260,32 @@ def get_detector(catalogue: Catalogue) -> Detector:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[id(catalogue)] = (catalogue, detector)
         return detector
+
+
+# --- normalization at the extraction entry (issue 11; owned by mrs_assist.normalize) --------
+# Extraction reads the notes as `mrs_assist.normalize` presents them (NFKC, format characters
+# removed, confusable letters folded to ASCII, hyphenated line breaks rejoined), so a fact or an
+# instruction reads the same however it is spelled in Unicode. Evidence spans are mapped back
+# to the original notes, whose characters they quote. This is the only normalization hook in
+# extract/: keep it on `extract_facts`, the entry every caller goes through.
+def normalized_notes(extract):
+    """Wrap ``extract(notes, **kw) -> {name: FactValue}`` to run on normalized notes and report
+    evidence in the original notes' offsets and text."""
+    from functools import wraps
+
+    from mrs_assist.normalize import normalize
+
+    @wraps(extract)
+    def run(notes: str, **kwargs):
+        original = notes or ""
+        view = normalize(original)
+        facts = extract(view.text, **kwargs)
+        if view.text == original:
+            return facts
+        for fact in facts.values():
+            for evidence in fact.evidence:
+                start, end = view.to_original(evidence.start, evidence.end)
+                evidence.start, evidence.end, evidence.text = start, end, original[start:end]
+        return facts
+
+    return run

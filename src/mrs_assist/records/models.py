@@ -8,13 +8,13 @@ not the request's clinical notes, which stay in the database.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, computed_field
 
 from mrs_assist.clocks import seconds_left
-
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
 Status = Literal["draft", "signed"]
@@ -22,6 +22,26 @@ Status = Literal["draft", "signed"]
 FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_REASON_CHARS = 2_000
 MAX_LETTER_CHARS = 100_000
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def has_visible_text(value: str) -> bool:
+    """Whether ``value`` holds a character a reader sees (not only spaces, zero-width or format
+    characters, combining marks or unassigned code points)."""
+    return any(unicodedata.category(c) not in _INVISIBLE for c in value or "")
+
+
+def require_visible_text(value: str) -> str:
+    """The value unchanged; raises ValueError when it has no visible character (the message never
+    quotes the value)."""
+    if not has_visible_text(value):
+        raise ValueError("must contain visible text (not only spaces, zero-width or format characters)")
+    return value
+
+
+VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
+"""Caller text a reader must be able to see: an override reason, a letter."""
 
 
 class RecordClock(BaseModel):
@@ -98,6 +118,10 @@ class Record(BaseModel):
     signed_at: datetime | None = None
     corrects_id: str | None = Field(default=None, description="The signed record this one corrects.")
     corrected_by: list[str] = Field(default_factory=list, description="Records that correct this one.")
+    review_hash: str = Field(
+        default="",
+        description="Hash of what a signer reviews (outcome, facts, letter); the sign request sends it back.",
+    )
     clock: RecordClock | None = Field(default=None, description="The decision clock.")
     submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
 
@@ -115,6 +139,7 @@ class Record(BaseModel):
             corrected_by=self.corrected_by,
             letter_markdown=self.letter_markdown,
             overrides=self.overrides,
+            review_hash=self.review_hash,
             clock=self.clock,
         )
 
@@ -149,6 +174,10 @@ class DeterminationRecordResponse(DeterminationResponse):
     corrected_by: list[str]
     letter_markdown: str | None
     overrides: list[FactOverride]
+    review_hash: str = Field(
+        description="Hash of the state a signer reviews (outcome, facts, letter): send it back in the "
+        "sign request; a record changed since answers 409 naming what changed."
+    )
     clock: RecordClock | None = None
 
 
@@ -159,7 +188,18 @@ class FactOverrideRequest(BaseModel):
 
     name: str = Field(pattern=FACT_NAME_PATTERN, description="Fact id from the catalogue.")
     value: StrictBool | None = Field(description="true, false, or null for unknown (no 'yes', no 1).")
-    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+    reason: VisibleText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+
+
+class SignRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/sign`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The review_hash of the determination as the signer reviewed it (from GET).",
+    )
 
 
 class LetterEditRequest(BaseModel):
@@ -167,4 +207,4 @@ class LetterEditRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markdown: PlainText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")
+    markdown: VisibleText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")
