@@ -4,6 +4,7 @@ the extraction must be the same as with both loaded, and both must stay importab
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -23,9 +24,10 @@ facts = [
     {{k: [v.value, [[e.start, e.end] for e in v.evidence]] for k, v in extract_facts(n, catalogue=catalogue).items()}}
     for n in notes
 ]
-state = {{"torch": "torch" in sys.modules, "nltk": type(sys.modules.get("nltk")).__name__}}
-import nltk, torch  # both still importable afterwards
-state["after"] = [hasattr(nltk, "word_tokenize"), hasattr(torch, "tensor")]
+state = {{"torch": "torch" in sys.modules, "nltk": type(sys.modules.get("nltk")).__name__,
+         "spacy.cli": "spacy.cli" in sys.modules}}
+import nltk, spacy, torch  # all still importable and usable afterwards
+state["after"] = [hasattr(nltk, "word_tokenize"), hasattr(torch, "tensor"), spacy.info()["spacy_version"] == spacy.__version__]
 print(json.dumps({{"state": state, "facts": facts}}))
 """
 
@@ -44,7 +46,26 @@ def test_lazy_medspacy_import_extracts_the_same_facts():
     notes = [c["notes"] for c in cases[:40]]
     lazy = _extract(notes, preload="")
     full = _extract(notes, preload="import torch, nltk")
-    assert lazy["state"] == {"torch": False, "nltk": "_Deferred", "after": [True, True]}
+    assert lazy["state"] == {"torch": False, "nltk": "_Deferred", "spacy.cli": False, "after": [True, True, True]}
     assert full["state"]["torch"] is True and full["state"]["nltk"] == "module"
     assert lazy["facts"] == full["facts"]
     assert sum(len(f) for f in lazy["facts"]) > 40  # the notes do yield facts
+
+
+def test_cold_cli_determine_imports_no_web_framework(tmp_path):
+    """A local `determine` stores its record without importing FastAPI (users live apart from auth)."""
+    notes = tmp_path / "notes.txt"
+    cases = yaml.safe_load((ROOT / "eval" / "cases.yaml").read_text(encoding="utf-8"))
+    notes.write_text(cases[0]["notes"], encoding="utf-8")
+    script = (
+        "import json, sys\n"
+        "from mrs_assist.cli import main\n"
+        f"sys.argv = ['mrs-assist', 'determine', '--policy', 'cohere-mrs', '--notes-file', {str(notes)!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps([m for m in ('fastapi', 'starlette', 'spacy.cli', 'torch') if m in sys.modules]), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "MRS_ASSIST_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["recommendation"] in {"meets_criteria", "does_not_meet_criteria", "needs_more_information"}
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []

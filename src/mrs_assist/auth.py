@@ -43,7 +43,6 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -54,32 +53,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConfigError, ForbiddenError, UnauthorizedError
+# Roles and users live in mrs_assist.users (no FastAPI there); api/ imports them from here too.
+from mrs_assist.users import ALL_ROLES, CLINICAL_ROLES, LOCAL_USER, Role, User  # noqa: F401
 
-
-class Role(StrEnum):
-    """What a user may do (see the module docstring)."""
-
-    reviewer = "reviewer"
-    physician = "physician"
-    admin = "admin"
-
-
-CLINICAL_ROLES: tuple[Role, ...] = (Role.reviewer, Role.physician)
-"""Roles that may change a record: create, override, edit a letter, sign, correct."""
-
-ALL_ROLES: tuple[Role, ...] = tuple(Role)
-
-
-@dataclass(frozen=True)
-class User:
-    """An authenticated caller: a stable user name (recorded in the audit trail) and a role."""
-
-    name: str
-    role: Role
-
-
-LOCAL_USER = User("local-reviewer", Role.reviewer)
-"""Who a caller is when no key is required and none is sent (loopback, embedded defaults)."""
 
 _USER_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

@@ -175,7 +175,7 @@ def _determine_remote(server: str, request, *, as_json: bool, letter: bool, fmt:
 def _stored(services, request, response):
     """Store a determination like the API does (as the documented local user), so the CLI's
     body is exactly the API's, `id` included, and every determination stays traceable."""
-    from mrs_assist.auth import LOCAL_USER
+    from mrs_assist.users import LOCAL_USER
 
     return services.records.create(request, response, user=LOCAL_USER).to_response()
 

@@ -9,7 +9,8 @@ yet the two imports were most of a cold ``mrs-assist determine``.
 ``import_medspacy`` therefore imports medspaCy with torch hidden (thinc records that torch is
 absent; torch stays importable for everything imported afterwards) and nltk deferred (a
 placeholder module that imports the real nltk the first time any attribute is read). When
-torch is already loaded, it is left alone.
+torch is already loaded, it is left alone. spaCy's command line, which ``import spacy`` loads
+only to offer ``spacy.info()``, is deferred the same way (``_defer_spacy_info``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ def _defer(name: str) -> None:
     sys.modules[name] = placeholder
 
 
+def _defer_spacy_info() -> None:
+    """Stand in for ``spacy.cli.info`` until ``spacy.info()`` is called.
+
+    spaCy's ``__init__`` runs ``from .cli.info import info`` only to offer ``spacy.info()``, and
+    that imports spaCy's whole command line (typer, requests, jinja2, weasel): a third of
+    ``import spacy``. The stand-in offers the same function, which imports the real module when
+    called (``import spacy.cli`` imports the real package as before).
+    """
+    name = "spacy.cli.info"
+    if "spacy" in sys.modules or name in sys.modules:
+        return
+    stub = types.ModuleType(name)
+
+    def info(*args, **kwargs):
+        if sys.modules.get(name) is stub:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        cli = sys.modules.get("spacy.cli")
+        if cli is not None and getattr(cli, "info", None) is real:
+            cli.info = real.info  # the package exposes the function, as spaCy's own import leaves it
+        return real.info(*args, **kwargs)
+
+    stub.info = info
+    sys.modules[name] = stub
+
+
 def import_medspacy() -> ModuleType:
     """``medspacy``, imported as described above (once per process)."""
     with _LOCK:
@@ -67,6 +94,7 @@ def import_medspacy() -> ModuleType:
             return sys.modules["medspacy"]
         hidden = None if "torch" in sys.modules else _Hidden({"torch"})
         _defer("nltk")
+        _defer_spacy_info()
         if hidden is not None:
             sys.meta_path.insert(0, hidden)
         try:

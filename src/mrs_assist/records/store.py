@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from mrs_assist.auth import CLINICAL_ROLES, Role, User
+from mrs_assist.users import CLINICAL_ROLES, Role, User
 from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
