@@ -30,6 +30,7 @@ TARGETS = {  # metric: (bound, "max" | "min", unit)
     "ask_warm_p95_ms": (20.0, "max", "ms"),
     "determine_warm_p95_ms": (20.0, "max", "ms"),
     "cold_start_s": (3.0, "max", "s"),
+    "determine_cold_s": (1.5, "max", "s"),
     "api_ask_rps": (100.0, "min", "req/s"),
     "index_no_change_s": (1.0, "max", "s"),
 }
@@ -107,9 +108,18 @@ def _warm(settings: Any, options: BenchOptions) -> dict:
 
 
 # --- cold start and index builds (subprocesses) ------------------------------------------------
-def _cold(data_dir: Path, options: BenchOptions) -> dict:
+def _cold(data_dir: Path, options: BenchOptions, notes: str) -> dict:
+    import resource
+
     env = _env(data_dir, options.seeds_dir)
     ours = [run_child([*_cli(), "ask", QUESTION], env) for _ in range(options.cold_runs)]
+    notes_file = data_dir / "cold-notes.txt"
+    notes_file.write_text(notes, encoding="utf-8")
+    determine_cmd = [*_cli(), "determine", "--policy", "cohere-mrs", "--notes-file", str(notes_file), "--json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    determine = [run_child(determine_cmd, env) for _ in range(options.cold_runs)]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the children above are the only ones reaped
+    determine_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / len(determine)
     lc = [run_child([sys.executable, "-m", "mrs_assist.evaluation.lcbaseline", "ask", QUESTION], env) for _ in range(options.cold_runs)]
     imports = run_child([sys.executable, "-c", "import torch, sentence_transformers, chromadb"], env)
     bare = run_child([sys.executable, "-c", "pass"], env)
@@ -120,6 +130,9 @@ def _cold(data_dir: Path, options: BenchOptions) -> dict:
         "ours_peak_rss_mib": round(max(r for _, _, r in ours) / 1024, 1),
         "langchain_peak_rss_mib": round(max(r for _, _, r in lc) / 1024, 1),
         "import_torch_st_chroma_s": round(imports[0], 3), "python_start_s": round(bare[0], 3),
+        "determine_s": round(statistics.median(w for w, _, _ in determine), 3),
+        "determine_cpu_s": round(determine_cpu, 3),
+        "determine_exit_codes": [c for _, c, _ in determine],
     }
 
 
@@ -159,6 +172,13 @@ def _api(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
     return out
 
 
+def _cold_notes(settings: Any) -> str:
+    """The first gold case's notes: what a cold CLI `determine` reads."""
+    import yaml
+
+    return yaml.safe_load((settings.eval_dir / "cases.yaml").read_text(encoding="utf-8"))[0]["notes"]
+
+
 # --- the whole run ----------------------------------------------------------------------------
 def run_bench(settings: Any, options: BenchOptions | None = None) -> dict:
     """Every measurement and the comparison rows (see ``rows``) as a JSON-able dict."""
@@ -172,7 +192,7 @@ def run_bench(settings: Any, options: BenchOptions | None = None) -> dict:
         index = _index(settings, data_dir, options)
         bench_settings = settings.model_copy(update={"data_dir": data_dir})
         warm = _warm(bench_settings, options)
-        cold = _cold(data_dir, options)
+        cold = _cold(data_dir, options, _cold_notes(settings))
         api = _api(settings, data_dir, options)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -223,6 +243,10 @@ def rows(result: dict) -> list[dict]:
          f"importing torch, sentence-transformers and chromadb alone takes {c['import_torch_st_chroma_s']:.2f} s "
          f"(bare Python {c['python_start_s']:.2f} s); the model load follows"),
         ("cold_start_peak_rss_mib", c["ours_peak_rss_mib"], c["langchain_peak_rss_mib"], ""),
+        ("determine_cold_s", c["determine_s"], None,
+         f"a cold CLI `determine --json` (median wall; {c['determine_cpu_s']:.2f} s CPU): importing spaCy/medSpaCy, "
+         "building the pipeline and opening the record store; `--server URL` skips all three"),
+        ("determine_cold_cpu_s", c["determine_cpu_s"], None, ""),
         ("index_cold_s", i["cold_s"], i["langchain_cold_s"], ""),
         ("index_no_change_s", i["no_change_s"], w.get("langchain_build_warm_s"),
          "the manifest check found a change" if i.get("no_change_changed") else "loading and hashing the corpus"),
