@@ -5,7 +5,7 @@ Roles
                     signs approvals (``meets_criteria``) and pends (``needs_more_information``).
     ``physician`` — everything a reviewer does, and the only role that signs an adverse
                     determination (``does_not_meet_criteria``): nothing but a physician may
-                    deny for medical necessity (DESIGN.md).
+                    deny for medical necessity (README "Auth").
     ``admin``     — runs the service: reads every record and the audit trail, makes no clinical
                     change (no determinations, overrides, letter edits or sign-offs), so an
                     operations account can never attest to a clinical decision.

@@ -8,7 +8,9 @@ extraction layer, which validates it; this module only carries it through.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +93,11 @@ class Catalogue(BaseModel):
     def names(self, role: Role | None = None) -> list[str]:
         """Fact names in catalogue order, optionally only those with ``role``."""
         return [n for n, s in self.facts.items() if role is None or s.role == role]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the catalogue's content: equal catalogues share it (caches key on it)."""
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
 
 class Evidence(BaseModel):

@@ -3,7 +3,7 @@
 The formula is ``scope ∧ indications ∧ ¬(exclusion₁ ∨ …)``, where scope is "some
 requested CPT code is one the policy governs" (unknown when no code is given) and "the
 MRS is not of a region other than the brain". True → ``meets_criteria``, false →
-``does_not_meet_criteria``, unknown → ``needs_more_information`` (DESIGN.md "Outcomes").
+``does_not_meet_criteria``, unknown → ``needs_more_information`` (README "API": Outcomes).
 
 Because each policy's formula is read-once (``policy`` checks it), Kleene evaluation is
 exact — an unknown result means some completion of the unknown facts decides either way —

@@ -1,6 +1,6 @@
 """Combine extracted and caller-provided facts into the case's facts, one per catalogue entry.
 
-The rules, in order (DESIGN.md "Interpretations decided"; facts.yaml header):
+The rules, in order (README "How it works": Interpretations decided; facts.yaml header):
 
 1. A value the caller provides overrides the extracted one; an explicit null means
    "unknown" and is never closed by the rules below.

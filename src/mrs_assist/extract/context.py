@@ -1,23 +1,23 @@
-"""Speed-ups to medspaCy 1.3.1 that keep its rules and results (measured on a 2 KB note).
+"""Speed-ups to medspaCy 1.3.1 that keep its rules and results (figures: README, "Extraction speed").
 
 - ``FastRegexMatcher``: medspaCy's RegexMatcher rebuilds ``doc.text_with_ws`` for every
-  pattern (~0.4 ms each) and matches case-insensitively, which stops Python's regex
-  engine from skipping ahead to a literal prefix (~6x slower). This one builds the text
-  once, matches case-insensitive patterns as lower-case patterns against an ASCII-lowered
-  copy of the text (same length, so offsets hold), and maps offsets to tokens by
-  bisection, resolving unaligned ends as medspaCy does (start left, end right).
-  Patterns with a case-sensitive part ``(?-i:...)`` keep IGNORECASE on the original text.
+  pattern and matches case-insensitively, which stops Python's regex engine from skipping
+  ahead to a literal prefix. This one builds the text once, matches case-insensitive
+  patterns as lower-case patterns against an ASCII-lowered copy of the text (same length,
+  so offsets hold), and maps offsets to tokens by bisection, resolving unaligned ends as
+  medspaCy does (start left, end right). Patterns with a case-sensitive part ``(?-i:...)``
+  keep IGNORECASE on the original text.
 - ``expand_token_patterns``: ConText rules given as token patterns (LOWER/IN/OP "?") run
-  in spaCy's Matcher at ~15 ms per note; expanded into the phrases they stand for, they
-  run in the PhraseMatcher at a fraction of that.
+  in spaCy's Matcher; expanded into the phrases they stand for, they run in the
+  PhraseMatcher, which is much faster.
 - ``SentenceContext``: medspaCy's ConText compares every target with every modifier in
   the note; scopes never leave a sentence, so this builds one graph per sentence.
 - ``BoundedContextGraph``: medspaCy's ConTextGraph still compares every modifier with every
   other modifier and every target of the sentence, O(n^2) in a run-on note (50,000
-  characters of "no GBM no GBM …", one sentence, took ~100 s). This one compares only the
-  pairs that can interact — a modifier with what lies inside its scope — and gets medspaCy's
-  scopes and edges exactly. Every scope is at most spec.MAX_SCOPE tokens each way, so the
-  comparisons are O(tokens x MAX_SCOPE): ConText on that note now takes ~0.2 s.
+  characters of "no GBM no GBM …" in one sentence). This one compares only the pairs that
+  can interact — a modifier with what lies inside its scope — and gets medspaCy's scopes
+  and edges exactly. Every scope is at most spec.MAX_SCOPE tokens each way, so the
+  comparisons are O(tokens x MAX_SCOPE).
 """
 
 # no "from __future__ import annotations": spaCy resolves factory signatures at run time

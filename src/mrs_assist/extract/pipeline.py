@@ -1,7 +1,7 @@
 """Build the medspaCy pipeline for a facts catalogue: targets from ``detect:``, ConText from the lexicon.
 
-The pipeline is built once per catalogue and cached for the life of the process
-(``get_detector``); building takes about a second, running it a few milliseconds.
+The pipeline is built once per catalogue content and kept for the life of the process
+(``get_detector``): building it is most of a cold ``determine``, running it is cheap.
 """
 
 from __future__ import annotations
@@ -176,8 +176,8 @@ def _context_rules(lexicon: Lexicon, labels: set[str]) -> list[Any]:
 def _blank_english() -> Any:
     """``spacy.blank("en")`` without building English's tokenizer, which medSpaCy replaces at once.
 
-    The stand-in keeps the default's ``token_match`` (medSpaCy's tokenizer copies it); building
-    the default's ~2,700 special cases only to discard them cost a tenth of a cold determine.
+    The stand-in keeps the default's ``token_match`` (medSpaCy's tokenizer copies it), so the
+    default's special cases are not built only to be discarded.
     """
     import spacy
     from spacy.tokenizer import Tokenizer
@@ -264,20 +264,24 @@ def build_detector(catalogue: Catalogue) -> Detector:
     return detector
 
 
-_CACHE: dict[int, tuple[Catalogue, Detector]] = {}
+_CACHE: dict[str, Detector] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def get_detector(catalogue: Catalogue) -> Detector:
-    """The cached detector for this catalogue object, built on first use."""
+    """The detector for this catalogue's content, built on first use and kept for the process.
+
+    Keyed by ``Catalogue.fingerprint`` (a hash of the content), so equal catalogues share one
+    pipeline and a rebuilt catalogue object never reuses another's by a recycled ``id()``.
+    """
+    key = catalogue.fingerprint
     with _CACHE_LOCK:
-        hit = _CACHE.get(id(catalogue))
-        if hit is not None and hit[0] is catalogue:
-            return hit[1]
-        detector = build_detector(catalogue)
-        if len(_CACHE) >= 4:  # tests build a few; the service uses one
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[id(catalogue)] = (catalogue, detector)
+        detector = _CACHE.get(key)
+        if detector is None:
+            detector = build_detector(catalogue)
+            if len(_CACHE) >= 4:  # tests build a few catalogues; the service uses one
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = detector
         return detector
 
 

@@ -1,7 +1,7 @@
 """A fast rule-based sentence splitter for clinical notes (a spaCy component).
 
-PyRuSH, medspaCy's default, is pure Python and takes ~35 ms per 2 KB note; this takes
-well under one. ConText scopes stop at sentence ends, so the rules lean towards
+It replaces PyRuSH, medspaCy's default, which is pure Python and much slower (README,
+"Extraction speed"). ConText scopes stop at sentence ends, so the rules lean towards
 splitting: a sentence ends at . ! ? followed by a capital, digit or bullet (unless the
 word before is an abbreviation such as "vs." or "Dr."), and at a line break unless the
 next line continues a sentence left open (lower case after a line not ending in . ! ?,

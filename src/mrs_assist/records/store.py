@@ -1,6 +1,6 @@
 """The record store: stored determinations, their reviewer edits and sign-off, with an audit entry per change.
 
-Status flow: ``draft`` → ``signed``. Sign-off rules (DESIGN.md "Who uses it"):
+Status flow: ``draft`` → ``signed``. Sign-off rules (README "Auth" and "API"):
 
 - ``meets_criteria`` (approval): a reviewer or a physician signs.
 - ``needs_more_information`` (pend): a reviewer or a physician signs. A pend issues no denial —
