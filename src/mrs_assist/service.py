@@ -82,6 +82,13 @@ class Services:
             raise UnknownPolicyError(policy_id, list(self.policies)) from None
 
     @cached_property
+    def detector(self):
+        """The extraction pipeline for this catalogue (built on first use, shared by equal catalogues)."""
+        from mrs_assist.extract.pipeline import get_detector
+
+        return get_detector(self.catalogue)
+
+    @cached_property
     def records(self):
         """The determination record store (migrated on open)."""
         from mrs_assist.records import RecordStore
@@ -224,7 +231,7 @@ class Services:
 
         policy = self.policy(request.policy_id)
         extracted = extract_facts(
-            request.clinical_notes, age_years=request.patient.age_years, catalogue=self.catalogue
+            request.clinical_notes, age_years=request.patient.age_years, detector=self.detector
         )
         facts = resolve_facts(extracted, request.facts, self.catalogue)
         return self._respond(request, policy, facts)

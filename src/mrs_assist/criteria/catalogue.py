@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,9 +93,12 @@ class Catalogue(BaseModel):
         """Fact names in catalogue order, optionally only those with ``role``."""
         return [n for n, s in self.facts.items() if role is None or s.role == role]
 
-    @cached_property
     def fingerprint(self) -> str:
-        """sha256 of the catalogue's content: equal catalogues share it (caches key on it)."""
+        """sha256 of the catalogue's content: equal catalogues share it (caches key on it).
+
+        Computed on each call (about half a millisecond): a copy made with ``model_copy(update=…)``
+        must not inherit its original's.
+        """
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
 

@@ -77,16 +77,23 @@ def default_catalogue() -> Catalogue:
 
 @normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)
 def extract_facts(
-    notes: str, *, age_years: float | None = None, catalogue: Catalogue | None = None
+    notes: str,
+    *,
+    age_years: float | None = None,
+    catalogue: Catalogue | None = None,
+    detector: Detector | None = None,
 ) -> dict[str, FactValue]:
     """Facts detected in ``notes`` (absent when not mentioned), each with evidence spans.
 
     ``age_years`` (the request's structured age) decides age-dependent facts when given.
+    ``detector`` is the pipeline built for ``catalogue`` (``Services.detector``); without it
+    the process-wide one for the catalogue's content is used.
     Raises CorpusError when the catalogue's detection data is invalid; never raises on
     the notes' content.
     """
-    catalogue = catalogue if catalogue is not None else default_catalogue()
-    detector = get_detector(catalogue)
+    if detector is None:
+        detector = get_detector(catalogue if catalogue is not None else default_catalogue())
+    catalogue = detector.catalogue
     notes = notes or ""
     mentions, sentences, visible = _mentions(detector, notes) if notes.strip() else ([], [], notes)
     log.debug("extraction: %d chars, %d mentions", len(notes), len(mentions))

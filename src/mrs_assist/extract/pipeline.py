@@ -273,8 +273,9 @@ def get_detector(catalogue: Catalogue) -> Detector:
 
     Keyed by ``Catalogue.fingerprint`` (a hash of the content), so equal catalogues share one
     pipeline and a rebuilt catalogue object never reuses another's by a recycled ``id()``.
+    ``Services`` fetches its detector once and passes it to ``extract_facts``.
     """
-    key = catalogue.fingerprint
+    key = catalogue.fingerprint()
     with _CACHE_LOCK:
         detector = _CACHE.get(key)
         if detector is None:
