@@ -43,8 +43,8 @@ def test_each_kind_of_adverse_outcome_gets_its_reason_and_clause(pid):
         reason = denial_reason(response)
         assert reason.clause_id == response.trace["deciding_clauses"][0]
         assert reason.clause_id.startswith(f"{pid}#")
-        assert f"Decision reason code {reason.code}" in response.letter["markdown"]
-        assert reason.text in response.letter["markdown"]
+        assert f"Decision reason code {reason.code}" in response.letter.markdown
+        assert reason.text in response.letter.markdown
     assert denial_reason(decide(pid, {})) is None  # a pend is not adverse
 
 

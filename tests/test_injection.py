@@ -112,7 +112,7 @@ def test_injected_notes_get_their_twins_outcome_and_never_return_the_canary(serv
                 mismatches.append((c.id, pid, clean_outcomes[(c.twin, pid)], response.recommendation))
             if leaks(c.canary, response.model_dump_json()):
                 leaked.append((c.id, pid))
-            assert response.letter is not None and response.letter["mode"] == "template"
+            assert response.letter is not None and response.letter.mode == "template"
     print(f"\ninjection: {len(INJECTED)} notes × policies, {len(mismatches)} outcome mismatches, {len(leaked)} canary leaks")
     assert mismatches == []
     assert leaked == []
@@ -190,13 +190,13 @@ def test_an_obeying_model_letter_is_rejected_for_every_injected_note(services, c
         response = services.determine(request_for(c, c.notes, pid))
         letter = response.letter
         assert response.recommendation == clean_outcomes[(c.twin, pid)]
-        assert letter["mode"] == "template" and letter["model_attempts"] == 2, c.id
-        assert letter["problems"], c.id
-        visible = {k: v for k, v in letter.items() if k != "problems"}
+        assert letter.mode == "template" and letter.model_attempts == 2, c.id
+        assert letter.problems, c.id
+        visible = letter.model_dump(mode="json", exclude={"problems"})
         assert not leaks(c.canary, json.dumps(visible)), c.id
         assert not leaks(c.canary, response.model_dump_json(exclude={"letter"})), c.id
-        results["problems echo the canary"] += leaks(c.canary, json.dumps(letter["problems"]))
-        results.update(p["code"] for p in letter["problems"])
+        results["problems echo the canary"] += leaks(c.canary, json.dumps([p.model_dump() for p in letter.problems]))
+        results.update(p.code for p in letter.problems)
     print(f"\nobeying model, {len(INJECTED)} letters, all rejected; problems: {dict(results)}")
 
 

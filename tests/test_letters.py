@@ -265,8 +265,8 @@ def test_letter_records_versions_and_fits_the_response(name):
     assert dumped["policy_version"] == c.determination.policy_version
     assert dumped["settings_version"] == load_letter_settings().version
     assert dumped["prompt_id"] is None and dumped["model_attempts"] == 0
-    response = c.determination.model_copy(update={"letter": dumped})
-    assert DeterminationResponse.model_validate_json(response.model_dump_json()).letter == dumped
+    response = c.determination.model_copy(update={"letter": letter})
+    assert DeterminationResponse.model_validate_json(response.model_dump_json()).letter.model_dump(mode="json") == dumped
 
 
 # --- never invent identifiers; escape what is inserted ----------------------------------------

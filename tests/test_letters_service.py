@@ -31,7 +31,7 @@ def test_letter_reason_is_specific(services, policy_id, notes, kind, reason):
         DeterminationRequest(policy_id=policy_id, cpt_codes=["76390"], clinical_notes=notes, letter=True)
     )
     letter = response.letter
-    assert letter["kind"] == kind and letter["mode"] == "template"
-    section = letter["markdown"].split("## Reason for this decision", 1)[1].split("## ", 1)[0]
+    assert letter.kind == kind and letter.mode == "template"
+    section = letter.markdown.split("## Reason for this decision", 1)[1].split("## ", 1)[0]
     assert reason in section
     assert "do not meet the guideline's criteria quoted below" not in section  # never the generic fallback here

@@ -13,7 +13,8 @@ from mrs_assist.config import Settings
 from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from mrs_assist.records import RecordStore, current_revision, dispose_engine, head_revision, verify_chain
 from mrs_assist.records.db import get_engine
-from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, FactOut
+from mrs_assist.letters.model import KIND_BY_OUTCOME
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, FactOut, Letter
 
 REVIEWER = User("nurse-ann", Role.reviewer)
 PHYSICIAN = User("dr-lee", Role.physician)
@@ -41,7 +42,12 @@ def make_response(recommendation: str = "needs_more_information", facts: dict | 
         missing_information=[k for k, v in facts.items() if v is None],
         citations=[],
         safety_flags=[],
-        letter={"markdown": f"# Determination\n\nOutcome: {recommendation}\n", "template": "t1"},
+        letter=Letter(
+            kind=KIND_BY_OUTCOME[recommendation], outcome=recommendation, releasable=recommendation != "does_not_meet_criteria",
+            requires_physician_signature=recommendation == "does_not_meet_criteria", mode="template", template_id="t1",
+            template_version="1", settings_version="1", policy_id="cohere-mrs", policy_version="2", urgency="standard",
+            markdown=f"# Determination\n\nOutcome: {recommendation}\n", html=f"<p>Outcome: {recommendation}</p>",
+        ),
     )
 
 

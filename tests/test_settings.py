@@ -89,5 +89,5 @@ def test_services_words_letters_from_its_own_corpus(tmp_path, monkeypatch):
     own = Services(Settings(corpus_dir=corpus, data_dir=tmp_path / "data")).determine(request)
     shipped = Services(Settings(data_dir=tmp_path / "data2")).determine(request)
     assert own.recommendation == shipped.recommendation == "meets_criteria"
-    assert "Zyxwordia" in own.letter["markdown"] and "Zyxwordia" not in shipped.letter["markdown"]
+    assert "Zyxwordia" in own.letter.markdown and "Zyxwordia" not in shipped.letter.markdown
     assert "zyxwordia" in Services(Settings(corpus_dir=corpus, data_dir=tmp_path / "d3")).fixed_vocabulary

@@ -102,7 +102,7 @@ def test_edited_letter_html_is_rendered_from_the_edited_markdown(api):
     client, store = api
     response = make_response("does_not_meet_criteria")
     original_html = "<h1>Determination</h1><p>the template's HTML</p>"
-    response.letter = {**response.letter, "html": original_html}
+    response.letter = response.letter.model_copy(update={"html": original_html})
     record = store.create(make_request(), response, user=REVIEWER)
     edited = "# Adverse determination\n\nThe study is **not approved** for <b>Jane</b>."
     body = client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": edited}, headers=NURSE).json()

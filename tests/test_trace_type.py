@@ -51,3 +51,19 @@ def test_a_stored_trace_of_another_shape_round_trips(tmp_path):
     assert response.trace.root is None and response.trace.missing_facts == ["glioma"]
     assert response.trace.get("legacy_key") == {"kind": "any"}
     assert DeterminationResponse.model_validate_json(response.model_dump_json()) == response
+
+
+def test_letter_is_typed_and_its_json_keeps_every_field(tmp_path):
+    from mrs_assist.schemas import Letter
+
+    services = Services(Settings(data_dir=tmp_path))
+    request = DeterminationRequest(policy_id="nia-brain-mrs", cpt_codes=["76390"], clinical_notes=NOTES, letter=True)
+    response = services.determine(request)
+    assert isinstance(response.letter, Letter)
+    body = response.model_dump(mode="json")["letter"]
+    assert {"kind", "outcome", "status", "releasable", "mode", "markdown", "html", "problems", "model_attempts"} <= set(body)
+    assert body["outcome"] == response.recommendation and body["markdown"] == response.letter.markdown
+    assert DeterminationResponse.model_validate(response.model_dump(mode="json")).letter == response.letter
+    # the API documents the letter's fields instead of an open object
+    schema = DeterminationResponse.model_json_schema()
+    assert "markdown" in schema["$defs"]["Letter"]["properties"]

@@ -373,13 +373,13 @@ def _write_letter(services, response, fmt: str, out: Optional[Path]) -> None:
     letter = response.letter
     if fmt == "pdf":
         if services is None:
-            from mrs_assist.letters import Letter, render_pdf
+            from mrs_assist.letters import render_pdf
 
-            out.write_bytes(render_pdf(Letter.model_validate(letter)))
+            out.write_bytes(render_pdf(letter))
         else:
             out.write_bytes(services.render_letter_pdf(letter))
     else:
-        text = letter["markdown"] if fmt == "md" else letter["html"]
+        text = letter.markdown if fmt == "md" else letter.html
         if out is None:
             typer.echo("\n" + text)
             return

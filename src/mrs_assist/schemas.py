@@ -229,6 +229,75 @@ class Trace(BaseModel):
         return self._json().items()
 
 
+# --- the letter a determination carries (validate/ and letters/ build on these) ----------
+ProblemCode = Literal[
+    "outcome_mismatch",
+    "unknown_clause",
+    "clause_not_in_policy",
+    "clause_not_traced",
+    "quote_not_verbatim",
+    "unmet_criterion_not_addressed",
+    "missing_fact_not_addressed",
+    "unrequested_fact",
+    "missing_element",
+    "unsupported_assertion",
+    "markup",
+    "link",
+    "injected_instruction",
+    "unparseable",
+    "model_error",
+]
+
+
+class Problem(BaseModel):
+    """One reason a model draft was rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: ProblemCode
+    message: str
+    attempt: int | None = Field(default=None, description="Which model reply (1 or 2) it was found in.")
+
+
+LetterKind = Literal["approval", "request_for_information", "adverse_determination_draft"]
+"""Which letter an outcome gets (letters/model.KIND_BY_OUTCOME)."""
+
+
+class Letter(BaseModel):
+    """A drafted determination letter in Markdown and HTML, and how it was produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: LetterKind
+    outcome: Outcome = Field(description="The checker's outcome the letter states.")
+    status: Literal["draft", "signed"] = Field(
+        default="draft", description="Every letter starts as a draft for the reviewer."
+    )
+    releasable: bool = Field(
+        description="May be sent once the reviewer confirms it; false for an adverse "
+        "determination until a physician reviewer signs it."
+    )
+    requires_physician_signature: bool
+    signed_by: str | None = Field(default=None, description="Physician who signed (adverse letters).")
+    mode: Literal["template", "llm"] = Field(description="Who wrote the text: the template or a model.")
+    template_id: str
+    template_version: str
+    prompt_id: str | None = Field(default=None, description="Prompt used when mode is 'llm'.")
+    prompt_version: str | None = None
+    settings_version: str = Field(description="Version of letter_settings.yaml used.")
+    policy_id: str
+    policy_version: str
+    urgency: Literal["standard", "expedited"]
+    markdown: str
+    html: str
+    problems: list[Problem] = Field(
+        default_factory=list,
+        description="Validator problems found in rejected model drafts (empty in template "
+        "mode without a model, or when the first draft was accepted).",
+    )
+    model_attempts: int = Field(default=0, description="Model calls made (0, 1 or 2).")
+
+
 class DeterminationResponse(BaseModel):
     """The checker's recommendation with its trace, evidence and citations."""
 
@@ -246,7 +315,7 @@ class DeterminationResponse(BaseModel):
     missing_information: list[str]
     citations: list[Citation]
     safety_flags: list[str]
-    letter: dict[str, Any] | None = None
+    letter: Letter | None = None
 
 
 class PolicySummary(BaseModel):

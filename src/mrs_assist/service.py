@@ -29,6 +29,7 @@ from mrs_assist.schemas import (
     DeterminationResponse,
     EvidenceOut,
     FactOut,
+    Letter,
     PolicySummary,
     Trace,
 )
@@ -334,7 +335,7 @@ class Services:
 
         return make_chat_model(self.settings)
 
-    def draft_letter(self, request: DeterminationRequest, response: DeterminationResponse) -> dict:
+    def draft_letter(self, request: DeterminationRequest, response: DeterminationResponse) -> Letter:
         """The letter for a determination: the template, or a validated model draft of it."""
         from mrs_assist.letters import draft_letter
 
@@ -346,16 +347,16 @@ class Services:
             facts_file=self.settings.corpus_dir / "facts.yaml",
             prompts_dir=self.settings.prompts_dir,
         )
-        return letter.model_dump(mode="json")
+        return letter
 
     def render_letter_pdf(self, letter_or_record) -> bytes:
-        """PDF bytes of a letter (the `letter` dict of a response, or a stored record's current letter)."""
-        from mrs_assist.letters import Letter, render_pdf
+        """PDF bytes of a letter (a response's `letter`, or a stored record's current letter)."""
+        from mrs_assist.letters import render_pdf
 
-        if isinstance(letter_or_record, dict):
-            return render_pdf(Letter.model_validate(letter_or_record))
+        if isinstance(letter_or_record, Letter):
+            return render_pdf(letter_or_record)
         record = letter_or_record
-        letter = Letter.model_validate(record.response.letter)
+        letter = record.response.letter
         signed = record.status == "signed"
         letter = letter.model_copy(
             update={

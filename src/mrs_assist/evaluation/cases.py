@@ -87,14 +87,13 @@ def _letter(ctx: CaseContext, case: Case, policy_id: str) -> dict | None:
             ctx.letters = "available"
         return {"passed": False, "problems": [f"error: {type(exc).__name__}: {exc}"[:300]]}
     letter = response.letter
-    if not isinstance(letter, dict) or not isinstance(letter.get("problems"), list):
+    if letter is None:
         if ctx.letters == "unknown":
-            ctx.letters = "letters not available (no letter with a `problems` list)"
+            ctx.letters = "letters not available (no letter in the response)"
             return None
-        return {"passed": False, "problems": ["no letter or no problems list"]}
+        return {"passed": False, "problems": ["no letter"]}
     ctx.letters = "available"
-    problems = [p if isinstance(p, str) else str(p.get("message", p)) if isinstance(p, dict) else str(p)
-                for p in letter["problems"]]
+    problems = [p.message for p in letter.problems]
     return {"passed": not problems, "problems": problems}
 
 

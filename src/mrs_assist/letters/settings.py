@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mrs_assist.errors import ConfigError
+from mrs_assist.schemas import LetterKind  # noqa: F401 (re-exported: letters/ imports it from here)
 
 HERE = Path(__file__).resolve().parent
 SETTINGS_FILE = HERE / "letter_settings.yaml"
@@ -22,7 +23,6 @@ GLOSSARY_FILE = HERE / "glossary.yaml"
 TEMPLATES_DIR = HERE / "templates"
 MANIFEST_FILE = TEMPLATES_DIR / "manifest.yaml"
 
-LetterKind = Literal["approval", "request_for_information", "adverse_determination_draft"]
 
 
 class _Strict(BaseModel):

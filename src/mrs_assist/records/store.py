@@ -70,10 +70,10 @@ MAX_LIST = 1000
 
 
 def letter_markdown_of(response: DeterminationResponse) -> str | None:
-    """The letter text a response carries (``response.letter["markdown"]``), if any."""
+    """The letter text a response carries (``response.letter.markdown``), if any."""
     letter = response.letter
-    if isinstance(letter, dict) and isinstance(letter.get("markdown"), str) and letter["markdown"].strip():
-        return letter["markdown"]
+    if letter is not None and letter.markdown.strip():
+        return letter.markdown
     return None
 
 
@@ -322,12 +322,12 @@ class RecordStore:
             now = utc_now()
             self._add_letter(row, markdown, "edit", user, now)
             response = DeterminationResponse.model_validate_json(row.response_json)
-            if isinstance(response.letter, dict):
+            if response.letter is not None:
                 if html is None:
                     from mrs_assist.letters.render import markdown_html
 
                     html = markdown_html(markdown)
-                response.letter = {**response.letter, "markdown": markdown, "html": html}
+                response.letter = response.letter.model_copy(update={"markdown": markdown, "html": html})
                 row.response_json = _to_json(response)
             row.updated_at = now
             append_entry(

@@ -6,35 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mrs_assist.schemas import Outcome
-
-ProblemCode = Literal[
-    "outcome_mismatch",
-    "unknown_clause",
-    "clause_not_in_policy",
-    "clause_not_traced",
-    "quote_not_verbatim",
-    "unmet_criterion_not_addressed",
-    "missing_fact_not_addressed",
-    "unrequested_fact",
-    "missing_element",
-    "unsupported_assertion",
-    "markup",
-    "link",
-    "injected_instruction",
-    "unparseable",
-    "model_error",
-]
-
-
-class Problem(BaseModel):
-    """One reason a model draft was rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    code: ProblemCode
-    message: str
-    attempt: int | None = Field(default=None, description="Which model reply (1 or 2) it was found in.")
+from mrs_assist.schemas import Outcome, Problem, ProblemCode  # noqa: F401 (Problem lives with the response models)
 
 
 class QuotedClause(BaseModel):
