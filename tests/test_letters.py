@@ -24,7 +24,7 @@ from mrs_assist.letters.settings import (
     load_manifest,
 )
 from mrs_assist.schemas import DeterminationResponse, Party
-from mrs_assist.validate.letter import deciding_clause_ids, missing_fact_names
+from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names
 
 CASES = list(all_cases())
 FORMATS = ["markdown", "html"]
@@ -200,7 +200,7 @@ def corpus_dir():
 
 
 def _walk(x):
-    from mrs_assist.validate.letter import walk_trace
+    from mrs_assist.criteria.trace import walk_trace
 
     return walk_trace(x)
 

@@ -67,3 +67,14 @@ def test_letter_is_typed_and_its_json_keeps_every_field(tmp_path):
     # the API documents the letter's fields instead of an open object
     schema = DeterminationResponse.model_json_schema()
     assert "markdown" in schema["$defs"]["Letter"]["properties"]
+
+
+def test_trace_queries_live_in_criteria_and_agree_with_the_typed_trace(tmp_path):
+    from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, trace_section, traced_clause_ids
+
+    services = Services(Settings(data_dir=tmp_path))
+    response = services.determine(DeterminationRequest(policy_id="nia-brain-mrs", cpt_codes=["76390"], clinical_notes=NOTES))
+    assert set(deciding_clause_ids(response)) == set(response.trace.deciding_clauses)
+    assert traced_clause_ids(response) >= response.trace.clause_ids()
+    assert missing_fact_names(response) == list(dict.fromkeys(response.missing_information))
+    assert trace_section(response.trace, "indications")["id"] == "indications"

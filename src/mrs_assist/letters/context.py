@@ -13,10 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from mrs_assist.corpus import Corpus
+from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, trace_section, walk_trace
 from mrs_assist.errors import InvalidRequestError
 from mrs_assist.letters.settings import FactWording, LetterKind, LetterSettings
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome
-from mrs_assist.validate.letter import deciding_clause_ids, missing_fact_names, walk_trace
 
 _TITLES: dict[str, str] = {
     "approval": "Notice of approval",
@@ -113,20 +113,6 @@ def _labels(names, wording: dict[str, FactWording]) -> list[str]:
     return list(dict.fromkeys(wording[n].label if n in wording else n.replace("_", " ") for n in names))
 
 
-def _section(trace: dict, name: str):
-    """A part of the checker's trace: a child of ``root`` ('scope', 'indications',
-    'exclusions'), or a list of findings ('investigational', 'safety'), which are all true."""
-    root = trace.get("root")
-    if isinstance(root, dict):
-        for child in root.get("children") or []:
-            if child.get("id") == name:
-                return child
-    value = trace.get(name)
-    if isinstance(value, list):
-        return [{**item, "value": item.get("value", True)} for item in value if isinstance(item, dict)]
-    return value
-
-
 def _reasons(
     determination: DeterminationResponse, wording: dict[str, FactWording], deciding: list[str], body_region: str
 ) -> tuple[list[str], list[str], list[str]]:
@@ -139,7 +125,7 @@ def _reasons(
     documented = _labels([n for n in true_facts if role.get(n) in ("purpose", "condition")], wording)
 
     def true_in(section: str) -> list[str]:
-        return [n["fact"] for n in walk_trace(_section(trace, section)) if n.get("fact") and n.get("value") is True]
+        return [n["fact"] for n in walk_trace(trace_section(trace, section)) if n.get("fact") and n.get("value") is True]
 
     reasons: list[str] = []
     change: list[str] = []
@@ -147,7 +133,7 @@ def _reasons(
         met = [
             n["fact"]
             for key in ("indications", "scope")
-            for n in walk_trace(_section(trace, key))
+            for n in walk_trace(trace_section(trace, key))
             if n.get("fact") and n.get("value") is True
         ] or true_facts
         labels = _labels([n for n in met if role.get(n) != "scope"], wording)
@@ -165,7 +151,7 @@ def _reasons(
             f"the guideline needs to decide (quoted below): {_join(labels)}."
         )
     else:
-        scope = _section(trace, "scope")
+        scope = trace_section(trace, "scope")
         # Out of scope only when the scope check itself failed; its true leaves say why
         # (e.g. MRS of a region other than the brain).
         for name in true_in("scope") if isinstance(scope, dict) and scope.get("value") is False else []:
@@ -185,7 +171,7 @@ def _reasons(
                 "lists this as a reason MRS is not appropriate."
             )
             change.append(name)
-        indications = _section(trace, "indications")
+        indications = trace_section(trace, "indications")
         if isinstance(indications, dict) and indications.get("value") is False:
             false_leaves = [n["fact"] for n in walk_trace(indications) if n.get("fact") and n.get("value") is False]
             unmet = [n for n in false_leaves if role.get(n) == "condition"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from mrs_assist.corpus import Corpus
+from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, traced_clause_ids
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 from mrs_assist.validate.model import LetterDraft, Problem
 from mrs_assist.validate.untrusted import without_instructions
@@ -36,44 +36,6 @@ _STATES_PEND = re.compile(
     re.I,
 )
 _PEER = re.compile(r"\bpeer[- ]to[- ]peer\b", re.I)
-
-
-def walk_trace(trace: Any) -> Iterator[dict]:
-    """Every node of a trace section (a node, a list of nodes, or nested children)."""
-    if isinstance(trace, list):
-        for item in trace:
-            yield from walk_trace(item)
-    elif isinstance(trace, dict):
-        if "kind" in trace or "clause_id" in trace:
-            yield trace
-        yield from walk_trace(trace.get("children") or [])
-
-
-def deciding_clause_ids(determination: DeterminationResponse) -> list[str]:
-    """Clause ids that decided the outcome (the trace's deciding_clauses, else the citations)."""
-    ids = []
-    for item in determination.trace.get("deciding_clauses") or []:
-        ids.append(item.get("clause_id") if isinstance(item, dict) else str(item))
-    ids = [i for i in ids if i]
-    return list(dict.fromkeys(ids or [c.clause_id for c in determination.citations]))
-
-
-def traced_clause_ids(determination: DeterminationResponse) -> set[str]:
-    """Every clause the checker touched: trace nodes, deciding clauses and citations."""
-    ids = set(deciding_clause_ids(determination)) | {c.clause_id for c in determination.citations}
-    for key, section in determination.trace.items():
-        if key in ("deciding_clauses", "missing_facts", "notices"):
-            continue
-        ids |= {n["clause_id"] for n in walk_trace(section) if n.get("clause_id")}
-    return ids
-
-
-def missing_fact_names(determination: DeterminationResponse) -> list[str]:
-    """Facts whose absence pends the request (the trace's missing_facts, else missing_information)."""
-    names = determination.trace.get("missing_facts")
-    if names is None:
-        names = determination.missing_information
-    return list(dict.fromkeys(n.get("name") if isinstance(n, dict) else str(n) for n in names))
 
 
 def stated_outcome(decision: str) -> str | None:
