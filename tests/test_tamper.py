@@ -38,7 +38,12 @@ def records(tmp_path):
 def _sign(store: RecordStore, record_id: str) -> None:
     # Written so this file also runs against the code before issue 11 (whose sign took no hash).
     reviewed = getattr(store.get(record_id), "review_hash", None)
-    store.sign(record_id, user=REVIEWER, **({"review_hash": reviewed} if reviewed is not None else {}))
+    if reviewed is None:
+        store.sign(record_id, user=REVIEWER)
+        return
+    from mrs_assist.signoff import require_signer
+
+    store.sign(record_id, user=REVIEWER, review_hash=reviewed, authorize=require_signer)
 
 
 def _first(url: str, table: str, record_id: str) -> int:
@@ -98,11 +103,13 @@ def test_a_tampered_draft_cannot_be_signed(records):
     store, draft_id, _ = records
     seen = store.get(draft_id).review_hash
     tamper(store.url, "UPDATE records SET recommendation = 'meets_criteria' WHERE id = :draft", draft=draft_id)
+    from mrs_assist.signoff import require_signer
+
     with pytest.raises(ConflictError) as refused:
-        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash)
+        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash, authorize=require_signer)
     assert refused.value.code == "record_integrity"
     with pytest.raises(ConflictError):
-        store.sign(draft_id, user=PHYSICIAN, review_hash=seen)
+        store.sign(draft_id, user=PHYSICIAN, review_hash=seen, authorize=require_signer)
     assert store.get(draft_id).status == "draft"
 
 
