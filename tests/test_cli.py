@@ -147,3 +147,41 @@ def test_determine_batch_and_single_are_exclusive(run, tmp_path, args):
     batch.write_text("", encoding="utf-8")
     code, out, err = run(*[str(batch) if a == "B" else a for a in args])
     assert code != 0 and err.startswith("error: ") and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_determine_server_prints_the_running_apis_body(tmp_path):
+    """`determine --server URL` loads no pipeline: it posts to a running API and prints its body."""
+    import subprocess
+    import sys
+
+    from support.servers import ApiServer
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    env = {"MRS_ASSIST_DATA_DIR": str(tmp_path / "data"), "MRS_ASSIST_AUTH": "auto"}
+    server = ApiServer(env, log=tmp_path / "api.log").start()
+    try:
+        cli_env = {**server.env, "MRS_ASSIST_SERVER_URL": server.url}
+        argv = [sys.executable, "-c", "from mrs_assist.cli import main; main()", "determine",
+                "--policy", "cohere-mrs", "--notes-file", str(notes), "--age", "58", "--json"]
+        proc = subprocess.run(argv, env=cli_env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        body = json.loads(proc.stdout)
+        assert body["recommendation"] == "meets_criteria" and body["id"] and body["status"] == "draft"
+        stored = httpx_get_json(f"{server.url}/v1/determinations/{body['id']}")
+        assert stored["id"] == body["id"] and stored["facts"] == body["facts"]
+
+        bad = subprocess.run([*argv[:4], "--policy", "aetna-mrs", "--notes-file", str(notes)],
+                             env=cli_env, capture_output=True, text=True, timeout=120, check=False)
+        assert bad.returncode == 1 and bad.stderr.startswith("error: unknown policy id 'aetna-mrs'"), bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    finally:
+        server.stop()
+
+
+def httpx_get_json(url: str) -> dict:
+    import httpx
+
+    reply = httpx.get(url, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()

@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from fhir_support import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
@@ -27,7 +27,7 @@ MEETS = {  # gold case gc-001's facts (eval/cases.yaml) that Cohere's questionna
 
 
 def make_client(tmp_path, policy_id: str = "cohere-mrs"):
-    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS,
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS, fhir_notify_interval_seconds=0,
                         fhir_payer_map=payer_map(tmp_path, policy_id))
     services = Services(settings)
     app = create_app(services=services, host="127.0.0.1")
@@ -186,3 +186,14 @@ def test_resubmitting_with_dtr_answers_updates_the_same_record_with_audited_over
     record = client.get(f"/v1/determinations/{first['id']}", headers=NURSE).json()
     assert {o["name"] for o in record["overrides"]} <= set(MEETS) and record["overrides"]
     assert all(o["reason"].startswith("answered in the DTR questionnaire") for o in record["overrides"])
+
+
+def test_an_inquiry_claim_needs_no_items_but_a_submission_does(client):
+    submit(client, mrs_bundle(claim_id="REQ-INQ"))
+    inquiry = mrs_bundle(claim_id="REQ-INQ")
+    claim = inquiry["entry"][0]["resource"]
+    del claim["item"]
+    claim["status"] = "draft"  # PASClaimInquiry fixes neither items nor status
+    r = client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE)
+    assert r.status_code == 200 and review_action(r.json())[0] == "A4"
+    assert submit(client, inquiry).status_code == 422

@@ -9,7 +9,7 @@ import sys
 
 import httpx
 import pytest
-from fhir_support import claim_response, mrs_bundle, payer_map, review_action
+from support.fhir import claim_response, mrs_bundle, payer_map, review_action
 from support.servers import free_port, running_server
 
 from mrs_assist.fhir import dtr, profiles

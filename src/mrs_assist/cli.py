@@ -88,6 +88,12 @@ def determine(
         Optional[Path],
         typer.Option("--batch", help="JSONL file, one POST /v1/determinations body a line; prints one API body a line."),
     ] = None,
+    server: Annotated[
+        Optional[str],
+        typer.Option("--server", envvar="MRS_ASSIST_SERVER_URL",
+                     help="Ask a running `mrs-assist serve` (e.g. http://127.0.0.1:8000) instead of loading the "
+                     "pipeline here: a cold determine then costs an HTTP request. API key: MRS_ASSIST_API_KEY."),
+    ] = None,
 ) -> None:
     """Check a request's notes against a policy's criteria (the outcome is never a model's)."""
     from mrs_assist.schemas import DeterminationRequest
@@ -113,6 +119,9 @@ def determine(
         letter=letter,
         urgency=urgency,
     )
+    if server:
+        _determine_remote(server, request, as_json=as_json, letter=letter, fmt=fmt, out=out)
+        return
     services = _services()
     response = services.determine(request)
     record = _stored(services, request, response)
@@ -125,6 +134,42 @@ def determine(
     typer.echo(f"Stored as draft record {record.id}")
     if letter and response.letter is not None:
         _write_letter(services, response, fmt, out)
+
+
+def _determine_remote(server: str, request, *, as_json: bool, letter: bool, fmt: str, out: Optional[Path]) -> None:
+    """POST the request to a running API; print its body (``--json``) or the usual summary."""
+    import json
+    import os
+
+    import httpx
+
+    from mrs_assist.schemas import DeterminationResponse
+
+    key = os.environ.get("MRS_ASSIST_API_KEY")
+    try:
+        reply = httpx.post(
+            server.rstrip("/") + "/v1/determinations",
+            json=request.model_dump(mode="json"),
+            headers={"X-API-Key": key} if key else {},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise MrsAssistError(f"server {server} did not answer: {type(exc).__name__}", code="service_unavailable") from None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status_code >= 400 or not isinstance(body, dict):
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        raise MrsAssistError(error.get("message") or f"server answered HTTP {reply.status_code}",
+                             code=error.get("code") or "error")
+    if as_json:
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        _print_determination(DeterminationResponse.model_validate(body))
+        typer.echo(f"Stored as draft record {body.get('id')}")
+    if letter and body.get("letter") is not None and (out is not None or not as_json):
+        _write_letter(None, DeterminationResponse.model_validate(body), fmt, out)
 
 
 def _stored(services, request, response):
@@ -272,6 +317,24 @@ def report_cms_0057f(
         typer.echo(f"report written to {out}", err=True)
 
 
+fhir_cli = typer.Typer(no_args_is_help=True, help="FHIR PAS chores.")
+app.add_typer(fhir_cli, name="fhir")
+
+
+@fhir_cli.command("notify")
+def fhir_notify(
+    base_url: Annotated[str, typer.Option("--base-url", help="The server's public base URL, for focus references.")]
+    = "http://127.0.0.1:8000",
+) -> None:
+    """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
+    from mrs_assist.fhir.subscriptions import Subscriptions
+    from mrs_assist.records import RecordStore
+
+    settings = get_settings()
+    sent = Subscriptions(RecordStore.from_settings(settings), settings, base_url=base_url).dispatch()
+    typer.echo(f"{sent} notification(s) sent")
+
+
 def _read_notes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -309,7 +372,12 @@ def _print_determination(response) -> None:
 def _write_letter(services, response, fmt: str, out: Optional[Path]) -> None:
     letter = response.letter
     if fmt == "pdf":
-        out.write_bytes(services.render_letter_pdf(letter))
+        if services is None:
+            from mrs_assist.letters import Letter, render_pdf
+
+            out.write_bytes(render_pdf(Letter.model_validate(letter)))
+        else:
+            out.write_bytes(services.render_letter_pdf(letter))
     else:
         text = letter["markdown"] if fmt == "md" else letter["html"]
         if out is None:

@@ -1,4 +1,4 @@
-"""Request and response bodies of the public contract (DESIGN.md "Contracts").
+"""Request and response bodies of the public contract (README "Using it"; fields are only ever added).
 
 The API serves them and `mrs-assist ... --json` prints them, so both stay identical.
 Requests forbid unknown fields: a typo in a field name is an error, not a silent default.
@@ -159,6 +159,10 @@ class EvidenceOut(BaseModel):
     text: str
     start: int
     end: int
+    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history, plan).")
+    modifiers: list[str] = Field(
+        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
 
 
 class FactOut(BaseModel):

@@ -2,7 +2,7 @@
 
 `Services` holds what is loaded once per process (corpus, policies, catalogue, retriever)
 and answers the contract's requests. It owns no logic of its own beyond wiring the
-stages together in the one direction DESIGN.md draws.
+stages together in one direction (README "How it works").
 """
 
 from __future__ import annotations
@@ -258,7 +258,10 @@ class Services:
             FactOut(
                 name=name,
                 value=fv.value,
-                evidence=[EvidenceOut(text=e.text, start=e.start, end=e.end) for e in fv.evidence],
+                evidence=[
+                    EvidenceOut(text=e.text, start=e.start, end=e.end, section=e.section, modifiers=list(e.modifiers))
+                    for e in fv.evidence
+                ],
             )
             for name, fv in facts.items()
             if name in used or fv.source in ("notes", "request")

@@ -11,7 +11,7 @@ from mrs_assist.api.accesslog import install_access_log_redaction
 from mrs_assist.api.errors import install_error_handlers
 from mrs_assist.api.loopback import LoopbackGuardMiddleware
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
-from mrs_assist.api.routers import ask, clocks, compare, determinations, fhir, health, metrics, page, policies, records
+from mrs_assist.api.routers import ask, cds, clocks, compare, determinations, fhir, health, metrics, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
@@ -49,6 +49,7 @@ def create_app(
     app.include_router(records.router, responses=errors)
     app.include_router(clocks.router, responses=errors)
     app.include_router(metrics.router, responses=errors)
+    app.include_router(cds.router, responses=errors)
     app.include_router(fhir.router)  # FHIR PAS/DTR: errors as OperationOutcome; roles checked per route
     _install_docs(app, authenticated)
     install_access_log_redaction(app)  # ids never reach the access log (mrs_assist.api.accesslog)

@@ -12,7 +12,7 @@ from mrs_assist.errors import CorpusError
 
 M = TypeVar("M", bound=BaseModel)
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML was built with it (about 15x faster), else the pure-Python one."""
+"""libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
 
 
 class YamlFile:

@@ -241,3 +241,13 @@ def evaluate_realistic(services: Any, eval_dir: Any, split: str, stopwatch: Stop
         "confusion": summary["confusion"],
         "failures": summary["failures"],
     }
+
+
+def realistic_headline(realistic: dict[str, dict]) -> dict[str, float | None]:
+    """Headline metrics of the realistic splits: ``realistic_<split>.accuracy`` and friends."""
+    out: dict[str, float | None] = {}
+    for split, r in realistic.items():
+        out[f"realistic_{split}.accuracy"] = r["accuracy"]
+        out[f"realistic_{split}.needs_more_information_recall"] = r["needs_more_information_recall"]
+        out[f"realistic_{split}.pend_precision"] = r["pend_precision"]
+    return out

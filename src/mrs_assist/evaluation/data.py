@@ -1,4 +1,4 @@
-"""The harness's inputs: eval/questions.yaml and eval/cases.yaml, parsed strictly.
+"""The harness's inputs: eval/questions-{dev,test}.yaml and eval/cases.yaml, parsed strictly.
 
 Formats are described in eval/QUESTIONS.md and eval/CASES.md; each file is parsed by a
 pydantic model with ``extra="forbid"`` so a misspelt key fails loudly, naming the entry.
@@ -24,11 +24,20 @@ class Question(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    kind: Literal["single-payer", "cross-payer", "dates-versions", "definitions", "codes", "not-addressed"]
+    kind: Literal[
+        "single-payer", "cross-payer", "dates-versions", "definitions", "codes", "not-addressed",
+        "lists", "history", "documentation", "hypothetical",
+    ]
     question: str
     policy_ids: list[str] | None = None
     gold: list[str] = Field(description="Clause ids that answer it; [] = the guidelines are silent.")
     keywords: list[str] = Field(description="Phrases a correct extractive answer must contain.")
+    verdict: list[str] = Field(
+        default_factory=list, description="Phrases the answer's one-sentence verdict must contain."
+    )
+    split: Literal["dev", "test"] = Field(
+        default="dev", description="Set by the loader from the file: tune on dev, report test."
+    )
 
 
 class Expectation(BaseModel):
@@ -80,9 +89,19 @@ def _load_list(path: Path, model: type[BaseModel]) -> list:
     return items
 
 
-def load_questions(eval_dir: Path) -> list[Question]:
-    """Every question of eval_dir/questions.yaml; raises ConfigError when invalid."""
-    return _load_list(eval_dir / "questions.yaml", Question)
+SPLITS: tuple[str, ...] = ("dev", "test")
+
+
+def load_questions(eval_dir: Path, splits: tuple[str, ...] = SPLITS) -> list[Question]:
+    """The questions of eval_dir/questions-<split>.yaml for each split, each tagged with its
+    split; raises ConfigError when a file is invalid or a split is unknown."""
+    out: list[Question] = []
+    for split in splits:
+        if split not in SPLITS:
+            raise ConfigError(f"unknown question split {split!r}; known: {', '.join(SPLITS)}")
+        items = _load_list(eval_dir / f"questions-{split}.yaml", Question)
+        out += [q.model_copy(update={"split": split}) for q in items]
+    return out
 
 
 def load_cases(eval_dir: Path, filename: str = "cases.yaml") -> list[Case]:

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrs_assist.evaluation.cases import CaseContext, evaluate_case, summarise_cases
+from mrs_assist.evaluation.cases import (
+    REALISTIC_SPLITS,
+    CaseContext,
+    evaluate_case,
+    evaluate_realistic,
+    realistic_headline,
+    summarise_cases,
+)
+from mrs_assist.evaluation.negex import evaluate_negex, negex_headline
 from mrs_assist.evaluation.clausemap import ClauseMatcher
 from mrs_assist.evaluation.data import load_cases, load_questions
 from mrs_assist.evaluation.lcbaseline import DEFAULT_SEEDS_DIR, LangChainPipeline
@@ -170,6 +178,8 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
             c_rows += evaluate_case(cctx, case)
             task.advance()
         judge = _judge(services, q_rows, options, bar)
+        realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch) for split in REALISTIC_SPLITS}
+    negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)
     retrievers = summarise_retrievers(q_rows)
@@ -206,6 +216,8 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "judge.faithfulness": judge.get("faithfulness"),
         "judge.answer_relevancy": judge.get("answer_relevancy"),
     }
+    headline.update(realistic_headline(realistic))
+    headline.update(negex_headline(negex))
     latency = stopwatch.summary()
     for stage, summary in latency.items():
         headline[f"latency.{stage}.p95_ms"] = summary["p95_ms"]
@@ -220,6 +232,8 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         },
         "headline": headline,
         "determination": determination,
+        "realistic": realistic,
+        "negex": negex,
         "retrieval": {"retrievers": retrievers, "comparison": compare_questions(q_rows)},
         "answers": answers,
         "citations": citations,

@@ -6,7 +6,12 @@ from pathlib import Path
 
 
 def _plt():
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        from mrs_assist.errors import ConfigError
+
+        raise ConfigError("the evaluation report's plots need matplotlib: pip install 'mrs-assist[eval]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

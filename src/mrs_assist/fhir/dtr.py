@@ -5,12 +5,13 @@ The Questionnaire mirrors the evaluated formula (scope ∧ indications ∧ ¬exc
 ALL / ANY / NOT node is a group, each fact a yes/no question whose `code` cites its clause.
 Because every formula is read-once, a fact is asked once and its linkId is its name.
 
-`enableWhen` follows the tree: an item is shown only while no earlier sibling has already
-decided its parent (under ALL a sibling that is false, under ANY one that is true). A sibling
-subtree decides its parent through any one of its "forcing" answers (a leaf answer that alone
-fixes the subtree's value), so every condition is a plain `!=` on one boolean question. A
-hidden item can therefore never change the outcome, and answers to hidden items are dropped,
-as FHIR says they must be.
+`enableWhen` follows the tree: a question is shown only while no earlier sibling of it or of
+an ancestor has already decided that parent (under ALL a sibling that is false, under ANY one
+that is true). A sibling subtree decides its parent through any one of its "forcing" answers
+(a leaf answer that alone fixes the subtree's value), so every condition is a plain `!=` on one
+boolean question. Questions about the request's purpose are always shown (purpose closure
+makes them matter everywhere). A hidden question can therefore never change the outcome, and
+answers to hidden questions are dropped, as FHIR says they must be.
 """
 
 from __future__ import annotations
@@ -46,20 +47,19 @@ def _forcing(node: TraceNode, value: bool) -> list[tuple[str, bool]]:
     return []  # the CPT leaf is not a question: it comes from the claim
 
 
-def _items(node: TraceNode, catalogue: Catalogue) -> list[dict[str, Any]]:
-    """The questionnaire items of `node`'s children, with enableWhen from earlier siblings."""
+def _is_purpose(name: str | None, catalogue: Catalogue) -> bool:
+    return bool(name) and name in catalogue and catalogue.spec(name).role == "purpose"
+
+
+def _items(node: TraceNode, catalogue: Catalogue, inherited: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """The questionnaire items of `node`'s children; each question carries the enableWhen of
+    every earlier sibling of it and of its ancestors (`inherited`)."""
     items = []
     deciding = False if node.kind == "all" else True  # the value of a child that decides the parent
     earlier: list[tuple[str, bool]] = []
     for child in node.children:
-        item = _item(child, catalogue)
+        item = _item(child, catalogue, inherited + earlier if node.kind in ("all", "any") else inherited)
         if item is not None:
-            if earlier and node.kind in ("all", "any"):
-                item["enableWhen"] = [
-                    {"question": fact, "operator": "!=", "answerBoolean": answer} for fact, answer in earlier
-                ]
-                if len(earlier) > 1:
-                    item["enableBehavior"] = "all"
             items.append(item)
         if node.kind in ("all", "any"):
             earlier += _forcing(child, deciding)
@@ -70,18 +70,26 @@ def _code(clause_id: str | None, label: str) -> list[dict[str, Any]]:
     return [{"system": CLAUSE_SYSTEM, "code": clause_id, "display": label[:200]}] if clause_id else []
 
 
-def _item(node: TraceNode, catalogue: Catalogue) -> dict[str, Any] | None:
+def _item(node: TraceNode, catalogue: Catalogue, conditions: list[tuple[str, bool]]) -> dict[str, Any] | None:
     if node.kind == "cpt":
         return None
     if node.kind == "fact":
         spec = catalogue.spec(node.fact) if node.fact in catalogue else None
         # The text is the criterion as the policy states it (answered yes or no); the
         # catalogue's question is what the pend letter asks for the same fact.
-        item = {"linkId": node.fact, "type": "boolean", "text": node.label or (spec.label if spec else node.fact)}
+        item: dict[str, Any] = {"linkId": node.fact, "type": "boolean",
+                                "text": node.label or (spec.label if spec else node.fact)}
         if code := _code(node.clause_id, node.label):
             item["code"] = code
+        # A purpose of the request is always asked: once any purpose is stated, the checker
+        # reads the unstated ones as absent (facts catalogue, purpose closure), so even a
+        # purpose under a decided branch can change the outcome.
+        if conditions and not _is_purpose(node.fact, catalogue):
+            item["enableWhen"] = [{"question": f, "operator": "!=", "answerBoolean": v} for f, v in conditions]
+            if len(conditions) > 1:
+                item["enableBehavior"] = "all"
         return item
-    children = _items(node, catalogue)
+    children = _items(node, catalogue, conditions)
     if not children:
         return None
     item = {"linkId": node.id, "type": "group", "text": node.label, "item": children}
@@ -93,7 +101,7 @@ def _item(node: TraceNode, catalogue: Catalogue) -> dict[str, Any] | None:
 def build_questionnaire(policy: Policy, catalogue: Catalogue) -> dict[str, Any]:
     """The policy's criteria tree as a FHIR Questionnaire (validated by fhir.resources)."""
     root = build_trace(policy, {}, policy.scope.cpt_codes[:1], catalogue=catalogue)
-    items = _items(root, catalogue)
+    items = _items(root, catalogue, [])
     formula = set(policy.formula_facts())
     others = [
         {"linkId": name, "type": "boolean", "text": catalogue.spec(name).label,

@@ -79,12 +79,7 @@ def claim_identifier(claim: dict[str, Any]) -> str | None:
 def read_bundle(data: Any, *, inquiry: bool = False) -> Submission:
     """Validate a PAS request (or inquiry) bundle with fhir.resources and the PAS rules; raises FhirError."""
     parse(data, "Bundle")  # R4 structure and datatypes, every entry as its own resource type
-    if inquiry:
-        issues = [i for i in profiles.check_request_bundle(data)
-                  if "item 1..*" not in i["diagnostics"] and "status" not in i["diagnostics"]]
-    else:
-        issues = profiles.check_request_bundle(data)
-    if found := profiles.errors(issues):
+    if found := profiles.errors(profiles.check_request_bundle(data, inquiry=inquiry)):
         name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
         raise FhirError(f"the bundle does not conform to {name}", issues=found)
     claim = next(e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim")

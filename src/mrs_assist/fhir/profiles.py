@@ -85,30 +85,37 @@ def resolves(bundle: dict[str, Any], reference: str) -> bool:
     return False
 
 
-def check_request_bundle(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    """PASRequestBundle and, on its Claim, PASClaim (Claim.fsh: `identifier 1..1`,
-    `status = #active`, `use = #preauthorization`, `item 1..*`, `insurance.focal = true`)."""
-    out = _bundle_rules(bundle, "PASRequestBundle", identifier=True)
+def check_request_bundle(bundle: dict[str, Any], *, inquiry: bool = False) -> list[dict[str, Any]]:
+    """PASRequestBundle with its Claim as PASClaim (Claim.fsh: `identifier 1..1`, `status =
+    #active`, `use = #preauthorization`, `item 1..*`, `insurance.focal = true`); or, with
+    `inquiry`, PASInquiryRequestBundle with its Claim as PASClaimInquiry (`identifier 0..1`,
+    `use = #preauthorization`; no item or status rule)."""
+    bundle_name, claim_name = ("PASInquiryRequestBundle", "PASClaimInquiry") if inquiry else ("PASRequestBundle", "PASClaim")
+    out = _bundle_rules(bundle, bundle_name, identifier=True)
     claims = _entries(bundle, "Claim")
     if len(claims) != 1:
-        out.append(issue("PASRequestBundle: entry contains Claim 1..1", expression="Bundle.entry", code="required"))
+        out.append(issue(f"{bundle_name}: entry contains Claim 1..1", expression="Bundle.entry", code="required"))
         return out
     claim = claims[0]["resource"]
-    if len(claim.get("identifier") or []) != 1:
-        out.append(issue("PASClaim: identifier 1..1", expression="Claim.identifier", code="required"))
-    if claim.get("status") != "active":
-        out.append(issue("PASClaim: status = #active", expression="Claim.status", code="value"))
+    identifiers = len(claim.get("identifier") or [])
+    if identifiers > 1 or (identifiers == 0 and not inquiry):
+        out.append(issue(f"{claim_name}: identifier {'0' if inquiry else '1'}..1", expression="Claim.identifier",
+                         code="required"))
     if claim.get("use") != "preauthorization":
-        out.append(issue("PASClaim: use = #preauthorization", expression="Claim.use", code="value"))
-    if not claim.get("item"):
-        out.append(issue("PASClaim: item 1..*", expression="Claim.item", code="required"))
-    for i, ins in enumerate(claim.get("insurance") or []):
-        if ins.get("focal") is not True:
-            out.append(issue("PASClaim: insurance.focal = true", expression=f"Claim.insurance[{i}].focal", code="value"))
+        out.append(issue(f"{claim_name}: use = #preauthorization", expression="Claim.use", code="value"))
+    if not inquiry:
+        if claim.get("status") != "active":
+            out.append(issue("PASClaim: status = #active", expression="Claim.status", code="value"))
+        if not claim.get("item"):
+            out.append(issue("PASClaim: item 1..*", expression="Claim.item", code="required"))
+        for i, ins in enumerate(claim.get("insurance") or []):
+            if ins.get("focal") is not True:
+                out.append(issue("PASClaim: insurance.focal = true", expression=f"Claim.insurance[{i}].focal",
+                                 code="value"))
     for element in ("patient", "insurer", "provider"):
         ref = (claim.get(element) or {}).get("reference")
         if ref and not resolves(bundle, ref):
-            out.append(issue(f"PASClaim: {element} must be an entry of the bundle", expression=f"Claim.{element}",
+            out.append(issue(f"{claim_name}: {element} must be an entry of the bundle", expression=f"Claim.{element}",
                              code="not-found"))
     return out
 

@@ -19,10 +19,19 @@ DTR_REASON = "answered in the DTR questionnaire (QuestionnaireResponse)"
 class FhirService:
     """PAS, DTR and CRD over one `Services` (and its record store)."""
 
-    def __init__(self, services, records=None, payer_map: PayerMap | None = None) -> None:
+    def __init__(self, services, records=None, payer_map: PayerMap | None = None,
+                 base_url: str = "http://127.0.0.1:8000") -> None:
         self.services = services
         self._records = records
         self._payer_map = payer_map
+        self.base_url = base_url.rstrip("/")
+
+    @cached_property
+    def subscriptions(self):
+        """PAS rest-hook subscriptions over the same database."""
+        from mrs_assist.fhir.subscriptions import Subscriptions
+
+        return Subscriptions(self.records, self.services.settings, base_url=self.base_url)
 
     @property
     def records(self):

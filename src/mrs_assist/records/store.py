@@ -168,6 +168,15 @@ class RecordStore:
                 raise NotFoundError("no prior-authorization request with that claim identifier")
             return self._record(session, row)
 
+    def changed_submissions(self, since: datetime | None, until: datetime) -> builtins.list[Record]:
+        """Records of FHIR PAS requests changed in (since, until], oldest change first (for rest-hook notices)."""
+        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= _aware(until))
+        if since is not None:
+            query = query.where(RecordRow.updated_at > _aware(since))
+        with self.db.read() as session:
+            rows = session.execute(query.order_by(RecordRow.updated_at, RecordRow.id)).scalars().all()
+            return [self._record(session, row) for row in rows]
+
     def summaries(self, since: datetime | None = None, until: datetime | None = None) -> builtins.list[RecordSummary]:
         """Every record created in [since, until), oldest first, with its clock (for reports; no limit)."""
         query: Select = select(RecordRow)

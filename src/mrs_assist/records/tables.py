@@ -118,3 +118,21 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SubscriptionRow(Base):
+    """A FHIR PAS Subscription (rest-hook): where to push a notice when a PAS request changes
+    (migration 0003_clocks; mrs_assist.fhir.subscriptions)."""
+
+    __tablename__ = "fhir_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    org_identifier: Mapped[str | None] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(Text)
+    payload_content: Mapped[str] = mapped_column(String(20))
+    headers_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    events: Mapped[int] = mapped_column(Integer)

@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense (Chroma, cosine) + BM25, fused by reciprocal rank, per clause.
 
-A ``Retriever`` loads once per process (``get_retriever`` caches one per store): it reads
+A ``Retriever`` loads once per ``Services`` (which holds it): it reads
 the pointer, opens the current generation and builds BM25 over the same stored chunk
 texts. Before each search it re-reads the pointer (one small catalogue read) and reloads
 when a build has moved it, so long-running API workers follow rebuilds.
@@ -372,18 +372,3 @@ def _is_not_found(exc: Exception) -> bool:
     from chromadb.errors import NotFoundError
 
     return isinstance(exc, NotFoundError) or "does not exist" in str(exc)
-
-
-_cache: dict[tuple[str, str, str, str], Retriever] = {}
-_cache_lock = threading.Lock()
-
-
-def get_retriever(settings: Settings) -> Retriever:
-    """The process-wide retriever for this store and collection (loaded on first call)."""
-    key = (store.chroma_target(settings), settings.collection, str(settings.model_path),
-           settings.query_embedder)
-    with _cache_lock:
-        retriever = _cache.get(key)
-        if retriever is None:
-            retriever = _cache[key] = Retriever.from_settings(settings)
-        return retriever

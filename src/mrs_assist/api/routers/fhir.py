@@ -72,7 +72,9 @@ def get_fhir(request: Request) -> FhirService:
         with _lock:
             service = getattr(state, "fhir", None)
             if service is None:
-                service = state.fhir = FhirService(state.services, records)
+                service = state.fhir = FhirService(state.services, records, base_url=str(request.base_url))
+                interval = getattr(state.services.settings, "fhir_notify_interval_seconds", 0)
+                service.subscriptions.start(interval)
     return service
 
 
@@ -115,3 +117,16 @@ def questionnaire_package(body: ResourceBody, _: Reader, fhir: FhirDep) -> JSONR
 def questionnaire_response(body: ResourceBody, user: Clinician, fhir: FhirDep) -> JSONResponse:
     """Answers to a DTR questionnaire: they become the request's facts and the checker re-runs."""
     return _fhir(fhir.answer(body, user=user))
+
+
+@router.post("/Subscription", response_class=JSONResponse, status_code=201)
+def subscribe(body: ResourceBody, user: Reader, fhir: FhirDep) -> JSONResponse:
+    """A PAS rest-hook Subscription (backport): a handshake now, an id-only notice whenever a
+    request of the subscribing organization changes."""
+    return _fhir(fhir.subscriptions.create(body, user=user), 201)
+
+
+@router.get("/Subscription/{id}", response_class=JSONResponse)
+def get_subscription(id: str, _: Reader, fhir: FhirDep) -> JSONResponse:
+    """A stored Subscription with its status."""
+    return _fhir(fhir.subscriptions.get(id))

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
 PAYER = "MARYLAND CAPITAL INSURANCE COMPANY"
 """The insurer of the published examples."""
 SUPPORTING = "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASSupportingInfoType"
