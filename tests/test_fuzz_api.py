@@ -87,6 +87,17 @@ schema = schemathesis.openapi.from_asgi(
             "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
             "operations": [
                 {
+                    # A sign-off without a body names no reviewed version: 428 by design
+                    # (README "Signing"); the body stays optional so old clients learn that.
+                    "include-path": "/v1/determinations/{id}/sign",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "428", "429"]
+                        }
+                    },
+                },
+                {
                     # A well-formed fact name that is not in the facts catalogue is a 422: the
                     # catalogue is data, so the schema cannot enumerate the names.
                     "include-path": "/v1/determinations/{id}/facts",
