@@ -30,6 +30,7 @@ from mrs_assist.schemas import (
     EvidenceOut,
     FactOut,
     PolicySummary,
+    Trace,
 )
 
 
@@ -395,14 +396,14 @@ def _addressed(hits, best_similarity: float, unmentioned: list[str], settings: S
     return not (unmentioned and best_similarity < settings.min_relevance_unmentioned)
 
 
-def _trace_body(evaluation: Evaluation) -> dict:
+def _trace_body(evaluation: Evaluation) -> Trace:
     """The contract's `trace`: the evaluated tree and what decided it."""
-    return {
-        "outcome": evaluation.outcome,
-        "root": evaluation.trace.model_dump(mode="json"),
-        "deciding_clauses": evaluation.deciding_clauses,
-        "missing_facts": evaluation.missing_facts,
-        "investigational": [f.model_dump() for f in evaluation.investigational],
-        "safety": [f.model_dump() for f in evaluation.safety_flags],
-        "notices": [n.model_dump() for n in evaluation.notices],
-    }
+    return Trace(
+        outcome=evaluation.outcome,
+        root=evaluation.trace,
+        deciding_clauses=evaluation.deciding_clauses,
+        missing_facts=evaluation.missing_facts,
+        investigational=evaluation.investigational,
+        safety=evaluation.safety_flags,
+        notices=evaluation.notices,
+    )
