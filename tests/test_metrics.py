@@ -152,3 +152,17 @@ def test_clock_due_times_extension_and_overdue(api, clock):
     assert again.status_code == 409
     for bad in ({"days": 15, "reason": "x"}, {"days": 0, "reason": "x"}, {"days": 3, "reason": ""}, {"days": 3}):
         assert client.post(f"/v1/determinations/{expedited.id}/extension", json=bad, headers=NURSE).status_code == 422
+
+
+def test_clock_columns_are_covered_by_the_audit_chain(api, clock):
+    from sqlalchemy import text
+
+    from mrs_assist.records import verify_chain
+
+    _, store = api
+    record = store.create(make_request(), make_response(), user=REVIEWER)
+    store.extend(record.id, 3, "outside imaging requested", user=REVIEWER)
+    assert verify_chain(store).ok
+    with store.db.write() as session:  # someone moves the due time behind the audit's back
+        session.execute(text("UPDATE records SET due_at = '2099-01-01 00:00:00' WHERE id = :id"), {"id": record.id})
+    assert not verify_chain(store).ok
