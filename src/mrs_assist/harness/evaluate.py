@@ -25,7 +25,6 @@ from mrs_assist.harness.questions import (
     evaluate_question,
     summarise_retrievers,
 )
-from mrs_assist.harness.rankers import single_ranker_available
 from mrs_assist.harness.timing import Stopwatch
 
 
@@ -150,9 +149,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     audit = CitationAudit(services.corpus)
     retriever = services.retriever  # raises IndexNotReadyError before any work
 
-    single = options.baselines and single_ranker_available(retriever)
-    if options.baselines and not single:
-        notes.append("dense-only and BM25-only baselines not computed: the retriever's internals changed")
+    single = options.baselines
     pipeline, units = _langchain(services, options, notes) if options.baselines else (None, [])
     qctx = QuestionContext(services, stopwatch, pipeline, units, single, on_citation=audit)
     cctx = CaseContext(services, stopwatch, on_citation=audit)
