@@ -11,7 +11,7 @@
 #   --dir DIR   state folder (Chroma data, PostgreSQL cluster, keys, logs); default a new
 #               /tmp/mrs-scale-out.XXXXXX, deleted on exit unless --keep
 #   --load N    instead of serving: run the bounded mixed load (N requests, `python -m
-#               mrs_assist.harness.load`), check the records and the audit chain, print the
+#               tests/support/load.py`), check the records and the audit chain, print the
 #               figures and exit with the load's status (0: no error, nothing lost)
 set -euo pipefail
 
@@ -158,7 +158,7 @@ mrs-assist scale-out is up ($WORKERS workers; state in $DIR)
 EOF
 
 if [ "$LOAD" -gt 0 ]; then
-  "$PY" -m mrs_assist.harness.load --url "$API_URL" --requests "$LOAD" --concurrency "$CONCURRENCY" \
+  "$PY" "$ROOT/tests/support/load.py" --url "$API_URL" --requests "$LOAD" --concurrency "$CONCURRENCY" \
     --api-key "$REVIEWER_KEY" --database-url "$DATABASE_URL"
   exit $?
 fi

@@ -10,9 +10,9 @@ import pytest
 
 import mrs_assist.llm
 
-from mrs_assist.config import ROOT, Settings
+from mrs_assist.config import Settings, package_data
 
-REAL_CORPUS = ROOT / "corpus"
+REAL_CORPUS = package_data("corpus")
 
 
 def policy_markdown(policy_id: str, payer: str, body: str, *, aliases: tuple[str, ...] = (),

@@ -11,6 +11,8 @@ from mrs_assist.api import create_app
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 
 @dataclass
 class FakeHit:
@@ -59,7 +61,7 @@ def services():
 
 @pytest.fixture()
 def client(services):
-    return TestClient(create_app(services=services), raise_server_exceptions=False)
+    return TestClient(create_app(services=services), base_url=LOCAL, raise_server_exceptions=False)
 
 
 def test_healthz(client):
@@ -142,7 +144,7 @@ def test_unexpected_failure_is_json_500_without_details(services):
     services._retriever = Broken()
     # raise_server_exceptions=True: the exception must not escape to the server (which
     # would log its traceback, text and all); the app answers the JSON 500 itself.
-    client = TestClient(create_app(services=services), raise_server_exceptions=True)
+    client = TestClient(create_app(services=services), base_url=LOCAL, raise_server_exceptions=True)
     r = client.post("/v1/ask", json={"question": "anything"})
     assert r.status_code == 500
     assert r.json() == {"error": {"code": "internal_error", "message": "internal error; the event was logged"}}

@@ -26,7 +26,7 @@ def chain(db_url):
     store.edit_letter(a.id, LETTER, user=REVIEWER)  # 2
     b = store.create(make_request(), make_response(), user=REVIEWER)  # 3
     store.override_fact(b.id, "conventional_imaging_inconclusive", True, REASON, user=PHYSICIAN, recompute=fake_recompute)  # 4
-    store.sign(a.id, user=REVIEWER)  # 5
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)  # 5
     return store, a.id, b.id
 
 

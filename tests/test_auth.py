@@ -23,17 +23,20 @@ from mrs_assist.auth import (
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConfigError, UnauthorizedError
 from mrs_assist.records import RecordStore, dispose_engine
+from mrs_assist.service import Services
+
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
 
 KEYS = {"reviewer": "key-nurse", "physician": "key-doctor", "admin": "key-ops"}
 ENV_KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician,key-ops=ops-sam:admin"
 PDF = b"%PDF-1.4\n% fake\n"
 
 
-class FakeServices:
-    """What the records routes use of the lead's Services: settings, recompute, render_letter_pdf."""
+class FakeServices(Services):
+    """The real record workflows over a fake checker (recompute) and PDF renderer."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.rendered: list = []
 
     def recompute(self, request, facts):
@@ -57,7 +60,7 @@ def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
 @pytest.fixture()
 def secured(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    yield TestClient(app, raise_server_exceptions=False), store, services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store, services
     dispose_engine(store.url)
 
 
@@ -158,7 +161,9 @@ def test_authenticate_rules():
 # --- the HTTP side -------------------------------------------------------------------------
 def test_openapi_declares_both_schemes_and_healthz_is_open(secured):
     client, _, _ = secured
-    spec = client.get("/openapi.json").json()
+    assert client.get("/openapi.json").status_code == 401  # with auth on, the docs need a key too
+    assert client.get("/docs").status_code == 401
+    spec = client.get("/openapi.json", headers={"X-API-Key": KEYS["reviewer"]}).json()
     schemes = spec["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key",
                                  "description": "An API key issued to a user."}
@@ -181,17 +186,17 @@ def test_bearer_token_and_bad_keys(secured):
 
 def test_loopback_defaults_act_as_the_local_reviewer(tmp_path):
     app, store, _ = build_app(tmp_path, Settings(auth="auto"), set_auth=False)  # authenticator built on first use
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     adverse = store.create(make_request(), make_response("does_not_meet_criteria"), user=REVIEWER)
     approval = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     assert client.get("/v1/determinations").status_code == 200
-    r = client.post(f"/v1/determinations/{approval.id}/sign")
+    r = client.post(f"/v1/determinations/{approval.id}/sign", json={"review_hash": approval.review_hash})
     assert r.status_code == 200 and r.json()["signed_by"] == "local-reviewer"
-    r = client.post(f"/v1/determinations/{adverse.id}/sign")
+    r = client.post(f"/v1/determinations/{adverse.id}/sign", json={"review_hash": adverse.review_hash})
     assert r.status_code == 403 and r.json()["error"]["code"] == "physician_required"
     # through a proxy, or from another machine, a key is required whatever the mode
     assert client.get("/v1/determinations", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
-    remote = TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 40000))
+    remote = TestClient(app, base_url=LOCAL, raise_server_exceptions=False, client=("203.0.113.9", 40000))
     assert remote.get("/v1/determinations").status_code == 401
     assert remote.get("/healthz").status_code == 200
     dispose_engine(store.url)
@@ -225,7 +230,8 @@ def _call(client, endpoint: str, record_id: str, headers: dict):
     if endpoint == "letter":
         return client.put(f"{base}/letter", json={"markdown": "# Edited"}, headers=headers)
     if endpoint.startswith("sign"):
-        return client.post(f"{base}/sign", headers=headers)
+        reviewed = client.get(base, headers={"X-API-Key": KEYS["physician"]}).json()["review_hash"]
+        return client.post(f"{base}/sign", json={"review_hash": reviewed}, headers=headers)
     return client.get(f"{base}/letter.pdf", headers=headers)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from servers import free_port, running_server
+from support.servers import free_port, running_server
 import pytest
 
 from mrs_assist.config import ROOT, Settings
@@ -338,6 +338,9 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     expect(page.locator("#list-status-msg")).to_contain_text("(policy cohere-mrs)")
     expect(page.locator(f"#list-body tr[data-id='{created.json()['id']}']")).to_be_visible()
     assert set(page.locator("#list-body tr[data-id] td:nth-child(3)").all_inner_texts()) == {"cohere-mrs"}
+    # The decision clock: a new standard request has about 7 days left (CMS-0057-F).
+    due = page.locator(f"#list-body tr[data-id='{created.json()['id']}'] td:nth-child(8)")
+    expect(due).to_have_text(re.compile(r"^6 d 23 h left \(standard\)$"))
     page.select_option("#list-policy", "")
     page.click("#list-refresh")
     expect(page.locator("#list-status-msg")).to_have_text(unfiltered)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import free_port, running_server
+from support.servers import free_port, running_server
 from conftest import REAL_CORPUS
 from test_retrieve import OFF_TOPIC, ON_TOPIC, assert_declined_or_flagged, check_retrieval_contract
 

@@ -46,7 +46,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
     assert code == 0
     body = json.loads(out)
 
-    api = TestClient(create_app(services=Services(get_settings())))
+    api = TestClient(create_app(services=Services(get_settings())), base_url="http://127.0.0.1")
     expected = api.post(
         "/v1/determinations",
         json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},
@@ -67,7 +67,7 @@ def test_determine_json_is_the_api_body(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id 'aetna-mrs'"),
+        (["determine", "--policy", "aetna-mrs", "--notes-file", "NOTES"], "unknown policy id; known policy ids"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "/nonexistent/notes.txt"], "notes file not found"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--age", "-3"], "patient.age_years"),
         (["determine", "--policy", "cohere-mrs", "--notes-file", "NOTES", "--letter", "--format", "docx"], "--format must be md, html or pdf"),
@@ -93,3 +93,95 @@ def test_letter_pdf_needs_out(run, tmp_path):
     code, _, err = run("determine", "--policy", "nia-brain-mrs", "--notes-file", str(notes), "--letter", "--format", "pdf", "--out", str(out_file))
     assert code == 0, err
     assert out_file.read_bytes().startswith(b"%PDF")
+
+
+def test_determine_letter_json_prints_one_json_document(run, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    code, out, err = run("determine", "--policy", "cohere-mrs", "--notes-file", str(notes), "--letter", "--json")
+    assert code == 0, err
+    body = json.loads(out)  # the whole of stdout: no letter text after the JSON
+    assert body["recommendation"] == "meets_criteria"
+    assert body["letter"]["markdown"].strip() and body["id"]
+
+
+def test_determine_batch_one_body_a_line_and_errors_in_place(run, tmp_path):
+    requests = [
+        {"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES, "patient": {"age_years": 58}},
+        {"policy_id": "aetna-mrs", "cpt_codes": ["76390"], "clinical_notes": NOTES},
+        "{not json",
+        {"policy_id": "nia-brain-mrs", "cpt_codes": ["76390"], "clinical_notes": "Headache for two weeks. MRS requested."},
+    ]
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n\n", encoding="utf-8")
+    code, out, err = run("determine", "--batch", str(batch))
+    assert code == 1 and err.strip() == "error: 2 of 4 lines failed (their lines hold the error)"
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 4
+    services = Services(get_settings())
+    from mrs_assist.schemas import DeterminationRequest
+
+    for i in (0, 3):
+        expected = services.determine(DeterminationRequest(**requests[i])).model_dump(mode="json")
+        for key in ("recommendation", "facts", "trace", "citations", "missing_information"):
+            assert lines[i][key] == expected[key], (i, key)
+        assert lines[i]["id"]
+    assert lines[1] == {"error": {"code": "unknown_policy", "message": lines[1]["error"]["message"]}, "line": 2}
+    assert lines[2]["error"]["code"] == "invalid_request" and lines[2]["line"] == 3
+    assert "{not json" not in out  # caller values are not echoed
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(requests[0]) + "\n", encoding="utf-8")
+    result = tmp_path / "out.jsonl"
+    code, out, err = run("determine", "--batch", str(good), "--out", str(result))
+    assert code == 0 and out == "", err
+    assert json.loads(result.read_text(encoding="utf-8"))["recommendation"] == "meets_criteria"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["determine", "--batch", "B", "--policy", "cohere-mrs"], ["determine", "--policy", "cohere-mrs"]],
+)
+def test_determine_batch_and_single_are_exclusive(run, tmp_path, args):
+    batch = tmp_path / "b.jsonl"
+    batch.write_text("", encoding="utf-8")
+    code, out, err = run(*[str(batch) if a == "B" else a for a in args])
+    assert code != 0 and err.startswith("error: ") and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_determine_server_prints_the_running_apis_body(tmp_path):
+    """`determine --server URL` loads no pipeline: it posts to a running API and prints its body."""
+    import subprocess
+    import sys
+
+    from support.servers import ApiServer
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    env = {"MRS_ASSIST_DATA_DIR": str(tmp_path / "data"), "MRS_ASSIST_AUTH": "auto"}
+    server = ApiServer(env, log=tmp_path / "api.log").start()
+    try:
+        cli_env = {**server.env, "MRS_ASSIST_SERVER_URL": server.url}
+        argv = [sys.executable, "-c", "from mrs_assist.cli import main; main()", "determine",
+                "--policy", "cohere-mrs", "--notes-file", str(notes), "--age", "58", "--json"]
+        proc = subprocess.run(argv, env=cli_env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        body = json.loads(proc.stdout)
+        assert body["recommendation"] == "meets_criteria" and body["id"] and body["status"] == "draft"
+        stored = httpx_get_json(f"{server.url}/v1/determinations/{body['id']}")
+        assert stored["id"] == body["id"] and stored["facts"] == body["facts"]
+
+        bad = subprocess.run([*argv[:4], "--policy", "aetna-mrs", "--notes-file", str(notes)],
+                             env=cli_env, capture_output=True, text=True, timeout=120, check=False)
+        assert bad.returncode == 1 and bad.stderr.startswith("error: unknown policy id 'aetna-mrs'"), bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    finally:
+        server.stop()
+
+
+def httpx_get_json(url: str) -> dict:
+    import httpx
+
+    reply = httpx.get(url, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()

@@ -96,9 +96,9 @@ FACT_CASES = [
     ("Family history of multiple sclerosis in his mother.", "multiple_sclerosis", ABSENT),
     ("MS in mother.", "multiple_sclerosis", ABSENT),
     ("No history of MS.", "multiple_sclerosis", False),
-    ("PMH: HTN, DM, CVA, depression.", "psychiatric_disorder", ABSENT),
-    ("PMH: HTN, DM, CVA, depression.", "stroke", ABSENT),
-    ("Past medical history: TBI in 2010.", "traumatic_brain_injury", ABSENT),
+    ("PMH: HTN, DM, CVA, depression.", "psychiatric_disorder", False),  # a past-history section: documented, not this study's reason (issue 12)
+    ("PMH: HTN, DM, CVA, depression.", "stroke", False),  # a past-history section: documented, not this study's reason (issue 12)
+    ("Past medical history: TBI in 2010.", "traumatic_brain_injury", False),  # a past-history section: documented, not this study's reason (issue 12)
     ("RRMS on ocrelizumab.", "multiple_sclerosis", True),
     ("Prior w/u: MS ruled out.", "multiple_sclerosis", False),
     ("2 wks vertigo, occipital HA.", "new_or_worsening_symptoms", True),

@@ -13,8 +13,8 @@ import pytest
 from conftest import tiny_corpus_documents
 
 from mrs_assist.errors import ServiceUnavailableError
-from mrs_assist.harness.faults import backend_outage, cli
-from mrs_assist.harness.servers import ApiServer, ChromaServer
+from support.faults import backend_outage, cli
+from support.servers import ApiServer, ChromaServer
 from mrs_assist.index import build_index
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.retrieve import Retriever

@@ -2,7 +2,7 @@
 builder killed right after moving the pointer leaves nothing the next build does not clean.
 
 (kill -9 at random points of a build: tests/test_index.py; damaged Chroma files:
-tests/test_readiness.py; the long runs: `mrs-assist resilience`.)
+tests/test_readiness.py; the long runs: `scripts/resilience.py`.)
 """
 
 from __future__ import annotations

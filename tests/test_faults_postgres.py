@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from mrs_assist.harness.faults import backend_outage, kill_during_writes
-from mrs_assist.harness.load import verify_writes
-from mrs_assist.harness.servers import ApiServer, PostgresServer
+from support.faults import backend_outage, kill_during_writes
+from support.load import verify_writes
+from support.servers import ApiServer, PostgresServer
 from test_postgres import require_pg_bindir
 
 pytestmark = [

@@ -1,6 +1,6 @@
 """Records on SQLite under faults: kill -9 of the API during concurrent writes, and a full disk.
 
-The scenarios are `mrs_assist.harness.faults` (the same code `mrs-assist resilience` runs
+The scenarios are `tests/support/faults.py` (the same code `scripts/resilience.py` runs
 longer); these are their short versions, each against a real uvicorn process on 127.0.0.1.
 """
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from mrs_assist.errors import ServiceUnavailableError
-from mrs_assist.harness.faults import disk_full, kill_during_writes
+from support.faults import disk_full, kill_during_writes
 from mrs_assist.records.db import _translate_errors
 
 pytestmark = pytest.mark.integration

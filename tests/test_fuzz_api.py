@@ -42,6 +42,8 @@ from mrs_assist.records.models import FACT_NAME_PATTERN
 from mrs_assist.schemas import DeterminationRequest
 from mrs_assist.service import Services
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 MAX_EXAMPLES = 25
 SEED = 20241121
 FACT_NAMES = ["conventional_imaging_inconclusive", "known_brain_tumor", "mri_unsafe_implant", "multiple_sclerosis"]
@@ -78,6 +80,7 @@ APP, FOLDER = _fuzz_app()
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json",
     APP,
+    headers={"X-API-Key": KEY},  # with auth on, the schema needs a key like every other route
     config=schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -184,10 +187,10 @@ def test_report_examples_run():
 def test_protected_operations_need_a_key(tmp_path):
     services = Services(Settings(data_dir=tmp_path, auth="on", api_keys="key-nurse=nurse-ann:reviewer"))
     app = create_app(services=services, host="127.0.0.1")
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     operations = [
         (method.upper(), path)
-        for path, item in client.get("/openapi.json").json()["paths"].items()
+        for path, item in client.get("/openapi.json", headers={"X-API-Key": "key-nurse"}).json()["paths"].items()
         for method in item
     ]
     assert len(operations) >= 11

@@ -26,7 +26,7 @@ from mrs_assist.extract.spec import MAX_SCOPE
 from mrs_assist.index.chunk import chunk_corpus
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.schemas import MAX_NOTES_CHARS, NO_CONTROL_CHARACTERS, reject_control_characters
-from mrs_assist.validate.injection import load_templates, render, default_paths
+from mrs_assist.evaluation.injection import load_templates, render, default_paths
 from mrs_assist.validate.untrusted import instruction_spans, without_instructions
 
 FRONT = """\

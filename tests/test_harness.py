@@ -12,11 +12,11 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
 from mrs_assist.config import ROOT
-from mrs_assist.harness.cases import canonical, summarise_cases, without_ancestors
-from mrs_assist.harness.clausemap import ClauseMatcher, in_order_share, normalise
-from mrs_assist.harness.gate import Threshold, check_thresholds, load_thresholds
-from mrs_assist.harness.judge import answer_relevancy, faithfulness, judge_answer, judge_reason
-from mrs_assist.harness.metrics import (
+from mrs_assist.evaluation.cases import canonical, summarise_cases, without_ancestors
+from mrs_assist.evaluation.clausemap import ClauseMatcher, in_order_share, normalise
+from mrs_assist.evaluation.gate import Threshold, check_thresholds, load_thresholds
+from mrs_assist.evaluation.judge import answer_relevancy, faithfulness, judge_answer, judge_reason
+from mrs_assist.evaluation.metrics import (
     confusion_matrix,
     first_relevant_rank,
     latency_summary,
@@ -26,7 +26,7 @@ from mrs_assist.harness.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from mrs_assist.harness.questions import declined, keyword_hit
+from mrs_assist.evaluation.questions import declined, keyword_hit
 from mrs_assist.index.fake import HashingEmbedder
 
 # --- ranking metrics ------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_gate_rejects_a_threshold_without_bounds(tmp_path):
 
 
 def test_eval_check_exits_non_zero_with_the_failures(monkeypatch, tmp_path):
-    import mrs_assist.harness as harness
+    import mrs_assist.evaluation as harness
     from mrs_assist import cli
 
     monkeypatch.setattr(harness, "run_eval_command", lambda *a, **k: ["FAIL determination.accuracy = 0.9 < min 1"])
@@ -228,8 +228,8 @@ def test_in_order_share_requires_order():
 
 def test_langchain_pipeline_over_raw_seeds(tmp_path, write_corpus):
     from mrs_assist.corpus import load_corpus
-    from mrs_assist.harness.lcbaseline import LangChainPipeline
-    from mrs_assist.harness.questions import chunk_units
+    from mrs_assist.evaluation.lcbaseline import LangChainPipeline
+    from mrs_assist.evaluation.questions import chunk_units
 
     corpus = load_corpus(write_corpus(tiny_corpus_documents()))
     seeds = tmp_path / "seeds"
@@ -250,7 +250,7 @@ def test_langchain_pipeline_over_raw_seeds(tmp_path, write_corpus):
 def test_missing_seed_is_a_config_error(tmp_path, write_corpus):
     from mrs_assist.corpus import load_corpus
     from mrs_assist.errors import ConfigError
-    from mrs_assist.harness.lcbaseline import seed_documents
+    from mrs_assist.evaluation.lcbaseline import seed_documents
 
     corpus = load_corpus(write_corpus({"acme-mrs": policy_markdown("acme-mrs", "Acme", "{#a.1} Text.")}))
     with pytest.raises(ConfigError, match="acme-mrs"):
@@ -298,7 +298,7 @@ def test_judge_runs_only_with_a_distinct_judge_model(make_settings):
 
 
 def test_judge_prompts_load_with_their_declared_variables():
-    from mrs_assist.harness.judge import PROMPTS_DIR
+    from mrs_assist.evaluation.judge import PROMPTS_DIR
     from mrs_assist.llm import load_prompt
 
     for prompt_id in ("judge_statements", "judge_verdicts", "judge_relevancy"):
@@ -310,7 +310,7 @@ def test_judge_prompts_load_with_their_declared_variables():
 
 @pytest.mark.integration
 def test_retrieval_part_on_ten_questions_with_the_real_index(real_embedder, make_settings):
-    from mrs_assist.harness.evaluate import EvalOptions, run_eval
+    from mrs_assist.evaluation.evaluate import EvalOptions, run_eval
     from mrs_assist.index import build_index
     from mrs_assist.retrieve import Retriever
     from mrs_assist.service import Services

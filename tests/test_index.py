@@ -203,7 +203,7 @@ def test_interrupted_build_keeps_previous_generation(tiny_corpus_dir, make_setti
 def test_kill_9_mid_build_keeps_previous_generation(trial, tiny_corpus_dir, make_settings, tmp_path):
     # Each trial kills the rebuild at another random point of its embedding loop (seeded).
     # The long version — the real model and corpus, `mrs-assist index --rebuild` killed 5 times —
-    # is `mrs-assist resilience` (mrs_assist.harness.faults.index_kill_trials).
+    # is `scripts/resilience.py` (index_kill_trials in tests/support/faults.py).
     settings = make_settings()
     embedder = HashingEmbedder()
     first = build_index(settings, embedder=embedder)

@@ -25,7 +25,7 @@ from mrs_assist.extract.regex import ascii_lower
 from mrs_assist.letters import draft_letter
 from mrs_assist.schemas import AskRequest, DeterminationRequest
 from mrs_assist.service import Services
-from mrs_assist.validate.injection import (
+from mrs_assist.evaluation.injection import (
     build_corpus,
     default_paths,
     load_gold_cases,
@@ -78,7 +78,7 @@ def leaks(canary: str, text: str) -> bool:
 
 # --- the corpus itself ------------------------------------------------------------------------
 def test_corpus_is_current_and_deterministic():
-    """The committed cases.jsonl is exactly what `python -m mrs_assist.validate.injection build` writes."""
+    """The committed cases.jsonl is exactly what `python -m mrs_assist.evaluation.injection build` writes."""
     rebuilt = build_corpus(list(GOLD.values()), load_templates(TEMPLATES_PATH))
     assert to_jsonl(rebuilt) == CORPUS_PATH.read_text(encoding="utf-8")
 

@@ -341,7 +341,9 @@ def test_every_template_uses_only_context_variables():
 
 def test_data_files_forbid_unknown_keys(tmp_path):
     settings_file = tmp_path / "letter_settings.yaml"
-    original = (corpus_dir().parent / "src/mrs_assist/letters/letter_settings.yaml").read_text()
+    from mrs_assist.letters.settings import SETTINGS_FILE
+
+    original = SETTINGS_FILE.read_text()
     settings_file.write_text(original + "\nsurprise: 1\n")
     with pytest.raises(ConfigError):
         _load_yaml(settings_file, LetterSettings)

@@ -31,6 +31,8 @@ from mrs_assist.records import dispose_engine
 from mrs_assist.retrieve import Retriever
 from mrs_assist.service import Services
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 NAME = "Zyxwv Qwertyson"
 MRN = "MRN-CANARY-90210"
 DOB = "01/02/1903"
@@ -97,7 +99,7 @@ def index_settings(tmp_path_factory):
 def api(index_settings):
     services = Services(index_settings, retriever=Retriever.from_settings(index_settings, embedder=HashingEmbedder()))
     app = create_app(services=services, host="127.0.0.1")
-    yield TestClient(app, raise_server_exceptions=False), services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), services
     if "records" in services.__dict__:
         dispose_engine(services.records.url)
 
@@ -126,8 +128,9 @@ def test_the_record_flows_keep_phi_out_of_logs_errors_index_and_audit(api, all_l
     assert r.status_code == 200, r.text
     edited = f"# Determination\n\nDear {NAME} ({MRN}, DOB {DOB}): approved."
     assert client.put(f"/v1/determinations/{record_id}/letter", json={"markdown": edited}, headers=NURSE).status_code == 200
-    assert client.post(f"/v1/determinations/{record_id}/sign", headers=DOCTOR).status_code == 200
-    r = client.post(f"/v1/determinations/{record_id}/sign", headers=DOCTOR)
+    reviewed = {"review_hash": client.get(f"/v1/determinations/{record_id}", headers=DOCTOR).json()["review_hash"]}
+    assert client.post(f"/v1/determinations/{record_id}/sign", json=reviewed, headers=DOCTOR).status_code == 200
+    r = client.post(f"/v1/determinations/{record_id}/sign", json=reviewed, headers=DOCTOR)
     assert r.status_code == 409
     bodies.append(r.text)
 

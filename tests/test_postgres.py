@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mrs_assist.harness.servers import PostgresServer, pg_bindir
+from support.servers import PostgresServer, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 

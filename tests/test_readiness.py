@@ -14,12 +14,14 @@ from conftest import REAL_CORPUS, policy_markdown, tiny_corpus_documents
 from fastapi.testclient import TestClient
 
 from mrs_assist.api import create_app
-from mrs_assist.harness.faults import cli
-from mrs_assist.harness.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
+from support.faults import cli
+from support.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
 from mrs_assist.index import build_index, selfcheck, store
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.records import dispose_engine
 from mrs_assist.records.db import database_url
+
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
 
 QUESTION = "What does MR spectroscopy measure in a brain tumor?"
 SQLITE_DAMAGE = ["truncate-sqlite", "overwrite-sqlite-header", "overwrite-sqlite-pages", "empty-sqlite"]
@@ -43,7 +45,7 @@ def real_corpus_settings(make_settings):
 
 
 def _client(settings) -> TestClient:
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), base_url=LOCAL, raise_server_exceptions=False)
 
 
 def test_ready_when_index_passes_and_database_answers(real_corpus_settings, fake_queries):
@@ -195,7 +197,7 @@ def test_readyz_is_not_behind_auth(make_settings, fake_queries):
 
 
 def test_readiness_follows_a_chroma_server_that_goes_away(make_settings, fake_queries, tmp_path):
-    from mrs_assist.harness.servers import ChromaServer
+    from support.servers import ChromaServer
 
     server = ChromaServer(tmp_path / "chroma").start()
     try:

@@ -10,6 +10,8 @@ from test_records import NOTES, REVIEWER, make_request, make_response
 from mrs_assist.config import Settings
 from mrs_assist.records import dispose_engine
 
+LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
+
 NURSE = {"X-API-Key": "key-nurse"}
 DOCTOR = {"X-API-Key": "key-doctor"}
 
@@ -17,7 +19,7 @@ DOCTOR = {"X-API-Key": "key-doctor"}
 @pytest.fixture()
 def api(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    yield TestClient(app, raise_server_exceptions=False), store, services
+    yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store, services
     dispose_engine(store.url)
 
 
@@ -55,7 +57,7 @@ def test_override_sign_and_then_409(api):
     assert r.json()["recommendation"] == "meets_criteria"
     assert r.json()["overrides"][0]["reason"] == "report says equivocal"
     assert r.json()["overrides"][0]["user"] == "nurse-ann"
-    r = client.post(f"/v1/determinations/{record.id}/sign", headers=NURSE)
+    r = client.post(f"/v1/determinations/{record.id}/sign", json={"review_hash": r.json()["review_hash"]}, headers=NURSE)
     assert r.status_code == 200 and r.json()["status"] == "signed" and r.json()["signed_at"]
     for method, path, payload in [
         ("put", "/letter", {"markdown": "changed"}),
@@ -87,7 +89,7 @@ def test_bad_override_bodies_are_422(api, body):
 def test_list_filters_through_query(api):
     client, store, _ = api
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER)
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)
     b = store.create(make_request(), make_response(), user=REVIEWER)
     ids = lambda r: [s["id"] for s in r.json()]  # noqa: E731
     assert ids(client.get("/v1/determinations", headers=NURSE)) == [b.id, a.id]
@@ -122,7 +124,8 @@ def test_letter_edit_then_pdf_of_signed_record(api):
     r = client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": "# Adverse\n\nReviewed."}, headers=NURSE)
     assert r.status_code == 200 and r.json()["letter_markdown"] == "# Adverse\n\nReviewed."
     assert client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": ""}, headers=NURSE).status_code == 422
-    assert client.post(f"/v1/determinations/{record.id}/sign", headers=DOCTOR).status_code == 200
+    reviewed = {"review_hash": r.json()["review_hash"]}
+    assert client.post(f"/v1/determinations/{record.id}/sign", json=reviewed, headers=DOCTOR).status_code == 200
     r = client.get(f"/v1/determinations/{record.id}/letter.pdf", headers=NURSE)
     assert f"determination-{record.id}.pdf" in r.headers["content-disposition"]
 
@@ -131,7 +134,7 @@ def test_store_is_opened_from_the_services_settings_when_not_set(tmp_path):
     settings = Settings(auth="on", api_keys=ENV_KEYS, data_dir=tmp_path / "data", database_url=None)
     app, store, _ = build_app(tmp_path, settings)
     del app.state.records
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     assert client.get("/v1/determinations").status_code == 401  # auth before anything else
     r = client.get("/v1/determinations", headers=NURSE)
     assert r.status_code == 200 and r.json() == []
@@ -144,7 +147,7 @@ def test_no_store_and_no_settings_is_503(tmp_path):
     app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
     del app.state.records
     services.settings = None
-    r = TestClient(app, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
+    r = TestClient(app, base_url=LOCAL, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     dispose_engine(store.url)
 

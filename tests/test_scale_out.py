@@ -2,7 +2,7 @@
 built into the server and two uvicorn workers sharing both, all on 127.0.0.1 — then a short
 bounded mixed load (ask, stored determinations, record reads) and the records check.
 
-The long version (600 requests and every fault) is `mrs-assist resilience`; this one proves in
+The long version (600 requests and every fault) is `scripts/resilience.py`; this one proves in
 CI that the script itself works and that what it starts, it stops.
 """
 
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import free_port
+from support.servers import free_port
 from test_postgres import require_pg_bindir
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "scale-out.sh"

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from letter_fixtures import all_cases, case, citation, corpus, text  # noqa: F401
 
+from conftest import REAL_CORPUS
+
+from mrs_assist.letters.settings import load_letter_settings
+from mrs_assist.letters.vocabulary import fixed_vocabulary
 from mrs_assist.validate import AnswerDraft, LetterDraft, validate_answer_draft, validate_letter_draft
 from mrs_assist.validate.letter import case_sources, stated_outcome
 from mrs_assist.validate.text import Sources, find_dates, is_verbatim, normalize, quoted_spans
@@ -17,7 +21,8 @@ def problems_for(name: str, notes: str | None = None, **changes):
     request = c.request if notes is None else c.request.model_copy(update={"clinical_notes": notes})
     draft = LetterDraft.model_validate({**c.good_draft, **changes})
     return validate_letter_draft(
-        draft, determination=c.determination, corpus=corpus(), notes=request.clinical_notes, request=request
+        draft, determination=c.determination, corpus=corpus(), notes=request.clinical_notes, request=request,
+        letter_settings=load_letter_settings(), vocabulary=fixed_vocabulary(REAL_CORPUS / "facts.yaml"),
     )
 
 
@@ -218,7 +223,8 @@ QUESTION = "Does NIA cover MRS for glioma grading?"
 def answer_problems(answer: str, cited: list[str] | None = None, policy_ids=None):
     draft = AnswerDraft(answer=answer, cited_clause_ids=cited if cited is not None else [])
     return validate_answer_draft(
-        draft, question=QUESTION, citations=[citation(c) for c in RETRIEVED], corpus=corpus(), policy_ids=policy_ids
+        draft, question=QUESTION, citations=[citation(c) for c in RETRIEVED], corpus=corpus(), policy_ids=policy_ids,
+        vocabulary=fixed_vocabulary(REAL_CORPUS / "facts.yaml"),
     )
 
 

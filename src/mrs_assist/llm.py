@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mrs_assist.config import Settings, get_settings
+from mrs_assist.config import Settings, package_data
 from mrs_assist.errors import ConfigError
 from mrs_assist.validate import Problem
 
@@ -41,10 +41,10 @@ class ModelRequestsDisabledError(RuntimeError):
 
 
 # --- the chat model ---------------------------------------------------------------------------
-def make_chat_model(settings: Settings | None = None) -> BaseChatModel | None:
+def make_chat_model(settings: Settings) -> BaseChatModel | None:
     """A ChatOpenAI client for the configured OpenAI-compatible endpoint, or None when no
     endpoint and model are configured (the default). Constructing it makes no request."""
-    s = settings or get_settings()
+    s = settings
     if not (s.llm_base_url and s.llm_model):
         return None
     from langchain_openai import ChatOpenAI
@@ -111,9 +111,10 @@ def _prompt_env() -> Environment:
 
 
 def load_prompt(prompt_id: str, prompts_dir: Path | None = None) -> Prompt:
-    """The prompt file prompts/<id>.yaml; raises ConfigError when it is missing, invalid, or
-    its declared variables differ from those its templates use."""
-    path = (prompts_dir or get_settings().prompts_dir) / f"{prompt_id}.yaml"
+    """The prompt file ``<prompts_dir>/<id>.yaml`` (default: the prompts shipped in the package,
+    ``mrs_assist/data/prompts``); raises ConfigError when it is missing, invalid, or its
+    declared variables differ from those its templates use."""
+    path = (prompts_dir or package_data("prompts")) / f"{prompt_id}.yaml"
     return _load_prompt_file(path)
 
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the public contract (DESIGN.md "Contracts").
+"""Request and response bodies of the public contract (README "Using it"; fields are only ever added).
 
 The API serves them and `mrs-assist ... --json` prints them, so both stay identical.
 Requests forbid unknown fields: a typo in a field name is an error, not a silent default.
@@ -136,7 +136,9 @@ class Patient(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    age_years: float | None = Field(default=None, ge=0, le=130)
+    age_years: float | None = Field(
+        default=None, ge=0, le=130, strict=True, description="A JSON number (not a string, not true/false)."
+    )
 
 
 class Party(BaseModel):
@@ -180,6 +182,10 @@ class EvidenceOut(BaseModel):
     text: str
     start: int
     end: int
+    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history, plan).")
+    modifiers: list[str] = Field(
+        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
 
 
 class FactOut(BaseModel):

@@ -2,7 +2,7 @@
 
 `Services` holds what is loaded once per process (corpus, policies, catalogue, retriever)
 and answers the contract's requests. It owns no logic of its own beyond wiring the
-stages together in the one direction DESIGN.md draws.
+stages together in one direction (README "How it works").
 """
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ class Services:
     def vocabulary(self) -> Vocabulary:
         """Word prefixes used anywhere in the corpus."""
         return Vocabulary(self.corpus)
+
+    @cached_property
+    def fixed_vocabulary(self) -> frozenset[str]:
+        """Wording a model's draft may use without a source: the letters' templates, settings
+        and glossary, and this corpus's fact labels."""
+        from mrs_assist.letters.vocabulary import fixed_vocabulary
+
+        return fixed_vocabulary(self.settings.corpus_dir / "facts.yaml")
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -127,7 +135,7 @@ class Services:
         return Asker(
             settings=self.settings, corpus=self.corpus, catalogue=self.catalogue, policies=self.policies,
             matrix=lambda: self.matrix, retriever=lambda: self.retriever, vocabulary=self.vocabulary,
-            chat_model=lambda: self.chat_model, extract=extract,
+            chat_model=lambda: self.chat_model, extract=extract, fixed_vocabulary=lambda: self.fixed_vocabulary,
         )
 
     def ask(self, request: AskRequest) -> AskResponse:
@@ -181,7 +189,10 @@ class Services:
             FactOut(
                 name=name,
                 value=fv.value,
-                evidence=[EvidenceOut(text=e.text, start=e.start, end=e.end) for e in fv.evidence],
+                evidence=[
+                    EvidenceOut(text=e.text, start=e.start, end=e.end, section=e.section, modifiers=list(e.modifiers))
+                    for e in fv.evidence
+                ],
             )
             for name, fv in facts.items()
             if name in used or fv.source in ("notes", "request")
@@ -251,7 +262,12 @@ class Services:
         from mrs_assist.letters import draft_letter
 
         letter = draft_letter(
-            response, request, corpus=self.corpus, chat_model=self.chat_model, prompts_dir=self.settings.prompts_dir
+            response,
+            request,
+            corpus=self.corpus,
+            chat_model=self.chat_model,
+            facts_file=self.settings.corpus_dir / "facts.yaml",
+            prompts_dir=self.settings.prompts_dir,
         )
         return letter.model_dump(mode="json")
 
@@ -273,6 +289,27 @@ class Services:
             }
         )
         return render_pdf(letter)
+
+
+    # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
+    # Each takes the store as an optional collaborator (default: `self.records`).
+    def create_record(self, request: DeterminationRequest, *, user, records=None):
+        """Determine `request` and store it as a draft record (raises ForbiddenError for admin)."""
+        return (records or self.records).create(request, self.determine(request), user=user)
+
+    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
+        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed)."""
+        return (records or self.records).override_fact(id, name, value, reason, user=user, recompute=self.recompute)
+
+    def edit_letter(self, id: str, markdown: str, *, user, records=None):
+        """Replace draft `id`'s letter; its HTML is rendered from the same Markdown (409 once signed)."""
+        from mrs_assist.letters.render import markdown_html
+
+        return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
+
+    def sign(self, id: str, *, user, review_hash: str | None, records=None):
+        """Sign draft `id` as reviewed (`review_hash`); the rules are RecordStore.sign's (428/409/403)."""
+        return (records or self.records).sign(id, user=user, review_hash=review_hash)
 
 
 def _trace_body(evaluation: Evaluation) -> dict:

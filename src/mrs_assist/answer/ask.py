@@ -53,6 +53,8 @@ class Asker:
     extract: Callable[[str], Mapping] | None = None
     """Notes → extracted facts (the determination pipeline's extractor); None disables
     running a question's stated case through the checker."""
+    fixed_vocabulary: Callable[[], Any] = lambda: None
+    """Wording a draft may use without a source (the validator's vocabulary)."""
 
     @cached_property
     def structure(self) -> ClauseStructure:
@@ -201,7 +203,10 @@ class Asker:
 
         def problems_of(text: str, ids: list[str]) -> list[str]:
             draft = AnswerDraft(answer=text, cited_clause_ids=ids)
-            found = validate_answer_draft(draft, question=plan.question, citations=response.citations, corpus=self.corpus)
+            found = validate_answer_draft(
+                draft, question=plan.question, citations=response.citations, corpus=self.corpus,
+                vocabulary=self.fixed_vocabulary(),
+            )
             # A web address quoted verbatim from a cited clause is the guideline's, not an addition.
             quoted_links = all(any(u in c.text for c in response.citations) for u in _LINK.findall(text))
             return [f"{p.code}: {p.message}" for p in found if not (p.code == "link" and quoted_links)]
@@ -235,6 +240,7 @@ class Asker:
         phrased, problems = phrase_answer(
             chat_model, plan.question, response.citations, response.answer,
             corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
+            vocabulary=self.fixed_vocabulary(),
         )
         if problems:
             log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))

@@ -29,6 +29,7 @@ def phrase_answer(
     corpus: Corpus | None = None,
     policy_ids: Sequence[str] | None = None,
     prompts_dir: Path | None = None,
+    vocabulary: frozenset[str] | set[str] | None = None,
 ) -> tuple[AskResponse, list[Problem]]:
     """The model's answer (mode "llm") when it passes validation, else the extractive
     answer (mode "extractive"); and the problems found in rejected model drafts.
@@ -40,6 +41,12 @@ def phrase_answer(
     if chat_model is None or not citations:
         return extractive, []
     from mrs_assist.llm import draft_with_retry, format_instructions, load_prompt
+
+    if vocabulary is None:  # Services passes the one of its corpus; this is the shipped corpus's
+        from mrs_assist.config import package_data
+        from mrs_assist.letters.vocabulary import fixed_vocabulary
+
+        vocabulary = fixed_vocabulary(package_data("corpus") / "facts.yaml")
 
     prompt = load_prompt(ANSWER_PROMPT, prompts_dir)
     messages = prompt.render(
@@ -54,7 +61,9 @@ def phrase_answer(
         chat_model,
         messages,
         AnswerDraft,
-        lambda d: validate_answer_draft(d, question=question, citations=citations, corpus=corpus, policy_ids=policy_ids),
+        lambda d: validate_answer_draft(
+            d, question=question, citations=citations, corpus=corpus, policy_ids=policy_ids, vocabulary=vocabulary
+        ),
         retry_prompt=load_prompt(RETRY_PROMPT, prompts_dir),
     )
     if result.draft is None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from mrs_assist import __version__
+from mrs_assist.api.accesslog import install_access_log_redaction
 from mrs_assist.api.errors import install_error_handlers
+from mrs_assist.api.loopback import LoopbackGuardMiddleware
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
-from mrs_assist.api.routers import ask, compare, determinations, health, page, policies, records
+from mrs_assist.api.routers import ask, cds, clocks, compare, determinations, fhir, health, metrics, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
@@ -25,11 +29,15 @@ def create_app(
         title="mrs-assist",
         version=__version__,
         description="Cited answers and criteria-checked determinations for MR spectroscopy (CPT 76390).",
+        openapi_url=None,  # served below, behind the same key as the API
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services or Services(settings)
     if host is not None:
         app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
     install_error_handlers(app)
+    app.add_middleware(LoopbackGuardMiddleware)  # keyless means loopback-only (mrs_assist.api.loopback)
     install_limits(app, getattr(app.state.services, "settings", None) or Settings())
     app.include_router(health.router, responses={s: r for s, r in ERROR_RESPONSES.items() if s != 429})
     app.include_router(page.router)  # the reviewer workbench at / (static; the data stays behind /v1)
@@ -39,4 +47,22 @@ def create_app(
         app.include_router(module.router, dependencies=authenticated, responses=errors)
     app.include_router(determinations.router, responses=errors)  # its route checks the clinical role itself
     app.include_router(records.router, responses=errors)
+    app.include_router(clocks.router, responses=errors)
+    app.include_router(metrics.router, responses=errors)
+    app.include_router(cds.router, responses=errors)
+    app.include_router(fhir.router)  # FHIR PAS/DTR: errors as OperationOutcome; roles checked per route
+    _install_docs(app, authenticated)
+    install_access_log_redaction(app)  # ids never reach the access log (mrs_assist.api.accesslog)
     return app
+
+
+def _install_docs(app: FastAPI, authenticated: list) -> None:
+    """/openapi.json and /docs, answering whoever the API answers: with auth on, a key is needed."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=authenticated)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=authenticated)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — API")

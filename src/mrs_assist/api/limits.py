@@ -6,7 +6,8 @@ answers with the API's one error shape (``{"error": {"code", "message"}}``):
 - **Body size** (``max_body_bytes``): the body is read as it streams in and counted, so a
   client that omits ``Content-Length`` or understates it is cut off at the limit just like one
   that declares too much → 413 ``payload_too_large``. The (small) body is then replayed to the
-  app, which never sees more than the limit.
+  app, which never sees more than the limit. A body spelling a lone UTF-16 surrogate
+  (``"\\udfff"``) in any string is 422 before any field is read.
 - **Rate** (``rate_limit_per_minute``): a token bucket per caller, holding a minute's worth of
   requests and refilled continuously → 429 ``rate_limited`` with ``Retry-After``. The caller is
   the API key when it is a valid one, else the client address (the local user, or anyone
@@ -19,6 +20,7 @@ answers with the API's one error shape (``{"error": {"code", "message"}}``):
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -95,13 +97,48 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        if has_lone_surrogate_escape(body):
+            message = "a string holds a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair); send valid Unicode"
+            await error_response(422, "invalid_request", message)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is larger than {self.max_bytes} bytes"
         response = error_response(413, "payload_too_large", message)
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+_ESCAPE = re.compile(rb"(\\+)u([0-9a-fA-F]{4})")
+
+
+def has_lone_surrogate_escape(body: bytes) -> bool:
+    """Whether a JSON body spells a lone surrogate (``"\\udfff"``) in any string, key or value.
+
+    JSON allows the escape, Python decodes it to a code point no UTF-8 encoder takes, and every
+    later ``encode`` fails (a 500). A surrogate pair escaped as two escapes is one character and
+    passes. Linear: each ``\\uXXXX`` is looked at once; an escaped backslash is not an escape.
+    """
+    if b"\\u" not in body:
+        return False
+    pending_high = -1  # where a high surrogate's escape ended, awaiting its low half
+    for m in _ESCAPE.finditer(body):
+        if len(m.group(1)) % 2 == 0:
+            continue  # "\\\\u…": an escaped backslash, then a plain "u"
+        code = int(m.group(2), 16)
+        low = 0xDC00 <= code <= 0xDFFF
+        if pending_high >= 0:
+            if low and m.start() == pending_high:
+                pending_high = -1
+                continue
+            return True
+        if 0xD800 <= code <= 0xDBFF:
+            pending_high = m.end()
+        elif low:
+            return True
+    return pending_high >= 0
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ValidationError
 from mrs_assist.errors import CorpusError
 
 M = TypeVar("M", bound=BaseModel)
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
 
 
 class YamlFile:
@@ -23,8 +25,8 @@ class YamlFile:
         except (OSError, UnicodeDecodeError) as exc:
             raise CorpusError(f"{path.name}:1: cannot read file: {exc}") from exc
         try:
-            self.root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+            self.root: yaml.Node | None = yaml.compose(text, Loader=LOADER)
+            self.data: Any = yaml.load(text, Loader=LOADER)  # noqa: S506 (a safe loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1

@@ -101,6 +101,10 @@ class Evidence(BaseModel):
     text: str = Field(description="The notes' text between start and end, verbatim.")
     start: int = Field(ge=0, description="Character offset where the span starts.")
     end: int = Field(ge=0, description="Character offset just past the span.")
+    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history).")
+    modifiers: list[str] = Field(
+        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Evidence:

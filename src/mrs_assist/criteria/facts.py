@@ -6,8 +6,12 @@ The rules, in order (DESIGN.md "Interpretations decided"; facts.yaml header):
    "unknown" and is never closed by the rules below.
 2. A closed-world fact (exclusion, safety item, scope) that is not documented is false
    (source ``default``).
-3. Purposes close once one is documented: when any purpose fact is true, every purpose
-   fact that is not documented is false (source ``closure``).
+3. Purposes close once one is stated as the reason for this study: when any purpose fact
+   is true, or the notes state it without the qualifier a policy needs (an extracted
+   unknown with evidence: "intractable epilepsy" without "pre-surgical"), every purpose
+   fact that is not documented is false (source ``closure``). The stated one stays
+   unknown and is asked. A caller's null closes nothing. ``purposes_stated`` is the one
+   test, used wherever the rule applies.
 4. Every other undocumented fact is unknown (source ``default``).
 
 "Documented" means the caller sent a value for the fact, or extraction found it: an
@@ -63,8 +67,18 @@ def resolve_facts(
             resolved[name] = FactValue(name=name, value=None, source="default")
 
     purposes = catalogue.names("purpose")
-    if any(resolved[p].value is True for p in purposes):
+    if purposes_stated(resolved, purposes):
         for p in purposes:
             if p not in documented:
                 resolved[p] = FactValue(name=p, value=False, source="closure")
     return resolved
+
+
+def purposes_stated(facts: Mapping[str, FactValue], purposes: list[str]) -> bool:
+    """Whether the case states a reason for the study: a purpose that is true, or one the
+    notes name without its qualifier (unknown, from the notes, with evidence)."""
+    return any(
+        (fv := facts.get(p)) is not None
+        and (fv.value is True or (fv.value is None and fv.source == "notes" and bool(fv.evidence)))
+        for p in purposes
+    )

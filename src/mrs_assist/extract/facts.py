@@ -18,13 +18,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
+from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
+from mrs_assist.extract.layout import REASON_SECTIONS, NoteDates, line_cues, section_at, sections_of
 from mrs_assist.extract.regex import ascii_lower
-from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector
+from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
 
 log = logging.getLogger(__name__)
 
-DAYS_PER_YEAR = 365.25
 MAX_EVIDENCE = 8
 """Spans kept per fact (earliest first): enough for a reviewer, small in a response."""
 MAX_TOKEN_CHARS = 100
@@ -33,7 +34,8 @@ splitting is quadratic in a run's length (50 runs of 1,000 apostrophes: 4.7 s); 
 term is that long, so such a run (an encoded blob, a URL, a wall of punctuation) says nothing."""
 _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
-_UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 30.44, "y": DAYS_PER_YEAR}
+_ABOUT_STUDY = re.compile(r"\b(?:MRS|MRSI|MR spectroscop\w*|spectroscop\w*)", re.IGNORECASE)
+"""A sentence about the requested study itself states its reason."""
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _VALUE = {"true": True, "false": False, "unknown": None}
 
@@ -52,6 +54,13 @@ class Mention:
     tag: str = ""
     value: str = "ignore"
     spans: list[tuple[int, int]] = field(default_factory=list)
+    section: str | None = None
+    """The note section the mention sits in (extract/layout.py), None before any header."""
+    reason: bool = False
+    """Whether it sits where the reason for this study is stated (assessment/plan/reason
+    sections, or a sentence about the MRS itself outside past history)."""
+    cues: list[str] = field(default_factory=list)
+    """What decided its reading: ConText modifiers and layout cues, readable."""
 
 
 @lru_cache(maxsize=4)
@@ -60,12 +69,13 @@ def _default_catalogue(path: Path) -> Catalogue:
 
 
 def default_catalogue() -> Catalogue:
-    """The catalogue at ``<corpus_dir>/facts.yaml`` from the process settings."""
-    from mrs_assist.config import get_settings
+    """The catalogue shipped in the package (``Services`` passes the one of its own corpus)."""
+    from mrs_assist.config import package_data
 
-    return _default_catalogue(get_settings().corpus_dir / "facts.yaml")
+    return _default_catalogue(package_data("corpus") / "facts.yaml")
 
 
+@normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)
 def extract_facts(
     notes: str, *, age_years: float | None = None, catalogue: Catalogue | None = None
 ) -> dict[str, FactValue]:
@@ -83,27 +93,54 @@ def extract_facts(
     facts: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     by_fact: dict[str, list[Mention]] = {}
     for m in mentions:
-        if m.label in detector.specs:
+        spec = detector.specs.get(m.label)
+        if spec is not None and (m.reason or not spec.reason_only):
             by_fact.setdefault(m.label, []).append(m)
+    read: dict[str, list[Mention]] = {}
     for name, found in by_fact.items():
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
-        found = _read(detector, name, found, visible, sentences)
+        read[name] = _read(detector, name, found, visible, sentences)
+    _reason_first(read, set(catalogue.names("purpose")))
+    for name, found in read.items():
         if (result := _aggregate(found)) is not None:
             facts[name] = (*result, "notes")
-    _apply_age(detector, facts, mentions, age_years, notes)
+    apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts)
+    where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
     return {
         name: FactValue(
             name=name,
             value=_VALUE[value],
-            evidence=[Evidence(text=notes[s:e], start=s, end=e) for s, e in spans[:MAX_EVIDENCE]],
+            evidence=[
+                Evidence(text=notes[s:e], start=s, end=e, section=where.get((s, e), (None, []))[0],
+                         modifiers=list(where.get((s, e), (None, []))[1]))
+                for s, e in spans[:MAX_EVIDENCE]
+            ],
             source=source,  # type: ignore[arg-type]
         )
         for name in catalogue.names()
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:
+    """The reason for this study comes from where it is stated first.
+
+    When any purpose is stated (true, or documented without its qualifier) under an
+    assessment, plan or reason-for-exam header, purpose mentions that are not where the
+    reason is given (``Mention.reason``: those sections, or a sentence about the MRS) are
+    not this study's reason and are dropped (an HPI differential, a problem list); a negated
+    one is kept. A note without such a statement keeps every purpose mention.
+    """
+    stated = any(
+        m.section in REASON_SECTIONS and m.value in ("true", "unknown") for p in purposes for m in read.get(p, [])
+    )
+    if not stated:
+        return
+    for p in purposes & read.keys():
+        read[p] = [m for m in read[p] if m.reason or m.value == "false"]
 
 
 def blank_long_runs(text: str) -> str:
@@ -129,6 +166,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
     }
     # Modifiers by target; spaCy keys span extensions by offsets only, so read the graph's edges.
     modifiers: dict[tuple[str, int, int], set[str]] = {}
+    literals: dict[tuple[str, int, int], set[tuple[str, str]]] = {}
     for target, modifier in doc._.context_graph.edges:
         category = CATEGORY_OF_MODIFIER.get(modifier.category)
         start, end = modifier.modifier_span
@@ -136,7 +174,12 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         # abnormality" negating itself); a target's own words never modify it.
         if category and not (start < target.end and target.start < end):
             modifiers.setdefault((target.label_, target.start, target.end), set()).add(category)
+            literals.setdefault((target.label_, target.start, target.end), set()).add((category, doc[start:end].text))
     starts = [s.start for s in sentences]
+    sentence_chars = [(s.start_char, s.end_char) for s in sentences]
+    sections = sections_of(doc)
+    dates = NoteDates(notes)
+    section_readings = detector.lexicon.section_readings
     mentions = []
     seen: set[tuple[str, int, int]] = set()
     for span in doc.spans[TARGETS] if TARGETS in doc.spans else []:
@@ -146,8 +189,23 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         if key in seen or (sent in quarantined and not _read_when_quarantined(detector, fact)):
             continue
         seen.add(key)
-        categories = frozenset(modifiers.get(key, ()))
-        m = Mention(fact, 0, span.start_char, span.end_char, sent, categories)
+        section = section_at(sections, span.start_char)
+        cues = line_cues(notes, span.start_char, sentence_chars[sent])
+        if cues.drop:
+            continue  # an unchecked box asserts nothing
+        added = set(cues.categories)
+        labels = [f"{cat} ({text})" for cat, text in sorted(literals.get(key, ()))] + cues.labels
+        if (reading := section_readings.get(section or "")) is not None:
+            added.add(reading)
+            labels.append(f"{reading}: {section} section")
+        if (when := dates.prior(sentence_chars[sent])) is not None:
+            added.add("prior")
+            labels.append(f"prior: dated {when}")
+        categories = frozenset(modifiers.get(key, set()) | added)
+        m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels)
+        m.reason = "prior" not in added and (
+            section in REASON_SECTIONS or _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
+        )
         if fact in (AGE_LABEL, CHILD_LABEL):
             m.tag = rest[0]
         else:
@@ -181,6 +239,8 @@ def _reading(readings: Readings, categories: frozenset[str], affirmed: str) -> s
     for category in CATEGORIES:
         if category in categories:
             reading = getattr(readings, category)
+            if reading == "same" and category == "prior":
+                continue  # history keeps the fact; its other modifiers still decide ("PMH: ? pacemaker")
             return affirmed if reading == "same" else reading
     return affirmed
 
@@ -190,23 +250,14 @@ def _quantity_value(detector: Detector, fact: str, m: Mention, notes: str) -> st
     match = pattern.search(notes, m.start, m.end)
     if match is None:
         return "ignore"
-    n = _number(detector, match.group("n"))
+    n = parse_number(detector, match.group("n"))
     if n is None:
         return "ignore"
     if quantity.below is not None:
         return "true" if n < quantity.below else "false"
     unit = match.groupdict().get("unit") or quantity.default_unit
-    days = n * _UNIT_DAYS.get(unit.lower()[:1], 1.0)
+    days = n * UNIT_DAYS.get(unit.lower()[:1], 1.0)
     return "true" if days <= (quantity.within_days or 0) else "false"
-
-
-def _number(detector: Detector, text: str | None) -> float | None:
-    if not text:
-        return 1.0  # "last week", "last month"
-    try:
-        return float(text)
-    except ValueError:
-        return detector.lexicon.number_words.get(text.lower())
 
 
 def _read(
@@ -249,13 +300,19 @@ def _read(
 def _apply_negated_by(
     detector: Detector, fact: str, kept: list[Mention], notes: str, spans: list[tuple[int, int]]
 ) -> None:
-    """A cue ("MRI-conditional") in a true mention's sentence makes the nearest true mention false."""
+    """A cue ("MRI-conditional") makes the nearest true mention false: in the cue's sentence,
+    else in the sentence before it ("PPM 2019. Device: MR Conditional system."). A device
+    kind (lexicon ``device_kinds``) so qualified is qualified wherever the note names it."""
     cues = detector.negated_by.get(fact)
     if not cues:
         return
-    for sent in {m.sent for m in kept if m.value == "true"}:
+    qualified: list[tuple[re.Pattern[str], tuple[int, int]]] = []
+    cue_sentences = {i for i, (lo, hi) in enumerate(spans) if any(p.search(notes, lo, hi) for p in cues)}
+    for sent in sorted(cue_sentences):
         lo, hi = spans[sent]
         candidates = [m for m in kept if m.sent == sent and m.value == "true"]
+        if not candidates and sent > 0:
+            candidates = [m for m in kept if m.sent == sent - 1 and m.value == "true"]
         for pattern in cues:
             for cue in pattern.finditer(notes, lo, hi):
                 if not candidates:
@@ -265,7 +322,16 @@ def _apply_negated_by(
                 for m in [c for c in candidates if distance[id(c)] == best]:
                     m.value = "false"
                     m.spans.append((cue.start(), cue.end()))
+                    m.cues.append(f"device qualifier ({cue.group()})")
                     candidates.remove(m)
+                    qualified += [(kind, (cue.start(), cue.end())) for kind in detector.device_kinds
+                                  if kind.search(notes, m.start, m.end)]
+    for m in kept:
+        for kind, cue in qualified:
+            if m.value == "true" and kind.fullmatch(notes, m.start, m.end):
+                m.value = "false"
+                m.spans.append(cue)
+                m.cues.append(f"device qualifier ({notes[cue[0]:cue[1]]}, same device)")
 
 
 def _gap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -280,72 +346,6 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]]] | None
     value = next(v for v, r in _RANK.items() if r == best)
     spans = sorted({s for m in found if m.value == value for s in m.spans})
     return value, spans
-
-
-# --- age ---------------------------------------------------------------------------------
-def _patient_age(detector: Detector, mentions: list[Mention], notes: str) -> tuple[float, tuple[int, int]] | None:
-    """The first age the notes state for the patient (a relative's age is skipped), in years."""
-    ages = sorted((m for m in mentions if m.label == AGE_LABEL), key=lambda m: m.start)
-    for m in ages:
-        if m.categories & {"family", "negated", "hypothetical"}:
-            continue
-        pattern, default_unit = detector.age_patterns[int(m.tag)]
-        match = pattern.search(notes, m.start, m.end)
-        if match is None:
-            continue
-        n = _number(detector, match.group("n"))
-        if n is None or detector.relative_after_age.match(notes, match.end(), match.end() + 60):
-            continue
-        unit = (match.groupdict().get("unit") or default_unit).lower()
-        days = n * _UNIT_DAYS.get(unit[:1], DAYS_PER_YEAR)
-        return days / DAYS_PER_YEAR, (match.start(), match.end())
-    return None
-
-
-def _apply_age(
-    detector: Detector,
-    facts: dict[str, tuple[str, list[tuple[int, int]], str]],
-    mentions: list[Mention],
-    age_years: float | None,
-    notes: str,
-) -> None:
-    stated = None if age_years is not None else _patient_age(detector, mentions, notes)
-    for name, spec in detector.specs.items():
-        rule = spec.age
-        if rule is None:
-            continue
-        current = facts.get(name)
-        if rule.at_most_days is not None:
-            # The fact is the age bracket itself (neonate).
-            if age_years is not None:
-                facts[name] = ("true" if age_years * DAYS_PER_YEAR <= rule.at_most_days else "false", [], "age")
-            elif stated is not None:
-                years, span = stated
-                value = "true" if years * DAYS_PER_YEAR <= rule.at_most_days else "false"
-                extra = current[1] if current and current[0] == value else []
-                facts[name] = (value, sorted({span, *extra}), "notes")
-            continue
-        # The fact's mentions count only for a patient under the age (ataxia in a child).
-        if current is None or current[0] != "true":
-            continue
-        limit = rule.under_years or 0.0
-        if age_years is not None:
-            facts[name] = ("true" if age_years < limit else "false", current[1], "age")
-        elif stated is not None:
-            years, span = stated
-            facts[name] = ("true" if years < limit else "false", sorted({span, *current[1]}), "notes")
-        else:
-            wording = [
-                (m.start, m.end)
-                for m in mentions
-                if m.label == CHILD_LABEL
-                and m.tag == name
-                and not m.categories & {"family", "negated", "hypothetical"}
-            ]
-            if wording:
-                facts[name] = ("true", sorted({*wording, *current[1]}), "notes")
-            else:
-                facts[name] = ("unknown", current[1], "notes")
 
 
 def _apply_implications(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]]) -> None:

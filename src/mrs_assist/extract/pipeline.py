@@ -85,6 +85,7 @@ class Detector:
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
+    device_kinds: list[re.Pattern[str]] = field(default_factory=list)
     age_patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     relative_after_age: re.Pattern[str] = re.compile("(?!)")
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -175,9 +176,11 @@ def _context_rules(lexicon: Lexicon, labels: set[str]) -> list[Any]:
 def build_detector(catalogue: Catalogue) -> Detector:
     """A ready pipeline for ``catalogue``; raises CorpusError when its detection data is invalid."""
     silence_libraries()
-    import medspacy
+    from mrs_assist.lazy import import_medspacy
 
+    medspacy = import_medspacy()
     from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
+    from mrs_assist.extract.layout import section_rules
     from mrs_assist.extract.sentences import NAME as SENTENCES
 
     lexicon = load_lexicon()
@@ -201,6 +204,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
             detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
     detector.quarantine = [re.compile(lower_pattern(r), re.MULTILINE) for r in lexicon.quarantine]
+    detector.device_kinds = [re.compile(k, _FLAGS) for k in lexicon.device_kinds.values()]
     detector.age_patterns = [(re.compile(a.regex, _FLAGS), a.default_unit) for a in lexicon.age_patterns]
     detector.relative_after_age = re.compile(lexicon.age_not_followed_by, re.IGNORECASE)
 
@@ -211,6 +215,9 @@ def build_detector(catalogue: Catalogue) -> Detector:
         config={"result_type": "group", "span_group_name": TARGETS, "prune": False},
     )
     install_fast_regex(matcher, nlp)
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer", config={"rules": None, "require_start_line": True, "span_attrs": None}
+    )
     context = nlp.add_pipe(
         CONTEXT,
         config={
@@ -230,6 +237,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
         with nlp.select_pipes(enable=[]):  # medspaCy runs nlp() on each phrase: tokenize only
             matcher.add(target_rules)
             context.add(context_rules)
+            sectionizer.add(section_rules(lexicon))
     except (ValueError, TypeError, re.error) as exc:
         raise CorpusError(f"facts.yaml: a detection rule cannot be compiled: {exc}") from exc
     detector.nlp = nlp
@@ -251,3 +259,32 @@ def get_detector(catalogue: Catalogue) -> Detector:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[id(catalogue)] = (catalogue, detector)
         return detector
+
+
+# --- normalization at the extraction entry (issue 11; owned by mrs_assist.normalize) --------
+# Extraction reads the notes as `mrs_assist.normalize` presents them (NFKC, format characters
+# removed, confusable letters folded to ASCII, hyphenated line breaks rejoined), so a fact or an
+# instruction reads the same however it is spelled in Unicode. Evidence spans are mapped back
+# to the original notes, whose characters they quote. This is the only normalization hook in
+# extract/: keep it on `extract_facts`, the entry every caller goes through.
+def normalized_notes(extract):
+    """Wrap ``extract(notes, **kw) -> {name: FactValue}`` to run on normalized notes and report
+    evidence in the original notes' offsets and text."""
+    from functools import wraps
+
+    from mrs_assist.normalize import normalize
+
+    @wraps(extract)
+    def run(notes: str, **kwargs):
+        original = notes or ""
+        view = normalize(original)
+        facts = extract(view.text, **kwargs)
+        if view.text == original:
+            return facts
+        for fact in facts.values():
+            for evidence in fact.evidence:
+                start, end = view.to_original(evidence.start, evidence.end)
+                evidence.start, evidence.end, evidence.text = start, end, original[start:end]
+        return facts
+
+    return run

@@ -17,8 +17,11 @@ Value = Literal["true", "false", "unknown", "ignore"]
 Reading = Literal["true", "false", "unknown", "ignore", "same"]
 """How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
 
-CATEGORIES = ("family", "negated", "hypothetical", "possible", "differential", "historical")
-"""ConText categories that change a mention's reading, in precedence order."""
+CATEGORIES = ("family", "negated", "hypothetical", "prior", "possible", "differential", "historical")
+"""ConText categories that change a mention's reading, in precedence order. ``prior`` comes
+from the note's layout (extract/layout.py: a past-history or copied-forward section, or a
+statement dated well before the study), not from a ConText rule; a ``prior`` reading of
+``same`` defers to the categories after it."""
 
 CATEGORY_OF_MODIFIER = {
     "FAMILY": "family",
@@ -67,6 +70,9 @@ class Readings(BaseModel):
     differential: Reading | None = Field(default=None, description='"tumor vs abscess".')
     hypothetical: Reading | None = Field(default=None, description='"if", "candidate for".')
     historical: Reading | None = Field(default=None, description='"hx of", "s/p", "prior".')
+    prior: Reading | None = Field(
+        default=None, description="Past-history or copied-forward section, or dated well before the study."
+    )
     family: Reading | None = Field(default=None, description='"mother has MS", "FHx".')
 
     @field_validator("*", mode="before")
@@ -204,6 +210,11 @@ class DetectSpec(Group):
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
     age: AgeRule | None = None
+    reason_only: bool = Field(
+        default=False,
+        description="Count only mentions where the reason for the study is stated (assessment/plan/reason "
+        "sections, or a sentence about the MRS).",
+    )
 
     @field_validator("negated_by")
     @classmethod
@@ -278,6 +289,18 @@ class Lexicon(BaseModel):
     readings: dict[str, Readings] = Field(description="Role → complete readings.")
     quarantine: list[str] = Field(description="Regexes of sentences that address the system, not the patient.")
     sentence_abbreviations: list[str] = Field(description="Words whose trailing period does not end a sentence.")
+    sections: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Section category → header regexes (matched at a line start by medspaCy's Sectionizer).",
+    )
+    device_kinds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Device kind → regex matching every way a note names it (a mention of the kind, whole): "
+        "a kind qualified MR-conditional once is qualified wherever named.",
+    )
+    section_readings: dict[str, str] = Field(
+        default_factory=dict, description="Section category → the reading category it adds (family, prior, negated)."
+    )
     age_patterns: list[AgePattern]
     age_not_followed_by: str = Field(description="Regex for the text after an age that makes it a relative's.")
     number_words: dict[str, int]
@@ -290,4 +313,10 @@ class Lexicon(BaseModel):
                 raise ValueError(f"readings for role {role!r} must set {', '.join(missing)}")
         for value in [*self.quarantine, self.age_not_followed_by]:
             _compile(value, "quarantine")
+        for category, headers in self.sections.items():
+            for header in headers:
+                _compile(header, f"section header of {category}")
+        for category, reading in self.section_readings.items():
+            if reading not in CATEGORIES:
+                raise ValueError(f"section_readings.{category} must be one of {', '.join(CATEGORIES)}")
         return self

@@ -4,8 +4,8 @@
 (``modules.json``: Transformer → mean Pooling → Normalize) as a plain numpy forward pass in
 float32, with the tokenizer from ``tokenizer.json`` truncating at ``max_seq_length``. Its
 vectors match the sentence-transformers ones to ~1e-6 per component, so questions embedded
-here search an index built with sentence-transformers. It exists for start-up time: the
-weights load in ~0.1 s, where importing torch and sentence-transformers takes seconds.
+here search an index built with sentence-transformers. It exists for start-up time: it
+needs neither torch nor sentence-transformers (cold-start figures: README).
 
 Only this architecture is implemented (BERT, absolute positions, erf GELU, mean pooling);
 a folder describing anything else raises ConfigError rather than embedding wrongly.

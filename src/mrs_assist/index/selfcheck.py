@@ -14,8 +14,7 @@ a manifest naming a generation while Chroma has no pointer is damage); the gener
 exactly the recorded records and embeddings; a dense query asking for every chunk returns
 every chunk (the vector index covers them all — Chroma silently answers from what is left
 when its segment files are damaged); each golden query's recorded chunk is again the best,
-with the same similarity (± ``TOLERANCE``). The check reads every record once: about 0.1 s
-for the shipped corpus.
+with the same similarity (± ``TOLERANCE``). The check reads every record once.
 """
 
 from __future__ import annotations

@@ -57,6 +57,15 @@ class GuidelineView(_Model):
     body_region: str
 
 
+class DenialReasonView(_Model):
+    """The coded reason of an adverse determination (the same the PAS ClaimResponse carries)."""
+
+    code: str
+    display: str
+    text: str
+    clause_id: str | None
+
+
 class LetterContext(_Model):
     """The variables every letter template receives (and nothing else)."""
 
@@ -76,6 +85,7 @@ class LetterContext(_Model):
     guideline: GuidelineView
     documented: list[str]
     reasons: list[str]
+    denial_reason: DenialReasonView | None
     clauses: list[QuotedClauseView]
     questions: list[QuestionView]
     appeal_days: int
@@ -272,9 +282,19 @@ def build_context(
         ),
         documented=documented,
         reasons=reasons,
+        denial_reason=_denial_reason_view(determination),
         clauses=clauses,
         questions=questions,
         appeal_days=settings.appeal.days,
         expedited_appeal_hours=settings.appeal.expedited_hours,
         external_review=settings.appeal.external_review,
     )
+
+
+def _denial_reason_view(determination: DeterminationResponse) -> DenialReasonView | None:
+    from mrs_assist.letters.reasons import denial_reason
+
+    reason = denial_reason(determination)
+    if reason is None:
+        return None
+    return DenialReasonView(code=reason.code, display=reason.display, text=reason.text, clause_id=reason.clause_id)

@@ -15,6 +15,7 @@ from mrs_assist.corpus import Corpus
 from mrs_assist.letters.context import LetterContext, build_context
 from mrs_assist.letters.model import Letter
 from mrs_assist.letters.render import render_pair
+from mrs_assist.letters.vocabulary import fixed_vocabulary
 from mrs_assist.letters.settings import (
     FactWording,
     LetterSettings,
@@ -49,9 +50,9 @@ def draft_letter(
     """
     settings = settings or load_letter_settings()
     if facts_file is None:
-        from mrs_assist.config import get_settings
+        from mrs_assist.config import package_data
 
-        facts_file = get_settings().corpus_dir / "facts.yaml"
+        facts_file = package_data("corpus") / "facts.yaml"  # Services passes its corpus's
     wording = load_fact_wording(facts_file)
     context = build_context(determination, request, corpus=corpus, settings=settings, wording=wording)
     manifest = load_manifest()
@@ -78,7 +79,13 @@ def draft_letter(
             messages,
             LetterDraft,
             lambda d: validate_letter_draft(
-                d, determination=determination, corpus=corpus, notes=request.clinical_notes, request=request
+                d,
+                determination=determination,
+                corpus=corpus,
+                notes=request.clinical_notes,
+                request=request,
+                letter_settings=settings,
+                vocabulary=fixed_vocabulary(facts_file),
             ),
             retry_prompt=load_prompt(RETRY_PROMPT, prompts_dir),
         )

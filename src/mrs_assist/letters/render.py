@@ -116,3 +116,11 @@ def render_pair(
 
 def _tidy(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", markdown).strip() + "\n"
+
+
+def markdown_html(markdown: str) -> str:
+    """A reviewer-edited letter's Markdown as HTML (CommonMark via markdown-it-py; raw HTML in the
+    text is escaped, never passed through), so an edited letter's HTML says what its Markdown says."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render(markdown)

@@ -15,12 +15,9 @@ from mrs_assist.validate.text import vocabulary_of
 
 
 @lru_cache(maxsize=4)
-def fixed_vocabulary(facts_file: Path | None = None) -> frozenset[str]:
-    """Lower-case words of the letter templates, settings, glossary and fact wording."""
-    if facts_file is None:
-        from mrs_assist.config import get_settings
-
-        facts_file = get_settings().corpus_dir / "facts.yaml"
+def fixed_vocabulary(facts_file: Path) -> frozenset[str]:
+    """Lower-case words of the letter templates, settings, glossary and the fact wording of
+    ``facts_file`` (the catalogue of the corpus in use)."""
     texts = [p.read_text(encoding="utf-8") for p in sorted(TEMPLATES_DIR.glob("*.j2"))]
     texts += [SETTINGS_FILE.read_text(encoding="utf-8"), GLOSSARY_FILE.read_text(encoding="utf-8")]
     if facts_file.is_file():

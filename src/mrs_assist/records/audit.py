@@ -3,9 +3,13 @@
 Each entry's hash is sha256 over the canonical JSON (sorted keys, no spaces, UTF-8) of
 ``{seq, prev_hash, actor, role, action, at, record_id, details}``. ``details`` holds ids,
 outcomes and *hashes* of content — never clinical notes, letter text, override reasons or
-any other free text. Each entry for a record also carries the hashes of the record's state
-after the change (``details.state``), so `verify_chain` notices a record edited behind the
-store's back as well as an edited, deleted or reordered entry.
+any other free text. Each entry for a record also carries the record's state after the
+change (``details.state``): a hash of every column of the record's row and of each of its
+fact-override and letter-revision rows, the columns read from the table definitions, so a
+column added later is covered too. `verify_chain` therefore notices any stored byte changed
+behind the store's back, and names the first differing row and column, as well as an
+edited, deleted or reordered entry. ``details.review`` holds what a signer reviews
+(`mrs_assist.records.review`).
 
 Entries are written in the same transaction as the change they record, after locking the
 one-row ``audit_head`` table, so concurrent writers append in order. Database triggers
@@ -19,15 +23,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from mrs_assist.config import Settings
 from mrs_assist.records.db import Database, get_engine
-from mrs_assist.records.tables import GENESIS_HASH, AuditHeadRow, AuditRow, RecordRow
+from mrs_assist.records.review import review_hash, review_parts
+from mrs_assist.records.tables import GENESIS_HASH, AuditHeadRow, AuditRow, Base, LetterRow, OverrideRow, RecordRow
 
 HEAD_ID = 1
 
@@ -59,8 +65,52 @@ def entry_hash(
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
+STATE_VERSION = 2
+"""``details.state["v"]``: 2 hashes every column of every row (below); entries without it hold
+the first version's fewer hashes (`legacy_state`) and are checked against those."""
+
+_ROW_TABLES = ("records", "fact_overrides", "letter_revisions")
+
+
+def _plain(value: Any) -> Any:
+    """A column value as JSON: timestamps as UTC ISO 8601 to the microsecond, the rest as is."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return _iso(aware.astimezone(UTC))
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def row_columns(row: Base) -> dict[str, Any]:
+    """Every column the row's table defines, by column name, as JSON values.
+
+    Read from the table definition, so a column a later migration adds (and the table class
+    declares) is covered without touching this module.
+    """
+    mapper = sa_inspect(type(row))
+    return {attr.columns[0].name: _plain(getattr(row, attr.key)) for attr in mapper.column_attrs}
+
+
+def column_hashes(row: Base) -> dict[str, str]:
+    """sha256 of each column's canonical JSON value, keyed by column name (what the audit keeps)."""
+    return {name: sha256_text(canonical_json(value)) for name, value in row_columns(row).items()}
+
+
 def record_state(row: RecordRow) -> dict[str, Any]:
-    """Hashes of everything a record holds, as the audit trail remembers it."""
+    """What the audit trail remembers of a record: a hash of every column of the record's row,
+    of each of its fact-override rows and of each of its letter-revision rows (by row id)."""
+    return {
+        "v": STATE_VERSION,
+        "records": column_hashes(row),
+        "fact_overrides": {str(o.id): column_hashes(o) for o in row.overrides},
+        "letter_revisions": {str(lr.id): column_hashes(lr) for lr in row.letters},
+    }
+
+
+def legacy_state(row: RecordRow) -> dict[str, Any]:
+    """The first version's state (hashes of request, response, letter, overrides; status,
+    signer, correction): what entries written before migration 0002 hold."""
     overrides = [
         {
             "name": o.name,
@@ -84,6 +134,32 @@ def record_state(row: RecordRow) -> dict[str, Any]:
     }
 
 
+def state_differences(row: RecordRow, state: dict[str, Any]) -> list[str]:
+    """Where the record's stored rows differ from an audit entry's `state`, first row first:
+    ``"records.recommendation"``, ``"letter_revisions row 7 is missing"``, … (empty: they match)."""
+    if state.get("v") != STATE_VERSION:
+        return [] if legacy_state(row) == state else ["records (first-version state)"]
+    out = [f"records.{c}" for c in _differing(column_hashes(row), state.get("records") or {})]
+    for table, rows in (("fact_overrides", row.overrides), ("letter_revisions", row.letters)):
+        expected: dict[str, dict] = dict(state.get(table) or {})
+        for child in rows:
+            seen = expected.pop(str(child.id), None)
+            if seen is None:
+                out.append(f"{table} row {child.id} is not in the audit trail")
+                continue
+            out += [f"{table} row {child.id}.{c}" for c in _differing(column_hashes(child), seen)]
+        out += [f"{table} row {key} is missing" for key in sorted(expected, key=_as_int)]
+    return out
+
+
+def _differing(actual: dict[str, str], expected: dict[str, str]) -> list[str]:
+    return [c for c in dict.fromkeys([*expected, *actual]) if actual.get(c) != expected.get(c)]
+
+
+def _as_int(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (0, key)
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
@@ -103,6 +179,8 @@ def append_entry(
     if record is not None:
         session.flush()
         details["state"] = record_state(record)
+        parts = review_parts(record)
+        details["review"] = {**parts, "hash": review_hash(parts)}
     details = json.loads(canonical_json(details))  # exactly what verify will re-read
     head = session.execute(
         select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
@@ -226,14 +304,28 @@ def _verify(session: Session) -> VerifyResult:
     if head.entry_hash != prev_hash:
         return VerifyResult(False, count, last, "the last entry's hash differs from the one the head records")
 
-    for record in session.execute(select(RecordRow).execution_options(yield_per=500)).scalars():
+    # Every stored row against the state its record's last entry remembers, oldest record first.
+    records = select(RecordRow).order_by(RecordRow.created_at, RecordRow.id).execution_options(yield_per=500)
+    for record in session.execute(records).scalars():
         seen = last_state.pop(record.id, None)
         if seen is None:
-            return VerifyResult(False, count, None, f"record {record.id} has no audit entry")
+            return VerifyResult(False, count, None, f"records row {record.id} has no audit entry")
         seq, state = seen
-        if record_state(record) != state:
-            return VerifyResult(False, count, seq, f"record {record.id} no longer matches its last audit entry")
+        if differences := state_differences(record, state):
+            return VerifyResult(
+                False,
+                count,
+                seq,
+                f"record {record.id}: {differences[0]} differs from audit entry {seq}"
+                + (f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""),
+            )
     if last_state:
         record_id, (seq, _) = min(last_state.items(), key=lambda item: item[1][0])
-        return VerifyResult(False, count, seq, f"record {record_id} named by entry {seq} is missing")
+        return VerifyResult(False, count, seq, f"records row {record_id} named by entry {seq} is missing")
+    for table in (OverrideRow, LetterRow):
+        orphan = session.execute(
+            select(table.id).where(table.record_id.not_in(select(RecordRow.id))).order_by(table.id).limit(1)
+        ).scalar()
+        if orphan is not None:
+            return VerifyResult(False, count, None, f"{table.__tablename__} row {orphan} belongs to no record")
     return VerifyResult(True, count, None, None, head_hash=prev_hash)

@@ -8,11 +8,13 @@ not the request's clinical notes, which stay in the database.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, computed_field
 
+from mrs_assist.clocks import seconds_left
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
 
 Status = Literal["draft", "signed"]
@@ -20,6 +22,56 @@ Status = Literal["draft", "signed"]
 FACT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_REASON_CHARS = 2_000
 MAX_LETTER_CHARS = 100_000
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def has_visible_text(value: str) -> bool:
+    """Whether ``value`` holds a character a reader sees (not only spaces, zero-width or format
+    characters, combining marks or unassigned code points)."""
+    return any(unicodedata.category(c) not in _INVISIBLE for c in value or "")
+
+
+def require_visible_text(value: str) -> str:
+    """The value unchanged; raises ValueError when it has no visible character (the message never
+    quotes the value)."""
+    if not has_visible_text(value):
+        raise ValueError("must contain visible text (not only spaces, zero-width or format characters)")
+    return value
+
+
+VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
+"""Caller text a reader must be able to see: an override reason, a letter."""
+
+
+class RecordClock(BaseModel):
+    """The record's decision clock (CMS-0057-F: 72 hours expedited, 7 calendar days standard)."""
+
+    urgency: Literal["standard", "expedited"]
+    received_at: datetime = Field(description="When the request was received (the clock starts).")
+    due_at: datetime = Field(description="When the decision is due, extension included.")
+    extension_days: int = Field(default=0, description="Days added by a recorded extension.")
+    extension_reason: str | None = Field(default=None, description="Why the extension was taken.")
+    decided_at: datetime | None = Field(default=None, description="When the record was signed (the decision).")
+
+    @computed_field(description="Seconds until due for an undecided record (negative: overdue); null once decided.")
+    @property
+    def seconds_left(self) -> float | None:
+        return None if self.decided_at else seconds_left(self.due_at)
+
+    @computed_field(description="Undecided past due, or decided after the due time.")
+    @property
+    def overdue(self) -> bool:
+        return self.decided_at > self.due_at if self.decided_at else seconds_left(self.due_at) < 0
+
+
+class ExtensionRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/extension`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=14, description="Calendar days added to the due time (at most 14).")
+    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
 
 
 class FactOverride(BaseModel):
@@ -66,6 +118,12 @@ class Record(BaseModel):
     signed_at: datetime | None = None
     corrects_id: str | None = Field(default=None, description="The signed record this one corrects.")
     corrected_by: list[str] = Field(default_factory=list, description="Records that correct this one.")
+    review_hash: str = Field(
+        default="",
+        description="Hash of what a signer reviews (outcome, facts, letter); the sign request sends it back.",
+    )
+    clock: RecordClock | None = Field(default=None, description="The decision clock.")
+    submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
 
     def to_response(self) -> DeterminationRecordResponse:
         """The API body for this record."""
@@ -81,6 +139,8 @@ class Record(BaseModel):
             corrected_by=self.corrected_by,
             letter_markdown=self.letter_markdown,
             overrides=self.overrides,
+            review_hash=self.review_hash,
+            clock=self.clock,
         )
 
 
@@ -98,6 +158,7 @@ class RecordSummary(BaseModel):
     signed_by: str | None = None
     signed_at: datetime | None = None
     corrects_id: str | None = None
+    clock: RecordClock | None = None
 
 
 class DeterminationRecordResponse(DeterminationResponse):
@@ -113,6 +174,11 @@ class DeterminationRecordResponse(DeterminationResponse):
     corrected_by: list[str]
     letter_markdown: str | None
     overrides: list[FactOverride]
+    review_hash: str = Field(
+        description="Hash of the state a signer reviews (outcome, facts, letter): send it back in the "
+        "sign request; a record changed since answers 409 naming what changed."
+    )
+    clock: RecordClock | None = None
 
 
 class FactOverrideRequest(BaseModel):
@@ -122,7 +188,18 @@ class FactOverrideRequest(BaseModel):
 
     name: str = Field(pattern=FACT_NAME_PATTERN, description="Fact id from the catalogue.")
     value: StrictBool | None = Field(description="true, false, or null for unknown (no 'yes', no 1).")
-    reason: PlainText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+    reason: VisibleText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why; kept in the record.")
+
+
+class SignRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/sign`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The review_hash of the determination as the signer reviewed it (from GET).",
+    )
 
 
 class LetterEditRequest(BaseModel):
@@ -130,4 +207,4 @@ class LetterEditRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markdown: PlainText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")
+    markdown: VisibleText = Field(min_length=1, max_length=MAX_LETTER_CHARS, description="The whole letter, as Markdown.")

@@ -19,6 +19,7 @@ service layer supplies, so this package never imports the criteria engine.
 from __future__ import annotations
 
 import builtins
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -28,9 +29,16 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from mrs_assist.auth import CLINICAL_ROLES, Role, User
+from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
 from mrs_assist.config import Settings
-from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
-from mrs_assist.records.audit import append_entry, canonical_json, sha256_text
+from mrs_assist.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    PreconditionRequiredError,
+)
+from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
 from mrs_assist.records.models import (
     FACT_NAME_PATTERN,
@@ -39,8 +47,11 @@ from mrs_assist.records.models import (
     FactOverride,
     LetterRevision,
     Record,
+    RecordClock,
     RecordSummary,
+    has_visible_text,
 )
+from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 
@@ -139,11 +150,79 @@ class RecordStore:
             ]
 
     # --- writing ---------------------------------------------------------------------------
-    def create(self, request: DeterminationRequest, response: DeterminationResponse, *, user: User) -> Record:
-        """Store a new draft determination (raises ForbiddenError for a non-clinical role)."""
+    def create(
+        self, request: DeterminationRequest, response: DeterminationResponse, *, user: User,
+        submitter_ref: str | None = None,
+    ) -> Record:
+        """Store a new draft determination (raises ForbiddenError for a non-clinical role).
+
+        ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
+        """
         _require_clinical(user, "store a determination")
         with self.db.write() as session:
-            row = self._new_row(session, request, response, user=user, corrects_id=None)
+            row = self._new_row(session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref)
+            return self._record(session, row)
+
+    def find_submitted(self, submitter_ref: str) -> Record:
+        """The newest record stored for the PAS claim identifier `submitter_ref` (raises NotFoundError)."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(RecordRow).where(RecordRow.submitter_ref == submitter_ref)
+                .order_by(RecordRow.created_at.desc()).limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError("no prior-authorization request with that claim identifier")
+            return self._record(session, row)
+
+    def changed_submissions(self, since: datetime | None, until: datetime) -> builtins.list[Record]:
+        """Records of FHIR PAS requests changed in (since, until], oldest change first (for rest-hook notices)."""
+        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= _aware(until))
+        if since is not None:
+            query = query.where(RecordRow.updated_at > _aware(since))
+        with self.db.read() as session:
+            rows = session.execute(query.order_by(RecordRow.updated_at, RecordRow.id)).scalars().all()
+            return [self._record(session, row) for row in rows]
+
+    def summaries(self, since: datetime | None = None, until: datetime | None = None) -> builtins.list[RecordSummary]:
+        """Every record created in [since, until), oldest first, with its clock (for reports; no limit)."""
+        query: Select = select(RecordRow)
+        if since is not None:
+            query = query.where(RecordRow.created_at >= _aware(since))
+        if until is not None:
+            query = query.where(RecordRow.created_at < _aware(until))
+        with self.db.read() as session:
+            rows = session.execute(query.order_by(RecordRow.created_at, RecordRow.id)).scalars().all()
+            return [_summary(row) for row in rows]
+
+    def extend(self, id: str, days: int, reason: str, *, user: User) -> Record:
+        """Record an extension of the decision clock by `days` for `reason` (once per record;
+        raises ConflictError once signed or already extended, InvalidRequestError for bad input)."""
+        _require_clinical(user, "extend a decision timeframe")
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidRequestError(f"an extension is 1 to {MAX_EXTENSION_DAYS} calendar days")
+        reason = (reason or "").strip()
+        if not reason or len(reason) > MAX_REASON_CHARS:
+            raise InvalidRequestError(f"an extension needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its decision timeframe")
+            if row.extension_days:
+                raise ConflictError(f"determination {row.id} was already extended; only one extension is allowed")
+            clock = _clock(row)
+            now = utc_now()
+            row.extension_days, row.extension_reason, row.extended_at, row.extended_by = days, reason, now, user.name
+            row.urgency, row.received_at = clock.urgency, clock.received_at
+            row.due_at = due_at(clock.received_at, clock.urgency, extension_days=days)
+            row.updated_at = now
+            append_entry(
+                session,
+                actor=user.name,
+                role=user.role.value,
+                action="extend",
+                at=now,
+                record=row,
+                details={"days": days, "due_at": row.due_at.isoformat(), "reason_sha256": sha256_text(reason)},
+            )
             return self._record(session, row)
 
     def correct(
@@ -155,7 +234,9 @@ class RecordStore:
             original = self._row(session, id, lock=True)
             if original.status != "signed":
                 raise ConflictError(f"determination {id} is a draft: change it instead of correcting it")
-            row = self._new_row(session, request, response, user=user, corrects_id=original.id)
+            row = self._new_row(
+                session, request, response, user=user, corrects_id=original.id, submitter_ref=original.submitter_ref
+            )
             return self._record(session, row)
 
     def override_fact(
@@ -168,11 +249,12 @@ class RecordStore:
         if value is not None and not isinstance(value, bool):
             raise InvalidRequestError("fact value must be true, false or null")
         reason = (reason or "").strip()
-        if not reason or len(reason) > MAX_REASON_CHARS:
+        if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
             raise InvalidRequestError(f"an override needs a reason of 1 to {MAX_REASON_CHARS} characters")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its facts")
+            self._require_intact(session, row)
             request = DeterminationRequest.model_validate_json(row.request_json)
             before = DeterminationResponse.model_validate_json(row.response_json)
             facts: dict[str, bool | None] = dict(request.facts or {})
@@ -221,19 +303,32 @@ class RecordStore:
             )
             return self._record(session, row)
 
-    def edit_letter(self, id: str, markdown: str, *, user: User) -> Record:
-        """Replace the letter with the reviewer's `markdown` (raises ConflictError once signed)."""
+    def edit_letter(self, id: str, markdown: str, *, user: User, html: str | None = None) -> Record:
+        """Replace the letter with the reviewer's `markdown` (raises ConflictError once signed).
+
+        `html` is the same text rendered (the service renders it from `markdown`): the stored
+        response's letter then carries both, so Markdown, HTML and PDF never disagree.
+        """
         _require_clinical(user, "edit a letter")
-        if not (markdown or "").strip() or len(markdown) > MAX_LETTER_CHARS:
+        if not has_visible_text(markdown) or len(markdown) > MAX_LETTER_CHARS:
             raise InvalidRequestError(f"a letter is 1 to {MAX_LETTER_CHARS} characters of Markdown")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its letter")
             if markdown == row.letter_markdown:
                 return self._record(session, row)
+            self._require_intact(session, row)
             previous = sha256_text(row.letter_markdown)
             now = utc_now()
             self._add_letter(row, markdown, "edit", user, now)
+            response = DeterminationResponse.model_validate_json(row.response_json)
+            if isinstance(response.letter, dict):
+                if html is None:
+                    from mrs_assist.letters.render import markdown_html
+
+                    html = markdown_html(markdown)
+                response.letter = {**response.letter, "markdown": markdown, "html": html}
+                row.response_json = _to_json(response)
             row.updated_at = now
             append_entry(
                 session,
@@ -246,17 +341,44 @@ class RecordStore:
             )
             return self._record(session, row)
 
-    def sign(self, id: str, *, user: User) -> Record:
-        """Sign the draft `id` (raises ForbiddenError if the role may not sign this outcome, ConflictError if signed)."""
+    def sign(self, id: str, *, user: User, review_hash: str | None) -> Record:
+        """Sign the draft `id` as reviewed: `review_hash` is the record's ``review_hash`` the
+        signer saw (`mrs_assist.records.review`).
+
+        Raises PreconditionRequiredError (428) without a hash; ConflictError (409) when the
+        record is signed, changed since that hash (naming what changed), no longer matches its
+        audit trail, or its letter contradicts its outcome; ForbiddenError (403) when the role
+        may not sign this outcome or this letter (a letter that denies, limits or withholds
+        needs a physician whatever the recommendation).
+        """
+        from mrs_assist.validate.letter import letter_stance  # the letter-content check (validate/)
+
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             if row.status == "signed":
-                raise ConflictError(f"determination {id} is already signed by {row.signed_by}")
-            allowed = _SIGNERS.get(row.recommendation, frozenset({Role.physician}))
+                raise ConflictError(f"determination {row.id} is already signed by {row.signed_by}")
+            if not review_hash:
+                raise PreconditionRequiredError(
+                    "a sign-off must carry the review_hash of the record you reviewed "
+                    "(GET the determination, review it, and send its review_hash)",
+                    code="review_hash_required",
+                )
+            self._require_intact(session, row)
+            self._require_reviewed(session, row, review_hash)
+            stance = letter_stance(row.letter_markdown)
+            if stance.contradicts(row.recommendation):
+                raise ConflictError(
+                    f"the letter reads as {stance.stated} but the determination is {row.recommendation}: "
+                    "edit the letter (or override the facts) so they agree before signing",
+                    code="letter_contradicts_outcome",
+                )
+            adverse = row.recommendation == ADVERSE or stance.adverse
+            allowed = _SIGNERS[ADVERSE] if adverse else _SIGNERS.get(row.recommendation, _SIGNERS[ADVERSE])
             if user.role not in allowed:
-                if row.recommendation == ADVERSE:
+                if adverse:
                     raise ForbiddenError(
-                        "only a physician may sign an adverse determination (does_not_meet_criteria)",
+                        "only a physician may sign an adverse determination or a letter that denies, "
+                        "limits or withholds the service",
                         code="physician_required",
                     )
                 raise ForbiddenError(f"role {user.role.value!r} may not sign determinations")
@@ -275,9 +397,55 @@ class RecordStore:
                 action="sign",
                 at=now,
                 record=row,
-                details={"recommendation": row.recommendation, "policy_version": row.policy_version},
+                details={
+                    "recommendation": row.recommendation,
+                    "policy_version": row.policy_version,
+                    "reviewed_hash": review_hash,
+                    "letter_adverse": stance.adverse,
+                },
             )
             return self._record(session, row)
+
+    @staticmethod
+    def _require_intact(session, row: RecordRow) -> None:
+        """Raise ConflictError unless the record's stored rows are what its last audit entry says."""
+        entry = session.execute(
+            select(AuditRow).where(AuditRow.record_id == row.id).order_by(AuditRow.seq.desc()).limit(1)
+        ).scalar_one_or_none()
+        state = json.loads(entry.details).get("state") if entry is not None else None
+        if not isinstance(state, dict) or state_differences(row, state):
+            raise ConflictError(
+                f"determination {row.id} does not match its audit trail and cannot be changed or signed; "
+                "run `mrs-assist audit verify`",
+                code="record_integrity",
+            )
+
+    @staticmethod
+    def _require_reviewed(session, row: RecordRow, reviewed: str) -> None:
+        """Raise ConflictError naming what changed unless `reviewed` is the record's review hash now."""
+        parts = review_parts(row)
+        if reviewed == review_hash(parts):
+            return
+        before = None
+        for entry in session.execute(
+            select(AuditRow.details).where(AuditRow.record_id == row.id).order_by(AuditRow.seq.desc())
+        ).scalars():
+            review = json.loads(entry).get("review")
+            if isinstance(review, dict) and review.get("hash") == reviewed:
+                before = review
+                break
+        if before is None:
+            raise ConflictError(
+                f"determination {row.id} is not in the state you reviewed (the review_hash is not one of "
+                "its versions): reload it, review it and sign again",
+                code="record_changed",
+            )
+        changed = changed_parts(before, parts)
+        raise ConflictError(
+            f"determination {row.id} changed since you reviewed it ({', '.join(changed)} changed): "
+            "reload it, review it and sign again",
+            code="record_changed",
+        )
 
     # --- helpers ---------------------------------------------------------------------------
     def _new_row(
@@ -288,6 +456,7 @@ class RecordStore:
         *,
         user: User,
         corrects_id: str | None,
+        submitter_ref: str | None = None,
     ) -> RecordRow:
         if request.policy_id != response.policy_id:
             raise InvalidRequestError("the response answers another policy than the request names")
@@ -301,6 +470,10 @@ class RecordStore:
             created_by=user.name,
             created_role=user.role.value,
             corrects_id=corrects_id,
+            urgency=request.urgency,
+            received_at=now,
+            due_at=due_at(now, request.urgency),
+            submitter_ref=submitter_ref,
         )
         _set_response(row, response, now)
         session.add(row)
@@ -333,13 +506,13 @@ class RecordStore:
         try:
             key = str(uuid.UUID(str(id)))
         except ValueError:
-            raise NotFoundError(f"no determination with id {str(id)[:64]!r}") from None
+            raise NotFoundError("no determination with that id") from None
         query = select(RecordRow).where(RecordRow.id == key)
         if lock:
             query = query.with_for_update()
         row = session.execute(query).scalar_one_or_none()
         if row is None:
-            raise NotFoundError(f"no determination with id {key!r}")
+            raise NotFoundError("no determination with that id")
         return row
 
     @staticmethod
@@ -379,6 +552,9 @@ class RecordStore:
             signed_at=_aware(row.signed_at),
             corrects_id=row.corrects_id,
             corrected_by=list(corrected_by),
+            review_hash=review_hash(review_parts(row)),
+            clock=_clock(row),
+            submitter_ref=row.submitter_ref,
         )
 
 
@@ -404,6 +580,25 @@ def _summary(row: RecordRow) -> RecordSummary:
         signed_by=row.signed_by,
         signed_at=_aware(row.signed_at),
         corrects_id=row.corrects_id,
+        clock=_clock(row),
+    )
+
+
+def _clock(row: RecordRow) -> RecordClock:
+    """The row's decision clock; a record older than the clock columns starts at its creation,
+    with the urgency its stored request names."""
+    urgency = row.urgency
+    if urgency is None:
+        urgency = DeterminationRequest.model_validate_json(row.request_json).urgency
+    received = _aware(row.received_at or row.created_at)
+    due = _aware(row.due_at) if row.due_at else due_at(received, urgency, extension_days=row.extension_days or 0)
+    return RecordClock(
+        urgency=urgency,
+        received_at=received,
+        due_at=due,
+        extension_days=row.extension_days or 0,
+        extension_reason=row.extension_reason,
+        decided_at=_aware(row.signed_at) if row.status == "signed" else None,
     )
 
 

@@ -47,6 +47,15 @@ class RecordRow(Base):
     signed_by: Mapped[str | None] = mapped_column(String(100))
     signed_role: Mapped[str | None] = mapped_column(String(20))
     corrects_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    # Decision clocks (migration 0003_clocks; mrs_assist.clocks). Null on older records.
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extended_by: Mapped[str | None] = mapped_column(String(100))
+    submitter_ref: Mapped[str | None] = mapped_column(String(300), index=True)
 
     overrides: Mapped[list[OverrideRow]] = relationship(order_by="OverrideRow.id", lazy="selectin")
     letters: Mapped[list[LetterRow]] = relationship(order_by="LetterRow.id", lazy="selectin")
@@ -109,3 +118,21 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SubscriptionRow(Base):
+    """A FHIR PAS Subscription (rest-hook): where to push a notice when a PAS request changes
+    (migration 0003_clocks; mrs_assist.fhir.subscriptions)."""
+
+    __tablename__ = "fhir_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    org_identifier: Mapped[str | None] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(Text)
+    payload_content: Mapped[str] = mapped_column(String(20))
+    headers_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    events: Mapped[int] = mapped_column(Integer)

@@ -28,9 +28,12 @@ def validate_answer_draft(
     citations: Sequence[Citation],
     corpus: Corpus | None = None,
     policy_ids: Sequence[str] | None = None,
-    vocabulary: set[str] | None = None,
+    vocabulary: frozenset[str] | set[str],
 ) -> list[Problem]:
     """Every problem with a model's answer draft; an empty list means it may be used.
+
+    ``vocabulary`` is the fixed wording a draft may use without a source
+    (``letters.fixed_vocabulary`` of the corpus in use), passed in by the caller.
 
     Clauses may be cited only if retrieved (``citations``); with ``corpus`` given, an id
     that exists nowhere is told apart from one that exists but was not retrieved.
@@ -67,10 +70,6 @@ def validate_answer_draft(
     parts = [without_instructions(question), *(c.text for c in citations), *(c.section for c in citations)]
     if corpus is not None:
         parts += [json.dumps(d.meta.model_dump(mode="json")) for d in corpus.documents.values()]
-    if vocabulary is None:
-        from mrs_assist.letters.vocabulary import fixed_vocabulary
-
-        vocabulary = fixed_vocabulary()
     sources = Sources(text="\n".join(parts), vocabulary=vocabulary)
     problems += markup_problems(draft.answer, "answer")
     problems += link_problems(draft.answer, "answer")

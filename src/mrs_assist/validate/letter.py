@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from mrs_assist.corpus import Corpus
@@ -109,17 +110,16 @@ def validate_letter_draft(
     corpus: Corpus,
     notes: str,
     request: DeterminationRequest,
-    vocabulary: set[str] | None = None,
+    letter_settings: Any,
+    vocabulary: frozenset[str] | set[str],
 ) -> list[Problem]:
     """Every problem with a model's letter draft; an empty list means it may be used.
 
-    ``vocabulary`` is the letters' own fixed wording (defaults to the letters package's
-    templates, settings, glossary and fact labels).
+    The caller passes what the check depends on (validate/ imports nothing above it):
+    ``letter_settings`` is the letters' ``LetterSettings`` (appeal days, decision
+    timeframes) and ``vocabulary`` their fixed wording (``letters.fixed_vocabulary``).
     """
-    from mrs_assist.letters.settings import load_letter_settings
-    from mrs_assist.letters.vocabulary import fixed_vocabulary
-
-    settings = load_letter_settings()
+    settings = letter_settings
     outcome = determination.recommendation
     problems: list[Problem] = []
 
@@ -220,7 +220,7 @@ def validate_letter_draft(
     # --- nothing invented, no markup, no links, no planted instructions ----------------------
     sources = Sources(
         text=case_sources(determination=determination, corpus=corpus, notes=notes, request=request),
-        vocabulary=fixed_vocabulary() if vocabulary is None else vocabulary,
+        vocabulary=vocabulary,
     )
     for name, text in _fields(draft):
         problems += markup_problems(text, name)
@@ -246,3 +246,58 @@ def _fields(draft: LetterDraft) -> list[tuple[str, str]]:
         ("appeal_rights", draft.appeal_rights),
         ("peer_to_peer", draft.peer_to_peer),
     ]
+
+
+# --- what an edited letter's text says (the sign-off check) -----------------------------------
+_DENIES = re.compile(
+    r"\b(?:not (?:been |be )?(?:approved|authori[sz]ed|covered)|not medically necessary|denied|deny|denies|"
+    r"denial|adverse determination|does not meet|did not meet|cannot (?:be )?approved?|unable to approve|"
+    r"rejected|declined?)\b",
+    re.I,
+)
+_LIMITS = re.compile(
+    r"\b(?:partial(?:ly)? approv\w*|approved? (?:only )?in part|approved? with (?:modifications?|limitations?|changes)|"
+    r"modified|limited to|reduced|reduction|withh(?:e|o)ld\w*|terminat(?:e|ed|ion)|suspend(?:ed)?|discontinu\w+|"
+    r"instead of the requested)\b",
+    re.I,
+)
+_PENDS = re.compile(
+    r"\b(?:decision pending|not yet made a decision|cannot decide yet|(?:more|additional|further) information "
+    r"(?:is )?needed|request for information|pended)\b",
+    re.I,
+)
+_QUOTED = re.compile(r"^[ \t]*>.*$|“[^”]*”|\"[^\"\n]*\"", re.M)
+
+
+@dataclass(frozen=True)
+class LetterStance:
+    """What a letter's own words state (guideline quotes left out): the outcomes it states, and
+    whether it denies, limits or withholds the service (an adverse letter)."""
+
+    stated: tuple[str, ...]
+    adverse: bool
+
+    def contradicts(self, outcome: str) -> bool:
+        """Whether the letter states an outcome other than ``outcome``."""
+        return any(s != outcome for s in self.stated)
+
+
+def letter_stance(markdown: str | None) -> LetterStance:
+    """The stance of a letter's text (the edited Markdown as stored), read after normalization.
+
+    Denial phrases are read first and removed, so "not approved" never reads as an approval.
+    """
+    from mrs_assist.normalize import normalize_text
+
+    text = _QUOTED.sub(" ", normalize_text(markdown or ""))
+    stated: list[str] = []
+    denies = bool(_DENIES.search(text))
+    limits = bool(_LIMITS.search(text))
+    if denies:
+        stated.append("does_not_meet_criteria")
+    rest = _LIMITS.sub(" ", _DENIES.sub(" ", text))
+    if _PENDS.search(rest):
+        stated.append("needs_more_information")
+    elif _STATES_APPROVAL.search(_STATES_PEND.sub(" ", rest)):
+        stated.append("meets_criteria")
+    return LetterStance(stated=tuple(stated), adverse=denies or limits)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
+from mrs_assist.api.deps import ServicesDep
 from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
 from mrs_assist.errors import NotFoundError, ServiceUnavailableError
 from mrs_assist.records import (
@@ -19,6 +20,7 @@ from mrs_assist.records import (
     LetterEditRequest,
     RecordStore,
     RecordSummary,
+    SignRequest,
 )
 from mrs_assist.schemas import ErrorResponse
 
@@ -94,24 +96,35 @@ def get_determination(id: str, _: Reader, records: RecordsDep) -> DeterminationR
 
 @router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def override_fact(
-    id: str, body: FactOverrideRequest, user: Clinician, request: Request, records: RecordsDep
+    id: str, body: FactOverrideRequest, user: Clinician, services: ServicesDep, records: RecordsDep
 ) -> DeterminationRecordResponse:
     """Set one fact (with a reason) and re-run the criteria checker; 409 once signed."""
-    recompute = request.app.state.services.recompute
-    record = records.override_fact(id, body.name, body.value, body.reason, user=user, recompute=recompute)
-    return record.to_response()
+    return services.override_fact(id, body.name, body.value, body.reason, user=user, records=records).to_response()
 
 
 @router.put("/determinations/{id}/letter", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def edit_letter(id: str, body: LetterEditRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
-    """Replace the draft letter with the reviewer's text; 409 once signed."""
-    return records.edit_letter(id, body.markdown, user=user).to_response()
+def edit_letter(
+    id: str, body: LetterEditRequest, user: Clinician, services: ServicesDep, records: RecordsDep
+) -> DeterminationRecordResponse:
+    """Replace the draft letter with the reviewer's text (its HTML rendered from it); 409 once signed."""
+    return services.edit_letter(id, body.markdown, user=user, records=records).to_response()
 
 
-@router.post("/determinations/{id}/sign", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def sign_determination(id: str, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
-    """Sign the draft: approvals and pends by a reviewer or physician, adverse determinations by a physician only."""
-    return records.sign(id, user=user).to_response()
+@router.post(
+    "/determinations/{id}/sign",
+    response_model=DeterminationRecordResponse,
+    responses={**_WRITE_ERRORS, 428: {"model": ErrorResponse}},
+)
+def sign_determination(
+    id: str, user: Clinician, services: ServicesDep, records: RecordsDep, body: SignRequest | None = None
+) -> DeterminationRecordResponse:
+    """Sign the draft as reviewed: the body carries the `review_hash` the signer saw.
+
+    Approvals and pends by a reviewer or physician; adverse determinations, and any letter that
+    denies, limits or withholds, by a physician only; a letter contradicting the outcome by
+    nobody (409). No hash: 428. The record changed since that hash: 409 naming what changed.
+    """
+    return services.sign(id, user=user, review_hash=body.review_hash if body else None, records=records).to_response()
 
 
 @router.get(

@@ -99,6 +99,7 @@ function showError(box, err) {
   const status = err instanceof ApiError ? err.status : -1;
   let title = ERROR_TITLES[status] || "Something went wrong.";
   if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
+  if (err instanceof ApiError && err.code === "record_changed") title = "The record changed while you reviewed it.";
   let message = String(err.message || err);
   if (!/[.!?]$/.test(message)) message += ".";
   const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
@@ -106,6 +107,8 @@ function showError(box, err) {
   if (status === 403 && err.code !== "physician_required") parts.push(" ", el("span", {}, "Use a key whose role may do this."));
   if (status === 403 && err.code === "physician_required")
     parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
+  if (err instanceof ApiError && err.code === "record_changed")
+    parts.push(" ", el("span", {}, "Open the case again to see the current version, review it, then sign."));
   if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
   box.replaceChildren(...parts);
   box.hidden = false;
@@ -165,6 +168,22 @@ function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+// The decision clock (CMS-0057-F: 72 h expedited, 7 days standard): time left, or overdue.
+function timeLeft(seconds) {
+  const abs = Math.abs(seconds);
+  const text = abs >= 86400 ? `${Math.floor(abs / 86400)} d ${Math.floor((abs % 86400) / 3600)} h` : `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`;
+  return text;
+}
+
+function clockCell(clock) {
+  if (!clock) return "—";
+  if (clock.decided_at) {
+    return el("span", { class: clock.overdue ? "clock clock-late" : "clock" }, clock.overdue ? "decided late" : "decided in time");
+  }
+  if (clock.overdue) return el("span", { class: "clock clock-overdue", title: `due ${when(clock.due_at)}` }, `OVERDUE by ${timeLeft(clock.seconds_left)}`);
+  return el("span", { class: "clock", title: `due ${when(clock.due_at)}` }, `${timeLeft(clock.seconds_left)} left (${clock.urgency})`);
 }
 
 function policyName(policyId) {
@@ -446,6 +465,14 @@ function walk(node, out = []) {
   return out;
 }
 
+/** Where an evidence span sits and what decided its reading: "plan section · negated (no)". */
+function evidenceWhy(e) {
+  const parts = [];
+  if (e.section) parts.push(`${humanize(e.section)} section`);
+  for (const m of e.modifiers || []) parts.push(m);
+  return parts.join(" · ");
+}
+
 /** The notes as text nodes, each evidence span wrapped in <mark> (offsets count code points, as Python does). */
 function highlightedNotes(notes, facts) {
   const chars = Array.from(notes);
@@ -453,7 +480,7 @@ function highlightedNotes(notes, facts) {
   for (const fact of facts) {
     for (const e of fact.evidence || []) {
       if (Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start < e.end && e.end <= chars.length) {
-        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value });
+        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
       }
     }
   }
@@ -468,7 +495,7 @@ function highlightedNotes(notes, facts) {
       continue;
     }
     const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
-    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}`))].join("; ");
+    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}${s.why ? ` (${s.why})` : ""}`))].join("; ");
     nodes.push(el("mark", { class: cls, title: names, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" ") }, text));
   }
   return nodes;
@@ -501,7 +528,11 @@ function renderRecord(record) {
     ["Created", `${when(record.created_at)} by ${record.created_by}`],
   ];
   if (signed) meta.push(["Signed", `${when(record.signed_at)} by ${record.signed_by}`]);
-  if (record.letter && record.letter.urgency) meta.push(["Urgency", record.letter.urgency]);
+  if (record.clock) {
+    meta.push(["Urgency", record.clock.urgency]);
+    meta.push(["Decision due", el("span", {}, `${when(record.clock.due_at)} · `, clockCell(record.clock))]);
+    if (record.clock.extension_days) meta.push(["Extension", `${record.clock.extension_days} days: ${record.clock.extension_reason}`]);
+  } else if (record.letter && record.letter.urgency) meta.push(["Urgency", record.letter.urgency]);
   $("case-meta").replaceChildren(...meta.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 
   // criteria tree
@@ -548,7 +579,11 @@ function renderRecord(record) {
         " = ",
         el("strong", {}, valueWord(f.value)),
         ": ",
-        f.evidence.map((e, i) => [i ? " · " : "", el("q", {}, e.text)]),
+        f.evidence.map((e, i) => [
+          i ? " · " : "",
+          el("q", {}, e.text),
+          evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+        ]),
       ),
     ),
     "No evidence found in the notes.",
@@ -733,7 +768,12 @@ function setUpCase() {
     if (!record) return;
     setStatus("sign-status", "Signing…");
     const updated = await busy($("case-sign"), $("sign-error"), () =>
-      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, { method: "POST" }),
+      // The hash of the version on screen: if anyone changed the record since, the server
+      // answers 409 naming what changed instead of signing text the signer never saw.
+      api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, {
+        method: "POST",
+        body: { review_hash: record.review_hash },
+      }),
     );
     if (updated) {
       renderRecord(updated);
@@ -775,10 +815,11 @@ async function loadList() {
         el("td", {}, el("span", { class: `status-word status-${r.status}` }, r.status)),
         el("td", {}, r.created_by),
         el("td", {}, r.signed_by || "—"),
+        el("td", {}, clockCell(r.clock)),
       ),
     ),
   );
-  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "none" }, "No case matches.")));
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "none" }, "No case matches.")));
   const filters = [status && `status ${status}`, policy && `policy ${policy}`].filter(Boolean);
   setStatus("list-status-msg", `${rows.length} case${rows.length === 1 ? "" : "s"}${filters.length ? ` (${filters.join(", ")})` : ""}.`);
 }

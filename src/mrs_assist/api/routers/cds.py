@@ -1,0 +1,35 @@
+"""CDS Hooks (Da Vinci CRD, light): discovery and the order-select / order-sign services — wiring only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from mrs_assist.api.routers.fhir import get_fhir
+from mrs_assist.auth import ALL_ROLES, User, require_role
+from mrs_assist.errors import NotFoundError
+from mrs_assist.fhir import crd
+from mrs_assist.fhir.service import FhirService
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
+
+
+@router.get("")
+def discovery(_: Reader, request: Request) -> dict[str, Any]:
+    """The services this server offers (CDS Hooks discovery)."""
+    services = request.app.state.services
+    codes = sorted({c for p in services.policies.values() for c in p.scope.cpt_codes})
+    return crd.discovery(codes)
+
+
+@router.post("/{service_id}")
+def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: Reader, request: Request,
+         fhir: Annotated[FhirService, Depends(get_fhir)]) -> dict[str, Any]:
+    """A hook call: one card saying whether PA is required and what to document, citing clauses."""
+    hook = crd.SERVICE_IDS.get(service_id)
+    if hook is None:
+        raise NotFoundError("no such CDS service; see GET /cds-services")
+    return crd.cards(hook, body, payer_map=fhir.payer_map, policies=fhir.services.policies,
+                     base_url=str(request.base_url))

@@ -1,0 +1,213 @@
+"""Where a mention sits in a clinic note: its section, its line's form, and its date.
+
+Clinic notes are documents, not paragraphs. The same words mean different things under
+"FAMILY HISTORY:" and under "ASSESSMENT:", on an unchecked checkbox line, before an answer
+"No", in a negated list, or in a statement dated two years before the study. This module
+reads that structure; ConText (extract/context.py) reads the sentence.
+
+- Sections: medspaCy's Sectionizer with the header rules in extract/lexicon.yaml
+  (``sections``). Each section category adds a reading to every mention in it: family
+  history is family, past history and copied-forward text are ``prior`` (history, not this
+  study's reason), and assessment/plan/reason-for-exam sections state the reason for this
+  study.
+- Line forms (``line_cues``): an unchecked checkbox (``[ ]``, ``☐``) asserts nothing; an
+  item answered "No"/"N"/"none" (``Pacemaker? No``) is negated; a negation cue that leads a
+  comma/slash/semicolon list ("Denies: fever, seizures, weakness") reaches every item of it.
+- Dates (``NoteDates``): a sentence whose dates are all well before the note's latest date
+  (the current study) is history, unless it speaks of the present ("now", "today",
+  "requested").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from mrs_assist.extract.spec import Lexicon
+
+REASON_SECTIONS = frozenset({"assessment", "plan", "reason"})
+"""Sections that state the reason for this study: read first for purposes."""
+
+PRIOR_DAYS = 270
+"""A dated statement this many days or more before the note's latest date is history."""
+
+_UNCHECKED = re.compile(r"\[\s*\]|☐|□|\(\s\)")
+_CHECKED = re.compile(r"\[\s*[xX✓✔✗*]\s*\]|☑|☒|■|\(\s*[xX]\s*\)")
+_ANSWER_NO = re.compile(
+    r"(?P<q>[A-Za-z\[(][^:?\n]{0,80}?)\s*[:?]\s*(?P<a>no|n|none|negative|denied|denies|absent)\b\.?"
+    r"(?=\s{2,}|\s*[;,|]|\s*$|(?<=\.)\s+[A-Z])",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LEAD_NEGATION = re.compile(
+    r"^\s*(?:[A-Za-z][\w /&()-]{0,40}:\s*)?(?:-\s*)?(?:no|denies|denied|negative for|neg for|without|none(?:\s*[-:]\s*no)?|never)\b",
+    re.IGNORECASE,
+)
+_SEGMENT_END = re.compile(r";|\?|\bbut\b|\bexcept\b|\bpositive for\b|\bendorses\b|\breports\b|\bhowever\b", re.IGNORECASE)
+_ITEM_SPLIT = re.compile(r",|/|\bor\b|\band\b|\bnor\b|\bno\b|-", re.IGNORECASE)
+MAX_LIST_ITEM_WORDS = 6
+"""A negation reaches along a list only while every item before the mention is this short."""
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_DATE = re.compile(
+    r"(?<![\d/])(?P<m>0?[1-9]|1[0-2])/(?:(?P<d>[0-3]?\d)/)?(?P<y>(?:19|20)\d{2})(?![\d/])"
+    r"|\b(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<y2>(?:19|20)\d{2})\b"
+    r"|(?<![\d/.-])(?P<y3>(?:19[89]|20[0-4])\d)(?![\d/.-])",
+    re.IGNORECASE,
+)
+_PRESENT = re.compile(
+    r"\b(?:now|today|currently|current|presents?|presented|request(?:s|ed|ing)?|ordered|plan(?:ned)?|recommend\w*|MRS|spectroscop\w*)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Cues:
+    """What a mention's place in the note adds: ConText-style categories and readable labels."""
+
+    categories: set[str] = field(default_factory=set)
+    labels: list[str] = field(default_factory=list)
+    drop: bool = False
+    """An unchecked checkbox: the line asserts nothing."""
+
+
+def section_rules(lexicon: Lexicon) -> list:
+    """medspaCy SectionRules for the lexicon's header patterns (one regex per category)."""
+    from medspacy.section_detection import SectionRule
+
+    rules = []
+    for category, headers in lexicon.sections.items():
+        alternatives = "|".join(f"(?:{h})" for h in headers)
+        rules.append(SectionRule(f"{category} header", category, pattern=rf"(?im)(?<![\w/&-])(?:{alternatives})"))
+    return rules
+
+
+def sections_of(doc) -> list[tuple[int, str | None]]:
+    """(start character, category) boundaries of a Doc's sections, in order (category None:
+    outside any section).
+
+    medspaCy runs a section to the next header. Clinic notes are looser, so a section ends
+    earlier: a header with text on its own line ("PSH: aneurysm clipping 2008.") covers
+    that line and the list items under it; a header alone on its line covers the lines
+    down to a blank line. Copied-forward text (``prior_note``) runs to its end marker
+    (``current``) or a blank line, over any headers copied with it.
+    """
+    text = doc.text
+    found = []
+    for section in doc._.sections:
+        title = section.title_span
+        t0, t1 = (title.start, title.end) if hasattr(title, "start") else title
+        if t1 <= t0:
+            continue
+        found.append((doc[t0].idx, doc[t1 - 1].idx + len(doc[t1 - 1].text), section.category))
+    bounds: list[tuple[int, str | None]] = []
+    i = 0
+    while i < len(found):
+        h0, h1, category = found[i]
+        nxt = found[i + 1][0] if i + 1 < len(found) else len(text)
+        if category == "prior_note":
+            j = i + 1
+            while j < len(found) and found[j][2] != "current" and not _BLANK_LINE.search(text, h1, found[j][0]):
+                j += 1
+            nxt = found[j][0] if j < len(found) else len(text)
+            end = min(nxt, _blank_line_at(text, h1, nxt))
+            bounds += [(h0, category), (end, None)]
+            i = j
+            continue
+        line_end = text.find("\n", h1)
+        line_end = len(text) if line_end < 0 else line_end
+        if text[h1:line_end].strip(" \t:-"):
+            end = line_end
+            while end < nxt and _LIST_ITEM.match(text, end + 1):
+                following = text.find("\n", end + 1)
+                end = len(text) if following < 0 else following
+        else:
+            end = _blank_line_at(text, h1, nxt)
+        bounds += [(h0, category), (min(end, nxt), None)]
+        i += 1
+    return bounds
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•·]|\d+[.)]|#)\s")
+
+
+def _blank_line_at(text: str, start: int, limit: int) -> int:
+    m = _BLANK_LINE.search(text, start, limit)
+    return m.start() if m else limit
+
+
+def section_at(sections: list[tuple[int, str | None]], char: int) -> str | None:
+    """The category of the section holding ``char`` (None outside every section)."""
+    i = bisect_right([s for s, _ in sections], char) - 1
+    return sections[i][1] if i >= 0 else None
+
+
+def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
+    """The cues of the line around a mention starting at ``start`` (see the module docstring)."""
+    cues = Cues()
+    line_start = notes.rfind("\n", 0, start) + 1
+    line_end = notes.find("\n", start)
+    line_end = len(notes) if line_end < 0 else line_end
+    before = notes[line_start:start]
+    boxes = [(m.start(), False) for m in _UNCHECKED.finditer(before)] + [(m.start(), True) for m in _CHECKED.finditer(before)]
+    if boxes and not max(boxes)[1]:
+        cues.drop = True
+        cues.labels.append("unchecked box")
+        return cues
+    for m in _ANSWER_NO.finditer(notes, line_start, line_end):
+        if m.start("q") <= start < m.end("q"):
+            cues.categories.add("negated")
+            cues.labels.append(f"answered {m.group('a')!r}")
+            return cues
+    lo = max(line_start, sentence[0])
+    ends = [m.end() for m in _SEGMENT_END.finditer(notes, lo, start)]
+    lo = max([lo, *ends])
+    segment = notes[lo:start]
+    lead = _LEAD_NEGATION.match(segment)
+    if lead:
+        items = _ITEM_SPLIT.split(segment[lead.end():])
+        if len(items) > 1 and all(len(item.split()) <= MAX_LIST_ITEM_WORDS for item in items):
+            cues.categories.add("negated")
+            cues.labels.append(f"negated list ({lead.group().strip()!r})")
+    return cues
+
+
+def _dates(text: str) -> list[dt.date]:
+    out = []
+    for m in _DATE.finditer(text):
+        try:
+            if m.group("y"):
+                out.append(dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d") or 15)))
+            elif m.group("y2"):
+                out.append(dt.date(int(m.group("y2")), _MONTHS[m.group("mon").lower()[:3]], 15))
+            else:
+                out.append(dt.date(int(m.group("y3")), 7, 1))
+        except ValueError:
+            continue
+    return out
+
+
+class NoteDates:
+    """The note's latest date (the current study) and which sentences are dated well before it."""
+
+    def __init__(self, notes: str) -> None:
+        self.notes = notes
+        dates = _dates(notes)
+        self.current = max(dates) if dates else None
+
+    def prior(self, sentence: tuple[int, int]) -> str | None:
+        """The sentence's latest date when it is history (PRIOR_DAYS or more before the current
+        study, and the sentence does not speak of the present); else None."""
+        if self.current is None:
+            return None
+        text = self.notes[sentence[0]:sentence[1]]
+        dates = _dates(text)
+        if not dates or _PRESENT.search(text):
+            return None
+        latest = max(dates)
+        if (self.current - latest).days >= PRIOR_DAYS:
+            return latest.isoformat()[:7]
+        return None

@@ -1,0 +1,331 @@
+"""Da Vinci PAS: a Request Bundle in, the same `DeterminationRequest` the JSON API takes; a
+stored record out, as a Response Bundle whose ClaimResponse carries the X12 review action.
+
+Review actions (X12 306) from a record — never an automatic denial:
+
+- ``meets_criteria`` → A1 certified in total;
+- ``needs_more_information`` → A4 pended, the missing facts as process notes (the DTR
+  questionnaire's unanswered questions);
+- ``does_not_meet_criteria`` → A4 pended for physician review while a draft; A3 not certified,
+  with the X12 decision-reason code, the plain-language reason and the clause, only once a
+  physician has signed the record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from mrs_assist.fhir import profiles
+from mrs_assist.fhir.payers import CoverageKeys, PayerMap
+from mrs_assist.fhir.resources import FhirError, build, issue, parse
+from mrs_assist.letters.reasons import denial_reason
+from mrs_assist.schemas import DeterminationRequest, Party, Patient
+
+CPT_SYSTEMS = frozenset({"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12"})
+LEVEL_OF_SERVICE = profiles.PAS + "extension-levelOfServiceCode"
+EXPEDITED_LEVELS = frozenset({"U", "03"})
+"""X12 1338 level-of-service codes read as expedited: U urgent, 03 emergency."""
+REVIEW_ACTIONS = {
+    "A1": "Certified in total",
+    "A3": "Not Certified",
+    "A4": "Pended",
+}
+MAX_NOTE_CHARS = 50_000
+
+
+@dataclass
+class Submission:
+    """A parsed PAS request: the bundle as JSON, its Claim, and what the library needs."""
+
+    bundle: dict[str, Any]
+    claim: dict[str, Any]
+    submitter_ref: str | None
+    policy_id: str | None = None
+    request: DeterminationRequest | None = None
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    """QuestionnaireResponses the claim's supportingInfo carries (DTR)."""
+
+
+def _resource(bundle: dict[str, Any], reference: str | None) -> dict[str, Any] | None:
+    if not reference:
+        return None
+    for entry in bundle.get("entry") or []:
+        full = entry.get("fullUrl") or ""
+        res = entry.get("resource") or {}
+        if reference == full or full.endswith("/" + reference) or reference == f"{res.get('resourceType')}/{res.get('id')}":
+            return res
+    return None
+
+
+def _ref(element: Any) -> str | None:
+    return element.get("reference") if isinstance(element, dict) else None
+
+
+def claim_identifier(claim: dict[str, Any]) -> str | None:
+    """'system|value' of the claim's first identifier."""
+    for ident in claim.get("identifier") or []:
+        if ident.get("value"):
+            return f"{ident.get('system', '')}|{ident['value']}"
+    return None
+
+
+def read_bundle(data: Any, *, inquiry: bool = False) -> Submission:
+    """Validate a PAS request (or inquiry) bundle with fhir.resources and the PAS rules; raises FhirError."""
+    parse(data, "Bundle")  # R4 structure and datatypes, every entry as its own resource type
+    if found := profiles.errors(profiles.check_request_bundle(data, inquiry=inquiry)):
+        name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
+        raise FhirError(f"the bundle does not conform to {name}", issues=found)
+    claim = next(e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim")
+    return Submission(bundle=data, claim=claim, submitter_ref=claim_identifier(claim))
+
+
+def _coverage_keys(bundle: dict[str, Any], claim: dict[str, Any]) -> CoverageKeys:
+    keys = CoverageKeys()
+    insurance = sorted(claim.get("insurance") or [], key=lambda i: not i.get("focal"))
+    orgs = [_resource(bundle, _ref(claim.get("insurer")))]
+    for ins in insurance[:1]:
+        coverage = _resource(bundle, _ref(ins.get("coverage"))) or {}
+        orgs += [_resource(bundle, _ref(p)) for p in coverage.get("payor") or []]
+        for cls in coverage.get("class") or []:
+            for coding in (cls.get("type") or {}).get("coding") or []:
+                if coding.get("code") and cls.get("value"):
+                    keys.classes.setdefault(coding["code"], set()).add(cls["value"])
+    for org in orgs:
+        if not org or org.get("resourceType") != "Organization":
+            continue
+        if org.get("name"):
+            keys.payer_names.add(org["name"].casefold())
+        for ident in org.get("identifier") or []:
+            if ident.get("value"):
+                keys.payer_identifiers.add(f"{ident.get('system', '')}|{ident['value']}")
+    return keys
+
+
+def _cpt_codes(claim: dict[str, Any]) -> list[str]:
+    codes = []
+    for item in claim.get("item") or []:
+        for coding in (item.get("productOrService") or {}).get("coding") or []:
+            if coding.get("system") in CPT_SYSTEMS and coding.get("code"):
+                codes.append(str(coding["code"]))
+    return list(dict.fromkeys(codes))[:20]
+
+
+def _urgency(claim: dict[str, Any]) -> str:
+    for ext in claim.get("extension") or []:
+        if ext.get("url") == LEVEL_OF_SERVICE:
+            for coding in (ext.get("valueCodeableConcept") or {}).get("coding") or []:
+                if coding.get("code") in EXPEDITED_LEVELS:
+                    return "expedited"
+    priority = [c.get("code") for c in (claim.get("priority") or {}).get("coding") or []]
+    return "expedited" if "stat" in priority else "standard"
+
+
+def _age(patient: dict[str, Any] | None, claim: dict[str, Any]) -> float | None:
+    born = (patient or {}).get("birthDate")
+    if not born or len(born) < 10:
+        return None
+    try:
+        birth = date.fromisoformat(born[:10])
+        on = date.fromisoformat(str(claim.get("created", ""))[:10]) if claim.get("created") else date.today()
+    except ValueError:
+        return None
+    years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return float(years) if 0 <= years <= 130 else None
+
+
+def _name(resource: dict[str, Any] | None) -> str | None:
+    if not resource:
+        return None
+    if isinstance(resource.get("name"), str):
+        return resource["name"][:200]
+    for name in resource.get("name") or []:
+        text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+        if text:
+            return text[:200]
+    return None
+
+
+def _first_id(resource: dict[str, Any] | None) -> str | None:
+    for ident in (resource or {}).get("identifier") or []:
+        if ident.get("value"):
+            return str(ident["value"])[:100]
+    return None
+
+
+def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Clinical notes (text attachments of DocumentReferences, free-form messages) and
+    QuestionnaireResponses from the claim's supportingInfo."""
+    notes, answers = [], []
+    for info in claim.get("supportingInfo") or []:
+        if isinstance(info.get("valueString"), str):
+            notes.append(info["valueString"])
+        res = _resource(bundle, _ref(info.get("valueReference")))
+        if not res:
+            continue
+        if res.get("resourceType") == "QuestionnaireResponse":
+            answers.append(res)
+        elif res.get("resourceType") == "DocumentReference":
+            for content in res.get("content") or []:
+                att = content.get("attachment") or {}
+                if str(att.get("contentType", "")).split(";")[0].strip() in ("text/plain", "text/markdown") and att.get("data"):
+                    try:
+                        notes.append(base64.b64decode(att["data"], validate=True).decode("utf-8"))
+                    except (binascii.Error, UnicodeDecodeError):
+                        raise FhirError("an attachment is not base64 UTF-8 text", issues=[issue(
+                            "attachment.data must be base64 of UTF-8 text", code="invalid",
+                            expression="DocumentReference.content.attachment.data")]) from None
+    return "\n\n".join(notes)[:MAX_NOTE_CHARS], answers
+
+
+def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, bool] | None = None) -> DeterminationRequest:
+    """The `DeterminationRequest` a submission asks for: policy from the Coverage through the
+    payer map, CPT codes from the items, notes from text attachments, urgency from the level
+    of service; raises FhirError when no policy governs the coverage or the content is invalid."""
+    bundle, claim = submission.bundle, submission.claim
+    policy_id = payer_map.policy_for(_coverage_keys(bundle, claim))
+    if policy_id is None:
+        raise FhirError("no coverage policy is configured for this member's payer or plan", code="no_policy",
+                        issues=[issue("no coverage policy is configured for this member's payer or plan "
+                                      "(see the payer map)", expression="Claim.insurance.coverage", code="not-supported")])
+    notes, answers = _notes_and_answers(bundle, claim)
+    patient = _resource(bundle, _ref(claim.get("patient")))
+    provider = _resource(bundle, _ref(claim.get("provider")))
+    try:
+        request = DeterminationRequest(
+            policy_id=policy_id,
+            cpt_codes=_cpt_codes(claim),
+            clinical_notes=notes,
+            patient=Patient(age_years=_age(patient, claim)),
+            facts=facts or None,
+            letter=True,
+            urgency=_urgency(claim),
+            member=Party(name=_name(patient), id=_first_id(patient)),
+            provider=Party(name=_name(provider), id=_first_id(provider)),
+        )
+    except ValidationError as exc:
+        raise FhirError("the claim's content cannot be checked", issues=[
+            issue(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}") for e in exc.errors()[:5]
+        ]) from None
+    submission.policy_id, submission.request, submission.answers = policy_id, request, answers
+    return request
+
+
+# --- the response -----------------------------------------------------------------------------
+
+def review_action(record) -> str:
+    """The X12 306 review action of a stored record (A1 / A3 / A4; see the module docstring)."""
+    outcome = record.response.recommendation
+    if outcome == "meets_criteria":
+        return "A1"
+    if outcome == "does_not_meet_criteria" and record.status == "signed":
+        return "A3"
+    return "A4"
+
+
+def _adjudication(record, action: str) -> dict[str, Any]:
+    sub = [
+        {"url": profiles.REVIEW_ACTION_CODE, "valueCodeableConcept": {"coding": [
+            {"system": profiles.X12_306, "code": action, "display": REVIEW_ACTIONS[action]}]}},
+        {"url": "number", "valueString": record.id},
+    ]
+    if action == "A3" and (reason := denial_reason(record.response)) is not None:
+        sub.append({"url": "reasonCode", "valueCodeableConcept": {
+            "coding": [{"system": reason.system, "code": reason.code, "display": reason.display}],
+            "text": reason.text}})
+    return {
+        "extension": [{"url": profiles.REVIEW_ACTION, "extension": sub}],
+        "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "submitted"}]},
+    }
+
+
+def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The disposition and process notes: why, in plain language, with the clause."""
+    response = record.response
+    if action == "A1":
+        return "Certified: the request meets the policy's criteria.", []
+    if action == "A3":
+        reason = denial_reason(response)
+        text = reason.text if reason else "The request does not meet the policy's criteria."
+        clause = f" Guideline clause: {reason.clause_id}." if reason and reason.clause_id else ""
+        return f"Not certified. {text}{clause}", [{"number": 1, "type": "display", "text": f"{text}{clause}"}]
+    if response.recommendation == "does_not_meet_criteria":
+        return ("Pended for physician review: the criteria check does not support approval; a physician "
+                "reviewer decides.", [{"number": 1, "type": "display",
+                                      "text": "Pended for physician review; no decision has been made yet."}])
+    notes = [
+        {"number": i, "type": "display", "text": f"Missing information [{fact}]: {question}"}
+        for i, (fact, question) in enumerate(
+            zip(response.trace.get("missing_facts") or [], response.missing_information, strict=False), start=1)
+    ]
+    if missing_items:
+        notes.append({"number": len(notes) + 1, "type": "display",
+                      "text": "Answer the DTR questionnaire " + missing_items[0] + " (its unanswered questions)."})
+    return "Pended: more information is needed to decide.", notes
+
+
+def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
+    is validated by fhir.resources and the references resolve inside the bundle."""
+    now = now or datetime.now(UTC)
+    bundle, claim = submission.bundle, submission.claim
+    action = review_action(record)
+    disposition, notes = _notes(record, action, [questionnaire] if questionnaire else [])
+    item_ext = [{"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()}] \
+        if action in ("A1", "A3") else []
+    items = [
+        {
+            "itemSequence": item.get("sequence", i),
+            **({"extension": item_ext} if item_ext else {}),
+            **({"noteNumber": [n["number"] for n in notes]} if notes else {}),
+            "adjudication": [_adjudication(record, action)],
+        }
+        for i, item in enumerate(claim.get("item") or [{"sequence": 1}], start=1)
+    ]
+    profile = profiles.CLAIM_INQUIRY_RESPONSE if inquiry else profiles.CLAIM_RESPONSE
+    claim_response: dict[str, Any] = {
+        "id": record.id,
+        "meta": {"profile": [profile]},
+        "identifier": [i for i in claim.get("identifier") or []][:1],
+        "status": "active",
+        "type": claim.get("type") or {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                                                   "code": "professional"}]},
+        "use": "preauthorization",
+        "patient": claim.get("patient"),
+        "created": now.isoformat(timespec="seconds"),
+        "insurer": claim.get("insurer"),
+        "outcome": "complete" if action in ("A1", "A3") else "queued",
+        "disposition": disposition,
+        "item": items,
+    }
+    if claim.get("provider"):
+        claim_response["requestor"] = claim["provider"]
+    if claim.get("identifier"):
+        claim_response["request"] = {"identifier": claim["identifier"][0]}
+    if action == "A1":
+        claim_response["preAuthRef"] = record.id
+    if notes:
+        claim_response["processNote"] = notes
+    claim_response = build("ClaimResponse", {k: v for k, v in claim_response.items() if v})
+    entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}]
+    for ref in dict.fromkeys(profiles.references({k: claim_response.get(k) for k in ("patient", "insurer", "requestor")})):
+        res = _resource(bundle, ref)
+        full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
+        if res is not None and full:
+            entries.append({"fullUrl": full, "resource": res})
+    profile_bundle = profiles.INQUIRY_RESPONSE_BUNDLE if inquiry else profiles.RESPONSE_BUNDLE
+    return build("Bundle", {
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profile_bundle]},
+        "identifier": bundle.get("identifier"),
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "entry": entries,
+    })

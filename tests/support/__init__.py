@@ -1,0 +1,1 @@
+"""Test and operations support: real servers on loopback, fault injection, load (not shipped in the wheel)."""

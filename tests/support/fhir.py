@@ -1,0 +1,82 @@
+"""Test support for the FHIR tests: the published fixtures, and MRS requests derived from the
+published conformant PAS bundle (same resources; the item asks for CPT 76390)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "fhir"
+PAYER = "MARYLAND CAPITAL INSURANCE COMPANY"
+"""The insurer of the published examples."""
+SUPPORTING = "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASSupportingInfoType"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """A published example from tests/fixtures/fhir (see SOURCES.md)."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+def payer_map(tmp_path: Path, policy_id: str) -> Path:
+    """A payer map sending the published examples' insurer to `policy_id`."""
+    path = tmp_path / "payers.yaml"
+    path.write_text(f"rules:\n  - payer_name: {PAYER}\n    policy_id: {policy_id}\n")
+    return path
+
+
+def answers(policy_id: str, facts: dict[str, bool], *, version: str | None = None) -> dict[str, Any]:
+    """A QuestionnaireResponse answering the policy's questions (flat items, linkId = fact)."""
+    qr: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": k, "answer": [{"valueBoolean": v}]} for k, v in facts.items()],
+    }
+    if version:
+        qr["questionnaire"] = f"http://mrs-assist.local/fhir/Questionnaire/{policy_id}|{version}"
+    return qr
+
+
+def mrs_bundle(*, claim_id: str = "REQ-1", notes: str | None = None, facts_qr: dict[str, Any] | None = None,
+               cpt: str = "76390", urgent: bool = False) -> dict[str, Any]:
+    """The published conformant PAS bundle asking for `cpt`, with notes as a text attachment
+    and a DTR QuestionnaireResponse in supportingInfo when given."""
+    bundle = copy.deepcopy(fixture("inferno/conformant_pas_bundle_v110.json"))
+    claim = bundle["entry"][0]["resource"]
+    claim["identifier"][0]["value"] = claim_id
+    claim["item"][0]["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": cpt}]}
+    if not urgent:
+        claim["extension"] = []
+    claim["supportingInfo"] = []
+    extra = []
+    if notes is not None:
+        data = base64.b64encode(notes.encode()).decode()
+        extra.append({"resourceType": "DocumentReference", "id": f"notes-{claim_id}", "status": "current",
+                      "content": [{"attachment": {"contentType": "text/plain", "data": data}}]})
+    if facts_qr is not None:
+        extra.append({**facts_qr, "id": f"dtr-{claim_id}"})
+    for seq, res in enumerate(extra, start=1):
+        bundle["entry"].append({"fullUrl": f"https://example.org/fhir/{res['resourceType']}/{res['id']}", "resource": res})
+        claim["supportingInfo"].append({
+            "sequence": seq,
+            "category": {"coding": [{"system": SUPPORTING, "code": "additionalInformation"}]},
+            "valueReference": {"reference": f"{res['resourceType']}/{res['id']}"},
+        })
+    if not claim["supportingInfo"]:
+        del claim["supportingInfo"]
+    return bundle
+
+
+def review_action(bundle: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """(X12 306 code, reviewAction sub-extensions) of the first item of the bundle's ClaimResponse."""
+    cr = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ClaimResponse")
+    ext = cr["item"][0]["adjudication"][0]["extension"][0]["extension"]
+    code = next(e["valueCodeableConcept"]["coding"][0]["code"] for e in ext if e["url"].endswith("reviewActionCode"))
+    return code, ext
+
+
+def claim_response(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The ClaimResponse of a response bundle."""
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ClaimResponse")

@@ -1,0 +1,85 @@
+"""CRD, light: CDS Hooks discovery and an order-sign / order-select card that says prior
+authorization is required for CPT 76390 under the member's coverage and cites the clauses."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from support.fhir import PAYER, payer_map
+
+from mrs_assist.api.app import create_app
+from mrs_assist.config import Settings
+from mrs_assist.records import dispose_engine
+from mrs_assist.service import Services
+
+NURSE = {"X-API-Key": "key-nurse"}
+
+
+@pytest.fixture()
+def client(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys="key-nurse=nurse-ann:reviewer", fhir_notify_interval_seconds=0,
+                        fhir_payer_map=payer_map(tmp_path, "healthhelp-mrs"))
+    services = Services(settings)
+    yield TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False), services
+    dispose_engine(services.records.url)
+
+
+def order(code="76390", id_="sr-1"):
+    return {"resourceType": "ServiceRequest", "id": id_, "status": "draft", "intent": "order",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": code}]}}
+
+
+def call(hook, orders, payer=PAYER, selections=None):
+    context = {"userId": "Practitioner/dr", "patientId": "p1",
+               "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                               "entry": [{"resource": o} for o in orders]}}
+    if selections is not None:
+        context["selections"] = selections
+    coverage = {"resourceType": "Coverage", "id": "cov", "status": "active", "beneficiary": {"reference": "Patient/p1"},
+                "payor": [{"reference": "#payer"}],
+                "contained": [{"resourceType": "Organization", "id": "payer", "name": payer}]}
+    return {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "context": context,
+            "prefetch": {"coverage": coverage}}
+
+
+def test_discovery_lists_both_hooks(client):
+    c, _ = client
+    services = c.get("/cds-services", headers=NURSE).json()["services"]
+    assert {s["hook"] for s in services} == {"order-select", "order-sign"}
+    assert all("coverage" in s["prefetch"] for s in services)
+
+
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_a_76390_order_gets_a_card_citing_the_policy_clauses(client, hook):
+    c, services = client
+    selections = ["ServiceRequest/sr-1"] if hook == "order-select" else None
+    r = c.post(f"/cds-services/mrs-assist-{hook}", json=call(hook, [order()], selections=selections), headers=NURSE)
+    assert r.status_code == 200
+    (card,) = r.json()["cards"]
+    assert card["summary"].startswith("Prior authorization required for CPT 76390 (healthhelp-mrs)")
+    policy = services.policies["healthhelp-mrs"]
+    assert f"[{policy.scope.cpt_clause}]" in card["detail"]
+    for node in policy.indications.children:
+        assert f"[{node.clause}]" in card["detail"] and services.corpus.clause(node.clause) is not None
+    assert card["links"][0]["url"].endswith("/fhir/Questionnaire/healthhelp-mrs")
+
+
+def test_no_card_for_other_orders_or_unselected_ones_and_an_info_card_for_unmapped_plans(client):
+    c, _ = client
+    assert c.post("/cds-services/mrs-assist-order-sign", json=call("order-sign", [order("70553")]),
+                  headers=NURSE).json() == {"cards": []}
+    unselected = call("order-select", [order(), order("70553", "sr-2")], selections=["ServiceRequest/sr-2"])
+    assert c.post("/cds-services/mrs-assist-order-select", json=unselected, headers=NURSE).json() == {"cards": []}
+    (card,) = c.post("/cds-services/mrs-assist-order-sign", json=call("order-sign", [order()], payer="Other Plan"),
+                     headers=NURSE).json()["cards"]
+    assert card["indicator"] == "info" and "no coverage policy" in card["summary"]
+
+
+@pytest.mark.parametrize("body", [{}, {"hook": "order-sign", "context": []},
+                                  {"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": 3}}}])
+def test_malformed_hook_calls_are_422_json_errors(client, body):
+    c, _ = client
+    r = c.post("/cds-services/mrs-assist-order-sign", json=body, headers=NURSE)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert c.post("/cds-services/nope", json=call("order-sign", [order()]), headers=NURSE).status_code == 404

@@ -1,0 +1,146 @@
+"""DTR: each policy's criteria tree as a Questionnaire, and QuestionnaireResponses round-tripped
+into the same outcome as the same facts through the JSON API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.questionnaire import Questionnaire
+from support.fhir import answers, claim_response, mrs_bundle, payer_map
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mrs_assist.api.app import create_app
+from mrs_assist.config import Settings
+from mrs_assist.fhir import dtr
+from mrs_assist.records import dispose_engine
+from mrs_assist.schemas import DeterminationRequest
+from mrs_assist.service import Services
+
+SERVICES = Services(Settings())
+POLICIES = sorted(SERVICES.policies)
+QUESTIONNAIRES = {pid: dtr.build_questionnaire(SERVICES.policies[pid], SERVICES.catalogue) for pid in POLICIES}
+NURSE = {"X-API-Key": "key-nurse", "Content-Type": "application/fhir+json"}
+
+
+def leaves(pid):
+    return [item["linkId"] for item in dtr._leaves(QUESTIONNAIRES[pid]["item"])]
+
+
+def outcome(pid, facts, cpt=("76390",)):
+    request = DeterminationRequest(policy_id=pid, cpt_codes=list(cpt), facts=facts)
+    return SERVICES.determine(request)
+
+
+@st.composite
+def completions(draw, pid):
+    """A questionnaire filled in order: each shown question answered yes, no, or left blank."""
+    answers_: dict[str, bool] = {}
+    for link in leaves(pid):
+        if link in dtr.enabled_items(QUESTIONNAIRES[pid], answers_):
+            value = draw(st.sampled_from([True, False, None]))
+            if value is not None:
+                answers_[link] = value
+    return answers_
+
+
+@pytest.mark.parametrize("pid", POLICIES)
+def test_questionnaire_asks_each_formula_fact_once_and_cites_its_clause(pid):
+    q = QUESTIONNAIRES[pid]
+    Questionnaire.model_validate(q)
+    policy = SERVICES.policies[pid]
+    links = leaves(pid)
+    assert len(links) == len(set(links))
+    assert set(policy.formula_facts()) <= set(links)
+    for item in dtr._leaves(q["item"]):
+        (code,) = item["code"]
+        clause = SERVICES.corpus.clause(code["code"])
+        assert code["system"] == dtr.CLAUSE_SYSTEM and clause is not None and not clause.deleted
+    assert q["url"].endswith(pid) and q["version"] == policy.version
+
+
+@pytest.mark.parametrize("pid", POLICIES)
+def test_enable_when_follows_the_tree(pid):
+    q = QUESTIONNAIRES[pid]
+    everything = set(leaves(pid))
+    assert dtr.enabled_items(q, {}) == everything  # nothing answered: everything shown
+    # A non-brain region decides the scope: nothing else is asked but the request's purposes
+    # (once one purpose is stated the others read as absent, so they always matter) and the
+    # safety/investigational documentation.
+    purposes = {name for name in everything if SERVICES.catalogue.spec(name).role == "purpose"}
+    assert dtr.enabled_items(q, {"non_brain_mrs_requested": True}) == {"non_brain_mrs_requested"} | purposes | {
+        i["linkId"] for g in q["item"] if g["linkId"] == dtr.OTHER_GROUP for i in g["item"]}
+    others = {i["linkId"] for g in q["item"] if g["linkId"] == dtr.OTHER_GROUP for i in g["item"]}
+    if everything - purposes - others - {"non_brain_mrs_requested"}:  # something to hide (HealthHelp, Cohere)
+        assert len(dtr.enabled_items(q, {"non_brain_mrs_requested": True})) < len(everything)
+
+
+@pytest.mark.parametrize("pid", POLICIES)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_completion_decides_like_the_json_api_and_hidden_questions_never_matter(pid, data):
+    policy, q = SERVICES.policies[pid], QUESTIONNAIRES[pid]
+    filled = data.draw(completions(pid))
+    facts = dtr.facts_from_response(policy, q, answers(pid, filled, version=policy.version))
+    assert facts == filled  # nothing shown and answered is dropped
+    result = outcome(pid, facts)
+    hidden = set(leaves(pid)) - dtr.enabled_items(q, filled)
+    for name in sorted(hidden):
+        for value in (True, False):
+            assert outcome(pid, facts | {name: value}).recommendation == result.recommendation, name
+    if result.recommendation == "needs_more_information":
+        missing = set(result.trace["missing_facts"]) - {"cpt_code_in_scope"}
+        assert missing <= set(dtr.unanswered(q, filled))
+
+
+def test_a_response_to_another_questionnaire_or_question_is_refused():
+    policy, q = SERVICES.policies["cohere-mrs"], QUESTIONNAIRES["cohere-mrs"]
+    with pytest.raises(dtr.FhirError):
+        dtr.facts_from_response(policy, q, answers("nia-brain-mrs", {}, version="1"))
+    with pytest.raises(dtr.FhirError):
+        dtr.facts_from_response(policy, q, answers("cohere-mrs", {"not_a_question": True}))
+    bad = answers("cohere-mrs", {})
+    bad["item"] = [{"linkId": "known_brain_tumor", "answer": [{"valueString": "yes"}]}]
+    with pytest.raises(dtr.FhirError):
+        dtr.facts_from_response(policy, q, bad)
+
+
+@pytest.fixture()
+def api(tmp_path):
+    made = []
+
+    def make(pid):
+        settings = Settings(data_dir=tmp_path / pid, auth="on", api_keys="key-nurse=nurse-ann:reviewer", fhir_notify_interval_seconds=0,
+                            fhir_payer_map=payer_map(tmp_path, pid))
+        services = Services(settings)
+        made.append(services)
+        return TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False)
+
+    yield make
+    for services in made:
+        dispose_engine(services.records.url)
+
+
+@pytest.mark.parametrize("pid", POLICIES)
+def test_questionnaire_response_through_http_matches_the_json_api(api, pid):
+    client = api(pid)
+    q = client.get(f"/fhir/Questionnaire/{pid}", headers=NURSE).json()
+    assert q == QUESTIONNAIRES[pid]
+    shown = leaves(pid)
+    for n, fill in enumerate([{name: True for name in shown}, {name: False for name in shown}, {}]):
+        # fill in order, keeping only what stays shown
+        filled: dict[str, bool] = {}
+        for name in shown:
+            if name in fill and name in dtr.enabled_items(q, filled):
+                filled[name] = fill[name]
+        sent = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id=f"C{n}")),
+                                          headers=NURSE).json())
+        qr = answers(pid, filled) | {"subject": {"reference": f"ClaimResponse/{sent['id']}"}}
+        r = client.post("/fhir/QuestionnaireResponse", content=json.dumps(qr), headers=NURSE)
+        assert r.status_code == 200, r.text
+        state = {p["name"]: p.get("valueCode") or p.get("valueString") for p in r.json()["parameter"]}
+        json_api = client.post("/v1/determinations", json={"policy_id": pid, "cpt_codes": ["76390"],
+                                                           "clinical_notes": "", "facts": filled}, headers=NURSE)
+        assert state["recommendation"] == json_api.json()["recommendation"]

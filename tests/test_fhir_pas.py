@@ -1,0 +1,199 @@
+"""Da Vinci PAS through the API: published example bundles in, validated PAS responses out,
+OperationOutcome for bad input, and never an automatic denial."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
+
+from mrs_assist.api.app import create_app
+from mrs_assist.config import Settings
+from mrs_assist.fhir import profiles
+from mrs_assist.records import dispose_engine
+from mrs_assist.service import Services
+
+KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician,key-ops=ops-sam:admin"
+NURSE = {"X-API-Key": "key-nurse", "Content-Type": "application/fhir+json"}
+DOCTOR = {"X-API-Key": "key-doctor", "Content-Type": "application/fhir+json"}
+OPS = {"X-API-Key": "key-ops", "Content-Type": "application/fhir+json"}
+MEETS = {  # gold case gc-001's facts (eval/cases.yaml) that Cohere's questionnaire asks: meets its criteria
+    "known_brain_tumor": True, "brain_mass_or_lesion": True,
+    "conventional_imaging_inconclusive": True, "tumor_recurrence_vs_treatment_effect": True,
+}
+
+
+def make_client(tmp_path, policy_id: str = "cohere-mrs"):
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS, fhir_notify_interval_seconds=0,
+                        fhir_payer_map=payer_map(tmp_path, policy_id))
+    services = Services(settings)
+    app = create_app(services=services, host="127.0.0.1")
+    return TestClient(app, raise_server_exceptions=False), services
+
+
+@pytest.fixture()
+def client(tmp_path):
+    client, services = make_client(tmp_path)
+    yield client
+    dispose_engine(services.records.url)
+
+
+def submit(client, bundle, headers=NURSE):
+    return client.post("/fhir/Claim/$submit", content=json.dumps(bundle), headers=headers)
+
+
+def assert_conformant(body, *, inquiry=False):
+    """The response validates with fhir.resources and meets the PAS profile rules (no errors)."""
+    Bundle.model_validate(body)
+    assert profiles.errors(profiles.check_response_bundle(body, inquiry=inquiry)) == []
+
+
+# --- the published examples ---------------------------------------------------------------
+def test_published_conformant_bundle_is_answered_with_a_conformant_pas_response(client):
+    r = submit(client, fixture("inferno/conformant_pas_bundle_v110.json"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    body = r.json()
+    assert_conformant(body)
+    cr = claim_response(body)
+    # The example asks for an X12 service type, not CPT 76390: nothing certifies it, it is pended.
+    action, _ = review_action(body)
+    assert action == "A4" and cr["outcome"] == "queued"
+    assert cr["identifier"][0]["value"] == "111099"  # the submitter's trace number comes back
+    kept = {e["fullUrl"] for e in body["entry"][1:]}
+    assert kept == {
+        "https://prior-auth.davinci.hl7.org/fhir/Patient/SubscriberExample",
+        "https://prior-auth.davinci.hl7.org/fhir/Organization/InsurerExample",
+        "https://prior-auth.davinci.hl7.org/fhir/Organization/UMOExample",
+    }
+    # The same record the JSON API shows, with the level of service read as expedited (U = urgent).
+    record = client.get(f"/v1/determinations/{cr['id']}", headers=NURSE).json()
+    assert record["id"] == cr["id"] and record["clock"]["urgency"] == "expedited"
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("inferno/nonconformant_pas_bundle.json", "PASRequestBundle: entry contains Claim 1..1"),
+    ("prior-auth/bundle-request.json", "PASClaim: item 1..*"),
+])
+def test_published_nonconformant_bundles_get_an_operation_outcome(client, name, rule):
+    r = submit(client, fixture(name))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert rule in [i["diagnostics"] for i in body["issue"]]
+    assert client.get("/v1/determinations", headers=NURSE).json() == []  # nothing stored
+
+
+def test_the_profile_check_accepts_and_rejects_the_published_responses():
+    assert profiles.errors(profiles.check_response_bundle(fixture("inferno/valid_pa_response_bundle.json"))) == []
+    found = {i["diagnostics"] for i in profiles.check_response_bundle(
+        fixture("inferno/pa_response_bundle_missing_elements.json"))}
+    assert {"PASResponseBundle: timestamp 1..1", "PASClaimResponse: created is required"} <= found
+
+
+@pytest.mark.parametrize("mutate, status", [
+    (lambda b: "not json", 400),
+    (lambda b: [b], 400),
+    (lambda b: {**b, "resourceType": "Parameters"}, 422),
+    (lambda b: {**b, "entry": [{**b["entry"][0], "resource": {**b["entry"][0]["resource"], "status": 7}}]}, 422),
+    (lambda b: {**b, "timestamp": "not a time"}, 422),
+])
+def test_malformed_bundles_are_4xx_operation_outcomes_that_echo_nothing(client, mutate, status):
+    bundle = mutate(mrs_bundle(notes="SECRET-NOTE-TEXT"))
+    r = client.post("/fhir/Claim/$submit", content=bundle if isinstance(bundle, str) else json.dumps(bundle),
+                    headers=NURSE)
+    assert r.status_code == status
+    assert r.json()["resourceType"] == "OperationOutcome" and "SECRET" not in r.text
+    assert "not a time" not in r.text
+
+
+def test_auth_and_roles_are_the_json_apis(client):
+    assert client.post("/fhir/Claim/$submit", content="{}", headers={}).json()["issue"][0]["code"] == "login"
+    r = submit(client, mrs_bundle(), headers=OPS)  # admin makes no clinical change
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_coverage_without_a_mapped_policy_is_refused(tmp_path):
+    client, services = make_client(tmp_path)
+    bundle = mrs_bundle()
+    org = next(e["resource"] for e in bundle["entry"] if e["resource"].get("id") == "InsurerExample")
+    org["name"] = "Some Other Plan"
+    r = submit(client, bundle)
+    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "not-supported"
+    dispose_engine(services.records.url)
+
+
+# --- outcomes -----------------------------------------------------------------------------
+def test_meets_criteria_is_certified_a1(client):
+    body = submit(client, mrs_bundle(facts_qr=answers("cohere-mrs", MEETS))).json()
+    assert_conformant(body)
+    action, _ = review_action(body)
+    cr = claim_response(body)
+    assert action == "A1" and cr["outcome"] == "complete" and cr["preAuthRef"] == cr["id"]
+
+
+def test_missing_information_is_pended_a4_with_each_missing_question(client):
+    body = submit(client, mrs_bundle(notes="Request: MR spectroscopy of the brain.")).json()
+    assert_conformant(body)
+    action, _ = review_action(body)
+    cr = claim_response(body)
+    record = client.get(f"/v1/determinations/{cr['id']}", headers=NURSE).json()
+    assert action == "A4" and record["recommendation"] == "needs_more_information"
+    notes = [n["text"] for n in cr["processNote"]]
+    for fact, question in zip(record["trace"]["missing_facts"], record["missing_information"], strict=True):
+        assert f"Missing information [{fact}]: {question}" in notes
+    assert any("Questionnaire/cohere-mrs" in n for n in notes)
+
+
+def test_does_not_meet_is_pended_until_a_physician_signs_then_a3_with_the_coded_reason(client):
+    bundle = mrs_bundle(claim_id="REQ-DENY", facts_qr=answers("cohere-mrs", {"non_brain_mrs_requested": True}))
+    body = submit(client, bundle).json()
+    assert_conformant(body)
+    cr = claim_response(body)
+    assert review_action(body)[0] == "A4"  # never an automatic denial
+    assert "physician review" in cr["disposition"]
+    inquiry = {**bundle, "entry": bundle["entry"][:6]}
+    # A reviewer cannot sign an adverse determination: still pended.
+    assert client.post(f"/v1/determinations/{cr['id']}/sign", headers=NURSE).status_code == 403
+    assert review_action(client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE).json())[0] == "A4"
+    assert client.post(f"/v1/determinations/{cr['id']}/sign", headers=DOCTOR).status_code == 200
+    r = client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE)
+    assert r.status_code == 200
+    answer = r.json()
+    assert_conformant(answer, inquiry=True)
+    action, ext = review_action(answer)
+    assert action == "A3"
+    reason = next(e["valueCodeableConcept"] for e in ext if e["url"] == "reasonCode")
+    assert reason["coding"][0]["system"] == "https://codesystem.x12.org/external/886"
+    letter = client.get(f"/v1/determinations/{cr['id']}", headers=NURSE).json()["letter_markdown"]
+    # The same code, reason and clause in the letter and in the ClaimResponse.
+    assert f"Decision reason code {reason['coding'][0]['code']}" in letter
+    assert reason["text"] in letter and reason["text"] in claim_response(answer)["disposition"]
+    assert "cohere-mrs#" in claim_response(answer)["disposition"]
+
+
+def test_inquiry_for_an_unknown_claim_is_a_404_operation_outcome(client):
+    r = client.post("/fhir/Claim/$inquiry", content=json.dumps(mrs_bundle(claim_id="NEVER-SENT")), headers=NURSE)
+    assert r.status_code == 404 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_resubmitting_with_dtr_answers_updates_the_same_record_with_audited_overrides(client):
+    first = claim_response(submit(client, mrs_bundle(claim_id="REQ-2")).json())
+    again = submit(client, mrs_bundle(claim_id="REQ-2", facts_qr=answers("cohere-mrs", MEETS))).json()
+    assert review_action(again)[0] == "A1" and claim_response(again)["id"] == first["id"]
+    record = client.get(f"/v1/determinations/{first['id']}", headers=NURSE).json()
+    assert {o["name"] for o in record["overrides"]} <= set(MEETS) and record["overrides"]
+    assert all(o["reason"].startswith("answered in the DTR questionnaire") for o in record["overrides"])
+
+
+def test_an_inquiry_claim_needs_no_items_but_a_submission_does(client):
+    submit(client, mrs_bundle(claim_id="REQ-INQ"))
+    inquiry = mrs_bundle(claim_id="REQ-INQ")
+    claim = inquiry["entry"][0]["resource"]
+    del claim["item"]
+    claim["status"] = "draft"  # PASClaimInquiry fixes neither items nor status
+    r = client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE)
+    assert r.status_code == 200 and review_action(r.json())[0] == "A4"
+    assert submit(client, inquiry).status_code == 422
