@@ -25,6 +25,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
 from mrs_assist.errors import IndexNotReadyError, ServiceUnavailableError
+from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
 
@@ -119,10 +120,11 @@ class Asker:
             policy = self.policies[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=self.catalogue)
             deciding = _deciding(evaluation)
-            ids += [cid for _, cid in deciding]
+            flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
+            ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
-                deciding=deciding,
+                deciding=deciding, flags=flags,
                 missing=[self.catalogue.spec(f).label if f in self.catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
             ))
         return verdicts.from_checker(cases), self._citations(ids)
@@ -180,7 +182,7 @@ class Asker:
     def _hit_verdict(self, plan: QueryPlan, hits: Sequence) -> tuple[Verdict, list[Citation]]:
         """A list, metadata or best-clause verdict from the hits, and the clauses it cites."""
         if "list" in plan.intents:
-            for hit in hits[:3]:
+            for hit in hits[:LIST_REACH]:
                 unit = self.structure.unit(hit.clause_id)
                 if unit:
                     parent, *items = self._citations(unit)
@@ -270,16 +272,23 @@ def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citati
 
 
 def _deciding(evaluation: Evaluation) -> list[tuple[str, str]]:
-    """(criterion label, clause id) of what decided the outcome, at most three."""
-    nodes = {}
+    """(criterion label, clause id) of what decided the outcome, at most three.
+
+    Named by what the case makes true: an indication the policy calls investigational, a
+    true exclusion or a met criterion ("advanced imaging … within 3 months"); a group's label
+    ("none of 1-8 is met") only when no stated fact decided it.
+    """
+    true_leaf: dict[str, Any] = {}
+    group: dict[str, Any] = {}
     for node in evaluation.trace.walk():
-        if node.clause_id and node.value is not None:
-            # A decided leaf names the criterion best; else the first node citing the clause.
-            if node.clause_id not in nodes or (node.fact and not nodes[node.clause_id].fact):
-                nodes[node.clause_id] = node
-    labels = {f.clause_id: f.label for f in evaluation.investigational + evaluation.safety_flags}
-    out = []
-    for cid in evaluation.deciding_clauses[:_MAX_DECIDING]:
-        label = labels.get(cid) or (nodes[cid].label if cid in nodes else cid)
-        out.append((label, cid))
-    return out
+        if not node.clause_id or node.value is None:
+            continue
+        if node.fact and node.value is True:
+            true_leaf.setdefault(node.clause_id, node)
+        group.setdefault(node.clause_id, node)
+    if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
+        return [(f.label, f.clause_id) for f in evaluation.investigational][:_MAX_DECIDING]
+    stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
+    if stated:
+        return [(true_leaf[cid].label, cid) for cid in stated][:_MAX_DECIDING]
+    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:_MAX_DECIDING]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
+from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import question_intents
 
 if TYPE_CHECKING:
@@ -30,7 +31,13 @@ _COVERAGE = re.compile(
     r"pay for|okay|ok)\b",
     re.I,
 )
-_DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*|stance|position)\b", re.I)
+_PATIENT = re.compile(
+    r"\b(?:pt|patient|mbr|member|\d+\s*(?:yo|y/o|year[- ]old|mo[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
+    re.I,
+)
+_DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
+_PAST = frozenset({"history", "date", "version"})
+_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
 _CASE_WORD = re.compile(
@@ -73,8 +80,13 @@ class QueryPlan:
 
     @property
     def decides_coverage(self) -> bool:
-        """The criteria decide this question: it names an indication or states a case, and asks
-        about coverage or compares payers."""
+        """The criteria decide this question: it names an indication or states a case, asks
+        about coverage or compares payers, and asks about the current position (not when
+        something was added, changed or dated)."""
+        if self.intents & _PAST:
+            return False
+        if self.case_text and not self.coverage:
+            return True  # a case typed without the ask ("8yo w/ X-ALD, MRI indeterminate"): the checker answers
         return bool(self.indications or self.case_text) and (self.coverage or self.comparison)
 
     @property
@@ -91,9 +103,20 @@ class QueryPlan:
         still only loosely related (``min_relevance_unmentioned``). In between, the answer
         quotes the closest clauses and says which words no guideline uses.
         """
+        if result.hits and self._metadata_hit(result):
+            return True
         if not result.hits or not result.addressed:
             return False
         return not (self.unmentioned and result.best_dense_similarity < settings.min_relevance_unmentioned)
+
+    def _metadata_hit(self, result: RetrievalResult) -> bool:
+        """A terse metadata question ("cohere v1 date?") that names its payer, or uses no
+        word the guidelines lack, and whose top hits include a clause of the kind it asks for
+        sharing a word with it: addressed, however low the dense similarity."""
+        wanted = self.intents & _METADATA
+        if not wanted or not (self.named or not self.unmentioned):
+            return False
+        return any(h.kinds & wanted and h.bm25_score > 0 for h in result.hits[:3])
 
 
 def plan_question(
@@ -110,7 +133,13 @@ def plan_question(
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus)
     indications = indications_in_question(question, catalogue, rows)
     coverage = is_coverage_question(question)
-    comparison = len(named) >= 2 or is_comparison(question) or (bool(indications) and bool(_DIFFERENCE.search(question)) and len(named) != 1)
+    guidelines = list(corpus.policy_ids)
+    named_guidelines = [pid for pid in named if pid in guidelines]
+    comparison = (
+        len(named_guidelines) >= 2
+        or is_comparison(question)
+        or (bool(indications) and not named_guidelines and bool(_DIFFERENCE.search(question)))
+    )
     return QueryPlan(
         question=question,
         policy_ids=searched,
@@ -120,8 +149,8 @@ def plan_question(
         indications=indications,
         intents=question_intents(question),
         unmentioned=vocabulary.unmentioned(question),
-        case_text=stated_case(question, corpus) if coverage else "",
-        guidelines=list(corpus.policy_ids),
+        case_text=stated_case(question, corpus) if coverage or _PATIENT.search(question) else "",
+        guidelines=guidelines,
     )
 
 
@@ -142,4 +171,4 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 continue
             if _CASE_WORD.search(text):
                 fragments.append(text)
-    return ". ".join(fragments) + "." if fragments else ""
+    return spell_out(". ".join(fragments) + ".") if fragments else ""

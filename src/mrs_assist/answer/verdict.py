@@ -39,6 +39,8 @@ class PolicyCase:
     """(criterion label, clause id) that decided the outcome."""
     missing: list[str]
     """Labels of the unknown facts that could change it."""
+    flags: list[tuple[str, str]] = ()
+    """(safety flag label, clause id) the stated facts raise: the reviewer must see them."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,19 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         what = "; ".join(dict.fromkeys(label for label, _ in case.deciding))
         who = f"{case.payer} ({case.policy_id})"
         if case.outcome == "meets_criteria":
-            text = f"Yes — as the question states the case, it meets {who} criteria: {what} {_cite(ids)}."
+            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {_cite(ids)}."
         elif case.outcome == "does_not_meet_criteria":
-            text = f"No — as the question states the case, it does not meet {who} criteria; deciding criterion: {what} {_cite(ids)}."
+            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {_cite(ids)}."
         else:
-            need = " and ".join(case.missing) or what
-            text = f"Only if {need} — {who} criteria are not decided by what the question states {_cite(ids)}."
-        claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
+            need = "; ".join(case.missing) or what
+            text = f"Not decided — what the question states does not settle {who} criteria; still open: {need} {_cite(ids)}."
+        claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
+        flagged = [
+            VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
+            for label, cid in case.flags
+        ]
+        # Undecided coverage with a stated safety item: the flag is what the question is about.
+        claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
     return _render(lead, claims, "checker")
 

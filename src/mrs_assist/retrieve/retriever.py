@@ -7,8 +7,8 @@ it, so long-running API workers follow rebuilds.
 ``rank`` modes, all over the same chunks with the same payer detection, per-policy quotas
 and one hit per clause, so they differ only in how clauses are ordered:
 
-- ``hybrid`` (ours, what /v1/ask uses): dense (Chroma, cosine) and BM25 fused by reciprocal
-  rank, plus a third ranking of the clauses that carry what a metadata question asks for
+- ``hybrid`` (ours, what /v1/ask uses): the question with reviewer shorthand spelled out
+  (``shorthand``), dense (Chroma, cosine) and BM25 fused by reciprocal rank, plus a third ranking of the clauses that carry what a metadata question asks for
   (dates, versions, history, codes, definitions, documentation: ``structure``); a list
   asked as a whole comes back as its parent clause followed by every item;
 - ``fused``: dense + BM25 only (the ranking before issue 13);
@@ -51,6 +51,7 @@ from mrs_assist.retrieve.loading import (
     store_failure,
 )
 from mrs_assist.retrieve.policies import detect_policies
+from mrs_assist.retrieve.shorthand import expand_shorthand
 from mrs_assist.retrieve.structure import question_intents
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 Mode = Literal["hybrid", "fused", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "fused", "dense", "bm25")
 
+LIST_REACH = 2
+"""A list question is answered by the list of one of its first two hits (or by neither)."""
 _CANDIDATES = 100
 """Chunks each ranker contributes to fusion (per policy searched)."""
 
@@ -241,10 +244,11 @@ class _Search:
     def __init__(self, retriever: Retriever, question: str, mode: str, intents: frozenset[str]) -> None:
         self.retriever = retriever
         self.settings = retriever.settings
-        self.question = question
+        # Ours reads reviewer shorthand ("sx", "E/I"); the baselines search the question as typed.
+        self.question = expand_shorthand(question) if mode == "hybrid" else question
         self.mode = mode
         self.intents = intents
-        self.query = retriever.embedder.embed([question])[0] if mode != "bm25" else None
+        self.query = retriever.embedder.embed([self.question])[0] if mode != "bm25" else None
 
     def run(self, state: Loaded, policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
         """Hits (per-policy quotas when several policies) and the best lexically supported similarity."""
@@ -355,7 +359,7 @@ def _with_list_units(state: Loaded, hits: list[Hit], top_k: int) -> list[Hit]:
     hits. A parent hit brings its items; an item hit stays first, then its parent and the
     other items."""
     chunk_of = {state.meta[cid]["clause_id"]: cid for cid in reversed(state.ids)}
-    for i, hit in enumerate(hits):
+    for i, hit in enumerate(hits[:LIST_REACH]):
         unit = state.structure.unit(hit.clause_id)
         if not unit:
             continue
