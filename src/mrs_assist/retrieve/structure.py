@@ -61,7 +61,7 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"original(?:ly)?|first (?:publish\w*|created|written|issued)|since when|what (?:year|yr)|yr|year)\b", re.I)),
     ("version", re.compile(r"\bversions?\b|\bv\d\b|\bver\b|\bguideline (?:number|no|#)", re.I)),
     ("history", re.compile(
-        r"\b(?:history|historical|remov(?:e|ed|al)|delet(?:e|ed|ion)|added|drop(?:ped)?|previously|"
+        r"\b(?:history|historical|remov(?:e|ed|al)|delet(?:e|ed|ion)|add|added|drop(?:ped)?|previously|"
         r"revisions?|updated|updates|changes|changed)\b|\bwhat\b(?:\W+\w+){0,4}\W+change\b", re.I)),
     ("code", re.compile(r"\b(?:cpt|hcpcs|codes?|billing|bill(?:ed)?)\b|\+?\b\d{4}[0-9T]\b", re.I)),
     ("definition", re.compile(r"\b(?:defin\w*|defn|def|meaning|means|age ranges?|what counts as)\b", re.I)),
