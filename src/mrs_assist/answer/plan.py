@@ -98,14 +98,14 @@ class QueryPlan:
     def addressed(self, result: RetrievalResult, settings: Settings) -> bool:
         """The one relevance rule: the guidelines address the question.
 
-        Declined when no clause is close enough (``result.addressed``: ``min_relevance``), or
+        Declined when no clause is close enough (``min_relevance``), or
         when the question's topic words appear in no guideline and the closest clause is
         still only loosely related (``min_relevance_unmentioned``). In between, the answer
         quotes the closest clauses and says which words no guideline uses.
         """
         if result.hits and self._metadata_hit(result):
             return True
-        if not result.hits or not result.addressed:
+        if not result.hits or result.best_dense_similarity < settings.min_relevance:
             return False
         return not (self.unmentioned and result.best_dense_similarity < settings.min_relevance_unmentioned)
 
@@ -116,7 +116,9 @@ class QueryPlan:
         wanted = self.intents & _METADATA
         if not wanted or not (self.named or not self.unmentioned):
             return False
-        return any(h.kinds & wanted and h.bm25_score > 0 for h in result.hits[:3])
+        return any(
+            getattr(h, "kinds", frozenset()) & wanted and getattr(h, "bm25_score", 0.0) > 0 for h in result.hits[:3]
+        )
 
 
 def plan_question(

@@ -180,6 +180,16 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
 
     determination = summarise_cases(c_rows, cctx.letters)
     retrievers = summarise_retrievers(q_rows)
+    by_split = {
+        split: {
+            "retrievers": summarise_retrievers(rows),
+            "ask_gold_in_first_six": rate(r["ask"]["gold_in_first_six"] for r in rows if r["gold"]),
+            "verdicts_checked": rate(r["ask"]["verdict_checked"] for r in rows),
+            "verdict_expectations_met": rate(r["ask"]["verdict_hit"] for r in rows if r["ask"]["verdict_hit"] is not None),
+        }
+        for split in ("dev", "test")
+        if (rows := [r for r in q_rows if r["split"] == split])
+    }
     na = [r for r in q_rows if r["kind"] == "not-addressed"]
     addressed = [r for r in q_rows if r["gold"]]
     answers = {
@@ -231,7 +241,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "determination": determination,
         "realistic": realistic,
         "negex": negex,
-        "retrieval": {"retrievers": retrievers, "comparison": compare_questions(q_rows)},
+        "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,
         "citations": citations,
         "letters": determination["letters"],

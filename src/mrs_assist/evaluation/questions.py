@@ -107,7 +107,7 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
             ctx.on_citation(f"ask {q.id}", c)
     hit, missing = keyword_hit(response.answer, q.keywords)
     row: dict = {
-        "id": q.id, "kind": q.kind, "question": q.question, "gold": list(q.gold),
+        "id": q.id, "split": q.split, "kind": q.kind, "question": q.question, "gold": list(q.gold),
         "ask": {
             "mode": response.mode,
             "declined": declined(response.answer),
@@ -115,6 +115,10 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
             "keyword_hit": hit if q.keywords else None,
             "missing_keywords": missing,
             "cited": [c.clause_id for c in response.citations],
+            "gold_in_first_six": bool(set(q.gold) & {c.clause_id for c in response.citations[:6]}) if q.gold else None,
+            "verdict": response.verdict.text if response.verdict else None,
+            "verdict_checked": bool(response.verdict and response.verdict.checked),
+            "verdict_hit": keyword_hit(response.verdict.text, q.verdict)[0] if q.verdict and response.verdict else None,
             "answer": response.answer,
             "contexts": [c.text for c in response.citations],
         },
