@@ -363,9 +363,9 @@ def nia_glioma_grading_denial() -> Case:
                  clause_id="nia-brain-mrs#indications.2"),
         ]),
         "exclusions": [],
-        "investigational": node("investigational", "experimental uses", "any", value=True, children=[
-            node("g", "glioma grading", "fact", fact="glioma_grading", value=True, clause_id="nia-brain-mrs#background.glioma"),
-        ]),
+        "investigational": [  # findings, as the checker reports them
+            {"fact": "glioma_grading", "label": "glioma grading", "clause_id": "nia-brain-mrs#background.glioma"},
+        ],
         "safety": [],
         "deciding_clauses": ["nia-brain-mrs#background.glioma"],
     }

@@ -236,6 +236,11 @@ def test_case_meets_criteria_with_highlighted_evidence(page, shots):
     assert "GBM" in marks.all_inner_texts()
     # The highlighted view is the notes, verbatim.
     assert page.locator("#case-notes-view").inner_text() == RECURRENCE_NOTES
+    # Beside each highlight: the section and the modifiers that decided it (issue 12).
+    why = page.locator("#case-evidence .ev-why").all_inner_texts()
+    assert any("negated (No)" in t for t in why), why
+    titles = [m.get_attribute("title") or "" for m in marks.all()]
+    assert any("mri_unsafe_implant = " in t and "negated (No)" in t for t in titles), titles
     met = page.locator("#case-tree li[data-value='true'] .st-yes").first
     expect(met).to_contain_text("met")
     # A node's clause opens with its verbatim text (carried by the record's citations).

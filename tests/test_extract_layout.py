@@ -116,6 +116,7 @@ OVER_PENDING = [
     ("A/P: Patient requests MR spectroscopy to screen for MS because of her family history.", "non_covered_reason", True),
     ("A/P: Patient requests MR spectroscopy to screen for MS because of her family history.", "multiple_sclerosis", ABSENT),
     ("Ordering provider comment: MRS requested to evaluate chronic headaches.", "non_covered_reason", True),
+    ("HPI: Mrs. Jones requests reassurance about her headaches.", "non_covered_reason", ABSENT),  # "Mrs." is not MRS
     ("Impression: anoxic brain injury after cardiac arrest. Plan: MRS for prognosis.", "encephalopathy_prognosis", True),
     ("Impression: hypoxic-ischemic brain injury. Plan: MR spectroscopy to predict neurologic outcome.", "encephalopathy_prognosis", True),
     ("X-ALD. Plan: MRS to decide on hematopoietic stem cell transplant (HSCT planning).", "therapy_planning_needed", True),

@@ -144,3 +144,17 @@ def test_questionnaire_response_through_http_matches_the_json_api(api, pid):
         json_api = client.post("/v1/determinations", json={"policy_id": pid, "cpt_codes": ["76390"],
                                                            "clinical_notes": "", "facts": filled}, headers=NURSE)
         assert state["recommendation"] == json_api.json()["recommendation"]
+
+
+def test_questionnaire_package_by_get_and_post(api):
+    client = api("nia-brain-mrs")
+    sent = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle()), headers=NURSE).json())
+    by_get = client.get(f"/fhir/Questionnaire/$questionnaire-package?context={sent['id']}", headers=NURSE).json()
+    by_post = client.post("/fhir/Questionnaire/$questionnaire-package", headers=NURSE, content=json.dumps(
+        {"resourceType": "Parameters", "parameter": [{"name": "context", "valueString": sent["id"]}]})).json()
+    assert by_get == by_post
+    (bundle,) = [p["resource"] for p in by_get["parameter"]]
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Questionnaire", "QuestionnaireResponse"]
+    assert bundle["entry"][1]["resource"]["subject"]["reference"] == f"ClaimResponse/{sent['id']}"
+    r = client.get("/fhir/Questionnaire/$questionnaire-package", headers=NURSE)
+    assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"

@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action, sign
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
@@ -156,9 +156,9 @@ def test_does_not_meet_is_pended_until_a_physician_signs_then_a3_with_the_coded_
     assert "physician review" in cr["disposition"]
     inquiry = {**bundle, "entry": bundle["entry"][:6]}
     # A reviewer cannot sign an adverse determination: still pended.
-    assert client.post(f"/v1/determinations/{cr['id']}/sign", headers=NURSE).status_code == 403
+    assert sign(client, cr["id"], NURSE).status_code == 403
     assert review_action(client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE).json())[0] == "A4"
-    assert client.post(f"/v1/determinations/{cr['id']}/sign", headers=DOCTOR).status_code == 200
+    assert sign(client, cr["id"], DOCTOR).status_code == 200
     r = client.post("/fhir/Claim/$inquiry", content=json.dumps(inquiry), headers=NURSE)
     assert r.status_code == 200
     answer = r.json()

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
-from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action, sign
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
@@ -89,7 +89,7 @@ def test_handshake_then_a_notice_when_the_physician_signs(tmp_path, receiver):
     pusher = app.state.fhir.subscriptions
     assert pusher.dispatch() == 1  # the new pended request
     assert pusher.dispatch() == 0  # nothing changed since
-    assert client.post(f"/v1/determinations/{record_id}/sign", headers=DOCTOR).status_code == 200
+    assert sign(client, record_id, DOCTOR).status_code == 200
     assert pusher.dispatch() == 1
     notice = receiver.received[-1][1]
     status = status_of(notice)

@@ -360,7 +360,7 @@ def _print_determination(response) -> None:
             typer.echo(f"  - {q}")
     for flag in response.safety_flags:
         typer.echo(f"Safety flag: {flag}")
-    deciding = response.trace.get("deciding_clauses", [])
+    deciding = response.trace.deciding_clauses
     if deciding:
         typer.echo("Deciding clauses:")
         by_id = {c.clause_id: c for c in response.citations}

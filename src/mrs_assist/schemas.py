@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
 from pydantic.json_schema import JsonSchemaValue
 
+from mrs_assist.criteria.engine import Finding, PolicyNotice, TraceNode
+
 Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
 
 MAX_QUESTION_CHARS = 2_000
@@ -196,6 +198,60 @@ class FactOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
+class Trace(BaseModel):
+    """The checker's evaluation as the contract carries it (``DeterminationResponse.trace``).
+
+    ``root`` is the evaluated formula (scope ∧ indications ∧ ¬exclusions), each node a
+    ``TraceNode`` {id, label, kind (all|any|not|fact|cpt), fact, value (true|false|null),
+    clause_id, see_also, evidence, children}. Keys beyond these are kept as they came (stored
+    records and hand-made traces), so the JSON is what it was when it was a plain object.
+
+    Read it by attribute (``trace.root.walk()``, ``trace.deciding_clauses``). The mapping
+    methods (``trace["missing_facts"]``, ``.get``, ``.items``) give the JSON values and are
+    kept for callers written against the untyped dict.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    outcome: Outcome
+    root: TraceNode | None = Field(default=None, description="The evaluated formula.")
+    deciding_clauses: list[str] = Field(default_factory=list, description="Full ids of the clauses that decided.")
+    missing_facts: list[str] = Field(default_factory=list, description="Facts whose absence pends the request.")
+    investigational: list[Finding] = Field(default_factory=list)
+    safety: list[Finding] = Field(default_factory=list)
+    notices: list[PolicyNotice] = Field(default_factory=list)
+
+    def nodes(self) -> list[TraceNode]:
+        """Every node of the evaluated formula, depth first (none without a root)."""
+        return list(self.root.walk()) if self.root is not None else []
+
+    def clause_ids(self) -> set[str]:
+        """Every clause a decided node, a deciding clause or a finding cites."""
+        ids = {n.clause_id for n in self.nodes() if n.clause_id}
+        ids |= set(self.deciding_clauses)
+        ids |= {f.clause_id for f in self.investigational + self.safety}
+        return ids
+
+    # --- mapping-style reading (JSON values), for callers written against the dict ---------
+    def _json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._json()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._json().get(key, default)
+
+    def keys(self):
+        return self._json().keys()
+
+    def items(self):
+        return self._json().items()
+
+
 class DeterminationResponse(BaseModel):
     """The checker's recommendation with its trace, evidence and citations."""
 
@@ -204,7 +260,7 @@ class DeterminationResponse(BaseModel):
     policy_id: str
     policy_version: str
     facts: list[FactOut]
-    trace: dict[str, Any] = Field(
+    trace: Trace = Field(
         description="The checker's evaluation: {'outcome', 'root', 'deciding_clauses', 'missing_facts', "
         "'investigational', 'safety', 'notices'}; 'root' is the evaluated formula (scope ∧ "
         "indications ∧ ¬exclusions), each node {'id', 'label', 'kind' (all|any|not|fact|cpt), "

@@ -28,6 +28,7 @@ from mrs_assist.schemas import (
     EvidenceOut,
     FactOut,
     PolicySummary,
+    Trace,
 )
 
 
@@ -293,9 +294,10 @@ class Services:
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
     # Each takes the store as an optional collaborator (default: `self.records`).
-    def create_record(self, request: DeterminationRequest, *, user, records=None):
-        """Determine `request` and store it as a draft record (raises ForbiddenError for admin)."""
-        return (records or self.records).create(request, self.determine(request), user=user)
+    def create_record(self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None):
+        """Determine `request` and store it as a draft record (raises ForbiddenError for admin);
+        `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by."""
+        return (records or self.records).create(request, self.determine(request), user=user, submitter_ref=submitter_ref)
 
     def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
         """Set one fact of draft `id` with a reason and re-run the checker (409 once signed)."""
@@ -312,14 +314,14 @@ class Services:
         return (records or self.records).sign(id, user=user, review_hash=review_hash)
 
 
-def _trace_body(evaluation: Evaluation) -> dict:
+def _trace_body(evaluation: Evaluation) -> Trace:
     """The contract's `trace`: the evaluated tree and what decided it."""
-    return {
-        "outcome": evaluation.outcome,
-        "root": evaluation.trace.model_dump(mode="json"),
-        "deciding_clauses": evaluation.deciding_clauses,
-        "missing_facts": evaluation.missing_facts,
-        "investigational": [f.model_dump() for f in evaluation.investigational],
-        "safety": [f.model_dump() for f in evaluation.safety_flags],
-        "notices": [n.model_dump() for n in evaluation.notices],
-    }
+    return Trace(
+        outcome=evaluation.outcome,
+        root=evaluation.trace,
+        deciding_clauses=evaluation.deciding_clauses,
+        missing_facts=evaluation.missing_facts,
+        investigational=evaluation.investigational,
+        safety=evaluation.safety_flags,
+        notices=evaluation.notices,
+    )

@@ -77,8 +77,12 @@ class FastRegexMatcher(RegexMatcher):
 
 
 def install_fast_regex(component: object, nlp: Language) -> None:
-    """Swap the regex matcher inside a TargetMatcher or ConText (before rules are added)."""
-    inner = getattr(component, "_TargetMatcher__matcher", None) or getattr(component, "_ConText__matcher")
+    """Swap the regex matcher inside a TargetMatcher, ConText or Sectionizer (before rules are added)."""
+    inner = (
+        getattr(component, "_TargetMatcher__matcher", None)
+        or getattr(component, "_Sectionizer__matcher", None)
+        or getattr(component, "_ConText__matcher")
+    )
     inner._MedspacyMatcher__regex_matcher = FastRegexMatcher(nlp.vocab)
 
 

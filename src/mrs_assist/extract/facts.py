@@ -34,7 +34,7 @@ splitting is quadratic in a run's length (50 runs of 1,000 apostrophes: 4.7 s); 
 term is that long, so such a run (an encoded blob, a URL, a wall of punctuation) says nothing."""
 _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
-_ABOUT_STUDY = re.compile(r"\b(?:MRS|MRSI|MR spectroscop\w*|spectroscop\w*)", re.IGNORECASE)
+_ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*", re.IGNORECASE)
 """A sentence about the requested study itself states its reason."""
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _VALUE = {"true": True, "false": False, "unknown": None}

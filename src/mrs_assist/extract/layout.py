@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mrs_assist.extract.spec import Lexicon
 
@@ -80,7 +81,7 @@ def section_rules(lexicon: Lexicon) -> list:
     rules = []
     for category, headers in lexicon.sections.items():
         alternatives = "|".join(f"(?:{h})" for h in headers)
-        rules.append(SectionRule(f"{category} header", category, pattern=rf"(?im)(?<![\w/&-])(?:{alternatives})"))
+        rules.append(SectionRule(f"{category} header", category, pattern=rf"(?m)(?<![\w/&-])(?:{alternatives})"))
     return rules
 
 
@@ -157,10 +158,10 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
         cues.drop = True
         cues.labels.append("unchecked box")
         return cues
-    for m in _ANSWER_NO.finditer(notes, line_start, line_end):
-        if m.start("q") <= start < m.end("q"):
+    for q0, q1, answer in _answers(notes, line_start, line_end):
+        if q0 <= start < q1:
             cues.categories.add("negated")
-            cues.labels.append(f"answered {m.group('a')!r}")
+            cues.labels.append(f"answered {answer!r}")
             return cues
     lo = max(line_start, sentence[0])
     ends = [m.end() for m in _SEGMENT_END.finditer(notes, lo, start)]
@@ -173,6 +174,12 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
             cues.categories.add("negated")
             cues.labels.append(f"negated list ({lead.group().strip()!r})")
     return cues
+
+
+@lru_cache(maxsize=256)
+def _answers(notes: str, line_start: int, line_end: int) -> tuple[tuple[int, int, str], ...]:
+    """The question spans of a line answered "No" (one scan per line, however many mentions)."""
+    return tuple((m.start("q"), m.end("q"), m.group("a")) for m in _ANSWER_NO.finditer(notes, line_start, line_end))
 
 
 def _dates(text: str) -> list[dt.date]:

@@ -218,6 +218,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer", config={"rules": None, "require_start_line": True, "span_attrs": None}
     )
+    install_fast_regex(sectionizer, nlp)
     context = nlp.add_pipe(
         CONTEXT,
         config={

@@ -62,8 +62,8 @@ class FhirService:
         existing = self._existing(submission.submitter_ref, request.policy_id)
         if existing is None:
             request = request.model_copy(update={"facts": answered or None})
-            record = self.records.create(request, self.services.determine(request), user=user,
-                                         submitter_ref=submission.submitter_ref)
+            record = self.services.create_record(request, user=user, records=self.records,
+                                                 submitter_ref=submission.submitter_ref)
         else:
             record = self._apply(existing, answered, user=user)
         return self._respond(record, submission, policy)
@@ -109,8 +109,7 @@ class FhirService:
             return self.records.correct(record.id, user=user, request=request,
                                         response=self.services.determine(request))
         for name, value in changed.items():
-            record = self.records.override_fact(record.id, name, value, DTR_REASON, user=user,
-                                                recompute=self.services.recompute)
+            record = self.services.override_fact(record.id, name, value, DTR_REASON, user=user, records=self.records)
         return record
 
     # --- DTR ---------------------------------------------------------------------------------

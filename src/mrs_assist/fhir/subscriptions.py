@@ -130,6 +130,7 @@ class Subscriptions:
     def __init__(self, store, settings, *, base_url: str = "http://127.0.0.1:8000") -> None:
         self.store = store
         self.allowed_hosts = list(settings.fhir_subscription_hosts)
+        self.interval = float(settings.fhir_notify_interval_seconds)
         self.base_url = base_url.rstrip("/")
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -150,6 +151,8 @@ class Subscriptions:
             session.add(row)
             append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscribe", at=now,
                          details={"subscription": row.id, "status": row.status, "org_identifier": row.org_identifier})
+        if row.status == "active":
+            self.start()
         return self._resource(row, data)
 
     def get(self, id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -205,13 +208,18 @@ class Subscriptions:
             )
             return result.rowcount == 1
 
-    def start(self, interval: float) -> None:
-        """Sweep every `interval` seconds in a daemon thread (once per process; 0 = never)."""
-        if interval <= 0 or self._thread is not None:
+    def start(self, *, only_if_subscribed: bool = False) -> None:
+        """Sweep every `interval` seconds in a daemon thread (once per process; interval 0 = never).
+        With `only_if_subscribed`, only when an active subscription exists (an API worker starting)."""
+        if self.interval <= 0 or self._thread is not None:
             return
+        if only_if_subscribed:
+            with self.store.db.read() as session:
+                if session.execute(select(SubscriptionRow.id).where(SubscriptionRow.status == "active").limit(1)).first() is None:
+                    return
 
         def run() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.wait(self.interval):
                 try:
                     self.dispatch()
                 except Exception as exc:  # noqa: BLE001 - a sweep must never kill the pusher

@@ -11,6 +11,7 @@ from mrs_assist.auth import ALL_ROLES, User, require_role
 from mrs_assist.errors import NotFoundError
 from mrs_assist.fhir import crd
 from mrs_assist.fhir.service import FhirService
+from mrs_assist.schemas import ErrorResponse
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
@@ -24,7 +25,7 @@ def discovery(_: Reader, request: Request) -> dict[str, Any]:
     return crd.discovery(codes)
 
 
-@router.post("/{service_id}")
+@router.post("/{service_id}", responses={s: {"model": ErrorResponse} for s in (403, 404, 422)})
 def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: Reader, request: Request,
          fhir: Annotated[FhirService, Depends(get_fhir)]) -> dict[str, Any]:
     """A hook call: one card saying whether PA is required and what to document, citing clauses."""

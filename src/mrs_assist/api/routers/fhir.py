@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -23,13 +23,46 @@ from mrs_assist.fhir.resources import FhirError, issue, operation_outcome
 from mrs_assist.fhir.service import FhirService
 
 FHIR_JSON = "application/fhir+json"
+_OUTCOME_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {"resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+                   "issue": {"type": "array", "items": {"type": "object"}}},
+}
+FHIR_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "content": {
+            FHIR_JSON: {"schema": _OUTCOME_SCHEMA},
+            # what the limits middleware answers before the route runs
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}},
+        },
+        "description": description,
+    }
+    for status, description in {
+        400: "The body is not a JSON object (OperationOutcome), or cannot be read at all.",
+        401: "No API key where one is required.",
+        403: "The caller's role may not do this.",
+        404: "No such request, record, policy or subscription.",
+        409: "The claim identifier was used under another policy.",
+        413: "The body is larger than the server accepts.",
+        422: "The resource is not valid FHIR or not conformant to the PAS profiles (OperationOutcome names the rule).",
+        429: "Too many requests.",
+        500: "Unexpected failure; the body never carries its details.",
+    }.items()
+}
+
+
+class FhirJSONResponse(JSONResponse):
+    """JSON served as FHIR JSON."""
+
+    media_type = FHIR_JSON
 _ISSUE_CODES = {400: "structure", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
                 413: "too-costly", 422: "invalid", 429: "throttled"}
 
 
-def fhir_error(status: int, issues: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+def fhir_error(status: int, issues: list[dict[str, Any]], headers: dict[str, str] | None = None) -> FhirJSONResponse:
     """An OperationOutcome response."""
-    return JSONResponse(operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers)
+    return FhirJSONResponse(operation_outcome(issues), status_code=status, headers=headers)
 
 
 class FhirRoute(APIRoute):
@@ -59,7 +92,8 @@ class FhirRoute(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
+router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute, responses=FHIR_ERRORS,
+                   default_response_class=FhirJSONResponse)
 _lock = threading.Lock()
 
 
@@ -73,8 +107,7 @@ def get_fhir(request: Request) -> FhirService:
             service = getattr(state, "fhir", None)
             if service is None:
                 service = state.fhir = FhirService(state.services, records, base_url=str(request.base_url))
-                interval = getattr(state.services.settings, "fhir_notify_interval_seconds", 0)
-                service.subscriptions.start(interval)
+                service.subscriptions.start(only_if_subscribed=True)  # a worker (re)starting
     return service
 
 
@@ -84,49 +117,62 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 ResourceBody = Annotated[dict[str, Any], Body(media_type=FHIR_JSON)]
 
 
-def _fhir(data: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, media_type=FHIR_JSON)
+def _fhir(data: dict[str, Any], status: int = 200) -> FhirJSONResponse:
+    return FhirJSONResponse(data, status_code=status)
 
 
-@router.post("/Claim/$submit", response_class=JSONResponse)
-def submit(body: ResourceBody, user: Clinician, fhir: FhirDep) -> JSONResponse:
+@router.post("/Claim/$submit")
+def submit(body: ResourceBody, user: Clinician, fhir: FhirDep) -> FhirJSONResponse:
     """Da Vinci PAS $submit: a PAS Request Bundle in, a PAS Response Bundle out (A1 certified,
     A4 pended, A3 not certified only after a physician signed)."""
     return _fhir(fhir.submit(body, user=user))
 
 
-@router.post("/Claim/$inquiry", response_class=JSONResponse)
-def inquiry(body: ResourceBody, _: Reader, fhir: FhirDep) -> JSONResponse:
+@router.post("/Claim/$inquiry")
+def inquiry(body: ResourceBody, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
     """Da Vinci PAS $inquiry: the current state of a submitted request, by its claim identifier."""
     return _fhir(fhir.inquire(body))
 
 
-@router.get("/Questionnaire/{policy_id}", response_class=JSONResponse)
-def questionnaire(policy_id: str, _: Reader, fhir: FhirDep) -> JSONResponse:
+@router.get("/Questionnaire/$questionnaire-package")
+def questionnaire_package_get(
+    _: Reader,
+    fhir: FhirDep,
+    policy: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")] = None,
+    context: Annotated[str | None, Query(max_length=64, description="A stored request's id.")] = None,
+) -> FhirJSONResponse:
+    """DTR $questionnaire-package by GET (primitive parameters only): `policy`, or `context` = a record id."""
+    parameters = [{"name": name, "valueString": value} for name, value in (("policy", policy), ("context", context))
+                  if value is not None]
+    return _fhir(fhir.package({"resourceType": "Parameters", "parameter": parameters}))
+
+
+@router.get("/Questionnaire/{policy_id}")
+def questionnaire(policy_id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
     """The DTR Questionnaire generated from a policy's criteria tree."""
     return _fhir(fhir.questionnaire(policy_id))
 
 
-@router.post("/Questionnaire/$questionnaire-package", response_class=JSONResponse)
-def questionnaire_package(body: ResourceBody, _: Reader, fhir: FhirDep) -> JSONResponse:
+@router.post("/Questionnaire/$questionnaire-package")
+def questionnaire_package(body: ResourceBody, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
     """DTR $questionnaire-package: the Questionnaire, pre-filled for a stored request when `context` names one."""
     return _fhir(fhir.package(body))
 
 
-@router.post("/QuestionnaireResponse", response_class=JSONResponse)
-def questionnaire_response(body: ResourceBody, user: Clinician, fhir: FhirDep) -> JSONResponse:
+@router.post("/QuestionnaireResponse")
+def questionnaire_response(body: ResourceBody, user: Clinician, fhir: FhirDep) -> FhirJSONResponse:
     """Answers to a DTR questionnaire: they become the request's facts and the checker re-runs."""
     return _fhir(fhir.answer(body, user=user))
 
 
-@router.post("/Subscription", response_class=JSONResponse, status_code=201)
-def subscribe(body: ResourceBody, user: Reader, fhir: FhirDep) -> JSONResponse:
+@router.post("/Subscription", status_code=201)
+def subscribe(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
     """A PAS rest-hook Subscription (backport): a handshake now, an id-only notice whenever a
     request of the subscribing organization changes."""
     return _fhir(fhir.subscriptions.create(body, user=user), 201)
 
 
-@router.get("/Subscription/{id}", response_class=JSONResponse)
-def get_subscription(id: str, _: Reader, fhir: FhirDep) -> JSONResponse:
+@router.get("/Subscription/{id}")
+def get_subscription(id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
     """A stored Subscription with its status."""
     return _fhir(fhir.subscriptions.get(id))

@@ -1,0 +1,53 @@
+"""The determination trace is typed (Trace / TraceNode) while its JSON stays the contract's."""
+
+from __future__ import annotations
+
+from mrs_assist.config import Settings
+from mrs_assist.criteria import evaluate, resolve_facts
+from mrs_assist.criteria.engine import TraceNode
+from mrs_assist.extract import extract_facts
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Trace
+from mrs_assist.service import Services
+
+NOTES = (
+    "34-year-old with a newly found non-enhancing glioma. MRS requested for grading of the glioma "
+    "(low vs high grade). Pacemaker in place.\n"
+)
+
+
+def test_trace_is_typed_and_its_json_is_the_contracts(tmp_path):
+    services = Services(Settings(data_dir=tmp_path))
+    request = DeterminationRequest(policy_id="nia-brain-mrs", cpt_codes=["76390"], clinical_notes=NOTES)
+    response = services.determine(request)
+    trace = response.trace
+    assert isinstance(trace, Trace) and isinstance(trace.root, TraceNode)
+    assert [c.id for c in trace.root.children][:2] == ["scope", "indications"]
+    assert trace.deciding_clauses and set(trace.deciding_clauses) <= trace.clause_ids()
+
+    # the JSON is exactly what the untyped dict used to be
+    policy = services.policy("nia-brain-mrs")
+    facts = resolve_facts(extract_facts(NOTES, catalogue=services.catalogue), None, services.catalogue)
+    ev = evaluate(policy, facts, ["76390"], catalogue=services.catalogue)
+    assert response.model_dump(mode="json")["trace"] == {
+        "outcome": ev.outcome,
+        "root": ev.trace.model_dump(mode="json"),
+        "deciding_clauses": ev.deciding_clauses,
+        "missing_facts": ev.missing_facts,
+        "investigational": [f.model_dump() for f in ev.investigational],
+        "safety": [f.model_dump() for f in ev.safety_flags],
+        "notices": [n.model_dump() for n in ev.notices],
+    }
+    # mapping-style reads give the JSON values
+    assert trace["deciding_clauses"] == trace.get("deciding_clauses") == ev.deciding_clauses
+    assert trace.get("root")["children"][0]["id"] == "scope" and "missing_facts" in trace
+
+
+def test_a_stored_trace_of_another_shape_round_trips(tmp_path):
+    stored = {"outcome": "needs_more_information", "missing_facts": ["glioma"], "legacy_key": {"kind": "any"}}
+    body = {"recommendation": "needs_more_information", "requires_physician_review": True, "policy_id": "p",
+            "policy_version": "1", "facts": [], "trace": stored, "missing_information": ["?"], "citations": [],
+            "safety_flags": []}
+    response = DeterminationResponse.model_validate(body)
+    assert response.trace.root is None and response.trace.missing_facts == ["glioma"]
+    assert response.trace.get("legacy_key") == {"kind": "any"}
+    assert DeterminationResponse.model_validate_json(response.model_dump_json()) == response
