@@ -204,7 +204,10 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "modes": {m: sum(r["ask"]["mode"] == m for r in q_rows) for m in ("extractive", "llm")},
     }
     citations = audit.summary()
-    hybrid = retrievers.get("hybrid", {})
+    # The gate reads retrieval on dev (what weights are chosen on) and, separately, test.
+    hybrid = by_split.get("dev", {}).get("retrievers", retrievers).get("hybrid", {})
+    test = by_split.get("test", {})
+    test_ours, test_bm25 = (test.get("retrievers", {}).get(n, {}) for n in ("hybrid", "bm25"))
     headline = {
         "determination.accuracy": determination["accuracy"],
         "determination.needs_more_information_recall": determination["needs_more_information_recall"],
@@ -216,6 +219,12 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         **{f"retrieval.recall@{k}": hybrid.get(f"recall@{k}") for k in KS},
         "retrieval.mrr": hybrid.get("mrr"),
         "retrieval.ndcg@10": hybrid.get("ndcg@10"),
+        **{f"retrieval_test.recall@{k}": test_ours.get(f"recall@{k}") for k in KS},
+        "retrieval_test.margin_over_bm25": min(
+            (test_ours[f"recall@{k}"] - test_bm25[f"recall@{k}"] for k in KS), default=None
+        ) if test_ours and test_bm25 else None,
+        "ask_test.gold_in_first_six": test.get("ask_gold_in_first_six"),
+        "ask.verdicts_checked": rate(r["ask"]["verdict_checked"] for r in q_rows),
         "answers.keyword_accuracy": answers["keyword_accuracy"],
         "answers.not_addressed_handled": answers["not_addressed"]["handled_rate"],
         "answers.false_declines": len(answers["false_declines"]),
