@@ -132,7 +132,7 @@ def plan_question(
 ) -> QueryPlan:
     """The plan for a question (``policy_ids`` from the request, or None to detect)."""
     named = named_policies(question, corpus)
-    searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus)
+    searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     indications = indications_in_question(question, catalogue, rows)
     coverage = is_coverage_question(question)
     guidelines = list(corpus.policy_ids)
