@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_FILE = "negex/Annotations-1-120.reports-1-12.tsv"
+DEFAULT_FILE = "negex/Annotations-1-120.tsv"
 """Under eval/: the transcribed part of the NegEx set (eval/negex/README.md)."""
 
 PUBLISHED = {
