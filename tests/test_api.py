@@ -37,7 +37,7 @@ class KeywordRetriever:
     corpus: object
     calls: list = field(default_factory=list)
 
-    def search(self, question, policy_ids=None, top_k=5):
+    def search(self, question, policy_ids=None, top_k=5, **options):
         self.calls.append((question, policy_ids, top_k))
         words = {w.lower() for w in question.split() if len(w) > 4}
         hits = []
@@ -83,7 +83,8 @@ def test_ask_contract_shape_and_verbatim_citations(client, services):
     r = client.post("/v1/ask", json={"question": "What does the evidence say about glioma grading?", "top_k": 3})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "citations", "mode"}
+    assert set(body) == {"answer", "citations", "mode", "verdict"}  # verdict: new in issue 13, nothing removed
+    assert set(body["verdict"]) == {"text", "basis", "claims", "checked"} and body["answer"].startswith(body["verdict"]["text"])
     assert body["mode"] == "extractive"
     assert 1 <= len(body["citations"]) <= 3
     for c in body["citations"]:

@@ -7,7 +7,8 @@ import pytest
 from mrs_assist.answer.coverage import HEADER
 from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.config import Settings
-from mrs_assist.criteria.questions import indications_in_question, is_coverage_question
+from mrs_assist.answer.plan import is_coverage_question
+from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
 
@@ -16,7 +17,7 @@ class NoRetriever:
     """No index: coverage answers must stand on the criteria alone; other questions fail."""
 
     def search(self, question, *args, **kwargs):
-        from mrs_assist.criteria.questions import is_coverage_question
+        from mrs_assist.answer.plan import is_coverage_question
 
         if is_coverage_question(question):
             raise IndexNotReadyError("no index in this test")
@@ -57,7 +58,8 @@ def test_questions_map_to_indications(services, question, facts):
 )
 def test_single_payer_answer_cites_the_deciding_clause(services, question, policy_id, status_words, clause_id):
     response = services.ask(AskRequest(question=question))
-    assert response.answer.startswith(HEADER)
+    verdict, body = response.answer.split("\n\n", 1)
+    assert verdict == response.verdict.text and body.startswith(HEADER)
     assert f"({policy_id})" in response.answer and status_words in response.answer
     assert clause_id in [c.clause_id for c in response.citations]
     assert {c.policy_id for c in response.citations} == {policy_id}
@@ -68,7 +70,8 @@ def test_single_payer_answer_cites_the_deciding_clause(services, question, polic
 
 def test_which_payers_lists_every_guideline(services):
     response = services.ask(AskRequest(question="Which payers cover MRS for MS?"))
-    lines = [line for line in response.answer.splitlines() if line.startswith("- ")]
+    body = response.answer.split("\n\n", 1)[1]  # after the verdict
+    lines = [line for line in body.splitlines() if line.startswith("- ")]
     assert [line.split("(")[-1].split(")")[0] for line in lines] == services.corpus.policy_ids
     assert "magellan-mrs-digest" not in response.answer  # literature is never a source of criteria
     healthhelp = next(line for line in lines if "(healthhelp-mrs)" in line)
@@ -91,6 +94,7 @@ class DownRetriever:
 
 def test_coverage_answer_stands_when_the_chroma_server_is_down():
     response = Services(Settings(), retriever=DownRetriever()).ask(AskRequest(question="Does NIA cover MRS for glioma grading?"))
-    assert response.answer.startswith(HEADER)
+    verdict, body = response.answer.split("\n\n", 1)
+    assert verdict == response.verdict.text and body.startswith(HEADER)
     assert "nia-brain-mrs#background.glioma" in {c.clause_id for c in response.citations}
     assert "Related guideline text" not in response.answer

@@ -260,3 +260,37 @@ def test_weighted_fusion_lets_the_heavier_ranking_break_the_tie():
     assert weighted[0][1] == pytest.approx(0.5 / 62 + 1.0 / 61)
     with pytest.raises(ValueError):
         reciprocal_rank_fusion([dense, lexical], weights=(1.0,))
+
+
+# --- one public rank(mode=…), structure-aware hybrid (issue 13) ------------------------------------
+def test_rank_modes_share_detection_and_quotas(real_retriever):
+    from mrs_assist.errors import InvalidRequestError
+
+    question = "Compare Cohere and Florida Blue on recurrent tumor vs radiation necrosis."
+    for mode in ("hybrid", "fused", "dense", "bm25"):
+        result = real_retriever.rank(question, top_k=4, mode=mode)
+        assert result.mode == mode and result.policy_ids == ["cohere-mrs", "floridablue-mrs"]
+        assert {h.policy_id for h in result.hits} == {"cohere-mrs", "floridablue-mrs"}
+    bm25 = real_retriever.rank(question, top_k=4, mode="bm25").hits
+    assert all(h.dense_similarity is None for h in bm25)
+    assert [h.score for h in bm25] == sorted((h.score for h in bm25), reverse=True) or len({h.policy_id for h in bm25}) > 1
+    with pytest.raises(InvalidRequestError):
+        real_retriever.rank(question, mode="cross-encoder")
+
+
+def test_a_list_question_gets_the_parent_and_every_item(real_retriever):
+    hits = real_retriever.search("which conditions does cohere list as non-indications", top_k=6).hits
+    assert [h.clause_id for h in hits] == ["cohere-mrs#non-indications"] + [f"cohere-mrs#non-indications.{i}" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    ("question", "clause_id"),
+    [
+        ("NIA_CG_003 - when was it last revised and when was it implemented?", "nia-brain-mrs#guideline-info.last-revised"),
+        ("When did Florida Blue start calling MRS investigational for MS, epilepsy, Alzheimer's etc.?", "floridablue-mrs#history.2006-07-15"),
+    ],
+)
+def test_metadata_questions_reach_their_clause(real_retriever, question, clause_id):
+    hits = real_retriever.search(question, top_k=3).hits
+    assert clause_id in [h.clause_id for h in hits]
+    assert "date" in next(h for h in hits if h.clause_id == clause_id).kinds

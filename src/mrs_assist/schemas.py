@@ -102,12 +102,35 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=20, description="How many clauses to cite.")
 
 
+class VerdictClaim(BaseModel):
+    """One claim of a verdict (a sentence, or a payer's row) and the clauses behind it."""
+
+    text: str
+    clause_ids: list[str] = Field(description="Every clause the claim rests on; each is among the citations.")
+
+
+class Verdict(BaseModel):
+    """The one-sentence answer that opens every ask response, built without a model."""
+
+    text: str = Field(description="The verdict as shown: one sentence, or a lead line and one row per payer.")
+    basis: Literal["checker", "criteria", "list", "metadata", "clause", "not_addressed"] = Field(
+        description="checker: the question's stated case run through the criteria checker; criteria: "
+        "the indications x policies matrix; list: a list clause and every item; metadata: a date, "
+        "version, code, definition or history clause; clause: the best clause."
+    )
+    claims: list[VerdictClaim]
+    checked: bool = Field(description="Every claim was checked against its cited clauses and passed.")
+
+
 class AskResponse(BaseModel):
     """An answer made of quoted clauses, each cited."""
 
     answer: str
     citations: list[Citation]
     mode: Literal["extractive", "llm"]
+    verdict: Verdict | None = Field(
+        default=None, description="The deterministic verdict the answer opens with (new in issue 13)."
+    )
 
 
 class Patient(BaseModel):

@@ -11,13 +11,11 @@ import logging
 import threading
 from functools import cached_property
 
-from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
-from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
-from mrs_assist.errors import IndexNotReadyError, ServiceUnavailableError, UnknownPolicyError
+from mrs_assist.errors import UnknownPolicyError
 from mrs_assist.schemas import (
     AskRequest,
     AskResponse,
@@ -133,98 +131,31 @@ class Services:
             for d in docs
         ]
 
-    def ask(self, request: AskRequest) -> AskResponse:
-        """A cited answer to a free-text question (extractive unless a model is configured)."""
-        self.check_policy_ids(request.policy_ids)
-        coverage = self._coverage_answer(request)
-        if coverage is not None:
-            return coverage
-        top_k = request.top_k or self.settings.top_k
-        result = self.retriever.search(request.question, policy_ids=request.policy_ids, top_k=top_k)
-        unmentioned = self.vocabulary.unmentioned(request.question)
-        if not _addressed(result.hits, result.best_dense_similarity, unmentioned, self.settings):
-            return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive")
-        hits = select_quotes(result.hits)
-        answer, citations = compose_answer(request.question, hits)
-        if unmentioned:
-            answer = (
-                f"Note: no guideline uses the words {', '.join(repr(w) for w in unmentioned)}; "
-                "the closest clauses are quoted below and may not answer the question directly.\n\n"
-                + answer
-            )
-        if self.chat_model is None:
-            return AskResponse(answer=answer, citations=citations, mode="extractive")
-        from mrs_assist.answer.llm import phrase_answer
+    @cached_property
+    def asker(self):
+        """The ask use case over this corpus, its criteria and (lazily) its index."""
+        from mrs_assist.answer.ask import Asker
 
-        response, problems = phrase_answer(
-            self.chat_model,
-            request.question,
-            citations,
-            answer,
-            corpus=self.corpus,
-            policy_ids=request.policy_ids,
-            prompts_dir=self.settings.prompts_dir,
-            vocabulary=self.fixed_vocabulary,
+        def extract(text: str):
+            from mrs_assist.extract import extract_facts
+
+            return extract_facts(text, catalogue=self.catalogue)
+
+        return Asker(
+            settings=self.settings, corpus=self.corpus, catalogue=self.catalogue, policies=self.policies,
+            matrix=lambda: self.matrix, retriever=lambda: self.retriever, vocabulary=self.vocabulary,
+            chat_model=lambda: self.chat_model, extract=extract, fixed_vocabulary=lambda: self.fixed_vocabulary,
         )
-        if problems:
-            log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
-        return response
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        """A verdict-first, cited answer to a free-text question (``answer.ask.Asker``)."""
+        self.check_policy_ids(request.policy_ids)
+        return self.asker.ask(request)
 
     @cached_property
     def matrix(self) -> CompareResponse:
         """The indications × policies matrix (computed once)."""
         return self.compare()
-
-    def _coverage_answer(self, request: AskRequest) -> AskResponse | None:
-        """A coverage question answered from the criteria trees, or None if it is not one."""
-        from mrs_assist.criteria.questions import indications_in_question, is_coverage_question
-        from mrs_assist.retrieve.policies import named_policies
-
-        if not is_coverage_question(request.question):
-            return None
-        rows = {row.fact: row for row in self.matrix.rows}
-        facts = indications_in_question(request.question, self.catalogue, rows)
-        guidelines = self.corpus.policy_ids
-        wanted = request.policy_ids or named_policies(request.question, self.corpus)
-        policy_ids = [pid for pid in guidelines if pid in wanted] or (guidelines if not wanted else [])
-        if not facts or not policy_ids:
-            return None
-        lines = []
-        for fact in facts:
-            for pid in policy_ids:
-                cell = rows[fact].cells[pid]
-                clauses = tuple(
-                    (c.id, c.section, c.text)
-                    for c in (self.corpus.clause(cid) for cid in cell.clause_ids)
-                    if c is not None and not c.deleted
-                )
-                lines.append(
-                    CoverageLine(
-                        policy_id=pid,
-                        payer=self.corpus.documents[pid].meta.payer,
-                        indication=rows[fact].label,
-                        status=cell.status,
-                        conditions=tuple(cell.conditions),
-                        clauses=clauses,
-                    )
-                )
-        answer, citations = compose_coverage(request.question, lines)
-        related = self._related_quotes(request, policy_ids, {c.clause_id for c in citations})
-        if related:
-            text, more = compose_answer(request.question, related)
-            answer += "\n\nRelated guideline text (retrieved):\n" + text
-            citations += more
-        return AskResponse(answer=answer, citations=citations, mode="extractive")
-
-    def _related_quotes(self, request: AskRequest, policy_ids: list[str], cited: set[str]) -> list:
-        """Up to three retrieved clauses that the coverage lines did not already quote."""
-        top_k = request.top_k or self.settings.top_k
-        try:
-            result = self.retriever.search(request.question, policy_ids=policy_ids, top_k=top_k)
-        except (IndexNotReadyError, ServiceUnavailableError):
-            return []  # the criteria answer stands on its own; retrieval only adds context
-        hits = [h for h in select_quotes(result.hits) if h.clause_id not in cited]
-        return hits[:3]
 
     def determine(self, request: DeterminationRequest) -> DeterminationResponse:
         """Extract facts from the notes, check them against the policy, cite every decided clause."""
@@ -387,21 +318,11 @@ class Services:
         return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
     def sign(self, id: str, *, user, review_hash: str | None, records=None):
-        """Sign draft `id` as reviewed (`review_hash`); the rules are RecordStore.sign's (428/409/403)."""
-        return (records or self.records).sign(id, user=user, review_hash=review_hash)
+        """Sign draft `id` as reviewed (`review_hash`) if the sign-off rule (`mrs_assist.signoff`)
+        lets `user` sign its outcome and letter (428 no hash; 409 changed or contradicting; 403)."""
+        from mrs_assist.signoff import require_signer
 
-
-def _addressed(hits, best_similarity: float, unmentioned: list[str], settings: Settings) -> bool:
-    """Whether the guidelines address the question at all.
-
-    Declined when no clause is close enough (``min_relevance``), or when the question's
-    topic words appear in no guideline and the closest clause is still only loosely
-    related (``min_relevance_unmentioned``). In between, the answer quotes the closest
-    clauses and says which words no guideline uses.
-    """
-    if not hits or best_similarity < settings.min_relevance:
-        return False
-    return not (unmentioned and best_similarity < settings.min_relevance_unmentioned)
+        return (records or self.records).sign(id, user=user, review_hash=review_hash, authorize=require_signer)
 
 
 def _trace_body(evaluation: Evaluation) -> Trace:

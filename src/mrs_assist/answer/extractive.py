@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol, Sequence
 
 from mrs_assist.schemas import Citation
@@ -42,11 +43,6 @@ def _terms(text: str) -> set[str]:
     return {w for w in words if w not in _STOP and len(w) > 1}
 
 
-_COVERAGE_QUESTION = re.compile(
-    r"\b(cover|covers|covered|coverage|approv\w*|allow\w*|medically necessary|appropriate|"
-    r"investigational|experimental|deny|denied|meet|meets|criteria|indicat\w*|authoriz\w*)\b",
-    re.I,
-)
 _DECISION = re.compile(
     r"experimental|investigational|medically necessary|medical necessity|medically appropriate|"
     r"considered appropriate|not considered|not covered|non-covered|reasonable and necessary|"
@@ -61,16 +57,22 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in spans if s] or [text]
 
 
-def best_sentences(question: str, clause_text: str, *, limit: int = 2) -> list[str]:
+def best_sentences(
+    question: str, clause_text: str, *, limit: int = 2, coverage: bool | None = None
+) -> list[str]:
     """The clause's most question-relevant sentences, in clause order, each verbatim.
 
     Short clauses are quoted whole. Every returned piece is a substring of ``clause_text``.
+    ``coverage``: the question asks about coverage (default: the plan's coverage rule).
     """
     sentences = split_sentences(clause_text)
     if len(sentences) <= limit or len(clause_text) <= 320:
         return [clause_text]
     q = _terms(question)
-    coverage = bool(_COVERAGE_QUESTION.search(question))
+    if coverage is None:
+        from mrs_assist.answer.plan import is_coverage_question
+
+        coverage = is_coverage_question(question)
 
     def relevance(i: int) -> int:
         # A coverage question wants the sentence that states the policy's position.
@@ -109,9 +111,19 @@ def select_quotes(hits: Sequence[HitLike]) -> list[HitLike]:
 
 
 def compose_answer(
-    question: str, hits: Sequence[HitLike], *, payer_names: dict[str, str] | None = None
+    question: str,
+    hits: Sequence[HitLike],
+    *,
+    payer_names: dict[str, str] | None = None,
+    kinds: Callable[[str], frozenset[str]] | None = None,
 ) -> tuple[str, list[Citation]]:
-    """An extractive answer (quotes grouped per policy) and its citations."""
+    """An extractive answer (quotes grouped per policy) and its citations.
+
+    ``kinds`` (clause id → kinds) labels history and reference clauses, so a history line is
+    never read as the current position.
+    """
+    from mrs_assist.answer.verdict import label_of
+
     if not hits:
         return NOT_ADDRESSED, []
     groups: OrderedDict[str, list[HitLike]] = OrderedDict()
@@ -123,7 +135,8 @@ def compose_answer(
         lines.append(f"{payer} ({policy_id}):")
         for hit in group:
             quotes = " … ".join(f'"{q}"' for q in best_sentences(question, hit.text))
-            lines.append(f"- {quotes} [{hit.clause_id}]")
+            label = label_of(kinds(hit.clause_id)) if kinds else ""
+            lines.append(f"- {label}{quotes} [{hit.clause_id}]")
         lines.append("")
     citations = [
         Citation(

@@ -19,7 +19,7 @@ _FILLER = frozenset(
     ask asked asking aren't before being both can can't cite compare count counts could
     covered covering deny denied describe did does doesn't doing done each else etc ever
     every for from getting give handle handled has have having help here how into isn't
-    just know like list listed looked looking make many may might more most much must
+    just know like list listed lists looked looking make many may might more most much must
     need needed needs okay only other over payer payers per place please plan plans
     policy policies really require required requires rule said same say says should since
     some something still such sure tell than that the their them then there these they

@@ -1,8 +1,8 @@
-"""Coverage questions ("Is MRS covered for epilepsy under NIA?") answered from the trees.
+"""Which indications a question names ("Is MRS covered for epilepsy under NIA?").
 
-A question is a coverage question when it asks whether something is covered, approvable
-or investigational and names an indication the catalogue knows. The indication is found
-with the fact's own detection words from facts.yaml: first its direct words (``regex``,
+Whether a question asks about coverage at all is the answer layer's rule
+(``mrs_assist.answer.plan.is_coverage_question``); this module only reads the catalogue.
+The indication is found with the fact's own detection words from facts.yaml: first its direct words (``regex``,
 ``terms``, ``abbreviations``); only when none match, the condition words of its
 ``near`` pairs (so "epilepsy" alone finds the pre-surgical epilepsy indication, while
 "stroke" does not also find the tumor-versus-stroke differential).
@@ -14,19 +14,6 @@ import re
 from collections.abc import Iterable
 
 from mrs_assist.criteria.catalogue import Catalogue
-
-_COVERAGE = re.compile(
-    r"\b(cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|"
-    r"medical necessity|appropriate|indicat\w*|investigational|experimental|e/i|"
-    r"den(?:y|ied|ial)|meets?|criteria|pay for|okay|ok)\b",
-    re.I,
-)
-
-
-def is_coverage_question(question: str) -> bool:
-    """True if the question asks about coverage, approval or investigational status."""
-    return bool(_COVERAGE.search(question))
-
 
 def _compile(words: Iterable[str], *, case_sensitive: bool = False) -> list[re.Pattern[str]]:
     flags = 0 if case_sensitive else re.I

@@ -3,7 +3,7 @@
 Everything runs through the library functions the API uses (``Services``), beside
 baselines measured in the same run. Modules follow the run:
 ``data`` (eval/ inputs) → ``questions`` / ``cases`` (per-item results) → ``metrics``
-(pure scores) → ``evaluate`` (one run) → ``report`` / ``gate``; ``rankers``,
+(pure scores) → ``evaluate`` (one run) → ``report`` / ``gate``; ``Retriever.rank(mode=…)``,
 ``lcbaseline`` and ``clausemap`` are the baselines; ``judge`` the optional LLM judge;
 ``bench`` (with ``procs``) the benchmarks; ``injection`` builds the prompt-injection
 corpus (eval/injection/).

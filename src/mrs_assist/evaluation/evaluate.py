@@ -33,7 +33,6 @@ from mrs_assist.evaluation.questions import (
     evaluate_question,
     summarise_retrievers,
 )
-from mrs_assist.evaluation.rankers import single_ranker_available
 from mrs_assist.evaluation.timing import Stopwatch
 
 
@@ -158,9 +157,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     audit = CitationAudit(services.corpus)
     retriever = services.retriever  # raises IndexNotReadyError before any work
 
-    single = options.baselines and single_ranker_available(retriever)
-    if options.baselines and not single:
-        notes.append("dense-only and BM25-only baselines not computed: the retriever's internals changed")
+    single = options.baselines
     pipeline, units = _langchain(services, options, notes) if options.baselines else (None, [])
     qctx = QuestionContext(services, stopwatch, pipeline, units, single, on_citation=audit)
     cctx = CaseContext(services, stopwatch, on_citation=audit)
@@ -183,6 +180,16 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
 
     determination = summarise_cases(c_rows, cctx.letters)
     retrievers = summarise_retrievers(q_rows)
+    by_split = {
+        split: {
+            "retrievers": summarise_retrievers(rows),
+            "ask_gold_in_first_six": rate(r["ask"]["gold_in_first_six"] for r in rows if r["gold"]),
+            "verdicts_checked": rate(r["ask"]["verdict_checked"] for r in rows),
+            "verdict_expectations_met": rate(r["ask"]["verdict_hit"] for r in rows if r["ask"]["verdict_hit"] is not None),
+        }
+        for split in ("dev", "test")
+        if (rows := [r for r in q_rows if r["split"] == split])
+    }
     na = [r for r in q_rows if r["kind"] == "not-addressed"]
     addressed = [r for r in q_rows if r["gold"]]
     answers = {
@@ -197,7 +204,10 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "modes": {m: sum(r["ask"]["mode"] == m for r in q_rows) for m in ("extractive", "llm")},
     }
     citations = audit.summary()
-    hybrid = retrievers.get("hybrid", {})
+    # The gate reads retrieval on dev (what weights are chosen on) and, separately, test.
+    hybrid = by_split.get("dev", {}).get("retrievers", retrievers).get("hybrid", {})
+    test = by_split.get("test", {})
+    test_ours, test_bm25 = (test.get("retrievers", {}).get(n, {}) for n in ("hybrid", "bm25"))
     headline = {
         "determination.accuracy": determination["accuracy"],
         "determination.needs_more_information_recall": determination["needs_more_information_recall"],
@@ -209,6 +219,12 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         **{f"retrieval.recall@{k}": hybrid.get(f"recall@{k}") for k in KS},
         "retrieval.mrr": hybrid.get("mrr"),
         "retrieval.ndcg@10": hybrid.get("ndcg@10"),
+        **{f"retrieval_test.recall@{k}": test_ours.get(f"recall@{k}") for k in KS},
+        "retrieval_test.margin_over_bm25": min(
+            (test_ours[f"recall@{k}"] - test_bm25[f"recall@{k}"] for k in KS), default=None
+        ) if test_ours and test_bm25 else None,
+        "ask_test.gold_in_first_six": test.get("ask_gold_in_first_six"),
+        "ask.verdicts_checked": rate(r["ask"]["verdict_checked"] for r in q_rows),
         "answers.keyword_accuracy": answers["keyword_accuracy"],
         "answers.not_addressed_handled": answers["not_addressed"]["handled_rate"],
         "answers.false_declines": len(answers["false_declines"]),
@@ -234,7 +250,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "determination": determination,
         "realistic": realistic,
         "negex": negex,
-        "retrieval": {"retrievers": retrievers, "comparison": compare_questions(q_rows)},
+        "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,
         "citations": citations,
         "letters": determination["letters"],

@@ -5,7 +5,8 @@ Retrievers compared (same questions, same gold):
 - ``hybrid`` — ours, exactly as the API searches (``Retriever.search``: payer detection,
   per-policy quotas, dense + BM25 fused by reciprocal rank, one hit per clause).
 - ``hybrid_no_detect`` — ours without payer detection (what detecting payers buys).
-- ``dense`` / ``bm25`` — one ranker each over the same curated chunks (what fusion buys).
+- ``dense`` / ``bm25`` — one ranker each over the same curated chunks (what fusion buys),
+  from the same ``Retriever.rank(mode=…)`` with the same payer detection and quotas.
 - ``langchain`` — the plain pipeline over raw seeds (what curation and clause anchors buy);
   its units are 1000-character chunks, each mapped to the clauses it contains
   (``clausemap``), so at equal k it reads several times more text than ours.
@@ -25,7 +26,6 @@ from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
 from mrs_assist.evaluation.clausemap import ClauseMatcher
 from mrs_assist.evaluation.data import Question
 from mrs_assist.evaluation.metrics import first_relevant_rank, mean, ndcg_at_k, rate, recall_at_k, reciprocal_rank
-from mrs_assist.evaluation.rankers import rank_single
 from mrs_assist.evaluation.timing import Stopwatch
 from mrs_assist.schemas import AskRequest
 
@@ -78,7 +78,7 @@ def _ours(ctx: QuestionContext, q: Question, *, detect: bool = True) -> dict[int
 def _single(ctx: QuestionContext, q: Question, mode: str) -> tuple[dict[int, list[str]], list]:
     out, hits5 = {}, []
     for k in KS:
-        hits = rank_single(ctx.services.retriever, q.question, q.policy_ids, k, mode)  # type: ignore[arg-type]
+        hits = ctx.services.retriever.rank(q.question, policy_ids=q.policy_ids, top_k=k, mode=mode).hits
         out[k] = [h.clause_id for h in hits]
         if k == ctx.services.settings.top_k:
             hits5 = hits
@@ -107,7 +107,7 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
             ctx.on_citation(f"ask {q.id}", c)
     hit, missing = keyword_hit(response.answer, q.keywords)
     row: dict = {
-        "id": q.id, "kind": q.kind, "question": q.question, "gold": list(q.gold),
+        "id": q.id, "split": q.split, "kind": q.kind, "question": q.question, "gold": list(q.gold),
         "ask": {
             "mode": response.mode,
             "declined": declined(response.answer),
@@ -115,6 +115,10 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
             "keyword_hit": hit if q.keywords else None,
             "missing_keywords": missing,
             "cited": [c.clause_id for c in response.citations],
+            "gold_in_first_six": bool(set(q.gold) & {c.clause_id for c in response.citations[:6]}) if q.gold else None,
+            "verdict": response.verdict.text if response.verdict else None,
+            "verdict_checked": bool(response.verdict and response.verdict.checked),
+            "verdict_hit": keyword_hit(response.verdict.text, q.verdict)[0] if q.verdict and response.verdict else None,
             "answer": response.answer,
             "contexts": [c.text for c in response.citations],
         },

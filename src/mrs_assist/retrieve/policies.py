@@ -57,10 +57,15 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARISON.search(question))
 
 
-def detect_policies(question: str, policies: Corpus | Sequence[PolicyName]) -> list[str]:
-    """Policy ids to search for this question; [] means all (rules in the module docstring)."""
+def detect_policies(
+    question: str, policies: Corpus | Sequence[PolicyName], *, named: Sequence[str] | None = None
+) -> list[str]:
+    """Policy ids to search for this question; [] means all (rules in the module docstring).
+
+    ``named``: ``named_policies(question, policies)`` when the caller already has it.
+    """
     directory = _directory(policies)
-    named = named_policies(question, directory)
+    named = list(named) if named is not None else named_policies(question, directory)
     if is_comparison(question) and len(named) <= 1:
         guidelines = [p.policy_id for p in directory if p.kind == "guideline"]
         return guidelines + [pid for pid in named if pid not in guidelines]

@@ -1,21 +1,27 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + BM25, fused by reciprocal rank, per clause.
+"""Search over the current index generation: one public ``rank(question, mode=…)``.
 
-A ``Retriever`` loads once per ``Services`` (which holds it): it reads
-the pointer, opens the current generation and builds BM25 over the same stored chunk
-texts. Before each search it re-reads the pointer (one small catalogue read) and reloads
-when a build has moved it, so long-running API workers follow rebuilds.
+A ``Retriever`` loads a generation once (``loading.load_generation``) and, before each
+search, re-reads the pointer (one small catalogue read) and reloads when a build has moved
+it, so long-running API workers follow rebuilds.
 
-``search(question)`` with ``policy_ids=None`` detects payers named in the question
-(``detect_policies``); pass ``policy_ids`` to choose explicitly, or ``detect=False`` to
-search everything. With more than one policy, each gets its own quota of hits so every
-payer appears (top_k is raised to the number of policies when it is smaller).
+``rank`` modes, all over the same chunks with the same payer detection, per-policy quotas
+and one hit per clause, so they differ only in how clauses are ordered:
 
-Failures never hang and never surface as a 500: a Chroma server that is down or does not
-answer within ``backend_timeout_seconds`` is a ServiceUnavailableError (the next search after
-it returns succeeds: nothing is cached across the failure); a local folder Chroma cannot read,
-or whose records no longer match the self-check digest the build recorded, is an
-IndexNotReadyError. In local mode the retriever also opens a new client when the folder was
-replaced (a rebuild moved a damaged one aside) or after a read failed (`store.client_token`).
+- ``hybrid`` (ours, what /v1/ask uses): the question with reviewer shorthand spelled out
+  (``shorthand``), dense (Chroma, cosine) and BM25 fused by reciprocal rank, plus a third ranking of the clauses that carry what a metadata question asks for
+  (dates, versions, history, codes, definitions, documentation: ``structure``); a list
+  asked as a whole comes back as its parent clause followed by every item;
+- ``fused``: dense + BM25 only (the ranking before issue 13);
+- ``dense`` / ``bm25``: one ranker each (the baselines).
+
+``policy_ids=None`` detects payers named in the question (``detect_policies``); pass
+``policy_ids`` to choose explicitly, or ``detect=False`` to search everything. With more
+than one policy, each gets its own quota of hits so every payer appears.
+
+Failures never hang and never surface as a 500 (``loading.store_failure``): a Chroma server
+that is down or too slow is a ServiceUnavailableError (nothing is cached across the
+failure); a local folder Chroma cannot read, or whose records no longer match the build's
+self-check digest, is an IndexNotReadyError.
 
 ``best_dense_similarity`` counts only chunks sharing a word with the question: dense
 similarity alone rates "copay for a knee MRI" as close to the MRI-safety clauses as some
@@ -27,30 +33,37 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mrs_assist.errors import (
-    IndexNotReadyError,
-    InvalidRequestError,
-    MrsAssistError,
-    ServiceUnavailableError,
-    UnknownPolicyError,
-)
-from mrs_assist.index import selfcheck, store
+from mrs_assist.errors import IndexNotReadyError, InvalidRequestError, UnknownPolicyError
+from mrs_assist.index import store
 from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_query_embedder
-from mrs_assist.retrieve.bm25 import BM25Index
 from mrs_assist.retrieve.fusion import reciprocal_rank_fusion
+from mrs_assist.retrieve.loading import (
+    Loaded,
+    StaleGenerationError,
+    guarded,
+    is_not_found,
+    load_generation,
+    store_failure,
+)
 from mrs_assist.retrieve.policies import detect_policies
+from mrs_assist.retrieve.shorthand import expand_shorthand
+from mrs_assist.retrieve.structure import question_intents
 
 if TYPE_CHECKING:
     from mrs_assist.config import Settings
 
+Mode = Literal["hybrid", "fused", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "fused", "dense", "bm25")
+
+LIST_REACH = 2
+"""A list question is answered by the list of one of its first two hits (or by neither)."""
 _CANDIDATES = 100
 """Chunks each ranker contributes to fusion (per policy searched)."""
-_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -64,13 +77,16 @@ class Hit:
     text: str
     """The whole clause, verbatim: what a citation quotes."""
     score: float
-    """Reciprocal-rank-fusion score (higher is better; comparable within one result)."""
+    """The mode's score: fused reciprocal-rank score, cosine similarity, or BM25 (higher is
+    better; comparable within one result)."""
     dense_similarity: float | None
     """Cosine similarity of the question and the best chunk; None if outside dense candidates."""
     bm25_score: float
     rank: int
     """1-based position in the result."""
     chunk_id: str = ""
+    kinds: frozenset[str] = frozenset()
+    """The clause's kinds (history, date, code, …; see retrieve.structure)."""
 
 
 @dataclass(frozen=True)
@@ -89,23 +105,11 @@ class RetrievalResult:
     per_policy: bool = False
     """Each policy had its own quota (several policies were searched)."""
     generation: str = ""
-
-
-@dataclass
-class _Loaded:
-    pointer: store.Pointer
-    generation: str
-    collection: Any
-    ids: list[str]
-    pos: dict[str, int]
-    meta: dict[str, dict[str, Any]]
-    policy_of: np.ndarray
-    bm25: BM25Index
-    policies: tuple[store.PolicyName, ...]
+    mode: str = "hybrid"
 
 
 class Retriever:
-    """Hybrid search over the current index generation (thread-safe; reloads after rebuilds)."""
+    """Search over the current index generation (thread-safe; reloads after rebuilds)."""
 
     def __init__(self, settings: Settings, embedder: TextEmbedder, client: Any) -> None:
         self.settings = settings
@@ -114,7 +118,7 @@ class Retriever:
         self._token = store.client_token(settings)
         self._ef = chroma_embedding_function(embedder)
         self._lock = threading.Lock()
-        self._state = self._guarded(self._load)
+        self._state: Loaded = guarded(settings, self._load)
 
     @classmethod
     def from_settings(
@@ -125,26 +129,6 @@ class Retriever:
         # Questions only: settings.query_embedder (numpy by default, no torch at start-up).
         embedder = embedder if embedder is not None else get_query_embedder(settings)
         return cls(settings, embedder, store.open_client(settings))
-
-    def _guarded(self, read):
-        """read(), with Chroma's failures (panics included) turned into our errors.
-
-        A local store that failed is dropped from Chroma's per-folder cache, so the next call
-        opens the files afresh (they may have been rebuilt meanwhile).
-        """
-        try:
-            return read()
-        except BaseException as exc:
-            damaged = isinstance(exc, IndexNotReadyError) and exc.code == store.DAMAGED
-            if isinstance(exc, MrsAssistError) and not damaged:
-                raise
-            if not (isinstance(exc, Exception) or store.is_store_failure(exc)):
-                raise  # KeyboardInterrupt, SystemExit
-            if not self.settings.chroma_url:
-                store.reset_local_client(self.settings)
-            if damaged or store.is_store_failure(exc):
-                raise store.store_error(self.settings, exc, "reading the index") from exc
-            raise ServiceUnavailableError(f"cannot read the index: {exc}") from exc
 
     def _reopen_if_replaced(self) -> bool:
         """Open a new local client when the folder was replaced or the cache reset; True if it did."""
@@ -163,75 +147,20 @@ class Retriever:
         """Name of the generation this retriever answers from."""
         return self._state.generation
 
-    def _read_pointer(self) -> store.Pointer | None:
-        return store.read_pointer(self._client, self.settings.collection, self._ef)
-
-    def _load(self) -> _Loaded:
-        """Open the pointer's generation and build BM25 over it; raises IndexNotReadyError."""
-        from chromadb.errors import NotFoundError
-
-        pointer = self._read_pointer()
-        if pointer is None:
-            raise IndexNotReadyError("no index has been built yet: run `mrs-assist index`")
-        if pointer.model_id != self.embedder.model_id:
-            raise IndexNotReadyError(
-                f"the index was built with embedding model {pointer.model_id}, but this process "
-                f"uses {self.embedder.model_id}: run `mrs-assist index`"
-            )
-        try:
-            collection = self._client.get_collection(
-                pointer.generation, embedding_function=self._ef
-            )
-            ids, docs, metas = [], [], []
-            while True:
-                page = collection.get(
-                    include=["documents", "metadatas"], limit=_PAGE, offset=len(ids)
-                )
-                ids += page["ids"]
-                docs += page["documents"]
-                metas += page["metadatas"]
-                if len(page["ids"]) < _PAGE:
-                    break
-        except NotFoundError as exc:
-            raise IndexNotReadyError(
-                f"index generation {pointer.generation} is missing: run `mrs-assist index`"
-            ) from exc
-        if len(ids) != pointer.total:
-            raise IndexNotReadyError(
-                f"index generation {pointer.generation} holds {len(ids)} chunks, expected "
-                f"{pointer.total}: run `mrs-assist index --rebuild`",
-                code=store.DAMAGED,
-            )
-        record = selfcheck.parse_record(pointer.selfcheck)
-        if record is not None and selfcheck.records_digest(ids, docs, metas) != record["records_sha256"]:
-            raise IndexNotReadyError(
-                f"index generation {pointer.generation} no longer holds the chunks it was built with: "
-                "run `mrs-assist index --rebuild`",
-                code=store.DAMAGED,
-            )
-        return _Loaded(
-            pointer=pointer,
-            generation=pointer.generation,
-            collection=collection,
-            ids=ids,
-            pos={cid: i for i, cid in enumerate(ids)},
-            meta=dict(zip(ids, metas)),
-            policy_of=np.array([m["policy_id"] for m in metas], dtype=object),
-            bm25=BM25Index(docs),
-            policies=pointer.policies,
-        )
+    def _load(self) -> Loaded:
+        return load_generation(self._client, self.settings, self.embedder.model_id, self._ef)
 
     def refresh(self, *, force: bool = False) -> bool:
         """Reload if a build moved the pointer (or the local folder was replaced); True when it reloaded.
 
         Raises IndexNotReadyError or ServiceUnavailableError like `from_settings`.
         """
-        return self._guarded(lambda: self._refresh(force))
+        return guarded(self.settings, lambda: self._refresh(force))
 
     def _refresh(self, force: bool) -> bool:
         with self._lock:
             force = self._reopen_if_replaced() or force
-        pointer = self._read_pointer()
+        pointer = store.read_pointer(self._client, self.settings.collection, self._ef)
         with self._lock:
             if not force and pointer is not None and pointer == self._state.pointer:
                 return False
@@ -245,15 +174,32 @@ class Retriever:
         top_k: int | None = None,
         *,
         detect: bool = True,
+        intents: frozenset[str] | None = None,
     ) -> RetrievalResult:
-        """Best clauses for the question; raises InvalidRequestError, UnknownPolicyError,
-        IndexNotReadyError or ServiceUnavailableError.
+        """``rank(question, mode="hybrid")``: what /v1/ask searches with."""
+        return self.rank(question, policy_ids=policy_ids, top_k=top_k, detect=detect, intents=intents)
+
+    def rank(
+        self,
+        question: str,
+        *,
+        policy_ids: Sequence[str] | None = None,
+        top_k: int | None = None,
+        mode: Mode = "hybrid",
+        detect: bool = True,
+        intents: frozenset[str] | None = None,
+    ) -> RetrievalResult:
+        """The best clauses for the question by ``mode`` (see the module docstring); raises
+        InvalidRequestError, UnknownPolicyError, IndexNotReadyError or ServiceUnavailableError.
 
         policy_ids None: detect payers in the question (unless detect=False); [] searches all.
+        intents: what the question asks for (``structure.question_intents``; computed when None).
         """
         question = (question or "").strip()
         if not question:
             raise InvalidRequestError("the question is empty")
+        if mode not in MODES:
+            raise InvalidRequestError(f"unknown ranking mode {mode!r}; known: {', '.join(MODES)}")
         top_k = self.settings.top_k if top_k is None else top_k
         if not 1 <= top_k <= 50:
             raise InvalidRequestError(f"top_k must be between 1 and 50, got {top_k}")
@@ -266,21 +212,20 @@ class Retriever:
             if pid not in known:
                 raise UnknownPolicyError(pid, known)
         policy_ids = list(dict.fromkeys(policy_ids))
-
-        query = self.embedder.embed([question])[0]
+        search = _Search(
+            self, question, mode, question_intents(question) if intents is None else intents
+        )
         for attempt in (1, 2):
-            bm25 = state.bm25.scores(question)
-            search = self._search_one if len(policy_ids) <= 1 else self._search_each
             try:
-                hits, best = search(state, query, bm25, policy_ids, top_k)
+                hits, best = search.run(state, policy_ids, top_k)
                 break
-            except _StaleGenerationError:
+            except StaleGenerationError:
                 # A build dropped our generation between the pointer check and the query.
                 if attempt == 2:
                     raise IndexNotReadyError("the index changed during the search; retry") from None
                 self.refresh(force=True)
                 state = self._state
-        hits = [Hit(**{**h.__dict__, "rank": i}) for i, h in enumerate(hits, start=1)]
+        hits = [replace(h, rank=i) for i, h in enumerate(hits, start=1)]
         return RetrievalResult(
             question=question,
             hits=hits,
@@ -289,10 +234,34 @@ class Retriever:
             policy_ids=policy_ids,
             per_policy=len(policy_ids) > 1,
             generation=state.generation,
+            mode=mode,
         )
 
-    def _search_each(self, state: _Loaded, query: list[float], bm25: np.ndarray,
-                     policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
+
+class _Search:
+    """One question's ranking: the query embedded once, BM25 scored once per state."""
+
+    def __init__(self, retriever: Retriever, question: str, mode: str, intents: frozenset[str]) -> None:
+        self.retriever = retriever
+        self.settings = retriever.settings
+        # Ours reads reviewer shorthand ("sx", "E/I"); the baselines search the question as typed.
+        self.question = expand_shorthand(question) if mode == "hybrid" else question
+        self.mode = mode
+        self.intents = intents
+        self.query = retriever.embedder.embed([self.question])[0] if mode != "bm25" else None
+
+    def run(self, state: Loaded, policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
+        """Hits (per-policy quotas when several policies) and the best lexically supported similarity."""
+        bm25 = state.bm25.scores(self.question)
+        if len(policy_ids) <= 1:
+            hits, best = self._one(state, bm25, policy_ids, top_k)
+        else:
+            hits, best = self._each(state, bm25, policy_ids, top_k)
+        if self.mode == "hybrid" and "list" in self.intents:
+            hits = _with_list_units(state, hits, top_k)
+        return hits, best
+
+    def _each(self, state: Loaded, bm25: np.ndarray, policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
         """Per-policy quota: each policy's best hits first, then the best of the rest."""
         top_k = max(top_k, len(policy_ids))
         quota = top_k // len(policy_ids)
@@ -300,7 +269,7 @@ class Retriever:
         spare: list[Hit] = []
         best = -1.0
         for pid in policy_ids:
-            hits, sim = self._search_one(state, query, bm25, [pid], top_k)
+            hits, sim = self._one(state, bm25, [pid], top_k)
             best = max(best, sim)
             chosen += hits[:quota]
             spare += hits[quota:]
@@ -309,66 +278,99 @@ class Retriever:
         chosen.sort(key=lambda h: -h.score)
         return chosen, best
 
-    def _search_one(self, state: _Loaded, query: list[float], bm25: np.ndarray,
-                    policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
-        """Fused, clause-deduplicated hits within the policies ([] = all), and best similarity."""
+    def _dense(self, state: Loaded, policy_ids: list[str], n: int) -> dict[str, float]:
+        """Chunk id → cosine similarity for the n nearest chunks within the policies."""
+        if self.query is None:
+            return {}
         where = {"policy_id": {"$in": policy_ids}} if policy_ids else None
-        n = min(max(_CANDIDATES, top_k * 10), len(state.ids))
-        if n == 0:
-            return [], -1.0
         try:
             res = state.collection.query(
-                query_embeddings=[np.asarray(query, dtype=np.float32)],
+                query_embeddings=[np.asarray(self.query, dtype=np.float32)],
                 n_results=n, where=where, include=["distances"],
             )
         except BaseException as exc:
-            if isinstance(exc, Exception) and _is_not_found(exc):
-                raise _StaleGenerationError(state.generation) from exc
-            if not (isinstance(exc, Exception) or store.is_store_failure(exc)):
-                raise  # KeyboardInterrupt, SystemExit
-            if not self.settings.chroma_url:
-                store.reset_local_client(self.settings)
-            if store.is_store_failure(exc):
-                raise store.store_error(self.settings, exc, "searching") from exc
-            raise ServiceUnavailableError(f"the vector search failed: {exc}") from exc
-        dense_ids = res["ids"][0]
-        similarity = {cid: 1.0 - float(d) for cid, d in zip(dense_ids, res["distances"][0])}
+            if isinstance(exc, Exception) and is_not_found(exc):
+                raise StaleGenerationError(state.generation) from exc
+            mapped = store_failure(self.settings, exc, "searching")
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return {cid: 1.0 - float(d) for cid, d in zip(res["ids"][0], res["distances"][0])}
 
+    def _one(self, state: Loaded, bm25: np.ndarray, policy_ids: list[str], top_k: int) -> tuple[list[Hit], float]:
+        """Clause-deduplicated hits within the policies ([] = all), and best similarity."""
+        n = len(state.ids) if self.mode == "dense" else min(max(_CANDIDATES, top_k * 10), len(state.ids))
+        if n == 0:
+            return [], -1.0
+        similarity = self._dense(state, policy_ids, n)
+        dense_ids = list(similarity)
         scores = bm25.copy()
         if policy_ids:
             scores[~np.isin(state.policy_of, policy_ids)] = 0.0
-        order = np.argsort(-scores, kind="stable")[:n]
+        order = np.argsort(-scores, kind="stable")[: len(state.ids) if self.mode == "bm25" else n]
         lexical_ids = [state.ids[i] for i in order if scores[i] > 0]
+
+        if self.mode == "dense":
+            ranked = [(cid, similarity[cid]) for cid in dense_ids]
+        elif self.mode == "bm25":
+            ranked = [(cid, float(scores[state.pos[cid]])) for cid in lexical_ids]
+        else:
+            rankings = [dense_ids, lexical_ids]
+            weights = [self.settings.dense_weight, 1.0]
+            if self.mode == "hybrid" and self.intents:
+                fused = [cid for cid, _ in reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)]
+                # Only clauses the question already reaches: routing reorders, it never adds.
+                routed = [
+                    c for c in fused[: self.settings.route_depth]
+                    if state.structure.routed(state.meta[c]["clause_id"], self.intents)
+                ]
+                rankings.append(routed)
+                weights.append(self.settings.route_weight)
+            ranked = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
 
         hits: list[Hit] = []
         seen: set[str] = set()
-        for cid, fused in reciprocal_rank_fusion(
-                [dense_ids, lexical_ids], k=self.settings.rrf_k, weights=(self.settings.dense_weight, 1.0)
-            ):
+        for cid, score in ranked:
             meta = state.meta[cid]
             if meta["clause_id"] in seen:
                 continue
             seen.add(meta["clause_id"])
-            hits.append(Hit(
-                clause_id=meta["clause_id"], policy_id=meta["policy_id"], payer=meta["payer"],
-                section=meta["section"], text=meta["clause_text"], score=fused,
-                dense_similarity=similarity.get(cid), bm25_score=float(scores[state.pos[cid]]),
-                rank=0, chunk_id=cid,
-            ))
+            hits.append(_hit(state, cid, score, similarity.get(cid), float(scores[state.pos[cid]])))
             if len(hits) == top_k:
                 break
         # Relevance counts only chunks that share a word with the question: dense similarity
         # alone rates "copay for a knee MRI" near the MRI-safety clauses (see config).
-        best = max((sim for cid, sim in similarity.items() if scores[state.pos[cid]] > 0),
-                   default=-1.0)
+        best = max((sim for cid, sim in similarity.items() if scores[state.pos[cid]] > 0), default=-1.0)
         return hits, best if math.isfinite(best) else -1.0
 
 
-class _StaleGenerationError(Exception):
-    """The generation being searched was dropped by a newer build."""
+def _hit(state: Loaded, chunk_id: str, score: float, similarity: float | None, bm25: float) -> Hit:
+    meta = state.meta[chunk_id]
+    return Hit(
+        clause_id=meta["clause_id"], policy_id=meta["policy_id"], payer=meta["payer"],
+        section=meta["section"], text=meta["clause_text"], score=score,
+        dense_similarity=similarity, bm25_score=bm25, rank=0, chunk_id=chunk_id,
+        kinds=state.structure.kinds.get(meta["clause_id"], frozenset()),
+    )
 
 
-def _is_not_found(exc: Exception) -> bool:
-    from chromadb.errors import NotFoundError
-
-    return isinstance(exc, NotFoundError) or "does not exist" in str(exc)
+def _with_list_units(state: Loaded, hits: list[Hit], top_k: int) -> list[Hit]:
+    """The best-ranked list in place of its first hit, the other hits after it; still top_k
+    hits. A parent hit brings its items; an item hit stays first, then its parent and the
+    other items."""
+    chunk_of = {state.meta[cid]["clause_id"]: cid for cid in reversed(state.ids)}
+    for i, hit in enumerate(hits[:LIST_REACH]):
+        unit = state.structure.unit(hit.clause_id)
+        if not unit:
+            continue
+        if unit[0] != hit.clause_id:
+            unit = [hit.clause_id, *(cid for cid in unit if cid != hit.clause_id)]
+        members = [
+            next((h for h in hits if h.clause_id == cid), None)
+            or _hit(state, chunk_of[cid], hit.score, None, 0.0)
+            for cid in unit if cid in chunk_of
+        ]
+        rest = [h for h in hits[i:] if h.clause_id not in set(unit)]
+        out = hits[:i] + members + rest
+        return out[:top_k]
+    return hits

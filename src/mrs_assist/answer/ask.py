@@ -1,0 +1,294 @@
+"""The ask use case: question → plan → verdict + quoted clauses (+ optional model phrasing).
+
+``Asker`` owns the answer policy that used to live in ``service.py``: which questions the
+criteria decide (a stated case through the checker, or the indications × policies matrix),
+which ones retrieval answers (a whole list, a metadata clause, the best clause), when the
+guidelines do not address a question, and how the verdict opens the answer. Its
+collaborators are passed in once (``Services`` builds them); the retriever is a callable so
+coverage answers stand when no index is available.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.coverage import CoverageLine, compose_coverage
+from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
+from mrs_assist.answer.plan import QueryPlan, plan_question
+from mrs_assist.answer.vocabulary import Vocabulary
+from mrs_assist.corpus import Corpus
+from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
+from mrs_assist.errors import IndexNotReadyError, ServiceUnavailableError
+from mrs_assist.retrieve.retriever import LIST_REACH
+from mrs_assist.retrieve.structure import ClauseStructure
+from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
+
+log = logging.getLogger("mrs_assist.answer")
+
+_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+_RELATED = 3
+"""Retrieved clauses quoted after a criteria answer."""
+_MAX_DECIDING = 3
+UNMENTIONED = "Note: no guideline uses the words"
+_LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
+
+
+@dataclass
+class Asker:
+    """Answers /v1/ask requests over one corpus, its criteria and (lazily) its index."""
+
+    settings: Any
+    corpus: Corpus
+    catalogue: Catalogue
+    policies: Mapping[str, Policy]
+    matrix: Callable[[], CompareResponse]
+    retriever: Callable[[], Any]
+    vocabulary: Vocabulary
+    chat_model: Callable[[], Any] = lambda: None
+    extract: Callable[[str], Mapping] | None = None
+    """Notes → extracted facts (the determination pipeline's extractor); None disables
+    running a question's stated case through the checker."""
+    fixed_vocabulary: Callable[[], Any] = lambda: None
+    """Wording a draft may use without a source (the validator's vocabulary)."""
+
+    @cached_property
+    def structure(self) -> ClauseStructure:
+        """List parents/items and clause kinds of the corpus (the retriever's own reading)."""
+        return ClauseStructure(
+            {"clause_id": c.id, "section": c.section, "clause_text": c.text} for c in self.corpus.clauses()
+        )
+
+    def plan(self, request: AskRequest) -> QueryPlan:
+        """The question's plan, computed once."""
+        return plan_question(
+            request.question, request.policy_ids, corpus=self.corpus, catalogue=self.catalogue,
+            rows=[row.fact for row in self.matrix().rows], vocabulary=self.vocabulary,
+        )
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        """A verdict-first, cited answer; raises IndexNotReadyError / ServiceUnavailableError
+        only when retrieval is needed and unavailable."""
+        plan = self.plan(request)
+        top_k = request.top_k or self.settings.top_k
+        response = self._decided(plan, top_k) if plan.decides_coverage else None
+        if response is None:
+            response = self._retrieved(plan, top_k)
+        response = self._checked(plan, response)
+        return self._phrased(plan, response)
+
+    # --- the criteria decide -----------------------------------------------------------------
+    def _decided(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """A stated case through the checker, else the matrix; None when neither decides."""
+        policy_ids = plan.decided_policies
+        if not policy_ids:
+            return None
+        verdict, citations = self._checker_verdict(plan, policy_ids)
+        coverage, more = self._matrix_answer(plan, policy_ids)
+        if verdict is None:
+            if not more:
+                return None
+            verdict = verdicts.from_matrix(self._cells(plan, policy_ids))
+        citations = _merge(citations, more)
+        body = coverage
+        if not body:  # a stated case with no indication named: quote what decided it
+            payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+            body = compose_answer(plan.question, citations, payer_names=payers, kinds=self._kinds)[0]
+        related = self._related(plan, policy_ids, {c.clause_id for c in citations}, top_k)
+        if related:
+            text, extra = compose_answer(plan.question, related, kinds=self._kinds)
+            body += "\n\nRelated guideline text (retrieved):\n" + text
+            citations = _merge(citations, extra)
+        return AskResponse(answer=body, citations=citations, mode="extractive", verdict=verdict)
+
+    def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation]]:
+        """The stated case's outcome under each policy, or (None, []) when it states no facts."""
+        if not plan.case_text or self.extract is None:
+            return None, []
+        extracted = {k: v for k, v in self.extract(plan.case_text).items() if v.value is not None}
+        if not extracted:
+            return None, []
+        named = {f: True for f in plan.indications if f not in extracted}
+        facts = resolve_facts(extracted, named, self.catalogue)
+        cases, ids = [], []
+        for pid in policy_ids:
+            policy = self.policies[pid]
+            evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=self.catalogue)
+            deciding = _deciding(evaluation)
+            flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
+            ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
+            cases.append(verdicts.PolicyCase(
+                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
+                deciding=deciding, flags=flags,
+                missing=[self.catalogue.spec(f).label if f in self.catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
+            ))
+        return verdicts.from_checker(cases), self._citations(ids)
+
+    def _cells(self, plan: QueryPlan, policy_ids: list[str]) -> list[verdicts.MatrixCell]:
+        rows = {row.fact: row for row in self.matrix().rows}
+        return [
+            verdicts.MatrixCell(
+                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
+                status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
+                clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
+            )
+            for fact in plan.indications
+            for pid in policy_ids
+        ]
+
+    def _matrix_answer(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[str, list[Citation]]:
+        """The per-policy coverage lines for the indications named, and their citations."""
+        if not plan.indications:
+            return "", []
+        lines = [
+            CoverageLine(
+                policy_id=cell.policy_id, payer=cell.payer, indication=cell.indication, status=cell.status,
+                conditions=tuple(cell.conditions),
+                clauses=tuple((c.id, c.section, c.text) for c in self._clauses(cell.clause_ids)),
+            )
+            for cell in self._cells(plan, policy_ids)
+        ]
+        return compose_coverage(plan.question, lines)
+
+    def _related(self, plan: QueryPlan, policy_ids: list[str], cited: set[str], top_k: int) -> list:
+        """Up to three retrieved clauses the criteria answer did not already quote."""
+        try:
+            result = self.retriever().search(plan.question, policy_ids=policy_ids, top_k=top_k, intents=plan.intents)
+        except (IndexNotReadyError, ServiceUnavailableError):
+            return []  # the criteria answer stands on its own; retrieval only adds context
+        return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
+
+    # --- retrieval answers -------------------------------------------------------------------
+    def _retrieved(self, plan: QueryPlan, top_k: int) -> AskResponse:
+        result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
+        if not plan.addressed(result, self.settings):
+            return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive", verdict=verdicts.not_addressed())
+        verdict, lead = self._hit_verdict(plan, result.hits)
+        quoted = result.hits if plan.intents & (_METADATA | {"list"}) else select_quotes(result.hits)
+        answer, citations = compose_answer(plan.question, quoted, kinds=self._kinds)
+        if plan.unmentioned:
+            answer = (
+                f"{UNMENTIONED} {', '.join(repr(w) for w in plan.unmentioned)}; "
+                "the closest clauses are quoted below and may not answer the question directly.\n\n"
+                + answer
+            )
+        return AskResponse(answer=answer, citations=_merge(lead, citations), mode="extractive", verdict=verdict)
+
+    def _hit_verdict(self, plan: QueryPlan, hits: Sequence) -> tuple[Verdict, list[Citation]]:
+        """A list, metadata or best-clause verdict from the hits, and the clauses it cites."""
+        if "list" in plan.intents:
+            for hit in hits[:LIST_REACH]:
+                unit = self.structure.unit(hit.clause_id)
+                if unit:
+                    parent, *items = self._citations(unit)
+                    payer = self.corpus.documents[parent.policy_id].meta.payer
+                    return verdicts.from_list(payer, parent.policy_id, parent, items), [parent, *items]
+        wanted = plan.intents & _METADATA
+        best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
+        metadata = best is not None
+        best = best or verdicts.prefer_current(hits, plan.intents)
+        citation = self._citations([best.clause_id])[0]
+        quote = " … ".join(best_sentences(plan.question, citation.text, limit=1, coverage=plan.coverage))
+        payer = self.corpus.documents[best.policy_id].meta.payer
+        return verdicts.from_clause(payer, citation, self._kinds(best.clause_id), quote, metadata=metadata), [citation]
+
+    # --- guard and phrasing ------------------------------------------------------------------
+    def _checked(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
+        """The response with its verdict checked against the citations; a verdict that fails
+        is replaced by the best cited clause (which always passes)."""
+        from mrs_assist.validate import AnswerDraft, validate_answer_draft
+
+        def problems_of(text: str, ids: list[str]) -> list[str]:
+            draft = AnswerDraft(answer=text, cited_clause_ids=ids)
+            found = validate_answer_draft(
+                draft, question=plan.question, citations=response.citations, corpus=self.corpus,
+                vocabulary=self.fixed_vocabulary(),
+            )
+            # A web address quoted verbatim from a cited clause is the guideline's, not an addition.
+            quoted_links = all(any(u in c.text for c in response.citations) for u in _LINK.findall(text))
+            return [f"{p.code}: {p.message}" for p in found if not (p.code == "link" and quoted_links)]
+
+        verdict = response.verdict
+        if verdict is None or verdict.basis == "not_addressed":
+            return response
+        problems = verdicts.check_verdict(verdict, response.citations, problems_of)
+        if problems:
+            log.warning("verdict rejected by the validator: %s", "; ".join(problems)[:300])
+            first = response.citations[0]
+            payer = self.corpus.documents[first.policy_id].meta.payer
+            verdict = verdicts.from_clause(payer, first, self._kinds(first.clause_id), first.text, metadata=True)
+            if verdicts.check_verdict(verdict, response.citations, problems_of):
+                verdict = verdict.model_copy(update={"checked": False})
+                return response.model_copy(update={"verdict": verdict})
+        verdict = verdict.model_copy(update={"checked": True})
+        note, body = "", response.answer
+        if body.startswith(UNMENTIONED):  # the note that the guidelines may not answer stays first
+            note, body = body.split("\n\n", 1)
+            note += "\n\n"
+        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{verdict.text}\n\n{body}"})
+
+    def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
+        """The model's phrasing when one is configured and it passes the validator."""
+        chat_model = self.chat_model()
+        if chat_model is None or not response.citations:
+            return response
+        from mrs_assist.answer.llm import phrase_answer
+
+        phrased, problems = phrase_answer(
+            chat_model, plan.question, response.citations, response.answer,
+            corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
+            vocabulary=self.fixed_vocabulary(),
+        )
+        if problems:
+            log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
+        return phrased.model_copy(update={"verdict": response.verdict})
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _kinds(self, clause_id: str) -> frozenset[str]:
+        return self.structure.kinds.get(clause_id, frozenset())
+
+    def _clauses(self, ids: Sequence[str]) -> list:
+        clauses = (self.corpus.clause(cid) for cid in dict.fromkeys(ids))
+        return [c for c in clauses if c is not None and not c.deleted]
+
+    def _citations(self, ids: Sequence[str]) -> list[Citation]:
+        return [
+            Citation(clause_id=c.id, policy_id=c.policy_id, section=c.section, text=c.text, score=1.0)
+            for c in self._clauses(ids)
+        ]
+
+
+def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citation]:
+    """Citations of both, first's order first, each clause once."""
+    out: dict[str, Citation] = {}
+    for c in [*first, *second]:
+        out.setdefault(c.clause_id, c)
+    return list(out.values())
+
+
+def _deciding(evaluation: Evaluation) -> list[tuple[str, str]]:
+    """(criterion label, clause id) of what decided the outcome, at most three.
+
+    Named by what the case makes true: an indication the policy calls investigational, a
+    true exclusion or a met criterion ("advanced imaging … within 3 months"); a group's label
+    ("none of 1-8 is met") only when no stated fact decided it.
+    """
+    true_leaf: dict[str, Any] = {}
+    group: dict[str, Any] = {}
+    for node in evaluation.trace.walk():
+        if not node.clause_id or node.value is None:
+            continue
+        if node.fact and node.value is True:
+            true_leaf.setdefault(node.clause_id, node)
+        group.setdefault(node.clause_id, node)
+    if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
+        return [(f.label, f.clause_id) for f in evaluation.investigational][:_MAX_DECIDING]
+    stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
+    if stated:
+        return [(true_leaf[cid].label, cid) for cid in stated][:_MAX_DECIDING]
+    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:_MAX_DECIDING]

@@ -1,0 +1,176 @@
+"""One query plan per question, computed once and read by every step of ask.
+
+The plan holds what the question asks (coverage? which payers? which indications? what
+metadata? a list?), the case it states if any, and the topic words no guideline uses. It
+holds the one coverage rule (``is_coverage_question``) and the one relevance rule
+(``QueryPlan.addressed``); nothing else in ask re-reads the question for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mrs_assist.criteria.questions import indications_in_question
+from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
+from mrs_assist.retrieve.shorthand import spell_out
+from mrs_assist.retrieve.structure import question_intents
+
+if TYPE_CHECKING:
+    from mrs_assist.answer.vocabulary import Vocabulary
+    from mrs_assist.config import Settings
+    from mrs_assist.corpus import Corpus
+    from mrs_assist.criteria import Catalogue
+    from mrs_assist.retrieve import RetrievalResult
+
+_COVERAGE = re.compile(
+    r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
+    r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
+    r"pay for|okay|ok)\b",
+    re.I,
+)
+_PATIENT = re.compile(
+    r"\b(?:pt|patient|mbr|member|\d+\s*(?:yo|y/o|year[- ]old|mo[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
+    re.I,
+)
+_DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
+_PAST = frozenset({"history", "date", "version"})
+_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+_SEGMENT = re.compile(r"[^,;?!\n]+")
+_DASH = re.compile(r"\s[-–—]\s")
+_CASE_WORD = re.compile(
+    r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
+    r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
+    r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|nondx|non-?diagnostic)\b",
+    re.I,
+)
+
+
+def is_coverage_question(question: str) -> bool:
+    """True if the question asks about coverage, approval or investigational status."""
+    return bool(_COVERAGE.search(question))
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What one question asks, worked out once."""
+
+    question: str
+    policy_ids: list[str]
+    """Policies to search and decide for: the request's, else those the question names
+    (every guideline for a comparison); [] means all."""
+    named: list[str]
+    """Documents the question names (payer names, aliases, ids)."""
+    coverage: bool
+    """It asks whether something is covered, approvable or investigational."""
+    comparison: bool
+    """It compares payers (names two or more, or says 'which payers', 'difference', …)."""
+    indications: list[str]
+    """Indication facts (matrix rows) the question names."""
+    intents: frozenset[str]
+    """Metadata it asks for (dates, versions, history, codes, definitions, documentation) and 'list'."""
+    unmentioned: list[str]
+    """Topic words of the question that no guideline uses."""
+    case_text: str = ""
+    """The case the question states ('pt had MRI 5 wks ago, no new sx'), as sentences; '' if none."""
+    guidelines: list[str] = field(default_factory=list)
+    """Guideline policy ids in the corpus (criteria exist for these)."""
+
+    @property
+    def decides_coverage(self) -> bool:
+        """The criteria decide this question: it names an indication or states a case, asks
+        about coverage or compares payers, and asks about the current position (not when
+        something was added, changed or dated)."""
+        if self.intents & _PAST:
+            return False
+        if self.case_text and not self.coverage:
+            return True  # a case typed without the ask ("8yo w/ X-ALD, MRI indeterminate"): the checker answers
+        return bool(self.indications or self.case_text) and (self.coverage or self.comparison)
+
+    @property
+    def decided_policies(self) -> list[str]:
+        """Guidelines whose criteria answer it: those asked about, else every guideline."""
+        wanted = [pid for pid in self.guidelines if pid in self.policy_ids]
+        return wanted or (self.guidelines if not self.policy_ids else [])
+
+    def addressed(self, result: RetrievalResult, settings: Settings) -> bool:
+        """The one relevance rule: the guidelines address the question.
+
+        Declined when no clause is close enough (``min_relevance``), or
+        when the question's topic words appear in no guideline and the closest clause is
+        still only loosely related (``min_relevance_unmentioned``). In between, the answer
+        quotes the closest clauses and says which words no guideline uses.
+        """
+        if result.hits and self._metadata_hit(result):
+            return True
+        if not result.hits or result.best_dense_similarity < settings.min_relevance:
+            return False
+        return not (self.unmentioned and result.best_dense_similarity < settings.min_relevance_unmentioned)
+
+    def _metadata_hit(self, result: RetrievalResult) -> bool:
+        """A terse metadata question ("cohere v1 date?") that names its payer, or uses no
+        word the guidelines lack, and whose top hits include a clause of the kind it asks for
+        sharing a word with it: addressed, however low the dense similarity."""
+        wanted = self.intents & _METADATA
+        if not wanted or not (self.named or not self.unmentioned):
+            return False
+        return any(
+            getattr(h, "kinds", frozenset()) & wanted and getattr(h, "bm25_score", 0.0) > 0 for h in result.hits[:3]
+        )
+
+
+def plan_question(
+    question: str,
+    policy_ids: Sequence[str] | None,
+    *,
+    corpus: Corpus,
+    catalogue: Catalogue,
+    rows: Iterable[str],
+    vocabulary: Vocabulary,
+) -> QueryPlan:
+    """The plan for a question (``policy_ids`` from the request, or None to detect)."""
+    named = named_policies(question, corpus)
+    searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
+    indications = indications_in_question(question, catalogue, rows)
+    coverage = is_coverage_question(question)
+    guidelines = list(corpus.policy_ids)
+    named_guidelines = [pid for pid in named if pid in guidelines]
+    comparison = (
+        len(named_guidelines) >= 2
+        or is_comparison(question)
+        or (bool(indications) and not named_guidelines and bool(_DIFFERENCE.search(question)))
+    )
+    return QueryPlan(
+        question=question,
+        policy_ids=searched,
+        named=named,
+        coverage=coverage,
+        comparison=comparison,
+        indications=indications,
+        intents=question_intents(question),
+        unmentioned=vocabulary.unmentioned(question),
+        case_text=stated_case(question, corpus) if coverage or _PATIENT.search(question) else "",
+        guidelines=guidelines,
+    )
+
+
+def stated_case(question: str, corpus: Corpus) -> str:
+    """The case facts a question states, as sentences for the extractor; '' when it states none.
+
+    Reviewers type cases as comma-separated fragments around the ask ("pt had MRI brain
+    5 wks ago, no new sx, can we approve MRS under cohere?"). Each fragment becomes its own
+    sentence (so a duration in one fragment never reads as the duration of a symptom in the
+    next); fragments that ask (coverage words) or only name a payer are dropped.
+    """
+    payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
+    fragments = []
+    for part in _SEGMENT.findall(_DASH.sub(", ", question)):
+        for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
+            text = piece.strip(" .:-")
+            if not text or is_coverage_question(text) or text.lower() in payers:
+                continue
+            if _CASE_WORD.search(text):
+                fragments.append(text)
+    return spell_out(". ".join(fragments) + ".") if fragments else ""

@@ -1,0 +1,198 @@
+"""The verdict: one plain sentence that answers the question, every claim cited.
+
+Built without a model, from the strongest source that decides the question:
+
+1. ``from_checker`` — the case the question states, run through the criteria checker
+   (yes / no / only if …, naming the deciding criterion);
+2. ``from_matrix`` — the indications × policies matrix (a row per payer when several);
+3. ``from_list`` — a list clause and every item of it;
+4. ``from_clause`` — the best metadata clause (date, version, code, definition, history)
+   or the best clause. History, summary-of-changes and reference clauses are labelled, and
+   a current clause of the same policy is preferred when the question does not ask for
+   history.
+
+``check_verdict`` is the guard: every claim cites clauses that are among the citations,
+and the whole verdict passes the same answer validator a model's draft must pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mrs_assist.schemas import Citation, Verdict, VerdictClaim
+
+HISTORY_KINDS = frozenset({"history", "reference"})
+_PAST = frozenset({"history", "date", "version"})
+_ITEM_CHARS = 110
+
+
+@dataclass(frozen=True)
+class PolicyCase:
+    """One policy's evaluation of the stated case (what ``from_checker`` needs)."""
+
+    policy_id: str
+    payer: str
+    outcome: str
+    deciding: list[tuple[str, str]]
+    """(criterion label, clause id) that decided the outcome."""
+    missing: list[str]
+    """Labels of the unknown facts that could change it."""
+    flags: list[tuple[str, str]] = ()
+    """(safety flag label, clause id) the stated facts raise: the reviewer must see them."""
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One policy's matrix cell for one indication (what ``from_matrix`` needs)."""
+
+    policy_id: str
+    payer: str
+    indication: str
+    status: str
+    conditions: list[str]
+    clause_ids: list[str]
+
+
+def _cite(ids: Sequence[str]) -> str:
+    return "[" + ", ".join(dict.fromkeys(ids)) + "]"
+
+
+def _short(text: str, limit: int = _ITEM_CHARS) -> str:
+    """The text cut at a word boundary (with '…') when longer than ``limit``; a verbatim prefix."""
+    text = text.strip().rstrip(";,")
+    if text.endswith(("; OR", "; AND")):
+        text = text.rsplit(";", 1)[0]
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _render(lead: str, claims: list[VerdictClaim], basis: str) -> Verdict:
+    """One sentence when there is one claim; else the lead line and one row per claim."""
+    if len(claims) == 1 and not lead:
+        text = claims[0].text
+    else:
+        text = "\n".join([lead, *(f"- {c.text}" for c in claims)]).strip()
+    return Verdict(text=text, basis=basis, claims=claims, checked=False)
+
+
+def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
+    """Yes / no / only if … for the case the question states, per policy, naming what decides."""
+    claims = []
+    for case in cases:
+        ids = [cid for _, cid in case.deciding]
+        what = "; ".join(dict.fromkeys(label for label, _ in case.deciding))
+        who = f"{case.payer} ({case.policy_id})"
+        if case.outcome == "meets_criteria":
+            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {_cite(ids)}."
+        elif case.outcome == "does_not_meet_criteria":
+            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {_cite(ids)}."
+        else:
+            need = "; ".join(case.missing) or what
+            text = f"Not decided — what the question states does not settle {who} criteria; still open: {need} {_cite(ids)}."
+        claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
+        flagged = [
+            VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
+            for label, cid in case.flags
+        ]
+        # Undecided coverage with a stated safety item: the flag is what the question is about.
+        claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
+    lead = "" if len(claims) == 1 else "For the case as the question states it:"
+    return _render(lead, claims, "checker")
+
+
+_STATUS = {
+    "covered": "Yes — {who} covers MRS for {ind}",
+    "covered_if": "Only if {cond} — {who} covers MRS for {ind}",
+    "investigational": "No — {who} calls MRS for {ind} experimental/investigational",
+    "not_covered": "No — {ind} is not among {who} listed indications",
+}
+
+
+def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
+    """The matrix's answer: one sentence for one payer, a row per payer for several."""
+    claims = []
+    for cell in cells:
+        who = f"{cell.payer} ({cell.policy_id})"
+        if cell.status == "not_covered":
+            who = f"{cell.payer}'s ({cell.policy_id})"
+        cond = "; ".join(cell.conditions) or "its conditions are met"
+        text = _STATUS[cell.status].format(who=who, ind=cell.indication, cond=cond)
+        claims.append(VerdictClaim(text=f"{text} {_cite(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
+    payers = list(dict.fromkeys(c.payer for c in cells))
+    indications = list(dict.fromkeys(c.indication for c in cells))
+    if len(claims) == 1:
+        return _render("", claims, "criteria")
+    covered = [c.payer for c in cells if c.status == "covered"]
+    lead = (
+        f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
+    )
+    return _render(lead, claims, "criteria")
+
+
+def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
+    """The whole list: the parent clause and every item, each cited."""
+    claims = [VerdictClaim(text=f"{_short(i.text)} [{i.clause_id}]", clause_ids=[i.clause_id]) for i in items]
+    lead = f"{payer} ({policy_id}) lists {len(items)}: {_short(parent.text, 160)} [{parent.clause_id}]"
+    verdict = _render(lead, claims, "list")
+    claims = [VerdictClaim(text=lead, clause_ids=[parent.clause_id]), *claims]
+    return verdict.model_copy(update={"claims": claims})
+
+
+def label_of(kinds: frozenset[str]) -> str:
+    """'(history — not the current position) ' for history and reference clauses, else ''."""
+    if "history" in kinds:
+        return "(history — not the current position) "
+    if "reference" in kinds:
+        return "(reference list — not a criterion) "
+    return ""
+
+
+def from_clause(payer: str, citation: Citation, kinds: frozenset[str], quote: str, *, metadata: bool) -> Verdict:
+    """The best clause's answer, labelled when it is history or a reference."""
+    text = citation.text if metadata and len(citation.text) <= 260 else quote
+    claim = f'{label_of(kinds)}{payer} ({citation.policy_id}): "{text}" [{citation.clause_id}]'
+    return _render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
+
+
+def not_addressed() -> Verdict:
+    """The verdict when no guideline addresses the question (nothing to cite)."""
+    text = "The guidelines in this corpus do not address this question."
+    return Verdict(text=text, basis="not_addressed", claims=[], checked=True)
+
+
+def prefer_current(hits: Sequence, intents: frozenset[str]):
+    """The hit the verdict should rest on: the best one, unless it is history or a reference,
+    the question does not ask about the past, and a current clause of the same policy ranks."""
+    if not hits:
+        return None
+    best = hits[0]
+    if intents & _PAST or not (getattr(best, "kinds", frozenset()) & HISTORY_KINDS):
+        return best
+    current = [h for h in hits if h.policy_id == best.policy_id and not (getattr(h, "kinds", frozenset()) & HISTORY_KINDS)]
+    return current[0] if current else best
+
+
+_ID = re.compile(r"\[([^\]]+)\]")
+
+
+def check_verdict(verdict: Verdict, citations: Sequence[Citation], problems_of) -> list[str]:
+    """Problems with a verdict: a claim without a citation, a cited clause that is not among
+    the citations, or what ``problems_of(text, ids)`` (the answer validator) finds."""
+    cited = {c.clause_id for c in citations}
+    problems = []
+    for claim in verdict.claims:
+        shown = {i.strip() for group in _ID.findall(claim.text) for i in group.split(",")}
+        if not claim.clause_ids:
+            problems.append(f"claim without a citation: {claim.text[:60]!r}")
+        for cid in claim.clause_ids:
+            if cid not in cited:
+                problems.append(f"claim cites {cid!r}, which is not among the citations")
+            if cid not in shown:
+                problems.append(f"claim rests on {cid!r} but does not show it")
+    if verdict.claims:
+        ids = list(dict.fromkeys(i for c in verdict.claims for i in c.clause_ids))
+        problems += problems_of(verdict.text, ids)
+    return problems

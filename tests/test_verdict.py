@@ -1,0 +1,193 @@
+"""Every ask answer opens with a verdict: decided by the checker, the matrix, a list or a clause,
+each claim cited and checked; history is labelled and never decides when a current clause does."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.extractive import compose_answer
+from mrs_assist.answer.plan import plan_question, stated_case
+from mrs_assist.config import Settings
+from mrs_assist.errors import IndexNotReadyError
+from mrs_assist.retrieve.shorthand import expand_shorthand, spell_out
+from mrs_assist.retrieve.structure import ClauseStructure, clause_kinds, question_intents
+from mrs_assist.schemas import AskRequest, Citation
+from mrs_assist.service import Services
+from mrs_assist.validate import AnswerDraft, validate_answer_draft
+
+
+class NoIndex:
+    """No index: the verdicts below must stand on the criteria and the checker alone."""
+
+    def search(self, *args, **kwargs):
+        raise IndexNotReadyError("no index in this test")
+
+    rank = search
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+def _ask(services: Services, question: str):
+    return services.ask(AskRequest(question=question))
+
+
+# --- the two questions of issue 13 --------------------------------------------------------------
+def test_stated_case_goes_through_the_checker_and_names_the_deciding_criterion(services):
+    response = _ask(services, "pt had MRI brain 5 wks ago, no new sx, can we approve MRS under cohere?")
+    verdict = response.verdict
+    assert verdict.basis == "checker" and verdict.checked
+    assert verdict.text.startswith("No — ")
+    assert "advanced imaging of the same body part within 3 months" in verdict.text
+    assert [c.clause_ids for c in verdict.claims] == [["cohere-mrs#non-indications.1"]]
+    # the answer opens with the verdict; the deciding clause is the first citation
+    assert response.answer.startswith(verdict.text)
+    assert response.citations[0].clause_id == "cohere-mrs#non-indications.1"
+
+
+def test_comparison_gets_a_row_per_payer_from_the_current_criteria(services):
+    response = _ask(services, "What's the difference between HealthHelp and Florida Blue for epilepsy?")
+    verdict = response.verdict
+    assert verdict.basis == "criteria" and verdict.checked
+    rows = {c.clause_ids[-1]: c.text for c in verdict.claims}
+    assert rows["healthhelp-mrs#indications.2"].startswith("Yes — HealthHelp")
+    assert rows["floridablue-mrs#position"].startswith("No — ")
+    # Florida Blue's 2006 "investigational statement … epilepsy" line never decides
+    assert not any("history" in cid for c in verdict.claims for cid in c.clause_ids)
+    assert verdict.text.count("\n- ") == 2
+
+
+def test_history_clauses_are_labelled_in_the_quotes(services):
+    corpus = services.corpus
+    history = corpus.clause("floridablue-mrs#history.2006-07-15")
+    position = corpus.clause("floridablue-mrs#position")
+
+    class Hit:
+        def __init__(self, clause):
+            self.clause_id, self.policy_id, self.section, self.text = clause.id, clause.policy_id, clause.section, clause.text
+            self.payer, self.score = "Florida Blue", 1.0
+
+    answer, _ = compose_answer("epilepsy", [Hit(position), Hit(history)], kinds=services.asker._kinds)
+    lines = answer.splitlines()
+    assert lines[2].startswith("- (history — not the current position)") and "[floridablue-mrs#history.2006-07-15]" in lines[2]
+    assert not lines[1].startswith("- (history")
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "clause"),
+    [
+        ("cohere, neonate w HIE, MRI inconclusive - approve mrs?", "Yes — ", "cohere-mrs#indications.2.b.1"),
+        ("NIA: pt w/ parkinsons, neuro wants MRS, approvable?", "No — ", "nia-brain-mrs#background.other-diseases"),
+    ],
+)
+def test_stated_cases_decide_yes_and_no(services, question, start, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.basis == "checker" and verdict.text.startswith(start)
+    assert clause in verdict.claims[0].clause_ids
+
+
+def test_a_stated_safety_item_is_flagged_before_the_open_criteria(services):
+    verdict = _ask(services, "HH: pt had a stent placed 3 wks ago, MRS ok?").verdict
+    assert verdict.claims[0].text.startswith("Safety flag under HealthHelp")
+    assert verdict.claims[0].clause_ids == ["healthhelp-mrs#contraindications.1"]
+    assert verdict.claims[1].text.startswith("Not decided — ")
+
+
+def test_response_keeps_the_contract_and_adds_verdict(services):
+    body = _ask(services, "Does NIA cover MRS for glioma grading?").model_dump(mode="json")
+    assert {"answer", "citations", "mode"} <= body.keys() and body["mode"] == "extractive"
+    assert body["verdict"]["basis"] == "criteria" and body["verdict"]["checked"] is True
+    assert body["verdict"]["text"].startswith("No — ") and "experimental/investigational" in body["verdict"]["text"]
+    cited = {c["clause_id"] for c in body["citations"]}
+    assert all(set(c["clause_ids"]) <= cited for c in body["verdict"]["claims"])
+
+
+# --- the guard ----------------------------------------------------------------------------------
+def _problems_of(citations, services):
+    def problems_of(text, ids):
+        draft = AnswerDraft(answer=text, cited_clause_ids=ids)
+        found = validate_answer_draft(
+            draft, question="q", citations=citations, corpus=services.corpus, vocabulary=services.fixed_vocabulary
+        )
+        return [p.code for p in found]
+
+    return problems_of
+
+
+def _citation(corpus, clause_id):
+    c = corpus.clause(clause_id)
+    return Citation(clause_id=c.id, policy_id=c.policy_id, section=c.section, text=c.text, score=1.0)
+
+
+def test_check_verdict_passes_a_built_verdict_and_rejects_tampering(services):
+    corpus = services.corpus
+    citations = [_citation(corpus, "cohere-mrs#non-indications.1")]
+    cell = verdicts.MatrixCell("cohere-mrs", "Cohere Health", "stroke", "not_covered", [], ["cohere-mrs#non-indications.1"])
+    good = verdicts.from_matrix([cell])
+    assert verdicts.check_verdict(good, citations, _problems_of(citations, services)) == []
+
+    uncited = good.model_copy(update={"claims": [good.claims[0].model_copy(update={"clause_ids": ["cohere-mrs#notes.1"]})]})
+    assert any("not among the citations" in p for p in verdicts.check_verdict(uncited, citations, _problems_of(citations, services)))
+
+    bare = good.model_copy(update={"claims": [good.claims[0].model_copy(update={"clause_ids": []})]})
+    assert any("without a citation" in p for p in verdicts.check_verdict(bare, citations, _problems_of(citations, services)))
+
+    misquoted = good.model_copy(update={"text": good.text + ' "MRS is always appropriate" [cohere-mrs#non-indications.1]'})
+    assert "quote_not_verbatim" in verdicts.check_verdict(misquoted, citations, _problems_of(citations, services))
+
+
+# --- plan, structure, shorthand -----------------------------------------------------------------
+def test_stated_case_keeps_the_facts_and_drops_the_ask(services):
+    case = stated_case("pt had MRI brain 5 wks ago, no new sx, can we approve MRS under cohere?", services.corpus)
+    assert case == "patient had MRI brain 5 weeks ago. no new symptoms."
+    assert stated_case("Does NIA cover MRS for glioma grading?", services.corpus) == ""
+
+
+def test_plan_is_computed_once_with_one_coverage_rule(services):
+    rows = [r.fact for r in services.matrix.rows]
+    plan = plan_question("fla blue vs nia on epilepsy", None, corpus=services.corpus, catalogue=services.catalogue,
+                         rows=rows, vocabulary=services.vocabulary)
+    assert plan.named == ["floridablue-mrs", "nia-brain-mrs"] and plan.comparison and plan.decides_coverage
+    past = plan_question("when did HH add the epilepsy indication", None, corpus=services.corpus,
+                         catalogue=services.catalogue, rows=rows, vocabulary=services.vocabulary)
+    assert past.named == ["healthhelp-mrs"] and "history" in past.intents and not past.decides_coverage
+
+
+def test_list_units_are_the_parent_and_every_item_in_order(services):
+    structure = ClauseStructure({"clause_id": c.id, "section": c.section, "clause_text": c.text} for c in services.corpus.clauses())
+    unit = structure.unit("cohere-mrs#non-indications.3")
+    assert unit[0] == "cohere-mrs#non-indications"
+    assert unit[1:] == [f"cohere-mrs#non-indications.{i}" for i in range(1, 6)]
+    assert structure.unit("healthhelp-mrs#indications.1.c")[1:] == [
+        f"healthhelp-mrs#indications.1.c.{n}" for n in ("i", "ii", "iii", "iv", "v", "vi", "vii")
+    ]
+    assert structure.unit("cohere-mrs#level-of-care") == []
+
+
+@pytest.mark.parametrize(
+    ("clause_id", "kind"),
+    [
+        ("floridablue-mrs#history.2005-10-15", "history"),
+        ("floridablue-mrs#history.2005-10-15", "date"),
+        ("cohere-mrs#guideline-info.effective-date", "date"),
+        ("cohere-mrs#guideline-info.version", "version"),
+        ("nia-brain-mrs#guideline-info.cpt-codes", "code"),
+        ("healthhelp-mrs#definitions.ataxia", "definition"),
+        ("nia-brain-mrs#general-information", "documentation"),
+    ],
+)
+def test_clause_kinds(services, clause_id, kind):
+    c = services.corpus.clause(clause_id)
+    assert kind in clause_kinds(c.id, c.section, c.text)
+
+
+def test_question_intents_and_shorthand():
+    assert {"date", "version"} <= question_intents("cohere effective date + version?")
+    assert "list" in question_intents("which conditions does cohere list as non-indications")
+    assert "list" not in question_intents("does HealthHelp list traumatic brain injury for MR spectroscopy?")
+    assert "history" not in question_intents("MRS to evaluate residual tumor vs treatment change")
+    assert expand_shorthand("what does NIA call E/I") == "what does NIA call E/I (experimental investigational)"
+    assert spell_out("no new sx, s/p XRT") == "no new symptoms, status post radiation"
