@@ -1,6 +1,6 @@
 """Who may sign which determination: by its outcome and by its letter's own words.
 
-DESIGN.md: nothing but a physician may deny for medical necessity. So:
+README "Auth": nothing but a physician may deny for medical necessity. So:
 
 - ``meets_criteria`` (approval) and ``needs_more_information`` (pend): a reviewer or a
   physician signs. A pend issues no denial — it asks for the listed documentation — so it is
