@@ -148,3 +148,22 @@ def test_an_endpoint_that_fails_the_handshake_is_stored_in_error(tmp_path):
     down.close()
     assert r.status_code == 201 and r.json()["status"] == "error"
     dispose_engine(services.records.url)
+
+
+def test_cli_sweep_pushes_and_says_how_many(tmp_path, receiver, monkeypatch, capsys):
+    client, _, services = make(tmp_path)
+    client.post("/fhir/Subscription", content=json.dumps(subscription(receiver.url)), headers=NURSE)
+    client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-CLI")), headers=NURSE)
+    from mrs_assist import cli
+    from mrs_assist.config import get_settings
+
+    monkeypatch.setenv("MRS_ASSIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("sys.argv", ["mrs-assist", "fhir", "notify"])
+    get_settings.cache_clear()
+    try:
+        cli.main()
+    finally:
+        get_settings.cache_clear()
+    assert capsys.readouterr().out.strip() == "1 notification(s) sent"
+    assert status_of(receiver.received[-1][1])["type"]["valueCode"] == "event-notification"
+    dispose_engine(services.records.url)

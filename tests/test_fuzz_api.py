@@ -87,6 +87,17 @@ schema = schemathesis.openapi.from_asgi(
             "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
             "operations": [
                 {
+                    # A sign-off without a body names no reviewed version: 428 by design
+                    # (README "Signing"); the body stays optional so old clients learn that.
+                    "include-path": "/v1/determinations/{id}/sign",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "428", "429"]
+                        }
+                    },
+                },
+                {
                     # FHIR and CDS Hooks bodies are FHIR resources: the schema says "an object",
                     # the content rules (profiles, references, the payer map) answer 4xx.
                     "include-path-regex": "^/(fhir|cds-services)/",

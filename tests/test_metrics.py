@@ -16,6 +16,7 @@ import mrs_assist.records.store as store_module
 from mrs_assist.clocks import due_at
 from mrs_assist.config import Settings
 from mrs_assist.records import dispose_engine
+from mrs_assist.signoff import require_signer
 
 NURSE = {"X-API-Key": "key-nurse"}
 T = datetime(2025, 1, 1, tzinfo=UTC)
@@ -69,7 +70,7 @@ def seed(store, clock, received, urgency, outcome, *, sign_after=None, extend=No
         store.extend(record.id, extend, "waiting for the outside MRI report", user=REVIEWER)
     if sign_after is not None:
         clock.now = received + timedelta(hours=sign_after)
-        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash)
+        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=require_signer)
     return record
 
 
@@ -79,7 +80,7 @@ def seed_year(store, clock):
     clock.now = datetime(2025, 2, 10, tzinfo=UTC)
     appeal = store.correct(s2.id, user=PHYSICIAN, request=make_request(), response=make_response("meets_criteria"))
     clock.now = datetime(2025, 2, 11, tzinfo=UTC)
-    store.sign(appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash)
+    store.sign(appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash, authorize=require_signer)
     seed(store, clock, datetime(2025, 3, 1, tzinfo=UTC), "standard", "meets_criteria", sign_after=200, extend=5)
     seed(store, clock, datetime(2025, 3, 5, tzinfo=UTC), "standard", "needs_more_information")
     seed(store, clock, datetime(2025, 4, 1, tzinfo=UTC), "expedited", "meets_criteria", sign_after=10)
@@ -151,3 +152,17 @@ def test_clock_due_times_extension_and_overdue(api, clock):
     assert again.status_code == 409
     for bad in ({"days": 15, "reason": "x"}, {"days": 0, "reason": "x"}, {"days": 3, "reason": ""}, {"days": 3}):
         assert client.post(f"/v1/determinations/{expedited.id}/extension", json=bad, headers=NURSE).status_code == 422
+
+
+def test_clock_columns_are_covered_by_the_audit_chain(api, clock):
+    from sqlalchemy import text
+
+    from mrs_assist.records import verify_chain
+
+    _, store = api
+    record = store.create(make_request(), make_response(), user=REVIEWER)
+    store.extend(record.id, 3, "outside imaging requested", user=REVIEWER)
+    assert verify_chain(store).ok
+    with store.db.write() as session:  # someone moves the due time behind the audit's back
+        session.execute(text("UPDATE records SET due_at = '2099-01-01 00:00:00' WHERE id = :id"), {"id": record.id})
+    assert not verify_chain(store).ok

@@ -8,6 +8,7 @@ from test_auth import ENV_KEYS, PDF, build_app
 from test_records import NOTES, REVIEWER, make_request, make_response
 
 from mrs_assist.config import Settings
+from mrs_assist.signoff import require_signer
 from mrs_assist.records import dispose_engine
 
 LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
@@ -89,7 +90,7 @@ def test_bad_override_bodies_are_422(api, body):
 def test_list_filters_through_query(api):
     client, store, _ = api
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=require_signer)
     b = store.create(make_request(), make_response(), user=REVIEWER)
     ids = lambda r: [s["id"] for s in r.json()]  # noqa: E731
     assert ids(client.get("/v1/determinations", headers=NURSE)) == [b.id, a.id]

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from test_audit import tamper
-from test_records import PHYSICIAN, REVIEWER, fake_recompute, make_request, make_response
+from test_postgres import postgres_server, postgres_url  # noqa: F401
+from test_records import PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response  # noqa: F401
 from typer.testing import CliRunner
 
 from mrs_assist.errors import ConflictError
-from mrs_assist.records import RecordStore, dispose_engine, verify_chain
+from mrs_assist.records import RecordStore, verify_chain
 from mrs_assist.records.db import get_engine
 from mrs_assist.records.tables import LetterRow, OverrideRow, RecordRow
 
@@ -18,10 +19,9 @@ LETTER = "# Determination\n\nThe request does not meet the criteria; it is not a
 
 
 @pytest.fixture()
-def records(tmp_path):
-    """An adverse draft with an override and an edited letter, and a signed approval."""
-    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
-    store = RecordStore(url)
+def records(db_url):
+    """An adverse draft with an override and an edited letter, and a signed approval (SQLite and PostgreSQL)."""
+    store = RecordStore(db_url)
     draft = store.create(make_request(), make_response("needs_more_information"), user=REVIEWER)
     draft = store.override_fact(
         draft.id, "known_brain_tumor", False, "no tumor on the outside report", user=PHYSICIAN, recompute=fake_recompute
@@ -31,14 +31,18 @@ def records(tmp_path):
     signed = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     _sign(store, signed.id)
     assert verify_chain(store).ok
-    yield store, draft.id, signed.id
-    dispose_engine(url)
+    return store, draft.id, signed.id
 
 
 def _sign(store: RecordStore, record_id: str) -> None:
     # Written so this file also runs against the code before issue 11 (whose sign took no hash).
     reviewed = getattr(store.get(record_id), "review_hash", None)
-    store.sign(record_id, user=REVIEWER, **({"review_hash": reviewed} if reviewed is not None else {}))
+    if reviewed is None:
+        store.sign(record_id, user=REVIEWER)
+        return
+    from mrs_assist.signoff import require_signer
+
+    store.sign(record_id, user=REVIEWER, review_hash=reviewed, authorize=require_signer)
 
 
 def _first(url: str, table: str, record_id: str) -> int:
@@ -49,7 +53,7 @@ def _first(url: str, table: str, record_id: str) -> int:
 # (what is tampered, the SQL, which record: "draft" or "signed", the column/row verify must name)
 TAMPERS = [
     ("draft recommendation", "UPDATE records SET recommendation = 'meets_criteria' WHERE id = :draft", "records.recommendation"),
-    ("draft physician review flag", "UPDATE records SET requires_physician_review = 0 WHERE id = :draft", "records.requires_physician_review"),
+    ("draft physician review flag", "UPDATE records SET requires_physician_review = NOT requires_physician_review WHERE id = :draft", "records.requires_physician_review"),
     ("signed_role", "UPDATE records SET signed_role = 'physician' WHERE id = :signed", "records.signed_role"),
     ("signed_at", "UPDATE records SET signed_at = '2020-01-01 00:00:00' WHERE id = :signed", "records.signed_at"),
     ("signed_by", "UPDATE records SET signed_by = 'dr-someone' WHERE id = :signed", "records.signed_by"),
@@ -98,11 +102,13 @@ def test_a_tampered_draft_cannot_be_signed(records):
     store, draft_id, _ = records
     seen = store.get(draft_id).review_hash
     tamper(store.url, "UPDATE records SET recommendation = 'meets_criteria' WHERE id = :draft", draft=draft_id)
+    from mrs_assist.signoff import require_signer
+
     with pytest.raises(ConflictError) as refused:
-        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash)
+        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash, authorize=require_signer)
     assert refused.value.code == "record_integrity"
     with pytest.raises(ConflictError):
-        store.sign(draft_id, user=PHYSICIAN, review_hash=seen)
+        store.sign(draft_id, user=PHYSICIAN, review_hash=seen, authorize=require_signer)
     assert store.get(draft_id).status == "draft"
 
 

@@ -48,10 +48,11 @@ class Normalized:
             return (0, 0)
         start = min(max(start, 0), len(self.text))
         end = min(max(end, start), len(self.text))
-        lo = self.starts[start] if start < len(self.text) else self.original_length
         if end == start:
+            lo = self.starts[start] if start < len(self.text) else self.original_length
             return (lo, lo)
-        return (lo, self.ends[end - 1])
+        # min/max, not first/last: inside a right-to-left override the order is reversed
+        return (min(self.starts[start:end]), max(self.ends[start:end]))
 
 
 def normalize(text: str) -> Normalized:
@@ -82,17 +83,18 @@ def normalize_text(text: str) -> str:
     return normalize(text).text
 
 
-def _segments(text: str):
+def _segments(text: str, *, overrides: bool = True):
     """(start, end, characters) of each base character with its combining marks, format
-    characters left out and right-to-left override runs reversed (as displayed)."""
+    characters left out and right-to-left override runs reversed (as displayed). Overrides
+    inside a run are dropped like any format character: one level, never recursion."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch == _RLO:
+        if ch == _RLO and overrides:
             stop = i + 1
             while stop < n and text[stop] not in (_PDF, "\n"):
                 stop += 1
-            yield from reversed(_shift(_segments(text[i + 1 : stop]), i + 1))
+            yield from reversed(_shift(_segments(text[i + 1 : stop], overrides=False), i + 1))
             i = stop + (1 if stop < n and text[stop] == _PDF else 0)
             continue
         if unicodedata.category(ch) == "Cf":

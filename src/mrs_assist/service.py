@@ -310,8 +310,11 @@ class Services:
         return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
     def sign(self, id: str, *, user, review_hash: str | None, records=None):
-        """Sign draft `id` as reviewed (`review_hash`); the rules are RecordStore.sign's (428/409/403)."""
-        return (records or self.records).sign(id, user=user, review_hash=review_hash)
+        """Sign draft `id` as reviewed (`review_hash`) if the sign-off rule (`mrs_assist.signoff`)
+        lets `user` sign its outcome and letter (428 no hash; 409 changed or contradicting; 403)."""
+        from mrs_assist.signoff import require_signer
+
+        return (records or self.records).sign(id, user=user, review_hash=review_hash, authorize=require_signer)
 
 
 def _trace_body(evaluation: Evaluation) -> Trace:

@@ -6,7 +6,7 @@ mark the concept as the only target in its sentence, run the extraction pipeline
 splitter and ConText component (extract/lexicon.yaml's rules) on it, and call it negated when a
 NEGATED_EXISTENCE modifier reaches it; ``with_layout`` also counts the note-layout cues of
 extract/layout.py (an answer "No", a negation leading a list). eval/negex/README.md names the
-file kept here, its source and licence, and NegEx's published figures on the full set.
+file kept here (the full set), its source and licence, and NegEx's published figures on the full set.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_FILE = "negex/Annotations-1-120.reports-1-12.tsv"
-"""Under eval/: the transcribed part of the NegEx set (eval/negex/README.md)."""
+DEFAULT_FILE = "negex/Annotations-1-120.tsv"
+"""Under eval/: the full NegEx annotation set, 2,376 pairs (eval/negex/README.md)."""
 
 PUBLISHED = {
     "system": "GenNegEx v1.2 on all 2,376 pairs (chapmanbe/negex TestSet.md)",

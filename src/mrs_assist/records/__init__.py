@@ -2,7 +2,7 @@
 
     store = RecordStore.from_settings(settings)          # migrates the schema if allowed
     record = store.create(request, response, user=user)  # a draft, audited
-    store.sign(record.id, user=physician)
+    store.sign(record.id, user=physician, review_hash=record.review_hash, authorize=require_signer)
     verify_chain(store).summary()                        # "audit chain OK: 3 entries, head …"
 """
 

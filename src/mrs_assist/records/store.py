@@ -1,19 +1,16 @@
 """The record store: stored determinations, their reviewer edits and sign-off, with an audit entry per change.
 
-Status flow: ``draft`` → ``signed``. Sign-off rules (DESIGN.md "Who uses it"):
-
-- ``meets_criteria`` (approval): a reviewer or a physician signs.
-- ``needs_more_information`` (pend): a reviewer or a physician signs. A pend issues no denial —
-  it asks for the listed documentation — so it is not an adverse determination. If the
-  information never comes, the denial is a correction signed by a physician.
-- ``does_not_meet_criteria`` (adverse): only a physician signs.
-- ``admin`` makes no clinical change at all (see `mrs_assist.auth`).
+Status flow: ``draft`` → ``signed``. The store persists and audits; the workflows' rules are
+the caller's (`mrs_assist.service.Services`): who may sign is an `authorize` callable run on
+the locked row inside the signing transaction (`mrs_assist.signoff.require_signer`), as fact
+overrides re-run the checker through a `recompute` callable. What the store itself enforces
+is integrity: a clinical role for any change, a signature bound to the reviewed version
+(`review_hash`), and rows that still match their audit trail.
 
 A signed record and its letter never change (ConflictError 409; database triggers back this
 up). A correction is a new draft record whose ``corrects_id`` names the signed one.
 
-Fact overrides re-run the checker through a `recompute(request, facts)` callable that the
-service layer supplies, so this package never imports the criteria engine.
+This package never imports the criteria engine or the letter checks.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from mrs_assist.auth import CLINICAL_ROLES, Role, User
+from mrs_assist.auth import CLINICAL_ROLES, User
 from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
@@ -58,12 +55,9 @@ from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 Recompute = Callable[[DeterminationRequest, dict[str, bool | None]], DeterminationResponse]
 """Re-run the checker on a stored request with these facts (supplied by the service layer)."""
 
-ADVERSE = "does_not_meet_criteria"
-_SIGNERS: dict[str, frozenset[Role]] = {
-    "meets_criteria": frozenset(CLINICAL_ROLES),
-    "needs_more_information": frozenset(CLINICAL_ROLES),
-    ADVERSE: frozenset({Role.physician}),
-}
+Authorize = Callable[[str, str | None, User], dict[str, Any]]
+"""May `user` sign a draft with this (recommendation, letter Markdown)? Raises ForbiddenError or
+ConflictError if not; returns details for the audit entry (supplied by the service layer)."""
 _FACT_NAME = re.compile(FACT_NAME_PATTERN)
 _STATUSES = ("draft", "signed")
 MAX_LIST = 1000
@@ -341,18 +335,15 @@ class RecordStore:
             )
             return self._record(session, row)
 
-    def sign(self, id: str, *, user: User, review_hash: str | None) -> Record:
+    def sign(self, id: str, *, user: User, review_hash: str | None, authorize: Authorize) -> Record:
         """Sign the draft `id` as reviewed: `review_hash` is the record's ``review_hash`` the
-        signer saw (`mrs_assist.records.review`).
+        signer saw (`mrs_assist.records.review`); `authorize` decides whether `user` may sign it.
 
-        Raises PreconditionRequiredError (428) without a hash; ConflictError (409) when the
-        record is signed, changed since that hash (naming what changed), no longer matches its
-        audit trail, or its letter contradicts its outcome; ForbiddenError (403) when the role
-        may not sign this outcome or this letter (a letter that denies, limits or withholds
-        needs a physician whatever the recommendation).
+        Raises ForbiddenError for a non-clinical role; PreconditionRequiredError (428) without a
+        hash; ConflictError (409) when the record is signed, changed since that hash (naming what
+        changed) or no longer matches its audit trail; whatever `authorize` raises.
         """
-        from mrs_assist.validate.letter import letter_stance  # the letter-content check (validate/)
-
+        _require_clinical(user, "sign a determination")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             if row.status == "signed":
@@ -365,23 +356,7 @@ class RecordStore:
                 )
             self._require_intact(session, row)
             self._require_reviewed(session, row, review_hash)
-            stance = letter_stance(row.letter_markdown)
-            if stance.contradicts(row.recommendation):
-                raise ConflictError(
-                    f"the letter reads as {stance.stated} but the determination is {row.recommendation}: "
-                    "edit the letter (or override the facts) so they agree before signing",
-                    code="letter_contradicts_outcome",
-                )
-            adverse = row.recommendation == ADVERSE or stance.adverse
-            allowed = _SIGNERS[ADVERSE] if adverse else _SIGNERS.get(row.recommendation, _SIGNERS[ADVERSE])
-            if user.role not in allowed:
-                if adverse:
-                    raise ForbiddenError(
-                        "only a physician may sign an adverse determination or a letter that denies, "
-                        "limits or withholds the service",
-                        code="physician_required",
-                    )
-                raise ForbiddenError(f"role {user.role.value!r} may not sign determinations")
+            authorized = authorize(row.recommendation, row.letter_markdown, user)
             now = utc_now()
             row.status, row.signed_by, row.signed_role, row.signed_at, row.updated_at = (
                 "signed",
@@ -401,7 +376,7 @@ class RecordStore:
                     "recommendation": row.recommendation,
                     "policy_version": row.policy_version,
                     "reviewed_hash": review_hash,
-                    "letter_adverse": stance.adverse,
+                    **(authorized or {}),
                 },
             )
             return self._record(session, row)
@@ -622,4 +597,4 @@ def _require_draft(row: RecordRow, what: str) -> None:
     )
 
 
-__all__ = ["ADVERSE", "Recompute", "RecordStore", "letter_markdown_of"]
+__all__ = ["Authorize", "Recompute", "RecordStore", "letter_markdown_of"]
