@@ -147,12 +147,12 @@ def test_stated_case_keeps_the_facts_and_drops_the_ask(services):
 
 
 def test_plan_is_computed_once_with_one_coverage_rule(services):
-    rows = [r.fact for r in services.matrix.rows]
-    plan = plan_question("fla blue vs nia on epilepsy", None, corpus=services.corpus, catalogue=services.catalogue,
-                         rows=rows, vocabulary=services.vocabulary)
+    criteria = services.asker._criteria
+    plan = plan_question("fla blue vs nia on epilepsy", None, corpus=services.corpus, criteria=criteria,
+                         vocabulary=services.vocabulary)
     assert plan.named == ["floridablue-mrs", "nia-brain-mrs"] and plan.comparison and plan.decides_coverage
     past = plan_question("when did HH add the epilepsy indication", None, corpus=services.corpus,
-                         catalogue=services.catalogue, rows=rows, vocabulary=services.vocabulary)
+                         criteria=criteria, vocabulary=services.vocabulary)
     assert past.named == ["healthhelp-mrs"] and "history" in past.intents and not past.decides_coverage
 
 

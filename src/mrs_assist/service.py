@@ -142,7 +142,7 @@ class Services:
             return extract_facts(text, catalogue=self.catalogue)
 
         return Asker(
-            settings=self.settings, corpus=self.corpus, catalogue=self.catalogue, policies=self.policies,
+            settings=self.settings, corpus=self.corpus, catalogue=lambda: self.catalogue, policies=lambda: self.policies,
             matrix=lambda: self.matrix, retriever=lambda: self.retriever, vocabulary=self.vocabulary,
             chat_model=lambda: self.chat_model, extract=extract, fixed_vocabulary=lambda: self.fixed_vocabulary,
         )

@@ -24,7 +24,7 @@ from mrs_assist.answer.plan import QueryPlan, plan_question
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
-from mrs_assist.errors import IndexNotReadyError, ServiceUnavailableError
+from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
@@ -45,9 +45,10 @@ class Asker:
 
     settings: Any
     corpus: Corpus
-    catalogue: Catalogue
-    policies: Mapping[str, Policy]
+    catalogue: Callable[[], Catalogue]
+    policies: Callable[[], Mapping[str, Policy]]
     matrix: Callable[[], CompareResponse]
+    """Criteria are loaded on first need: a corpus without criteria still answers by retrieval."""
     retriever: Callable[[], Any]
     vocabulary: Vocabulary
     chat_model: Callable[[], Any] = lambda: None
@@ -67,9 +68,17 @@ class Asker:
     def plan(self, request: AskRequest) -> QueryPlan:
         """The question's plan, computed once."""
         return plan_question(
-            request.question, request.policy_ids, corpus=self.corpus, catalogue=self.catalogue,
-            rows=[row.fact for row in self.matrix().rows], vocabulary=self.vocabulary,
+            request.question, request.policy_ids, corpus=self.corpus, criteria=self._criteria,
+            vocabulary=self.vocabulary,
         )
+
+    def _criteria(self) -> tuple[Catalogue, list[str]] | None:
+        """The catalogue and the matrix's indication rows, or None when the corpus has no criteria."""
+        try:
+            return self.catalogue(), [row.fact for row in self.matrix().rows]
+        except (CorpusError, ConfigError) as exc:
+            log.info("no criteria for ask (%s): retrieval answers only", exc.code)
+            return None
 
     def ask(self, request: AskRequest) -> AskResponse:
         """A verdict-first, cited answer; raises IndexNotReadyError / ServiceUnavailableError
@@ -114,18 +123,19 @@ class Asker:
         if not extracted:
             return None, []
         named = {f: True for f in plan.indications if f not in extracted}
-        facts = resolve_facts(extracted, named, self.catalogue)
+        catalogue = self.catalogue()
+        facts = resolve_facts(extracted, named, catalogue)
         cases, ids = [], []
         for pid in policy_ids:
-            policy = self.policies[pid]
-            evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=self.catalogue)
+            policy = self.policies()[pid]
+            evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
             deciding = _deciding(evaluation)
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
                 deciding=deciding, flags=flags,
-                missing=[self.catalogue.spec(f).label if f in self.catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
+                missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
             ))
         return verdicts.from_checker(cases), self._citations(ids)
 

@@ -9,7 +9,7 @@ holds the one coverage rule (``is_coverage_question``) and the one relevance rul
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -126,15 +126,23 @@ def plan_question(
     policy_ids: Sequence[str] | None,
     *,
     corpus: Corpus,
-    catalogue: Catalogue,
-    rows: Iterable[str],
+    criteria: Callable[[], tuple[Catalogue, Iterable[str]] | None],
     vocabulary: Vocabulary,
 ) -> QueryPlan:
-    """The plan for a question (``policy_ids`` from the request, or None to detect)."""
+    """The plan for a question (``policy_ids`` from the request, or None to detect).
+
+    ``criteria`` returns the catalogue and the matrix's indication rows (None without
+    criteria); it is called only for a question that may be decided by them.
+    """
     named = named_policies(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    indications = indications_in_question(question, catalogue, rows)
     coverage = is_coverage_question(question)
+    patient = bool(_PATIENT.search(question))
+    indications: list[str] = []
+    if coverage or patient or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
+        loaded = criteria()
+        if loaded is not None:
+            indications = indications_in_question(question, *loaded)
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
@@ -151,7 +159,7 @@ def plan_question(
         indications=indications,
         intents=question_intents(question),
         unmentioned=vocabulary.unmentioned(question),
-        case_text=stated_case(question, corpus) if coverage or _PATIENT.search(question) else "",
+        case_text=stated_case(question, corpus) if coverage or patient else "",
         guidelines=guidelines,
     )
 

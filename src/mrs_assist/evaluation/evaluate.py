@@ -190,7 +190,10 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         for split in ("dev", "test")
         if (rows := [r for r in q_rows if r["split"] == split])
     }
-    na = [r for r in q_rows if r["kind"] == "not-addressed"]
+    # Gated on dev (the split rules are chosen on); test's rate is reported beside it.
+    dev_rows = [r for r in q_rows if r["split"] == "dev"] or q_rows
+    na = [r for r in dev_rows if r["kind"] == "not-addressed"]
+    na_test = [r for r in q_rows if r["split"] == "test" and r["kind"] == "not-addressed"]
     addressed = [r for r in q_rows if r["gold"]]
     answers = {
         "keyword_accuracy": rate(r["ask"]["keyword_hit"] for r in q_rows if r["ask"]["keyword_hit"] is not None),
@@ -199,6 +202,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
             "handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na),
             "declined": sum(r["ask"]["declined"] for r in na),
             "unmentioned_note": sum(r["ask"]["unmentioned_note"] for r in na),
+            "test_handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na_test),
         },
         "false_declines": [r["id"] for r in addressed if r["ask"]["declined"]],
         "modes": {m: sum(r["ask"]["mode"] == m for r in q_rows) for m in ("extractive", "llm")},
