@@ -268,7 +268,7 @@ def _disk_full_page_limit(root: Path, *, timeout: float) -> dict[str, Any]:
 
     app = create_app(settings)
     app.state.records = RecordStore(url, migrate=False, timeout=timeout)
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)  # keyless: loopback Host only
 
     def post():
         r = client.post("/v1/determinations", json=DETERMINATION)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -305,10 +306,31 @@ def upgrade_database(url: str, revision: str = "head", *, timeout: float | None 
     ``timeout`` is the engine's (see `get_engine`); migrating itself is not timed: workers
     starting together queue on an advisory lock while one of them migrates.
     """
+    engine = get_engine(url, timeout=timeout)
+    if engine.dialect.name == "sqlite":
+        _retry_while_busy(lambda: _upgrade(engine, revision))
+    else:
+        _upgrade(engine, revision)
+
+
+def _retry_while_busy(step, *, seconds: float = 120.0) -> None:
+    """Run `step`, again while SQLite answers "busy" (workers creating one new file together can
+    get SQLITE_BUSY without the busy handler, e.g. while another switches it to WAL); migrating is
+    idempotent, so a retry is safe."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return step()
+        except ServiceUnavailableError as exc:
+            if "busy" not in exc.message or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     from alembic import command
     from alembic.util.exc import CommandError
 
-    engine = get_engine(url, timeout=timeout)
     cfg = _alembic_config()
     try:
         # SQLite: BEGIN IMMEDIATE, so workers starting together on a new file queue for the write
