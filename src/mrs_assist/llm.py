@@ -42,9 +42,15 @@ class ModelRequestsDisabledError(RuntimeError):
 
 # --- the chat model ---------------------------------------------------------------------------
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """A ChatOpenAI client for the configured OpenAI-compatible endpoint, or None when no
-    endpoint and model are configured (the default). Constructing it makes no request."""
+    """The embedded local model when ``llm.local`` is set; else a ChatOpenAI client for the
+    configured OpenAI-compatible endpoint, or None when no endpoint and model are configured
+    (the default). Constructing either makes no request and loads no weights."""
     s = settings
+    local = getattr(s, "llm_local", None)
+    if local:  # the embedded model (issue 13); same validation and fallback as any model
+        from mrs_assist.local_llm import make_local_chat_model
+
+        return make_local_chat_model(local)
     if not (s.llm_base_url and s.llm_model):
         return None
     from langchain_openai import ChatOpenAI

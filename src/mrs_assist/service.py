@@ -260,7 +260,7 @@ class Services:
     @cached_property
     def chat_model(self):
         """The configured chat model, or None (the embedded default: no model at all)."""
-        if not (self.settings.llm_base_url and self.settings.llm_model):
+        if not (self.settings.llm_local or (self.settings.llm_base_url and self.settings.llm_model)):
             return None  # checked here too so the default path never imports LangChain's model code
         from mrs_assist.llm import make_chat_model
 
