@@ -196,6 +196,10 @@ class FactOut(BaseModel):
     name: str
     value: bool | None
     evidence: list[EvidenceOut]
+    contrary: list[EvidenceOut] = Field(
+        default_factory=list,
+        description="Current mentions that read otherwise than the evidence (a contested fact is unknown).",
+    )
 
 
 class Trace(BaseModel):

@@ -198,13 +198,11 @@ class Services:
             FactOut(
                 name=name,
                 value=fv.value,
-                evidence=[
-                    EvidenceOut(text=e.text, start=e.start, end=e.end, section=e.section, modifiers=list(e.modifiers))
-                    for e in fv.evidence
-                ],
+                evidence=[_evidence_out(e) for e in fv.evidence],
+                contrary=[_evidence_out(e) for e in fv.contrary],
             )
             for name, fv in facts.items()
-            if name in used or fv.source in ("notes", "request")
+            if name in used or fv.source in ("notes", "request", "mention")
         ]
 
     def _citations(self, evaluation: Evaluation) -> list[Citation]:
@@ -336,3 +334,7 @@ def _trace_body(evaluation: Evaluation) -> Trace:
         safety=evaluation.safety_flags,
         notices=evaluation.notices,
     )
+
+
+def _evidence_out(e) -> EvidenceOut:
+    return EvidenceOut(text=e.text, start=e.start, end=e.end, section=e.section, modifiers=list(e.modifiers))

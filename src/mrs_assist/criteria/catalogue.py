@@ -19,7 +19,7 @@ from mrs_assist.criteria._yaml import YamlFile
 
 Role = Literal["purpose", "condition", "exclusion", "safety", "scope", "demographic"]
 World = Literal["open", "closed"]
-Source = Literal["notes", "request", "default", "closure", "age"]
+Source = Literal["notes", "request", "default", "closure", "age", "mention"]
 
 FACT_NAME = r"^[a-z][a-z0-9_]*$"
 """A fact name: lower-case words joined by underscores (``known_brain_tumor``)."""
@@ -133,7 +133,14 @@ class FactValue(BaseModel):
     source: Source = Field(
         description="notes: extracted; request: sent by the caller; default: closed-world "
         "absence or open-world unknown; closure: purposes close once one is documented; "
-        "age: derived from the patient's age."
+        "age: derived from the patient's age; mention: the notes name the fact (a synonym, "
+        "abbreviation or ICD-10 code) in words extraction does not read, so it is unknown "
+        "and never closed."
+    )
+    contrary: list[Evidence] = Field(
+        default_factory=list,
+        description="Current mentions that read otherwise (negated, hedged) than the evidence: "
+        "a fact the notes both assert and contradict is contested and left unknown.",
     )
 
 

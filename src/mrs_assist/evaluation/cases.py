@@ -155,6 +155,7 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
         for r in decided
     )
     facts_total = sum(r.get("expected_facts", 0) for r in scored if r["predicted"])
+    harm = harms(scored)
     facts_wrong = sum(len(r["fact_mismatches"]) for r in scored if r["predicted"])
     letter_rows = [r["letter"] for r in rows if "letter" in r]
     return {
@@ -168,6 +169,7 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
         "criterion_citations": {**cites.as_dict(), "precision_ancestors_ignored": lenient.precision,
                                 "pairs": len(decided)},
         "fact_accuracy": (facts_total - facts_wrong) / facts_total if facts_total else None,
+        **harm,
         "letters": {
             "computed": letters == "available",
             "reason": None if letters == "available" else f"not computed ({letters})",
@@ -176,6 +178,82 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
         },
         "failures": [r for r in scored if not r["correct"]],
         "ambiguous": [r for r in rows if r["gold"] is None],
+    }
+
+
+def harms(rows: list[dict]) -> dict:
+    """The two harms, counted apart from accuracy, and what the safety rule costs.
+
+    ``wrong_approvals``: approved where the expected outcome is not ``meets_criteria``.
+    ``wrong_denials``: a denial draft where the expected outcome is ``meets_criteria``.
+    ``denials_where_pend_expected``: a denial draft where the writer expected a pend (not a harm
+    by the issue's definition, but a physician's time spent on a case the notes do not decide).
+    ``approval_rate_among_meets``: the share of truly-meeting pairs approved (the rest pend or err:
+    the cost of the safety rule to reviewers).
+    """
+    meets = [r for r in rows if r["gold"] == "meets_criteria"]
+    return {
+        "wrong_approvals": sum(1 for r in rows if r["predicted"] == "meets_criteria" and r["gold"] != "meets_criteria"),
+        "wrong_denials": sum(1 for r in meets if r["predicted"] == "does_not_meet_criteria"),
+        "denials_where_pend_expected": sum(
+            1 for r in rows if r["predicted"] == "does_not_meet_criteria" and r["gold"] == "needs_more_information"
+        ),
+        "approval_rate_among_meets": rate(r["predicted"] == "meets_criteria" for r in meets),
+    }
+
+
+def per_tag(rows: list[dict], cases: dict[str, Any]) -> dict[str, dict]:
+    """Accuracy and harms over the (case, policy) pairs of each tag the cases carry (styles)."""
+    tags = sorted({t for c in cases.values() for t in c.tags})
+    out = {}
+    for tag in tags:
+        mine = [r for r in rows if r["gold"] is not None and tag in cases[r["case"]].tags]
+        h = harms(mine)
+        out[tag] = {"pairs": len(mine), "accuracy": rate(r["correct"] for r in mine),
+                    "wrong_approvals": h["wrong_approvals"], "wrong_denials": h["wrong_denials"]}
+    return out
+
+
+# --- the independent set (eval/independent/README.md) --------------------------------------
+INDEPENDENT_SPLITS = {"dev": "independent/dev", "test": "independent/test"}
+"""Split name → folder under eval/ of writers' files. Written by people who never saw the rules;
+the test split is scored once, at the end, and never tuned on."""
+
+
+def evaluate_independent(services: Any, eval_dir: Any, split: str, stopwatch: Stopwatch | None = None) -> dict:
+    """One independent split through ``Services.determine``: accuracy, pend recall, the harms,
+    per-style figures, the confusion matrix and failing rows; raises ConfigError when invalid."""
+    from mrs_assist.evaluation.data import load_writer_cases
+
+    cases = {c.id: c for c in load_writer_cases(eval_dir / INDEPENDENT_SPLITS[split])}
+    return _score_set(services, cases, split, stopwatch, per_tag)
+
+
+def independent_headline(independent: dict[str, dict]) -> dict[str, float | None]:
+    """Headline metrics of the independent splits: ``independent_<split>.accuracy`` and friends."""
+    out: dict[str, float | None] = {}
+    for split, r in independent.items():
+        for key in ("accuracy", "needs_more_information_recall", "wrong_approvals", "wrong_denials"):
+            out[f"independent_{split}.{key}"] = r[key]
+    return out
+
+
+def _score_set(services: Any, cases: dict[str, Any], split: str, stopwatch: Stopwatch | None, by_tag) -> dict:
+    ctx = CaseContext(services, stopwatch or Stopwatch(), letters="not drafted for this case set")
+    rows = [row for case in cases.values() for row in evaluate_case(ctx, case)]
+    summary = summarise_cases(rows, ctx.letters)
+    return {
+        "split": split, "cases": len(cases), "pairs": summary["scored"],
+        "accuracy": summary["accuracy"],
+        "needs_more_information_recall": summary["needs_more_information_recall"],
+        "wrong_approvals": summary["wrong_approvals"], "wrong_denials": summary["wrong_denials"],
+        "denials_where_pend_expected": summary["denials_where_pend_expected"],
+        "approval_rate_among_meets": summary["approval_rate_among_meets"],
+        # Pend precision needs the gold facts; writers' cases carry outcomes only.
+        "pend_precision": pend_precision(rows, cases) if any(c.expected_facts for c in cases.values()) else None,
+        "per_class": by_tag(rows, cases),
+        "confusion": summary["confusion"],
+        "failures": summary["failures"],
     }
 
 
@@ -228,18 +306,7 @@ def evaluate_realistic(services: Any, eval_dir: Any, split: str, stopwatch: Stop
     from mrs_assist.evaluation.data import load_cases
 
     cases = {c.id: c for c in load_cases(eval_dir, REALISTIC_SPLITS[split])}
-    ctx = CaseContext(services, stopwatch or Stopwatch(), letters="not drafted for realistic cases")
-    rows = [row for case in cases.values() for row in evaluate_case(ctx, case)]
-    summary = summarise_cases(rows, ctx.letters)
-    return {
-        "split": split, "cases": len(cases), "pairs": summary["scored"],
-        "accuracy": summary["accuracy"],
-        "needs_more_information_recall": summary["needs_more_information_recall"],
-        "pend_precision": pend_precision(rows, cases),
-        "per_class": per_class(rows, cases),
-        "confusion": summary["confusion"],
-        "failures": summary["failures"],
-    }
+    return _score_set(services, cases, split, stopwatch, per_class)
 
 
 def realistic_headline(realistic: dict[str, dict]) -> dict[str, float | None]:
@@ -249,4 +316,6 @@ def realistic_headline(realistic: dict[str, dict]) -> dict[str, float | None]:
         out[f"realistic_{split}.accuracy"] = r["accuracy"]
         out[f"realistic_{split}.needs_more_information_recall"] = r["needs_more_information_recall"]
         out[f"realistic_{split}.pend_precision"] = r["pend_precision"]
+        out[f"realistic_{split}.wrong_approvals"] = r.get("wrong_approvals")
+        out[f"realistic_{split}.wrong_denials"] = r.get("wrong_denials")
     return out

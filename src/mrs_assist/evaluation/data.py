@@ -50,6 +50,9 @@ class Expectation(BaseModel):
     missing: list[str] = Field(default_factory=list)
     literal_outcome: Outcome | None = None
     why: str | None = None
+    confirm: list[str] = Field(
+        default_factory=list, description="What the writer says a reviewer should confirm (pends)."
+    )
 
 
 class Case(BaseModel):
@@ -107,3 +110,52 @@ def load_questions(eval_dir: Path, splits: tuple[str, ...] = SPLITS) -> list[Que
 def load_cases(eval_dir: Path, filename: str = "cases.yaml") -> list[Case]:
     """Every gold case of eval_dir/filename (cases.yaml by default); raises ConfigError when invalid."""
     return _load_list(eval_dir / filename, Case)
+
+
+class WriterExpectation(BaseModel):
+    """An independent writer's decision for one policy (eval/independent/README.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: Outcome
+    reasoning: str
+    confirm: list[str] = Field(default_factory=list)
+
+
+class WriterCase(BaseModel):
+    """A case as an independent writer wrote it: the note, its styles, and an outcome per policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    styles: list[str] = Field(min_length=1)
+    age_years: float | None = None
+    cpt_codes: list[str]
+    notes: str
+    expected: dict[str, WriterExpectation]
+
+    def as_case(self) -> Case:
+        """The same case in the gold-case shape the scorer runs (styles become tags)."""
+        return Case(
+            id=self.id, title=", ".join(self.styles), tags=list(self.styles), age_years=self.age_years,
+            cpt_codes=[str(c) for c in self.cpt_codes], notes=self.notes,
+            expected={
+                pid: Expectation(outcome=e.outcome, why=e.reasoning, confirm=list(e.confirm))
+                for pid, e in self.expected.items()
+            },
+        )
+
+
+def load_writer_cases(folder: Path) -> list[Case]:
+    """Every case in folder/*.yaml (writers' files, read in name order); raises ConfigError when a
+    file is missing, invalid, or repeats an id."""
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"no case files in {folder}")
+    cases: list[Case] = []
+    for path in files:
+        cases += [w.as_case() for w in _load_list(path, WriterCase)]
+    ids = [c.id for c in cases]
+    if dupes := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ConfigError(f"{folder.name}: repeated case ids {', '.join(dupes)}")
+    return cases

@@ -16,7 +16,10 @@ from mrs_assist.evaluation.cases import (
     REALISTIC_SPLITS,
     CaseContext,
     evaluate_case,
+    INDEPENDENT_SPLITS,
+    evaluate_independent,
     evaluate_realistic,
+    independent_headline,
     realistic_headline,
     summarise_cases,
 )
@@ -176,6 +179,8 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
             task.advance()
         judge = _judge(services, q_rows, options, bar)
         realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch) for split in REALISTIC_SPLITS}
+        independent = {split: evaluate_independent(services, settings.eval_dir, split, stopwatch)
+                        for split in INDEPENDENT_SPLITS}
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)
@@ -215,6 +220,8 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     headline = {
         "determination.accuracy": determination["accuracy"],
         "determination.needs_more_information_recall": determination["needs_more_information_recall"],
+        "determination.wrong_approvals": determination["wrong_approvals"],
+        "determination.wrong_denials": determination["wrong_denials"],
         "missing_information.precision": determination["missing_information"]["precision"],
         "missing_information.recall": determination["missing_information"]["recall"],
         "criterion_citations.precision": determination["criterion_citations"]["precision"],
@@ -237,6 +244,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "judge.answer_relevancy": judge.get("answer_relevancy"),
     }
     headline.update(realistic_headline(realistic))
+    headline.update(independent_headline(independent))
     headline.update(negex_headline(negex))
     latency = stopwatch.summary()
     for stage, summary in latency.items():
@@ -253,6 +261,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "headline": headline,
         "determination": determination,
         "realistic": realistic,
+        "independent": independent,
         "negex": negex,
         "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,

@@ -109,22 +109,32 @@ def extract_facts(
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
         read[name] = _read(detector, name, found, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
+    contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
         if (result := _aggregate(found)) is not None:
-            facts[name] = (*result, "notes")
+            value, spans, against = result
+            facts[name] = (value, spans, "notes")
+            if against:
+                contrary[name] = against
+    _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts)
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
+
+    def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:
+        return [
+            Evidence(text=notes[s:e], start=s, end=e, section=where.get((s, e), (None, []))[0],
+                     modifiers=list(where.get((s, e), (None, []))[1]))
+            for s, e in spans[:MAX_EVIDENCE]
+        ]
+
     return {
         name: FactValue(
             name=name,
             value=_VALUE[value],
-            evidence=[
-                Evidence(text=notes[s:e], start=s, end=e, section=where.get((s, e), (None, []))[0],
-                         modifiers=list(where.get((s, e), (None, []))[1]))
-                for s, e in spans[:MAX_EVIDENCE]
-            ],
+            evidence=evidence(spans),
             source=source,  # type: ignore[arg-type]
+            contrary=evidence(contrary.get(name, [])),
         )
         for name in catalogue.names()
         if name in facts
@@ -345,14 +355,62 @@ def _gap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, b0 - a1, a0 - b1)
 
 
-def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]]] | None:
-    """true beats unknown beats false; the evidence is the winning mentions' spans."""
+def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """The fact's value, its evidence spans and the spans that contradict them.
+
+    true beats unknown beats false, except that a true fact is only as good as the notes'
+    agreement on it: when another sentence speaking of the patient now (not history, not a
+    past-history, family or copied-forward section, not dated well before the study) reads
+    the same fact false, the notes both assert and deny it, so it is contested and left
+    unknown. Unknown is asked; it never approves and never denies (issue 18: approve only on
+    asserted, uncontradicted evidence). A weaker mention (hedged, or without a policy's
+    qualifier) is not a denial and contests nothing.
+    """
     if not found:
         return None
     best = max(_RANK[m.value] for m in found)
     value = next(v for v, r in _RANK.items() if r == best)
-    spans = sorted({s for m in found if m.value == value for s in m.spans})
-    return value, spans
+    winners = [m for m in found if m.value == value]
+    spans = sorted({s for m in winners for s in m.spans})
+    if value != "true":
+        return value, spans, []
+    said = {m.sent for m in winners}
+    against = sorted({s for m in found if m.value == "false" and m.sent not in said and _denies(m) for s in m.spans})
+    return ("unknown" if against else value), spans, against
+
+
+_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "possible", "differential"})
+
+
+def _denies(m: Mention) -> bool:
+    """Whether a false mention denies the fact for the patient now: negated or stated false
+    outright, not read false only because it is history, another person's, hedged or in a
+    differential ("LGG vs HGG" is no denial of a known tumor)."""
+    return not (m.categories & _NOT_A_DENIAL)
+
+
+def _apply_namings(
+    detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], mentions: list[Mention], notes: str
+) -> None:
+    """A fact the matchers did not read but the notes name (a synonym, an abbreviation, an
+    ICD-10 code) is unknown, with the naming as evidence (source ``mention``): asked, and
+    never closed to false by another stated purpose. Namings inside a span a matcher already
+    read (whatever its reading) and on unchecked checkbox lines say nothing new."""
+    read: dict[str, list[tuple[int, int]]] = {}
+    for m in mentions:
+        read.setdefault(m.label, []).append((m.start, m.end))
+    for fact, pattern in detector.namings.items():
+        if fact in facts:
+            continue
+        spans = [
+            (n.start(), n.end())
+            for n in pattern.finditer(notes)
+            if n.end() > n.start()
+            and not any(s < n.end() and n.start() < e for s, e in read.get(fact, ()))
+            and not line_cues(notes, n.start(), (n.start(), n.end())).drop
+        ]
+        if spans:
+            facts[fact] = ("unknown", spans, "mention")
 
 
 def _apply_implications(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]]) -> None:

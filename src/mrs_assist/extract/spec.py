@@ -210,18 +210,46 @@ class DetectSpec(Group):
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
     age: AgeRule | None = None
+    names: list[str] = Field(
+        default_factory=list,
+        description="Regexes for any naming of the fact (synonym, abbreviation, misspelling) that the "
+        "matchers above do not read. A naming the matchers miss leaves the fact unknown (asked) "
+        "instead of closed to false: a missed diagnosis must never deny (issue 18).",
+    )
+    icd10: list[str] = Field(
+        default_factory=list,
+        description="ICD-10-CM code prefixes (e.g. G40, P91.6) that name the fact, read like `names`.",
+    )
     reason_only: bool = Field(
         default=False,
         description="Count only mentions where the reason for the study is stated (assessment/plan/reason "
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by")
+    @field_validator("negated_by", "names")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:
-            _compile(value, "negated_by")
+            _compile(value, "negated_by / names")
         return values
+
+    @field_validator("icd10")
+    @classmethod
+    def _codes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?", value):
+                raise ValueError(f"not an ICD-10-CM code prefix: {value!r}")
+        return values
+
+    def naming_regex(self) -> str | None:
+        """One regex for every naming of the fact (``names`` and ``icd10``), or None."""
+        parts = [f"(?:{n})" for n in self.names]
+        for code in self.icd10:
+            # "G40" names G40, G40.9, G40.909 and G40909; "P91.6" names P91.6, P91.60-P91.63.
+            head, _, tail = code.partition(".")
+            rest = rf"\.?{re.escape(tail)}[0-9A-Z]{{0,3}}" if tail else r"(?:\.?[0-9A-Z]{1,4})?"
+            parts.append(rf"(?-i:(?<![\w.]){re.escape(head)}{rest}(?!\w))")
+        return "|".join(parts) or None
 
     def all_groups(self) -> list[Group]:
         """The base group (index 0) and the extra groups, in order."""
