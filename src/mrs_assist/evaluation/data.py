@@ -120,6 +120,10 @@ class WriterExpectation(BaseModel):
     outcome: Outcome
     reasoning: str
     confirm: list[str] = Field(default_factory=list)
+    revised_from: Outcome | None = Field(
+        default=None, description="The writer's outcome, when an adjudicator applied the errata (README)."
+    )
+    revision: str | None = Field(default=None, description="The adjudicator's one-sentence reason.")
 
 
 class WriterCase(BaseModel):

@@ -301,13 +301,14 @@ def normalized_notes(extract):
     evidence in the original notes' offsets and text."""
     from functools import wraps
 
+    from mrs_assist.extract.ocr import fold_ocr
     from mrs_assist.normalize import normalize
 
     @wraps(extract)
     def run(notes: str, **kwargs):
         original = notes or ""
         view = normalize(original)
-        facts = extract(view.text, **kwargs)
+        facts = extract(fold_ocr(view.text), **kwargs)  # same length: the offset map holds
         if view.text == original:
             return facts
         for fact in facts.values():
