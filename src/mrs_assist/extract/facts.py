@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
 from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
-from mrs_assist.extract.layout import REASON_SECTIONS, NoteDates, line_cues, section_at, sections_of
+from mrs_assist.extract.layout import REASON_SECTIONS, NoteDates, conditional_from, line_cues, section_at, sections_of
 from mrs_assist.extract.regex import ascii_lower
 from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
@@ -198,6 +198,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
     dates = NoteDates(notes)
     section_readings = detector.lexicon.section_readings
     mentions = []
+    conditionals: dict[int, tuple[int, str] | None] = {}
     seen: set[tuple[str, int, int]] = set()
     for span in doc.spans[TARGETS] if TARGETS in doc.spans else []:
         key = (span.label_, span.start, span.end)
@@ -218,6 +219,11 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         if (when := dates.prior(sentence_chars[sent])) is not None:
             added.add("prior")
             labels.append(f"prior: dated {when}")
+        if sent not in conditionals:
+            conditionals[sent] = conditional_from(notes, sentence_chars[sent])
+        if (cond := conditionals[sent]) is not None and cond[0] < span.start_char:
+            added.add("hypothetical")
+            labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels)
         m.reason = "prior" not in added and (

@@ -218,3 +218,38 @@ class NoteDates:
         if (self.current - latest).days >= PRIOR_DAYS:
             return latest.isoformat()[:7]
         return None
+
+
+# --- conditional and planned statements (issue 18) ------------------------------------------
+_CONDITION = re.compile(
+    r"\b(?:if|should|once|unless|in case|in the event(?: that)?|provided that|contingent (?:up)?on)\b",
+    re.IGNORECASE,
+)
+_NOT_A_CONDITION = re.compile(
+    r"(?:determine|determining|see|seeing|evaluate|evaluating|assess|assessing|clarify|clarifying|establish|"
+    r"know|knowing|confirm|confirming|tell|telling|decide|deciding|check|checking|unclear|unsure|uncertain|"
+    r"ask|asked|sure|wonder|question|as|even|only|and|or)\W*$",
+    re.IGNORECASE,
+)
+_CONSEQUENCE = re.compile(
+    r"\b(?:will|would|shall|may|might|could|plan(?:s|ned)?|then|consider|to be (?:obtained|ordered|considered)|"
+    r"need(?:s)?|request(?:s|ed)?|proceed|obtain)\b|->|=>|→",
+    re.IGNORECASE,
+)
+
+
+def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] | None:
+    """Where a sentence's conditional clause starts, and its trigger, or None.
+
+    "If the repeat MRI is inconclusive, we will obtain MRS to distinguish recurrence from
+    necrosis" plans a study on a future event: what follows the trigger is not this request's
+    fact. A trigger counts only when a consequence follows it in the sentence (will, would,
+    plan, then, ->) and it is not an indirect question ("to determine if this is recurrence").
+    """
+    lo, hi = sentence
+    for m in _CONDITION.finditer(notes, lo, hi):
+        if _NOT_A_CONDITION.search(notes, max(lo, m.start() - 30), m.start()):
+            continue
+        if _CONSEQUENCE.search(notes, m.end(), hi):
+            return m.start(), m.group()
+    return None

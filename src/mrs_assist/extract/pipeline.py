@@ -302,17 +302,20 @@ def normalized_notes(extract):
     from functools import wraps
 
     from mrs_assist.extract.ocr import fold_ocr
+    from mrs_assist.extract.templates import blank_template_fields
     from mrs_assist.normalize import normalize
 
     @wraps(extract)
     def run(notes: str, **kwargs):
         original = notes or ""
         view = normalize(original)
-        facts = extract(fold_ocr(view.text), **kwargs)  # same length: the offset map holds
-        if view.text == original:
+        # OCR read-back and blanked template fields keep the length: the offset map holds.
+        text = blank_template_fields(fold_ocr(view.text))
+        facts = extract(text, **kwargs)
+        if text == original:
             return facts
         for fact in facts.values():
-            for evidence in fact.evidence:
+            for evidence in [*fact.evidence, *fact.contrary]:
                 start, end = view.to_original(evidence.start, evidence.end)
                 evidence.start, evidence.end, evidence.text = start, end, original[start:end]
         return facts

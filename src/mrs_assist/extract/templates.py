@@ -1,0 +1,24 @@
+"""Unfilled EHR template parts assert nothing: blank them before reading the notes.
+
+Epic-style SmartList placeholders (``{Blank single:19197::"RRMS / CIS / RIS / other"}``) list the
+options a clinician did not choose, and ``***`` marks a field left empty. Read as text, the
+options would be facts ("RRMS" → multiple sclerosis). Each placeholder is replaced by as many
+spaces (line breaks kept), so every offset into the notes still holds and evidence still quotes
+the original text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PLACEHOLDER = re.compile(
+    r"\{\s*(?:Blank|SmartList|SL|List|Choose|Select|Pick)\b[^{}]{0,600}\}"  # {Blank single:…::"…"}
+    r"|\{[^{}\n]{0,200}?::[^{}]{0,400}\}"  # {anything::"options"}
+    r"|\*{3,}",  # *** (an empty field)
+    re.IGNORECASE,
+)
+
+
+def blank_template_fields(text: str) -> str:
+    """``text`` with unfilled template placeholders blanked (same length, newlines kept)."""
+    return _PLACEHOLDER.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
