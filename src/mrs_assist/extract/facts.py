@@ -108,6 +108,7 @@ def extract_facts(
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
         read[name] = _read(detector, name, found, visible, sentences)
+    _conditional_request(read, set(catalogue.names("purpose")), visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
@@ -140,6 +141,38 @@ def extract_facts(
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _conditional_request(
+    read: dict[str, list[Mention]], purposes: set[str], notes: str, sentences: list[tuple[int, int]]
+) -> None:
+    """A study requested only for a future event is not yet this request's purpose.
+
+    When the notes speak of the MRS only conditionally ("if the repeat MRI is indeterminate we
+    will obtain MRS"; "submitted now so it is in place if needed") and never request it
+    outright for a purpose, a purpose read anywhere else (an imaging report's differential)
+    is not why this study is wanted now: it reads unknown, so the request pends asking for
+    the reason instead of approving on a plan (issue 18).
+    """
+    about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
+    conditional = [s for s in about if conditional_from(notes, s) is not None or _IF_NEEDED.search(notes, *s)]
+    if not conditional:
+        return
+    def outright(m: Mention) -> bool:  # stated in a sentence about the MRS, before any "if"
+        cond = conditional_from(notes, sentences[m.sent])
+        return sentences[m.sent] in about and (cond is None or m.start < cond[0])
+
+    stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
+    if stated:
+        return
+    for p in purposes & read.keys():
+        for m in read[p]:
+            if m.value == "true":
+                m.value = "unknown"
+                m.cues.append("the MRS is requested only conditionally")
+
+
+_IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b", re.I)
 
 
 def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:

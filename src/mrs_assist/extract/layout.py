@@ -232,24 +232,37 @@ _NOT_A_CONDITION = re.compile(
     re.IGNORECASE,
 )
 _CONSEQUENCE = re.compile(
-    r"\b(?:will|would|shall|may|might|could|plan(?:s|ned)?|then|consider|to be (?:obtained|ordered|considered)|"
+    r"\b(?:will|would|shall|may|might|could|can|plan(?:s|ned)?|then|consider|to be (?:obtained|ordered|considered)|"
     r"need(?:s)?|request(?:s|ed)?|proceed|obtain)\b|->|=>|→",
     re.IGNORECASE,
 )
 
 
+_ITEM_START = re.compile(r"(?:[.!?;]\s|\n[ \t]*(?:[-*•·]|\d+[.)])\s|\n[ \t]*\n|\A)")
+
+
+def item_start(notes: str, sentence_start: int) -> int:
+    """Where the statement holding a sentence begins: the sentence, or the list item or
+    paragraph it continues ("- If the repeat MRI is indeterminate, we will obtain\n  MR
+    spectroscopy to …" is one statement wrapped over two lines)."""
+    lo = max(0, sentence_start - 400)
+    starts = [m.end() for m in _ITEM_START.finditer(notes, lo, sentence_start + 1)]
+    return max(starts) if starts else sentence_start
+
+
 def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] | None:
-    """Where a sentence's conditional clause starts, and its trigger, or None.
+    """Where a statement's conditional clause starts, and its trigger, or None.
 
     "If the repeat MRI is inconclusive, we will obtain MRS to distinguish recurrence from
     necrosis" plans a study on a future event: what follows the trigger is not this request's
-    fact. A trigger counts only when a consequence follows it in the sentence (will, would,
-    plan, then, ->) and it is not an indirect question ("to determine if this is recurrence").
+    fact. A trigger counts only when a consequence goes with it in the statement (will,
+    would, plan, then, ->, before or after it: "MRS can be added if the MRI is inconclusive")
+    and it is not an indirect question ("to determine if this is recurrence").
     """
-    lo, hi = sentence
+    lo, hi = item_start(notes, sentence[0]), sentence[1]
     for m in _CONDITION.finditer(notes, lo, hi):
         if _NOT_A_CONDITION.search(notes, max(lo, m.start() - 30), m.start()):
             continue
-        if _CONSEQUENCE.search(notes, m.end(), hi):
+        if _CONSEQUENCE.search(notes, m.end(), hi) or _CONSEQUENCE.search(notes, lo, m.start()):
             return m.start(), m.group()
     return None
