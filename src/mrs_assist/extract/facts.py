@@ -19,7 +19,16 @@ from pathlib import Path
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
 from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
-from mrs_assist.extract.layout import REASON_SECTIONS, NoteDates, conditional_from, line_cues, section_at, sections_of
+from mrs_assist.extract.layout import (
+    CONDITION,
+    REASON_SECTIONS,
+    NoteDates,
+    conditional_from,
+    item_start,
+    line_cues,
+    section_at,
+    sections_of,
+)
 from mrs_assist.extract.regex import ascii_lower
 from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
@@ -155,8 +164,7 @@ def _conditional_request(
     the reason instead of approving on a plan (issue 18).
     """
     about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
-    conditional = [s for s in about if conditional_from(notes, s) is not None or _IF_NEEDED.search(notes, *s)]
-    if not conditional:
+    if not any(_requests_conditionally(notes, s) for s in about):
         return
     def outright(m: Mention) -> bool:  # stated in a sentence about the MRS, before any "if"
         cond = conditional_from(notes, sentences[m.sent])
@@ -173,6 +181,29 @@ def _conditional_request(
 
 
 _IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b", re.I)
+_CONDITION_END = re.compile(r",|;|->|=>|→|\bthen\b|\bwe\b|\bwill\b|\bwould\b", re.I)
+_STUDY_IF = re.compile(
+    r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+be\s+"
+    r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b",
+    re.I,
+)
+
+
+def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
+    """Whether a sentence asks for the MRS only on a condition: "if X, we will obtain MRS",
+    "MRS can be added if the MRI is inconclusive", "in place if needed". "If MRS shows
+    recurrence -> re-resect" conditions what follows on the MRS result, not the request."""
+    lo, hi = sentence
+    if _IF_NEEDED.search(notes, lo, hi) or _STUDY_IF.search(notes, lo, hi):
+        return True
+    start = item_start(notes, lo)
+    for m in CONDITION.finditer(notes, start, hi):
+        end = _CONDITION_END.search(notes, m.end(), hi)
+        if end is not None and _ABOUT_STUDY.search(notes, end.end(), hi):
+            before = notes[max(start, m.start() - 30):m.start()]
+            if not re.search(r"(?:determine|see|whether|clarify|assess|evaluate)\W*$", before, re.I):
+                return True
+    return False
 
 
 def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:

@@ -221,7 +221,7 @@ class NoteDates:
 
 
 # --- conditional and planned statements (issue 18) ------------------------------------------
-_CONDITION = re.compile(
+CONDITION = re.compile(
     r"\b(?:if|should|once|unless|in case|in the event(?: that)?|provided that|contingent (?:up)?on)\b",
     re.IGNORECASE,
 )
@@ -260,7 +260,7 @@ def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] |
     and it is not an indirect question ("to determine if this is recurrence").
     """
     lo, hi = item_start(notes, sentence[0]), sentence[1]
-    for m in _CONDITION.finditer(notes, lo, hi):
+    for m in CONDITION.finditer(notes, lo, hi):
         if _NOT_A_CONDITION.search(notes, max(lo, m.start() - 30), m.start()):
             continue
         if _CONSEQUENCE.search(notes, m.end(), hi) or _CONSEQUENCE.search(notes, lo, m.start()):
