@@ -1,0 +1,143 @@
+"""Fact precision on real documentation: sample asserted facts from MTSamples for blind judging.
+
+    python eval/mtsamples/sample.py            # writes eval/mtsamples/sample.yaml (items to judge)
+    python eval/mtsamples/sample.py --score    # reads judgments.yaml, prints precision per fact
+
+Every transcription in eval/mtsamples/notes/ is read by ``extract_facts``. Each asserted fact
+(value true, with evidence) gives one item per evidence span: the sentence holding the span, its
+section heading, and the fact's definition (label and question from the catalogue) -- and
+nothing else, so the judge sees neither the matched words, nor the rule, nor the note. Items are
+stratified by fact (at most ``PER_FACT`` each, chosen with a fixed seed) until there are
+``TOTAL``; the judge answers whether the sentence asserts the fact for this patient now.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+PER_FACT = 40
+TOTAL = 320
+SEED = 20261206
+_HEADER = re.compile(r",\s*(?=[A-Z][A-Z0-9 /&()'-]{2,}:)")
+_HEADING = re.compile(r"(?m)^([A-Z][A-Z0-9 /&()'-]{2,}):")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])|\n")
+
+
+def load_notes() -> dict[str, str]:
+    """Note id → transcription, with the line breaks the CSV export turned into ",  " restored
+    before each ALL-CAPS heading ("HISTORY OF PRESENT ILLNESS:")."""
+    notes = {}
+    for path in sorted((HERE / "notes").glob("*/*.txt")):
+        _, body = path.read_text(encoding="utf-8").split("\n---\n", 1)
+        notes[f"{path.parent.name}/{path.stem}"] = _HEADER.sub("\n", body).replace(":,", ":")
+    return notes
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    lo = max([m.end() for m in _SENTENCE_END.finditer(text, 0, start)], default=0)
+    nxt = _SENTENCE_END.search(text, end)
+    return text[lo: nxt.start() if nxt else len(text)].strip()
+
+
+def _heading(text: str, start: int) -> str:
+    found = [m.group(1) for m in _HEADING.finditer(text, 0, start)]
+    return found[-1] if found else "(none)"
+
+
+def candidates() -> list[dict]:
+    """Every (note, asserted fact, evidence span) as an item to judge."""
+    from mrs_assist.extract import extract_facts
+    from mrs_assist.extract.facts import default_catalogue
+
+    catalogue = default_catalogue()
+    items = []
+    for note_id, text in load_notes().items():
+        for name, fact in extract_facts(text).items():
+            if fact.value is not True:
+                continue
+            spec = catalogue.spec(name)
+            for ev in fact.evidence:
+                items.append({
+                    "note": note_id, "fact": name, "definition": f"{spec.label}. ({spec.question})",
+                    "heading": _heading(text, ev.start), "sentence": _sentence(text, ev.start, ev.end),
+                })
+    return items
+
+
+def stratified(items: list[dict]) -> list[dict]:
+    """At most PER_FACT items per fact, then round-robin over facts until TOTAL (fixed seed);
+    one item per (note, fact, sentence)."""
+    rng = random.Random(SEED)
+    by_fact: dict[str, list[dict]] = defaultdict(list)
+    seen = set()
+    for it in items:
+        key = (it["note"], it["fact"], it["sentence"])
+        if key not in seen:
+            seen.add(key)
+            by_fact[it["fact"]].append(it)
+    for pool in by_fact.values():
+        rng.shuffle(pool)
+    chosen: list[dict] = []
+    depth = 0
+    while len(chosen) < TOTAL and depth < PER_FACT:
+        for fact in sorted(by_fact):
+            if depth < len(by_fact[fact]) and len(chosen) < TOTAL:
+                chosen.append(by_fact[fact][depth])
+        depth += 1
+    for n, it in enumerate(chosen, start=1):
+        it["id"] = f"m{n:03d}"
+    return chosen
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of k successes in n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def score() -> dict:
+    """Precision overall and per fact, with 95% Wilson intervals, from judgments.yaml."""
+    sample = {it["id"]: it for it in yaml.safe_load((HERE / "sample.yaml").read_text(encoding="utf-8"))}
+    judged = yaml.safe_load((HERE / "judgments.yaml").read_text(encoding="utf-8"))
+    per: dict[str, list[bool]] = defaultdict(list)
+    for j in judged:
+        per[sample[j["id"]]["fact"]].append(j["asserted"] == "yes")
+    every = [v for vs in per.values() for v in vs]
+    out = {"overall": (sum(every), len(every), *wilson(sum(every), len(every)))}
+    for fact, vs in sorted(per.items()):
+        out[fact] = (sum(vs), len(vs), *wilson(sum(vs), len(vs)))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if "--score" in argv:
+        for name, (k, n, lo, hi) in score().items():
+            print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")
+        return 0
+    items = stratified(candidates())
+    blind = [{k: it[k] for k in ("id", "sentence", "heading", "definition")} for it in items]
+    (HERE / "sample.yaml").write_text(yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100),
+                                      encoding="utf-8")
+    (HERE / "to-judge.yaml").write_text(yaml.safe_dump(blind, sort_keys=False, allow_unicode=True, width=100),
+                                        encoding="utf-8")
+    counts: dict[str, int] = defaultdict(int)
+    for it in items:
+        counts[it["fact"]] += 1
+    print(f"{len(items)} items from {len(load_notes())} notes:", dict(sorted(counts.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
