@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
-PER_FACT = 40
+PER_FACT = 60
 TOTAL = 320
 SEED = 20261206
 _HEADER = re.compile(r",\s*(?=[A-Z][A-Z0-9 /&()'-]{2,}:)")

@@ -121,6 +121,8 @@ def extract_facts(
     _reason_first(read, set(catalogue.names("purpose")))
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
+        if detector.specs[name].hedge_yields_to_denial and any(m.value == "false" and _denies_ever(m) for m in found):
+            found = [m for m in found if m.value != "unknown"]
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
             facts[name] = (value, spans, "notes")
@@ -457,6 +459,12 @@ def _denies(m: Mention) -> bool:
     outright, not read false only because it is history, another person's, hedged or in a
     differential ("LGG vs HGG" is no denial of a known tumor)."""
     return not (m.categories & _NOT_A_DENIAL)
+
+
+def _denies_ever(m: Mention) -> bool:
+    """A negated mention, even of the past: "no hx of brain tumor", "no known mets (MRI 2021
+    neg)" say no tumor is known (used where a denial outranks hedges: ``hedge_yields_to_denial``)."""
+    return "negated" in m.categories and not (m.categories & {"family", "hypothetical", "possible", "differential"})
 
 
 def _apply_namings(

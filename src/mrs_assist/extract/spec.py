@@ -210,6 +210,12 @@ class DetectSpec(Group):
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
     age: AgeRule | None = None
+    hedge_yields_to_denial: bool = Field(
+        default=False,
+        description="When a current mention denies the fact outright (\"no known malignancy\"), hedged "
+        "mentions (\"abscess vs tumor\") do not make it unknown: a suspected tumor does not contradict "
+        "\"no tumor is known\".",
+    )
     names: list[str] = Field(
         default_factory=list,
         description="Regexes for any naming of the fact (synonym, abbreviation, misspelling) that the "
