@@ -121,7 +121,25 @@ def score() -> dict:
     return out
 
 
+def rescore() -> dict:
+    """The judged items the current extractor still asserts, scored; and how many asserted
+    items the judge never saw (extraction changed since the sample was drawn)."""
+    sample = yaml.safe_load((HERE / "sample.yaml").read_text(encoding="utf-8"))
+    verdict = {j["id"]: j["asserted"] == "yes" for j in
+               yaml.safe_load((HERE / "judgments.yaml").read_text(encoding="utf-8"))}
+    key = {(it["note"], it["fact"], it["sentence"]): it["id"] for it in sample}
+    now = {(it["note"], it["fact"], it["sentence"]) for it in candidates()}
+    kept = [key[k] for k in now if k in key]
+    ok = sum(verdict[i] for i in kept)
+    return {"still_asserted": len(kept), "judged_yes": ok, "precision": ok / len(kept) if kept else None,
+            "dropped": len(sample) - len(kept), "dropped_yes": sum(verdict[i] for i in key.values() if i not in kept),
+            "unjudged_now": len(now - set(key))}
+
+
 def main(argv: list[str]) -> int:
+    if "--rescore" in argv:
+        print(rescore())
+        return 0
     if "--score" in argv:
         for name, (k, n, lo, hi) in score().items():
             print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")

@@ -43,7 +43,7 @@ splitting is quadratic in a run's length (50 runs of 1,000 apostrophes: 4.7 s); 
 term is that long, so such a run (an encoded blob, a URL, a wall of punctuation) says nothing."""
 _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
-_ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*", re.IGNORECASE)
+_ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*|\b76390\b|\b0698T\b", re.IGNORECASE)
 """A sentence about the requested study itself states its reason."""
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _VALUE = {"true": True, "false": False, "unknown": None}
@@ -117,7 +117,8 @@ def extract_facts(
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
         read[name] = _read(detector, name, found, visible, sentences)
-    _conditional_request(read, set(catalogue.names("purpose")), visible, sentences)
+    reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
+    _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
@@ -166,6 +167,9 @@ def _conditional_request(
     the reason instead of approving on a plan (issue 18).
     """
     about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
+    if not about:  # notes that never name the study state no purpose for it
+        _purposes_unknown(read, purposes, "the notes do not name the MRS")
+        return
     if not any(_requests_conditionally(notes, s) for s in about):
         return
     def outright(m: Mention) -> bool:  # stated in a sentence about the MRS, before any "if"
@@ -175,11 +179,15 @@ def _conditional_request(
     stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
     if stated:
         return
+    _purposes_unknown(read, purposes, "the MRS is requested only conditionally")
+
+
+def _purposes_unknown(read: dict[str, list[Mention]], purposes: set[str], why: str) -> None:
     for p in purposes & read.keys():
         for m in read[p]:
             if m.value == "true":
                 m.value = "unknown"
-                m.cues.append("the MRS is requested only conditionally")
+                m.cues.append(why)
 
 
 _IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b", re.I)

@@ -210,6 +210,11 @@ class DetectSpec(Group):
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
     age: AgeRule | None = None
+    about_the_study: bool = Field(
+        default=False,
+        description="The fact says why the study is wanted (therapy planning, monitoring), as purposes "
+        "do: in notes that never name the MRS, or that ask for it only conditionally, it is not asserted.",
+    )
     hedge_yields_to_denial: bool = Field(
         default=False,
         description="When a current mention denies the fact outright (\"no known malignancy\"), hedged "
