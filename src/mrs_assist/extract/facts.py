@@ -347,6 +347,8 @@ def _quantity_value(detector: Detector, fact: str, m: Mention, notes: str) -> st
     match = pattern.search(notes, m.start, m.end)
     if match is None:
         return "ignore"
+    if "date" in pattern.groupindex:
+        return _date_value(notes, match.group("date"), quantity.within_days or 0)
     n = parse_number(detector, match.group("n"))
     if n is None:
         return "ignore"
@@ -429,6 +431,17 @@ def _apply_negated_by(
                 m.value = "false"
                 m.spans.append(cue)
                 m.cues.append(f"device qualifier ({notes[cue[0]:cue[1]]}, same device)")
+
+
+def _date_value(notes: str, text: str, within_days: float) -> str:
+    """Whether a stated date is within ``within_days`` before the notes' latest date (the request)."""
+    from mrs_assist.extract.layout import parse_dates
+
+    when, current = parse_dates(text), NoteDates(notes).current
+    if not when or current is None:
+        return "ignore"
+    days = (current - when[0]).days
+    return "true" if 0 <= days <= within_days else "false"
 
 
 def _gap(a0: int, a1: int, b0: int, b1: int) -> int:

@@ -182,6 +182,11 @@ def _answers(notes: str, line_start: int, line_end: int) -> tuple[tuple[int, int
     return tuple((m.start("q"), m.end("q"), m.group("a")) for m in _ANSWER_NO.finditer(notes, line_start, line_end))
 
 
+def parse_dates(text: str) -> list[dt.date]:
+    """The dates written in ``text`` (mm/dd/yyyy, mm/yyyy, "Oct 2024", a bare year), in order."""
+    return _dates(text)
+
+
 def _dates(text: str) -> list[dt.date]:
     out = []
     for m in _DATE.finditer(text):

@@ -118,8 +118,13 @@ class Quantity(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regex: str = Field(description="Must define the named group n; unit (days/weeks/...) is optional.")
-    within_days: float | None = Field(default=None, description="True when n units ago is at most this many days.")
+    regex: str = Field(
+        description="Must define the named group n (unit optional), or date: a date read against the "
+        "notes' latest date (the request), e.g. 'MRI brain 01/30/2025' in a note dated 03/06/2025."
+    )
+    within_days: float | None = Field(
+        default=None, description="True when n units ago (or the date) is at most this many days before."
+    )
     below: float | None = Field(default=None, description="True when n is below this number.")
     default_unit: str = Field(default="day", description="Unit when the regex captures none.")
 
@@ -128,8 +133,10 @@ class Quantity(BaseModel):
         if (self.within_days is None) == (self.below is None):
             raise ValueError("a quantity needs exactly one of within_days or below")
         compiled = _compile(self.regex, "quantity")
-        if "n" not in compiled.groupindex:
-            raise ValueError(f"quantity regex {self.regex!r} must define the named group (?P<n>...)")
+        if "n" not in compiled.groupindex and "date" not in compiled.groupindex:
+            raise ValueError(f"quantity regex {self.regex!r} must define the named group (?P<n>...) or (?P<date>...)")
+        if "date" in compiled.groupindex and self.within_days is None:
+            raise ValueError(f"quantity regex {self.regex!r}: a date is compared with within_days")
         return self
 
 
