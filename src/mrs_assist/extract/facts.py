@@ -24,6 +24,8 @@ from mrs_assist.extract.layout import (
     REASON_SECTIONS,
     NoteDates,
     conditional_from,
+    document_at,
+    documents,
     item_start,
     line_cues,
     section_at,
@@ -117,6 +119,7 @@ def extract_facts(
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
         read[name] = _read(detector, name, found, visible, sentences)
+    superseded = _latest_document_governs(read, notes)
     reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
@@ -127,8 +130,8 @@ def extract_facts(
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
             facts[name] = (value, spans, "notes")
-            if against:
-                contrary[name] = against
+            if against or superseded.get(name):
+                contrary[name] = sorted({*against, *superseded.get(name, [])})
     _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts)
@@ -153,6 +156,35 @@ def extract_facts(
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict[str, list[tuple[int, int]]]:
+    """In a packet, when documents disagree about a fact, the most recent document governs.
+
+    An older auto-populated order form that still asserts what a later note or addendum
+    corrects does not decide the fact: only the latest document that mentions it is read.
+    Returns the superseded spans per fact, kept as contrary evidence so the page can show the
+    disagreement.
+    """
+    docs = documents(notes)
+    if len(docs) < 2:
+        return {}
+    superseded: dict[str, list[tuple[int, int]]] = {}
+    for name, found in read.items():
+        by_doc: dict[int, list[Mention]] = {}
+        for m in found:
+            if m.value != "ignore":
+                by_doc.setdefault(document_at(docs, m.start), []).append(m)
+        if len(by_doc) < 2 or len({m.value for ms in by_doc.values() for m in ms}) < 2:
+            continue
+        latest = max(by_doc, key=lambda d: docs[d].order)
+        superseded[name] = [s for d, ms in by_doc.items() if d != latest for m in ms for s in m.spans]
+        for d, ms in by_doc.items():
+            if d != latest:
+                for m in ms:
+                    m.cues.append("superseded by a later document")
+        read[name] = [m for m in found if document_at(docs, m.start) == latest or m.value == "ignore"]
+    return superseded
 
 
 def _conditional_request(

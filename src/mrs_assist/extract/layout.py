@@ -271,3 +271,50 @@ def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] |
         if _CONSEQUENCE.search(notes, m.end(), hi) or _CONSEQUENCE.search(notes, lo, m.start()):
             return m.start(), m.group()
     return None
+
+
+# --- packets: several documents in one request (issue 18) ------------------------------------
+_DOC_HEADER = re.compile(
+    r"(?im)^[ \t]*(?:"
+    r"\[\s*(?:DOC(?:UMENT)?\s*)?[A-Z0-9]{1,3}\s*\]"  # [DOC 1], [2], [B]
+    r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)[A-Za-z][^\n]*"  # === DOCUMENT 2 of 4: … ===, --- ITEM 1: … ---
+    r"|(?:DOC(?:UMENT)?|ITEM|ATTACHMENT|ENCLOSURE|EXHIBIT)\s*#?\s*[A-Z0-9]{1,3}\b"  # DOCUMENT A - …
+    r"|ADDEND(?:UM|A)\b"
+    r")[^\n]*"
+)
+_PAGE_BREAK = re.compile(r"\bpage\s+\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a packet: where it starts and the date its header gives (if any)."""
+
+    start: int
+    date: dt.date | None
+    order: tuple
+    """Sorts documents oldest first: by header date (an undated one takes the date before it),
+    then by position."""
+
+
+def documents(notes: str) -> list[Document]:
+    """The documents of a packet, in reading order; one document when the notes are one note.
+
+    A document starts at a header line: "[DOC 2] …", "[B] …", "=== DOCUMENT 3 of 4: … ===",
+    "--- ITEM 1: … ---", "DOCUMENT A - …", "ADDENDUM - 02/04/2025". Fax page breaks ("Page 2 of
+    3") continue the same document."""
+    starts = [(m.start(), m.group()) for m in _DOC_HEADER.finditer(notes) if not _PAGE_BREAK.search(m.group())]
+    if not starts or starts[0][0] > 0:
+        starts.insert(0, (0, notes[: notes.find("\n")] if "\n" in notes else notes))
+    docs: list[Document] = []
+    last: dt.date | None = None
+    for i, (start, header) in enumerate(starts):
+        dates = _dates(header)
+        date = max(dates) if dates else None
+        last = date or last
+        docs.append(Document(start, date, (last or dt.date.min, i)))
+    return docs
+
+
+def document_at(docs: list[Document], char: int) -> int:
+    """The index of the document holding ``char``."""
+    return max(0, bisect_right([d.start for d in docs], char) - 1)
