@@ -266,6 +266,19 @@ def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:
         read[p] = [m for m in read[p] if m.reason or m.value == "false"]
 
 
+_CLAUSE_BREAK = re.compile(r"\s[-–—]{1,2}\s|;")
+
+
+def _clause_between(doc, modifier: tuple[int, int], target) -> bool:
+    """Whether a spaced dash or a semicolon separates a modifier from its target: "MRI not
+    equivocal - the appearance is diagnostic of meningioma" negates the equivocation, not the
+    meningioma (medspaCy drops the dash's own terminating rule when a target spans it)."""
+    lo, hi = (modifier[1], target.start) if modifier[1] <= target.start else (target.end, modifier[0])
+    if hi <= lo:
+        return False
+    return _CLAUSE_BREAK.search(doc.text, doc[lo].idx - 1 if lo > 0 else 0, doc[hi - 1].idx + len(doc[hi - 1].text) + 1) is not None
+
+
 def blank_long_runs(text: str) -> str:
     """``text`` with every run of more than MAX_TOKEN_CHARS non-space characters replaced by
     as many spaces: the same length, so every offset still points into the notes."""
@@ -295,7 +308,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         start, end = modifier.modifier_span
         # medspaCy 1.3.1 lets a modifier strictly inside a target modify it ("CT: no acute
         # abnormality" negating itself); a target's own words never modify it.
-        if category and not (start < target.end and target.start < end):
+        if category and not (start < target.end and target.start < end) and not _clause_between(doc, (start, end), target):
             modifiers.setdefault((target.label_, target.start, target.end), set()).add(category)
             literals.setdefault((target.label_, target.start, target.end), set()).add((category, doc[start:end].text))
     starts = [s.start for s in sentences]
