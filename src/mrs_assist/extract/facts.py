@@ -199,9 +199,6 @@ def _conditional_request(
     the reason instead of approving on a plan (issue 18).
     """
     about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
-    if not about:  # notes that never name the study state no purpose for it
-        _purposes_unknown(read, purposes, "the notes do not name the MRS")
-        return
     if not any(_requests_conditionally(notes, s) for s in about):
         return
     def outright(m: Mention) -> bool:  # stated in a sentence about the MRS, before any "if"
