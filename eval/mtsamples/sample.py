@@ -31,11 +31,20 @@ _HEADING = re.compile(r"(?m)^([A-Z][A-Z0-9 /&()'-]{2,}):")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])|\n")
 
 
+SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-")}
+"""Split → (notes folder, prefix of its sample / to-judge / judgments files)."""
+SPLIT = "dev"
+
+
+def _file(name: str) -> Path:
+    return HERE / f"{SPLITS[SPLIT][1]}{name}"
+
+
 def load_notes() -> dict[str, str]:
     """Note id → transcription, with the line breaks the CSV export turned into ",  " restored
     before each ALL-CAPS heading ("HISTORY OF PRESENT ILLNESS:")."""
     notes = {}
-    for path in sorted((HERE / "notes").glob("*/*.txt")):
+    for path in sorted((HERE / SPLITS[SPLIT][0]).glob("*/*.txt")):
         _, body = path.read_text(encoding="utf-8").split("\n---\n", 1)
         notes[f"{path.parent.name}/{path.stem}"] = _HEADER.sub("\n", body).replace(":,", ":")
     return notes
@@ -109,8 +118,8 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def score() -> dict:
     """Precision overall and per fact, with 95% Wilson intervals, from judgments.yaml."""
-    sample = {it["id"]: it for it in yaml.safe_load((HERE / "sample.yaml").read_text(encoding="utf-8"))}
-    judged = yaml.safe_load((HERE / "judgments.yaml").read_text(encoding="utf-8"))
+    sample = {it["id"]: it for it in yaml.safe_load(_file("sample.yaml").read_text(encoding="utf-8"))}
+    judged = yaml.safe_load(_file("judgments.yaml").read_text(encoding="utf-8"))
     per: dict[str, list[bool]] = defaultdict(list)
     for j in judged:
         per[sample[j["id"]]["fact"]].append(j["asserted"] == "yes")
@@ -124,9 +133,9 @@ def score() -> dict:
 def rescore() -> dict:
     """The judged items the current extractor still asserts, scored; and how many asserted
     items the judge never saw (extraction changed since the sample was drawn)."""
-    sample = yaml.safe_load((HERE / "sample.yaml").read_text(encoding="utf-8"))
+    sample = yaml.safe_load(_file("sample.yaml").read_text(encoding="utf-8"))
     verdict = {j["id"]: j["asserted"] == "yes" for j in
-               yaml.safe_load((HERE / "judgments.yaml").read_text(encoding="utf-8"))}
+               yaml.safe_load(_file("judgments.yaml").read_text(encoding="utf-8"))}
     key = {(it["note"], it["fact"], it["sentence"]): it["id"] for it in sample}
     now = {(it["note"], it["fact"], it["sentence"]) for it in candidates()}
     kept = [key[k] for k in now if k in key]
@@ -137,6 +146,9 @@ def rescore() -> dict:
 
 
 def main(argv: list[str]) -> int:
+    global SPLIT
+    if "--split" in argv:
+        SPLIT = argv[argv.index("--split") + 1]
     if "--rescore" in argv:
         print(rescore())
         return 0
@@ -146,9 +158,9 @@ def main(argv: list[str]) -> int:
         return 0
     items = stratified(candidates())
     blind = [{k: it[k] for k in ("id", "sentence", "heading", "definition")} for it in items]
-    (HERE / "sample.yaml").write_text(yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100),
+    _file("sample.yaml").write_text(yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100),
                                       encoding="utf-8")
-    (HERE / "to-judge.yaml").write_text(yaml.safe_dump(blind, sort_keys=False, allow_unicode=True, width=100),
+    _file("to-judge.yaml").write_text(yaml.safe_dump(blind, sort_keys=False, allow_unicode=True, width=100),
                                         encoding="utf-8")
     counts: dict[str, int] = defaultdict(int)
     for it in items:

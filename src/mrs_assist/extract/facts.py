@@ -134,7 +134,7 @@ def extract_facts(
                 contrary[name] = sorted({*against, *superseded.get(name, [])})
     _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
-    _apply_implications(detector, facts)
+    _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
 
     def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:
@@ -554,14 +554,18 @@ def _apply_namings(
             facts[fact] = ("unknown", spans, "mention")
 
 
-def _apply_implications(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]]) -> None:
-    """``implied_by``: a true implier makes the fact true; ``unless_facts``: a true one makes it false."""
+def _apply_implications(
+    detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], contested: set[str] = frozenset()
+) -> None:
+    """``implied_by``: a true implier makes the fact true; ``unless_facts``: a true one makes it
+    false. A contested fact (the notes assert and deny it) stays unknown: an implication does not
+    settle what the notes contradict."""
     changed = True
     while changed:  # implications chain (recurrence → known tumor → brain mass)
         changed = False
         for name, spec in detector.specs.items():
             current = facts.get(name)
-            if current is not None and current[0] == "true":
+            if (current is not None and current[0] == "true") or name in contested:
                 continue
             for other in spec.implied_by:
                 if other in facts and facts[other][0] == "true":
