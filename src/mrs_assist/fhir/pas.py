@@ -301,7 +301,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         "patient": claim.get("patient"),
         "created": now.isoformat(timespec="seconds"),
         "insurer": claim.get("insurer"),
-        "outcome": "complete" if action in ("A1", "A3") else "queued",
+        "outcome": "complete",  # PAS binds outcome to complete | error | partial: a pend is complete + A4
         "disposition": disposition,
         "item": items,
     }
