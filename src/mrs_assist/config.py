@@ -249,6 +249,12 @@ class Settings(BaseSettings):
         "hanging; also PostgreSQL's statement and lock timeouts.",
     )
 
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="The server's public base URL (MRS_ASSIST_PUBLIC_URL), the only source of absolute URLs "
+        "in FHIR notifications and CDS card links; never taken from a request's Host. Unset: "
+        "http://127.0.0.1:8000.",
+    )
     fhir_payer_map: Path | None = Field(
         default=None,
         description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "

@@ -38,6 +38,8 @@ REVIEW_ACTIONS = {
     "A4": "Pended",
 }
 MAX_NOTE_CHARS = 50_000
+DTR_CONFLICT_REASON = ("answered in the DTR questionnaire (QuestionnaireResponse), contradicting the clinical "
+                       "notes: a reviewer decides")
 
 
 @dataclass
@@ -76,14 +78,60 @@ def claim_identifier(claim: dict[str, Any]) -> str | None:
     return None
 
 
+MAX_IDENTIFIER_CHARS = 300
+AUTHORIZATION_NUMBER = profiles.PAS + "extension-authorizationNumber"
+
+
+@dataclass
+class MatchKeys:
+    """What a submission or inquiry offers to match a stored request (PAS spec-53: the claim
+    identifier with the member identifier and the provider; or the authorization number)."""
+
+    claim_values: list[str]
+    members: set[str]
+    providers: set[str]
+    authorizations: list[str]
+
+    def matches(self, record) -> bool:
+        """Whether `record` is this member's request from this provider."""
+        request = record.request
+        member = (request.member.id if request.member else None) or ""
+        provider = request.provider
+        provider_keys = {k for k in ((provider.id if provider else None), (provider.name if provider else None)) if k}
+        return bool(member) and member in self.members and bool(provider_keys & self.providers)
+
+
+def _identifier_values(resource: dict[str, Any] | None) -> set[str]:
+    return {str(i["value"])[:100] for i in (resource or {}).get("identifier") or [] if isinstance(i, dict) and i.get("value")}
+
+
+def match_keys(submission: Submission) -> MatchKeys:
+    """The claim identifier values, member identifiers, provider identifiers/name and
+    authorization numbers of a submission or inquiry."""
+    bundle, claim = submission.bundle, submission.claim
+    patient = _resource(bundle, _ref(claim.get("patient")))
+    provider = _resource(bundle, _ref(claim.get("provider")))
+    providers = _identifier_values(provider) | ({_name(provider)} if _name(provider) else set())
+    auths = [str(ext.get("valueString"))[:100] for item in claim.get("item") or [] for ext in item.get("extension") or []
+             if ext.get("url") == AUTHORIZATION_NUMBER and ext.get("valueString")]
+    values = [str(i["value"]) for i in claim.get("identifier") or [] if i.get("value")]
+    return MatchKeys(values, _identifier_values(patient), providers, auths)
+
+
 def read_bundle(data: Any, *, inquiry: bool = False) -> Submission:
     """Validate a PAS request (or inquiry) bundle with fhir.resources and the PAS rules; raises FhirError."""
     parse(data, "Bundle")  # R4 structure and datatypes, every entry as its own resource type
     if found := profiles.errors(profiles.check_request_bundle(data, inquiry=inquiry)):
         name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
         raise FhirError(f"the bundle does not conform to {name}", issues=found)
-    claim = next(e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim")
-    return Submission(bundle=data, claim=claim, submitter_ref=claim_identifier(claim))
+    claims = [e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim"]
+    claim = claims[0]  # the first entry (a claim update may carry the original Claim after it)
+    ref = claim_identifier(claim)
+    if ref is not None and len(ref) > MAX_IDENTIFIER_CHARS:
+        raise FhirError("the claim identifier is too long", issues=[issue(
+            f"Claim.identifier system|value must be at most {MAX_IDENTIFIER_CHARS} characters", code="too-long",
+            expression="Claim.identifier")])
+    return Submission(bundle=data, claim=claim, submitter_ref=ref)
 
 
 def _coverage_keys(bundle: dict[str, Any], claim: dict[str, Any]) -> CoverageKeys:
@@ -222,7 +270,8 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
 def review_action(record) -> str:
     """The X12 306 review action of a stored record (A1 / A3 / A4; see the module docstring)."""
     outcome = record.response.recommendation
-    if outcome == "meets_criteria":
+    conflicted = record.status != "signed" and any(o.reason == DTR_CONFLICT_REASON for o in record.overrides)
+    if outcome == "meets_criteria" and not conflicted:
         return "A1"
     if outcome == "does_not_meet_criteria" and record.status == "signed":
         return "A3"
@@ -255,6 +304,10 @@ def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dic
         text = reason.text if reason else "The request does not meet the policy's criteria."
         clause = f" Guideline clause: {reason.clause_id}." if reason and reason.clause_id else ""
         return f"Not certified. {text}{clause}", [{"number": 1, "type": "display", "text": f"{text}{clause}"}]
+    if response.recommendation == "meets_criteria":  # answers contradicting the notes
+        return ("Pended for review: questionnaire answers contradict the clinical notes; a reviewer decides.",
+                [{"number": 1, "type": "display", "text": "Questionnaire answers contradict the clinical notes: "
+                  "pended for a reviewer; no decision has been made yet."}])
     if response.recommendation == "does_not_meet_criteria":
         return ("Pended for physician review: the criteria check does not support approval; a physician "
                 "reviewer decides.", [{"number": 1, "type": "display",
@@ -270,25 +323,57 @@ def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dic
     return "Pended: more information is needed to decide.", notes
 
 
+def _item_cpts(item: dict[str, Any]) -> set[str]:
+    return {str(c.get("code")) for c in (item.get("productOrService") or {}).get("coding") or []
+            if c.get("system") in CPT_SYSTEMS and c.get("code")}
+
+
+ITEM_TRACE_NUMBER = profiles.PAS + "extension-itemTraceNumber"
+NOT_REVIEWED_NOTE = ("Pended: this service is not one the reviewed policy governs; it was not reviewed "
+                     "here and needs its own review.")
+
+
 def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, governed: set[str] | frozenset[str] = frozenset({"76390"}),
+                    ) -> dict[str, Any]:
     """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
-    is validated by fhir.resources and the references resolve inside the bundle."""
+    is validated by fhir.resources and the references resolve inside the bundle.
+
+    Items are adjudicated one by one: an item whose CPT code the reviewed policy governs gets
+    the record's review action; any other item (another service type, another code) is
+    pended A4 with its own note, never given the record's decision. An inquiry reports the
+    items that were submitted (the stored CPT codes), not the inquiry's."""
     now = now or datetime.now(UTC)
     bundle, claim = submission.bundle, submission.claim
     action = review_action(record)
     disposition, notes = _notes(record, action, [questionnaire] if questionnaire else [])
-    item_ext = [{"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()}] \
-        if action in ("A1", "A3") else []
-    items = [
-        {
-            "itemSequence": item.get("sequence", i),
-            **({"extension": item_ext} if item_ext else {}),
-            **({"noteNumber": [n["number"] for n in notes]} if notes else {}),
-            "adjudication": [_adjudication(record, action)],
-        }
-        for i, item in enumerate(claim.get("item") or [{"sequence": 1}], start=1)
-    ]
+    submitted = claim.get("item") or []
+    if inquiry:
+        submitted = [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt",
+                                                                      "code": code}]}}
+                     for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
+    other_note = None
+    items = []
+    for i, item in enumerate(submitted or [{"sequence": 1}], start=1):
+        reviewed = bool(_item_cpts(item) & set(governed))
+        item_action = action if reviewed else "A4"
+        out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
+        ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
+        if item_action == "A1":
+            ext.append({"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()})
+        if ext:
+            out["extension"] = ext
+        if reviewed and notes:
+            out["noteNumber"] = [n["number"] for n in notes]
+        elif not reviewed:
+            if other_note is None:
+                other_note = len(notes) + 1
+                notes = [*notes, {"number": other_note, "type": "display", "text": NOT_REVIEWED_NOTE}]
+            out["noteNumber"] = [other_note]
+        out["adjudication"] = [_adjudication(record, item_action)]
+        items.append(out)
+    if not any(_item_cpts(item) & set(governed) for item in submitted) and action != "A4":
+        disposition = NOT_REVIEWED_NOTE
     profile = profiles.CLAIM_INQUIRY_RESPONSE if inquiry else profiles.CLAIM_RESPONSE
     claim_response: dict[str, Any] = {
         "id": record.id,
@@ -309,7 +394,11 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         claim_response["requestor"] = claim["provider"]
     if claim.get("identifier"):
         claim_response["request"] = {"identifier": claim["identifier"][0]}
-    if action == "A1":
+    elif record.submitter_ref:
+        system, _, value = record.submitter_ref.partition("|")
+        claim_response["request"] = {"identifier": {**({"system": system} if system else {}), "value": value}}
+    if any(a["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "A1"
+           for a in items):
         claim_response["preAuthRef"] = record.id
     if notes:
         claim_response["processNote"] = notes
@@ -324,7 +413,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     return build("Bundle", {
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_bundle]},
-        "identifier": bundle.get("identifier"),
+        "identifier": bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
         "type": "collection",
         "timestamp": now.isoformat(timespec="seconds"),
         "entry": entries,
