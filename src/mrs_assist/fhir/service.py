@@ -54,7 +54,7 @@ class FhirService:
         """PAS rest-hook subscriptions over the same database."""
         from mrs_assist.fhir.subscriptions import Subscriptions
 
-        return Subscriptions(self.records, self.services.settings, base_url=self.base_url)
+        return Subscriptions(self.records, self.services.settings, base_url=self.base_url, render=self.response_for)
 
     @property
     def records(self):
@@ -133,6 +133,12 @@ class FhirService:
         record = self.records.get(str(id)[:64])
         if not record.submitter_ref or not visible(user, record):
             raise NotFoundError("no such ClaimResponse")
+        return self.response_for(record)["entry"][0]["resource"]
+
+    def response_for(self, record) -> dict[str, Any]:
+        """The PAS Response Bundle of a stored request's latest decided state, without the
+        submitted bundle (patient and provider referenced by identifier)."""
+        record = self._decided(record)
         request = record.request
         system, _, value = record.submitter_ref.partition("|")
         claim: dict[str, Any] = {
@@ -145,8 +151,7 @@ class FhirService:
         }
         submission = pas.Submission(bundle={"entry": []}, claim={k: v for k, v in claim.items() if v},
                                     submitter_ref=record.submitter_ref)
-        bundle = self._respond(latest_decided([record]), submission)
-        return bundle["entry"][0]["resource"]
+        return self._respond(record, submission)
 
     def capability_statement(self) -> dict[str, Any]:
         """GET metadata: what this server offers, naming the PAS, DTR and CRD capabilities it implements."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -203,7 +203,26 @@ def subscribe(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONRespon
     return _fhir(fhir.subscriptions.create(body, user=user), 201)
 
 
+@router.get("/Subscription/{id}/$status")
+def subscription_status(id: str, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """Backport $status: the Subscription's SubscriptionStatus (Parameters)."""
+    return _fhir(fhir.subscriptions.status(id, user=user))
+
+
 @router.get("/Subscription/{id}")
-def get_subscription(id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
-    """A stored Subscription with its status."""
-    return _fhir(fhir.subscriptions.get(id))
+def get_subscription(id: str, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """A stored Subscription with its status (a provider system sees its organization's only)."""
+    return _fhir(fhir.subscriptions.get(id, user=user))
+
+
+@router.put("/Subscription/{id}")
+def put_subscription(id: str, body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """Replace a Subscription (a new handshake with its endpoint)."""
+    return _fhir(fhir.subscriptions.update(id, body, user=user))
+
+
+@router.delete("/Subscription/{id}", status_code=204)
+def delete_subscription(id: str, user: Reader, fhir: FhirDep) -> Response:
+    """Stop a Subscription's notices."""
+    fhir.subscriptions.delete(id, user=user)
+    return Response(status_code=204)
