@@ -128,13 +128,19 @@ def test_auth_and_roles_are_the_json_apis(client):
     assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
 
 
-def test_a_coverage_without_a_mapped_policy_is_refused(tmp_path):
+def test_a_coverage_without_a_mapped_policy_is_a_claim_response_with_an_x12_error(tmp_path):
     client, services = make_client(tmp_path)
     bundle = mrs_bundle()
     org = next(e["resource"] for e in bundle["entry"] if e["resource"].get("id") == "InsurerExample")
     org["name"] = "Some Other Plan"
     r = submit(client, bundle)
-    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "not-supported"
+    assert r.status_code == 200  # a business rejection, as the IG's ErrorResponseBundleExample
+    body = r.json()
+    assert_conformant(body)
+    cr = claim_response(body)
+    assert cr["outcome"] == "error" and "item" not in cr
+    assert cr["error"][0]["code"]["coding"][0] == {"system": "https://codesystem.x12.org/005010/901", "code": "T4"}
+    assert client.get("/v1/determinations", headers=NURSE).json() == []  # nothing stored
     dispose_engine(services.records.url)
 
 

@@ -229,3 +229,38 @@ def _claim_not_first(bundle):
 def test_hostile_or_nonconformant_bundles_are_4xx_operation_outcomes(client, route, make):
     r = client.post(route, content=make(mrs_bundle(claim_id="REQ-X")), headers=NURSE)
     assert 400 <= r.status_code < 500 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def _update_of(claim_id: str, *, cancel: bool, qr=None) -> dict:
+    """A PASClaimUpdate bundle for `claim_id`: the update Claim first (a new trace number,
+    `related` → the original), the original Claim carried after it."""
+    bundle = mrs_bundle(claim_id=claim_id, facts_qr=qr)
+    original = copy.deepcopy(bundle["entry"][0])
+    original["fullUrl"] = "https://example.org/fhir/Claim/original-" + claim_id
+    original["resource"]["id"] = "original-" + claim_id
+    update = bundle["entry"][0]["resource"]
+    update["meta"] = {"profile": [profiles.PAS + "profile-claim-update"]}
+    update["identifier"][0]["value"] = claim_id + "-UPDATE"
+    update["related"] = [{"claim": {"reference": f"Claim/original-{claim_id}"}, "relationship": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship", "code": "prior"}]}}]
+    if cancel:
+        update["item"][0]["modifierExtension"] = [{"url": profiles.PAS + "modifierextension-infoCancelled",
+                                                   "valueBoolean": True}]
+    bundle["entry"].append(original)
+    return bundle
+
+
+def test_a_claim_update_with_its_original_updates_the_request_and_cancels_items(client):
+    first = claim_response(post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-U")).json())
+    assert review_action({"entry": [{"resource": first}]})[0] == "A4"
+    r = post(client, "/fhir/Claim/$submit", _update_of("REQ-U", cancel=False, qr=answers("cohere-mrs", MEETS)))
+    assert r.status_code == 200, r.text
+    updated = claim_response(conformant(r.json()))
+    assert updated["id"] == first["id"] and review_action(r.json())[0] == "A1"
+    r = post(client, "/fhir/Claim/$submit", _update_of("REQ-U", cancel=True))
+    assert review_action(conformant(r.json()))[0] == "C"
+    # An update of a request never submitted here is refused; a reused trace number asking for
+    # other services is a conflict, not a silent merge.
+    assert post(client, "/fhir/Claim/$submit", _update_of("REQ-NEVER", cancel=False)).status_code == 404
+    r = post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-U", cpt="70553"))
+    assert r.status_code == 409

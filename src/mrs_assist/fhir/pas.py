@@ -36,6 +36,7 @@ REVIEW_ACTIONS = {
     "A1": "Certified in total",
     "A3": "Not Certified",
     "A4": "Pended",
+    "C": "Cancelled",
 }
 MAX_NOTE_CHARS = 50_000
 DTR_CONFLICT_REASON = ("answered in the DTR questionnaire (QuestionnaireResponse), contradicting the clinical "
@@ -156,9 +157,39 @@ def _coverage_keys(bundle: dict[str, Any], claim: dict[str, Any]) -> CoverageKey
     return keys
 
 
+INFO_CANCELLED = profiles.PAS + "modifierextension-infoCancelled"
+
+
+def cancelled(item: dict[str, Any]) -> bool:
+    """Whether a claim update cancels this item (modifier extension infoCancelled = true)."""
+    return any(e.get("url") == INFO_CANCELLED and e.get("valueBoolean") is True for e in item.get("modifierExtension") or [])
+
+
+def original_claim_ref(submission: Submission) -> str | None:
+    """For a PASClaimUpdate, the 'system|value' identifier of the request it updates: the
+    related Claim carried in the bundle (`entry contains Claim 1..2`), else the update's second
+    identifier (`identifier 1..2`); None for a new request."""
+    claim = submission.claim
+    for related in claim.get("related") or []:
+        original = _resource(submission.bundle, _ref(related.get("claim")))
+        if original is not None and original is not claim and original.get("resourceType") == "Claim":
+            return claim_identifier(original)
+    identifiers = [i for i in claim.get("identifier") or [] if i.get("value")]
+    if len(identifiers) > 1:
+        return f"{identifiers[1].get('system', '')}|{identifiers[1]['value']}"
+    return None
+
+
+def requested_cpts(submission: Submission) -> list[str]:
+    """The CPT codes of the submission's items that are not cancelled."""
+    return _cpt_codes(submission.claim)
+
+
 def _cpt_codes(claim: dict[str, Any]) -> list[str]:
     codes = []
     for item in claim.get("item") or []:
+        if cancelled(item):
+            continue
         for coding in (item.get("productOrService") or {}).get("coding") or []:
             if coding.get("system") in CPT_SYSTEMS and coding.get("code"):
                 codes.append(str(coding["code"]))
@@ -355,8 +386,8 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     other_note = None
     items = []
     for i, item in enumerate(submitted or [{"sequence": 1}], start=1):
-        reviewed = bool(_item_cpts(item) & set(governed))
-        item_action = action if reviewed else "A4"
+        reviewed = bool(_item_cpts(item) & set(governed)) and not cancelled(item)
+        item_action = "C" if cancelled(item) else action if reviewed else "A4"
         out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
         ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
         if item_action == "A1":
@@ -365,7 +396,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
             out["extension"] = ext
         if reviewed and notes:
             out["noteNumber"] = [n["number"] for n in notes]
-        elif not reviewed:
+        elif not reviewed and item_action != "C":
             if other_note is None:
                 other_note = len(notes) + 1
                 notes = [*notes, {"number": other_note, "type": "display", "text": NOT_REVIEWED_NOTE}]
@@ -413,6 +444,58 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     return build("Bundle", {
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_bundle]},
+        "identifier": bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "entry": entries,
+    })
+
+
+X12_901 = "https://codesystem.x12.org/005010/901"
+X12_889 = "https://codesystem.x12.org/005010/889"
+
+
+def error_bundle(submission: Submission, *, code: str, path: str, followup: str = "C",
+                 now: datetime | None = None) -> dict[str, Any]:
+    """A business rejection as PAS answers it (the IG's Bundle-ErrorResponseBundleExample): a
+    ClaimResponse with outcome `error` and `error` coded in X12 901 (AAA03 reject reason), the
+    failing element's path and the X12 889 follow-up action (C = correct and resubmit). Kept for
+    requests that were read but cannot be decided (e.g. no policy for the member's payer or
+    plan); bundles that cannot be processed stay a 4xx OperationOutcome."""
+    now = now or datetime.now(UTC)
+    bundle, claim = submission.bundle, submission.claim
+    response: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profiles.CLAIM_RESPONSE]},
+        "identifier": [i for i in claim.get("identifier") or []][:1],
+        "status": "active",
+        "type": claim.get("type"),
+        "use": "preauthorization",
+        "patient": claim.get("patient"),
+        "created": now.isoformat(timespec="seconds"),
+        "insurer": claim.get("insurer"),
+        "requestor": claim.get("provider"),
+        "request": {"identifier": claim["identifier"][0]} if claim.get("identifier") else None,
+        "outcome": "error",
+        "error": [{
+            "extension": [
+                {"url": profiles.PAS + "extension-errorPath", "valueString": path},
+                {"url": profiles.PAS + "extension-errorFollowupAction",
+                 "valueCodeableConcept": {"coding": [{"system": X12_889, "code": followup}]}},
+            ],
+            "code": {"coding": [{"system": X12_901, "code": code}]},
+        }],
+    }
+    response = build("ClaimResponse", {k: v for k, v in response.items() if v})
+    entries = [{"fullUrl": f"urn:uuid:{response['id']}", "resource": response}]
+    for ref in dict.fromkeys(profiles.references({k: response.get(k) for k in ("patient", "insurer", "requestor")})):
+        res = _resource(bundle, ref)
+        full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
+        if res is not None and full and all(e["fullUrl"] != full for e in entries):
+            entries.append({"fullUrl": full, "resource": res})
+    return build("Bundle", {
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profiles.RESPONSE_BUNDLE]},
         "identifier": bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
         "type": "collection",
         "timestamp": now.isoformat(timespec="seconds"),

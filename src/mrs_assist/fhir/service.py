@@ -76,14 +76,27 @@ class FhirService:
         claim identifier updates that record with the answers its QuestionnaireResponses carry.
         Returns the PAS Response Bundle."""
         submission = pas.read_bundle(data)
-        request = pas.to_request(submission, self.payer_map)
+        try:
+            request = pas.to_request(submission, self.payer_map)
+        except FhirError as exc:
+            if exc.code != "no_policy":
+                raise
+            # A business rejection, answered as PAS does: a ClaimResponse with `error` (X12 901
+            # T4: payer name or identifier not one this payer reviews for), nothing stored.
+            return pas.error_bundle(submission, code="T4", path="Claim.insurance.coverage")
         policy = self.services.policy(request.policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
         answered: dict[str, bool] = {}
         for response in submission.answers:
             if response.get("status") not in UNAPPLIED_STATUSES:
                 answered |= dtr.facts_from_response(policy, questionnaire, response)
-        existing = self._existing(submission, request.policy_id, user)
+        original = pas.original_claim_ref(submission)
+        if original is not None:  # a PASClaimUpdate: the request it updates must be ours to update
+            existing = self._existing(submission, request.policy_id, user, ref=original, update=True)
+            if existing is None:
+                raise NotFoundError("the claim this update refers to was not submitted here")
+        else:
+            existing = self._existing(submission, request.policy_id, user)
         if existing is None:
             request = request.model_copy(update={"facts": answered or None})
             record = self.services.create_record(request, user=user, records=self.records,
@@ -181,15 +194,22 @@ class FhirService:
                                    questionnaire=dtr.canonical(policy) if pending else None,
                                    governed=frozenset(policy.scope.cpt_codes))
 
-    def _existing(self, submission, policy_id: str, user: User):
+    def _existing(self, submission, policy_id: str, user: User, *, ref: str | None = None, update: bool = False):
         """The stored request this submission updates (same claim identifier, member and
-        provider), or None; the identifier reused for another member or provider is a 409."""
-        if not submission.submitter_ref:
+        provider), or None; the identifier reused for another member or provider, or (outside a
+        claim update) for other services, is a 409."""
+        ref = ref or submission.submitter_ref
+        if not ref:
             return None
         try:
-            record = self.records.find_submitted(submission.submitter_ref)
+            record = self.records.find_submitted(ref)
         except NotFoundError:
             return None
+        if not update and set(pas.requested_cpts(submission)) != set(record.request.cpt_codes):
+            raise FhirError("this claim identifier was submitted for other services: send a PAS claim update",
+                            code="conflict", http_status=409, issues=[issue(
+                                "claim identifier already used for other services (use PASClaimUpdate)",
+                                code="conflict", expression="Claim.identifier")])
         if not pas.match_keys(submission).matches(record) or not visible(user, record):
             raise FhirError("this claim identifier was submitted for another member or provider", code="conflict",
                             http_status=409, issues=[issue("claim identifier already used for another member or "
