@@ -264,3 +264,21 @@ def test_a_claim_update_with_its_original_updates_the_request_and_cancels_items(
     assert post(client, "/fhir/Claim/$submit", _update_of("REQ-NEVER", cancel=False)).status_code == 404
     r = post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-U", cpt="70553"))
     assert r.status_code == 409
+
+
+def test_a_pend_for_documentation_carries_a_communication_request_and_the_reviewer_flag(client):
+    body = conformant(post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-CR")).json())
+    cr = claim_response(body)
+    ref = cr["communicationRequest"][0]["reference"]
+    request = next(e["resource"] for e in body["entry"] if e["fullUrl"] == ref)
+    assert request["resourceType"] == "CommunicationRequest"
+    assert conformance.validate(request, profiles.PAS + "profile-communicationrequest").errors == []
+    assert request["reasonCode"][0]["text"].startswith("Documentation needed: ")
+    flag = cr["extension"][0]["extension"][0]
+    assert flag == {"url": "wasHumanReviewedFlag", "valueBoolean": False}
+    bundle = mrs_bundle(claim_id="REQ-CR2", facts_qr=answers("cohere-mrs", {"non_brain_mrs_requested": True}))
+    denied = claim_response(post(client, "/fhir/Claim/$submit", bundle).json())
+    assert "communicationRequest" not in denied  # a pend for physician review asks the provider for nothing
+    assert sign(client, denied["id"], DOCTOR).status_code == 200
+    after = claim_response(returns(post(client, "/fhir/Claim/$inquire", bundle))[0])
+    assert after["extension"][0]["extension"][0]["valueBoolean"] is True

@@ -360,6 +360,32 @@ def _item_cpts(item: dict[str, Any]) -> set[str]:
 
 
 ITEM_TRACE_NUMBER = profiles.PAS + "extension-itemTraceNumber"
+CLAIM_RESPONSE_REVIEWER = profiles.PAS + "extension-claimResponseReviewer"
+X12_755 = "https://codesystem.x12.org/005010/755"
+LOINC_HISTORY_AND_PHYSICAL = "34117-2"
+"""LOINC 'History and physical note' (PAS attachment codes): where the facts a pend asks for are documented."""
+
+
+def communication_request(record, id: str, claim: dict[str, Any], line: int, now: datetime) -> dict[str, Any]:
+    """A PAS CommunicationRequest for a pend that needs documentation: the clinical note that
+    documents the missing facts (named in plain language in `reasonCode`), for the first
+    reviewed item, from the insurer to the requesting provider."""
+    missing = "; ".join(record.response.missing_information)[:1000] or "the documentation the policy requires"
+    data: dict[str, Any] = {
+        "id": id,
+        "meta": {"profile": [profiles.PAS + "profile-communicationrequest"]},
+        "extension": [{"url": profiles.PAS + "extension-serviceLineNumber", "valuePositiveInt": line}],
+        "status": "active",
+        "category": [{"coding": [{"system": X12_755, "code": "09", "display": "Progress Report"}]}],
+        "payload": [{"contentString": LOINC_HISTORY_AND_PHYSICAL}],
+        "reasonCode": [{"text": f"Documentation needed: {missing}"}],
+        "authoredOn": now.isoformat(timespec="seconds"),
+    }
+    if claim.get("insurer"):
+        data["requester"] = claim["insurer"]
+    if claim.get("provider"):
+        data["recipient"] = [claim["provider"]]
+    return build("CommunicationRequest", data)
 NOT_REVIEWED_NOTE = ("Pended: this service is not one the reviewed policy governs; it was not reviewed "
                      "here and needs its own review.")
 
@@ -384,11 +410,14 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
                                                                       "code": code}]}}
                      for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
     other_note = None
-    items = []
+    items: list[dict[str, Any]] = []
+    reviewed_lines: list[int] = []
     for i, item in enumerate(submitted or [{"sequence": 1}], start=1):
         reviewed = bool(_item_cpts(item) & set(governed)) and not cancelled(item)
         item_action = "C" if cancelled(item) else action if reviewed else "A4"
         out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
+        if reviewed:
+            reviewed_lines.append(out["itemSequence"])
         ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
         if item_action == "A1":
             ext.append({"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()})
@@ -433,8 +462,17 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         claim_response["preAuthRef"] = record.id
     if notes:
         claim_response["processNote"] = notes
+    # Whether a person reviewed this decision (PAS claimResponseReviewer): a signature, nothing less.
+    claim_response["extension"] = [{"url": CLAIM_RESPONSE_REVIEWER, "extension": [
+        {"url": "wasHumanReviewedFlag", "valueBoolean": record.status == "signed"}]}]
+    extra = []
+    if record.response.recommendation == "needs_more_information" and action == "A4" and record.status != "signed":
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:communication-request:{record.id}"))
+        extra.append({"fullUrl": f"urn:uuid:{request_id}",
+                      "resource": communication_request(record, request_id, claim, (reviewed_lines or [1])[0], now)})
+        claim_response["communicationRequest"] = [{"reference": f"urn:uuid:{request_id}"}]
     claim_response = build("ClaimResponse", {k: v for k, v in claim_response.items() if v})
-    entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}]
+    entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}, *extra]
     for ref in dict.fromkeys(profiles.references({k: claim_response.get(k) for k in ("patient", "insurer", "requestor")})):
         res = _resource(bundle, ref)
         full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
