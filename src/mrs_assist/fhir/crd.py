@@ -61,7 +61,8 @@ def _ordered_codes(orders: list[dict[str, Any]], selections: list[str] | None) -
     return codes
 
 
-def _coverage_keys(resources: list[dict[str, Any]]) -> CoverageKeys:
+def coverage_keys(resources: list[dict[str, Any]]) -> CoverageKeys:
+    """What Coverage resources (with contained or listed payor Organizations) offer to match the payer map."""
     keys = CoverageKeys()
     by_ref = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources}
     for coverage in (r for r in resources if r.get("resourceType") == "Coverage"):
@@ -114,7 +115,7 @@ def cards(hook: str, request: dict[str, Any], *, payer_map: PayerMap, policies: 
     codes = [c for c in _ordered_codes(orders, selections) if c in governed]
     if not codes:
         return {"cards": []}
-    policy_id = payer_map.policy_for(_coverage_keys(_resources(prefetch.get("coverage"))))
+    policy_id = payer_map.policy_for(coverage_keys(_resources(prefetch.get("coverage"))))
     if policy_id is None or policy_id not in policies:
         return {"cards": [{
             "summary": f"CPT {codes[0]}: no coverage policy is configured for this member's plan",

@@ -4,6 +4,7 @@ an OperationOutcome by the router) or the library's own errors."""
 
 from __future__ import annotations
 
+import uuid
 from functools import cached_property
 from typing import Any
 
@@ -244,23 +245,29 @@ class FhirService:
         return record
 
     # --- DTR ---------------------------------------------------------------------------------
-    def _record_for(self, subject: dict[str, Any] | None):
-        subject = subject or {}
+    def _record_for(self, data: dict[str, Any]):
+        """The stored request a QuestionnaireResponse answers: `identifier` = the PAS claim
+        identifier (as the pre-filled response carries it), or a subject naming ClaimResponse/<id>
+        or (not a Patient) the claim identifier."""
+        subject = data.get("subject") or {}
+        ident = data.get("identifier") or {}
+        if isinstance(ident, dict) and ident.get("value"):
+            return self.records.find_submitted(f"{ident.get('system', '')}|{ident['value']}")
         ref = subject.get("reference") or ""
         if ref.startswith("ClaimResponse/"):
             return self.records.get(ref.removeprefix("ClaimResponse/")[:64])
         ident = subject.get("identifier") or {}
-        if ident.get("value"):
+        if ident.get("value") and subject.get("type") != "Patient":
             return self.records.find_submitted(f"{ident.get('system', '')}|{ident['value']}")
         raise FhirError("say which request the answers are for", issues=[issue(
-            "subject must reference ClaimResponse/<id> or carry the PAS claim identifier", code="required",
-            expression="QuestionnaireResponse.subject")])
+            "identifier must be the PAS claim identifier (or subject reference ClaimResponse/<id>)", code="required",
+            expression="QuestionnaireResponse.identifier")])
 
     def answer(self, data: Any, *, user: User) -> dict[str, Any]:
         """POST QuestionnaireResponse: its answers become the record's facts (overriding
         extraction) and the checker re-runs. Returns the record's new state as Parameters."""
         parse(data, "QuestionnaireResponse")
-        record = self._record_for(data.get("subject"))
+        record = self._record_for(data)
         if not visible(user, record):
             raise NotFoundError("no such request")
         if record.submitter_ref:  # the newest version of the request takes new answers
@@ -273,35 +280,74 @@ class FhirService:
         record = self._apply(record, answered, user=user)
         return self._state(self._decided(record))
 
-    def package(self, data: Any) -> dict[str, Any]:
-        """$questionnaire-package: Parameters in (`questionnaire` canonical or `policy` id, and
-        optionally `context` = a record id), a Parameters out holding a collection Bundle with
-        the Questionnaire and, for a record, a QuestionnaireResponse pre-filled with its facts."""
+    def package(self, data: Any, *, user: User | None = None) -> dict[str, Any]:
+        """$questionnaire-package (DTR 2.0.1 output: `PackageBundle`, a DTR-QPackageBundle).
+
+        Input as DTR sends it: `coverage` and `order` resources (the questionnaire of the policy
+        that governs the coverage, when it governs one of the orders' CPT codes; otherwise an
+        empty package with an `operationOutcome` saying no documentation applies), and/or
+        `questionnaire` (canonical), `policy` (id) or `context` (a stored request's id, whose
+        facts pre-fill a QuestionnaireResponse)."""
         parse(data, "Parameters")
-        params = {p.get("name"): p for p in data.get("parameter") or []}
+        parameters = [p for p in data.get("parameter") or [] if isinstance(p, dict)]
+        params = {p.get("name"): p for p in parameters}
         record = None
         if "context" in params:
-            record = self.records.get(str(params["context"].get("valueString") or params["context"].get("valueId") or ""))
+            record = self.records.get(str(params["context"].get("valueString") or params["context"].get("valueId") or "")[:64])
+            if not visible(user, record):
+                raise NotFoundError("no such request")
         policy_id = record.response.policy_id if record else None
         if policy_id is None and "questionnaire" in params:
             url = str(params["questionnaire"].get("valueCanonical") or "").split("|")[0]
             policy_id = url.removeprefix(dtr.QUESTIONNAIRE_URL) if url.startswith(dtr.QUESTIONNAIRE_URL) else None
         if policy_id is None and "policy" in params:
             policy_id = str(params["policy"].get("valueString") or "")
+        if policy_id is None and ("coverage" in params or "order" in params):
+            return self._package_for_orders(parameters)
         if not policy_id:
             raise FhirError("name the questionnaire, the policy or the request", issues=[issue(
-                "give 'questionnaire' (valueCanonical), 'policy' (valueString) or 'context' (valueString record id)",
-                code="required", expression="Parameters.parameter")])
+                "give 'coverage' and 'order' resources, 'questionnaire' (valueCanonical), 'policy' (valueString) "
+                "or 'context' (valueString record id)", code="required", expression="Parameters.parameter")])
         policy = self.services.policy(policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
         entries = [{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}]
         if record is not None:
             facts = {f.name: f.value for f in record.response.facts}
-            response = dtr.prefilled_response(policy, questionnaire, facts,
-                                              subject={"reference": f"ClaimResponse/{record.id}"})
-            entries.append({"fullUrl": f"urn:uuid:qr-{record.id}", "resource": response})
-        bundle = build("Bundle", {"type": "collection", "entry": entries})
-        return build("Parameters", {"parameter": [{"name": "PackageBundle", "resource": bundle}]})
+            member = record.request.member
+            subject = ({"identifier": {"value": member.id}, "type": "Patient"} if member and member.id
+                       else {"reference": f"ClaimResponse/{record.id}"})
+            response = dtr.prefilled_response(policy, questionnaire, facts, subject=subject)
+            if record.submitter_ref:  # which PAS request the answers document (posted back with them)
+                system, _, value = record.submitter_ref.partition("|")
+                response["identifier"] = {**({"system": system} if system else {}), "value": value}
+            qr_id = uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:qr:{record.id}")
+            entries.append({"fullUrl": f"urn:uuid:{qr_id}", "resource": response})
+        return self._package(entries)
+
+    def _package(self, entries: list[dict[str, Any]], outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+        bundle = build("Bundle", {"meta": {"profile": [dtr.PACKAGE_BUNDLE]}, "type": "collection",
+                                  **({"entry": entries} if entries else {})})
+        parameters = [{"name": "PackageBundle", "resource": bundle}]
+        if outcome is not None:
+            parameters.append({"name": "operationOutcome", "resource": outcome})
+        return build("Parameters", {"meta": {"profile": [dtr.OUTPUT_PARAMETERS]}, "parameter": parameters})
+
+    def _package_for_orders(self, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+        """DTR's standard input: the policy governing the coverage, if it governs an order's CPT code."""
+        from mrs_assist.fhir import crd
+
+        resources = [p["resource"] for p in parameters if p.get("name") in ("coverage", "order")
+                     and isinstance(p.get("resource"), dict)]
+        policy_id = self.payer_map.policy_for(crd.coverage_keys([r for r in resources if r.get("resourceType") == "Coverage"]))
+        codes = {str(c.get("code")) for r in resources if r.get("resourceType") != "Coverage"
+                 for c in (r.get("code") or {}).get("coding") or [] if c.get("system") in pas.CPT_SYSTEMS}
+        policy = self.services.policies.get(policy_id) if policy_id else None
+        if policy is None or not codes & set(policy.scope.cpt_codes):
+            return self._package([], build("OperationOutcome", {"issue": [issue(
+                "no documentation template applies to these orders under this coverage", code="informational",
+                severity="information")]}))
+        questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
+        return self._package([{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}])
 
     def _decided(self, record):
         """The latest decided version of `record`'s request (a signed decision stays until its new version is signed)."""

@@ -167,7 +167,7 @@ def metadata(_: Reader, fhir: FhirDep) -> FhirJSONResponse:
 
 @router.get("/Questionnaire/$questionnaire-package")
 def questionnaire_package_get(
-    _: Reader,
+    user: Reader,
     fhir: FhirDep,
     policy: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")] = None,
     context: Annotated[str | None, Query(max_length=64, description="A stored request's id.")] = None,
@@ -175,7 +175,7 @@ def questionnaire_package_get(
     """DTR $questionnaire-package by GET (primitive parameters only): `policy`, or `context` = a record id."""
     parameters = [{"name": name, "valueString": value} for name, value in (("policy", policy), ("context", context))
                   if value is not None]
-    return _fhir(fhir.package({"resourceType": "Parameters", "parameter": parameters}))
+    return _fhir(fhir.package({"resourceType": "Parameters", "parameter": parameters}, user=user))
 
 
 @router.get("/Questionnaire/{policy_id}")
@@ -185,9 +185,10 @@ def questionnaire(policy_id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
 
 
 @router.post("/Questionnaire/$questionnaire-package")
-def questionnaire_package(body: ResourceBody, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
-    """DTR $questionnaire-package: the Questionnaire, pre-filled for a stored request when `context` names one."""
-    return _fhir(fhir.package(body))
+def questionnaire_package(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """DTR $questionnaire-package: `coverage` + `order` (as DTR sends them), or `questionnaire` /
+    `policy`; pre-filled for a stored request when `context` names one."""
+    return _fhir(fhir.package(body, user=user))
 
 
 @router.post("/QuestionnaireResponse")
