@@ -82,3 +82,21 @@ def test_deep_nesting_is_refused_not_recursed_without_bound():
         ext = {"url": "http://example.org/x", "extension": [ext]}
     cr["extension"] = [ext]
     conformance.validate(cr)  # returns (no RecursionError)
+
+
+def test_every_packaged_request_example_and_fixture_is_handled_right_by_the_server():
+    """scripts/fhir_examples.py: each PAS request/inquiry example, each published request fixture
+    and the DTR package input through the server; conformant requests get 200 and responses
+    with 0 checker errors, non-conformant ones a 4xx OperationOutcome."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "fhir_examples.py"
+    spec = importlib.util.spec_from_file_location("fhir_examples", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.run()
+    tried = {g: sum(1 for r in out["results"] if r["guide"] == g) for g in ("PAS", "fixtures", "DTR")}
+    assert tried == {"PAS": 6, "fixtures": 2, "DTR": 1}
+    assert [r["example"] for r in out["results"] if not r["handled_right"]] == []
+    assert out["must_support"]["profile-pas-response-bundle"] == "8/8"
