@@ -76,10 +76,38 @@ def test_no_card_for_other_orders_or_unselected_ones_and_an_info_card_for_unmapp
     assert card["indicator"] == "info" and "no coverage policy" in card["summary"]
 
 
-@pytest.mark.parametrize("body", [{}, {"hook": "order-sign", "context": []},
-                                  {"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": 3}}}])
-def test_malformed_hook_calls_are_422_json_errors(client, body):
+@pytest.mark.parametrize("body, status", [
+    ({}, 422), ({"hook": "order-sign", "context": []}, 422),
+    # a FHIR resource that does not validate (CRD: 400), or names no FHIR type
+    ({"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": 3}}}, 400),
+    ({"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "NotAResource"}}]}}}, 400),
+])
+def test_malformed_hook_calls_are_4xx_json_errors(client, body, status):
     c, _ = client
     r = c.post("/cds-services/mrs-assist-order-sign", json=body, headers=NURSE)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert r.status_code == status and r.json()["error"]["code"] == "invalid_request"
     assert c.post("/cds-services/nope", json=call("order-sign", [order()]), headers=NURSE).status_code == 404
+
+
+def test_crd_card_source_discovery_version_and_coverage_information_system_action(client):
+    from mrs_assist.fhir import conformance, crd
+
+    c, _ = client
+    services = c.get("/cds-services", headers=NURSE).json()["services"]
+    assert {s["extension"]["davinci-crd.version"] for s in services} == {"2.0.1"}
+    body = c.post("/cds-services/mrs-assist-order-sign", json=call("order-sign", [order(), order("70553", "sr-2")]),
+                  headers=NURSE).json()
+    (card,) = body["cards"]
+    assert card["source"]["label"] == PAYER  # the payer's name, as the coverage names it
+    assert card["source"]["topic"]["code"] == "coverage-info"
+    reg = conformance.registry()
+    card_types = {c["code"] for c in next(x for x in reg.code_systems[crd.CRD_TEMP]["concept"]
+                                          if x["code"] == "_cardType")["concept"]}
+    assert card["source"]["topic"]["code"] in card_types
+    assert "[None]" not in card["detail"]
+    (action,) = body["systemActions"]  # the governed order only
+    assert action["type"] == "update" and action["resource"]["id"] == "sr-1"
+    info = next(e for e in action["resource"]["extension"] if e["url"] == crd.COVERAGE_INFORMATION)
+    assert conformance.validate(info, crd.COVERAGE_INFORMATION).errors == []
+    assert {e["url"]: e.get("valueCode") for e in info["extension"]}["pa-needed"] == "auth-needed"

@@ -179,15 +179,11 @@ def test_absolute_urls_come_from_the_configured_public_url_never_the_host_header
     assert meta["resourceType"] == "CapabilityStatement" and meta["implementation"]["url"] == PUBLIC + "/fhir"
     assert {"submit", "inquire"} <= {o["name"] for r in meta["rest"][0]["resource"] if r["type"] == "Claim"
                                      for o in r["operation"]}
-    hook = {"hook": "order-select", "hookInstance": "1", "context": {
-        "userId": "Practitioner/1", "patientId": "1", "selections": ["ServiceRequest/1"],
-        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
-            "resourceType": "ServiceRequest", "id": "1", "status": "draft", "intent": "order", "subject": {"reference": "Patient/1"},
-            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "76390"}]}}}]}},
-        "prefetch": {"coverage": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-            "resourceType": "Coverage", "status": "active", "beneficiary": {"reference": "Patient/1"},
-            "payor": [{"display": "x"}], "class": []}}]}}}
-    r = client.post("/cds-services/mrs-order-select", json=hook, headers={"X-API-Key": "key-nurse", "Host": "attacker.example"})
+    from test_cds_hooks import call, order  # the CRD tests' hook call, for the published payer
+
+    r = client.post("/cds-services/mrs-assist-order-sign", json=call("order-sign", [order()]),
+                    headers={"X-API-Key": "key-nurse", "Host": "attacker.example"})
+    assert r.status_code == 200 and r.json()["cards"][0]["links"][0]["url"].startswith(PUBLIC + "/fhir/")
     assert "attacker" not in r.text
 
 
