@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from mrs_assist.api.cds_auth import CdsCaller
 from mrs_assist.api.routers.fhir import get_fhir, public_url
 from mrs_assist.auth import ALL_ROLES, Role, User, require_role
 from mrs_assist.errors import NotFoundError
@@ -26,7 +27,7 @@ def discovery(_: Reader, request: Request) -> dict[str, Any]:
 
 
 @router.post("/{service_id}", responses={s: {"model": ErrorResponse} for s in (403, 404, 422)})
-def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: Reader,
+def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: CdsCaller,
          fhir: Annotated[FhirService, Depends(get_fhir)]) -> dict[str, Any]:
     """A hook call: one card saying whether PA is required and what to document, citing clauses."""
     hook = crd.SERVICE_IDS.get(service_id)
