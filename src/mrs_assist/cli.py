@@ -307,7 +307,10 @@ def report_cms_0057f(
 
     if fmt not in ("csv", "html", "json"):
         raise InvalidRequestError("--format must be csv, html or json")
-    result = report_for_store(RecordStore.from_settings(get_settings()), year)
+    from mrs_assist.service import Services
+
+    settings = get_settings()
+    result = report_for_store(RecordStore.from_settings(settings), year, policies=Services(settings).policies)
     text = {"csv": result.to_csv, "html": result.to_html,
             "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
     if out is None:

@@ -26,6 +26,7 @@ from mrs_assist.fhir import profiles
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
 from mrs_assist.letters.reasons import denial_reason
+from mrs_assist.records.models import CONTRADICTION_MARK
 from mrs_assist.schemas import DeterminationRequest, Party, Patient
 
 CPT_SYSTEMS = frozenset({"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12"})
@@ -39,8 +40,8 @@ REVIEW_ACTIONS = {
     "C": "Cancelled",
 }
 MAX_NOTE_CHARS = 50_000
-DTR_CONFLICT_REASON = ("answered in the DTR questionnaire (QuestionnaireResponse), contradicting the clinical "
-                       "notes: a reviewer decides")
+DTR_CONFLICT_REASON = (f"answered in the DTR questionnaire (QuestionnaireResponse), {CONTRADICTION_MARK}: "
+                       "a reviewer decides")
 
 
 @dataclass

@@ -38,6 +38,7 @@ from mrs_assist.errors import (
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
 from mrs_assist.records.models import (
+    CONTRADICTION_MARK,
     FACT_NAME_PATTERN,
     MAX_LETTER_CHARS,
     MAX_REASON_CHARS,
@@ -590,8 +591,20 @@ def _clock(row: RecordRow) -> RecordClock:
         due_at=due,
         extension_days=row.extension_days or 0,
         extension_reason=row.extension_reason,
-        decided_at=_aware(row.signed_at) if row.status == "signed" else None,
+        decided_at=_decided_at(row),
     )
+
+
+def _decided_at(row: RecordRow) -> datetime | None:
+    """The signature; or, for a FHIR PAS request certified A1 without a signature (no physician
+    review is needed to approve, and no contradiction holds it for a reviewer), the time of its
+    last change, when that A1 was returned to the provider."""
+    if row.status == "signed":
+        return _aware(row.signed_at)
+    if row.submitter_ref and row.recommendation == "meets_criteria" and not any(
+            CONTRADICTION_MARK in o.reason for o in row.overrides):
+        return _aware(row.updated_at)
+    return None
 
 
 def _aware(value: datetime | None) -> datetime | None:
