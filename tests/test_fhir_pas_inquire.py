@@ -278,3 +278,35 @@ def test_a_pend_for_documentation_carries_a_communication_request_and_the_review
     assert sign(client, denied["id"], DOCTOR).status_code == 200
     after = claim_response(returns(post(client, "/fhir/Claim/$inquire", bundle))[0])
     assert after["extension"][0]["extension"][0]["valueBoolean"] is True
+
+
+def _deep_ext():
+    ext = {"url": "http://example.org/x", "valueString": "x"}
+    for _ in range(120):
+        ext = {"url": "http://example.org/x", "extension": [ext]}
+    return ext
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/fhir/QuestionnaireResponse", answers("cohere-mrs", {"known_brain_tumor": True})),
+    ("POST", "/fhir/Questionnaire/$questionnaire-package", {"resourceType": "Parameters", "parameter": [
+        {"name": "policy", "valueString": "cohere-mrs"}]}),
+    ("POST", "/fhir/Subscription", {"resourceType": "Subscription", "status": "requested", "reason": "x",
+                                    "criteria": "http://hl7.org/fhir/us/davinci-pas/SubscriptionTopic/PASSubscriptionTopic",
+                                    "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook"}}),
+    ("POST", "/cds-services/mrs-assist-order-sign", {"hook": "order-sign", "hookInstance": "1", "context": {
+        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": []}}}),
+])
+@pytest.mark.parametrize("probe", ["deep", "unknown-type", "cesu"])
+def test_every_fhir_route_answers_hostile_json_with_a_4xx(client, method, path, body, probe):
+    body = copy.deepcopy(body)
+    target = body["context"]["draftOrders"] if path.startswith("/cds") else body
+    if probe == "deep":
+        target["extension"] = [_deep_ext()]
+    elif probe == "unknown-type":
+        target["contained"] = [{"resourceType": "NotAResource", "id": "x"}]
+    else:
+        target["id"] = "CESUNAME"
+    raw = json.dumps(body).encode().replace(b"CESUNAME", b"\xed\xa0\x80\xed\xb0\x80")
+    r = client.request(method, path, content=raw, headers=NURSE)
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
