@@ -310,3 +310,16 @@ def test_every_fhir_route_answers_hostile_json_with_a_4xx(client, method, path, 
     raw = json.dumps(body).encode().replace(b"CESUNAME", b"\xed\xa0\x80\xed\xb0\x80")
     r = client.request(method, path, content=raw, headers=NURSE)
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
+
+
+def test_a_provider_systems_new_information_on_a_signed_request_opens_a_new_version(client):
+    bundle = mrs_bundle(claim_id="REQ-PV", facts_qr=answers("cohere-mrs", {"non_brain_mrs_requested": True}))
+    cr = claim_response(post(client, "/fhir/Claim/$submit", bundle, headers=EHR).json())
+    assert sign(client, cr["id"], DOCTOR).status_code == 200
+    again = mrs_bundle(claim_id="REQ-PV", facts_qr=answers("cohere-mrs", {"non_brain_mrs_requested": False, **MEETS}))
+    r = post(client, "/fhir/Claim/$submit", again, headers=EHR)
+    assert r.status_code == 200 and review_action(r.json())[0] == "A3"  # the signed decision, until re-signed
+    versions = client.get("/v1/determinations", headers=NURSE).json()
+    assert len(versions) == 2 and {v["status"] for v in versions} == {"signed", "draft"}
+    draft = next(v for v in versions if v["status"] == "draft")
+    assert draft["clock"]["decided_at"] is None  # its A1 was never returned: it waits for sign-off

@@ -601,8 +601,8 @@ def _decided_at(row: RecordRow) -> datetime | None:
     last change, when that A1 was returned to the provider."""
     if row.status == "signed":
         return _aware(row.signed_at)
-    if row.submitter_ref and row.recommendation == "meets_criteria" and not any(
-            CONTRADICTION_MARK in o.reason for o in row.overrides):
+    if row.submitter_ref and row.recommendation == "meets_criteria" and not row.corrects_id and not any(
+            CONTRADICTION_MARK in o.reason for o in row.overrides):  # a new version of a signed one waits for sign-off
         return _aware(row.updated_at)
     return None
 
