@@ -76,10 +76,105 @@ def test_no_card_for_other_orders_or_unselected_ones_and_an_info_card_for_unmapp
     assert card["indicator"] == "info" and "no coverage policy" in card["summary"]
 
 
-@pytest.mark.parametrize("body", [{}, {"hook": "order-sign", "context": []},
-                                  {"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": 3}}}])
-def test_malformed_hook_calls_are_422_json_errors(client, body):
+@pytest.mark.parametrize("body, status", [
+    ({}, 422), ({"hook": "order-sign", "context": []}, 422),
+    # a FHIR resource that does not validate (CRD: 400), or names no FHIR type
+    ({"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": 3}}}, 400),
+    ({"hook": "order-sign", "context": {"draftOrders": {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "NotAResource"}}]}}}, 400),
+])
+def test_malformed_hook_calls_are_4xx_json_errors(client, body, status):
     c, _ = client
     r = c.post("/cds-services/mrs-assist-order-sign", json=body, headers=NURSE)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert r.status_code == status and r.json()["error"]["code"] == "invalid_request"
     assert c.post("/cds-services/nope", json=call("order-sign", [order()]), headers=NURSE).status_code == 404
+
+
+def test_crd_card_source_discovery_version_and_coverage_information_system_action(client):
+    from mrs_assist.fhir import conformance, crd
+
+    c, _ = client
+    services = c.get("/cds-services", headers=NURSE).json()["services"]
+    assert {s["extension"]["davinci-crd.version"] for s in services} == {"2.0.1"}
+    body = c.post("/cds-services/mrs-assist-order-sign", json=call("order-sign", [order(), order("70553", "sr-2")]),
+                  headers=NURSE).json()
+    (card,) = body["cards"]
+    assert card["source"]["label"] == PAYER  # the payer's name, as the coverage names it
+    assert card["source"]["topic"]["code"] == "coverage-info"
+    reg = conformance.registry()
+    card_types = {c["code"] for c in next(x for x in reg.code_systems[crd.CRD_TEMP]["concept"]
+                                          if x["code"] == "_cardType")["concept"]}
+    assert card["source"]["topic"]["code"] in card_types
+    assert "[None]" not in card["detail"]
+    (action,) = body["systemActions"]  # the governed order only
+    assert action["type"] == "update" and action["resource"]["id"] == "sr-1"
+    info = next(e for e in action["resource"]["extension"] if e["url"] == crd.COVERAGE_INFORMATION)
+    assert conformance.validate(info, crd.COVERAGE_INFORMATION).errors == []
+    assert {e["url"]: e.get("valueCode") for e in info["extension"]}["pa-needed"] == "auth-needed"
+
+
+# --- CDS Hooks security: a client's JWT bearer, verified against a configured JWKS ------------
+def _keypair():
+    import json as _json
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    jwk = _json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+    return private, {**jwk, "kid": "ehr-key-1", "alg": "ES384", "use": "sig"}
+
+
+def _token(private, aud, **claims):
+    import time
+
+    import jwt
+
+    body = {"iss": "https://ehr.example.org", "aud": aud, "exp": int(time.time()) + 300, "iat": int(time.time()),
+            "jti": "a1b2c3"} | claims
+    return jwt.encode(body, private, algorithm="ES384", headers={"kid": "ehr-key-1", "jku": "https://ehr.example.org/jwks"})
+
+
+def test_a_cds_client_jwt_is_verified_against_the_configured_jwks(tmp_path):
+    import json as _json
+
+    private, jwk = _keypair()
+    other, _ = _keypair()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(_json.dumps({"keys": [jwk]}))
+    public = "https://payer.example.org/mrs"
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys="key-nurse=nurse-ann:reviewer",
+                        fhir_notify_interval_seconds=0, fhir_payer_map=payer_map(tmp_path, "healthhelp-mrs"),
+                        public_url=public, cds_jwks_file=jwks, cds_issuers=["https://ehr.example.org"])
+    services = Services(settings)
+    c = TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False)
+    aud = public + "/cds-services/mrs-assist-order-sign"
+    body = call("order-sign", [order()])
+
+    def status(token):
+        return c.post("/cds-services/mrs-assist-order-sign", json=body,
+                      headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert status(_token(private, aud)) == 200
+    assert status(_token(private, public + "/cds-services/other")) == 401  # another service's audience
+    assert status(_token(private, aud, exp=1)) == 401  # expired
+    assert status(_token(other, aud)) == 401  # signed by a key the JWKS does not hold
+    assert status(_token(private, aud, iss="https://intruder.example")) == 401
+    assert status("eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.") == 401  # alg none
+    dispose_engine(services.records.url)
+
+
+def test_without_a_jwks_a_jwt_is_accepted_only_where_no_key_is_required(tmp_path):
+    private, _ = _keypair()
+    token = _token(private, "http://127.0.0.1:8000/cds-services/mrs-assist-order-sign")
+    body = call("order-sign", [order()])
+    for auth, expected in (("auto", 200), ("on", 401)):
+        settings = Settings(data_dir=tmp_path / auth, auth=auth, fhir_notify_interval_seconds=0,
+                            api_keys="key-nurse=nurse-ann:reviewer" if auth == "on" else None,
+                            fhir_payer_map=payer_map(tmp_path, "healthhelp-mrs"))
+        services = Services(settings)
+        c = TestClient(create_app(services=services, host="127.0.0.1"), base_url="http://127.0.0.1",
+                       raise_server_exceptions=False)
+        r = c.post("/cds-services/mrs-assist-order-sign", json=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == expected, r.text
+        dispose_engine(services.records.url)

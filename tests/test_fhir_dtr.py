@@ -155,6 +155,53 @@ def test_questionnaire_package_by_get_and_post(api):
     assert by_get == by_post
     (bundle,) = [p["resource"] for p in by_get["parameter"]]
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Questionnaire", "QuestionnaireResponse"]
-    assert bundle["entry"][1]["resource"]["subject"]["reference"] == f"ClaimResponse/{sent['id']}"
+    qr = bundle["entry"][1]["resource"]
+    assert qr["subject"]["type"] == "Patient"  # DTR: the subject is the patient (here by member identifier)
+    assert bundle["entry"][1]["fullUrl"].startswith("urn:uuid:") and len(bundle["entry"][1]["fullUrl"]) == 45
+    assert qr["identifier"]["value"]  # the PAS claim identifier: posting it back finds the request
     r = client.get("/fhir/Questionnaire/$questionnaire-package", headers=NURSE)
     assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_package_conforms_and_a_prefilled_response_posted_back_finds_its_request(api):
+    from mrs_assist.fhir import conformance
+
+    client = api("cohere-mrs")
+    sent = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="DTR-1")),
+                                      headers=NURSE).json())
+    package = client.get(f"/fhir/Questionnaire/$questionnaire-package?context={sent['id']}", headers=NURSE).json()
+    assert conformance.validate(package).errors == []  # dtr-qpackage-output-parameters, DTR-QPackageBundle,
+    bundle = package["parameter"][0]["resource"]  # dtr-std-questionnaire: the profiles each names
+    assert package["meta"]["profile"] and bundle["meta"]["profile"] and bundle["entry"][0]["resource"]["meta"]["profile"]
+    qr = {**bundle["entry"][1]["resource"], "status": "completed"}
+    qr["item"] = answers("cohere-mrs", {"known_brain_tumor": True})["item"]
+    r = client.post("/fhir/QuestionnaireResponse", content=json.dumps(qr), headers=NURSE)
+    assert r.status_code == 200
+    record = client.get(f"/v1/determinations/{sent['id']}", headers=NURSE).json()
+    assert [o["name"] for o in record["overrides"]] == ["known_brain_tumor"]
+
+
+def test_dtr_standard_input_coverage_and_order(api):
+    from mrs_assist.fhir import conformance
+
+    client = api("cohere-mrs")
+    reg = conformance.registry()
+    example = dict(reg.examples["davinci_dtr_2.0.1.tgz"])["Parameters-QuestionnairePackageInputParamsExample.json"]
+    coverage = mrs_bundle()["entry"][3]["resource"]
+    insurer = next(e["resource"] for e in mrs_bundle()["entry"] if e["resource"].get("id") == "InsurerExample")
+    coverage = {**coverage, "contained": [{**insurer, "id": "payer"}], "payor": [{"reference": "#payer"}]}
+    order = {"resourceType": "ServiceRequest", "id": "o1", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/1"},
+             "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "76390"}]}}
+    for params, expect in (
+        (example, []),  # the guide's example orders a gas panel: no template applies, said in an outcome
+        ({"resourceType": "Parameters", "parameter": [{"name": "coverage", "resource": coverage},
+                                                      {"name": "order", "resource": order}]}, ["Questionnaire"]),
+    ):
+        r = client.post("/fhir/Questionnaire/$questionnaire-package", content=json.dumps(params), headers=NURSE)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert conformance.validate(body).errors == []
+        bundle = body["parameter"][0]["resource"]
+        assert [e["resource"]["resourceType"] for e in bundle.get("entry", [])] == expect
+        assert (len(body["parameter"]) == 2) == (not expect)  # the outcome says why the package is empty

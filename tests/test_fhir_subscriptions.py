@@ -14,6 +14,7 @@ from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
+from mrs_assist.fhir import conformance, profiles
 from mrs_assist.records import dispose_engine
 from mrs_assist.service import Services
 
@@ -166,4 +167,80 @@ def test_cli_sweep_pushes_and_says_how_many(tmp_path, receiver, monkeypatch, cap
         get_settings.cache_clear()
     assert capsys.readouterr().out.strip() == "1 notification(s) sent"
     assert status_of(receiver.received[-1][1])["type"]["valueCode"] == "event-notification"
+    dispose_engine(services.records.url)
+
+
+def test_full_resource_notices_carry_the_pas_response_bundle_and_id_only_the_focus(tmp_path, receiver):
+    client, app, services = make(tmp_path)
+    full = subscription(receiver.url)
+    full["channel"]["_payload"]["extension"][0]["valueCode"] = "full-resource"
+    r = client.post("/fhir/Subscription", content=json.dumps(full), headers=NURSE)
+    assert r.status_code == 201
+    assert r.json()["channel"]["_payload"]["extension"][0]["valueCode"] == "full-resource"  # stored as asked
+    record_id = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-F")),
+                                           headers=NURSE).json())["id"]
+    assert app.state.fhir.subscriptions.dispatch() == 1
+    notice = receiver.received[-1][1]
+    assert len(notice["entry"]) == 2
+    pas_bundle = notice["entry"][1]["resource"]
+    assert profiles.errors(profiles.check_response_bundle(pas_bundle)) == []
+    assert conformance.validate(pas_bundle).errors == []
+    assert claim_response(pas_bundle)["id"] == record_id
+    focus = status_of(notice)["notification-event"]["part"][-1]["valueReference"]["reference"]
+    assert focus == notice["entry"][1]["fullUrl"]
+    # The focus of an id-only notice is readable: GET ClaimResponse/{id}.
+    cr = client.get(f"/fhir/ClaimResponse/{record_id}", headers=NURSE)
+    assert cr.status_code == 200 and cr.json()["resourceType"] == "ClaimResponse"
+    dispose_engine(services.records.url)
+
+
+def test_put_status_and_delete_a_subscription(tmp_path, receiver):
+    client, _, services = make(tmp_path)
+    sid = client.post("/fhir/Subscription", content=json.dumps(subscription(receiver.url)), headers=NURSE).json()["id"]
+    changed = {**subscription(receiver.url), "id": sid}
+    changed["channel"]["_payload"]["extension"][0]["valueCode"] = "empty"
+    r = client.put(f"/fhir/Subscription/{sid}", content=json.dumps(changed), headers=NURSE)
+    assert r.status_code == 200 and r.json()["channel"]["_payload"]["extension"][0]["valueCode"] == "empty"
+    status = {p["name"]: p for p in client.get(f"/fhir/Subscription/{sid}/$status", headers=NURSE).json()["parameter"]}
+    assert status["status"]["valueCode"] == "active" and status["type"]["valueCode"] == "query-status"
+    assert client.delete(f"/fhir/Subscription/{sid}", headers=NURSE).status_code == 204
+    assert client.get(f"/fhir/Subscription/{sid}", headers=NURSE).status_code == 404
+    dispose_engine(services.records.url)
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: s["channel"].update(header=["X-Note: caf\u00e9"]),
+    lambda s: s["channel"].update(header=["Content-Length: 0"]),
+    lambda s: s["channel"].update(header=["Host: attacker.example"]),
+    lambda s: s["channel"].update(header=["Transfer-Encoding: chunked"]),
+    lambda s: s["channel"].update(endpoint=s["channel"]["endpoint"].replace("//", "//user\t:pw@")),
+    lambda s: s["channel"].update(endpoint=s["channel"]["endpoint"].replace("//", "//user:pw@")),
+    lambda s: s["channel"].update(endpoint="http://127.0.0.1:99999999/hook"),
+])
+def test_channel_headers_and_endpoints_the_exchange_owns_are_4xx_not_500(tmp_path, receiver, change):
+    client, _, services = make(tmp_path)
+    sub = subscription(receiver.url)
+    change(sub)
+    r = client.post("/fhir/Subscription", content=json.dumps(sub), headers=NURSE)
+    assert 400 <= r.status_code < 500 and r.json()["resourceType"] == "OperationOutcome"
+    assert receiver.received == []
+    dispose_engine(services.records.url)
+
+
+def test_a_provider_system_subscribes_to_its_own_organization_only(tmp_path, receiver):
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS + ",key-ehr=ehr-1:provider:8189991234",
+                        fhir_notify_interval_seconds=0, fhir_payer_map=payer_map(tmp_path, "cohere-mrs"))
+    services = Services(settings)
+    client = TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False)
+    ehr = {**NURSE, "X-API-Key": "key-ehr"}
+    other = subscription(receiver.url)
+    other["_criteria"]["extension"][0]["valueString"] = "org-identifier=0000000000"
+    assert client.post("/fhir/Subscription", content=json.dumps(other), headers=ehr).status_code == 403
+    unfiltered = subscription(receiver.url)
+    del unfiltered["_criteria"]
+    r = client.post("/fhir/Subscription", content=json.dumps(unfiltered), headers=ehr)
+    assert r.status_code == 201  # filtered to its organization all the same
+    assert r.json()["_criteria"]["extension"][0]["valueString"] == "org-identifier=8189991234"
+    staff = client.post("/fhir/Subscription", content=json.dumps(other), headers=NURSE).json()["id"]
+    assert client.get(f"/fhir/Subscription/{staff}", headers=ehr).status_code == 404
     dispose_engine(services.records.url)

@@ -97,7 +97,11 @@ def test_report_matches_the_hand_count_as_csv_and_json(api, clock):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == ["metric", "standard", "expedited", "all"]
-    assert {row[0]: tuple(row[1:]) for row in rows[1:]} == HAND_COUNT
+    assert {row[0]: tuple(row[1:]) for row in rows[1:] if not row[0].startswith("requires")} == HAND_COUNT
+    # The list of items and services under prior authorization, not just a count.
+    listed = {row[0]: row[3] for row in rows[1:] if row[0].startswith("requires")}
+    assert listed["requires prior authorization: CPT 76390"].split() == [
+        "cohere-mrs", "floridablue-mrs", "healthhelp-mrs", "nia-brain-mrs"]
     body = client.get("/v1/metrics/cms-0057f?year=2025", headers=NURSE).json()
     assert body["counts"]["all"]["requests"] == 7 and body["counts"]["expedited"]["decided"] == 2
     html = client.get("/v1/metrics/cms-0057f?year=2025&format=html", headers=NURSE)
@@ -121,7 +125,25 @@ def test_report_cli_prints_the_same_csv(api, clock, monkeypatch, capsys):
     finally:
         get_settings.cache_clear()
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert {row[0]: tuple(row[1:]) for row in rows[1:]} == HAND_COUNT
+    assert {row[0]: tuple(row[1:]) for row in rows[1:] if not row[0].startswith("requires")} == HAND_COUNT
+    assert any(row[0] == "requires prior authorization: CPT 76390" for row in rows)
+
+
+def test_an_a1_returned_through_fhir_counts_as_approved_and_stops_its_clock(api, clock):
+    client, store = api
+    clock.now = datetime(2025, 6, 1, tzinfo=UTC)
+    a1 = store.create(make_request(urgency="expedited"), make_response("meets_criteria"), user=REVIEWER,
+                      submitter_ref="urn:trace|FHIR-A1")
+    json_api_draft = store.create(make_request(urgency="expedited"), make_response("meets_criteria"), user=REVIEWER)
+    clock.now = datetime(2025, 6, 10, tzinfo=UTC)
+    assert store.get(a1.id).clock.decided_at == datetime(2025, 6, 1, tzinfo=UTC)
+    assert store.get(a1.id).clock.overdue is False  # returned to the provider at once: not late
+    assert store.get(json_api_draft.id).clock.decided_at is None  # an unsent draft is not a decision
+    body = client.get("/v1/metrics/cms-0057f?year=2025", headers=NURSE).json()
+    assert (body["counts"]["expedited"]["approved"], body["counts"]["expedited"]["undecided"]) == (1, 1)
+    assert body["counts"]["expedited"]["decided"] == 1
+    items = {i["code"]: i["policies"] for i in body["items_requiring_prior_authorization"]}
+    assert items["76390"] == ["cohere-mrs", "floridablue-mrs", "healthhelp-mrs", "nia-brain-mrs"]
 
 
 @pytest.mark.parametrize("query", ["year=1999", "year=abc", "", "year=2025&format=pdf"])

@@ -6,6 +6,11 @@ Roles
     ``physician`` — everything a reviewer does, and the only role that signs an adverse
                     determination (``does_not_meet_criteria``): nothing but a physician may
                     deny for medical necessity (README "Auth").
+    ``provider``  — a provider's submitting system (FHIR only): submits PAS requests and DTR
+                    answers, inquires about and subscribes to its own organization's requests
+                    (its key names the organization: ``{user: ehr-1, role: provider,
+                    organization: 1234567893}``, or ``KEY=USER:provider:ORG``); no /v1 records,
+                    no sign-off.
     ``admin``     — runs the service: reads every record and the audit trail, makes no clinical
                     change (no determinations, overrides, letter edits or sign-offs), so an
                     operations account can never attest to a clinical decision.
@@ -49,12 +54,12 @@ from typing import Annotated
 import yaml
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConfigError, ForbiddenError, UnauthorizedError
 # Roles and users live in mrs_assist.users (no FastAPI there); api/ imports them from here too.
-from mrs_assist.users import ALL_ROLES, CLINICAL_ROLES, LOCAL_USER, Role, User  # noqa: F401
+from mrs_assist.users import ALL_ROLES, CLINICAL_ROLES, LOCAL_USER, SUBMITTING_ROLES, Role, User  # noqa: F401
 
 
 _USER_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
@@ -68,6 +73,14 @@ class KeyHolder(BaseModel):
 
     user: str = Field(pattern=_USER_NAME, description="User name as recorded in sign-offs and the audit trail.")
     role: Role
+    organization: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,99}$",
+                                     description="A provider's organization identifier (role provider only, required there).")
+
+    @model_validator(mode="after")
+    def _organization_for_providers(self) -> KeyHolder:
+        if (self.role == Role.provider) != (self.organization is not None):
+            raise ValueError("a provider key needs an organization, and only a provider key has one")
+        return self
 
 
 def hash_api_key(key: str) -> str:
@@ -113,7 +126,7 @@ def _read_keys_file(path: Path) -> dict[str, User]:
             holder = KeyHolder.model_validate(entry)
         except ValidationError as exc:
             raise ConfigError(f"the API keys file {path}: entry {digest[:12]}…: {exc.errors()[0]['msg']}") from exc
-        keys[digest] = User(holder.user, holder.role)
+        keys[digest] = User(holder.user, holder.role, holder.organization)
     return keys
 
 
@@ -121,17 +134,18 @@ def _parse_env_keys(value: str) -> dict[str, User]:
     keys = {}
     for n, entry in enumerate(filter(None, (e.strip() for e in value.split(","))), start=1):
         key, sep, holder = entry.rpartition("=")
-        user, sep2, role = holder.rpartition(":")
+        user, sep2, role = holder.partition(":")
+        role, _, organization = role.partition(":")  # USER:provider:ORGANIZATION for a provider
         if not (sep and sep2 and key):
-            raise ConfigError(f"MRS_ASSIST_API_KEYS entry {n} is not KEY=USER:ROLE")
+            raise ConfigError(f"MRS_ASSIST_API_KEYS entry {n} is not KEY=USER:ROLE (or KEY=USER:provider:ORG)")
         try:
-            checked = KeyHolder(user=user, role=role)
+            checked = KeyHolder(user=user, role=role, organization=organization or None)
         except ValidationError as exc:
             raise ConfigError(f"MRS_ASSIST_API_KEYS entry {n}: {exc.errors()[0]['msg']}") from exc
         digest = key[len("sha256:") :].lower() if key.startswith("sha256:") else hash_api_key(key)
         if not _SHA256_HEX.match(digest):
             raise ConfigError(f"MRS_ASSIST_API_KEYS entry {n}: sha256: must be followed by 64 hex digits")
-        keys[digest] = User(checked.user, checked.role)
+        keys[digest] = User(checked.user, checked.role, checked.organization)
     return keys
 
 

@@ -307,7 +307,10 @@ def report_cms_0057f(
 
     if fmt not in ("csv", "html", "json"):
         raise InvalidRequestError("--format must be csv, html or json")
-    result = report_for_store(RecordStore.from_settings(get_settings()), year)
+    from mrs_assist.service import Services
+
+    settings = get_settings()
+    result = report_for_store(RecordStore.from_settings(settings), year, policies=Services(settings).policies)
     text = {"csv": result.to_csv, "html": result.to_html,
             "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
     if out is None:
@@ -323,15 +326,19 @@ app.add_typer(fhir_cli, name="fhir")
 
 @fhir_cli.command("notify")
 def fhir_notify(
-    base_url: Annotated[str, typer.Option("--base-url", help="The server's public base URL, for focus references.")]
-    = "http://127.0.0.1:8000",
+    base_url: Annotated[str | None, typer.Option("--base-url", help="The server's public base URL, for focus "
+                                                 "references (default: setting public_url).")] = None,
 ) -> None:
     """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
+    from mrs_assist.fhir.service import FhirService
     from mrs_assist.fhir.subscriptions import Subscriptions
     from mrs_assist.records import RecordStore
+    from mrs_assist.service import Services
 
     settings = get_settings()
-    sent = Subscriptions(RecordStore.from_settings(settings), settings, base_url=base_url).dispatch()
+    base_url = base_url or settings.public_url or "http://127.0.0.1:8000"
+    fhir = FhirService(Services(settings), RecordStore.from_settings(settings), base_url=base_url)
+    sent = Subscriptions(fhir.records, settings, base_url=base_url, render=fhir.response_for).dispatch()
     typer.echo(f"{sent} notification(s) sent")
 
 

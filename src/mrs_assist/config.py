@@ -249,6 +249,20 @@ class Settings(BaseSettings):
         "hanging; also PostgreSQL's statement and lock timeouts.",
     )
 
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="The server's public base URL (MRS_ASSIST_PUBLIC_URL), the only source of absolute URLs "
+        "in FHIR notifications and CDS card links; never taken from a request's Host. Unset: "
+        "http://127.0.0.1:8000.",
+    )
+    cds_jwks_file: Path | None = Field(
+        default=None,
+        description="JWKS (JSON) of the CDS clients allowed to call the CDS Hooks services with a JWT bearer "
+        "token (CDS Hooks security: signature, aud = this service's URL under public_url, exp). Unset: a JWT "
+        "is accepted only where no key is required (loopback, no keys).",
+    )
+    cds_issuers: list[str] = Field(
+        default_factory=list, description="With cds_jwks_file: the CDS clients' `iss` values accepted (empty: any).")
     fhir_payer_map: Path | None = Field(
         default=None,
         description="YAML file mapping a member's Coverage (payer name or identifier, plan, group) to the "

@@ -15,12 +15,19 @@ class Role(StrEnum):
     reviewer = "reviewer"
     physician = "physician"
     admin = "admin"
+    provider = "provider"
+    """A provider's submitting system (FHIR PAS/DTR only): submits, inquires about and subscribes
+    to its own organization's requests; reads no /v1 record and signs nothing."""
 
 
 CLINICAL_ROLES: tuple[Role, ...] = (Role.reviewer, Role.physician)
 """Roles that may change a record: create, override, edit a letter, sign, correct."""
 
-ALL_ROLES: tuple[Role, ...] = tuple(Role)
+ALL_ROLES: tuple[Role, ...] = (Role.reviewer, Role.physician, Role.admin)
+"""The plan's own staff: every role but `provider` (who reaches only the FHIR routes)."""
+
+SUBMITTING_ROLES: tuple[Role, ...] = (*CLINICAL_ROLES, Role.provider)
+"""Roles that may submit a prior-authorization request (and its DTR answers) through FHIR."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,9 @@ class User:
 
     name: str
     role: Role
+    organization: str | None = None
+    """For a `provider`: the identifier of its organization (the Claim.provider identifier its
+    requests carry); it sees only requests with that provider."""
 
 
 LOCAL_USER = User("local-reviewer", Role.reviewer)

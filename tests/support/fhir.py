@@ -47,6 +47,9 @@ def mrs_bundle(*, claim_id: str = "REQ-1", notes: str | None = None, facts_qr: d
     claim = bundle["entry"][0]["resource"]
     claim["identifier"][0]["value"] = claim_id
     claim["item"][0]["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": cpt}]}
+    # PAS 2.2.1 requires item.category (the fixture is a PAS 1.1.0 bundle): X12 1365 service type
+    claim["item"][0]["category"] = {"coding": [{"system": "https://codesystem.x12.org/005010/1365", "code": "73",
+                                                "display": "Diagnostic Medical"}]}
     if not urgent:
         claim["extension"] = []
     claim["supportingInfo"] = []

@@ -4,6 +4,8 @@ documented?" with one card citing the policy's clauses."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from typing import Any
 
 from mrs_assist.criteria import Policy
@@ -15,8 +17,22 @@ from mrs_assist.fhir.resources import FhirError, parse
 
 HOOKS = ("order-select", "order-sign")
 SERVICE_IDS = {f"mrs-assist-{hook}": hook for hook in HOOKS}
-SOURCE = {"label": "mrs-assist coverage requirements", "topic": {
-    "system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp", "code": "prior-auth", "display": "Prior authorization"}}
+CRD_VERSION = "2.0.1"
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+CARD_TOPIC = {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage Information"}
+"""CRD card type (cdshooks-card-type, the `_cardType` codes of CRD's temp code system)."""
+
+
+class BadHookResource(InvalidRequestError):
+    """A hook call carrying a FHIR resource that does not validate: CDS Hooks answers 400."""
+
+    http_status = 400
+
+
+def _source(payer: str | None) -> dict[str, Any]:
+    """A card's source: the payer's name (as the member's coverage names it) and the CRD card type."""
+    return {"label": (payer or "the member's payer")[:100], "topic": CARD_TOPIC}
 
 
 def discovery(cpt_codes: list[str]) -> dict[str, Any]:
@@ -29,6 +45,7 @@ def discovery(cpt_codes: list[str]) -> dict[str, Any]:
             "description": f"Says whether CPT {', '.join(cpt_codes)} needs prior authorization under the member's "
                            "coverage and which documentation the policy asks for, citing its clauses.",
             "prefetch": {"coverage": "Coverage?patient={{context.patientId}}&status=active"},
+            "extension": {"davinci-crd.version": CRD_VERSION},
         }
         for service_id, hook in SERVICE_IDS.items()
     ]}
@@ -46,7 +63,7 @@ def _resources(value: Any) -> list[dict[str, Any]]:
             return [e["resource"] for e in value.get("entry") or [] if isinstance(e.get("resource"), dict)]
         parse(value, str(value["resourceType"]))
     except FhirError as exc:
-        raise InvalidRequestError(f"{exc.message}: {exc.issues[0].get('diagnostics', '')}") from None
+        raise BadHookResource(f"{exc.message}: {exc.issues[0].get('diagnostics', '')}") from None
     return [value]
 
 
@@ -61,7 +78,8 @@ def _ordered_codes(orders: list[dict[str, Any]], selections: list[str] | None) -
     return codes
 
 
-def _coverage_keys(resources: list[dict[str, Any]]) -> CoverageKeys:
+def coverage_keys(resources: list[dict[str, Any]]) -> CoverageKeys:
+    """What Coverage resources (with contained or listed payor Organizations) offer to match the payer map."""
     keys = CoverageKeys()
     by_ref = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources}
     for coverage in (r for r in resources if r.get("resourceType") == "Coverage"):
@@ -89,7 +107,7 @@ def _documentation(policy: Policy) -> list[str]:
     joiner = "all of" if policy.indications.kind == "all" else "one of"
     for node in criteria:
         label = node.label or (node.fact or "").replace("_", " ")
-        lines.append(f"- {label} [{node.clause}]")
+        lines.append(f"- {label} [{node.clause}]" if node.clause else f"- {label}")
     text = [f"Document {joiner} the following:", *lines]
     if policy.exclusions:
         text.append(f"and that none of the policy's exclusions applies [{policy.exclusions_clause or policy.exclusions[0].clause}]"
@@ -114,23 +132,72 @@ def cards(hook: str, request: dict[str, Any], *, payer_map: PayerMap, policies: 
     codes = [c for c in _ordered_codes(orders, selections) if c in governed]
     if not codes:
         return {"cards": []}
-    policy_id = payer_map.policy_for(_coverage_keys(_resources(prefetch.get("coverage"))))
+    coverages = _resources(prefetch.get("coverage"))
+    keys = coverage_keys(coverages)
+    payer = next(iter(sorted(keys.payer_names)), None)
+    payer_label = _payer_display(coverages) or payer
+    policy_id = payer_map.policy_for(keys)
     if policy_id is None or policy_id not in policies:
         return {"cards": [{
             "summary": f"CPT {codes[0]}: no coverage policy is configured for this member's plan",
-            "indicator": "info", "source": SOURCE,
+            "indicator": "info", "source": _source(payer_label),
             "detail": "mrs-assist cannot say whether prior authorization is required; ask the payer.",
         }]}
     policy = policies[policy_id]
-    return {"cards": [{
-        "summary": f"Prior authorization required for CPT {codes[0]} ({policy_id})"[:140],
-        "indicator": "warning",
-        "source": SOURCE,
-        "detail": "\n".join([
-            f"Under policy {policy_id} (version {policy.version}) MR spectroscopy needs prior authorization "
-            f"[{policy.scope.cpt_clause}].", "", *_documentation(policy)]),
-        "links": [{"label": "Complete the documentation questionnaire (DTR)", "type": "absolute",
-                   "url": f"{base_url.rstrip('/')}/fhir/Questionnaire/{policy_id}"}],
-        "extension": {"clauses": [policy.scope.cpt_clause, *(n.clause for n in policy.indications.children if n.clause)],
-                      "questionnaire": dtr.canonical(policy)},
-    }]}
+    return {
+        "cards": [{
+            "summary": f"Prior authorization required for CPT {codes[0]} ({policy_id})"[:140],
+            "indicator": "warning",
+            "source": _source(payer_label),
+            "detail": "\n".join([
+                f"Under policy {policy_id} (version {policy.version}) MR spectroscopy needs prior authorization "
+                f"[{policy.scope.cpt_clause}].", "", *_documentation(policy)]),
+            "links": [{"label": "Complete the documentation questionnaire (DTR)", "type": "absolute",
+                       "url": f"{base_url.rstrip('/')}/fhir/Questionnaire/{policy_id}"}],
+            "extension": {"clauses": [policy.scope.cpt_clause, *(n.clause for n in policy.indications.children if n.clause)],
+                          "questionnaire": dtr.canonical(policy)},
+        }],
+        "systemActions": _coverage_actions(orders, selections, governed, coverages, policy, request),
+    }
+
+
+def _payer_display(coverages: list[dict[str, Any]]) -> str | None:
+    for coverage in coverages:
+        contained = {f"#{c.get('id')}": c for c in coverage.get("contained") or []}
+        for payor in coverage.get("payor") or []:
+            org = contained.get(payor.get("reference", "")) or {}
+            if org.get("name") or payor.get("display"):
+                return str(org.get("name") or payor.get("display"))
+    return None
+
+
+def _coverage_actions(orders: list[dict[str, Any]], selections: list[str] | None, governed: set[str],
+                      coverages: list[dict[str, Any]], policy: Policy, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """CRD coverage-information system actions: each governed order, updated with an
+    ext-coverage-information saying it is covered conditionally, needs prior authorization and
+    clinical documentation with the PA, with the policy's DTR questionnaire."""
+    coverage = next((c for c in coverages if c.get("id")), None)
+    if coverage is None:
+        return []
+    actions = []
+    for order in orders:
+        key = f"{order.get('resourceType')}/{order.get('id')}"
+        if selections is not None and key not in selections:
+            continue
+        codes = {str(c.get("code")) for c in (order.get("code") or {}).get("coding") or [] if c.get("system") in CPT_SYSTEMS}
+        if not codes & governed & set(policy.scope.cpt_codes):
+            continue
+        assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:crd:{request.get('hookInstance', '')}:{key}"))
+        info = {"url": COVERAGE_INFORMATION, "extension": [
+            {"url": "coverage", "valueReference": {"reference": f"Coverage/{coverage['id']}"}},
+            {"url": "covered", "valueCode": "conditional"},
+            {"url": "pa-needed", "valueCode": "auth-needed"},
+            {"url": "doc-needed", "valueCode": "clinical"},
+            {"url": "doc-purpose", "valueCode": "withpa"},
+            {"url": "questionnaire", "valueCanonical": dtr.canonical(policy)},
+            {"url": "date", "valueDate": date.today().isoformat()},
+            {"url": "coverage-assertion-id", "valueString": assertion},
+        ]}
+        updated = {**order, "extension": [*(order.get("extension") or []), info]}
+        actions.append({"type": "update", "description": f"Coverage information for {key}", "resource": updated})
+    return actions

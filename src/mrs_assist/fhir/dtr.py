@@ -16,6 +16,7 @@ answers to hidden questions are dropped, as FHIR says they must be.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from mrs_assist.criteria import Catalogue, Policy
@@ -24,6 +25,10 @@ from mrs_assist.fhir.resources import FhirError, build, issue
 
 QUESTIONNAIRE_URL = "http://mrs-assist.local/fhir/Questionnaire/"
 """Canonical base of generated questionnaires (`<base><policy_id>`, version = policy version)."""
+DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
+STD_QUESTIONNAIRE = DTR + "dtr-std-questionnaire"
+PACKAGE_BUNDLE = DTR + "DTR-QPackageBundle"
+OUTPUT_PARAMETERS = DTR + "dtr-qpackage-output-parameters"
 CLAUSE_SYSTEM = "urn:mrs-assist:clause"
 """Coding system of item codes: the clause id the item encodes."""
 OTHER_GROUP = "other"
@@ -113,12 +118,16 @@ def build_questionnaire(policy: Policy, catalogue: Catalogue) -> dict[str, Any]:
         items.append({"linkId": OTHER_GROUP, "type": "group", "item": others,
                       "text": "Further documentation (safety flags, investigational uses): cited, never decisive alone"})
     url, version = canonical(policy).split("|")
+    title = f"{policy.policy_id} criteria for MR spectroscopy (CPT {', '.join(policy.scope.cpt_codes)})"
     return build("Questionnaire", {
         "id": policy.policy_id,
+        "meta": {"profile": [STD_QUESTIONNAIRE]},
+        "text": {"status": "generated",
+                 "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(title)}</p></div>'},
         "url": url,
         "version": version,
         "name": policy.policy_id.replace("-", "_"),
-        "title": f"{policy.policy_id} criteria for MR spectroscopy (CPT {', '.join(policy.scope.cpt_codes)})",
+        "title": title,
         "status": "active",
         "subjectType": ["Patient"],
         "item": items,

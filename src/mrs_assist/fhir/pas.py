@@ -26,6 +26,7 @@ from mrs_assist.fhir import profiles
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
 from mrs_assist.letters.reasons import denial_reason
+from mrs_assist.records.models import CONTRADICTION_MARK
 from mrs_assist.schemas import DeterminationRequest, Party, Patient
 
 CPT_SYSTEMS = frozenset({"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12"})
@@ -36,8 +37,11 @@ REVIEW_ACTIONS = {
     "A1": "Certified in total",
     "A3": "Not Certified",
     "A4": "Pended",
+    "C": "Cancelled",
 }
 MAX_NOTE_CHARS = 50_000
+DTR_CONFLICT_REASON = (f"answered in the DTR questionnaire (QuestionnaireResponse), {CONTRADICTION_MARK}: "
+                       "a reviewer decides")
 
 
 @dataclass
@@ -76,14 +80,60 @@ def claim_identifier(claim: dict[str, Any]) -> str | None:
     return None
 
 
+MAX_IDENTIFIER_CHARS = 300
+AUTHORIZATION_NUMBER = profiles.PAS + "extension-authorizationNumber"
+
+
+@dataclass
+class MatchKeys:
+    """What a submission or inquiry offers to match a stored request (PAS spec-53: the claim
+    identifier with the member identifier and the provider; or the authorization number)."""
+
+    claim_values: list[str]
+    members: set[str]
+    providers: set[str]
+    authorizations: list[str]
+
+    def matches(self, record) -> bool:
+        """Whether `record` is this member's request from this provider."""
+        request = record.request
+        member = (request.member.id if request.member else None) or ""
+        provider = request.provider
+        provider_keys = {k for k in ((provider.id if provider else None), (provider.name if provider else None)) if k}
+        return bool(member) and member in self.members and bool(provider_keys & self.providers)
+
+
+def _identifier_values(resource: dict[str, Any] | None) -> set[str]:
+    return {str(i["value"])[:100] for i in (resource or {}).get("identifier") or [] if isinstance(i, dict) and i.get("value")}
+
+
+def match_keys(submission: Submission) -> MatchKeys:
+    """The claim identifier values, member identifiers, provider identifiers/name and
+    authorization numbers of a submission or inquiry."""
+    bundle, claim = submission.bundle, submission.claim
+    patient = _resource(bundle, _ref(claim.get("patient")))
+    provider = _resource(bundle, _ref(claim.get("provider")))
+    providers = _identifier_values(provider) | ({_name(provider)} if _name(provider) else set())
+    auths = [str(ext.get("valueString"))[:100] for item in claim.get("item") or [] for ext in item.get("extension") or []
+             if ext.get("url") == AUTHORIZATION_NUMBER and ext.get("valueString")]
+    values = [str(i["value"]) for i in claim.get("identifier") or [] if i.get("value")]
+    return MatchKeys(values, _identifier_values(patient), providers, auths)
+
+
 def read_bundle(data: Any, *, inquiry: bool = False) -> Submission:
     """Validate a PAS request (or inquiry) bundle with fhir.resources and the PAS rules; raises FhirError."""
     parse(data, "Bundle")  # R4 structure and datatypes, every entry as its own resource type
     if found := profiles.errors(profiles.check_request_bundle(data, inquiry=inquiry)):
         name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
         raise FhirError(f"the bundle does not conform to {name}", issues=found)
-    claim = next(e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim")
-    return Submission(bundle=data, claim=claim, submitter_ref=claim_identifier(claim))
+    claims = [e["resource"] for e in data["entry"] if (e.get("resource") or {}).get("resourceType") == "Claim"]
+    claim = claims[0]  # the first entry (a claim update may carry the original Claim after it)
+    ref = claim_identifier(claim)
+    if ref is not None and len(ref) > MAX_IDENTIFIER_CHARS:
+        raise FhirError("the claim identifier is too long", issues=[issue(
+            f"Claim.identifier system|value must be at most {MAX_IDENTIFIER_CHARS} characters", code="too-long",
+            expression="Claim.identifier")])
+    return Submission(bundle=data, claim=claim, submitter_ref=ref)
 
 
 def _coverage_keys(bundle: dict[str, Any], claim: dict[str, Any]) -> CoverageKeys:
@@ -108,9 +158,39 @@ def _coverage_keys(bundle: dict[str, Any], claim: dict[str, Any]) -> CoverageKey
     return keys
 
 
+INFO_CANCELLED = profiles.PAS + "modifierextension-infoCancelled"
+
+
+def cancelled(item: dict[str, Any]) -> bool:
+    """Whether a claim update cancels this item (modifier extension infoCancelled = true)."""
+    return any(e.get("url") == INFO_CANCELLED and e.get("valueBoolean") is True for e in item.get("modifierExtension") or [])
+
+
+def original_claim_ref(submission: Submission) -> str | None:
+    """For a PASClaimUpdate, the 'system|value' identifier of the request it updates: the
+    related Claim carried in the bundle (`entry contains Claim 1..2`), else the update's second
+    identifier (`identifier 1..2`); None for a new request."""
+    claim = submission.claim
+    for related in claim.get("related") or []:
+        original = _resource(submission.bundle, _ref(related.get("claim")))
+        if original is not None and original is not claim and original.get("resourceType") == "Claim":
+            return claim_identifier(original)
+    identifiers = [i for i in claim.get("identifier") or [] if i.get("value")]
+    if len(identifiers) > 1:
+        return f"{identifiers[1].get('system', '')}|{identifiers[1]['value']}"
+    return None
+
+
+def requested_cpts(submission: Submission) -> list[str]:
+    """The CPT codes of the submission's items that are not cancelled."""
+    return _cpt_codes(submission.claim)
+
+
 def _cpt_codes(claim: dict[str, Any]) -> list[str]:
     codes = []
     for item in claim.get("item") or []:
+        if cancelled(item):
+            continue
         for coding in (item.get("productOrService") or {}).get("coding") or []:
             if coding.get("system") in CPT_SYSTEMS and coding.get("code"):
                 codes.append(str(coding["code"]))
@@ -222,7 +302,8 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
 def review_action(record) -> str:
     """The X12 306 review action of a stored record (A1 / A3 / A4; see the module docstring)."""
     outcome = record.response.recommendation
-    if outcome == "meets_criteria":
+    conflicted = record.status != "signed" and any(o.reason == DTR_CONFLICT_REASON for o in record.overrides)
+    if outcome == "meets_criteria" and not conflicted:
         return "A1"
     if outcome == "does_not_meet_criteria" and record.status == "signed":
         return "A3"
@@ -255,6 +336,10 @@ def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dic
         text = reason.text if reason else "The request does not meet the policy's criteria."
         clause = f" Guideline clause: {reason.clause_id}." if reason and reason.clause_id else ""
         return f"Not certified. {text}{clause}", [{"number": 1, "type": "display", "text": f"{text}{clause}"}]
+    if response.recommendation == "meets_criteria":  # answers contradicting the notes
+        return ("Pended for review: questionnaire answers contradict the clinical notes; a reviewer decides.",
+                [{"number": 1, "type": "display", "text": "Questionnaire answers contradict the clinical notes: "
+                  "pended for a reviewer; no decision has been made yet."}])
     if response.recommendation == "does_not_meet_criteria":
         return ("Pended for physician review: the criteria check does not support approval; a physician "
                 "reviewer decides.", [{"number": 1, "type": "display",
@@ -270,25 +355,86 @@ def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dic
     return "Pended: more information is needed to decide.", notes
 
 
+def _item_cpts(item: dict[str, Any]) -> set[str]:
+    return {str(c.get("code")) for c in (item.get("productOrService") or {}).get("coding") or []
+            if c.get("system") in CPT_SYSTEMS and c.get("code")}
+
+
+ITEM_TRACE_NUMBER = profiles.PAS + "extension-itemTraceNumber"
+CLAIM_RESPONSE_REVIEWER = profiles.PAS + "extension-claimResponseReviewer"
+X12_755 = "https://codesystem.x12.org/005010/755"
+LOINC_HISTORY_AND_PHYSICAL = "34117-2"
+"""LOINC 'History and physical note' (PAS attachment codes): where the facts a pend asks for are documented."""
+
+
+def communication_request(record, id: str, claim: dict[str, Any], line: int, now: datetime) -> dict[str, Any]:
+    """A PAS CommunicationRequest for a pend that needs documentation: the clinical note that
+    documents the missing facts (named in plain language in `reasonCode`), for the first
+    reviewed item, from the insurer to the requesting provider."""
+    missing = "; ".join(record.response.missing_information)[:1000] or "the documentation the policy requires"
+    data: dict[str, Any] = {
+        "id": id,
+        "meta": {"profile": [profiles.PAS + "profile-communicationrequest"]},
+        "extension": [{"url": profiles.PAS + "extension-serviceLineNumber", "valuePositiveInt": line}],
+        "status": "active",
+        "category": [{"coding": [{"system": X12_755, "code": "09", "display": "Progress Report"}]}],
+        "payload": [{"contentString": LOINC_HISTORY_AND_PHYSICAL}],
+        "reasonCode": [{"text": f"Documentation needed: {missing}"}],
+        "authoredOn": now.isoformat(timespec="seconds"),
+    }
+    if claim.get("insurer"):
+        data["requester"] = claim["insurer"]
+    if claim.get("provider"):
+        data["recipient"] = [claim["provider"]]
+    return build("CommunicationRequest", data)
+NOT_REVIEWED_NOTE = ("Pended: this service is not one the reviewed policy governs; it was not reviewed "
+                     "here and needs its own review.")
+
+
 def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, governed: set[str] | frozenset[str] = frozenset({"76390"}),
+                    ) -> dict[str, Any]:
     """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
-    is validated by fhir.resources and the references resolve inside the bundle."""
+    is validated by fhir.resources and the references resolve inside the bundle.
+
+    Items are adjudicated one by one: an item whose CPT code the reviewed policy governs gets
+    the record's review action; any other item (another service type, another code) is
+    pended A4 with its own note, never given the record's decision. An inquiry reports the
+    items that were submitted (the stored CPT codes), not the inquiry's."""
     now = now or datetime.now(UTC)
     bundle, claim = submission.bundle, submission.claim
     action = review_action(record)
     disposition, notes = _notes(record, action, [questionnaire] if questionnaire else [])
-    item_ext = [{"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()}] \
-        if action in ("A1", "A3") else []
-    items = [
-        {
-            "itemSequence": item.get("sequence", i),
-            **({"extension": item_ext} if item_ext else {}),
-            **({"noteNumber": [n["number"] for n in notes]} if notes else {}),
-            "adjudication": [_adjudication(record, action)],
-        }
-        for i, item in enumerate(claim.get("item") or [{"sequence": 1}], start=1)
-    ]
+    submitted = claim.get("item") or []
+    if inquiry:
+        submitted = [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt",
+                                                                      "code": code}]}}
+                     for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
+    other_note = None
+    items: list[dict[str, Any]] = []
+    reviewed_lines: list[int] = []
+    for i, item in enumerate(submitted or [{"sequence": 1}], start=1):
+        reviewed = bool(_item_cpts(item) & set(governed)) and not cancelled(item)
+        item_action = "C" if cancelled(item) else action if reviewed else "A4"
+        out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
+        if reviewed:
+            reviewed_lines.append(out["itemSequence"])
+        ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
+        if item_action == "A1":
+            ext.append({"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()})
+        if ext:
+            out["extension"] = ext
+        if reviewed and notes:
+            out["noteNumber"] = [n["number"] for n in notes]
+        elif not reviewed and item_action != "C":
+            if other_note is None:
+                other_note = len(notes) + 1
+                notes = [*notes, {"number": other_note, "type": "display", "text": NOT_REVIEWED_NOTE}]
+            out["noteNumber"] = [other_note]
+        out["adjudication"] = [_adjudication(record, item_action)]
+        items.append(out)
+    if not any(_item_cpts(item) & set(governed) for item in submitted) and action != "A4":
+        disposition = NOT_REVIEWED_NOTE
     profile = profiles.CLAIM_INQUIRY_RESPONSE if inquiry else profiles.CLAIM_RESPONSE
     claim_response: dict[str, Any] = {
         "id": record.id,
@@ -301,7 +447,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         "patient": claim.get("patient"),
         "created": now.isoformat(timespec="seconds"),
         "insurer": claim.get("insurer"),
-        "outcome": "complete" if action in ("A1", "A3") else "queued",
+        "outcome": "complete",  # PAS binds outcome to complete | error | partial: a pend is complete + A4
         "disposition": disposition,
         "item": items,
     }
@@ -309,12 +455,25 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         claim_response["requestor"] = claim["provider"]
     if claim.get("identifier"):
         claim_response["request"] = {"identifier": claim["identifier"][0]}
-    if action == "A1":
+    elif record.submitter_ref:
+        system, _, value = record.submitter_ref.partition("|")
+        claim_response["request"] = {"identifier": {**({"system": system} if system else {}), "value": value}}
+    if any(a["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "A1"
+           for a in items):
         claim_response["preAuthRef"] = record.id
     if notes:
         claim_response["processNote"] = notes
+    # Whether a person reviewed this decision (PAS claimResponseReviewer): a signature, nothing less.
+    claim_response["extension"] = [{"url": CLAIM_RESPONSE_REVIEWER, "extension": [
+        {"url": "wasHumanReviewedFlag", "valueBoolean": record.status == "signed"}]}]
+    extra = []
+    if record.response.recommendation == "needs_more_information" and action == "A4" and record.status != "signed":
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:communication-request:{record.id}"))
+        extra.append({"fullUrl": f"urn:uuid:{request_id}",
+                      "resource": communication_request(record, request_id, claim, (reviewed_lines or [1])[0], now)})
+        claim_response["communicationRequest"] = [{"reference": f"urn:uuid:{request_id}"}]
     claim_response = build("ClaimResponse", {k: v for k, v in claim_response.items() if v})
-    entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}]
+    entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}, *extra]
     for ref in dict.fromkeys(profiles.references({k: claim_response.get(k) for k in ("patient", "insurer", "requestor")})):
         res = _resource(bundle, ref)
         full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
@@ -324,7 +483,59 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     return build("Bundle", {
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_bundle]},
-        "identifier": bundle.get("identifier"),
+        "identifier": bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "entry": entries,
+    })
+
+
+X12_901 = "https://codesystem.x12.org/005010/901"
+X12_889 = "https://codesystem.x12.org/005010/889"
+
+
+def error_bundle(submission: Submission, *, code: str, path: str, followup: str = "C",
+                 now: datetime | None = None) -> dict[str, Any]:
+    """A business rejection as PAS answers it (the IG's Bundle-ErrorResponseBundleExample): a
+    ClaimResponse with outcome `error` and `error` coded in X12 901 (AAA03 reject reason), the
+    failing element's path and the X12 889 follow-up action (C = correct and resubmit). Kept for
+    requests that were read but cannot be decided (e.g. no policy for the member's payer or
+    plan); bundles that cannot be processed stay a 4xx OperationOutcome."""
+    now = now or datetime.now(UTC)
+    bundle, claim = submission.bundle, submission.claim
+    response: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profiles.CLAIM_RESPONSE]},
+        "identifier": [i for i in claim.get("identifier") or []][:1],
+        "status": "active",
+        "type": claim.get("type"),
+        "use": "preauthorization",
+        "patient": claim.get("patient"),
+        "created": now.isoformat(timespec="seconds"),
+        "insurer": claim.get("insurer"),
+        "requestor": claim.get("provider"),
+        "request": {"identifier": claim["identifier"][0]} if claim.get("identifier") else None,
+        "outcome": "error",
+        "error": [{
+            "extension": [
+                {"url": profiles.PAS + "extension-errorPath", "valueString": path},
+                {"url": profiles.PAS + "extension-errorFollowupAction",
+                 "valueCodeableConcept": {"coding": [{"system": X12_889, "code": followup}]}},
+            ],
+            "code": {"coding": [{"system": X12_901, "code": code}]},
+        }],
+    }
+    response = build("ClaimResponse", {k: v for k, v in response.items() if v})
+    entries = [{"fullUrl": f"urn:uuid:{response['id']}", "resource": response}]
+    for ref in dict.fromkeys(profiles.references({k: response.get(k) for k in ("patient", "insurer", "requestor")})):
+        res = _resource(bundle, ref)
+        full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
+        if res is not None and full and all(e["fullUrl"] != full for e in entries):
+            entries.append({"fullUrl": full, "resource": res})
+    return build("Bundle", {
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profiles.RESPONSE_BUNDLE]},
+        "identifier": bundle.get("identifier") or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
         "type": "collection",
         "timestamp": now.isoformat(timespec="seconds"),
         "entry": entries,

@@ -60,6 +60,38 @@ def _path(resource_type: str, loc: tuple) -> str:
     return ".".join(parts)
 
 
+MAX_DEPTH = 64
+"""Deepest JSON nesting a resource may have (a PAS bundle needs about 15; 120-deep extensions are refused)."""
+
+
+def _known_type(name: Any) -> bool:
+    if not isinstance(name, str) or not name.isalnum():
+        return False
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError, AttributeError, ImportError):
+        return False
+    return True
+
+
+def precheck(data: Any, resource_type: str) -> None:
+    """Refuse, before any model sees it, JSON nested deeper than MAX_DEPTH and any contained
+    resource whose resourceType FHIR R4 does not define (raises FhirError 422)."""
+    stack: list[tuple[Any, int, str]] = [(data, 0, resource_type)]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FhirError("the resource is nested too deeply", issues=[issue(
+                f"JSON nesting deeper than {MAX_DEPTH} levels is not accepted", code="too-costly")])
+        if isinstance(node, dict):
+            if "resourceType" in node and not _known_type(node["resourceType"]):
+                raise FhirError("a contained resource has an unknown resourceType", issues=[issue(
+                    "resourceType is not a FHIR R4 resource type", code="structure", expression=where)])
+            stack.extend((v, depth + 1, where) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, where) for v in node)
+
+
 def parse(data: Any, resource_type: str):
     """`data` validated as the FHIR resource `resource_type` (raises FhirError with one issue per problem)."""
     if not isinstance(data, dict):
@@ -69,8 +101,12 @@ def parse(data: Any, resource_type: str):
         raise FhirError(f"resourceType must be {resource_type!r}", issue_code="structure",
                         issues=[issue(f"resourceType must be {resource_type!r}", expression="resourceType",
                                       code="structure")])
+    precheck(data, resource_type)
     try:
         return get_fhir_model_class(resource_type).model_validate(data)
+    except (KeyError, TypeError, RecursionError) as exc:  # what pydantic does not wrap
+        raise FhirError(f"not a valid FHIR {resource_type}", issues=[issue(
+            f"not a valid FHIR {resource_type} ({type(exc).__name__})", code="structure")]) from None
     except ValidationError as exc:
         issues = [
             issue(str(err.get("msg", "invalid")).removeprefix("Value error, "),

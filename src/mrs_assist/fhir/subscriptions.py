@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import uuid
 from datetime import datetime
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select, update
 
-from mrs_assist.auth import User
+from mrs_assist.auth import Role, User
 from mrs_assist.errors import NotFoundError
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
 from mrs_assist.records.audit import append_entry
@@ -49,8 +50,35 @@ def _refuse(message: str, expression: str, code: str = "value") -> FhirError:
     return FhirError(message, issues=[issue(message, expression=expression, code=code)])
 
 
-def read_subscription(data: Any, allowed_hosts: list[str]) -> dict[str, Any]:
-    """What a PAS Subscription asks for (raises FhirError naming the element it cannot accept)."""
+RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection",
+                              "te", "trailer", "upgrade", "expect", "keep-alive", "proxy-authorization"})
+"""Channel headers a subscriber may not set: they belong to the HTTP exchange itself."""
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+MAX_HEADERS = 5
+
+
+def _channel_headers(channel: dict[str, Any]) -> list[str]:
+    """The channel's 'Name: value' headers, refused (FhirError) unless each is a plain ASCII
+    header the HTTP exchange does not own."""
+    headers = channel.get("header") or []
+    if not isinstance(headers, list) or len(headers) > MAX_HEADERS:
+        raise _refuse(f"at most {MAX_HEADERS} channel headers", "Subscription.channel.header")
+    out = []
+    for h in headers:
+        name, sep, value = str(h).partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
+            raise _refuse("a channel header must be 'Name: value' with a name the HTTP exchange does not own",
+                          "Subscription.channel.header")
+        if not value or len(value) > 1000 or not all(32 <= ord(c) < 127 for c in value):
+            raise _refuse("a channel header value must be visible ASCII", "Subscription.channel.header")
+        out.append(f"{name}: {value}")
+    return out
+
+
+def read_subscription(data: Any, allowed_hosts: list[str], user: User | None = None) -> dict[str, Any]:
+    """What a PAS Subscription asks for (raises FhirError naming the element it cannot accept).
+    A provider's system subscribes to its own organization's requests only."""
     parse(data, "Subscription")
     if data.get("criteria") != TOPIC:
         raise _refuse(f"criteria must be the PAS topic {TOPIC}", "Subscription.criteria")
@@ -58,16 +86,25 @@ def read_subscription(data: Any, allowed_hosts: list[str]) -> dict[str, Any]:
     if channel.get("type") != "rest-hook":
         raise _refuse("only rest-hook channels are offered", "Subscription.channel.type", "not-supported")
     endpoint = str(channel.get("endpoint") or "")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(endpoint)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise _refuse("channel.endpoint must be an absolute http(s) URL", "Subscription.channel.endpoint") from None
+    if parts.scheme not in ("http", "https") or not hostname or len(endpoint) > 2000:
         raise _refuse("channel.endpoint must be an absolute http(s) URL", "Subscription.channel.endpoint")
-    if parts.hostname not in allowed_hosts:
+    if "@" in parts.netloc or any(not (32 < ord(c) < 127) for c in endpoint):
+        raise _refuse("channel.endpoint may carry no credentials, spaces or control characters (use a channel header)",
+                      "Subscription.channel.endpoint")
+    if hostname not in allowed_hosts:
         raise _refuse("channel.endpoint names a host this server does not post to (ask the operator)",
                       "Subscription.channel.endpoint", "security")
-    content = _ext(data.get("_payload"), PAYLOAD) or "id-only"
-    if content not in ("id-only", "empty"):
-        raise _refuse("payload content must be id-only or empty (fetch the state with $inquiry)",
-                      "Subscription.channel._payload", "not-supported")
+    # Backport (R4): the payload content is an extension on channel.payload, i.e. channel._payload.
+    content = _ext(channel.get("_payload"), PAYLOAD) or _ext(data.get("_payload"), PAYLOAD) or "id-only"
+    if content not in ("id-only", "full-resource", "empty"):
+        raise _refuse("payload content must be empty, id-only or full-resource", "Subscription.channel._payload",
+                      "not-supported")
     org = None
     filt = _ext(data.get("_criteria"), FILTER)
     if filt:
@@ -76,8 +113,14 @@ def read_subscription(data: Any, allowed_hosts: list[str]) -> dict[str, Any]:
             raise _refuse("the only filter is org-identifier=<the requesting organization's identifier>",
                           "Subscription._criteria")
         org = value.strip()[:100]
-    headers = [h for h in channel.get("header") or [] if isinstance(h, str) and ":" in h][:5]
-    return {"endpoint": endpoint, "payload_content": content, "org_identifier": org, "headers": headers}
+    if user is not None and user.role == Role.provider:
+        if org not in (None, user.organization):
+            raise FhirError("a provider system subscribes to its own organization's requests only", http_status=403,
+                            issues=[issue("org-identifier must be your own organization", code="forbidden",
+                                          expression="Subscription._criteria")])
+        org = user.organization
+    return {"endpoint": endpoint, "payload_content": content, "org_identifier": org,
+            "headers": _channel_headers(channel)}
 
 
 def _headers(row: SubscriptionRow) -> dict[str, str]:
@@ -85,8 +128,10 @@ def _headers(row: SubscriptionRow) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs} | {"Content-Type": "application/fhir+json"}
 
 
-def notification(row: SubscriptionRow, kind: str, focus: list[str], *, base_url: str, at: datetime) -> dict[str, Any]:
-    """A backport notification Bundle (history) with its SubscriptionStatus Parameters first."""
+def notification(row: SubscriptionRow, kind: str, focus: list[str], *, base_url: str, at: datetime,
+                 resources: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A backport notification Bundle (history) with its SubscriptionStatus Parameters first;
+    for a full-resource subscription, each focus (a PAS response Bundle) follows as an entry."""
     parameters: list[dict[str, Any]] = [
         {"name": "subscription", "valueReference": {"reference": f"{base_url}/fhir/Subscription/{row.id}"}},
         {"name": "topic", "valueCanonical": TOPIC},
@@ -97,7 +142,7 @@ def notification(row: SubscriptionRow, kind: str, focus: list[str], *, base_url:
     for n, ref in enumerate(focus, start=row.events + 1):
         part: list[dict[str, Any]] = [{"name": "event-number", "valueString": str(n)},
                                       {"name": "timestamp", "valueInstant": at.isoformat()}]
-        if row.payload_content == "id-only":
+        if row.payload_content in ("id-only", "full-resource"):
             part.append({"name": "focus", "valueReference": {"reference": ref}})
         parameters.append({"name": "notification-event", "part": part})
     status_id = str(uuid.uuid4())
@@ -111,7 +156,9 @@ def notification(row: SubscriptionRow, kind: str, focus: list[str], *, base_url:
                          "meta": {"profile": [BACKPORT + "backport-subscription-status-r4"]}},
             "request": {"method": "GET", "url": f"{base_url}/fhir/Subscription/{row.id}/$status"},
             "response": {"status": "200"},
-        }],
+        }, *[{"fullUrl": ref, "resource": res, "request": {"method": "GET", "url": ref}, "response": {"status": "200"}}
+             for ref, res in zip(focus, resources or [], strict=False)
+             if row.payload_content == "full-resource"]],
     })
 
 
@@ -127,8 +174,10 @@ def _post(row: SubscriptionRow, bundle: dict[str, Any]) -> bool:
 class Subscriptions:
     """Create subscriptions and push notices, over the record store's database."""
 
-    def __init__(self, store, settings, *, base_url: str = "http://127.0.0.1:8000") -> None:
+    def __init__(self, store, settings, *, base_url: str = "http://127.0.0.1:8000", render=None) -> None:
         self.store = store
+        self.render = render
+        """record → its PAS response Bundle (full-resource notices); None: they carry the focus only."""
         self.allowed_hosts = list(settings.fhir_subscription_hosts)
         self.interval = float(settings.fhir_notify_interval_seconds)
         self.base_url = base_url.rstrip("/")
@@ -138,7 +187,7 @@ class Subscriptions:
     def create(self, data: Any, *, user: User) -> dict[str, Any]:
         """Store a Subscription after a handshake with its endpoint; returns it with its id and
         status (active, or error when the handshake failed). Audited."""
-        wanted = read_subscription(data, self.allowed_hosts)
+        wanted = read_subscription(data, self.allowed_hosts, user)
         now = utc_now()
         row = SubscriptionRow(
             id=str(uuid.uuid4()), status="requested", org_identifier=wanted["org_identifier"],
@@ -155,13 +204,62 @@ class Subscriptions:
             self.start()
         return self._resource(row, data)
 
-    def get(self, id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A stored Subscription (raises NotFoundError)."""
+    def _row(self, session, id: str, user: User | None) -> SubscriptionRow:
+        row = session.get(SubscriptionRow, str(id)[:36])
+        if row is None or (user is not None and user.role == Role.provider and row.org_identifier != user.organization):
+            raise NotFoundError("no such subscription")
+        return row
+
+    def get(self, id: str, data: dict[str, Any] | None = None, *, user: User | None = None) -> dict[str, Any]:
+        """A stored Subscription (raises NotFoundError; a provider sees its organization's only)."""
         with self.store.db.read() as session:
-            row = session.get(SubscriptionRow, str(id)[:36])
-            if row is None:
-                raise NotFoundError("no such subscription")
-            return self._resource(row, data)
+            return self._resource(self._row(session, id, user), data)
+
+    def update(self, id: str, data: Any, *, user: User) -> dict[str, Any]:
+        """PUT Subscription/{id}: replace what it asks for, after a new handshake. Audited."""
+        wanted = read_subscription(data, self.allowed_hosts, user)
+        if isinstance(data, dict) and data.get("id") not in (None, id):
+            raise _refuse("the resource id must match the URL", "Subscription.id")
+        now = utc_now()
+        with self.store.db.read() as session:
+            row = self._row(session, id, user)
+            session.expunge(row)
+        row.endpoint, row.payload_content, row.org_identifier = (
+            wanted["endpoint"], wanted["payload_content"], wanted["org_identifier"])
+        row.headers_json = json.dumps(wanted["headers"])
+        status = "active" if _post(row, notification(row, "handshake", [], base_url=self.base_url, at=now)) else "error"
+        with self.store.db.write() as session:
+            session.execute(update(SubscriptionRow).where(SubscriptionRow.id == row.id).values(
+                endpoint=row.endpoint, payload_content=row.payload_content, org_identifier=row.org_identifier,
+                headers_json=row.headers_json, status=status))
+            append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscription_update", at=now,
+                         details={"subscription": row.id, "status": status, "org_identifier": row.org_identifier})
+        row.status = status
+        if status == "active":
+            self.start()
+        return self._resource(row, data)
+
+    def delete(self, id: str, *, user: User) -> None:
+        """DELETE Subscription/{id}: no more notices (raises NotFoundError). Audited."""
+        with self.store.db.write() as session:
+            row = self._row(session, id, user)
+            session.delete(row)
+            append_entry(session, actor=user.name, role=user.role.value, action="fhir_unsubscribe", at=utc_now(),
+                         details={"subscription": row.id})
+
+    def status(self, id: str, *, user: User | None = None) -> dict[str, Any]:
+        """$status: a backport SubscriptionStatus (Parameters) of a stored Subscription."""
+        with self.store.db.read() as session:
+            row = self._row(session, id, user)
+            return build("Parameters", {
+                "meta": {"profile": [BACKPORT + "backport-subscription-status-r4"]},
+                "parameter": [
+                    {"name": "subscription", "valueReference": {"reference": f"{self.base_url}/fhir/Subscription/{row.id}"}},
+                    {"name": "topic", "valueCanonical": TOPIC},
+                    {"name": "status", "valueCode": row.status},
+                    {"name": "type", "valueCode": "query-status"},
+                    {"name": "events-since-subscription-start", "valueString": str(row.events)},
+                ]})
 
     def _resource(self, row: SubscriptionRow, data: dict[str, Any] | None) -> dict[str, Any]:
         resource = {
@@ -189,10 +287,13 @@ class Subscriptions:
                        if row.org_identifier is None or (r.request.provider and r.request.provider.id == row.org_identifier)]
             if not changed:
                 continue
-            focus = [f"{self.base_url}/fhir/ClaimResponse/{r.id}" for r in changed]
+            full = row.payload_content == "full-resource" and self.render is not None
+            focus = [f"{self.base_url}/fhir/{'Bundle' if full else 'ClaimResponse'}/{r.id}" for r in changed]
+            resources = [self.render(r) for r in changed] if full else None
             if not self._move(row.id, row.last_event_at, now, row.events + len(focus)):
                 continue  # another worker claimed these events
-            if _post(row, notification(row, "event-notification", focus, base_url=self.base_url, at=now)):
+            if _post(row, notification(row, "event-notification", focus, base_url=self.base_url, at=now,
+                                       resources=resources)):
                 sent += 1
             else:  # give the events back: the next sweep retries them
                 self._move(row.id, now, row.last_event_at, row.events)

@@ -44,6 +44,11 @@ VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
 """Caller text a reader must be able to see: an override reason, a letter."""
 
 
+CONTRADICTION_MARK = "contradicting the clinical notes"
+"""Part of a fact override's reason when DTR answers contradict the notes: the request waits for a
+reviewer, so an unsigned `meets_criteria` is not an A1 returned to the provider (mrs_assist.fhir)."""
+
+
 class RecordClock(BaseModel):
     """The record's decision clock (CMS-0057-F: 72 hours expedited, 7 calendar days standard)."""
 
@@ -52,7 +57,9 @@ class RecordClock(BaseModel):
     due_at: datetime = Field(description="When the decision is due, extension included.")
     extension_days: int = Field(default=0, description="Days added by a recorded extension.")
     extension_reason: str | None = Field(default=None, description="Why the extension was taken.")
-    decided_at: datetime | None = Field(default=None, description="When the record was signed (the decision).")
+    decided_at: datetime | None = Field(
+        default=None, description="When the decision was made: the signature, or for a FHIR PAS request the time an "
+        "A1 (certified) answer was returned to the provider, which needs no signature.")
 
     @computed_field(description="Seconds until due for an undecided record (negative: overdue); null once decided.")
     @property

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
-from mrs_assist.users import CLINICAL_ROLES, User
+from mrs_assist.users import CLINICAL_ROLES, SUBMITTING_ROLES, User
 from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
@@ -38,6 +38,7 @@ from mrs_assist.errors import (
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
 from mrs_assist.records.models import (
+    CONTRADICTION_MARK,
     FACT_NAME_PATTERN,
     MAX_LETTER_CHARS,
     MAX_REASON_CHARS,
@@ -152,7 +153,7 @@ class RecordStore:
 
         ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
         """
-        _require_clinical(user, "store a determination")
+        _require_clinical(user, "store a determination", submitting=True)
         with self.db.write() as session:
             row = self._new_row(session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref)
             return self._record(session, row)
@@ -167,6 +168,23 @@ class RecordStore:
             if row is None:
                 raise NotFoundError("no prior-authorization request with that claim identifier")
             return self._record(session, row)
+
+    def find_claims(self, values: builtins.list[str]) -> builtins.list[Record]:
+        """Every record stored for a PAS claim identifier whose value is one of `values` (any
+        system), newest first; the FHIR layer decides which of them the caller may match."""
+        values = [v for v in values if v and len(v) <= 300][:10]
+        if not values:
+            return []
+
+        def escaped(v: str) -> str:
+            return v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        with self.db.read() as session:
+            rows = session.execute(
+                select(RecordRow).where(or_(*(RecordRow.submitter_ref.like(f"%|{escaped(v)}", escape="\\") for v in values)))
+                .order_by(RecordRow.created_at.desc()).limit(200)
+            ).scalars().all()
+            return [self._record(session, row) for row in rows if row.submitter_ref.split("|", 1)[-1] in values]
 
     def changed_submissions(self, since: datetime | None, until: datetime) -> builtins.list[Record]:
         """Records of FHIR PAS requests changed in (since, until], oldest change first (for rest-hook notices)."""
@@ -223,7 +241,7 @@ class RecordStore:
         self, id: str, *, user: User, request: DeterminationRequest, response: DeterminationResponse
     ) -> Record:
         """A new draft that corrects the signed record `id` (raises NotFoundError, ConflictError if `id` is a draft)."""
-        _require_clinical(user, "correct a determination")
+        _require_clinical(user, "correct a determination", submitting=True)
         with self.db.write() as session:
             original = self._row(session, id, lock=True)
             if original.status != "signed":
@@ -237,7 +255,7 @@ class RecordStore:
         self, id: str, name: str, value: bool | None, reason: str, *, user: User, recompute: Recompute
     ) -> Record:
         """Set fact `name` to `value` for `reason` and re-run the checker (raises ConflictError once signed)."""
-        _require_clinical(user, "override a fact")
+        _require_clinical(user, "override a fact", submitting=True)
         if not _FACT_NAME.match(name or ""):
             raise InvalidRequestError(f"fact name must match {FACT_NAME_PATTERN}")
         if value is not None and not isinstance(value, bool):
@@ -573,8 +591,20 @@ def _clock(row: RecordRow) -> RecordClock:
         due_at=due,
         extension_days=row.extension_days or 0,
         extension_reason=row.extension_reason,
-        decided_at=_aware(row.signed_at) if row.status == "signed" else None,
+        decided_at=_decided_at(row),
     )
+
+
+def _decided_at(row: RecordRow) -> datetime | None:
+    """The signature; or, for a FHIR PAS request certified A1 without a signature (no physician
+    review is needed to approve, and no contradiction holds it for a reviewer), the time of its
+    last change, when that A1 was returned to the provider."""
+    if row.status == "signed":
+        return _aware(row.signed_at)
+    if row.submitter_ref and row.recommendation == "meets_criteria" and not row.corrects_id and not any(
+            CONTRADICTION_MARK in o.reason for o in row.overrides):  # a new version of a signed one waits for sign-off
+        return _aware(row.updated_at)
+    return None
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -583,8 +613,10 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _require_clinical(user: User, action: str) -> None:
-    if user.role not in CLINICAL_ROLES:
+def _require_clinical(user: User, action: str, *, submitting: bool = False) -> None:
+    """A clinical role; with `submitting`, a provider's submitting system too (FHIR: a request,
+    its DTR answers, or new information opening a new version of a signed request)."""
+    if user.role not in (SUBMITTING_ROLES if submitting else CLINICAL_ROLES):
         raise ForbiddenError(f"role {user.role.value!r} may not {action} (reviewer or physician only)")
 
 

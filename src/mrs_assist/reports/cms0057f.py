@@ -2,8 +2,11 @@
 parallels), computed from the stored records.
 
 Who counts: every original request received in the year (a correction is the same request,
-decided again — an appeal). A request is *approved* or *denied* by its own signed decision;
-a signed pend, or no signature yet, is not a decision. *Approved after appeal*: denied, then a
+decided again — an appeal). A request is *approved* by its signed approval or by an A1
+(certified) answer already returned to the provider through FHIR PAS (approval needs no
+signature); *denied* only by its signed denial; a pend is not a decision. The report also
+lists the items and services (CPT codes) that require prior authorization, with the policies
+that require it. *Approved after appeal*: denied, then a
 correction of it was signed as an approval. *Approved after extension*: approved after its
 decision timeframe was extended. Decision time runs from receipt to the signature, in hours.
 Each figure is given for standard and expedited requests separately, and for all.
@@ -50,6 +53,8 @@ class Report:
     year: int
     generated_at: datetime
     groups: dict[str, GroupCounts]
+    items: list[dict[str, object]] = field(default_factory=list)
+    """The items and services that require prior authorization: [{"code", "system", "policies"}]."""
 
     def rows(self) -> list[tuple[str, list[str]]]:
         """(metric, [standard, expedited, all]) in the order CMS lists them."""
@@ -77,6 +82,7 @@ class Report:
             "rows": [{"metric": m, "values": dict(zip(GROUPS, v, strict=True))} for m, v in self.rows()],
             "counts": {g: {k: v for k, v in vars(c).items() if k != "hours"} | {"decided": len(c.hours)}
                        for g, c in self.groups.items()},
+            "items_requiring_prior_authorization": self.items,
         }
 
     def to_csv(self) -> str:
@@ -86,6 +92,8 @@ class Report:
         writer.writerow(["metric", *GROUPS])
         for metric, values in self.rows():
             writer.writerow([metric, *values])
+        for item in self.items:
+            writer.writerow([f"requires prior authorization: CPT {item['code']}", "", "", " ".join(item["policies"])])
         return out.getvalue()
 
     def to_html(self) -> str:
@@ -105,7 +113,20 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
 
 
-def build_report(summaries: list[RecordSummary], year: int, *, now: datetime | None = None) -> Report:
+CPT = "http://www.ama-assn.org/go/cpt"
+
+
+def items_requiring_pa(policies: dict | None) -> list[dict[str, object]]:
+    """Each CPT code some policy puts under prior authorization, with those policies' ids."""
+    by_code: dict[str, list[str]] = {}
+    for policy_id, policy in sorted((policies or {}).items()):
+        for code in policy.scope.cpt_codes:
+            by_code.setdefault(str(code), []).append(policy_id)
+    return [{"code": code, "system": CPT, "policies": ids} for code, ids in sorted(by_code.items())]
+
+
+def build_report(summaries: list[RecordSummary], year: int, *, now: datetime | None = None,
+                 policies: dict | None = None) -> Report:
     """The report for `year` from every record summary (originals and corrections); raises
     InvalidRequestError for a year outside 2000-2100."""
     start, end = _year_bounds(year)
@@ -118,7 +139,7 @@ def build_report(summaries: list[RecordSummary], year: int, *, now: datetime | N
     for s in summaries:
         if s.corrects_id or s.clock is None or not start <= s.clock.received_at < end:
             continue
-        approved = s.status == "signed" and s.recommendation == "meets_criteria"
+        approved = s.recommendation == "meets_criteria" and s.clock.decided_at is not None
         denied = s.status == "signed" and s.recommendation == "does_not_meet_criteria"
         appeal_won = denied and any(
             c.status == "signed" and c.recommendation == "meets_criteria" for c in _chain(s.id, corrections, by_id)
@@ -131,9 +152,9 @@ def build_report(summaries: list[RecordSummary], year: int, *, now: datetime | N
             counts.undecided += not (approved or denied)
             counts.approved_after_appeal += appeal_won
             counts.approved_after_extension += approved and s.clock.extension_days > 0
-            if (approved or denied) and s.signed_at:
-                counts.hours.append((s.signed_at - s.clock.received_at).total_seconds() / 3600)
-    return Report(year=year, generated_at=now or datetime.now(UTC), groups=groups)
+            if (approved or denied) and s.clock.decided_at:
+                counts.hours.append((s.clock.decided_at - s.clock.received_at).total_seconds() / 3600)
+    return Report(year=year, generated_at=now or datetime.now(UTC), groups=groups, items=items_requiring_pa(policies))
 
 
 def _chain(record_id: str, corrections: dict[str, list[RecordSummary]], by_id) -> list[RecordSummary]:
@@ -146,7 +167,7 @@ def _chain(record_id: str, corrections: dict[str, list[RecordSummary]], by_id) -
     return out
 
 
-def report_for_store(store, year: int) -> Report:
+def report_for_store(store, year: int, policies: dict | None = None) -> Report:
     """The report for `year` from a RecordStore (appeals decided the next year still count)."""
     start, _ = _year_bounds(year)
-    return build_report(store.summaries(since=start), year)
+    return build_report(store.summaries(since=start), year, policies=policies)

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mrs_assist.api.errors import redact_paths
 from mrs_assist.api.routers.records import get_records
-from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
+from mrs_assist.auth import ALL_ROLES, SUBMITTING_ROLES, Role, User, require_role
 from mrs_assist.errors import MrsAssistError
 from mrs_assist.fhir.resources import FhirError, issue, operation_outcome
 from mrs_assist.fhir.service import FhirService
@@ -97,6 +97,14 @@ router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute, respons
 _lock = threading.Lock()
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def public_url(settings) -> str:
+    """The configured public base URL (setting public_url), never a request's Host header."""
+    return (getattr(settings, "public_url", None) or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
 def get_fhir(request: Request) -> FhirService:
     """One FhirService per app, over the app's Services and record store."""
     state = request.app.state
@@ -106,14 +114,16 @@ def get_fhir(request: Request) -> FhirService:
         with _lock:
             service = getattr(state, "fhir", None)
             if service is None:
-                service = state.fhir = FhirService(state.services, records, base_url=str(request.base_url))
+                service = state.fhir = FhirService(state.services, records, base_url=public_url(state.services.settings))
                 service.subscriptions.start(only_if_subscribed=True)  # a worker (re)starting
     return service
 
 
 FhirDep = Annotated[FhirService, Depends(get_fhir)]
-Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
-Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
+Reader = Annotated[User, Depends(require_role(*ALL_ROLES, Role.provider))]
+"""Staff, and a provider's submitting system (which sees only its own organization's requests)."""
+Clinician = Annotated[User, Depends(require_role(*SUBMITTING_ROLES))]
+"""Who may submit a request or its DTR answers: reviewer, physician, or a provider's system."""
 ResourceBody = Annotated[dict[str, Any], Body(media_type=FHIR_JSON)]
 
 
@@ -128,15 +138,36 @@ def submit(body: ResourceBody, user: Clinician, fhir: FhirDep) -> FhirJSONRespon
     return _fhir(fhir.submit(body, user=user))
 
 
-@router.post("/Claim/$inquiry")
-def inquiry(body: ResourceBody, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
-    """Da Vinci PAS $inquiry: the current state of a submitted request, by its claim identifier."""
-    return _fhir(fhir.inquire(body))
+@router.post("/Claim/$inquire")
+def inquire(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """Da Vinci PAS $inquire (OperationDefinition Claim-inquiry): a PAS Inquiry Request Bundle
+    in; a Parameters out with one `return` Inquiry Response Bundle per matching request (claim
+    identifier or authorization number, with the member identifier and the provider), none
+    when nothing matches."""
+    return _fhir(fhir.inquire(body, user=user))
+
+
+@router.post("/Claim/$inquiry", deprecated=True)
+def inquiry(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """The earlier name: the first matching request's Inquiry Response Bundle (404 when none). Use $inquire."""
+    return _fhir(fhir.inquire_one(body, user=user))
+
+
+@router.get("/ClaimResponse/{id}")
+def claim_response(id: str, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """The current PAS ClaimResponse of a submitted request (the focus of a subscription notice)."""
+    return _fhir(fhir.claim_response(id, user=user))
+
+
+@router.get("/metadata")
+def metadata(_: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """The server's CapabilityStatement (PAS intermediary: Claim $submit/$inquire, Subscription, DTR, CRD)."""
+    return _fhir(fhir.capability_statement())
 
 
 @router.get("/Questionnaire/$questionnaire-package")
 def questionnaire_package_get(
-    _: Reader,
+    user: Reader,
     fhir: FhirDep,
     policy: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")] = None,
     context: Annotated[str | None, Query(max_length=64, description="A stored request's id.")] = None,
@@ -144,7 +175,7 @@ def questionnaire_package_get(
     """DTR $questionnaire-package by GET (primitive parameters only): `policy`, or `context` = a record id."""
     parameters = [{"name": name, "valueString": value} for name, value in (("policy", policy), ("context", context))
                   if value is not None]
-    return _fhir(fhir.package({"resourceType": "Parameters", "parameter": parameters}))
+    return _fhir(fhir.package({"resourceType": "Parameters", "parameter": parameters}, user=user))
 
 
 @router.get("/Questionnaire/{policy_id}")
@@ -154,9 +185,10 @@ def questionnaire(policy_id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
 
 
 @router.post("/Questionnaire/$questionnaire-package")
-def questionnaire_package(body: ResourceBody, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
-    """DTR $questionnaire-package: the Questionnaire, pre-filled for a stored request when `context` names one."""
-    return _fhir(fhir.package(body))
+def questionnaire_package(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """DTR $questionnaire-package: `coverage` + `order` (as DTR sends them), or `questionnaire` /
+    `policy`; pre-filled for a stored request when `context` names one."""
+    return _fhir(fhir.package(body, user=user))
 
 
 @router.post("/QuestionnaireResponse")
@@ -172,7 +204,26 @@ def subscribe(body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONRespon
     return _fhir(fhir.subscriptions.create(body, user=user), 201)
 
 
+@router.get("/Subscription/{id}/$status")
+def subscription_status(id: str, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """Backport $status: the Subscription's SubscriptionStatus (Parameters)."""
+    return _fhir(fhir.subscriptions.status(id, user=user))
+
+
 @router.get("/Subscription/{id}")
-def get_subscription(id: str, _: Reader, fhir: FhirDep) -> FhirJSONResponse:
-    """A stored Subscription with its status."""
-    return _fhir(fhir.subscriptions.get(id))
+def get_subscription(id: str, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """A stored Subscription with its status (a provider system sees its organization's only)."""
+    return _fhir(fhir.subscriptions.get(id, user=user))
+
+
+@router.put("/Subscription/{id}")
+def put_subscription(id: str, body: ResourceBody, user: Reader, fhir: FhirDep) -> FhirJSONResponse:
+    """Replace a Subscription (a new handshake with its endpoint)."""
+    return _fhir(fhir.subscriptions.update(id, body, user=user))
+
+
+@router.delete("/Subscription/{id}", status_code=204)
+def delete_subscription(id: str, user: Reader, fhir: FhirDep) -> Response:
+    """Stop a Subscription's notices."""
+    fhir.subscriptions.delete(id, user=user)
+    return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from mrs_assist.api.routers.records import RecordsDep
@@ -22,6 +22,7 @@ Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
                      "description": "The report for the year."}},
 )
 def cms_0057f(
+    request: Request,
     _: Reader,
     records: RecordsDep,
     year: Annotated[int, Query(ge=2000, le=2100, description="Calendar year of receipt.")],
@@ -29,7 +30,7 @@ def cms_0057f(
 ) -> Response:
     """Items under PA, % approved / denied / approved after appeal / approved after extension,
     average and median decision time — standard and expedited separately."""
-    report = report_for_store(records, year)
+    report = report_for_store(records, year, policies=request.app.state.services.policies)
     if format == "csv":
         return PlainTextResponse(report.to_csv(), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="cms-0057f-{year}.csv"'})

@@ -1,0 +1,109 @@
+"""Run every example request in the published PAS 2.2.1, DTR 2.0.1 and CRD 2.0.1 packages and
+every published fixture in tests/fixtures/fhir through the server (in-process, loopback only),
+check each response against the snapshots (mrs_assist.fhir.conformance), and print examples
+tried / handled right per guide and must-support coverage per profile.
+
+    PYTHONPATH=src python scripts/fhir_examples.py [--json]
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from mrs_assist.api.app import create_app
+from mrs_assist.config import Settings
+from mrs_assist.fhir import conformance, profiles
+from mrs_assist.service import Services
+
+FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "fhir"
+H = {"Content-Type": "application/fhir+json"}
+PAYERS = ("MARYLAND CAPITAL INSURANCE COMPANY", "Insurance Company", "Acme Insurance")
+
+
+def _client(tmp: Path) -> TestClient:
+    payer_map = tmp / "payers.yaml"
+    payer_map.write_text("rules:\n" + "".join(f"  - payer_name: {p}\n    policy_id: cohere-mrs\n" for p in PAYERS)
+                         + "default_policy_id: cohere-mrs\n")
+    settings = Settings(data_dir=tmp / "data", fhir_notify_interval_seconds=0, fhir_payer_map=payer_map)
+    return TestClient(create_app(services=Services(settings), host="127.0.0.1"), base_url="http://127.0.0.1",
+                      raise_server_exceptions=False)
+
+
+def _request_bundles(reg):
+    """(guide, name, bundle, inquiry?) for every request bundle example."""
+    for name, data in reg.examples["davinci_pas_2.2.1.tgz"]:
+        prof = " ".join((data.get("meta") or {}).get("profile") or [])
+        if data.get("resourceType") == "Bundle" and "request-bundle" in prof:
+            yield "PAS", name, data, "inquiry" in prof
+    for path in sorted(FIXTURES.rglob("*.json")):
+        data = json.loads(path.read_text())
+        if data.get("resourceType") == "Bundle" and any(
+                (e.get("resource") or {}).get("resourceType") == "Claim" for e in data.get("entry") or []):
+            yield "fixtures", str(path.relative_to(FIXTURES)), data, False
+
+
+def run() -> dict:
+    reg = conformance.registry()
+    results, reports = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        client = _client(Path(tmp))
+        for guide, name, bundle, inquiry in _request_bundles(reg):
+            if inquiry:  # the request it asks about, first
+                for _, other, data, inq in _request_bundles(reg):
+                    if not inq and other.startswith("Bundle-ReferralAuthorization"):
+                        client.post("/fhir/Claim/$submit", content=json.dumps(data), headers=H)
+            r = client.post("/fhir/Claim/$inquire" if inquiry else "/fhir/Claim/$submit",
+                            content=json.dumps(copy.deepcopy(bundle)), headers=H)
+            body = r.json()
+            conformant_request = not profiles.errors(profiles.check_request_bundle(bundle, inquiry=inquiry))
+            bundles = [p["resource"] for p in body.get("parameter", [])] if inquiry else [body]
+            errors = []
+            for b in bundles if r.status_code == 200 else []:
+                rep = conformance.validate(b)
+                reports.append(rep)
+                errors += rep.errors + profiles.errors(profiles.check_response_bundle(b, inquiry=inquiry))
+            right = (r.status_code == 200 and not errors and (bundles or not inquiry)) if conformant_request else (
+                400 <= r.status_code < 500 and body.get("resourceType") == "OperationOutcome")
+            results.append({"guide": guide, "example": name, "status": r.status_code, "request_conformant": conformant_request,
+                            "response_errors": len(errors), "handled_right": bool(right)})
+        # DTR: the package's $questionnaire-package input
+        for name, data in reg.examples["davinci_dtr_2.0.1.tgz"]:
+            if data.get("resourceType") == "Parameters" and "qpackage-input" in json.dumps(data.get("meta", {})):
+                r = client.post("/fhir/Questionnaire/$questionnaire-package", content=json.dumps(data), headers=H)
+                rep = conformance.validate(r.json(), profiles.PAS.replace("davinci-pas", "davinci-dtr")
+                                           + "dtr-qpackage-output-parameters") if r.status_code == 200 else None
+                if rep:
+                    reports.append(rep)
+                results.append({"guide": "DTR", "example": name, "status": r.status_code, "request_conformant": True,
+                                "response_errors": len(rep.errors) if rep else None,
+                                "handled_right": bool(rep and not rep.errors)})
+    cover = conformance.coverage(reports)
+    return {"results": results, "must_support": {u.rsplit("/", 1)[-1]: f"{a}/{b}" for u, (a, b) in sorted(cover.items())}}
+
+
+def main() -> None:
+    out = run()
+    if "--json" in sys.argv:
+        print(json.dumps(out, indent=2))
+        return
+    by_guide: dict[str, list[int]] = {}
+    for r in out["results"]:
+        tried_right = by_guide.setdefault(r["guide"], [0, 0])
+        tried_right[0] += 1
+        tried_right[1] += r["handled_right"]
+        print(f"{r['guide']:9} {r['example']:60} {r['status']}  request-conformant={r['request_conformant']!s:5} "
+              f"response-errors={r['response_errors']}  {'ok' if r['handled_right'] else 'WRONG'}")
+    for guide, (tried, right) in by_guide.items():
+        print(f"{guide}: {right}/{tried} handled right")
+    for profile, cov in out["must_support"].items():
+        print(f"must-support {profile}: {cov}")
+
+
+if __name__ == "__main__":
+    main()
