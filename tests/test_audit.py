@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import NOTES, PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response  # noqa: F401
+from test_records import NOTES, PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, db_url, fake_recompute, make_request, make_response  # noqa: F401
 
-from mrs_assist.signoff import require_signer
 from mrs_assist.records import RecordStore, verify_chain, verify_summary
 from mrs_assist.records.audit import canonical_json, entry_hash
 from mrs_assist.records.db import get_engine
@@ -27,7 +26,7 @@ def chain(db_url):
     store.edit_letter(a.id, LETTER, user=REVIEWER)  # 2
     b = store.create(make_request(), make_response(), user=REVIEWER)  # 3
     store.override_fact(b.id, "conventional_imaging_inconclusive", True, REASON, user=PHYSICIAN, recompute=fake_recompute)  # 4
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=require_signer)  # 5
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)  # 5
     return store, a.id, b.id
 
 

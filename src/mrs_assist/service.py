@@ -281,23 +281,30 @@ class Services:
         return letter
 
     def render_letter_pdf(self, letter_or_record) -> bytes:
-        """PDF bytes of a letter (a response's `letter`, or a stored record's current letter)."""
+        """PDF bytes of a letter (a response's `letter`, or a stored record's current letter,
+        signed ones with their electronic-signature line)."""
         from mrs_assist.letters import render_pdf
 
         if isinstance(letter_or_record, Letter):
             return render_pdf(letter_or_record)
-        record = letter_or_record
+        return render_pdf(letter_or_record.current_letter())
+
+    def letter_template(self, record):
+        """The record's template letter regenerated from its request and determination, as locked
+        regions and fields; None when there is none to compare with (no letter, a model-written
+        letter, a policy no longer in the corpus)."""
+        from mrs_assist.errors import MrsAssistError
+        from mrs_assist.letters.draft import letter_template
+
         letter = record.response.letter
-        signed = record.status == "signed"
-        letter = letter.model_copy(
-            update={
-                "markdown": record.letter_markdown or letter.markdown,
-                "status": "signed" if signed else letter.status,
-                "releasable": signed or letter.releasable,
-                "signed_by": record.signed_by if signed else letter.signed_by,
-            }
-        )
-        return render_pdf(letter)
+        if record.letter_markdown is None or letter is None or letter.mode != "template":
+            return None
+        try:
+            return letter_template(
+                record.response, record.request, corpus=self.corpus, facts_file=self.settings.corpus_dir / "facts.yaml"
+            )
+        except MrsAssistError:
+            return None
 
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
@@ -317,12 +324,36 @@ class Services:
 
         return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
-    def sign(self, id: str, *, user, review_hash: str | None, records=None):
-        """Sign draft `id` as reviewed (`review_hash`) if the sign-off rule (`mrs_assist.signoff`)
-        lets `user` sign its outcome and letter (428 no hash; 409 changed or contradicting; 403)."""
+    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False, records=None):
+        """Sign draft `id` as reviewed (`review_hash`), attesting to it, if the sign-off rule
+        (`mrs_assist.signoff`) lets `user` sign its outcome and letter: the letter is compared with
+        its template regenerated from the record, region by region.
+
+        Raises InvalidRequestError ``attestation_required`` (422) without the attestation,
+        ``letter_incomplete`` (422) for a placeholder left to fill; 428 without a hash; 409 changed;
+        403 ``physician_required``.
+        """
+        from mrs_assist.errors import InvalidRequestError
+        from mrs_assist.letters.settings import load_letter_settings
         from mrs_assist.signoff import require_signer
 
-        return (records or self.records).sign(id, user=user, review_hash=review_hash, authorize=require_signer)
+        store = records or self.records
+        if review_hash and attested is not True:
+            raise InvalidRequestError(
+                "signing requires the attestation: send \"attest\": true to confirm you reviewed this "
+                "determination and its letter and sign them electronically",
+                code="attestation_required",
+            )
+        # Regenerated from the record as the signer saw it: the store's review_hash check inside
+        # the signing transaction refuses the sign-off if the record changed since.
+        template = self.letter_template(store.get(id)) if review_hash else None
+        placeholders = load_letter_settings().placeholders.model_dump()
+
+        def authorize(recommendation: str, letter_markdown: str | None, signer) -> dict:
+            details = require_signer(recommendation, letter_markdown, signer, template=template, placeholders=placeholders)
+            return {**details, "attested": True}
+
+        return store.sign(id, user=user, review_hash=review_hash, authorize=authorize)
 
 
 def _trace_body(evaluation: Evaluation) -> Trace:

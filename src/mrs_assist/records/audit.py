@@ -180,7 +180,7 @@ def append_entry(
         session.flush()
         details["state"] = record_state(record)
         parts = review_parts(record)
-        details["review"] = {**parts, "hash": review_hash(parts)}
+        details["review"] = {**parts, "hash": review_hash(parts, record.id)}
     details = json.loads(canonical_json(details))  # exactly what verify will re-read
     head = session.execute(
         select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)

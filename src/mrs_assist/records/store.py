@@ -399,7 +399,7 @@ class RecordStore:
     def _require_reviewed(session, row: RecordRow, reviewed: str) -> None:
         """Raise ConflictError naming what changed unless `reviewed` is the record's review hash now."""
         parts = review_parts(row)
-        if reviewed == review_hash(parts):
+        if reviewed == review_hash(parts, row.id):
             return
         before = None
         for entry in session.execute(
@@ -527,10 +527,26 @@ class RecordStore:
             signed_at=_aware(row.signed_at),
             corrects_id=row.corrects_id,
             corrected_by=list(corrected_by),
-            review_hash=review_hash(review_parts(row)),
+            review_hash=review_hash(review_parts(row), row.id),
             clock=_clock(row),
             submitter_ref=row.submitter_ref,
+            signed_review_hash=_signed_hash(session, row),
         )
+
+
+def _signed_hash(session, row: RecordRow) -> str | None:
+    """The review hash the sign-off of a signed record carried (from its audit entry)."""
+    if row.status != "signed":
+        return None
+    details = session.execute(
+        select(AuditRow.details).where(AuditRow.record_id == row.id, AuditRow.action == "sign")
+        .order_by(AuditRow.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    try:
+        value = json.loads(details or "{}").get("reviewed_hash")
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime) -> None:
