@@ -224,9 +224,10 @@ def _timed_connection_class():
 class Database:
     """Sessions over one engine: ``read()`` for queries, ``write()`` for one atomic change."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, anchor=None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._anchor = anchor
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(engine.execution_options(mrs_write=True), expire_on_commit=False)
 
@@ -236,11 +237,27 @@ class Database:
         with _translate_errors(), self._read() as session, session.begin():
             yield session
 
+    @property
+    def anchor(self):
+        """The audit chain's key and checkpoint file (`records.anchor`); by default derived from the URL."""
+        if self._anchor is None:
+            from mrs_assist.records.anchor import anchor_for
+
+            self._anchor = anchor_for(self.engine.url.render_as_string(hide_password=False))
+        return self._anchor
+
+    @anchor.setter
+    def anchor(self, value) -> None:
+        self._anchor = value
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose changes commit together or not at all (raises like `read`)."""
-        with _translate_errors(), self._write() as session, session.begin():
-            yield session
+        """A session whose changes commit together or not at all (raises like `read`); audit
+        entries appended in it are keyed with `anchor` and checkpointed once it commits."""
+        with _translate_errors(), self._write() as session:
+            session.info["audit_anchor"] = self.anchor
+            with session.begin():
+                yield session
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises ServiceUnavailableError when the database cannot answer."""

@@ -78,11 +78,11 @@ def _to_json(model) -> str:
 class RecordStore:
     """Stored determinations over one SQLAlchemy engine; every method is one transaction."""
 
-    def __init__(self, url: str, *, migrate: bool = True, timeout: float | None = None) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, timeout: float | None = None, anchor=None) -> None:
         self.url = url
         if migrate:
             upgrade_database(url, timeout=timeout)
-        self.db = Database(get_engine(url, timeout=timeout))
+        self.db = Database(get_engine(url, timeout=timeout), anchor=anchor)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordStore:
@@ -90,10 +90,14 @@ class RecordStore:
 
         Raises ServiceUnavailableError when the database is down (retry later: nothing is cached).
         """
+        from mrs_assist.records.anchor import anchor_for
+
+        url = database_url(settings)
         return cls(
-            database_url(settings),
+            url,
             migrate=settings.records_auto_migrate,
             timeout=settings.backend_timeout_seconds,
+            anchor=anchor_for(url, settings),
         )
 
     def ping(self) -> None:
