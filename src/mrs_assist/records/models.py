@@ -28,8 +28,10 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "M
 
 def has_visible_text(value: str) -> bool:
     """Whether ``value`` holds a character a reader sees (not only spaces, zero-width or format
-    characters, combining marks or unassigned code points)."""
-    return any(unicodedata.category(c) not in _INVISIBLE for c in value or "")
+    characters, combining marks, unassigned code points, Hangul fillers or the Braille blank)."""
+    from mrs_assist.screening import INVISIBLE_CHARS
+
+    return any(unicodedata.category(c) not in _INVISIBLE and c not in INVISIBLE_CHARS for c in value or "")
 
 
 def require_visible_text(value: str) -> str:
