@@ -206,3 +206,39 @@ def test_a_legacy_unkeyed_prefix_still_verifies(db_url, tmp_path):
     with store.db.read() as session:
         assert session.execute(select(AuditHeadRow)).scalar_one().seq == 2
         assert len(session.execute(select(AuditRow)).all()) == 2
+
+
+def test_postgres_application_role_cannot_rewrite_the_audit_log(postgres_url):
+    """Where the application connects as its own role: the audit log is append-only for it by
+    privilege too, and it cannot disable the triggers (it does not own the tables)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from mrs_assist.errors import ConfigError
+    from mrs_assist.records.db import grant_application_role
+
+    RecordStore(postgres_url)  # migrated by the owner
+    role = "app_" + uuid.uuid4().hex[:10]
+    owner = make_url(postgres_url)
+    admin_dsn = owner.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        grant_application_role(postgres_url, role)
+        app_url = owner.set(username=role).render_as_string(hide_password=False)
+        store = RecordStore(app_url, migrate=False, anchor=AuditAnchor(key=b"k" * 32, checkpoint_file=None))
+        record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
+        store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+        assert verify_chain(store).ok
+        for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log", "TRUNCATE audit_log",
+                          "ALTER TABLE audit_log DISABLE TRIGGER USER"):
+            with pytest.raises(Exception, match="permission denied|must be owner"):
+                with get_engine(app_url).begin() as conn:
+                    conn.execute(text(statement))
+        dispose_engine(app_url)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+    with pytest.raises(ConfigError):
+        grant_application_role(postgres_url, "bad name; drop table records")

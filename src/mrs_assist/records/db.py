@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -315,6 +316,31 @@ def _alembic_config():
     cfg = Config()
     cfg.set_main_option("script_location", "mrs_assist.records:migrations")
     return cfg
+
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_application_role(url: str, role: str) -> None:
+    """On PostgreSQL, give the application's own role what it needs and no more: the audit log
+    is append-only for it (INSERT and SELECT; no UPDATE, DELETE or TRUNCATE), and, not owning the
+    tables, it cannot disable their triggers. Run as the tables' owner after `upgrade_database`.
+
+    Raises ConfigError on another database or for a role name that is not a plain identifier.
+    """
+    if not _ROLE.match(role or ""):
+        raise ConfigError("the application role must be a plain lower-case identifier")
+    engine = get_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise ConfigError("application roles are a PostgreSQL feature; SQLite relies on its triggers")
+    with engine.begin() as conn:
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON records, fact_overrides, letter_revisions, audit_head, "
+                          f"fhir_subscriptions TO {role}"))
+        conn.execute(text(f"GRANT DELETE ON fhir_subscriptions TO {role}"))
+        conn.execute(text(f"GRANT SELECT, INSERT ON audit_log TO {role}"))
+        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"))
+        conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
 
 
 def upgrade_database(url: str, revision: str = "head", *, timeout: float | None = None) -> None:
