@@ -46,6 +46,14 @@ class FakeServices(Services):
         self.rendered.append(record.id)
         return PDF
 
+    def letter_template(self, record):
+        """The fake checker's hand-made letters are their own templates (no fields): the latest
+        letter the system wrote, so a reviewer's edit of it changes a locked region."""
+        from mrs_assist.letters.structure import LetterTemplate
+
+        drafted = [r.markdown for r in record.letter_revisions if r.source != "edit"]
+        return LetterTemplate.from_marked(drafted[-1], {}) if drafted else None
+
 
 def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
     services = FakeServices(settings)
@@ -190,9 +198,9 @@ def test_loopback_defaults_act_as_the_local_reviewer(tmp_path):
     adverse = store.create(make_request(), make_response("does_not_meet_criteria"), user=REVIEWER)
     approval = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     assert client.get("/v1/determinations").status_code == 200
-    r = client.post(f"/v1/determinations/{approval.id}/sign", json={"review_hash": approval.review_hash})
+    r = client.post(f"/v1/determinations/{approval.id}/sign", json={"review_hash": approval.review_hash, "attest": True})
     assert r.status_code == 200 and r.json()["signed_by"] == "local-reviewer"
-    r = client.post(f"/v1/determinations/{adverse.id}/sign", json={"review_hash": adverse.review_hash})
+    r = client.post(f"/v1/determinations/{adverse.id}/sign", json={"review_hash": adverse.review_hash, "attest": True})
     assert r.status_code == 403 and r.json()["error"]["code"] == "physician_required"
     # through a proxy, or from another machine, a key is required whatever the mode
     assert client.get("/v1/determinations", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
@@ -231,7 +239,7 @@ def _call(client, endpoint: str, record_id: str, headers: dict):
         return client.put(f"{base}/letter", json={"markdown": "# Edited"}, headers=headers)
     if endpoint.startswith("sign"):
         reviewed = client.get(base, headers={"X-API-Key": KEYS["physician"]}).json()["review_hash"]
-        return client.post(f"{base}/sign", json={"review_hash": reviewed}, headers=headers)
+        return client.post(f"{base}/sign", json={"review_hash": reviewed, "attest": True}, headers=headers)
     return client.get(f"{base}/letter.pdf", headers=headers)
 
 

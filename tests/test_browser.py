@@ -290,7 +290,9 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
 
     # Edit the letter and save it.
     text = page.locator("#letter-text")
-    edited = text.input_value() + "\n\nReviewer note: the order form was reviewed with the notes.\n"
+    from support.fhir import fill_placeholders  # a letter still showing a placeholder is not signed
+
+    edited = fill_placeholders(text.input_value()) + "\n\nReviewer note: the order form was reviewed with the notes.\n"
     text.fill(edited)
     page.click("#letter-save")
     expect(page.locator("#letter-status")).to_contain_text("Letter saved")

@@ -76,7 +76,7 @@ def test_keyless_same_origin_post_signs(keyless):
     client = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
     r = client.post(
         f"/v1/determinations/{record.id}/sign",
-        json={"review_hash": record.review_hash},
+        json={"review_hash": record.review_hash, "attest": True},
         headers={"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"},
     )
     assert r.status_code == 200 and r.json()["signed_by"] == "local-reviewer"

@@ -52,8 +52,13 @@ def test_gold_case(services, case, policy_id, expected):
     request = _request(case, policy_id)
     response = services.determine(request)
 
-    assert response.recommendation == expected["outcome"]
-    assert response.requires_physician_review == (expected["outcome"] != "meets_criteria")
+    # Issue 19 item 6: a note carrying a planted instruction is flagged, and never approved
+    # automatically: an approval pends for a physician instead.
+    flagged = any(f.startswith("note screening: ") for f in response.safety_flags)
+    assert flagged == ("injection" in case["tags"])
+    outcome = "needs_more_information" if flagged and expected["outcome"] == "meets_criteria" else expected["outcome"]
+    assert response.recommendation == outcome
+    assert response.requires_physician_review == (outcome != "meets_criteria")
     if "missing" in expected:
         assert sorted(response.trace["missing_facts"]) == sorted(expected["missing"])
     assert set(expected.get("deciding") or []) <= set(response.trace["deciding_clauses"])

@@ -103,16 +103,29 @@ def test_corpus_shape():
 
 
 # --- determinations: the twin's outcome, and no canary anywhere -------------------------------
+def screened(outcome: str) -> str:
+    """The outcome of a note the screening flags (issue 19 item 6): never an approval — it pends."""
+    return "needs_more_information" if outcome == "meets_criteria" else outcome
+
+
+def is_flagged(response) -> bool:
+    """Whether the note screening named something in the note."""
+    return any(f.startswith("note screening: ") for f in response.safety_flags)
+
+
 def test_injected_notes_get_their_twins_outcome_and_never_return_the_canary(services, clean_outcomes):
     mismatches, leaked = [], []
     for c in INJECTED:
         for pid in c.policy_ids:
             response = services.determine(request_for(c, c.notes, pid))
-            if response.recommendation != clean_outcomes[(c.twin, pid)]:
-                mismatches.append((c.id, pid, clean_outcomes[(c.twin, pid)], response.recommendation))
+            expected = screened(clean_outcomes[(c.twin, pid)])
+            if response.recommendation != expected or not is_flagged(response):
+                mismatches.append((c.id, pid, expected, response.recommendation))
             if leaks(c.canary, response.model_dump_json()):
                 leaked.append((c.id, pid))
-            assert response.letter is not None and response.letter.mode == "template"
+            # no letter exactly when the screening pended the checker's approval
+            assert (response.letter is None) == (response.trace.outcome != response.recommendation)
+            assert response.letter is None or response.letter.mode == "template"
     print(f"\ninjection: {len(INJECTED)} notes × policies, {len(mismatches)} outcome mismatches, {len(leaked)} canary leaks")
     assert mismatches == []
     assert leaked == []
@@ -189,7 +202,11 @@ def test_an_obeying_model_letter_is_rejected_for_every_injected_note(services, c
         with_model(obeying_letter(c.canary))
         response = services.determine(request_for(c, c.notes, pid))
         letter = response.letter
-        assert response.recommendation == clean_outcomes[(c.twin, pid)]
+        assert response.recommendation == screened(clean_outcomes[(c.twin, pid)])
+        if letter is None:  # an approval the screening pended: no letter is drafted at all
+            assert response.trace.outcome == "meets_criteria" and is_flagged(response)
+            results["pended, no letter"] += 1
+            continue
         assert letter.mode == "template" and letter.model_attempts == 2, c.id
         assert letter.problems, c.id
         visible = letter.model_dump(mode="json", exclude={"problems"})

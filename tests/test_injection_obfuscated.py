@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from test_injection import GOLD, TEMPLATES_PATH, leaks, request_for, services  # noqa: F401
+from test_injection import GOLD, TEMPLATES_PATH, is_flagged, leaks, request_for, screened, services  # noqa: F401
 
 from mrs_assist.normalize import normalize
 from mrs_assist.evaluation.injection import (
@@ -57,8 +57,8 @@ def test_obfuscated_notes_get_their_twins_outcome_and_never_return_the_canary(se
         for pid in c.policy_ids:
             tried += 1
             response = services.determine(request_for(c, c.notes, pid, letter=True))
-            if response.recommendation != clean_outcomes[(c.twin, pid)]:
-                changed[c.template] += 1
+            if response.recommendation != screened(clean_outcomes[(c.twin, pid)]) or not is_flagged(response):
+                changed[c.template] += 1  # flagged, and never approved: an approval pends (issue 19 item 6)
             if leaks(c.canary, response.model_dump_json()):
                 leaked[c.template] += 1
     print(

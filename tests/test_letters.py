@@ -127,12 +127,18 @@ def check_what_would_change(c, text):
 
 
 def check_appeal_rights(c, text):
+    if c.kind == "approval":  # issue 21 item 6: an approval has nothing to appeal
+        assert "appeal" not in text.lower()
+        return
     part = section(text, "Your right to appeal")
     assert "You may appeal within 180 days of the date of this notice." in part
     assert "expedited (fast) appeal" in part and "72 hours" in part
 
 
 def check_peer_to_peer(c, text):
+    if c.kind == "approval":
+        assert "peer-to-peer" not in text.lower()
+        return
     part = section(text, "Peer-to-peer discussion")
     assert "peer-to-peer discussion with the physician reviewer" in part
     assert "[Peer-to-peer scheduling phone number]" in part
@@ -327,7 +333,7 @@ def test_html_templates_autoescape_and_markdown_templates_do_not():
     env = environment()
     assert env.from_string("{{ x }}").render(x="<b>") == "<b>"  # string templates: no autoescape
     assert "&lt;b&gt;" in env.get_template("_rights.html.j2").render(
-        timeframe_label="<b>", timeframe_limit="7 calendar days", appeal_days=180, expedited_appeal_hours=72,
+        kind="approval", timeframe_label="<b>", timeframe_limit="7 calendar days", appeal_days=180, expedited_appeal_hours=72,
         external_review=True, placeholders=load_letter_settings().placeholders.model_dump(),
     )
 
@@ -402,3 +408,19 @@ def test_every_letter_data_file_loads_and_every_manifest_file_exists():
 def test_letter_field_round_trips(name):
     letter = letter_for(name)
     assert Letter.model_validate(letter.model_dump(mode="json")) == letter
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_internal_fact_name_in_a_letter(name):
+    """Issue 21 item 6: a member-facing letter never prints a fact id, even for a fact the
+    catalogue has no wording for."""
+    import yaml
+
+    facts = yaml.safe_load((corpus_dir() / "facts.yaml").read_text(encoding="utf-8"))["facts"]
+    c = case(name)
+    unworded = c.determination.model_copy(deep=True)
+    unworded.trace.missing_facts = [*unworded.trace.missing_facts, "internal_only_fact"]
+    for letter in (letter_for(name), draft_letter(unworded, c.request, corpus=corpus())):
+        text = letter.markdown.replace("\\_", "_") + re.sub(r"<[^>]*>", " ", letter.html)  # visible text
+        for fact in [f for f in [*facts, "internal_only_fact"] if "_" in f]:  # one-word ids are plain words
+            assert not re.search(rf"\b{fact}\b", text), fact

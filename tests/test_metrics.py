@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from test_auth import ENV_KEYS, build_app
-from test_records import PHYSICIAN, REVIEWER, make_request, make_response
+from test_records import PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, make_request, make_response
 
 import mrs_assist.records.store as store_module
 from mrs_assist.clocks import due_at
 from mrs_assist.config import Settings
 from mrs_assist.records import dispose_engine
-from mrs_assist.signoff import require_signer
 
 NURSE = {"X-API-Key": "key-nurse"}
 T = datetime(2025, 1, 1, tzinfo=UTC)
@@ -70,7 +69,7 @@ def seed(store, clock, received, urgency, outcome, *, sign_after=None, extend=No
         store.extend(record.id, extend, "waiting for the outside MRI report", user=REVIEWER)
     if sign_after is not None:
         clock.now = received + timedelta(hours=sign_after)
-        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
     return record
 
 
@@ -80,7 +79,7 @@ def seed_year(store, clock):
     clock.now = datetime(2025, 2, 10, tzinfo=UTC)
     appeal = store.correct(s2.id, user=PHYSICIAN, request=make_request(), response=make_response("meets_criteria"))
     clock.now = datetime(2025, 2, 11, tzinfo=UTC)
-    store.sign(appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash, authorize=require_signer)
+    store.sign(appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash, authorize=SIGN_AS_DRAFTED)
     seed(store, clock, datetime(2025, 3, 1, tzinfo=UTC), "standard", "meets_criteria", sign_after=200, extend=5)
     seed(store, clock, datetime(2025, 3, 5, tzinfo=UTC), "standard", "needs_more_information")
     seed(store, clock, datetime(2025, 4, 1, tzinfo=UTC), "expedited", "meets_criteria", sign_after=10)

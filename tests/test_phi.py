@@ -128,7 +128,7 @@ def test_the_record_flows_keep_phi_out_of_logs_errors_index_and_audit(api, all_l
     assert r.status_code == 200, r.text
     edited = f"# Determination\n\nDear {NAME} ({MRN}, DOB {DOB}): approved."
     assert client.put(f"/v1/determinations/{record_id}/letter", json={"markdown": edited}, headers=NURSE).status_code == 200
-    reviewed = {"review_hash": client.get(f"/v1/determinations/{record_id}", headers=DOCTOR).json()["review_hash"]}
+    reviewed = {"review_hash": client.get(f"/v1/determinations/{record_id}", headers=DOCTOR).json()["review_hash"], "attest": True}
     assert client.post(f"/v1/determinations/{record_id}/sign", json=reviewed, headers=DOCTOR).status_code == 200
     r = client.post(f"/v1/determinations/{record_id}/sign", json=reviewed, headers=DOCTOR)
     assert r.status_code == 409

@@ -11,6 +11,7 @@ from test_postgres import postgres_server, postgres_url  # noqa: F401  (fixtures
 from mrs_assist.auth import Role, User
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
+from mrs_assist.letters.structure import LetterTemplate
 from mrs_assist.signoff import require_signer
 from mrs_assist.records import RecordStore, current_revision, dispose_engine, head_revision, verify_chain
 from mrs_assist.records.db import get_engine
@@ -50,6 +51,13 @@ def make_response(recommendation: str = "needs_more_information", facts: dict | 
             markdown=f"# Determination\n\nOutcome: {recommendation}\n", html=f"<p>Outcome: {recommendation}</p>",
         ),
     )
+
+
+def SIGN_AS_DRAFTED(recommendation: str, letter: str | None, user: User) -> dict:
+    """The sign-off rule with the record's letter as its own template (these hand-made letters have
+    no fields): the store tests check roles by outcome, not letter edits (tests/test_signoff.py does)."""
+    template = LetterTemplate.from_marked(letter, {}) if letter is not None else None
+    return require_signer(recommendation, letter, user, template=template)
 
 
 def fake_recompute(request: DeterminationRequest, facts: dict[str, bool | None]) -> DeterminationResponse:
@@ -131,7 +139,7 @@ def test_unknown_or_malformed_id_is_not_found(store):
 def test_list_filters_by_status_policy_and_time(store):
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     b = store.create(make_request(), make_response(), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=require_signer)
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)
     assert [s.id for s in store.list()] == [b.id, a.id]
     assert [s.id for s in store.list(status="signed")] == [a.id]
     assert [s.id for s in store.list(status="draft")] == [b.id]
@@ -249,12 +257,12 @@ def test_a_record_without_letter_can_get_one(store):
 def test_who_may_sign_what(store, outcome, user, allowed):
     record = store.create(make_request(), make_response(outcome), user=REVIEWER)
     if allowed:
-        signed = store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+        signed = store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
         assert (signed.status, signed.signed_by, signed.signed_role) == ("signed", user.name, user.role.value)
         assert signed.signed_at is not None
     else:
         with pytest.raises(ForbiddenError) as err:
-            store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+            store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
         if user.role is Role.reviewer:
             assert err.value.code == "physician_required"
         assert store.get(record.id).status == "draft"
@@ -274,20 +282,20 @@ def test_override_to_adverse_then_needs_a_physician(store):
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     store.override_fact(record.id, "mri_unsafe_implant", True, "pacemaker", user=REVIEWER, recompute=fake_recompute)
     with pytest.raises(ForbiddenError):
-        store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=require_signer)
-    assert store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=require_signer).signed_by == "dr-lee"
+        store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    assert store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED).signed_by == "dr-lee"
 
 
 # --- immutability and corrections -----------------------------------------------------------------
 def test_signed_record_and_letter_are_immutable(store):
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    signed = store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+    signed = store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
     with pytest.raises(ConflictError):
         store.edit_letter(record.id, "changed", user=REVIEWER)
     with pytest.raises(ConflictError):
         store.override_fact(record.id, "known_brain_tumor", False, "r", user=REVIEWER, recompute=fake_recompute)
     with pytest.raises(ConflictError):
-        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
     assert store.get(record.id) == signed
 
 
@@ -295,7 +303,7 @@ def test_database_refuses_to_change_a_signed_row(store, db_url):
     from sqlalchemy.exc import DBAPIError
 
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
     with pytest.raises(DBAPIError, match="mrs-assist"):
         with get_engine(db_url).begin() as conn:
             conn.execute(text("UPDATE records SET letter_markdown = 'forged' WHERE id = :id"), {"id": record.id})
@@ -310,7 +318,7 @@ def test_correction_is_a_new_record_linked_to_the_signed_one(store):
     original = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     with pytest.raises(ConflictError):
         store.correct(original.id, user=PHYSICIAN, request=make_request(), response=make_response())
-    store.sign(original.id, user=REVIEWER, review_hash=store.get(original.id).review_hash, authorize=require_signer)
+    store.sign(original.id, user=REVIEWER, review_hash=store.get(original.id).review_hash, authorize=SIGN_AS_DRAFTED)
     fixed = store.correct(
         original.id, user=PHYSICIAN, request=make_request(clinical_notes=NOTES + " Pacemaker."),
         response=make_response("does_not_meet_criteria"),
@@ -318,7 +326,7 @@ def test_correction_is_a_new_record_linked_to_the_signed_one(store):
     assert fixed.id != original.id and fixed.corrects_id == original.id and fixed.status == "draft"
     assert store.get(original.id).corrected_by == [fixed.id]
     assert store.get(original.id).status == "signed"
-    assert store.sign(fixed.id, user=PHYSICIAN, review_hash=store.get(fixed.id).review_hash, authorize=require_signer).status == "signed"
+    assert store.sign(fixed.id, user=PHYSICIAN, review_hash=store.get(fixed.id).review_hash, authorize=SIGN_AS_DRAFTED).status == "signed"
     assert verify_chain(store).ok
 
 
@@ -326,7 +334,7 @@ def test_every_change_is_audited_in_order(store):
     record = store.create(make_request(), make_response(), user=REVIEWER)
     store.override_fact(record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER, recompute=fake_recompute)
     store.edit_letter(record.id, "edited", user=REVIEWER)
-    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=require_signer)
+    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
     assert [h["action"] for h in store.history(record.id)] == ["create", "override_fact", "edit_letter", "sign"]
     assert [h["actor"] for h in store.history(record.id)] == ["nurse-ann"] * 4
     result = verify_chain(store)

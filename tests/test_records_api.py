@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from test_auth import ENV_KEYS, PDF, build_app
-from test_records import NOTES, REVIEWER, make_request, make_response
+from test_records import NOTES, REVIEWER, SIGN_AS_DRAFTED, make_request, make_response
 
 from mrs_assist.config import Settings
-from mrs_assist.signoff import require_signer
 from mrs_assist.records import dispose_engine
 
 LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
@@ -58,7 +57,7 @@ def test_override_sign_and_then_409(api):
     assert r.json()["recommendation"] == "meets_criteria"
     assert r.json()["overrides"][0]["reason"] == "report says equivocal"
     assert r.json()["overrides"][0]["user"] == "nurse-ann"
-    r = client.post(f"/v1/determinations/{record.id}/sign", json={"review_hash": r.json()["review_hash"]}, headers=NURSE)
+    r = client.post(f"/v1/determinations/{record.id}/sign", json={"review_hash": r.json()["review_hash"], "attest": True}, headers=NURSE)
     assert r.status_code == 200 and r.json()["status"] == "signed" and r.json()["signed_at"]
     for method, path, payload in [
         ("put", "/letter", {"markdown": "changed"}),
@@ -90,7 +89,7 @@ def test_bad_override_bodies_are_422(api, body):
 def test_list_filters_through_query(api):
     client, store, _ = api
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=require_signer)
+    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)
     b = store.create(make_request(), make_response(), user=REVIEWER)
     ids = lambda r: [s["id"] for s in r.json()]  # noqa: E731
     assert ids(client.get("/v1/determinations", headers=NURSE)) == [b.id, a.id]
@@ -125,7 +124,7 @@ def test_letter_edit_then_pdf_of_signed_record(api):
     r = client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": "# Adverse\n\nReviewed."}, headers=NURSE)
     assert r.status_code == 200 and r.json()["letter_markdown"] == "# Adverse\n\nReviewed."
     assert client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": ""}, headers=NURSE).status_code == 422
-    reviewed = {"review_hash": r.json()["review_hash"]}
+    reviewed = {"review_hash": r.json()["review_hash"], "attest": True}
     assert client.post(f"/v1/determinations/{record.id}/sign", json=reviewed, headers=DOCTOR).status_code == 200
     r = client.get(f"/v1/determinations/{record.id}/letter.pdf", headers=NURSE)
     assert f"determination-{record.id}.pdf" in r.headers["content-disposition"]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from test_audit import tamper
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response  # noqa: F401
+from test_records import PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, db_url, fake_recompute, make_request, make_response  # noqa: F401
 from typer.testing import CliRunner
 
 from mrs_assist.errors import ConflictError
@@ -42,7 +42,7 @@ def _sign(store: RecordStore, record_id: str) -> None:
         return
     from mrs_assist.signoff import require_signer
 
-    store.sign(record_id, user=REVIEWER, review_hash=reviewed, authorize=require_signer)
+    store.sign(record_id, user=REVIEWER, review_hash=reviewed, authorize=SIGN_AS_DRAFTED)
 
 
 def _first(url: str, table: str, record_id: str) -> int:
@@ -105,10 +105,10 @@ def test_a_tampered_draft_cannot_be_signed(records):
     from mrs_assist.signoff import require_signer
 
     with pytest.raises(ConflictError) as refused:
-        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash, authorize=require_signer)
+        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash, authorize=SIGN_AS_DRAFTED)
     assert refused.value.code == "record_integrity"
     with pytest.raises(ConflictError):
-        store.sign(draft_id, user=PHYSICIAN, review_hash=seen, authorize=require_signer)
+        store.sign(draft_id, user=PHYSICIAN, review_hash=seen, authorize=SIGN_AS_DRAFTED)
     assert store.get(draft_id).status == "draft"
 
 

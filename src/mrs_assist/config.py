@@ -170,6 +170,19 @@ class RecordsSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the audit chain (env MRS_ASSIST_AUDIT_KEY); never stored in the database. "
+        "Unset: audit_key_file, else a per-install key file audit.key generated in data_dir.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="File holding the audit chain's HMAC key (env MRS_ASSIST_AUDIT_KEY_FILE)."
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Where signed checkpoints of the audit chain's head are appended, outside the database "
+        "(env MRS_ASSIST_AUDIT_CHECKPOINT_FILE); default: audit-checkpoints-<database>.jsonl in data_dir.",
+    )
     auto_migrate: bool = Field(
         default=True,
         validation_alias=AliasChoices("auto_migrate", "records_auto_migrate"),
@@ -203,6 +216,9 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     **{name: ("api", name) for name in ApiSettings.model_fields},
     "database_url": ("records", "database_url"),
     "records_auto_migrate": ("records", "auto_migrate"),
+    "audit_key": ("records", "audit_key"),
+    "audit_key_file": ("records", "audit_key_file"),
+    "audit_checkpoint_file": ("records", "audit_checkpoint_file"),
 }
 """The flat names of the settings that now live in a group (their env var names are unchanged:
 MRS_ASSIST_ + the flat name): ``Settings(top_k=3)`` and ``settings.top_k`` still work."""

@@ -170,7 +170,7 @@ class DeterminationRequest(BaseModel):
         default=None,
         description="Structured facts that override extraction: true, false, or null for unknown (no 'yes', no 1).",
     )
-    letter: bool = False
+    letter: StrictBool = Field(default=False, description="Draft the letter too: true or false (no 'yes', no 1).")
     urgency: Literal["standard", "expedited"] = Field(
         default="standard", description="Decision timeframe: 7 calendar days standard, 72 hours expedited."
     )

@@ -112,6 +112,17 @@ class Services:
             if pid not in known:
                 raise UnknownPolicyError(pid, known)
 
+    def check_fact_names(self, names) -> None:
+        """Raise InvalidRequestError when a name is not in the facts catalogue (the names are not
+        echoed: the caller wrote them, and the message goes back verbatim)."""
+        from mrs_assist.errors import InvalidRequestError
+
+        unknown = [name for name in names if name not in self.catalogue.facts]
+        if unknown:
+            raise InvalidRequestError(
+                f"{len(unknown)} fact name(s) are not in the facts catalogue; see the catalogue for valid names"
+            )
+
     # --- use cases -------------------------------------------------------------------------
     def list_policies(self) -> list[PolicySummary]:
         """Every document in the corpus, guidelines first."""
@@ -157,38 +168,55 @@ class Services:
         """The indications × policies matrix (computed once)."""
         return self.compare()
 
-    def determine(self, request: DeterminationRequest) -> DeterminationResponse:
-        """Extract facts from the notes, check them against the policy, cite every decided clause."""
+    def determine(self, request: DeterminationRequest, *, pend_on_screening: bool = True) -> DeterminationResponse:
+        """Extract facts from the notes, check them against the policy, cite every decided clause.
+
+        The notes are screened once (`mrs_assist.screening`): anything hidden, encoded, addressed
+        to the system or contradicting itself is a safety flag naming what and where, the
+        determination requires physician review, and an approval pends instead
+        (``pend_on_screening``; a reviewer's fact override re-runs the checker without it).
+        """
         from mrs_assist.extract import extract_facts
+        from mrs_assist.screening import screen_notes
 
         policy = self.policy(request.policy_id)
+        self.check_fact_names(request.facts or {})
         extracted = extract_facts(
             request.clinical_notes, age_years=request.patient.age_years, detector=self.detector
         )
+
+        def section_facts(text: str) -> dict[str, bool | None]:
+            found = extract_facts(text, age_years=request.patient.age_years, detector=self.detector)
+            return {name: fv.value for name, fv in found.items()}
+
+        findings = screen_notes(request.clinical_notes, extract=section_facts)
         facts = resolve_facts(extracted, request.facts, self.catalogue)
-        return self._respond(request, policy, facts)
+        return self._respond(request, policy, facts, findings=findings, pend=pend_on_screening)
 
     def recompute(self, request: DeterminationRequest, facts: dict[str, bool | None]) -> DeterminationResponse:
         """Re-run the checker with reviewer-set facts on top of the request's (fact overrides)."""
         merged = dict(request.facts or {}) | dict(facts)
-        return self.determine(request.model_copy(update={"facts": merged}))
+        return self.determine(request.model_copy(update={"facts": merged}), pend_on_screening=False)
 
     def _respond(
-        self, request: DeterminationRequest, policy: Policy, facts: dict[str, FactValue]
+        self, request: DeterminationRequest, policy: Policy, facts: dict[str, FactValue], *, findings=(), pend: bool = True
     ) -> DeterminationResponse:
         evaluation = evaluate(policy, facts, request.cpt_codes, catalogue=self.catalogue)
+        outcome = evaluation.outcome
+        if findings and pend and outcome == "meets_criteria":
+            outcome = "needs_more_information"  # a screened note is never approved automatically
         response = DeterminationResponse(
-            recommendation=evaluation.outcome,
-            requires_physician_review=evaluation.requires_physician_review,
+            recommendation=outcome,
+            requires_physician_review=evaluation.requires_physician_review or bool(findings),
             policy_id=policy.policy_id,
             policy_version=policy.version,
             facts=self._facts_out(policy, facts),
             trace=_trace_body(evaluation),
             missing_information=evaluation.missing_questions,
             citations=self._citations(evaluation),
-            safety_flags=[f"{f.label} [{f.clause_id}]" for f in evaluation.safety_flags],
+            safety_flags=[f"{f.label} [{f.clause_id}]" for f in evaluation.safety_flags] + [f.flag() for f in findings],
         )
-        if request.letter:
+        if request.letter and outcome == evaluation.outcome:
             response.letter = self.draft_letter(request, response)
         return response
 
@@ -279,23 +307,30 @@ class Services:
         return letter
 
     def render_letter_pdf(self, letter_or_record) -> bytes:
-        """PDF bytes of a letter (a response's `letter`, or a stored record's current letter)."""
+        """PDF bytes of a letter (a response's `letter`, or a stored record's current letter,
+        signed ones with their electronic-signature line)."""
         from mrs_assist.letters import render_pdf
 
         if isinstance(letter_or_record, Letter):
             return render_pdf(letter_or_record)
-        record = letter_or_record
+        return render_pdf(letter_or_record.current_letter())
+
+    def letter_template(self, record):
+        """The record's template letter regenerated from its request and determination, as locked
+        regions and fields; None when there is none to compare with (no letter, a model-written
+        letter, a policy no longer in the corpus)."""
+        from mrs_assist.errors import MrsAssistError
+        from mrs_assist.letters.draft import letter_template
+
         letter = record.response.letter
-        signed = record.status == "signed"
-        letter = letter.model_copy(
-            update={
-                "markdown": record.letter_markdown or letter.markdown,
-                "status": "signed" if signed else letter.status,
-                "releasable": signed or letter.releasable,
-                "signed_by": record.signed_by if signed else letter.signed_by,
-            }
-        )
-        return render_pdf(letter)
+        if record.letter_markdown is None or letter is None or letter.mode != "template":
+            return None
+        try:
+            return letter_template(
+                record.response, record.request, corpus=self.corpus, facts_file=self.settings.corpus_dir / "facts.yaml"
+            )
+        except MrsAssistError:
+            return None
 
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
@@ -306,7 +341,9 @@ class Services:
         return (records or self.records).create(request, self.determine(request), user=user, submitter_ref=submitter_ref)
 
     def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
-        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed)."""
+        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed; 422 for a
+        name not in the catalogue)."""
+        self.check_fact_names([name])
         return (records or self.records).override_fact(id, name, value, reason, user=user, recompute=self.recompute)
 
     def edit_letter(self, id: str, markdown: str, *, user, records=None):
@@ -315,12 +352,36 @@ class Services:
 
         return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
-    def sign(self, id: str, *, user, review_hash: str | None, records=None):
-        """Sign draft `id` as reviewed (`review_hash`) if the sign-off rule (`mrs_assist.signoff`)
-        lets `user` sign its outcome and letter (428 no hash; 409 changed or contradicting; 403)."""
+    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False, records=None):
+        """Sign draft `id` as reviewed (`review_hash`), attesting to it, if the sign-off rule
+        (`mrs_assist.signoff`) lets `user` sign its outcome and letter: the letter is compared with
+        its template regenerated from the record, region by region.
+
+        Raises InvalidRequestError ``attestation_required`` (422) without the attestation,
+        ``letter_incomplete`` (422) for a placeholder left to fill; 428 without a hash; 409 changed;
+        403 ``physician_required``.
+        """
+        from mrs_assist.errors import InvalidRequestError
+        from mrs_assist.letters.settings import load_letter_settings
         from mrs_assist.signoff import require_signer
 
-        return (records or self.records).sign(id, user=user, review_hash=review_hash, authorize=require_signer)
+        store = records or self.records
+        if review_hash and attested is not True:
+            raise InvalidRequestError(
+                "signing requires the attestation: send \"attest\": true to confirm you reviewed this "
+                "determination and its letter and sign them electronically",
+                code="attestation_required",
+            )
+        # Regenerated from the record as the signer saw it: the store's review_hash check inside
+        # the signing transaction refuses the sign-off if the record changed since.
+        template = self.letter_template(store.get(id)) if review_hash else None
+        placeholders = load_letter_settings().placeholders.model_dump()
+
+        def authorize(recommendation: str, letter_markdown: str | None, signer) -> dict:
+            details = require_signer(recommendation, letter_markdown, signer, template=template, placeholders=placeholders)
+            return {**details, "attested": True}
+
+        return store.sign(id, user=user, review_hash=review_hash, authorize=authorize)
 
 
 def _trace_body(evaluation: Evaluation) -> Trace:

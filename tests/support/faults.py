@@ -196,7 +196,7 @@ def disk_full(root: Path, *, timeout: float = 5.0, size_mib: int = 2, force_fall
         return _disk_full_page_limit(root, timeout=timeout)
     try:
         ballast = mnt / "ballast"
-        ballast.write_bytes(os.urandom(384 * 1024))
+        ballast.write_bytes(os.urandom(512 * 1024))  # room for five records once freed (audit checkpoints live here too)
         data = mnt / "data"
         env = {"MRS_ASSIST_DATA_DIR": str(data), "MRS_ASSIST_RATE_LIMIT_PER_MINUTE": "0",
                "MRS_ASSIST_BACKEND_TIMEOUT_SECONDS": str(timeout)}

@@ -86,7 +86,24 @@ def claim_response(bundle: dict[str, Any]) -> dict[str, Any]:
 
 
 def sign(client, record_id: str, headers: dict[str, str]):
-    """Sign a record through the JSON API as reviewed (with the review_hash a GET shows)."""
+    """Sign a record through the JSON API as a signer would: fill the letter's placeholders (a
+    letter still showing one is not signed), then sign as reviewed (review_hash) and attested."""
+    plain = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     seen = client.get(f"/v1/determinations/{record_id}", headers=headers).json()
-    return client.post(f"/v1/determinations/{record_id}/sign", json={"review_hash": seen["review_hash"]},
-                       headers={k: v for k, v in headers.items() if k.lower() != "content-type"})
+    letter = seen.get("letter_markdown")
+    if letter and (filled := fill_placeholders(letter)) != letter:
+        client.put(f"/v1/determinations/{record_id}/letter", json={"markdown": filled}, headers=plain)
+        seen = client.get(f"/v1/determinations/{record_id}", headers=headers).json()
+    return client.post(f"/v1/determinations/{record_id}/sign", json={"review_hash": seen["review_hash"], "attest": True},
+                       headers=plain)
+
+
+def fill_placeholders(markdown: str) -> str:
+    """The letter with every placeholder a signer must fill replaced by a sample value."""
+    from mrs_assist.letters.settings import load_letter_settings
+    from mrs_assist.letters.structure import FILLED_AT_SIGNING
+
+    for name, text in load_letter_settings().placeholders.model_dump().items():
+        if name not in FILLED_AT_SIGNING:
+            markdown = markdown.replace(text, f"Sample {name.replace('_', ' ')}")
+    return markdown

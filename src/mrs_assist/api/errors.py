@@ -45,7 +45,10 @@ def _describe_validation(exc: RequestValidationError) -> str:
     # Field names and pydantic's messages only: never the input, which may be clinical text.
     parts = []
     for err in exc.errors()[:5]:
-        loc = ".".join(_loc_part(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc_parts = [p for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "extra_forbidden" and loc_parts:  # the caller's own key: never echoed
+            loc_parts[-1] = "<key>"
+        loc = ".".join(_loc_part(p) for p in loc_parts) or "body"
         parts.append(f"{loc}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "; ".join(parts) or "invalid request"
 

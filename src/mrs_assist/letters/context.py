@@ -25,6 +25,10 @@ _TITLES: dict[str, str] = {
 }
 
 
+_UNWORDED_LABEL = "a criterion of the guideline quoted below"
+_UNWORDED_QUESTION = "Do the records show that the request meets the guideline criteria quoted below?"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -91,6 +95,7 @@ class LetterContext(_Model):
     appeal_days: int
     expedited_appeal_hours: int
     external_review: bool
+    fields: dict[str, str]
 
 
 def _party(party, name_placeholder: str, id_placeholder: str) -> PartyView:
@@ -110,7 +115,10 @@ def _join(items: list[str]) -> str:
 
 
 def _labels(names, wording: dict[str, FactWording]) -> list[str]:
-    return list(dict.fromkeys(wording[n].label if n in wording else n.replace("_", " ") for n in names))
+    # A fact without catalogue wording is left out (or described generically when it is the
+    # only one): an internal fact name is never printed in a letter.
+    labels = list(dict.fromkeys(wording[n].label for n in names if n in wording))
+    return labels or ([_UNWORDED_LABEL] if names else [])
 
 
 def _reasons(
@@ -236,8 +244,8 @@ def build_context(
     questions = [
         QuestionView(
             fact=name,
-            label=wording[name].label if name in wording else name.replace("_", " "),
-            question=wording[name].question if name in wording else name,
+            label=wording[name].label if name in wording else _UNWORDED_LABEL,
+            question=wording[name].question if name in wording else _UNWORDED_QUESTION,
         )
         for name in asked
     ]
@@ -274,6 +282,10 @@ def build_context(
         appeal_days=settings.appeal.days,
         expedited_appeal_hours=settings.appeal.expedited_hours,
         external_review=settings.appeal.external_review,
+        fields={
+            "provider_note": settings.fields.provider_note,
+            **({"requested_documents": settings.fields.requested_documents} if kind == "request_for_information" else {}),
+        },
     )
 
 

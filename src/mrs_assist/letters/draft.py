@@ -14,7 +14,8 @@ from langchain_core.language_models import BaseChatModel
 from mrs_assist.corpus import Corpus
 from mrs_assist.letters.context import LetterContext, build_context
 from mrs_assist.letters.model import Letter
-from mrs_assist.letters.render import render_pair
+from mrs_assist.letters.render import render_pair, render_template
+from mrs_assist.letters.structure import LetterTemplate
 from mrs_assist.letters.vocabulary import fixed_vocabulary
 from mrs_assist.letters.settings import (
     FactWording,
@@ -49,10 +50,7 @@ def draft_letter(
     never raise: they are listed in ``Letter.problems`` and the template is used.
     """
     settings = settings or load_letter_settings()
-    if facts_file is None:
-        from mrs_assist.config import package_data
-
-        facts_file = package_data("corpus") / "facts.yaml"  # Services passes its corpus's
+    facts_file = facts_file or _default_facts_file()
     wording = load_fact_wording(facts_file)
     context = build_context(determination, request, corpus=corpus, settings=settings, wording=wording)
     manifest = load_manifest()
@@ -107,7 +105,8 @@ def draft_letter(
             )
 
     spec = manifest.templates[context.kind]
-    markdown, html = render_pair(spec.markdown, spec.html, context)
+    template, html = render_template(spec.markdown, spec.html, context)
+    markdown = template.fill()
     return Letter(
         **base,
         mode="template",
@@ -118,6 +117,32 @@ def draft_letter(
         problems=problems,
         model_attempts=attempts,
     )
+
+
+def letter_template(
+    determination: DeterminationResponse,
+    request: DeterminationRequest,
+    *,
+    corpus: Corpus,
+    settings: LetterSettings | None = None,
+    facts_file: Path | None = None,
+) -> LetterTemplate:
+    """The template letter of this determination regenerated from the record, as locked regions
+    and fields (`letters.structure`): what a reviewer's edit is compared with at sign-off.
+
+    Raises InvalidRequestError when the policy is not in the corpus, ConfigError for a bad data file.
+    """
+    settings = settings or load_letter_settings()
+    wording = load_fact_wording(facts_file or _default_facts_file())
+    context = build_context(determination, request, corpus=corpus, settings=settings, wording=wording)
+    spec = load_manifest().templates[context.kind]
+    return render_template(spec.markdown, spec.html, context)[0]
+
+
+def _default_facts_file() -> Path:
+    from mrs_assist.config import package_data
+
+    return package_data("corpus") / "facts.yaml"  # Services passes its corpus's
 
 
 def _prompt_variables(

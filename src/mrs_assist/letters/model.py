@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html as html_lib
+from dataclasses import dataclass
+from datetime import datetime
+
 from mrs_assist.schemas import Letter, LetterKind
 
-__all__ = ["KIND_BY_OUTCOME", "Letter", "sign_letter"]  # Letter lives with the response models
+__all__ = ["KIND_BY_OUTCOME", "Letter", "Signature", "sign_letter", "signed_letter"]  # Letter lives with the response models
 
 KIND_BY_OUTCOME: dict[str, LetterKind] = {
     "meets_criteria": "approval",
@@ -22,3 +26,56 @@ def sign_letter(letter: Letter, *, physician: str) -> Letter:
     if not physician.strip():
         raise ValueError("a physician reviewer's name is required to sign")
     return letter.model_copy(update={"status": "signed", "signed_by": physician.strip(), "releasable": True})
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An electronic signature: who signed, in which role, when, and the review hash they signed."""
+
+    name: str
+    role: str
+    at: datetime
+    review_hash: str
+    case_number: str
+
+    def line(self) -> str:
+        """The signature line printed on the signed letter."""
+        return (
+            f"Electronically signed by {self.name} ({self.role}) on {self.at.isoformat(timespec='seconds')}; "
+            f"review hash {self.review_hash}."
+        )
+
+
+def signed_letter(letter: Letter, markdown: str, signature: Signature) -> Letter:
+    """The released letter: `markdown` (the text as reviewed) with the notice date, case number and
+    signer filled from the sign-off, and an electronic-signature line in its Markdown and HTML."""
+    from mrs_assist.letters.render import markdown_html, md_escape
+    from mrs_assist.letters.settings import load_letter_settings
+
+    ph = load_letter_settings().placeholders
+    fills = {
+        ph.notice_date: signature.at.date().isoformat(),
+        ph.case_number: signature.case_number,
+        ph.reviewer_name: signature.name,
+        ph.physician_name: signature.name,
+        ph.reviewer_credentials: signature.role,
+        ph.physician_credentials: signature.role,
+        ph.signature_date: signature.at.date().isoformat(),
+        "______________________________": "electronic signature (below)",
+    }
+
+    def fill(text: str, escape) -> str:
+        for placeholder, value in fills.items():
+            text = text.replace(placeholder, escape(value))
+        return text
+
+    line = signature.line()
+    md = fill(markdown, md_escape).rstrip() + f"\n\n## Electronic signature\n\n{md_escape(line)}\n"
+    block = f'<h2>Electronic signature</h2>\n<p class="e-signature">{html_lib.escape(line)}</p>\n'
+    if markdown == letter.markdown and "</article>" in letter.html:  # the template's own HTML, unedited
+        page = fill(letter.html, html_lib.escape).replace("</article>", block + "</article>", 1)
+    else:
+        page = markdown_html(md)
+    return letter.model_copy(
+        update={"markdown": md, "html": page, "status": "signed", "signed_by": signature.name, "releasable": True}
+    )

@@ -17,6 +17,7 @@ from jinja2.exceptions import TemplateError
 
 from mrs_assist.errors import ConfigError
 from mrs_assist.letters.context import LetterContext
+from mrs_assist.letters.structure import LetterTemplate, field_context
 from mrs_assist.letters.settings import TEMPLATES_DIR, acronyms_in, expand_acronyms, load_glossary
 
 EXTRA_VARIABLES = frozenset({"terms", "draft"})
@@ -89,29 +90,35 @@ def check_templates(templates_dir: Path = TEMPLATES_DIR) -> dict[str, set[str]]:
     return used
 
 
-def render_pair(
+def render_pair(markdown_template: str, html_template: str, context: LetterContext, **options: Any) -> tuple[str, str]:
+    """The letter as (Markdown, HTML), fields at their defaults (options: see `render_template`)."""
+    template, html = render_template(markdown_template, html_template, context, **options)
+    return template.fill(), html
+
+
+def render_template(
     markdown_template: str,
     html_template: str,
     context: LetterContext,
     *,
     draft: Any = None,
     templates_dir: Path = TEMPLATES_DIR,
-) -> tuple[str, str]:
-    """The letter as (Markdown, HTML); raises jinja2 UndefinedError on a missing variable.
+) -> tuple[LetterTemplate, str]:
+    """The letter as a `LetterTemplate` (locked Markdown regions and fields) and as HTML.
 
-    Rendered twice: the first pass finds which acronyms the letter uses, the second lists
-    them under "Terms used in this letter".
+    Rendered three times: the first pass finds which acronyms the letter uses (listed under
+    "Terms used in this letter"), the second writes the HTML, the third the Markdown with a
+    sentinel in every field, split into locked segments.
     """
     env = environment(templates_dir)
-    variables = context.model_dump()
-    if draft is not None:
-        variables["draft"] = draft
+    extra = {"draft": draft} if draft is not None else {}
     md_t, html_t = env.get_template(markdown_template), env.get_template(html_template)
-    first = md_t.render(**variables, terms=[])
+    first = md_t.render(**context.model_dump(), **extra, terms=[])
     terms = acronyms_in(md_unescape(first), load_glossary().terms)
-    markdown = _tidy(md_t.render(**variables, terms=terms))
-    html = html_t.render(**variables, terms=terms)
-    return markdown, html
+    html = html_t.render(**context.model_dump(), **extra, terms=terms)
+    marked, defaults = field_context(context)
+    template = LetterTemplate.from_marked(_tidy(md_t.render(**marked.model_dump(), **extra, terms=terms)), defaults)
+    return template, html
 
 
 def _tidy(markdown: str) -> str:

@@ -72,6 +72,13 @@ class Placeholders(_Strict):
     signature_date: str
 
 
+class TextFields(_Strict):
+    """Default text of the free-text fields a reviewer may edit (see letters.structure)."""
+
+    provider_note: str = Field(min_length=1)
+    requested_documents: str = Field(min_length=1)
+
+
 class LetterSettings(_Strict):
     """letter_settings.yaml: the plan-specific numbers and placeholders."""
 
@@ -80,6 +87,7 @@ class LetterSettings(_Strict):
     timeframes: dict[Literal["standard", "expedited"], Timeframe]
     appeal: Appeal
     placeholders: Placeholders
+    fields: TextFields
 
 
 class Glossary(_Strict):

@@ -13,27 +13,42 @@ edited, deleted or reordered entry. ``details.review`` holds what a signer revie
 
 Entries are written in the same transaction as the change they record, after locking the
 one-row ``audit_head`` table, so concurrent writers append in order. Database triggers
-(created by the migration) refuse UPDATE and DELETE on the log. What a hash chain cannot
-show is a rewrite of the whole tail by someone who can also drop the triggers: keep the
-head hash from `VerifyResult.summary()` somewhere else to anchor it.
+(created by the migration) refuse UPDATE, DELETE and TRUNCATE on the log.
+
+The hash is an HMAC under a key kept outside the database, and each commit appends a signed
+checkpoint of the head to a file outside it (`mrs_assist.records.anchor`): someone who can
+write to the database, and even run this module's `append_entry`, can neither re-hash a
+forged chain nor truncate its tail without `verify_chain` noticing. Entries written before
+the key existed (plain sha256) verify as a legacy prefix only. FHIR Subscriptions are
+audited too: an entry naming ``details.subscription`` keeps the hash of the row's settings.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from mrs_assist.config import Settings
 from mrs_assist.records.db import Database, get_engine
 from mrs_assist.records.review import review_hash, review_parts
-from mrs_assist.records.tables import GENESIS_HASH, AuditHeadRow, AuditRow, Base, LetterRow, OverrideRow, RecordRow
+from mrs_assist.records.tables import (
+    GENESIS_HASH,
+    AuditHeadRow,
+    AuditRow,
+    Base,
+    LetterRow,
+    OverrideRow,
+    RecordRow,
+    SubscriptionRow,
+)
 
 HEAD_ID = 1
 
@@ -49,9 +64,19 @@ def sha256_text(text: str | None) -> str | None:
 
 
 def entry_hash(
-    *, seq: int, prev_hash: str, actor: str, role: str, action: str, at: str, record_id: str | None, details: dict
+    *,
+    seq: int,
+    prev_hash: str,
+    actor: str,
+    role: str,
+    action: str,
+    at: str,
+    record_id: str | None,
+    details: dict,
+    key: bytes | None = None,
 ) -> str:
-    """The hash an audit entry with these fields must carry."""
+    """The hash an audit entry with these fields must carry: HMAC-SHA256 under `key`
+    (plain sha256 without one: entries written before the chain was keyed)."""
     payload = {
         "seq": seq,
         "prev_hash": prev_hash,
@@ -62,7 +87,19 @@ def entry_hash(
         "record_id": record_id,
         "details": details,
     }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    text = canonical_json(payload).encode("utf-8")
+    if key is not None:
+        return hmac.new(key, text, hashlib.sha256).hexdigest()
+    return hashlib.sha256(text).hexdigest()
+
+
+SUBSCRIPTION_CURSOR = frozenset({"last_event_at", "events"})
+"""Columns of a Subscription the notifier moves on every sweep (not audited); the rest is."""
+
+
+def subscription_state(row: SubscriptionRow) -> dict[str, str]:
+    """Hashes of a Subscription's settings columns (endpoint, headers, status, organization, …)."""
+    return {k: v for k, v in column_hashes(row).items() if k not in SUBSCRIPTION_CURSOR}
 
 
 STATE_VERSION = 2
@@ -180,8 +217,16 @@ def append_entry(
         session.flush()
         details["state"] = record_state(record)
         parts = review_parts(record)
-        details["review"] = {**parts, "hash": review_hash(parts)}
+        details["review"] = {**parts, "hash": review_hash(parts, record.id)}
+    if isinstance(details.get("subscription"), str):  # a FHIR Subscription written in this session
+        session.flush()
+        subscription = session.get(SubscriptionRow, details["subscription"])
+        if subscription is not None:
+            details["subscription_state"] = subscription_state(subscription)
     details = json.loads(canonical_json(details))  # exactly what verify will re-read
+    anchor = session.info.get("audit_anchor")
+    if anchor is None:
+        raise RuntimeError("audit entries are written through Database.write() (it supplies the chain's key)")
     head = session.execute(
         select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
@@ -194,12 +239,24 @@ def append_entry(
         "at": _iso(at),
         "record_id": record.id if record is not None else None,
     }
-    digest = entry_hash(**fields, details=details)
+    digest = entry_hash(**fields, details=details, key=anchor.key)
     row = AuditRow(**fields, details=canonical_json(details), entry_hash=digest)
     session.add(row)
     head.seq, head.entry_hash = row.seq, digest
     session.flush()
+    if not session.info.get("audit_listening"):
+        session.info["audit_listening"] = True
+        event.listen(session, "after_commit", _checkpoint_after_commit)
+    session.info["audit_head"] = (row.seq, digest)
     return row
+
+
+def _checkpoint_after_commit(session: Session) -> None:
+    """Once the change is committed, record the chain's new head outside the database."""
+    head = session.info.pop("audit_head", None)
+    anchor = session.info.get("audit_anchor")
+    if head is not None and anchor is not None:
+        anchor.write_checkpoint(*head)
 
 
 @dataclass(frozen=True)
@@ -211,11 +268,19 @@ class VerifyResult:
     first_broken_seq: int | None = None
     reason: str | None = None
     head_hash: str | None = None
+    checkpoints: int = 0
+    """Checkpoints outside the database that matched the chain."""
+    legacy: int = 0
+    """Entries from before the chain was keyed (plain sha256; a prefix only)."""
 
     def summary(self) -> str:
         """One line for `mrs-assist audit verify`."""
         if self.ok:
-            return f"audit chain OK: {self.entries} entries, head {self.head_hash}"
+            extra = f"; {self.legacy} legacy unkeyed entries" if self.legacy else ""
+            return (
+                f"audit chain OK: {self.entries} entries, head {self.head_hash}, "
+                f"{self.checkpoints} checkpoints outside the database match{extra}"
+            )
         return f"audit chain BROKEN at entry {self.first_broken_seq}: {self.reason} ({self.entries} entries read)"
 
 
@@ -229,7 +294,7 @@ def verify_chain(target) -> VerifyResult:
     with db.read() as session:
         if db.dialect == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        return _verify(session)
+        return _verify(session, db.anchor)
 
 
 def verify_summary(target) -> tuple[bool, str]:
@@ -255,9 +320,15 @@ def _database(target) -> Database:
     raise TypeError(f"cannot verify an audit chain from {type(target).__name__}")
 
 
-def _verify(session: Session) -> VerifyResult:
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+def _verify(session: Session, anchor) -> VerifyResult:
+    checkpoints, bad_checkpoints = anchor.checkpoints()
+    if bad_checkpoints:
+        return VerifyResult(False, 0, None, f"{bad_checkpoints[0]} (the checkpoint file outside the database was altered)")
+    wanted = {cp.seq for cp in checkpoints}
+    hashes: dict[int, str] = {}
+    expected_seq, prev_hash, count, legacy, keyed = 1, GENESIS_HASH, 0, 0, False
     last_state: dict[str, tuple[int, dict]] = {}
+    last_subscription: dict[str, tuple[int, dict]] = {}
     rows = session.execute(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)).scalars()
     for row in rows:
         count += 1
@@ -277,26 +348,38 @@ def _verify(session: Session) -> VerifyResult:
             return broken(row.seq, "details are not valid JSON")
         if not isinstance(details, dict):
             return broken(row.seq, "details are not a JSON object")
-        recomputed = entry_hash(
-            seq=row.seq,
-            prev_hash=row.prev_hash,
-            actor=row.actor,
-            role=row.role,
-            action=row.action,
-            at=row.at,
-            record_id=row.record_id,
-            details=details,
+        fields = dict(
+            seq=row.seq, prev_hash=row.prev_hash, actor=row.actor, role=row.role, action=row.action,
+            at=row.at, record_id=row.record_id, details=details,
         )
-        if recomputed != row.entry_hash:
-            return broken(row.seq, "entry hash does not match its content")
+        if hmac.compare_digest(entry_hash(**fields, key=anchor.key), row.entry_hash):
+            keyed = True
+        elif not keyed and entry_hash(**fields) == row.entry_hash:
+            legacy += 1  # written before the chain was keyed: only ever a prefix
+        else:
+            return broken(row.seq, "entry hash does not match its content under the audit key")
+        if row.seq in wanted:
+            hashes[row.seq] = row.entry_hash
         if row.record_id is not None and isinstance(details.get("state"), dict):
             last_state[row.record_id] = (row.seq, details["state"])
+        if isinstance(details.get("subscription"), str) and isinstance(details.get("subscription_state"), dict):
+            last_subscription[details["subscription"]] = (row.seq, details["subscription_state"])
         expected_seq, prev_hash = row.seq + 1, row.entry_hash
+
+    last = expected_seq - 1
+    # The heads recorded outside the database: a truncated or rewritten chain no longer has them.
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        if cp.seq > last:
+            return VerifyResult(
+                False, count, last + 1,
+                f"entries {last + 1}..{cp.seq} are missing: a checkpoint outside the database records head {cp.seq}",
+            )
+        if hashes.get(cp.seq) != cp.entry_hash:
+            return VerifyResult(False, count, cp.seq, f"entry {cp.seq} differs from its checkpoint outside the database")
 
     head = session.get(AuditHeadRow, HEAD_ID)
     if head is None:
         return VerifyResult(False, count, expected_seq, "the audit head row is missing")
-    last = expected_seq - 1
     if head.seq < last:
         return VerifyResult(False, count, head.seq + 1, f"entries after {head.seq} were not appended by the store")
     if head.seq > last:
@@ -328,4 +411,16 @@ def _verify(session: Session) -> VerifyResult:
         ).scalar()
         if orphan is not None:
             return VerifyResult(False, count, None, f"{table.__tablename__} row {orphan} belongs to no record")
-    return VerifyResult(True, count, None, None, head_hash=prev_hash)
+    for subscription in session.execute(select(SubscriptionRow).order_by(SubscriptionRow.created_at)).scalars():
+        seen = last_subscription.pop(subscription.id, None)
+        if seen is None:
+            return VerifyResult(False, count, None, f"fhir_subscriptions row {subscription.id} has no audit entry")
+        if differing := _differing(subscription_state(subscription), seen[1]):
+            return VerifyResult(
+                False, count, seen[0],
+                f"fhir_subscriptions row {subscription.id}: {differing[0]} differs from audit entry {seen[0]}",
+            )
+    if last_subscription:
+        sub_id, (seq, _) = min(last_subscription.items(), key=lambda item: item[1][0])
+        return VerifyResult(False, count, seq, f"fhir_subscriptions row {sub_id} named by entry {seq} is missing")
+    return VerifyResult(True, count, None, None, head_hash=prev_hash, checkpoints=len(checkpoints), legacy=legacy)

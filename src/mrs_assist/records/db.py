@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -224,9 +225,10 @@ def _timed_connection_class():
 class Database:
     """Sessions over one engine: ``read()`` for queries, ``write()`` for one atomic change."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, anchor=None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._anchor = anchor
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(engine.execution_options(mrs_write=True), expire_on_commit=False)
 
@@ -236,11 +238,27 @@ class Database:
         with _translate_errors(), self._read() as session, session.begin():
             yield session
 
+    @property
+    def anchor(self):
+        """The audit chain's key and checkpoint file (`records.anchor`); by default derived from the URL."""
+        if self._anchor is None:
+            from mrs_assist.records.anchor import anchor_for
+
+            self._anchor = anchor_for(self.engine.url.render_as_string(hide_password=False))
+        return self._anchor
+
+    @anchor.setter
+    def anchor(self, value) -> None:
+        self._anchor = value
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose changes commit together or not at all (raises like `read`)."""
-        with _translate_errors(), self._write() as session, session.begin():
-            yield session
+        """A session whose changes commit together or not at all (raises like `read`); audit
+        entries appended in it are keyed with `anchor` and checkpointed once it commits."""
+        with _translate_errors(), self._write() as session:
+            session.info["audit_anchor"] = self.anchor
+            with session.begin():
+                yield session
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises ServiceUnavailableError when the database cannot answer."""
@@ -298,6 +316,31 @@ def _alembic_config():
     cfg = Config()
     cfg.set_main_option("script_location", "mrs_assist.records:migrations")
     return cfg
+
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_application_role(url: str, role: str) -> None:
+    """On PostgreSQL, give the application's own role what it needs and no more: the audit log
+    is append-only for it (INSERT and SELECT; no UPDATE, DELETE or TRUNCATE), and, not owning the
+    tables, it cannot disable their triggers. Run as the tables' owner after `upgrade_database`.
+
+    Raises ConfigError on another database or for a role name that is not a plain identifier.
+    """
+    if not _ROLE.match(role or ""):
+        raise ConfigError("the application role must be a plain lower-case identifier")
+    engine = get_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise ConfigError("application roles are a PostgreSQL feature; SQLite relies on its triggers")
+    with engine.begin() as conn:
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON records, fact_overrides, letter_revisions, audit_head, "
+                          f"fhir_subscriptions TO {role}"))
+        conn.execute(text(f"GRANT DELETE ON fhir_subscriptions TO {role}"))
+        conn.execute(text(f"GRANT SELECT, INSERT ON audit_log TO {role}"))
+        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"))
+        conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
 
 
 def upgrade_database(url: str, revision: str = "head", *, timeout: float | None = None) -> None:

@@ -28,8 +28,10 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "M
 
 def has_visible_text(value: str) -> bool:
     """Whether ``value`` holds a character a reader sees (not only spaces, zero-width or format
-    characters, combining marks or unassigned code points)."""
-    return any(unicodedata.category(c) not in _INVISIBLE for c in value or "")
+    characters, combining marks, unassigned code points, Hangul fillers or the Braille blank)."""
+    from mrs_assist.screening import INVISIBLE_CHARS
+
+    return any(unicodedata.category(c) not in _INVISIBLE and c not in INVISIBLE_CHARS for c in value or "")
 
 
 def require_visible_text(value: str) -> str:
@@ -131,11 +133,30 @@ class Record(BaseModel):
     )
     clock: RecordClock | None = Field(default=None, description="The decision clock.")
     submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
+    signed_review_hash: str | None = Field(default=None, description="The review_hash the signer signed.")
+
+    def current_letter(self):
+        """The record's letter as it reads now: the current text; once signed, the released letter
+        with its electronic-signature line (`letters.model.signed_letter`). None without a letter."""
+        letter = self.response.letter
+        if letter is None or self.letter_markdown is None:
+            return letter
+        if self.status != "signed" or self.signed_at is None:
+            return letter.model_copy(update={"markdown": self.letter_markdown}) if letter.markdown != self.letter_markdown else letter
+        from mrs_assist.letters.model import Signature, signed_letter
+
+        signature = Signature(
+            name=self.signed_by or "", role=self.signed_role or "", at=self.signed_at,
+            review_hash=self.signed_review_hash or "", case_number=self.id,
+        )
+        return signed_letter(letter.model_copy(update={"markdown": self.letter_markdown}), self.letter_markdown, signature)
 
     def to_response(self) -> DeterminationRecordResponse:
         """The API body for this record."""
+        body = self.response.model_dump()
+        body["letter"] = self.current_letter()
         return DeterminationRecordResponse(
-            **self.response.model_dump(),
+            **body,
             id=self.id,
             status=self.status,
             created_at=self.created_at,
@@ -206,6 +227,11 @@ class SignRequest(BaseModel):
     review_hash: str = Field(
         pattern=r"^[0-9a-f]{64}$",
         description="The review_hash of the determination as the signer reviewed it (from GET).",
+    )
+    attest: StrictBool = Field(
+        default=False,
+        description="true: the signer attests they reviewed this determination and its letter and signs "
+        "them electronically (required; the signed letter carries the signature line).",
     )
 
 

@@ -42,9 +42,10 @@ def review_parts(row: RecordRow) -> dict[str, str]:
     }
 
 
-def review_hash(parts: dict[str, str]) -> str:
-    """The one hash a client sends back: sha256 over the parts' hashes."""
-    return _sha256({name: parts[name] for name in PARTS})
+def review_hash(parts: dict[str, str], record_id: str) -> str:
+    """The one hash a client sends back: sha256 over the record's id and the parts' hashes, so a
+    hash reviewed on one record never signs another with the same content."""
+    return _sha256({"record_id": record_id, **{name: parts[name] for name in PARTS}})
 
 
 def changed_parts(before: dict[str, str], after: dict[str, str]) -> list[str]:

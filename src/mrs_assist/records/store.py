@@ -79,11 +79,11 @@ def _to_json(model) -> str:
 class RecordStore:
     """Stored determinations over one SQLAlchemy engine; every method is one transaction."""
 
-    def __init__(self, url: str, *, migrate: bool = True, timeout: float | None = None) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, timeout: float | None = None, anchor=None) -> None:
         self.url = url
         if migrate:
             upgrade_database(url, timeout=timeout)
-        self.db = Database(get_engine(url, timeout=timeout))
+        self.db = Database(get_engine(url, timeout=timeout), anchor=anchor)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordStore:
@@ -91,10 +91,14 @@ class RecordStore:
 
         Raises ServiceUnavailableError when the database is down (retry later: nothing is cached).
         """
+        from mrs_assist.records.anchor import anchor_for
+
+        url = database_url(settings)
         return cls(
-            database_url(settings),
+            url,
             migrate=settings.records_auto_migrate,
             timeout=settings.backend_timeout_seconds,
+            anchor=anchor_for(url, settings),
         )
 
     def ping(self) -> None:
@@ -417,7 +421,7 @@ class RecordStore:
     def _require_reviewed(session, row: RecordRow, reviewed: str) -> None:
         """Raise ConflictError naming what changed unless `reviewed` is the record's review hash now."""
         parts = review_parts(row)
-        if reviewed == review_hash(parts):
+        if reviewed == review_hash(parts, row.id):
             return
         before = None
         for entry in session.execute(
@@ -545,10 +549,26 @@ class RecordStore:
             signed_at=_aware(row.signed_at),
             corrects_id=row.corrects_id,
             corrected_by=list(corrected_by),
-            review_hash=review_hash(review_parts(row)),
+            review_hash=review_hash(review_parts(row), row.id),
             clock=_clock(row),
             submitter_ref=row.submitter_ref,
+            signed_review_hash=_signed_hash(session, row),
         )
+
+
+def _signed_hash(session, row: RecordRow) -> str | None:
+    """The review hash the sign-off of a signed record carried (from its audit entry)."""
+    if row.status != "signed":
+        return None
+    details = session.execute(
+        select(AuditRow.details).where(AuditRow.record_id == row.id, AuditRow.action == "sign")
+        .order_by(AuditRow.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    try:
+        value = json.loads(details or "{}").get("reviewed_hash")
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime) -> None:

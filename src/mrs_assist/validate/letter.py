@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from mrs_assist.corpus import Corpus
@@ -166,12 +165,14 @@ def validate_letter_draft(
     need(len(draft.reason.split()) >= 5, "reason", "the reason is missing or too short")
     need(bool(draft.quotes), "guideline", "no guideline clause is quoted")
     appeal = draft.appeal_rights
+    rights = outcome != "meets_criteria"  # an approval carries no appeal or peer-to-peer section
     need(
-        bool(re.search(r"\bappeal", appeal, re.I)) and bool(re.search(rf"\b{settings.appeal.days}\b", appeal)),
+        not rights
+        or (bool(re.search(r"\bappeal", appeal, re.I)) and bool(re.search(rf"\b{settings.appeal.days}\b", appeal))),
         "appeal_rights",
         f"appeal rights must say the member may appeal and the {settings.appeal.days}-day time limit",
     )
-    need(bool(_PEER.search(draft.peer_to_peer)), "peer_to_peer", "the peer-to-peer discussion is not offered")
+    need(not rights or bool(_PEER.search(draft.peer_to_peer)), "peer_to_peer", "the peer-to-peer discussion is not offered")
     limit = settings.timeframes[request.urgency].limit
     need(
         normalize_limit(limit) in normalize_limit(draft.decision_timeframe),
@@ -208,58 +209,3 @@ def _fields(draft: LetterDraft) -> list[tuple[str, str]]:
         ("appeal_rights", draft.appeal_rights),
         ("peer_to_peer", draft.peer_to_peer),
     ]
-
-
-# --- what an edited letter's text says (the sign-off check) -----------------------------------
-_DENIES = re.compile(
-    r"\b(?:not (?:been |be )?(?:approved|authori[sz]ed|covered)|not medically necessary|denied|deny|denies|"
-    r"denial|adverse determination|does not meet|did not meet|cannot (?:be )?approved?|unable to approve|"
-    r"rejected|declined?)\b",
-    re.I,
-)
-_LIMITS = re.compile(
-    r"\b(?:partial(?:ly)? approv\w*|approved? (?:only )?in part|approved? with (?:modifications?|limitations?|changes)|"
-    r"modified|limited to|reduced|reduction|withh(?:e|o)ld\w*|terminat(?:e|ed|ion)|suspend(?:ed)?|discontinu\w+|"
-    r"instead of the requested)\b",
-    re.I,
-)
-_PENDS = re.compile(
-    r"\b(?:decision pending|not yet made a decision|cannot decide yet|(?:more|additional|further) information "
-    r"(?:is )?needed|request for information|pended)\b",
-    re.I,
-)
-_QUOTED = re.compile(r"^[ \t]*>.*$|“[^”]*”|\"[^\"\n]*\"", re.M)
-
-
-@dataclass(frozen=True)
-class LetterStance:
-    """What a letter's own words state (guideline quotes left out): the outcomes it states, and
-    whether it denies, limits or withholds the service (an adverse letter)."""
-
-    stated: tuple[str, ...]
-    adverse: bool
-
-    def contradicts(self, outcome: str) -> bool:
-        """Whether the letter states an outcome other than ``outcome``."""
-        return any(s != outcome for s in self.stated)
-
-
-def letter_stance(markdown: str | None) -> LetterStance:
-    """The stance of a letter's text (the edited Markdown as stored), read after normalization.
-
-    Denial phrases are read first and removed, so "not approved" never reads as an approval.
-    """
-    from mrs_assist.normalize import normalize_text
-
-    text = _QUOTED.sub(" ", normalize_text(markdown or ""))
-    stated: list[str] = []
-    denies = bool(_DENIES.search(text))
-    limits = bool(_LIMITS.search(text))
-    if denies:
-        stated.append("does_not_meet_criteria")
-    rest = _LIMITS.sub(" ", _DENIES.sub(" ", text))
-    if _PENDS.search(rest):
-        stated.append("needs_more_information")
-    elif _STATES_APPROVAL.search(_STATES_PEND.sub(" ", rest)):
-        stated.append("meets_criteria")
-    return LetterStance(stated=tuple(stated), adverse=denies or limits)

@@ -120,11 +120,14 @@ def sign_determination(
 ) -> DeterminationRecordResponse:
     """Sign the draft as reviewed: the body carries the `review_hash` the signer saw.
 
-    Approvals and pends by a reviewer or physician; adverse determinations, and any letter that
-    denies, limits or withholds, by a physician only; a letter contradicting the outcome by
-    nobody (409). No hash: 428. The record changed since that hash: 409 naming what changed.
+    Approvals and pends by a reviewer or physician when the letter changed only in its named
+    fields; anything else by a physician only (403). `attest: true` is required (422), and a
+    letter with a placeholder left to fill is refused (422). No hash: 428. The record changed
+    since that hash: 409 naming what changed.
     """
-    return services.sign(id, user=user, review_hash=body.review_hash if body else None, records=records).to_response()
+    return services.sign(
+        id, user=user, review_hash=body.review_hash if body else None, attested=bool(body and body.attest), records=records
+    ).to_response()
 
 
 @router.get(
@@ -137,7 +140,7 @@ def letter_pdf(id: str, _: Reader, request: Request, records: RecordsDep) -> Res
     record = records.get(id)
     if record.letter_markdown is None:
         raise NotFoundError(f"determination {record.id} has no letter")
-    pdf = request.app.state.services.render_letter_pdf(record)
+    pdf = request.app.state.services.render_letter_pdf(record)  # signed: with the signature line
     filename = f"determination-{record.id}{'' if record.status == 'signed' else '-draft'}.pdf"
     return Response(
         content=pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}

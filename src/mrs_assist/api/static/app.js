@@ -772,7 +772,7 @@ function setUpCase() {
       // answers 409 naming what changed instead of signing text the signer never saw.
       api(`v1/determinations/${encodeURIComponent(record.id)}/sign`, {
         method: "POST",
-        body: { review_hash: record.review_hash },
+        body: { review_hash: record.review_hash, attest: true },
       }),
     );
     if (updated) {
