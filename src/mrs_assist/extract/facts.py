@@ -270,10 +270,18 @@ def _clause_between(doc, modifier: tuple[int, int], target) -> bool:
     """Whether a spaced dash or a semicolon separates a modifier from its target: "MRI not
     equivocal - the appearance is diagnostic of meningioma" negates the equivocation, not the
     meningioma (medspaCy drops the dash's own terminating rule when a target spans it)."""
-    lo, hi = (modifier[1], target.start) if modifier[1] <= target.start else (target.end, modifier[0])
+    forward = modifier[1] <= target.start
+    lo, hi = (modifier[1], target.start) if forward else (target.end, modifier[0])
     if hi <= lo:
         return False
-    return _CLAUSE_BREAK.search(doc.text, doc[lo].idx - 1 if lo > 0 else 0, doc[hi - 1].idx + len(doc[hi - 1].text) + 1) is not None
+    start, end = doc[lo].idx - 1 if lo > 0 else 0, doc[hi - 1].idx + len(doc[hi - 1].text) + 1
+    if _CLAUSE_BREAK.search(doc.text, start, end) is not None:
+        return True
+    # A modifier inside a parenthetical does not reach out of it ("(MRI not done due to device):
+    # enlarging lesion"), nor one outside into it.
+    between = doc.text[start:end]
+    close, open_ = between.find(")"), between.find("(")
+    return (close >= 0 and (open_ < 0 or close < open_)) if forward else (open_ >= 0 and between.rfind(")") < open_)
 
 
 def blank_long_runs(text: str) -> str:
