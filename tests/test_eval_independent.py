@@ -67,3 +67,17 @@ def test_writer_files_are_parsed_strictly(tmp_path):
         load_writer_cases(tmp_path)
     with pytest.raises(ConfigError, match="no case files"):
         load_writer_cases(tmp_path / "missing")
+
+
+def test_the_report_shows_harms_for_every_case_set():
+    from mrs_assist.evaluation.report import _case_sets
+    from mrs_assist.evaluation.render import to_markdown
+
+    labels = ["meets_criteria", "does_not_meet_criteria", "needs_more_information", "error"]
+    matrix = [[3, 1, 0, 0], [2, 5, 0, 0], [1, 0, 4, 0], [0, 0, 0, 0]]
+    one = {"scored": 16, "accuracy": 0.75, "needs_more_information_recall": 0.8, "wrong_approvals": 3,
+           "wrong_denials": 1, "denials_where_pend_expected": 0, "approval_rate_among_meets": 0.75,
+           "confusion": {"labels": labels, "matrix": matrix},
+           "per_class": {"ocr-fax": {"pairs": 4, "accuracy": 0.5, "wrong_approvals": 1, "wrong_denials": 0}}}
+    text = to_markdown("t", [_case_sets({"determination": one, "realistic": {"dev": one}, "independent": {"test": one}})])
+    assert "independent test" in text and "ocr-fax" in text and "wrong denial drafts" in text

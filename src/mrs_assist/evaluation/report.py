@@ -167,6 +167,32 @@ def _determinations(result: dict, paths: dict) -> Section:
     return s
 
 
+def _case_sets(result: dict) -> Section:
+    """Every case set with its harms beside accuracy (issue 18), confusion matrices and per-style rows."""
+    sets = {"gold (eval/cases.yaml)": result["determination"]}
+    sets |= {f"realistic {k}": v for k, v in result.get("realistic", {}).items()}
+    sets |= {f"independent {k}": v for k, v in result.get("independent", {}).items()}
+    s = Section("Case sets: harms beside accuracy").add(
+        "A wrong approval (approved where the expected outcome is not meets_criteria) and a denial draft "
+        "where the case meets are harms; a pend is a cost. The independent sets were written by people "
+        "who never saw the rules (eval/independent/README.md).",
+        Table(["set", "pairs", "accuracy", "pend recall", "wrong approvals", "wrong denial drafts",
+               "denials where a pend was expected", "approval rate among meets"],
+              [[name, v.get("scored", v.get("pairs")), v["accuracy"], v["needs_more_information_recall"],
+                v.get("wrong_approvals"), v.get("wrong_denials"), v.get("denials_where_pend_expected"),
+                v.get("approval_rate_among_meets")] for name, v in sets.items()]))
+    for name, v in sets.items():
+        labels = v["confusion"]["labels"]
+        s.add(f"{name}: confusion (rows expected, columns decided)",
+              Table(["expected \\ decided", *labels], [[g, *row] for g, row in zip(labels, v["confusion"]["matrix"])]))
+    for name, v in result.get("independent", {}).items():
+        s.add(f"independent {name}: per documentation style",
+              Table(["style", "pairs", "accuracy", "wrong approvals", "wrong denial drafts"],
+                    [[tag, c["pairs"], c["accuracy"], c["wrong_approvals"], c["wrong_denials"]]
+                     for tag, c in v["per_class"].items()]))
+    return s
+
+
 def build_sections(result: dict, paths: dict, gate: list[str] | None, thresholds: dict) -> list[Section]:
     """Every report section, in reading order."""
     c, j = result["citations"], result["judge"]
@@ -184,4 +210,4 @@ def build_sections(result: dict, paths: dict, gate: list[str] | None, thresholds
               [[n, s["n"], s["median_ms"], s["p95_ms"], s["max_ms"]] for n, s in result["latency"].items()]),
         Image(paths["latency"], "latency per stage"))
     return [_summary(result, gate, thresholds), *_retrieval(result, paths), _answers(result),
-            _determinations(result, paths), cites, judge, lat]
+            _determinations(result, paths), _case_sets(result), cites, judge, lat]
