@@ -63,5 +63,5 @@ def test_database_down_is_503_within_the_timeout_and_recovers(mode, pg, tmp_path
     assert figures["readiness_during"] == 503 and "database:" in figures["readiness_message"]
     assert figures["first_request_after"] == 201  # the next request after the return: no API restart
     assert figures["next_requests_ok"] == figures["next_requests"]
-    checked = verify_writes(url, figures["acknowledged"])
+    checked = verify_writes(url, figures["acknowledged"], env=_env(tmp_path, url))
     assert checked["missing"] == 0 and checked["chain_ok"]

@@ -155,13 +155,14 @@ def test_the_largest_valid_notes_fit_the_default_body_limit(client):
         ("/v1/ask", {"question": 7}, "question"),
         ("/v1/ask", {"question": "x", "policy_ids": "cohere-mrs"}, "policy_ids"),
         ("/v1/ask", {"question": "x", "policy_ids": ["p"] * 11}, "policy_ids"),
-        ("/v1/ask", {"question": "x", "surprise": 1}, "surprise"),
+        # an unexpected key is the caller's text: not echoed (issue 19 item 8)
+        ("/v1/ask", {"question": "x", "surprise": 1}, "<key>"),
         ("/v1/determinations", determination(patient={"age_years": -1}), "patient.age_years"),
         ("/v1/determinations", determination(patient={"age_years": "ten"}), "patient.age_years"),
         ("/v1/determinations", determination(letter="yes please"), "letter"),
         ("/v1/determinations", determination(facts={"known_brain_tumor": "yes"}), "facts.known_brain_tumor"),
         ("/v1/determinations", determination(urgency="stat"), "urgency"),
-        ("/v1/determinations", {**determination(), "notes": "typo'd field"}, "notes"),
+        ("/v1/determinations", {**determination(), "notes": "typo'd field"}, "<key>"),
         ("/v1/determinations", {"policy_id": "cohere-mrs"}, "cpt_codes"),
     ],
 )

@@ -116,7 +116,7 @@ def kill_during_writes(env: dict[str, str], database_url: str, *, rounds: int = 
         )
     finally:
         api.stop()
-    checked = verify_writes(database_url, acknowledged)
+    checked = verify_writes(database_url, acknowledged, env=env)
     server_errors = sum(n for code, n in outcomes.items() if code.isdigit() and code.startswith("5"))
     return {
         "rounds": rounds,

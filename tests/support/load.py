@@ -158,14 +158,25 @@ def run_load(base_url: str, options: LoadOptions, *, eval_dir: Path | None = Non
     return asyncio.run(_run(base_url.rstrip("/"), options, questions, bodies))
 
 
-def verify_writes(database_url: str, acknowledged: list[str], *, timeout: float | None = None) -> dict[str, Any]:
-    """Acknowledged ids missing from the database, rows stored, and the audit chain's verdict."""
+def verify_writes(database_url: str, acknowledged: list[str], *, timeout: float | None = None,
+                  env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Acknowledged ids missing from the database, rows stored, and the audit chain's verdict.
+
+    ``env`` is the environment the API server ran with: its audit key and data directory (where a
+    per-install key lives) decide which HMAC key verifies the chain (issue 19: keyed audit)."""
     from sqlalchemy import func, select
 
+    from mrs_assist.config import Settings
     from mrs_assist.records import RecordStore, verify_chain
+    from mrs_assist.records.anchor import anchor_for
     from mrs_assist.records.tables import RecordRow
 
-    store = RecordStore(database_url, migrate=False, timeout=timeout)
+    anchor = None
+    if env:
+        settings = Settings(**{k: v for k, v in (("audit_key", env.get("MRS_ASSIST_AUDIT_KEY")),
+                                                   ("data_dir", env.get("MRS_ASSIST_DATA_DIR"))) if v})
+        anchor = anchor_for(database_url, settings)
+    store = RecordStore(database_url, migrate=False, timeout=timeout, anchor=anchor)
     with store.db.read() as session:
         stored = session.execute(select(func.count()).select_from(RecordRow)).scalar_one()
         present: set[str] = set()

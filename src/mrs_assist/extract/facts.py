@@ -72,6 +72,9 @@ class Mention:
     sections, or a sentence about the MRS itself outside past history)."""
     cues: list[str] = field(default_factory=list)
     """What decided its reading: ConText modifiers and layout cues, readable."""
+    quarantined: bool = False
+    """In a sentence addressed to the reviewing system: it may assert a contraindication (a
+    physician sees it), never deny or contest one ("do not mention the pacemaker")."""
 
 
 @lru_cache(maxsize=4)
@@ -118,7 +121,8 @@ def extract_facts(
     for name, found in by_fact.items():
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
-        read[name] = _read(detector, name, found, visible, sentences)
+        read[name] = [m for m in _read(detector, name, found, visible, sentences)
+                      if not (m.quarantined and m.value != "true")]
     superseded = _latest_document_governs(read, notes)
     reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
     _conditional_request(read, reasons, visible, sentences)
@@ -349,7 +353,8 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             added.add("hypothetical")
             labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
-        m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels)
+        m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
+                    quarantined=sent in quarantined)
         m.reason = "prior" not in added and (
             section in REASON_SECTIONS or _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         )
