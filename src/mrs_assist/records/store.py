@@ -16,6 +16,7 @@ This package never imports the criteria engine or the letter checks.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import re
 import uuid
@@ -37,17 +38,23 @@ from mrs_assist.errors import (
 )
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
+from mrs_assist.records.history import history_events
 from mrs_assist.records.models import (
     FACT_NAME_PATTERN,
     MAX_LETTER_CHARS,
     MAX_REASON_CHARS,
+    CaseDocument,
+    DocumentIndex,
     FactOverride,
+    HistoryEvent,
     LetterRevision,
     Record,
     RecordClock,
     RecordSummary,
     has_visible_text,
+    physician_queue,
 )
+from mrs_assist.records.queue import QueueFilter, counted, filtered, ordered
 from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
@@ -113,25 +120,54 @@ class RecordStore:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
+        *,
+        offset: int = 0,
+        queue: QueueFilter | None = None,
     ) -> builtins.list[RecordSummary]:
-        """Summaries, newest first, filtered by status, policy and creation time [since, until)."""
+        """Summaries, newest first (or as `queue` sorts), filtered by status, policy, creation time
+        [since, until) and `queue`'s work-queue filters; voided cases only when it asks for them."""
+        f = self._filter(status, policy_id, since, until, limit, queue)
+        if offset < 0:
+            raise InvalidRequestError("offset must be 0 or more")
+        query = ordered(filtered(select(RecordRow), f, aware=_aware), f.sort).limit(limit).offset(offset)
+        with self.db.read() as session:
+            rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
+            return [_summary(row) for row in rows]
+
+    def count(
+        self, status: str | None = None, policy_id: str | None = None, since: datetime | None = None,
+        until: datetime | None = None, *, queue: QueueFilter | None = None,
+    ) -> int:
+        """How many records `list` would show without a limit."""
+        f = self._filter(status, policy_id, since, until, 1, queue)
+        with self.db.read() as session:
+            return int(session.execute(counted(f, aware=_aware)).scalar_one())
+
+    @staticmethod
+    def _filter(status, policy_id, since, until, limit, queue: QueueFilter | None) -> QueueFilter:
         if status is not None and status not in _STATUSES:
             raise InvalidRequestError(f"status must be one of {', '.join(_STATUSES)}")
         if not 1 <= limit <= MAX_LIST:
             raise InvalidRequestError(f"limit must be between 1 and {MAX_LIST}")
-        query: Select = select(RecordRow)
-        if status is not None:
-            query = query.where(RecordRow.status == status)
-        if policy_id is not None:
-            query = query.where(RecordRow.policy_id == policy_id)
-        if since is not None:
-            query = query.where(RecordRow.created_at >= _aware(since))
-        if until is not None:
-            query = query.where(RecordRow.created_at < _aware(until))
-        query = query.order_by(RecordRow.created_at.desc(), RecordRow.id).limit(limit)
+        base = queue or QueueFilter()
+        return dataclasses.replace(base, status=status, policy_id=policy_id, since=since, until=until)
+
+    def open(self, id: str, *, user: User) -> Record:
+        """The record `id` for `user`; a clinical user's reading of its documents is audited
+        (`view_documents`). Raises NotFoundError."""
+        if user.role not in CLINICAL_ROLES:
+            return self.get(id)
+        with self.db.write() as session:
+            row = self._row(session, id)
+            append_entry(session, actor=user.name, role=user.role.value, action="view_documents", at=utc_now(), record=row)
+            return self._record(session, row)
+
+    def history_events(self, id: str, *, with_diffs: bool) -> builtins.list[HistoryEvent]:
+        """Record `id`'s history in words, oldest first; `with_diffs` adds the letter diffs (raises NotFoundError)."""
         with self.db.read() as session:
-            rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
-            return [_summary(row) for row in rows]
+            row = self._row(session, id)
+            entries = session.execute(select(AuditRow).where(AuditRow.record_id == row.id).order_by(AuditRow.seq)).scalars().all()
+            return history_events(list(entries), list(row.letters), with_diffs=with_diffs, aware=_aware)
 
     def history(self, id: str) -> builtins.list[dict[str, Any]]:
         """The audit entries of record `id`, oldest first (raises NotFoundError)."""
@@ -146,15 +182,54 @@ class RecordStore:
     # --- writing ---------------------------------------------------------------------------
     def create(
         self, request: DeterminationRequest, response: DeterminationResponse, *, user: User,
-        submitter_ref: str | None = None,
+        submitter_ref: str | None = None, documents: builtins.list[DocumentIndex] | None = None,
     ) -> Record:
         """Store a new draft determination (raises ForbiddenError for a non-clinical role).
 
         ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
+        ``documents`` say where each document (a PDF page, a scan) sits in the request's notes;
+        without them the notes are one typed document.
         """
         _require_clinical(user, "store a determination")
+        index = _document_index(request.clinical_notes, documents)
         with self.db.write() as session:
-            row = self._new_row(session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref)
+            row = self._new_row(
+                session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref, documents=index
+            )
+            return self._record(session, row)
+
+    def assign(self, id: str, assignee: str | None, routed_to: str | None, *, user: User) -> Record:
+        """Assign draft `id` to `assignee` (None: nobody) and route it (``'physician'``) or not;
+        audited. Raises ConflictError once signed or voided."""
+        _require_clinical(user, "assign a case")
+        assignee = (assignee or "").strip() or None
+        if routed_to not in (None, "physician"):
+            raise InvalidRequestError("routed_to is 'physician' or null")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its assignment")
+            now = utc_now()
+            row.assignee, row.routed_to, row.updated_at = assignee, routed_to, now
+            append_entry(
+                session, actor=user.name, role=user.role.value, action="assign", at=now, record=row,
+                details={"assignee": assignee, "routed_to": routed_to},
+            )
+            return self._record(session, row)
+
+    def void(self, id: str, reason: str, *, user: User) -> Record:
+        """Mark draft `id` as a mistake: kept, excluded from lists and reports, never signed;
+        audited. Raises ConflictError once signed (correct it instead) or already voided."""
+        _require_clinical(user, "void a case")
+        reason = _reason(reason, "voiding")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its status")
+            now = utc_now()
+            row.voided_at, row.voided_by, row.void_reason, row.updated_at = now, user.name, reason, now
+            append_entry(
+                session, actor=user.name, role=user.role.value, action="void", at=now, record=row,
+                details={"reason_sha256": sha256_text(reason)},
+            )
             return self._record(session, row)
 
     def find_submitted(self, submitter_ref: str) -> Record:
@@ -178,8 +253,9 @@ class RecordStore:
             return [self._record(session, row) for row in rows]
 
     def summaries(self, since: datetime | None = None, until: datetime | None = None) -> builtins.list[RecordSummary]:
-        """Every record created in [since, until), oldest first, with its clock (for reports; no limit)."""
-        query: Select = select(RecordRow)
+        """Every record created in [since, until), oldest first, with its clock (for reports; no
+        limit; voided cases left out)."""
+        query: Select = select(RecordRow).where(RecordRow.voided_at.is_(None))
         if since is not None:
             query = query.where(RecordRow.created_at >= _aware(since))
         if until is not None:
@@ -242,9 +318,7 @@ class RecordStore:
             raise InvalidRequestError(f"fact name must match {FACT_NAME_PATTERN}")
         if value is not None and not isinstance(value, bool):
             raise InvalidRequestError("fact value must be true, false or null")
-        reason = (reason or "").strip()
-        if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
-            raise InvalidRequestError(f"an override needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        reason = _reason(reason, "an override")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its facts")
@@ -348,6 +422,7 @@ class RecordStore:
             row = self._row(session, id, lock=True)
             if row.status == "signed":
                 raise ConflictError(f"determination {row.id} is already signed by {row.signed_by}")
+            _require_draft(row, "its status")
             if not review_hash:
                 raise PreconditionRequiredError(
                     "a sign-off must carry the review_hash of the record you reviewed "
@@ -432,6 +507,7 @@ class RecordStore:
         user: User,
         corrects_id: str | None,
         submitter_ref: str | None = None,
+        documents: str | None = None,
     ) -> RecordRow:
         if request.policy_id != response.policy_id:
             raise InvalidRequestError("the response answers another policy than the request names")
@@ -449,6 +525,10 @@ class RecordStore:
             received_at=now,
             due_at=due_at(now, request.urgency),
             submitter_ref=submitter_ref,
+            member_name=request.member.name if request.member else None,
+            member_ref=request.member.id if request.member else None,
+            provider_name=request.provider.name if request.provider else None,
+            documents_json=documents,
         )
         _set_response(row, response, now)
         session.add(row)
@@ -530,6 +610,12 @@ class RecordStore:
             review_hash=review_hash(review_parts(row)),
             clock=_clock(row),
             submitter_ref=row.submitter_ref,
+            documents=_documents(row),
+            assignee=row.assignee,
+            routed_to=row.routed_to,
+            voided_at=_aware(row.voided_at),
+            voided_by=row.voided_by,
+            void_reason=row.void_reason,
         )
 
 
@@ -556,7 +642,39 @@ def _summary(row: RecordRow) -> RecordSummary:
         signed_at=_aware(row.signed_at),
         corrects_id=row.corrects_id,
         clock=_clock(row),
+        member_name=row.member_name,
+        member_id=row.member_ref,
+        provider_name=row.provider_name,
+        claim=row.submitter_ref,
+        assignee=row.assignee,
+        routed_to=row.routed_to,
+        physician_queue=physician_queue(row.status, row.recommendation, row.routed_to, row.voided_at),
+        voided=row.voided_at is not None,
     )
+
+
+def _document_index(notes: str, documents: builtins.list[DocumentIndex] | None) -> str | None:
+    """The documents' index as stored JSON (None for plain typed notes); raises InvalidRequestError
+    when a document's span is not inside the notes."""
+    if not documents:
+        return None
+    size = len(notes)
+    for d in documents:
+        if not 0 <= d.start <= d.end <= size:
+            raise InvalidRequestError(f"document {d.name!r} does not sit inside the case's notes")
+    return canonical_json([d.model_dump(mode="json") for d in documents])
+
+
+def _documents(row: RecordRow) -> builtins.list[CaseDocument]:
+    """The case's documents with their text: the stored index, else the notes as one typed document."""
+    notes = DeterminationRequest.model_validate_json(row.request_json).clinical_notes
+    if row.documents_json:
+        return [
+            CaseDocument(**d, text=notes[d["start"]:d["end"]]) for d in json.loads(row.documents_json)
+        ]
+    if not notes:
+        return []
+    return [CaseDocument(name="Clinical notes", media_type="text/plain", method="typed", start=0, end=len(notes), text=notes)]
 
 
 def _clock(row: RecordRow) -> RecordClock:
@@ -583,12 +701,22 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _reason(reason: str | None, what: str) -> str:
+    """The reason stripped; raises InvalidRequestError unless it has 1 to MAX_REASON_CHARS visible characters."""
+    reason = (reason or "").strip()
+    if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidRequestError(f"{what} needs a reason of 1 to {MAX_REASON_CHARS} characters")
+    return reason
+
+
 def _require_clinical(user: User, action: str) -> None:
     if user.role not in CLINICAL_ROLES:
         raise ForbiddenError(f"role {user.role.value!r} may not {action} (reviewer or physician only)")
 
 
 def _require_draft(row: RecordRow, what: str) -> None:
+    if row.voided_at is not None:
+        raise ConflictError(f"determination {row.id} was voided by {row.voided_by}; {what} cannot change")
     if row.status != "signed":
         return
     raise ConflictError(

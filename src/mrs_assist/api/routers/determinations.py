@@ -30,4 +30,4 @@ def create_determination(
     body: DeterminationRequest, services: ServicesDep, records: RecordsDep, user: Clinician
 ) -> DeterminationRecordResponse:
     """Check a prior-authorization request (recommendation, trace, evidence, citations) and store it as a draft."""
-    return services.create_record(body, user=user, records=records).to_response()
+    return services.create_record(body, user=user, records=records).to_response(documents=True)
