@@ -6,8 +6,9 @@ mrs_assist.api.asgi:app` on a free loopback port over an index built into a temp
 folder, with two API keys (a nurse reviewer and a physician). Every request the page makes
 must go to that server: anything else is recorded and fails the test.
 
-Screenshots of each step go to $MRS_ASSIST_SCREENSHOTS, else a temporary folder; the path is
-printed (run with -s to see it).
+Every view is checked with axe-core (the copy the `axe-playwright-python` package ships):
+no violation of WCAG 2 A/AA rules. Screenshots of each step go to $MRS_ASSIST_SCREENSHOTS, else
+a temporary folder; the path is printed (run with -s to see it).
 """
 
 from __future__ import annotations
@@ -115,6 +116,18 @@ def shots(tmp_path_factory):
     return shot
 
 
+def assert_accessible(page, view: str) -> None:
+    """axe-core on the page as it is now: no WCAG 2 A/AA violation (names the rules and nodes)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    violations = results.response["violations"]
+    assert results.response["passes"], f"{view}: axe-core checked nothing"
+    assert not violations, f"{view}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    )
+
+
 class Watch:
     """What a page did that it must not: requests beyond the server, dialogs, script errors."""
 
@@ -201,13 +214,16 @@ def test_ask_shows_an_answer_and_opens_a_cited_clause(page, shots):
     from playwright.sync_api import expect
 
     expect(page.locator("#global-error")).to_contain_text("An API key is needed")
+    expect(page.locator("#panel-list")).to_be_visible()  # the page opens on the case list
     shots(page, "no-key-asks-for-one")
     use_key(page, NURSE_KEY)
+    page.click("#tab-ask")
     page.fill("#ask-question", "Is MRS covered to distinguish tumor recurrence from radiation necrosis?")
     page.click("#ask-submit")
     expect(page.locator("#ask-result")).to_be_visible(timeout=30_000)
     expect(page.locator("#ask-citations li").first).to_be_visible()
     shots(page, "ask-answer")
+    assert_accessible(page, "ask")
 
     first = page.locator("#ask-citations .clause-ref").first
     clause_id = first.inner_text()
@@ -231,16 +247,20 @@ def test_case_meets_criteria_with_highlighted_evidence(page, shots):
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
     expect(page.locator("#case-rec")).to_contain_text("Meets criteria")
     expect(page.locator("#case-draft-banner")).to_be_hidden()
-    marks = page.locator("#case-notes-view mark")
+    marks = page.locator("#case-documents .notes-view mark")
     assert marks.count() >= 2
     assert "GBM" in marks.all_inner_texts()
     # The highlighted view is the notes, verbatim.
-    assert page.locator("#case-notes-view").inner_text() == RECURRENCE_NOTES
+    assert page.locator("#case-documents .notes-view").inner_text() == RECURRENCE_NOTES
     # Beside each highlight: the section and the modifiers that decided it (issue 12).
     why = page.locator("#case-evidence .ev-why").all_inner_texts()
     assert any("negated (No)" in t for t in why), why
-    titles = [m.get_attribute("title") or "" for m in marks.all()]
-    assert any("mri_unsafe_implant = " in t and "negated (No)" in t for t in titles), titles
+    whys = [m.get_attribute("data-why") or "" for m in marks.all()]
+    assert any("mri_unsafe_implant = " in t and "negated (No)" in t for t in whys), whys
+    # The reason of a highlight is reachable by keyboard (focus) and touch (tap), not a hover tooltip.
+    implant = next(m for m in marks.all() if "mri_unsafe_implant" in (m.get_attribute("data-why") or ""))
+    implant.focus()
+    expect(page.locator("#case-documents .mark-why")).to_contain_text("mri_unsafe_implant = false")
     met = page.locator("#case-tree li[data-value='true'] .st-yes").first
     expect(met).to_contain_text("met")
     # A node's clause opens with its verbatim text (carried by the record's citations).
@@ -251,6 +271,7 @@ def test_case_meets_criteria_with_highlighted_evidence(page, shots):
     expect(page.locator("#clause-dialog")).to_be_hidden()
     shots(page, "case-meets-criteria")
     shots(page, "case-meets-criteria-full", full_page=True)
+    assert_accessible(page, "case (meets criteria)")
     page.watch.check()
 
 
@@ -261,8 +282,10 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     check_case(page, EPILEPSY_NOTES, "nia-brain-mrs", "34")
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
     expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    expect(page.locator("#case-why")).to_contain_text("Why:")
     expect(page.locator("#case-invest")).to_contain_text("nia-brain-mrs#")
     shots(page, "denial-draft", full_page=True)
+    assert_accessible(page, "case (denial draft)")
 
     # Override: the order form also asks for spine MRS, outside this brain guideline's scope.
     target = page.locator("#case-tree li[data-fact='non_brain_mrs_requested']")
@@ -299,6 +322,8 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     shots(page, "letter-saved")
 
     # A nurse may not sign a denial: the page shows the server's 403 plainly.
+    assert page.locator("#case-sign").is_disabled()  # not before the attestation
+    page.check("#case-attest")
     page.click("#case-sign")
     error = page.locator("#sign-error")
     expect(error).to_be_visible()
@@ -310,6 +335,7 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     use_key(page, DOCTOR_KEY)
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")
+    expect(page.locator("#case-history li[data-action='sign']")).to_contain_text("doc1 (physician)")
     expect(page.locator("#sign-error")).to_be_hidden()
     expect(page.locator("#case-draft-banner")).to_be_hidden()
     expect(page.locator("#case-meta")).to_contain_text("signed")
@@ -340,11 +366,11 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
     page.select_option("#list-policy", "cohere-mrs")
     page.click("#list-refresh")
-    expect(page.locator("#list-status-msg")).to_contain_text("(policy cohere-mrs)")
+    expect(page.locator("#list-status-msg")).to_contain_text("(policy id cohere-mrs)")
     expect(page.locator(f"#list-body tr[data-id='{created.json()['id']}']")).to_be_visible()
     assert set(page.locator("#list-body tr[data-id] td:nth-child(3)").all_inner_texts()) == {"cohere-mrs"}
     # The decision clock: a new standard request has about 7 days left (CMS-0057-F).
-    due = page.locator(f"#list-body tr[data-id='{created.json()['id']}'] td:nth-child(8)")
+    due = page.locator(f"#list-body tr[data-id='{created.json()['id']}'] td:nth-child(6)")
     expect(due).to_have_text(re.compile(r"^6 d 23 h left \(standard\)$"))
     page.select_option("#list-policy", "")
     page.click("#list-refresh")
@@ -354,7 +380,9 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     page.locator(f"#list-body tr[data-id='{created.json()['id']}'] button").click()
     expect(page.locator("#panel-case")).to_be_visible()
     expect(page.locator("#case-meta")).to_contain_text(created.json()["id"])
-    expect(page.locator("#notes-missing")).to_be_visible()  # a stored case's notes are not served
+    # A stored case comes with its documents (issue 21), highlighted as at intake.
+    expect(page.locator("#case-documents .notes-view")).to_have_text(RECURRENCE_NOTES)
+    expect(page.locator("#notes-missing")).to_be_hidden()
     shots(page, "case-opened-from-list")
 
     page.click("#tab-compare")
@@ -363,13 +391,16 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     expect(page.locator("#compare-body")).to_contain_text("covered if")
     expect(page.locator("#compare-incons li").first).to_be_visible()
     shots(page, "compare-matrix")
+    assert_accessible(page, "compare")
     page.locator("#compare-incons").scroll_into_view_if_needed()
     shots(page, "compare-inconsistencies")
 
     # The tabs are reachable and switchable by keyboard.
     page.focus("#tab-compare")
     page.keyboard.press("ArrowLeft")
-    expect(page.locator("#tab-list")).to_be_focused()
+    expect(page.locator("#tab-ask")).to_be_focused()
+    expect(page.locator("#panel-ask")).to_be_visible()
+    page.keyboard.press("Home")
     expect(page.locator("#panel-list")).to_be_visible()
     page.watch.check()
 
@@ -379,11 +410,11 @@ def test_untrusted_notes_are_shown_as_text(page, shots):
 
     use_key(page, NURSE_KEY)
     check_case(page, HOSTILE_NOTES, "nia-brain-mrs", "61")
-    view = page.locator("#case-notes-view")
+    view = page.locator("#case-documents .notes-view")
     assert view.inner_text() == HOSTILE_NOTES
     expect(view).to_contain_text("<img src=x onerror=alert(1)>")
     assert page.locator("img").count() == 0
-    assert page.locator("#case-notes-view script, #case-notes-view *:not(mark)").count() == 0
+    assert page.locator("#case-documents .notes-view script, #case-documents .notes-view *:not(mark)").count() == 0
     page.wait_for_timeout(300)  # give an injected handler the chance to fire
     shots(page, "hostile-notes-as-text")
     page.watch.check()

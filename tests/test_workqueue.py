@@ -65,7 +65,7 @@ def test_assignment_routing_and_my_cases(api):
     client, store, _ = api
     pend = store.create(make_request(), make_response(), user=REVIEWER)
     other = store.create(make_request(), make_response(), user=REVIEWER)
-    r = client.put(f"/v1/determinations/{pend.id}/assignment", json={"assignee": "nurse-ann"}, headers=NURSE)
+    r = client.put(f"/v1/determinations/{pend.id}/assignment", json={"assignee": "me"}, headers=NURSE)
     assert r.status_code == 200 and r.json()["assignee"] == "nurse-ann" and r.json()["physician_queue"] is False
     assert [row["id"] for row in client.get("/v1/determinations?assignee=me", headers=NURSE).json()] == [pend.id]
     assert [row["id"] for row in client.get("/v1/determinations?assignee=", headers=NURSE).json()] == [other.id]

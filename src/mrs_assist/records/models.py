@@ -249,7 +249,7 @@ class AssignmentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee: PlainText | None = Field(default=None, max_length=100, description="User name; null unassigns.")
+    assignee: PlainText | None = Field(default=None, max_length=100, description="User name ('me': the caller); null unassigns.")
     routed_to: Literal["physician"] | None = Field(default=None, description="'physician' routes the case to their queue.")
 
 

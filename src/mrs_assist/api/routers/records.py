@@ -142,8 +142,10 @@ def determination_history(id: str, user: Reader, records: RecordsDep) -> list[Hi
 def assign_determination(
     id: str, body: AssignmentRequest, user: Clinician, records: RecordsDep
 ) -> DeterminationRecordResponse:
-    """Assign the draft to a user and route it to the physician queue (or back); 409 once signed or voided."""
-    return _shown(records.assign(id, body.assignee, body.routed_to, user=user), user)
+    """Assign the draft to a user ('me': the caller) and route it to the physician queue (or back);
+    409 once signed or voided."""
+    assignee = user.name if body.assignee == "me" else body.assignee
+    return _shown(records.assign(id, assignee, body.routed_to, user=user), user)
 
 
 @router.post("/determinations/{id}/void", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
