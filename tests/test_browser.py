@@ -418,3 +418,137 @@ def test_untrusted_notes_are_shown_as_text(page, shots):
     page.wait_for_timeout(300)  # give an injected handler the chance to fire
     shots(page, "hostile-notes-as-text")
     page.watch.check()
+
+
+PEND_NOTES = "45 y/o F with a brain lesion of unclear significance on MRI. MRS requested to characterize the lesion."
+PDF_LINES = [
+    "Referral: 58 y/o M with glioblastoma s/p resection and radiation 2023. No pacemaker.",
+    "New enhancing lesion on MRI, equivocal for recurrence versus radiation necrosis.",
+    "MRS requested to differentiate recurrence from radiation necrosis.",
+]
+SCAN_LINES = [
+    "34 y/o F with intractable epilepsy, failed 3 AEDs.",
+    "MRS requested for presurgical localization of the",
+    "seizure focus before temporal lobectomy.",
+]
+
+
+def intake(page, *, notes: str = "", files: list[dict] | None = None, member: tuple[str, str], urgency: str = "standard",
+           policy: str = "nia-brain-mrs") -> str:
+    """Fill the Case form (notes and/or documents) and submit it; returns the new case's id."""
+    from playwright.sync_api import expect
+
+    page.click("#tab-case")
+    if not page.locator("#case-request").evaluate("d => d.open"):
+        page.click("#case-request > summary")
+    page.fill("#case-notes", notes)
+    page.set_input_files("#case-files", files or [])
+    page.select_option("#case-policy", policy)
+    page.select_option("#case-urgency", urgency)
+    page.fill("#case-member-name", member[0])
+    page.fill("#case-member-id", member[1])
+    before = page.evaluate("location.hash")
+    page.click("#case-submit")
+    page.wait_for_function("h => location.hash !== h && location.hash.startsWith('#/case/')", arg=before, timeout=60_000)
+    expect(page.locator("#case-status")).to_contain_text("Determination ready")
+    return page.evaluate("location.hash").rsplit("/", 1)[1]
+
+
+def test_a_reviewers_day(page, shots, server):
+    """Issue 21's day: intake of a text note, a text PDF and a scanned page; the queue; a pend
+    signed by the nurse; a denial routed to and signed by a physician; the case reopened with its
+    documents and history. axe-core on each view."""
+    from playwright.sync_api import expect
+
+    from mrs_assist.intake.samples import scan_png, text_pdf
+
+    use_key(page, NURSE_KEY)
+    # Intake checks run before anything is sent: nothing to read, a CPT the policy does not govern.
+    page.click("#tab-case")
+    page.fill("#case-notes", "")
+    page.click("#case-submit")
+    expect(page.locator("#case-error")).to_contain_text("nothing to review")
+    page.fill("#case-notes", PEND_NOTES)
+    page.fill("#case-cpt", "70551")
+    page.click("#case-submit")
+    expect(page.locator("#case-error")).to_contain_text("CPT 70551 is not a code")
+    expect(page.locator("#case-status")).to_have_text("Nothing was sent: fix the request first.")
+    shots(page, "intake-check-refuses")
+    page.fill("#case-cpt", "76390")
+
+    pend = intake(page, notes=PEND_NOTES, member=("Ana Lopez", "M-1001"))
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "needs_more_information")
+    expect(page.locator("#case-draft-banner")).to_be_hidden()  # a pend the nurse may sign
+    shots(page, "intake-text-note", full_page=True)
+
+    pdf = {"name": "referral.pdf", "mimeType": "application/pdf", "buffer": text_pdf([PDF_LINES])}
+    approved = intake(page, files=[pdf], member=("Bo Chen", "M-1002"))
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
+    expect(page.locator("#case-documents h4")).to_have_text(["referral.pdf · page 1 · PDF text"])
+    shots(page, "intake-text-pdf", full_page=True)
+
+    scan = {"name": "fax-page.png", "mimeType": "image/png", "buffer": scan_png(SCAN_LINES)}
+    denial = intake(page, files=[scan], member=("Cy Diaz", "M-1003"), urgency="expedited")
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
+    expect(page.locator("#case-documents h4")).to_have_text(["fax-page.png · page 1 · read by OCR"])
+    expect(page.locator("#case-documents .notes-view")).to_contain_text("temporal lobectomy")
+    expect(page.locator("#case-evidence")).to_contain_text("(fax-page.png, page 1)")
+    shots(page, "intake-scanned-page", full_page=True)
+    assert_accessible(page, "case with a scanned document")
+
+    # The queue: undecided first, soonest due first — the expedited denial on top.
+    page.click("#tab-list")
+    page.select_option("#list-sort", "due")
+    page.fill("#list-q", "M-100")
+    page.click("#list-refresh")
+    expect(page.locator("#list-status-msg")).to_contain_text("3 cases")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(3)
+    assert page.locator("#list-body tr[data-id]").first.get_attribute("data-id") == denial
+    expect(page.locator("#list-body tr[data-id]").first.locator("td").nth(4)).to_have_text("expedited")
+    expect(page.locator("#list-page")).to_have_text("Cases 1–3 of 3")
+    shots(page, "queue")
+    assert_accessible(page, "queue")
+
+    # A pend signed by the nurse, from the queue.
+    page.locator(f"#list-body tr[data-id='{pend}'] button").click()
+    expect(page).to_have_url(re.compile(f"#/case/{pend}$"))
+    page.click("#case-assign-me")
+    expect(page.locator("#work-status")).to_have_text("Assigned to nurse1.")
+    page.check("#case-attest")
+    page.click("#case-sign")
+    expect(page.locator("#sign-status")).to_have_text("Signed by nurse1.")
+    shots(page, "pend-signed-by-nurse", full_page=True)
+
+    # The denial: the nurse routes it to the physician queue; the physician signs it there.
+    page.goto(f"{server}/#/case/{denial}")
+    expect(page.locator("#case-meta")).to_contain_text(denial)
+    page.click("#case-route")
+    expect(page.locator("#work-status")).to_have_text("Routed to the physician queue.")
+    use_key(page, DOCTOR_KEY)
+    page.click("#tab-list")
+    page.fill("#list-q", "")
+    page.select_option("#list-queue", "physician")
+    page.click("#list-refresh")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(1)
+    shots(page, "physician-queue")
+    page.locator(f"#list-body tr[data-id='{denial}'] button").click()
+    expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    page.check("#case-attest")
+    page.click("#case-sign")
+    expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")
+    shots(page, "denial-signed-by-physician", full_page=True)
+
+    # Reopened after a reload: the URL keeps the case; documents and history are there.
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    expect(page.locator("#case-meta")).to_contain_text(denial)
+    expect(page.locator("#case-documents .notes-view")).to_contain_text("temporal lobectomy")
+    history = page.locator("#case-history li")
+    expect(history.first).to_contain_text("nurse1 (reviewer): Case created")
+    expect(page.locator("#case-history li[data-action='assign']")).to_contain_text("routed to the physician queue")
+    expect(page.locator("#case-history li[data-action='sign']")).to_contain_text("doc1 (physician): Signed")
+    page.locator("#history-title").scroll_into_view_if_needed()
+    shots(page, "reopened-with-documents-and-history", full_page=True)
+    assert_accessible(page, "reopened case with history")
+    assert approved
+    page.watch.check()

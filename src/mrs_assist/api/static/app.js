@@ -617,7 +617,9 @@ function whyWords(record) {
     for (const child of node.children || []) visit(child, node.kind === "not" ? !negated : negated);
   };
   visit(record.trace.root, false);
-  return [...new Set(words)].slice(0, 3).join("; ");
+  // An indication the policy calls investigational decides a denial by itself: name it first.
+  const invest = (record.trace.investigational || []).filter((f) => deciding.has(f.clause_id)).map((f) => `${f.label} — experimental/investigational under this policy`);
+  return [...new Set([...invest, ...words])].slice(0, 3).join("; ");
 }
 
 /** A letter's Markdown as DOM nodes (headings, paragraphs, lists, bold), every string a text node. */
@@ -627,6 +629,12 @@ function markdownNodes(markdown) {
   let list = null;
   for (const block of markdown.split(/\n/)) {
     const line = block.trimEnd();
+    const quote = /^>\s?(.*)$/.exec(line);
+    if (quote) {
+      list = null;
+      nodes.push(el("blockquote", {}, inline(quote[1])));
+      continue;
+    }
     const heading = /^(#{1,4})\s+(.*)$/.exec(line);
     const item = /^\s*[-*]\s+(.*)$/.exec(line);
     if (item) {
@@ -841,6 +849,19 @@ function clearCaseMessages() {
   clearError($("override-error"));
 }
 
+/** Fetch `path` with the key and save it through a blob URL under the server's file name (else `fallback`). */
+async function saveDownload(path, fallback) {
+  const response = await api(path, { raw: true });
+  const blob = await response.blob();
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: match ? match[1] : fallback, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** With a key, the PDF is fetched with the X-API-Key header and saved through a blob URL. */
 async function downloadPdf(event) {
   const record = state.record;
@@ -849,15 +870,7 @@ async function downloadPdf(event) {
   clearError($("sign-error"));
   setStatus("sign-status", "Preparing the letter PDF…");
   try {
-    const response = await api(`v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`, { raw: true });
-    const blob = await response.blob();
-    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-    const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: match ? match[1] : `determination-${record.id}.pdf`, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    await saveDownload(`v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`, `determination-${record.id}.pdf`);
     setStatus("sign-status", "Letter PDF downloaded.");
   } catch (err) {
     showError($("sign-error"), err);
@@ -1082,13 +1095,8 @@ async function openReport(event) {
   event.preventDefault();
   clearError($("list-error"));
   try {
-    const response = await api(`v1/metrics/cms-0057f?year=${new Date().getFullYear()}&format=html`, { raw: true });
-    const url = URL.createObjectURL(await response.blob());
-    const link = el("a", { href: url, download: `cms-0057f-${new Date().getFullYear()}.html`, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    const year = new Date().getFullYear();
+    await saveDownload(`v1/metrics/cms-0057f?year=${year}&format=html`, `cms-0057f-${year}.html`);
     setStatus("list-status-msg", "CMS-0057-F report downloaded.");
   } catch (err) {
     showError($("list-error"), err);
