@@ -55,7 +55,6 @@ def read_document(name: str, media_type: str, data: bytes) -> list[Page]:
 
 def _read_pdf(name: str, data: bytes) -> list[Page]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -64,7 +63,7 @@ def _read_pdf(name: str, data: bytes) -> list[Page]:
         pages = list(reader.pages)
     except InvalidRequestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # pypdf raises many types on damaged files (PdfReadError, KeyError, RecursionError, …)
         raise InvalidRequestError(f"{name} is not a readable PDF ({type(exc).__name__})", code="unreadable_document") from exc
     if not pages:
         raise InvalidRequestError(f"{name} has no pages", code="unreadable_document")
@@ -106,12 +105,12 @@ def _largest_image(page):
 
 
 def _read_image(name: str, data: bytes) -> list[Page]:
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, ImageSequence
 
     try:
         image = Image.open(io.BytesIO(data))
         frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except Exception as exc:  # not an image, truncated, or a decompression bomb (DecompressionBombError)
         raise InvalidRequestError(f"{name} is not a readable image", code="unreadable_document") from exc
     if len(frames) > MAX_PAGES:
         raise InvalidRequestError(f"{name} has {len(frames)} pages; at most {MAX_PAGES} are read per request")
