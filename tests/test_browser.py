@@ -162,6 +162,9 @@ class Watch:
 @pytest.fixture
 def page(browser, server):
     """A fresh 1366×768 tab on the workbench, with its Watch as `page.watch`."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # the machine is shared: a busy moment is not a failure
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
@@ -485,6 +488,9 @@ def test_a_reviewers_day(page, shots, server):
     approved = intake(page, files=[pdf], member=("Bo Chen", "M-1002"))
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
     expect(page.locator("#case-documents h4")).to_have_text(["referral.pdf · page 1 · PDF text"])
+    # The indication that decided it is met; its siblings under the ANY did not apply (issue 21).
+    expect(page.locator("#case-tree li[data-fact='tumor_recurrence_vs_treatment_effect'] .st").first).to_contain_text("met")
+    expect(page.locator("#case-tree li[data-fact='tumor_vs_nontumor_lesion'] .st").first).to_contain_text("not applicable")
     shots(page, "intake-text-pdf", full_page=True)
 
     scan = {"name": "fax-page.png", "mimeType": "image/png", "buffer": scan_png(SCAN_LINES)}

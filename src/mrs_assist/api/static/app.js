@@ -478,8 +478,10 @@ const LETTER_KIND = {
 
 const KIND_WORD = { all: "ALL", any: "ANY", not: "NOT", cpt: "CPT" };
 
-function treeNode(node, negated, citations) {
-  const st = nodeStatus(node, negated);
+function treeNode(node, negated, citations, siblingMet = false) {
+  // Under an ANY that another branch satisfied, a branch that is false or unknown did not
+  // apply to this case: "not applicable", not a red "not met".
+  const st = siblingMet && node.value !== true && !negated ? { cls: "na", icon: "–", word: "not applicable" } : nodeStatus(node, negated);
   const line = el(
     "div",
     { class: "node-line" },
@@ -503,7 +505,8 @@ function treeNode(node, negated, citations) {
   }
   if (node.children && node.children.length) {
     const childNegated = node.kind === "not" ? !negated : negated;
-    item.append(el("ul", {}, node.children.map((c) => treeNode(c, childNegated, citations))));
+    const anyMet = node.kind === "any" && node.value === true && !negated;
+    item.append(el("ul", {}, node.children.map((c) => treeNode(c, childNegated, citations, anyMet))));
   }
   return item;
 }
