@@ -100,6 +100,8 @@ function showError(box, err) {
   let title = ERROR_TITLES[status] || "Something went wrong.";
   if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
   if (err instanceof ApiError && err.code === "record_changed") title = "The record changed while you reviewed it.";
+  const local = err instanceof ApiError && err.code === "intake_check"; // found on the page: nothing was sent
+  if (local) title = "Check the request first.";
   let message = String(err.message || err);
   if (!/[.!?]$/.test(message)) message += ".";
   const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
@@ -109,7 +111,7 @@ function showError(box, err) {
     parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
   if (err instanceof ApiError && err.code === "record_changed")
     parts.push(" ", el("span", {}, "Open the case again to see the current version, review it, then sign."));
-  if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
+  if (err instanceof ApiError && err.code && !local) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
   box.replaceChildren(...parts);
   box.hidden = false;
   box.scrollIntoView({ block: "nearest" });
