@@ -97,3 +97,5 @@ def test_intake_refuses_before_anything_is_stored(make_client):
     word = {"name": "a.docx", "media_type": "application/msword", "content_base64": ""}
     assert client.post("/v1/determinations", json={**base, "documents": [word]}, headers=NURSE).status_code == 422
     assert client.get("/v1/determinations", headers=NURSE).json() == []
+    # Structured facts, even none (a DTR questionnaire left blank), are something to decide on.
+    assert client.post("/v1/determinations", json={**base, "facts": {}}, headers=NURSE).status_code == 201

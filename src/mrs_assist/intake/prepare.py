@@ -36,11 +36,12 @@ def prepare_request(request: DeterminationRequest) -> tuple[DeterminationRequest
     """The request to store and its documents' index (None when it has no documents).
 
     Raises InvalidRequestError (422) before anything is stored: nothing to decide on (no notes,
-    no documents, no structured facts), a document that is not base64 or cannot be read, or
+    no documents and no `facts` field), a document that is not base64 or cannot be read, or
     more text than a case holds.
     """
     uploads = request.documents or []
-    if not uploads and not has_visible_text(request.clinical_notes) and not request.facts:
+    # `facts` sent, even empty, is a structured answer (a DTR questionnaire left blank is one).
+    if not uploads and not has_visible_text(request.clinical_notes) and request.facts is None:
         raise InvalidRequestError(
             "the request has no clinical notes, no documents and no facts: paste the notes or attach the documents",
             code="empty_request",

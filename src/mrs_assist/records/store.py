@@ -21,7 +21,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -35,6 +35,7 @@ from mrs_assist.errors import (
     InvalidRequestError,
     NotFoundError,
     PreconditionRequiredError,
+    ServiceUnavailableError,
 )
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
@@ -43,18 +44,14 @@ from mrs_assist.records.models import (
     FACT_NAME_PATTERN,
     MAX_LETTER_CHARS,
     MAX_REASON_CHARS,
-    CaseDocument,
     DocumentIndex,
-    FactOverride,
     HistoryEvent,
-    LetterRevision,
     Record,
-    RecordClock,
     RecordSummary,
     has_visible_text,
-    physician_queue,
 )
 from mrs_assist.records.queue import QueueFilter, counted, filtered, ordered
+from mrs_assist.records.rows import aware, document_index_json, row_clock, row_summary, to_record
 from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
@@ -129,10 +126,10 @@ class RecordStore:
         f = self._filter(status, policy_id, since, until, limit, queue)
         if offset < 0:
             raise InvalidRequestError("offset must be 0 or more")
-        query = ordered(filtered(select(RecordRow), f, aware=_aware), f.sort).limit(limit).offset(offset)
+        query = ordered(filtered(select(RecordRow), f, aware=aware), f.sort).limit(limit).offset(offset)
         with self.db.read() as session:
             rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
-            return [_summary(row) for row in rows]
+            return [row_summary(row) for row in rows]
 
     def count(
         self, status: str | None = None, policy_id: str | None = None, since: datetime | None = None,
@@ -141,7 +138,7 @@ class RecordStore:
         """How many records `list` would show without a limit."""
         f = self._filter(status, policy_id, since, until, 1, queue)
         with self.db.read() as session:
-            return int(session.execute(counted(f, aware=_aware)).scalar_one())
+            return int(session.execute(counted(f, aware=aware)).scalar_one())
 
     @staticmethod
     def _filter(status, policy_id, since, until, limit, queue: QueueFilter | None) -> QueueFilter:
@@ -152,22 +149,26 @@ class RecordStore:
         base = queue or QueueFilter()
         return dataclasses.replace(base, status=status, policy_id=policy_id, since=since, until=until)
 
-    def open(self, id: str, *, user: User) -> Record:
-        """The record `id` for `user`; a clinical user's reading of its documents is audited
-        (`view_documents`). Raises NotFoundError."""
+    def open(self, id: str, *, user: User) -> tuple[Record, bool]:
+        """The record `id` for `user`, and whether `user` may see its documents: a clinical
+        user's reading of them is audited (`view_documents`) first. When that entry cannot be
+        written (a full disk), the record is still read, without its documents. Raises NotFoundError."""
         if user.role not in CLINICAL_ROLES:
-            return self.get(id)
-        with self.db.write() as session:
-            row = self._row(session, id)
-            append_entry(session, actor=user.name, role=user.role.value, action="view_documents", at=utc_now(), record=row)
-            return self._record(session, row)
+            return self.get(id), False
+        try:
+            with self.db.write() as session:
+                row = self._row(session, id)
+                append_entry(session, actor=user.name, role=user.role.value, action="view_documents", at=utc_now(), record=row)
+                return self._record(session, row), True
+        except ServiceUnavailableError:
+            return self.get(id), False
 
     def history_events(self, id: str, *, with_diffs: bool) -> builtins.list[HistoryEvent]:
         """Record `id`'s history in words, oldest first; `with_diffs` adds the letter diffs (raises NotFoundError)."""
         with self.db.read() as session:
             row = self._row(session, id)
             entries = session.execute(select(AuditRow).where(AuditRow.record_id == row.id).order_by(AuditRow.seq)).scalars().all()
-            return history_events(list(entries), list(row.letters), with_diffs=with_diffs, aware=_aware)
+            return history_events(list(entries), list(row.letters), with_diffs=with_diffs, aware=aware)
 
     def history(self, id: str) -> builtins.list[dict[str, Any]]:
         """The audit entries of record `id`, oldest first (raises NotFoundError)."""
@@ -191,7 +192,7 @@ class RecordStore:
         without them the notes are one typed document.
         """
         _require_clinical(user, "store a determination")
-        index = _document_index(request.clinical_notes, documents)
+        index = document_index_json(request.clinical_notes, documents)
         with self.db.write() as session:
             row = self._new_row(
                 session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref, documents=index
@@ -245,9 +246,9 @@ class RecordStore:
 
     def changed_submissions(self, since: datetime | None, until: datetime) -> builtins.list[Record]:
         """Records of FHIR PAS requests changed in (since, until], oldest change first (for rest-hook notices)."""
-        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= _aware(until))
+        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= aware(until))
         if since is not None:
-            query = query.where(RecordRow.updated_at > _aware(since))
+            query = query.where(RecordRow.updated_at > aware(since))
         with self.db.read() as session:
             rows = session.execute(query.order_by(RecordRow.updated_at, RecordRow.id)).scalars().all()
             return [self._record(session, row) for row in rows]
@@ -257,12 +258,12 @@ class RecordStore:
         limit; voided cases left out)."""
         query: Select = select(RecordRow).where(RecordRow.voided_at.is_(None))
         if since is not None:
-            query = query.where(RecordRow.created_at >= _aware(since))
+            query = query.where(RecordRow.created_at >= aware(since))
         if until is not None:
-            query = query.where(RecordRow.created_at < _aware(until))
+            query = query.where(RecordRow.created_at < aware(until))
         with self.db.read() as session:
             rows = session.execute(query.order_by(RecordRow.created_at, RecordRow.id)).scalars().all()
-            return [_summary(row) for row in rows]
+            return [row_summary(row) for row in rows]
 
     def extend(self, id: str, days: int, reason: str, *, user: User) -> Record:
         """Record an extension of the decision clock by `days` for `reason` (once per record;
@@ -278,7 +279,7 @@ class RecordStore:
             _require_draft(row, "its decision timeframe")
             if row.extension_days:
                 raise ConflictError(f"determination {row.id} was already extended; only one extension is allowed")
-            clock = _clock(row)
+            clock = row_clock(row)
             now = utc_now()
             row.extension_days, row.extension_reason, row.extended_at, row.extended_by = days, reason, now, user.name
             row.urgency, row.received_at = clock.urgency, clock.received_at
@@ -572,52 +573,7 @@ class RecordStore:
 
     @staticmethod
     def _record(session, row: RecordRow) -> Record:
-        session.flush()
-        corrected_by = session.execute(
-            select(RecordRow.id).where(RecordRow.corrects_id == row.id).order_by(RecordRow.created_at)
-        ).scalars()
-        return Record(
-            id=row.id,
-            status=row.status,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            request=DeterminationRequest.model_validate_json(row.request_json),
-            response=DeterminationResponse.model_validate_json(row.response_json),
-            letter_markdown=row.letter_markdown,
-            overrides=[
-                FactOverride(
-                    name=o.name,
-                    value=o.value,
-                    previous_value=o.previous_value,
-                    reason=o.reason,
-                    recommendation_before=o.recommendation_before,
-                    recommendation_after=o.recommendation_after,
-                    user=o.actor,
-                    role=o.role,
-                    at=_aware(o.at),
-                )
-                for o in row.overrides
-            ],
-            letter_revisions=[
-                LetterRevision(markdown=lr.markdown, source=lr.source, user=lr.actor, role=lr.role, at=_aware(lr.at))
-                for lr in row.letters
-            ],
-            signed_by=row.signed_by,
-            signed_role=row.signed_role,
-            signed_at=_aware(row.signed_at),
-            corrects_id=row.corrects_id,
-            corrected_by=list(corrected_by),
-            review_hash=review_hash(review_parts(row)),
-            clock=_clock(row),
-            submitter_ref=row.submitter_ref,
-            documents=_documents(row),
-            assignee=row.assignee,
-            routed_to=row.routed_to,
-            voided_at=_aware(row.voided_at),
-            voided_by=row.voided_by,
-            void_reason=row.void_reason,
-        )
-
+        return to_record(session, row)
 
 def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime) -> None:
     row.response_json = _to_json(response)
@@ -626,79 +582,6 @@ def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime
     row.recommendation = response.recommendation
     row.requires_physician_review = response.requires_physician_review
     row.updated_at = now
-
-
-def _summary(row: RecordRow) -> RecordSummary:
-    return RecordSummary(
-        id=row.id,
-        status=row.status,
-        policy_id=row.policy_id,
-        policy_version=row.policy_version,
-        recommendation=row.recommendation,
-        requires_physician_review=row.requires_physician_review,
-        created_at=_aware(row.created_at),
-        created_by=row.created_by,
-        signed_by=row.signed_by,
-        signed_at=_aware(row.signed_at),
-        corrects_id=row.corrects_id,
-        clock=_clock(row),
-        member_name=row.member_name,
-        member_id=row.member_ref,
-        provider_name=row.provider_name,
-        claim=row.submitter_ref,
-        assignee=row.assignee,
-        routed_to=row.routed_to,
-        physician_queue=physician_queue(row.status, row.recommendation, row.routed_to, row.voided_at),
-        voided=row.voided_at is not None,
-    )
-
-
-def _document_index(notes: str, documents: builtins.list[DocumentIndex] | None) -> str | None:
-    """The documents' index as stored JSON (None for plain typed notes); raises InvalidRequestError
-    when a document's span is not inside the notes."""
-    if not documents:
-        return None
-    size = len(notes)
-    for d in documents:
-        if not 0 <= d.start <= d.end <= size:
-            raise InvalidRequestError(f"document {d.name!r} does not sit inside the case's notes")
-    return canonical_json([d.model_dump(mode="json") for d in documents])
-
-
-def _documents(row: RecordRow) -> builtins.list[CaseDocument]:
-    """The case's documents with their text: the stored index, else the notes as one typed document."""
-    notes = DeterminationRequest.model_validate_json(row.request_json).clinical_notes
-    if row.documents_json:
-        return [
-            CaseDocument(**d, text=notes[d["start"]:d["end"]]) for d in json.loads(row.documents_json)
-        ]
-    if not notes:
-        return []
-    return [CaseDocument(name="Clinical notes", media_type="text/plain", method="typed", start=0, end=len(notes), text=notes)]
-
-
-def _clock(row: RecordRow) -> RecordClock:
-    """The row's decision clock; a record older than the clock columns starts at its creation,
-    with the urgency its stored request names."""
-    urgency = row.urgency
-    if urgency is None:
-        urgency = DeterminationRequest.model_validate_json(row.request_json).urgency
-    received = _aware(row.received_at or row.created_at)
-    due = _aware(row.due_at) if row.due_at else due_at(received, urgency, extension_days=row.extension_days or 0)
-    return RecordClock(
-        urgency=urgency,
-        received_at=received,
-        due_at=due,
-        extension_days=row.extension_days or 0,
-        extension_reason=row.extension_reason,
-        decided_at=_aware(row.signed_at) if row.status == "signed" else None,
-    )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _reason(reason: str | None, what: str) -> str:

@@ -57,7 +57,7 @@ class RecordRow(Base):
     extended_by: Mapped[str | None] = mapped_column(String(100))
     submitter_ref: Mapped[str | None] = mapped_column(String(300), index=True)
     # The work queue and the case's documents (migration 0004_workqueue). Null on older records.
-    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))
     routed_to: Mapped[str | None] = mapped_column(String(20))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_by: Mapped[str | None] = mapped_column(String(100))
