@@ -116,3 +116,18 @@ def test_history_names_who_did_what_with_letter_diffs(api):
     admin = client.get(f"/v1/determinations/{record.id}/history", headers=ADMIN).json()
     assert [h["letter_diff"] for h in admin] == [None] * 4  # letter text only for the clinical roles
     assert client.get("/v1/determinations/7f0c1c0e-0000-4000-8000-000000000000/history", headers=NURSE).status_code == 404
+
+
+def test_a_reading_that_cannot_be_audited_shows_no_documents(api, monkeypatch):
+    from mrs_assist.errors import ServiceUnavailableError
+    from mrs_assist.records import store as store_module
+
+    client, store, _ = api
+    record = store.create(make_request(), make_response(), user=REVIEWER)
+
+    def full_disk(*args, **kwargs):
+        raise ServiceUnavailableError("the records database is out of disk space")
+
+    monkeypatch.setattr(store_module, "append_entry", full_disk)
+    r = client.get(f"/v1/determinations/{record.id}", headers=NURSE)
+    assert r.status_code == 200 and r.json()["id"] == record.id and r.json()["documents"] is None
