@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, when missing: PostgreSQL server binaries (records
-# tests) and Chromium with its driver (browser test). Idempotent and quiet; does nothing that is
-# already there. Usage: scripts/ensure-system-deps.sh [postgres] [browser]   (default: both)
+# tests), Chromium with its driver (browser test) and Tesseract OCR (scanned pages at intake, which
+# `make run` needs too). Idempotent and quiet; does nothing that is already there.
+# Usage: scripts/ensure-system-deps.sh [postgres] [browser] [ocr]   (default: all three)
 set -euo pipefail
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(postgres browser)
+[ ${#want[@]} -eq 0 ] && want=(postgres browser ocr)
 
 missing=()
 for group in "${want[@]}"; do
@@ -15,7 +16,10 @@ for group in "${want[@]}"; do
     browser)
       command -v chromium >/dev/null 2>&1 || missing+=(chromium)
       command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver) ;;
-    *) echo "ensure-system-deps: unknown group '$group' (postgres, browser)" >&2; exit 2 ;;
+    ocr)
+      command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+      [ -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || compgen -G "/usr/share/tesseract-ocr/*/tessdata/eng.traineddata" >/dev/null || missing+=(tesseract-ocr-eng) ;;
+    *) echo "ensure-system-deps: unknown group '$group' (postgres, browser, ocr)" >&2; exit 2 ;;
   esac
 done
 

@@ -6,8 +6,9 @@ mrs_assist.api.asgi:app` on a free loopback port over an index built into a temp
 folder, with two API keys (a nurse reviewer and a physician). Every request the page makes
 must go to that server: anything else is recorded and fails the test.
 
-Screenshots of each step go to $MRS_ASSIST_SCREENSHOTS, else a temporary folder; the path is
-printed (run with -s to see it).
+Every view is checked with axe-core (the copy the `axe-playwright-python` package ships):
+no violation of WCAG 2 A/AA rules. Screenshots of each step go to $MRS_ASSIST_SCREENSHOTS, else
+a temporary folder; the path is printed (run with -s to see it).
 """
 
 from __future__ import annotations
@@ -115,6 +116,18 @@ def shots(tmp_path_factory):
     return shot
 
 
+def assert_accessible(page, view: str) -> None:
+    """axe-core on the page as it is now: no WCAG 2 A/AA violation (names the rules and nodes)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    violations = results.response["violations"]
+    assert results.response["passes"], f"{view}: axe-core checked nothing"
+    assert not violations, f"{view}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    )
+
+
 class Watch:
     """What a page did that it must not: requests beyond the server, dialogs, script errors."""
 
@@ -149,6 +162,9 @@ class Watch:
 @pytest.fixture
 def page(browser, server):
     """A fresh 1366×768 tab on the workbench, with its Watch as `page.watch`."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # the machine is shared: a busy moment is not a failure
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
@@ -201,13 +217,16 @@ def test_ask_shows_an_answer_and_opens_a_cited_clause(page, shots):
     from playwright.sync_api import expect
 
     expect(page.locator("#global-error")).to_contain_text("An API key is needed")
+    expect(page.locator("#panel-list")).to_be_visible()  # the page opens on the case list
     shots(page, "no-key-asks-for-one")
     use_key(page, NURSE_KEY)
+    page.click("#tab-ask")
     page.fill("#ask-question", "Is MRS covered to distinguish tumor recurrence from radiation necrosis?")
     page.click("#ask-submit")
     expect(page.locator("#ask-result")).to_be_visible(timeout=30_000)
     expect(page.locator("#ask-citations li").first).to_be_visible()
     shots(page, "ask-answer")
+    assert_accessible(page, "ask")
 
     first = page.locator("#ask-citations .clause-ref").first
     clause_id = first.inner_text()
@@ -231,16 +250,20 @@ def test_case_meets_criteria_with_highlighted_evidence(page, shots):
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
     expect(page.locator("#case-rec")).to_contain_text("Meets criteria")
     expect(page.locator("#case-draft-banner")).to_be_hidden()
-    marks = page.locator("#case-notes-view mark")
+    marks = page.locator("#case-documents .notes-view mark")
     assert marks.count() >= 2
     assert "GBM" in marks.all_inner_texts()
     # The highlighted view is the notes, verbatim.
-    assert page.locator("#case-notes-view").inner_text() == RECURRENCE_NOTES
+    assert page.locator("#case-documents .notes-view").inner_text() == RECURRENCE_NOTES
     # Beside each highlight: the section and the modifiers that decided it (issue 12).
     why = page.locator("#case-evidence .ev-why").all_inner_texts()
     assert any("negated (No)" in t for t in why), why
-    titles = [m.get_attribute("title") or "" for m in marks.all()]
-    assert any("mri_unsafe_implant = " in t and "negated (No)" in t for t in titles), titles
+    whys = [m.get_attribute("data-why") or "" for m in marks.all()]
+    assert any("mri_unsafe_implant = " in t and "negated (No)" in t for t in whys), whys
+    # The reason of a highlight is reachable by keyboard (focus) and touch (tap), not a hover tooltip.
+    implant = next(m for m in marks.all() if "mri_unsafe_implant" in (m.get_attribute("data-why") or ""))
+    implant.focus()
+    expect(page.locator("#case-documents .mark-why")).to_contain_text("mri_unsafe_implant = false")
     met = page.locator("#case-tree li[data-value='true'] .st-yes").first
     expect(met).to_contain_text("met")
     # A node's clause opens with its verbatim text (carried by the record's citations).
@@ -251,6 +274,7 @@ def test_case_meets_criteria_with_highlighted_evidence(page, shots):
     expect(page.locator("#clause-dialog")).to_be_hidden()
     shots(page, "case-meets-criteria")
     shots(page, "case-meets-criteria-full", full_page=True)
+    assert_accessible(page, "case (meets criteria)")
     page.watch.check()
 
 
@@ -261,8 +285,10 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     check_case(page, EPILEPSY_NOTES, "nia-brain-mrs", "34")
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
     expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    expect(page.locator("#case-why")).to_contain_text("Why:")
     expect(page.locator("#case-invest")).to_contain_text("nia-brain-mrs#")
     shots(page, "denial-draft", full_page=True)
+    assert_accessible(page, "case (denial draft)")
 
     # Override: the order form also asks for spine MRS, outside this brain guideline's scope.
     target = page.locator("#case-tree li[data-fact='non_brain_mrs_requested']")
@@ -301,6 +327,8 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     shots(page, "letter-saved")
 
     # A nurse may not sign a denial: the page shows the server's 403 plainly.
+    assert page.locator("#case-sign").is_disabled()  # not before the attestation
+    page.check("#case-attest")
     page.click("#case-sign")
     error = page.locator("#sign-error")
     expect(error).to_be_visible()
@@ -312,6 +340,7 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     use_key(page, DOCTOR_KEY)
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")
+    expect(page.locator("#case-history li[data-action='sign']")).to_contain_text("doc1 (physician)")
     expect(page.locator("#sign-error")).to_be_hidden()
     expect(page.locator("#case-draft-banner")).to_be_hidden()
     expect(page.locator("#case-meta")).to_contain_text("signed")
@@ -342,11 +371,11 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
     page.select_option("#list-policy", "cohere-mrs")
     page.click("#list-refresh")
-    expect(page.locator("#list-status-msg")).to_contain_text("(policy cohere-mrs)")
+    expect(page.locator("#list-status-msg")).to_contain_text("(policy id cohere-mrs)")
     expect(page.locator(f"#list-body tr[data-id='{created.json()['id']}']")).to_be_visible()
     assert set(page.locator("#list-body tr[data-id] td:nth-child(3)").all_inner_texts()) == {"cohere-mrs"}
     # The decision clock: a new standard request has about 7 days left (CMS-0057-F).
-    due = page.locator(f"#list-body tr[data-id='{created.json()['id']}'] td:nth-child(8)")
+    due = page.locator(f"#list-body tr[data-id='{created.json()['id']}'] td:nth-child(6)")
     expect(due).to_have_text(re.compile(r"^6 d 23 h left \(standard\)$"))
     page.select_option("#list-policy", "")
     page.click("#list-refresh")
@@ -356,7 +385,9 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     page.locator(f"#list-body tr[data-id='{created.json()['id']}'] button").click()
     expect(page.locator("#panel-case")).to_be_visible()
     expect(page.locator("#case-meta")).to_contain_text(created.json()["id"])
-    expect(page.locator("#notes-missing")).to_be_visible()  # a stored case's notes are not served
+    # A stored case comes with its documents (issue 21), highlighted as at intake.
+    expect(page.locator("#case-documents .notes-view")).to_have_text(RECURRENCE_NOTES)
+    expect(page.locator("#notes-missing")).to_be_hidden()
     shots(page, "case-opened-from-list")
 
     page.click("#tab-compare")
@@ -365,13 +396,16 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     expect(page.locator("#compare-body")).to_contain_text("covered if")
     expect(page.locator("#compare-incons li").first).to_be_visible()
     shots(page, "compare-matrix")
+    assert_accessible(page, "compare")
     page.locator("#compare-incons").scroll_into_view_if_needed()
     shots(page, "compare-inconsistencies")
 
     # The tabs are reachable and switchable by keyboard.
     page.focus("#tab-compare")
     page.keyboard.press("ArrowLeft")
-    expect(page.locator("#tab-list")).to_be_focused()
+    expect(page.locator("#tab-ask")).to_be_focused()
+    expect(page.locator("#panel-ask")).to_be_visible()
+    page.keyboard.press("Home")
     expect(page.locator("#panel-list")).to_be_visible()
     page.watch.check()
 
@@ -381,11 +415,148 @@ def test_untrusted_notes_are_shown_as_text(page, shots):
 
     use_key(page, NURSE_KEY)
     check_case(page, HOSTILE_NOTES, "nia-brain-mrs", "61")
-    view = page.locator("#case-notes-view")
+    view = page.locator("#case-documents .notes-view")
     assert view.inner_text() == HOSTILE_NOTES
     expect(view).to_contain_text("<img src=x onerror=alert(1)>")
     assert page.locator("img").count() == 0
-    assert page.locator("#case-notes-view script, #case-notes-view *:not(mark)").count() == 0
+    assert page.locator("#case-documents .notes-view script, #case-documents .notes-view *:not(mark)").count() == 0
     page.wait_for_timeout(300)  # give an injected handler the chance to fire
     shots(page, "hostile-notes-as-text")
+    page.watch.check()
+
+
+PEND_NOTES = "45 y/o F with a brain lesion of unclear significance on MRI. MRS requested to characterize the lesion."
+PDF_LINES = [
+    "Referral: 58 y/o M with glioblastoma s/p resection and radiation 2023. No pacemaker.",
+    "New enhancing lesion on MRI, equivocal for recurrence versus radiation necrosis.",
+    "MRS requested to differentiate recurrence from radiation necrosis.",
+]
+SCAN_LINES = [
+    "34 y/o F with intractable epilepsy, failed 3 AEDs.",
+    "MRS requested for presurgical localization of the",
+    "seizure focus before temporal lobectomy.",
+]
+
+
+def intake(page, *, notes: str = "", files: list[dict] | None = None, member: tuple[str, str], urgency: str = "standard",
+           policy: str = "nia-brain-mrs") -> str:
+    """Fill the Case form (notes and/or documents) and submit it; returns the new case's id."""
+    from playwright.sync_api import expect
+
+    page.click("#tab-case")
+    if not page.locator("#case-request").evaluate("d => d.open"):
+        page.click("#case-request > summary")
+    page.fill("#case-notes", notes)
+    page.set_input_files("#case-files", files or [])
+    page.select_option("#case-policy", policy)
+    page.select_option("#case-urgency", urgency)
+    page.fill("#case-member-name", member[0])
+    page.fill("#case-member-id", member[1])
+    before = page.evaluate("location.hash")
+    page.click("#case-submit")
+    page.wait_for_function("h => location.hash !== h && location.hash.startsWith('#/case/')", arg=before, timeout=60_000)
+    expect(page.locator("#case-status")).to_contain_text("Determination ready")
+    return page.evaluate("location.hash").rsplit("/", 1)[1]
+
+
+def test_a_reviewers_day(page, shots, server):
+    """Issue 21's day: intake of a text note, a text PDF and a scanned page; the queue; a pend
+    signed by the nurse; a denial routed to and signed by a physician; the case reopened with its
+    documents and history. axe-core on each view."""
+    from playwright.sync_api import expect
+
+    from mrs_assist.intake.samples import scan_png, text_pdf
+
+    use_key(page, NURSE_KEY)
+    # Intake checks run before anything is sent: nothing to read, a CPT the policy does not govern.
+    page.click("#tab-case")
+    page.fill("#case-notes", "")
+    page.click("#case-submit")
+    expect(page.locator("#case-error")).to_contain_text("nothing to review")
+    page.fill("#case-notes", PEND_NOTES)
+    page.fill("#case-cpt", "70551")
+    page.click("#case-submit")
+    expect(page.locator("#case-error")).to_contain_text("CPT 70551 is not a code")
+    expect(page.locator("#case-status")).to_have_text("Nothing was sent: fix the request first.")
+    shots(page, "intake-check-refuses")
+    page.fill("#case-cpt", "76390")
+
+    pend = intake(page, notes=PEND_NOTES, member=("Ana Lopez", "M-1001"))
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "needs_more_information")
+    expect(page.locator("#case-draft-banner")).to_be_hidden()  # a pend the nurse may sign
+    shots(page, "intake-text-note", full_page=True)
+
+    pdf = {"name": "referral.pdf", "mimeType": "application/pdf", "buffer": text_pdf([PDF_LINES])}
+    approved = intake(page, files=[pdf], member=("Bo Chen", "M-1002"))
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "meets_criteria")
+    expect(page.locator("#case-documents h4")).to_have_text(["referral.pdf · page 1 · PDF text"])
+    # The indication that decided it is met; its siblings under the ANY did not apply (issue 21).
+    expect(page.locator("#case-tree li[data-fact='tumor_recurrence_vs_treatment_effect'] .st").first).to_contain_text("met")
+    expect(page.locator("#case-tree li[data-fact='tumor_vs_nontumor_lesion'] .st").first).to_contain_text("not applicable")
+    shots(page, "intake-text-pdf", full_page=True)
+
+    scan = {"name": "fax-page.png", "mimeType": "image/png", "buffer": scan_png(SCAN_LINES)}
+    denial = intake(page, files=[scan], member=("Cy Diaz", "M-1003"), urgency="expedited")
+    expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "does_not_meet_criteria")
+    expect(page.locator("#case-documents h4")).to_have_text(["fax-page.png · page 1 · read by OCR"])
+    expect(page.locator("#case-documents .notes-view")).to_contain_text("temporal lobectomy")
+    expect(page.locator("#case-evidence")).to_contain_text("(fax-page.png, page 1)")
+    shots(page, "intake-scanned-page", full_page=True)
+    assert_accessible(page, "case with a scanned document")
+
+    # The queue: undecided first, soonest due first — the expedited denial on top.
+    page.click("#tab-list")
+    page.select_option("#list-sort", "due")
+    page.fill("#list-q", "M-100")
+    page.click("#list-refresh")
+    expect(page.locator("#list-status-msg")).to_contain_text("3 cases")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(3)
+    assert page.locator("#list-body tr[data-id]").first.get_attribute("data-id") == denial
+    expect(page.locator("#list-body tr[data-id]").first.locator("td").nth(4)).to_have_text("expedited")
+    expect(page.locator("#list-page")).to_have_text("Cases 1–3 of 3")
+    shots(page, "queue")
+    assert_accessible(page, "queue")
+
+    # A pend signed by the nurse, from the queue.
+    page.locator(f"#list-body tr[data-id='{pend}'] button").click()
+    expect(page).to_have_url(re.compile(f"#/case/{pend}$"))
+    page.click("#case-assign-me")
+    expect(page.locator("#work-status")).to_have_text("Assigned to nurse1.")
+    page.check("#case-attest")
+    page.click("#case-sign")
+    expect(page.locator("#sign-status")).to_have_text("Signed by nurse1.")
+    shots(page, "pend-signed-by-nurse", full_page=True)
+
+    # The denial: the nurse routes it to the physician queue; the physician signs it there.
+    page.goto(f"{server}/#/case/{denial}")
+    expect(page.locator("#case-meta")).to_contain_text(denial)
+    page.click("#case-route")
+    expect(page.locator("#work-status")).to_have_text("Routed to the physician queue.")
+    use_key(page, DOCTOR_KEY)
+    page.click("#tab-list")
+    page.fill("#list-q", "")
+    page.select_option("#list-queue", "physician")
+    page.click("#list-refresh")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(1)
+    shots(page, "physician-queue")
+    page.locator(f"#list-body tr[data-id='{denial}'] button").click()
+    expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    page.check("#case-attest")
+    page.click("#case-sign")
+    expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")
+    shots(page, "denial-signed-by-physician", full_page=True)
+
+    # Reopened after a reload: the URL keeps the case; documents and history are there.
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    expect(page.locator("#case-meta")).to_contain_text(denial)
+    expect(page.locator("#case-documents .notes-view")).to_contain_text("temporal lobectomy")
+    history = page.locator("#case-history li")
+    expect(history.first).to_contain_text("nurse1 (reviewer): Case created")
+    expect(page.locator("#case-history li[data-action='assign']")).to_contain_text("routed to the physician queue")
+    expect(page.locator("#case-history li[data-action='sign']")).to_contain_text("doc1 (physician): Signed")
+    page.locator("#history-title").scroll_into_view_if_needed()
+    shots(page, "reopened-with-documents-and-history", full_page=True)
+    assert_accessible(page, "reopened case with history")
+    assert approved
     page.watch.check()

@@ -72,10 +72,14 @@ def assert_json_error(r, status: int, code: str) -> dict:
 
 # --- the body limit ----------------------------------------------------------------------------
 def test_declared_oversize_body_is_413_before_it_is_read(make_client):
-    client = make_client(max_body_bytes=4096)
-    r = client.post("/v1/determinations", json=determination("x " * 3000))
+    client = make_client(max_body_bytes=4096, max_upload_bytes=8192)
+    r = client.post("/v1/ask", json={"question": "x " * 3000})
     error = assert_json_error(r, 413, "payload_too_large")
     assert "4096 bytes" in error["message"]
+    # POST /v1/determinations may carry documents: its own, larger limit (issue 21).
+    assert client.post("/v1/determinations", json=determination("x " * 3000)).status_code != 413
+    error = assert_json_error(client.post("/v1/determinations", json=determination("x " * 5000)), 413, "payload_too_large")
+    assert "8192 bytes" in error["message"]
 
 
 def test_streamed_body_without_content_length_is_cut_off(make_client):

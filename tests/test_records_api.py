@@ -14,6 +14,7 @@ LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host 
 
 NURSE = {"X-API-Key": "key-nurse"}
 DOCTOR = {"X-API-Key": "key-doctor"}
+ADMIN = {"X-API-Key": "key-ops"}
 
 
 @pytest.fixture()
@@ -34,7 +35,16 @@ def test_get_returns_the_response_plus_record_fields(api):
     assert body["id"] == record.id and body["status"] == "draft" and body["created_by"] == "nurse-ann"
     assert body["signed_by"] is None and body["signed_at"] is None and body["corrects_id"] is None
     assert body["letter_markdown"].startswith("# Determination") and body["overrides"] == []
-    assert NOTES not in r.text
+    # The documents of the case come with it for a clinical role, and that reading is audited.
+    assert body["documents"] == [
+        {"name": "Clinical notes", "media_type": "text/plain", "page": None, "method": "typed",
+         "start": 0, "end": len(NOTES), "text": NOTES}
+    ]
+    assert [h["action"] for h in store.history(record.id)] == ["create", "view_documents"]
+    assert store.history(record.id)[-1]["actor"] == "nurse-ann"
+    admin = client.get(f"/v1/determinations/{record.id}", headers=ADMIN)
+    assert admin.status_code == 200 and admin.json()["documents"] is None and NOTES not in admin.text
+    assert len(store.history(record.id)) == 2
 
 
 @pytest.mark.parametrize("path", ["", "/letter.pdf", "/sign", "/facts", "/letter"])

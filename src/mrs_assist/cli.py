@@ -177,7 +177,7 @@ def _stored(services, request, response):
     body is exactly the API's, `id` included, and every determination stays traceable."""
     from mrs_assist.users import LOCAL_USER
 
-    return services.records.create(request, response, user=LOCAL_USER).to_response()
+    return services.records.create(request, response, user=LOCAL_USER).to_response(documents=True)
 
 
 def _determine_batch(path: Path, out: Optional[Path]) -> None:

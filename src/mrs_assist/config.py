@@ -146,6 +146,12 @@ class ApiSettings(BaseSettings):
         "the largest valid request (50,000 characters of notes, or a 100,000-character letter edit) "
         "with room for JSON escaping of the non-ASCII characters real notes contain.",
     )
+    max_upload_bytes: int = Field(
+        default=24 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /v1/determinations, which may carry PDF and image documents "
+        "(base64): 24 MiB holds about twenty faxed pages at 300 dpi. Every other route keeps max_body_bytes.",
+    )
     rate_limit_per_minute: int = Field(
         default=600,
         ge=0,

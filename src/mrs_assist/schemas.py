@@ -152,6 +152,16 @@ class Party(BaseModel):
     id: PlainText | None = Field(default=None, max_length=100, description="Member id or provider NPI.")
 
 
+class DocumentUpload(BaseModel):
+    """A document sent with a request: a PDF (text or scanned) or an image of a page (OCR)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: PlainText = Field(min_length=1, max_length=300, description="File name, e.g. 'referral.pdf'.")
+    media_type: Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+    content_base64: str = Field(max_length=16_000_000, description="The file's bytes, base64-encoded.")
+
+
 class DeterminationRequest(BaseModel):
     """A prior-authorization request to check against one policy."""
 
@@ -176,6 +186,11 @@ class DeterminationRequest(BaseModel):
     )
     member: Party | None = Field(default=None, description="Member identifiers for the letter; never invented.")
     provider: Party | None = Field(default=None, description="Requesting provider for the letter; never invented.")
+    documents: list[DocumentUpload] | None = Field(
+        default=None, max_length=20,
+        description="PDF or image documents: read into the notes (text layer, else OCR), each page kept as a "
+        "document of the case. Not stored as sent: the stored request holds their text.",
+    )
 
 
 class EvidenceOut(BaseModel):

@@ -335,10 +335,15 @@ class Services:
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
     # Each takes the store as an optional collaborator (default: `self.records`).
-    def create_record(self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None):
+    def create_record(
+        self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None, documents=None
+    ):
         """Determine `request` and store it as a draft record (raises ForbiddenError for admin);
-        `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by."""
-        return (records or self.records).create(request, self.determine(request), user=user, submitter_ref=submitter_ref)
+        `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by;
+        `documents` place each document's pages in the notes (`mrs_assist.intake.prepare_request`)."""
+        return (records or self.records).create(
+            request, self.determine(request), user=user, submitter_ref=submitter_ref, documents=documents
+        )
 
     def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
         """Set one fact of draft `id` with a reason and re-run the checker (409 once signed; 422 for a

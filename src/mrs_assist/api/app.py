@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from mrs_assist import __version__
 from mrs_assist.api.accesslog import install_access_log_redaction
@@ -14,6 +16,7 @@ from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install
 from mrs_assist.api.routers import ask, cds, clocks, compare, determinations, fhir, health, metrics, page, policies, records
 from mrs_assist.auth import Authenticator, get_current_user
 from mrs_assist.config import Settings
+from mrs_assist.errors import NotFoundError
 from mrs_assist.service import Services
 
 
@@ -65,4 +68,25 @@ def _install_docs(app: FastAPI, authenticated: list) -> None:
 
     @app.get("/docs", include_in_schema=False, dependencies=authenticated)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} — API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        """Swagger UI's script, stylesheet and icon from the swagger-ui-bundle package (no CDN: /docs works offline)."""
+        import swagger_ui_bundle
+
+        if name not in _SWAGGER_ASSETS:
+            raise NotFoundError(f"no documentation asset {name!r}")
+        path = Path(swagger_ui_bundle.swagger_ui_path) / name
+        return Response(path.read_bytes(), media_type=_SWAGGER_ASSETS[name], headers={"Cache-Control": "max-age=86400"})
+
+
+_SWAGGER_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}

@@ -67,13 +67,19 @@ AUTH_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class BodyLimitMiddleware:
     """Answers 413 for a body over ``max_bytes``, counted as it arrives; replays the rest to the app."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, uploads: dict[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
+        """(method, path) → a larger limit for the routes that take documents."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        limit = self.uploads.get((scope.get("method", ""), scope.get("path", "")), self.max_bytes)
+        if limit != self.max_bytes:
+            await BodyLimitMiddleware(self.app, max_bytes=limit)(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
@@ -235,7 +241,10 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
 
     The rate limiter, if any, is ``app.state.rate_limiter`` (tests swap its clock).
     """
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+        uploads={("POST", "/v1/determinations"): max(settings.max_upload_bytes, settings.max_body_bytes)},
+    )
     app.state.rate_limiter = None
     if settings.rate_limit_per_minute > 0:
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -172,6 +172,33 @@ def _api(settings: Any, data_dir: Path, options: BenchOptions) -> dict:
     return out
 
 
+_SAMPLE_PAGE = [
+    "58 y/o M with glioblastoma s/p resection and radiation in 2023. No pacemaker.",
+    "New enhancing lesion on MRI, equivocal for recurrence versus radiation necrosis.",
+    "MR spectroscopy requested to differentiate recurrence from treatment effect.",
+]
+
+
+def _intake(options: BenchOptions) -> dict:
+    """Pages per second read from a text PDF (pypdf) and from scanned pages (Tesseract OCR)."""
+    from mrs_assist.intake import read_document
+    from mrs_assist.intake.samples import scan_pdf, text_pdf
+
+    pages = 4 if options.quick else 12
+    out: dict = {"pages": pages}
+    for name, data in (("pdf_text", text_pdf([_SAMPLE_PAGE] * pages)), ("ocr", scan_pdf([_SAMPLE_PAGE] * pages))):
+        started = time.perf_counter()
+        try:
+            read = read_document(f"bench-{name}.pdf", "application/pdf", data)
+        except Exception as exc:  # OCR missing on this machine: report it, keep the other figures
+            out[name] = {"error": str(exc)}
+            continue
+        seconds = time.perf_counter() - started
+        out[name] = {"seconds": round(seconds, 3), "pages_per_s": round(len(read) / seconds, 2),
+                     "methods": sorted({p.method for p in read})}
+    return out
+
+
 def _cold_notes(settings: Any) -> str:
     """The first gold case's notes: what a cold CLI `determine` reads."""
     import yaml
@@ -194,6 +221,7 @@ def run_bench(settings: Any, options: BenchOptions | None = None) -> dict:
         warm = _warm(bench_settings, options)
         cold = _cold(data_dir, options, _cold_notes(settings))
         api = _api(settings, data_dir, options)
+        intake = _intake(options)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     result = {
@@ -203,7 +231,7 @@ def run_bench(settings: Any, options: BenchOptions | None = None) -> dict:
                  "load_average_before": [round(x, 2) for x in load_before],
                  "load_average_after": [round(x, 2) for x in os.getloadavg()],
                  "bench_process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
-        "warm": warm, "cold_start": cold, "index": index, "api": api,
+        "warm": warm, "cold_start": cold, "index": index, "api": api, "intake": intake,
     }
     result["rows"] = rows(result)
     return result
@@ -256,6 +284,10 @@ def rows(result: dict) -> list[dict]:
          f"top out near {1000 * min(result['meta']['workers'], cores) / cpu_ms:.0f} req/s before HTTP overhead and "
          "other load (the load generator shares the cores)"),
         ("api_ask_p95_ms", ours_api.get("p95_ms"), lc_api.get("p95_ms"), ""),
+        ("intake_pdf_text_pages_per_s", result.get("intake", {}).get("pdf_text", {}).get("pages_per_s"), None,
+         ""),
+        ("intake_ocr_pages_per_s", result.get("intake", {}).get("ocr", {}).get("pages_per_s"), None,
+         "Tesseract reads one scanned page at a time on one thread"),
         ("api_worker_peak_rss_mib", max((m or 0) for m in ours_api.get("worker_peak_rss_mib", [0]) or [0]) or None,
          max((m or 0) for m in lc_api.get("worker_peak_rss_mib", [0]) or [0]) or None, ""),
     ]

@@ -9,6 +9,11 @@
 from mrs_assist.records.audit import VerifyResult, verify_chain, verify_summary
 from mrs_assist.records.db import current_revision, database_url, dispose_engine, head_revision, upgrade_database
 from mrs_assist.records.models import (
+    AssignmentRequest,
+    CaseDocument,
+    DocumentIndex,
+    HistoryEvent,
+    VoidRequest,
     DeterminationRecordResponse,
     FactOverride,
     FactOverrideRequest,
@@ -18,9 +23,16 @@ from mrs_assist.records.models import (
     Record,
     RecordSummary,
 )
+from mrs_assist.records.queue import QueueFilter
 from mrs_assist.records.store import Recompute, RecordStore, letter_markdown_of
 
 __all__ = [
+    "AssignmentRequest",
+    "CaseDocument",
+    "DocumentIndex",
+    "HistoryEvent",
+    "QueueFilter",
+    "VoidRequest",
     "DeterminationRecordResponse",
     "FactOverride",
     "FactOverrideRequest",

@@ -2,8 +2,9 @@
 
 `Record` is a stored determination as the library sees it (request included: it is the
 record of the case). `DeterminationRecordResponse` is what the API shows: the stored
-`DeterminationResponse` plus the record's id, status, sign-off, letter and overrides —
-not the request's clinical notes, which stay in the database.
+`DeterminationResponse` plus the record's id, status, sign-off, letter and overrides, and —
+for the clinical roles, each reading audited — the documents of the case (the notes as pasted,
+or the pages a PDF or scan was read into).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, computed_field
 
 from mrs_assist.clocks import seconds_left
-from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, PlainText
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, Party, PlainText
 
 Status = Literal["draft", "signed"]
 
@@ -49,6 +50,28 @@ VisibleText = Annotated[PlainText, AfterValidator(require_visible_text)]
 CONTRADICTION_MARK = "contradicting the clinical notes"
 """Part of a fact override's reason when DTR answers contradict the notes: the request waits for a
 reviewer, so an unsigned `meets_criteria` is not an A1 returned to the provider (mrs_assist.fhir)."""
+
+
+DocumentMethod = Literal["typed", "pdf_text", "ocr"]
+
+
+class DocumentIndex(BaseModel):
+    """Where one document of the case sits in the stored notes (what the records table keeps)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=300, description="File name as received, or 'Clinical notes' for pasted text.")
+    media_type: str = Field(max_length=100, description="'text/plain', 'application/pdf', 'image/png', …")
+    page: int | None = Field(default=None, ge=1, description="Page of the file (1-based); null for pasted text.")
+    method: DocumentMethod = Field(description="'typed' (pasted), 'pdf_text' (the PDF's text layer) or 'ocr' (Tesseract).")
+    start: int = Field(ge=0, description="Offset of the document's first character in the case's notes.")
+    end: int = Field(ge=0, description="Offset just past its last character; evidence spans in [start, end) are on this page.")
+
+
+class CaseDocument(DocumentIndex):
+    """One document of the case with its text; evidence offsets minus `start` point into `text`."""
+
+    text: str
 
 
 class RecordClock(BaseModel):
@@ -150,9 +173,15 @@ class Record(BaseModel):
             review_hash=self.signed_review_hash or "", case_number=self.id,
         )
         return signed_letter(letter.model_copy(update={"markdown": self.letter_markdown}), self.letter_markdown, signature)
+    documents: list[CaseDocument] = Field(default_factory=list, description="The documents the notes were read from.")
+    assignee: str | None = Field(default=None, description="Who works the case (a user name).")
+    routed_to: Literal["physician"] | None = Field(default=None, description="'physician' once routed to their queue.")
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
 
-    def to_response(self) -> DeterminationRecordResponse:
-        """The API body for this record."""
+    def to_response(self, *, documents: bool = False) -> DeterminationRecordResponse:
+        """The API body for this record; with `documents`, the case's documents too (clinical roles only)."""
         body = self.response.model_dump()
         body["letter"] = self.current_letter()
         return DeterminationRecordResponse(
@@ -169,7 +198,22 @@ class Record(BaseModel):
             overrides=self.overrides,
             review_hash=self.review_hash,
             clock=self.clock,
+            documents=self.documents if documents else None,
+            member=self.request.member,
+            provider=self.request.provider,
+            assignee=self.assignee,
+            routed_to=self.routed_to,
+            physician_queue=physician_queue(self.status, self.response.recommendation, self.routed_to, self.voided_at),
+            voided_at=self.voided_at,
+            voided_by=self.voided_by,
+            void_reason=self.void_reason,
         )
+
+
+def physician_queue(status: str, recommendation: str, routed_to: str | None, voided_at: datetime | None) -> bool:
+    """Whether a case waits in the physician queue: an unsigned, unvoided draft that is routed
+    there or that only a physician may sign (an adverse determination, mrs_assist.signoff)."""
+    return status == "draft" and voided_at is None and (routed_to == "physician" or recommendation == "does_not_meet_criteria")
 
 
 class RecordSummary(BaseModel):
@@ -187,6 +231,14 @@ class RecordSummary(BaseModel):
     signed_at: datetime | None = None
     corrects_id: str | None = None
     clock: RecordClock | None = None
+    member_name: str | None = Field(default=None, description="The member as named at intake.")
+    member_id: str | None = None
+    provider_name: str | None = None
+    claim: str | None = Field(default=None, description="'system|value' of the FHIR PAS claim, if it came that way.")
+    assignee: str | None = None
+    routed_to: Literal["physician"] | None = None
+    physician_queue: bool = Field(default=False, description="Waiting for a physician to sign.")
+    voided: bool = False
 
 
 class DeterminationRecordResponse(DeterminationResponse):
@@ -207,6 +259,46 @@ class DeterminationRecordResponse(DeterminationResponse):
         "sign request; a record changed since answers 409 naming what changed."
     )
     clock: RecordClock | None = None
+    documents: list[CaseDocument] | None = Field(
+        default=None, description="The case's documents with their text (clinical roles; each reading is audited)."
+    )
+    member: Party | None = None
+    provider: Party | None = None
+    assignee: str | None = None
+    routed_to: Literal["physician"] | None = None
+    physician_queue: bool = False
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
+
+
+class AssignmentRequest(BaseModel):
+    """Body of `PUT /v1/determinations/{id}/assignment`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: PlainText | None = Field(default=None, max_length=100, description="User name ('me': the caller); null unassigns.")
+    routed_to: Literal["physician"] | None = Field(default=None, description="'physician' routes the case to their queue.")
+
+
+class VoidRequest(BaseModel):
+    """Body of `POST /v1/determinations/{id}/void`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: VisibleText = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why the case was a mistake.")
+
+
+class HistoryEvent(BaseModel):
+    """One entry of a case's history (from its audit trail), oldest first."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    summary: str = Field(description="What changed, in words.")
+    letter_diff: str | None = Field(default=None, description="Unified diff of the letter text this change made.")
 
 
 class FactOverrideRequest(BaseModel):

@@ -16,11 +16,12 @@ This package never imports the criteria engine or the letter checks.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -34,21 +35,23 @@ from mrs_assist.errors import (
     InvalidRequestError,
     NotFoundError,
     PreconditionRequiredError,
+    ServiceUnavailableError,
 )
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
+from mrs_assist.records.history import history_events
 from mrs_assist.records.models import (
-    CONTRADICTION_MARK,
     FACT_NAME_PATTERN,
     MAX_LETTER_CHARS,
     MAX_REASON_CHARS,
-    FactOverride,
-    LetterRevision,
+    DocumentIndex,
+    HistoryEvent,
     Record,
-    RecordClock,
     RecordSummary,
     has_visible_text,
 )
+from mrs_assist.records.queue import QueueFilter, counted, filtered, ordered
+from mrs_assist.records.rows import aware, document_index_json, row_clock, row_summary, to_record
 from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
@@ -118,25 +121,58 @@ class RecordStore:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
+        *,
+        offset: int = 0,
+        queue: QueueFilter | None = None,
     ) -> builtins.list[RecordSummary]:
-        """Summaries, newest first, filtered by status, policy and creation time [since, until)."""
+        """Summaries, newest first (or as `queue` sorts), filtered by status, policy, creation time
+        [since, until) and `queue`'s work-queue filters; voided cases only when it asks for them."""
+        f = self._filter(status, policy_id, since, until, limit, queue)
+        if offset < 0:
+            raise InvalidRequestError("offset must be 0 or more")
+        query = ordered(filtered(select(RecordRow), f, aware=aware), f.sort).limit(limit).offset(offset)
+        with self.db.read() as session:
+            rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
+            return [row_summary(row) for row in rows]
+
+    def count(
+        self, status: str | None = None, policy_id: str | None = None, since: datetime | None = None,
+        until: datetime | None = None, *, queue: QueueFilter | None = None,
+    ) -> int:
+        """How many records `list` would show without a limit."""
+        f = self._filter(status, policy_id, since, until, 1, queue)
+        with self.db.read() as session:
+            return int(session.execute(counted(f, aware=aware)).scalar_one())
+
+    @staticmethod
+    def _filter(status, policy_id, since, until, limit, queue: QueueFilter | None) -> QueueFilter:
         if status is not None and status not in _STATUSES:
             raise InvalidRequestError(f"status must be one of {', '.join(_STATUSES)}")
         if not 1 <= limit <= MAX_LIST:
             raise InvalidRequestError(f"limit must be between 1 and {MAX_LIST}")
-        query: Select = select(RecordRow)
-        if status is not None:
-            query = query.where(RecordRow.status == status)
-        if policy_id is not None:
-            query = query.where(RecordRow.policy_id == policy_id)
-        if since is not None:
-            query = query.where(RecordRow.created_at >= _aware(since))
-        if until is not None:
-            query = query.where(RecordRow.created_at < _aware(until))
-        query = query.order_by(RecordRow.created_at.desc(), RecordRow.id).limit(limit)
+        base = queue or QueueFilter()
+        return dataclasses.replace(base, status=status, policy_id=policy_id, since=since, until=until)
+
+    def open(self, id: str, *, user: User) -> tuple[Record, bool]:
+        """The record `id` for `user`, and whether `user` may see its documents: a clinical
+        user's reading of them is audited (`view_documents`) first. When that entry cannot be
+        written (a full disk), the record is still read, without its documents. Raises NotFoundError."""
+        if user.role not in CLINICAL_ROLES:
+            return self.get(id), False
+        try:
+            with self.db.write() as session:
+                row = self._row(session, id)
+                append_entry(session, actor=user.name, role=user.role.value, action="view_documents", at=utc_now(), record=row)
+                return self._record(session, row), True
+        except ServiceUnavailableError:
+            return self.get(id), False
+
+    def history_events(self, id: str, *, with_diffs: bool) -> builtins.list[HistoryEvent]:
+        """Record `id`'s history in words, oldest first; `with_diffs` adds the letter diffs (raises NotFoundError)."""
         with self.db.read() as session:
-            rows = session.execute(query.execution_options(populate_existing=True)).scalars().all()
-            return [_summary(row) for row in rows]
+            row = self._row(session, id)
+            entries = session.execute(select(AuditRow).where(AuditRow.record_id == row.id).order_by(AuditRow.seq)).scalars().all()
+            return history_events(list(entries), list(row.letters), with_diffs=with_diffs, aware=aware)
 
     def history(self, id: str) -> builtins.list[dict[str, Any]]:
         """The audit entries of record `id`, oldest first (raises NotFoundError)."""
@@ -151,15 +187,54 @@ class RecordStore:
     # --- writing ---------------------------------------------------------------------------
     def create(
         self, request: DeterminationRequest, response: DeterminationResponse, *, user: User,
-        submitter_ref: str | None = None,
+        submitter_ref: str | None = None, documents: builtins.list[DocumentIndex] | None = None,
     ) -> Record:
         """Store a new draft determination (raises ForbiddenError for a non-clinical role).
 
         ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
+        ``documents`` say where each document (a PDF page, a scan) sits in the request's notes;
+        without them the notes are one typed document.
         """
         _require_clinical(user, "store a determination", submitting=True)
+        index = document_index_json(request.clinical_notes, documents)
         with self.db.write() as session:
-            row = self._new_row(session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref)
+            row = self._new_row(
+                session, request, response, user=user, corrects_id=None, submitter_ref=submitter_ref, documents=index
+            )
+            return self._record(session, row)
+
+    def assign(self, id: str, assignee: str | None, routed_to: str | None, *, user: User) -> Record:
+        """Assign draft `id` to `assignee` (None: nobody) and route it (``'physician'``) or not;
+        audited. Raises ConflictError once signed or voided."""
+        _require_clinical(user, "assign a case")
+        assignee = (assignee or "").strip() or None
+        if routed_to not in (None, "physician"):
+            raise InvalidRequestError("routed_to is 'physician' or null")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its assignment")
+            now = utc_now()
+            row.assignee, row.routed_to, row.updated_at = assignee, routed_to, now
+            append_entry(
+                session, actor=user.name, role=user.role.value, action="assign", at=now, record=row,
+                details={"assignee": assignee, "routed_to": routed_to},
+            )
+            return self._record(session, row)
+
+    def void(self, id: str, reason: str, *, user: User) -> Record:
+        """Mark draft `id` as a mistake: kept, excluded from lists and reports, never signed;
+        audited. Raises ConflictError once signed (correct it instead) or already voided."""
+        _require_clinical(user, "void a case")
+        reason = _reason(reason, "voiding")
+        with self.db.write() as session:
+            row = self._row(session, id, lock=True)
+            _require_draft(row, "its status")
+            now = utc_now()
+            row.voided_at, row.voided_by, row.void_reason, row.updated_at = now, user.name, reason, now
+            append_entry(
+                session, actor=user.name, role=user.role.value, action="void", at=now, record=row,
+                details={"reason_sha256": sha256_text(reason)},
+            )
             return self._record(session, row)
 
     def find_submitted(self, submitter_ref: str) -> Record:
@@ -192,23 +267,24 @@ class RecordStore:
 
     def changed_submissions(self, since: datetime | None, until: datetime) -> builtins.list[Record]:
         """Records of FHIR PAS requests changed in (since, until], oldest change first (for rest-hook notices)."""
-        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= _aware(until))
+        query: Select = select(RecordRow).where(RecordRow.submitter_ref.is_not(None), RecordRow.updated_at <= aware(until))
         if since is not None:
-            query = query.where(RecordRow.updated_at > _aware(since))
+            query = query.where(RecordRow.updated_at > aware(since))
         with self.db.read() as session:
             rows = session.execute(query.order_by(RecordRow.updated_at, RecordRow.id)).scalars().all()
             return [self._record(session, row) for row in rows]
 
     def summaries(self, since: datetime | None = None, until: datetime | None = None) -> builtins.list[RecordSummary]:
-        """Every record created in [since, until), oldest first, with its clock (for reports; no limit)."""
-        query: Select = select(RecordRow)
+        """Every record created in [since, until), oldest first, with its clock (for reports; no
+        limit; voided cases left out)."""
+        query: Select = select(RecordRow).where(RecordRow.voided_at.is_(None))
         if since is not None:
-            query = query.where(RecordRow.created_at >= _aware(since))
+            query = query.where(RecordRow.created_at >= aware(since))
         if until is not None:
-            query = query.where(RecordRow.created_at < _aware(until))
+            query = query.where(RecordRow.created_at < aware(until))
         with self.db.read() as session:
             rows = session.execute(query.order_by(RecordRow.created_at, RecordRow.id)).scalars().all()
-            return [_summary(row) for row in rows]
+            return [row_summary(row) for row in rows]
 
     def extend(self, id: str, days: int, reason: str, *, user: User) -> Record:
         """Record an extension of the decision clock by `days` for `reason` (once per record;
@@ -224,7 +300,7 @@ class RecordStore:
             _require_draft(row, "its decision timeframe")
             if row.extension_days:
                 raise ConflictError(f"determination {row.id} was already extended; only one extension is allowed")
-            clock = _clock(row)
+            clock = row_clock(row)
             now = utc_now()
             row.extension_days, row.extension_reason, row.extended_at, row.extended_by = days, reason, now, user.name
             row.urgency, row.received_at = clock.urgency, clock.received_at
@@ -264,9 +340,7 @@ class RecordStore:
             raise InvalidRequestError(f"fact name must match {FACT_NAME_PATTERN}")
         if value is not None and not isinstance(value, bool):
             raise InvalidRequestError("fact value must be true, false or null")
-        reason = (reason or "").strip()
-        if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
-            raise InvalidRequestError(f"an override needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        reason = _reason(reason, "an override")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its facts")
@@ -370,6 +444,7 @@ class RecordStore:
             row = self._row(session, id, lock=True)
             if row.status == "signed":
                 raise ConflictError(f"determination {row.id} is already signed by {row.signed_by}")
+            _require_draft(row, "its status")
             if not review_hash:
                 raise PreconditionRequiredError(
                     "a sign-off must carry the review_hash of the record you reviewed "
@@ -454,6 +529,7 @@ class RecordStore:
         user: User,
         corrects_id: str | None,
         submitter_ref: str | None = None,
+        documents: str | None = None,
     ) -> RecordRow:
         if request.policy_id != response.policy_id:
             raise InvalidRequestError("the response answers another policy than the request names")
@@ -471,6 +547,10 @@ class RecordStore:
             received_at=now,
             due_at=due_at(now, request.urgency),
             submitter_ref=submitter_ref,
+            member_name=request.member.name if request.member else None,
+            member_ref=request.member.id if request.member else None,
+            provider_name=request.provider.name if request.provider else None,
+            documents_json=documents,
         )
         _set_response(row, response, now)
         session.add(row)
@@ -514,61 +594,7 @@ class RecordStore:
 
     @staticmethod
     def _record(session, row: RecordRow) -> Record:
-        session.flush()
-        corrected_by = session.execute(
-            select(RecordRow.id).where(RecordRow.corrects_id == row.id).order_by(RecordRow.created_at)
-        ).scalars()
-        return Record(
-            id=row.id,
-            status=row.status,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            request=DeterminationRequest.model_validate_json(row.request_json),
-            response=DeterminationResponse.model_validate_json(row.response_json),
-            letter_markdown=row.letter_markdown,
-            overrides=[
-                FactOverride(
-                    name=o.name,
-                    value=o.value,
-                    previous_value=o.previous_value,
-                    reason=o.reason,
-                    recommendation_before=o.recommendation_before,
-                    recommendation_after=o.recommendation_after,
-                    user=o.actor,
-                    role=o.role,
-                    at=_aware(o.at),
-                )
-                for o in row.overrides
-            ],
-            letter_revisions=[
-                LetterRevision(markdown=lr.markdown, source=lr.source, user=lr.actor, role=lr.role, at=_aware(lr.at))
-                for lr in row.letters
-            ],
-            signed_by=row.signed_by,
-            signed_role=row.signed_role,
-            signed_at=_aware(row.signed_at),
-            corrects_id=row.corrects_id,
-            corrected_by=list(corrected_by),
-            review_hash=review_hash(review_parts(row), row.id),
-            clock=_clock(row),
-            submitter_ref=row.submitter_ref,
-            signed_review_hash=_signed_hash(session, row),
-        )
-
-
-def _signed_hash(session, row: RecordRow) -> str | None:
-    """The review hash the sign-off of a signed record carried (from its audit entry)."""
-    if row.status != "signed":
-        return None
-    details = session.execute(
-        select(AuditRow.details).where(AuditRow.record_id == row.id, AuditRow.action == "sign")
-        .order_by(AuditRow.seq.desc()).limit(1)
-    ).scalar_one_or_none()
-    try:
-        value = json.loads(details or "{}").get("reviewed_hash")
-    except ValueError:
-        return None
-    return value if isinstance(value, str) else None
+        return to_record(session, row)
 
 
 def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime) -> None:
@@ -580,57 +606,12 @@ def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime
     row.updated_at = now
 
 
-def _summary(row: RecordRow) -> RecordSummary:
-    return RecordSummary(
-        id=row.id,
-        status=row.status,
-        policy_id=row.policy_id,
-        policy_version=row.policy_version,
-        recommendation=row.recommendation,
-        requires_physician_review=row.requires_physician_review,
-        created_at=_aware(row.created_at),
-        created_by=row.created_by,
-        signed_by=row.signed_by,
-        signed_at=_aware(row.signed_at),
-        corrects_id=row.corrects_id,
-        clock=_clock(row),
-    )
-
-
-def _clock(row: RecordRow) -> RecordClock:
-    """The row's decision clock; a record older than the clock columns starts at its creation,
-    with the urgency its stored request names."""
-    urgency = row.urgency
-    if urgency is None:
-        urgency = DeterminationRequest.model_validate_json(row.request_json).urgency
-    received = _aware(row.received_at or row.created_at)
-    due = _aware(row.due_at) if row.due_at else due_at(received, urgency, extension_days=row.extension_days or 0)
-    return RecordClock(
-        urgency=urgency,
-        received_at=received,
-        due_at=due,
-        extension_days=row.extension_days or 0,
-        extension_reason=row.extension_reason,
-        decided_at=_decided_at(row),
-    )
-
-
-def _decided_at(row: RecordRow) -> datetime | None:
-    """The signature; or, for a FHIR PAS request certified A1 without a signature (no physician
-    review is needed to approve, and no contradiction holds it for a reviewer), the time of its
-    last change, when that A1 was returned to the provider."""
-    if row.status == "signed":
-        return _aware(row.signed_at)
-    if row.submitter_ref and row.recommendation == "meets_criteria" and not row.corrects_id and not any(
-            CONTRADICTION_MARK in o.reason for o in row.overrides):  # a new version of a signed one waits for sign-off
-        return _aware(row.updated_at)
-    return None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _reason(reason: str | None, what: str) -> str:
+    """The reason stripped; raises InvalidRequestError unless it has 1 to MAX_REASON_CHARS visible characters."""
+    reason = (reason or "").strip()
+    if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidRequestError(f"{what} needs a reason of 1 to {MAX_REASON_CHARS} characters")
+    return reason
 
 
 def _require_clinical(user: User, action: str, *, submitting: bool = False) -> None:
@@ -641,6 +622,8 @@ def _require_clinical(user: User, action: str, *, submitting: bool = False) -> N
 
 
 def _require_draft(row: RecordRow, what: str) -> None:
+    if row.voided_at is not None:
+        raise ConflictError(f"determination {row.id} was voided by {row.voided_by}; {what} cannot change")
     if row.status != "signed":
         return
     raise ConflictError(

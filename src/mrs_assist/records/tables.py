@@ -56,6 +56,16 @@ class RecordRow(Base):
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended_by: Mapped[str | None] = mapped_column(String(100))
     submitter_ref: Mapped[str | None] = mapped_column(String(300), index=True)
+    # The work queue and the case's documents (migration 0004_workqueue). Null on older records.
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    routed_to: Mapped[str | None] = mapped_column(String(20))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    member_name: Mapped[str | None] = mapped_column(String(200))
+    member_ref: Mapped[str | None] = mapped_column(String(100))
+    provider_name: Mapped[str | None] = mapped_column(String(200))
+    documents_json: Mapped[str | None] = mapped_column(Text)
 
     overrides: Mapped[list[OverrideRow]] = relationship(order_by="OverrideRow.id", lazy="selectin")
     letters: Mapped[list[LetterRow]] = relationship(order_by="LetterRow.id", lazy="selectin")

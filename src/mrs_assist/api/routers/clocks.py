@@ -23,4 +23,4 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 )
 def extend(id: str, body: ExtensionRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
     """Extend the decision timeframe once, by up to 14 days, for a stated reason; 409 once signed."""
-    return records.extend(id, body.days, body.reason, user=user).to_response()
+    return records.extend(id, body.days, body.reason, user=user).to_response(documents=True)

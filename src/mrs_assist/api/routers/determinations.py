@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from mrs_assist.api.deps import ServicesDep
 from mrs_assist.api.routers.records import RecordsDep
 from mrs_assist.auth import CLINICAL_ROLES, User, require_role
+from mrs_assist.intake import prepare_request
 from mrs_assist.records import DeterminationRecordResponse
 from mrs_assist.schemas import DeterminationRequest, ErrorResponse
 
@@ -29,5 +30,11 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 def create_determination(
     body: DeterminationRequest, services: ServicesDep, records: RecordsDep, user: Clinician
 ) -> DeterminationRecordResponse:
-    """Check a prior-authorization request (recommendation, trace, evidence, citations) and store it as a draft."""
-    return services.create_record(body, user=user, records=records).to_response()
+    """Check a prior-authorization request (recommendation, trace, evidence, citations) and store it as a draft.
+
+    PDF and image `documents` are read first (text layer, else OCR), each page kept as a document
+    of the case; a request with nothing to read, or a document that cannot be read, is refused
+    (422) before anything is stored.
+    """
+    request, documents = prepare_request(body)
+    return services.create_record(request, user=user, records=records, documents=documents).to_response(documents=True)

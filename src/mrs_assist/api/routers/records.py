@@ -1,4 +1,5 @@
-"""Stored determinations: list, read, override a fact, edit the letter, sign, download the letter."""
+"""Stored determinations: the work queue, read (documents included), history, assign, void,
+override a fact, edit the letter, sign, download the letter."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from mrs_assist.api.deps import ServicesDep
 from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
 from mrs_assist.errors import NotFoundError, ServiceUnavailableError
 from mrs_assist.records import (
+    AssignmentRequest,
     DeterminationRecordResponse,
+    HistoryEvent,
+    QueueFilter,
+    VoidRequest,
     FactOverrideRequest,
     LetterEditRequest,
     RecordStore,
@@ -74,8 +79,9 @@ _WRITE_ERRORS = {**_ERRORS, 409: {"model": ErrorResponse}}
 
 @router.get("/determinations", response_model=list[RecordSummary], responses=_ERRORS)
 def list_determinations(
-    _: Reader,
+    user: Reader,
     records: RecordsDep,
+    response: Response,
     status: Annotated[Literal["draft", "signed"] | None, Query()] = None,
     policy_id: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")] = None,
     since: Annotated[
@@ -83,15 +89,72 @@ def list_determinations(
     ] = None,
     until: Annotated[datetime | None, Query(description="Created before (ISO 8601; naive means UTC)."), _ISO_ONLY] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip (paging).")] = 0,
+    sort: Annotated[
+        Literal["created", "due"], Query(description="'created': newest first; 'due': undecided first, soonest due first.")
+    ] = "created",
+    outcome: Annotated[
+        Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"] | None, Query()
+    ] = None,
+    urgency: Annotated[Literal["standard", "expedited"] | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="Past due undecided, or decided late.")] = None,
+    assignee: Annotated[
+        str | None, Query(max_length=100, description="A user name; 'me' for the caller; '' for unassigned.")
+    ] = None,
+    physician_queue: Annotated[bool | None, Query(description="Drafts waiting for a physician to sign.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Search member name or id, provider, PAS claim id, or case id.")
+    ] = None,
+    include_voided: bool = False,
 ) -> list[RecordSummary]:
-    """Stored determinations, newest first."""
-    return records.list(status=status, policy_id=policy_id, since=since, until=until, limit=limit)
+    """Stored determinations, newest first or as a work queue (`sort=due`); the total count of
+    matches is in the `X-Total-Count` header."""
+    queue = QueueFilter(
+        recommendation=outcome, urgency=urgency, overdue=overdue,
+        assignee=user.name if assignee == "me" else assignee, physician_queue=physician_queue,
+        search=q or None, include_voided=include_voided, sort=sort,
+    )
+    filters = dict(status=status, policy_id=policy_id, since=since, until=until)
+    response.headers["X-Total-Count"] = str(records.count(**filters, queue=queue))
+    return records.list(**filters, limit=limit, offset=offset, queue=queue)
+
+
+def _shown(record, user: User) -> DeterminationRecordResponse:
+    """The API body of `record` for `user`: the documents for the clinical roles only."""
+    return record.to_response(documents=user.role in CLINICAL_ROLES)
 
 
 @router.get("/determinations/{id}", response_model=DeterminationRecordResponse, responses=_ERRORS)
-def get_determination(id: str, _: Reader, records: RecordsDep) -> DeterminationRecordResponse:
-    """One stored determination with its status, letter and overrides."""
-    return records.get(id).to_response()
+def get_determination(id: str, user: Reader, records: RecordsDep) -> DeterminationRecordResponse:
+    """One stored determination with its status, letter, overrides and — for a reviewer or
+    physician, each reading audited — its documents (left out when the audit entry cannot be
+    written, e.g. on a full disk)."""
+    record, documents = records.open(id, user=user)
+    return record.to_response(documents=documents)
+
+
+@router.get("/determinations/{id}/history", response_model=list[HistoryEvent], responses=_ERRORS)
+def determination_history(id: str, user: Reader, records: RecordsDep) -> list[HistoryEvent]:
+    """The case's history from its audit trail, oldest first: who, role, when, what changed, and
+    (for a reviewer or physician) the diff of each letter change."""
+    return records.history_events(id, with_diffs=user.role in CLINICAL_ROLES)
+
+
+@router.put("/determinations/{id}/assignment", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
+def assign_determination(
+    id: str, body: AssignmentRequest, user: Clinician, records: RecordsDep
+) -> DeterminationRecordResponse:
+    """Assign the draft to a user ('me': the caller) and route it to the physician queue (or back);
+    409 once signed or voided."""
+    assignee = user.name if body.assignee == "me" else body.assignee
+    return _shown(records.assign(id, assignee, body.routed_to, user=user), user)
+
+
+@router.post("/determinations/{id}/void", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
+def void_determination(id: str, body: VoidRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+    """Mark a draft entered by mistake as void (kept and audited, left out of lists and the
+    CMS-0057-F report); 409 once signed (correct it instead) or already voided."""
+    return _shown(records.void(id, body.reason, user=user), user)
 
 
 @router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
@@ -99,7 +162,7 @@ def override_fact(
     id: str, body: FactOverrideRequest, user: Clinician, services: ServicesDep, records: RecordsDep
 ) -> DeterminationRecordResponse:
     """Set one fact (with a reason) and re-run the criteria checker; 409 once signed."""
-    return services.override_fact(id, body.name, body.value, body.reason, user=user, records=records).to_response()
+    return _shown(services.override_fact(id, body.name, body.value, body.reason, user=user, records=records), user)
 
 
 @router.put("/determinations/{id}/letter", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
@@ -107,7 +170,7 @@ def edit_letter(
     id: str, body: LetterEditRequest, user: Clinician, services: ServicesDep, records: RecordsDep
 ) -> DeterminationRecordResponse:
     """Replace the draft letter with the reviewer's text (its HTML rendered from it); 409 once signed."""
-    return services.edit_letter(id, body.markdown, user=user, records=records).to_response()
+    return _shown(services.edit_letter(id, body.markdown, user=user, records=records), user)
 
 
 @router.post(
@@ -125,9 +188,10 @@ def sign_determination(
     letter with a placeholder left to fill is refused (422). No hash: 428. The record changed
     since that hash: 409 naming what changed.
     """
-    return services.sign(
+    record = services.sign(
         id, user=user, review_hash=body.review_hash if body else None, attested=bool(body and body.attest), records=records
-    ).to_response()
+    )
+    return _shown(record, user)
 
 
 @router.get(

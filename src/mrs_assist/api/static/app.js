@@ -9,8 +9,8 @@ const KEY_STORAGE = "mrs-assist.apiKey";
 const state = {
   policies: [],
   record: null,
-  notesById: new Map(), // notes typed in this tab; the API never returns a stored case's notes
   compareLoaded: false,
+  list: { offset: 0, limit: 25, total: 0 },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -100,6 +100,8 @@ function showError(box, err) {
   let title = ERROR_TITLES[status] || "Something went wrong.";
   if (err instanceof ApiError && err.code === "physician_required") title = "A physician must sign this.";
   if (err instanceof ApiError && err.code === "record_changed") title = "The record changed while you reviewed it.";
+  const local = err instanceof ApiError && err.code === "intake_check"; // found on the page: nothing was sent
+  if (local) title = "Check the request first.";
   let message = String(err.message || err);
   if (!/[.!?]$/.test(message)) message += ".";
   const parts = [el("strong", {}, title), " ", el("span", { class: "error-message" }, message[0].toUpperCase() + message.slice(1))];
@@ -109,7 +111,7 @@ function showError(box, err) {
     parts.push(" ", el("span", {}, "Ask a physician reviewer to sign, or enter a physician's API key."));
   if (err instanceof ApiError && err.code === "record_changed")
     parts.push(" ", el("span", {}, "Open the case again to see the current version, review it, then sign."));
-  if (err instanceof ApiError && err.code) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
+  if (err instanceof ApiError && err.code && !local) parts.push(" ", el("code", { class: "error-code" }, `${status} ${err.code}`));
   box.replaceChildren(...parts);
   box.hidden = false;
   box.scrollIntoView({ block: "nearest" });
@@ -231,9 +233,22 @@ function citationMap(citations) {
 
 // --- tabs --------------------------------------------------------------------------------
 
-const TABS = ["ask", "case", "list", "compare"];
+const TABS = ["list", "case", "ask", "compare"];
+
+// Each tab and each case has a URL (#/list, #/case/ID, #/ask, #/compare) that survives a reload.
+function setRoute(route) {
+  if (location.hash !== route) history.pushState(null, "", route);
+}
+
+function routeFromHash() {
+  const [, tab, id] = /^#\/(list|case|ask|compare)(?:\/([0-9a-fA-F-]{36}))?$/.exec(location.hash) || [];
+  if (tab === "case" && id) openCase(id);
+  else selectTab(tab || "list");
+}
 
 function selectTab(name, { focus = false } = {}) {
+  if (name !== "case" || !state.record) setRoute(`#/${name}`);
+  else setRoute(`#/case/${state.record.id}`);
   for (const tab of TABS) {
     const button = $(`tab-${tab}`);
     const selected = tab === name;
@@ -397,6 +412,40 @@ function party(nameId, idId) {
   return { name: name || null, id: id || null };
 }
 
+/** The attached files as the API's documents (base64). */
+async function caseDocuments() {
+  const files = [...$("case-files").files];
+  return Promise.all(
+    files.map(
+      (file) =>
+        new Promise((resolve, reject) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve({ name: file.name, media_type: mediaType(file), content_base64: String(reader.result).split(",", 2)[1] || "" });
+          reader.onerror = () => reject(new ApiError(422, "unreadable_document", `${file.name} could not be read by the browser`));
+          reader.readAsDataURL(file);
+        }),
+    ),
+  );
+}
+
+function mediaType(file) {
+  if (file.type) return file.type;
+  const ext = file.name.toLowerCase().split(".").pop();
+  return { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", tif: "image/tiff", tiff: "image/tiff" }[ext] || "application/octet-stream";
+}
+
+/** Intake checks made before anything is sent or stored: something to read, a CPT code the policy governs. */
+function intakeProblems(body, files) {
+  const problems = [];
+  if (!body.clinical_notes.trim() && !files.length) problems.push("Paste the clinical notes or attach the request's documents: there is nothing to review.");
+  const policy = state.policies.find((p) => p.policy_id === body.policy_id);
+  if (!body.cpt_codes.length) problems.push("Enter the requested CPT code.");
+  else if (policy && policy.cpt_codes && !body.cpt_codes.some((c) => policy.cpt_codes.includes(c.trim().toUpperCase()))) {
+    problems.push(`CPT ${body.cpt_codes.join(", ")} is not a code ${policy.payer}'s policy governs (${policy.cpt_codes.join(", ")}): check the code or the policy.`);
+  }
+  return problems;
+}
+
 function caseRequest() {
   const ageText = $("case-age").value.trim();
   const body = {
@@ -431,8 +480,10 @@ const LETTER_KIND = {
 
 const KIND_WORD = { all: "ALL", any: "ANY", not: "NOT", cpt: "CPT" };
 
-function treeNode(node, negated, citations) {
-  const st = nodeStatus(node, negated);
+function treeNode(node, negated, citations, siblingMet = false) {
+  // Under an ANY that another branch satisfied, a branch that is false or unknown did not
+  // apply to this case: "not applicable", not a red "not met".
+  const st = siblingMet && node.value !== true && !negated ? { cls: "na", icon: "–", word: "not applicable" } : nodeStatus(node, negated);
   const line = el(
     "div",
     { class: "node-line" },
@@ -440,6 +491,9 @@ function treeNode(node, negated, citations) {
     KIND_WORD[node.kind] ? el("span", { class: "kind" }, KIND_WORD[node.kind]) : null,
     el("span", { class: "label" }, node.label),
     node.fact && node.kind === "fact" ? el("code", { class: "fact" }, node.fact) : null,
+    node.kind === "fact" && node.evidence && node.evidence.length
+      ? el("button", { type: "button", class: "link-button small", onclick: () => showFactInNotes(node.fact) }, "show in notes")
+      : null,
     node.clause_id ? clauseRef(node.clause_id, citations, "small") : null,
     (node.see_also || []).map((id) => [" ", el("span", { class: "see-also" }, "see also "), clauseRef(id, citations, "small")]),
   );
@@ -453,7 +507,8 @@ function treeNode(node, negated, citations) {
   }
   if (node.children && node.children.length) {
     const childNegated = node.kind === "not" ? !negated : negated;
-    item.append(el("ul", {}, node.children.map((c) => treeNode(c, childNegated, citations))));
+    const anyMet = node.kind === "any" && node.value === true && !negated;
+    item.append(el("ul", {}, node.children.map((c) => treeNode(c, childNegated, citations, anyMet))));
   }
   return item;
 }
@@ -473,14 +528,16 @@ function evidenceWhy(e) {
   return parts.join(" · ");
 }
 
-/** The notes as text nodes, each evidence span wrapped in <mark> (offsets count code points, as Python does). */
-function highlightedNotes(notes, facts) {
+/** The document's text as text nodes, each evidence span inside it wrapped in a focusable <mark>
+ * (offsets count code points, as Python does; `offset` is where the document starts in the notes). */
+function highlightedNotes(notes, facts, offset = 0) {
   const chars = Array.from(notes);
   const spans = [];
   for (const fact of facts) {
     for (const e of fact.evidence || []) {
-      if (Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start < e.end && e.end <= chars.length) {
-        spans.push({ start: e.start, end: e.end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
+      const [start, end] = [e.start - offset, e.end - offset];
+      if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= chars.length) {
+        spans.push({ start, end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
       }
     }
   }
@@ -496,9 +553,131 @@ function highlightedNotes(notes, facts) {
     }
     const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
     const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}${s.why ? ` (${s.why})` : ""}`))].join("; ");
-    nodes.push(el("mark", { class: cls, title: names, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" ") }, text));
+    // The reason is shown on focus or tap (keyboard and touch alike), not in a hover-only tooltip.
+    nodes.push(
+      el(
+        "mark",
+        { class: cls, tabindex: "0", "data-why": names, "aria-label": `${text}: ${names}`, "data-facts": [...new Set(covering.map((s) => s.fact))].join(" "), onfocus: showWhy, onclick: showWhy },
+        text,
+      ),
+    );
   }
   return nodes;
+}
+
+function showWhy(event) {
+  const mark = event.currentTarget;
+  const box = mark.closest(".document").querySelector(".mark-why");
+  box.textContent = mark.dataset.why;
+  box.hidden = false;
+}
+
+function documentLabel(d) {
+  if (d.method === "typed") return d.name;
+  return `${d.name} · page ${d.page} · ${d.method === "ocr" ? "read by OCR" : "PDF text"}`;
+}
+
+/** Which document (page) an evidence span sits in. */
+function documentOf(record, e) {
+  return (record.documents || []).find((d) => d.start <= e.start && e.end <= d.end);
+}
+
+function renderDocuments(record) {
+  const box = $("case-documents");
+  const docs = record.documents;
+  $("notes-missing").hidden = Array.isArray(docs);
+  box.replaceChildren(
+    ...(docs || []).map((d, i) =>
+      el(
+        "section",
+        { class: "document", "data-document": String(i), "aria-label": documentLabel(d) },
+        el("h4", {}, documentLabel(d)),
+        el("div", { class: "notes-view", tabindex: "0", "aria-label": `${documentLabel(d)}, evidence highlighted` }, highlightedNotes(d.text, record.facts || [], d.start)),
+        el("p", { class: "mark-why", role: "status", hidden: true }),
+      ),
+    ),
+  );
+}
+
+/** The first highlight of `fact` in the documents, focused (its reason shows beside it). */
+function showFactInNotes(fact) {
+  const mark = [...document.querySelectorAll("#case-documents mark")].find((m) => m.dataset.facts.split(" ").includes(fact));
+  if (mark) {
+    mark.scrollIntoView({ block: "center" });
+    mark.focus();
+  }
+}
+
+/** The deciding criteria in words: the clause-bearing nodes the outcome turned on. */
+function whyWords(record) {
+  const deciding = new Set((record.trace && record.trace.deciding_clauses) || []);
+  if (record.recommendation === "meets_criteria" || !deciding.size) return "";
+  const words = [];
+  const visit = (node, negated) => {
+    if (!node) return;
+    if (node.clause_id && deciding.has(node.clause_id) && node.kind !== "all" && node.kind !== "any") {
+      const st = nodeStatus(node, negated);
+      if (st.cls !== "yes") words.push(`${node.label} — ${st.word}`);
+    }
+    for (const child of node.children || []) visit(child, node.kind === "not" ? !negated : negated);
+  };
+  visit(record.trace.root, false);
+  // An indication the policy calls investigational decides a denial by itself: name it first.
+  const invest = (record.trace.investigational || []).filter((f) => deciding.has(f.clause_id)).map((f) => `${f.label} — experimental/investigational under this policy`);
+  return [...new Set([...invest, ...words])].slice(0, 3).join("; ");
+}
+
+/** A letter's Markdown as DOM nodes (headings, paragraphs, lists, bold), every string a text node. */
+function markdownNodes(markdown) {
+  const inline = (text) => text.split(/(\*\*[^*]+\*\*)/).map((part) => (/^\*\*[^*]+\*\*$/.test(part) ? el("strong", {}, part.slice(2, -2)) : part));
+  const nodes = [];
+  let list = null;
+  for (const block of markdown.split(/\n/)) {
+    const line = block.trimEnd();
+    const quote = /^>\s?(.*)$/.exec(line);
+    if (quote) {
+      list = null;
+      nodes.push(el("blockquote", {}, inline(quote[1])));
+      continue;
+    }
+    const heading = /^(#{1,4})\s+(.*)$/.exec(line);
+    const item = /^\s*[-*]\s+(.*)$/.exec(line);
+    if (item) {
+      if (!list) nodes.push((list = el("ul")));
+      list.append(el("li", {}, inline(item[1])));
+      continue;
+    }
+    list = null;
+    if (heading) nodes.push(el(`h${Math.min(6, heading[1].length + 3)}`, {}, inline(heading[2])));
+    else if (line.trim()) nodes.push(el("p", {}, inline(line)));
+  }
+  return nodes;
+}
+
+async function loadHistory(id) {
+  const list = $("case-history");
+  try {
+    const events = await api(`v1/determinations/${encodeURIComponent(id)}/history`);
+    if (!state.record || state.record.id !== id) return;
+    listOrNone(
+      list,
+      events.map((h) =>
+        el(
+          "li",
+          { "data-action": h.action },
+          el("span", { class: "when" }, when(h.at)),
+          " ",
+          el("strong", {}, h.actor),
+          ` (${h.role}): `,
+          h.summary,
+          h.letter_diff ? el("details", {}, el("summary", {}, "Letter changes"), el("pre", { class: "diff" }, h.letter_diff)) : null,
+        ),
+      ),
+      "No history.",
+    );
+  } catch (err) {
+    list.replaceChildren(el("li", { class: "none" }, `History unavailable: ${err.message}`));
+  }
 }
 
 function listOrNone(ul, items, none) {
@@ -515,14 +694,24 @@ function renderRecord(record) {
   const badge = recBadge(record.recommendation);
   badge.id = "case-rec";
   $("case-rec").replaceWith(badge);
-  $("case-draft-banner").hidden = !(record.requires_physician_review && !signed);
+  $("case-draft-banner").hidden = !(record.recommendation === "does_not_meet_criteria" && !signed);
+  const why = whyWords(record);
+  $("case-why").hidden = !why;
+  $("case-why").textContent = why ? `Why: ${why}.` : "";
+  const voided = Boolean(record.voided_at);
+  $("case-void-banner").hidden = !voided;
+  $("case-void-banner").textContent = voided ? `VOIDED by ${record.voided_by}, ${when(record.voided_at)}: ${record.void_reason}` : "";
   $("case-signed-banner").hidden = !signed;
   $("case-signed-banner").textContent = signed ? `Signed by ${record.signed_by}, ${when(record.signed_at)}` : "";
   const deciding = trace.deciding_clauses || [];
   $("case-deciding").hidden = !deciding.length;
   $("case-deciding-list").replaceChildren(...deciding.map((id) => el("li", {}, clauseRef(id, citations))));
+  const member = record.member && (record.member.name || record.member.id);
   const meta = [
     ["Case", el("code", {}, record.id)],
+    ...(member ? [["Member", [record.member.name, record.member.id].filter(Boolean).join(" · ")]] : []),
+    ...(record.provider && record.provider.name ? [["Provider", record.provider.name]] : []),
+    ["Assignee", `${record.assignee || "unassigned"}${record.physician_queue ? " · physician queue" : ""}`],
     ["Policy", `${policyName(record.policy_id)} · version ${record.policy_version}`],
     ["Status", el("span", { class: `status-word status-${record.status}` }, signed ? "signed" : "draft")],
     ["Created", `${when(record.created_at)} by ${record.created_by}`],
@@ -556,18 +745,8 @@ function renderRecord(record) {
     "None.",
   );
 
-  // notes with evidence
-  const notes = state.notesById.get(record.id);
-  const view = $("case-notes-view");
-  if (typeof notes === "string") {
-    view.replaceChildren(...highlightedNotes(notes, record.facts || []));
-    view.hidden = false;
-    $("notes-missing").hidden = true;
-  } else {
-    view.replaceChildren();
-    view.hidden = true;
-    $("notes-missing").hidden = false;
-  }
+  // documents with evidence
+  renderDocuments(record);
   const withEvidence = (record.facts || []).filter((f) => f.evidence && f.evidence.length);
   listOrNone(
     $("case-evidence"),
@@ -579,11 +758,16 @@ function renderRecord(record) {
         " = ",
         el("strong", {}, valueWord(f.value)),
         ": ",
-        f.evidence.map((e, i) => [
-          i ? " · " : "",
-          el("q", {}, e.text),
-          evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
-        ]),
+        f.evidence.map((e, i) => {
+          const doc = documentOf(record, e);
+          return [
+            i ? " · " : "",
+            el("q", {}, e.text),
+            evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+            doc && doc.method !== "typed" ? el("span", { class: "ev-page" }, ` (${doc.name}, page ${doc.page})`) : "",
+          ];
+        }),
+        record.documents ? [" ", el("button", { type: "button", class: "link-button small", onclick: () => showFactInNotes(f.name) }, "show")] : null,
       ),
     ),
     "No evidence found in the notes.",
@@ -624,6 +808,7 @@ function renderRecord(record) {
   const hasLetter = typeof record.letter_markdown === "string";
   $("letter-kind").textContent = letter ? `${LETTER_KIND[letter.kind] || humanize(letter.kind)} · ${signed ? "signed" : letter.status}` : "no letter";
   $("letter-text").value = hasLetter ? record.letter_markdown : "";
+  $("letter-preview").replaceChildren(...(hasLetter ? markdownNodes(record.letter_markdown) : [el("p", { class: "none" }, "No letter.")]));
   const pdf = $("case-pdf");
   if (hasLetter) {
     pdf.href = `v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`;
@@ -633,10 +818,17 @@ function renderRecord(record) {
     pdf.hidden = true;
   }
   // A signed record is immutable (the server answers 409): nothing left to change here.
-  for (const control of $("override-form").elements) control.disabled = signed;
-  for (const id of ["letter-save", "case-sign"]) $(id).disabled = signed || (id === "letter-save" && !hasLetter);
-  $("letter-text").readOnly = signed || !hasLetter;
+  const settled = signed || voided;
+  for (const form of ["override-form", "extend-form", "void-form"]) for (const control of $(form).elements) control.disabled = settled;
+  for (const id of ["letter-save", "case-assign-me", "case-route"]) $(id).disabled = settled || (id === "letter-save" && !hasLetter);
+  $("case-attest").checked = false;
+  $("case-attest").disabled = settled;
+  $("case-sign").disabled = true; // until the signer attests
+  $("letter-text").readOnly = settled || !hasLetter;
   $("case-sign").textContent = signed ? `Signed by ${record.signed_by}` : "Sign";
+  $("case-link").href = `#/case/${record.id}`;
+  setRoute(`#/case/${record.id}`);
+  loadHistory(record.id);
 
   $("case-empty").hidden = true;
   $("case-result").hidden = false;
@@ -644,6 +836,7 @@ function renderRecord(record) {
 
 async function openCase(id) {
   selectTab("case");
+  setRoute(`#/case/${id}`);
   setStatus("case-status", "Opening the case…");
   const record = await busy($("case-submit"), $("case-error"), () => api(`v1/determinations/${encodeURIComponent(id)}`));
   if (record) {
@@ -661,6 +854,19 @@ function clearCaseMessages() {
   clearError($("override-error"));
 }
 
+/** Fetch `path` with the key and save it through a blob URL under the server's file name (else `fallback`). */
+async function saveDownload(path, fallback) {
+  const response = await api(path, { raw: true });
+  const blob = await response.blob();
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: match ? match[1] : fallback, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** With a key, the PDF is fetched with the X-API-Key header and saved through a blob URL. */
 async function downloadPdf(event) {
   const record = state.record;
@@ -669,15 +875,7 @@ async function downloadPdf(event) {
   clearError($("sign-error"));
   setStatus("sign-status", "Preparing the letter PDF…");
   try {
-    const response = await api(`v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`, { raw: true });
-    const blob = await response.blob();
-    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-    const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: match ? match[1] : `determination-${record.id}.pdf`, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    await saveDownload(`v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`, `determination-${record.id}.pdf`);
     setStatus("sign-status", "Letter PDF downloaded.");
   } catch (err) {
     showError($("sign-error"), err);
@@ -693,7 +891,22 @@ function setUpCase() {
       showError($("case-error"), new ApiError(422, "invalid_request", "choose a policy (policies load once the server accepts your key)"));
       return;
     }
-    setStatus("case-status", "Checking the request against the policy…");
+    const files = [...$("case-files").files];
+    const problems = intakeProblems(body, files);
+    if (problems.length) {
+      showError($("case-error"), new ApiError(422, "intake_check", problems.join(" ")));
+      setStatus("case-status", "Nothing was sent: fix the request first.");
+      return;
+    }
+    if (files.length) {
+      try {
+        body.documents = await caseDocuments();
+      } catch (err) {
+        showError($("case-error"), err);
+        return;
+      }
+    }
+    setStatus("case-status", files.length ? "Reading the documents (OCR for scanned pages) and checking the request…" : "Checking the request against the policy…");
     const record = await busy(
       $("case-submit"),
       $("case-error"),
@@ -704,7 +917,6 @@ function setUpCase() {
       setStatus("case-status", "");
       return;
     }
-    state.notesById.set(record.id, body.clinical_notes);
     clearCaseMessages();
     renderRecord(record);
     $("case-request").open = false;
@@ -763,9 +975,46 @@ function setUpCase() {
     }
   });
 
+  $("case-attest").addEventListener("change", () => {
+    const record = state.record;
+    $("case-sign").disabled = !record || record.status === "signed" || Boolean(record.voided_at) || !$("case-attest").checked;
+  });
+
+  $("case-files").addEventListener("change", () => {
+    $("case-files-list").replaceChildren(...[...$("case-files").files].map((f) => el("li", {}, `${f.name} (${Math.max(1, Math.round(f.size / 1024))} KB)`)));
+  });
+
+  const work = (button, path, body, message, method = "POST") =>
+    busy(button, $("work-error"), () => api(`v1/determinations/${encodeURIComponent(state.record.id)}/${path}`, { method, body })).then((updated) => {
+      if (updated) {
+        renderRecord(updated);
+        setStatus("work-status", message(updated));
+      }
+      return updated;
+    });
+  $("case-assign-me").addEventListener("click", () =>
+    work($("case-assign-me"), "assignment", { assignee: "me", routed_to: state.record.routed_to }, (r) => `Assigned to ${r.assignee}.`, "PUT"),
+  );
+  $("case-route").addEventListener("click", () =>
+    work($("case-route"), "assignment", { assignee: state.record.assignee, routed_to: "physician" }, () => "Routed to the physician queue.", "PUT"),
+  );
+  $("extend-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = { days: Number($("extend-days").value), reason: $("extend-reason").value.trim() };
+    work($("extend-submit"), "extension", body, (r) => `Timeframe extended by ${r.clock.extension_days} days.`);
+  });
+  $("void-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    work($("void-submit"), "void", { reason: $("void-reason").value.trim() }, () => "Case voided: kept in the record, left out of the queue and reports.");
+  });
+
   $("case-sign").addEventListener("click", async () => {
     const record = state.record;
     if (!record) return;
+    if (!$("case-attest").checked) {
+      setStatus("sign-status", "Tick the attestation first.");
+      return;
+    }
     setStatus("sign-status", "Signing…");
     const updated = await busy($("case-sign"), $("sign-error"), () =>
       // The hash of the version on screen: if anyone changed the record since, the server
@@ -786,42 +1035,77 @@ function setUpCase() {
 
 // --- 3. Case list ------------------------------------------------------------------------
 
+function listParams() {
+  const params = new URLSearchParams({ sort: $("list-sort").value, limit: String(state.list.limit), offset: String(state.list.offset) });
+  for (const [id, name] of [["list-status", "status"], ["list-policy", "policy_id"], ["list-outcome", "outcome"], ["list-urgency", "urgency"], ["list-overdue", "overdue"]]) {
+    if ($(id).value) params.set(name, $(id).value);
+  }
+  const q = $("list-q").value.trim();
+  if (q) params.set("q", q);
+  const queue = $("list-queue").value;
+  if (queue === "mine") params.set("assignee", "me");
+  if (queue === "unassigned") params.set("assignee", "");
+  if (queue === "physician") params.set("physician_queue", "true");
+  return params;
+}
+
 async function loadList() {
-  const params = new URLSearchParams();
-  const status = $("list-status").value;
-  const policy = $("list-policy").value;
-  if (status) params.set("status", status);
-  if (policy) params.set("policy_id", policy);
+  const params = listParams();
   setStatus("list-status-msg", "Loading cases…");
-  const rows = await busy($("list-refresh"), $("list-error"), () => api(`v1/determinations${params.size ? `?${params}` : ""}`), $("list-table"));
+  let total = 0;
+  const rows = await busy(
+    $("list-refresh"),
+    $("list-error"),
+    async () => {
+      const response = await api(`v1/determinations?${params}`, { raw: true });
+      total = Number(response.headers.get("X-Total-Count") || 0);
+      return response.json();
+    },
+    $("list-table"),
+  );
   if (!rows) {
     setStatus("list-status-msg", "");
     return;
   }
+  state.list.total = total;
   const body = $("list-body");
   body.replaceChildren(
-    ...rows.map((r) =>
-      el(
+    ...rows.map((r) => {
+      const who = r.member_name || r.member_id || "—";
+      return el(
         "tr",
-        { "data-id": r.id },
-        el(
-          "td",
-          {},
-          el("button", { type: "button", class: "link-button", "aria-label": `Open case ${r.id}`, onclick: () => openCase(r.id) }, r.id.slice(0, 8)),
-        ),
-        el("td", {}, when(r.created_at)),
+        { "data-id": r.id, class: r.clock && r.clock.overdue && r.status === "draft" ? "row-overdue" : null },
+        el("td", {}, el("button", { type: "button", class: "link-button", "aria-label": `Open case ${r.id}${r.member_name ? ` for ${r.member_name}` : ""}`, onclick: () => openCase(r.id) }, who)),
+        el("td", {}, el("code", { class: "case-id" }, r.id)),
         el("td", {}, r.policy_id),
         el("td", {}, recBadge(r.recommendation, "small")),
-        el("td", {}, el("span", { class: `status-word status-${r.status}` }, r.status)),
-        el("td", {}, r.created_by),
-        el("td", {}, r.signed_by || "—"),
+        el("td", {}, r.clock ? el("span", { class: `urgency urgency-${r.clock.urgency}` }, r.clock.urgency) : "—"),
         el("td", {}, clockCell(r.clock)),
-      ),
-    ),
+        el("td", {}, r.assignee || "—", r.physician_queue ? el("span", { class: "pill" }, " physician") : null),
+        el("td", {}, el("span", { class: `status-word status-${r.status}` }, r.voided ? "voided" : r.status)),
+      );
+    }),
   );
   if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "none" }, "No case matches.")));
-  const filters = [status && `status ${status}`, policy && `policy ${policy}`].filter(Boolean);
-  setStatus("list-status-msg", `${rows.length} case${rows.length === 1 ? "" : "s"}${filters.length ? ` (${filters.join(", ")})` : ""}.`);
+  const first = rows.length ? state.list.offset + 1 : 0;
+  const last = state.list.offset + rows.length;
+  $("list-page").textContent = `Cases ${first}–${last} of ${total}`;
+  $("list-prev").disabled = state.list.offset === 0;
+  $("list-next").disabled = last >= total;
+  const filters = [...params.entries()].filter(([k]) => !["sort", "limit", "offset"].includes(k)).map(([k, v]) => `${humanize(k)} ${v || "none"}`);
+  setStatus("list-status-msg", `${total} case${total === 1 ? "" : "s"}${filters.length ? ` (${filters.join(", ")})` : ""}.`);
+}
+
+async function openReport(event) {
+  event.preventDefault();
+  clearError($("list-error"));
+  try {
+    const year = new Date().getFullYear();
+    await saveDownload(`v1/metrics/cms-0057f?year=${year}&format=html`, `cms-0057f-${year}.html`);
+    setStatus("list-status-msg", "CMS-0057-F report downloaded.");
+  } catch (err) {
+    showError($("list-error"), err);
+  }
 }
 
 // --- 4. Compare --------------------------------------------------------------------------
@@ -916,9 +1200,21 @@ function start() {
   setUpCase();
   $("list-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    state.list.offset = 0;
     loadList();
   });
+  $("list-prev").addEventListener("click", () => {
+    state.list.offset = Math.max(0, state.list.offset - state.list.limit);
+    loadList();
+  });
+  $("list-next").addEventListener("click", () => {
+    state.list.offset += state.list.limit;
+    loadList();
+  });
+  $("list-report").addEventListener("click", openReport);
+  window.addEventListener("popstate", routeFromHash);
   loadPolicies();
+  routeFromHash();
   document.documentElement.dataset.ready = "true";
 }
 
