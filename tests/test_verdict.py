@@ -8,6 +8,7 @@ import pytest
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.extractive import compose_answer
 from mrs_assist.answer.plan import plan_question, stated_case
+from mrs_assist.answer.scope import foreign_payers, unset_topics
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.retrieve.shorthand import expand_shorthand, spell_out
@@ -93,7 +94,7 @@ def test_a_stated_safety_item_is_flagged_before_the_open_criteria(services):
     verdict = _ask(services, "HH: pt had a stent placed 3 wks ago, MRS ok?").verdict
     assert verdict.claims[0].text.startswith("Safety flag under HealthHelp")
     assert verdict.claims[0].clause_ids == ["healthhelp-mrs#contraindications.1"]
-    assert verdict.claims[1].text.startswith("Not decided — ")
+    assert verdict.claims[1].text.startswith("It depends — ") and verdict.claim == "depends"
 
 
 def test_response_keeps_the_contract_and_adds_verdict(services):
@@ -191,3 +192,50 @@ def test_question_intents_and_shorthand():
     assert "history" not in question_intents("MRS to evaluate residual tumor vs treatment change")
     assert expand_shorthand("what does NIA call E/I") == "what does NIA call E/I (experimental investigational)"
     assert spell_out("no new sx, s/p XRT") == "no new symptoms, status post radiation"
+
+
+# --- issue 23: every verdict states its claim; what no indexed policy answers is said first ---------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does NIA cover MRS for glioma grading?", "no"),
+        ("Does Florida Blue cover MRS for epilepsy?", "no"),
+        ("Does HealthHelp cover MRS for multiple sclerosis?", "yes"),
+        ("Does Cohere cover MRS for Canavan disease?", "only_if"),
+        ("Which payers cover MRS for Canavan disease?", "depends"),
+        ("HH: pt had a stent placed 3 wks ago, MRS ok?", "depends"),
+        ("pt had MRI brain 5 wks ago, no new sx, can we approve MRS under cohere?", "no"),
+        ("cohere, neonate w HIE, MRI inconclusive - approve mrs?", "yes"),
+    ],
+)
+def test_every_decided_verdict_states_its_claim(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("Does Aetna cover MRS for brain tumors?", "no indexed policy is Aetna's"),
+        ("Is MR spectroscopy approvable under UHC for epilepsy?", "no indexed policy is UnitedHealthcare's"),
+        ("What is the fee for CPT 76390?", "set no fee"),
+        ("What's the copay for MRS under Florida Blue?", "set no fee"),
+        ("How many days does Cohere take to decide an MRS request?", "no review turnaround time"),
+    ],
+)
+def test_questions_no_indexed_policy_answers_say_so_first(services, question, says):
+    response = services.ask(AskRequest(question=question))
+    assert response.verdict.claim == "not_addressed" and response.verdict.claims == []
+    assert response.answer.startswith("Not addressed — ") and says in response.verdict.text
+
+
+def test_an_indexed_payer_named_beside_another_is_still_answered(services):
+    verdict = _ask(services, "Aetna aside, does Florida Blue cover MRS for epilepsy?").verdict
+    assert verdict.claim == "no" and "floridablue-mrs#position" in verdict.claims[0].clause_ids
+
+
+def test_scope_words_need_whole_words():
+    assert foreign_payers("pt in humana medicare advantage") == ["Humana"]
+    assert foreign_payers("Is MRS covered for a cigarette smoker?") == []
+    assert [t.name for t in unset_topics("Does Cohere cover MRS for epilepsy?")] == []
+    assert [t.name for t in unset_topics("coverage appeal after denial")] == ["appeal"]

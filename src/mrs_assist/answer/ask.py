@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mrs_assist.answer import scope
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -85,6 +86,8 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
+        if plan.outside:
+            return self._outside(plan, top_k)
         response = self._decided(plan, top_k) if plan.decides_coverage else None
         if response is None:
             response = self._retrieved(plan, top_k)
@@ -172,6 +175,23 @@ class Asker:
         except (IndexNotReadyError, ServiceUnavailableError):
             return []  # the criteria answer stands on its own; retrieval only adds context
         return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
+
+    # --- no indexed policy answers it ----------------------------------------------------------
+    def _outside(self, plan: QueryPlan, top_k: int) -> AskResponse:
+        """'Not addressed' said plainly (another payer, a topic the policies never set), then
+        the closest indexed text, offered for comparison."""
+        indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
+        text = scope.outside_statement(plan.foreign if not plan.named else [], plan.unset, indexed)
+        verdict = verdicts.not_addressed(text)
+        try:
+            result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
+        except (IndexNotReadyError, ServiceUnavailableError):
+            result = None
+        if result is None or not plan.addressed(result, self.settings):
+            return AskResponse(answer=f"{text}\n\n{NOT_ADDRESSED}", citations=[], mode="extractive", verdict=verdict)
+        body, citations = compose_answer(plan.question, select_quotes(result.hits), kinds=self._kinds)
+        return AskResponse(answer=f"{text}\n\nClosest text (not an answer):\n{body}", citations=citations,
+                           mode="extractive", verdict=verdict)
 
     # --- retrieval answers -------------------------------------------------------------------
     def _retrieved(self, plan: QueryPlan, top_k: int) -> AskResponse:

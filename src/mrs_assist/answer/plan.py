@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrs_assist.answer.scope import Topic, foreign_payers, unset_topics
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
@@ -77,6 +78,16 @@ class QueryPlan:
     """The case the question states ('pt had MRI 5 wks ago, no new sx'), as sentences; '' if none."""
     guidelines: list[str] = field(default_factory=list)
     """Guideline policy ids in the corpus (criteria exist for these)."""
+    foreign: list[str] = field(default_factory=list)
+    """Payers the question names that no indexed policy belongs to (Aetna, Cigna, …)."""
+    unset: list[Topic] = field(default_factory=list)
+    """Topics it asks that the policies never set (a fee, a turnaround time, an appeal)."""
+
+    @property
+    def outside(self) -> bool:
+        """No indexed policy can answer it: only another payer is named, or it asks a topic
+        the policies never set."""
+        return bool((self.foreign and not self.named) or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
@@ -161,6 +172,8 @@ def plan_question(
         unmentioned=vocabulary.unmentioned(question),
         case_text=stated_case(question, corpus) if coverage or patient else "",
         guidelines=guidelines,
+        foreign=foreign_payers(question),
+        unset=unset_topics(question),
     )
 
 

@@ -69,13 +69,25 @@ def _short(text: str, limit: int = _ITEM_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def _render(lead: str, claims: list[VerdictClaim], basis: str) -> Verdict:
+def _render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quote") -> Verdict:
     """One sentence when there is one claim; else the lead line and one row per claim."""
     if len(claims) == 1 and not lead:
         text = claims[0].text
     else:
         text = "\n".join([lead, *(f"- {c.text}" for c in claims)]).strip()
-    return Verdict(text=text, basis=basis, claims=claims, checked=False)
+    return Verdict(text=text, basis=basis, claims=claims, checked=False, claim=claim)
+
+
+def overall(kinds: Sequence[str]) -> str:
+    """One claim for several payers' claims: theirs when they agree, else 'depends' (on the payer)."""
+    distinct = set(kinds)
+    if len(distinct) == 1:
+        return distinct.pop()
+    return "depends" if distinct else "quote"
+
+
+_OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "needs_more_information": "depends"}
+_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
 
 def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
@@ -91,7 +103,7 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
             text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {_cite(ids)}."
         else:
             need = "; ".join(case.missing) or what
-            text = f"Not decided — what the question states does not settle {who} criteria; still open: {need} {_cite(ids)}."
+            text = f"It depends — what the question states does not settle {who} criteria; it turns on: {need} {_cite(ids)}."
         claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
         flagged = [
             VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
@@ -100,7 +112,7 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         # Undecided coverage with a stated safety item: the flag is what the question is about.
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
-    return _render(lead, claims, "checker")
+    return _render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
 
 
 _STATUS = {
@@ -123,13 +135,14 @@ def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
         claims.append(VerdictClaim(text=f"{text} {_cite(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
     payers = list(dict.fromkeys(c.payer for c in cells))
     indications = list(dict.fromkeys(c.indication for c in cells))
+    claim = overall([_STATUS_CLAIM[c.status] for c in cells])
     if len(claims) == 1:
-        return _render("", claims, "criteria")
+        return _render("", claims, "criteria", claim)
     covered = [c.payer for c in cells if c.status == "covered"]
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
     )
-    return _render(lead, claims, "criteria")
+    return _render(lead, claims, "criteria", claim)
 
 
 def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
@@ -157,10 +170,9 @@ def from_clause(payer: str, citation: Citation, kinds: frozenset[str], quote: st
     return _render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
 
 
-def not_addressed() -> Verdict:
+def not_addressed(text: str = "The guidelines in this corpus do not address this question.") -> Verdict:
     """The verdict when no guideline addresses the question (nothing to cite)."""
-    text = "The guidelines in this corpus do not address this question."
-    return Verdict(text=text, basis="not_addressed", claims=[], checked=True)
+    return Verdict(text=text, basis="not_addressed", claims=[], checked=True, claim="not_addressed")
 
 
 def prefer_current(hits: Sequence, intents: frozenset[str]):

@@ -22,7 +22,7 @@ from mrs_assist.evaluation.cases import (
 )
 from mrs_assist.evaluation.negex import evaluate_negex, negex_headline
 from mrs_assist.evaluation.clausemap import ClauseMatcher
-from mrs_assist.evaluation.data import load_cases, load_questions
+from mrs_assist.evaluation.data import INDEPENDENT_SPLITS, SPLITS, load_cases, load_questions
 from mrs_assist.evaluation.lcbaseline import DEFAULT_SEEDS_DIR, LangChainPipeline
 from mrs_assist.evaluation.metrics import mean, rate
 from mrs_assist.evaluation.questions import (
@@ -32,6 +32,7 @@ from mrs_assist.evaluation.questions import (
     compare_questions,
     evaluate_question,
     summarise_retrievers,
+    summarise_verdicts,
 )
 from mrs_assist.evaluation.timing import Stopwatch
 
@@ -150,7 +151,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     options = options or EvalOptions()
     started = time.perf_counter()
     settings = services.settings
-    questions = load_questions(settings.eval_dir)[: options.limit_questions]
+    questions = load_questions(settings.eval_dir, SPLITS + INDEPENDENT_SPLITS)[: options.limit_questions]
     cases = load_cases(settings.eval_dir)[: options.limit_cases]
     notes = list(options.notes)
     stopwatch = Stopwatch()
@@ -179,7 +180,14 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)
+    every_row, q_rows = q_rows, [r for r in q_rows if r["split"] in SPLITS]  # our own sets, as before
     retrievers = summarise_retrievers(q_rows)
+    independent = {
+        split: {"ask_gold_in_first_six": rate(r["ask"]["gold_in_first_six"] for r in rows if r["gold"]),
+                "verdicts": summarise_verdicts(rows)}
+        for split in INDEPENDENT_SPLITS
+        if (rows := [r for r in every_row if r["split"] == split])
+    }
     by_split = {
         split: {
             "retrievers": summarise_retrievers(rows),
@@ -229,6 +237,14 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         ) if test_ours and test_bm25 else None,
         "ask_test.gold_in_first_six": test.get("ask_gold_in_first_six"),
         "ask.verdicts_checked": rate(r["ask"]["verdict_checked"] for r in q_rows),
+        **{
+            f"ask_{split.replace('-', '_')}.{name}": independent.get(split, {}).get("verdicts", {}).get(name)
+            for split in INDEPENDENT_SPLITS for name in ("accuracy", "wrong_rate")
+        },
+        **{
+            f"ask_{split.replace('-', '_')}.gold_in_first_six": independent.get(split, {}).get("ask_gold_in_first_six")
+            for split in INDEPENDENT_SPLITS
+        },
         "answers.keyword_accuracy": answers["keyword_accuracy"],
         "answers.not_addressed_handled": answers["not_addressed"]["handled_rate"],
         "answers.false_declines": len(answers["false_declines"]),
@@ -256,10 +272,11 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "negex": negex,
         "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,
+        "independent": independent,
         "citations": citations,
         "letters": determination["letters"],
         "judge": judge,
         "latency": latency,
-        "questions": q_rows,
+        "questions": every_row,
         "cases": c_rows,
     }

@@ -124,6 +124,27 @@ def _answers(result: dict) -> Section:
         Table(["question", "kind", "text", "miss"], misses) if misses else "No per-question misses.")
 
 
+def _verdicts(result: dict) -> Section:
+    """Verdict correctness on the independent question sets, per kind."""
+    s = Section("Verdicts on independent questions (issue 23)")
+    independent = result.get("independent") or {}
+    if not independent:
+        return s.add("No independent question set (eval/questions-indep-*.yaml) in this run.")
+    rows = []
+    for split, entry in independent.items():
+        v = entry["verdicts"]
+        for kind, t in [("all", v), *v["by_kind"].items()]:
+            rows.append([split, kind, t["questions"], t["right"], t["wrong"], t["no_verdict"], fmt(t["accuracy"]),
+                         fmt(t["wrong_rate"]), fmt(t["gold_in_first_six"])])
+    wrong = "; ".join(f"{split}: {', '.join(e['verdicts']['wrong_ids']) or 'none'}" for split, e in independent.items())
+    return s.add(
+        "A verdict is right when the answer's verdict claim (yes / no / only if / depends / not addressed) answers "
+        "the writer's expected verdict; wrong when it claims another; a quoted clause with no claim is neither. "
+        f"Wrong verdicts: {wrong}.",
+        Table(["split", "kind", "questions", "right", "wrong", "no verdict", "accuracy", "wrong rate", "gold in first six"], rows),
+    )
+
+
 def _determinations(result: dict, paths: dict) -> Section:
     d = result["determination"]
     labels = d["confusion"]["labels"]
@@ -183,5 +204,5 @@ def build_sections(result: dict, paths: dict, gate: list[str] | None, thresholds
         Table(["stage", "n", "median ms", "p95 ms", "max ms"],
               [[n, s["n"], s["median_ms"], s["p95_ms"], s["max_ms"]] for n, s in result["latency"].items()]),
         Image(paths["latency"], "latency per stage"))
-    return [_summary(result, gate, thresholds), *_retrieval(result, paths), _answers(result),
+    return [_summary(result, gate, thresholds), *_retrieval(result, paths), _answers(result), _verdicts(result),
             _determinations(result, paths), cites, judge, lat]
