@@ -239,3 +239,70 @@ def test_scope_words_need_whole_words():
     assert foreign_payers("Is MRS covered for a cigarette smoker?") == []
     assert [t.name for t in unset_topics("Does Cohere cover MRS for epilepsy?")] == []
     assert [t.name for t in unset_topics("coverage appeal after denial")] == ["appeal"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause", "deciding"),
+    [
+        # issue 23's misreadings: a stated case read wrongly
+        ("Known GBM, MRI read as unequivocal progression, not inconclusive. Does Cohere cover MRS?", "no",
+         "cohere-mrs#indications.1", "conventional MRI or CT is inconclusive"),
+        ("New lesion, DDx subacute infarct vs neoplasm. Does NIA approve MRS?", "yes",
+         "nia-brain-mrs#indications.2", "distinguish a brain tumor from a non-tumor lesion"),
+        ("Adult HIE after cardiac arrest under Cohere - covered?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
+        ("Does Cohere cover MRS for HIE in a 40 year old?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
+    ],
+)
+def test_a_stated_case_is_read_as_stated(services, question, claim, clause, deciding):
+    response = _ask(services, question)
+    verdict = response.verdict
+    assert verdict.basis == "checker" and verdict.claim == claim and verdict.checked
+    assert clause in verdict.claims[0].clause_ids and deciding in verdict.claims[0].text
+    # the question's own facts are shown back under the verdict
+    assert verdict.described and response.answer.split("\n")[1].startswith("As you describe it: ")
+
+
+def test_the_facts_shown_back_say_what_was_read_and_from_which_words(services):
+    verdict = _ask(services, "Adult HIE after cardiac arrest under Cohere - covered?").verdict
+    assert 'hypoxic-ischemic encephalopathy (HIE) ("HIE")' in verdict.described
+    assert "not: a neonate (first 28 days of life)" in verdict.described
+
+
+def test_stated_case_keeps_a_qualifier_with_its_fragment(services):
+    case = stated_case("Known GBM, MRI read as unequivocal progression, not inconclusive. Cohere ok?", services.corpus)
+    assert case == "Known GBM. MRI read as unequivocal progression, conclusive."
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "start", "clause"),
+    [
+        ("Does HealthHelp require a non-diagnostic MRI for every indication, e.g. MS?", "no",
+         "No — HealthHelp (healthhelp-mrs) requires it", "healthhelp-mrs#indications.4"),
+        ("Does Cohere require conventional imaging to be inconclusive?", "yes",
+         "Yes — Cohere Health (cohere-mrs) requires, for every indication", "cohere-mrs#indications.1"),
+        ("Is an inconclusive MRI required by NIA?", "no", "No — none of National Imaging", "nia-brain-mrs#indications.1"),
+        ("Does HealthHelp need a known brain tumor for biopsy guidance?", "yes",
+         "Yes — HealthHelp (healthhelp-mrs) requires, for MRS to guide or localize a brain biopsy: a known",
+         "healthhelp-mrs#indications.1"),
+        ("Does Cohere require the patient to be a neonate for HIE?", "yes", "Yes — Cohere", "cohere-mrs#indications.2.b.1"),
+    ],
+)
+def test_a_requirement_question_is_answered_about_the_requirement(services, question, claim, start, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked and verdict.text.startswith(start)
+    assert clause in verdict.claims[0].clause_ids
+
+
+def test_committee_lines_and_reference_lists_never_decide(services):
+    structure = services.asker.structure
+    assert "committee" in structure.kinds["nia-brain-mrs#approval.committee"]
+    assert "committee" in structure.kinds["floridablue-mrs#committee-approval"]
+
+    class Hit:
+        def __init__(self, clause_id):
+            self.clause_id, self.policy_id = clause_id, clause_id.split("#")[0]
+            self.kinds = structure.kinds[clause_id]
+
+    hits = [Hit("nia-brain-mrs#approval.committee"), Hit("healthhelp-mrs#references.4"), Hit("nia-brain-mrs#indications.2")]
+    assert verdicts.prefer_current(hits, frozenset()).clause_id == "nia-brain-mrs#indications.2"
+    assert question_intents("Does Cohere cover MRS for HIE in a 40 year old?") == frozenset()

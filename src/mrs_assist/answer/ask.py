@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mrs_assist.answer import scope
+from mrs_assist.answer import requirement, scope
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -33,6 +33,7 @@ from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareRespons
 log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+_PAST = frozenset({"history", "date", "version"})
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
 _MAX_DECIDING = 3
@@ -73,10 +74,13 @@ class Asker:
             vocabulary=self.vocabulary,
         )
 
-    def _criteria(self) -> tuple[Catalogue, list[str]] | None:
-        """The catalogue and the matrix's indication rows, or None when the corpus has no criteria."""
+    def _criteria(self) -> tuple[Catalogue, list[str], list[str]] | None:
+        """The catalogue, the matrix's indication rows and the facts its covered-if cells
+        require, or None when the corpus has no criteria."""
         try:
-            return self.catalogue(), [row.fact for row in self.matrix().rows]
+            rows = self.matrix().rows
+            conditions = dict.fromkeys(f for row in rows for cell in row.cells.values() for f in cell.condition_facts)
+            return self.catalogue(), [row.fact for row in rows], list(conditions)
         except (CorpusError, ConfigError) as exc:
             log.info("no criteria for ask (%s): retrieval answers only", exc.code)
             return None
@@ -88,7 +92,11 @@ class Asker:
         top_k = request.top_k or self.settings.top_k
         if plan.outside:
             return self._outside(plan, top_k)
-        response = self._decided(plan, top_k) if plan.decides_coverage else None
+        response = None
+        if plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
+            response = self._requirement(plan, top_k)
+        elif plan.decides_coverage:
+            response = self._decided(plan, top_k)
         if response is None:
             response = self._retrieved(plan, top_k)
         response = self._checked(plan, response)
@@ -107,8 +115,13 @@ class Asker:
                 return None
             verdict = verdicts.from_matrix(self._cells(plan, policy_ids))
         citations = _merge(citations, more)
-        body = coverage
-        if not body:  # a stated case with no indication named: quote what decided it
+        return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _quoted(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict, citations: list[Citation],
+                top_k: int, body: str = "") -> AskResponse:
+        """A criteria verdict's response: ``body`` (else the cited clauses quoted), then up to
+        three related retrieved clauses."""
+        if not body and citations:
             payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
             body = compose_answer(plan.question, citations, payer_names=payers, kinds=self._kinds)[0]
         related = self._related(plan, policy_ids, {c.clause_id for c in citations}, top_k)
@@ -122,7 +135,8 @@ class Asker:
         """The stated case's outcome under each policy, or (None, []) when it states no facts."""
         if not plan.case_text or self.extract is None:
             return None, []
-        extracted = {k: v for k, v in self.extract(plan.case_text).items() if v.value is not None}
+        read = self.extract(plan.case_text, plan.case_age) if plan.case_age is not None else self.extract(plan.case_text)
+        extracted = {k: v for k, v in read.items() if v.value is not None}
         if not extracted:
             return None, []
         named = {f: True for f in plan.indications if f not in extracted}
@@ -132,7 +146,7 @@ class Asker:
         for pid in policy_ids:
             policy = self.policies()[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
-            deciding = _deciding(evaluation)
+            deciding = _deciding(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
             cases.append(verdicts.PolicyCase(
@@ -140,19 +154,38 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
             ))
-        return verdicts.from_checker(cases), self._citations(ids)
+        verdict = verdicts.from_checker(cases).model_copy(update={"described": _described(extracted, catalogue)})
+        return verdict, self._citations(ids)
 
-    def _cells(self, plan: QueryPlan, policy_ids: list[str]) -> list[verdicts.MatrixCell]:
+    def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
+        """Matrix cells of the indications named (or ``facts``) under each policy."""
         rows = {row.fact: row for row in self.matrix().rows}
         return [
             verdicts.MatrixCell(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
                 status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
                 clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
+                condition_facts=tuple(rows[fact].cells[pid].condition_facts),
             )
-            for fact in plan.indications
+            for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
         ]
+
+    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
+        """Whether the condition asked about is required, per policy (``answer.requirement``)."""
+        policy_ids = plan.decided_policies
+        every = [row.fact for row in self.matrix().rows]
+        by_policy: dict[str, list[verdicts.MatrixCell]] = {pid: [] for pid in policy_ids}
+        for cell in self._cells(plan, policy_ids, every):
+            by_policy[cell.policy_id].append(cell)
+        labels = {row.fact: row.label for row in self.matrix().rows}
+        named = [labels[f] for f in plan.indications if f not in plan.required.facts]
+        asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
+        wanted = plan.required.resolved(asked)
+        heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
+        verdict = requirement.from_requirement(wanted, by_policy, named, heads)
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     def _matrix_answer(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[str, list[Citation]]:
         """The per-policy coverage lines for the indications named, and their citations."""
@@ -256,11 +289,14 @@ class Asker:
                 verdict = verdict.model_copy(update={"checked": False})
                 return response.model_copy(update={"verdict": verdict})
         verdict = verdict.model_copy(update={"checked": True})
+        shown = verdict.text
+        if verdict.described:  # the question's own facts, as read, right under the verdict
+            shown += "\nAs you describe it: " + "; ".join(verdict.described) + "."
         note, body = "", response.answer
         if body.startswith(UNMENTIONED):  # the note that the guidelines may not answer stays first
             note, body = body.split("\n\n", 1)
             note += "\n\n"
-        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{verdict.text}\n\n{body}"})
+        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{shown}\n\n{body}"})
 
     def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
         """The model's phrasing when one is configured and it passes the validator."""
@@ -301,7 +337,19 @@ def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citati
     return list(out.values())
 
 
-def _deciding(evaluation: Evaluation) -> list[tuple[str, str]]:
+def _described(extracted: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
+    """The stated facts as read, each with the words it was read from: 'a known (diagnosed)
+    brain tumor ("Known GBM")', 'not: conventional MRI or CT is inconclusive ("not inconclusive")'."""
+    out = []
+    for name, fact in extracted.items():
+        label = catalogue.spec(name).label if name in catalogue else name.replace("_", " ")
+        words = "; ".join(dict.fromkeys(e.text for e in getattr(fact, "evidence", [])[:2]))
+        said = f' ("{words}")' if words else ""
+        out.append(f"{label}{said}" if fact.value else f"not: {label}{said}")
+    return out
+
+
+def _deciding(evaluation: Evaluation, stated_facts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(criterion label, clause id) of what decided the outcome, at most three.
 
     Named by what the case makes true: an indication the policy calls investigational, a
@@ -309,15 +357,26 @@ def _deciding(evaluation: Evaluation) -> list[tuple[str, str]]:
     ("none of 1-8 is met") only when no stated fact decided it.
     """
     true_leaf: dict[str, Any] = {}
+    false_leaf: dict[str, Any] = {}
     group: dict[str, Any] = {}
     for node in evaluation.trace.walk():
         if not node.clause_id or node.value is None:
             continue
         if node.fact and node.value is True:
             true_leaf.setdefault(node.clause_id, node)
+        if node.fact and node.value is False and node.fact in stated_facts:
+            false_leaf.setdefault(node.clause_id, node)
         group.setdefault(node.clause_id, node)
     if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
         return [(f.label, f.clause_id) for f in evaluation.investigational][:_MAX_DECIDING]
+    if evaluation.outcome == "does_not_meet_criteria":
+        # What the case states makes a required part false ("not: a neonate"), or an exclusion true.
+        excluded = [cid for cid in evaluation.deciding_clauses
+                    if cid in true_leaf and true_leaf[cid].id.startswith("exclusions")]
+        unmet = [cid for cid in evaluation.deciding_clauses if cid in false_leaf]
+        if excluded or unmet:
+            return ([(true_leaf[cid].label, cid) for cid in excluded]
+                    + [(f"{false_leaf[cid].label} (not met as the question states the case)", cid) for cid in unmet])[:_MAX_DECIDING]
     stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
     if stated:
         return [(true_leaf[cid].label, cid) for cid in stated][:_MAX_DECIDING]

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from mrs_assist.schemas import Citation, Verdict, VerdictClaim
 
 HISTORY_KINDS = frozenset({"history", "reference"})
+NEVER_DECIDE = frozenset({"reference", "notice", "committee"})
+"""Reference lists, notices and committee/sign-off lines: quoted when asked for, never the verdict's basis
+when any other clause ranks."""
 _PAST = frozenset({"history", "date", "version"})
 _ITEM_CHARS = 110
 
@@ -53,9 +56,12 @@ class MatrixCell:
     status: str
     conditions: list[str]
     clause_ids: list[str]
+    condition_facts: tuple[str, ...] = ()
+    """The facts a covered_if cell requires (the matrix's own names)."""
 
 
-def _cite(ids: Sequence[str]) -> str:
+def cite_ids(ids: Sequence[str]) -> str:
+    """"[id, id]": the ids as a verdict shows them, each once."""
     return "[" + ", ".join(dict.fromkeys(ids)) + "]"
 
 
@@ -69,7 +75,7 @@ def _short(text: str, limit: int = _ITEM_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def _render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quote") -> Verdict:
+def render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quote") -> Verdict:
     """One sentence when there is one claim; else the lead line and one row per claim."""
     if len(claims) == 1 and not lead:
         text = claims[0].text
@@ -98,12 +104,12 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         what = "; ".join(dict.fromkeys(label for label, _ in case.deciding))
         who = f"{case.payer} ({case.policy_id})"
         if case.outcome == "meets_criteria":
-            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {_cite(ids)}."
+            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {cite_ids(ids)}."
         elif case.outcome == "does_not_meet_criteria":
-            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {_cite(ids)}."
+            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {cite_ids(ids)}."
         else:
             need = "; ".join(case.missing) or what
-            text = f"It depends — what the question states does not settle {who} criteria; it turns on: {need} {_cite(ids)}."
+            text = f"It depends — what the question states does not settle {who} criteria; it turns on: {need} {cite_ids(ids)}."
         claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
         flagged = [
             VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
@@ -112,7 +118,7 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         # Undecided coverage with a stated safety item: the flag is what the question is about.
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
-    return _render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
+    return render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
 
 
 _STATUS = {
@@ -132,24 +138,24 @@ def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
             who = f"{cell.payer}'s ({cell.policy_id})"
         cond = "; ".join(cell.conditions) or "its conditions are met"
         text = _STATUS[cell.status].format(who=who, ind=cell.indication, cond=cond)
-        claims.append(VerdictClaim(text=f"{text} {_cite(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
+        claims.append(VerdictClaim(text=f"{text} {cite_ids(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
     payers = list(dict.fromkeys(c.payer for c in cells))
     indications = list(dict.fromkeys(c.indication for c in cells))
     claim = overall([_STATUS_CLAIM[c.status] for c in cells])
     if len(claims) == 1:
-        return _render("", claims, "criteria", claim)
+        return render("", claims, "criteria", claim)
     covered = [c.payer for c in cells if c.status == "covered"]
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
     )
-    return _render(lead, claims, "criteria", claim)
+    return render(lead, claims, "criteria", claim)
 
 
 def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
     """The whole list: the parent clause and every item, each cited."""
     claims = [VerdictClaim(text=f"{_short(i.text)} [{i.clause_id}]", clause_ids=[i.clause_id]) for i in items]
     lead = f"{payer} ({policy_id}) lists {len(items)}: {_short(parent.text, 160)} [{parent.clause_id}]"
-    verdict = _render(lead, claims, "list")
+    verdict = render(lead, claims, "list")
     claims = [VerdictClaim(text=lead, clause_ids=[parent.clause_id]), *claims]
     return verdict.model_copy(update={"claims": claims})
 
@@ -167,7 +173,7 @@ def from_clause(payer: str, citation: Citation, kinds: frozenset[str], quote: st
     """The best clause's answer, labelled when it is history or a reference."""
     text = citation.text if metadata and len(citation.text) <= 260 else quote
     claim = f'{label_of(kinds)}{payer} ({citation.policy_id}): "{text}" [{citation.clause_id}]'
-    return _render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
+    return render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
 
 
 def not_addressed(text: str = "The guidelines in this corpus do not address this question.") -> Verdict:
@@ -176,14 +182,20 @@ def not_addressed(text: str = "The guidelines in this corpus do not address this
 
 
 def prefer_current(hits: Sequence, intents: frozenset[str]):
-    """The hit the verdict should rest on: the best one, unless it is history or a reference,
-    the question does not ask about the past, and a current clause of the same policy ranks."""
+    """The hit the verdict should rest on: the best one, unless it is a reference, notice or
+    committee line (any other hit is preferred), or history when the question does not ask
+    about the past and a current clause of the same policy ranks."""
     if not hits:
         return None
-    best = hits[0]
-    if intents & _PAST or not (getattr(best, "kinds", frozenset()) & HISTORY_KINDS):
+
+    def kinds(hit) -> frozenset[str]:
+        return getattr(hit, "kinds", frozenset())
+
+    substantive = [h for h in hits if not kinds(h) & NEVER_DECIDE] or list(hits)
+    best = substantive[0]
+    if intents & _PAST or not (kinds(best) & HISTORY_KINDS):
         return best
-    current = [h for h in hits if h.policy_id == best.policy_id and not (getattr(h, "kinds", frozenset()) & HISTORY_KINDS)]
+    current = [h for h in substantive if h.policy_id == best.policy_id and not (kinds(h) & HISTORY_KINDS)]
     return current[0] if current else best
 
 
