@@ -306,3 +306,22 @@ def test_committee_lines_and_reference_lists_never_decide(services):
     hits = [Hit("nia-brain-mrs#approval.committee"), Hit("healthhelp-mrs#references.4"), Hit("nia-brain-mrs#indications.2")]
     assert verdicts.prefer_current(hits, frozenset()).clause_id == "nia-brain-mrs#indications.2"
     assert question_intents("Does Cohere cover MRS for HIE in a 40 year old?") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "start", "clause"),
+    [
+        ("Is an MR-conditional pacemaker by itself a non-indication?", "no", "No — none of Cohere Health",
+         "cohere-mrs#non-indications"),
+        ("Does a pacemaker rule out MRS under Cohere?", "yes", "Yes — Cohere Health (cohere-mrs) lists it as a non-indication",
+         "cohere-mrs#non-indications.3"),
+        ("Does claustrophobia exclude a patient from MRS under Cohere?", "no", "No — Cohere Health (cohere-mrs) does not exclude it",
+         "cohere-mrs#notes.1"),
+        ("Is a cochlear implant a contraindication for HealthHelp?", "yes", "Yes — HealthHelp (healthhelp-mrs) lists it where MRI may be",
+         "healthhelp-mrs#contraindications.2"),
+    ],
+)
+def test_an_exclusion_question_is_answered_from_the_policy_lists(services, question, claim, start, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked and verdict.text.startswith(start)
+    assert clause in verdict.claims[0].clause_ids and verdict.described

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mrs_assist.answer import requirement, scope
+from mrs_assist.answer import exclusion, requirement, scope
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -95,7 +95,9 @@ class Asker:
         response = None
         if plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
-        elif plan.decides_coverage:
+        elif plan.excluding and not plan.intents & _PAST:
+            response = self._exclusion(plan, top_k)
+        if response is None and plan.decides_coverage:
             response = self._decided(plan, top_k)
         if response is None:
             response = self._retrieved(plan, top_k)
@@ -170,6 +172,44 @@ class Asker:
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
         ]
+
+    def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """Whether what the question names is a listed exclusion, per policy; None when the
+        note reader finds nothing in it or no criteria are loaded."""
+        if self.extract is None or self._criteria() is None:
+            return None
+        read = {k: v for k, v in self.extract(plan.question).items() if v.value is not None}
+        if not read:
+            return None
+        catalogue = self.catalogue()
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lists = [self._lists(pid, catalogue) for pid in policy_ids]
+        verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
+                                           named=bool(plan.policy_ids))
+        if verdict is None:
+            return None
+        verdict = verdict.model_copy(update={"described": _described(read, catalogue)})
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
+        policy = self.policies()[policy_id]
+
+        def item(it) -> exclusion.ListedItem:
+            ids = tuple(c.id for c in self._clauses([it.clause, *it.see_also]))
+            clause = self.corpus.clause(it.clause)
+            contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
+            label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
+            return exclusion.ListedItem(it.fact, label, ids, contra)
+
+        head = policy.exclusions_clause
+        if head is None and policy.safety_flags:
+            parent = policy.safety_flags[0].clause.rpartition(".")[0]
+            head = parent if self.corpus.clause(parent) and exclusion.CONTRA.search(parent) else None
+        return exclusion.PolicyLists(
+            policy_id=policy_id, payer=self.corpus.documents[policy_id].meta.payer,
+            exclusions=[item(i) for i in policy.exclusions], safety=[item(i) for i in policy.safety_flags], head=head,
+        )
 
     def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
         """Whether the condition asked about is required, per policy (``answer.requirement``)."""

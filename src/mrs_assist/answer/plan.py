@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, REQUIRE, Requirement, requirement_in
 from mrs_assist.answer.scope import Topic, foreign_payers, unset_topics
 from mrs_assist.criteria.questions import indications_in_question
@@ -92,6 +93,8 @@ class QueryPlan:
     """Payers the question names that no indexed policy belongs to (Aetna, Cigna, …)."""
     unset: list[Topic] = field(default_factory=list)
     """Topics it asks that the policies never set (a fee, a turnaround time, an appeal)."""
+    excluding: bool = False
+    """It asks whether something excludes MRS (a non-indication, a contraindication)."""
     required: Requirement | None = None
     """The condition a requirement question asks about ("does HH require a non-diagnostic MRI …")."""
 
@@ -197,6 +200,7 @@ def plan_question(
         foreign=foreign_payers(question),
         unset=unset_topics(question),
         required=required,
+        excluding=bool(EXCLUDE.search(question)),
     )
 
 

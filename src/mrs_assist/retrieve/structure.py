@@ -37,7 +37,7 @@ _SHORT = 240
 """A dated clause longer than this is prose that mentions a date, not a date entry."""
 
 KINDS = ("history", "date", "version", "code", "definition", "documentation", "reference", "notice", "committee")
-_COMMITTEE = re.compile(r"\b(?:reviewed\s*/\s*approved|approved by|committee)\b", re.I)
+_COMMITTEE = re.compile(r"\b(?:reviewed\s*/\s*approved|approved by|committee|is a subsidiary of)\b", re.I)
 
 
 def clause_kinds(clause_id: str, section: str, text: str) -> frozenset[str]:
@@ -46,8 +46,8 @@ def clause_kinds(clause_id: str, section: str, text: str) -> frozenset[str]:
     local = clause_id.split("#", 1)[-1]
     if local.startswith(("history.", "summary-of-changes")):
         kinds.add("history")
-    if local.startswith(("approval", "committee")) or (len(text) <= _SHORT and _COMMITTEE.search(text)):
-        kinds.add("committee")  # an approval or sign-off line: who approved it, never what it says
+    if local.startswith(("approval", "committee", "guideline-info.publisher")) or (len(text) <= _SHORT and _COMMITTEE.search(text)):
+        kinds.add("committee")  # an approval, sign-off or publisher line: who stands behind it, never what it says
     dated = _DATE.search(text)
     if (dated and dated.start() < 24) or (len(text) <= _SHORT and (dated or re.search(r"\bdate\b", text, re.I))):
         kinds.add("date")  # a dated entry (history lines start with their date) or a short dated clause
