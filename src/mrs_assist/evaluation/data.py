@@ -39,9 +39,8 @@ class Question(BaseModel):
     kind: Literal[
         "single-payer", "cross-payer", "dates-versions", "definitions", "codes", "not-addressed",
         "lists", "history", "documentation", "hypothetical",
-        # independent question sets (issue 23; eval/indep/README.md)
-        "coverage", "stated-case", "requirements", "exclusions", "coding", "literature", "out-of-corpus",
-        "misread-risk",
+        # independent question sets (issue 23; the writers' own kinds, eval/INDEPENDENT-QUESTIONS.md)
+        "case-stated", "coverage", "requirement", "exclusion", "definition", "coding", "literature",
     ]
     question: str
     policy_ids: list[str] | None = None
