@@ -325,3 +325,30 @@ def test_an_exclusion_question_is_answered_from_the_policy_lists(services, quest
     verdict = _ask(services, question).verdict
     assert verdict.claim == claim and verdict.checked and verdict.text.startswith(start)
     assert clause in verdict.claims[0].clause_ids and verdict.described
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        ("HH MRS for MS?", "yes", "HealthHelp (healthhelp-mrs) covers MRS for multiple sclerosis"),
+        ("Is MRS to distinguish tumor recurrence from radiation necrosis covered by all four payers?", "yes",
+         "Yes — each of the 4 payers covers it"),
+        ("Is MRS for epilepsy covered by every payer?", "no", "No — not every payer"),
+        ("Florida Blue FEP member needs MRS for radiation necrosis vs recurrence. What do the FEP guidelines say?",
+         "not_addressed", "no indexed policy is the Federal Employee Program (FEP)'s"),
+        ("Does any of the policies specify magnet field strength (1.5T vs 3T) for MRS?", "not_addressed", "field strength"),
+        # the ask is the last sentence: a contraindication named in the case does not make it an exclusion question
+        ("Cohere: patient with renal insufficiency in whom gadolinium is contraindicated. Can MRS go ahead?", "depends", ""),
+        ("HealthHelp, adult with MS who has a cochlear implant: does the implant mean denial?", "no",
+         "does not exclude it"),
+    ],
+)
+def test_terse_every_payer_and_outside_questions(services, question, claim, says):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and says in verdict.text
+
+
+def test_what_must_follow_a_requirement_verb_is_what_is_asked(services):
+    # "does the tumor have to have been treated" asks about treatment, which no condition fact names
+    plan = services.asker.plan(AskRequest(question="NIA's first indication: does the brain tumor have to have been treated already?"))
+    assert plan.required is None

@@ -115,7 +115,7 @@ class Asker:
         if verdict is None:
             if not more:
                 return None
-            verdict = verdicts.from_matrix(self._cells(plan, policy_ids))
+            verdict = verdicts.from_matrix(self._cells(plan, policy_ids), every=plan.every_payer)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -126,7 +126,9 @@ class Asker:
         if not body and citations:
             payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
             body = compose_answer(plan.question, citations, payer_names=payers, kinds=self._kinds)[0]
-        related = self._related(plan, policy_ids, {c.clause_id for c in citations}, top_k)
+        # a literature document the question names ("the Magellan digest") is quoted beside the criteria
+        searched = list(dict.fromkeys([*policy_ids, *(p for p in plan.named if p not in plan.guidelines)]))
+        related = self._related(plan, searched, {c.clause_id for c in citations}, top_k)
         if related:
             text, extra = compose_answer(plan.question, related, kinds=self._kinds)
             body += "\n\nRelated guideline text (retrieved):\n" + text
@@ -254,7 +256,8 @@ class Asker:
         """'Not addressed' said plainly (another payer, a topic the policies never set), then
         the closest indexed text, offered for comparison."""
         indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
-        text = scope.outside_statement(plan.foreign if not plan.named else [], plan.unset, indexed)
+        foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
+        text = scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:
             result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mrs_assist.answer.exclusion import EXCLUDE
-from mrs_assist.answer.requirement import EVERY, REQUIRE, Requirement, requirement_in
-from mrs_assist.answer.scope import Topic, foreign_payers, unset_topics
+from mrs_assist.answer.requirement import EVERY, Requirement, requirement_in, requirement_words
+from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
@@ -35,7 +35,7 @@ _COVERAGE = re.compile(
     re.I,
 )
 _PATIENT = re.compile(
-    r"\b(?:pt|patient|mbr|member|\d+\s*(?:yo|y/o|year[- ]old|mo[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
+    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
@@ -56,6 +56,21 @@ _ADULT = re.compile(r"\badults?\b", re.I)
 _AGE = re.compile(r"\b\d+\s*(?:yo|y/o|y\.o\.|years?[- ]old|yr[- ]old|-year-old|days?[- ]old|weeks?[- ]old|months?[- ]old|mo[- ]old)\b", re.I)
 ADULT_YEARS = 18.0
 """'Adult' with no age stated: 18, the age Cohere's own header gives for adults (cohere-mrs#guideline-info.type)."""
+
+
+_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b", re.I)
+"""'HH MRS for MS?': a payer named beside 'MRS for <condition>' asks about coverage."""
+
+
+_EVERY_PAYER = re.compile(
+    r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
+    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
+
+
+def _last_sentence(question: str) -> str:
+    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last)."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    return parts[-1] if parts else question
 
 
 def is_coverage_question(question: str) -> bool:
@@ -93,6 +108,8 @@ class QueryPlan:
     """Payers the question names that no indexed policy belongs to (Aetna, Cigna, …)."""
     unset: list[Topic] = field(default_factory=list)
     """Topics it asks that the policies never set (a fee, a turnaround time, an appeal)."""
+    every_payer: bool = False
+    """It asks whether all the payers do something ("covered by all four payers?")."""
     excluding: bool = False
     """It asks whether something excludes MRS (a non-indication, a contraindication)."""
     required: Requirement | None = None
@@ -102,7 +119,7 @@ class QueryPlan:
     def outside(self) -> bool:
         """No indexed policy can answer it: only another payer is named, or it asks a topic
         the policies never set."""
-        return bool((self.foreign and not self.named) or self.unset)
+        return bool((self.foreign and not self.named) or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
@@ -163,18 +180,19 @@ def plan_question(
     """
     named = named_policies(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(question)
+    coverage = is_coverage_question(question) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
     required = None
-    asks_requirement = bool(REQUIRE.search(question))
+    asked_words = requirement_words(question)
+    asks_requirement = bool(asked_words)
     if coverage or patient or asks_requirement or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
         loaded = criteria()
         if loaded is not None:
             catalogue, rows, conditions = loaded
             indications = indications_in_question(question, catalogue, rows)
             if asks_requirement:
-                facts = requirement_in(question, list(conditions), indications_in_question(question, catalogue, conditions))
+                facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
                     required = Requirement(tuple(facts), labels, bool(EVERY.search(question)))
@@ -200,7 +218,8 @@ def plan_question(
         foreign=foreign_payers(question),
         unset=unset_topics(question),
         required=required,
-        excluding=bool(EXCLUDE.search(question)),
+        excluding=bool(EXCLUDE.search(_last_sentence(question))),
+        every_payer=bool(_EVERY_PAYER.search(question)),
     )
 
 

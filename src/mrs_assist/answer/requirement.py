@@ -44,11 +44,19 @@ class Requirement:
         return Requirement(self.facts, self.labels, self.every, fact, self.labels[fact])
 
 
-def requirement_in(question: str, condition_facts: Sequence[str], found: Sequence[str]) -> list[str]:
-    """The condition facts a requirement question may ask about (those of ``found`` that are
-    conditions, most specific last), or [] when the question asks no requirement."""
-    if not REQUIRE.search(question):
-        return []
+def requirement_words(question: str) -> str:
+    """The words that can name what is required: the whole question for 'require(d)', else
+    what follows 'must' / 'have to' / 'need to' ("does the tumor have to have been treated"
+    asks about treatment, not the tumor); '' when it asks no requirement."""
+    match = REQUIRE.search(question)
+    if match is None:
+        return ""
+    return question if match.group(0).lower().startswith("requir") else question[match.end():]
+
+
+def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list[str]:
+    """The condition facts a requirement question may ask about (those of ``found`` — read in
+    ``requirement_words`` — that are conditions, most specific last)."""
     return [f for f in found if f in condition_facts]
 
 

@@ -34,7 +34,11 @@ _PAYERS: tuple[tuple[str, str], ...] = (
     ("Independence Blue Cross", r"independence\s+blue\s+cross|ibx"),
     ("Blue Shield of California", r"blue\s+shield\s+of\s+california"),
     ("Geisinger", r"geisinger"),
+    # Florida Blue's own guideline sends FEP members to FEP guidelines (floridablue-mrs#program-exceptions.fep).
+    ("the Federal Employee Program (FEP)", r"fep|federal employee (?:program|plan)"),
 )
+ALWAYS_OUTSIDE = frozenset({"the Federal Employee Program (FEP)"})
+"""Outside the index even when an indexed payer is named with it (an FEP member of Florida Blue)."""
 _PAYER = [(name, re.compile(rf"(?<!\w)(?:{rx})(?!\w)", re.I)) for name, rx in _PAYERS]
 
 
@@ -62,6 +66,12 @@ _TOPICS: tuple[Topic, ...] = (
         "turnaround",
         re.compile(r"\b(?:turn-?around|tat|how (?:long|many days)|within how many|decision (?:time|deadline))\b", re.I),
         "the indexed policies set no review turnaround time",
+    ),
+    Topic(
+        "equipment",
+        re.compile(r"\b(?:field strength|tesla|\d(?:\.\d)?\s?-?T\b(?:\s+(?:magnet|scanner|mri))?|magnet strength|"
+                   r"scanner (?:model|vendor|type)|coil)\b", re.I),
+        "the indexed policies set no scanner, magnet field strength or equipment requirement",
     ),
     Topic(
         "appeal",

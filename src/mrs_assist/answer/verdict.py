@@ -129,8 +129,9 @@ _STATUS = {
 }
 
 
-def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
-    """The matrix's answer: one sentence for one payer, a row per payer for several."""
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
+    """The matrix's answer: one sentence for one payer, a row per payer for several.
+    ``every``: the question asks whether all the payers cover it (yes only when each does)."""
     claims = []
     for cell in cells:
         who = f"{cell.payer} ({cell.policy_id})"
@@ -148,6 +149,11 @@ def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
     )
+    if every:
+        some = {c.payer for c in cells if c.status in ("covered", "covered_if")}
+        claim = "yes" if len(some) == len(payers) else "no"
+        lead = (f"Yes — each of the {len(payers)} payers covers it, some only under conditions; by payer:" if claim == "yes"
+                else f"No — not every payer: {len(some)} of {len(payers)} cover it; by payer:")
     return render(lead, claims, "criteria", claim)
 
 
