@@ -352,3 +352,23 @@ def test_what_must_follow_a_requirement_verb_is_what_is_asked(services):
     # "does the tumor have to have been treated" asks about treatment, which no condition fact names
     plan = services.asker.plan(AskRequest(question="NIA's first indication: does the brain tumor have to have been treated already?"))
     assert plan.required is None
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        ("Is 0698T listed by NIA?", "yes", "nia-brain-mrs#guideline-info.cpt-codes"),
+        ("Do HealthHelp, Cohere or Florida Blue list +0698T alongside 76390?", "no", "cohere-mrs#procedure-codes.76390"),
+    ],
+)
+def test_a_code_question_is_answered_from_each_policy_code_list(services, question, claim, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+    assert clause in {i for c in verdict.claims for i in c.clause_ids}
+
+
+def test_a_code_in_passing_is_not_a_code_question():
+    from mrs_assist.answer.coding import codes_asked
+
+    assert codes_asked("Is HealthHelp's procedure code table (76390 only) the complete list of billable codes?") == []
+    assert codes_asked("Is 76390 the code for MRS under Florida Blue?") == ["76390"]

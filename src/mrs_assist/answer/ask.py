@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mrs_assist.answer import exclusion, requirement, scope
+from mrs_assist.answer import coding, exclusion, requirement, scope
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -97,6 +97,8 @@ class Asker:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
+        elif codes := coding.codes_asked(plan.question):
+            response = self._codes(plan, codes, top_k)
         if response is None and plan.decides_coverage:
             response = self._decided(plan, top_k)
         if response is None:
@@ -174,6 +176,21 @@ class Asker:
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
         ]
+
+    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int) -> AskResponse | None:
+        """Whether each policy asked about lists the codes asked, from its code clauses."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        found = {
+            pid: (self.corpus.documents[pid].meta.payer,
+                  [(c.id, c.text) for c in self.corpus.clauses() if c.policy_id == pid and "code" in self._kinds(c.id)
+                   and coding.CODE.search(c.text)])
+            for pid in policy_ids
+        }
+        verdict = coding.from_codes(codes, found)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether what the question names is a listed exclusion, per policy; None when the
