@@ -372,3 +372,19 @@ def test_a_code_in_passing_is_not_a_code_question():
 
     assert codes_asked("Is HealthHelp's procedure code table (76390 only) the complete list of billable codes?") == []
     assert codes_asked("Is 76390 the code for MRS under Florida Blue?") == ["76390"]
+
+
+def test_an_exclusion_question_to_a_policy_without_exclusions_is_not_addressed(services):
+    response = _ask(services, "Under the NIA brain MRS guideline, does an aneurysm clip exclude the study?")
+    assert response.verdict.claim == "not_addressed" and response.verdict.claims == []
+    assert response.answer.startswith("Not addressed — National Imaging Associates")
+
+
+def test_counts_as_claims_yes_only_when_one_clause_names_both():
+    from mrs_assist.answer.terms import counts_as, names_both
+
+    clause = "Conventional imaging by magnetic resonance imaging (MRI) or computed tomography (CT) is inconclusive; AND"
+    asked = counts_as("Does a CT count as conventional imaging for Cohere?")
+    assert asked == (["CT"], ["conventional", "imaging"]) and names_both(clause, *asked)
+    assert not names_both(clause, *counts_as("Does a PET scan count as conventional imaging for Cohere?"))
+    assert counts_as("Does Cohere cover MRS for HIE?") is None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mrs_assist.answer import coding, exclusion, requirement, scope
+from mrs_assist.answer import coding, exclusion, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -209,7 +209,10 @@ class Asker:
             return None
         verdict = verdict.model_copy(update={"described": _described(read, catalogue)})
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        response = self._quoted(plan, policy_ids, verdict, citations, top_k)
+        if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
+            response = response.model_copy(update={"answer": f"{verdict.text}\n{response.answer}".rstrip()})
+        return response
 
     def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
         policy = self.policies()[policy_id]
@@ -311,6 +314,13 @@ class Asker:
                     parent, *items = self._citations(unit)
                     payer = self.corpus.documents[parent.policy_id].meta.payer
                     return verdicts.from_list(payer, parent.policy_id, parent, items), [parent, *items]
+        asked = terms.counts_as(plan.question)
+        if asked:
+            for hit in hits[:3]:
+                if not self._kinds(hit.clause_id) & verdicts.NEVER_DECIDE and terms.names_both(hit.text, *asked):
+                    citation = self._citations([hit.clause_id])[0]
+                    payer = self.corpus.documents[hit.policy_id].meta.payer
+                    return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
         wanted = plan.intents & _METADATA
         best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
         metadata = best is not None

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.answer.verdict import cite_ids, not_addressed, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 EXCLUDE = re.compile(
@@ -53,6 +53,10 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
     """Per policy: does a listed exclusion apply to what the question names? None when the
     question names nothing any list covers and no policy with an exclusion list was asked."""
     asks_contra = bool(CONTRA.search(question))
+    if named and policies and all(not p.exclusions and not p.safety for p in policies):
+        names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
+        return not_addressed(f"Not addressed — {names} lists no exclusions, non-indications or contraindications "
+                             "for MRS; the closest text follows.")
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
     for policy in policies:

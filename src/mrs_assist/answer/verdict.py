@@ -182,6 +182,13 @@ def from_clause(payer: str, citation: Citation, kinds: frozenset[str], quote: st
     return render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
 
 
+def from_inclusion(payer: str, citation: Citation, term: str, kind: str) -> Verdict:
+    """Yes: the clause names the term among what counts as the kind asked about."""
+    text = f'Yes — {payer} ({citation.policy_id}) names {term} with {kind}: "{_short(citation.text, 200)}" [{citation.clause_id}].'
+    claim = VerdictClaim(text=text, clause_ids=[citation.clause_id])
+    return render("", [claim], "clause", "yes")
+
+
 def not_addressed(text: str = "The guidelines in this corpus do not address this question.") -> Verdict:
     """The verdict when no guideline addresses the question (nothing to cite)."""
     return Verdict(text=text, basis="not_addressed", claims=[], checked=True, claim="not_addressed")
