@@ -388,3 +388,9 @@ def test_counts_as_claims_yes_only_when_one_clause_names_both():
     assert asked == (["CT"], ["conventional", "imaging"]) and names_both(clause, *asked)
     assert not names_both(clause, *counts_as("Does a PET scan count as conventional imaging for Cohere?"))
     assert counts_as("Does Cohere cover MRS for HIE?") is None
+
+
+def test_the_digest_named_by_what_it_is(services):
+    plan = services.asker.plan(AskRequest(question="How does the digest describe what MRS is?"))
+    assert plan.named == ["magellan-mrs-digest"]
+    assert services.asker.plan(AskRequest(question="Does HealthHelp cover MRS for MS?")).named == ["healthhelp-mrs"]

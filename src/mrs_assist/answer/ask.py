@@ -26,6 +26,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
+from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
@@ -129,7 +130,8 @@ class Asker:
             payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
             body = compose_answer(plan.question, citations, payer_names=payers, kinds=self._kinds)[0]
         # a literature document the question names ("the Magellan digest") is quoted beside the criteria
-        searched = list(dict.fromkeys([*policy_ids, *(p for p in plan.named if p not in plan.guidelines)]))
+        literature = [p for p in plan.named if p not in plan.guidelines] if LITERATURE.search(plan.question) else []
+        searched = list(dict.fromkeys([*policy_ids, *literature]))
         related = self._related(plan, searched, {c.clause_id for c in citations}, top_k)
         if related:
             text, extra = compose_answer(plan.question, related, kinds=self._kinds)
