@@ -19,12 +19,13 @@ from typing import Any
 
 from mrs_assist.answer import coding, exclusion, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.corpus import Corpus
-from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
+from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
@@ -37,7 +38,6 @@ _METADATA = frozenset({"date", "version", "code", "definition", "history", "docu
 _PAST = frozenset({"history", "date", "version"})
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
-_MAX_DECIDING = 3
 UNMENTIONED = "Note: no guideline uses the words"
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
 
@@ -154,15 +154,15 @@ class Asker:
         for pid in policy_ids:
             policy = self.policies()[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
-            deciding = _deciding(evaluation, frozenset(extracted))
+            deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
                 deciding=deciding, flags=flags,
-                missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
+                missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        verdict = verdicts.from_checker(cases).model_copy(update={"described": _described(extracted, catalogue)})
+        verdict = verdicts.from_checker(cases).model_copy(update={"described": described_facts(extracted, catalogue)})
         return verdict, self._citations(ids)
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
@@ -209,7 +209,7 @@ class Asker:
                                            named=bool(plan.policy_ids))
         if verdict is None:
             return None
-        verdict = verdict.model_copy(update={"described": _described(read, catalogue)})
+        verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         response = self._quoted(plan, policy_ids, verdict, citations, top_k)
         if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
@@ -407,49 +407,3 @@ def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citati
     for c in [*first, *second]:
         out.setdefault(c.clause_id, c)
     return list(out.values())
-
-
-def _described(extracted: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
-    """The stated facts as read, each with the words it was read from: 'a known (diagnosed)
-    brain tumor ("Known GBM")', 'not: conventional MRI or CT is inconclusive ("not inconclusive")'."""
-    out = []
-    for name, fact in extracted.items():
-        label = catalogue.spec(name).label if name in catalogue else name.replace("_", " ")
-        words = "; ".join(dict.fromkeys(e.text for e in getattr(fact, "evidence", [])[:2]))
-        said = f' ("{words}")' if words else ""
-        out.append(f"{label}{said}" if fact.value else f"not: {label}{said}")
-    return out
-
-
-def _deciding(evaluation: Evaluation, stated_facts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    """(criterion label, clause id) of what decided the outcome, at most three.
-
-    Named by what the case makes true: an indication the policy calls investigational, a
-    true exclusion or a met criterion ("advanced imaging … within 3 months"); a group's label
-    ("none of 1-8 is met") only when no stated fact decided it.
-    """
-    true_leaf: dict[str, Any] = {}
-    false_leaf: dict[str, Any] = {}
-    group: dict[str, Any] = {}
-    for node in evaluation.trace.walk():
-        if not node.clause_id or node.value is None:
-            continue
-        if node.fact and node.value is True:
-            true_leaf.setdefault(node.clause_id, node)
-        if node.fact and node.value is False and node.fact in stated_facts:
-            false_leaf.setdefault(node.clause_id, node)
-        group.setdefault(node.clause_id, node)
-    if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
-        return [(f.label, f.clause_id) for f in evaluation.investigational][:_MAX_DECIDING]
-    if evaluation.outcome == "does_not_meet_criteria":
-        # What the case states makes a required part false ("not: a neonate"), or an exclusion true.
-        excluded = [cid for cid in evaluation.deciding_clauses
-                    if cid in true_leaf and true_leaf[cid].id.startswith("exclusions")]
-        unmet = [cid for cid in evaluation.deciding_clauses if cid in false_leaf]
-        if excluded or unmet:
-            return ([(true_leaf[cid].label, cid) for cid in excluded]
-                    + [(f"{false_leaf[cid].label} (not met as the question states the case)", cid) for cid in unmet])[:_MAX_DECIDING]
-    stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
-    if stated:
-        return [(true_leaf[cid].label, cid) for cid in stated][:_MAX_DECIDING]
-    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:_MAX_DECIDING]
