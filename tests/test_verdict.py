@@ -54,7 +54,8 @@ def test_comparison_gets_a_row_per_payer_from_the_current_criteria(services):
     verdict = response.verdict
     assert verdict.basis == "criteria" and verdict.checked
     rows = {c.clause_ids[-1]: c.text for c in verdict.claims}
-    assert rows["healthhelp-mrs#indications.2"].startswith("Yes — HealthHelp")
+    # HealthHelp lists epilepsy for pre-surgical evaluation only (issue 23: the purpose is a condition)
+    assert rows["healthhelp-mrs#indications.2"].startswith("Only if the MRS is for pre-surgical evaluation — HealthHelp")
     assert rows["floridablue-mrs#position"].startswith("No — ")
     # Florida Blue's 2006 "investigational statement … epilepsy" line never decides
     assert not any("history" in cid for c in verdict.claims for cid in c.clause_ids)
@@ -394,3 +395,14 @@ def test_the_digest_named_by_what_it_is(services):
     plan = services.asker.plan(AskRequest(question="How does the digest describe what MRS is?"))
     assert plan.named == ["magellan-mrs-digest"]
     assert services.asker.plan(AskRequest(question="Does HealthHelp cover MRS for MS?")).named == ["healthhelp-mrs"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is MRS covered for hepatic encephalopathy under HealthHelp?", "only_if"),
+        ("Does HealthHelp cover MRS for presurgical epilepsy evaluation?", "yes"),
+    ],
+)
+def test_an_indication_limited_to_a_purpose_is_covered_only_for_it(services, question, claim):
+    assert _ask(services, question).verdict.claim == claim

@@ -118,7 +118,8 @@ class Asker:
         if verdict is None:
             if not more:
                 return None
-            verdict = verdicts.from_matrix(self._cells(plan, policy_ids), every=plan.every_payer)
+            cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 

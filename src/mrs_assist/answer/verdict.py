@@ -129,6 +129,20 @@ _STATUS = {
 }
 
 
+_PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluation) of\b", re.I)
+_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
+
+
+def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
+    """A covered indication the policy limits to a purpose ("Encephalopathy … for prognosis
+    evaluation") is covered only for that purpose when the question does not say it."""
+    match = _PURPOSE.search(cell.indication)
+    if cell.status != "covered" or match is None or _PURPOSE_ASKED.search(question):
+        return cell
+    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
+                      [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
+
+
 def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
     """The matrix's answer: one sentence for one payer, a row per payer for several.
     ``every``: the question asks whether all the payers cover it (yes only when each does)."""
