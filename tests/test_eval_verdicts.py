@@ -56,3 +56,10 @@ def test_independent_splits_load_when_present(tmp_path: Path):
     (tmp_path / "questions-indep-dev.yaml").write_text("- {id: x-1, kind: coverage, question: q, gold: [], keywords: [], expect: maybe}\n")
     with pytest.raises(ConfigError, match="x-1"):
         load_questions(tmp_path, ("indep-dev",))
+
+
+def test_a_plain_not_addressed_answer_with_citations_is_not_a_decline():
+    from mrs_assist.evaluation.questions import declined
+
+    assert not declined("Not addressed — no indexed policy is Aetna's (indexed: …); the closest text follows.")
+    assert declined("The guidelines in this corpus do not address this question. No clause was relevant enough to quote.")

@@ -288,7 +288,8 @@ class Asker:
             result = None
         if result is None or not plan.addressed(result, self.settings):
             return AskResponse(answer=f"{text}\n\n{NOT_ADDRESSED}", citations=[], mode="extractive", verdict=verdict)
-        body, citations = compose_answer(plan.question, select_quotes(result.hits), kinds=self._kinds)
+        hits = [h for h in result.hits if not self._kinds(h.clause_id) & verdicts.NEVER_DECIDE] or result.hits
+        body, citations = compose_answer(plan.question, select_quotes(hits), kinds=self._kinds)
         return AskResponse(answer=f"{text}\n\nClosest text (not an answer):\n{body}", citations=citations,
                            mode="extractive", verdict=verdict)
 

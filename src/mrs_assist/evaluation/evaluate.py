@@ -207,10 +207,11 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "keyword_accuracy": rate(r["ask"]["keyword_hit"] for r in q_rows if r["ask"]["keyword_hit"] is not None),
         "not_addressed": {
             "questions": len(na),
-            "handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na),
+            "handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] or r["ask"]["not_addressed"] for r in na),
             "declined": sum(r["ask"]["declined"] for r in na),
             "unmentioned_note": sum(r["ask"]["unmentioned_note"] for r in na),
-            "test_handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na_test),
+            "test_handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] or r["ask"]["not_addressed"]
+                                      for r in na_test),
         },
         "false_declines": [r["id"] for r in addressed if r["ask"]["declined"]],
         "modes": {m: sum(r["ask"]["mode"] == m for r in q_rows) for m in ("extractive", "llm")},

@@ -110,7 +110,9 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
         "id": q.id, "split": q.split, "kind": q.kind, "question": q.question, "gold": list(q.gold),
         "ask": {
             "mode": response.mode,
-            "declined": declined(response.answer) or bool(response.verdict and response.verdict.claim == "not_addressed"),
+            "declined": declined(response.answer),
+            # said plainly first ("Not addressed — no indexed policy is Aetna's"), then the closest text, cited
+            "not_addressed": bool(response.verdict and response.verdict.claim == "not_addressed"),
             "unmentioned_note": response.answer.startswith(UNMENTIONED_NOTE),
             "keyword_hit": hit if q.keywords else None,
             "missing_keywords": missing,

@@ -110,7 +110,7 @@ def _answers(result: dict) -> Section:
             problems.append(f"recall@5 {hyb['recall@5']:.2f} (gold {', '.join(q['gold'])}; got {', '.join(hyb['top'][:5])})")
         if ask["keyword_hit"] is False:
             problems.append(f"keywords missing: {', '.join(ask['missing_keywords'])}")
-        if q["kind"] == "not-addressed" and not (ask["declined"] or ask["unmentioned_note"]):
+        if q["kind"] == "not-addressed" and not (ask["declined"] or ask["unmentioned_note"] or ask.get("not_addressed")):
             problems.append(f"answered instead of declining (cited {', '.join(ask['cited'])})")
         if q["gold"] and ask["declined"]:
             problems.append("declined although the guidelines answer it")
