@@ -84,7 +84,9 @@ def test_ask_contract_shape_and_verbatim_citations(client, services):
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"answer", "citations", "mode", "verdict"}  # verdict: new in issue 13, nothing removed
-    assert set(body["verdict"]) == {"text", "basis", "claims", "checked"} and body["answer"].startswith(body["verdict"]["text"])
+    # claim and described: new in issue 23, nothing removed
+    assert set(body["verdict"]) == {"text", "basis", "claims", "checked", "claim", "described"}
+    assert body["answer"].startswith(body["verdict"]["text"])
     assert body["mode"] == "extractive"
     assert 1 <= len(body["citations"]) <= 3
     for c in body["citations"]:

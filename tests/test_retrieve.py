@@ -228,14 +228,16 @@ def test_real_off_topic_questions_are_not_addressed(real_retriever, question):
 
 
 def assert_declined_or_flagged(retriever, question: str) -> None:
-    """The answer says the guidelines do not address it, or names the words no guideline uses."""
+    """The answer says the guidelines do not address it (plainly first, issue 23), or names the
+    words no guideline uses."""
     from mrs_assist.answer import NOT_ADDRESSED
     from mrs_assist.config import Settings
     from mrs_assist.schemas import AskRequest
     from mrs_assist.service import Services
 
     answer = Services(Settings(), retriever=retriever).ask(AskRequest(question=question)).answer
-    assert answer == NOT_ADDRESSED or answer.startswith("Note: no guideline uses the words"), (question, answer[:120])
+    plainly = answer.startswith("Not addressed — ")
+    assert plainly or answer == NOT_ADDRESSED or answer.startswith("Note: no guideline uses the words"), (question, answer[:120])
 
 
 @pytest.mark.integration

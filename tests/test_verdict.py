@@ -8,6 +8,7 @@ import pytest
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.extractive import compose_answer
 from mrs_assist.answer.plan import plan_question, stated_case
+from mrs_assist.answer.scope import foreign_payers, unset_topics
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.retrieve.shorthand import expand_shorthand, spell_out
@@ -53,7 +54,8 @@ def test_comparison_gets_a_row_per_payer_from_the_current_criteria(services):
     verdict = response.verdict
     assert verdict.basis == "criteria" and verdict.checked
     rows = {c.clause_ids[-1]: c.text for c in verdict.claims}
-    assert rows["healthhelp-mrs#indications.2"].startswith("Yes — HealthHelp")
+    # HealthHelp lists epilepsy for pre-surgical evaluation only (issue 23: the purpose is a condition)
+    assert rows["healthhelp-mrs#indications.2"].startswith("Only if the MRS is for pre-surgical evaluation — HealthHelp")
     assert rows["floridablue-mrs#position"].startswith("No — ")
     # Florida Blue's 2006 "investigational statement … epilepsy" line never decides
     assert not any("history" in cid for c in verdict.claims for cid in c.clause_ids)
@@ -93,7 +95,7 @@ def test_a_stated_safety_item_is_flagged_before_the_open_criteria(services):
     verdict = _ask(services, "HH: pt had a stent placed 3 wks ago, MRS ok?").verdict
     assert verdict.claims[0].text.startswith("Safety flag under HealthHelp")
     assert verdict.claims[0].clause_ids == ["healthhelp-mrs#contraindications.1"]
-    assert verdict.claims[1].text.startswith("Not decided — ")
+    assert verdict.claims[1].text.startswith("It depends — ") and verdict.claim == "depends"
 
 
 def test_response_keeps_the_contract_and_adds_verdict(services):
@@ -191,3 +193,216 @@ def test_question_intents_and_shorthand():
     assert "history" not in question_intents("MRS to evaluate residual tumor vs treatment change")
     assert expand_shorthand("what does NIA call E/I") == "what does NIA call E/I (experimental investigational)"
     assert spell_out("no new sx, s/p XRT") == "no new symptoms, status post radiation"
+
+
+# --- issue 23: every verdict states its claim; what no indexed policy answers is said first ---------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does NIA cover MRS for glioma grading?", "no"),
+        ("Does Florida Blue cover MRS for epilepsy?", "no"),
+        ("Does HealthHelp cover MRS for multiple sclerosis?", "yes"),
+        ("Does Cohere cover MRS for Canavan disease?", "only_if"),
+        ("Which payers cover MRS for Canavan disease?", "depends"),
+        ("HH: pt had a stent placed 3 wks ago, MRS ok?", "depends"),
+        ("pt had MRI brain 5 wks ago, no new sx, can we approve MRS under cohere?", "no"),
+        ("cohere, neonate w HIE, MRI inconclusive - approve mrs?", "yes"),
+    ],
+)
+def test_every_decided_verdict_states_its_claim(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("Does Aetna cover MRS for brain tumors?", "no indexed policy is Aetna's"),
+        ("Is MR spectroscopy approvable under UHC for epilepsy?", "no indexed policy is UnitedHealthcare's"),
+        ("What is the fee for CPT 76390?", "set no fee"),
+        ("What's the copay for MRS under Florida Blue?", "set no fee"),
+        ("How many days does Cohere take to decide an MRS request?", "no review turnaround time"),
+    ],
+)
+def test_questions_no_indexed_policy_answers_say_so_first(services, question, says):
+    response = services.ask(AskRequest(question=question))
+    assert response.verdict.claim == "not_addressed" and response.verdict.claims == []
+    assert response.answer.startswith("Not addressed — ") and says in response.verdict.text
+
+
+def test_an_indexed_payer_named_beside_another_is_still_answered(services):
+    verdict = _ask(services, "Aetna aside, does Florida Blue cover MRS for epilepsy?").verdict
+    assert verdict.claim == "no" and "floridablue-mrs#position" in verdict.claims[0].clause_ids
+
+
+def test_scope_words_need_whole_words():
+    assert foreign_payers("pt in humana medicare advantage") == ["Humana"]
+    assert foreign_payers("Is MRS covered for a cigarette smoker?") == []
+    assert [t.name for t in unset_topics("Does Cohere cover MRS for epilepsy?")] == []
+    assert [t.name for t in unset_topics("coverage appeal after denial")] == ["appeal"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause", "deciding"),
+    [
+        # issue 23's misreadings: a stated case read wrongly
+        ("Known GBM, MRI read as unequivocal progression, not inconclusive. Does Cohere cover MRS?", "no",
+         "cohere-mrs#indications.1", "conventional MRI or CT is inconclusive"),
+        ("New lesion, DDx subacute infarct vs neoplasm. Does NIA approve MRS?", "yes",
+         "nia-brain-mrs#indications.2", "distinguish a brain tumor from a non-tumor lesion"),
+        ("Adult HIE after cardiac arrest under Cohere - covered?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
+        ("Does Cohere cover MRS for HIE in a 40 year old?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
+    ],
+)
+def test_a_stated_case_is_read_as_stated(services, question, claim, clause, deciding):
+    response = _ask(services, question)
+    verdict = response.verdict
+    assert verdict.basis == "checker" and verdict.claim == claim and verdict.checked
+    assert clause in verdict.claims[0].clause_ids and deciding in verdict.claims[0].text
+    # the question's own facts are shown back under the verdict
+    assert verdict.described and response.answer.split("\n")[1].startswith("As you describe it: ")
+
+
+def test_the_facts_shown_back_say_what_was_read_and_from_which_words(services):
+    verdict = _ask(services, "Adult HIE after cardiac arrest under Cohere - covered?").verdict
+    assert 'hypoxic-ischemic encephalopathy (HIE) ("HIE")' in verdict.described
+    assert "not: a neonate (first 28 days of life)" in verdict.described
+
+
+def test_stated_case_keeps_a_qualifier_with_its_fragment(services):
+    case = stated_case("Known GBM, MRI read as unequivocal progression, not inconclusive. Cohere ok?", services.corpus)
+    assert case == "Known GBM. MRI read as unequivocal progression, conclusive."
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "start", "clause"),
+    [
+        ("Does HealthHelp require a non-diagnostic MRI for every indication, e.g. MS?", "no",
+         "No — HealthHelp (healthhelp-mrs) requires it", "healthhelp-mrs#indications.4"),
+        ("Does Cohere require conventional imaging to be inconclusive?", "yes",
+         "Yes — Cohere Health (cohere-mrs) requires, for every indication", "cohere-mrs#indications.1"),
+        ("Is an inconclusive MRI required by NIA?", "no", "No — none of National Imaging", "nia-brain-mrs#indications.1"),
+        ("Does HealthHelp need a known brain tumor for biopsy guidance?", "yes",
+         "Yes — HealthHelp (healthhelp-mrs) requires, for MRS to guide or localize a brain biopsy: a known",
+         "healthhelp-mrs#indications.1"),
+        ("Does Cohere require the patient to be a neonate for HIE?", "yes", "Yes — Cohere", "cohere-mrs#indications.2.b.1"),
+    ],
+)
+def test_a_requirement_question_is_answered_about_the_requirement(services, question, claim, start, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked and verdict.text.startswith(start)
+    assert clause in verdict.claims[0].clause_ids
+
+
+def test_committee_lines_and_reference_lists_never_decide(services):
+    structure = services.asker.structure
+    assert "committee" in structure.kinds["nia-brain-mrs#approval.committee"]
+    assert "committee" in structure.kinds["floridablue-mrs#committee-approval"]
+
+    class Hit:
+        def __init__(self, clause_id):
+            self.clause_id, self.policy_id = clause_id, clause_id.split("#")[0]
+            self.kinds = structure.kinds[clause_id]
+
+    hits = [Hit("nia-brain-mrs#approval.committee"), Hit("healthhelp-mrs#references.4"), Hit("nia-brain-mrs#indications.2")]
+    assert verdicts.prefer_current(hits, frozenset()).clause_id == "nia-brain-mrs#indications.2"
+    assert question_intents("Does Cohere cover MRS for HIE in a 40 year old?") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "start", "clause"),
+    [
+        ("Is an MR-conditional pacemaker by itself a non-indication?", "no", "No — none of Cohere Health",
+         "cohere-mrs#non-indications"),
+        ("Does a pacemaker rule out MRS under Cohere?", "yes", "Yes — Cohere Health (cohere-mrs) lists it as a non-indication",
+         "cohere-mrs#non-indications.3"),
+        ("Does claustrophobia exclude a patient from MRS under Cohere?", "no", "No — Cohere Health (cohere-mrs) does not exclude it",
+         "cohere-mrs#notes.1"),
+        ("Is a cochlear implant a contraindication for HealthHelp?", "yes", "Yes — HealthHelp (healthhelp-mrs) lists it where MRI may be",
+         "healthhelp-mrs#contraindications.2"),
+    ],
+)
+def test_an_exclusion_question_is_answered_from_the_policy_lists(services, question, claim, start, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked and verdict.text.startswith(start)
+    assert clause in verdict.claims[0].clause_ids and verdict.described
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        ("HH MRS for MS?", "yes", "HealthHelp (healthhelp-mrs) covers MRS for multiple sclerosis"),
+        ("Is MRS to distinguish tumor recurrence from radiation necrosis covered by all four payers?", "yes",
+         "Yes — each of the 4 payers covers it"),
+        ("Is MRS for epilepsy covered by every payer?", "no", "No — not every payer"),
+        ("Florida Blue FEP member needs MRS for radiation necrosis vs recurrence. What do the FEP guidelines say?",
+         "not_addressed", "no indexed policy is the Federal Employee Program (FEP)'s"),
+        ("Does any of the policies specify magnet field strength (1.5T vs 3T) for MRS?", "not_addressed", "field strength"),
+        # the ask is the last sentence: a contraindication named in the case does not make it an exclusion question
+        ("Cohere: patient with renal insufficiency in whom gadolinium is contraindicated. Can MRS go ahead?", "depends", ""),
+        ("HealthHelp, adult with MS who has a cochlear implant: does the implant mean denial?", "no",
+         "does not exclude it"),
+    ],
+)
+def test_terse_every_payer_and_outside_questions(services, question, claim, says):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and says in verdict.text
+
+
+def test_what_must_follow_a_requirement_verb_is_what_is_asked(services):
+    # "does the tumor have to have been treated" asks about treatment, which no condition fact names
+    plan = services.asker.plan(AskRequest(question="NIA's first indication: does the brain tumor have to have been treated already?"))
+    assert plan.required is None
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        ("Is 0698T listed by NIA?", "yes", "nia-brain-mrs#guideline-info.cpt-codes"),
+        ("Do HealthHelp, Cohere or Florida Blue list +0698T alongside 76390?", "no", "cohere-mrs#procedure-codes.76390"),
+    ],
+)
+def test_a_code_question_is_answered_from_each_policy_code_list(services, question, claim, clause):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+    assert clause in {i for c in verdict.claims for i in c.clause_ids}
+
+
+def test_a_code_in_passing_is_not_a_code_question():
+    from mrs_assist.answer.coding import codes_asked
+
+    assert codes_asked("Is HealthHelp's procedure code table (76390 only) the complete list of billable codes?") == []
+    assert codes_asked("Is 76390 the code for MRS under Florida Blue?") == ["76390"]
+
+
+def test_an_exclusion_question_to_a_policy_without_exclusions_is_not_addressed(services):
+    response = _ask(services, "Under the NIA brain MRS guideline, does an aneurysm clip exclude the study?")
+    assert response.verdict.claim == "not_addressed" and response.verdict.claims == []
+    assert response.answer.startswith("Not addressed — National Imaging Associates")
+
+
+def test_counts_as_claims_yes_only_when_one_clause_names_both():
+    from mrs_assist.answer.terms import counts_as, names_both
+
+    clause = "Conventional imaging by magnetic resonance imaging (MRI) or computed tomography (CT) is inconclusive; AND"
+    asked = counts_as("Does a CT count as conventional imaging for Cohere?")
+    assert asked == (["CT"], ["conventional", "imaging"]) and names_both(clause, *asked)
+    assert not names_both(clause, *counts_as("Does a PET scan count as conventional imaging for Cohere?"))
+    assert counts_as("Does Cohere cover MRS for HIE?") is None
+
+
+def test_the_digest_named_by_what_it_is(services):
+    plan = services.asker.plan(AskRequest(question="How does the digest describe what MRS is?"))
+    assert plan.named == ["magellan-mrs-digest"]
+    assert services.asker.plan(AskRequest(question="Does HealthHelp cover MRS for MS?")).named == ["healthhelp-mrs"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is MRS covered for hepatic encephalopathy under HealthHelp?", "only_if"),
+        ("Does HealthHelp cover MRS for presurgical epilepsy evaluation?", "yes"),
+    ],
+)
+def test_an_indication_limited_to_a_purpose_is_covered_only_for_it(services, question, claim):
+    assert _ask(services, question).verdict.claim == claim

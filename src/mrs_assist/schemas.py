@@ -109,6 +109,9 @@ class VerdictClaim(BaseModel):
     clause_ids: list[str] = Field(description="Every clause the claim rests on; each is among the citations.")
 
 
+VerdictKind = Literal["yes", "no", "only_if", "depends", "not_addressed", "quote"]
+
+
 class Verdict(BaseModel):
     """The one-sentence answer that opens every ask response, built without a model."""
 
@@ -120,6 +123,17 @@ class Verdict(BaseModel):
     )
     claims: list[VerdictClaim]
     checked: bool = Field(description="Every claim was checked against its cited clauses and passed.")
+    claim: VerdictKind = Field(
+        default="quote",
+        description="What the sentence claims (new in issue 23): yes, no, only_if (yes under stated "
+        "conditions), depends (on facts or on the payer), not_addressed (no indexed policy answers it), "
+        "or quote (a cited clause or list, no yes/no claim).",
+    )
+    described: list[str] = Field(
+        default_factory=list,
+        description="The question's own facts as read ('known brain tumor', 'not: conventional imaging "
+        "inconclusive'), shown back so a reviewer sees what was read (new in issue 23).",
+    )
 
 
 class AskResponse(BaseModel):

@@ -147,10 +147,10 @@ class Services:
         """The ask use case over this corpus, its criteria and (lazily) its index."""
         from mrs_assist.answer.ask import Asker
 
-        def extract(text: str):
+        def extract(text: str, age_years: float | None = None):
             from mrs_assist.extract import extract_facts
 
-            return extract_facts(text, catalogue=self.catalogue)
+            return extract_facts(text, catalogue=self.catalogue, age_years=age_years)
 
         return Asker(
             settings=self.settings, corpus=self.corpus, catalogue=lambda: self.catalogue, policies=lambda: self.policies,

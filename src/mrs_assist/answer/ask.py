@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mrs_assist.answer import coding, exclusion, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.corpus import Corpus
-from mrs_assist.criteria import Catalogue, Evaluation, Policy, evaluate, resolve_facts
+from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
+from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
@@ -32,9 +35,9 @@ from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareRespons
 log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+_PAST = frozenset({"history", "date", "version"})
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
-_MAX_DECIDING = 3
 UNMENTIONED = "Note: no guideline uses the words"
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
 
@@ -72,10 +75,13 @@ class Asker:
             vocabulary=self.vocabulary,
         )
 
-    def _criteria(self) -> tuple[Catalogue, list[str]] | None:
-        """The catalogue and the matrix's indication rows, or None when the corpus has no criteria."""
+    def _criteria(self) -> tuple[Catalogue, list[str], list[str]] | None:
+        """The catalogue, the matrix's indication rows and the facts its covered-if cells
+        require, or None when the corpus has no criteria."""
         try:
-            return self.catalogue(), [row.fact for row in self.matrix().rows]
+            rows = self.matrix().rows
+            conditions = dict.fromkeys(f for row in rows for cell in row.cells.values() for f in cell.condition_facts)
+            return self.catalogue(), [row.fact for row in rows], list(conditions)
         except (CorpusError, ConfigError) as exc:
             log.info("no criteria for ask (%s): retrieval answers only", exc.code)
             return None
@@ -85,7 +91,17 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
-        response = self._decided(plan, top_k) if plan.decides_coverage else None
+        if plan.outside:
+            return self._outside(plan, top_k)
+        response = None
+        if plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
+            response = self._requirement(plan, top_k)
+        elif plan.excluding and not plan.intents & _PAST:
+            response = self._exclusion(plan, top_k)
+        elif codes := coding.codes_asked(plan.question):
+            response = self._codes(plan, codes, top_k)
+        if response is None and plan.decides_coverage:
+            response = self._decided(plan, top_k)
         if response is None:
             response = self._retrieved(plan, top_k)
         response = self._checked(plan, response)
@@ -102,13 +118,22 @@ class Asker:
         if verdict is None:
             if not more:
                 return None
-            verdict = verdicts.from_matrix(self._cells(plan, policy_ids))
+            cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer)
         citations = _merge(citations, more)
-        body = coverage
-        if not body:  # a stated case with no indication named: quote what decided it
+        return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _quoted(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict, citations: list[Citation],
+                top_k: int, body: str = "") -> AskResponse:
+        """A criteria verdict's response: ``body`` (else the cited clauses quoted), then up to
+        three related retrieved clauses."""
+        if not body and citations:
             payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
             body = compose_answer(plan.question, citations, payer_names=payers, kinds=self._kinds)[0]
-        related = self._related(plan, policy_ids, {c.clause_id for c in citations}, top_k)
+        # a literature document the question names ("the Magellan digest") is quoted beside the criteria
+        literature = [p for p in plan.named if p not in plan.guidelines] if LITERATURE.search(plan.question) else []
+        searched = list(dict.fromkeys([*policy_ids, *literature]))
+        related = self._related(plan, searched, {c.clause_id for c in citations}, top_k)
         if related:
             text, extra = compose_answer(plan.question, related, kinds=self._kinds)
             body += "\n\nRelated guideline text (retrieved):\n" + text
@@ -119,7 +144,8 @@ class Asker:
         """The stated case's outcome under each policy, or (None, []) when it states no facts."""
         if not plan.case_text or self.extract is None:
             return None, []
-        extracted = {k: v for k, v in self.extract(plan.case_text).items() if v.value is not None}
+        read = self.extract(plan.case_text, plan.case_age) if plan.case_age is not None else self.extract(plan.case_text)
+        extracted = {k: v for k, v in read.items() if v.value is not None}
         if not extracted:
             return None, []
         named = {f: True for f in plan.indications if f not in extracted}
@@ -129,27 +155,102 @@ class Asker:
         for pid in policy_ids:
             policy = self.policies()[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
-            deciding = _deciding(evaluation)
+            deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
                 deciding=deciding, flags=flags,
-                missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:_MAX_DECIDING],
+                missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        return verdicts.from_checker(cases), self._citations(ids)
+        verdict = verdicts.from_checker(cases).model_copy(update={"described": described_facts(extracted, catalogue)})
+        return verdict, self._citations(ids)
 
-    def _cells(self, plan: QueryPlan, policy_ids: list[str]) -> list[verdicts.MatrixCell]:
+    def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
+        """Matrix cells of the indications named (or ``facts``) under each policy."""
         rows = {row.fact: row for row in self.matrix().rows}
         return [
             verdicts.MatrixCell(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
                 status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
                 clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
+                condition_facts=tuple(rows[fact].cells[pid].condition_facts),
             )
-            for fact in plan.indications
+            for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
         ]
+
+    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int) -> AskResponse | None:
+        """Whether each policy asked about lists the codes asked, from its code clauses."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        found = {
+            pid: (self.corpus.documents[pid].meta.payer,
+                  [(c.id, c.text) for c in self.corpus.clauses() if c.policy_id == pid and "code" in self._kinds(c.id)
+                   and coding.CODE.search(c.text)])
+            for pid in policy_ids
+        }
+        verdict = coding.from_codes(codes, found)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """Whether what the question names is a listed exclusion, per policy; None when the
+        note reader finds nothing in it or no criteria are loaded."""
+        if self.extract is None or self._criteria() is None:
+            return None
+        read = {k: v for k, v in self.extract(plan.question).items() if v.value is not None}
+        if not read:
+            return None
+        catalogue = self.catalogue()
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lists = [self._lists(pid, catalogue) for pid in policy_ids]
+        verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
+                                           named=bool(plan.policy_ids))
+        if verdict is None:
+            return None
+        verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        response = self._quoted(plan, policy_ids, verdict, citations, top_k)
+        if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
+            response = response.model_copy(update={"answer": f"{verdict.text}\n{response.answer}".rstrip()})
+        return response
+
+    def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
+        policy = self.policies()[policy_id]
+
+        def item(it) -> exclusion.ListedItem:
+            ids = tuple(c.id for c in self._clauses([it.clause, *it.see_also]))
+            clause = self.corpus.clause(it.clause)
+            contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
+            label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
+            return exclusion.ListedItem(it.fact, label, ids, contra)
+
+        head = policy.exclusions_clause
+        if head is None and policy.safety_flags:
+            parent = policy.safety_flags[0].clause.rpartition(".")[0]
+            head = parent if self.corpus.clause(parent) and exclusion.CONTRA.search(parent) else None
+        return exclusion.PolicyLists(
+            policy_id=policy_id, payer=self.corpus.documents[policy_id].meta.payer,
+            exclusions=[item(i) for i in policy.exclusions], safety=[item(i) for i in policy.safety_flags], head=head,
+        )
+
+    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
+        """Whether the condition asked about is required, per policy (``answer.requirement``)."""
+        policy_ids = plan.decided_policies
+        every = [row.fact for row in self.matrix().rows]
+        by_policy: dict[str, list[verdicts.MatrixCell]] = {pid: [] for pid in policy_ids}
+        for cell in self._cells(plan, policy_ids, every):
+            by_policy[cell.policy_id].append(cell)
+        labels = {row.fact: row.label for row in self.matrix().rows}
+        named = [labels[f] for f in plan.indications if f not in plan.required.facts]
+        asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
+        wanted = plan.required.resolved(asked)
+        heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
+        verdict = requirement.from_requirement(wanted, by_policy, named, heads)
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     def _matrix_answer(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[str, list[Citation]]:
         """The per-policy coverage lines for the indications named, and their citations."""
@@ -172,6 +273,25 @@ class Asker:
         except (IndexNotReadyError, ServiceUnavailableError):
             return []  # the criteria answer stands on its own; retrieval only adds context
         return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
+
+    # --- no indexed policy answers it ----------------------------------------------------------
+    def _outside(self, plan: QueryPlan, top_k: int) -> AskResponse:
+        """'Not addressed' said plainly (another payer, a topic the policies never set), then
+        the closest indexed text, offered for comparison."""
+        indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
+        foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
+        text = scope.outside_statement(foreign, plan.unset, indexed)
+        verdict = verdicts.not_addressed(text)
+        try:
+            result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
+        except (IndexNotReadyError, ServiceUnavailableError):
+            result = None
+        if result is None or not plan.addressed(result, self.settings):
+            return AskResponse(answer=f"{text}\n\n{NOT_ADDRESSED}", citations=[], mode="extractive", verdict=verdict)
+        hits = [h for h in result.hits if not self._kinds(h.clause_id) & verdicts.NEVER_DECIDE] or result.hits
+        body, citations = compose_answer(plan.question, select_quotes(hits), kinds=self._kinds)
+        return AskResponse(answer=f"{text}\n\nClosest text (not an answer):\n{body}", citations=citations,
+                           mode="extractive", verdict=verdict)
 
     # --- retrieval answers -------------------------------------------------------------------
     def _retrieved(self, plan: QueryPlan, top_k: int) -> AskResponse:
@@ -198,6 +318,13 @@ class Asker:
                     parent, *items = self._citations(unit)
                     payer = self.corpus.documents[parent.policy_id].meta.payer
                     return verdicts.from_list(payer, parent.policy_id, parent, items), [parent, *items]
+        asked = terms.counts_as(plan.question)
+        if asked:
+            for hit in hits[:3]:
+                if not self._kinds(hit.clause_id) & verdicts.NEVER_DECIDE and terms.names_both(hit.text, *asked):
+                    citation = self._citations([hit.clause_id])[0]
+                    payer = self.corpus.documents[hit.policy_id].meta.payer
+                    return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
         wanted = plan.intents & _METADATA
         best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
         metadata = best is not None
@@ -236,11 +363,14 @@ class Asker:
                 verdict = verdict.model_copy(update={"checked": False})
                 return response.model_copy(update={"verdict": verdict})
         verdict = verdict.model_copy(update={"checked": True})
+        shown = verdict.text
+        if verdict.described:  # the question's own facts, as read, right under the verdict
+            shown += "\nAs you describe it: " + "; ".join(verdict.described) + "."
         note, body = "", response.answer
         if body.startswith(UNMENTIONED):  # the note that the guidelines may not answer stays first
             note, body = body.split("\n\n", 1)
             note += "\n\n"
-        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{verdict.text}\n\n{body}"})
+        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{shown}\n\n{body}"})
 
     def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
         """The model's phrasing when one is configured and it passes the validator."""
@@ -279,26 +409,3 @@ def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citati
     for c in [*first, *second]:
         out.setdefault(c.clause_id, c)
     return list(out.values())
-
-
-def _deciding(evaluation: Evaluation) -> list[tuple[str, str]]:
-    """(criterion label, clause id) of what decided the outcome, at most three.
-
-    Named by what the case makes true: an indication the policy calls investigational, a
-    true exclusion or a met criterion ("advanced imaging … within 3 months"); a group's label
-    ("none of 1-8 is met") only when no stated fact decided it.
-    """
-    true_leaf: dict[str, Any] = {}
-    group: dict[str, Any] = {}
-    for node in evaluation.trace.walk():
-        if not node.clause_id or node.value is None:
-            continue
-        if node.fact and node.value is True:
-            true_leaf.setdefault(node.clause_id, node)
-        group.setdefault(node.clause_id, node)
-    if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
-        return [(f.label, f.clause_id) for f in evaluation.investigational][:_MAX_DECIDING]
-    stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
-    if stated:
-        return [(true_leaf[cid].label, cid) for cid in stated][:_MAX_DECIDING]
-    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:_MAX_DECIDING]

@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrs_assist.answer.exclusion import EXCLUDE
+from mrs_assist.answer.requirement import EVERY, Requirement, requirement_in, requirement_words
+from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
@@ -32,7 +35,7 @@ _COVERAGE = re.compile(
     re.I,
 )
 _PATIENT = re.compile(
-    r"\b(?:pt|patient|mbr|member|\d+\s*(?:yo|y/o|year[- ]old|mo[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
+    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
@@ -43,9 +46,31 @@ _DASH = re.compile(r"\s[-–—]\s")
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
-    r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|nondx|non-?diagnostic)\b",
+    r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|unequivocal|nondx|non-?diagnostic|"
+    r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression)\b",
     re.I,
 )
+_CONTINUES = re.compile(r"^(?:not|no longer|but|without|nor)\b", re.I)
+"""A fragment that only qualifies the one before it ("MRI unequivocal, not inconclusive")."""
+_ADULT = re.compile(r"\badults?\b", re.I)
+_AGE = re.compile(r"\b\d+\s*(?:yo|y/o|y\.o\.|years?[- ]old|yr[- ]old|-year-old|days?[- ]old|weeks?[- ]old|months?[- ]old|mo[- ]old)\b", re.I)
+ADULT_YEARS = 18.0
+"""'Adult' with no age stated: 18, the age Cohere's own header gives for adults (cohere-mrs#guideline-info.type)."""
+
+
+_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b", re.I)
+"""'HH MRS for MS?': a payer named beside 'MRS for <condition>' asks about coverage."""
+
+
+_EVERY_PAYER = re.compile(
+    r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
+    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
+
+
+def _last_sentence(question: str) -> str:
+    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last)."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    return parts[-1] if parts else question
 
 
 def is_coverage_question(question: str) -> bool:
@@ -75,8 +100,26 @@ class QueryPlan:
     """Topic words of the question that no guideline uses."""
     case_text: str = ""
     """The case the question states ('pt had MRI 5 wks ago, no new sx'), as sentences; '' if none."""
+    case_age: float | None = None
+    """The patient's age the case implies without a number ('adult' → 18); None otherwise."""
     guidelines: list[str] = field(default_factory=list)
     """Guideline policy ids in the corpus (criteria exist for these)."""
+    foreign: list[str] = field(default_factory=list)
+    """Payers the question names that no indexed policy belongs to (Aetna, Cigna, …)."""
+    unset: list[Topic] = field(default_factory=list)
+    """Topics it asks that the policies never set (a fee, a turnaround time, an appeal)."""
+    every_payer: bool = False
+    """It asks whether all the payers do something ("covered by all four payers?")."""
+    excluding: bool = False
+    """It asks whether something excludes MRS (a non-indication, a contraindication)."""
+    required: Requirement | None = None
+    """The condition a requirement question asks about ("does HH require a non-diagnostic MRI …")."""
+
+    @property
+    def outside(self) -> bool:
+        """No indexed policy can answer it: only another payer is named, or it asks a topic
+        the policies never set."""
+        return bool((self.foreign and not self.named) or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
@@ -126,23 +169,33 @@ def plan_question(
     policy_ids: Sequence[str] | None,
     *,
     corpus: Corpus,
-    criteria: Callable[[], tuple[Catalogue, Iterable[str]] | None],
+    criteria: Callable[[], tuple[Catalogue, Iterable[str], Iterable[str]] | None],
     vocabulary: Vocabulary,
 ) -> QueryPlan:
     """The plan for a question (``policy_ids`` from the request, or None to detect).
 
-    ``criteria`` returns the catalogue and the matrix's indication rows (None without
-    criteria); it is called only for a question that may be decided by them.
+    ``criteria`` returns the catalogue, the matrix's indication rows and the facts its
+    covered-if cells require (None without criteria); it is called only for a question that
+    may be decided by them.
     """
     named = named_policies(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(question)
+    coverage = is_coverage_question(question) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
-    if coverage or patient or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
+    required = None
+    asked_words = requirement_words(question)
+    asks_requirement = bool(asked_words)
+    if coverage or patient or asks_requirement or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
         loaded = criteria()
         if loaded is not None:
-            indications = indications_in_question(question, *loaded)
+            catalogue, rows, conditions = loaded
+            indications = indications_in_question(question, catalogue, rows)
+            if asks_requirement:
+                facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
+                if facts:
+                    labels = {f: catalogue.spec(f).label for f in facts}
+                    required = Requirement(tuple(facts), labels, bool(EVERY.search(question)))
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
@@ -159,9 +212,18 @@ def plan_question(
         indications=indications,
         intents=question_intents(question),
         unmentioned=vocabulary.unmentioned(question),
-        case_text=stated_case(question, corpus) if coverage or patient else "",
+        case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
+        case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
         guidelines=guidelines,
+        foreign=foreign_payers(question),
+        unset=unset_topics(question),
+        required=required,
+        excluding=bool(EXCLUDE.search(_last_sentence(question))),
+        every_payer=bool(_EVERY_PAYER.search(question)),
     )
+
+
+_DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
 def stated_case(question: str, corpus: Corpus) -> str:
@@ -170,15 +232,26 @@ def stated_case(question: str, corpus: Corpus) -> str:
     Reviewers type cases as comma-separated fragments around the ask ("pt had MRI brain
     5 wks ago, no new sx, can we approve MRS under cohere?"). Each fragment becomes its own
     sentence (so a duration in one fragment never reads as the duration of a symptom in the
-    next); fragments that ask (coverage words) or only name a payer are dropped.
+    next), except that "…, not inconclusive" stays with the fragment it qualifies; fragments
+    that only ask (coverage words, no patient) or only name a payer are dropped.
     """
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
-    fragments = []
+    fragments: list[str] = []
+    kept = False
     for part in _SEGMENT.findall(_DASH.sub(", ", question)):
         for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
             text = piece.strip(" .:-")
-            if not text or is_coverage_question(text) or text.lower() in payers:
+            if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
+                kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                 continue
-            if _CASE_WORD.search(text):
+            if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
+                fragments[-1] += f", {text}"
+            elif _CASE_WORD.search(text):
                 fragments.append(text)
-    return spell_out(". ".join(fragments) + ".") if fragments else ""
+                kept = True
+            else:
+                kept = False
+    if not fragments:
+        return ""
+    # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
+    return _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from mrs_assist.schemas import Citation, Verdict, VerdictClaim
 
 HISTORY_KINDS = frozenset({"history", "reference"})
+NEVER_DECIDE = frozenset({"reference", "notice", "committee"})
+"""Reference lists, notices and committee/sign-off lines: quoted when asked for, never the verdict's basis
+when any other clause ranks."""
 _PAST = frozenset({"history", "date", "version"})
 _ITEM_CHARS = 110
 
@@ -53,9 +56,12 @@ class MatrixCell:
     status: str
     conditions: list[str]
     clause_ids: list[str]
+    condition_facts: tuple[str, ...] = ()
+    """The facts a covered_if cell requires (the matrix's own names)."""
 
 
-def _cite(ids: Sequence[str]) -> str:
+def cite_ids(ids: Sequence[str]) -> str:
+    """"[id, id]": the ids as a verdict shows them, each once."""
     return "[" + ", ".join(dict.fromkeys(ids)) + "]"
 
 
@@ -69,13 +75,25 @@ def _short(text: str, limit: int = _ITEM_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def _render(lead: str, claims: list[VerdictClaim], basis: str) -> Verdict:
+def render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quote") -> Verdict:
     """One sentence when there is one claim; else the lead line and one row per claim."""
     if len(claims) == 1 and not lead:
         text = claims[0].text
     else:
         text = "\n".join([lead, *(f"- {c.text}" for c in claims)]).strip()
-    return Verdict(text=text, basis=basis, claims=claims, checked=False)
+    return Verdict(text=text, basis=basis, claims=claims, checked=False, claim=claim)
+
+
+def overall(kinds: Sequence[str]) -> str:
+    """One claim for several payers' claims: theirs when they agree, else 'depends' (on the payer)."""
+    distinct = set(kinds)
+    if len(distinct) == 1:
+        return distinct.pop()
+    return "depends" if distinct else "quote"
+
+
+_OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "needs_more_information": "depends"}
+_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
 
 def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
@@ -86,12 +104,12 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         what = "; ".join(dict.fromkeys(label for label, _ in case.deciding))
         who = f"{case.payer} ({case.policy_id})"
         if case.outcome == "meets_criteria":
-            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {_cite(ids)}."
+            text = f"Yes — as the question states the case, it meets the criteria of {who}: {what} {cite_ids(ids)}."
         elif case.outcome == "does_not_meet_criteria":
-            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {_cite(ids)}."
+            text = f"No — as the question states the case, it does not meet the criteria of {who}; deciding criterion: {what} {cite_ids(ids)}."
         else:
             need = "; ".join(case.missing) or what
-            text = f"Not decided — what the question states does not settle {who} criteria; still open: {need} {_cite(ids)}."
+            text = f"It depends — what the question states does not settle {who} criteria; it turns on: {need} {cite_ids(ids)}."
         claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
         flagged = [
             VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
@@ -100,7 +118,7 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         # Undecided coverage with a stated safety item: the flag is what the question is about.
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
-    return _render(lead, claims, "checker")
+    return render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
 
 
 _STATUS = {
@@ -111,8 +129,23 @@ _STATUS = {
 }
 
 
-def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
-    """The matrix's answer: one sentence for one payer, a row per payer for several."""
+_PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluation) of\b", re.I)
+_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
+
+
+def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
+    """A covered indication the policy limits to a purpose ("Encephalopathy … for prognosis
+    evaluation") is covered only for that purpose when the question does not say it."""
+    match = _PURPOSE.search(cell.indication)
+    if cell.status != "covered" or match is None or _PURPOSE_ASKED.search(question):
+        return cell
+    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
+                      [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
+
+
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
+    """The matrix's answer: one sentence for one payer, a row per payer for several.
+    ``every``: the question asks whether all the payers cover it (yes only when each does)."""
     claims = []
     for cell in cells:
         who = f"{cell.payer} ({cell.policy_id})"
@@ -120,23 +153,29 @@ def from_matrix(cells: Sequence[MatrixCell]) -> Verdict:
             who = f"{cell.payer}'s ({cell.policy_id})"
         cond = "; ".join(cell.conditions) or "its conditions are met"
         text = _STATUS[cell.status].format(who=who, ind=cell.indication, cond=cond)
-        claims.append(VerdictClaim(text=f"{text} {_cite(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
+        claims.append(VerdictClaim(text=f"{text} {cite_ids(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
     payers = list(dict.fromkeys(c.payer for c in cells))
     indications = list(dict.fromkeys(c.indication for c in cells))
+    claim = overall([_STATUS_CLAIM[c.status] for c in cells])
     if len(claims) == 1:
-        return _render("", claims, "criteria")
+        return render("", claims, "criteria", claim)
     covered = [c.payer for c in cells if c.status == "covered"]
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
     )
-    return _render(lead, claims, "criteria")
+    if every:
+        some = {c.payer for c in cells if c.status in ("covered", "covered_if")}
+        claim = "yes" if len(some) == len(payers) else "no"
+        lead = (f"Yes — each of the {len(payers)} payers covers it, some only under conditions; by payer:" if claim == "yes"
+                else f"No — not every payer: {len(some)} of {len(payers)} cover it; by payer:")
+    return render(lead, claims, "criteria", claim)
 
 
 def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
     """The whole list: the parent clause and every item, each cited."""
     claims = [VerdictClaim(text=f"{_short(i.text)} [{i.clause_id}]", clause_ids=[i.clause_id]) for i in items]
     lead = f"{payer} ({policy_id}) lists {len(items)}: {_short(parent.text, 160)} [{parent.clause_id}]"
-    verdict = _render(lead, claims, "list")
+    verdict = render(lead, claims, "list")
     claims = [VerdictClaim(text=lead, clause_ids=[parent.clause_id]), *claims]
     return verdict.model_copy(update={"claims": claims})
 
@@ -154,24 +193,36 @@ def from_clause(payer: str, citation: Citation, kinds: frozenset[str], quote: st
     """The best clause's answer, labelled when it is history or a reference."""
     text = citation.text if metadata and len(citation.text) <= 260 else quote
     claim = f'{label_of(kinds)}{payer} ({citation.policy_id}): "{text}" [{citation.clause_id}]'
-    return _render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
+    return render("", [VerdictClaim(text=claim, clause_ids=[citation.clause_id])], "metadata" if metadata else "clause")
 
 
-def not_addressed() -> Verdict:
+def from_inclusion(payer: str, citation: Citation, term: str, kind: str) -> Verdict:
+    """Yes: the clause names the term among what counts as the kind asked about."""
+    text = f'Yes — {payer} ({citation.policy_id}) names {term} with {kind}: "{_short(citation.text, 200)}" [{citation.clause_id}].'
+    claim = VerdictClaim(text=text, clause_ids=[citation.clause_id])
+    return render("", [claim], "clause", "yes")
+
+
+def not_addressed(text: str = "The guidelines in this corpus do not address this question.") -> Verdict:
     """The verdict when no guideline addresses the question (nothing to cite)."""
-    text = "The guidelines in this corpus do not address this question."
-    return Verdict(text=text, basis="not_addressed", claims=[], checked=True)
+    return Verdict(text=text, basis="not_addressed", claims=[], checked=True, claim="not_addressed")
 
 
 def prefer_current(hits: Sequence, intents: frozenset[str]):
-    """The hit the verdict should rest on: the best one, unless it is history or a reference,
-    the question does not ask about the past, and a current clause of the same policy ranks."""
+    """The hit the verdict should rest on: the best one, unless it is a reference, notice or
+    committee line (any other hit is preferred), or history when the question does not ask
+    about the past and a current clause of the same policy ranks."""
     if not hits:
         return None
-    best = hits[0]
-    if intents & _PAST or not (getattr(best, "kinds", frozenset()) & HISTORY_KINDS):
+
+    def kinds(hit) -> frozenset[str]:
+        return getattr(hit, "kinds", frozenset())
+
+    substantive = [h for h in hits if not kinds(h) & NEVER_DECIDE] or list(hits)
+    best = substantive[0]
+    if intents & _PAST or not (kinds(best) & HISTORY_KINDS):
         return best
-    current = [h for h in hits if h.policy_id == best.policy_id and not (getattr(h, "kinds", frozenset()) & HISTORY_KINDS)]
+    current = [h for h in substantive if h.policy_id == best.policy_id and not (kinds(h) & HISTORY_KINDS)]
     return current[0] if current else best
 
 

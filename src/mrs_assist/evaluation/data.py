@@ -18,6 +18,18 @@ Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_inform
 OUTCOMES: tuple[str, ...] = ("meets_criteria", "does_not_meet_criteria", "needs_more_information")
 
 
+Expected = Literal["yes", "no", "only_if", "depends", "not_addressed"]
+MATCHES: dict[str, frozenset[str]] = {
+    "yes": frozenset({"yes"}),
+    "no": frozenset({"no"}),
+    "only_if": frozenset({"only_if", "depends"}),
+    "depends": frozenset({"depends", "only_if"}),
+    "not_addressed": frozenset({"not_addressed"}),
+}
+"""Expected verdict → the verdict claims that answer it rightly ('only if X' is a verdict that
+depends on X). A claim of 'quote' is no verdict: neither right nor wrong."""
+
+
 class Question(BaseModel):
     """One reviewer question with its gold clauses and answer keywords."""
 
@@ -27,6 +39,8 @@ class Question(BaseModel):
     kind: Literal[
         "single-payer", "cross-payer", "dates-versions", "definitions", "codes", "not-addressed",
         "lists", "history", "documentation", "hypothetical",
+        # independent question sets (issue 23; the writers' own kinds, eval/INDEPENDENT-QUESTIONS.md)
+        "case-stated", "coverage", "requirement", "exclusion", "definition", "coding", "literature",
     ]
     question: str
     policy_ids: list[str] | None = None
@@ -35,7 +49,12 @@ class Question(BaseModel):
     verdict: list[str] = Field(
         default_factory=list, description="Phrases the answer's one-sentence verdict must contain."
     )
-    split: Literal["dev", "test"] = Field(
+    expect: Expected | None = Field(
+        default=None, description="The verdict a careful reviewer gives (AskResponse.verdict.claim must match); "
+        "None when the question asks for text, not a verdict.",
+    )
+    writer: str | None = Field(default=None, description="Who wrote it (independent sets only).")
+    split: Literal["dev", "test", "indep-dev", "indep-test"] = Field(
         default="dev", description="Set by the loader from the file: tune on dev, report test."
     )
 
@@ -93,16 +112,23 @@ def _load_list(path: Path, model: type[BaseModel]) -> list:
 
 
 SPLITS: tuple[str, ...] = ("dev", "test")
+INDEPENDENT_SPLITS: tuple[str, ...] = ("indep-dev", "indep-test")
+"""Question sets written by people who never saw the code or our questions (issue 23); each
+is loaded when its file exists."""
 
 
 def load_questions(eval_dir: Path, splits: tuple[str, ...] = SPLITS) -> list[Question]:
     """The questions of eval_dir/questions-<split>.yaml for each split, each tagged with its
-    split; raises ConfigError when a file is invalid or a split is unknown."""
+    split (an independent split's file may be absent); raises ConfigError when a file is
+    invalid or a split is unknown."""
     out: list[Question] = []
     for split in splits:
-        if split not in SPLITS:
-            raise ConfigError(f"unknown question split {split!r}; known: {', '.join(SPLITS)}")
-        items = _load_list(eval_dir / f"questions-{split}.yaml", Question)
+        if split not in SPLITS + INDEPENDENT_SPLITS:
+            raise ConfigError(f"unknown question split {split!r}; known: {', '.join(SPLITS + INDEPENDENT_SPLITS)}")
+        path = eval_dir / f"questions-{split}.yaml"
+        if split in INDEPENDENT_SPLITS and not path.exists():
+            continue
+        items = _load_list(path, Question)
         out += [q.model_copy(update={"split": split}) for q in items]
     return out
 

@@ -25,7 +25,7 @@ from mrs_assist.evaluation.cases import (
 )
 from mrs_assist.evaluation.negex import evaluate_negex, negex_headline
 from mrs_assist.evaluation.clausemap import ClauseMatcher
-from mrs_assist.evaluation.data import load_cases, load_questions
+from mrs_assist.evaluation.data import INDEPENDENT_SPLITS, SPLITS, load_cases, load_questions
 from mrs_assist.evaluation.lcbaseline import DEFAULT_SEEDS_DIR, LangChainPipeline
 from mrs_assist.evaluation.metrics import mean, rate
 from mrs_assist.evaluation.questions import (
@@ -35,6 +35,7 @@ from mrs_assist.evaluation.questions import (
     compare_questions,
     evaluate_question,
     summarise_retrievers,
+    summarise_verdicts,
 )
 from mrs_assist.evaluation.timing import Stopwatch
 
@@ -153,7 +154,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     options = options or EvalOptions()
     started = time.perf_counter()
     settings = services.settings
-    questions = load_questions(settings.eval_dir)[: options.limit_questions]
+    questions = load_questions(settings.eval_dir, SPLITS + INDEPENDENT_SPLITS)[: options.limit_questions]
     cases = load_cases(settings.eval_dir)[: options.limit_cases]
     notes = list(options.notes)
     stopwatch = Stopwatch()
@@ -184,7 +185,14 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)
+    every_row, q_rows = q_rows, [r for r in q_rows if r["split"] in SPLITS]  # our own sets, as before
     retrievers = summarise_retrievers(q_rows)
+    independent = {
+        split: {"ask_gold_in_first_six": rate(r["ask"]["gold_in_first_six"] for r in rows if r["gold"]),
+                "verdicts": summarise_verdicts(rows)}
+        for split in INDEPENDENT_SPLITS
+        if (rows := [r for r in every_row if r["split"] == split])
+    }
     by_split = {
         split: {
             "retrievers": summarise_retrievers(rows),
@@ -204,10 +212,11 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "keyword_accuracy": rate(r["ask"]["keyword_hit"] for r in q_rows if r["ask"]["keyword_hit"] is not None),
         "not_addressed": {
             "questions": len(na),
-            "handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na),
+            "handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] or r["ask"]["not_addressed"] for r in na),
             "declined": sum(r["ask"]["declined"] for r in na),
             "unmentioned_note": sum(r["ask"]["unmentioned_note"] for r in na),
-            "test_handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] for r in na_test),
+            "test_handled_rate": rate(r["ask"]["declined"] or r["ask"]["unmentioned_note"] or r["ask"]["not_addressed"]
+                                      for r in na_test),
         },
         "false_declines": [r["id"] for r in addressed if r["ask"]["declined"]],
         "modes": {m: sum(r["ask"]["mode"] == m for r in q_rows) for m in ("extractive", "llm")},
@@ -236,6 +245,14 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         ) if test_ours and test_bm25 else None,
         "ask_test.gold_in_first_six": test.get("ask_gold_in_first_six"),
         "ask.verdicts_checked": rate(r["ask"]["verdict_checked"] for r in q_rows),
+        **{
+            f"ask_{split.replace('-', '_')}.{name}": independent.get(split, {}).get("verdicts", {}).get(name)
+            for split in INDEPENDENT_SPLITS for name in ("accuracy", "wrong_rate")
+        },
+        **{
+            f"ask_{split.replace('-', '_')}.gold_in_first_six": independent.get(split, {}).get("ask_gold_in_first_six")
+            for split in INDEPENDENT_SPLITS
+        },
         "answers.keyword_accuracy": answers["keyword_accuracy"],
         "answers.not_addressed_handled": answers["not_addressed"]["handled_rate"],
         "answers.false_declines": len(answers["false_declines"]),
@@ -265,10 +282,11 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "negex": negex,
         "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,
+        "independent": independent,
         "citations": citations,
         "letters": determination["letters"],
         "judge": judge,
         "latency": latency,
-        "questions": q_rows,
+        "questions": every_row,
         "cases": c_rows,
     }

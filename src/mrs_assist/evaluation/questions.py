@@ -24,7 +24,7 @@ from typing import Any
 
 from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
 from mrs_assist.evaluation.clausemap import ClauseMatcher
-from mrs_assist.evaluation.data import Question
+from mrs_assist.evaluation.data import MATCHES, Question
 from mrs_assist.evaluation.metrics import first_relevant_rank, mean, ndcg_at_k, rate, recall_at_k, reciprocal_rank
 from mrs_assist.evaluation.timing import Stopwatch
 from mrs_assist.schemas import AskRequest
@@ -111,6 +111,8 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
         "ask": {
             "mode": response.mode,
             "declined": declined(response.answer),
+            # said plainly first ("Not addressed — no indexed policy is Aetna's"), then the closest text, cited
+            "not_addressed": bool(response.verdict and response.verdict.claim == "not_addressed"),
             "unmentioned_note": response.answer.startswith(UNMENTIONED_NOTE),
             "keyword_hit": hit if q.keywords else None,
             "missing_keywords": missing,
@@ -119,6 +121,8 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
             "verdict": response.verdict.text if response.verdict else None,
             "verdict_checked": bool(response.verdict and response.verdict.checked),
             "verdict_hit": keyword_hit(response.verdict.text, q.verdict)[0] if q.verdict and response.verdict else None,
+            "claim": response.verdict.claim if response.verdict else None,
+            **verdict_score(q.expect, response.verdict.claim if response.verdict else None),
             "answer": response.answer,
             "contexts": [c.text for c in response.citations],
         },
@@ -147,6 +151,36 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
     row["retrievers"]["hybrid"]["keyword_hit"] = row["ask"]["keyword_hit"]
     row["retrievers"]["hybrid"]["answer_chars"] = len(response.answer)
     return row
+
+
+def verdict_score(expected: str | None, claim: str | None) -> dict:
+    """{"verdict_right", "verdict_wrong"} for one answer: right when the claim answers the
+    expected verdict (``MATCHES``), wrong when it claims another verdict; a quote (no claim)
+    is neither. Both None when nothing is expected."""
+    if expected is None:
+        return {"verdict_right": None, "verdict_wrong": None}
+    right = claim in MATCHES[expected]
+    return {"verdict_right": right, "verdict_wrong": not right and claim not in (None, "quote")}
+
+
+def summarise_verdicts(rows: list[dict]) -> dict:
+    """Verdict correctness over the rows that expect a verdict: overall and per kind."""
+    scored = [r for r in rows if r["ask"].get("verdict_right") is not None]
+
+    def tally(group: list[dict]) -> dict:
+        right = sum(r["ask"]["verdict_right"] for r in group)
+        wrong = sum(r["ask"]["verdict_wrong"] for r in group)
+        return {
+            "questions": len(group), "right": right, "wrong": wrong, "no_verdict": len(group) - right - wrong,
+            "accuracy": right / len(group) if group else None, "wrong_rate": wrong / len(group) if group else None,
+            "gold_in_first_six": rate(r["ask"]["gold_in_first_six"] for r in group if r["gold"]),
+        }
+
+    kinds: dict[str, list[dict]] = {}
+    for r in scored:
+        kinds.setdefault(r["kind"], []).append(r)
+    return {**tally(scored), "by_kind": {k: tally(v) for k, v in sorted(kinds.items())},
+            "wrong_ids": [r["id"] for r in scored if r["ask"]["verdict_wrong"]]}
 
 
 def chunk_units(pipeline: Any, matcher: ClauseMatcher) -> list[frozenset[str]]:

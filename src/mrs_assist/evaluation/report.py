@@ -110,7 +110,7 @@ def _answers(result: dict) -> Section:
             problems.append(f"recall@5 {hyb['recall@5']:.2f} (gold {', '.join(q['gold'])}; got {', '.join(hyb['top'][:5])})")
         if ask["keyword_hit"] is False:
             problems.append(f"keywords missing: {', '.join(ask['missing_keywords'])}")
-        if q["kind"] == "not-addressed" and not (ask["declined"] or ask["unmentioned_note"]):
+        if q["kind"] == "not-addressed" and not (ask["declined"] or ask["unmentioned_note"] or ask.get("not_addressed")):
             problems.append(f"answered instead of declining (cited {', '.join(ask['cited'])})")
         if q["gold"] and ask["declined"]:
             problems.append("declined although the guidelines answer it")
@@ -122,6 +122,27 @@ def _answers(result: dict) -> Section:
         f"of {na['questions']}). False declines: {', '.join(a['false_declines']) or 'none'}. "
         f"Answer modes: {a['modes']}.",
         Table(["question", "kind", "text", "miss"], misses) if misses else "No per-question misses.")
+
+
+def _verdicts(result: dict) -> Section:
+    """Verdict correctness on the independent question sets, per kind."""
+    s = Section("Verdicts on independent questions (issue 23)")
+    independent = result.get("independent") or {}
+    if not independent:
+        return s.add("No independent question set (eval/questions-indep-*.yaml) in this run.")
+    rows = []
+    for split, entry in independent.items():
+        v = entry["verdicts"]
+        for kind, t in [("all", v), *v["by_kind"].items()]:
+            rows.append([split, kind, t["questions"], t["right"], t["wrong"], t["no_verdict"], fmt(t["accuracy"]),
+                         fmt(t["wrong_rate"]), fmt(t["gold_in_first_six"])])
+    wrong = "; ".join(f"{split}: {', '.join(e['verdicts']['wrong_ids']) or 'none'}" for split, e in independent.items())
+    return s.add(
+        "A verdict is right when the answer's verdict claim (yes / no / only if / depends / not addressed) answers "
+        "the writer's expected verdict; wrong when it claims another; a quoted clause with no claim is neither. "
+        f"Wrong verdicts: {wrong}.",
+        Table(["split", "kind", "questions", "right", "wrong", "no verdict", "accuracy", "wrong rate", "gold in first six"], rows),
+    )
 
 
 def _determinations(result: dict, paths: dict) -> Section:
@@ -209,5 +230,5 @@ def build_sections(result: dict, paths: dict, gate: list[str] | None, thresholds
         Table(["stage", "n", "median ms", "p95 ms", "max ms"],
               [[n, s["n"], s["median_ms"], s["p95_ms"], s["max_ms"]] for n, s in result["latency"].items()]),
         Image(paths["latency"], "latency per stage"))
-    return [_summary(result, gate, thresholds), *_retrieval(result, paths), _answers(result),
+    return [_summary(result, gate, thresholds), *_retrieval(result, paths), _answers(result), _verdicts(result),
             _determinations(result, paths), _case_sets(result), cites, judge, lat]

@@ -30,6 +30,10 @@ _COMPARISON = re.compile(
 )
 
 
+LITERATURE = re.compile(r"\b(?:digest|article|trend article|literature review)\b", re.I)
+"""Words that name the literature document(s) rather than a payer's policy."""
+
+
 @lru_cache(maxsize=256)
 def _term_pattern(term: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
@@ -49,6 +53,8 @@ def named_policies(question: str, policies: Corpus | Sequence[PolicyName]) -> li
         terms = [t.strip() for t in (p.payer, *p.aliases) if t.strip()]
         if any(_term_pattern(t).search(question) for t in terms):
             found.add(p.policy_id)
+        elif p.kind == "literature" and LITERATURE.search(question):
+            found.add(p.policy_id)  # "the digest", "the article": the literature, whoever publishes it
     return [p.policy_id for p in directory if p.policy_id in found]
 
 

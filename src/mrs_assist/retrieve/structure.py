@@ -26,6 +26,7 @@ _SECTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("code", re.compile(r"\bcod(?:e|es|ing)\b|billing", re.I)),
     ("reference", re.compile(r"\breferences?\b", re.I)),
     ("notice", re.compile(r"notice|disclaimer|trademark", re.I)),
+    ("committee", re.compile(r"committee|approval|sign-?off", re.I)),
 )
 _TEXT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("version", re.compile(r"\bversion\b|\bguideline number\b", re.I)),
@@ -35,7 +36,8 @@ _TEXT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SHORT = 240
 """A dated clause longer than this is prose that mentions a date, not a date entry."""
 
-KINDS = ("history", "date", "version", "code", "definition", "documentation", "reference", "notice")
+KINDS = ("history", "date", "version", "code", "definition", "documentation", "reference", "notice", "committee")
+_COMMITTEE = re.compile(r"\b(?:reviewed\s*/\s*approved|approved by|committee|is a subsidiary of)\b", re.I)
 
 
 def clause_kinds(clause_id: str, section: str, text: str) -> frozenset[str]:
@@ -44,6 +46,8 @@ def clause_kinds(clause_id: str, section: str, text: str) -> frozenset[str]:
     local = clause_id.split("#", 1)[-1]
     if local.startswith(("history.", "summary-of-changes")):
         kinds.add("history")
+    if local.startswith(("approval", "committee", "guideline-info.publisher")) or (len(text) <= _SHORT and _COMMITTEE.search(text)):
+        kinds.add("committee")  # an approval, sign-off or publisher line: who stands behind it, never what it says
     dated = _DATE.search(text)
     if (dated and dated.start() < 24) or (len(text) <= _SHORT and (dated or re.search(r"\bdate\b", text, re.I))):
         kinds.add("date")  # a dated entry (history lines start with their date) or a short dated clause
@@ -58,7 +62,8 @@ def clause_kinds(clause_id: str, section: str, text: str) -> frozenset[str]:
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(
         r"\b(?:when|date[sd]?|effective|revised|implement\w*|last (?:updated|review\w*|revis\w*)|"
-        r"original(?:ly)?|first (?:publish\w*|created|written|issued)|since when|what (?:year|yr)|yr|year)\b", re.I)),
+        r"original(?:ly)?|first (?:publish\w*|created|written|issued)|since when|what (?:year|yr)|yr|year)\b"
+        r"(?![- ]?olds?\b)", re.I)),  # "a 40 year old" is an age, not a date
     ("version", re.compile(r"\bversions?\b|\bv\d\b|\bver\b|\bguideline (?:number|no|#)", re.I)),
     ("history", re.compile(
         r"\b(?:history|historical|remov(?:e|ed|al)|delet(?:e|ed|ion)|add|added|drop(?:ped)?|previously|"

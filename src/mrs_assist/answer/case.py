@@ -1,0 +1,61 @@
+"""A case stated in a question, through the checker: what was read from it, and what decided.
+
+Both are shown to the reviewer: the facts as read ("As you describe it: …", with the words
+they were read from) and the criterion that decided each policy's outcome, named by what the
+case makes true or false rather than by a group label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mrs_assist.criteria import Catalogue, Evaluation
+
+MAX_DECIDING = 3
+
+
+def described_facts(extracted: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
+    """The stated facts as read, each with the words it was read from: 'a known (diagnosed)
+    brain tumor ("Known GBM")', 'not: conventional MRI or CT is inconclusive ("not inconclusive")'."""
+    out = []
+    for name, fact in extracted.items():
+        label = catalogue.spec(name).label if name in catalogue else name.replace("_", " ")
+        words = "; ".join(dict.fromkeys(e.text for e in getattr(fact, "evidence", [])[:2]))
+        said = f' ("{words}")' if words else ""
+        out.append(f"{label}{said}" if fact.value else f"not: {label}{said}")
+    return out
+
+
+def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(criterion label, clause id) of what decided the outcome, at most three.
+
+    Named by what the case makes true: an indication the policy calls investigational, a
+    true exclusion or a met criterion ("advanced imaging … within 3 months"); a group's label
+    ("none of 1-8 is met") only when no stated fact decided it.
+    """
+    true_leaf: dict[str, Any] = {}
+    false_leaf: dict[str, Any] = {}
+    group: dict[str, Any] = {}
+    for node in evaluation.trace.walk():
+        if not node.clause_id or node.value is None:
+            continue
+        if node.fact and node.value is True:
+            true_leaf.setdefault(node.clause_id, node)
+        if node.fact and node.value is False and node.fact in stated_facts:
+            false_leaf.setdefault(node.clause_id, node)
+        group.setdefault(node.clause_id, node)
+    if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
+        return [(f.label, f.clause_id) for f in evaluation.investigational][:MAX_DECIDING]
+    if evaluation.outcome == "does_not_meet_criteria":
+        # What the case states makes a required part false ("not: a neonate"), or an exclusion true.
+        excluded = [cid for cid in evaluation.deciding_clauses
+                    if cid in true_leaf and true_leaf[cid].id.startswith("exclusions")]
+        unmet = [cid for cid in evaluation.deciding_clauses if cid in false_leaf]
+        if excluded or unmet:
+            return ([(true_leaf[cid].label, cid) for cid in excluded]
+                    + [(f"{false_leaf[cid].label} (not met as the question states the case)", cid) for cid in unmet])[:MAX_DECIDING]
+    stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
+    if stated:
+        return [(true_leaf[cid].label, cid) for cid in stated][:MAX_DECIDING]
+    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:MAX_DECIDING]

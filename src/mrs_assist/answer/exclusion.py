@@ -1,0 +1,94 @@
+"""Exclusion questions: "Is an MR-conditional pacemaker by itself a non-indication?", "Does
+claustrophobia exclude a patient under Cohere?", "Is a cochlear implant a contraindication
+for HealthHelp?" — answered from each policy's own exclusion and safety lists.
+
+The item the question names is read by the note reader (so "MR-conditional" reads as a safe
+device); the verdict says per policy whether a listed exclusion applies (yes), whether it is
+only a safety note the reviewer weighs (a contraindication list: yes when asked about
+contraindications; otherwise no, it does not exclude), or that none applies (no).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mrs_assist.answer.verdict import cite_ids, not_addressed, render
+from mrs_assist.schemas import Verdict, VerdictClaim
+
+EXCLUDE = re.compile(
+    r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*|disqualif\w*|preclude\w*|"
+    r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|automatic(?:ally)? den\w*|"
+    r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account))\b",
+    re.I,
+)
+CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """One exclusion or safety item of a policy, with its clause ids."""
+
+    fact: str
+    label: str
+    clause_ids: tuple[str, ...]
+    contraindication: bool = False
+    """The item sits under a 'contraindicated' heading (HealthHelp's list), not a discretion note."""
+
+
+@dataclass(frozen=True)
+class PolicyLists:
+    """What ``from_exclusion`` needs of one policy."""
+
+    policy_id: str
+    payer: str
+    exclusions: list[ListedItem] = field(default_factory=list)
+    safety: list[ListedItem] = field(default_factory=list)
+    head: str | None = None
+    """The exclusion list's lead-in clause, cited when no exclusion applies."""
+
+
+def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[PolicyLists], *, named: bool) -> Verdict | None:
+    """Per policy: does a listed exclusion apply to what the question names? None when the
+    question names nothing any list covers and no policy with an exclusion list was asked."""
+    asks_contra = bool(CONTRA.search(question))
+    if named and policies and all(not p.exclusions and not p.safety for p in policies):
+        names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
+        return not_addressed(f"Not addressed — {names} lists no exclusions, non-indications or contraindications "
+                             "for MRS; the closest text follows.")
+    claims: list[VerdictClaim] = []
+    kinds: list[str] = []
+    for policy in policies:
+        who = f"{policy.payer} ({policy.policy_id})"
+        excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
+        flagged = [i for i in policy.safety if facts.get(i.fact) is True]
+        if excluded:
+            ids = [c for i in excluded for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in excluded))
+            text, kind = f"Yes — {who} lists it as a non-indication: {what} {cite_ids(ids)}.", "yes"
+        elif flagged and asks_contra and any(i.contraindication for i in flagged):
+            items = [i for i in flagged if i.contraindication]
+            ids = [c for i in items for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in items))
+            text = (f"Yes — {who} lists it where MRI may be contraindicated: {what} {cite_ids(ids)}; "
+                    "a safety flag for the reviewer, not by itself a denial.")
+            kind = "yes"
+        elif flagged:
+            ids = [c for i in flagged for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in flagged))
+            text = (f"No — {who} does not exclude it: {what} is a safety note for the reviewer {cite_ids(ids)}, "
+                    "not a reason to deny by itself.")
+            kind = "no"
+        elif policy.head and (named or policy.exclusions):
+            ids = [policy.head]
+            text, kind = f"No — none of {who} non-indications applies to what the question names {cite_ids(ids)}.", "no"
+        else:
+            continue
+        claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
+        kinds.append(kind)
+    if not claims:
+        return None
+    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
+    lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:"
+    return render(lead, claims, "criteria", claim)

@@ -1,0 +1,103 @@
+"""What a question asks that no indexed policy can answer: another payer, or a topic the
+policies never set (a fee, a cost share, a turnaround time, an appeal route).
+
+Such a question gets a plain "no indexed policy is Aetna's" or "the policies set no fee"
+first, and only then the closest text, labelled as such — never the nearest clause as if
+it applied. The lists are deliberately short and literal: a payer missing here is still
+caught by the relevance rule when nothing close enough is found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PAYERS: tuple[tuple[str, str], ...] = (
+    ("Aetna", r"aetna"),
+    ("Cigna", r"cigna|evernorth"),
+    ("UnitedHealthcare", r"united\s*health\s*care|uhc|optum|united\s+healthcare"),
+    ("Humana", r"humana"),
+    ("Anthem", r"anthem|elevance"),
+    ("Kaiser Permanente", r"kaiser(?:\s+permanente)?"),
+    ("Molina", r"molina"),
+    ("Centene", r"centene|ambetter|wellcare"),
+    ("Highmark", r"highmark"),
+    ("Oscar", r"oscar\s+health"),
+    ("eviCore", r"evicore"),
+    ("Carelon", r"carelon|aim\s+specialty(?:\s+health)?"),
+    ("TRICARE", r"tricare"),
+    ("Premera", r"premera"),
+    ("Regence", r"regence"),
+    ("Harvard Pilgrim", r"harvard\s+pilgrim"),
+    ("Tufts", r"tufts\s+health"),
+    ("EmblemHealth", r"emblem\s*health"),
+    ("Independence Blue Cross", r"independence\s+blue\s+cross|ibx"),
+    ("Blue Shield of California", r"blue\s+shield\s+of\s+california"),
+    ("Geisinger", r"geisinger"),
+    # Florida Blue's own guideline sends FEP members to FEP guidelines (floridablue-mrs#program-exceptions.fep).
+    ("the Federal Employee Program (FEP)", r"fep|federal employee (?:program|plan)"),
+)
+ALWAYS_OUTSIDE = frozenset({"the Federal Employee Program (FEP)"})
+"""Outside the index even when an indexed payer is named with it (an FEP member of Florida Blue)."""
+_PAYER = [(name, re.compile(rf"(?<!\w)(?:{rx})(?!\w)", re.I)) for name, rx in _PAYERS]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic the indexed policies do not set, and how to say so."""
+
+    name: str
+    pattern: re.Pattern[str]
+    statement: str
+
+
+_TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "payment",
+        re.compile(
+            r"\b(?:fees?|fee schedule|price|pricing|how much|costs?|reimburse\w*\s+(?:rate|amount)|"
+            r"(?:payment|allowed|allowable)\s+(?:rate|amount)|rvus?|co-?pays?|co-?insurance|deductibles?|"
+            r"out[- ]of[- ]pocket|dollars?)\b|\$\s?\d",
+            re.I,
+        ),
+        "the indexed policies set no fee, payment amount or member cost share",
+    ),
+    Topic(
+        "turnaround",
+        re.compile(r"\b(?:turn-?around|tat|how (?:long|many days)|within how many|decision (?:time|deadline))\b", re.I),
+        "the indexed policies set no review turnaround time",
+    ),
+    Topic(
+        "equipment",
+        re.compile(r"\b(?:field strength|tesla|\d(?:\.\d)?\s?-?T\b(?:\s+(?:magnet|scanner|mri))?|magnet strength|"
+                   r"scanner (?:model|vendor|type)|coil)\b", re.I),
+        "the indexed policies set no scanner, magnet field strength or equipment requirement",
+    ),
+    Topic(
+        "appeal",
+        re.compile(r"\b(?:appeals?|appealed|grievances?|external review|reconsideration)\b", re.I),
+        "the indexed policies describe no appeal or reconsideration route",
+    ),
+)
+
+
+def foreign_payers(question: str) -> list[str]:
+    """Names of payers the question names that no indexed policy belongs to, in list order."""
+    return [name for name, rx in _PAYER if rx.search(question)]
+
+
+def unset_topics(question: str) -> list[Topic]:
+    """Topics the question asks about that the indexed policies never set."""
+    return [t for t in _TOPICS if t.pattern.search(question)]
+
+
+def outside_statement(payers: list[str], topics: list[Topic], indexed: list[str]) -> str:
+    """The one sentence that says what no indexed policy answers, and what is offered instead."""
+    if payers:
+        names = " or ".join(payers)
+        return (
+            f"Not addressed — no indexed policy is {names}'s (indexed: {', '.join(indexed)}); "
+            f"the closest text from the indexed policies follows, for comparison only."
+        )
+    what = "; ".join(t.statement for t in topics)
+    return f"Not addressed — {what}; the closest text follows and does not answer it directly."
