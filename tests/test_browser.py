@@ -459,6 +459,17 @@ def intake(page, *, notes: str = "", files: list[dict] | None = None, member: tu
     return page.evaluate("location.hash").rsplit("/", 1)[1]
 
 
+def _fill_letter(page) -> None:
+    """Fill the letter's placeholders (plan, member, deadline …) and save, as a signer would."""
+    from playwright.sync_api import expect
+    from support.fhir import fill_placeholders
+
+    text = page.locator("#letter-text")
+    text.fill(fill_placeholders(text.input_value()))
+    page.click("#letter-save")
+    expect(page.locator("#letter-status")).to_contain_text("Letter saved")
+
+
 def test_a_reviewers_day(page, shots, server):
     """Issue 21's day: intake of a text note, a text PDF and a scanned page; the queue; a pend
     signed by the nurse; a denial routed to and signed by a physician; the case reopened with its
@@ -522,6 +533,7 @@ def test_a_reviewers_day(page, shots, server):
     expect(page).to_have_url(re.compile(f"#/case/{pend}$"))
     page.click("#case-assign-me")
     expect(page.locator("#work-status")).to_have_text("Assigned to nurse1.")
+    _fill_letter(page)  # a letter still showing a placeholder is not signed (issue 19)
     page.check("#case-attest")
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by nurse1.")
@@ -541,6 +553,7 @@ def test_a_reviewers_day(page, shots, server):
     shots(page, "physician-queue")
     page.locator(f"#list-body tr[data-id='{denial}'] button").click()
     expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
+    _fill_letter(page)
     page.check("#case-attest")
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by doc1.")

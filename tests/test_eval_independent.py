@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mrs_assist.errors import ConfigError
-from mrs_assist.evaluation.cases import INDEPENDENT_SPLITS, harms, independent_headline
+from mrs_assist.evaluation.cases import INDEPENDENT_CASE_SPLITS as INDEPENDENT_SPLITS, harms, independent_headline
 from mrs_assist.evaluation.data import load_writer_cases
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"

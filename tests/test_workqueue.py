@@ -88,7 +88,7 @@ def test_void_keeps_the_case_out_of_lists_reports_and_signing(api):
     kept = client.get("/v1/determinations?include_voided=true", headers=NURSE).json()
     assert [row["voided"] for row in kept] == [True]
     assert store.summaries() == []  # the CMS-0057-F report reads these
-    sign = client.post(f"/v1/determinations/{mistake.id}/sign", json={"review_hash": r.json()["review_hash"]}, headers=NURSE)
+    sign = client.post(f"/v1/determinations/{mistake.id}/sign", json={"review_hash": r.json()["review_hash"], "attest": True}, headers=NURSE)
     assert sign.status_code == 409 and "voided" in sign.json()["error"]["message"]
     again = client.post(f"/v1/determinations/{mistake.id}/void", json={"reason": "again"}, headers=NURSE)
     assert again.status_code == 409
@@ -101,7 +101,7 @@ def test_history_names_who_did_what_with_letter_diffs(api):
     edited = (record.letter_markdown or "") + "\nReviewed with the order form.\n"
     assert client.put(f"/v1/determinations/{record.id}/letter", json={"markdown": edited}, headers=NURSE).status_code == 200
     current = client.get(f"/v1/determinations/{record.id}", headers=DOCTOR).json()
-    signed = client.post(f"/v1/determinations/{record.id}/sign", json={"review_hash": current["review_hash"]}, headers=DOCTOR)
+    signed = client.post(f"/v1/determinations/{record.id}/sign", json={"review_hash": current["review_hash"], "attest": True}, headers=DOCTOR)
     assert signed.status_code == 200, signed.text
     history = client.get(f"/v1/determinations/{record.id}/history", headers=NURSE).json()
     assert [(h["action"], h["actor"], h["role"]) for h in history] == [

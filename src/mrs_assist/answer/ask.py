@@ -231,9 +231,14 @@ class Asker:
         if head is None and policy.safety_flags:
             parent = policy.safety_flags[0].clause.rpartition(".")[0]
             head = parent if self.corpus.clause(parent) and exclusion.CONTRA.search(parent) else None
+        # Exclusions the project reads into every policy (research-only, a miscoded study: README
+        # "Interpretations decided") cite the indications or the code clause, not a list the payer
+        # wrote: an exclusion question is answered from the payer's own lists.
+        interpreted = {policy.scope.cpt_clause, policy.scope.region_clause, policy.indications.clause}
+        listed = [i for i in policy.exclusions if i.clause not in interpreted and not i.clause.startswith("indications")]
         return exclusion.PolicyLists(
             policy_id=policy_id, payer=self.corpus.documents[policy_id].meta.payer,
-            exclusions=[item(i) for i in policy.exclusions], safety=[item(i) for i in policy.safety_flags], head=head,
+            exclusions=[item(i) for i in listed], safety=[item(i) for i in policy.safety_flags], head=head,
         )
 
     def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:

@@ -215,7 +215,7 @@ def per_tag(rows: list[dict], cases: dict[str, Any]) -> dict[str, dict]:
 
 
 # --- the independent set (eval/independent/README.md) --------------------------------------
-INDEPENDENT_SPLITS = {"dev": "independent/dev", "test": "independent/test"}
+INDEPENDENT_CASE_SPLITS = {"dev": "independent/dev", "test": "independent/test"}
 """Split name → folder under eval/ of writers' files. Written by people who never saw the rules;
 the test split is scored once, at the end, and never tuned on."""
 
@@ -225,7 +225,7 @@ def evaluate_independent(services: Any, eval_dir: Any, split: str, stopwatch: St
     per-style figures, the confusion matrix and failing rows; raises ConfigError when invalid."""
     from mrs_assist.evaluation.data import load_writer_cases
 
-    cases = {c.id: c for c in load_writer_cases(eval_dir / INDEPENDENT_SPLITS[split])}
+    cases = {c.id: c for c in load_writer_cases(eval_dir / INDEPENDENT_CASE_SPLITS[split])}
     return _score_set(services, cases, split, stopwatch, per_tag)
 
 

@@ -16,7 +16,7 @@ from mrs_assist.evaluation.cases import (
     REALISTIC_SPLITS,
     CaseContext,
     evaluate_case,
-    INDEPENDENT_SPLITS,
+    INDEPENDENT_CASE_SPLITS,
     evaluate_independent,
     evaluate_realistic,
     independent_headline,
@@ -181,7 +181,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         judge = _judge(services, q_rows, options, bar)
         realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch) for split in REALISTIC_SPLITS}
         independent = {split: evaluate_independent(services, settings.eval_dir, split, stopwatch)
-                        for split in INDEPENDENT_SPLITS}
+                        for split in INDEPENDENT_CASE_SPLITS}
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)
