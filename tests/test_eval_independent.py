@@ -79,5 +79,5 @@ def test_the_report_shows_harms_for_every_case_set():
            "wrong_denials": 1, "denials_where_pend_expected": 0, "approval_rate_among_meets": 0.75,
            "confusion": {"labels": labels, "matrix": matrix},
            "per_class": {"ocr-fax": {"pairs": 4, "accuracy": 0.5, "wrong_approvals": 1, "wrong_denials": 0}}}
-    text = to_markdown("t", [_case_sets({"determination": one, "realistic": {"dev": one}, "independent": {"test": one}})])
+    text = to_markdown("t", [_case_sets({"determination": one, "realistic": {"dev": one}, "independent_cases": {"test": one}})])
     assert "independent test" in text and "ocr-fax" in text and "wrong denial drafts" in text

@@ -180,7 +180,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
             task.advance()
         judge = _judge(services, q_rows, options, bar)
         realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch) for split in REALISTIC_SPLITS}
-        independent = {split: evaluate_independent(services, settings.eval_dir, split, stopwatch)
+        independent_cases = {split: evaluate_independent(services, settings.eval_dir, split, stopwatch)
                         for split in INDEPENDENT_CASE_SPLITS}
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
@@ -261,7 +261,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "judge.answer_relevancy": judge.get("answer_relevancy"),
     }
     headline.update(realistic_headline(realistic))
-    headline.update(independent_headline(independent))
+    headline.update(independent_headline(independent_cases))
     headline.update(negex_headline(negex))
     latency = stopwatch.summary()
     for stage, summary in latency.items():
@@ -278,7 +278,7 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
         "headline": headline,
         "determination": determination,
         "realistic": realistic,
-        "independent": independent,
+        "independent_cases": independent_cases,
         "negex": negex,
         "retrieval": {"retrievers": retrievers, "by_split": by_split, "comparison": compare_questions(q_rows)},
         "answers": answers,

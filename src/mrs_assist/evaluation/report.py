@@ -192,7 +192,7 @@ def _case_sets(result: dict) -> Section:
     """Every case set with its harms beside accuracy (issue 18), confusion matrices and per-style rows."""
     sets = {"gold (eval/cases.yaml)": result["determination"]}
     sets |= {f"realistic {k}": v for k, v in result.get("realistic", {}).items()}
-    sets |= {f"independent {k}": v for k, v in result.get("independent", {}).items()}
+    sets |= {f"independent {k}": v for k, v in result.get("independent_cases", {}).items()}
     s = Section("Case sets: harms beside accuracy").add(
         "A wrong approval (approved where the expected outcome is not meets_criteria) and a denial draft "
         "where the case meets are harms; a pend is a cost. The independent sets were written by people "
@@ -206,7 +206,7 @@ def _case_sets(result: dict) -> Section:
         labels = v["confusion"]["labels"]
         s.add(f"{name}: confusion (rows expected, columns decided)",
               Table(["expected \\ decided", *labels], [[g, *row] for g, row in zip(labels, v["confusion"]["matrix"])]))
-    for name, v in result.get("independent", {}).items():
+    for name, v in result.get("independent_cases", {}).items():
         s.add(f"independent {name}: per documentation style",
               Table(["style", "pairs", "accuracy", "wrong approvals", "wrong denial drafts"],
                     [[tag, c["pairs"], c["accuracy"], c["wrong_approvals"], c["wrong_denials"]]
