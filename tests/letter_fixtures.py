@@ -92,8 +92,23 @@ class Case:
         return json.dumps({**self.good_draft, **changes})
 
 
+_ROOT_VALUE = {"meets_criteria": True, "does_not_meet_criteria": False, "needs_more_information": None}
+
+
+def _root(outcome: str, scope: dict, indications: dict, exclusions: dict | list) -> dict:
+    """The checker's root (scope ∧ indications ∧ no exclusion) over a case's sections; the
+    exclusions, written as the ANY node (or [] for none), go under the NOT node the checker adds."""
+    scope = {**scope, "kind": "all"}
+    children = [scope, indications]
+    if exclusions:
+        children.append(node("exclusions", "no exclusion applies", "not", value=not exclusions["value"],
+                             children=[{**exclusions, "id": "exclusions/0"}]))
+    return node("criteria", f"{outcome} criteria", "all", value=_ROOT_VALUE[outcome], children=children)
+
+
 def _response(policy_id, outcome, *, facts_, trace, missing=(), citations=()) -> DeterminationResponse:
     doc = corpus().documents[policy_id]
+    trace = {**trace, "root": _root(outcome, trace.pop("scope"), trace.pop("indications"), trace.pop("exclusions"))}
     return DeterminationResponse(
         recommendation=outcome,
         requires_physician_review=outcome != "meets_criteria",

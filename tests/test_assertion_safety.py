@@ -49,7 +49,7 @@ def test_a_fact_the_notes_assert_and_deny_is_contested_and_unknown(services):
     assert [e.text for e in tumor.contrary] == ["brain tumor"]
     response = _decide(services, "healthhelp-mrs", notes)
     assert response.recommendation == "needs_more_information"
-    assert "known_brain_tumor" in response.trace["missing_facts"]
+    assert "known_brain_tumor" in response.trace.missing_facts
     out = next(f for f in response.facts if f.name == "known_brain_tumor")
     assert out.contrary and out.contrary[0].text == "brain tumor"  # the page can show the disagreement
 
@@ -106,7 +106,7 @@ def test_a_study_planned_on_a_future_result_is_not_requested_now(services):
     )
     response = _decide(services, "nia-brain-mrs", notes)
     assert response.recommendation == "needs_more_information"
-    assert "tumor_recurrence_vs_treatment_effect" in response.trace["missing_facts"]
+    assert "tumor_recurrence_vs_treatment_effect" in response.trace.missing_facts
     assert _decide(services, "nia-brain-mrs", RECURRENCE).recommendation == "meets_criteria"  # control
 
 
@@ -191,7 +191,7 @@ def test_a_suspected_tumor_pends_healthhelp_and_an_explicit_no_known_tumor_denie
                  "Request MRS to distinguish abscess from tumor.")
     response = _decide(services, "healthhelp-mrs", suspected)
     assert response.recommendation == "needs_more_information"
-    assert "known_brain_tumor" in response.trace["missing_facts"]
+    assert "known_brain_tumor" in response.trace.missing_facts
     denied = _decide(services, "healthhelp-mrs", suspected + " No known malignancy.")
     assert denied.recommendation == "does_not_meet_criteria"
 

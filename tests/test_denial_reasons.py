@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mrs_assist.config import Settings
-from mrs_assist.letters.reasons import load_reasons, reason_kind
-from mrs_assist.letters.reasons import denial_reason
+from mrs_assist.criteria.reasons import denial_reason, load_reasons, reason_kind
 from mrs_assist.schemas import DeterminationRequest
 from mrs_assist.service import Services
 
@@ -26,6 +25,7 @@ def test_the_reasons_file_has_one_entry_per_kind_and_a_system():
     assert len({r.code for r in table.reasons.values()}) == len(table.reasons)
 
 
+
 @pytest.mark.parametrize("pid", sorted(SERVICES.policies))
 def test_each_kind_of_adverse_outcome_gets_its_reason_and_clause(pid):
     policy = SERVICES.policies[pid]
@@ -41,7 +41,7 @@ def test_each_kind_of_adverse_outcome_gets_its_reason_and_clause(pid):
         assert response.recommendation == "does_not_meet_criteria", (facts, cpt)
         assert reason_kind(response.trace) == kind
         reason = denial_reason(response)
-        assert reason.clause_id == response.trace["deciding_clauses"][0]
+        assert reason.clause_id == response.trace.deciding_clauses[0]
         assert reason.clause_id.startswith(f"{pid}#")
         assert f"Decision reason code {reason.code}" in response.letter.markdown
         assert reason.text in response.letter.markdown

@@ -20,7 +20,9 @@ from mrs_assist.extract import (
     load_detection,
     load_lexicon,
 )
-from mrs_assist.extract.regex import ascii_lower, literal_prefixes, lower_pattern
+from mrs_assist.extract.regex import literal_prefixes
+from mrs_assist.normalize import ascii_lower, lower_pattern
+from mrs_assist.quarantine import quarantine_patterns
 
 
 def _catalogue(detect: dict) -> Catalogue:
@@ -225,7 +227,7 @@ def test_a_run_on_sentence_reaches_max_scope_tokens() -> None:
     assert far["mri_unsafe_implant"].value is True
 
 
-# The two quarantine rules rewritten to scan in linear time (extract/lexicon.yaml), as they were.
+# The two quarantine rules rewritten to scan in linear time (quarantine.yaml), as they were.
 OLD_QUARANTINE = [
     r"(?:^|[.!?]\s+)\W*(?:system|assistant|developer)\s*(?:prompt|message|override|instructions?)?\s*[:>\]]",
     r"(?:^|[.!:\n]\s*)(?:please\s+)?(?:approve|authorize|authorise|certify|deny|reject)\b",
@@ -239,7 +241,7 @@ QUARANTINE_BITS = [
 @settings(max_examples=400, deadline=None, database=None)
 @given(st.lists(st.sampled_from(QUARANTINE_BITS), max_size=16).map("".join))
 def test_rewritten_quarantine_rules_match_as_before(text: str) -> None:
-    quarantine = load_lexicon().quarantine
+    quarantine = quarantine_patterns()
     new = [quarantine[1], quarantine[2]]
     assert new != OLD_QUARANTINE
     lowered = ascii_lower(text)

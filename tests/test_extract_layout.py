@@ -170,7 +170,7 @@ def test_stated_reason_without_qualifier_decides_other_policies_and_asks_one_que
 
     response = services.determine(DeterminationRequest(policy_id=policy, cpt_codes=["76390"], clinical_notes=notes))
     assert response.recommendation == outcome
-    assert response.trace["missing_facts"] == missing
+    assert response.trace.missing_facts == missing
 
 
 def test_unrelated_history_purpose_does_not_close_the_others(services):

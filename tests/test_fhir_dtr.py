@@ -91,7 +91,7 @@ def test_every_completion_decides_like_the_json_api_and_hidden_questions_never_m
         for value in (True, False):
             assert outcome(pid, facts | {name: value}).recommendation == result.recommendation, name
     if result.recommendation == "needs_more_information":
-        missing = set(result.trace["missing_facts"]) - {"cpt_code_in_scope"}
+        missing = set(result.trace.missing_facts) - {"cpt_code_in_scope"}
         assert missing <= set(dtr.unanswered(q, filled))
 
 

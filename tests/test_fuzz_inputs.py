@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from mrs_assist.corpus import load_corpus, parse_document
 from mrs_assist.corpus.model import Corpus
 from mrs_assist.errors import CorpusError
-from mrs_assist.extract import default_catalogue, extract_facts, get_detector, load_lexicon
-from mrs_assist.extract.regex import ascii_lower
+from mrs_assist.extract import default_catalogue, extract_facts, get_detector
 from mrs_assist.extract.spec import MAX_SCOPE
 from mrs_assist.index.chunk import chunk_corpus
 from mrs_assist.index.fake import HashingEmbedder
+from mrs_assist.normalize import ascii_lower
+from mrs_assist.quarantine import quarantine_patterns
 from mrs_assist.schemas import MAX_NOTES_CHARS, NO_CONTROL_CHARACTERS, reject_control_characters
 from mrs_assist.evaluation.injection import load_templates, render, default_paths
 from mrs_assist.validate.untrusted import instruction_spans, without_instructions
@@ -279,7 +280,7 @@ def scanned(lead_in: str, text: str) -> int:
 
 
 def test_the_lead_ins_are_the_lexicons():
-    quarantine = load_lexicon().quarantine
+    quarantine = quarantine_patterns()
     assert all(any(q.startswith(lead_in) for q in quarantine) for lead_in in LEAD_INS)
     assert not any(q.startswith(old) for old in LEAD_INS.values() for q in quarantine)
 

@@ -60,8 +60,8 @@ def test_gold_case(services, case, policy_id, expected):
     assert response.recommendation == outcome
     assert response.requires_physician_review == (outcome != "meets_criteria")
     if "missing" in expected:
-        assert sorted(response.trace["missing_facts"]) == sorted(expected["missing"])
-    assert set(expected.get("deciding") or []) <= set(response.trace["deciding_clauses"])
+        assert sorted(response.trace.missing_facts) == sorted(expected["missing"])
+    assert set(expected.get("deciding") or []) <= set(response.trace.deciding_clauses)
 
     # Evidence indexes into the notes; citations quote the corpus verbatim.
     for fact in response.facts:

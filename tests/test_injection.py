@@ -21,7 +21,7 @@ from test_api import KeywordRetriever
 
 from mrs_assist.answer.llm import phrase_answer
 from mrs_assist.config import Settings
-from mrs_assist.extract.regex import ascii_lower
+from mrs_assist.normalize import ascii_lower
 from mrs_assist.letters import draft_letter
 from mrs_assist.schemas import AskRequest, DeterminationRequest
 from mrs_assist.service import Services
@@ -260,13 +260,14 @@ def test_an_obeying_model_answer_is_rejected_for_every_injected_question(service
             with_model(reply)
             assert not leaks(c.canary, services.ask(AskRequest(question=c.question)).model_dump_json()), c.id
             response, problems = phrase_answer(
-                FakeListChatModel(responses=[reply]), c.question, base.citations, base.answer, corpus=services.corpus
+                FakeListChatModel(responses=[reply]), c.question, base.citations, base.answer, corpus=services.corpus,
+                vocabulary=services.fixed_vocabulary,
             )
             assert response.mode == "extractive" and problems, (c.id, answer)
             assert not leaks(c.canary, response.model_dump_json())
         control, _ = phrase_answer(
             FakeListChatModel(responses=[json.dumps({"answer": good, "cited_clause_ids": [cited.clause_id]})]),
-            c.question, base.citations, base.answer, corpus=services.corpus,
+            c.question, base.citations, base.answer, corpus=services.corpus, vocabulary=services.fixed_vocabulary,
         )
         accepted_controls += control.mode == "llm"
     assert accepted_controls >= 200  # the same answer without the canary passes: the canary is what fails it

@@ -4,8 +4,13 @@ and inside functions alike (read from the source with ast, so lazy imports count
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
+
+import pytest
 
 import mrs_assist
 
@@ -26,6 +31,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@cache
 def import_graph() -> dict[str, dict[str, list[str]]]:
     """unit → imported unit → ["file:line", …], for every import of another mrs_assist unit."""
     graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -104,3 +110,24 @@ def test_no_import_cycle_between_packages():
         for group in found
     ]
     assert not found, "\n".join(detail)
+
+
+NEVER = [
+    # (importer, imported): sideways imports removed in issue 22; each stays gone.
+    ("answer", "letters"),  # answer validation gets the fixed vocabulary from its caller
+    ("fhir", "letters"),  # the coded denial reason is criteria's (criteria/reasons.py)
+    ("validate", "extract"),  # the quarantine patterns and ASCII lowering live below both (quarantine, normalize)
+    ("schemas", "criteria"),  # the contract is the bottom layer; criteria builds its trace types
+]
+
+
+@pytest.mark.parametrize(("importer", "imported"), NEVER, ids=[f"{a}-{b}" for a, b in NEVER])
+def test_never_imports(importer, imported):
+    where = import_graph().get(importer, {}).get(imported, [])
+    assert not where, f"{importer} must never import {imported}: {', '.join(where)}"
+
+
+def test_importing_the_api_does_not_load_langchain():
+    code = "import sys, mrs_assist.api.app; print(sorted(m for m in sys.modules if m.startswith('langchain')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

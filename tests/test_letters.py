@@ -24,7 +24,8 @@ from mrs_assist.letters.settings import (
     load_manifest,
 )
 from mrs_assist.schemas import DeterminationResponse, Party
-from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names
+from mrs_assist.criteria.trace import deciding_clause_ids, facts_valued, missing_fact_names
+from mrs_assist.criteria.trace import section as section_of
 
 CASES = list(all_cases())
 FORMATS = ["markdown", "html"]
@@ -75,12 +76,10 @@ def check_decision(c, text):
 def check_reason_tied_to_condition(c, text):
     wording = load_fact_wording(corpus_dir() / "facts.yaml")
     reason = section(text, "Reason for this decision")
-    deciding_facts = {
-        n["fact"]
-        for key in ("indications", "exclusions", "investigational", "scope")
-        for n in _walk(c.determination.trace.get(key))
-        if n.get("fact") and n.get("value") is (None if c.kind == "request_for_information" else True)
-    }
+    trace = c.determination.trace
+    value = None if c.kind == "request_for_information" else True
+    deciding_facts = {f for key in ("indications", "exclusions", "scope") for f in facts_valued(section_of(trace, key), value)}
+    deciding_facts |= {f.fact for f in trace.investigational} if value else set()
     labels = [expand_acronyms(wording[f].label, load_glossary().terms) for f in deciding_facts if f in wording]
     documented = [wording[f.name].label for f in c.determination.facts if f.value and f.name in wording]
     assert any(lbl in reason for lbl in labels) or any(lbl in reason for lbl in documented), reason
@@ -203,12 +202,6 @@ def corpus_dir():
     from mrs_assist.config import Settings
 
     return Settings().corpus_dir
-
-
-def _walk(x):
-    from mrs_assist.criteria.trace import walk_trace
-
-    return walk_trace(x)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -40,7 +40,7 @@ def test_pdf_opens_and_contains_the_decision(name):
     else:
         assert "You may appeal within 180 days of the date of this notice." in text
         assert "peer-to-peer discussion with the physician reviewer" in text
-    for clause_id in c.determination.trace["deciding_clauses"]:
+    for clause_id in c.determination.trace.deciding_clauses:
         assert f"[{clause_id}]" in text.replace("- ", "-")
     assert reader.metadata.title
 

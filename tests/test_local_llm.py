@@ -74,7 +74,7 @@ def test_real_local_model_goes_through_the_validator(monkeypatch):
 
     monkeypatch.setattr(LocalChatModel, "_generate", spy)
     cites = [citation(c) for c in RETRIEVED]
-    response, problems = phrase_answer(model, QUESTION, cites, EXTRACTIVE, corpus=corpus())
+    response, problems = phrase_answer(model, QUESTION, cites, EXTRACTIVE, corpus=corpus(), vocabulary=_vocabulary())
     assert calls and all(isinstance(c, str) for c in calls)  # the real model ran
     if response.mode == "llm":  # accepted: the validator finds nothing in what is shown
         draft = AnswerDraft(answer=response.answer, cited_clause_ids=[c.clause_id for c in response.citations])

@@ -37,9 +37,8 @@ def test_trace_is_typed_and_its_json_is_the_contracts(tmp_path):
         "safety": [f.model_dump() for f in ev.safety_flags],
         "notices": [n.model_dump() for n in ev.notices],
     }
-    # mapping-style reads give the JSON values
-    assert trace["deciding_clauses"] == trace.get("deciding_clauses") == ev.deciding_clauses
-    assert trace.get("root")["children"][0]["id"] == "scope" and "missing_facts" in trace
+    # read by attribute only: the dict-era mapping methods are gone
+    assert not any(hasattr(trace, m) for m in ("get", "items", "keys", "__getitem__", "__contains__"))
 
 
 def test_a_stored_trace_of_another_shape_round_trips(tmp_path):
@@ -49,7 +48,7 @@ def test_a_stored_trace_of_another_shape_round_trips(tmp_path):
             "safety_flags": []}
     response = DeterminationResponse.model_validate(body)
     assert response.trace.root is None and response.trace.missing_facts == ["glioma"]
-    assert response.trace.get("legacy_key") == {"kind": "any"}
+    assert response.trace.model_dump(mode="json")["legacy_key"] == {"kind": "any"}
     assert DeterminationResponse.model_validate_json(response.model_dump_json()) == response
 
 
@@ -70,11 +69,17 @@ def test_letter_is_typed_and_its_json_keeps_every_field(tmp_path):
 
 
 def test_trace_queries_live_in_criteria_and_agree_with_the_typed_trace(tmp_path):
-    from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, trace_section, traced_clause_ids
+    from mrs_assist.criteria.trace import deciding_clause_ids, facts_valued, missing_fact_names, section, traced_clause_ids
 
     services = Services(Settings(data_dir=tmp_path))
     response = services.determine(DeterminationRequest(policy_id="nia-brain-mrs", cpt_codes=["76390"], clinical_notes=NOTES))
     assert set(deciding_clause_ids(response)) == set(response.trace.deciding_clauses)
     assert traced_clause_ids(response) >= response.trace.clause_ids()
     assert missing_fact_names(response) == list(dict.fromkeys(response.missing_information))
-    assert trace_section(response.trace, "indications")["id"] == "indications"
+    indications = section(response.trace, "indications")
+    assert indications is response.trace.root.children[1] and indications.id == "indications"
+    # glioma grading is investigational under this policy, not an exclusion: no exclusion leaf is true
+    assert section(response.trace, "exclusions").value is True
+    assert facts_valued(section(response.trace, "exclusions"), True) == []
+    assert facts_valued(indications, True) == [n.fact for n in indications.walk() if n.fact and n.value is True]
+    assert section(response.trace.model_copy(update={"root": None}), "scope") is None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,31 @@ from importlib import resources
 _RLO, _PDF = "\u202e", "\u202c"
 _HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-[^\S\n]*\r?\n[^\S\n]*(?=[a-z])")
 """A hyphen at a line's end between two letters, the next line going on in lower case."""
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with A-Z lowered and nothing else changed (``str.lower`` can change lengths)."""
+    return text.translate(_ASCII_LOWER)
+
+
+def lower_pattern(pattern: str) -> str:
+    """A case-insensitive regex as a lower-case one (escapes such as \\W and \\B kept)."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif pattern.startswith("(?P", i):  # named groups: (?P<name>...), (?P=name)
+            out.append("(?P")
+            i += 3
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ Requests forbid unknown fields: a typo in a field name is an error, not a silent
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool, model_validator
 from pydantic.json_schema import JsonSchemaValue
 
-from mrs_assist.criteria.engine import Finding, PolicyNotice, TraceNode
-
 Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
+Kind = Literal["all", "any", "not", "fact", "cpt"]
+Truth = bool | None
 
 MAX_QUESTION_CHARS = 2_000
 MAX_NOTES_CHARS = 50_000
@@ -231,6 +232,63 @@ class FactOut(BaseModel):
     )
 
 
+# --- the checker's trace (criteria/ builds these; schemas imports nothing of the package) ---
+class Evidence(BaseModel):
+    """A span of the clinical notes that supports a fact's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The notes' text between start and end, verbatim.")
+    start: int = Field(ge=0, description="Character offset where the span starts.")
+    end: int = Field(ge=0, description="Character offset just past the span.")
+    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history).")
+    modifiers: list[str] = Field(
+        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Evidence:
+        if self.end < self.start:
+            raise ValueError("evidence end must not be before start")
+        return self
+
+
+class TraceNode(BaseModel):
+    """One evaluated node: its value, the clause it encodes and, for a leaf, the evidence."""
+
+    id: str = Field(description="Path of the node in the formula, e.g. 'indications/0/1'.")
+    label: str
+    kind: Kind
+    fact: str | None = None
+    value: Truth
+    clause_id: str | None = Field(default=None, description="Full clause id, if the node cites one.")
+    see_also: list[str] = Field(default_factory=list, description="Further clauses it encodes.")
+    evidence: list[Evidence] = Field(default_factory=list)
+    children: list[TraceNode] = Field(default_factory=list)
+
+    def walk(self) -> Iterable[TraceNode]:
+        """This node and every node below it, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+class Finding(BaseModel):
+    """A true fact the reviewer must see: a safety flag or an investigational indication."""
+
+    fact: str
+    label: str
+    clause_id: str
+
+
+class PolicyNotice(BaseModel):
+    """A policy notice surfaced with the determination."""
+
+    clause_id: str
+    message: str
+    kind: str
+
+
 class Trace(BaseModel):
     """The checker's evaluation as the contract carries it (``DeterminationResponse.trace``).
 
@@ -239,9 +297,9 @@ class Trace(BaseModel):
     clause_id, see_also, evidence, children}. Keys beyond these are kept as they came (stored
     records and hand-made traces), so the JSON is what it was when it was a plain object.
 
-    Read it by attribute (``trace.root.walk()``, ``trace.deciding_clauses``). The mapping
-    methods (``trace["missing_facts"]``, ``.get``, ``.items``) give the JSON values and are
-    kept for callers written against the untyped dict.
+    Read it by attribute (``trace.root.walk()``, ``trace.deciding_clauses``) or through the
+    queries of ``criteria.trace``; ``model_dump(mode="json")`` gives the JSON where a dict is
+    really needed.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -264,25 +322,6 @@ class Trace(BaseModel):
         ids |= set(self.deciding_clauses)
         ids |= {f.clause_id for f in self.investigational + self.safety}
         return ids
-
-    # --- mapping-style reading (JSON values), for callers written against the dict ---------
-    def _json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    def __getitem__(self, key: str) -> Any:
-        return self._json()[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._json()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._json().get(key, default)
-
-    def keys(self):
-        return self._json().keys()
-
-    def items(self):
-        return self._json().items()
 
 
 # --- the letter a determination carries (validate/ and letters/ build on these) ----------

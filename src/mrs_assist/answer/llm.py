@@ -29,24 +29,19 @@ def phrase_answer(
     corpus: Corpus | None = None,
     policy_ids: Sequence[str] | None = None,
     prompts_dir: Path | None = None,
-    vocabulary: frozenset[str] | set[str] | None = None,
+    vocabulary: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[AskResponse, list[Problem]]:
     """The model's answer (mode "llm") when it passes validation, else the extractive
     answer (mode "extractive"); and the problems found in rejected model drafts.
 
-    With no model or no citations the model is not called. Raises ConfigError only when
+    ``vocabulary`` is the fixed wording a draft may use without a source (the caller's,
+    ``Services.fixed_vocabulary``); none by default. With no model or no citations the model is not called. Raises ConfigError only when
     a prompt file is invalid; a model's failures become problems.
     """
     extractive = AskResponse(answer=extractive_answer, citations=list(citations), mode="extractive")
     if chat_model is None or not citations:
         return extractive, []
     from mrs_assist.llm import draft_with_retry, format_instructions, load_prompt
-
-    if vocabulary is None:  # Services passes the one of its corpus; this is the shipped corpus's
-        from mrs_assist.config import package_data
-        from mrs_assist.letters.vocabulary import fixed_vocabulary
-
-        vocabulary = fixed_vocabulary(package_data("corpus") / "facts.yaml")
 
     prompt = load_prompt(ANSWER_PROMPT, prompts_dir)
     messages = prompt.render(
@@ -62,7 +57,7 @@ def phrase_answer(
         messages,
         AnswerDraft,
         lambda d: validate_answer_draft(
-            d, question=question, citations=citations, corpus=corpus, policy_ids=policy_ids, vocabulary=vocabulary
+            d, question=question, citations=citations, corpus=corpus, policy_ids=policy_ids, vocabulary=vocabulary or frozenset()
         ),
         retry_prompt=load_prompt(RETRY_PROMPT, prompts_dir),
     )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mrs_assist.criteria._yaml import YamlFile
+from mrs_assist.schemas import Evidence
 
 Role = Literal["purpose", "condition", "exclusion", "safety", "scope", "demographic"]
 World = Literal["open", "closed"]
@@ -100,26 +101,6 @@ class Catalogue(BaseModel):
         must not inherit its original's.
         """
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
-
-
-class Evidence(BaseModel):
-    """A span of the clinical notes that supports a fact's value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(description="The notes' text between start and end, verbatim.")
-    start: int = Field(ge=0, description="Character offset where the span starts.")
-    end: int = Field(ge=0, description="Character offset just past the span.")
-    section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history).")
-    modifiers: list[str] = Field(
-        default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Evidence:
-        if self.end < self.start:
-            raise ValueError("evidence end must not be before start")
-        return self
 
 
 class FactValue(BaseModel):

@@ -14,16 +14,12 @@ the root, no sibling under an AND is false and no sibling under an OR is true.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue
 from mrs_assist.criteria.policy import REGION_FACT, Item, Node, Policy
-
-Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
-Kind = Literal["all", "any", "not", "fact", "cpt"]
-Truth = bool | None
+from mrs_assist.schemas import Finding, Outcome, PolicyNotice, TraceNode, Truth
 
 CPT_FACT = "cpt_code_in_scope"
 """Pseudo-fact of the scope's CPT leaf: a requested code is one the policy governs.
@@ -55,42 +51,6 @@ def kleene_or(values: Iterable[Truth]) -> Truth:
 def kleene_not(value: Truth) -> Truth:
     """The negation; unknown stays unknown."""
     return None if value is None else not value
-
-
-class TraceNode(BaseModel):
-    """One evaluated node: its value, the clause it encodes and, for a leaf, the evidence."""
-
-    id: str = Field(description="Path of the node in the formula, e.g. 'indications/0/1'.")
-    label: str
-    kind: Kind
-    fact: str | None = None
-    value: Truth
-    clause_id: str | None = Field(default=None, description="Full clause id, if the node cites one.")
-    see_also: list[str] = Field(default_factory=list, description="Further clauses it encodes.")
-    evidence: list[Evidence] = Field(default_factory=list)
-    children: list[TraceNode] = Field(default_factory=list)
-
-    def walk(self) -> Iterable[TraceNode]:
-        """This node and every node below it, depth first."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
-
-
-class Finding(BaseModel):
-    """A true fact the reviewer must see: a safety flag or an investigational indication."""
-
-    fact: str
-    label: str
-    clause_id: str
-
-
-class PolicyNotice(BaseModel):
-    """A policy notice surfaced with the determination."""
-
-    clause_id: str
-    message: str
-    kind: str
 
 
 class Evaluation(BaseModel):

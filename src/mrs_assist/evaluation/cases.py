@@ -4,7 +4,7 @@ Each case runs under every policy it lists, through ``Services.determine`` (the 
 behind POST /v1/determinations). Ambiguous expectations (``outcome: null``) are listed
 but left out of every score.
 
-Criterion citations compare gold ``deciding`` with ``trace["deciding_clauses"]``:
+Criterion citations compare gold ``deciding`` with ``trace.deciding_clauses``:
 recall over pairs whose gold is non-empty; precision over the same pairs (a pair whose
 gold is ``[]`` is skipped: its deciding clause, e.g. a scope clause, is not in the gold
 data). Cohere ``non-indications.3`` and ``.4`` count as one clause (eval/CASES.md,
@@ -119,8 +119,8 @@ def evaluate_case(ctx: CaseContext, case: Case) -> list[dict]:
         row.update(
             predicted=response.recommendation,
             correct=exp.outcome is not None and response.recommendation == exp.outcome,
-            deciding=list(response.trace.get("deciding_clauses", [])),
-            missing=list(response.trace.get("missing_facts", [])),
+            deciding=list(response.trace.deciding_clauses),
+            missing=list(response.trace.missing_facts),
             fact_mismatches=[
                 {"fact": name, "expected": value, "got": got.get(name)}
                 for name, value in case.expected_facts.items() if got.get(name) is not value

@@ -31,7 +31,8 @@ from medspacy.context import ConText, ConTextGraph, ConTextModifier, ConTextRule
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from mrs_assist.extract.regex import ascii_lower, compile_fast
+from mrs_assist.extract.regex import compile_fast
+from mrs_assist.normalize import ascii_lower
 
 CONTEXT = "mrs_assist_context"
 

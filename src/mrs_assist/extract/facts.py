@@ -31,9 +31,9 @@ from mrs_assist.extract.layout import (
     section_at,
     sections_of,
 )
-from mrs_assist.extract.regex import ascii_lower
 from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
+from mrs_assist.normalize import ascii_lower
 
 log = logging.getLogger(__name__)
 

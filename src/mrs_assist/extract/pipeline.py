@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from mrs_assist.criteria.catalogue import Catalogue
 from mrs_assist.errors import CorpusError
-from mrs_assist.extract.regex import lower_pattern
 from mrs_assist.extract.spec import MAX_SCOPE, DetectSpec, Lexicon, Quantity, Readings
+from mrs_assist.quarantine import compiled_quarantine
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 TARGETS = "mrs_assist_targets"
@@ -226,7 +226,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
         if (naming := spec.naming_regex()) is not None:
             detector.namings[fact] = re.compile(naming, _FLAGS)
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
-    detector.quarantine = [re.compile(lower_pattern(r), re.MULTILINE) for r in lexicon.quarantine]
+    detector.quarantine = list(compiled_quarantine())
     detector.device_kinds = [re.compile(k, _FLAGS) for k in lexicon.device_kinds.values()]
     detector.age_patterns = [(re.compile(a.regex, _FLAGS), a.default_unit) for a in lexicon.age_patterns]
     detector.relative_after_age = re.compile(lexicon.age_not_followed_by, re.IGNORECASE)

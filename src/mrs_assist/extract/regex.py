@@ -9,33 +9,10 @@ the set of trigrams a match can start with, so a note without any of them skips 
 from __future__ import annotations
 
 import re
-import string
 from re import _constants as _sre  # parsed-regex opcodes (private, stable in 3.11-3.13)
 from re import _parser
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def ascii_lower(text: str) -> str:
-    """``text`` with A-Z lowered and nothing else changed (``str.lower`` can change lengths)."""
-    return text.translate(_ASCII_LOWER)
-
-
-def lower_pattern(pattern: str) -> str:
-    """A case-insensitive regex as a lower-case one (escapes such as \\W and \\B kept)."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-        elif pattern.startswith("(?P", i):  # named groups: (?P<name>...), (?P=name)
-            out.append("(?P")
-            i += 3
-        else:
-            out.append(pattern[i].lower())
-            i += 1
-    return "".join(out)
+from mrs_assist.normalize import lower_pattern
 
 
 def compile_fast(pattern: str) -> tuple[re.Pattern, bool, frozenset | None]:

@@ -333,7 +333,6 @@ class Lexicon(BaseModel):
 
     context: ContextEdits
     readings: dict[str, Readings] = Field(description="Role → complete readings.")
-    quarantine: list[str] = Field(description="Regexes of sentences that address the system, not the patient.")
     sentence_abbreviations: list[str] = Field(description="Words whose trailing period does not end a sentence.")
     sections: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -357,8 +356,7 @@ class Lexicon(BaseModel):
             missing = [k for k, v in readings.model_dump().items() if v is None]
             if missing:
                 raise ValueError(f"readings for role {role!r} must set {', '.join(missing)}")
-        for value in [*self.quarantine, self.age_not_followed_by]:
-            _compile(value, "quarantine")
+        _compile(self.age_not_followed_by, "age_not_followed_by")
         for category, headers in self.sections.items():
             for header in headers:
                 _compile(header, f"section header of {category}")

@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mrs_assist.criteria.reasons import denial_reason
 from mrs_assist.fhir import profiles
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
-from mrs_assist.letters.reasons import denial_reason
 from mrs_assist.records.models import CONTRADICTION_MARK
 from mrs_assist.schemas import DeterminationRequest, Party, Patient
 
@@ -347,7 +347,7 @@ def _notes(record, action: str, missing_items: list[str]) -> tuple[str, list[dic
     notes = [
         {"number": i, "type": "display", "text": f"Missing information [{fact}]: {question}"}
         for i, (fact, question) in enumerate(
-            zip(response.trace.get("missing_facts") or [], response.missing_information, strict=False), start=1)
+            zip(response.trace.missing_facts, response.missing_information, strict=False), start=1)
     ]
     if missing_items:
         notes.append({"number": len(notes) + 1, "type": "display",

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from mrs_assist.corpus import Corpus
-from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, trace_section, walk_trace
+from mrs_assist.criteria.trace import deciding_clause_ids, facts_valued, missing_fact_names, section
 from mrs_assist.errors import InvalidRequestError
 from mrs_assist.letters.settings import FactWording, LetterKind, LetterSettings
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome
@@ -132,18 +132,10 @@ def _reasons(
     role = {n: w.role for n, w in wording.items()}
     documented = _labels([n for n in true_facts if role.get(n) in ("purpose", "condition")], wording)
 
-    def true_in(section: str) -> list[str]:
-        return [n["fact"] for n in walk_trace(trace_section(trace, section)) if n.get("fact") and n.get("value") is True]
-
     reasons: list[str] = []
     change: list[str] = []
     if outcome == "meets_criteria":
-        met = [
-            n["fact"]
-            for key in ("indications", "scope")
-            for n in walk_trace(trace_section(trace, key))
-            if n.get("fact") and n.get("value") is True
-        ] or true_facts
+        met = [*facts_valued(section(trace, "indications"), True), *facts_valued(section(trace, "scope"), True)] or true_facts
         labels = _labels([n for n in met if role.get(n) != "scope"], wording)
         if labels:
             reasons.append(
@@ -159,29 +151,29 @@ def _reasons(
             f"the guideline needs to decide (quoted below): {_join(labels)}."
         )
     else:
-        scope = trace_section(trace, "scope")
+        scope = section(trace, "scope")
         # Out of scope only when the scope check itself failed; its true leaves say why
         # (e.g. MRS of a region other than the brain).
-        for name in true_in("scope") if isinstance(scope, dict) and scope.get("value") is False else []:
+        for name in facts_valued(scope, True) if scope is not None and scope.value is False else []:
             reasons.append(
                 f"The request is for the following: {_labels([name], wording)[0]}. This guideline covers MRS of the "
                 f"{body_region} only, so it cannot support this request."
             )
-        for name in true_in("investigational"):
+        for name in [f.fact for f in trace.investigational]:
             reasons.append(
                 f"The request is for this use of MRS: {_labels([name], wording)[0]}. The guideline considers MRS for "
                 "this use experimental or investigational, which means it has not been shown to "
                 "improve care, so it is not medically necessary under this guideline."
             )
-        for name in true_in("exclusions"):
+        for name in facts_valued(section(trace, "exclusions"), True):
             reasons.append(
                 f"The records sent document the following: {_labels([name], wording)[0]}. The guideline "
                 "lists this as a reason MRS is not appropriate."
             )
             change.append(name)
-        indications = trace_section(trace, "indications")
-        if isinstance(indications, dict) and indications.get("value") is False:
-            false_leaves = [n["fact"] for n in walk_trace(indications) if n.get("fact") and n.get("value") is False]
+        indications = section(trace, "indications")
+        if indications is not None and indications.value is False:
+            false_leaves = facts_valued(indications, False)
             unmet = [n for n in false_leaves if role.get(n) == "condition"]
             if not reasons:
                 if documented and not unmet:
@@ -290,7 +282,7 @@ def build_context(
 
 
 def _denial_reason_view(determination: DeterminationResponse) -> DenialReasonView | None:
-    from mrs_assist.letters.reasons import denial_reason
+    from mrs_assist.criteria.reasons import denial_reason
 
     reason = denial_reason(determination)
     if reason is None:

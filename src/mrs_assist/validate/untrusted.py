@@ -29,9 +29,9 @@ validators stricter (a model draft is rejected and the template letter used), ne
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from mrs_assist.normalize import normalize
+from mrs_assist.normalize import ascii_lower, normalize
+from mrs_assist.quarantine import compiled_quarantine
 
 _FORMAT_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -52,23 +52,12 @@ _ADDRESSED = (
 )
 
 
-@lru_cache(maxsize=1)
-def _quarantine() -> tuple[re.Pattern[str], ...]:
-    """The extraction lexicon's quarantine patterns, for ASCII-lowered text."""
-    from mrs_assist.extract.pipeline import load_lexicon
-    from mrs_assist.extract.regex import lower_pattern
-
-    return tuple(re.compile(lower_pattern(p), re.MULTILINE) for p in load_lexicon().quarantine)
-
-
 def _is_instruction(sentence: str) -> bool:
     """Whether a sentence of *normalized* text addresses the system."""
     if any(_mixed(m.group()) for m in _BASE64.finditer(sentence)):
         return True
-    from mrs_assist.extract.regex import ascii_lower
-
     lowered = ascii_lower(sentence).strip()
-    return any(p.search(lowered) for p in (*_quarantine(), *_ADDRESSED))
+    return any(p.search(lowered) for p in (*compiled_quarantine(), *_ADDRESSED))
 
 
 def _mixed(run: str) -> bool:

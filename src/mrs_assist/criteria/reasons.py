@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from mrs_assist.criteria.trace import section
+
+if TYPE_CHECKING:
+    from mrs_assist.schemas import DeterminationResponse, Trace
 
 REASONS_FILE = Path(__file__).with_name("denial_reasons.yaml")
 
@@ -54,26 +59,21 @@ def load_reasons(path: Path = REASONS_FILE) -> ReasonFile:
     return ReasonFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def _child(node: dict[str, Any], node_id: str) -> dict[str, Any] | None:
-    return next((c for c in node.get("children", []) if c.get("id") == node_id), None)
-
-
-def reason_kind(trace: dict[str, Any]) -> ReasonKind | None:
+def reason_kind(trace: Trace) -> ReasonKind | None:
     """Which failure decided an adverse outcome, read from the checker's trace (None unless adverse)."""
-    root = trace.get("root") or {}
-    if root.get("value") is not False:
+    if trace.root is None or trace.root.value is not False:
         return None
-    scope = _child(root, "scope") or {}
-    if scope.get("value") is False:
-        cpt = _child(scope, "scope/cpt") or {}
-        return "service_not_governed" if cpt.get("value") is False else "outside_policy_scope"
-    exclusions = _child(root, "exclusions") or {}
-    if exclusions.get("value") is False:
+    scope = section(trace, "scope")
+    if scope is not None and scope.value is False:
+        cpt = next((c for c in scope.children if c.id == "scope/cpt"), None)
+        return "service_not_governed" if cpt is not None and cpt.value is False else "outside_policy_scope"
+    exclusions = section(trace, "exclusions")
+    if exclusions is not None and exclusions.value is False:
         return "exclusion_applies"
-    return "experimental_investigational" if trace.get("investigational") else "criteria_not_met"
+    return "experimental_investigational" if trace.investigational else "criteria_not_met"
 
 
-def denial_reason(response) -> DenialReason | None:
+def denial_reason(response: DeterminationResponse) -> DenialReason | None:
     """The coded reason of a `DeterminationResponse` whose outcome is adverse, else None."""
     if response.recommendation != "does_not_meet_criteria":
         return None
@@ -82,7 +82,7 @@ def denial_reason(response) -> DenialReason | None:
         return None
     table = load_reasons()
     entry = table.reasons[kind]
-    deciding = response.trace.get("deciding_clauses") or []
+    deciding = response.trace.deciding_clauses
     return DenialReason(
         kind=kind, system=table.system, code=entry.code, display=entry.display, text=entry.text,
         clause_id=deciding[0] if deciding else None,
