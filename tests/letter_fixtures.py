@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 
 
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus, load_corpus
+from mrs_assist.letters import Signature
 from mrs_assist.schemas import (
     Citation,
     DeterminationRequest,
@@ -23,6 +25,11 @@ from mrs_assist.schemas import (
     Party,
     Patient,
 )
+
+
+SIGNATURE = Signature(name="A. Physician, MD", role="physician", at=datetime(2026, 1, 2, 9, 30, tzinfo=UTC),
+                      review_hash="0" * 64, case_number="case-1")
+"""A physician's sign-off, for signing a fixture letter (``letters.signed_letter``)."""
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mrs_assist.config import Settings
-from mrs_assist.criteria.reasons import denial_reason, load_reasons, reason_kind
+from mrs_assist.criteria.reasons import ReasonCode, denial_reason, load_reasons, reason_kind
 from mrs_assist.schemas import DeterminationRequest
 from mrs_assist.service import Services
 
@@ -24,6 +24,12 @@ def test_the_reasons_file_has_one_entry_per_kind_and_a_system():
     assert table.system == "https://codesystem.x12.org/external/886"
     assert len({r.code for r in table.reasons.values()}) == len(table.reasons)
 
+
+def test_a_reason_has_no_flag_that_nothing_reads():
+    entry = {"code": "0U", "display": "d", "text": "t"}
+    assert ReasonCode.model_validate(entry).code == "0U"
+    with pytest.raises(ValueError, match="confirmed"):  # the old, never-read flag is refused, not ignored
+        ReasonCode.model_validate({**entry, "confirmed": False})
 
 
 @pytest.mark.parametrize("pid", sorted(SERVICES.policies))

@@ -7,10 +7,10 @@ import re
 
 import pytest
 from jinja2.exceptions import UndefinedError
-from letter_fixtures import all_cases, case, corpus  # noqa: F401
+from letter_fixtures import SIGNATURE, all_cases, case, corpus  # noqa: F401
 
 from mrs_assist.errors import ConfigError, InvalidRequestError
-from mrs_assist.letters import Letter, check_templates, draft_letter, sign_letter
+from mrs_assist.letters import Letter, check_templates, draft_letter, signed_letter
 from mrs_assist.letters.context import build_context
 from mrs_assist.letters.render import environment, md_unescape, render_pair
 from mrs_assist.letters.settings import (
@@ -241,16 +241,12 @@ def test_release_state_by_outcome(name):
     assert letter.status == "draft" and letter.mode == "template" and letter.problems == []
     if c.kind == "adverse_determination_draft":
         assert letter.releasable is False and letter.requires_physician_signature is True
-        signed = sign_letter(letter, physician="A. Physician, MD")
+        signed = signed_letter(letter, letter.markdown, SIGNATURE)
         assert signed.releasable is True and signed.status == "signed" and signed.signed_by == "A. Physician, MD"
+        assert SIGNATURE.line() in signed.markdown
         assert letter.releasable is False  # the original is unchanged
     else:
         assert letter.releasable is True and letter.requires_physician_signature is False
-
-
-def test_sign_requires_a_name():
-    with pytest.raises(ValueError):
-        sign_letter(letter_for("cohere_implant_denial"), physician="  ")
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -6,11 +6,11 @@ import io
 import re
 
 import pytest
-from letter_fixtures import all_cases, case, corpus  # noqa: F401
+from letter_fixtures import SIGNATURE, all_cases, case, corpus  # noqa: F401
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pypdf import PdfReader
 
-from mrs_assist.letters import draft_letter, render_pdf, sign_letter
+from mrs_assist.letters import draft_letter, render_pdf, signed_letter
 
 DECISION = {
     "approval": "Approved.",
@@ -51,7 +51,7 @@ def test_adverse_pdf_is_marked_draft_until_signed():
     _, text = pdf_text(render_pdf(letter))
     assert text.count("DRAFT") >= 3  # banner, title, decision (+ watermark on each page)
     assert "DRAFT — NOT FOR RELEASE." in text
-    _, signed_text = pdf_text(render_pdf(sign_letter(letter, physician="A. Physician, MD")))
+    _, signed_text = pdf_text(render_pdf(signed_letter(letter, letter.markdown, SIGNATURE)))
     assert signed_text.count("DRAFT") < text.count("DRAFT")  # no watermark once signed
 
 

@@ -105,9 +105,9 @@ class Services:
                     self._retriever = Retriever.from_settings(self.settings)
         return self._retriever
 
-    def check_policy_ids(self, policy_ids: list[str] | None, *, guidelines_only: bool = False) -> None:
+    def check_policy_ids(self, policy_ids: list[str] | None) -> None:
         """Raise UnknownPolicyError for any id that is not in the corpus."""
-        known = self.corpus.policy_ids if guidelines_only else list(self.corpus.documents)
+        known = list(self.corpus.documents)
         for pid in policy_ids or []:
             if pid not in known:
                 raise UnknownPolicyError(pid, known)

@@ -32,7 +32,6 @@ class ReasonCode(BaseModel):
     code: str = Field(min_length=1)
     display: str = Field(min_length=1)
     text: str = Field(min_length=1, description="Plain-language reason printed in the letter and the ClaimResponse.")
-    confirmed: bool = Field(description="Whether the code was checked against the licensed X12 list.")
 
 
 class ReasonFile(BaseModel):
