@@ -23,7 +23,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mrs_assist.config import Settings, package_data
+from mrs_assist.config import Settings
+from mrs_assist.data import shipped
 from mrs_assist.errors import ConfigError
 from mrs_assist.validate import Problem
 
@@ -118,9 +119,9 @@ def _prompt_env() -> Environment:
 
 def load_prompt(prompt_id: str, prompts_dir: Path | None = None) -> Prompt:
     """The prompt file ``<prompts_dir>/<id>.yaml`` (default: the prompts shipped in the package,
-    ``mrs_assist/data/prompts``); raises ConfigError when it is missing, invalid, or its
+    ``prompts/`` at the repository root); raises ConfigError when it is missing, invalid, or its
     declared variables differ from those its templates use."""
-    path = (prompts_dir or package_data("prompts")) / f"{prompt_id}.yaml"
+    path = (prompts_dir or shipped("data/prompts")) / f"{prompt_id}.yaml"
     return _load_prompt_file(path)
 
 

@@ -43,10 +43,10 @@ def phrase_answer(
     from mrs_assist.llm import draft_with_retry, format_instructions, load_prompt
 
     if vocabulary is None:  # Services passes the one of its corpus; this is the shipped corpus's
-        from mrs_assist.config import package_data
+        from mrs_assist.data import shipped
         from mrs_assist.letters.vocabulary import fixed_vocabulary
 
-        vocabulary = fixed_vocabulary(package_data("corpus") / "facts.yaml")
+        vocabulary = fixed_vocabulary(shipped("data/corpus/facts.yaml"))
 
     prompt = load_prompt(ANSWER_PROMPT, prompts_dir)
     messages = prompt.render(

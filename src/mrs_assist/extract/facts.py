@@ -84,9 +84,9 @@ def _default_catalogue(path: Path) -> Catalogue:
 
 def default_catalogue() -> Catalogue:
     """The catalogue shipped in the package (``Services`` passes the one of its own corpus)."""
-    from mrs_assist.config import package_data
+    from mrs_assist.data import shipped
 
-    return _default_catalogue(package_data("corpus") / "facts.yaml")
+    return _default_catalogue(shipped("data/corpus/facts.yaml"))
 
 
 @normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)

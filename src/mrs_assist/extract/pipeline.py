@@ -19,11 +19,12 @@ import yaml
 from pydantic import ValidationError
 
 from mrs_assist.criteria.catalogue import Catalogue
+from mrs_assist.data import shipped
 from mrs_assist.errors import CorpusError
 from mrs_assist.extract.regex import lower_pattern
 from mrs_assist.extract.spec import MAX_SCOPE, DetectSpec, Lexicon, Quantity, Readings
 
-LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+LEXICON_PATH = shipped("extract/lexicon.yaml")
 TARGETS = "mrs_assist_targets"
 """The span group holding every target match (overlapping matches are kept)."""
 AGE_LABEL = "_age"

@@ -8,9 +8,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mrs_assist.data import shipped
 from mrs_assist.errors import ConfigError
 
-DEFAULT_MAP = Path(__file__).with_name("payers.yaml")
+DEFAULT_MAP = shipped("fhir/payers.yaml")
 
 
 class PayerRule(BaseModel):

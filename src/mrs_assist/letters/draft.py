@@ -140,9 +140,9 @@ def letter_template(
 
 
 def _default_facts_file() -> Path:
-    from mrs_assist.config import package_data
+    from mrs_assist.data import shipped
 
-    return package_data("corpus") / "facts.yaml"  # Services passes its corpus's
+    return shipped("data/corpus/facts.yaml")  # Services passes its corpus's
 
 
 def _prompt_variables(

@@ -11,7 +11,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-REASONS_FILE = Path(__file__).with_name("denial_reasons.yaml")
+from mrs_assist.data import shipped
+
+REASONS_FILE = shipped("letters/denial_reasons.yaml")
 
 ReasonKind = Literal[
     "criteria_not_met", "experimental_investigational", "exclusion_applies", "outside_policy_scope",

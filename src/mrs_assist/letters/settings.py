@@ -14,10 +14,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mrs_assist.data import shipped
 from mrs_assist.errors import ConfigError
 from mrs_assist.schemas import LetterKind  # noqa: F401 (re-exported: letters/ imports it from here)
 
-HERE = Path(__file__).resolve().parent
+HERE = shipped("letters")
 SETTINGS_FILE = HERE / "letter_settings.yaml"
 GLOSSARY_FILE = HERE / "glossary.yaml"
 TEMPLATES_DIR = HERE / "templates"
