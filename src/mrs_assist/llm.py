@@ -14,7 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import yaml
 from jinja2 import Environment, StrictUndefined, meta
 from jinja2.exceptions import TemplateError
 from langchain_core.exceptions import OutputParserException
@@ -24,7 +23,7 @@ from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mrs_assist.config import Settings
-from mrs_assist.data import shipped
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import ConfigError
 from mrs_assist.validate import Problem
 
@@ -127,12 +126,7 @@ def load_prompt(prompt_id: str, prompts_dir: Path | None = None) -> Prompt:
 
 @lru_cache(maxsize=16)
 def _load_prompt_file(path: Path) -> Prompt:
-    try:
-        prompt = Prompt.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"prompt file not found: {path}") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"prompt file {path.name} is invalid: {exc}") from exc
+    prompt = load_yaml(path, Prompt, error=ConfigError)
     if prompt.id != path.stem:
         raise ConfigError(f"prompt file {path.name} declares id {prompt.id!r}; expected {path.stem!r}")
     env = _prompt_env()

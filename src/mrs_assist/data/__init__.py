@@ -1,4 +1,5 @@
-"""The one way to find a data file shipped with mrs_assist (importlib.resources, so a wheel works).
+"""Data files: the one way to find one shipped with mrs_assist (importlib.resources, so a wheel
+works) and the one way to read a YAML one (:class:`YamlFile`, errors name file and line).
 
 ``corpus/`` and ``prompts/`` sit at the repository root, where policy authors find them; the wheel
 carries them as ``mrs_assist/data/corpus`` and ``mrs_assist/data/prompts`` (setuptools' package-dir
@@ -13,6 +14,10 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+
+from mrs_assist.data.yamlfile import YamlFile, load_yaml
+
+__all__ = ["ROOT_FOLDERS", "YamlFile", "load_yaml", "shipped"]
 
 ROOT_FOLDERS = ("corpus", "prompts")
 """Folders kept at the repository root and shipped in the wheel under ``mrs_assist/data/``."""

@@ -8,10 +8,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from mrs_assist.data import shipped
+from mrs_assist.data import load_yaml, shipped
+from mrs_assist.errors import ConfigError
 
 REASONS_FILE = shipped("letters/denial_reasons.yaml")
 
@@ -52,8 +52,8 @@ class DenialReason(BaseModel):
 
 @cache
 def load_reasons(path: Path = REASONS_FILE) -> ReasonFile:
-    """The reason codes file (raises pydantic's ValidationError or yaml's error when invalid)."""
-    return ReasonFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    """The reason codes file; raises ConfigError naming file and line."""
+    return load_yaml(path, ReasonFile, error=ConfigError)
 
 
 def _child(node: dict[str, Any], node_id: str) -> dict[str, Any] | None:
