@@ -14,6 +14,8 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY corpus ./corpus
+COPY prompts ./prompts
 RUN pip install --no-cache-dir --upgrade pip "setuptools>=77" \
  && pip wheel --no-deps --no-build-isolation -w /dist .
 

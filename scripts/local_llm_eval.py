@@ -15,11 +15,11 @@ import json
 import re
 import sys
 import time
-
-import yaml
+from pathlib import Path
 
 from mrs_assist.answer.llm import phrase_answer
 from mrs_assist.config import Settings
+from mrs_assist.data import YamlFile
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
 from mrs_assist.validate import AnswerDraft, validate_answer_draft
@@ -29,7 +29,7 @@ from mrs_assist.validate.text import clause_ids_in
 def main() -> None:
     path, span = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ":"  # e.g. "0:20"
     start, _, end = span.partition(":")
-    questions = yaml.safe_load(open(path, encoding="utf-8"))[int(start or 0) : int(end) if end else None]
+    questions = YamlFile(Path(path), root=list).data[int(start or 0) : int(end) if end else None]
     settings = Settings()
     assert settings.llm_local, "set MRS_ASSIST_LLM_LOCAL=smollm2"
     plain = Services(settings.model_copy(update={"llm_local": None}))

@@ -10,9 +10,10 @@ import pytest
 
 import mrs_assist.llm
 
-from mrs_assist.config import Settings, package_data
+from mrs_assist.config import Settings
+from mrs_assist.data import shipped
 
-REAL_CORPUS = package_data("corpus")
+REAL_CORPUS = shipped("data/corpus")
 
 
 def policy_markdown(policy_id: str, payer: str, body: str, *, aliases: tuple[str, ...] = (),

@@ -9,7 +9,8 @@ from mrs_assist.extract.pipeline import get_detector
 
 def test_equal_catalogues_share_one_detector_and_a_changed_one_gets_its_own():
     path = Settings().corpus_dir / "facts.yaml"
-    first, second = load_catalogue(path), load_catalogue(path)
+    first = load_catalogue(path)
+    second = first.model_copy(deep=True)  # an equal catalogue that is another object
     assert first is not second and first.fingerprint() == second.fingerprint()
     assert get_detector(first) is get_detector(second)
 

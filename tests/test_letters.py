@@ -12,10 +12,9 @@ from letter_fixtures import SIGNATURE, all_cases, case, corpus  # noqa: F401
 from mrs_assist.errors import ConfigError, InvalidRequestError
 from mrs_assist.letters import Letter, check_templates, draft_letter, signed_letter
 from mrs_assist.letters.context import build_context
-from mrs_assist.letters.render import environment, md_unescape, render_pair
+from mrs_assist.letters.render import PAGE_TEMPLATE, environment, letter_html, md_unescape, render_pair
 from mrs_assist.letters.settings import (
-    LetterSettings,
-    _load_yaml,
+    TEMPLATES_DIR,
     acronyms_in,
     expand_acronyms,
     load_fact_wording,
@@ -314,24 +313,28 @@ def test_strict_undefined_raises_on_a_missing_variable():
     del variables["reasons"]
     with pytest.raises(UndefinedError):
         env.get_template("approval.md.j2").render(**variables, terms=[])
-    with pytest.raises(UndefinedError):
-        env.get_template("approval.html.j2").render(**variables, terms=[])
 
 
-def test_html_templates_autoescape_and_markdown_templates_do_not():
+def test_html_is_the_markdown_rendered_and_escapes_what_the_markdown_holds():
+    """One source per letter: the HTML page is the letter's Markdown rendered (no HTML template
+    per kind), raw HTML in the Markdown is escaped, and the page frame autoescapes its title."""
     env = environment()
     assert env.from_string("{{ x }}").render(x="<b>") == "<b>"  # string templates: no autoescape
-    assert "&lt;b&gt;" in env.get_template("_rights.html.j2").render(
-        kind="approval", timeframe_label="<b>", timeframe_limit="7 calendar days", appeal_days=180, expedited_appeal_hours=72,
-        external_review=True, placeholders=load_letter_settings().placeholders.model_dump(),
-    )
+    assert sorted(p.name for p in TEMPLATES_DIR.glob("*.html.j2")) == [PAGE_TEMPLATE]
+    page = letter_html("# A <b> title\n\nText with <script>x</script> in it.\n", "approval")
+    assert "<title>A &lt;b&gt; title</title>" in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<script>" not in page and '<article class="letter letter-approval">' in page
+    for c in all_cases().values():
+        letter = draft_letter(c.determination, c.request, corpus=corpus())
+        facts = re.findall(r'data-fact="([^"]+)"', letter.html)  # checked against the trace below
+        assert letter.html == letter_html(letter.markdown, letter.kind, facts=facts)
 
 
 def test_every_template_uses_only_context_variables():
     used = check_templates()
     manifest = load_manifest()
     for spec in manifest.templates.values():
-        assert spec.markdown in used and spec.html in used
+        assert spec.markdown in used
 
 
 def test_data_files_forbid_unknown_keys(tmp_path):
@@ -340,8 +343,8 @@ def test_data_files_forbid_unknown_keys(tmp_path):
 
     original = SETTINGS_FILE.read_text()
     settings_file.write_text(original + "\nsurprise: 1\n")
-    with pytest.raises(ConfigError):
-        _load_yaml(settings_file, LetterSettings)
+    with pytest.raises(ConfigError, match=r"^letter_settings\.yaml:\d+: surprise: "):
+        load_letter_settings(settings_file)
 
 
 def test_letter_settings_drive_the_numbers(tmp_path):
@@ -373,9 +376,9 @@ def test_render_pair_lists_terms_used():
     c = case("cohere_pend")
     ctx = build_context(c.determination, c.request, corpus=corpus(), settings=load_letter_settings(),
                         wording=load_fact_wording(corpus_dir() / "facts.yaml"))
-    markdown, html = render_pair("request_for_information.md.j2", "request_for_information.html.j2", ctx)
+    markdown, html = render_pair("request_for_information.md.j2", ctx)
     assert "- **CT:** computed tomography" in markdown
-    assert "<dt>CT</dt><dd>computed tomography</dd>" in html
+    assert "<li><strong>CT:</strong> computed tomography</li>" in html
 
 
 def test_every_letter_data_file_loads_and_every_manifest_file_exists():
@@ -388,7 +391,7 @@ def test_every_letter_data_file_loads_and_every_manifest_file_exists():
     manifest = load_manifest()
     assert {"approval", "request_for_information", "adverse_determination_draft", "model_letter"} == set(manifest.templates)
     for spec in manifest.templates.values():
-        assert (TEMPLATES_DIR / spec.markdown).is_file() and (TEMPLATES_DIR / spec.html).is_file()
+        assert (TEMPLATES_DIR / spec.markdown).is_file()
     wording = load_fact_wording(corpus_dir() / "facts.yaml")
     assert wording["conventional_imaging_inconclusive"].question.endswith("Please send the report.")
 

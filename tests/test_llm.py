@@ -250,7 +250,7 @@ def test_every_prompt_file_loads(path: Path):
 
 def test_prompt_with_unknown_key_is_rejected(tmp_path):
     (tmp_path / "p.yaml").write_text("id: p\nversion: '1'\ndescription: d\nvariables: [x]\nuser: '{{ x }}'\nsurprise: 1\n")
-    with pytest.raises(ConfigError, match="invalid"):
+    with pytest.raises(ConfigError, match=r"^p\.yaml:6: surprise: Extra inputs are not permitted"):
         load_prompt("p", tmp_path)
 
 

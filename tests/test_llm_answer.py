@@ -10,7 +10,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from letter_fixtures import citation, corpus  # noqa: F401
 
 from mrs_assist.answer.llm import phrase_answer
-from mrs_assist.config import package_data
+from mrs_assist.data import shipped
 from mrs_assist.letters.vocabulary import fixed_vocabulary
 
 QUESTION = "Does NIA cover MRS for glioma grading?"
@@ -34,7 +34,7 @@ class Counter(BaseCallbackHandler):
 def ask(*replies, policy_ids=None, citations=None, counter=None):
     model = FakeListChatModel(responses=list(replies) or ["unused"], callbacks=[counter] if counter else None)
     cites = [citation(c) for c in RETRIEVED] if citations is None else citations
-    return phrase_answer(model, QUESTION, cites, EXTRACTIVE, corpus=corpus(), policy_ids=policy_ids, vocabulary=fixed_vocabulary(package_data("corpus") / "facts.yaml"))
+    return phrase_answer(model, QUESTION, cites, EXTRACTIVE, corpus=corpus(), policy_ids=policy_ids, vocabulary=fixed_vocabulary(shipped("data/corpus/facts.yaml")))
 
 
 def test_good_answer_is_used_and_cites_only_what_it_cites():

@@ -86,7 +86,7 @@ def test_real_local_model_goes_through_the_validator(monkeypatch):
 
 
 def _vocabulary():
-    from mrs_assist.config import package_data
+    from mrs_assist.data import shipped
     from mrs_assist.letters.vocabulary import fixed_vocabulary
 
-    return fixed_vocabulary(package_data("corpus") / "facts.yaml")
+    return fixed_vocabulary(shipped("data/corpus/facts.yaml"))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mrs_assist.config import Settings, package_data
+from mrs_assist.config import Settings
+from mrs_assist.data import shipped
 
 ENV = {
     "MRS_ASSIST_TOP_K": "7",
@@ -59,7 +60,7 @@ def test_model_copy_takes_flat_and_group_names(env):
 
 def test_defaults_ship_in_the_package(monkeypatch, tmp_path):
     s = Settings()
-    assert s.corpus_dir == package_data("corpus") and (s.corpus_dir / "facts.yaml").is_file()
+    assert s.corpus_dir == shipped("data/corpus") and (s.corpus_dir / "facts.yaml").is_file()
     assert (s.prompts_dir / "letter_draft.yaml").is_file()
     monkeypatch.setenv("MRS_ASSIST_CORPUS_DIR", str(tmp_path))
     assert Settings().corpus_dir == tmp_path
@@ -75,7 +76,7 @@ def test_services_words_letters_from_its_own_corpus(tmp_path, monkeypatch):
     from mrs_assist.service import Services
 
     corpus = tmp_path / "corpus"
-    shutil.copytree(package_data("corpus"), corpus)
+    shutil.copytree(shipped("data/corpus"), corpus)
     facts = corpus / "facts.yaml"
     old = "label: distinguish recurrent or residual brain tumor from treatment effects (e.g. radiation necrosis)"
     assert old in facts.read_text(encoding="utf-8")
@@ -87,7 +88,7 @@ def test_services_words_letters_from_its_own_corpus(tmp_path, monkeypatch):
              "radiation necrosis. MRS requested to differentiate recurrence from radiation necrosis.\n")
     request = DeterminationRequest(policy_id="cohere-mrs", cpt_codes=["76390"], clinical_notes=notes, letter=True)
     own = Services(Settings(corpus_dir=corpus, data_dir=tmp_path / "data")).determine(request)
-    shipped = Services(Settings(data_dir=tmp_path / "data2")).determine(request)
-    assert own.recommendation == shipped.recommendation == "meets_criteria"
-    assert "Zyxwordia" in own.letter.markdown and "Zyxwordia" not in shipped.letter.markdown
+    default = Services(Settings(data_dir=tmp_path / "data2")).determine(request)
+    assert own.recommendation == default.recommendation == "meets_criteria"
+    assert "Zyxwordia" in own.letter.markdown and "Zyxwordia" not in default.letter.markdown
     assert "zyxwordia" in Services(Settings(corpus_dir=corpus, data_dir=tmp_path / "d3")).fixed_vocabulary

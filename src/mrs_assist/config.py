@@ -7,23 +7,19 @@ Nothing reads settings at import time; callers take ``get_settings()`` or are ha
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mrs_assist.data import shipped
+
 ROOT = Path(__file__).resolve().parents[2]
 """The source checkout (``src/mrs_assist`` → repository root) when running from one."""
 
 IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
 """Whether the package runs from its source checkout (an editable install) or from a wheel."""
-
-
-def package_data(name: str) -> Path:
-    """A folder of data shipped inside the package (``mrs_assist/data/<name>``)."""
-    return Path(str(files("mrs_assist") / "data" / name))
 
 
 def _outside_data(name: str) -> Path:
@@ -237,7 +233,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
 
     corpus_dir: Path = Field(
-        default_factory=lambda: package_data("corpus"),
+        default_factory=lambda: shipped("data/corpus"),
         description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue "
         "(MRS_ASSIST_CORPUS_DIR points at a plan's own); default: the corpus shipped in the package.",
     )
@@ -246,7 +242,7 @@ class Settings(BaseSettings):
         description="Folder of gold cases and questions (evaluation inputs; not shipped in the package).",
     )
     prompts_dir: Path = Field(
-        default_factory=lambda: package_data("prompts"),
+        default_factory=lambda: shipped("data/prompts"),
         description="Folder of LLM prompt templates; default: the prompts shipped in the package.",
     )
     data_dir: Path = Field(

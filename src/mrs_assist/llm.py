@@ -14,7 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import yaml
 from jinja2 import Environment, StrictUndefined, meta
 from jinja2.exceptions import TemplateError
 from langchain_core.exceptions import OutputParserException
@@ -23,7 +22,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mrs_assist.config import Settings, package_data
+from mrs_assist.config import Settings
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import ConfigError
 from mrs_assist.validate import Problem
 
@@ -118,20 +118,15 @@ def _prompt_env() -> Environment:
 
 def load_prompt(prompt_id: str, prompts_dir: Path | None = None) -> Prompt:
     """The prompt file ``<prompts_dir>/<id>.yaml`` (default: the prompts shipped in the package,
-    ``mrs_assist/data/prompts``); raises ConfigError when it is missing, invalid, or its
+    ``prompts/`` at the repository root); raises ConfigError when it is missing, invalid, or its
     declared variables differ from those its templates use."""
-    path = (prompts_dir or package_data("prompts")) / f"{prompt_id}.yaml"
+    path = (prompts_dir or shipped("data/prompts")) / f"{prompt_id}.yaml"
     return _load_prompt_file(path)
 
 
 @lru_cache(maxsize=16)
 def _load_prompt_file(path: Path) -> Prompt:
-    try:
-        prompt = Prompt.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"prompt file not found: {path}") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"prompt file {path.name} is invalid: {exc}") from exc
+    prompt = load_yaml(path, Prompt, error=ConfigError)
     if prompt.id != path.stem:
         raise ConfigError(f"prompt file {path.name} declares id {prompt.id!r}; expected {path.stem!r}")
     env = _prompt_env()

@@ -11,13 +11,13 @@ import re
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import CorpusError
 from mrs_assist.normalize import lower_pattern
 
-QUARANTINE_FILE = Path(__file__).with_name("quarantine.yaml")
+QUARANTINE_FILE = shipped("quarantine.yaml")
 
 
 class QuarantineFile(BaseModel):
@@ -41,10 +41,7 @@ class QuarantineFile(BaseModel):
 @cache
 def quarantine_patterns(path: Path = QUARANTINE_FILE) -> tuple[str, ...]:
     """The patterns as written (case-insensitive regexes); raises CorpusError naming the file."""
-    try:
-        return tuple(QuarantineFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).quarantine)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise CorpusError(f"{path.name}: invalid quarantine patterns: {exc}") from exc
+    return tuple(load_yaml(path, QuarantineFile, error=CorpusError).quarantine)
 
 
 @cache

@@ -10,10 +10,10 @@ import hashlib
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from mrs_assist.corpus.model import Clause, Corpus, Document, FrontMatter
+from mrs_assist.data import YamlFile
 from mrs_assist.errors import CorpusError
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
@@ -42,16 +42,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, list[str], int]:
             break
     else:
         raise _fail(path, 1, "front matter is not closed by a '---' line")
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        # Name the file line of the problem (the mark is 0-based; the YAML starts on line 2).
-        mark = getattr(exc, "problem_mark", None)
-        line = 2 + mark.line if mark is not None else 2
-        detail = getattr(exc, "problem", None) or str(exc)
-        raise _fail(path, line, f"front matter is not valid YAML: {detail}") from exc
-    if not isinstance(data, dict):
-        raise _fail(path, 2, "front matter must be a YAML mapping")
+    # The front matter starts on file line 2: errors name the file's line, not the block's.
+    data = YamlFile(path, text="\n".join(lines[1:end]), first_line=2).data
     return data, lines[end + 1 :], end + 2
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mrs_assist.criteria._yaml import YamlFile
+from mrs_assist.data import YamlFile
 from mrs_assist.schemas import Evidence
 
 Role = Literal["purpose", "condition", "exclusion", "safety", "scope", "demographic"]
@@ -126,5 +127,15 @@ class FactValue(BaseModel):
 
 
 def load_catalogue(path: Path) -> Catalogue:
-    """The facts catalogue at ``path``; raises CorpusError naming file and line."""
+    """The facts catalogue at ``path``, parsed once per version of the file (the model is frozen,
+    so every reader shares it); raises CorpusError naming file and line."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return YamlFile(path).validate(Catalogue)  # raises the file's error
+    return _parse_catalogue(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parse_catalogue(path: Path, mtime_ns: int, size: int) -> Catalogue:
     return YamlFile(path).validate(Catalogue)

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from mrs_assist.criteria._yaml import YamlFile
+from mrs_assist.data import YamlFile
 from mrs_assist.criteria.catalogue import FACT_NAME, Catalogue, load_catalogue
 from mrs_assist.errors import CorpusError
 

@@ -8,15 +8,16 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from mrs_assist.criteria.trace import section
+from mrs_assist.data import load_yaml, shipped
+from mrs_assist.errors import ConfigError
 
 if TYPE_CHECKING:
     from mrs_assist.schemas import DeterminationResponse, Trace
 
-REASONS_FILE = Path(__file__).with_name("denial_reasons.yaml")
+REASONS_FILE = shipped("criteria/denial_reasons.yaml")
 
 ReasonKind = Literal[
     "criteria_not_met", "experimental_investigational", "exclusion_applies", "outside_policy_scope",
@@ -54,8 +55,8 @@ class DenialReason(BaseModel):
 
 @cache
 def load_reasons(path: Path = REASONS_FILE) -> ReasonFile:
-    """The reason codes file (raises pydantic's ValidationError or yaml's error when invalid)."""
-    return ReasonFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    """The reason codes file; raises ConfigError naming file and line."""
+    return load_yaml(path, ReasonFile, error=ConfigError)
 
 
 def reason_kind(trace: Trace) -> ReasonKind | None:

@@ -201,9 +201,10 @@ def _intake(options: BenchOptions) -> dict:
 
 def _cold_notes(settings: Any) -> str:
     """The first gold case's notes: what a cold CLI `determine` reads."""
-    import yaml
+    from mrs_assist.data import YamlFile
+    from mrs_assist.errors import ConfigError
 
-    return yaml.safe_load((settings.eval_dir / "cases.yaml").read_text(encoding="utf-8"))[0]["notes"]
+    return YamlFile(settings.eval_dir / "cases.yaml", error=ConfigError, root=list).data[0]["notes"]
 
 
 # --- the whole run ----------------------------------------------------------------------------

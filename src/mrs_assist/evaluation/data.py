@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mrs_assist.data import YamlFile
 from mrs_assist.errors import ConfigError
 
 Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
@@ -93,21 +93,15 @@ class Case(BaseModel):
 
 
 def _load_list(path: Path, model: type[BaseModel]) -> list:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"evaluation file not found: {path}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, list):
-        raise ConfigError(f"{path.name} must be a YAML list")
+    doc = YamlFile(path, error=ConfigError, root=list)
     items = []
-    for n, entry in enumerate(raw, start=1):
+    for n, entry in enumerate(doc.data):
         try:
             items.append(model.model_validate(entry))
         except ValidationError as exc:
-            name = entry.get("id", f"entry {n}") if isinstance(entry, dict) else f"entry {n}"
-            raise ConfigError(f"{path.name}: {name} is invalid: {exc}") from exc
+            name = entry.get("id", f"entry {n + 1}") if isinstance(entry, dict) else f"entry {n + 1}"
+            err = exc.errors()[0]
+            raise doc.error([n, *err["loc"]], f"{name} is invalid: {err['msg']}") from exc
     return items
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from mrs_assist.data import YamlFile
 from mrs_assist.errors import ConfigError
 
 
@@ -37,20 +37,14 @@ class Threshold(BaseModel):
 
 def load_thresholds(path: Path) -> dict[str, Threshold]:
     """metric name → Threshold; raises ConfigError when the file is missing or invalid."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"thresholds file not found: {path}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{Path(path).name} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{Path(path).name} must map metric names to {{min, max}}")
+    doc = YamlFile(Path(path), error=ConfigError)
     out = {}
-    for name, spec in raw.items():
+    for name, spec in doc.data.items():
         try:
             out[str(name)] = Threshold.model_validate(spec)
         except ValidationError as exc:
-            raise ConfigError(f"{Path(path).name}: threshold {name!r} is invalid: {exc}") from exc
+            err = exc.errors()[0]
+            raise doc.error([name, *err["loc"]], f"threshold {name!r} is invalid: {err['msg']}") from exc
     return out
 
 

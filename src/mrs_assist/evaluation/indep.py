@@ -14,9 +14,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 
 from mrs_assist.corpus import Corpus
+from mrs_assist.data import YamlFile
+from mrs_assist.errors import ConfigError
 
 _EXPECT = {"yes": "yes", "no": "no", "only-if": "only_if", "depends": "depends", "not-addressed": "not_addressed"}
 
@@ -66,5 +67,5 @@ def load_writer_files(folder: Path) -> list[dict]:
     """Every entry of folder/questions-*.yaml, in file order."""
     entries: list[dict] = []
     for path in sorted(folder.glob("questions-*.yaml")):
-        entries += yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        entries += YamlFile(path, error=ConfigError, root=list).data
     return entries

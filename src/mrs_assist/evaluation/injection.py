@@ -31,9 +31,9 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from mrs_assist.data import load_yaml
 from mrs_assist.errors import ConfigError
 
 Placement = Literal["start", "middle", "end"]
@@ -150,19 +150,13 @@ def default_paths() -> tuple[Path, Path, Path]:
 
 
 def load_templates(path: Path) -> Templates:
-    """The template file; raises ConfigError naming it."""
-    try:
-        return Templates.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(f"{path.name}: invalid injection templates: {exc}") from exc
+    """The template file; raises ConfigError naming file and line."""
+    return load_yaml(path, Templates, error=ConfigError)
 
 
 def load_gold_cases(path: Path) -> list[GoldCase]:
-    """The gold cases; raises ConfigError naming the file."""
-    try:
-        return [GoldCase.model_validate(c) for c in yaml.safe_load(path.read_text(encoding="utf-8"))]
-    except (OSError, yaml.YAMLError, ValueError, TypeError) as exc:
-        raise ConfigError(f"{path.name}: invalid gold cases: {exc}") from exc
+    """The gold cases; raises ConfigError naming file and line."""
+    return load_yaml(path, list[GoldCase], error=ConfigError, root=list)
 
 
 def load_injection_cases(path: Path) -> list[InjectionCase]:

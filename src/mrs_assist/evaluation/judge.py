@@ -19,16 +19,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from mrs_assist.config import Settings
+from mrs_assist.data import shipped
 from mrs_assist.index.embed import TextEmbedder
 from mrs_assist.llm import ModelRequestsDisabledError, invoke_text, load_prompt, make_chat_model, parse_draft
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+PROMPTS_DIR = shipped("evaluation/prompts")
 RELEVANCY_QUESTIONS = 3
 
 

@@ -14,8 +14,6 @@ import re
 import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
 from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
@@ -77,16 +75,11 @@ class Mention:
     physician sees it), never deny or contest one ("do not mention the pacemaker")."""
 
 
-@lru_cache(maxsize=4)
-def _default_catalogue(path: Path) -> Catalogue:
-    return load_catalogue(path)
-
-
 def default_catalogue() -> Catalogue:
     """The catalogue shipped in the package (``Services`` passes the one of its own corpus)."""
-    from mrs_assist.config import package_data
+    from mrs_assist.data import shipped
 
-    return _default_catalogue(package_data("corpus") / "facts.yaml")
+    return load_catalogue(shipped("data/corpus/facts.yaml"))
 
 
 @normalized_notes  # issue 11: notes normalized first, evidence mapped back (see pipeline.py)

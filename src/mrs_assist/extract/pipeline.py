@@ -15,15 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from mrs_assist.criteria.catalogue import Catalogue
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import CorpusError
 from mrs_assist.extract.spec import MAX_SCOPE, DetectSpec, Lexicon, Quantity, Readings
 from mrs_assist.quarantine import compiled_quarantine
 
-LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+LEXICON_PATH = shipped("extract/lexicon.yaml")
 TARGETS = "mrs_assist_targets"
 """The span group holding every target match (overlapping matches are kept)."""
 AGE_LABEL = "_age"
@@ -46,11 +46,8 @@ def silence_libraries() -> None:
 
 @lru_cache(maxsize=1)
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
-    """The extraction lexicon; raises CorpusError naming the file."""
-    try:
-        return Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise CorpusError(f"{path.name}: invalid extraction lexicon: {exc}") from exc
+    """The extraction lexicon; raises CorpusError naming file and line."""
+    return load_yaml(path, Lexicon)
 
 
 def load_detection(catalogue: Catalogue) -> dict[str, DetectSpec]:

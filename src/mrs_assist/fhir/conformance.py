@@ -25,7 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-IG_DIR = Path(__file__).with_name("igs")
+from mrs_assist.data import shipped
+
+IG_DIR = shipped("fhir/igs")
 PACKAGES = ("davinci_pas_2.2.1.tgz", "davinci_dtr_2.0.1.tgz", "davinci-crd-2.0.1.tgz")
 CORE_CODES = IG_DIR / "r4-core-codes.json"
 MAX_DEPTH = 64

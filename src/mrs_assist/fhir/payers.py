@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import ConfigError
 
-DEFAULT_MAP = Path(__file__).with_name("payers.yaml")
+DEFAULT_MAP = shipped("fhir/payers.yaml")
 
 
 class PayerRule(BaseModel):
@@ -70,11 +69,4 @@ class PayerMap(BaseModel):
 
 def load_payer_map(path: Path | None = None) -> PayerMap:
     """The map at `path` (default: the shipped payers.yaml); raises ConfigError naming the problem."""
-    path = path or DEFAULT_MAP
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return PayerMap.model_validate(data or {})
-    except OSError as exc:
-        raise ConfigError(f"payer map {path}: cannot be read ({exc.strerror})") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"payer map {path}: invalid ({exc})") from exc
+    return load_yaml(path or DEFAULT_MAP, PayerMap, error=ConfigError)

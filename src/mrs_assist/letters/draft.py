@@ -90,7 +90,7 @@ def draft_letter(
         problems, attempts = result.problems, result.attempts
         if result.draft is not None:
             spec = manifest.templates[MODEL_TEMPLATE]
-            markdown, html = render_pair(spec.markdown, spec.html, context, draft=result.draft)
+            markdown, html = render_pair(spec.markdown, context, draft=result.draft)
             return Letter(
                 **base,
                 mode="llm",
@@ -105,7 +105,7 @@ def draft_letter(
             )
 
     spec = manifest.templates[context.kind]
-    template, html = render_template(spec.markdown, spec.html, context)
+    template, html = render_template(spec.markdown, context)
     markdown = template.fill()
     return Letter(
         **base,
@@ -136,13 +136,13 @@ def letter_template(
     wording = load_fact_wording(facts_file or _default_facts_file())
     context = build_context(determination, request, corpus=corpus, settings=settings, wording=wording)
     spec = load_manifest().templates[context.kind]
-    return render_template(spec.markdown, spec.html, context)[0]
+    return render_template(spec.markdown, context)[0]
 
 
 def _default_facts_file() -> Path:
-    from mrs_assist.config import package_data
+    from mrs_assist.data import shipped
 
-    return package_data("corpus") / "facts.yaml"  # Services passes its corpus's
+    return shipped("data/corpus/facts.yaml")  # Services passes its corpus's
 
 
 def _prompt_variables(

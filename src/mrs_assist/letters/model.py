@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html as html_lib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,7 +38,7 @@ class Signature:
 def signed_letter(letter: Letter, markdown: str, signature: Signature) -> Letter:
     """The released letter: `markdown` (the text as reviewed) with the notice date, case number and
     signer filled from the sign-off, and an electronic-signature line in its Markdown and HTML."""
-    from mrs_assist.letters.render import markdown_html, md_escape
+    from mrs_assist.letters.render import letter_html, md_escape
     from mrs_assist.letters.settings import load_letter_settings
 
     ph = load_letter_settings().placeholders
@@ -60,11 +60,8 @@ def signed_letter(letter: Letter, markdown: str, signature: Signature) -> Letter
 
     line = signature.line()
     md = fill(markdown, md_escape).rstrip() + f"\n\n## Electronic signature\n\n{md_escape(line)}\n"
-    block = f'<h2>Electronic signature</h2>\n<p class="e-signature">{html_lib.escape(line)}</p>\n'
-    if markdown == letter.markdown and "</article>" in letter.html:  # the template's own HTML, unedited
-        page = fill(letter.html, html_lib.escape).replace("</article>", block + "</article>", 1)
-    else:
-        page = markdown_html(md)
+    facts = re.findall(r'<li data-fact="([^"]+)">', letter.html)  # the questions as drafted
+    page = letter_html(md, letter.kind, facts=facts)
     return letter.model_copy(
         update={"markdown": md, "html": page, "status": "signed", "signed_by": signature.name, "releasable": True}
     )

@@ -11,13 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from mrs_assist.criteria.catalogue import load_catalogue
+from mrs_assist.data import load_yaml, shipped
 from mrs_assist.errors import ConfigError
 from mrs_assist.schemas import LetterKind  # noqa: F401 (re-exported: letters/ imports it from here)
 
-HERE = Path(__file__).resolve().parent
+HERE = shipped("letters")
 SETTINGS_FILE = HERE / "letter_settings.yaml"
 GLOSSARY_FILE = HERE / "glossary.yaml"
 TEMPLATES_DIR = HERE / "templates"
@@ -98,12 +99,11 @@ class Glossary(_Strict):
 
 
 class TemplateSpec(_Strict):
-    """One letter template: its version and its Markdown and HTML files."""
+    """One letter template: its version and its Markdown file (the HTML is rendered from it)."""
 
     version: str
     description: str
     markdown: str
-    html: str
 
 
 class TemplateManifest(_Strict):
@@ -120,54 +120,29 @@ class FactWording(_Strict):
     role: str
 
 
-def _load_yaml(path: Path, model: type[BaseModel]):
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return model.model_validate(data)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"letter data file not found: {path}") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"{path.name}: invalid: {exc}") from exc
-
-
 @lru_cache(maxsize=8)
 def load_letter_settings(path: Path = SETTINGS_FILE) -> LetterSettings:
     """The plan's letter settings; raises ConfigError when the file is invalid."""
-    return _load_yaml(path, LetterSettings)
+    return load_yaml(path, LetterSettings, error=ConfigError)
 
 
 @lru_cache(maxsize=8)
 def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
     """The acronym glossary; raises ConfigError when the file is invalid."""
-    return _load_yaml(path, Glossary)
+    return load_yaml(path, Glossary, error=ConfigError)
 
 
 @lru_cache(maxsize=8)
 def load_manifest(path: Path = MANIFEST_FILE) -> TemplateManifest:
     """The letter template manifest; raises ConfigError when the file is invalid."""
-    return _load_yaml(path, TemplateManifest)
+    return load_yaml(path, TemplateManifest, error=ConfigError)
 
 
-@lru_cache(maxsize=8)
 def load_fact_wording(facts_file: Path) -> dict[str, FactWording]:
-    """Label, question and role of each fact in the catalogue (corpus/facts.yaml).
-
-    Reads only the wording fields; the catalogue's detection fields belong to extract/.
-    Raises ConfigError when the file is missing or a fact lacks a label or question.
-    """
-    try:
-        data = yaml.safe_load(facts_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"facts catalogue unreadable: {facts_file}: {exc}") from exc
-    out: dict[str, FactWording] = {}
-    for name, entry in (data.get("facts") or {}).items():
-        try:
-            out[name] = FactWording(
-                label=entry["label"], question=entry["question"], role=entry.get("role", "")
-            )
-        except (KeyError, TypeError, ValidationError) as exc:
-            raise ConfigError(f"{facts_file.name}: fact {name!r} lacks a label or question") from exc
-    return out
+    """Label, question and role of each fact in the catalogue (corpus/facts.yaml, parsed once by
+    ``load_catalogue``); raises CorpusError naming file and line when the file is invalid."""
+    facts = load_catalogue(facts_file).facts
+    return {name: FactWording(label=spec.label, question=spec.question, role=spec.role) for name, spec in facts.items()}
 
 
 def expand_acronyms(text: str, terms: dict[str, str]) -> str:

@@ -19,15 +19,15 @@ import io
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mrs_assist.data import shipped
 from mrs_assist.errors import InvalidRequestError
 from mrs_assist.records.models import RecordSummary
 
 GROUPS = ("standard", "expedited", "all")
-TEMPLATE = Path(__file__).with_name("cms0057f.html.j2")
+TEMPLATE = shipped("reports/cms0057f.html.j2")
 
 
 @dataclass

@@ -8,16 +8,15 @@ rule of rendering untrusted text (clinical notes, letters) as text nodes only.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from mrs_assist.data import shipped
 from mrs_assist.errors import NotFoundError
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = shipped("api/static")
 
 _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
