@@ -48,9 +48,10 @@ def _loaders():
     from mrs_assist.evaluation.injection import load_templates
     from mrs_assist.extract.pipeline import load_lexicon
     from mrs_assist.fhir.payers import load_payer_map
-    from mrs_assist.letters.reasons import load_reasons
+    from mrs_assist.criteria.reasons import load_reasons
     from mrs_assist.letters.settings import load_glossary, load_letter_settings, load_manifest
     from mrs_assist.llm import load_prompt
+    from mrs_assist.quarantine import quarantine_patterns
 
     eval_dir = CHECKOUT / "eval"
     return [
@@ -60,14 +61,15 @@ def _loaders():
         (shipped("letters/letter_settings.yaml"), load_letter_settings),
         (shipped("letters/glossary.yaml"), load_glossary),
         (shipped("letters/templates/manifest.yaml"), load_manifest),
-        (shipped("letters/denial_reasons.yaml"), load_reasons),
+        (shipped("criteria/denial_reasons.yaml"), load_reasons),
+        (shipped("quarantine.yaml"), quarantine_patterns),
         (shipped("extract/lexicon.yaml"), load_lexicon),
         (eval_dir / "thresholds.yaml", load_thresholds),
         (eval_dir / "injection" / "templates.yaml", load_templates),
     ]
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(11))
 def test_every_yaml_file_is_read_one_way_and_errors_name_file_and_line(tmp_path, index):
     """A stray key at the end of any YAML data file is reported as <file>:<its line>."""
     source, load = _loaders()[index]
