@@ -35,8 +35,8 @@ PDF = b"%PDF-1.4\n% fake\n"
 class FakeServices(Services):
     """The real record workflows over a fake checker (recompute) and PDF renderer."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, *, records=None) -> None:
+        super().__init__(settings, records=records)
         self.rendered: list = []
 
     def recompute(self, request, facts):
@@ -56,12 +56,9 @@ class FakeServices(Services):
 
 
 def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
-    services = FakeServices(settings)
-    app = create_app(services=services)
     store = RecordStore(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    app.state.records = store
-    if set_auth:
-        app.state.auth = Authenticator.from_settings(settings, host="127.0.0.1")
+    services = FakeServices(settings, records=store)
+    app = create_app(services=services, host="127.0.0.1" if set_auth else None)
     return app, store, services
 
 

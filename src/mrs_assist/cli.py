@@ -302,15 +302,12 @@ def report_cms_0057f(
     """The CMS-0057-F yearly prior-authorization metrics (standard and expedited)."""
     import json
 
-    from mrs_assist.records import RecordStore
     from mrs_assist.reports.cms0057f import report_for_store
 
     if fmt not in ("csv", "html", "json"):
         raise InvalidRequestError("--format must be csv, html or json")
-    from mrs_assist.service import Services
-
-    settings = get_settings()
-    result = report_for_store(RecordStore.from_settings(settings), year, policies=Services(settings).policies)
+    services = _services()
+    result = report_for_store(services.records, year, policies=services.policies)
     text = {"csv": result.to_csv, "html": result.to_html,
             "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
     if out is None:
@@ -330,15 +327,12 @@ def fhir_notify(
                                                  "references (default: setting public_url).")] = None,
 ) -> None:
     """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
-    from mrs_assist.fhir.service import FhirService
-    from mrs_assist.fhir.subscriptions import Subscriptions
-    from mrs_assist.records import RecordStore
     from mrs_assist.service import Services
 
     settings = get_settings()
-    base_url = base_url or settings.public_url or "http://127.0.0.1:8000"
-    fhir = FhirService(Services(settings), RecordStore.from_settings(settings), base_url=base_url)
-    sent = Subscriptions(fhir.records, settings, base_url=base_url, render=fhir.response_for).dispatch()
+    if base_url:
+        settings = settings.model_copy(update={"public_url": base_url.rstrip("/")})
+    sent = Services(settings).fhir.subscriptions.dispatch()
     typer.echo(f"{sent} notification(s) sent")
 
 

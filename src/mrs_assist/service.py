@@ -7,6 +7,7 @@ stages together in one direction (README "How it works").
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from functools import cached_property
@@ -37,12 +38,21 @@ log = logging.getLogger("mrs_assist.service")
 
 
 class Services:
-    """Loaded state and the use cases over it; one per process (or per test)."""
+    """Loaded state and the use cases over it; one per process (or per test).
 
-    def __init__(self, settings: Settings | None = None, *, retriever=None) -> None:
+    It owns what the API serves from — the record store, the authenticator, the FHIR service
+    and readiness — so `mrs_assist.api.app.create_app` builds exactly one and the routes'
+    dependencies only read its attributes. A test hands in its own `retriever`, `records` or
+    `authenticator`.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, retriever=None, records=None, authenticator=None) -> None:
         self.settings = settings or get_settings()
         self._retriever = retriever
+        self._records = records
+        self._authenticator = authenticator
         self._lock = threading.Lock()
+        self._records_lock = threading.Lock()
 
     # --- loaded state --------------------------------------------------------------------
     @cached_property
@@ -87,12 +97,74 @@ class Services:
 
         return get_detector(self.catalogue)
 
-    @cached_property
+    @property
     def records(self):
-        """The determination record store (migrated on open)."""
-        from mrs_assist.records import RecordStore
+        """The determination record store, opened (and migrated) on first use. Raises
+        ServiceUnavailableError while the database is down; nothing is cached then, so the next
+        use tries again."""
+        if self._records is None:
+            with self._records_lock:
+                if self._records is None:
+                    from mrs_assist.records import RecordStore
 
-        return RecordStore.from_settings(self.settings)
+                    self._records = RecordStore.from_settings(self.settings)
+        return self._records
+
+    @property
+    def authenticator(self):
+        """Who is calling the API (`mrs_assist.auth.Authenticator`), built by `serve_on` (or,
+        for a Services that never serves, from the settings on first use)."""
+        if self._authenticator is None:
+            from mrs_assist.auth import Authenticator
+
+            self._authenticator = Authenticator.from_settings(self.settings)
+        return self._authenticator
+
+    @cached_property
+    def fhir(self):
+        """The FHIR PAS/DTR/CRD use cases over these services and their record store; absolute
+        URLs come from the setting public_url, never from a request."""
+        from mrs_assist.fhir.service import FhirService
+
+        return FhirService(self, base_url=self.settings.public_url)
+
+    @cached_property
+    def readiness(self):
+        """The readiness probe (`mrs_assist.readiness`): the index self-check and the records database."""
+        from mrs_assist.readiness import Readiness
+
+        return Readiness(self.settings, records=lambda: self.records)
+
+    def serve_on(self, host: str | None) -> Services:
+        """Build now what serving the API on `host` needs (None: unknown, decided per request),
+        so a configuration error stops start-up instead of a request: the authenticator (raises
+        ConfigError when a key is required and none is configured), the FHIR service, readiness."""
+        from mrs_assist.auth import Authenticator
+
+        if self._authenticator is None or host is not None:
+            self._authenticator = Authenticator.from_settings(self.settings, host=host)
+        self.fhir, self.readiness  # noqa: B018 - built here, read by the routes
+        return self
+
+    def replace(self, *, records=None, authenticator=None) -> Services:
+        """A copy sharing everything already loaded (corpus, policies, retriever, models) over
+        another record store and/or authenticator; its FHIR service and readiness are its own."""
+        clone = copy.copy(self)
+        for name in ("fhir", "readiness"):
+            clone.__dict__.pop(name, None)
+        clone._records_lock = threading.Lock()
+        if records is not None:
+            clone._records = records
+        if authenticator is not None:
+            clone._authenticator = authenticator
+        return clone
+
+    def close(self) -> None:
+        """Release what this process opened: the records database's pooled connections."""
+        if self._records is not None and hasattr(self._records, "url"):
+            from mrs_assist.records.db import dispose_engine
+
+            dispose_engine(self._records.url)
 
     @property
     def retriever(self):
@@ -334,30 +406,29 @@ class Services:
 
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
-    # Each takes the store as an optional collaborator (default: `self.records`).
     def create_record(
-        self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None, documents=None
+        self, request: DeterminationRequest, *, user, submitter_ref: str | None = None, documents=None
     ):
         """Determine `request` and store it as a draft record (raises ForbiddenError for admin);
         `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by;
         `documents` place each document's pages in the notes (`mrs_assist.intake.prepare_request`)."""
-        return (records or self.records).create(
+        return self.records.create(
             request, self.determine(request), user=user, submitter_ref=submitter_ref, documents=documents
         )
 
-    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
+    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user):
         """Set one fact of draft `id` with a reason and re-run the checker (409 once signed; 422 for a
         name not in the catalogue)."""
         self.check_fact_names([name])
-        return (records or self.records).override_fact(id, name, value, reason, user=user, recompute=self.recompute)
+        return self.records.override_fact(id, name, value, reason, user=user, recompute=self.recompute)
 
-    def edit_letter(self, id: str, markdown: str, *, user, records=None):
+    def edit_letter(self, id: str, markdown: str, *, user):
         """Replace draft `id`'s letter; its HTML is rendered from the same Markdown (409 once signed)."""
         from mrs_assist.letters.render import markdown_html
 
-        return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
+        return self.records.edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
-    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False, records=None):
+    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False):
         """Sign draft `id` as reviewed (`review_hash`), attesting to it, if the sign-off rule
         (`mrs_assist.signoff`) lets `user` sign its outcome and letter: the letter is compared with
         its template regenerated from the record, region by region.
@@ -370,7 +441,7 @@ class Services:
         from mrs_assist.letters.settings import load_letter_settings
         from mrs_assist.signoff import require_signer
 
-        store = records or self.records
+        store = self.records
         if review_hash and attested is not True:
             raise InvalidRequestError(
                 "signing requires the attestation: send \"attest\": true to confirm you reviewed this "

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from mrs_assist.api.routers.records import RecordsDep
+from mrs_assist.api.deps import RecordsDep
 from mrs_assist.auth import CLINICAL_ROLES, User, require_role
 from mrs_assist.records import DeterminationRecordResponse
 from mrs_assist.records.models import ExtensionRequest
