@@ -76,3 +76,9 @@ def test_a_test_swaps_a_dependency_without_touching_globals(tmp_path):
     fake = FakeReadiness()
     app.dependency_overrides[get_readiness] = lambda: fake
     assert TestClient(app, base_url=LOCAL).get("/readyz").json()["checks"]["index"]["message"] == "fake"
+
+
+def test_the_asker_reads_one_collaborator_the_services(tmp_path):
+    services = Services(Settings(data_dir=tmp_path))
+    assert services.asker.sources is services and services.asker.settings is services.settings
+    assert services.asker.corpus is services.corpus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from test_auth import ENV_KEYS, PDF, build_app
-from test_records import NOTES, REVIEWER, SIGN_AS_DRAFTED, make_request, make_response
+from test_records import NOTES, REVIEWER, make_request, make_response, sign_as_drafted
 
 from mrs_assist.api import create_app
 from mrs_assist.api.deps import get_records
@@ -101,7 +101,7 @@ def test_bad_override_bodies_are_422(api, body):
 def test_list_filters_through_query(api):
     client, store, _ = api
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)
     b = store.create(make_request(), make_response(), user=REVIEWER)
     ids = lambda r: [s["id"] for s in r.json()]  # noqa: E731
     assert ids(client.get("/v1/determinations", headers=NURSE)) == [b.id, a.id]

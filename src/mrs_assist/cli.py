@@ -274,6 +274,23 @@ def serve(
     uvicorn.run("mrs_assist.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@app.command("api-key")
+def api_key(
+    user: Annotated[str, typer.Argument(help="User name, as recorded in sign-offs and the audit trail.")],
+    role: Annotated[str, typer.Argument(help="reviewer, physician, admin or provider.")],
+    organization: Annotated[Optional[str], typer.Option(help="A provider's organization identifier (provider only).")] = None,
+) -> None:
+    """Issue a new API key: print the key (give it to the user; it is stored nowhere) and the
+    line to append to the keys file (MRS_ASSIST_API_KEYS_FILE), which holds only its sha256."""
+    from mrs_assist.auth import KeyHolder, generate_api_key
+
+    holder = _validated(KeyHolder, user=user, role=role, organization=organization)
+    key, digest = generate_api_key()
+    entry = ", ".join(f"{name}: {value}" for name, value in holder.model_dump(mode="json", exclude_none=True).items())
+    typer.echo(f"API key for {holder.user}: {key}")
+    typer.echo(f"keys file line: {digest}: {{{entry}}}")
+
+
 audit = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail of determination records.")
 app.add_typer(audit, name="audit")
 

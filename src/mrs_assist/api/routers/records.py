@@ -117,19 +117,19 @@ def determination_history(id: str, user: Reader, records: RecordsDep) -> list[Hi
 
 @router.put("/determinations/{id}/assignment", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def assign_determination(
-    id: str, body: AssignmentRequest, user: Clinician, records: RecordsDep
+    id: str, body: AssignmentRequest, user: Clinician, services: ServicesDep
 ) -> DeterminationRecordResponse:
     """Assign the draft to a user ('me': the caller) and route it to the physician queue (or back);
     409 once signed or voided."""
     assignee = user.name if body.assignee == "me" else body.assignee
-    return _shown(records.assign(id, assignee, body.routed_to, user=user), user)
+    return _shown(services.assign(id, assignee, body.routed_to, user=user), user)
 
 
 @router.post("/determinations/{id}/void", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def void_determination(id: str, body: VoidRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+def void_determination(id: str, body: VoidRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Mark a draft entered by mistake as void (kept and audited, left out of lists and the
     CMS-0057-F report); 409 once signed (correct it instead) or already voided."""
-    return _shown(records.void(id, body.reason, user=user), user)
+    return _shown(services.void(id, body.reason, user=user), user)
 
 
 @router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
