@@ -167,9 +167,10 @@ def test_a_test_swaps_the_store_with_dependency_overrides(api, tmp_path):
     client, _, _ = api
     other = RecordStore(f"sqlite:///{tmp_path / 'other.sqlite3'}")
     record = other.create(make_request(), make_response(), user=REVIEWER)
-    assert client.get(f"/v1/determinations/{record.id}", headers=NURSE).status_code == 404
+    assert client.get(f"/v1/determinations/{record.id}/history", headers=NURSE).status_code == 404
     client.app.dependency_overrides[get_records] = lambda: other
-    assert client.get(f"/v1/determinations/{record.id}", headers=NURSE).json()["id"] == record.id
+    assert [e["action"] for e in client.get(f"/v1/determinations/{record.id}/history", headers=NURSE).json()] == ["create"]
+    assert [r["id"] for r in client.get("/v1/determinations", headers=NURSE).json()] == [record.id]
     dispose_engine(other.url)
 
 

@@ -47,7 +47,6 @@ import ipaddress
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 

@@ -415,6 +415,15 @@ class Services:
             request, self.determine(request), user=user, submitter_ref=submitter_ref, documents=documents
         )
 
+    def open_record(self, id: str, *, user):
+        """Record `id` for `user`, and whether to show its documents: to a reviewer or physician
+        only, each reading audited first (not shown when that audit entry cannot be written)."""
+        from mrs_assist.users import CLINICAL_ROLES
+
+        if user.role not in CLINICAL_ROLES:
+            return self.records.get(id), False
+        return self.records.open_documents(id, user=user)
+
     def assign(self, id: str, assignee: str | None, routed_to: str | None, *, user):
         """Assign draft `id` to `assignee` (None or blank: nobody) and route it to the physician
         queue (``'physician'``) or not (409 once signed or voided)."""

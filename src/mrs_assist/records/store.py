@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from mrs_assist.users import CLINICAL_ROLES, User
+from mrs_assist.users import User
 from mrs_assist.clocks import due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
@@ -134,12 +134,10 @@ class RecordStore:
         base = queue or QueueFilter()
         return dataclasses.replace(base, status=status, policy_id=policy_id, since=since, until=until)
 
-    def open(self, id: str, *, user: User) -> tuple[Record, bool]:
-        """The record `id` for `user`, and whether `user` may see its documents: a clinical
-        user's reading of them is audited (`view_documents`) first. When that entry cannot be
-        written (a full disk), the record is still read, without its documents. Raises NotFoundError."""
-        if user.role not in CLINICAL_ROLES:
-            return self.get(id), False
+    def open_documents(self, id: str, *, user: User) -> tuple[Record, bool]:
+        """The record `id` with `user`'s reading of its documents audited (`view_documents`), and
+        True; when that entry cannot be written (a full disk), the record without that audit entry,
+        and False: the documents must not be shown. Raises NotFoundError."""
         try:
             with self.db.write() as session:
                 row = self._row(session, id)

@@ -100,11 +100,11 @@ def _shown(record, user: User) -> DeterminationRecordResponse:
 
 
 @router.get("/determinations/{id}", response_model=DeterminationRecordResponse, responses=_ERRORS)
-def get_determination(id: str, user: Reader, records: RecordsDep) -> DeterminationRecordResponse:
+def get_determination(id: str, user: Reader, services: ServicesDep) -> DeterminationRecordResponse:
     """One stored determination with its status, letter, overrides and — for a reviewer or
     physician, each reading audited — its documents (left out when the audit entry cannot be
     written, e.g. on a full disk)."""
-    record, documents = records.open(id, user=user)
+    record, documents = services.open_record(id, user=user)
     return record.to_response(documents=documents)
 
 
