@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import NOTES, PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, db_url, fake_recompute, make_request, make_response  # noqa: F401
+from test_records import NOTES, PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
 
 from mrs_assist.records import RecordStore, verify_chain, verify_summary
 from mrs_assist.records.audit import canonical_json, entry_hash
@@ -25,8 +25,8 @@ def chain(db_url):
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)  # 1
     store.edit_letter(a.id, LETTER, user=REVIEWER)  # 2
     b = store.create(make_request(), make_response(), user=REVIEWER)  # 3
-    store.override_fact(b.id, "conventional_imaging_inconclusive", True, REASON, user=PHYSICIAN, recompute=fake_recompute)  # 4
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)  # 5
+    override(store, b.id, "conventional_imaging_inconclusive", True, REASON, user=PHYSICIAN, recompute=fake_recompute)  # 4
+    sign_as_drafted(store, a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)  # 5
     return store, a.id, b.id
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from test_audit import tamper
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, db_url, make_request, make_response  # noqa: F401
+from test_records import PHYSICIAN, REVIEWER, db_url, make_request, make_response, sign_as_drafted  # noqa: F401
 
 from mrs_assist.config import Settings
 from mrs_assist.records import RecordStore, dispose_engine, verify_chain
@@ -32,7 +32,7 @@ def chain(db_url, tmp_path):
     store = RecordStore(db_url, anchor=anchor_for(db_url, settings))
     draft = store.create(make_request(), make_response("does_not_meet_criteria"), user=REVIEWER)
     signed = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(signed.id, user=REVIEWER, review_hash=store.get(signed.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, signed.id, user=REVIEWER, review_hash=store.get(signed.id).review_hash)
     assert verify_chain(store).ok
     return store, draft.id, signed.id
 
@@ -228,7 +228,7 @@ def test_postgres_application_role_cannot_rewrite_the_audit_log(postgres_url):
         app_url = owner.set(username=role).render_as_string(hide_password=False)
         store = RecordStore(app_url, migrate=False, anchor=AuditAnchor(key=b"k" * 32, checkpoint_file=None))
         record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-        store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+        sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
         assert verify_chain(store).ok
         for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log", "TRUNCATE audit_log",
                           "ALTER TABLE audit_log DISABLE TRIGGER USER"):

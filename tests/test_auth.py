@@ -6,7 +6,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from test_records import ADMIN, PHYSICIAN, REVIEWER, fake_recompute, make_request, make_response
+from test_records import ADMIN, PHYSICIAN, REVIEWER, StoreServices, make_request, make_response
 
 from mrs_assist.api.app import create_app
 from mrs_assist.auth import (
@@ -23,7 +23,6 @@ from mrs_assist.auth import (
 from mrs_assist.config import Settings
 from mrs_assist.errors import ConfigError, UnauthorizedError
 from mrs_assist.records import RecordStore, dispose_engine
-from mrs_assist.service import Services
 
 LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
 
@@ -32,36 +31,22 @@ ENV_KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician,key-ops=ops
 PDF = b"%PDF-1.4\n% fake\n"
 
 
-class FakeServices(Services):
+class FakeServices(StoreServices):
     """The real record workflows over a fake checker (recompute) and PDF renderer."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, *, records=None) -> None:
+        super().__init__(settings, records=records)
         self.rendered: list = []
-
-    def recompute(self, request, facts):
-        return fake_recompute(request, facts)
 
     def render_letter_pdf(self, record) -> bytes:
         self.rendered.append(record.id)
         return PDF
 
-    def letter_template(self, record):
-        """The fake checker's hand-made letters are their own templates (no fields): the latest
-        letter the system wrote, so a reviewer's edit of it changes a locked region."""
-        from mrs_assist.letters.structure import LetterTemplate
-
-        drafted = [r.markdown for r in record.letter_revisions if r.source != "edit"]
-        return LetterTemplate.from_marked(drafted[-1], {}) if drafted else None
-
 
 def build_app(tmp_path, settings: Settings, *, set_auth: bool = True):
-    services = FakeServices(settings)
-    app = create_app(services=services)
     store = RecordStore(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    app.state.records = store
-    if set_auth:
-        app.state.auth = Authenticator.from_settings(settings, host="127.0.0.1")
+    services = FakeServices(settings, records=store)
+    app = create_app(services=services, host="127.0.0.1" if set_auth else None)
     return app, store, services
 
 

@@ -186,3 +186,19 @@ def httpx_get_json(url: str) -> dict:
     reply = httpx.get(url, timeout=30)
     assert reply.status_code == 200, reply.text
     return reply.json()
+
+
+def test_api_key_issues_a_key_and_the_keys_file_line_that_admits_it(run, tmp_path):
+    from mrs_assist.auth import Authenticator, Role, load_api_keys
+    from mrs_assist.config import Settings
+
+    code, out, _ = run("api-key", "dr-lee", "physician")
+    assert code == 0
+    key = out.splitlines()[0].rpartition(": ")[2]
+    keys_file = tmp_path / "keys.yaml"
+    keys_file.write_text(out.splitlines()[1].removeprefix("keys file line: ") + "\n", encoding="utf-8")
+    assert key not in keys_file.read_text(encoding="utf-8")  # the file never holds the key itself
+    user = Authenticator(load_api_keys(Settings(api_keys_file=keys_file)), mode="on").authenticate(key)
+    assert (user.name, user.role) == ("dr-lee", Role.physician)
+    code, _, err = run("api-key", "dr-lee", "nurse")
+    assert code == 1 and err.startswith("error: role")

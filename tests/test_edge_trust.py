@@ -95,8 +95,7 @@ def test_with_keys_the_key_decides_not_the_host(tmp_path):
 def client(tmp_path):
     app = create_app(Settings(data_dir=tmp_path))
     yield TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
-    if "records" in app.state.services.__dict__:
-        dispose_engine(app.state.services.records.url)
+    app.state.services.close()
 
 
 def _post_raw(client, path: str, raw: str):

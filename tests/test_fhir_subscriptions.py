@@ -87,7 +87,7 @@ def test_handshake_then_a_notice_when_the_physician_signs(tmp_path, receiver):
 
     bundle = mrs_bundle(claim_id="SUB-1", facts_qr=answers("cohere-mrs", {"non_brain_mrs_requested": True}))
     record_id = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(bundle), headers=NURSE).json())["id"]
-    pusher = app.state.fhir.subscriptions
+    pusher = app.state.services.fhir.subscriptions
     assert pusher.dispatch() == 1  # the new pended request
     assert pusher.dispatch() == 0  # nothing changed since
     assert sign(client, record_id, DOCTOR).status_code == 200
@@ -109,7 +109,7 @@ def test_another_organizations_requests_are_not_sent(tmp_path, receiver):
     sub["_criteria"]["extension"][0]["valueString"] = "org-identifier=0000000000"
     assert client.post("/fhir/Subscription", content=json.dumps(sub), headers=NURSE).status_code == 201
     client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-2")), headers=NURSE)
-    assert app.state.fhir.subscriptions.dispatch() == 0
+    assert app.state.services.fhir.subscriptions.dispatch() == 0
     assert len(receiver.received) == 1  # the handshake only
     dispose_engine(services.records.url)
 
@@ -122,7 +122,7 @@ def test_the_background_pusher_sends_without_being_asked(tmp_path, receiver):
     while len(receiver.received) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert status_of(receiver.received[1][1])["type"]["valueCode"] == "event-notification"
-    client.app.state.fhir.subscriptions.stop()
+    client.app.state.services.fhir.subscriptions.stop()
     dispose_engine(services.records.url)
 
 
@@ -179,7 +179,7 @@ def test_full_resource_notices_carry_the_pas_response_bundle_and_id_only_the_foc
     assert r.json()["channel"]["_payload"]["extension"][0]["valueCode"] == "full-resource"  # stored as asked
     record_id = claim_response(client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-F")),
                                            headers=NURSE).json())["id"]
-    assert app.state.fhir.subscriptions.dispatch() == 1
+    assert app.state.services.fhir.subscriptions.dispatch() == 1
     notice = receiver.received[-1][1]
     assert len(notice["entry"]) == 2
     pas_bundle = notice["entry"][1]["resource"]

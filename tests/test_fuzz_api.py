@@ -36,6 +36,7 @@ from test_api import KeywordRetriever
 from mrs_assist.api import create_app
 from mrs_assist.auth import Role, User
 from mrs_assist.config import Settings
+from mrs_assist.api.deps import get_readiness
 from mrs_assist.readiness import ReadinessReport
 from mrs_assist.records import dispose_engine
 from mrs_assist.records.models import FACT_NAME_PATTERN
@@ -69,7 +70,7 @@ def _fuzz_app():
                                  rate_limit_per_minute=0))
     services._retriever = KeywordRetriever(services.corpus)
     app = create_app(services=services)
-    app.state.readiness = AlwaysReady()
+    app.dependency_overrides[get_readiness] = AlwaysReady
     return app, folder
 
 

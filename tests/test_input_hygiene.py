@@ -9,7 +9,6 @@ from test_auth import ENV_KEYS
 from test_records import REVIEWER, make_request, make_response
 
 from mrs_assist.api.app import create_app
-from mrs_assist.auth import Authenticator
 from mrs_assist.config import Settings
 from mrs_assist.records import RecordStore, dispose_engine
 from mrs_assist.records.models import has_visible_text
@@ -28,9 +27,8 @@ def services(tmp_path_factory):
 
 @pytest.fixture()
 def api(services, tmp_path):
-    app = create_app(services=services)
     store = RecordStore(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    app.state.records, app.state.auth = store, Authenticator.from_settings(services.settings, host="127.0.0.1")
+    app = create_app(services=services.replace(records=store), host="127.0.0.1")
     yield TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False), store
     dispose_engine(store.url)
 

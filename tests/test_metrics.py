@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from test_auth import ENV_KEYS, build_app
-from test_records import PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, make_request, make_response
+from test_records import PHYSICIAN, REVIEWER, make_request, make_response, sign_as_drafted
 
 import mrs_assist.records.store as store_module
 from mrs_assist.clocks import due_at
@@ -69,7 +69,7 @@ def seed(store, clock, received, urgency, outcome, *, sign_after=None, extend=No
         store.extend(record.id, extend, "waiting for the outside MRI report", user=REVIEWER)
     if sign_after is not None:
         clock.now = received + timedelta(hours=sign_after)
-        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+        sign_as_drafted(store, record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash)
     return record
 
 
@@ -79,7 +79,7 @@ def seed_year(store, clock):
     clock.now = datetime(2025, 2, 10, tzinfo=UTC)
     appeal = store.correct(s2.id, user=PHYSICIAN, request=make_request(), response=make_response("meets_criteria"))
     clock.now = datetime(2025, 2, 11, tzinfo=UTC)
-    store.sign(appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, appeal.id, user=PHYSICIAN, review_hash=store.get(appeal.id).review_hash)
     seed(store, clock, datetime(2025, 3, 1, tzinfo=UTC), "standard", "meets_criteria", sign_after=200, extend=5)
     seed(store, clock, datetime(2025, 3, 5, tzinfo=UTC), "standard", "needs_more_information")
     seed(store, clock, datetime(2025, 4, 1, tzinfo=UTC), "expedited", "meets_criteria", sign_after=10)

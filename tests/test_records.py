@@ -13,10 +13,11 @@ from mrs_assist.config import Settings
 from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from mrs_assist.letters.structure import LetterTemplate
 from mrs_assist.signoff import require_signer
-from mrs_assist.records import RecordStore, current_revision, dispose_engine, head_revision, verify_chain
+from mrs_assist.records import Record, RecordStore, current_revision, dispose_engine, head_revision, verify_chain
 from mrs_assist.records.db import get_engine
 from mrs_assist.letters.model import KIND_BY_OUTCOME
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, FactOut, Letter
+from mrs_assist.service import Services
 
 REVIEWER = User("nurse-ann", Role.reviewer)
 PHYSICIAN = User("dr-lee", Role.physician)
@@ -60,6 +61,23 @@ def SIGN_AS_DRAFTED(recommendation: str, letter: str | None, user: User) -> dict
     return require_signer(recommendation, letter, user, template=template)
 
 
+def sign_as_drafted(store: RecordStore, id: str, *, user: User, review_hash: str | None) -> Record:
+    """The sign-off workflow over the store alone: the rule (`SIGN_AS_DRAFTED`) on the record as
+    read, then the store's signature bound to `review_hash`."""
+    record = store.require_signable(id, review_hash)
+    details = SIGN_AS_DRAFTED(record.response.recommendation, record.letter_markdown, user)
+    return store.sign(id, user=user, review_hash=review_hash, details=details)
+
+
+def override(store: RecordStore, id: str, name: str, value: bool | None, reason: str, *, user: User, recompute) -> Record:
+    """The fact-override workflow over the store alone: `recompute` on the record as read, then
+    the store's write bound to the version it was computed from."""
+    record = store.get(id)
+    facts = dict(record.request.facts or {}) | {o.name: o.value for o in record.overrides} | {name: value}
+    return store.override_fact(id, name, value, reason, user=user, response=recompute(record.request, facts),
+                               computed_from=record.review_hash)
+
+
 def fake_recompute(request: DeterminationRequest, facts: dict[str, bool | None]) -> DeterminationResponse:
     """A stand-in checker: unsafe implant → deny; tumor and inconclusive imaging → approve; else pend."""
     merged = {"known_brain_tumor": True, "conventional_imaging_inconclusive": None, **facts}
@@ -88,6 +106,23 @@ def db_url(request, tmp_path):
 @pytest.fixture()
 def store(db_url) -> RecordStore:
     return RecordStore(db_url)
+
+
+class StoreServices(Services):
+    """The real record workflows (roles, input, the sign-off rule) over a fake checker; the
+    hand-made letters are their own templates (no fields)."""
+
+    def recompute(self, request, facts):
+        return fake_recompute(request, facts)
+
+    def letter_template(self, record):
+        drafted = [r.markdown for r in record.letter_revisions if r.source != "edit"]
+        return LetterTemplate.from_marked(drafted[-1], {}) if drafted else None
+
+
+@pytest.fixture()
+def workflows(store, tmp_path) -> StoreServices:
+    return StoreServices(Settings(data_dir=tmp_path / "data"), records=store)
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -139,7 +174,7 @@ def test_unknown_or_malformed_id_is_not_found(store):
 def test_list_filters_by_status_policy_and_time(store):
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     b = store.create(make_request(), make_response(), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)
     assert [s.id for s in store.list()] == [b.id, a.id]
     assert [s.id for s in store.list(status="signed")] == [a.id]
     assert [s.id for s in store.list(status="draft")] == [b.id]
@@ -164,8 +199,8 @@ def test_override_reruns_the_checker_and_records_who_when_why(store):
         seen.append((request.clinical_notes, dict(facts)))
         return fake_recompute(request, facts)
 
-    updated = store.override_fact(
-        record.id, "conventional_imaging_inconclusive", True, "MRI report of 3/4 says equivocal", user=REVIEWER,
+    updated = override(
+        store, record.id, "conventional_imaging_inconclusive", True, "MRI report of 3/4 says equivocal", user=REVIEWER,
         recompute=recompute,
     )
     assert seen == [(NOTES, {"conventional_imaging_inconclusive": True})]
@@ -179,7 +214,7 @@ def test_override_reruns_the_checker_and_records_who_when_why(store):
     assert updated.letter_markdown.endswith("Outcome: meets_criteria\n")
     assert [r.source for r in updated.letter_revisions] == ["draft", "regenerated"]
     # a second override keeps the first one in the facts handed to the checker
-    again = store.override_fact(record.id, "mri_unsafe_implant", True, "pacemaker", user=PHYSICIAN, recompute=recompute)
+    again = override(store, record.id, "mri_unsafe_implant", True, "pacemaker", user=PHYSICIAN, recompute=recompute)
     assert seen[-1][1] == {"conventional_imaging_inconclusive": True, "mri_unsafe_implant": True}
     assert again.response.recommendation == "does_not_meet_criteria" and len(again.overrides) == 2
     assert store.get(record.id) == again
@@ -188,8 +223,8 @@ def test_override_reruns_the_checker_and_records_who_when_why(store):
 def test_override_keeps_structured_facts_of_the_request(store):
     record = store.create(make_request(facts={"known_brain_tumor": True}), make_response(), user=REVIEWER)
     seen = []
-    store.override_fact(
-        record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER,
+    override(
+        store, record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER,
         recompute=lambda req, facts: seen.append(facts) or fake_recompute(req, facts),
     )
     assert seen == [{"known_brain_tumor": True, "conventional_imaging_inconclusive": True}]
@@ -199,10 +234,10 @@ def test_override_keeps_structured_facts_of_the_request(store):
     ("name", "value", "reason"),
     [("Known Tumor", True, "r"), ("x" * 80, True, "r"), ("known_brain_tumor", True, "   "), ("known_brain_tumor", True, "r" * 2001)],
 )
-def test_override_rejects_bad_input(store, name, value, reason):
+def test_override_rejects_bad_input(store, workflows, name, value, reason):
     record = store.create(make_request(), make_response(), user=REVIEWER)
     with pytest.raises(InvalidRequestError):
-        store.override_fact(record.id, name, value, reason, user=REVIEWER, recompute=fake_recompute)
+        workflows.override_fact(record.id, name, value, reason, user=REVIEWER)
     assert store.get(record.id).overrides == []
 
 
@@ -213,13 +248,13 @@ def test_failing_recompute_changes_nothing(store):
         raise InvalidRequestError("unknown fact 'foo'")
 
     with pytest.raises(InvalidRequestError):
-        store.override_fact(record.id, "foo", True, "why", user=REVIEWER, recompute=broken)
+        override(store, record.id, "foo", True, "why", user=REVIEWER, recompute=broken)
     assert store.get(record.id) == record
     assert verify_chain(store).entries == 1
 
 
 # --- letters ------------------------------------------------------------------------------------
-def test_edit_letter_keeps_every_revision(store):
+def test_edit_letter_keeps_every_revision(store, workflows):
     record = store.create(make_request(), make_response(), user=REVIEWER)
     store.edit_letter(record.id, "first edit", user=REVIEWER)
     edited = store.edit_letter(record.id, "second edit", user=PHYSICIAN)
@@ -229,7 +264,7 @@ def test_edit_letter_keeps_every_revision(store):
     ]
     assert store.edit_letter(record.id, "second edit", user=REVIEWER) == edited  # no-op, no new revision
     with pytest.raises(InvalidRequestError):
-        store.edit_letter(record.id, "  ", user=REVIEWER)
+        workflows.edit_letter(record.id, "  ", user=REVIEWER)
 
 
 def test_a_record_without_letter_can_get_one(store):
@@ -254,48 +289,66 @@ def test_a_record_without_letter_can_get_one(store):
         ("does_not_meet_criteria", ADMIN, False),
     ],
 )
-def test_who_may_sign_what(store, outcome, user, allowed):
+def test_who_may_sign_what(store, workflows, outcome, user, allowed):
     record = store.create(make_request(), make_response(outcome), user=REVIEWER)
     if allowed:
-        signed = store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+        signed = workflows.sign(record.id, user=user, review_hash=record.review_hash, attested=True)
         assert (signed.status, signed.signed_by, signed.signed_role) == ("signed", user.name, user.role.value)
         assert signed.signed_at is not None
     else:
         with pytest.raises(ForbiddenError) as err:
-            store.sign(record.id, user=user, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+            workflows.sign(record.id, user=user, review_hash=record.review_hash, attested=True)
         if user.role is Role.reviewer:
             assert err.value.code == "physician_required"
         assert store.get(record.id).status == "draft"
 
 
-def test_admin_makes_no_clinical_change(store):
+def test_admin_makes_no_clinical_change(store, workflows):
     record = store.create(make_request(), make_response(), user=REVIEWER)
     with pytest.raises(ForbiddenError):
-        store.create(make_request(), make_response(), user=ADMIN)
+        workflows.create_record(make_request(), user=ADMIN)
     with pytest.raises(ForbiddenError):
-        store.override_fact(record.id, "known_brain_tumor", False, "r", user=ADMIN, recompute=fake_recompute)
+        workflows.override_fact(record.id, "known_brain_tumor", False, "r", user=ADMIN)
     with pytest.raises(ForbiddenError):
-        store.edit_letter(record.id, "x", user=ADMIN)
+        workflows.edit_letter(record.id, "x", user=ADMIN)
+    for change in (lambda: workflows.assign(record.id, "me", None, user=ADMIN),
+                   lambda: workflows.void(record.id, "mistake", user=ADMIN),
+                   lambda: workflows.extend(record.id, 3, "records awaited", user=ADMIN)):
+        with pytest.raises(ForbiddenError):
+            change()
+    assert store.get(record.id) == record
 
 
-def test_override_to_adverse_then_needs_a_physician(store):
+def test_override_to_adverse_then_needs_a_physician(store, workflows):
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.override_fact(record.id, "mri_unsafe_implant", True, "pacemaker", user=REVIEWER, recompute=fake_recompute)
+    workflows.override_fact(record.id, "mri_unsafe_implant", True, "pacemaker", user=REVIEWER)
+    reviewed = store.get(record.id).review_hash
     with pytest.raises(ForbiddenError):
-        store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
-    assert store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED).signed_by == "dr-lee"
+        workflows.sign(record.id, user=REVIEWER, review_hash=reviewed, attested=True)
+    assert workflows.sign(record.id, user=PHYSICIAN, review_hash=reviewed, attested=True).signed_by == "dr-lee"
+
+
+def test_an_override_computed_on_an_older_version_is_refused(store):
+    """The store writes an override only onto the version the checker re-ran on."""
+    record = store.create(make_request(), make_response(), user=REVIEWER)
+    stale = record.review_hash
+    override(store, record.id, "mri_unsafe_implant", True, "pacemaker", user=REVIEWER, recompute=fake_recompute)
+    late = fake_recompute(record.request, {"known_brain_tumor": False})
+    with pytest.raises(ConflictError) as err:
+        store.override_fact(record.id, "known_brain_tumor", False, "r", user=REVIEWER, response=late, computed_from=stale)
+    assert err.value.code == "record_changed" and len(store.get(record.id).overrides) == 1
 
 
 # --- immutability and corrections -----------------------------------------------------------------
 def test_signed_record_and_letter_are_immutable(store):
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    signed = store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    signed = sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
     with pytest.raises(ConflictError):
         store.edit_letter(record.id, "changed", user=REVIEWER)
     with pytest.raises(ConflictError):
-        store.override_fact(record.id, "known_brain_tumor", False, "r", user=REVIEWER, recompute=fake_recompute)
+        override(store, record.id, "known_brain_tumor", False, "r", user=REVIEWER, recompute=fake_recompute)
     with pytest.raises(ConflictError):
-        store.sign(record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+        sign_as_drafted(store, record.id, user=PHYSICIAN, review_hash=store.get(record.id).review_hash)
     assert store.get(record.id) == signed
 
 
@@ -303,7 +356,7 @@ def test_database_refuses_to_change_a_signed_row(store, db_url):
     from sqlalchemy.exc import DBAPIError
 
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
     with pytest.raises(DBAPIError, match="mrs-assist"):
         with get_engine(db_url).begin() as conn:
             conn.execute(text("UPDATE records SET letter_markdown = 'forged' WHERE id = :id"), {"id": record.id})
@@ -318,7 +371,7 @@ def test_correction_is_a_new_record_linked_to_the_signed_one(store):
     original = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     with pytest.raises(ConflictError):
         store.correct(original.id, user=PHYSICIAN, request=make_request(), response=make_response())
-    store.sign(original.id, user=REVIEWER, review_hash=store.get(original.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, original.id, user=REVIEWER, review_hash=store.get(original.id).review_hash)
     fixed = store.correct(
         original.id, user=PHYSICIAN, request=make_request(clinical_notes=NOTES + " Pacemaker."),
         response=make_response("does_not_meet_criteria"),
@@ -326,15 +379,15 @@ def test_correction_is_a_new_record_linked_to_the_signed_one(store):
     assert fixed.id != original.id and fixed.corrects_id == original.id and fixed.status == "draft"
     assert store.get(original.id).corrected_by == [fixed.id]
     assert store.get(original.id).status == "signed"
-    assert store.sign(fixed.id, user=PHYSICIAN, review_hash=store.get(fixed.id).review_hash, authorize=SIGN_AS_DRAFTED).status == "signed"
+    assert sign_as_drafted(store, fixed.id, user=PHYSICIAN, review_hash=store.get(fixed.id).review_hash).status == "signed"
     assert verify_chain(store).ok
 
 
 def test_every_change_is_audited_in_order(store):
     record = store.create(make_request(), make_response(), user=REVIEWER)
-    store.override_fact(record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER, recompute=fake_recompute)
+    override(store, record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER, recompute=fake_recompute)
     store.edit_letter(record.id, "edited", user=REVIEWER)
-    store.sign(record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
     assert [h["action"] for h in store.history(record.id)] == ["create", "override_fact", "edit_letter", "sign"]
     assert [h["actor"] for h in store.history(record.id)] == ["nurse-ann"] * 4
     result = verify_chain(store)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from test_auth import ENV_KEYS, PDF, build_app
-from test_records import NOTES, REVIEWER, SIGN_AS_DRAFTED, make_request, make_response
+from test_records import NOTES, REVIEWER, make_request, make_response, sign_as_drafted
 
+from mrs_assist.api import create_app
+from mrs_assist.api.deps import get_records
 from mrs_assist.config import Settings
-from mrs_assist.records import dispose_engine
+from mrs_assist.records import RecordStore, dispose_engine
 
 LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
 
@@ -99,7 +101,7 @@ def test_bad_override_bodies_are_422(api, body):
 def test_list_filters_through_query(api):
     client, store, _ = api
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-    store.sign(a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)
     b = store.create(make_request(), make_response(), user=REVIEWER)
     ids = lambda r: [s["id"] for s in r.json()]  # noqa: E731
     assert ids(client.get("/v1/determinations", headers=NURSE)) == [b.id, a.id]
@@ -140,26 +142,36 @@ def test_letter_edit_then_pdf_of_signed_record(api):
     assert f"determination-{record.id}.pdf" in r.headers["content-disposition"]
 
 
-def test_store_is_opened_from_the_services_settings_when_not_set(tmp_path):
+def test_the_store_is_opened_from_the_settings_on_first_use(tmp_path):
     settings = Settings(auth="on", api_keys=ENV_KEYS, data_dir=tmp_path / "data", database_url=None)
-    app, store, _ = build_app(tmp_path, settings)
-    del app.state.records
+    app = create_app(settings, host="127.0.0.1")
     client = TestClient(app, base_url=LOCAL, raise_server_exceptions=False)
     assert client.get("/v1/determinations").status_code == 401  # auth before anything else
+    assert not (tmp_path / "data" / "records.sqlite3").exists()  # nothing opened before it is needed
     r = client.get("/v1/determinations", headers=NURSE)
     assert r.status_code == 200 and r.json() == []
     assert (tmp_path / "data" / "records.sqlite3").exists()
-    dispose_engine(store.url)
-    dispose_engine(app.state.records.url)
+    app.state.services.close()
 
 
-def test_no_store_and_no_settings_is_503(tmp_path):
-    app, store, services = build_app(tmp_path, Settings(auth="on", api_keys=ENV_KEYS))
-    del app.state.records
-    services.settings = None
-    r = TestClient(app, base_url=LOCAL, raise_server_exceptions=False).get("/v1/determinations", headers=NURSE)
-    assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
-    dispose_engine(store.url)
+def test_a_database_that_is_down_is_503_for_each_request(tmp_path):
+    settings = Settings(auth="on", api_keys=ENV_KEYS, data_dir=tmp_path, backend_timeout_seconds=1,
+                        database_url="postgresql+psycopg://mrs@127.0.0.1:9/records")  # nothing listens there
+    client = TestClient(create_app(settings, host="127.0.0.1"), base_url=LOCAL, raise_server_exceptions=False)
+    for _ in range(2):  # nothing is cached: each request tries the database again
+        r = client.get("/v1/determinations", headers=NURSE)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
+
+
+def test_a_test_swaps_the_store_with_dependency_overrides(api, tmp_path):
+    client, _, _ = api
+    other = RecordStore(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    record = other.create(make_request(), make_response(), user=REVIEWER)
+    assert client.get(f"/v1/determinations/{record.id}/history", headers=NURSE).status_code == 404
+    client.app.dependency_overrides[get_records] = lambda: other
+    assert [e["action"] for e in client.get(f"/v1/determinations/{record.id}/history", headers=NURSE).json()] == ["create"]
+    assert [r["id"] for r in client.get("/v1/determinations", headers=NURSE).json()] == [record.id]
+    dispose_engine(other.url)
 
 
 def test_override_back_to_unknown(api):

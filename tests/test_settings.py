@@ -1,12 +1,15 @@
-"""Settings are a tree (retrieval, llm, api, records) while every env var keeps its name and
-flat names still read and construct; Services hands its own settings down (no process-wide
-settings below it)."""
+"""Settings have one spelling, flat (``settings.top_k``, ``settings.llm_model``), and every env var
+keeps its name; the data folder defaults to the checkout's, else the user's data directory;
+Services hands its own settings down (no process-wide settings below it)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from mrs_assist import config
 from mrs_assist.config import Settings
 from mrs_assist.data import shipped
 
@@ -22,6 +25,7 @@ ENV = {
     "MRS_ASSIST_DATABASE_URL": "sqlite:///x.db",
     "MRS_ASSIST_RECORDS_AUTO_MIGRATE": "false",
     "MRS_ASSIST_BACKEND_TIMEOUT_SECONDS": "3",
+    "MRS_ASSIST_PUBLIC_URL": "https://um.example.org/mrs/",
 }
 
 
@@ -31,31 +35,59 @@ def env(monkeypatch):
         monkeypatch.setenv(key, value)
 
 
-def test_existing_env_names_fill_the_groups(env):
+def test_every_env_name_fills_its_flat_field(env):
     s = Settings()
-    assert (s.retrieval.top_k, s.retrieval.dense_weight, s.retrieval.chroma_url) == (7, 0.25, "http://127.0.0.1:9")
-    assert (s.llm.base_url, s.llm.model, s.llm.api_key.get_secret_value()) == ("http://127.0.0.1:8", "m1", "k")
-    assert (s.api.auth, s.api.rate_limit_per_minute) == ("on", 5)
-    assert (s.records.database_url, s.records.auto_migrate) == ("sqlite:///x.db", False)
-    assert s.backend_timeout_seconds == 3
-    # the flat names read the same values
-    assert (s.top_k, s.llm_model, s.auth, s.database_url, s.records_auto_migrate) == (7, "m1", "on", "sqlite:///x.db", False)
+    assert (s.top_k, s.dense_weight, s.chroma_url) == (7, 0.25, "http://127.0.0.1:9")
+    assert (s.llm_base_url, s.llm_model, s.llm_api_key.get_secret_value()) == ("http://127.0.0.1:8", "m1", "k")
+    assert (s.auth, s.rate_limit_per_minute) == ("on", 5)
+    assert (s.database_url, s.records_auto_migrate, s.backend_timeout_seconds) == ("sqlite:///x.db", False, 3)
+    assert (s.public_url, s.fhir_base_url) == ("https://um.example.org/mrs", "https://um.example.org/mrs/fhir")
 
 
-def test_flat_keyword_goes_into_its_group_and_the_rest_still_comes_from_env(env):
+def test_one_spelling_only():
+    """The nested groups and their flat aliases are gone: one name per setting."""
+    fields = set(Settings.model_fields)
+    assert not {"retrieval", "llm", "api", "records"} & fields
+    assert {"top_k", "llm_model", "auth", "records_auto_migrate", "public_url", "fhir_notify_interval_seconds"} <= fields
+    assert not hasattr(config, "FLAT_NAMES") and not hasattr(config, "GROUPS")
+
+
+def test_keyword_overrides_one_field_and_the_rest_still_comes_from_env(env):
     s = Settings(top_k=3, llm_model="m2", records_auto_migrate=True)
-    assert s.retrieval.top_k == 3 and s.retrieval.dense_weight == 0.25  # env kept beside the keyword
-    assert s.llm.model == "m2" and s.llm.base_url == "http://127.0.0.1:8"
-    assert s.records.auto_migrate is True and s.records.database_url == "sqlite:///x.db"
+    assert (s.top_k, s.dense_weight) == (3, 0.25)  # env kept beside the keyword
+    assert (s.llm_model, s.llm_base_url) == ("m2", "http://127.0.0.1:8")
+    assert s.records_auto_migrate is True and s.database_url == "sqlite:///x.db"
     with pytest.raises(ValidationError):
         Settings(top_k=0)
+    copy = s.model_copy(update={"llm_model": "judge"})
+    assert (copy.llm_model, copy.llm_base_url, s.llm_model) == ("judge", "http://127.0.0.1:8", "m2")
 
 
-def test_model_copy_takes_flat_and_group_names(env):
-    s = Settings()
-    copy = s.model_copy(update={"llm_model": "judge", "data_dir": "/tmp/elsewhere"})
-    assert copy.llm.model == "judge" and copy.llm.base_url == "http://127.0.0.1:8" and str(copy.data_dir) == "/tmp/elsewhere"
-    assert s.llm.model == "m1"  # the original is untouched
+def test_the_fhir_base_url_defaults_to_loopback(monkeypatch):
+    monkeypatch.delenv("MRS_ASSIST_PUBLIC_URL", raising=False)
+    assert Settings().fhir_base_url == "http://127.0.0.1:8000/fhir"
+    with pytest.raises(ValidationError):
+        Settings(public_url="not a url")
+
+
+def test_data_dir_defaults_to_the_checkout_inside_one(monkeypatch):
+    monkeypatch.delenv("MRS_ASSIST_DATA_DIR", raising=False)
+    monkeypatch.setattr(config, "IN_CHECKOUT", True)
+    assert Settings().data_dir == config.ROOT / ".mrs-assist"
+    assert Settings().index_dir == config.ROOT / ".mrs-assist" / "index"
+
+
+def test_data_dir_defaults_to_the_user_data_directory_without_a_checkout(monkeypatch, tmp_path):
+    import platformdirs
+
+    monkeypatch.delenv("MRS_ASSIST_DATA_DIR", raising=False)
+    monkeypatch.setattr(config, "IN_CHECKOUT", False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # platformdirs' Unix rule
+    expected = Path(platformdirs.user_data_dir("mrs-assist", appauthor=False))
+    assert Settings().data_dir == expected and expected.is_relative_to(tmp_path)
+    assert Settings().index_dir == expected / "index"
+    monkeypatch.setenv("MRS_ASSIST_DATA_DIR", str(tmp_path / "mine"))
+    assert Settings().data_dir == tmp_path / "mine"
 
 
 def test_defaults_ship_in_the_package(monkeypatch, tmp_path):

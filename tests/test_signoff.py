@@ -12,7 +12,6 @@ from test_auth import ENV_KEYS
 from test_records import PHYSICIAN, REVIEWER, make_request, make_response
 
 from mrs_assist.api.app import create_app
-from mrs_assist.auth import Authenticator
 from mrs_assist.config import Settings
 from mrs_assist.errors import ForbiddenError, InvalidRequestError
 from mrs_assist.letters.draft import letter_template
@@ -107,10 +106,8 @@ def services(tmp_path_factory):
 
 @pytest.fixture()
 def api(services, tmp_path):
-    app = create_app(services=services)
     store = RecordStore(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    app.state.records = store
-    app.state.auth = Authenticator.from_settings(services.settings, host="127.0.0.1")
+    app = create_app(services=services.replace(records=store), host="127.0.0.1")
     yield TestClient(app, base_url=LOCAL, raise_server_exceptions=False), store
     dispose_engine(store.url)
 

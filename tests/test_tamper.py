@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from test_audit import tamper
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import PHYSICIAN, REVIEWER, SIGN_AS_DRAFTED, db_url, fake_recompute, make_request, make_response  # noqa: F401
+from test_records import PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
 from typer.testing import CliRunner
 
 from mrs_assist.errors import ConflictError
@@ -23,8 +23,8 @@ def records(db_url):
     """An adverse draft with an override and an edited letter, and a signed approval (SQLite and PostgreSQL)."""
     store = RecordStore(db_url)
     draft = store.create(make_request(), make_response("needs_more_information"), user=REVIEWER)
-    draft = store.override_fact(
-        draft.id, "known_brain_tumor", False, "no tumor on the outside report", user=PHYSICIAN, recompute=fake_recompute
+    draft = override(
+        store, draft.id, "known_brain_tumor", False, "no tumor on the outside report", user=PHYSICIAN, recompute=fake_recompute
     )
     assert draft.response.recommendation == "does_not_meet_criteria"
     store.edit_letter(draft.id, LETTER, user=PHYSICIAN)
@@ -42,7 +42,7 @@ def _sign(store: RecordStore, record_id: str) -> None:
         return
     from mrs_assist.signoff import require_signer
 
-    store.sign(record_id, user=REVIEWER, review_hash=reviewed, authorize=SIGN_AS_DRAFTED)
+    sign_as_drafted(store, record_id, user=REVIEWER, review_hash=reviewed)
 
 
 def _first(url: str, table: str, record_id: str) -> int:
@@ -105,10 +105,10 @@ def test_a_tampered_draft_cannot_be_signed(records):
     from mrs_assist.signoff import require_signer
 
     with pytest.raises(ConflictError) as refused:
-        store.sign(draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash, authorize=SIGN_AS_DRAFTED)
+        sign_as_drafted(store, draft_id, user=REVIEWER, review_hash=store.get(draft_id).review_hash)
     assert refused.value.code == "record_integrity"
     with pytest.raises(ConflictError):
-        store.sign(draft_id, user=PHYSICIAN, review_hash=seen, authorize=SIGN_AS_DRAFTED)
+        sign_as_drafted(store, draft_id, user=PHYSICIAN, review_hash=seen)
     assert store.get(draft_id).status == "draft"
 
 

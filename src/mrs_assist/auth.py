@@ -47,7 +47,6 @@ import ipaddress
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -236,13 +235,8 @@ def request_is_remote(request: Request) -> bool:
 
 
 def get_authenticator(request: Request) -> Authenticator:
-    """`app.state.auth` (set by whoever starts the server); else built once from the services' settings."""
-    auth = getattr(request.app.state, "auth", None)
-    if auth is None:
-        services = getattr(request.app.state, "services", None)
-        settings = getattr(services, "settings", None) or Settings()
-        auth = request.app.state.auth = Authenticator.from_settings(settings)
-    return auth
+    """The app's authenticator, built with its `Services` by the app factory (middleware reads it too)."""
+    return request.app.state.services.authenticator
 
 
 def get_current_user(

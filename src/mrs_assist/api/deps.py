@@ -1,4 +1,6 @@
-"""Every dependency of the routes, as an Annotated alias (override them in tests)."""
+"""Every dependency of the routes, as an Annotated alias: each reads one attribute of the app's
+one `Services` (built by `mrs_assist.api.app.create_app`) and builds nothing. Tests swap them
+with ``app.dependency_overrides``."""
 
 from __future__ import annotations
 
@@ -6,15 +8,42 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from mrs_assist.fhir.service import FhirService
+from mrs_assist.readiness import Readiness
+from mrs_assist.records import RecordStore
 from mrs_assist.service import Services
 
 
 def get_services(request: Request) -> Services:
-    """The process's Services, created by the app factory."""
+    """The app's Services."""
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_records(services: ServicesDep) -> RecordStore:
+    """The determination record store (503 while its database is down)."""
+    return services.records
+
+
+RecordsDep = Annotated[RecordStore, Depends(get_records)]
+
+
+def get_fhir(services: ServicesDep) -> FhirService:
+    """The FHIR PAS/DTR/CRD service."""
+    return services.fhir
+
+
+FhirDep = Annotated[FhirService, Depends(get_fhir)]
+
+
+def get_readiness(services: ServicesDep) -> Readiness:
+    """The readiness probe."""
+    return services.readiness
+
+
+ReadinessDep = Annotated[Readiness, Depends(get_readiness)]
 
 
 # --- who is calling (mrs_assist.auth) ---------------------------------------------------

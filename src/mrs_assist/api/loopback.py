@@ -57,8 +57,7 @@ def allowed(request: Request) -> tuple[int, str, str] | None:
 
 def _own_origins(request: Request, host: str) -> set[str]:
     """This server's origin, and the origins the operator opened with ``cors_origins``."""
-    settings = getattr(getattr(request.app.state, "services", None), "settings", None)
-    extra = list(getattr(settings, "cors_origins", None) or [])
+    extra = request.app.state.services.settings.cors_origins
     return {f"http://{host}".lower(), *(o.lower() for o in extra)}
 
 

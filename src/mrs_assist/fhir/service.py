@@ -100,8 +100,7 @@ class FhirService:
             existing = self._existing(submission, request.policy_id, user)
         if existing is None:
             request = request.model_copy(update={"facts": answered or None})
-            record = self.services.create_record(request, user=user, records=self.records,
-                                                 submitter_ref=submission.submitter_ref)
+            record = self.services.create_record(request, user=user, submitter_ref=submission.submitter_ref)
         else:
             record = self._decided(self._apply(existing, answered, user=user))
         return self._respond(record, submission)
@@ -241,7 +240,7 @@ class FhirService:
             contradicts = (fact is not None and fact.value is not None and bool(fact.evidence)
                            and name not in overridden)
             record = self.services.override_fact(record.id, name, value, DTR_CONFLICT_REASON if contradicts else DTR_REASON,
-                                                 user=user, records=self.records)
+                                                 user=user)
         return record
 
     # --- DTR ---------------------------------------------------------------------------------

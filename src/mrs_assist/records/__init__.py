@@ -2,7 +2,7 @@
 
     store = RecordStore.from_settings(settings)          # migrates the schema if allowed
     record = store.create(request, response, user=user)  # a draft, audited
-    store.sign(record.id, user=physician, review_hash=record.review_hash, authorize=require_signer)
+    store.sign(record.id, user=physician, review_hash=record.review_hash)  # who may: Services.sign
     verify_chain(store).summary()                        # "audit chain OK: 3 entries, head …"
 """
 
@@ -24,7 +24,7 @@ from mrs_assist.records.models import (
     RecordSummary,
 )
 from mrs_assist.records.queue import QueueFilter
-from mrs_assist.records.store import Recompute, RecordStore, letter_markdown_of
+from mrs_assist.records.store import RecordStore, letter_markdown_of
 
 __all__ = [
     "AssignmentRequest",
@@ -39,7 +39,6 @@ __all__ = [
     "LetterEditRequest",
     "SignRequest",
     "LetterRevision",
-    "Recompute",
     "Record",
     "RecordStore",
     "RecordSummary",

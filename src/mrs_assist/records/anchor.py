@@ -102,17 +102,16 @@ def _signed_text(seq: int, entry_hash: str, at: str) -> str:
 def anchor_for(url: str, settings=None) -> AuditAnchor:
     """The anchor of the database at `url`: key from settings, a key file, or a generated per-install
     key file; checkpoints beside it (raises ConfigError for an unreadable or too short key)."""
-    records = getattr(settings, "records", None)
     folder = _default_folder(url, settings)
-    configured = getattr(records, "audit_key", None)
-    key_file = getattr(records, "audit_key_file", None)
+    configured = getattr(settings, "audit_key", None)
+    key_file = getattr(settings, "audit_key_file", None)
     if configured is not None:
         key = configured.get_secret_value().encode("utf-8")
     else:
         key = _read_or_create_key(Path(key_file) if key_file else folder / KEY_FILE, create=key_file is None)
     if len(key) < 16:
         raise ConfigError("the audit key must be at least 16 bytes")
-    checkpoint = getattr(records, "audit_checkpoint_file", None)
+    checkpoint = getattr(settings, "audit_checkpoint_file", None)
     return AuditAnchor(key=key, checkpoint_file=Path(checkpoint) if checkpoint else folder / f"audit-checkpoints-{_fingerprint(url)}.jsonl")
 
 

@@ -1,11 +1,11 @@
 """The record store: stored determinations, their reviewer edits and sign-off, with an audit entry per change.
 
-Status flow: ``draft`` → ``signed``. The store persists and audits; the workflows' rules are
-the caller's (`mrs_assist.service.Services`): who may sign is an `authorize` callable run on
-the locked row inside the signing transaction (`mrs_assist.signoff.require_signer`), as fact
-overrides re-run the checker through a `recompute` callable. What the store itself enforces
-is integrity: a clinical role for any change, a signature bound to the reviewed version
-(`review_hash`), and rows that still match their audit trail.
+Status flow: ``draft`` → ``signed``. The store persists and audits, nothing more: who may do
+what, which input is valid, the re-run checker behind a fact override and the sign-off rule
+are the workflows' (`mrs_assist.service.Services`), which hand the store their results. What
+the store itself enforces is integrity: a signature bound to the reviewed version
+(`review_hash`), a change applied to the version it was computed from, signed rows that never
+change, and rows that still match their audit trail.
 
 A signed record and its letter never change (ConflictError 409; database triggers back this
 up). A correction is a new draft record whose ``corrects_id`` names the signed one.
@@ -18,20 +18,17 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import json
-import re
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from mrs_assist.users import CLINICAL_ROLES, SUBMITTING_ROLES, User
-from mrs_assist.clocks import MAX_EXTENSION_DAYS, due_at
+from mrs_assist.users import User
+from mrs_assist.clocks import due_at
 from mrs_assist.config import Settings
 from mrs_assist.errors import (
     ConflictError,
-    ForbiddenError,
     InvalidRequestError,
     NotFoundError,
     PreconditionRequiredError,
@@ -40,29 +37,13 @@ from mrs_assist.errors import (
 from mrs_assist.records.audit import append_entry, canonical_json, sha256_text, state_differences
 from mrs_assist.records.db import Database, database_url, get_engine, upgrade_database, utc_now
 from mrs_assist.records.history import history_events
-from mrs_assist.records.models import (
-    FACT_NAME_PATTERN,
-    MAX_LETTER_CHARS,
-    MAX_REASON_CHARS,
-    DocumentIndex,
-    HistoryEvent,
-    Record,
-    RecordSummary,
-    has_visible_text,
-)
+from mrs_assist.records.models import DocumentIndex, HistoryEvent, Record, RecordSummary
 from mrs_assist.records.queue import QueueFilter, counted, filtered, ordered
 from mrs_assist.records.rows import aware, document_index_json, row_clock, row_summary, to_record
 from mrs_assist.records.review import changed_parts, review_hash, review_parts
 from mrs_assist.records.tables import AuditRow, LetterRow, OverrideRow, RecordRow
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 
-Recompute = Callable[[DeterminationRequest, dict[str, bool | None]], DeterminationResponse]
-"""Re-run the checker on a stored request with these facts (supplied by the service layer)."""
-
-Authorize = Callable[[str, str | None, User], dict[str, Any]]
-"""May `user` sign a draft with this (recommendation, letter Markdown)? Raises ForbiddenError or
-ConflictError if not; returns details for the audit entry (supplied by the service layer)."""
-_FACT_NAME = re.compile(FACT_NAME_PATTERN)
 _STATUSES = ("draft", "signed")
 MAX_LIST = 1000
 
@@ -153,12 +134,10 @@ class RecordStore:
         base = queue or QueueFilter()
         return dataclasses.replace(base, status=status, policy_id=policy_id, since=since, until=until)
 
-    def open(self, id: str, *, user: User) -> tuple[Record, bool]:
-        """The record `id` for `user`, and whether `user` may see its documents: a clinical
-        user's reading of them is audited (`view_documents`) first. When that entry cannot be
-        written (a full disk), the record is still read, without its documents. Raises NotFoundError."""
-        if user.role not in CLINICAL_ROLES:
-            return self.get(id), False
+    def open_documents(self, id: str, *, user: User) -> tuple[Record, bool]:
+        """The record `id` with `user`'s reading of its documents audited (`view_documents`), and
+        True; when that entry cannot be written (a full disk), the record without that audit entry,
+        and False: the documents must not be shown. Raises NotFoundError."""
         try:
             with self.db.write() as session:
                 row = self._row(session, id)
@@ -189,13 +168,12 @@ class RecordStore:
         self, request: DeterminationRequest, response: DeterminationResponse, *, user: User,
         submitter_ref: str | None = None, documents: builtins.list[DocumentIndex] | None = None,
     ) -> Record:
-        """Store a new draft determination (raises ForbiddenError for a non-clinical role).
+        """Store a new draft determination.
 
         ``submitter_ref`` is the 'system|value' of a FHIR PAS Claim.identifier, found again by `find_submitted`.
         ``documents`` say where each document (a PDF page, a scan) sits in the request's notes;
         without them the notes are one typed document.
         """
-        _require_clinical(user, "store a determination", submitting=True)
         index = document_index_json(request.clinical_notes, documents)
         with self.db.write() as session:
             row = self._new_row(
@@ -206,10 +184,6 @@ class RecordStore:
     def assign(self, id: str, assignee: str | None, routed_to: str | None, *, user: User) -> Record:
         """Assign draft `id` to `assignee` (None: nobody) and route it (``'physician'``) or not;
         audited. Raises ConflictError once signed or voided."""
-        _require_clinical(user, "assign a case")
-        assignee = (assignee or "").strip() or None
-        if routed_to not in (None, "physician"):
-            raise InvalidRequestError("routed_to is 'physician' or null")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its assignment")
@@ -224,8 +198,6 @@ class RecordStore:
     def void(self, id: str, reason: str, *, user: User) -> Record:
         """Mark draft `id` as a mistake: kept, excluded from lists and reports, never signed;
         audited. Raises ConflictError once signed (correct it instead) or already voided."""
-        _require_clinical(user, "void a case")
-        reason = _reason(reason, "voiding")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its status")
@@ -288,13 +260,7 @@ class RecordStore:
 
     def extend(self, id: str, days: int, reason: str, *, user: User) -> Record:
         """Record an extension of the decision clock by `days` for `reason` (once per record;
-        raises ConflictError once signed or already extended, InvalidRequestError for bad input)."""
-        _require_clinical(user, "extend a decision timeframe")
-        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-            raise InvalidRequestError(f"an extension is 1 to {MAX_EXTENSION_DAYS} calendar days")
-        reason = (reason or "").strip()
-        if not reason or len(reason) > MAX_REASON_CHARS:
-            raise InvalidRequestError(f"an extension needs a reason of 1 to {MAX_REASON_CHARS} characters")
+        raises ConflictError once signed or already extended)."""
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its decision timeframe")
@@ -321,7 +287,6 @@ class RecordStore:
         self, id: str, *, user: User, request: DeterminationRequest, response: DeterminationResponse
     ) -> Record:
         """A new draft that corrects the signed record `id` (raises NotFoundError, ConflictError if `id` is a draft)."""
-        _require_clinical(user, "correct a determination", submitting=True)
         with self.db.write() as session:
             original = self._row(session, id, lock=True)
             if original.status != "signed":
@@ -332,28 +297,23 @@ class RecordStore:
             return self._record(session, row)
 
     def override_fact(
-        self, id: str, name: str, value: bool | None, reason: str, *, user: User, recompute: Recompute
+        self, id: str, name: str, value: bool | None, reason: str, *, user: User,
+        response: DeterminationResponse, computed_from: str,
     ) -> Record:
-        """Set fact `name` to `value` for `reason` and re-run the checker (raises ConflictError once signed)."""
-        _require_clinical(user, "override a fact", submitting=True)
-        if not _FACT_NAME.match(name or ""):
-            raise InvalidRequestError(f"fact name must match {FACT_NAME_PATTERN}")
-        if value is not None and not isinstance(value, bool):
-            raise InvalidRequestError("fact value must be true, false or null")
-        reason = _reason(reason, "an override")
+        """Store the override of fact `name` to `value` for `reason` with `response`, the checker's
+        answer re-run on the record whose ``review_hash`` was `computed_from` (`override_inputs`).
+
+        Raises ConflictError once signed, or ``record_changed`` when the record changed since.
+        """
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its facts")
             self._require_intact(session, row)
-            request = DeterminationRequest.model_validate_json(row.request_json)
+            if review_hash(review_parts(row), row.id) != computed_from:
+                raise ConflictError(f"determination {row.id} changed while its facts were re-checked; try again",
+                                    code="record_changed")
             before = DeterminationResponse.model_validate_json(row.response_json)
-            facts: dict[str, bool | None] = dict(request.facts or {})
-            for o in row.overrides:
-                facts[o.name] = o.value
-            facts[name] = value
-            after = recompute(request, facts)
-            if not isinstance(after, DeterminationResponse):
-                after = DeterminationResponse.model_validate(after)
+            after = response
             if after.policy_id != row.policy_id:
                 raise InvalidRequestError("recompute answered for another policy")
             previous = next((f.value for f in before.facts if f.name == name), None)
@@ -399,9 +359,6 @@ class RecordStore:
         `html` is the same text rendered (the service renders it from `markdown`): the stored
         response's letter then carries both, so Markdown, HTML and PDF never disagree.
         """
-        _require_clinical(user, "edit a letter")
-        if not has_visible_text(markdown) or len(markdown) > MAX_LETTER_CHARS:
-            raise InvalidRequestError(f"a letter is 1 to {MAX_LETTER_CHARS} characters of Markdown")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
             _require_draft(row, "its letter")
@@ -431,29 +388,17 @@ class RecordStore:
             )
             return self._record(session, row)
 
-    def sign(self, id: str, *, user: User, review_hash: str | None, authorize: Authorize) -> Record:
+    def sign(self, id: str, *, user: User, review_hash: str | None, details: dict[str, Any] | None = None) -> Record:
         """Sign the draft `id` as reviewed: `review_hash` is the record's ``review_hash`` the
-        signer saw (`mrs_assist.records.review`); `authorize` decides whether `user` may sign it.
+        signer saw (`mrs_assist.records.review`), which the workflow authorized `user` to sign
+        (`mrs_assist.signoff`); `details` go into the audit entry.
 
-        Raises ForbiddenError for a non-clinical role; PreconditionRequiredError (428) without a
-        hash; ConflictError (409) when the record is signed, changed since that hash (naming what
-        changed) or no longer matches its audit trail; whatever `authorize` raises.
+        Raises PreconditionRequiredError (428) without a hash; ConflictError (409) when the record
+        is signed, changed since that hash (naming what changed) or no longer matches its audit trail.
         """
-        _require_clinical(user, "sign a determination")
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
-            if row.status == "signed":
-                raise ConflictError(f"determination {row.id} is already signed by {row.signed_by}")
-            _require_draft(row, "its status")
-            if not review_hash:
-                raise PreconditionRequiredError(
-                    "a sign-off must carry the review_hash of the record you reviewed "
-                    "(GET the determination, review it, and send its review_hash)",
-                    code="review_hash_required",
-                )
-            self._require_intact(session, row)
-            self._require_reviewed(session, row, review_hash)
-            authorized = authorize(row.recommendation, row.letter_markdown, user)
+            self._require_signable(session, row, review_hash)
             now = utc_now()
             row.status, row.signed_by, row.signed_role, row.signed_at, row.updated_at = (
                 "signed",
@@ -473,7 +418,7 @@ class RecordStore:
                     "recommendation": row.recommendation,
                     "policy_version": row.policy_version,
                     "reviewed_hash": review_hash,
-                    **(authorized or {}),
+                    **(details or {}),
                 },
             )
             return self._record(session, row)
@@ -491,6 +436,27 @@ class RecordStore:
                 "run `mrs-assist audit verify`",
                 code="record_integrity",
             )
+
+    def require_signable(self, id: str, review_hash: str | None) -> Record:
+        """Record `id` if `sign` would accept `review_hash` now (the workflow checks it before
+        deciding who may sign); raises as `sign` does."""
+        with self.db.read() as session:
+            row = self._row(session, id)
+            self._require_signable(session, row, review_hash)
+            return self._record(session, row)
+
+    def _require_signable(self, session, row: RecordRow, review_hash: str | None) -> None:
+        if row.status == "signed":
+            raise ConflictError(f"determination {row.id} is already signed by {row.signed_by}")
+        _require_draft(row, "its status")
+        if not review_hash:
+            raise PreconditionRequiredError(
+                "a sign-off must carry the review_hash of the record you reviewed "
+                "(GET the determination, review it, and send its review_hash)",
+                code="review_hash_required",
+            )
+        self._require_intact(session, row)
+        self._require_reviewed(session, row, review_hash)
 
     @staticmethod
     def _require_reviewed(session, row: RecordRow, reviewed: str) -> None:
@@ -606,21 +572,6 @@ def _set_response(row: RecordRow, response: DeterminationResponse, now: datetime
     row.updated_at = now
 
 
-def _reason(reason: str | None, what: str) -> str:
-    """The reason stripped; raises InvalidRequestError unless it has 1 to MAX_REASON_CHARS visible characters."""
-    reason = (reason or "").strip()
-    if not has_visible_text(reason) or len(reason) > MAX_REASON_CHARS:
-        raise InvalidRequestError(f"{what} needs a reason of 1 to {MAX_REASON_CHARS} characters")
-    return reason
-
-
-def _require_clinical(user: User, action: str, *, submitting: bool = False) -> None:
-    """A clinical role; with `submitting`, a provider's submitting system too (FHIR: a request,
-    its DTR answers, or new information opening a new version of a signed request)."""
-    if user.role not in (SUBMITTING_ROLES if submitting else CLINICAL_ROLES):
-        raise ForbiddenError(f"role {user.role.value!r} may not {action} (reviewer or physician only)")
-
-
 def _require_draft(row: RecordRow, what: str) -> None:
     if row.voided_at is not None:
         raise ConflictError(f"determination {row.id} was voided by {row.voided_by}; {what} cannot change")
@@ -632,4 +583,4 @@ def _require_draft(row: RecordRow, what: str) -> None:
     )
 
 
-__all__ = ["Authorize", "Recompute", "RecordStore", "letter_markdown_of"]
+__all__ = ["RecordStore", "letter_markdown_of"]

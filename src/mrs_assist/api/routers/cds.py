@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends
 
 from mrs_assist.api.cds_auth import CdsCaller
-from mrs_assist.api.routers.fhir import get_fhir, public_url
+from mrs_assist.api.deps import FhirDep, ServicesDep
 from mrs_assist.auth import ALL_ROLES, Role, User, require_role
 from mrs_assist.errors import NotFoundError
 from mrs_assist.fhir import crd
-from mrs_assist.fhir.service import FhirService
 from mrs_assist.schemas import ErrorResponse
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
@@ -19,19 +18,17 @@ Reader = Annotated[User, Depends(require_role(*ALL_ROLES, Role.provider))]  # an
 
 
 @router.get("")
-def discovery(_: Reader, request: Request) -> dict[str, Any]:
+def discovery(_: Reader, services: ServicesDep) -> dict[str, Any]:
     """The services this server offers (CDS Hooks discovery)."""
-    services = request.app.state.services
     codes = sorted({c for p in services.policies.values() for c in p.scope.cpt_codes})
     return crd.discovery(codes)
 
 
 @router.post("/{service_id}", responses={s: {"model": ErrorResponse} for s in (403, 404, 422)})
-def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: CdsCaller,
-         fhir: Annotated[FhirService, Depends(get_fhir)]) -> dict[str, Any]:
+def call(service_id: str, body: Annotated[dict[str, Any], Body()], _: CdsCaller, fhir: FhirDep) -> dict[str, Any]:
     """A hook call: one card saying whether PA is required and what to document, citing clauses."""
     hook = crd.SERVICE_IDS.get(service_id)
     if hook is None:
         raise NotFoundError("no such CDS service; see GET /cds-services")
     return crd.cards(hook, body, payer_map=fhir.payer_map, policies=fhir.services.policies,
-                     base_url=public_url(fhir.services.settings))
+                     base_url=fhir.services.settings.public_url)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from mrs_assist.api.routers.records import RecordsDep
+from mrs_assist.api.deps import ServicesDep
 from mrs_assist.auth import CLINICAL_ROLES, User, require_role
 from mrs_assist.records import DeterminationRecordResponse
 from mrs_assist.records.models import ExtensionRequest
@@ -21,6 +21,6 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
     response_model=DeterminationRecordResponse,
     responses={s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422)},
 )
-def extend(id: str, body: ExtensionRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+def extend(id: str, body: ExtensionRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Extend the decision timeframe once, by up to 14 days, for a stated reason; 409 once signed."""
-    return records.extend(id, body.days, body.reason, user=user).to_response(documents=True)
+    return services.extend(id, body.days, body.reason, user=user).to_response(documents=True)

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from mrs_assist.api.deps import ServicesDep
-from mrs_assist.api.routers.records import RecordsDep
 from mrs_assist.auth import CLINICAL_ROLES, User, require_role
 from mrs_assist.intake import prepare_request
 from mrs_assist.records import DeterminationRecordResponse
@@ -27,9 +26,7 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
         422: {"model": ErrorResponse},
     },
 )
-def create_determination(
-    body: DeterminationRequest, services: ServicesDep, records: RecordsDep, user: Clinician
-) -> DeterminationRecordResponse:
+def create_determination(body: DeterminationRequest, services: ServicesDep, user: Clinician) -> DeterminationRecordResponse:
     """Check a prior-authorization request (recommendation, trace, evidence, citations) and store it as a draft.
 
     PDF and image `documents` are read first (text layer, else OCR), each page kept as a document
@@ -37,4 +34,4 @@ def create_determination(
     (422) before anything is stored.
     """
     request, documents = prepare_request(body)
-    return services.create_record(request, user=user, records=records, documents=documents).to_response(documents=True)
+    return services.create_record(request, user=user, documents=documents).to_response(documents=True)

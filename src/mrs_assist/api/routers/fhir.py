@@ -6,7 +6,6 @@ never a stack trace and never the caller's values.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -16,11 +15,10 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mrs_assist.api.errors import redact_paths
-from mrs_assist.api.routers.records import get_records
+from mrs_assist.api.deps import FhirDep
 from mrs_assist.auth import ALL_ROLES, SUBMITTING_ROLES, Role, User, require_role
 from mrs_assist.errors import MrsAssistError
 from mrs_assist.fhir.resources import FhirError, issue, operation_outcome
-from mrs_assist.fhir.service import FhirService
 
 FHIR_JSON = "application/fhir+json"
 _OUTCOME_SCHEMA = {
@@ -94,32 +92,6 @@ class FhirRoute(APIRoute):
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute, responses=FHIR_ERRORS,
                    default_response_class=FhirJSONResponse)
-_lock = threading.Lock()
-
-
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-
-
-def public_url(settings) -> str:
-    """The configured public base URL (setting public_url), never a request's Host header."""
-    return (getattr(settings, "public_url", None) or DEFAULT_PUBLIC_URL).rstrip("/")
-
-
-def get_fhir(request: Request) -> FhirService:
-    """One FhirService per app, over the app's Services and record store."""
-    state = request.app.state
-    service = getattr(state, "fhir", None)
-    if service is None:
-        records = get_records(request)
-        with _lock:
-            service = getattr(state, "fhir", None)
-            if service is None:
-                service = state.fhir = FhirService(state.services, records, base_url=public_url(state.services.settings))
-                service.subscriptions.start(only_if_subscribed=True)  # a worker (re)starting
-    return service
-
-
-FhirDep = Annotated[FhirService, Depends(get_fhir)]
 Reader = Annotated[User, Depends(require_role(*ALL_ROLES, Role.provider))]
 """Staff, and a provider's submitting system (which sees only its own organization's requests)."""
 Clinician = Annotated[User, Depends(require_role(*SUBMITTING_ROLES))]

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from mrs_assist import __version__
+from mrs_assist.api.deps import ReadinessDep
 from mrs_assist.api.errors import redact_paths
-from mrs_assist.readiness import Readiness
 from mrs_assist.schemas import ErrorResponse
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI):
-    # The index self-check starts with the server, in the background: liveness answers at
-    # once, readiness once the check has passed.
-    get_readiness(app).start_background()
-    yield
-
-
-router = APIRouter(tags=["health"], lifespan=_lifespan)
-
-
-def get_readiness(app: FastAPI) -> Readiness:
-    """`app.state.readiness`, created on first use from the app's services (tests may set their own)."""
-    readiness = getattr(app.state, "readiness", None)
-    if readiness is None:
-        services = app.state.services
-
-        def records():
-            return getattr(app.state, "records", None) or services.records
-
-        readiness = app.state.readiness = Readiness(services.settings, records=records)
-    return readiness
+router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
@@ -49,9 +27,9 @@ def healthz() -> dict:
     responses={503: {"model": ErrorResponse, "description": "Not ready: the index failed its self-check, "
                      "or the Chroma server or the records database is unavailable; `checks` says which."}},
 )
-def readyz(request: Request) -> JSONResponse:
+def readyz(readiness: ReadinessDep) -> JSONResponse:
     """Readiness: the index passed its self-check and the records database answers (else 503)."""
-    report = get_readiness(request.app).check()
+    report = readiness.check()
     return JSONResponse(_redacted(report.body()), status_code=200 if report.ready else 503)
 
 

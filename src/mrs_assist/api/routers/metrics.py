@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from mrs_assist.api.routers.records import RecordsDep
+from mrs_assist.api.deps import RecordsDep, ServicesDep
 from mrs_assist.auth import ALL_ROLES, User, require_role
 from mrs_assist.reports.cms0057f import report_for_store
 
@@ -22,15 +22,15 @@ Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
                      "description": "The report for the year."}},
 )
 def cms_0057f(
-    request: Request,
     _: Reader,
+    services: ServicesDep,
     records: RecordsDep,
     year: Annotated[int, Query(ge=2000, le=2100, description="Calendar year of receipt.")],
     format: Annotated[Literal["json", "csv", "html"], Query(description="json, csv or html.")] = "json",
 ) -> Response:
     """Items under PA, % approved / denied / approved after appeal / approved after extension,
     average and median decision time — standard and expedited separately."""
-    report = report_for_store(records, year, policies=request.app.state.services.policies)
+    report = report_for_store(records, year, policies=services.policies)
     if format == "csv":
         return PlainTextResponse(report.to_csv(), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="cms-0057f-{year}.csv"'})

@@ -4,17 +4,16 @@ override a fact, edit the letter, sign, download the letter."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
-from mrs_assist.api.deps import ServicesDep
+from mrs_assist.api.deps import RecordsDep, ServicesDep
 from mrs_assist.auth import ALL_ROLES, CLINICAL_ROLES, User, require_role
-from mrs_assist.errors import NotFoundError, ServiceUnavailableError
+from mrs_assist.errors import NotFoundError
 from mrs_assist.records import (
     AssignmentRequest,
     DeterminationRecordResponse,
@@ -23,7 +22,6 @@ from mrs_assist.records import (
     VoidRequest,
     FactOverrideRequest,
     LetterEditRequest,
-    RecordStore,
     RecordSummary,
     SignRequest,
 )
@@ -32,29 +30,6 @@ from mrs_assist.schemas import ErrorResponse
 router = APIRouter(prefix="/v1", tags=["determinations"])
 
 
-_store_lock = threading.Lock()
-
-
-def get_records(request: Request) -> RecordStore:
-    """`app.state.records`; else `services.records`; else opened once from the services' settings."""
-    state = request.app.state
-    store = getattr(state, "records", None)
-    if store is None:
-        with _store_lock:
-            store = getattr(state, "records", None)
-            if store is None:
-                services = getattr(state, "services", None)
-                store = getattr(services, "records", None)
-                if store is None:
-                    settings = getattr(services, "settings", None)
-                    if settings is None:
-                        raise ServiceUnavailableError("determination records are not configured")
-                    store = RecordStore.from_settings(settings)
-                state.records = store
-    return store
-
-
-RecordsDep = Annotated[RecordStore, Depends(get_records)]
 Reader = Annotated[User, Depends(require_role(*ALL_ROLES))]
 Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 
@@ -125,11 +100,11 @@ def _shown(record, user: User) -> DeterminationRecordResponse:
 
 
 @router.get("/determinations/{id}", response_model=DeterminationRecordResponse, responses=_ERRORS)
-def get_determination(id: str, user: Reader, records: RecordsDep) -> DeterminationRecordResponse:
+def get_determination(id: str, user: Reader, services: ServicesDep) -> DeterminationRecordResponse:
     """One stored determination with its status, letter, overrides and — for a reviewer or
     physician, each reading audited — its documents (left out when the audit entry cannot be
     written, e.g. on a full disk)."""
-    record, documents = records.open(id, user=user)
+    record, documents = services.open_record(id, user=user)
     return record.to_response(documents=documents)
 
 
@@ -142,35 +117,31 @@ def determination_history(id: str, user: Reader, records: RecordsDep) -> list[Hi
 
 @router.put("/determinations/{id}/assignment", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def assign_determination(
-    id: str, body: AssignmentRequest, user: Clinician, records: RecordsDep
+    id: str, body: AssignmentRequest, user: Clinician, services: ServicesDep
 ) -> DeterminationRecordResponse:
     """Assign the draft to a user ('me': the caller) and route it to the physician queue (or back);
     409 once signed or voided."""
     assignee = user.name if body.assignee == "me" else body.assignee
-    return _shown(records.assign(id, assignee, body.routed_to, user=user), user)
+    return _shown(services.assign(id, assignee, body.routed_to, user=user), user)
 
 
 @router.post("/determinations/{id}/void", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def void_determination(id: str, body: VoidRequest, user: Clinician, records: RecordsDep) -> DeterminationRecordResponse:
+def void_determination(id: str, body: VoidRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Mark a draft entered by mistake as void (kept and audited, left out of lists and the
     CMS-0057-F report); 409 once signed (correct it instead) or already voided."""
-    return _shown(records.void(id, body.reason, user=user), user)
+    return _shown(services.void(id, body.reason, user=user), user)
 
 
 @router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def override_fact(
-    id: str, body: FactOverrideRequest, user: Clinician, services: ServicesDep, records: RecordsDep
-) -> DeterminationRecordResponse:
+def override_fact(id: str, body: FactOverrideRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Set one fact (with a reason) and re-run the criteria checker; 409 once signed."""
-    return _shown(services.override_fact(id, body.name, body.value, body.reason, user=user, records=records), user)
+    return _shown(services.override_fact(id, body.name, body.value, body.reason, user=user), user)
 
 
 @router.put("/determinations/{id}/letter", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
-def edit_letter(
-    id: str, body: LetterEditRequest, user: Clinician, services: ServicesDep, records: RecordsDep
-) -> DeterminationRecordResponse:
+def edit_letter(id: str, body: LetterEditRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Replace the draft letter with the reviewer's text (its HTML rendered from it); 409 once signed."""
-    return _shown(services.edit_letter(id, body.markdown, user=user, records=records), user)
+    return _shown(services.edit_letter(id, body.markdown, user=user), user)
 
 
 @router.post(
@@ -179,7 +150,7 @@ def edit_letter(
     responses={**_WRITE_ERRORS, 428: {"model": ErrorResponse}},
 )
 def sign_determination(
-    id: str, user: Clinician, services: ServicesDep, records: RecordsDep, body: SignRequest | None = None
+    id: str, user: Clinician, services: ServicesDep, body: SignRequest | None = None
 ) -> DeterminationRecordResponse:
     """Sign the draft as reviewed: the body carries the `review_hash` the signer saw.
 
@@ -189,7 +160,7 @@ def sign_determination(
     since that hash: 409 naming what changed.
     """
     record = services.sign(
-        id, user=user, review_hash=body.review_hash if body else None, attested=bool(body and body.attest), records=records
+        id, user=user, review_hash=body.review_hash if body else None, attested=bool(body and body.attest)
     )
     return _shown(record, user)
 
@@ -199,12 +170,12 @@ def sign_determination(
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"application/pdf": {}}, "description": "The letter as PDF."}},
 )
-def letter_pdf(id: str, _: Reader, request: Request, records: RecordsDep) -> Response:
+def letter_pdf(id: str, _: Reader, services: ServicesDep, records: RecordsDep) -> Response:
     """The record's current letter rendered as PDF (404 when it has none)."""
     record = records.get(id)
     if record.letter_markdown is None:
         raise NotFoundError(f"determination {record.id} has no letter")
-    pdf = request.app.state.services.render_letter_pdf(record)  # signed: with the signature line
+    pdf = services.render_letter_pdf(record)  # signed: with the signature line
     filename = f"determination-{record.id}{'' if record.status == 'signed' else '-draft'}.pdf"
     return Response(
         content=pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
