@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
 from pydantic.json_schema import JsonSchemaValue
 
+from mrs_assist.criteria.asking import QuestionGroup
 from mrs_assist.criteria.engine import Finding, PolicyNotice, TraceNode
 
 Outcome = Literal["meets_criteria", "does_not_meet_criteria", "needs_more_information"]
@@ -250,6 +251,11 @@ class Trace(BaseModel):
     root: TraceNode | None = Field(default=None, description="The evaluated formula.")
     deciding_clauses: list[str] = Field(default_factory=list, description="Full ids of the clauses that decided.")
     missing_facts: list[str] = Field(default_factory=list, description="Facts whose absence pends the request.")
+    asked: list[QuestionGroup] = Field(
+        default_factory=list,
+        description="The missing facts a request for information asks: those of the likely indication(s), "
+        "grouped, each group with a plain heading (a subset of missing_facts; empty on older records).",
+    )
     investigational: list[Finding] = Field(default_factory=list)
     safety: list[Finding] = Field(default_factory=list)
     notices: list[PolicyNotice] = Field(default_factory=list)
