@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mrs_assist.criteria.catalogue import Catalogue, FactValue
 from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names
 
-GENERAL = "Whatever the reason for the MRS"
+GENERAL = "Needed whatever the reason for the MRS"
 
 
 class QuestionGroup(BaseModel):
@@ -121,9 +121,10 @@ def group_missing(root, missing: list[str], facts: Mapping[str, Any], catalogue:
             likely.append((branch, asked, pointers))
     for branch, asked, pointers in likely or [(b, a, []) for b, a in candidates]:
         if pointers:
-            heading = f"For {_listed([label(f) for f in pointers], 'and')}, which the records describe"
+            heading = f"About what the records describe: {_listed([label(f) for f in pointers], 'and')}"
         else:
-            heading = f"If the MRS is requested for {_listed([label(f) for f in _naming(branch, catalogue)], 'or')}"
+            naming = [label(f) for f in _naming(branch, catalogue)]
+            heading = f"If the request is about {'the' if len(naming) == 1 else 'one of the'} following: {_listed(naming, 'or')}"
         groups.append(QuestionGroup(
             heading=heading, indication=branch.id, clause_id=branch.clause_id, likely=bool(pointers),
             facts=list(dict.fromkeys(asked)),

@@ -24,5 +24,9 @@ def pend_reason(groups: list[QuestionGroup], label_of: Callable[[list[str]], lis
     out = ["We cannot decide yet. The records sent do not say enough about what the guideline needs to decide "
            "(quoted below). Our questions follow these groups:"]
     for group in groups:
-        out.append(f"{group.heading}, the guideline asks about the following: {'; '.join(label_of(group.facts))}.")
+        labels = "; ".join(label_of(group.facts))
+        if group.heading == GENERAL:
+            out.append(f"Whatever the reason for the MRS, the guideline needs the following: {labels}.")
+        else:
+            out.append(f"{group.heading}. The guideline needs the following: {labels}.")
     return out
