@@ -563,6 +563,8 @@ def test_a_reviewers_day(page, shots, server):
     page.check("#case-attest")
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by nurse1.")
+    # The released letter shows its electronic-signature line (name, role, time) in the preview.
+    expect(page.locator("#letter-preview")).to_contain_text(re.compile(r"Electronically signed by nurse1 \(reviewer\) on \d{4}-"))
     shots(page, "pend-signed-by-nurse", full_page=True)
 
     # The denial: the nurse routes it to the physician queue; the physician signs it there.

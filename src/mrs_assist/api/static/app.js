@@ -631,7 +631,9 @@ function whyWords(record) {
 
 /** A letter's Markdown as DOM nodes (headings, paragraphs, lists, bold), every string a text node. */
 function markdownNodes(markdown) {
-  const inline = (text) => text.split(/(\*\*[^*]+\*\*)/).map((part) => (/^\*\*[^*]+\*\*$/.test(part) ? el("strong", {}, part.slice(2, -2)) : part));
+  // Backslash escapes (the letters escape Markdown specials in inserted values) read as the character.
+  const plain = (text) => text.replace(/\\([\\`*_[\]<>|#+\-.()!])/g, "$1");
+  const inline = (text) => text.split(/(\*\*[^*]+\*\*)/).map((part) => (/^\*\*[^*]+\*\*$/.test(part) ? el("strong", {}, plain(part.slice(2, -2))) : plain(part)));
   const nodes = [];
   let list = null;
   for (const block of markdown.split(/\n/)) {
@@ -834,7 +836,9 @@ function renderRecord(record) {
   const hasLetter = typeof record.letter_markdown === "string";
   $("letter-kind").textContent = letter ? `${LETTER_KIND[letter.kind] || humanize(letter.kind)} · ${signed ? "signed" : letter.status}` : "no letter";
   $("letter-text").value = hasLetter ? record.letter_markdown : "";
-  $("letter-preview").replaceChildren(...(hasLetter ? markdownNodes(record.letter_markdown) : [el("p", { class: "none" }, "No letter.")]));
+  // Once signed, the preview is the released letter: the text with its electronic-signature line.
+  const released = signed && letter && typeof letter.markdown === "string" ? letter.markdown : record.letter_markdown;
+  $("letter-preview").replaceChildren(...(hasLetter ? markdownNodes(released) : [el("p", { class: "none" }, "No letter.")]));
   const pdf = $("case-pdf");
   if (hasLetter) {
     pdf.href = `v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`;
