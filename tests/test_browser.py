@@ -326,6 +326,24 @@ def test_denial_override_letter_sign_and_pdf(page, shots, tmp_path):
     page.locator("#letter-title").scroll_into_view_if_needed()
     shots(page, "letter-saved")
 
+    # A later override redrafts the letter, but never silently drops the saved edits (issue 21):
+    # they stay in view beside the new draft and can be put back.
+    expect(page.locator("#letter-kept")).to_be_hidden()
+    page.select_option("#override-fact", "non_brain_mrs_requested")
+    page.check("#override-form input[value='false']")
+    page.fill("#override-reason", "Rechecked the order form: brain MRS only.")
+    page.click("#override-submit")
+    expect(page.locator("#override-status")).to_contain_text("your edited letter is kept")
+    expect(page.locator("#letter-kept")).to_be_visible()
+    expect(page.locator("#letter-kept-text")).to_contain_text("order form was reviewed")
+    assert "order form was reviewed" not in text.input_value()  # the editor holds the new outcome's draft
+    shots(page, "override-keeps-letter-edits")
+    assert_accessible(page, "letter edits kept after an override")
+    page.click("#letter-restore")
+    assert "order form was reviewed" in text.input_value()
+    page.click("#letter-save")
+    expect(page.locator("#letter-status")).to_contain_text("Letter saved")
+
     # A nurse may not sign a denial: the page shows the server's 403 plainly.
     assert page.locator("#case-sign").is_disabled()  # not before the attestation
     page.check("#case-attest")
@@ -492,9 +510,13 @@ def test_a_reviewers_day(page, shots, server):
     shots(page, "intake-check-refuses")
     page.fill("#case-cpt", "76390")
 
-    pend = intake(page, notes=PEND_NOTES, member=("Ana Lopez", "M-1001"))
+    pend = intake(page, notes=PEND_NOTES, member=("Ana Lopez", "M-1001"), policy="cohere-mrs")
     expect(page.locator("#case-rec")).to_have_attribute("data-recommendation", "needs_more_information")
     expect(page.locator("#case-draft-banner")).to_be_hidden()  # a pend the nurse may sign
+    # What is missing, as the letter asks it: the lesion's questions; the rest folded away (issue 21 item 6).
+    expect(page.locator("#case-missing .ask-group strong")).to_have_text(re.compile("^About what the records describe: a brain mass"))
+    expect(page.locator("#case-missing .ask-group li[data-fact='tumor_vs_nontumor_lesion']")).to_be_visible()
+    expect(page.locator("#case-missing .ask-others li[data-fact='leukodystrophy']")).to_be_hidden()
     shots(page, "intake-text-note", full_page=True)
 
     pdf = {"name": "referral.pdf", "mimeType": "application/pdf", "buffer": text_pdf([PDF_LINES])}
@@ -531,12 +553,18 @@ def test_a_reviewers_day(page, shots, server):
     # A pend signed by the nurse, from the queue.
     page.locator(f"#list-body tr[data-id='{pend}'] button").click()
     expect(page).to_have_url(re.compile(f"#/case/{pend}$"))
+    expect(page.locator("#case-status")).to_contain_text("Case opened")
+    # The pend asks the likely indication's questions only (a lesion: the tumour ones, issue 21 item 6).
+    expect(page.locator("#letter-preview")).to_contain_text("tumor versus a non-tumor process")
+    expect(page.locator("#letter-preview")).not_to_contain_text("leukodystrophy")
     page.click("#case-assign-me")
     expect(page.locator("#work-status")).to_have_text("Assigned to nurse1.")
     _fill_letter(page)  # a letter still showing a placeholder is not signed (issue 19)
     page.check("#case-attest")
     page.click("#case-sign")
     expect(page.locator("#sign-status")).to_have_text("Signed by nurse1.")
+    # The released letter shows its electronic-signature line (name, role, time) in the preview.
+    expect(page.locator("#letter-preview")).to_contain_text(re.compile(r"Electronically signed by nurse1 \(reviewer\) on \d{4}-"))
     shots(page, "pend-signed-by-nurse", full_page=True)
 
     # The denial: the nurse routes it to the physician queue; the physician signs it there.
@@ -552,6 +580,7 @@ def test_a_reviewers_day(page, shots, server):
     expect(page.locator("#list-body tr[data-id]")).to_have_count(1)
     shots(page, "physician-queue")
     page.locator(f"#list-body tr[data-id='{denial}'] button").click()
+    expect(page.locator("#case-status")).to_contain_text("Case opened")
     expect(page.locator("#case-draft-banner")).to_have_text("DRAFT — requires physician review")
     _fill_letter(page)
     page.check("#case-attest")
@@ -572,4 +601,53 @@ def test_a_reviewers_day(page, shots, server):
     shots(page, "reopened-with-documents-and-history", full_page=True)
     assert_accessible(page, "reopened case with history")
     assert approved
+    page.watch.check()
+
+
+def test_a_case_is_extended_and_voided_and_the_report_downloads(page, shots, server, tmp_path):
+    """Issue 21 items 4, 8, 9 in the browser: filter by outcome, a tab's URL survives a reload, the
+    clock extension and the void (kept, marked, out of the queue), the CMS-0057-F report button."""
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    created = httpx.post(
+        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
+        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": PEND_NOTES,
+              "member": {"name": "Di Evans", "id": "M-2001"}, "letter": True},
+    ).json()
+    page.click("#tab-list")
+    page.select_option("#list-outcome", "needs_more_information")
+    page.fill("#list-q", "M-2001")
+    page.click("#list-refresh")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(1)
+    page.reload()  # the list tab keeps its URL
+    page.wait_for_selector("html[data-ready='true']")
+    expect(page).to_have_url(re.compile(r"#/list$"))
+    expect(page.locator("#panel-list")).to_be_visible()
+
+    with page.expect_download() as info:
+        page.click("#list-report")
+    report = tmp_path / "report.html"
+    info.value.save_as(report)
+    assert "CMS-0057-F" in report.read_text(encoding="utf-8")
+    expect(page.locator("#list-status-msg")).to_have_text("CMS-0057-F report downloaded.")
+
+    page.goto(f"{server}/#/case/{created['id']}")
+    expect(page.locator("#case-status")).to_contain_text("Case opened")
+    page.fill("#extend-reason", "Waiting for the outside MRI report.")
+    page.click("#extend-submit")
+    expect(page.locator("#work-status")).to_have_text("Timeframe extended by 14 days.")
+    page.fill("#void-reason", "Entered under the wrong member.")
+    page.click("#void-submit")
+    expect(page.locator("#case-void-banner")).to_contain_text("VOIDED by nurse1")
+    expect(page.locator("#case-history li[data-action='void']")).to_be_visible()
+    assert page.locator("#case-sign").is_disabled() and page.locator("#override-submit").is_disabled()
+    shots(page, "voided-case")
+    assert_accessible(page, "voided case")
+    page.click("#tab-list")
+    page.fill("#list-q", "M-2001")
+    page.select_option("#list-outcome", "")
+    page.click("#list-refresh")
+    expect(page.locator("#list-body tr[data-id]")).to_have_count(0)  # out of the queue, still stored
+    assert httpx.get(f"{server}/v1/determinations/{created['id']}", headers={"X-API-Key": NURSE_KEY}).json()["voided_at"]
     page.watch.check()

@@ -202,3 +202,81 @@ def test_api_key_issues_a_key_and_the_keys_file_line_that_admits_it(run, tmp_pat
     assert (user.name, user.role) == ("dr-lee", Role.physician)
     code, _, err = run("api-key", "dr-lee", "nurse")
     assert code == 1 and err.startswith("error: role")
+
+
+# --- PDF and image notes (issue 21): the API's intake, from a file --------------------------------
+HISTORY = ["58 y/o M with glioblastoma s/p resection and radiation 2023.", "No pacemaker or other implant."]
+FINDINGS = ["New enhancing lesion on MRI, equivocal for recurrence", "versus radiation necrosis. MRS requested to differentiate."]
+
+
+def _sample(kind: str) -> bytes:
+    from mrs_assist.intake.samples import scan_png, text_pdf
+
+    return {"pdf": lambda: text_pdf([HISTORY, FINDINGS]), "png": lambda: scan_png(HISTORY + FINDINGS)}[kind]()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "pages"),
+    [("referral.pdf", "pdf", [(1, "pdf_text"), (2, "pdf_text")]), ("fax page.PNG", "png", [(1, "ocr")])],
+)
+def test_determine_reads_a_pdf_or_a_scanned_page_as_the_api_does(run, tmp_path, name, kind, pages):
+    import base64
+
+    path = tmp_path / name
+    path.write_bytes(_sample(kind))
+    code, out, err = run("determine", "--policy", "cohere-mrs", "--notes-file", str(path), "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    docs = body["documents"]
+    assert [(d["name"], d["method"]) for d in docs] == [(name, m) for _, m in pages]
+    assert [d["page"] for d in docs] == [p for p, _ in pages]
+    assert body["recommendation"] == "meets_criteria"
+    # every evidence span lies inside one page and quotes that page's text
+    for fact in body["facts"]:
+        for span in fact["evidence"]:
+            page = next(d for d in docs if d["start"] <= span["start"] and span["end"] <= d["end"])
+            assert page["text"][span["start"] - page["start"] : span["end"] - page["start"]] == span["text"]
+
+    api = TestClient(create_app(services=Services(get_settings())), base_url="http://127.0.0.1")
+    media = "application/pdf" if kind == "pdf" else "image/png"
+    expected = api.post("/v1/determinations", json={
+        "policy_id": "cohere-mrs", "cpt_codes": ["76390"],
+        "documents": [{"name": name, "media_type": media, "content_base64": base64.b64encode(path.read_bytes()).decode()}],
+    }).json()
+    assert set(body) == set(expected)
+    for key in ("recommendation", "facts", "trace", "missing_information", "documents"):
+        assert body[key] == expected[key], key
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("referral.pdf", b"%PDF-1.4 not really", "referral.pdf is not a readable PDF"),
+        ("blank.png", "SCAN_BLANK", "blank.png: OCR found no readable text"),
+        ("photo.jpg", b"\xff\xd8 not a jpeg", "photo.jpg is not a readable image"),
+        ("empty.txt", b"  \n", "no clinical notes"),
+    ],
+)
+def test_unreadable_notes_files_are_one_line_and_non_zero(run, tmp_path, name, data, message):
+    from mrs_assist.intake.samples import scan_png
+
+    path = tmp_path / name
+    path.write_bytes(scan_png([]) if data == "SCAN_BLANK" else data)
+    code, out, err = run("determine", "--policy", "cohere-mrs", "--notes-file", str(path), "--json")
+    lines = err.strip().splitlines()
+    assert code == 1 and out == "" and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+
+
+def test_determine_batch_reads_the_documents_of_each_line(run, tmp_path):
+    import base64
+
+    upload = {"name": "referral.pdf", "media_type": "application/pdf", "content_base64": base64.b64encode(_sample("pdf")).decode()}
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text(json.dumps({"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "documents": [upload]}) + "\n"
+                     + json.dumps({"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": " "}) + "\n",
+                     encoding="utf-8")
+    code, out, err = run("determine", "--batch", str(batch))
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 1
+    assert first["recommendation"] == "meets_criteria" and [d["page"] for d in first["documents"]] == [1, 2]
+    assert second["error"]["code"] == "empty_request" and second["line"] == 2

@@ -33,6 +33,7 @@ def test_trace_is_typed_and_its_json_is_the_contracts(tmp_path):
         "root": ev.trace.model_dump(mode="json"),
         "deciding_clauses": ev.deciding_clauses,
         "missing_facts": ev.missing_facts,
+        "asked": [g.model_dump() for g in ev.asked],
         "investigational": [f.model_dump() for f in ev.investigational],
         "safety": [f.model_dump() for f in ev.safety_flags],
         "notices": [n.model_dump() for n in ev.notices],

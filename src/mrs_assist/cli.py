@@ -71,7 +71,9 @@ def ask(
 def determine(
     policy: Annotated[Optional[str], typer.Option("--policy", help="Policy id, e.g. cohere-mrs.")] = None,
     notes_file: Annotated[
-        Optional[Path], typer.Option("--notes-file", help="File with the clinical notes (UTF-8).")
+        Optional[Path],
+        typer.Option("--notes-file", help="The clinical notes: a UTF-8 text file, or a PDF (text layer, else OCR) "
+                     "or a scanned page (.png, .jpg, .tif; OCR), read as the API reads `documents`."),
     ] = None,
     age: Annotated[Optional[float], typer.Option("--age", help="Patient age in years.")] = None,
     cpt: Annotated[
@@ -109,12 +111,13 @@ def determine(
         raise InvalidRequestError(f"--format must be md, html or pdf, not {fmt!r}")
     if letter and fmt == "pdf" and out is None:
         raise InvalidRequestError("--format pdf needs --out FILE")
-    notes = _read_notes(notes_file)
+    notes, documents = _read_notes(notes_file)
     request = _validated(
         DeterminationRequest,
         policy_id=policy,
         cpt_codes=cpt or ["76390"],
         clinical_notes=notes,
+        documents=documents,
         patient={"age_years": age},
         letter=letter,
         urgency=urgency,
@@ -122,9 +125,12 @@ def determine(
     if server:
         _determine_remote(server, request, as_json=as_json, letter=letter, fmt=fmt, out=out)
         return
+    from mrs_assist.intake import prepare_request
+
+    request, index = prepare_request(request)  # the API's intake: documents read, empty requests refused
     services = _services()
     response = services.determine(request)
-    record = _stored(services, request, response)
+    record = _stored(services, request, response, documents=index)
     if as_json:
         _print_json(record)  # the letter is in the body: stdout stays one JSON document
         if letter and response.letter is not None and out is not None:
@@ -172,12 +178,12 @@ def _determine_remote(server: str, request, *, as_json: bool, letter: bool, fmt:
         _write_letter(None, DeterminationResponse.model_validate(body), fmt, out)
 
 
-def _stored(services, request, response):
+def _stored(services, request, response, documents=None):
     """Store a determination like the API does (as the documented local user), so the CLI's
-    body is exactly the API's, `id` included, and every determination stays traceable."""
+    body is exactly the API's, `id` and `documents` included, and every determination stays traceable."""
     from mrs_assist.users import LOCAL_USER
 
-    return services.records.create(request, response, user=LOCAL_USER).to_response(documents=True)
+    return services.records.create(request, response, user=LOCAL_USER, documents=documents).to_response(documents=True)
 
 
 def _determine_batch(path: Path, out: Optional[Path]) -> None:
@@ -187,6 +193,7 @@ def _determine_batch(path: Path, out: Optional[Path]) -> None:
     from pydantic import ValidationError
     from rich.progress import Progress
 
+    from mrs_assist.intake import prepare_request
     from mrs_assist.schemas import DeterminationRequest
 
     try:
@@ -208,7 +215,8 @@ def _determine_batch(path: Path, out: Optional[Path]) -> None:
                         err = exc.errors()[0]
                         where = ".".join(str(p) for p in err["loc"]) or "input"
                         raise InvalidRequestError(f"line {n}: {where}: {err['msg']}") from None
-                    body = _stored(services, request, services.determine(request)).model_dump_json()
+                    request, index = prepare_request(request)
+                    body = _stored(services, request, services.determine(request), documents=index).model_dump_json()
                 except MrsAssistError as exc:
                     failed += 1
                     body = json.dumps({"error": {"code": exc.code, "message": exc.message}, "line": n})
@@ -353,13 +361,25 @@ def fhir_notify(
     typer.echo(f"{sent} notification(s) sent")
 
 
-def _read_notes(path: Path) -> str:
+_DOCUMENT_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                   ".tif": "image/tiff", ".tiff": "image/tiff"}
+
+
+def _read_notes(path: Path) -> tuple[str, list[dict] | None]:
+    """The notes file as (typed notes, documents): a PDF or an image is one document of the
+    request (read by `mrs_assist.intake`), anything else UTF-8 text."""
+    import base64
+
+    media_type = _DOCUMENT_TYPES.get(path.suffix.lower())
     try:
-        return path.read_text(encoding="utf-8")
+        if media_type is None:
+            return path.read_text(encoding="utf-8"), None
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InvalidRequestError(f"notes file not found: {path}") from None
     except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
         raise InvalidRequestError(f"cannot read notes file {path}: {type(exc).__name__}") from None
+    return "", [{"name": path.name, "media_type": media_type, "content_base64": base64.b64encode(data).decode()}]
 
 
 def _print_determination(response) -> None:

@@ -289,6 +289,20 @@ class PolicyNotice(BaseModel):
     kind: str
 
 
+class QuestionGroup(BaseModel):
+    """Missing facts asked together: those of one likely indication, or those every indication needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heading: str = Field(description="The group in plain words, from the catalogue's labels.")
+    indication: str | None = Field(
+        default=None, description="Trace node id of the indication (None: needed whatever the indication)."
+    )
+    clause_id: str | None = Field(default=None, description="The indication's clause, when it has one.")
+    likely: bool = Field(default=False, description="The records point at this indication.")
+    facts: list[str] = Field(description="Fact names to ask, in trace order (each a missing fact).")
+
+
 class Trace(BaseModel):
     """The checker's evaluation as the contract carries it (``DeterminationResponse.trace``).
 
@@ -308,6 +322,11 @@ class Trace(BaseModel):
     root: TraceNode | None = Field(default=None, description="The evaluated formula.")
     deciding_clauses: list[str] = Field(default_factory=list, description="Full ids of the clauses that decided.")
     missing_facts: list[str] = Field(default_factory=list, description="Facts whose absence pends the request.")
+    asked: list[QuestionGroup] = Field(
+        default_factory=list,
+        description="The missing facts a request for information asks: those of the likely indication(s), "
+        "grouped, each group with a plain heading (a subset of missing_facts; empty on older records).",
+    )
     investigational: list[Finding] = Field(default_factory=list)
     safety: list[Finding] = Field(default_factory=list)
     notices: list[PolicyNotice] = Field(default_factory=list)

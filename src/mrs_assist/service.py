@@ -535,6 +535,7 @@ def _trace_body(evaluation: Evaluation) -> Trace:
         root=evaluation.trace,
         deciding_clauses=evaluation.deciding_clauses,
         missing_facts=evaluation.missing_facts,
+        asked=evaluation.asked,
         investigational=evaluation.investigational,
         safety=evaluation.safety_flags,
         notices=evaluation.notices,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
+from mrs_assist.criteria.asking import QuestionGroup, group_missing
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue
 from mrs_assist.criteria.policy import REGION_FACT, Item, Node, Policy
 from mrs_assist.schemas import Finding, Outcome, PolicyNotice, TraceNode, Truth
@@ -66,6 +67,10 @@ class Evaluation(BaseModel):
         description="Unknown facts whose value could change the outcome (and no others).",
     )
     missing_questions: list[str] = Field(default_factory=list, description="One per missing fact.")
+    asked: list[QuestionGroup] = Field(
+        default_factory=list,
+        description="The missing facts a request for information asks, grouped by likely indication (criteria.asking).",
+    )
     deciding_clauses: list[str] = Field(default_factory=list, description="Full clause ids.")
     safety_flags: list[Finding] = Field(default_factory=list)
     investigational: list[Finding] = Field(
@@ -307,6 +312,7 @@ def evaluate(
         trace=trace,
         missing_facts=missing,
         missing_questions=[_question(policy, catalogue, n) for n in missing],
+        asked=group_missing(trace, missing, facts, catalogue),
         deciding_clauses=list(dict.fromkeys(deciding)),
         safety_flags=_findings(policy.safety_flags, facts, catalogue)
         + _findings(policy.exclusions, facts, catalogue, only_safety=True),

@@ -13,8 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from mrs_assist.corpus import Corpus
+from mrs_assist.criteria.asking import asked_clause_ids, asked_groups
 from mrs_assist.criteria.trace import deciding_clause_ids, facts_valued, missing_fact_names, section
 from mrs_assist.errors import InvalidRequestError
+from mrs_assist.letters.pending import pend_reason
 from mrs_assist.letters.settings import FactWording, LetterKind, LetterSettings
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome
 
@@ -50,6 +52,7 @@ class QuestionView(_Model):
     fact: str
     label: str
     question: str
+    group: str = ""  # the plain heading of its group (letters.pending); questions come in group order
 
 
 class GuidelineView(_Model):
@@ -143,13 +146,9 @@ def _reasons(
                 f"is medically necessary (quoted below): {_join(labels)}."
             )
     elif outcome == "needs_more_information":
-        labels = _labels(missing_fact_names(determination), wording)
         if documented:
             reasons.append(f"The records sent describe the following: {_join(documented)}.")
-        reasons.append(
-            "We cannot decide yet. The records sent do not say enough about the following, which "
-            f"the guideline needs to decide (quoted below): {_join(labels)}."
-        )
+        reasons += pend_reason(asked_groups(determination), lambda names: _labels(names, wording))
     else:
         scope = section(trace, "scope")
         # Out of scope only when the scope check itself failed; its true leaves say why
@@ -216,7 +215,8 @@ def build_context(
     if doc is None:
         raise InvalidRequestError(f"policy {determination.policy_id!r} is not in the corpus")
     kind = KIND_BY_OUTCOME[determination.recommendation]
-    deciding = deciding_clause_ids(determination)
+    # A pend quotes the criteria it asks about (criteria.asking), not every open branch's.
+    deciding = asked_clause_ids(determination) if kind == "request_for_information" else deciding_clause_ids(determination)
     cited = {c.clause_id: c for c in determination.citations}
     clauses: list[QuotedClauseView] = []
     for clause_id in deciding:
@@ -227,8 +227,10 @@ def build_context(
             c = cited[clause_id]
             clauses.append(QuotedClauseView(clause_id=c.clause_id, section=c.section, text=c.text))
     reasons, documented, change = _reasons(determination, wording, deciding, doc.meta.body_region)
-    if kind == "request_for_information":
-        asked = missing_fact_names(determination)
+    group_of: dict[str, str] = {}
+    if kind == "request_for_information":  # the likely indication's questions, grouped (criteria.asking)
+        group_of = {f: g.heading for g in asked_groups(determination) for f in g.facts}
+        asked = list(group_of)
     elif kind == "adverse_determination_draft":
         asked = change
     else:
@@ -238,6 +240,7 @@ def build_context(
             fact=name,
             label=wording[name].label if name in wording else _UNWORDED_LABEL,
             question=wording[name].question if name in wording else _UNWORDED_QUESTION,
+            group=group_of.get(name, ""),
         )
         for name in asked
     ]

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from mrs_assist.corpus import Corpus
+from mrs_assist.criteria.asking import asked_clause_ids, asked_fact_names
 from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, traced_clause_ids
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 from mrs_assist.validate.model import LetterDraft, Problem
@@ -130,7 +131,8 @@ def validate_letter_draft(
 
     # --- the decision's grounds are addressed -----------------------------------------------
     quoted_ids = {q.clause_id for q in draft.quotes}
-    for clause_id in deciding_clause_ids(determination):
+    pend = outcome == "needs_more_information"  # a pend quotes the criteria it asks about (criteria.asking)
+    for clause_id in asked_clause_ids(determination) if pend else deciding_clause_ids(determination):
         if clause_id in quoted_ids:
             continue
         if outcome == "does_not_meet_criteria":
@@ -142,7 +144,8 @@ def validate_letter_draft(
     requested = {r.fact for r in draft.information_requested if r.question.strip()}
     missing = missing_fact_names(determination)
     if outcome == "needs_more_information":
-        for name in missing:
+        # The likely indication's questions must be asked (criteria.asking); any other missing fact may be.
+        for name in asked_fact_names(determination):
             if name not in requested:
                 problems.append(
                     Problem(code="missing_fact_not_addressed", message=f"the missing fact {name!r} is not asked for")

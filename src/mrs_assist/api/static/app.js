@@ -9,6 +9,8 @@ const KEY_STORAGE = "mrs-assist.apiKey";
 const state = {
   policies: [],
   record: null,
+  shown: 0, // counts records shown: a case opening that answers after a newer record was shown is dropped
+  letterEdited: false, // the current letter is a reviewer's edit (an override redrafts it: keep the edit in view)
   compareLoaded: false,
   list: { offset: 0, limit: 25, total: 0 },
 };
@@ -629,7 +631,9 @@ function whyWords(record) {
 
 /** A letter's Markdown as DOM nodes (headings, paragraphs, lists, bold), every string a text node. */
 function markdownNodes(markdown) {
-  const inline = (text) => text.split(/(\*\*[^*]+\*\*)/).map((part) => (/^\*\*[^*]+\*\*$/.test(part) ? el("strong", {}, part.slice(2, -2)) : part));
+  // Backslash escapes (the letters escape Markdown specials in inserted values) read as the character.
+  const plain = (text) => text.replace(/\\([\\`*_[\]<>|#+\-.()!])/g, "$1");
+  const inline = (text) => text.split(/(\*\*[^*]+\*\*)/).map((part) => (/^\*\*[^*]+\*\*$/.test(part) ? el("strong", {}, plain(part.slice(2, -2))) : plain(part)));
   const nodes = [];
   let list = null;
   for (const block of markdown.split(/\n/)) {
@@ -659,6 +663,8 @@ async function loadHistory(id) {
   try {
     const events = await api(`v1/determinations/${encodeURIComponent(id)}/history`);
     if (!state.record || state.record.id !== id) return;
+    const letterEvents = events.filter((h) => ["create", "correct", "override_fact", "edit_letter"].includes(h.action));
+    state.letterEdited = letterEvents.length > 0 && letterEvents[letterEvents.length - 1].action === "edit_letter";
     listOrNone(
       list,
       events.map((h) =>
@@ -680,12 +686,34 @@ async function loadHistory(id) {
   }
 }
 
+/** The missing information as the pend letter asks it: the likely indication's questions in their
+ * groups (trace.asked), then the other open questions, folded, that nothing in the records points at. */
+function missingItems(record) {
+  const questions = record.missing_information || [];
+  const facts = (record.trace && record.trace.missing_facts) || [];
+  const groups = (record.trace && record.trace.asked) || [];
+  if (!groups.length || facts.length !== questions.length) return questions.map((q) => el("li", {}, q));
+  const question = new Map(facts.map((f, i) => [f, questions[i]]));
+  const asked = new Set(groups.flatMap((g) => g.facts));
+  const items = groups.map((g) =>
+    el("li", { class: "ask-group", "data-indication": g.indication || "" }, el("strong", {}, g.heading),
+      el("ul", {}, ...g.facts.map((f) => el("li", { "data-fact": f }, question.get(f) || f)))),
+  );
+  const others = facts.filter((f) => !asked.has(f));
+  if (others.length)
+    items.push(el("li", { class: "ask-others" }, el("details", {},
+      el("summary", {}, `${others.length} other open question${others.length === 1 ? "" : "s"}, not asked: nothing in the records points there`),
+      el("ul", {}, ...others.map((f) => el("li", { "data-fact": f }, question.get(f) || f))))));
+  return items;
+}
+
 function listOrNone(ul, items, none) {
   ul.replaceChildren(...(items.length ? items : [el("li", { class: "none" }, none)]));
 }
 
 function renderRecord(record) {
   state.record = record;
+  state.shown += 1;
   const citations = citationMap(record.citations);
   const signed = record.status === "signed";
   const trace = record.trace || {};
@@ -728,7 +756,7 @@ function renderRecord(record) {
   $("case-tree").replaceChildren(trace.root ? treeNode(trace.root, false, citations) : el("li", { class: "none" }, "No trace."));
 
   // findings
-  listOrNone($("case-missing"), (record.missing_information || []).map((q) => el("li", {}, q)), "Nothing missing.");
+  listOrNone($("case-missing"), missingItems(record), "Nothing missing.");
   const warn = () => el("span", { "aria-hidden": "true" }, "⚠ ");
   const safety = Array.isArray(trace.safety)
     ? trace.safety.map((f) => el("li", { class: "flag" }, warn(), f.label, " ", clauseRef(f.clause_id, citations, "small")))
@@ -808,7 +836,9 @@ function renderRecord(record) {
   const hasLetter = typeof record.letter_markdown === "string";
   $("letter-kind").textContent = letter ? `${LETTER_KIND[letter.kind] || humanize(letter.kind)} · ${signed ? "signed" : letter.status}` : "no letter";
   $("letter-text").value = hasLetter ? record.letter_markdown : "";
-  $("letter-preview").replaceChildren(...(hasLetter ? markdownNodes(record.letter_markdown) : [el("p", { class: "none" }, "No letter.")]));
+  // Once signed, the preview is the released letter: the text with its electronic-signature line.
+  const released = signed && letter && typeof letter.markdown === "string" ? letter.markdown : record.letter_markdown;
+  $("letter-preview").replaceChildren(...(hasLetter ? markdownNodes(released) : [el("p", { class: "none" }, "No letter.")]));
   const pdf = $("case-pdf");
   if (hasLetter) {
     pdf.href = `v1/determinations/${encodeURIComponent(record.id)}/letter.pdf`;
@@ -838,7 +868,10 @@ async function openCase(id) {
   selectTab("case");
   setRoute(`#/case/${id}`);
   setStatus("case-status", "Opening the case…");
+  const shown = state.shown;
   const record = await busy($("case-submit"), $("case-error"), () => api(`v1/determinations/${encodeURIComponent(id)}`));
+  // A write (letter saved, override, assignment) or another case shown meanwhile is newer than this reading.
+  if (state.shown !== shown) return;
   if (record) {
     clearCaseMessages();
     renderRecord(record);
@@ -850,6 +883,7 @@ async function openCase(id) {
 
 function clearCaseMessages() {
   for (const id of ["override-status", "letter-status", "sign-status"]) setStatus(id, "");
+  $("letter-kept").hidden = true;
   clearError($("sign-error"));
   clearError($("override-error"));
 }
@@ -934,6 +968,9 @@ function setUpCase() {
       $("override-reason").focus();
       return;
     }
+    // A fact override redrafts the letter: the reviewer's edits (saved or still in the editor) are kept in view.
+    const editedText = $("letter-text").value;
+    const edited = state.letterEdited || editedText !== (record.letter_markdown || "");
     const raw = new FormData($("override-form")).get("value");
     const body = { name: $("override-fact").value, value: raw === "true" ? true : raw === "false" ? false : null, reason };
     const updated = await busy(
@@ -949,11 +986,18 @@ function setUpCase() {
     renderRecord(updated);
     $("override-reason").value = "";
     const last = updated.overrides[updated.overrides.length - 1];
+    const kept = edited && editedText.trim() && updated.letter_markdown !== editedText;
+    if (kept) {
+      $("letter-kept-text").textContent = editedText;
+      $("letter-kept").hidden = false;
+      $("letter-kept").open = true;
+      state.letterEdited = false;
+    }
     setStatus(
       "override-status",
-      last
+      (last
         ? `Override applied: ${last.name} = ${valueWord(last.value)}; recommendation ${humanize(last.recommendation_before)} → ${humanize(last.recommendation_after)}.`
-        : "Override applied.",
+        : "Override applied.") + (kept ? " The letter was redrafted for it; your edited letter is kept below the editor and in the history." : ""),
     );
   });
 
@@ -971,8 +1015,15 @@ function setUpCase() {
     );
     if (updated) {
       renderRecord(updated);
+      state.letterEdited = true;
       setStatus("letter-status", `Letter saved ${new Date().toLocaleTimeString()}.`);
     }
+  });
+
+  $("letter-restore").addEventListener("click", () => {
+    $("letter-text").value = $("letter-kept-text").textContent;
+    $("letter-text").focus();
+    setStatus("letter-status", "Your edited letter is back in the editor: save it to keep it.");
   });
 
   $("case-attest").addEventListener("change", () => {
