@@ -24,12 +24,15 @@ from mrs_assist.service import Services
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "fhir"
 H = {"Content-Type": "application/fhir+json"}
 PAYERS = ("MARYLAND CAPITAL INSURANCE COMPANY", "Insurance Company", "Acme Insurance")
+MEETS = {  # gold case gc-001's facts (eval/cases.yaml), answered in Cohere's DTR questionnaire: meets its criteria
+    "known_brain_tumor": True, "brain_mass_or_lesion": True,
+    "conventional_imaging_inconclusive": True, "tumor_recurrence_vs_treatment_effect": True,
+}
 
 
 def _client(tmp: Path) -> TestClient:
     payer_map = tmp / "payers.yaml"
-    payer_map.write_text("rules:\n" + "".join(f"  - payer_name: {p}\n    policy_id: cohere-mrs\n" for p in PAYERS)
-                         + "default_policy_id: cohere-mrs\n")
+    payer_map.write_text("rules:\n" + "".join(f"  - payer_name: {p}\n    policy_id: cohere-mrs\n" for p in PAYERS))
     settings = Settings(data_dir=tmp / "data", fhir_notify_interval_seconds=0, fhir_payer_map=payer_map)
     return TestClient(create_app(services=Services(settings), host="127.0.0.1"), base_url="http://127.0.0.1",
                       raise_server_exceptions=False)
@@ -48,12 +51,50 @@ def _request_bundles(reg):
             yield "fixtures", str(path.relative_to(FIXTURES)), data, False
 
 
+def _own_requests(reg):
+    """The project's own requests built on the IG's referral example: the service this policy
+    governs (CPT 76390) with DTR answers that meet it (A1), and the same request from a payer
+    no policy is configured for (a ClaimResponse with X12 error T4)."""
+    base = dict(reg.examples["davinci_pas_2.2.1.tgz"])["Bundle-ReferralAuthorizationBundleExample.json"]
+    approved = copy.deepcopy(base)
+    claim = approved["entry"][0]["resource"]
+    claim["identifier"][0]["value"] = "OWN-A1"
+    claim["item"][0]["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "76390"}]}
+    claim["item"][0]["servicedDate"] = "2026-12-14"
+    answers = {"resourceType": "QuestionnaireResponse", "id": "own-dtr", "status": "completed",
+               "item": [{"linkId": k, "answer": [{"valueBoolean": v}]} for k, v in MEETS.items()]}
+    approved["entry"].append({"fullUrl": "http://example.org/fhir/QuestionnaireResponse/own-dtr", "resource": answers})
+    claim["supportingInfo"].append({"sequence": 2, "extension": copy.deepcopy(claim["supportingInfo"][0]["extension"]),
+                                    "category": {"coding": [{
+        "system": "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes", "code": "additionalInformation"}]},
+        "valueReference": {"reference": "QuestionnaireResponse/own-dtr"}})
+    yield "own", "referral example, CPT 76390 with DTR answers meeting the policy (A1)", approved, False
+    unknown = copy.deepcopy(base)
+    unknown["entry"][0]["resource"]["identifier"][0]["value"] = "OWN-T4"
+    for entry in unknown["entry"]:
+        if entry["resource"].get("name") == PAYERS[0]:
+            entry["resource"]["name"] = "A payer with no configured policy"
+    yield "own", "referral example from a payer no policy is configured for (error T4)", unknown, False
+
+
+def _answer(bundle: dict) -> str | None:
+    """The first item's X12 306 review action, or the X12 901 error code, of a response bundle."""
+    cr = next((e["resource"] for e in bundle.get("entry") or [] if e["resource"]["resourceType"] == "ClaimResponse"), {})
+    for error in cr.get("error") or []:
+        return error["code"]["coding"][0]["code"]
+    for item in cr.get("item") or []:
+        for sub in item["adjudication"][0]["extension"][0]["extension"]:
+            if sub["url"].endswith("reviewActionCode"):
+                return sub["valueCodeableConcept"]["coding"][0]["code"]
+    return None
+
+
 def run() -> dict:
     reg = conformance.registry()
     results, reports = [], []
     with tempfile.TemporaryDirectory() as tmp:
         client = _client(Path(tmp))
-        for guide, name, bundle, inquiry in _request_bundles(reg):
+        for guide, name, bundle, inquiry in [*_request_bundles(reg), *_own_requests(reg)]:
             if inquiry:  # the request it asks about, first
                 for _, other, data, inq in _request_bundles(reg):
                     if not inq and other.startswith("Bundle-ReferralAuthorization"):
@@ -70,6 +111,8 @@ def run() -> dict:
                 errors += rep.errors + profiles.errors(profiles.check_response_bundle(b, inquiry=inquiry))
             right = (r.status_code == 200 and not errors and (bundles or not inquiry)) if conformant_request else (
                 400 <= r.status_code < 500 and body.get("resourceType") == "OperationOutcome")
+            if guide == "own" and right:  # the answer each was built for: A1, or the X12 error T4
+                right = _answer(body) == ("A1" if "(A1)" in name else "T4")
             results.append({"guide": guide, "example": name, "status": r.status_code, "request_conformant": conformant_request,
                             "response_errors": len(errors), "handled_right": bool(right)})
         # DTR: the package's $questionnaire-package input

@@ -217,9 +217,10 @@ def _navigate(value: Any, path: str) -> list[Any] | None:
 
 
 class _Checker:
-    def __init__(self, reg: Registry, report: Report) -> None:
+    def __init__(self, reg: Registry, report: Report, claimed: bool = True) -> None:
         self.reg = reg
         self.report = report
+        self.claimed = claimed
 
     # A resource or datatype against a whole profile
     def profile(self, value: Any, url: str, where: str, depth: int) -> None:
@@ -243,7 +244,7 @@ class _Checker:
         best: Report | None = None
         for url in sorted(known, key=lambda u: _bare(u) not in claimed):
             trial = Report()
-            _Checker(self.reg, trial).profile(value, url, where, depth)
+            _Checker(self.reg, trial, self.claimed).profile(value, url, where, depth)
             if not trial.errors:
                 self.report.merge(trial)
                 return
@@ -280,6 +281,12 @@ class _Checker:
         profiles = [p for t in types for p in t.get("profile") or []]
         if profiles and not (type_codes == {"Extension"} and profile.children.get(eid)):
             self.any_profile(value, profiles, where, depth + 1)
+        elif self.claimed and type_codes == {"Resource"} and "resourceType" in value:
+            # a bundle entry or contained resource the profile leaves open: checked against
+            # each packaged profile it claims (as the HL7 validator does)
+            for url in (value.get("meta") or {}).get("profile") or []:
+                if isinstance(url, str) and _bare(url) in self.reg.profiles:
+                    self.profile(value, url, where, depth + 1)
 
     def binding(self, value: Any, vs_url: str, what: str, where: str) -> None:
         codes = self.reg.codes(vs_url)
@@ -403,15 +410,19 @@ class _Checker:
         return profile.elements.get(sl["id"] + "." + path)
 
 
-def validate(resource: Any, profile_url: str | None = None, *, reg: Registry | None = None) -> Report:
+def validate(resource: Any, profile_url: str | None = None, *, reg: Registry | None = None,
+             claimed: bool = True) -> Report:
     """Check `resource` against `profile_url` (default: each packaged profile its meta.profile
-    names). Issues name the element and the profile rule, never the instance's values."""
+    names). A bundle entry (or contained resource) the profile leaves open is checked against
+    the packaged profiles it claims in its own meta.profile, unless `claimed` is False (what a
+    server reads from a request: the bundle's profile decides). Issues name the element and the
+    profile rule, never the instance's values."""
     reg = reg or registry()
     report = Report()
     urls = [profile_url] if profile_url else [
         p for p in ((resource.get("meta") or {}).get("profile") or []) if _bare(p) in reg.profiles
     ] if isinstance(resource, dict) else []
-    checker = _Checker(reg, report)
+    checker = _Checker(reg, report, claimed)
     for url in urls:
         if _bare(url) not in reg.profiles:
             report.error("", f"profile {url} is not in the packages", "not-found")

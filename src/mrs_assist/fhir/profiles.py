@@ -87,7 +87,7 @@ def check_request_bundle(bundle: dict[str, Any], *, inquiry: bool = False) -> li
     published snapshots (`conformance`), with its Claim as PASClaim / PASClaimUpdate (or
     PASClaimInquiry), plus the IG's prose rules (`_entries_once`)."""
     name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
-    report = conformance.validate(bundle, INQUIRY_REQUEST_BUNDLE if inquiry else REQUEST_BUNDLE)
+    report = conformance.validate(bundle, INQUIRY_REQUEST_BUNDLE if inquiry else REQUEST_BUNDLE, claimed=False)
     return report.issues + _entries_once(bundle, name)
 
 

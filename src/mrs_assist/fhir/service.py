@@ -84,7 +84,7 @@ class FhirService:
                 raise
             # A business rejection, answered as PAS does: a ClaimResponse with `error` (X12 901
             # T4: payer name or identifier not one this payer reviews for), nothing stored.
-            return pas.error_bundle(submission, code="T4", path="Claim.insurance.coverage")
+            return pas.error_bundle(submission, code="T4", path="Claim.insurance.coverage", element="2010A-NM103")
         policy = self.services.policy(request.policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
         answered: dict[str, bool] = {}
@@ -193,7 +193,9 @@ class FhirService:
         pending = record.response.recommendation == "needs_more_information"
         return pas.response_bundle(record, submission, inquiry=inquiry,
                                    questionnaire=dtr.canonical(policy) if pending else None,
-                                   governed=frozenset(policy.scope.cpt_codes))
+                                   governed=frozenset(policy.scope.cpt_codes),
+                                   valid_days=self.payer_map.authorization_valid_days,
+                                   payer_url=self.base_url + "/fhir/Claim/$submit")
 
     def _existing(self, submission, policy_id: str, user: User, *, ref: str | None = None, update: bool = False):
         """The stored request this submission updates (same claim identifier, member and

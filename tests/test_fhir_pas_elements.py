@@ -1,0 +1,150 @@
+"""PAS 2.2.1 must-support elements of a ClaimResponse that the server can truthfully populate
+(preAuthPeriod, item trace numbers, requested service date, authorized detail and provider,
+transmission identifiers, errorElement), and the PASTask that asks for documents on a pend.
+Every response is checked against the published snapshots, entries against the profiles they
+claim (mrs_assist.fhir.conformance)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from support.fhir import answers, claim_response, mrs_bundle, review_action
+
+from mrs_assist.api.app import create_app
+from mrs_assist.config import Settings
+from mrs_assist.fhir import conformance, pas, profiles
+from mrs_assist.records import dispose_engine
+from mrs_assist.service import Services
+
+KEYS = "key-nurse=nurse-ann:reviewer,key-doctor=dr-lee:physician"
+NURSE = {"Content-Type": "application/fhir+json", "X-API-Key": "key-nurse"}
+MEETS = {"known_brain_tumor": True, "brain_mass_or_lesion": True,
+         "conventional_imaging_inconclusive": True, "tumor_recurrence_vs_treatment_effect": True}
+PUBLIC = "https://pa.example-payer.org/mrs"
+PAYER = "MARYLAND CAPITAL INSURANCE COMPANY"
+EXT = profiles.PAS + "extension-"
+
+
+def make(tmp_path, valid_days: int | None = None):
+    path = tmp_path / "payers.yaml"
+    path.write_text(f"rules:\n  - payer_name: {PAYER}\n    policy_id: cohere-mrs\n"
+                    + (f"authorization_valid_days: {valid_days}\n" if valid_days else ""))
+    settings = Settings(data_dir=tmp_path / "data", auth="on", api_keys=KEYS, fhir_notify_interval_seconds=0,
+                        fhir_payer_map=path, public_url=PUBLIC)
+    services = Services(settings)
+    return TestClient(create_app(services=services, host="127.0.0.1"), raise_server_exceptions=False), services
+
+
+@pytest.fixture()
+def client(tmp_path):
+    client, services = make(tmp_path)
+    yield client
+    dispose_engine(services.records.url)
+
+
+def submit(client, bundle):
+    r = client.post("/fhir/Claim/$submit", content=json.dumps(bundle), headers=NURSE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert profiles.errors(profiles.check_response_bundle(body)) == []
+    assert conformance.validate(body).errors == []
+    return body
+
+
+def ext(element: dict, name: str) -> list:
+    return [e for e in element.get("extension") or [] if e["url"] == EXT + name]
+
+
+def dated(bundle: dict, **serviced) -> dict:
+    item = bundle["entry"][0]["resource"]["item"][0]
+    item.update(serviced)
+    return bundle
+
+
+def test_a_certified_item_carries_its_period_trace_numbers_and_what_was_authorized(client):
+    period = {"start": "2026-12-14", "end": "2027-01-13"}
+    body = submit(client, dated(mrs_bundle(claim_id="REQ-A1", facts_qr=answers("cohere-mrs", MEETS)),
+                                servicedPeriod=period))
+    cr = claim_response(body)
+    item = cr["item"][0]
+    assert review_action(body)[0] == "A1"
+    # No validity configured: the authorization covers the service dates asked for, nothing invented.
+    assert ext(item, "itemRequestedServiceDate")[0]["valuePeriod"] == period
+    assert ext(item, "itemPreAuthPeriod")[0]["valuePeriod"] == period
+    assert cr["preAuthPeriod"] == period
+    traces = [e["valueIdentifier"] for e in ext(item, "itemTraceNumber")]
+    asked = [e["valueIdentifier"] for e in ext(mrs_bundle()["entry"][0]["resource"]["item"][0], "itemTraceNumber")]
+    assert asked and traces == [*asked, pas.item_trace_number(cr["id"], 1)]  # the submitter's echoed, then ours
+    detail = ext(item, "itemAuthorizedDetail")[0]["extension"]
+    assert detail[0]["valueCodeableConcept"]["coding"][0]["code"] == "76390"
+    provider = ext(item, "itemAuthorizedProvider")[0]["extension"][0]["valueReference"]["reference"]
+    assert profiles.resolves(body, provider)  # the care-team provider the item names, in the bundle
+    coverage = conformance.coverage([conformance.validate(body)])[profiles.CLAIM_RESPONSE][0]
+    assert coverage >= 20
+
+
+def test_a_pended_item_has_no_authorization_period_or_detail(client):
+    body = submit(client, dated(mrs_bundle(claim_id="REQ-A4"), servicedDate="2026-12-14"))
+    cr = claim_response(body)
+    item = cr["item"][0]
+    assert review_action(body)[0] == "A4"
+    assert "preAuthPeriod" not in cr and not ext(item, "itemPreAuthPeriod") and not ext(item, "itemAuthorizedDetail")
+    assert ext(item, "itemRequestedServiceDate")[0]["valuePeriod"] == {"start": "2026-12-14", "end": "2026-12-14"}
+
+
+def test_a_configured_validity_runs_from_the_decision_date(tmp_path):
+    client, services = make(tmp_path, valid_days=90)
+    body = submit(client, mrs_bundle(claim_id="REQ-V", facts_qr=answers("cohere-mrs", MEETS)))
+    cr = claim_response(body)
+    issued = ext(cr["item"][0], "itemPreAuthIssueDate")[0]["valueDate"]
+    start = date.fromisoformat(issued)
+    assert cr["preAuthPeriod"] == {"start": issued, "end": (start + timedelta(days=90)).isoformat()}
+    dispose_engine(services.records.url)
+
+
+def test_transmission_identifiers_come_back_with_sender_and_receiver_swapped(client):
+    bundle = mrs_bundle(claim_id="REQ-T")
+    bundle["entry"][0]["resource"]["extension"] = [{"url": EXT + "TransmissionIdentifiers", "extension": [
+        {"url": "applicationSenderCode", "valueString": "PROVIDERAPP"},
+        {"url": "applicationReceiverCode", "valueString": "PAYERAPP"}]}]
+    cr = claim_response(submit(client, bundle))
+    subs = {e["url"]: e["valueString"] for e in ext(cr, "TransmissionIdentifiers")[0]["extension"]}
+    assert subs == {"applicationSenderCode": "PAYERAPP", "applicationReceiverCode": "PROVIDERAPP"}
+    assert not ext(claim_response(submit(client, mrs_bundle(claim_id="REQ-T2"))), "TransmissionIdentifiers")
+
+
+def test_a_business_error_names_the_x12_element(client):
+    bundle = mrs_bundle(claim_id="REQ-E")
+    next(e["resource"] for e in bundle["entry"] if e["resource"].get("name") == PAYER)["name"] = "Unmapped Plan"
+    error = claim_response(submit(client, bundle))["error"][0]
+    assert ext(error, "errorElement")[0]["extension"] == [{"url": "error", "valueString": "2010A-NM103"}]
+
+
+def test_a_pend_for_documents_carries_a_pas_task_for_the_attachment(client):
+    body = submit(client, mrs_bundle(claim_id="REQ-TASK", notes="Request: MR spectroscopy of the brain."))
+    tasks = [e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == "Task"]
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert conformance.validate(task, profiles.PAS + "profile-task").errors == []
+    inputs = {i["type"]["coding"][0]["code"]: i for i in task["input"]}
+    assert inputs["payer-url"]["valueUrl"] == PUBLIC + "/fhir/Claim/$submit"  # the configured public URL
+    assert inputs["attachments-needed"]["valueCodeableConcept"]["coding"][0]["system"] == "http://loinc.org"
+    assert task["owner"]["identifier"]["value"] and "reference" not in task["owner"]  # identifier only
+    assert task["reasonReference"]["identifier"]["value"] == "REQ-TASK"
+    assert profiles.resolves(body, task["for"]["reference"])
+    # An approval asks for nothing.
+    approved = submit(client, mrs_bundle(claim_id="REQ-NOTASK", facts_qr=answers("cohere-mrs", MEETS)))
+    assert not [e for e in approved["entry"] if e["resource"]["resourceType"] == "Task"]
+
+
+def test_bundle_entries_are_checked_against_the_profiles_they_claim(client):
+    body = submit(client, mrs_bundle(claim_id="REQ-BROKEN"))
+    broken = copy.deepcopy(body)
+    task = next(e["resource"] for e in broken["entry"] if e["resource"]["resourceType"] == "Task")
+    task["input"] = task["input"][:1]  # PASTask needs two inputs at least
+    found = [i["diagnostics"] for i in conformance.validate(broken).errors]
+    assert any("profile-task#Task.input: at least 2 required" in d for d in found), found
