@@ -106,7 +106,7 @@ def run() -> dict:
             bundles = [p["resource"] for p in body.get("parameter", [])] if inquiry else [body]
             errors = []
             for b in bundles if r.status_code == 200 else []:
-                rep = conformance.validate(b)
+                rep = conformance.validate(b, invariants=True)
                 reports.append(rep)
                 errors += rep.errors + profiles.errors(profiles.check_response_bundle(b, inquiry=inquiry))
             right = (r.status_code == 200 and not errors and (bundles or not inquiry)) if conformant_request else (
@@ -120,14 +120,27 @@ def run() -> dict:
             if data.get("resourceType") == "Parameters" and "qpackage-input" in json.dumps(data.get("meta", {})):
                 r = client.post("/fhir/Questionnaire/$questionnaire-package", content=json.dumps(data), headers=H)
                 rep = conformance.validate(r.json(), profiles.PAS.replace("davinci-pas", "davinci-dtr")
-                                           + "dtr-qpackage-output-parameters") if r.status_code == 200 else None
+                                           + "dtr-qpackage-output-parameters", invariants=True) if r.status_code == 200 else None
                 if rep:
                     reports.append(rep)
                 results.append({"guide": "DTR", "example": name, "status": r.status_code, "request_conformant": True,
                                 "response_errors": len(rep.errors) if rep else None,
                                 "handled_right": bool(rep and not rep.errors)})
     cover = conformance.coverage(reports)
-    return {"results": results, "must_support": {u.rsplit("/", 1)[-1]: f"{a}/{b}" for u, (a, b) in sorted(cover.items())}}
+    examples = [conformance.validate(data, invariants=True) for items in reg.examples.values() for _, data in items]
+    return {"results": results, "must_support": {u.rsplit("/", 1)[-1]: f"{a}/{b}" for u, (a, b) in sorted(cover.items())},
+            "invariants": {"responses": _invariants(reports), "examples": _invariants(examples)}}
+
+
+def _invariants(reports: list) -> dict:
+    """FHIRPath invariants over `reports`: keys evaluated, evaluations, failures by key, keys the
+    library could not evaluate."""
+    total = conformance.Report()
+    for report in reports:
+        total.merge(report)
+    return {"keys": len(total.invariants), "evaluations": sum(a + b for a, b in total.invariants.values()),
+            "failed": {k: f for k, (_, f) in sorted(total.invariants.items()) if f},
+            "unevaluated": sorted(total.unevaluated)}
 
 
 def main() -> None:
@@ -146,6 +159,9 @@ def main() -> None:
         print(f"{guide}: {right}/{tried} handled right")
     for profile, cov in out["must_support"].items():
         print(f"must-support {profile}: {cov}")
+    for what, inv in out["invariants"].items():
+        print(f"invariants ({what}): {inv['keys']} keys, {inv['evaluations']} evaluations, failed {inv['failed'] or 'none'}, "
+              f"not evaluable {inv['unevaluated'] or 'none'}")
 
 
 if __name__ == "__main__":

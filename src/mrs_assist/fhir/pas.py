@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -370,6 +371,12 @@ LOINC_HISTORY_AND_PHYSICAL = "34117-2"
 """LOINC 'History and physical note' (PAS attachment codes): where the facts a pend asks for are documented."""
 
 
+def narrative(text: str) -> dict[str, str]:
+    """A generated narrative (dom-6: a resource should have one) of plain `text`, escaped."""
+    return {"status": "generated",
+            "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(text[:2000])}</p></div>'}
+
+
 def communication_request(record, id: str, claim: dict[str, Any], line: int, now: datetime) -> dict[str, Any]:
     """A PAS CommunicationRequest for a pend that needs documentation: the clinical note that
     documents the missing facts (named in plain language in `reasonCode`), for the first
@@ -378,6 +385,9 @@ def communication_request(record, id: str, claim: dict[str, Any], line: int, now
     data: dict[str, Any] = {
         "id": id,
         "meta": {"profile": [profiles.PAS + "profile-communicationrequest"]},
+        "text": narrative(f"Documentation needed: {missing}"),
+        # PAS IdentifierUnlessVO: an identifier unless the request is by voice
+        "identifier": [{"system": "http://mrs-assist.local/fhir/NamingSystem/communication-request", "value": id}],
         "extension": [{"url": profiles.PAS + "extension-serviceLineNumber", "valuePositiveInt": line}],
         "status": "active",
         "category": [{"coding": [{"system": X12_755, "code": "09", "display": "Progress Report"}]}],
@@ -416,6 +426,8 @@ def attachment_task(record, id: str, submission: Submission, line: int, payer_ur
     data: dict[str, Any] = {
         "id": id,
         "meta": {"profile": [profiles.PAS + "profile-task"]},
+        "text": narrative("Send the history and physical note documenting: "
+                          + ("; ".join(record.response.missing_information) or "what the policy requires")),
         "identifier": [{"system": "http://mrs-assist.local/fhir/NamingSystem/task", "value": id}],
         "status": "requested",
         "intent": "order",
@@ -497,8 +509,8 @@ def item_trace_number(record_id: str, sequence: Any) -> dict[str, str]:
     return {"system": ITEM_TRACE_SYSTEM, "value": f"{record_id}-{sequence}"}
 
 
-def _item_extensions(record, claim: dict[str, Any], item: dict[str, Any], action: str, sequence: Any,
-                     now: datetime, valid_days: int | None) -> list[dict[str, Any]]:
+def _item_extensions(record, bundle: dict[str, Any], claim: dict[str, Any], item: dict[str, Any], action: str,
+                     sequence: Any, now: datetime, valid_days: int | None) -> list[dict[str, Any]]:
     """A response item's PAS extensions, each from what the request or the decision holds: the
     submitter's item trace numbers and this UMO's own, the requested service date, the
     authorization number and administrative reference number the request cites; for a
@@ -519,9 +531,15 @@ def _item_extensions(record, claim: dict[str, Any], item: dict[str, Any], action
             ext.append({"url": profiles.PAS + "extension-itemPreAuthPeriod", "valuePeriod": period})
         for team in item.get("careTeamSequence") or []:  # the provider the request names for this service
             member = next((t for t in claim.get("careTeam") or [] if t.get("sequence") == team), None)
-            if member and _ref(member.get("provider")):
+            provider = (member or {}).get("provider")
+            target = _resource(bundle, _ref(provider)) or {}
+            if target.get("resourceType") == "PractitionerRole" and not _logical(provider, bundle):
+                provider = target.get("practitioner")  # the role's practitioner carries the NPI
+                target = _resource(bundle, _ref(provider)) or {}
+            if who := _logical(provider, bundle):  # by identifier (NPI)
+                kind = target.get("resourceType")
                 ext.append({"url": profiles.PAS + "extension-itemAuthorizedProvider", "extension": [
-                    {"url": "provider", "valueReference": {"reference": _ref(member["provider"])}}]})
+                    {"url": "provider", "valueReference": {**({"type": kind} if kind else {}), **who}}]})
         detail = []
         if item.get("productOrService"):
             detail.append({"url": "productOrServiceCode", "valueCodeableConcept": item["productOrService"]})
@@ -569,7 +587,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
         if reviewed:
             reviewed_lines.append(out["itemSequence"])
-        ext = _item_extensions(record, claim, item, item_action, out["itemSequence"], issued, valid_days)
+        ext = _item_extensions(record, bundle, claim, item, item_action, out["itemSequence"], issued, valid_days)
         if item_action == "A1" and (period := _preauth_period(item, issued, valid_days)):
             approved_periods.append(period)
         if ext:
@@ -598,6 +616,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         "created": now.isoformat(timespec="seconds"),
         "insurer": claim.get("insurer"),
         "outcome": "complete",  # PAS binds outcome to complete | error | partial: a pend is complete + A4
+        "text": narrative(disposition),
         "disposition": disposition,
         "item": items,
     }
@@ -631,7 +650,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
                 record, task_id, submission, (reviewed_lines or [1])[0], payer_url)})
     claim_response = build("ClaimResponse", {k: v for k, v in claim_response.items() if v})
     entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}, *extra]
-    for ref in dict.fromkeys(profiles.references(claim_response)):  # every resource it references
+    for ref in dict.fromkeys(profiles.references({k: claim_response.get(k) for k in ("patient", "insurer", "requestor")})):
         res = _resource(bundle, ref)
         full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
         if res is not None and full and all(e["fullUrl"] != full for e in entries):
@@ -677,6 +696,8 @@ def error_bundle(submission: Submission, *, code: str, path: str, followup: str 
         "requestor": claim.get("provider"),
         "request": {"identifier": claim["identifier"][0]} if claim.get("identifier") else None,
         "outcome": "error",
+        "text": narrative(f"Rejected: X12 reject reason {code} at {path}; correct and resubmit."
+                          if followup == "C" else f"Rejected: X12 reject reason {code} at {path}."),
         "error": [{
             "extension": [
                 *located,
