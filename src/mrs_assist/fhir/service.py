@@ -312,7 +312,7 @@ class FhirService:
                 "or 'context' (valueString record id)", code="required", expression="Parameters.parameter")])
         policy = self.services.policy(policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
-        entries = [{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}]
+        entries = self._template(policy, questionnaire)
         if record is not None:
             facts = {f.name: f.value for f in record.response.facts}
             member = record.request.member
@@ -349,7 +349,15 @@ class FhirService:
                 "no documentation template applies to these orders under this coverage", code="informational",
                 severity="information")]}))
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
-        return self._package([{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}])
+        return self._package(self._template(policy, questionnaire))
+
+    @staticmethod
+    def _template(policy, questionnaire: dict[str, Any]) -> list[dict[str, Any]]:
+        """Package entries of a policy's questionnaire and the CQL Library it references."""
+        entries = [{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}]
+        if (library := dtr.library(policy, questionnaire)) is not None:
+            entries.append({"fullUrl": library["url"], "resource": library})
+        return entries
 
     def _decided(self, record):
         """The latest decided version of `record`'s request (a signed decision stays until its new version is signed)."""
