@@ -77,6 +77,22 @@ def _own_requests(reg):
     yield "own", "referral example from a payer no policy is configured for (error T4)", unknown, False
 
 
+def _own_package_input(reg) -> tuple[str, dict]:
+    """The DTR input example with the referral example's coverage (its insurer contained, a payer
+    the map sends to a policy) and an order for CPT 76390: the package holds the policy's
+    Questionnaire and the CQL Library that pre-populates it."""
+    data = copy.deepcopy(dict(reg.examples["davinci_dtr_2.0.1.tgz"])["Parameters-QuestionnairePackageInputParamsExample.json"])
+    referral = dict(reg.examples["davinci_pas_2.2.1.tgz"])["Bundle-ReferralAuthorizationBundleExample.json"]
+    coverage = copy.deepcopy(next(e["resource"] for e in referral["entry"] if e["resource"]["resourceType"] == "Coverage"))
+    insurer = next(e["resource"] for e in referral["entry"] if e["resource"].get("name") == PAYERS[0])
+    coverage.update(contained=[{**insurer, "id": "payer"}], payor=[{"reference": "#payer"}])
+    order = {"resourceType": "ServiceRequest", "id": "own-order", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/1"},
+             "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "76390"}]}}
+    data["parameter"] = [{"name": "coverage", "resource": coverage}, {"name": "order", "resource": order}]
+    return "own: a mapped coverage and a CPT 76390 order (Questionnaire + Library)", data
+
+
 def _answer(bundle: dict) -> str | None:
     """The first item's X12 306 review action, or the X12 901 error code, of a response bundle."""
     cr = next((e["resource"] for e in bundle.get("entry") or [] if e["resource"]["resourceType"] == "ClaimResponse"), {})
@@ -115,17 +131,20 @@ def run() -> dict:
                 right = _answer(body) == ("A1" if "(A1)" in name else "T4")
             results.append({"guide": guide, "example": name, "status": r.status_code, "request_conformant": conformant_request,
                             "response_errors": len(errors), "handled_right": bool(right)})
-        # DTR: the package's $questionnaire-package input
-        for name, data in reg.examples["davinci_dtr_2.0.1.tgz"]:
+        # DTR: the package's $questionnaire-package input, and our own (a mapped coverage, a 76390 order)
+        for name, data in [*reg.examples["davinci_dtr_2.0.1.tgz"], _own_package_input(reg)]:
             if data.get("resourceType") == "Parameters" and "qpackage-input" in json.dumps(data.get("meta", {})):
                 r = client.post("/fhir/Questionnaire/$questionnaire-package", content=json.dumps(data), headers=H)
                 rep = conformance.validate(r.json(), profiles.PAS.replace("davinci-pas", "davinci-dtr")
                                            + "dtr-qpackage-output-parameters", invariants=True) if r.status_code == 200 else None
                 if rep:
                     reports.append(rep)
+                kinds = [e["resource"]["resourceType"] for p in (r.json().get("parameter") or [])
+                         if p.get("name") == "PackageBundle" for e in p["resource"].get("entry") or []]
+                expected = ["Questionnaire", "Library"] if name.startswith("own") else []
                 results.append({"guide": "DTR", "example": name, "status": r.status_code, "request_conformant": True,
                                 "response_errors": len(rep.errors) if rep else None,
-                                "handled_right": bool(rep and not rep.errors)})
+                                "handled_right": bool(rep and not rep.errors and kinds == expected)})
     cover = conformance.coverage(reports)
     examples = [conformance.validate(data, invariants=True) for items in reg.examples.values() for _, data in items]
     return {"results": results, "must_support": {u.rsplit("/", 1)[-1]: f"{a}/{b}" for u, (a, b) in sorted(cover.items())},

@@ -17,6 +17,7 @@ answers to hidden questions are dropped, as FHIR says they must be.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from mrs_assist.criteria import Catalogue, Policy
@@ -127,7 +128,7 @@ def build_questionnaire(policy: Policy, catalogue: Catalogue) -> dict[str, Any]:
                  "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(title)}</p></div>'},
         "url": url,
         "version": version,
-        "name": policy.policy_id.replace("-", "_"),
+        "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", policy.policy_id)),  # que-0
         "title": title,
         "status": "active",
         "subjectType": ["Patient"],
