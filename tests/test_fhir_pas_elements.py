@@ -149,3 +149,52 @@ def test_bundle_entries_are_checked_against_the_profiles_they_claim(client):
     task["input"] = task["input"][:1]  # PASTask needs two inputs at least
     found = [i["diagnostics"] for i in conformance.validate(broken).errors]
     assert any("profile-task#Task.input: at least 2 required" in d for d in found), found
+
+
+def _with_attachment(claim_id: str, attachment: dict, *, as_document: bool = False) -> dict:
+    """A request carrying `attachment` in supportingInfo: inline (valueAttachment, category
+    'attachment'), or as the content of a DocumentReference (the IG's additionalInformation)."""
+    bundle = mrs_bundle(claim_id=claim_id)
+    claim = bundle["entry"][0]["resource"]
+    if not as_document:
+        claim["supportingInfo"] = [{"sequence": 1, "valueAttachment": attachment, "category": {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/claiminformationcategory", "code": "attachment"}]}}]
+        return bundle
+    info = copy.deepcopy(dict(conformance.registry().examples["davinci_pas_2.2.1.tgz"])[
+        "Claim-ReferralAuthorizationExample.json"]["supportingInfo"][0])  # additionalInformation with documentInformation
+    info["valueReference"] = {"reference": "DocumentReference/att-1"}
+    claim["supportingInfo"] = [info]
+    bundle["entry"].append({"fullUrl": "https://example.org/fhir/DocumentReference/att-1", "resource": {
+        "resourceType": "DocumentReference", "id": "att-1", "status": "current", "content": [{"attachment": attachment}]}})
+    return bundle
+
+
+@pytest.mark.parametrize("as_document", [False, True])
+def test_a_pdf_attachment_becomes_documents_of_the_case_with_evidence_on_its_pages(client, as_document):
+    import base64
+
+    from mrs_assist.intake.samples import text_pdf
+
+    pdf = text_pdf([["58 y/o M with glioblastoma s/p resection and radiation 2023."],
+                    ["New enhancing lesion on MRI, equivocal for recurrence", "versus radiation necrosis."]])
+    bundle = _with_attachment("REQ-PDF", {"contentType": "application/pdf", "title": "referral.pdf",
+                                          "data": base64.b64encode(pdf).decode()}, as_document=as_document)
+    cr = claim_response(submit(client, bundle))
+    record = client.get(f"/v1/determinations/{cr['id']}", headers=NURSE).json()
+    docs = record["documents"]
+    assert [(d["name"], d["page"], d["method"]) for d in docs] == [("referral.pdf", 1, "pdf_text"), ("referral.pdf", 2, "pdf_text")]
+    evidence = {f["name"]: f["evidence"] for f in record["facts"] if f["evidence"]}
+    page_of = {name: {d["page"] for e in spans for d in docs if d["start"] <= e["start"] and e["end"] <= d["end"]}
+               for name, spans in evidence.items()}
+    assert page_of["known_brain_tumor"] == {1} and page_of["tumor_recurrence_vs_treatment_effect"] == {2}
+
+
+def test_an_unreadable_attachment_refuses_the_whole_request(client):
+    import base64
+
+    r = client.post("/fhir/Claim/$submit", headers=NURSE, content=json.dumps(_with_attachment(
+        "REQ-BAD", {"contentType": "application/pdf", "title": "broken.pdf",
+                    "data": base64.b64encode(b"%PDF-1.4 not really a pdf").decode()})))
+    assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
+    assert "broken.pdf" in r.text
+    assert client.get("/v1/determinations", headers=NURSE).json() == []  # nothing stored

@@ -26,9 +26,10 @@ from pydantic import ValidationError
 from mrs_assist.fhir import profiles
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
+from mrs_assist.intake.documents import MEDIA_TYPES
 from mrs_assist.letters.reasons import denial_reason
 from mrs_assist.records.models import CONTRADICTION_MARK
-from mrs_assist.schemas import DeterminationRequest, Party, Patient
+from mrs_assist.schemas import DeterminationRequest, DocumentUpload, Party, Patient
 
 CPT_SYSTEMS = frozenset({"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12"})
 LEVEL_OF_SERVICE = profiles.PAS + "extension-levelOfServiceCode"
@@ -240,13 +241,48 @@ def _first_id(resource: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """Clinical notes (text attachments of DocumentReferences, free-form messages) and
-    QuestionnaireResponses from the claim's supportingInfo."""
-    notes, answers = [], []
+TEXT_TYPES = ("text/plain", "text/markdown")
+MAX_ATTACHMENTS = 20
+
+
+def _attachment(att: dict[str, Any], where: str, notes: list[str], documents: list[DocumentUpload]) -> None:
+    """One attachment with inline `data`: text becomes notes; a PDF or an image (PNG, JPEG,
+    TIFF) becomes a document of the case, read by the intake (text layer, else OCR), each page
+    a document that evidence points at. Other types, and URL-only attachments, are not read."""
+    kind = str(att.get("contentType", "")).split(";")[0].strip().lower()
+    if not att.get("data") or not isinstance(att["data"], str):
+        return
+    if kind in TEXT_TYPES:
+        try:
+            notes.append(base64.b64decode(att["data"], validate=True).decode("utf-8"))
+        except (binascii.Error, UnicodeDecodeError):
+            raise FhirError("an attachment is not base64 UTF-8 text", issues=[issue(
+                "attachment.data must be base64 of UTF-8 text", code="invalid", expression=where)]) from None
+    elif kind in MEDIA_TYPES:
+        if len(documents) >= MAX_ATTACHMENTS:
+            raise FhirError("too many documents", issues=[issue(
+                f"at most {MAX_ATTACHMENTS} PDF or image attachments per request", code="too-long", expression=where)])
+        name = str(att.get("title") or f"attachment-{len(documents) + 1}")[:300]
+        try:
+            documents.append(DocumentUpload(name=name, media_type=kind, content_base64=att["data"]))
+        except ValidationError:
+            raise FhirError("an attachment cannot be read", issues=[issue(
+                "attachment.data is too large or its title is not plain text", code="invalid", expression=where)]) from None
+
+
+def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]
+                       ) -> tuple[str, list[dict[str, Any]], list[DocumentUpload]]:
+    """Clinical notes (text attachments, free-form messages), QuestionnaireResponses and
+    documents (PDF and image attachments: `valueAttachment`, or DocumentReference content) from
+    the claim's supportingInfo."""
+    notes: list[str] = []
+    answers: list[dict[str, Any]] = []
+    documents: list[DocumentUpload] = []
     for info in claim.get("supportingInfo") or []:
         if isinstance(info.get("valueString"), str):
             notes.append(info["valueString"])
+        if isinstance(info.get("valueAttachment"), dict):
+            _attachment(info["valueAttachment"], "Claim.supportingInfo.valueAttachment", notes, documents)
         res = _resource(bundle, _ref(info.get("valueReference")))
         if not res:
             continue
@@ -254,15 +290,8 @@ def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]) -> tuple[s
             answers.append(res)
         elif res.get("resourceType") == "DocumentReference":
             for content in res.get("content") or []:
-                att = content.get("attachment") or {}
-                if str(att.get("contentType", "")).split(";")[0].strip() in ("text/plain", "text/markdown") and att.get("data"):
-                    try:
-                        notes.append(base64.b64decode(att["data"], validate=True).decode("utf-8"))
-                    except (binascii.Error, UnicodeDecodeError):
-                        raise FhirError("an attachment is not base64 UTF-8 text", issues=[issue(
-                            "attachment.data must be base64 of UTF-8 text", code="invalid",
-                            expression="DocumentReference.content.attachment.data")]) from None
-    return "\n\n".join(notes)[:MAX_NOTE_CHARS], answers
+                _attachment(content.get("attachment") or {}, "DocumentReference.content.attachment", notes, documents)
+    return "\n\n".join(notes)[:MAX_NOTE_CHARS], answers, documents
 
 
 def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, bool] | None = None) -> DeterminationRequest:
@@ -275,7 +304,7 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
         raise FhirError("no coverage policy is configured for this member's payer or plan", code="no_policy",
                         issues=[issue("no coverage policy is configured for this member's payer or plan "
                                       "(see the payer map)", expression="Claim.insurance.coverage", code="not-supported")])
-    notes, answers = _notes_and_answers(bundle, claim)
+    notes, answers, documents = _notes_and_answers(bundle, claim)
     patient = _resource(bundle, _ref(claim.get("patient")))
     provider = _resource(bundle, _ref(claim.get("provider")))
     try:
@@ -289,6 +318,7 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
             urgency=_urgency(claim),
             member=Party(name=_name(patient), id=_first_id(patient)),
             provider=Party(name=_name(provider), id=_first_id(provider)),
+            documents=documents or None,
         )
     except ValidationError as exc:
         raise FhirError("the claim's content cannot be checked", issues=[

@@ -13,6 +13,7 @@ from mrs_assist.errors import NotFoundError
 from mrs_assist.fhir import dtr, pas
 from mrs_assist.fhir.payers import PayerMap, load_payer_map
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
+from mrs_assist.intake.prepare import prepare_request
 
 DTR_REASON = "answered in the DTR questionnaire (QuestionnaireResponse)"
 DTR_CONFLICT_REASON = pas.DTR_CONFLICT_REASON
@@ -100,8 +101,11 @@ class FhirService:
             existing = self._existing(submission, request.policy_id, user)
         if existing is None:
             request = request.model_copy(update={"facts": answered or None})
+            documents = None
+            if request.documents:  # PDF / image attachments: read whole (text layer, else OCR), or refused whole
+                request, documents = prepare_request(request)
             record = self.services.create_record(request, user=user, records=self.records,
-                                                 submitter_ref=submission.submitter_ref)
+                                                 submitter_ref=submission.submitter_ref, documents=documents)
         else:
             record = self._decided(self._apply(existing, answered, user=user))
         return self._respond(record, submission)
