@@ -324,3 +324,36 @@ def test_a_provider_systems_new_information_on_a_signed_request_opens_a_new_vers
     assert len(versions) == 2 and {v["status"] for v in versions} == {"signed", "draft"}
     draft = next(v for v in versions if v["status"] == "draft")
     assert draft["clock"]["decided_at"] is None  # its A1 was never returned: it waits for sign-off
+
+
+def test_claim_update_item_changes_are_stored_and_later_inquiries_reflect_them(client):
+    from mrs_assist.fhir import items
+
+    first = claim_response(post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-IT")).json())
+    # An update adding a consultation line (CPT 99242) and cancelling the 76390 line.
+    update = _update_of("REQ-IT", cancel=True)
+    claim = update["entry"][0]["resource"]
+    added = copy.deepcopy(claim["item"][0])
+    added.pop("modifierExtension")
+    added["sequence"] = 2
+    added["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99242"}]}
+    claim["item"].append(added)
+    assert post(client, "/fhir/Claim/$submit", update).status_code == 200
+    # A later inquiry (the inquiry's own items say nothing of the update) answers the stored lines.
+    (found,) = returns(post(client, "/fhir/Claim/$inquire", mrs_bundle(claim_id="REQ-IT")))
+    cr = claim_response(found)
+    assert cr["id"] == first["id"]
+    actions = {i["itemSequence"]: i["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"]
+               for i in cr["item"]}
+    assert actions == {1: "C", 2: "A4"}
+    # The change is an audited entry of the record: what was added and cancelled.
+    history = client.get(f"/v1/determinations/{first['id']}/history", headers=NURSE)
+    assert history.status_code == 200
+    audit = [e for e in client.app.state.services.records.history(first["id"]) if e["action"] == items.ACTION]
+    assert len(audit) == 2  # the submission's lines, then the update's
+    stored = items.latest(client.app.state.services.records, first["id"])
+    assert [(i["sequence"], i["cancelled"]) for i in stored] == [(1, True), (2, False)]
+    # The audit chain with these entries still verifies.
+    from mrs_assist.records import verify_summary
+
+    assert verify_summary(client.app.state.services.records)[0] is True

@@ -588,23 +588,25 @@ def _item_extensions(record, bundle: dict[str, Any], claim: dict[str, Any], item
 
 def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
                     now: datetime | None = None, governed: set[str] | frozenset[str] = frozenset({"76390"}),
-                    valid_days: int | None = None, payer_url: str | None = None) -> dict[str, Any]:
+                    valid_days: int | None = None, payer_url: str | None = None,
+                    stored_items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
     is validated by fhir.resources and the references resolve inside the bundle.
 
     Items are adjudicated one by one: an item whose CPT code the reviewed policy governs gets
     the record's review action; any other item (another service type, another code) is
     pended A4 with its own note, never given the record's decision. An inquiry reports the
-    items that were submitted (the stored CPT codes), not the inquiry's."""
+    items as last submitted or updated (`stored_items`; else the stored CPT codes), not the
+    inquiry's: a line a claim update cancelled is answered C, one it added is there."""
     now = now or datetime.now(UTC)
     bundle, claim = submission.bundle, submission.claim
     action = review_action(record)
     disposition, notes = _notes(record, action, [questionnaire] if questionnaire else [])
     submitted = claim.get("item") or []
-    if inquiry:
-        submitted = [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt",
-                                                                      "code": code}]}}
-                     for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
+    if inquiry:  # the lines as last submitted or updated (stored), else the stored CPT codes
+        submitted = stored_items or [{"sequence": i, "productOrService": {"coding": [
+            {"system": "http://www.ama-assn.org/go/cpt", "code": code}]}}
+            for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
     other_note = None
     approved_periods: list[dict[str, str]] = []
     clock = getattr(record, "clock", None)

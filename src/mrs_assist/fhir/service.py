@@ -10,7 +10,7 @@ from typing import Any
 
 from mrs_assist.auth import Role, User
 from mrs_assist.errors import NotFoundError
-from mrs_assist.fhir import dtr, pas
+from mrs_assist.fhir import dtr, items, pas
 from mrs_assist.fhir.payers import PayerMap, load_payer_map
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
 from mrs_assist.intake.prepare import prepare_request
@@ -108,6 +108,8 @@ class FhirService:
                                                  submitter_ref=submission.submitter_ref, documents=documents)
         else:
             record = self._decided(self._apply(existing, answered, user=user))
+        # the service lines as they now stand (added, modified, cancelled by an update), audited
+        items.save(self.records, record.id, items.item_state(submission.claim, pas.cancelled), user=user)
         return self._respond(record, submission)
 
     def inquire(self, data: Any, *, user: User | None = None) -> dict[str, Any]:
@@ -164,8 +166,9 @@ class FhirService:
             "patient": {"identifier": {"value": request.member.id}} if request.member and request.member.id else None,
             "provider": {"identifier": {"value": request.provider.id}} if request.provider and request.provider.id else None,
             "insurer": {"display": record.response.policy_id},
-            "item": [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": c}]}}
-                     for i, c in enumerate(request.cpt_codes, start=1)],
+            "item": self._stored_items(record) or [
+                {"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": c}]}}
+                for i, c in enumerate(request.cpt_codes, start=1)],
         }
         submission = pas.Submission(bundle={"entry": []}, claim={k: v for k, v in claim.items() if v},
                                     submitter_ref=record.submitter_ref)
@@ -192,10 +195,16 @@ class FhirService:
             ]}],
         })
 
+    def _stored_items(self, record) -> list[dict[str, Any]] | None:
+        """The request's service lines as its last submission or update left them (Claim items)."""
+        stored = items.latest(self.records, record.id)
+        return items.as_claim_items(stored, pas.INFO_CANCELLED) if stored else None
+
     def _respond(self, record, submission, *, inquiry: bool = False) -> dict[str, Any]:
         policy = self.services.policy(record.response.policy_id)
         pending = record.response.recommendation == "needs_more_information"
         return pas.response_bundle(record, submission, inquiry=inquiry,
+                                   stored_items=self._stored_items(record) if inquiry else None,
                                    questionnaire=dtr.canonical(policy) if pending else None,
                                    governed=frozenset(policy.scope.cpt_codes),
                                    valid_days=self.payer_map.authorization_valid_days,
