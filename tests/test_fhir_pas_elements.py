@@ -198,3 +198,17 @@ def test_an_unreadable_attachment_refuses_the_whole_request(client):
     assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
     assert "broken.pdf" in r.text
     assert client.get("/v1/determinations", headers=NURSE).json() == []  # nothing stored
+
+
+def test_attachments_sent_again_with_a_resubmission_are_said_to_be_unread(client):
+    import base64
+
+    from mrs_assist.intake.samples import text_pdf
+
+    first = claim_response(submit(client, mrs_bundle(claim_id="REQ-AGAIN")))
+    assert pas.UNREAD_DOCUMENTS_NOTE not in [n["text"] for n in first.get("processNote") or []]
+    pdf = text_pdf([["58 y/o M with glioblastoma s/p resection and radiation 2023."]])
+    again = claim_response(submit(client, _with_attachment("REQ-AGAIN", {
+        "contentType": "application/pdf", "title": "late.pdf", "data": base64.b64encode(pdf).decode()})))
+    assert again["id"] == first["id"]  # the same request: its case does not take documents afterwards
+    assert pas.UNREAD_DOCUMENTS_NOTE in [n["text"] for n in again["processNote"]]

@@ -483,6 +483,8 @@ def attachment_task(record, id: str, submission: Submission, line: int, payer_ur
     return build("Task", {k: v for k, v in data.items() if v})
 
 
+UNREAD_DOCUMENTS_NOTE = ("The PDF or image attachments sent with this update were not added to the case: a "
+                         "request's documents are read when it is first submitted. Send them to the reviewer.")
 NOT_REVIEWED_NOTE = ("Pended: this service is not one the reviewed policy governs; it was not reviewed "
                      "here and needs its own review.")
 
@@ -589,7 +591,8 @@ def _item_extensions(record, bundle: dict[str, Any], claim: dict[str, Any], item
 def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
                     now: datetime | None = None, governed: set[str] | frozenset[str] = frozenset({"76390"}),
                     valid_days: int | None = None, payer_url: str | None = None,
-                    stored_items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                    stored_items: list[dict[str, Any]] | None = None, unread_documents: bool = False,
+                    ) -> dict[str, Any]:
     """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
     is validated by fhir.resources and the references resolve inside the bundle.
 
@@ -665,6 +668,8 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     if approved_periods:  # the span every certified item's preauthorization period covers
         claim_response["preAuthPeriod"] = {"start": min(p["start"] for p in approved_periods),
                                            "end": max(p["end"] for p in approved_periods)}
+    if unread_documents:  # said, never silently dropped
+        notes = [*notes, {"number": len(notes) + 1, "type": "display", "text": UNREAD_DOCUMENTS_NOTE}]
     if notes:
         claim_response["processNote"] = notes
     # Whether a person reviewed this decision (PAS claimResponseReviewer): a signature, nothing less.

@@ -110,7 +110,7 @@ class FhirService:
             record = self._decided(self._apply(existing, answered, user=user))
         # the service lines as they now stand (added, modified, cancelled by an update), audited
         items.save(self.records, record.id, items.item_state(submission.claim, pas.cancelled), user=user)
-        return self._respond(record, submission)
+        return self._respond(record, submission, unread_documents=existing is not None and bool(request.documents))
 
     def inquire(self, data: Any, *, user: User | None = None) -> dict[str, Any]:
         """$inquire (OperationDefinition Claim-inquiry): a Parameters with one `return` PAS Inquiry
@@ -200,7 +200,7 @@ class FhirService:
         stored = items.latest(self.records, record.id)
         return items.as_claim_items(stored, pas.INFO_CANCELLED) if stored else None
 
-    def _respond(self, record, submission, *, inquiry: bool = False) -> dict[str, Any]:
+    def _respond(self, record, submission, *, inquiry: bool = False, unread_documents: bool = False) -> dict[str, Any]:
         policy = self.services.policy(record.response.policy_id)
         pending = record.response.recommendation == "needs_more_information"
         return pas.response_bundle(record, submission, inquiry=inquiry,
@@ -208,7 +208,7 @@ class FhirService:
                                    questionnaire=dtr.canonical(policy) if pending else None,
                                    governed=frozenset(policy.scope.cpt_codes),
                                    valid_days=self.payer_map.authorization_valid_days,
-                                   payer_url=self.base_url + "/fhir/Claim/$submit")
+                                   payer_url=self.base_url + "/fhir/Claim/$submit", unread_documents=unread_documents)
 
     def _existing(self, submission, policy_id: str, user: User, *, ref: str | None = None, update: bool = False):
         """The stored request this submission updates (same claim identifier, member and
