@@ -43,11 +43,57 @@ def call(hook, orders, payer=PAYER, selections=None):
             "prefetch": {"coverage": coverage}}
 
 
-def test_discovery_lists_both_hooks(client):
+def test_discovery_lists_the_four_hooks(client):
     c, _ = client
     services = c.get("/cds-services", headers=NURSE).json()["services"]
-    assert {s["hook"] for s in services} == {"order-select", "order-sign"}
+    assert {s["hook"] for s in services} == {"order-select", "order-sign", "order-dispatch", "appointment-book"}
     assert all("coverage" in s["prefetch"] for s in services)
+
+
+def appointment(basis=None, code=None):
+    appt = {"resourceType": "Appointment", "id": "ap-1", "status": "proposed",
+            "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}
+    if basis:
+        appt["basedOn"] = [{"reference": basis}]
+    if code:
+        appt["serviceType"] = [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": code}]}]
+    return appt
+
+
+@pytest.mark.parametrize("hook, change, carded", [
+    # order-dispatch: the dispatched orders, prefetched, as order-sign reads draft orders
+    ("order-dispatch", lambda b: b["context"].update(dispatchedOrders=["ServiceRequest/sr-1"], performer="Organization/o1")
+     or b["prefetch"].update(orders=b["context"].pop("draftOrders")), True),
+    ("order-dispatch", lambda b: b["context"].update(dispatchedOrders=["ServiceRequest/other"])
+     or b["prefetch"].update(orders=b["context"].pop("draftOrders")), False),
+    # appointment-book: an appointment based on the 76390 order, or naming CPT 76390 itself
+    ("appointment-book", lambda b: b["context"].update(appointments={"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": appointment("ServiceRequest/sr-1")}]}) or b["prefetch"].update(orders=b["context"].pop("draftOrders")),
+     True),
+    ("appointment-book", lambda b: b["context"].update(appointments={"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": appointment(code="76390")}]}) or b["context"].pop("draftOrders"), True),
+    ("appointment-book", lambda b: b["context"].update(appointments={"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": appointment(code="99213")}]}) or b["context"].pop("draftOrders"), False),
+])
+def test_order_dispatch_and_appointment_book_use_the_same_card_logic(client, hook, change, carded):
+    c, _ = client
+    body = call(hook, [order()])
+    change(body)
+    r = c.post(f"/cds-services/mrs-assist-{hook}", json=body, headers=NURSE)
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    assert bool(cards) is carded
+    if carded:
+        assert cards[0]["summary"].startswith("Prior authorization required for CPT 76390 (healthhelp-mrs)")
+        (action,) = r.json()["systemActions"]
+        assert action["resource"]["resourceType"] == ("Appointment" if hook == "appointment-book" else "ServiceRequest")
+
+
+def test_order_dispatch_needs_its_dispatched_orders(client):
+    c, _ = client
+    body = call("order-dispatch", [order()])
+    r = c.post("/cds-services/mrs-assist-order-dispatch", json=body, headers=NURSE)
+    assert r.status_code == 422 and "dispatchedOrders" in r.text
 
 
 @pytest.mark.parametrize("hook", ["order-sign", "order-select"])

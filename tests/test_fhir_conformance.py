@@ -29,6 +29,36 @@ def test_the_three_packages_are_loaded_with_their_examples():
 def test_every_published_example_passes_the_profiles_it_claims(pkg, name):
     data = dict(REG.examples[pkg])[name]
     assert conformance.validate(data).errors == []
+    report = conformance.validate(data, invariants=True)  # and its FHIRPath invariants (fhirpathpy)
+    assert report.errors == []
+    claimed = [p for p in (data.get("meta") or {}).get("profile") or [] if p.split("|")[0] in REG.profiles]
+    assert bool(report.invariants) == bool(claimed)  # evaluated wherever a packaged profile applies
+
+
+def _task():
+    return example("Task-AdditionalInformationTaskExample.json")
+
+
+@pytest.mark.parametrize("make, key", [
+    # PASTask's own invariant: an attachment request names the attachments needed
+    (lambda: {**_task(), "input": [i for i in _task()["input"] if i["type"]["coding"][0]["code"] != "attachments-needed"]
+              + [{"type": {"text": "a note"}, "valueString": "no attachment named"}]}, "AttachmentNeeded"),
+    # ext-1: an extension has a value or sub-extensions, not both
+    (lambda: {**_task(), "extension": [{"url": "http://example.org/x", "valueString": "a",
+                                        "extension": [{"url": "y", "valueString": "b"}]}]}, "ext-1"),
+    # ele-1: no empty elements
+    (lambda: {**_task(), "statusReason": {"id": "only-an-id"}}, "ele-1"),
+    # the PAS response bundle: the ClaimResponse first
+    (lambda: {**example("Bundle-ReferralAuthorizationResponseBundleExample.json"),
+              "entry": example("Bundle-ReferralAuthorizationResponseBundleExample.json")["entry"][::-1]},
+     "ClaimResponseFirst"),
+])
+def test_fhirpath_invariants_of_the_snapshots_catch_a_broken_example(make, key):
+    data = make()
+    assert conformance.validate(data).errors == []  # only the invariant says so
+    report = conformance.validate(data, invariants=True)
+    assert any(i["code"] == "invariant" and i["diagnostics"].startswith(key + ":") for i in report.errors), report.errors
+    assert report.invariants[key][1] >= 1
 
 
 def _review_code(cr: dict) -> dict:
@@ -96,7 +126,12 @@ def test_every_packaged_request_example_and_fixture_is_handled_right_by_the_serv
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = module.run()
-    tried = {g: sum(1 for r in out["results"] if r["guide"] == g) for g in ("PAS", "fixtures", "DTR")}
-    assert tried == {"PAS": 6, "fixtures": 2, "DTR": 1}
+    tried = {g: sum(1 for r in out["results"] if r["guide"] == g) for g in ("PAS", "fixtures", "own", "DTR")}
+    assert tried == {"PAS": 6, "fixtures": 2, "own": 2, "DTR": 2}
     assert [r["example"] for r in out["results"] if not r["handled_right"]] == []
     assert out["must_support"]["profile-pas-response-bundle"] == "8/8"
+    seen, total = map(int, out["must_support"]["profile-claimresponse"].split("/"))
+    assert total == 72 and seen >= 37  # 23 before preAuthPeriod, trace numbers, transmission ids, errorElement...
+    assert "profile-task" in out["must_support"]  # the Task of a document pend, checked against PASTask
+    responses = out["invariants"]["responses"]  # every response's FHIRPath invariants hold
+    assert responses["evaluations"] > 0 and responses["failed"] == {} and responses["unevaluated"] == []

@@ -154,6 +154,8 @@ def test_questionnaire_package_by_get_and_post(api):
         {"resourceType": "Parameters", "parameter": [{"name": "context", "valueString": sent["id"]}]})).json()
     assert by_get == by_post
     (bundle,) = [p["resource"] for p in by_get["parameter"]]
+    # nia-brain-mrs asks nothing the EHR's coded data shows: no Library to carry
+    assert dtr.library(SERVICES.policies["nia-brain-mrs"], QUESTIONNAIRES["nia-brain-mrs"]) is None
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Questionnaire", "QuestionnaireResponse"]
     qr = bundle["entry"][1]["resource"]
     assert qr["subject"]["type"] == "Patient"  # DTR: the subject is the patient (here by member identifier)
@@ -173,7 +175,7 @@ def test_the_package_conforms_and_a_prefilled_response_posted_back_finds_its_req
     assert conformance.validate(package).errors == []  # dtr-qpackage-output-parameters, DTR-QPackageBundle,
     bundle = package["parameter"][0]["resource"]  # dtr-std-questionnaire: the profiles each names
     assert package["meta"]["profile"] and bundle["meta"]["profile"] and bundle["entry"][0]["resource"]["meta"]["profile"]
-    qr = {**bundle["entry"][1]["resource"], "status": "completed"}
+    qr = {**bundle["entry"][2]["resource"], "status": "completed"}
     qr["item"] = answers("cohere-mrs", {"known_brain_tumor": True})["item"]
     r = client.post("/fhir/QuestionnaireResponse", content=json.dumps(qr), headers=NURSE)
     assert r.status_code == 200
@@ -196,7 +198,7 @@ def test_dtr_standard_input_coverage_and_order(api):
     for params, expect in (
         (example, []),  # the guide's example orders a gas panel: no template applies, said in an outcome
         ({"resourceType": "Parameters", "parameter": [{"name": "coverage", "resource": coverage},
-                                                      {"name": "order", "resource": order}]}, ["Questionnaire"]),
+                                                      {"name": "order", "resource": order}]}, ["Questionnaire", "Library"]),
     ):
         r = client.post("/fhir/Questionnaire/$questionnaire-package", content=json.dumps(params), headers=NURSE)
         assert r.status_code == 200, r.text
@@ -205,3 +207,46 @@ def test_dtr_standard_input_coverage_and_order(api):
         bundle = body["parameter"][0]["resource"]
         assert [e["resource"]["resourceType"] for e in bundle.get("entry", [])] == expect
         assert (len(body["parameter"]) == 2) == (not expect)  # the outcome says why the package is empty
+
+
+@pytest.mark.parametrize("pid", POLICIES)
+def test_the_questionnaire_is_pre_populated_by_its_cql_library(pid):
+    """DTR 2.0.1: the Questionnaire names its Library (cqf-library) and the patient launch
+    context; each item the EHR's data can answer carries an initialExpression naming a define of
+    that Library's CQL; nothing else is pre-populated."""
+    import base64
+
+    from mrs_assist.fhir import conformance, cql
+
+    policy, q = SERVICES.policies[pid], QUESTIONNAIRES[pid]
+    library = dtr.library(policy, q)
+    expected = set(cql.prepopulated(set(leaves(pid))))
+    if not expected:  # nothing the EHR's data can answer: no Library, no pre-population claimed
+        assert library is None and not q.get("extension")
+        return
+    ext = {e["url"]: e for e in q["extension"]}
+    assert ext[cql.CQF_LIBRARY]["valueCanonical"] == f"{library['url']}|{library['version']}"
+    assert {e["url"]: e.get("valueCode") for e in ext[cql.LAUNCH_CONTEXT]["extension"]}["type"] == "Patient"
+    text = base64.b64decode(library["content"][0]["data"]).decode()
+    assert library["content"][0]["contentType"] == "text/cql" and text.startswith(f"library {library['name']} version")
+    expressions = {i["linkId"]: e["valueExpression"]["expression"] for i in dtr._leaves(q["item"])
+                   for e in i.get("extension") or [] if e["url"] == cql.INITIAL_EXPRESSION}
+    assert set(expressions) == expected
+    for link, expression in expressions.items():
+        assert expression == f'"{library["name"]}"."{link}"' and f'define "{link}":' in text
+    assert f"'{cql.ICD10CM}'" in text and "[Condition]" in text
+    report = conformance.validate(q, invariants=True)  # dtr-std-questionnaire and its FHIRPath invariants
+    assert report.errors == [] and not [i for i in report.issues if i["code"] == "invariant"]  # warnings too (que-0)
+    Questionnaire.model_validate(q)
+
+
+def test_the_cql_answers_only_what_the_data_shows():
+    from mrs_assist.fhir import cql
+
+    policy = SERVICES.policies["cohere-mrs"]
+    text = cql.cql(policy, {"known_brain_tumor", "neonate", "conventional_imaging_inconclusive", "metabolic_disorder"})
+    assert 'define "known_brain_tumor":' in text and "StartsWith(Code, 'C71')" in text and "else null" in text
+    assert 'define "neonate":' in text and "AgeInDays() <= 28" in text
+    assert "conventional_imaging_inconclusive" not in text  # an imaging reading no coded data shows: asked, not guessed
+    assert "metabolic_disorder" not in text  # why the study is ordered: never inferred from a diagnosis
+    assert len([n for n in POLICIES if dtr.library(SERVICES.policies[n], QUESTIONNAIRES[n])]) >= 2

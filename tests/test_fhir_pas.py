@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action, sign
+from support.fhir import answers, claim_response, fixture, mrs_bundle, payer_map, review_action, sign, valid_npis
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
@@ -49,7 +49,7 @@ def assert_conformant(body, *, inquiry=False):
     """The response validates with fhir.resources and meets the PAS profile rules (no errors)."""
     Bundle.model_validate(body)
     assert profiles.errors(profiles.check_response_bundle(body, inquiry=inquiry)) == []
-    assert conformance.validate(body).errors == []  # against the profiles it names, too
+    assert conformance.validate(body, invariants=True).errors == []  # the profiles it names and their invariants
 
 
 # --- the published examples ---------------------------------------------------------------
@@ -58,7 +58,9 @@ def test_the_inferno_v110_bundle_is_answered_with_a_conformant_pas_response_once
     # A PAS 1.1.0 bundle: 2.2.1 made Claim.item.category 1..1, and the snapshot says so.
     assert r.status_code == 422
     assert any("profile-claim#Claim.item.category" in i["diagnostics"] for i in r.json()["issue"])
-    bundle = fixture("inferno/conformant_pas_bundle_v110.json")
+    # ... and its insurer's NPI (6 digits) breaks the insurer profile's invariant us-core-16.
+    assert any(i["diagnostics"].startswith("us-core-16") for i in r.json()["issue"])
+    bundle = valid_npis(fixture("inferno/conformant_pas_bundle_v110.json"))
     bundle["entry"][0]["resource"]["item"][0]["category"] = mrs_bundle()["entry"][0]["resource"]["item"][0]["category"]
     r = submit(client, bundle)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")

@@ -11,7 +11,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from support.fhir import answers, claim_response, mrs_bundle, payer_map, review_action, sign
+from support.fhir import answers, claim_response, mrs_bundle, npi, payer_map, review_action, sign
 
 from mrs_assist.api.app import create_app
 from mrs_assist.config import Settings
@@ -45,7 +45,7 @@ def post(client, path, body, headers=NURSE):
 
 def conformant(bundle, *, inquiry=False):
     assert profiles.errors(profiles.check_response_bundle(bundle, inquiry=inquiry)) == []
-    assert conformance.validate(bundle).errors == []
+    assert conformance.validate(bundle, invariants=True).errors == []  # with the FHIRPath invariants
     return bundle
 
 
@@ -70,7 +70,7 @@ def test_inquire_matches_claim_member_and_provider_and_answers_zero_returns_othe
     assert returns(post(client, "/fhir/Claim/$inquire", other_member)) == []
     other_provider = mrs_bundle(claim_id="REQ-1")
     org = next(e["resource"] for e in other_provider["entry"] if e["resource"].get("id") == "UMOExample")
-    org["identifier"][0]["value"], org["name"] = "1111111111", "ANOTHER CLINIC"
+    org["identifier"][0]["value"], org["name"] = npi("111111111"), "ANOTHER CLINIC"  # a valid NPI (us-core-17)
     assert returns(post(client, "/fhir/Claim/$inquire", other_provider)) == []
 
 
@@ -108,7 +108,8 @@ def test_items_are_adjudicated_one_by_one(client):
                for i in cr["item"]]
     assert actions == ["A1", "A4"]
     issued = [[e["url"].rsplit("-", 1)[-1] for e in i.get("extension", [])] for i in cr["item"]]
-    assert issued == [["itemTraceNumber", "itemPreAuthIssueDate"], ["itemTraceNumber"]]  # issue date: A1 only
+    certified_only = {"itemPreAuthIssueDate", "itemAuthorizedDetail", "itemAuthorizedProvider"}
+    assert certified_only <= set(issued[0]) and not certified_only & set(issued[1])  # the A1 item's only
     note = {n["number"]: n["text"] for n in cr["processNote"]}[cr["item"][1]["noteNumber"][0]]
     assert "not one the reviewed policy governs" in note
 
@@ -323,3 +324,36 @@ def test_a_provider_systems_new_information_on_a_signed_request_opens_a_new_vers
     assert len(versions) == 2 and {v["status"] for v in versions} == {"signed", "draft"}
     draft = next(v for v in versions if v["status"] == "draft")
     assert draft["clock"]["decided_at"] is None  # its A1 was never returned: it waits for sign-off
+
+
+def test_claim_update_item_changes_are_stored_and_later_inquiries_reflect_them(client):
+    from mrs_assist.fhir import items
+
+    first = claim_response(post(client, "/fhir/Claim/$submit", mrs_bundle(claim_id="REQ-IT")).json())
+    # An update adding a consultation line (CPT 99242) and cancelling the 76390 line.
+    update = _update_of("REQ-IT", cancel=True)
+    claim = update["entry"][0]["resource"]
+    added = copy.deepcopy(claim["item"][0])
+    added.pop("modifierExtension")
+    added["sequence"] = 2
+    added["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99242"}]}
+    claim["item"].append(added)
+    assert post(client, "/fhir/Claim/$submit", update).status_code == 200
+    # A later inquiry (the inquiry's own items say nothing of the update) answers the stored lines.
+    (found,) = returns(post(client, "/fhir/Claim/$inquire", mrs_bundle(claim_id="REQ-IT")))
+    cr = claim_response(found)
+    assert cr["id"] == first["id"]
+    actions = {i["itemSequence"]: i["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"]
+               for i in cr["item"]}
+    assert actions == {1: "C", 2: "A4"}
+    # The change is an audited entry of the record: what was added and cancelled.
+    history = client.get(f"/v1/determinations/{first['id']}/history", headers=NURSE)
+    assert history.status_code == 200
+    audit = [e for e in client.app.state.services.records.history(first["id"]) if e["action"] == items.ACTION]
+    assert len(audit) == 2  # the submission's lines, then the update's
+    stored = items.latest(client.app.state.services.records, first["id"])
+    assert [(i["sequence"], i["cancelled"]) for i in stored] == [(1, True), (2, False)]
+    # The audit chain with these entries still verifies.
+    from mrs_assist.records import verify_summary
+
+    assert verify_summary(client.app.state.services.records)[0] is True

@@ -39,11 +39,32 @@ def answers(policy_id: str, facts: dict[str, bool], *, version: str | None = Non
     return qr
 
 
+def npi(digits: str) -> str:
+    """A valid NPI from up to 9 digits: left-padded to 9, then the Luhn check digit over the
+    '80840' prefix (the rule of the snapshots' invariant us-core-17)."""
+    base = digits.zfill(9)[-9:]
+    total = 0
+    for i, ch in enumerate(reversed("80840" + base)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return base + str((10 - total % 10) % 10)
+
+
+def valid_npis(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with each NPI that is not 10 digits made a valid one (the PAS 1.1.0 fixture's
+    insurer and practitioner NPIs break the snapshots' invariants us-core-16/17)."""
+    for entry in bundle["entry"]:
+        for ident in entry["resource"].get("identifier") or []:
+            if ident.get("system") == "http://hl7.org/fhir/sid/us-npi" and len(ident.get("value", "")) != 10:
+                ident["value"] = npi(ident["value"])
+    return bundle
+
+
 def mrs_bundle(*, claim_id: str = "REQ-1", notes: str | None = None, facts_qr: dict[str, Any] | None = None,
                cpt: str = "76390", urgent: bool = False) -> dict[str, Any]:
     """The published conformant PAS bundle asking for `cpt`, with notes as a text attachment
     and a DTR QuestionnaireResponse in supportingInfo when given."""
-    bundle = copy.deepcopy(fixture("inferno/conformant_pas_bundle_v110.json"))
+    bundle = valid_npis(copy.deepcopy(fixture("inferno/conformant_pas_bundle_v110.json")))
     claim = bundle["entry"][0]["resource"]
     claim["identifier"][0]["value"] = claim_id
     claim["item"][0]["productOrService"] = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": cpt}]}

@@ -7,7 +7,8 @@ type, choice type, fixed/pattern values), type profiles of extensions, datatypes
 entries, and it reports which must-support elements of each profile an instance populates.
 
 The packages are the HL7 FHIR NPM tarballs in ``igs/`` (CC0; taken from the Inferno test kits,
-Apache-2.0; see ``igs/SOURCES.md``). What the checker does not do: FHIRPath invariants,
+Apache-2.0; see ``igs/SOURCES.md``). FHIRPath invariants (``constraint.expression``) are
+evaluated with fhirpathpy when asked (``invariants=True``). What the checker does not do:
 bindings to value sets outside the packages (X12, US Core, LOINC: counted as unchecked), and
 discriminators written as FHIRPath functions (the slice is not decided, so not enforced).
 
@@ -155,6 +156,10 @@ class Report:
     must_support: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """profile url → the must-support element ids the instance populated."""
     unchecked_bindings: set[str] = field(default_factory=set)
+    invariants: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    """constraint key → [times it held, times it failed] (FHIRPath invariants, when evaluated)."""
+    unevaluated: set[str] = field(default_factory=set)
+    """constraint keys whose FHIRPath the library could not evaluate (not counted as pass or fail)."""
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -168,6 +173,10 @@ class Report:
         for url, ids in other.must_support.items():
             self.must_support[url] |= ids
         self.unchecked_bindings |= other.unchecked_bindings
+        for key, (held, failed) in other.invariants.items():
+            self.invariants[key][0] += held
+            self.invariants[key][1] += failed
+        self.unevaluated |= other.unevaluated
 
 
 # --- matching values --------------------------------------------------------------------------
@@ -218,10 +227,83 @@ def _navigate(value: Any, path: str) -> list[Any] | None:
     return current
 
 
+@cache
+def _parsed(expression: str):
+    """A FHIRPath invariant parsed once by fhirpathpy; None when the library cannot parse it."""
+    from fhirpathpy.parser import parse
+
+    try:
+        return parse(expression)
+    except Exception:  # noqa: BLE001 - a grammar the library does not cover: unevaluated, not failed
+        return None
+
+
+def _compiled(base: str, expression: str):
+    """fhirpathpy's evaluation of `expression` on a value at element path `base` (typed by the R4
+    model, as `fhirpathpy.evaluate` with a base does), or None when it cannot be parsed."""
+    from fhirpathpy import apply_parsed_path
+    from fhirpathpy.engine.nodes import ResourceNode
+    from fhirpathpy.models import models
+
+    node = _parsed(expression)
+    if node is None:
+        return None
+    return lambda value, env: apply_parsed_path(ResourceNode.create_node(value, base), node, dict(env), models["r4"],
+                                                {"traceFn": lambda *_: None, "userInvocationTable": _FUNCTIONS})
+
+
+def _has_value(inputs: list[Any]) -> list[bool]:
+    """FHIRPath hasValue() (not in fhirpathpy): a single primitive with a value."""
+    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], (dict, list))]
+
+
+_FUNCTIONS = {"hasValue": {"fn": _has_value, "arity": {0: []}}}
+
+
 class _Checker:
-    def __init__(self, reg: Registry, report: Report) -> None:
+    def __init__(self, reg: Registry, report: Report, claimed: bool = True, invariants: bool = False) -> None:
         self.reg = reg
         self.report = report
+        self.claimed = claimed
+        self.invariants = invariants
+        self.resources: list[dict[str, Any]] = []
+        """The enclosing resources, outermost first (%rootResource, %resource)."""
+
+    def invariant(self, element: dict[str, Any], suffix: str, value: Any, where: str) -> None:
+        """Each FHIRPath constraint of `element` on `value` (a complex value: a JSON primitive
+        always has a value, so ele-1 holds for it), evaluated with fhirpathpy; a failed `error`
+        constraint is an error, a failed `warning` a warning."""
+        if not isinstance(value, dict):
+            return
+        codes = [t["code"] for t in element.get("type") or []]
+        if "resourceType" in value:  # a resource (root, entry, contained): its own type
+            base = value["resourceType"]
+        elif suffix:  # a choice: the datatype chosen
+            base = suffix
+        elif len(codes) == 1 and codes[0][:1].isupper() and codes[0] not in ("BackboneElement", "Element"):
+            base = codes[0]  # a datatype (Extension, CodeableConcept...): typed as itself
+        else:
+            base = element.get("path", "")  # a backbone element: by its path in the resource
+        here = value if "resourceType" in value else (self.resources[-1] if self.resources else value)
+        env = {"resource": here, "rootResource": self.resources[0] if self.resources else here}
+        for constraint in element.get("constraint") or []:
+            key, expression = constraint.get("key", "?"), constraint.get("expression")
+            if not expression:
+                continue
+            compiled = _compiled(base, expression)
+            try:
+                result = compiled(value, env) if compiled is not None else None
+            except Exception:  # noqa: BLE001 - a function the library does not implement
+                result = None
+            if result is None:
+                self.report.unevaluated.add(key)
+                continue
+            held = result == [True] or result == []  # an empty result does not fail (FHIR validators agree)
+            self.report.invariants[key][0 if held else 1] += 1
+            if not held:
+                severity = "error" if constraint.get("severity") == "error" else "warning"
+                self.report.issues.append({"severity": severity, "code": "invariant", "expression": [where],
+                                           "diagnostics": f"{key}: {constraint.get('human', '')[:200]}"})
 
     # A resource or datatype against a whole profile
     def profile(self, value: Any, url: str, where: str, depth: int) -> None:
@@ -232,8 +314,16 @@ class _Checker:
         if profile.kind == "resource" and isinstance(value, dict) and value.get("resourceType") != profile.type:
             self.report.error(where, f"{url}: resourceType must be {profile.type}", "structure")
             return
-        if root is not None:
+        if root is None:
+            return
+        entered = isinstance(value, dict) and "resourceType" in value
+        if entered:
+            self.resources.append(value)
+        try:
             self.element_value(profile, root, "", value, where, depth)
+        finally:
+            if entered:
+                self.resources.pop()
 
     def any_profile(self, value: Any, urls: list[str], where: str, depth: int) -> None:
         """Conformant to at least one of `urls` (those in the packages): the first that passes,
@@ -245,7 +335,9 @@ class _Checker:
         best: Report | None = None
         for url in sorted(known, key=lambda u: _bare(u) not in claimed):
             trial = Report()
-            _Checker(self.reg, trial).profile(value, url, where, depth)
+            checker = _Checker(self.reg, trial, self.claimed, self.invariants)
+            checker.resources = self.resources
+            checker.profile(value, url, where, depth)
             if not trial.errors:
                 self.report.merge(trial)
                 return
@@ -267,6 +359,8 @@ class _Checker:
             self.report.error(where, f"{profile.url}#{eid}: must be exactly {json.dumps(fixed[1])[:120]}", "value")
         if (pattern := _prefixed(element, "pattern")) is not None and not _contains(value, pattern[1]):
             self.report.error(where, f"{profile.url}#{eid}: must match the pattern {json.dumps(pattern[1])[:120]}", "value")
+        if self.invariants:
+            self.invariant(element, suffix, value, where)
         binding = element.get("binding") or {}
         if binding.get("strength") == "required" and binding.get("valueSet"):
             self.binding(value, binding["valueSet"], f"{profile.url}#{eid}", where)
@@ -282,6 +376,12 @@ class _Checker:
         profiles = [p for t in types for p in t.get("profile") or []]
         if profiles and not (type_codes == {"Extension"} and profile.children.get(eid)):
             self.any_profile(value, profiles, where, depth + 1)
+        elif self.claimed and type_codes == {"Resource"} and "resourceType" in value:
+            # a bundle entry or contained resource the profile leaves open: checked against
+            # each packaged profile it claims (as the HL7 validator does)
+            for url in (value.get("meta") or {}).get("profile") or []:
+                if isinstance(url, str) and _bare(url) in self.reg.profiles:
+                    self.profile(value, url, where, depth + 1)
 
     def binding(self, value: Any, vs_url: str, what: str, where: str) -> None:
         codes = self.reg.codes(vs_url)
@@ -405,15 +505,21 @@ class _Checker:
         return profile.elements.get(sl["id"] + "." + path)
 
 
-def validate(resource: Any, profile_url: str | None = None, *, reg: Registry | None = None) -> Report:
+def validate(resource: Any, profile_url: str | None = None, *, reg: Registry | None = None,
+             claimed: bool = True, invariants: bool = False) -> Report:
     """Check `resource` against `profile_url` (default: each packaged profile its meta.profile
-    names). Issues name the element and the profile rule, never the instance's values."""
+    names). A bundle entry (or contained resource) the profile leaves open is checked against
+    the packaged profiles it claims in its own meta.profile, unless `claimed` is False (what a
+    server reads from a request: the bundle's profile decides). With `invariants`, each
+    element's FHIRPath constraints (`constraint.expression`) are evaluated too (fhirpathpy),
+    counted per key in `Report.invariants`. Issues name the element and the profile rule, never
+    the instance's values."""
     reg = reg or registry()
     report = Report()
     urls = [profile_url] if profile_url else [
         p for p in ((resource.get("meta") or {}).get("profile") or []) if _bare(p) in reg.profiles
     ] if isinstance(resource, dict) else []
-    checker = _Checker(reg, report)
+    checker = _Checker(reg, report, claimed, invariants)
     for url in urls:
         if _bare(url) not in reg.profiles:
             report.error("", f"profile {url} is not in the packages", "not-found")

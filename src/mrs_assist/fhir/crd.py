@@ -1,4 +1,5 @@
-"""Da Vinci CRD, light: a CDS Hooks service (`order-select`, `order-sign`) that answers "is prior
+"""Da Vinci CRD, light: a CDS Hooks service (`order-select`, `order-sign`, `order-dispatch`,
+`appointment-book`; the same card logic for each) that answers "is prior
 authorization required for MR spectroscopy (CPT 76390) under this coverage, and what must be
 documented?" with one card citing the policy's clauses."""
 
@@ -15,13 +16,20 @@ from mrs_assist.fhir.pas import CPT_SYSTEMS
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, parse
 
-HOOKS = ("order-select", "order-sign")
+HOOKS = ("order-select", "order-sign", "order-dispatch", "appointment-book")
 SERVICE_IDS = {f"mrs-assist-{hook}": hook for hook in HOOKS}
 CRD_VERSION = "2.0.1"
 CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TOPIC = {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage Information"}
 """CRD card type (cdshooks-card-type, the `_cardType` codes of CRD's temp code system)."""
+
+
+PREFETCH = {
+    "order-dispatch": {"orders": "ServiceRequest?_id={{context.dispatchedOrders.ServiceRequest.id}}"},
+    "appointment-book": {"orders": "ServiceRequest?_id={{context.appointments.Appointment.basedOn.reference}}"},
+}
+"""Prefetch beyond the coverage: the dispatched orders, and the orders appointments are based on."""
 
 
 class BadHookResource(InvalidRequestError):
@@ -44,7 +52,7 @@ def discovery(cpt_codes: list[str]) -> dict[str, Any]:
             "title": "Prior authorization requirements for MR spectroscopy",
             "description": f"Says whether CPT {', '.join(cpt_codes)} needs prior authorization under the member's "
                            "coverage and which documentation the policy asks for, citing its clauses.",
-            "prefetch": {"coverage": "Coverage?patient={{context.patientId}}&status=active"},
+            "prefetch": {"coverage": "Coverage?patient={{context.patientId}}&status=active", **PREFETCH.get(hook, {})},
             "extension": {"davinci-crd.version": CRD_VERSION},
         }
         for service_id, hook in SERVICE_IDS.items()
@@ -67,15 +75,48 @@ def _resources(value: Any) -> list[dict[str, Any]]:
     return [value]
 
 
-def _ordered_codes(orders: list[dict[str, Any]], selections: list[str] | None) -> list[str]:
+def _codes_of(resource: dict[str, Any], others: dict[str, dict[str, Any]]) -> list[str]:
+    """The CPT codes a request asks for: an order's `code`; an Appointment's `serviceType` and
+    the orders it is `basedOn` (found among the call's other resources)."""
+    concepts = [resource.get("code") or {}]
+    if resource.get("resourceType") == "Appointment":
+        concepts += [c for c in resource.get("serviceType") or [] if isinstance(c, dict)]
+        concepts += [(others.get(ref.get("reference", "")) or {}).get("code") or {}
+                     for ref in resource.get("basedOn") or [] if isinstance(ref, dict)]
+    return [str(c["code"]) for concept in concepts if isinstance(concept, dict) for c in concept.get("coding") or []
+            if isinstance(c, dict) and c.get("system") in CPT_SYSTEMS and c.get("code")]
+
+
+def _ordered_codes(orders: list[dict[str, Any]], selections: list[str] | None,
+                   others: dict[str, dict[str, Any]] | None = None) -> list[str]:
     codes = []
     for order in orders:
         if selections is not None and f"{order.get('resourceType')}/{order.get('id')}" not in selections:
             continue
-        for coding in (order.get("code") or {}).get("coding") or []:
-            if coding.get("system") in CPT_SYSTEMS and coding.get("code"):
-                codes.append(str(coding["code"]))
+        codes += _codes_of(order, others or {})
     return codes
+
+
+def _hook_orders(hook: str, context: dict[str, Any], prefetch: dict[str, Any]
+                 ) -> tuple[list[dict[str, Any]], list[str] | None, dict[str, dict[str, Any]]]:
+    """(the requests a hook is about, the 'Type/id' selection among them or None, every other
+    resource of the call by 'Type/id'): order-select/order-sign `draftOrders`;
+    order-dispatch the `dispatchedOrders` (references) found in the prefetched resources;
+    appointment-book the `appointments` Bundle (with the orders they are based on, prefetched)."""
+    fetched = [r for key, value in prefetch.items() if key != "coverage" for r in _resources(value)]
+    if hook == "appointment-book":
+        orders = _resources(context.get("appointments"))
+        selections = None
+    elif hook == "order-dispatch":
+        selections = context.get("dispatchedOrders")
+        if not (isinstance(selections, list) and selections and all(isinstance(s, str) for s in selections)):
+            raise InvalidRequestError("context.dispatchedOrders must be a list of 'Type/id' references")
+        orders = [*_resources(context.get("draftOrders")), *fetched]
+    else:
+        orders = _resources(context.get("draftOrders"))
+        selections = context.get("selections") if hook == "order-select" else None
+    others = {f"{r.get('resourceType')}/{r.get('id')}": r for r in [*orders, *fetched]}
+    return orders, selections, others
 
 
 def coverage_keys(resources: list[dict[str, Any]]) -> CoverageKeys:
@@ -121,15 +162,14 @@ def cards(hook: str, request: dict[str, Any], *, payer_map: PayerMap, policies: 
     context = request.get("context")
     if request.get("hook") not in (None, hook) or not isinstance(context, dict):
         raise InvalidRequestError(f"a {hook} call needs 'context' (and 'hook' = {hook})")
-    orders = _resources(context.get("draftOrders"))
-    selections = context.get("selections") if hook == "order-select" else None
-    if selections is not None and not (isinstance(selections, list) and all(isinstance(s, str) for s in selections)):
-        raise InvalidRequestError("context.selections must be a list of 'Type/id' strings")
     prefetch = request.get("prefetch") or {}
     if not isinstance(prefetch, dict):
         raise InvalidRequestError("prefetch must be an object")
+    orders, selections, others = _hook_orders(hook, context, prefetch)
+    if selections is not None and not (isinstance(selections, list) and all(isinstance(s, str) for s in selections)):
+        raise InvalidRequestError("context.selections must be a list of 'Type/id' strings")
     governed = {c for p in policies.values() for c in p.scope.cpt_codes}
-    codes = [c for c in _ordered_codes(orders, selections) if c in governed]
+    codes = [c for c in _ordered_codes(orders, selections, others) if c in governed]
     if not codes:
         return {"cards": []}
     coverages = _resources(prefetch.get("coverage"))
@@ -157,7 +197,7 @@ def cards(hook: str, request: dict[str, Any], *, payer_map: PayerMap, policies: 
             "extension": {"clauses": [policy.scope.cpt_clause, *(n.clause for n in policy.indications.children if n.clause)],
                           "questionnaire": dtr.canonical(policy)},
         }],
-        "systemActions": _coverage_actions(orders, selections, governed, coverages, policy, request),
+        "systemActions": _coverage_actions(orders, selections, governed, coverages, policy, request, others),
     }
 
 
@@ -172,7 +212,8 @@ def _payer_display(coverages: list[dict[str, Any]]) -> str | None:
 
 
 def _coverage_actions(orders: list[dict[str, Any]], selections: list[str] | None, governed: set[str],
-                      coverages: list[dict[str, Any]], policy: Policy, request: dict[str, Any]) -> list[dict[str, Any]]:
+                      coverages: list[dict[str, Any]], policy: Policy, request: dict[str, Any],
+                      others: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """CRD coverage-information system actions: each governed order, updated with an
     ext-coverage-information saying it is covered conditionally, needs prior authorization and
     clinical documentation with the PA, with the policy's DTR questionnaire."""
@@ -184,8 +225,7 @@ def _coverage_actions(orders: list[dict[str, Any]], selections: list[str] | None
         key = f"{order.get('resourceType')}/{order.get('id')}"
         if selections is not None and key not in selections:
             continue
-        codes = {str(c.get("code")) for c in (order.get("code") or {}).get("coding") or [] if c.get("system") in CPT_SYSTEMS}
-        if not codes & governed & set(policy.scope.cpt_codes):
+        if not set(_codes_of(order, others or {})) & governed & set(policy.scope.cpt_codes):
             continue
         assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:crd:{request.get('hookInstance', '')}:{key}"))
         info = {"url": COVERAGE_INFORMATION, "extension": [

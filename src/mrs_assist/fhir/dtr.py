@@ -17,10 +17,12 @@ answers to hidden questions are dropped, as FHIR says they must be.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from mrs_assist.criteria import Catalogue, Policy
 from mrs_assist.criteria.engine import TraceNode, build_trace
+from mrs_assist.fhir import cql
 from mrs_assist.fhir.resources import FhirError, build, issue
 
 QUESTIONNAIRE_URL = "http://mrs-assist.local/fhir/Questionnaire/"
@@ -119,19 +121,31 @@ def build_questionnaire(policy: Policy, catalogue: Catalogue) -> dict[str, Any]:
                       "text": "Further documentation (safety flags, investigational uses): cited, never decisive alone"})
     url, version = canonical(policy).split("|")
     title = f"{policy.policy_id} criteria for MR spectroscopy (CPT {', '.join(policy.scope.cpt_codes)})"
-    return build("Questionnaire", {
+    return cql.link(build("Questionnaire", {
         "id": policy.policy_id,
         "meta": {"profile": [STD_QUESTIONNAIRE]},
         "text": {"status": "generated",
                  "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(title)}</p></div>'},
         "url": url,
         "version": version,
-        "name": policy.policy_id.replace("-", "_"),
+        "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", policy.policy_id)),  # que-0
         "title": title,
         "status": "active",
         "subjectType": ["Patient"],
         "item": items,
-    })
+    }), policy)  # pre-populated from the EHR's data by the policy's CQL Library (fhir.cql)
+
+
+def library(policy: Policy, questionnaire: dict[str, Any]) -> dict[str, Any] | None:
+    """The CQL Library the questionnaire references (`cqf-library`), or None when it pre-populates nothing."""
+    facts = {i.get("linkId") for i in _all_items(questionnaire.get("item") or [])}
+    return cql.library(policy, facts) if cql.prepopulated(facts) else None
+
+
+def _all_items(items: list[dict[str, Any]]):
+    for item in items:
+        yield item
+        yield from _all_items(item.get("item") or [])
 
 
 def _leaves(items: list[dict[str, Any]]):

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,8 +27,9 @@ from mrs_assist.criteria.reasons import denial_reason
 from mrs_assist.fhir import profiles
 from mrs_assist.fhir.payers import CoverageKeys, PayerMap
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
+from mrs_assist.intake.documents import MEDIA_TYPES
 from mrs_assist.records.models import CONTRADICTION_MARK
-from mrs_assist.schemas import DeterminationRequest, Party, Patient
+from mrs_assist.schemas import DeterminationRequest, DocumentUpload, Party, Patient
 
 CPT_SYSTEMS = frozenset({"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12"})
 LEVEL_OF_SERVICE = profiles.PAS + "extension-levelOfServiceCode"
@@ -239,13 +241,48 @@ def _first_id(resource: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """Clinical notes (text attachments of DocumentReferences, free-form messages) and
-    QuestionnaireResponses from the claim's supportingInfo."""
-    notes, answers = [], []
+TEXT_TYPES = ("text/plain", "text/markdown")
+MAX_ATTACHMENTS = 20
+
+
+def _attachment(att: dict[str, Any], where: str, notes: list[str], documents: list[DocumentUpload]) -> None:
+    """One attachment with inline `data`: text becomes notes; a PDF or an image (PNG, JPEG,
+    TIFF) becomes a document of the case, read by the intake (text layer, else OCR), each page
+    a document that evidence points at. Other types, and URL-only attachments, are not read."""
+    kind = str(att.get("contentType", "")).split(";")[0].strip().lower()
+    if not att.get("data") or not isinstance(att["data"], str):
+        return
+    if kind in TEXT_TYPES:
+        try:
+            notes.append(base64.b64decode(att["data"], validate=True).decode("utf-8"))
+        except (binascii.Error, UnicodeDecodeError):
+            raise FhirError("an attachment is not base64 UTF-8 text", issues=[issue(
+                "attachment.data must be base64 of UTF-8 text", code="invalid", expression=where)]) from None
+    elif kind in MEDIA_TYPES:
+        if len(documents) >= MAX_ATTACHMENTS:
+            raise FhirError("too many documents", issues=[issue(
+                f"at most {MAX_ATTACHMENTS} PDF or image attachments per request", code="too-long", expression=where)])
+        name = str(att.get("title") or f"attachment-{len(documents) + 1}")[:300]
+        try:
+            documents.append(DocumentUpload(name=name, media_type=kind, content_base64=att["data"]))
+        except ValidationError:
+            raise FhirError("an attachment cannot be read", issues=[issue(
+                "attachment.data is too large or its title is not plain text", code="invalid", expression=where)]) from None
+
+
+def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]
+                       ) -> tuple[str, list[dict[str, Any]], list[DocumentUpload]]:
+    """Clinical notes (text attachments, free-form messages), QuestionnaireResponses and
+    documents (PDF and image attachments: `valueAttachment`, or DocumentReference content) from
+    the claim's supportingInfo."""
+    notes: list[str] = []
+    answers: list[dict[str, Any]] = []
+    documents: list[DocumentUpload] = []
     for info in claim.get("supportingInfo") or []:
         if isinstance(info.get("valueString"), str):
             notes.append(info["valueString"])
+        if isinstance(info.get("valueAttachment"), dict):
+            _attachment(info["valueAttachment"], "Claim.supportingInfo.valueAttachment", notes, documents)
         res = _resource(bundle, _ref(info.get("valueReference")))
         if not res:
             continue
@@ -253,15 +290,8 @@ def _notes_and_answers(bundle: dict[str, Any], claim: dict[str, Any]) -> tuple[s
             answers.append(res)
         elif res.get("resourceType") == "DocumentReference":
             for content in res.get("content") or []:
-                att = content.get("attachment") or {}
-                if str(att.get("contentType", "")).split(";")[0].strip() in ("text/plain", "text/markdown") and att.get("data"):
-                    try:
-                        notes.append(base64.b64decode(att["data"], validate=True).decode("utf-8"))
-                    except (binascii.Error, UnicodeDecodeError):
-                        raise FhirError("an attachment is not base64 UTF-8 text", issues=[issue(
-                            "attachment.data must be base64 of UTF-8 text", code="invalid",
-                            expression="DocumentReference.content.attachment.data")]) from None
-    return "\n\n".join(notes)[:MAX_NOTE_CHARS], answers
+                _attachment(content.get("attachment") or {}, "DocumentReference.content.attachment", notes, documents)
+    return "\n\n".join(notes)[:MAX_NOTE_CHARS], answers, documents
 
 
 def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, bool] | None = None) -> DeterminationRequest:
@@ -274,7 +304,7 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
         raise FhirError("no coverage policy is configured for this member's payer or plan", code="no_policy",
                         issues=[issue("no coverage policy is configured for this member's payer or plan "
                                       "(see the payer map)", expression="Claim.insurance.coverage", code="not-supported")])
-    notes, answers = _notes_and_answers(bundle, claim)
+    notes, answers, documents = _notes_and_answers(bundle, claim)
     patient = _resource(bundle, _ref(claim.get("patient")))
     provider = _resource(bundle, _ref(claim.get("provider")))
     try:
@@ -288,6 +318,7 @@ def to_request(submission: Submission, payer_map: PayerMap, facts: dict[str, boo
             urgency=_urgency(claim),
             member=Party(name=_name(patient), id=_first_id(patient)),
             provider=Party(name=_name(provider), id=_first_id(provider)),
+            documents=documents or None,
         )
     except ValidationError as exc:
         raise FhirError("the claim's content cannot be checked", issues=[
@@ -361,10 +392,19 @@ def _item_cpts(item: dict[str, Any]) -> set[str]:
 
 
 ITEM_TRACE_NUMBER = profiles.PAS + "extension-itemTraceNumber"
+ITEM_TRACE_SYSTEM = "http://mrs-assist.local/fhir/NamingSystem/item-trace-number"
+TRANSMISSION_IDENTIFIERS = profiles.PAS + "extension-TransmissionIdentifiers"
+ADMINISTRATION_REFERENCE = profiles.PAS + "extension-administrationReferenceNumber"
 CLAIM_RESPONSE_REVIEWER = profiles.PAS + "extension-claimResponseReviewer"
 X12_755 = "https://codesystem.x12.org/005010/755"
 LOINC_HISTORY_AND_PHYSICAL = "34117-2"
 """LOINC 'History and physical note' (PAS attachment codes): where the facts a pend asks for are documented."""
+
+
+def narrative(text: str) -> dict[str, str]:
+    """A generated narrative (dom-6: a resource should have one) of plain `text`, escaped."""
+    return {"status": "generated",
+            "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(text[:2000])}</p></div>'}
 
 
 def communication_request(record, id: str, claim: dict[str, Any], line: int, now: datetime) -> dict[str, Any]:
@@ -375,6 +415,9 @@ def communication_request(record, id: str, claim: dict[str, Any], line: int, now
     data: dict[str, Any] = {
         "id": id,
         "meta": {"profile": [profiles.PAS + "profile-communicationrequest"]},
+        "text": narrative(f"Documentation needed: {missing}"),
+        # PAS IdentifierUnlessVO: an identifier unless the request is by voice
+        "identifier": [{"system": "http://mrs-assist.local/fhir/NamingSystem/communication-request", "value": id}],
         "extension": [{"url": profiles.PAS + "extension-serviceLineNumber", "valuePositiveInt": line}],
         "status": "active",
         "category": [{"coding": [{"system": X12_755, "code": "09", "display": "Progress Report"}]}],
@@ -387,12 +430,168 @@ def communication_request(record, id: str, claim: dict[str, Any], line: int, now
     if claim.get("provider"):
         data["recipient"] = [claim["provider"]]
     return build("CommunicationRequest", data)
+PAS_TEMP_CODES = "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes"
+
+
+def _logical(resource_ref: Any, bundle: dict[str, Any]) -> dict[str, Any] | None:
+    """A Reference by identifier only (PASTask: 'Provider ID - only send the identifier') for
+    the resource `resource_ref` points at (in the bundle, or already an identifier)."""
+    if not isinstance(resource_ref, dict):
+        return None
+    if isinstance(resource_ref.get("identifier"), dict) and resource_ref["identifier"].get("value"):
+        return {"identifier": resource_ref["identifier"]}
+    target = _resource(bundle, _ref(resource_ref))
+    for ident in (target or {}).get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("value"):
+            return {"identifier": {k: ident[k] for k in ("system", "value") if ident.get(k)}}
+    return None
+
+
+def attachment_task(record, id: str, submission: Submission, line: int, payer_url: str) -> dict[str, Any]:
+    """A PASTask asking the provider for the documentation a pend needs (code
+    attachment-request-code): the attachment wanted (LOINC history and physical note, where the
+    missing facts are documented) for the reviewed item line, where to send it (payer-url), for
+    the member, owned by the requesting provider (by identifier), because of this request."""
+    claim = submission.claim
+    data: dict[str, Any] = {
+        "id": id,
+        "meta": {"profile": [profiles.PAS + "profile-task"]},
+        "text": narrative("Send the history and physical note documenting: "
+                          + ("; ".join(record.response.missing_information) or "what the policy requires")),
+        "identifier": [{"system": "http://mrs-assist.local/fhir/NamingSystem/task", "value": id}],
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": PAS_TEMP_CODES, "code": "attachment-request-code"}]},
+        "for": claim.get("patient"),
+        "reasonCode": {"coding": [{"system": PAS_TEMP_CODES, "code": "priorAuthorization"}]},
+        "reasonReference": {"type": "Claim", "identifier": claim["identifier"][0]} if claim.get("identifier") else
+        {"type": "Claim", "identifier": {"value": record.id}},
+        "description": ("Documentation needed: " + "; ".join(record.response.missing_information))[:1000]
+        if record.response.missing_information else None,
+        "input": [
+            {"type": {"coding": [{"system": PAS_TEMP_CODES, "code": "payer-url"}]}, "valueUrl": payer_url},
+            {"extension": [{"url": profiles.PAS + "extension-serviceLineNumber", "valuePositiveInt": line}],
+             "type": {"coding": [{"system": PAS_TEMP_CODES, "code": "attachments-needed"}]},
+             "valueCodeableConcept": {"coding": [{"system": "http://loinc.org", "code": LOINC_HISTORY_AND_PHYSICAL,
+                                                  "display": "History and physical note"}]}},
+        ],
+    }
+    if requester := _logical(claim.get("insurer"), submission.bundle):
+        data["requester"] = requester
+    if owner := _logical(claim.get("provider"), submission.bundle):
+        data["owner"] = owner
+    return build("Task", {k: v for k, v in data.items() if v})
+
+
+UNREAD_DOCUMENTS_NOTE = ("The PDF or image attachments sent with this update were not added to the case: a "
+                         "request's documents are read when it is first submitted. Send them to the reviewer.")
 NOT_REVIEWED_NOTE = ("Pended: this service is not one the reviewed policy governs; it was not reviewed "
                      "here and needs its own review.")
 
 
+def _transmission(claim: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's X12 transmission identifiers (GS/ISA) answered back with sender and
+    receiver swapped, as the IG's responses do; none when the request carries none."""
+    swap = {"applicationSenderCode": "applicationReceiverCode", "applicationReceiverCode": "applicationSenderCode",
+            "interchangeSenderID": "interchangeReceiverID", "interchangeReceiverID": "interchangeSenderID"}
+    for ext in claim.get("extension") or []:
+        if ext.get("url") == TRANSMISSION_IDENTIFIERS:
+            subs = [{"url": swap[e["url"]], "valueString": e["valueString"]} for e in ext.get("extension") or []
+                    if e.get("url") in swap and isinstance(e.get("valueString"), str)]
+            if {e["url"] for e in subs} >= {"applicationSenderCode", "applicationReceiverCode"}:
+                return [{"url": TRANSMISSION_IDENTIFIERS, "extension": sorted(subs, key=lambda e: list(swap).index(e["url"]))}]
+    return []
+
+
+def _requested_period(item: dict[str, Any]) -> dict[str, str] | None:
+    """The item's requested service date or period as a Period of dates (None: not given)."""
+    if isinstance(item.get("servicedPeriod"), dict):
+        period = {k: str(v)[:10] for k, v in item["servicedPeriod"].items() if k in ("start", "end") and v}
+        if "start" in period:
+            return {"start": period["start"], "end": period.get("end", period["start"])}
+    if isinstance(item.get("servicedDate"), str) and item["servicedDate"]:
+        return {"start": item["servicedDate"][:10], "end": item["servicedDate"][:10]}
+    return None
+
+
+def _preauth_period(item: dict[str, Any], now: datetime, valid_days: int | None) -> dict[str, str] | None:
+    """When a certified item's authorization is valid: the payer's configured validity
+    (`authorization_valid_days` of the payer map) from the decision date, stretched to cover
+    the service dates the item asked for; else the requested dates themselves (certified in
+    total means as asked); None when neither is known (nothing is invented)."""
+    requested = _requested_period(item)
+    if valid_days is None:
+        return requested
+    start, end = now.date(), now.date() + timedelta(days=valid_days)
+    if requested:
+        end = max(end, date.fromisoformat(requested["end"])) if _is_date(requested["end"]) else end
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def item_trace_number(record_id: str, sequence: Any) -> dict[str, str]:
+    """The trace number this UMO assigns to a response item (X12 278 2000F TRN, UMO-assigned)."""
+    return {"system": ITEM_TRACE_SYSTEM, "value": f"{record_id}-{sequence}"}
+
+
+def _item_extensions(record, bundle: dict[str, Any], claim: dict[str, Any], item: dict[str, Any], action: str,
+                     sequence: Any, now: datetime, valid_days: int | None) -> list[dict[str, Any]]:
+    """A response item's PAS extensions, each from what the request or the decision holds: the
+    submitter's item trace numbers and this UMO's own, the requested service date, the
+    authorization number and administrative reference number the request cites; for a
+    certified item its issue date, validity period and what was authorized (the requested
+    service and quantity and the care-team provider the item names, certified in total); for a not-certified item this UMO's
+    administrative reference number."""
+    ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
+    ext.append({"url": ITEM_TRACE_NUMBER, "valueIdentifier": item_trace_number(record.id, sequence)})
+    if requested := _requested_period(item):
+        ext.append({"url": profiles.PAS + "extension-itemRequestedServiceDate", "valuePeriod": requested})
+    previous = [e.get("valueString") for e in item.get("extension") or []
+                if e.get("url") == AUTHORIZATION_NUMBER and isinstance(e.get("valueString"), str)]
+    if previous:
+        ext.append({"url": AUTHORIZATION_NUMBER, "valueString": previous[0][:100]})
+    if action == "A1":
+        ext.append({"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()})
+        if period := _preauth_period(item, now, valid_days):
+            ext.append({"url": profiles.PAS + "extension-itemPreAuthPeriod", "valuePeriod": period})
+        for team in item.get("careTeamSequence") or []:  # the provider the request names for this service
+            member = next((t for t in claim.get("careTeam") or [] if t.get("sequence") == team), None)
+            provider = (member or {}).get("provider")
+            target = _resource(bundle, _ref(provider)) or {}
+            if target.get("resourceType") == "PractitionerRole" and not _logical(provider, bundle):
+                provider = target.get("practitioner")  # the role's practitioner carries the NPI
+                target = _resource(bundle, _ref(provider)) or {}
+            if who := _logical(provider, bundle):  # by identifier (NPI)
+                kind = target.get("resourceType")
+                ext.append({"url": profiles.PAS + "extension-itemAuthorizedProvider", "extension": [
+                    {"url": "provider", "valueReference": {**({"type": kind} if kind else {}), **who}}]})
+        detail = []
+        if item.get("productOrService"):
+            detail.append({"url": "productOrServiceCode", "valueCodeableConcept": item["productOrService"]})
+        if isinstance(item.get("quantity"), dict):
+            detail.append({"url": "quantity", "valueQuantity": item["quantity"]})
+        if detail:
+            ext.append({"url": profiles.PAS + "extension-itemAuthorizedDetail", "extension": detail})
+    administration = [e.get("valueString") for e in item.get("extension") or []
+                      if e.get("url") == ADMINISTRATION_REFERENCE and isinstance(e.get("valueString"), str)]
+    if action == "A3":  # this UMO's number for the disallowed outcome
+        ext.append({"url": ADMINISTRATION_REFERENCE, "valueString": record.id})
+    elif administration:  # the earlier one the request cites
+        ext.append({"url": ADMINISTRATION_REFERENCE, "valueString": administration[0][:100]})
+    return ext
+
+
 def response_bundle(record, submission: Submission, *, inquiry: bool = False, questionnaire: str | None = None,
                     now: datetime | None = None, governed: set[str] | frozenset[str] = frozenset({"76390"}),
+                    valid_days: int | None = None, payer_url: str | None = None,
+                    stored_items: list[dict[str, Any]] | None = None, unread_documents: bool = False,
                     ) -> dict[str, Any]:
     """The PAS Response Bundle (or Inquiry Response Bundle) for a stored record; every resource
     is validated by fhir.resources and the references resolve inside the bundle.
@@ -400,17 +599,21 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     Items are adjudicated one by one: an item whose CPT code the reviewed policy governs gets
     the record's review action; any other item (another service type, another code) is
     pended A4 with its own note, never given the record's decision. An inquiry reports the
-    items that were submitted (the stored CPT codes), not the inquiry's."""
+    items as last submitted or updated (`stored_items`; else the stored CPT codes), not the
+    inquiry's: a line a claim update cancelled is answered C, one it added is there."""
     now = now or datetime.now(UTC)
     bundle, claim = submission.bundle, submission.claim
     action = review_action(record)
     disposition, notes = _notes(record, action, [questionnaire] if questionnaire else [])
     submitted = claim.get("item") or []
-    if inquiry:
-        submitted = [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt",
-                                                                      "code": code}]}}
-                     for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
+    if inquiry:  # the lines as last submitted or updated (stored), else the stored CPT codes
+        submitted = stored_items or [{"sequence": i, "productOrService": {"coding": [
+            {"system": "http://www.ama-assn.org/go/cpt", "code": code}]}}
+            for i, code in enumerate(record.request.cpt_codes, start=1)] or submitted
     other_note = None
+    approved_periods: list[dict[str, str]] = []
+    clock = getattr(record, "clock", None)
+    issued = clock.decided_at if clock is not None and clock.decided_at is not None else now  # when certified
     items: list[dict[str, Any]] = []
     reviewed_lines: list[int] = []
     for i, item in enumerate(submitted or [{"sequence": 1}], start=1):
@@ -419,9 +622,9 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         out: dict[str, Any] = {"itemSequence": item.get("sequence", i)}
         if reviewed:
             reviewed_lines.append(out["itemSequence"])
-        ext = [e for e in item.get("extension") or [] if e.get("url") == ITEM_TRACE_NUMBER]
-        if item_action == "A1":
-            ext.append({"url": profiles.PAS + "extension-itemPreAuthIssueDate", "valueDate": now.date().isoformat()})
+        ext = _item_extensions(record, bundle, claim, item, item_action, out["itemSequence"], issued, valid_days)
+        if item_action == "A1" and (period := _preauth_period(item, issued, valid_days)):
+            approved_periods.append(period)
         if ext:
             out["extension"] = ext
         if reviewed and notes:
@@ -448,6 +651,7 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
         "created": now.isoformat(timespec="seconds"),
         "insurer": claim.get("insurer"),
         "outcome": "complete",  # PAS binds outcome to complete | error | partial: a pend is complete + A4
+        "text": narrative(disposition),
         "disposition": disposition,
         "item": items,
     }
@@ -461,23 +665,32 @@ def response_bundle(record, submission: Submission, *, inquiry: bool = False, qu
     if any(a["adjudication"][0]["extension"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "A1"
            for a in items):
         claim_response["preAuthRef"] = record.id
+    if approved_periods:  # the span every certified item's preauthorization period covers
+        claim_response["preAuthPeriod"] = {"start": min(p["start"] for p in approved_periods),
+                                           "end": max(p["end"] for p in approved_periods)}
+    if unread_documents:  # said, never silently dropped
+        notes = [*notes, {"number": len(notes) + 1, "type": "display", "text": UNREAD_DOCUMENTS_NOTE}]
     if notes:
         claim_response["processNote"] = notes
     # Whether a person reviewed this decision (PAS claimResponseReviewer): a signature, nothing less.
     claim_response["extension"] = [{"url": CLAIM_RESPONSE_REVIEWER, "extension": [
-        {"url": "wasHumanReviewedFlag", "valueBoolean": record.status == "signed"}]}]
+        {"url": "wasHumanReviewedFlag", "valueBoolean": record.status == "signed"}]}, *_transmission(claim)]
     extra = []
     if record.response.recommendation == "needs_more_information" and action == "A4" and record.status != "signed":
         request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:communication-request:{record.id}"))
         extra.append({"fullUrl": f"urn:uuid:{request_id}",
                       "resource": communication_request(record, request_id, claim, (reviewed_lines or [1])[0], now)})
         claim_response["communicationRequest"] = [{"reference": f"urn:uuid:{request_id}"}]
+        if payer_url and claim.get("patient"):
+            task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mrs-assist:task:{record.id}"))
+            extra.append({"fullUrl": f"urn:uuid:{task_id}", "resource": attachment_task(
+                record, task_id, submission, (reviewed_lines or [1])[0], payer_url)})
     claim_response = build("ClaimResponse", {k: v for k, v in claim_response.items() if v})
     entries = [{"fullUrl": f"urn:uuid:{record.id}", "resource": claim_response}, *extra]
     for ref in dict.fromkeys(profiles.references({k: claim_response.get(k) for k in ("patient", "insurer", "requestor")})):
         res = _resource(bundle, ref)
         full = next((e.get("fullUrl") for e in bundle.get("entry") or [] if e.get("resource") is res), None)
-        if res is not None and full:
+        if res is not None and full and all(e["fullUrl"] != full for e in entries):
             entries.append({"fullUrl": full, "resource": res})
     profile_bundle = profiles.INQUIRY_RESPONSE_BUNDLE if inquiry else profiles.RESPONSE_BUNDLE
     return build("Bundle", {
@@ -494,18 +707,22 @@ X12_901 = "https://codesystem.x12.org/005010/901"
 X12_889 = "https://codesystem.x12.org/005010/889"
 
 
-def error_bundle(submission: Submission, *, code: str, path: str, followup: str = "C",
+def error_bundle(submission: Submission, *, code: str, path: str, followup: str = "C", element: str | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
     """A business rejection as PAS answers it (the IG's Bundle-ErrorResponseBundleExample): a
     ClaimResponse with outcome `error` and `error` coded in X12 901 (AAA03 reject reason), the
     failing element's path and the X12 889 follow-up action (C = correct and resubmit). Kept for
     requests that were read but cannot be decided (e.g. no policy for the member's payer or
-    plan); bundles that cannot be processed stay a 4xx OperationOutcome."""
+    plan); bundles that cannot be processed stay a 4xx OperationOutcome. `element` names the
+    X12 loop-segment-element at fault (errorElement, e.g. 2010A-NM103 for the UMO's name)."""
     now = now or datetime.now(UTC)
     bundle, claim = submission.bundle, submission.claim
+    located = [{"url": profiles.PAS + "extension-errorElement", "extension": [{"url": "error", "valueString": element}]}
+               ] if element else []
     response: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profiles.CLAIM_RESPONSE]},
+        "extension": _transmission(claim),
         "identifier": [i for i in claim.get("identifier") or []][:1],
         "status": "active",
         "type": claim.get("type"),
@@ -516,8 +733,11 @@ def error_bundle(submission: Submission, *, code: str, path: str, followup: str 
         "requestor": claim.get("provider"),
         "request": {"identifier": claim["identifier"][0]} if claim.get("identifier") else None,
         "outcome": "error",
+        "text": narrative(f"Rejected: X12 reject reason {code} at {path}; correct and resubmit."
+                          if followup == "C" else f"Rejected: X12 reject reason {code} at {path}."),
         "error": [{
             "extension": [
+                *located,
                 {"url": profiles.PAS + "extension-errorPath", "valueString": path},
                 {"url": profiles.PAS + "extension-errorFollowupAction",
                  "valueCodeableConcept": {"coding": [{"system": X12_889, "code": followup}]}},

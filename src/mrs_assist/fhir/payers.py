@@ -58,6 +58,9 @@ class PayerMap(BaseModel):
 
     rules: list[PayerRule] = Field(default_factory=list)
     default_policy_id: str | None = None
+    authorization_valid_days: int | None = Field(
+        default=None, ge=1, le=3650, description="How long a certified (A1) authorization is valid from the "
+        "decision date (PAS preAuthPeriod); unset: only the service dates the request asked for.")
 
     def policy_for(self, coverage: CoverageKeys) -> str | None:
         """The policy id the first matching rule names, else the default (None: no policy)."""

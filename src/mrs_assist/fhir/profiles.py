@@ -84,11 +84,31 @@ def _entries_once(bundle: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 def check_request_bundle(bundle: dict[str, Any], *, inquiry: bool = False) -> list[dict[str, Any]]:
     """PASRequestBundle (or, with `inquiry`, PASInquiryRequestBundle) checked against the
-    published snapshots (`conformance`), with its Claim as PASClaim / PASClaimUpdate (or
-    PASClaimInquiry), plus the IG's prose rules (`_entries_once`)."""
+    published snapshots (`conformance`: structure and FHIRPath invariants), with its Claim as
+    PASClaim / PASClaimUpdate (or PASClaimInquiry), plus the IG's prose rules (`_entries_once`)."""
     name = "PASInquiryRequestBundle" if inquiry else "PASRequestBundle"
-    report = conformance.validate(bundle, INQUIRY_REQUEST_BUNDLE if inquiry else REQUEST_BUNDLE)
-    return report.issues + _entries_once(bundle, name)
+    report = conformance.validate(bundle, INQUIRY_REQUEST_BUNDLE if inquiry else REQUEST_BUNDLE, claimed=False,
+                                  invariants=True)
+    return report.issues + _echoed(bundle) + _entries_once(bundle, name)
+
+
+def _echoed(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resources a response carries back (the Claim's patient, insurer and provider: the
+    ClaimResponse's patient, insurer and requestor), checked against the packaged profiles they
+    claim, invariants included, so that a response echoing them conforms."""
+    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    claim = next((e["resource"] for e in entries if e["resource"].get("resourceType") == "Claim"), {})
+    out = []
+    for element in ("patient", "insurer", "provider"):
+        ref = (claim.get(element) or {}).get("reference") if isinstance(claim.get(element), dict) else None
+        for i, entry in enumerate(entries):
+            res, full = entry["resource"], entry.get("fullUrl") or ""
+            if ref and (ref == full or full.endswith("/" + ref) or ref == f"{res.get('resourceType')}/{res.get('id')}"):
+                for found in conformance.validate(res, invariants=True).issues:
+                    out.append({**found, "expression": [f"Bundle.entry[{i}].resource" + e.removeprefix(
+                        res.get("resourceType", "")) for e in found.get("expression") or []]})
+                break
+    return out
 
 
 def _review_action_rules(response: dict[str, Any], name: str) -> list[dict[str, Any]]:

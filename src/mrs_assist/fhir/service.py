@@ -10,9 +10,10 @@ from typing import Any
 
 from mrs_assist.auth import Role, User
 from mrs_assist.errors import NotFoundError
-from mrs_assist.fhir import dtr, pas
+from mrs_assist.fhir import dtr, items, pas
 from mrs_assist.fhir.payers import PayerMap, load_payer_map
 from mrs_assist.fhir.resources import FhirError, build, issue, parse
+from mrs_assist.intake.prepare import prepare_request
 
 DTR_REASON = "answered in the DTR questionnaire (QuestionnaireResponse)"
 DTR_CONFLICT_REASON = pas.DTR_CONFLICT_REASON
@@ -84,7 +85,7 @@ class FhirService:
                 raise
             # A business rejection, answered as PAS does: a ClaimResponse with `error` (X12 901
             # T4: payer name or identifier not one this payer reviews for), nothing stored.
-            return pas.error_bundle(submission, code="T4", path="Claim.insurance.coverage")
+            return pas.error_bundle(submission, code="T4", path="Claim.insurance.coverage", element="2010A-NM103")
         policy = self.services.policy(request.policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
         answered: dict[str, bool] = {}
@@ -100,10 +101,16 @@ class FhirService:
             existing = self._existing(submission, request.policy_id, user)
         if existing is None:
             request = request.model_copy(update={"facts": answered or None})
-            record = self.services.create_record(request, user=user, submitter_ref=submission.submitter_ref)
+            documents = None
+            if request.documents:  # PDF / image attachments: read whole (text layer, else OCR), or refused whole
+                request, documents = prepare_request(request)
+            record = self.services.create_record(request, user=user, submitter_ref=submission.submitter_ref,
+                                                 documents=documents)
         else:
             record = self._decided(self._apply(existing, answered, user=user))
-        return self._respond(record, submission)
+        # the service lines as they now stand (added, modified, cancelled by an update), audited
+        items.save(self.records, record.id, items.item_state(submission.claim, pas.cancelled), user=user)
+        return self._respond(record, submission, unread_documents=existing is not None and bool(request.documents))
 
     def inquire(self, data: Any, *, user: User | None = None) -> dict[str, Any]:
         """$inquire (OperationDefinition Claim-inquiry): a Parameters with one `return` PAS Inquiry
@@ -159,8 +166,9 @@ class FhirService:
             "patient": {"identifier": {"value": request.member.id}} if request.member and request.member.id else None,
             "provider": {"identifier": {"value": request.provider.id}} if request.provider and request.provider.id else None,
             "insurer": {"display": record.response.policy_id},
-            "item": [{"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": c}]}}
-                     for i, c in enumerate(request.cpt_codes, start=1)],
+            "item": self._stored_items(record) or [
+                {"sequence": i, "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": c}]}}
+                for i, c in enumerate(request.cpt_codes, start=1)],
         }
         submission = pas.Submission(bundle={"entry": []}, claim={k: v for k, v in claim.items() if v},
                                     submitter_ref=record.submitter_ref)
@@ -187,12 +195,20 @@ class FhirService:
             ]}],
         })
 
-    def _respond(self, record, submission, *, inquiry: bool = False) -> dict[str, Any]:
+    def _stored_items(self, record) -> list[dict[str, Any]] | None:
+        """The request's service lines as its last submission or update left them (Claim items)."""
+        stored = items.latest(self.records, record.id)
+        return items.as_claim_items(stored, pas.INFO_CANCELLED) if stored else None
+
+    def _respond(self, record, submission, *, inquiry: bool = False, unread_documents: bool = False) -> dict[str, Any]:
         policy = self.services.policy(record.response.policy_id)
         pending = record.response.recommendation == "needs_more_information"
         return pas.response_bundle(record, submission, inquiry=inquiry,
+                                   stored_items=self._stored_items(record) if inquiry else None,
                                    questionnaire=dtr.canonical(policy) if pending else None,
-                                   governed=frozenset(policy.scope.cpt_codes))
+                                   governed=frozenset(policy.scope.cpt_codes),
+                                   valid_days=self.payer_map.authorization_valid_days,
+                                   payer_url=self.base_url + "/fhir/Claim/$submit", unread_documents=unread_documents)
 
     def _existing(self, submission, policy_id: str, user: User, *, ref: str | None = None, update: bool = False):
         """The stored request this submission updates (same claim identifier, member and
@@ -309,7 +325,7 @@ class FhirService:
                 "or 'context' (valueString record id)", code="required", expression="Parameters.parameter")])
         policy = self.services.policy(policy_id)
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
-        entries = [{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}]
+        entries = self._template(policy, questionnaire)
         if record is not None:
             facts = {f.name: f.value for f in record.response.facts}
             member = record.request.member
@@ -346,7 +362,15 @@ class FhirService:
                 "no documentation template applies to these orders under this coverage", code="informational",
                 severity="information")]}))
         questionnaire = dtr.build_questionnaire(policy, self.services.catalogue)
-        return self._package([{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}])
+        return self._package(self._template(policy, questionnaire))
+
+    @staticmethod
+    def _template(policy, questionnaire: dict[str, Any]) -> list[dict[str, Any]]:
+        """Package entries of a policy's questionnaire and the CQL Library it references."""
+        entries = [{"fullUrl": f"{dtr.QUESTIONNAIRE_URL}{policy.policy_id}", "resource": questionnaire}]
+        if (library := dtr.library(policy, questionnaire)) is not None:
+            entries.append({"fullUrl": library["url"], "resource": library})
+        return entries
 
     def _decided(self, record):
         """The latest decided version of `record`'s request (a signed decision stays until its new version is signed)."""
