@@ -19,7 +19,7 @@ from typing import Any
 
 from mrs_assist.answer import coding, exclusion, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
-from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts
+from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
@@ -148,8 +148,8 @@ class Asker:
         extracted = {k: v for k, v in read.items() if v.value is not None}
         if not extracted:
             return None, []
-        named = {f: True for f in plan.indications if f not in extracted}
         catalogue = self.catalogue()
+        named = named_indications(plan.indications, plan.case_text, read, catalogue)
         facts = resolve_facts(extracted, named, catalogue)
         cases, ids = [], []
         for pid in policy_ids:
@@ -163,7 +163,9 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        verdict = verdicts.from_checker(cases).model_copy(update={"described": described_facts(extracted, catalogue)})
+        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
+        described = described_facts({**extracted, **hedged}, catalogue)
+        verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids)
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:

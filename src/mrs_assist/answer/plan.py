@@ -223,6 +223,11 @@ def plan_question(
     )
 
 
+def _sentences(question: str) -> list[str]:
+    """The question's sentences, each with its closing mark ("Known GBM." "Approve?")."""
+    return [p for p in re.split(r"(?<=[.!?])['\"]?\s+(?=[A-Z'\"])", question.strip()) if p.strip()]
+
+
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
@@ -238,19 +243,27 @@ def stated_case(question: str, corpus: Corpus) -> str:
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
     fragments: list[str] = []
     kept = False
-    for part in _SEGMENT.findall(_DASH.sub(", ", question)):
-        for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
-            text = piece.strip(" .:-")
-            if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
-                kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
-                continue
-            if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
-                fragments[-1] += f", {text}"
-            elif _CASE_WORD.search(text):
-                fragments.append(text)
-                kept = True
-            else:
-                kept = False
+    stated = False
+    for sentence in _sentences(question):
+        # A sentence that states (not asks) is the case as written: every fragment of it goes to
+        # the note reader, which reads its hedges, negations and differentials ("impression:
+        # infarct versus neoplasm", "possible MS, LP pending"); a sentence that asks keeps only
+        # its fragments that describe the patient.
+        states = not sentence.rstrip().endswith("?")
+        for part in _SEGMENT.findall(_DASH.sub(", ", sentence)):
+            for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
+                text = piece.strip(" .:-'\"")
+                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
+                    kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
+                    continue
+                if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
+                    fragments[-1] += f", {text}"
+                elif _CASE_WORD.search(text) or (states and stated):
+                    fragments.append(text)
+                    kept = True
+                    stated = stated or states
+                else:
+                    kept = False
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".

@@ -1,0 +1,57 @@
+"""Issue 23: a case stated in a question is read by the note reader as a note is: its hedges,
+negations and differentials decide, not the bare words the question happens to use."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs_assist.answer.plan import stated_case
+from mrs_assist.config import Settings
+from mrs_assist.errors import IndexNotReadyError
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+class NoIndex:
+    """No index: these verdicts stand on the criteria and the checker alone."""
+
+    def search(self, *args, **kwargs):
+        raise IndexNotReadyError("no index in this test")
+
+    rank = search
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+def _verdict(services: Services, question: str):
+    return services.ask(AskRequest(question=question)).verdict
+
+
+def test_a_stating_sentence_goes_to_the_reader_whole(services):
+    case = stated_case("HealthHelp: 35-year-old man with numbness. The neurologist writes 'possible MS, MRI pending.' "
+                       "Approve MRS?", services.corpus)
+    assert "possible MS" in case and "Approve" not in case
+
+
+def test_a_hedged_indication_is_not_read_as_asserted(services):
+    verdict = _verdict(services, "HealthHelp: 35-year-old man with arm numbness. The neurologist writes "
+                                 "'possible MS, MRI pending.' Approve MRS?")
+    assert verdict.claim == "depends"
+    assert any(d.startswith("not established: multiple sclerosis") for d in verdict.described)
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # the infarct is one side of a tumor / non-tumor differential, a listed NIA use
+        ("NIA: 65-year-old man with a new frontal lesion. Radiology impression: 'acute infarct versus tumor'. "
+         "Is MRS covered?", "yes"),
+        # the same words asserted: NIA calls MRS for stroke experimental
+        ("NIA: 65-year-old man with a new frontal lesion and an acute infarct. Is MRS covered?", "no"),
+    ],
+)
+def test_an_indication_inside_a_differential_is_the_readers(services, question, claim):
+    assert _verdict(services, question).claim == claim
