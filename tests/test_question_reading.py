@@ -3,6 +3,8 @@ negations and differentials decide, not the bare words the question happens to u
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from mrs_assist.answer.plan import stated_case
@@ -12,18 +14,14 @@ from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
 
 
-class NoIndex:
-    """No index: these verdicts stand on the criteria and the checker alone."""
-
-    def search(self, *args, **kwargs):
-        raise IndexNotReadyError("no index in this test")
-
-    rank = search
+def _no_index(*args, **kwargs):
+    raise IndexNotReadyError("no index in this test")
 
 
 @pytest.fixture(scope="module")
 def services() -> Services:
-    return Services(Settings(), retriever=NoIndex())
+    """No index: these verdicts stand on the criteria and the checker alone."""
+    return Services(Settings(), retriever=SimpleNamespace(search=_no_index, rank=_no_index))
 
 
 def _verdict(services: Services, question: str):
