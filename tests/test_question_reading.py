@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from mrs_assist.answer.plan import stated_case
+from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.schemas import AskRequest
@@ -53,3 +54,27 @@ def test_a_hedged_indication_is_not_read_as_asserted(services):
 )
 def test_an_indication_inside_a_differential_is_the_readers(services, question, claim):
     assert _verdict(services, question).claim == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "foreign"),
+    [
+        ("Florida Blue commercial (non-FEP) member with a glioma: is MRS covered?", []),
+        ("A Florida Blue member, not FEP, with a glioma: covered?", []),
+        ("Florida Blue FEP member with a glioma: is MRS covered?", ["the Federal Employee Program (FEP)"]),
+        ("Does Aetna cover MRS for glioma, other than Cigna?", ["Aetna"]),
+    ],
+)
+def test_a_payer_the_question_sets_aside_is_not_named(question, foreign):
+    assert foreign_payers(question) == foreign
+
+
+def test_a_set_aside_payer_is_not_read_into_the_case(services):
+    verdict = _verdict(services, "Florida Blue commercial (non-FEP) member, 60, with a new parietal lesion; "
+                                 "the differential is abscess versus neoplasm. Is MRS medically necessary?")
+    assert verdict.claim == "yes"
+    assert not any("Federal Employee" in d for d in verdict.described)
+
+
+def test_how_quickly_asks_a_turnaround_the_policies_do_not_set(services):
+    assert _verdict(services, "How quickly must Cohere decide an MRS request?").claim == "not_addressed"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, requirement_in, requirement_words
-from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics
+from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
@@ -244,7 +244,7 @@ def stated_case(question: str, corpus: Corpus) -> str:
     fragments: list[str] = []
     kept = False
     stated = False
-    for sentence in _sentences(question):
+    for sentence in _sentences(without_set_aside(question)):
         # A sentence that states (not asks) is the case as written: every fragment of it goes to
         # the note reader, which reads its hedges, negations and differentials ("impression:
         # infarct versus neoplasm", "possible MS, LP pending"); a sentence that asks keeps only
