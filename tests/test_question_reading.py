@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.plan import stated_case
 from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.config import Settings
@@ -78,3 +79,18 @@ def test_a_set_aside_payer_is_not_read_into_the_case(services):
 
 def test_how_quickly_asks_a_turnaround_the_policies_do_not_set(services):
     assert _verdict(services, "How quickly must Cohere decide an MRS request?").claim == "not_addressed"
+
+
+def test_a_scope_row_that_says_no_decides_whichever_indication():
+    covered = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "MELAS", "covered", [], ["healthhelp-mrs#indications.6"])
+    region = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "MRS of the calf", "not_covered", [],
+                                 ["healthhelp-mrs#indications"], role="scope")
+    assert verdicts.from_matrix([covered, region]).claim == "no"
+    # two indications, neither a scope row: the payer's answer depends on which one
+    other = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "stroke", "not_covered", [], ["healthhelp-mrs#indications"])
+    assert verdicts.from_matrix([covered, other]).claim == "depends"
+
+
+def test_mrs_outside_the_brain_is_no_whatever_it_is_for(services):
+    verdict = _verdict(services, "Can HealthHelp approve MRS of the thigh muscle for a suspected mitochondrial disorder?")
+    assert verdict.claim == "no" and verdict.checked

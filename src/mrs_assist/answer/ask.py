@@ -177,6 +177,7 @@ class Asker:
                 status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
                 clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
                 condition_facts=tuple(rows[fact].cells[pid].condition_facts),
+                role=self.catalogue().spec(fact).role if fact in self.catalogue() else "indication",
             )
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
