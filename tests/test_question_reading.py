@@ -9,6 +9,7 @@ import pytest
 
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.plan import stated_case
+from mrs_assist.answer.requirement import first_alternative, is_sufficiency
 from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
@@ -94,3 +95,26 @@ def test_a_scope_row_that_says_no_decides_whichever_indication():
 def test_mrs_outside_the_brain_is_no_whatever_it_is_for(services):
     verdict = _verdict(services, "Can HealthHelp approve MRS of the thigh muscle for a suspected mitochondrial disorder?")
     assert verdict.claim == "no" and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # the leukodystrophy item asks more than the imaging: not enough by itself
+        ("HealthHelp, girl with metachromatic leukodystrophy: is a non-diagnostic MRI by itself sufficient under item 4?",
+         "no", "also requires: therapy evaluation or planning"),
+        # no indication named: a condition is met beside a listed indication, never instead of one
+        ("Is an indeterminate MRI alone enough for Cohere to approve MRS?", "no", "together with one of its listed"),
+        ("For HealthHelp, is a known brain tumor enough for biopsy guidance?", "yes", "requires nothing more than"),
+    ],
+)
+def test_a_sufficiency_question_is_answered_about_what_else_is_required(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+def test_an_either_or_question_is_answered_by_its_first_alternative():
+    assert first_alternative("does the tumor have to be known, or is a suspected mass enough?") == \
+        "does the tumor have to be known"
+    assert not is_sufficiency("does the tumor have to be known, or is a suspected mass enough?")
+    assert is_sufficiency("is a suspected mass enough, or must the tumor be known?")

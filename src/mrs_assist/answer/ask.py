@@ -244,7 +244,7 @@ class Asker:
             exclusions=[item(i) for i in listed], safety=[item(i) for i in policy.safety_flags], head=head,
         )
 
-    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
+    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether the condition asked about is required, per policy (``answer.requirement``)."""
         policy_ids = plan.decided_policies
         every = [row.fact for row in self.matrix().rows]
@@ -256,7 +256,12 @@ class Asker:
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
-        verdict = requirement.from_requirement(wanted, by_policy, named, heads)
+        catalogue = self.catalogue()
+        facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
+        verdict = requirement.from_requirement(wanted, by_policy, named, heads,
+                                               {f: catalogue.spec(f).label for f in facts if f in catalogue})
+        if not verdict.claims:
+            return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mrs_assist.answer.exclusion import EXCLUDE
-from mrs_assist.answer.requirement import EVERY, Requirement, requirement_in, requirement_words
+from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
@@ -195,7 +195,8 @@ def plan_question(
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
-                    required = Requirement(tuple(facts), labels, bool(EVERY.search(question)))
+                    required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
+                                           sufficient=is_sufficiency(question))
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
