@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from mrs_assist.answer import history
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.plan import stated_case
 from mrs_assist.answer.requirement import first_alternative, is_sufficiency
@@ -118,3 +119,22 @@ def test_an_either_or_question_is_answered_by_its_first_alternative():
         "does the tumor have to be known"
     assert not is_sufficiency("does the tumor have to be known, or is a suspected mass enough?")
     assert is_sufficiency("is a suspected mass enough, or must the tumor be known?")
+
+
+def test_struck_language_is_no_longer_listed():
+    deleted = ["Cystic lesions vs. cystic metastasis or cystic primary neoplasm – MRS may determine"]
+    current = ["distinguish a brain tumor from other non-tumor diagnoses"]
+    verdict = history.from_struck("cystic metastasis versus cystic primary neoplasm", "NIA", "nia-brain-mrs",
+                                  deleted, current, ["nia-brain-mrs#indications.1"])
+    assert verdict.claim == "no" and verdict.claims[0].clause_ids == ["nia-brain-mrs#indications.1"]
+    # the same words still in a current clause: not for this rule to say
+    assert history.from_struck("cystic primary neoplasm", "NIA", "nia-brain-mrs", deleted,
+                               ["cystic primary neoplasm"], ["nia-brain-mrs#indications.1"]) is None
+    assert history.still_asked("Is 'cystic metastasis versus cystic primary neoplasm' still listed by NIA?") == \
+        "cystic metastasis versus cystic primary neoplasm"
+    assert history.still_asked("Does NIA list cystic lesions?") == ""
+
+
+def test_a_still_question_on_struck_language_is_answered_no(services):
+    verdict = _verdict(services, "Is 'cystic metastasis versus cystic primary neoplasm' still listed by NIA?")
+    assert verdict.claim == "no" and verdict.checked and "struck" in verdict.text

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mrs_assist.answer import coding, exclusion, requirement, scope, terms
+from mrs_assist.answer import coding, exclusion, history, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -100,6 +100,8 @@ class Asker:
             response = self._exclusion(plan, top_k)
         elif codes := coding.codes_asked(plan.question):
             response = self._codes(plan, codes, top_k)
+        elif asked := history.still_asked(plan.question):
+            response = self._struck(plan, asked, top_k)
         if response is None and plan.decides_coverage:
             response = self._decided(plan, top_k)
         if response is None:
@@ -197,6 +199,30 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
+        """'Does NIA still list X?': no, when X is the policy's struck language (``answer.history``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        for pid in policy_ids:
+            clauses = [c for c in self.corpus.clauses(include_deleted=True) if c.policy_id == pid]
+            deleted = [c.text for c in clauses if c.deleted] + [t for c in clauses for t in c.deleted_text]
+            current = [c.text for c in clauses if not c.deleted and not self._kinds(c.id) & verdicts.HISTORY_KINDS]
+            heads = self._indications_clauses(pid)
+            if not heads:
+                continue
+            verdict = history.from_struck(asked, self.corpus.documents[pid].meta.payer, pid, deleted, current, heads)
+            if verdict is not None:
+                return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)
+        return None
+
+    def _indications_clauses(self, policy_id: str) -> list[str]:
+        """The clause that heads a policy's indications, else each indication's own clause."""
+        try:
+            node = self.policies()[policy_id].indications
+        except (CorpusError, ConfigError, KeyError):
+            return []
+        refs = [node.clause] if node.clause else [n.clause for n in (node.any_ or node.all_ or []) if n.clause]
+        return [c.id for c in self._clauses(refs)]
 
     def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether what the question names is a listed exclusion, per policy; None when the
