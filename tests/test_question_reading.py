@@ -138,3 +138,15 @@ def test_struck_language_is_no_longer_listed():
 def test_a_still_question_on_struck_language_is_answered_no(services):
     verdict = _verdict(services, "Is 'cystic metastasis versus cystic primary neoplasm' still listed by NIA?")
     assert verdict.claim == "no" and verdict.checked and "struck" in verdict.text
+
+
+def test_does_x_make_mrs_inappropriate_asks_about_an_exclusion(services):
+    verdict = _verdict(services, "For HealthHelp, would an insulin pump on its own render MRS medically unnecessary?")
+    assert verdict.claim == "no" and "not a reason to deny by itself" in verdict.text
+
+
+def test_a_granted_premise_does_not_turn_a_case_into_a_history_question(services):
+    question = ("HealthHelp: 6-year-old with gait ataxia; brain MRI is normal. Does MRS meet criteria, "
+                "given that HealthHelp says it added an ataxia indication?")
+    assert "history" not in services.asker.plan(AskRequest(question=question)).intents
+    assert _verdict(services, question).claim == "no"

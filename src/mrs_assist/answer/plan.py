@@ -67,6 +67,11 @@ _EVERY_PAYER = re.compile(
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
 
 
+_PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
+"""A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
+does not change what is asked (the current position, not the history)."""
+
+
 def _last_sentence(question: str) -> str:
     """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last)."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
@@ -211,7 +216,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(question),
+        intents=question_intents(_PREMISE.sub("", question)),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
