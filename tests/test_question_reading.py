@@ -150,3 +150,17 @@ def test_a_granted_premise_does_not_turn_a_case_into_a_history_question(services
                 "given that HealthHelp says it added an ataxia indication?")
     assert "history" not in services.asker.plan(AskRequest(question=question)).intents
     assert _verdict(services, question).claim == "no"
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Is an inconclusive MRI on its own enough for Cohere?", True),
+        ("is a suspected mass enough, or must the tumor be known?", True),
+        ("Does a cochlear implant by itself qualify as a non-indication?", True),
+        ("Does NIA think MRS has been validated as accurate enough for treatment decisions?", False),
+        ("Is there enough evidence for MRS in epilepsy?", False),
+    ],
+)
+def test_what_counts_as_a_sufficiency_question(question, asks):
+    assert is_sufficiency(question) is asks

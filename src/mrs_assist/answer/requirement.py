@@ -21,7 +21,13 @@ REQUIRE = re.compile(
     r"a condition (?:of|for))\b",
     re.I,
 )
-SUFFICE = re.compile(r"\b(?:enough|sufficient|suffices?|suffice to)\b", re.I)
+SUFFICE = re.compile(
+    r"\b(?:by itself|on its own|alone|in itself|per se)\b[^?]*?\b(?:enough|sufficient|suffices?|qualif\w*)\b"
+    r"|\b(?:is|are|would|will|does)\s+(?!there\b|it\b)(?:an?\s+|the\s+)?(?:[\w/-]+\s+){1,5}?"
+    r"(?:(?:by itself|on its own|alone)\s+)?(?:enough|sufficient|suffices?)"
+    r"(?=\s*(?:[?,.;:]|$|(?:to|for|under|by|alone|on|in|with|when|if)\b))",
+    re.I,
+)
 """A sufficiency question ("is an inconclusive MRI on its own enough to approve?"): is the
 condition all a payer asks, or does it require more?"""
 EVERY = re.compile(r"\b(?:every|all|always|each|any)\b(?:\s+\w+){0,2}\s+(?:indications?|conditions?|uses?|requests?|cases?)\b"
@@ -67,10 +73,9 @@ def requirement_words(question: str) -> str:
     """The words that can name what is required: the whole question for 'require(d)' or a
     sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
     have to have been treated" asks about treatment, not the tumor); '' when it asks no
-    requirement. An either-or question is read by its first alternative."""
-    question = first_alternative(question)
-    if SUFFICE.search(question):
-        return question
+    requirement. A sufficiency question is read by its first alternative."""
+    if is_sufficiency(question):
+        return first_alternative(question)
     match = REQUIRE.search(question)
     if match is None:
         return ""
