@@ -164,3 +164,13 @@ def test_a_granted_premise_does_not_turn_a_case_into_a_history_question(services
 )
 def test_what_counts_as_a_sufficiency_question(question, asks):
     assert is_sufficiency(question) is asks
+
+
+def test_a_sentence_about_the_policy_is_not_read_as_the_case(services):
+    case = stated_case("Patient is 40 with a known glioma and new enhancement. HealthHelp calls MRS for stroke "
+                       "experimental. Covered?", services.corpus)
+    assert "glioma" in case and "stroke" not in case
+    # a leading "Under the … guideline," only says who is asked
+    case = stated_case("Under the NIA guideline, a 40-year-old with a known glioma is being worked up for surgery, "
+                       "and the surgeon wants MRS. Covered?", services.corpus)
+    assert "the surgeon wants MRS" in case

@@ -229,6 +229,11 @@ def plan_question(
     )
 
 
+_ABOUT_POLICY = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|criteri(?:a|on)|indications?|investigational|experimental)\b", re.I)
+_PAYER_LEAD = re.compile(r"^(?:[^:.?]{1,60}:|(?:under|per|for|according to)\b[^,.?]{1,80},)\s*", re.I)
+"""A leading "HealthHelp:" / "Under the NIA guideline," names who is asked, not what a sentence says."""
+
+
 def _sentences(question: str) -> list[str]:
     """The question's sentences, each with its closing mark ("Known GBM." "Approve?")."""
     return [p for p in re.split(r"(?<=[.!?])['\"]?\s+(?=[A-Z'\"])", question.strip()) if p.strip()]
@@ -255,7 +260,10 @@ def stated_case(question: str, corpus: Corpus) -> str:
         # the note reader, which reads its hedges, negations and differentials ("impression:
         # infarct versus neoplasm", "possible MS, LP pending"); a sentence that asks keeps only
         # its fragments that describe the patient.
-        states = not sentence.rstrip().endswith("?")
+        declares = not sentence.rstrip().endswith("?")
+        # "HealthHelp calls MRS for stroke experimental." tells the policy, not the case
+        said = _PAYER_LEAD.sub("", sentence, 1)
+        states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
         for part in _SEGMENT.findall(_DASH.sub(", ", sentence)):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
@@ -267,7 +275,7 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 elif _CASE_WORD.search(text) or (states and stated):
                     fragments.append(text)
                     kept = True
-                    stated = stated or states
+                    stated = stated or declares
                 else:
                     kept = False
     if not fragments:
