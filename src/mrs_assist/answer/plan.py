@@ -249,7 +249,11 @@ def stated_case(question: str, corpus: Corpus) -> str:
     5 wks ago, no new sx, can we approve MRS under cohere?"). Each fragment becomes its own
     sentence (so a duration in one fragment never reads as the duration of a symptom in the
     next), except that "…, not inconclusive" stays with the fragment it qualifies; fragments
-    that only ask (coverage words, no patient) or only name a payer are dropped.
+    that only ask (coverage words, no patient) or only name a payer are dropped. Once a
+    stating sentence has described the patient, every later fragment of a stating sentence is
+    kept, case words or not, for the note reader to judge ("Note says 'possible MS, LP
+    pending.'"), unless the sentence tells the policy rather than the case; payers the
+    question sets aside ("non-FEP") are removed first.
     """
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
     fragments: list[str] = []
