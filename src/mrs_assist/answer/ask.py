@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, exclusion, requirement, scope, terms
+from mrs_assist.answer import coding, exclusion, history, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
-from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts
+from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
@@ -122,6 +122,8 @@ class Asker:
             response = self._exclusion(plan, top_k)
         elif codes := coding.codes_asked(plan.question):
             response = self._codes(plan, codes, top_k)
+        elif asked := history.still_asked(plan.question):
+            response = self._struck(plan, asked, top_k)
         if response is None and plan.decides_coverage:
             response = self._decided(plan, top_k)
         if response is None:
@@ -170,8 +172,8 @@ class Asker:
         extracted = {k: v for k, v in read.items() if v.value is not None}
         if not extracted:
             return None, []
-        named = {f: True for f in plan.indications if f not in extracted}
         catalogue = self.sources.catalogue
+        named = named_indications(plan.indications, plan.case_text, read, catalogue)
         facts = resolve_facts(extracted, named, catalogue)
         cases, ids = [], []
         for pid in policy_ids:
@@ -185,7 +187,9 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        verdict = verdicts.from_checker(cases).model_copy(update={"described": described_facts(extracted, catalogue)})
+        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
+        described = described_facts({**extracted, **hedged}, catalogue)
+        verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids)
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
@@ -197,6 +201,7 @@ class Asker:
                 status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
                 clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
                 condition_facts=tuple(rows[fact].cells[pid].condition_facts),
+                role=self.sources.catalogue.spec(fact).role if fact in self.sources.catalogue else "indication",
             )
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
@@ -216,6 +221,30 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
+        """'Does NIA still list X?': no, when X is the policy's struck language (``answer.history``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        for pid in policy_ids:
+            clauses = [c for c in self.corpus.clauses(include_deleted=True) if c.policy_id == pid]
+            deleted = [c.text for c in clauses if c.deleted] + [t for c in clauses for t in c.deleted_text]
+            current = [c.text for c in clauses if not c.deleted and not self._kinds(c.id) & verdicts.HISTORY_KINDS]
+            heads = self._indications_clauses(pid)
+            if not heads:
+                continue
+            verdict = history.from_struck(asked, self.corpus.documents[pid].meta.payer, pid, deleted, current, heads)
+            if verdict is not None:
+                return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)
+        return None
+
+    def _indications_clauses(self, policy_id: str) -> list[str]:
+        """The clause that heads a policy's indications, else each indication's own clause."""
+        try:
+            node = self.sources.policies[policy_id].indications
+        except (CorpusError, ConfigError, KeyError):
+            return []
+        refs = [node.clause] if node.clause else [n.clause for n in (node.any_ or node.all_ or []) if n.clause]
+        return [c.id for c in self._clauses(refs)]
 
     def _exclusion(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether what the question names is a listed exclusion, per policy; None when the
@@ -263,7 +292,7 @@ class Asker:
             exclusions=[item(i) for i in listed], safety=[item(i) for i in policy.safety_flags], head=head,
         )
 
-    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse:
+    def _requirement(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """Whether the condition asked about is required, per policy (``answer.requirement``)."""
         policy_ids = plan.decided_policies
         every = [row.fact for row in self.sources.matrix.rows]
@@ -275,7 +304,12 @@ class Asker:
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
-        verdict = requirement.from_requirement(wanted, by_policy, named, heads)
+        catalogue = self.sources.catalogue
+        facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
+        verdict = requirement.from_requirement(wanted, by_policy, named, heads,
+                                               {f: catalogue.spec(f).label for f in facts if f in catalogue})
+        if not verdict.claims:
+            return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mrs_assist.criteria import Catalogue, Evaluation
+from mrs_assist.criteria.questions import indication_spans
 
 MAX_DECIDING = 3
 
@@ -23,7 +24,29 @@ def described_facts(extracted: Mapping[str, Any], catalogue: Catalogue) -> list[
         label = catalogue.spec(name).label if name in catalogue else name.replace("_", " ")
         words = "; ".join(dict.fromkeys(e.text for e in getattr(fact, "evidence", [])[:2]))
         said = f' ("{words}")' if words else ""
-        out.append(f"{label}{said}" if fact.value else f"not: {label}{said}")
+        if fact.value is None:  # read but hedged or a differential: shown so the reviewer sees why it is open
+            out.append(f"not established: {label}{said}")
+        else:
+            out.append(f"{label}{said}" if fact.value else f"not: {label}{said}")
+    return out
+
+
+def named_indications(indications: list[str], case_text: str, read: Mapping[str, Any],
+                       catalogue: Catalogue) -> dict[str, bool]:
+    """The indications a question names that count as asserted beside what the note reader
+    read: not one the reader read itself, or found hedged or negated ("possible MS, LP pending"), nor
+    one whose every mention in the stated case lies inside words the reader read as another
+    finding ("infarct" inside the differential "infarct versus neoplasm")."""
+    spans = [(e.start, e.end) for fact in read.values() for e in getattr(fact, "evidence", [])]
+    out = {}
+    for name in indications:
+        fact = read.get(name)
+        if fact is not None and (fact.value is not None or any(e.modifiers for e in fact.evidence)):
+            continue
+        mentions = indication_spans(case_text, catalogue, name)
+        if mentions and all(any(s <= a and b <= e for s, e in spans) for a, b in mentions):
+            continue
+        out[name] = True
     return out
 
 

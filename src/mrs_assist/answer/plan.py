@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mrs_assist.answer.exclusion import EXCLUDE
-from mrs_assist.answer.requirement import EVERY, Requirement, requirement_in, requirement_words
-from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics
+from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
+from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
@@ -65,6 +65,11 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
 _EVERY_PAYER = re.compile(
     r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
+
+
+_PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
+"""A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
+does not change what is asked (the current position, not the history)."""
 
 
 def _last_sentence(question: str) -> str:
@@ -195,7 +200,8 @@ def plan_question(
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
-                    required = Requirement(tuple(facts), labels, bool(EVERY.search(question)))
+                    required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
+                                           sufficient=is_sufficiency(question))
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
@@ -210,7 +216,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(question),
+        intents=question_intents(_PREMISE.sub("", question)),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
@@ -223,6 +229,16 @@ def plan_question(
     )
 
 
+_ABOUT_POLICY = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|criteri(?:a|on)|indications?|investigational|experimental)\b", re.I)
+_PAYER_LEAD = re.compile(r"^(?:[^:.?]{1,60}:|(?:under|per|for|according to)\b[^,.?]{1,80},)\s*", re.I)
+"""A leading "HealthHelp:" / "Under the NIA guideline," names who is asked, not what a sentence says."""
+
+
+def _sentences(question: str) -> list[str]:
+    """The question's sentences, each with its closing mark ("Known GBM." "Approve?")."""
+    return [p for p in re.split(r"(?<=[.!?])['\"]?\s+(?=[A-Z'\"])", question.strip()) if p.strip()]
+
+
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
@@ -233,24 +249,39 @@ def stated_case(question: str, corpus: Corpus) -> str:
     5 wks ago, no new sx, can we approve MRS under cohere?"). Each fragment becomes its own
     sentence (so a duration in one fragment never reads as the duration of a symptom in the
     next), except that "…, not inconclusive" stays with the fragment it qualifies; fragments
-    that only ask (coverage words, no patient) or only name a payer are dropped.
+    that only ask (coverage words, no patient) or only name a payer are dropped. Once a
+    stating sentence has described the patient, every later fragment of a stating sentence is
+    kept, case words or not, for the note reader to judge ("Note says 'possible MS, LP
+    pending.'"), unless the sentence tells the policy rather than the case; payers the
+    question sets aside ("non-FEP") are removed first.
     """
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
     fragments: list[str] = []
     kept = False
-    for part in _SEGMENT.findall(_DASH.sub(", ", question)):
-        for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
-            text = piece.strip(" .:-")
-            if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
-                kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
-                continue
-            if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
-                fragments[-1] += f", {text}"
-            elif _CASE_WORD.search(text):
-                fragments.append(text)
-                kept = True
-            else:
-                kept = False
+    stated = False
+    for sentence in _sentences(without_set_aside(question)):
+        # A sentence that states (not asks) is the case as written: every fragment of it goes to
+        # the note reader, which reads its hedges, negations and differentials ("impression:
+        # infarct versus neoplasm", "possible MS, LP pending"); a sentence that asks keeps only
+        # its fragments that describe the patient.
+        declares = not sentence.rstrip().endswith("?")
+        # "HealthHelp calls MRS for stroke experimental." tells the policy, not the case
+        said = _PAYER_LEAD.sub("", sentence, 1)
+        states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
+        for part in _SEGMENT.findall(_DASH.sub(", ", sentence)):
+            for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
+                text = piece.strip(" .:-'\"")
+                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
+                    kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
+                    continue
+                if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
+                    fragments[-1] += f", {text}"
+                elif _CASE_WORD.search(text) or (states and stated):
+                    fragments.append(text)
+                    kept = True
+                    stated = stated or declares
+                else:
+                    kept = False
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".

@@ -10,7 +10,7 @@ required — for the indications the question names, or across every listed indi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mrs_assist.answer.verdict import MatrixCell, cite_ids, render
@@ -21,6 +21,15 @@ REQUIRE = re.compile(
     r"a condition (?:of|for))\b",
     re.I,
 )
+SUFFICE = re.compile(
+    r"\b(?:by itself|on its own|alone|in itself|per se)\b[^?]*?\b(?:enough|sufficient|suffices?|qualif\w*)\b"
+    r"|\b(?:is|are|would|will|does)\s+(?!there\b|it\b)(?:an?\s+|the\s+)?(?:[\w/-]+\s+){1,5}?"
+    r"(?:(?:by itself|on its own|alone)\s+)?(?:enough|sufficient|suffices?)"
+    r"(?=\s*(?:[?,.;:]|$|(?:to|for|under|by|alone|on|in|with|when|if)\b))",
+    re.I,
+)
+"""A sufficiency question ("is an inconclusive MRI on its own enough to approve?"): is the
+condition all a payer asks, or does it require more?"""
 EVERY = re.compile(r"\b(?:every|all|always|each|any)\b(?:\s+\w+){0,2}\s+(?:indications?|conditions?|uses?|requests?|cases?)\b"
                    r"|\b(?:always|in every case|regardless)\b", re.I)
 _COVERED = ("covered", "covered_if")
@@ -36,18 +45,37 @@ class Requirement:
     every: bool
     fact: str = ""
     label: str = ""
+    sufficient: bool = False
+    """It asks whether the fact is enough, not whether it is required."""
 
     def resolved(self, preferred: Sequence[str]) -> Requirement:
         """The requirement on one fact: the first candidate among ``preferred`` (what the
         indications asked about require), else the last candidate (the most specific words)."""
         fact = next((f for f in self.facts if f in preferred), self.facts[-1])
-        return Requirement(self.facts, self.labels, self.every, fact, self.labels[fact])
+        return Requirement(self.facts, self.labels, self.every, fact, self.labels[fact], self.sufficient)
+
+
+_ALTERNATIVE = re.compile(r",?\s+or\s+(?=(?:is|are|must|does|do|can|could|has|have|should|will|would)\b)", re.I)
+
+
+def first_alternative(question: str) -> str:
+    """An either-or question's first alternative ("must it be known, or is a suspected mass
+    enough?" → "must it be known"): a yes / no verdict answers that one."""
+    return _ALTERNATIVE.split(question, maxsplit=1)[0]
+
+
+def is_sufficiency(question: str) -> bool:
+    """It asks whether something is enough (in its first alternative)."""
+    return bool(SUFFICE.search(first_alternative(question)))
 
 
 def requirement_words(question: str) -> str:
-    """The words that can name what is required: the whole question for 'require(d)', else
-    what follows 'must' / 'have to' / 'need to' ("does the tumor have to have been treated"
-    asks about treatment, not the tumor); '' when it asks no requirement."""
+    """The words that can name what is required: the whole question for 'require(d)' or a
+    sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
+    have to have been treated" asks about treatment, not the tumor); '' when it asks no
+    requirement. A sufficiency question is read by its first alternative."""
+    if is_sufficiency(question):
+        return first_alternative(question)
     match = REQUIRE.search(question)
     if match is None:
         return ""
@@ -61,10 +89,13 @@ def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list
 
 
 def from_requirement(req: Requirement, rows: dict[str, list[MatrixCell]], named: Sequence[str],
-                     policy_clause: dict[str, str]) -> Verdict:
+                     policy_clause: dict[str, str], labels: Mapping[str, str] | None = None) -> Verdict:
     """Per policy: is ``req.fact`` required — for the named indications, else across every
     listed indication. ``rows``: policy id → its matrix cells (every indication); ``named``:
-    the indications the question names; ``policy_clause``: policy id → its indications clause."""
+    the indications the question names; ``policy_clause``: policy id → its indications clause;
+    ``labels``: fact → label (what else a sufficiency answer names)."""
+    if req.sufficient:
+        return _from_sufficiency(req, rows, named, policy_clause, labels or {})
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
     for pid, cells in rows.items():
@@ -119,3 +150,46 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     ids = [policy_clause] if policy_clause else list(covered[0].clause_ids)
     text = f"No — none of {who} listed indications requires: {req.label} {cite_ids(ids)}."
     return VerdictClaim(text=text, clause_ids=ids), "no"
+
+
+def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named: Sequence[str],
+                      policy_clause: dict[str, str], labels: Mapping[str, str]) -> Verdict:
+    """Per policy: is ``req.fact`` enough by itself — for the named indications (yes only when
+    it is the one condition a covered indication adds), else never: a condition is met beside
+    one of the listed indications, not instead of one."""
+    claims: list[VerdictClaim] = []
+    kinds: list[str] = []
+    for pid, cells in rows.items():
+        asked = [c for c in cells if c.indication in named]
+        for cell in asked:
+            who = f"{cell.payer} ({cell.policy_id})"
+            ids = list(cell.clause_ids)
+            others = [labels.get(f, f) for f in cell.condition_facts if f != req.fact]
+            if cell.status not in _COVERED:
+                claim, kind = _per_indication(req, cell)
+                claims.append(claim)
+                kinds.append(kind)
+                continue
+            if others:
+                text = f"No — for {cell.indication}, {who} also requires: {'; '.join(others)} {cite_ids(ids)}."
+                kind = "no"
+            else:
+                text = f"Yes — for {cell.indication}, {who} requires nothing more than: {req.label} {cite_ids(ids)}."
+                kind = "yes"
+            claims.append(VerdictClaim(text=text, clause_ids=ids))
+            kinds.append(kind)
+        if asked:
+            continue
+        needing = [c for c in cells if c.status in _COVERED and req.fact in c.condition_facts]
+        if not needing:
+            continue
+        who = f"{needing[0].payer} ({pid})"
+        ids = [policy_clause[pid]] if pid in policy_clause else list(needing[0].clause_ids)
+        text = f"No — {who} requires it ({req.label}) together with one of its listed indications {cite_ids(ids)}."
+        claims.append(VerdictClaim(text=text, clause_ids=ids))
+        kinds.append("no")
+    if not claims:
+        return render("", [], "criteria", "quote")
+    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
+    lead = "" if len(claims) == 1 else f"Whether {req.label} is enough by itself, by payer:"
+    return render(lead, claims, "criteria", claim)

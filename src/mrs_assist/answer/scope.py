@@ -64,7 +64,7 @@ _TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "turnaround",
-        re.compile(r"\b(?:turn-?around|tat|how (?:long|many days)|within how many|decision (?:time|deadline))\b", re.I),
+        re.compile(r"\b(?:turn-?around|tat|how (?:long|many days|quickly|fast|soon)|within how many|decision (?:time|deadline))\b", re.I),
         "the indexed policies set no review turnaround time",
     ),
     Topic(
@@ -81,9 +81,26 @@ _TOPICS: tuple[Topic, ...] = (
 )
 
 
+_NEGATED = re.compile(r"(?:\bnon-?|\bnot\s+(?:an?\s+|the\s+)?|\bother\s+than\s+(?:an?\s+|the\s+)?|\bexcept\s+|\bexcluding\s+)$", re.I)
+"""Words right before a payer's name that set it aside ("a Florida Blue commercial (non-FEP) member")."""
+
+
 def foreign_payers(question: str) -> list[str]:
-    """Names of payers the question names that no indexed policy belongs to, in list order."""
-    return [name for name, rx in _PAYER if rx.search(question)]
+    """Names of payers the question names that no indexed policy belongs to, in list order;
+    a name the question sets aside ("non-FEP", "not Aetna") is not named."""
+    return [name for name, rx in _PAYER
+            if any(not _NEGATED.search(question[:m.start()]) for m in rx.finditer(question))]
+
+
+def without_set_aside(text: str) -> str:
+    """``text`` without the payer names it sets aside ("a Florida Blue commercial (non-FEP)
+    member" → "a Florida Blue commercial member"), so no reader takes them as named."""
+    for _, rx in _PAYER:
+        for m in reversed(list(rx.finditer(text))):
+            aside = _NEGATED.search(text[:m.start()])
+            if aside:
+                text = text[:aside.start()] + text[m.end():]
+    return re.sub(r"\(\s*\)\s?", "", text)
 
 
 def unset_topics(question: str) -> list[Topic]:

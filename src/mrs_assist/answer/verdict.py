@@ -58,6 +58,23 @@ class MatrixCell:
     clause_ids: list[str]
     condition_facts: tuple[str, ...] = ()
     """The facts a covered_if cell requires (the matrix's own names)."""
+    role: str = "indication"
+    """The row's fact role: a ``scope`` or ``exclusion`` row that says no decides for its payer
+    whatever other indication the question names (MRS of the calf for a mitochondrial disorder)."""
+
+
+_DECIDES = frozenset({"scope", "exclusion"})
+
+
+def _payer_claims(cells: Sequence[MatrixCell]) -> dict[str, str]:
+    """Each payer's claim over the cells of the indications asked: 'no' when a scope or
+    exclusion row says no, else its cells' claims combined."""
+    out = {}
+    for payer in dict.fromkeys(c.payer for c in cells):
+        own = [c for c in cells if c.payer == payer]
+        barred = any(c.role in _DECIDES and _STATUS_CLAIM[c.status] == "no" for c in own)
+        out[payer] = "no" if barred else overall([_STATUS_CLAIM[c.status] for c in own])
+    return out
 
 
 def cite_ids(ids: Sequence[str]) -> str:
@@ -156,9 +173,15 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
         claims.append(VerdictClaim(text=f"{text} {cite_ids(cell.clause_ids)}.", clause_ids=list(cell.clause_ids)))
     payers = list(dict.fromkeys(c.payer for c in cells))
     indications = list(dict.fromkeys(c.indication for c in cells))
-    claim = overall([_STATUS_CLAIM[c.status] for c in cells])
+    by_payer = _payer_claims(cells)
+    claim = overall(list(by_payer.values()))
     if len(claims) == 1:
         return render("", claims, "criteria", claim)
+    barred = [c for c in cells if c.role in _DECIDES and _STATUS_CLAIM[c.status] == "no"]
+    if barred and not every and {c.payer for c in barred} == set(payers):
+        who = payers[0] if len(payers) == 1 else f"any of the {len(payers)} payers"
+        lead = f"No — {barred[0].indication}: not covered by {who}, whichever indication it is for; by {'indication' if len(payers) == 1 else 'payer'}:"
+        return render(lead, claims, "criteria", "no")
     covered = [c.payer for c in cells if c.status == "covered"]
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"

@@ -45,3 +45,13 @@ def indications_in_question(question: str, catalogue: Catalogue, rows: Iterable[
     if direct:
         return direct
     return [n for n in rows if any(p.search(question) for p in _indirect(specs.get(n, {})))]
+
+
+def indication_spans(text: str, catalogue: Catalogue, name: str) -> list[tuple[int, int]]:
+    """Where ``text`` names the indication ``name`` (its direct words, else its near words)."""
+    detect = catalogue.spec(name).detect if name in catalogue else {}
+    for patterns in (_direct(detect), _indirect(detect)):
+        spans = [m.span() for p in patterns for m in p.finditer(text)]
+        if spans:
+            return spans
+    return []

@@ -1,0 +1,57 @@
+"""'Does NIA still list X?': answered from the policy's own struck-through (deleted) language.
+
+The curated corpus keeps a policy's deleted passages (``Clause.deleted``,
+``Clause.deleted_text``) but never cites them. A question asking whether a payer *still*
+lists, covers or includes something is answered "no" when its words are found in the
+payer's deleted language and in none of its current, non-history clauses; the verdict cites
+the current list the passage is no longer part of. Anything else is left to retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.schemas import Verdict, VerdictClaim
+
+_STILL = re.compile(
+    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed)?\b\s*(?P<rest>[^?]*)", re.I)
+_QUOTED = re.compile(r"[‘'\"“](?P<q>[^'\"”’]{6,})[’'\"”]")
+_WORD = re.compile(r"[a-z]{3,}")
+_STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs"})
+_SHARE = 0.8
+"""Share of the asked words a passage must contain to be the one the question names."""
+
+
+def still_asked(question: str) -> str:
+    """What a 'still lists …' question asks about (its quoted words, else the words after the
+    verb); '' when it asks no such thing."""
+    match = _STILL.search(question)
+    if match is None:
+        return ""
+    quoted = _QUOTED.search(question)
+    return quoted.group("q") if quoted else match.group("rest")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _share(asked: set[str], text: str) -> float:
+    return len(asked & _words(text)) / len(asked) if asked else 0.0
+
+
+def from_struck(asked: str, payer: str, policy_id: str, deleted: Iterable[str], current: Iterable[str],
+                current_list: list[str]) -> Verdict | None:
+    """No, when ``asked`` is found in the policy's ``deleted`` passages and in none of its
+    ``current`` clause texts; None otherwise. ``current_list``: the clause ids of its current
+    indications (cited)."""
+    words = _words(asked)
+    if len(words) < 2 or max((_share(words, t) for t in deleted), default=0.0) < _SHARE:
+        return None
+    if max((_share(words, t) for t in current), default=0.0) >= _SHARE:
+        return None
+    text = (f"No — {payer} ({policy_id}) no longer lists it: that language is struck (deleted) in the "
+            f"current guideline; its current indications are {cite_ids(current_list)}.")
+    return render("", [VerdictClaim(text=text, clause_ids=list(current_list))], "criteria", "no")

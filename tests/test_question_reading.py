@@ -1,0 +1,176 @@
+"""Issue 23: a case stated in a question is read by the note reader as a note is: its hedges,
+negations and differentials decide, not the bare words the question happens to use."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from mrs_assist.answer import history
+from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.plan import stated_case
+from mrs_assist.answer.requirement import first_alternative, is_sufficiency
+from mrs_assist.answer.scope import foreign_payers
+from mrs_assist.config import Settings
+from mrs_assist.errors import IndexNotReadyError
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+def _no_index(*args, **kwargs):
+    raise IndexNotReadyError("no index in this test")
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    """No index: these verdicts stand on the criteria and the checker alone."""
+    return Services(Settings(), retriever=SimpleNamespace(search=_no_index, rank=_no_index))
+
+
+def _verdict(services: Services, question: str):
+    return services.ask(AskRequest(question=question)).verdict
+
+
+def test_a_stating_sentence_goes_to_the_reader_whole(services):
+    case = stated_case("HealthHelp: 35-year-old man with numbness. The neurologist writes 'possible MS, MRI pending.' "
+                       "Approve MRS?", services.corpus)
+    assert "possible MS" in case and "Approve" not in case
+
+
+def test_a_hedged_indication_is_not_read_as_asserted(services):
+    verdict = _verdict(services, "HealthHelp: 35-year-old man with arm numbness. The neurologist writes "
+                                 "'possible MS, MRI pending.' Approve MRS?")
+    assert verdict.claim == "depends"
+    assert any(d.startswith("not established: multiple sclerosis") for d in verdict.described)
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # the infarct is one side of a tumor / non-tumor differential, a listed NIA use
+        ("NIA: 65-year-old man with a new frontal lesion. Radiology impression: 'acute infarct versus tumor'. "
+         "Is MRS covered?", "yes"),
+        # the same words asserted: NIA calls MRS for stroke experimental
+        ("NIA: 65-year-old man with a new frontal lesion and an acute infarct. Is MRS covered?", "no"),
+    ],
+)
+def test_an_indication_inside_a_differential_is_the_readers(services, question, claim):
+    assert _verdict(services, question).claim == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "foreign"),
+    [
+        ("Florida Blue commercial (non-FEP) member with a glioma: is MRS covered?", []),
+        ("A Florida Blue member, not FEP, with a glioma: covered?", []),
+        ("Florida Blue FEP member with a glioma: is MRS covered?", ["the Federal Employee Program (FEP)"]),
+        ("Does Aetna cover MRS for glioma, other than Cigna?", ["Aetna"]),
+    ],
+)
+def test_a_payer_the_question_sets_aside_is_not_named(question, foreign):
+    assert foreign_payers(question) == foreign
+
+
+def test_a_set_aside_payer_is_not_read_into_the_case(services):
+    verdict = _verdict(services, "Florida Blue commercial (non-FEP) member, 60, with a new parietal lesion; "
+                                 "the differential is abscess versus neoplasm. Is MRS medically necessary?")
+    assert verdict.claim == "yes"
+    assert not any("Federal Employee" in d for d in verdict.described)
+
+
+def test_how_quickly_asks_a_turnaround_the_policies_do_not_set(services):
+    assert _verdict(services, "How quickly must Cohere decide an MRS request?").claim == "not_addressed"
+
+
+def test_a_scope_row_that_says_no_decides_whichever_indication():
+    covered = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "MELAS", "covered", [], ["healthhelp-mrs#indications.6"])
+    region = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "MRS of the calf", "not_covered", [],
+                                 ["healthhelp-mrs#indications"], role="scope")
+    assert verdicts.from_matrix([covered, region]).claim == "no"
+    # two indications, neither a scope row: the payer's answer depends on which one
+    other = verdicts.MatrixCell("healthhelp-mrs", "HealthHelp", "stroke", "not_covered", [], ["healthhelp-mrs#indications"])
+    assert verdicts.from_matrix([covered, other]).claim == "depends"
+
+
+def test_mrs_outside_the_brain_is_no_whatever_it_is_for(services):
+    verdict = _verdict(services, "Can HealthHelp approve MRS of the thigh muscle for a suspected mitochondrial disorder?")
+    assert verdict.claim == "no" and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # the leukodystrophy item asks more than the imaging: not enough by itself
+        ("HealthHelp, girl with metachromatic leukodystrophy: is a non-diagnostic MRI by itself sufficient under item 4?",
+         "no", "also requires: therapy evaluation or planning"),
+        # no indication named: a condition is met beside a listed indication, never instead of one
+        ("Is an indeterminate MRI alone enough for Cohere to approve MRS?", "no", "together with one of its listed"),
+        ("For HealthHelp, is a known brain tumor enough for biopsy guidance?", "yes", "requires nothing more than"),
+    ],
+)
+def test_a_sufficiency_question_is_answered_about_what_else_is_required(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+def test_an_either_or_question_is_answered_by_its_first_alternative():
+    assert first_alternative("does the tumor have to be known, or is a suspected mass enough?") == \
+        "does the tumor have to be known"
+    assert not is_sufficiency("does the tumor have to be known, or is a suspected mass enough?")
+    assert is_sufficiency("is a suspected mass enough, or must the tumor be known?")
+
+
+def test_struck_language_is_no_longer_listed():
+    deleted = ["Cystic lesions vs. cystic metastasis or cystic primary neoplasm – MRS may determine"]
+    current = ["distinguish a brain tumor from other non-tumor diagnoses"]
+    verdict = history.from_struck("cystic metastasis versus cystic primary neoplasm", "NIA", "nia-brain-mrs",
+                                  deleted, current, ["nia-brain-mrs#indications.1"])
+    assert verdict.claim == "no" and verdict.claims[0].clause_ids == ["nia-brain-mrs#indications.1"]
+    # the same words still in a current clause: not for this rule to say
+    assert history.from_struck("cystic primary neoplasm", "NIA", "nia-brain-mrs", deleted,
+                               ["cystic primary neoplasm"], ["nia-brain-mrs#indications.1"]) is None
+    assert history.still_asked("Is 'cystic metastasis versus cystic primary neoplasm' still listed by NIA?") == \
+        "cystic metastasis versus cystic primary neoplasm"
+    assert history.still_asked("Does NIA list cystic lesions?") == ""
+
+
+def test_a_still_question_on_struck_language_is_answered_no(services):
+    verdict = _verdict(services, "Is 'cystic metastasis versus cystic primary neoplasm' still listed by NIA?")
+    assert verdict.claim == "no" and verdict.checked and "struck" in verdict.text
+
+
+def test_does_x_make_mrs_inappropriate_asks_about_an_exclusion(services):
+    verdict = _verdict(services, "For HealthHelp, would an insulin pump on its own render MRS medically unnecessary?")
+    assert verdict.claim == "no" and "not a reason to deny by itself" in verdict.text
+
+
+def test_a_granted_premise_does_not_turn_a_case_into_a_history_question(services):
+    question = ("HealthHelp: 6-year-old with gait ataxia; brain MRI is normal. Does MRS meet criteria, "
+                "given that HealthHelp says it added an ataxia indication?")
+    assert "history" not in services.asker.plan(AskRequest(question=question)).intents
+    assert _verdict(services, question).claim == "no"
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Is an inconclusive MRI on its own enough for Cohere?", True),
+        ("is a suspected mass enough, or must the tumor be known?", True),
+        ("Does a cochlear implant by itself qualify as a non-indication?", True),
+        ("Does NIA think MRS has been validated as accurate enough for treatment decisions?", False),
+        ("Is there enough evidence for MRS in epilepsy?", False),
+    ],
+)
+def test_what_counts_as_a_sufficiency_question(question, asks):
+    assert is_sufficiency(question) is asks
+
+
+def test_a_sentence_about_the_policy_is_not_read_as_the_case(services):
+    case = stated_case("Patient is 40 with a known glioma and new enhancement. HealthHelp calls MRS for stroke "
+                       "experimental. Covered?", services.corpus)
+    assert "glioma" in case and "stroke" not in case
+    # a leading "Under the … guideline," only says who is asked
+    case = stated_case("Under the NIA guideline, a 40-year-old with a known glioma is being worked up for surgery, "
+                       "and the surgeon wants MRS. Covered?", services.corpus)
+    assert "the surgeon wants MRS" in case
