@@ -199,3 +199,15 @@ def test_a_suspected_tumor_pends_healthhelp_and_an_explicit_no_known_tumor_denie
 def test_a_non_brain_muscle_study_is_out_of_scope(services):
     notes = "Plan: 31P MR spectroscopy of the right calf after exercise to assess muscle energetics; CPT 76390."
     assert _decide(services, "cohere-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("reading", [
+    "MRI 10/2024: the lesion is not indeterminate - findings are typical of radiation necrosis.",
+    "MRI read as unequivocal progression, not inconclusive.",
+    "Neuroradiology: the study is not equivocal.",
+])
+def test_an_inconclusive_word_itself_denied_is_a_conclusive_study(reading):
+    """A negation reaching an inconclusive word from another clause is about something else;
+    one that denies the word itself ("not indeterminate") says the study was conclusive."""
+    facts = extract_facts(f"62F, brain metastasis s/p SRS. {reading} Plan: MRS.", age_years=62)
+    assert facts["conventional_imaging_inconclusive"].value is False
