@@ -199,3 +199,42 @@ def test_a_suspected_tumor_pends_healthhelp_and_an_explicit_no_known_tumor_denie
 def test_a_non_brain_muscle_study_is_out_of_scope(services):
     notes = "Plan: 31P MR spectroscopy of the right calf after exercise to assess muscle energetics; CPT 76390."
     assert _decide(services, "cohere-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("reading", [
+    "MRI 10/2024: the lesion is not indeterminate - findings are typical of radiation necrosis.",
+    "MRI read as unequivocal progression, not inconclusive.",
+    "Neuroradiology: the study is not equivocal.",
+])
+def test_an_inconclusive_word_itself_denied_is_a_conclusive_study(reading):
+    """A negation reaching an inconclusive word from another clause is about something else;
+    one that denies the word itself ("not indeterminate") says the study was conclusive."""
+    facts = extract_facts(f"62F, brain metastasis s/p SRS. {reading} Plan: MRS.", age_years=62)
+    assert facts["conventional_imaging_inconclusive"].value is False
+
+
+def test_a_diagnosis_the_record_calls_reported_or_unverified_is_not_asserted():
+    notes = ("Assessment: Reported history of brain tumor s/p resection abroad; records not available.\n"
+             "Plan: obtain outside records.\n")
+    assert extract_facts(notes, age_years=49)["known_brain_tumor"].value is not True
+
+
+def test_a_form_body_part_box_decides_the_region_and_its_correction_takes_it_back(services):
+    form = ("PRIOR AUTH REQUEST 02/09/2026\nCPT 76390 MR spectroscopy\n"
+            "Region: [ ] Brain  [X] Lumbar spine  [ ] Other\n"
+            "Known oligodendroglioma; MRI 01/28/2026 indeterminate, recurrence vs radiation change.\n")
+    assert _decide(services, "nia-brain-mrs", form).recommendation == "does_not_meet_criteria"
+    corrected = form + "\nADDENDUM 02/11/2026: Correction: lumbar spine was selected in error; region is brain.\n"
+    assert extract_facts(corrected, age_years=33)["non_brain_mrs_requested"].value is False
+
+
+def test_a_dated_study_within_three_months_in_notes_saying_nothing_changed_is_asked_not_decided(services):
+    notes = ("Request date 03/18/2025. 61F, known glioblastoma s/p chemoradiation 2023.\n"
+             "MRI brain 01/05/2025: indeterminate, recurrence vs radiation necrosis. Symptoms unchanged.\n"
+             "Plan: MRS.\n")
+    response = _decide(services, "cohere-mrs", notes)
+    assert response.recommendation == "needs_more_information"
+    assert "recent_advanced_imaging_without_change" in response.trace.missing_facts
+    worse = notes.replace("Symptoms unchanged.", "Symptoms unchanged until last week; now new worsening aphasia.")
+    facts = extract_facts(worse, age_years=61)
+    assert facts["recent_advanced_imaging_without_change"].value is False

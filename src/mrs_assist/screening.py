@@ -33,6 +33,8 @@ from html.entities import html5
 from mrs_assist.normalize import normalize
 
 KINDS = ("invisible", "look-alike", "encoded", "instruction", "contradiction")
+SCREENING_FLAG_PREFIX = "note screening: "
+"""How a screening finding's safety flag begins on a determination's response."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class Finding:
 
     def flag(self) -> str:
         """The safety flag for the determination's response."""
-        return f"note screening: {self.kind} at {self.start}-{self.end} ({self.detail})"
+        return f"{SCREENING_FLAG_PREFIX}{self.kind} at {self.start}-{self.end} ({self.detail})"
 
 
 # --- invisible -------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ def _letter(ctx: CaseContext, case: Case, policy_id: str) -> dict | None:
             ctx.letters = "available"
         return {"passed": False, "problems": [f"error: {type(exc).__name__}: {exc}"[:300]]}
     letter = response.letter
+    if letter is None and _held_by_screening(response):
+        return {"passed": None, "held": "note screening held the outcome: no letter is drafted by design"}
     if letter is None:
         if ctx.letters == "unknown":
             ctx.letters = "letters not available (no letter in the response)"
@@ -95,6 +97,14 @@ def _letter(ctx: CaseContext, case: Case, policy_id: str) -> dict | None:
     ctx.letters = "available"
     problems = [p.message for p in letter.problems]
     return {"passed": not problems, "problems": problems}
+
+
+def _held_by_screening(response) -> bool:
+    """A note the screening escalated pends for a person, who writes what to ask: no draft."""
+    from mrs_assist.screening import SCREENING_FLAG_PREFIX
+
+    held = response.recommendation == "needs_more_information"
+    return held and any(flag.startswith(SCREENING_FLAG_PREFIX) for flag in response.safety_flags)
 
 
 def evaluate_case(ctx: CaseContext, case: Case) -> list[dict]:
@@ -157,7 +167,8 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
     facts_total = sum(r.get("expected_facts", 0) for r in scored if r["predicted"])
     harm = harms(scored)
     facts_wrong = sum(len(r["fact_mismatches"]) for r in scored if r["predicted"])
-    letter_rows = [r["letter"] for r in rows if "letter" in r]
+    letter_rows = [r["letter"] for r in rows if "letter" in r and r["letter"]["passed"] is not None]
+    held = sum(1 for r in rows if "letter" in r and r["letter"]["passed"] is None)
     return {
         "pairs": len(rows), "scored": len(scored), "ambiguous_skipped": len(rows) - len(scored),
         "errors": sum(1 for r in rows if r["predicted"] is None),
@@ -175,6 +186,7 @@ def summarise_cases(rows: list[dict], letters: str) -> dict:
             "reason": None if letters == "available" else f"not computed ({letters})",
             "pass_rate": rate(r["passed"] for r in letter_rows) if letters == "available" else None,
             "letters": len(letter_rows),
+            "held_by_screening": held,
         },
         "failures": [r for r in scored if not r["correct"]],
         "ambiguous": [r for r in rows if r["gold"] is None],

@@ -434,9 +434,11 @@ def _read(
                 continue
         affirmed = readings.affirmed or "true"
         if m.quantity is not None:
-            affirmed = _quantity_value(detector, fact, m, notes)
-            if affirmed == "ignore":
+            measured = _quantity_value(detector, fact, m, notes)
+            if measured == "ignore":
                 continue
+            # a group may read a measured "true" more cautiously ("unknown": ask, never decide)
+            affirmed = readings.affirmed if measured == "true" and readings.affirmed else measured
         m.value = _reading(readings, m.categories, affirmed)
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
@@ -489,7 +491,9 @@ def _date_value(notes: str, text: str, within_days: float) -> str:
     if not when or current is None:
         return "ignore"
     days = (current - when[0]).days
-    return "true" if 0 <= days <= within_days else "false"
+    if days == 0:
+        return "ignore"  # the stated date is the notes' latest: the request's own date is not given
+    return "true" if 0 < days <= within_days else "false"
 
 
 def _gap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -564,7 +568,7 @@ def _apply_implications(
     detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], contested: set[str] = frozenset()
 ) -> None:
     """``implied_by``: a true implier makes the fact true; ``unless_facts``: a true one makes it
-    false. A contested fact (the notes assert and deny it) stays unknown: an implication does not
+    false (a true or an unknown one). A contested fact (the notes assert and deny it) stays unknown: an implication does not
     settle what the notes contradict."""
     changed = True
     while changed:  # implications chain (recurrence → known tumor → brain mass)
@@ -580,7 +584,7 @@ def _apply_implications(
                     break
     for name, spec in detector.specs.items():
         current = facts.get(name)
-        if current is None or current[0] != "true":
+        if current is None or current[0] not in ("true", "unknown"):
             continue
         for other in spec.unless_facts:
             if other in facts and facts[other][0] == "true":
