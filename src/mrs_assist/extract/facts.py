@@ -320,6 +320,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
     section_readings = detector.lexicon.section_readings
     mentions = []
     conditionals: dict[int, tuple[int, str] | None] = {}
+    about_study: dict[int, bool] = {}
     seen: set[tuple[str, int, int]] = set()
     for span in doc.spans[TARGETS] if TARGETS in doc.spans else []:
         key = (span.label_, span.start, span.end)
@@ -348,9 +349,9 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
                     quarantined=sent in quarantined)
-        m.reason = "prior" not in added and (
-            section in REASON_SECTIONS or _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
-        )
+        if sent not in about_study:
+            about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
+        m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
         if fact in (AGE_LABEL, CHILD_LABEL):
             m.tag = rest[0]
         else:

@@ -146,13 +146,20 @@ def section_at(sections: list[tuple[int, str | None]], char: int) -> str | None:
     return sections[i][1] if i >= 0 else None
 
 
+LINE_REACH = 400
+"""How far (characters) a line's checkbox, answered question or list lead-in reaches a mention."""
+
+
 def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
     """The cues of the line around a mention starting at ``start`` (see the module docstring)."""
     cues = Cues()
+    # A line's cues reach at most LINE_REACH characters back: a box, an answer or a list lead-in
+    # further away on one very long line is not this mention's (and reading it all is quadratic).
     line_start = notes.rfind("\n", 0, start) + 1
     line_end = notes.find("\n", start)
     line_end = len(notes) if line_end < 0 else line_end
-    before = notes[line_start:start]
+    reach = max(line_start, start - LINE_REACH)
+    before = notes[reach:start]
     boxes = [(m.start(), False) for m in _UNCHECKED.finditer(before)] + [(m.start(), True) for m in _CHECKED.finditer(before)]
     if boxes and not max(boxes)[1]:
         cues.drop = True
@@ -163,7 +170,7 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
             cues.categories.add("negated")
             cues.labels.append(f"answered {answer!r}")
             return cues
-    lo = max(line_start, sentence[0])
+    lo = max(reach, sentence[0])
     ends = [m.end() for m in _SEGMENT_END.finditer(notes, lo, start)]
     lo = max([lo, *ends])
     segment = notes[lo:start]
