@@ -35,7 +35,7 @@ def test_harms_are_counted_apart_from_accuracy():
     assert head["independent_test.wrong_approvals"] == 2 and head["independent_test.wrong_denials"] == 1
 
 
-@pytest.mark.parametrize("split, at_least", [("dev", 100), ("test", 80)])
+@pytest.mark.parametrize("split, at_least", [("dev", 100), ("dev2", 80), ("test", 80)])
 def test_the_independent_splits_are_written_across_styles_and_policies(split, at_least):
     cases = load_writer_cases(EVAL / INDEPENDENT_SPLITS[split])
     assert len(cases) >= at_least
@@ -47,10 +47,14 @@ def test_the_independent_splits_are_written_across_styles_and_policies(split, at
 
 
 def test_the_splits_share_no_case_and_no_writer():
-    dev = {c.id for c in load_writer_cases(EVAL / INDEPENDENT_SPLITS["dev"])}
-    test = {c.id for c in load_writer_cases(EVAL / INDEPENDENT_SPLITS["test"])}
-    assert not dev & test
-    assert {i[:2] for i in dev}.isdisjoint({i[:2] for i in test})  # DA/DB vs TC/TD: other writers
+    """Each split's writers wrote no other split (the id's prefix names the writer)."""
+    ids = {split: {c.id for c in load_writer_cases(EVAL / folder)} for split, folder in INDEPENDENT_SPLITS.items()}
+    writers = {split: {i.split("-")[0] for i in found} for split, found in ids.items()}
+    assert writers["dev"] == {"DA", "DB"} and writers["dev2"] == {"TC", "TD"} and writers["test"] == {"E", "F"}
+    splits = list(ids)
+    for i, a in enumerate(splits):
+        for b in splits[i + 1:]:
+            assert not ids[a] & ids[b] and writers[a].isdisjoint(writers[b])
 
 
 def test_writer_files_are_parsed_strictly(tmp_path):
