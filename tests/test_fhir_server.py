@@ -47,7 +47,8 @@ def test_pend_questionnaire_response_approval_round_trip(server):
             "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": record_id}]})
         assert package.status_code == 200, package.text
         entries = package.json()["parameter"][0]["resource"]["entry"]
-        questionnaire, prefilled = entries[0]["resource"], entries[1]["resource"]
+        by_type = {e["resource"]["resourceType"]: e["resource"] for e in entries}
+        questionnaire, prefilled = by_type["Questionnaire"], by_type["QuestionnaireResponse"]
         assert questionnaire["url"].endswith("/cohere-mrs") and prefilled["status"] == "in-progress"
         record = client.get(f"/v1/determinations/{record_id}").json()
         facts = {f["name"]: f["value"] for f in record["facts"]}
