@@ -117,7 +117,9 @@ def test_installed_wheel_indexes_answers_and_determines_outside_the_checkout(ins
 
     cli = str(bin_dir / "mrs-assist")
     assert "index built" in _run([cli, "index"], cwd=work, env=env)
-    assert (work / ".mrs-assist" / "index").is_dir()  # the state goes to the working folder
+    # outside a checkout the state goes to the user's data directory (platformdirs, under HOME)
+    assert (tmp_path / ".local" / "share" / "mrs-assist" / "index").is_dir()
+    assert not (work / ".mrs-assist").exists()
 
     answer = json.loads(_run([cli, "ask", "Does NIA cover MRS for glioma grading?", "--json"], cwd=work, env=env))
     assert answer["citations"] and any(c["policy_id"] == "nia-brain-mrs" for c in answer["citations"])
