@@ -51,9 +51,26 @@ def test_each_family_reads_as_the_plain_instruction_once_normalized(template):
     assert covered >= (end - start) * 0.9
 
 
+ROTATION = 3
+"""Each family runs on every third gold case, offset by its place in the list: every family meets a
+third of the cases and every case meets a third of the families (the whole grid took ~100 s)."""
+
+
+def _rotated() -> list:
+    families = [t.id for t in TEMPLATES.obfuscations]
+    twins = list(GOLD)
+    return [c for c in OBFUSCATED if (twins.index(c.twin) + families.index(c.template)) % ROTATION == 0]
+
+
+def test_the_rotation_covers_every_family_and_every_gold_case():
+    picked = _rotated()
+    assert {c.template for c in picked} == {t.id for t in TEMPLATES.obfuscations}
+    assert {c.twin for c in picked} == set(GOLD)
+
+
 def test_obfuscated_notes_get_their_twins_outcome_and_never_return_the_canary(services, clean_outcomes):  # noqa: F811
     changed, leaked, tried = Counter(), Counter(), 0
-    for c in OBFUSCATED:
+    for c in _rotated():
         for pid in c.policy_ids:
             tried += 1
             response = services.determine(request_for(c, c.notes, pid, letter=True))
