@@ -24,7 +24,7 @@ from typing import Any
 
 from mrs_assist.answer import NOT_ADDRESSED, compose_answer, select_quotes
 from mrs_assist.evaluation.clausemap import ClauseMatcher
-from mrs_assist.evaluation.data import MATCHES, Question
+from mrs_assist.evaluation.data import MATCHES, SPLITS, Question
 from mrs_assist.evaluation.metrics import first_relevant_rank, mean, ndcg_at_k, rate, recall_at_k, reciprocal_rank
 from mrs_assist.evaluation.timing import Stopwatch
 from mrs_assist.schemas import AskRequest
@@ -128,9 +128,14 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
         },
         "retrievers": {},
     }
-    rankings = {"hybrid": _ours(ctx, q), "hybrid_no_detect": _ours(ctx, q, detect=False)}
+    # The baselines are compared on the project's own question sets; an independent set is
+    # scored on the answer (verdict, gold in the first six) and our own ranking only.
+    baselines = q.split in SPLITS
+    rankings = {"hybrid": _ours(ctx, q)}
+    if baselines:
+        rankings["hybrid_no_detect"] = _ours(ctx, q, detect=False)
     answers: dict[str, str] = {}
-    if ctx.single_rankers:
+    if ctx.single_rankers and baselines:
         for mode in ("dense", "bm25"):
             rankings[mode], hits = _single(ctx, q, mode)
             answers[mode] = compose_answer(q.question, select_quotes(hits))[0] if hits else NOT_ADDRESSED
@@ -138,7 +143,7 @@ def evaluate_question(ctx: QuestionContext, q: Question) -> dict:
         row["retrievers"][name] = {**_scores(ranking, q.gold), "top": ranking[max(KS)]}
     for name, text in answers.items():
         row["retrievers"][name]["keyword_hit"] = keyword_hit(text, q.keywords)[0] if q.keywords else None
-    if ctx.langchain is not None:
+    if ctx.langchain is not None and baselines:
         docs = ctx.langchain.similarity_search(q.question, max(KS), q.policy_ids)
         units = [ctx.langchain_units[d.metadata["n"]] if "n" in d.metadata else frozenset() for d in docs]
         relevant = sum(1 for u in ctx.langchain_units if u & set(q.gold))
