@@ -52,6 +52,7 @@ class EvalOptions:
     """Draw rich progress bars (None: only on a terminal)."""
     limit_questions: int | None = None
     limit_cases: int | None = None
+    """Gold cases to run; 0 runs no case set at all (realistic and independent included)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -179,9 +180,12 @@ def run_eval(services: Any, options: EvalOptions | None = None) -> dict:
             c_rows += evaluate_case(cctx, case)
             task.advance()
         judge = _judge(services, q_rows, options, bar)
-        realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch) for split in REALISTIC_SPLITS}
+        # limit_cases=0 (a questions-only run) leaves out every case set, not only the gold one
+        case_sets = options.limit_cases != 0
+        realistic = {split: evaluate_realistic(services, settings.eval_dir, split, stopwatch)
+                     for split in REALISTIC_SPLITS if case_sets}
         independent_cases = {split: evaluate_independent(services, settings.eval_dir, split, stopwatch)
-                        for split in INDEPENDENT_CASE_SPLITS}
+                             for split in INDEPENDENT_CASE_SPLITS if case_sets}
     negex = evaluate_negex(services.catalogue, settings.eval_dir)
 
     determination = summarise_cases(c_rows, cctx.letters)

@@ -263,7 +263,7 @@ def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:
 _CLAUSE_BREAK = re.compile(r"\s[-–—]{1,2}\s|;")
 
 
-def _clause_between(doc, modifier: tuple[int, int], target) -> bool:
+def _clause_between(doc, text: str, modifier: tuple[int, int], target) -> bool:
     """Whether a spaced dash or a semicolon separates a modifier from its target: "MRI not
     equivocal - the appearance is diagnostic of meningioma" negates the equivocation, not the
     meningioma (medspaCy drops the dash's own terminating rule when a target spans it)."""
@@ -272,11 +272,11 @@ def _clause_between(doc, modifier: tuple[int, int], target) -> bool:
     if hi <= lo:
         return False
     start, end = doc[lo].idx - 1 if lo > 0 else 0, doc[hi - 1].idx + len(doc[hi - 1].text) + 1
-    if _CLAUSE_BREAK.search(doc.text, start, end) is not None:
+    if _CLAUSE_BREAK.search(text, start, end) is not None:
         return True
     # A modifier inside a parenthetical does not reach out of it ("(MRI not done due to device):
     # enlarging lesion"), nor one outside into it.
-    between = doc.text[start:end]
+    between = text[start:end]
     close, open_ = between.find(")"), between.find("(")
     return (close >= 0 and (open_ < 0 or close < open_)) if forward else (open_ >= 0 and between.rfind(")") < open_)
 
@@ -305,12 +305,13 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
     # Modifiers by target; spaCy keys span extensions by offsets only, so read the graph's edges.
     modifiers: dict[tuple[str, int, int], set[str]] = {}
     literals: dict[tuple[str, int, int], set[tuple[str, str]]] = {}
+    text = doc.text  # spaCy joins the tokens on every access: read it once
     for target, modifier in doc._.context_graph.edges:
         category = CATEGORY_OF_MODIFIER.get(modifier.category)
         start, end = modifier.modifier_span
         # medspaCy 1.3.1 lets a modifier strictly inside a target modify it ("CT: no acute
         # abnormality" negating itself); a target's own words never modify it.
-        if category and not (start < target.end and target.start < end) and not _clause_between(doc, (start, end), target):
+        if category and not (start < target.end and target.start < end) and not _clause_between(doc, text, (start, end), target):
             modifiers.setdefault((target.label_, target.start, target.end), set()).add(category)
             literals.setdefault((target.label_, target.start, target.end), set()).add((category, doc[start:end].text))
     starts = [s.start for s in sentences]
