@@ -29,3 +29,27 @@ def test_dense_is_weight_times_x_c_contiguous(out, inner, tokens):
     got = _dense(weight, x)
     assert got.shape == (out, tokens) and got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_allclose(got, weight.astype(np.float64) @ x.astype(np.float64), rtol=1e-4, atol=1e-3)
+
+
+def test_a_forward_pass_runs_on_one_blas_thread_and_restores_the_count(monkeypatch):
+    from threadpoolctl import ThreadpoolController
+
+    from mrs_assist.config import Settings
+    from mrs_assist.index import embed_numpy
+
+    embed_numpy._sgemm()  # SciPy's BLAS loaded, so the controller sees it
+    blas = ThreadpoolController().select(prefix="libscipy_openblas")
+    assert blas.info(), "SciPy's OpenBLAS is not loaded"
+    seen: list[int] = []
+    encode = embed_numpy._encode
+
+    def counting(*args):
+        seen.append(blas.info()[0]["num_threads"])
+        return encode(*args)
+
+    monkeypatch.setattr(embed_numpy, "_encode", counting)
+    with blas.limit(limits=2):
+        embed_numpy.NumpyMiniLM(Settings().model_path).embed_array(["Does NIA cover MRS?"])
+        after = blas.info()[0]["num_threads"]
+    assert seen == [1]
+    assert after == 2

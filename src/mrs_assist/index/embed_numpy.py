@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -120,14 +121,53 @@ class NumpyMiniLM(Embedder):
         encodings = self._batch_tokenizer.encode_batch(texts)
         # Longest first, in batches of similar length: little padding, as sentence-transformers.
         order = sorted(range(len(texts)), key=lambda i: -sum(encodings[i].attention_mask))
-        for start in range(0, len(order), _BATCH_SIZE):
-            batch = order[start : start + _BATCH_SIZE]
-            length = max(sum(encodings[i].attention_mask) for i in batch)
-            ids = np.array([encodings[i].ids[:length] for i in batch], dtype=np.int64)
-            types = np.array([encodings[i].type_ids[:length] for i in batch], dtype=np.int64)
-            mask = np.array([encodings[i].attention_mask[:length] for i in batch], dtype=np.float32)
-            out[batch] = _encode(weights, ids, types, mask)
+        with _one_blas_thread():
+            for start in range(0, len(order), _BATCH_SIZE):
+                batch = order[start : start + _BATCH_SIZE]
+                length = max(sum(encodings[i].attention_mask) for i in batch)
+                ids = np.array([encodings[i].ids[:length] for i in batch], dtype=np.int64)
+                types = np.array([encodings[i].type_ids[:length] for i in batch], dtype=np.int64)
+                mask = np.array([encodings[i].attention_mask[:length] for i in batch], dtype=np.float32)
+                out[batch] = _encode(weights, ids, types, mask)
         return out
+
+
+_blas_users = 0
+_blas_lock = threading.Lock()
+_blas_restore: Any = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """SciPy's BLAS on one thread while any forward pass runs (then as it was).
+
+    A question's products are too small to split: a second BLAS thread mostly spins, and on a
+    busy machine it waits for a core, so one question took ~100 ms on two threads against
+    ~12 ms on one (2-core machine, load average 3). The first pass in sets the limit and the
+    last one out restores it, so concurrent passes never leave it changed.
+    """
+    global _blas_users, _blas_restore
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_restore = _scipy_blas().limit(limits=1)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_restore.restore_original_limits()
+                _blas_restore = None
+
+
+@lru_cache(maxsize=1)
+def _scipy_blas() -> Any:
+    """threadpoolctl's handle on the BLAS that ``_dense`` calls (SciPy's)."""
+    from threadpoolctl import ThreadpoolController
+
+    _sgemm()  # loads SciPy's BLAS, so the controller finds it
+    return ThreadpoolController().select(prefix="libscipy_openblas")
 
 
 def _load_weights(model_path: Path) -> _Weights:
