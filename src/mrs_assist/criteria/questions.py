@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from mrs_assist.criteria.catalogue import Catalogue
 
-def _compile(words: Iterable[str], *, case_sensitive: bool = False) -> list[re.Pattern[str]]:
+def _compile(words: Iterable[str], *, case_sensitive: bool = False) -> tuple[re.Pattern[str], ...]:
+    return _compiled(tuple(words), case_sensitive)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(words: tuple[str, ...], case_sensitive: bool) -> tuple[re.Pattern[str], ...]:
+    """The word patterns, built once per word list (every question reads every fact's)."""
     flags = 0 if case_sensitive else re.I
     out = []
     for word in words:
@@ -24,16 +31,16 @@ def _compile(words: Iterable[str], *, case_sensitive: bool = False) -> list[re.P
             out.append(re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", flags))
         except re.error:
             continue
-    return out
+    return tuple(out)
 
 
-def _direct(detect: dict) -> list[re.Pattern[str]]:
+def _direct(detect: dict) -> tuple[re.Pattern[str], ...]:
     patterns = _compile(detect.get("regex", []) + detect.get("terms", []))
     patterns += _compile(detect.get("abbreviations", {}), case_sensitive=True)
     return patterns
 
 
-def _indirect(detect: dict) -> list[re.Pattern[str]]:
+def _indirect(detect: dict) -> tuple[re.Pattern[str], ...]:
     return _compile(w for pair in detect.get("near", []) for w in pair.get("b", []))
 
 
