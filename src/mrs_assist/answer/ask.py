@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, exclusion, history, requirement, scope, terms
+from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -116,7 +116,12 @@ class Asker:
         if plan.outside:
             return self._outside(plan, top_k)
         response = None
-        if plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
+        age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
+        if age:
+            response = self._age(plan, *age, top_k)
+        if response is not None:
+            pass
+        elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
@@ -124,12 +129,34 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        if response is None and plan.decides_coverage:
+        if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
         if response is None:
             response = self._retrieved(plan, top_k)
         response = self._checked(plan, response)
         return self._phrased(plan, response)
+
+    # --- definitions the policies write --------------------------------------------------------
+    @cached_property
+    def _age_bands(self) -> tuple[list[definition.AgeBand], dict[str, tuple[str, str]]]:
+        """The age bands the guidelines write beside a term, and their "older ages may …" lines
+        (read once from the current, non-history clauses)."""
+        guidelines = {pid for pid, d in self.corpus.documents.items() if d.meta.kind == "guideline"}
+        clauses = [c for c in self.corpus.clauses() if c.policy_id in guidelines and not c.deleted
+                   and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE)]
+        return definition.age_bands(clauses), definition.older_ages(clauses)
+
+    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int) -> AskResponse | None:
+        """'Does a 20-year-old count as pediatric?': from the age bands of the policies asked."""
+        bands, older = self._age_bands
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        asked = [b for b in bands if b.policy_id in policy_ids]
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = definition.from_age(age, term, plan.question, asked, payers, older)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     # --- the criteria decide -----------------------------------------------------------------
     def _decided(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
@@ -143,7 +170,7 @@ class Asker:
             if not more:
                 return None
             cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
-            verdict = verdicts.from_matrix(cells, every=plan.every_payer)
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -276,7 +303,8 @@ class Asker:
             clause = self.corpus.clause(it.clause)
             contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
             label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
-            return exclusion.ListedItem(it.fact, label, ids, contra)
+            condition = exclusion.joined_condition(clause.text) if clause else ""
+            return exclusion.ListedItem(it.fact, label, ids, contra, condition)
 
         head = policy.exclusions_clause
         if head is None and policy.safety_flags:

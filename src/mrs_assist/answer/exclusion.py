@@ -37,6 +37,29 @@ class ListedItem:
     clause_ids: tuple[str, ...]
     contraindication: bool = False
     """The item sits under a 'contraindicated' heading (HealthHelp's list), not a discretion note."""
+    condition: str = ""
+    """A further condition the item's own clause joins to it ("…, and MRS requires contrast
+    administration"): the note applies only where that holds ('' when none)."""
+
+
+_JOINED_CONDITION = re.compile(r",\s+and\s+(?P<condition>[^.;]+)")
+_WORD = re.compile(r"[a-z]{4,}")
+_COMMON = frozenset({"with", "that", "where", "when", "which", "patient", "patients", "requires", "require", "required"})
+
+
+def joined_condition(clause_text: str) -> str:
+    """The condition a safety item's first sentence joins with ", and …" ("Patients with renal
+    insufficiency where gadolinium contrast is contraindicated, and MRS requires contrast
+    administration." → "MRS requires contrast administration"); '' when none."""
+    first = re.split(r"(?<=[a-z)])\.\s", clause_text.strip(), maxsplit=1)[0]
+    match = _JOINED_CONDITION.search(first)
+    return match.group("condition").strip() if match else ""
+
+
+def _unstated(condition: str, question: str) -> bool:
+    """True when the question states none of the condition's own words (beyond common ones)."""
+    words = set(_WORD.findall(condition.lower())) - _COMMON - {"mrs"}
+    return bool(words) and not any(w in question.lower() for w in words)
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,13 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
             text = (f"Yes — {who} lists it where MRI may be contraindicated: {what} {cite_ids(ids)}; "
                     "a safety flag for the reviewer, not by itself a denial.")
             kind = "yes"
+        elif flagged and (open_ := [i for i in flagged if i.condition and _unstated(i.condition, question)]):
+            ids = [c for i in open_ for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in open_))
+            condition = "; ".join(dict.fromkeys(i.condition for i in open_))
+            text = (f"It depends — {who} lists {what} as a note for the reviewer that applies where {condition} "
+                    f"{cite_ids(ids)}; the question does not say so, and it is not a non-indication by itself.")
+            kind = "depends"
         elif flagged:
             ids = [c for i in flagged for c in i.clause_ids]
             what = "; ".join(dict.fromkeys(i.label for i in flagged))

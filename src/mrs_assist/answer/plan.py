@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
@@ -119,6 +120,21 @@ class QueryPlan:
     """It asks whether something excludes MRS (a non-indication, a contraindication)."""
     required: Requirement | None = None
     """The condition a requirement question asks about ("does HH require a non-diagnostic MRI …")."""
+    set_aside: list[str] = field(default_factory=list)
+    """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
+    quantifier: str | None = None
+    """How it combines the payers' answers: 'only', 'any', 'same', 'differ' (``answer.quantifier``)."""
+
+    @property
+    def quantified(self) -> tuple[str, str | None] | None:
+        """(quantifier, the one payer an 'only' question asks about), when the question
+        combines several payers' answers; None otherwise."""
+        if self.quantifier is None:
+            return None
+        if self.quantifier == "only":
+            subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
+            return ("only", subject[0]) if len(subject) == 1 else None
+        return self.quantifier, None
 
     @property
     def outside(self) -> bool:
@@ -140,7 +156,11 @@ class QueryPlan:
     @property
     def decided_policies(self) -> list[str]:
         """Guidelines whose criteria answer it: those asked about, else every guideline."""
-        wanted = [pid for pid in self.guidelines if pid in self.policy_ids]
+        if self.quantified and self.quantified[0] == "only":
+            return list(self.guidelines)  # "is X the only payer …": every payer is asked
+        wanted = [pid for pid in self.guidelines if pid in self.policy_ids and pid not in self.set_aside]
+        if not wanted and self.set_aside:
+            return [pid for pid in self.guidelines if pid not in self.set_aside]
         return wanted or (self.guidelines if not self.policy_ids else [])
 
     def addressed(self, result: RetrievalResult, settings: Settings) -> bool:
@@ -169,6 +189,27 @@ class QueryPlan:
         )
 
 
+_LEAD = re.compile(r"^\s*(?P<abbr>[A-Z]{2,5})\s*(?::|\s[-–—]\s)")
+
+
+def _lead_initials(question: str, corpus: Corpus) -> list[str]:
+    """["floridablue-mrs"] for "FB: MRS to grade a glioma …": a question that opens with a
+    capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
+    whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
+    lead: "metallic FB in the orbit" is a foreign body, not a payer."""
+    match = _LEAD.match(question)
+    if match is None:
+        return []
+    abbr = match.group("abbr")
+    found = [
+        pid for pid, d in corpus.documents.items()
+        if d.meta.kind == "guideline" and any(
+            len(words := re.findall(r"[A-Za-z]+", name)) >= 2 and "".join(w[0] for w in words).upper() == abbr
+            for name in (d.meta.payer, *d.meta.payer_aliases))
+    ]
+    return found if len(found) == 1 else []
+
+
 def plan_question(
     question: str,
     policy_ids: Sequence[str] | None,
@@ -183,7 +224,7 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = named_policies(question, corpus)
+    named = named_policies(question, corpus) or _lead_initials(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(question) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
@@ -226,6 +267,9 @@ def plan_question(
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
         every_payer=bool(_EVERY_PAYER.search(question)),
+        set_aside=quantifiers.set_aside(question, {
+            pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
+        quantifier=quantifiers.quantifier(question),
     )
 
 

@@ -160,9 +160,11 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
-def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None] | None = None) -> Verdict:
     """The matrix's answer: one sentence for one payer, a row per payer for several.
-    ``every``: the question asks whether all the payers cover it (yes only when each does)."""
+    ``every``: the question asks whether all the payers cover it (yes only when each does);
+    ``quantified``: (kind, subject policy id) of a question quantified over the payers
+    ("is HealthHelp the only payer …", "does any payer …", "are NIA and FB the same on …")."""
     claims = []
     for cell in cells:
         who = f"{cell.payer} ({cell.policy_id})"
@@ -177,6 +179,8 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
     claim = overall(list(by_payer.values()))
     if len(claims) == 1:
         return render("", claims, "criteria", claim)
+    if quantified is not None and len(payers) > 1:
+        return _quantified(cells, claims, by_payer, *quantified)
     barred = [c for c in cells if c.role in _DECIDES and _STATUS_CLAIM[c.status] == "no"]
     if barred and not every and {c.payer for c in barred} == set(payers):
         who = payers[0] if len(payers) == 1 else f"any of the {len(payers)} payers"
@@ -191,6 +195,34 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
         claim = "yes" if len(some) == len(payers) else "no"
         lead = (f"Yes — each of the {len(payers)} payers covers it, some only under conditions; by payer:" if claim == "yes"
                 else f"No — not every payer: {len(some)} of {len(payers)} cover it; by payer:")
+    return render(lead, claims, "criteria", claim)
+
+
+def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_payer: dict[str, str],
+                kind: str, subject: str | None) -> Verdict:
+    """The matrix rows under one lead that answers the quantifier the question asks."""
+    from mrs_assist.answer.quantifier import combine, covering, names
+
+    who = next((c.payer for c in cells if c.policy_id == subject), None)
+    statuses = {p: tuple((c.indication, c.status, tuple(c.conditions)) for c in cells if c.payer == p) for p in by_payer}
+    claim = combine(kind, by_payer, subject=who, statuses=statuses)
+    cover = covering(by_payer)
+    what = " / ".join(dict.fromkeys(c.indication for c in cells))
+    if kind == "only":
+        others = [p for p in cover if p != who]
+        lead = {
+            "yes": f"Yes — of the {len(by_payer)} payers only {who} covers MRS for {what}; by payer:",
+            "no": (f"No — {who} does not cover MRS for {what}; by payer:" if by_payer.get(who) == "no"
+                   else f"No — {names(others)} also cover{'s' if len(others) == 1 else ''} MRS for {what}; by payer:"),
+        }.get(claim, f"It depends — whether {who} is the only payer turns on conditions; by payer:")
+    elif kind == "any":
+        lead = (f"No — none of the {len(by_payer)} payers asked covers MRS for {what}; by payer:" if claim == "no"
+                else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(cover)} cover{'s' if len(cover) == 1 else ''} MRS for {what}; by payer:"
+                if cover else f"It depends — no payer asked covers it outright; by payer:")
+    else:
+        same = (claim == "yes") == (kind == "same")
+        lead = (f"{claim.capitalize()} — the {len(by_payer)} payers say the same on {what}; by payer:" if same
+                else f"{claim.capitalize()} — the {len(by_payer)} payers differ on {what}; by payer:")
     return render(lead, claims, "criteria", claim)
 
 

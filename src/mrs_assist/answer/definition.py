@@ -1,0 +1,148 @@
+"""Age-definition questions: "HealthHelp: does a 20-year-old count as pediatric?", "Can a
+24-year-old with special healthcare needs be treated under the pediatric definitions?".
+
+Answered from the age bands the policies themselves write beside a term ("pediatrics (21
+years of age or younger)", "Adult (18+ yo) | Pediatric (0-17 yo)", "Adolescence, from 12 to
+21 years of age"), read once from the corpus (``age_bands``): yes when the age is inside the
+band, no when outside it, and "it depends" when the same policy writes that older ages may
+apply (children with special healthcare needs). No band for the term asked: no verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.schemas import Verdict, VerdictClaim
+
+_TERMS = {
+    "pediatric": r"p(?:a)?ediatrics?|children|child",
+    "adult": r"adults?",
+    "adolescent": r"adolescen(?:t|ts|ce)",
+    "infant": r"infan(?:t|ts|cy)",
+    "child": r"childhood",
+}
+_TERM = re.compile("|".join(f"(?P<{k}>\\b(?:{v})\\b)" for k, v in _TERMS.items()), re.I)
+_RANGES = (
+    (re.compile(r"(?P<hi>\d{1,2})\s*years?\s+of\s+age\s+or\s+(?:younger|less|under)", re.I), "le"),
+    (re.compile(r"(?P<lo>\d{1,2})\s*\+\s*(?:yo|y/o|years?|yrs?)", re.I), "ge"),
+    (re.compile(r"between\s+birth\s+and\s+(?P<hi>\d{1,2})\s*years?", re.I), "le"),
+    (re.compile(r"(?:from\s+)?(?P<lo>\d{1,2})\s*(?:to|[-–])\s*(?P<hi>\d{1,2})\s*(?:yo|y/o|years?|yrs?)", re.I), "range"),
+)
+_OLDER = re.compile(r"\bolder ages may\b[^.]*", re.I)
+_ASKED = re.compile(
+    r"\b(?P<age>\d{1,2})\s*(?:-|\s)?(?:year|yr)s?(?:-|\s)old\b|\b(?P<age2>\d{1,2})\s*(?:yo|y/o|y\.o\.)\b", re.I)
+_COUNTS = re.compile(
+    r"\b(?:counts?(?:\s+as)?|counted\s+as|considered(?:\s+an?)?|qualif\w*\s+as|treated\s+(?:as|under)|"
+    r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?))\b"
+    r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
+"""A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
+_SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """An age band a policy writes beside a term."""
+
+    policy_id: str
+    clause_id: str
+    term: str
+    low: float
+    high: float
+    text: str
+
+
+def age_bands(clauses: Iterable) -> list[AgeBand]:
+    """Every (term, band) a clause writes: the term right before an age range (within a few
+    words), e.g. "pediatrics (21 years of age or younger)"."""
+    out = []
+    for clause in clauses:
+        text = clause.text
+        for rx, how in _RANGES:
+            for m in rx.finditer(text):
+                before = text[max(0, m.start() - 40):m.start()]
+                terms = list(_TERM.finditer(before))
+                if not terms:
+                    continue
+                term = terms[-1].lastgroup
+                if how == "le":
+                    low, high = 0.0, float(m.group("hi"))
+                elif how == "ge":
+                    low, high = float(m.group("lo")), 200.0
+                else:
+                    low, high = float(m.group("lo")), float(m.group("hi"))
+                out.append(AgeBand(clause.policy_id, clause.id, term, low, high, m.group(0)))
+    return out
+
+
+def age_asked(question: str) -> tuple[float, str] | None:
+    """(age in years, term) when the question asks whether an age counts as a defined term."""
+    age = _ASKED.search(question)
+    if age is None:
+        return None
+    # the age, then (within a few words) the counting verb, then the term it counts as
+    verb = _COUNTS.search(question, age.end())
+    if verb is None or verb.start() - age.end() > 60:
+        return None
+    term = _TERM.match(question, verb.end())
+    if term is None:
+        return None
+    return float(age.group("age") or age.group("age2")), term.lastgroup
+
+
+def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], payers: dict[str, str],
+             exceptions: dict[str, tuple[str, str]]) -> Verdict | None:
+    """Per policy with a band for ``term``: yes (inside), no (outside), or it depends (outside
+    but the policy writes that older ages may apply). ``exceptions``: policy → (clause id, text)
+    of its "older ages may …" line. None when no policy asked has a band for the term."""
+    claims, kinds = [], []
+    for pid in dict.fromkeys(b.policy_id for b in bands):
+        own = [b for b in bands if b.policy_id == pid and b.term == term]
+        if not own:
+            continue
+        band = own[0]  # the first band the policy writes for the term (its own definition)
+        who = f"{payers[pid]} ({pid})"
+        years = f"{age:g}"
+        if band.low <= age <= band.high:
+            text, kind = f'Yes — {who} writes "{band.text}" for {term}: {years} years is within it [{band.clause_id}].', "yes"
+            ids = [band.clause_id]
+        elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term:
+            cid, line = exceptions[pid]
+            special = _SPECIAL.search(question)
+            text = (f'It depends — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}]'
+                    + ("" if special else f"; {years} years is outside the band otherwise") + ".")
+            kind, ids = "depends", [band.clause_id, cid]
+        else:
+            text, kind = f'No — {who} writes "{band.text}" for {term}: {years} years is outside it [{band.clause_id}].', "no"
+            ids = [band.clause_id]
+        claims.append(VerdictClaim(text=text, clause_ids=ids))
+        kinds.append(kind)
+    if not claims:
+        return None
+    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
+    return render("" if len(claims) == 1 else f"Whether {age:g} years counts as {term}, by payer:", claims, "metadata", claim)
+
+
+def _applies_to(line: str) -> str | None:
+    """The term an "older ages may be appropriate for children …" line widens (its own word)."""
+    found = _TERM.search(line)
+    return found.lastgroup if found else None
+
+
+def older_ages(clauses: Iterable) -> dict[str, tuple[str, str]]:
+    """Policy → (clause id, text) of its "older ages may be appropriate …" line."""
+    out: dict[str, tuple[str, str]] = {}
+    for clause in clauses:
+        m = _OLDER.search(clause.text)
+        if m and clause.policy_id not in out:
+            out[clause.policy_id] = (clause.id, m.group(0).strip())
+    return out
+
+
+def cited(bands: Sequence[AgeBand]) -> list[str]:
+    return list(dict.fromkeys(b.clause_id for b in bands))
+
+
+__all__ = ["AgeBand", "age_asked", "age_bands", "cite_ids", "from_age", "older_ages"]
