@@ -30,6 +30,7 @@ from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
+from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
 
@@ -125,6 +126,10 @@ class Asker:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
+        elif about := coding.completeness_asked(plan.question):
+            response = self._completeness(plan, about, top_k)
+        elif other := coding.other_codes_asked(plan.question):
+            response = self._codes(plan, [other], top_k, other=True)
         elif codes := coding.codes_asked(plan.question):
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
@@ -234,8 +239,25 @@ class Asker:
             for pid in policy_ids
         ]
 
-    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int) -> AskResponse | None:
-        """Whether each policy asked about lists the codes asked, from its code clauses."""
+    @cached_property
+    def _incomplete(self) -> list[tuple[str, str, str, str]]:
+        """Where a policy says a list of its own (codes, indications) is not complete (read once)."""
+        return coding.incompleteness_statements(c for c in self.corpus.clauses() if not c.deleted)
+
+    def _completeness(self, plan: QueryPlan, about: str, top_k: int) -> AskResponse | None:
+        """'Is the code table the complete list?': no, where the policy's own text says so;
+        None (not answered here) when no policy asked says anything about it."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = coding.from_completeness(about, self._incomplete, payers)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int, *, other: bool = False) -> AskResponse | None:
+        """Whether each policy asked about lists the codes asked (``other``: any code besides
+        the one asked), from its code clauses."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         found = {
             pid: (self.corpus.documents[pid].meta.payer,
@@ -243,7 +265,7 @@ class Asker:
                    and coding.CODE.search(c.text)])
             for pid in policy_ids
         }
-        verdict = coding.from_codes(codes, found)
+        verdict = coding.from_other_codes(codes[0], found) if other else coding.from_codes(codes, found)
         if verdict is None:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
@@ -259,9 +281,14 @@ class Asker:
             heads = self._indications_clauses(pid)
             if not heads:
                 continue
-            verdict = history.from_struck(asked, self.corpus.documents[pid].meta.payer, pid, deleted, current, heads)
+            payer = self.corpus.documents[pid].meta.payer
+            verdict = history.from_struck(asked, payer, pid, deleted, current, heads)
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)
+            entries = [(c.id, c.text, spell_out(c.text)) for c in clauses if not c.deleted and "history" in self._kinds(c.id)]
+            verdict = history.from_history_deleted(asked, payer, pid, entries, [spell_out(t) for t in current])
+            if verdict is not None:
+                return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
         return None
 
     def _indications_clauses(self, policy_id: str) -> list[str]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.answer.verdict import per_payer
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _TERMS = {
@@ -119,10 +119,7 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
             ids = [band.clause_id]
         claims.append(VerdictClaim(text=text, clause_ids=ids))
         kinds.append(kind)
-    if not claims:
-        return None
-    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
-    return render("" if len(claims) == 1 else f"Whether {age:g} years counts as {term}, by payer:", claims, "metadata", claim)
+    return per_payer(claims, kinds, f"Whether {age:g} years counts as {term}, by payer:", "metadata")
 
 
 def _applies_to(line: str) -> str | None:
@@ -139,10 +136,3 @@ def older_ages(clauses: Iterable) -> dict[str, tuple[str, str]]:
         if m and clause.policy_id not in out:
             out[clause.policy_id] = (clause.id, m.group(0).strip())
     return out
-
-
-def cited(bands: Sequence[AgeBand]) -> list[str]:
-    return list(dict.fromkeys(b.clause_id for b in bands))
-
-
-__all__ = ["AgeBand", "age_asked", "age_bands", "cite_ids", "from_age", "older_ages"]

@@ -55,3 +55,23 @@ def from_struck(asked: str, payer: str, policy_id: str, deleted: Iterable[str], 
     text = (f"No — {payer} ({policy_id}) no longer lists it: that language is struck (deleted) in the "
             f"current guideline; its current indications are {cite_ids(current_list)}.")
     return render("", [VerdictClaim(text=text, clause_ids=list(current_list))], "criteria", "no")
+
+
+_DELETED = re.compile(r"\b(?:deleted|removed|retired|eliminated|dropped|struck)\b", re.I)
+
+
+def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterable[tuple[str, str, str]],
+                         current: Iterable[str]) -> Verdict | None:
+    """No, when one of the policy's own history entries records deleting what ``asked`` names
+    ("Deleted therapeutic f/u indication" for "does NIA still cover MRS for therapeutic
+    follow-up?") and no current, non-history clause still names it; None otherwise.
+    ``history``: (clause id, text, text with shorthand spelled out) of its history entries."""
+    words = _words(asked)
+    if not words:
+        return None
+    entries = [(cid, text) for cid, text, spelled in history if _DELETED.search(spelled) and _share(words, spelled) >= _SHARE]
+    if not entries or max((_share(words, t) for t in current), default=0.0) >= _SHARE:
+        return None
+    cid, text = entries[0]
+    claim = f'No — {payer} ({policy_id}) records it deleted: "{text}" [{cid}]; no current clause names it.'
+    return render("", [VerdictClaim(text=claim, clause_ids=[cid])], "clause", "no")

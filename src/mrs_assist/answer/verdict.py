@@ -101,6 +101,14 @@ def render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quot
     return Verdict(text=text, basis=basis, claims=claims, checked=False, claim=claim)
 
 
+def per_payer(claims: list[VerdictClaim], kinds: Sequence[str], lead: str, basis: str = "criteria") -> Verdict | None:
+    """One verdict from per-payer claims: their claim when they agree, else 'depends'; the lead
+    line only when there are several; None when there is no claim."""
+    if not claims:
+        return None
+    return render("" if len(claims) == 1 else lead, claims, basis, overall(kinds))
+
+
 def overall(kinds: Sequence[str]) -> str:
     """One claim for several payers' claims: theirs when they agree, else 'depends' (on the payer)."""
     distinct = set(kinds)
@@ -218,7 +226,7 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
     elif kind == "any":
         lead = (f"No — none of the {len(by_payer)} payers asked covers MRS for {what}; by payer:" if claim == "no"
                 else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(cover)} cover{'s' if len(cover) == 1 else ''} MRS for {what}; by payer:"
-                if cover else f"It depends — no payer asked covers it outright; by payer:")
+                if cover else "It depends — no payer asked covers it outright; by payer:")
     else:
         same = (claim == "yes") == (kind == "same")
         lead = (f"{claim.capitalize()} — the {len(by_payer)} payers say the same on {what}; by payer:" if same
