@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, terms
+from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, stance, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -134,8 +134,15 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
+        elif stance.asks(plan.question) and not plan.case_text:
+            response = self._stance(plan, top_k)
         if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
+        if response is None and scope.asks_what_is_said(plan.question) and plan.unmentioned and not plan.indications:
+            # "Does HealthHelp say anything about sedation?" and no guideline uses the word: it does not
+            words = ", ".join(repr(w) for w in plan.unmentioned)
+            response = self._outside(plan, top_k, f"Not addressed — no indexed guideline uses the words {words}; "
+                                                  "the closest text follows and does not answer it directly.")
         if response is None:
             response = self._retrieved(plan, top_k)
         response = self._checked(plan, response)
@@ -243,6 +250,23 @@ class Asker:
     def _incomplete(self) -> list[tuple[str, str, str, str]]:
         """Where a policy says a list of its own (codes, indications) is not complete (read once)."""
         return coding.incompleteness_statements(c for c in self.corpus.clauses() if not c.deleted)
+
+    @cached_property
+    def _sentences(self) -> list[stance.Sentence]:
+        """Every current sentence of every document but history and reference lines (read once)."""
+        return stance.sentences(c for c in self.corpus.clauses()
+                                if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _stance(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does the digest recommend …?': from a recommendation or comparison in the named
+        document's own words (``answer.stance``); None when none answers."""
+        searched = plan.named or plan.policy_ids or list(self.corpus.documents)
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
+        verdict = stance.from_stance(plan.question, [s for s in self._sentences if s.policy_id in searched], payers)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, searched, verdict, citations, top_k)
 
     def _completeness(self, plan: QueryPlan, about: str, top_k: int) -> AskResponse | None:
         """'Is the code table the complete list?': no, where the policy's own text says so;
@@ -391,12 +415,12 @@ class Asker:
         return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
 
     # --- no indexed policy answers it ----------------------------------------------------------
-    def _outside(self, plan: QueryPlan, top_k: int) -> AskResponse:
-        """'Not addressed' said plainly (another payer, a topic the policies never set), then
-        the closest indexed text, offered for comparison."""
+    def _outside(self, plan: QueryPlan, top_k: int, text: str = "") -> AskResponse:
+        """'Not addressed' said plainly (another payer, a topic the policies never set, or
+        ``text``), then the closest indexed text, offered for comparison."""
         indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
         foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
-        text = scope.outside_statement(foreign, plan.unset, indexed)
+        text = text or scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:
             result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)

@@ -84,6 +84,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
                              "for MRS; the closest text follows.")
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
+    silent: list[PolicyLists] = []
     for policy in policies:
         who = f"{policy.payer} ({policy.policy_id})"
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
@@ -116,9 +117,14 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
             ids = [policy.head]
             text, kind = f"No — none of {who} non-indications applies to what the question names {cite_ids(ids)}.", "no"
         else:
+            silent.append(policy)  # no list of its names what the question does, and it has no exclusion list to cite
             continue
         claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
         kinds.append(kind)
+    if not claims and named and silent:
+        names = " or ".join(f"{p.payer} ({p.policy_id})" for p in silent)
+        return not_addressed(f"Not addressed — {names} lists nothing the question names among its exclusions, "
+                             "non-indications or contraindications; the closest text follows.")
     if not claims:
         return None
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"

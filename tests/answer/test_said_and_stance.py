@@ -1,0 +1,48 @@
+"""What the documents say, answered from their own words: a 'does X say anything about Y'
+question whose topic no guideline uses is not addressed; an exclusion question about payers
+whose lists name nothing asked is not addressed; a document's own recommendation or
+comparison answers yes or no, and a stance in another voice (a cited study's) never does."""
+
+from __future__ import annotations
+
+import pytest
+from support.no_index import NoIndex
+
+from mrs_assist.answer import stance
+from mrs_assist.config import Settings
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        ("Does HealthHelp say anything about sedation or anesthesia for MRS in young children?", "not_addressed",
+         "'sedation'"),
+        ("Do NIA's brain MRS guideline or Florida Blue's MRS guideline list MRI-unsafe implants (pacemakers, aneurysm "
+         "clips) as exclusions?", "not_addressed", "lists nothing the question names"),
+        ("Does the Magellan digest recommend adding the MRS code for discogenic pain to clinical guidelines?", "no",
+         "we do not recommend"),
+        ("Does the digest say MRS for discogenic pain looks more promising than MRS for intralesional cord evaluation?",
+         "no", "less promising"),
+        ("Does the digest say MRS for discogenic pain looks less promising than MRS for intralesional cord evaluation?",
+         "yes", "less promising"),
+    ],
+)
+def test_what_a_document_says_is_answered_from_its_own_words(services, question, claim, says):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+def test_a_stance_in_another_voice_or_on_another_topic_does_not_answer():
+    cited = stance.Sentence("p", "p#e", "Evidence", "It is recommended by the group to use MRS with conventional MRI.")
+    ours = stance.Sentence("p", "p#d", "Discogenic pain", "We do not recommend including this CPT code in clinical guidelines.")
+    assert stance.from_stance("Does P recommend using MRS with conventional MRI?", [cited], {"p": "P"}) is None
+    assert stance.from_stance("Does P recommend MRS for prostate cancer staging?", [ours], {"p": "P"}) is None
+    assert stance.from_stance("Does P recommend adding the code for discogenic pain to clinical guidelines?",
+                              [ours], {"p": "P"}).claim == "no"
