@@ -34,6 +34,11 @@ def services() -> Services:
         ("Do HealthHelp and NIA differ on MS?", "yes", "differ"),
         ("Are NIA and BCBSF the same on using MRS to tell a brain tumor apart from an abscess or infection?", "yes", "the same"),
         ("FB: MRS to grade a glioma as low vs high grade - medically necessary?", "no", "Florida Blue"),
+        # no indication named: every indication row compared
+        ("Do NIA and Florida Blue essentially cover the same MRS indications?", "yes", "list the same indications"),
+        ("Do HealthHelp and Cohere cover the same indications?", "no", "differ on: pre-surgical evaluation of epilepsy"),
+        # "can MRS be used to …" asks coverage
+        ("Under HealthHelp, can MRS be used to differentiate a glioma from demyelination?", "only_if", "HealthHelp"),
     ],
 )
 def test_a_quantified_question_combines_the_payers_as_it_asks(services, question, claim, says):

@@ -136,6 +136,8 @@ class Asker:
             response = self._struck(plan, asked, top_k)
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
+        if response is None and plan.quantifier in ("same", "differ") and not plan.indications and not plan.case_text:
+            response = self._same_lists(plan, top_k)
         if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
         if response is None and scope.asks_what_is_said(plan.question) and plan.unmentioned and not plan.indications:
@@ -230,6 +232,21 @@ class Asker:
         described = described_facts({**extracted, **hedged}, catalogue)
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids)
+
+    def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Do NIA and Florida Blue cover the same indications?': every indication row of the
+        matrix compared by its claim (yes / only if / no) across the payers named."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        if len(policy_ids) < 2 or not plan.coverage:
+            return None
+        catalogue = self.sources.catalogue
+        facts = [row.fact for row in self.sources.matrix.rows
+                 if row.fact in catalogue and catalogue.spec(row.fact).role not in verdicts.DECIDES]
+        verdict = verdicts.same_lists(self._cells(plan, policy_ids, facts), plan.quantifier)
+        if verdict is None:
+            return None
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""

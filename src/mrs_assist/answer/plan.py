@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok)\b",
+    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used)\b",
     re.I,
 )
 _PATIENT = re.compile(

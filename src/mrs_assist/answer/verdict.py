@@ -64,6 +64,8 @@ class MatrixCell:
 
 
 _DECIDES = frozenset({"scope", "exclusion"})
+DECIDES = _DECIDES
+"""Fact roles whose 'no' bars a request whatever the indication (not an indication row)."""
 
 
 def _payer_claims(cells: Sequence[MatrixCell]) -> dict[str, str]:
@@ -231,6 +233,32 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
         same = (claim == "yes") == (kind == "same")
         lead = (f"{claim.capitalize()} — the {len(by_payer)} payers say the same on {what}; by payer:" if same
                 else f"{claim.capitalize()} — the {len(by_payer)} payers differ on {what}; by payer:")
+    return render(lead, claims, "criteria", claim)
+
+
+def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
+    """Whether the payers' indication lists agree (``kind`` 'same' or 'differ'): each row's
+    claim compared across them; one claim per payer naming what it covers, cited."""
+    payers = list(dict.fromkeys(c.payer for c in cells))
+    if len(payers) < 2:
+        return None
+    by_row: dict[str, dict[str, str]] = {}
+    for c in cells:
+        by_row.setdefault(c.indication, {})[c.payer] = _STATUS_CLAIM[c.status]
+    differ = [row for row, claims in by_row.items() if len(set(claims.values())) > 1]
+    claims = []
+    for payer in payers:
+        covered = [c for c in cells if c.payer == payer and c.status in ("covered", "covered_if")]
+        if not covered:
+            return None  # nothing covered to cite: no verdict
+        ids = list(dict.fromkeys(i for c in covered for i in c.clause_ids))
+        what = "; ".join(f"{c.indication}{' (under conditions)' if c.status == 'covered_if' else ''}" for c in covered)
+        claims.append(VerdictClaim(text=f"{payer} ({covered[0].policy_id}) covers MRS for: {what} {cite_ids(ids)}.",
+                                   clause_ids=ids))
+    same = not differ
+    claim = ("yes" if same else "no") if kind == "same" else ("no" if same else "yes")
+    lead = (f"{claim.capitalize()} — {' and '.join(payers)} list the same indications; by payer:" if same
+            else f"{claim.capitalize()} — {' and '.join(payers)} differ on: {'; '.join(differ)}; by payer:")
     return render(lead, claims, "criteria", claim)
 
 
