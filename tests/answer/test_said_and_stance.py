@@ -5,6 +5,8 @@ comparison answers yes or no, and a stance in another voice (a cited study's) ne
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from support.no_index import NoIndex
 
@@ -46,3 +48,26 @@ def test_a_stance_in_another_voice_or_on_another_topic_does_not_answer():
     assert stance.from_stance("Does P recommend MRS for prostate cancer staging?", [ours], {"p": "P"}) is None
     assert stance.from_stance("Does P recommend adding the code for discogenic pain to clinical guidelines?",
                               [ours], {"p": "P"}).claim == "no"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does Cohere restrict MRS to the outpatient setting?", "no"),  # its level of care: "Inpatient or Outpatient"
+        ("Cohere: is MRS only covered as an outpatient study?", "no"),
+    ],
+)
+def test_a_care_setting_question_is_answered_from_the_policys_setting_clause(services, question, claim):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and verdict.checked
+    assert [i for c in verdict.claims for i in c.clause_ids] == ["cohere-mrs#level-of-care"]
+
+
+def test_a_policy_naming_no_setting_does_not_address_it():
+    from mrs_assist.answer import setting
+
+    assert setting.setting_asked("Is MRS limited to inpatients under HealthHelp?") == "inpatient"
+    assert setting.setting_asked("Inpatient MRS for a stroke patient?") is None  # no restriction asked
+    named = setting.setting_clauses([SimpleNamespace(policy_id="a", id="a#loc", text="Outpatient")])
+    assert setting.from_setting("outpatient", named, {"a": "A"}).claim == "yes"
+    assert setting.from_setting("outpatient", named, {"b": "B"}).claim == "not_addressed"

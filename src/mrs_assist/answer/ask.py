@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, stance, terms
+from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, setting, stance, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -126,6 +126,8 @@ class Asker:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
+        elif (where := setting.setting_asked(plan.question)) and not plan.case_text:
+            response = self._setting(plan, where, top_k)
         elif about := coding.completeness_asked(plan.question):
             response = self._completeness(plan, about, top_k)
         elif other := coding.other_codes_asked(plan.question):
@@ -284,6 +286,24 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, searched, verdict, citations, top_k)
+
+    @cached_property
+    def _settings(self) -> dict[str, tuple[str, str]]:
+        """Policy → its care-setting clause (read once)."""
+        return setting.setting_clauses(c for c in self.corpus.clauses()
+                                       if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _setting(self, plan: QueryPlan, where: str, top_k: int) -> AskResponse | None:
+        """'Does Cohere restrict MRS to the outpatient setting?' (``answer.setting``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = setting.from_setting(where, self._settings, payers)
+        if verdict is None:
+            return None
+        if verdict.basis == "not_addressed":
+            return self._outside(plan, top_k, verdict.text)
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
 
     def _completeness(self, plan: QueryPlan, about: str, top_k: int) -> AskResponse | None:
         """'Is the code table the complete list?': no, where the policy's own text says so;
