@@ -29,11 +29,16 @@ def services() -> Services:
          "no", "none of the 3 payers"),
         ("Other than HealthHelp, does any payer cover MRS for a mitochondrial disorder?", "only_if", "Cohere Health"),
         ("Epilepsy MRS: is HealthHelp the only one of the four payers that covers it?", "yes", "only HealthHelp"),
-        ("Is Cohere the only payer that covers MRS for mitochondrial disorders?", "no", "HealthHelp also covers"),
+        ("Is Cohere the only payer that covers MRS for mitochondrial disorders?", "no", "HealthHelp also does"),
         ("Does any payer cover MRS for multiple sclerosis?", "yes", "HealthHelp covers"),
         ("Do HealthHelp and NIA differ on MS?", "yes", "differ"),
         ("Are NIA and BCBSF the same on using MRS to tell a brain tumor apart from an abscess or infection?", "yes", "the same"),
         ("FB: MRS to grade a glioma as low vs high grade - medically necessary?", "no", "Florida Blue"),
+        # the predicate asked of each payer: calls it investigational / does not cover it
+        ("Is NIA the only payer that calls MRS for stroke investigational?", "yes", "only National Imaging Associates"),
+        ("Does any payer call MRS for epilepsy investigational?", "yes", "investigational"),
+        ("Is Florida Blue the only payer that does not cover MRS for glioma grading?", "no", "also does"),
+        ("Is HealthHelp the only payer that doesn't cover MRS for multiple sclerosis?", "no", "HealthHelp itself does not"),
         # no indication named: every indication row compared
         ("Do NIA and Florida Blue essentially cover the same MRS indications?", "yes", "list the same indications"),
         ("Do HealthHelp and Cohere cover the same indications?", "no", "differ on: pre-surgical evaluation of epilepsy"),

@@ -126,15 +126,16 @@ class QueryPlan:
     """How it combines the payers' answers: 'only', 'any', 'same', 'differ' (``answer.quantifier``)."""
 
     @property
-    def quantified(self) -> tuple[str, str | None] | None:
-        """(quantifier, the one payer an 'only' question asks about), when the question
-        combines several payers' answers; None otherwise."""
+    def quantified(self) -> tuple[str, str | None, str] | None:
+        """(quantifier, the one payer an 'only' question asks about, what it asks of each
+        payer), when the question combines several payers' answers; None otherwise."""
         if self.quantifier is None:
             return None
+        asked = quantifiers.predicate(self.question)
         if self.quantifier == "only":
             subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
-            return ("only", subject[0]) if len(subject) == 1 else None
-        return self.quantifier, None
+            return ("only", subject[0], asked) if len(subject) == 1 else None
+        return self.quantifier, None, asked
 
     @property
     def outside(self) -> bool:

@@ -73,6 +73,21 @@ def quantifier(question: str) -> str | None:
     return None
 
 
+_INVESTIGATIONAL = re.compile(r"\b(?:investigational|experimental|unproven|e/i)\b", re.I)
+_NOT_COVERED = re.compile(
+    r"(?:\bnot|n't|\bnever)\s+(?:\w+\s+)?(?:cover|list|approve|allow|include|pay)\w*|\bexclud\w*|\bden(?:y|ies)\b", re.I)
+
+
+def predicate(question: str) -> str:
+    """What the quantified question asks each payer: 'investigational' (calls it so),
+    'not_covered' (does not cover it) or 'covered'."""
+    if _INVESTIGATIONAL.search(question):
+        return "investigational"
+    if _NOT_COVERED.search(question):
+        return "not_covered"
+    return "covered"
+
+
 def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
             statuses: Mapping[str, tuple] | None = None) -> str:
     """One claim from the payers' claims (payer → yes / only_if / depends / no), for a question
@@ -97,7 +112,7 @@ def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
                 return wanted
         return "no" if values else "quote"
     if kind in ("same", "differ"):
-        full = list((statuses or claims).values())
+        full = list((statuses or claims).values())  # by claim: conditions are shown, not compared
         same = len({repr(v) for v in full}) <= 1
         return ("yes" if same else "no") if kind == "same" else ("no" if same else "yes")
     return "quote"

@@ -170,10 +170,10 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
-def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None] | None = None) -> Verdict:
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None, str] | None = None) -> Verdict:
     """The matrix's answer: one sentence for one payer, a row per payer for several.
     ``every``: the question asks whether all the payers cover it (yes only when each does);
-    ``quantified``: (kind, subject policy id) of a question quantified over the payers
+    ``quantified``: (kind, subject policy id, predicate) of a question quantified over the payers
     ("is HealthHelp the only payer …", "does any payer …", "are NIA and FB the same on …")."""
     claims = []
     for cell in cells:
@@ -209,30 +209,38 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified:
 
 
 def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_payer: dict[str, str],
-                kind: str, subject: str | None) -> Verdict:
-    """The matrix rows under one lead that answers the quantifier the question asks."""
+                kind: str, subject: str | None, predicate: str = "covered") -> Verdict:
+    """The matrix rows under one lead that answers the quantifier the question asks, over the
+    predicate it asks about (covers / calls investigational / does not cover)."""
     from mrs_assist.answer.quantifier import combine, covering, names
 
     who = next((c.payer for c in cells if c.policy_id == subject), None)
-    statuses = {p: tuple((c.indication, c.status, tuple(c.conditions)) for c in cells if c.payer == p) for p in by_payer}
-    claim = combine(kind, by_payer, subject=who, statuses=statuses)
-    cover = covering(by_payer)
+    if predicate == "investigational":
+        holds = {p: "yes" if any(c.status == "investigational" for c in cells if c.payer == p) else "no" for p in by_payer}
+    elif predicate == "not_covered":
+        holds = {p: {"no": "yes", "yes": "no"}.get(v, "depends") for p, v in by_payer.items()}
+    else:
+        holds = by_payer
     what = " / ".join(dict.fromkeys(c.indication for c in cells))
+    does = {"investigational": f"calls MRS for {what} investigational", "not_covered": f"does not cover MRS for {what}"}.get(
+        predicate, f"covers MRS for {what}")
+    claim = combine(kind, holds, subject=who)
+    sayers = covering(holds)
     if kind == "only":
-        others = [p for p in cover if p != who]
+        others = [p for p in sayers if p != who]
         lead = {
-            "yes": f"Yes — of the {len(by_payer)} payers only {who} covers MRS for {what}; by payer:",
-            "no": (f"No — {who} does not cover MRS for {what}; by payer:" if by_payer.get(who) == "no"
-                   else f"No — {names(others)} also cover{'s' if len(others) == 1 else ''} MRS for {what}; by payer:"),
-        }.get(claim, f"It depends — whether {who} is the only payer turns on conditions; by payer:")
+            "yes": f"Yes — of the {len(holds)} payers only {who} {does}; by payer:",
+            "no": (f"No — {who} itself does not: it is not the case that {who} {does}; by payer:" if holds.get(who) == "no"
+                   else f"No — {names(others)} also {'does' if len(others) == 1 else 'do'}: not only {who} {does}; by payer:"),
+        }.get(claim, f"It depends — whether only {who} {does} turns on conditions; by payer:")
     elif kind == "any":
-        lead = (f"No — none of the {len(by_payer)} payers asked covers MRS for {what}; by payer:" if claim == "no"
-                else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(cover)} cover{'s' if len(cover) == 1 else ''} MRS for {what}; by payer:"
-                if cover else "It depends — no payer asked covers it outright; by payer:")
+        lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
+                else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
+                if sayers else "It depends — no payer asked says so outright; by payer:")
     else:
         same = (claim == "yes") == (kind == "same")
-        lead = (f"{claim.capitalize()} — the {len(by_payer)} payers say the same on {what}; by payer:" if same
-                else f"{claim.capitalize()} — the {len(by_payer)} payers differ on {what}; by payer:")
+        lead = (f"{claim.capitalize()} — the {len(holds)} payers say the same on {what}; by payer:" if same
+                else f"{claim.capitalize()} — the {len(holds)} payers differ on {what}; by payer:")
     return render(lead, claims, "criteria", claim)
 
 
