@@ -122,3 +122,8 @@ def test_age_asked_needs_the_age_the_counting_verb_and_the_term_in_order():
     assert age_asked("HealthHelp: does a 20-year-old count as pediatric?") == (20.0, "pediatric")
     assert age_asked("Is MRS considered appropriate for a 10-year-old child?") is None
     assert age_asked("HH: 8 yo with ataxia, is MRS covered?") is None
+    # the term right after the age, in a yes/no question that asks nothing about coverage
+    assert age_asked("Is a 16-year-old an adolescent under HealthHelp?") == (16.0, "adolescent")
+    assert age_asked("Does HealthHelp consider a 22-year-old pediatric?") == (22.0, "pediatric")
+    assert age_asked("Is a 10-year-old child with MS covered under HH?") is None
+    assert age_asked("HH: 8 yo child for MRS?") is None

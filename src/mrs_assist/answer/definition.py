@@ -39,6 +39,12 @@ _COUNTS = re.compile(
     r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?))\b"
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
+_APPOSED = re.compile(
+    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:(?:still\s+)?(?:an?|as)\s+|still\s+)?(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
+    % "|".join(_TERMS.values()), re.I)
+"""Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
+_YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
+_COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
 _SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
 
 
@@ -82,6 +88,12 @@ def age_asked(question: str) -> tuple[float, str] | None:
     age = _ASKED.search(question)
     if age is None:
         return None
+    years = float(age.group("age") or age.group("age2"))
+    # "is a 16-year-old an adolescent under HH?", "does HH consider a 22-year-old pediatric?":
+    # the term right after the age, and nothing about coverage asked
+    right_after = _APPOSED.match(question, age.end())
+    if right_after and _YES_NO.search(question) and not _COVERAGE_WORDS.search(question):
+        return years, _TERM.match(question, right_after.end()).lastgroup
     # the age, then (within a few words) the counting verb, then the term it counts as
     verb = _COUNTS.search(question, age.end())
     if verb is None or verb.start() - age.end() > 60:
@@ -89,7 +101,7 @@ def age_asked(question: str) -> tuple[float, str] | None:
     term = _TERM.match(question, verb.end())
     if term is None:
         return None
-    return float(age.group("age") or age.group("age2")), term.lastgroup
+    return years, term.lastgroup
 
 
 def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], payers: dict[str, str],
