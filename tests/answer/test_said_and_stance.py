@@ -71,3 +71,16 @@ def test_a_policy_naming_no_setting_does_not_address_it():
     named = setting.setting_clauses([SimpleNamespace(policy_id="a", id="a#loc", text="Outpatient")])
     assert setting.from_setting("outpatient", named, {"a": "A"}).claim == "yes"
     assert setting.from_setting("outpatient", named, {"b": "B"}).claim == "not_addressed"
+
+
+def test_a_statement_before_the_question_is_a_premise_not_what_is_asked(services):
+    # its date and "summary of changes" do not make the ask a history question
+    plan = services.asker.plan(AskRequest(question=(
+        "HealthHelp's 2024 summary of changes says an 'Ataxia in a child' indication was added. "
+        "Can I approve brain MRS for a 6-year-old whose stated reason is ataxia, with no other diagnosis?")))
+    assert not plan.intents & {"history", "date", "version"} and plan.coverage
+    # "investigational" in the premise does not make "is that statement still there?" a coverage question
+    plan = services.asker.plan(AskRequest(question=(
+        "Florida Blue's 2006 update added an investigational statement for epilepsy. "
+        "Is that statement still in the current guideline?")))
+    assert not plan.coverage

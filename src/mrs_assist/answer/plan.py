@@ -79,6 +79,15 @@ def _last_sentence(question: str) -> str:
     return parts[-1] if parts else question
 
 
+def _asking_part(question: str) -> str:
+    """The sentences that ask: a statement before the question ("HealthHelp's 2024 summary of
+    changes says an ataxia indication was added. Can I approve …?") is a premise it grants,
+    not what it asks (so its dates and history do not make the question a history one)."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p.strip()]
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return " ".join(asking) if asking and len(asking) < len(parts) else question
+
+
 def is_coverage_question(question: str) -> bool:
     """True if the question asks about coverage, approval or investigational status."""
     return bool(_COVERAGE.search(question))
@@ -227,7 +236,7 @@ def plan_question(
     """
     named = named_policies(question, corpus) or _lead_initials(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(question) or bool(named and _TERSE.search(question))
+    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
     required = None
@@ -258,7 +267,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_PREMISE.sub("", question)),
+        intents=question_intents(_PREMISE.sub("", _asking_part(question))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
