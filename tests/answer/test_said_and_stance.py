@@ -84,3 +84,11 @@ def test_a_statement_before_the_question_is_a_premise_not_what_is_asked(services
         "Florida Blue's 2006 update added an investigational statement for epilepsy. "
         "Is that statement still in the current guideline?")))
     assert not plan.coverage
+
+
+def test_a_group_clause_is_named_by_its_group_not_by_a_leaf_sharing_it(services):
+    # HealthHelp's indications head is also the clause of its region check: an unlisted
+    # indication is "none of 1-8 is met", never "MRS of a region other than the brain"
+    verdict = services.ask(AskRequest(question="Does HealthHelp cover MRS for ataxia in a child?")).verdict
+    assert verdict.claim == "no" and "region other than the brain" not in verdict.text
+    assert "ANY of criteria 1-8" in verdict.text
