@@ -92,3 +92,25 @@ def test_a_group_clause_is_named_by_its_group_not_by_a_leaf_sharing_it(services)
     verdict = services.ask(AskRequest(question="Does HealthHelp cover MRS for ataxia in a child?")).verdict
     assert verdict.claim == "no" and "region other than the brain" not in verdict.text
     assert "ANY of criteria 1-8" in verdict.text
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does Florida Blue's MRS guideline define 'post-therapy changes', 'brain lesion' or any other terms?", "no"),
+        ("Does HealthHelp define 'demyelination'?", "yes"),
+    ],
+)
+def test_whether_a_policy_defines_a_term_is_answered_from_its_definitions(services, question, claim):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_a_term_only_some_policies_define_gets_no_verdict():
+    from mrs_assist.answer.definition import define_asked, from_defined
+
+    assert define_asked("Does HealthHelp define 'epilepsy' and 'voxel'?") == ["epilepsy", "voxel"]
+    assert define_asked("How does HealthHelp define 'pediatric'?") is None
+    defs = {"h": [("h#definitions.epilepsy", "Epilepsy is …")]}
+    assert from_defined(["epilepsy", "voxel"], defs, {"h": "H"}) is None
+    assert from_defined(["epilepsy"], defs, {"h": "H"}).claim == "yes"

@@ -126,6 +126,9 @@ class Asker:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
+        elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
+                and (response := self._defined(plan, terms_, top_k)) is not None:
+            pass
         elif (where := setting.setting_asked(plan.question)) and not plan.case_text:
             response = self._setting(plan, where, top_k)
         elif about := coding.completeness_asked(plan.question):
@@ -162,6 +165,24 @@ class Asker:
                    and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE)]
         return definition.age_bands(clauses), definition.older_ages(clauses)
 
+    @cached_property
+    def _definitions(self) -> dict[str, list[tuple[str, str]]]:
+        """Policy → its definition clauses (id, text), read once."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():
+            if not c.deleted and "definition" in self._kinds(c.id):
+                out.setdefault(c.policy_id, []).append((c.id, c.text))
+        return out
+
+    def _defined(self, plan: QueryPlan, terms_: list[str], top_k: int) -> AskResponse | None:
+        """'Does Florida Blue define any terms?' (``definition.from_defined``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids]
+        if not policy_ids:
+            return None
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = definition.from_defined(terms_, self._definitions, payers)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
     def _age(self, plan: QueryPlan, age: float, term: str, top_k: int) -> AskResponse | None:
         """'Does a 20-year-old count as pediatric?': from the age bands of the policies asked."""
         bands, older = self._age_bands
@@ -169,10 +190,7 @@ class Asker:
         asked = [b for b in bands if b.policy_id in policy_ids]
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         verdict = definition.from_age(age, term, plan.question, asked, payers, older)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     # --- the criteria decide -----------------------------------------------------------------
     def _decided(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
@@ -189,6 +207,12 @@ class Asker:
             verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _answered(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict | None, top_k: int) -> AskResponse | None:
+        """The response for a verdict built from clauses (its claims' clauses cited); None for no verdict."""
+        if verdict is None:
+            return None
+        return self._quoted(plan, policy_ids, verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
 
     def _quoted(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict, citations: list[Citation],
                 top_k: int, body: str = "") -> AskResponse:
@@ -245,10 +269,7 @@ class Asker:
         facts = [row.fact for row in self.sources.matrix.rows
                  if row.fact in catalogue and catalogue.spec(row.fact).role not in verdicts.DECIDES]
         verdict = verdicts.same_lists(self._cells(plan, policy_ids, facts), plan.quantifier)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""
@@ -282,10 +303,7 @@ class Asker:
         searched = plan.named or plan.policy_ids or list(self.corpus.documents)
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
         verdict = stance.from_stance(plan.question, [s for s in self._sentences if s.policy_id in searched], payers)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, searched, verdict, citations, top_k)
+        return self._answered(plan, searched, verdict, top_k)
 
     @cached_property
     def _settings(self) -> dict[str, tuple[str, str]]:
@@ -311,10 +329,7 @@ class Asker:
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         verdict = coding.from_completeness(about, self._incomplete, payers)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _codes(self, plan: QueryPlan, codes: list[str], top_k: int, *, other: bool = False) -> AskResponse | None:
         """Whether each policy asked about lists the codes asked (``other``: any code besides
@@ -327,10 +342,7 @@ class Asker:
             for pid in policy_ids
         }
         verdict = coding.from_other_codes(codes[0], found) if other else coding.from_codes(codes, found)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
         """'Does NIA still list X?': no, when X is the policy's struck language (``answer.history``)."""

@@ -11,10 +11,10 @@ apply (children with special healthcare needs). No band for the term asked: no v
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mrs_assist.answer.verdict import per_payer
+from mrs_assist.answer.verdict import cite_ids, per_payer
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _TERMS = {
@@ -148,3 +148,48 @@ def older_ages(clauses: Iterable) -> dict[str, tuple[str, str]]:
         if m and clause.policy_id not in out:
             out[clause.policy_id] = (clause.id, m.group(0).strip())
     return out
+
+
+# --- "Does Florida Blue define any terms?" --------------------------------------------------------
+_DEFINE_ASKED = re.compile(r"(?:^|[:,.]\s*)(?:does|do|did)\b[^?]*?\bdefines?\b(?P<rest>[^?]*)", re.I)
+_NONE_DEFINED = re.compile(r"\bno\b[^.]{0,40}\bdefinitions?\b[^.]{0,20}\b(?:apply|applies|exist|are (?:given|provided))\b", re.I)
+_QUOTED = re.compile(r"[‘'\"“](?P<term>[^'\"”’]{2,60})[’'\"”]")
+
+
+def define_asked(question: str) -> list[str] | None:
+    """The terms a "does <policy> define …?" question names (quoted; [] for "any terms"); None
+    when it asks no such thing."""
+    match = _DEFINE_ASKED.search(question)
+    if match is None:
+        return None
+    return [m.group("term").strip().lower() for m in _QUOTED.finditer(match.group("rest"))]
+
+
+def _slug(term: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")
+
+
+def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[str, str]]],
+                 payers: Mapping[str, str]) -> Verdict | None:
+    """Per policy asked: no, when its definitions section says none apply; yes, when it has a
+    definition of a term asked (its clause id names the term). None when neither holds for
+    every policy asked (a term it does not define may still be explained elsewhere)."""
+    claims, kinds = [], []
+    for pid, payer in payers.items():
+        own = definitions.get(pid, ())
+        none = [(cid, text) for cid, text in own if _NONE_DEFINED.search(text)]
+        defined = [(cid, t) for cid, _ in own for t in terms if cid.rsplit(".", 1)[-1] == _slug(t)]
+        if {t for _, t in defined} != set(terms):
+            defined = []  # yes only when every term asked is defined
+        if none:
+            cid, text = none[0]
+            claims.append(VerdictClaim(text=f'No — {payer} ({pid}) writes "{text}" [{cid}].', clause_ids=[cid]))
+            kinds.append("no")
+        elif defined:
+            ids = list(dict.fromkeys(cid for cid, _ in defined))
+            claims.append(VerdictClaim(text=f"Yes — {payer} ({pid}) defines {' and '.join(repr(t) for t in terms)} {cite_ids(ids)}.",
+                                       clause_ids=ids))
+            kinds.append("yes")
+        else:
+            return None
+    return per_payer(claims, kinds, "Whether each policy defines it, by payer:", "metadata")
