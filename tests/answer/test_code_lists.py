@@ -65,3 +65,19 @@ def test_a_deletion_entry_does_not_decide_what_a_current_clause_still_names():
     history = [("p#h1", "Deleted tumor f/u indication", "Deleted tumor follow-up indication")]
     assert from_history_deleted("tumor follow-up", "P", "p", history, ["Tumor follow-up after treatment"]) is None
     assert from_history_deleted("tumor follow-up", "P", "p", history, ["Biopsy guidance"]).claim == "no"
+
+
+def test_is_x_still_in_the_guideline_reads_its_subject(services):
+    verdict = services.ask(AskRequest(question=(
+        "Is NIA's old therapeutic follow-up indication (MRS to follow treatment response) still in the guideline?"))).verdict
+    assert verdict.claim == "no" and "nia-brain-mrs#history.2019-07.1" in verdict.text
+
+
+def test_an_entry_deletes_only_what_its_deleting_sentence_names():
+    from mrs_assist.answer.history import from_history_deleted, still_asked
+
+    entry = ("h", "Added investigational statement for epilepsy. Deleted Medicare exception.",
+             "Added investigational statement for epilepsy. Deleted Medicare exception.")
+    assert from_history_deleted("investigational statement epilepsy", "P", "p", [entry], []) is None
+    # an apostrophe inside a word opens no quote
+    assert still_asked("Florida Blue's update added X for Alzheimer's. Is that statement still in the guideline?") == "that statement"
