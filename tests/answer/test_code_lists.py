@@ -30,6 +30,9 @@ def services() -> Services:
         ("Are HealthHelp's listed indications a complete list?", "no", "healthhelp-mrs#disclaimer.purpose"),
         ("Does NIA's brain MRS guideline list any code other than 76390?", "yes", "nia-brain-mrs#guideline-info.cpt-codes"),
         ("Does Cohere list any other code besides 76390?", "no", "cohere-mrs#procedure-codes.76390"),
+        # "the only code": the same list, the answer turned round
+        ("Is 76390 the only code NIA lists?", "no", "nia-brain-mrs#guideline-info.cpt-codes"),
+        ("Does Cohere list only 76390?", "yes", "cohere-mrs#procedure-codes.76390"),
     ],
 )
 def test_code_list_questions_are_answered_from_the_policys_own_text(services, question, claim, clause):
@@ -49,7 +52,8 @@ def test_a_policy_silent_on_completeness_gets_no_verdict():
 def test_completeness_and_other_codes_are_read_from_the_question():
     assert coding.completeness_asked("Is HealthHelp's code table the complete list of billable codes?") == "codes"
     assert coding.completeness_asked("What codes does HealthHelp list?") is None
-    assert coding.other_codes_asked("Does NIA list any code other than 76390?") == "76390"
+    assert coding.other_codes_asked("Does NIA list any code other than 76390?") == ("76390", False)
+    assert coding.other_codes_asked("Is 76390 the only code NIA lists?") == ("76390", True)
     assert coding.other_codes_asked("Is 0698T listed by NIA?") is None
 
 

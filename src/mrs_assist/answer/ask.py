@@ -134,7 +134,7 @@ class Asker:
         elif about := coding.completeness_asked(plan.question):
             response = self._completeness(plan, about, top_k)
         elif other := coding.other_codes_asked(plan.question):
-            response = self._codes(plan, [other], top_k, other=True)
+            response = self._codes(plan, [other[0]], top_k, other=True, only=other[1])
         elif codes := coding.codes_asked(plan.question):
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
@@ -331,7 +331,8 @@ class Asker:
         verdict = coding.from_completeness(about, self._incomplete, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
 
-    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int, *, other: bool = False) -> AskResponse | None:
+    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int, *, other: bool = False,
+               only: bool = False) -> AskResponse | None:
         """Whether each policy asked about lists the codes asked (``other``: any code besides
         the one asked), from its code clauses."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
@@ -341,7 +342,7 @@ class Asker:
                    and coding.CODE.search(c.text)])
             for pid in policy_ids
         }
-        verdict = coding.from_other_codes(codes[0], found) if other else coding.from_codes(codes, found)
+        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:

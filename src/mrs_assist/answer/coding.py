@@ -109,17 +109,31 @@ def from_completeness(about: str, statements: Sequence[tuple[str, str, str, str]
     return render("" if len(claims) == 1 else "Whether the list is complete, by payer:", claims, "clause", "no")
 
 
-def other_codes_asked(question: str) -> str | None:
-    """The code a question sets aside when it asks whether a policy lists any other code
-    ("Does NIA list any code other than 76390?"); None otherwise."""
+_ONLY_CODE = re.compile(
+    r"\+?(\d{4}[0-9T])\s+(?:is\s+)?the\s+only\s+(?:cpt\s+|hcpcs\s+|procedure\s+)?code\b"
+    r"|\b(?:list|lists|include|includes|use|uses|carry|carries)\s+only\s+(?:code\s+)?\+?(\d{4}[0-9T])\b"
+    r"|\bonly\s+(?:cpt\s+|hcpcs\s+|procedure\s+)?code\b[^?]{0,40}?\+?(\d{4}[0-9T])\b",
+    re.I,
+)
+
+
+def other_codes_asked(question: str) -> tuple[str, bool] | None:
+    """(the code a question sets aside, whether it asks that it is the *only* one) when it asks
+    whether a policy lists any other code ("Does NIA list any code other than 76390?" → yes if
+    so; "Is 76390 the only code NIA lists?" → yes if not); None otherwise."""
     if not YES_NO.search(question):
         return None
+    only = _ONLY_CODE.search(question)
+    if only:
+        return next(g for g in only.groups() if g).upper(), True
     match = _OTHER.search(question)
-    return match.group(1).upper() if match else None
+    return (match.group(1).upper(), False) if match else None
 
 
-def from_other_codes(code: str, code_clauses: Mapping[str, tuple[str, list[tuple[str, str]]]]) -> Verdict | None:
-    """Per policy with code clauses: yes when they list a code besides ``code`` (naming it), else no."""
+def from_other_codes(code: str, code_clauses: Mapping[str, tuple[str, list[tuple[str, str]]]], *,
+                     only: bool = False) -> Verdict | None:
+    """Per policy with code clauses: yes when they list a code besides ``code`` (naming it), else
+    no; ``only`` (is ``code`` the only one?) turns the answer round."""
     claims, kinds = [], []
     for pid, (payer, clauses) in code_clauses.items():
         if not clauses:
@@ -128,10 +142,10 @@ def from_other_codes(code: str, code_clauses: Mapping[str, tuple[str, list[tuple
         others = {m.group(1).upper(): cid for cid, text in clauses for m in CODE.finditer(text) if m.group(1).upper() != code}
         if others:
             ids = list(dict.fromkeys(others.values()))
-            text, kind = f"Yes — {who} also lists {', '.join(others)} {cite_ids(ids)}.", "yes"
+            text, kind = f"{'No' if only else 'Yes'} — {who} also lists {', '.join(others)} {cite_ids(ids)}.", "no" if only else "yes"
         else:
             ids = [cid for cid, _ in clauses]
-            text, kind = f"No — {who} lists no code besides {code} {cite_ids(ids)}.", "no"
+            text, kind = f"{'Yes' if only else 'No'} — {who} lists no code besides {code} {cite_ids(ids)}.", "yes" if only else "no"
         claims.append(VerdictClaim(text=text, clause_ids=ids))
         kinds.append(kind)
     return per_payer(claims, kinds, f"Whether each policy lists a code besides {code}, by payer:")
