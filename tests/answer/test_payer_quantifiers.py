@@ -127,3 +127,4 @@ def test_age_asked_needs_the_age_the_counting_verb_and_the_term_in_order():
     assert age_asked("Does HealthHelp consider a 22-year-old pediatric?") == (22.0, "pediatric")
     assert age_asked("Is a 10-year-old child with MS covered under HH?") is None
     assert age_asked("HH: 8 yo child for MRS?") is None
+    assert age_asked("Does HealthHelp consider a 25-year-old with special healthcare needs pediatric?") == (25.0, "pediatric")

@@ -40,7 +40,8 @@ _COUNTS = re.compile(
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
 _APPOSED = re.compile(
-    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:(?:still\s+)?(?:an?|as)\s+|still\s+)?(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
+    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with\s+(?:[\w'-]+\s+){1,4}?)?"
+    r"(?:(?:still\s+)?(?:an?|as)\s+|still\s+)?(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
     % "|".join(_TERMS.values()), re.I)
 """Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
