@@ -61,6 +61,9 @@ def test_set_aside_and_quantifier_read_the_question_structure():
     assert quantifier.combine("only", {"A": "only_if", "B": "no"}, subject="A") == "yes"
     assert quantifier.combine("only", {"A": "yes", "B": "only_if"}, subject="A") == "no"
     assert quantifier.combine("any", {"A": "no", "B": "no"}) == "no"
+    # "the same" compares payers only when it names two or says "payers"
+    assert quantifier.compares_payers("Had the same MRI 2 months ago; Cohere?", ["cohere-mrs"]) is False
+    assert quantifier.compares_payers("Do the payers agree on MS?", []) is True
 
 
 def test_an_abbreviation_names_a_payer_only_at_the_lead(services):

@@ -141,7 +141,8 @@ class Asker:
             response = self._struck(plan, asked, top_k)
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
-        if response is None and plan.quantifier in ("same", "differ") and not plan.indications and not plan.case_text:
+        if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
+                and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
         if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)

@@ -141,6 +141,9 @@ class QueryPlan:
         if self.quantifier is None:
             return None
         asked = quantifiers.predicate(self.question)
+        if self.quantifier in ("same", "differ") and not quantifiers.compares_payers(
+                self.question, [pid for pid in self.guidelines if pid in self.named]):
+            return None  # "had the same study 2 months ago" compares no payers
         if self.quantifier == "only":
             subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
             return ("only", subject[0], asked) if len(subject) == 1 else None

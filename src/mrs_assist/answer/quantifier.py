@@ -88,6 +88,14 @@ def predicate(question: str) -> str:
     return "covered"
 
 
+_PAYERS_WORD = re.compile(r"\b(?:payers|plans|policies|guidelines|insurers|vendors)\b", re.I)
+
+
+def compares_payers(question: str, named_guidelines: Sequence[str]) -> bool:
+    """A 'same' / 'differ' question compares payers: it names two or more, or says 'payers'."""
+    return len(named_guidelines) >= 2 or bool(_PAYERS_WORD.search(question))
+
+
 def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
             statuses: Mapping[str, tuple] | None = None) -> str:
     """One claim from the payers' claims (payer → yes / only_if / depends / no), for a question
