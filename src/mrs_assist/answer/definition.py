@@ -93,8 +93,9 @@ def age_asked(question: str) -> tuple[float, str] | None:
     # "is a 16-year-old an adolescent under HH?", "does HH consider a 22-year-old pediatric?":
     # the term right after the age, and nothing about coverage asked
     right_after = _APPOSED.match(question, age.end())
-    if right_after and _YES_NO.search(question) and not _COVERAGE_WORDS.search(question):
-        return years, _TERM.match(question, right_after.end()).lastgroup
+    term = _TERM.match(question, right_after.end()) if right_after else None
+    if term is not None and _YES_NO.search(question) and not _COVERAGE_WORDS.search(question):
+        return years, term.lastgroup
     # the age, then (within a few words) the counting verb, then the term it counts as
     verb = _COUNTS.search(question, age.end())
     if verb is None or verb.start() - age.end() > 60:
