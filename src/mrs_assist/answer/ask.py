@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, exclusion, history, requirement, scope, terms
+from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, setting, stance, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -30,6 +30,7 @@ from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
+from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
 
@@ -116,20 +117,81 @@ class Asker:
         if plan.outside:
             return self._outside(plan, top_k)
         response = None
-        if plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
+        age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
+        if age:
+            response = self._age(plan, *age, top_k)
+        if response is not None:
+            pass
+        elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
+        elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
+                and (response := self._defined(plan, terms_, top_k)) is not None:
+            pass
+        elif (where := setting.setting_asked(plan.question)) and not plan.case_text:
+            response = self._setting(plan, where, top_k)
+        elif about := coding.completeness_asked(plan.question):
+            response = self._completeness(plan, about, top_k)
+        elif other := coding.other_codes_asked(plan.question):
+            response = self._codes(plan, [other[0]], top_k, other=True, only=other[1])
         elif codes := coding.codes_asked(plan.question):
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        if response is None and plan.decides_coverage:
+        elif stance.asks(plan.question) and not plan.case_text:
+            response = self._stance(plan, top_k)
+        if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
+                and not plan.indications and not plan.case_text:
+            response = self._same_lists(plan, top_k)
+        if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
+        if response is None and scope.asks_what_is_said(plan.question) and plan.unmentioned and not plan.indications:
+            # "Does HealthHelp say anything about sedation?" and no guideline uses the word: it does not
+            words = ", ".join(repr(w) for w in plan.unmentioned)
+            response = self._outside(plan, top_k, f"Not addressed — no indexed guideline uses the words {words}; "
+                                                  "the closest text follows and does not answer it directly.")
         if response is None:
             response = self._retrieved(plan, top_k)
         response = self._checked(plan, response)
         return self._phrased(plan, response)
+
+    # --- definitions the policies write --------------------------------------------------------
+    @cached_property
+    def _age_bands(self) -> tuple[list[definition.AgeBand], dict[str, tuple[str, str]]]:
+        """The age bands the guidelines write beside a term, and their "older ages may …" lines
+        (read once from the current, non-history clauses)."""
+        guidelines = {pid for pid, d in self.corpus.documents.items() if d.meta.kind == "guideline"}
+        clauses = [c for c in self.corpus.clauses() if c.policy_id in guidelines and not c.deleted
+                   and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE)]
+        return definition.age_bands(clauses), definition.older_ages(clauses)
+
+    @cached_property
+    def _definitions(self) -> dict[str, list[tuple[str, str]]]:
+        """Policy → its definition clauses (id, text), read once."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():
+            if not c.deleted and "definition" in self._kinds(c.id):
+                out.setdefault(c.policy_id, []).append((c.id, c.text))
+        return out
+
+    def _defined(self, plan: QueryPlan, terms_: list[str], top_k: int) -> AskResponse | None:
+        """'Does Florida Blue define any terms?' (``definition.from_defined``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids]
+        if not policy_ids:
+            return None
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = definition.from_defined(terms_, self._definitions, payers)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
+    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int) -> AskResponse | None:
+        """'Does a 20-year-old count as pediatric?': from the age bands of the policies asked."""
+        bands, older = self._age_bands
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        asked = [b for b in bands if b.policy_id in policy_ids]
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = definition.from_age(age, term, plan.question, asked, payers, older)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     # --- the criteria decide -----------------------------------------------------------------
     def _decided(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
@@ -143,9 +205,15 @@ class Asker:
             if not more:
                 return None
             cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
-            verdict = verdicts.from_matrix(cells, every=plan.every_payer)
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _answered(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict | None, top_k: int) -> AskResponse | None:
+        """The response for a verdict built from clauses (its claims' clauses cited); None for no verdict."""
+        if verdict is None:
+            return None
+        return self._quoted(plan, policy_ids, verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
 
     def _quoted(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict, citations: list[Citation],
                 top_k: int, body: str = "") -> AskResponse:
@@ -192,6 +260,18 @@ class Asker:
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids)
 
+    def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Do NIA and Florida Blue cover the same indications?': every indication row of the
+        matrix compared by its claim (yes / only if / no) across the payers named."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        if len(policy_ids) < 2 or not plan.coverage:
+            return None
+        catalogue = self.sources.catalogue
+        facts = [row.fact for row in self.sources.matrix.rows
+                 if row.fact in catalogue and catalogue.spec(row.fact).role not in verdicts.DECIDES]
+        verdict = verdicts.same_lists(self._cells(plan, policy_ids, facts), plan.quantifier)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""
         rows = {row.fact: row for row in self.sources.matrix.rows}
@@ -207,8 +287,55 @@ class Asker:
             for pid in policy_ids
         ]
 
-    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int) -> AskResponse | None:
-        """Whether each policy asked about lists the codes asked, from its code clauses."""
+    @cached_property
+    def _incomplete(self) -> list[tuple[str, str, str, str]]:
+        """Where a policy says a list of its own (codes, indications) is not complete (read once)."""
+        return coding.incompleteness_statements(c for c in self.corpus.clauses() if not c.deleted)
+
+    @cached_property
+    def _sentences(self) -> list[stance.Sentence]:
+        """Every current sentence of every document but history and reference lines (read once)."""
+        return stance.sentences(c for c in self.corpus.clauses()
+                                if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _stance(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does the digest recommend …?': from a recommendation or comparison in the named
+        document's own words (``answer.stance``); None when none answers."""
+        searched = plan.named or plan.policy_ids or list(self.corpus.documents)
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
+        verdict = stance.from_stance(plan.question, [s for s in self._sentences if s.policy_id in searched], payers)
+        return self._answered(plan, searched, verdict, top_k)
+
+    @cached_property
+    def _settings(self) -> dict[str, tuple[str, str]]:
+        """Policy → its care-setting clause (read once)."""
+        return setting.setting_clauses(c for c in self.corpus.clauses()
+                                       if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _setting(self, plan: QueryPlan, where: str, top_k: int) -> AskResponse | None:
+        """'Does Cohere restrict MRS to the outpatient setting?' (``answer.setting``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = setting.from_setting(where, self._settings, payers)
+        if verdict is None:
+            return None
+        if verdict.basis == "not_addressed":
+            return self._outside(plan, top_k, verdict.text)
+        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
+        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _completeness(self, plan: QueryPlan, about: str, top_k: int) -> AskResponse | None:
+        """'Is the code table the complete list?': no, where the policy's own text says so;
+        None (not answered here) when no policy asked says anything about it."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = coding.from_completeness(about, self._incomplete, payers)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
+    def _codes(self, plan: QueryPlan, codes: list[str], top_k: int, *, other: bool = False,
+               only: bool = False) -> AskResponse | None:
+        """Whether each policy asked about lists the codes asked (``other``: any code besides
+        the one asked), from its code clauses."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         found = {
             pid: (self.corpus.documents[pid].meta.payer,
@@ -216,11 +343,8 @@ class Asker:
                    and coding.CODE.search(c.text)])
             for pid in policy_ids
         }
-        verdict = coding.from_codes(codes, found)
-        if verdict is None:
-            return None
-        citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
-        return self._quoted(plan, policy_ids, verdict, citations, top_k)
+        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found)
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
         """'Does NIA still list X?': no, when X is the policy's struck language (``answer.history``)."""
@@ -232,9 +356,14 @@ class Asker:
             heads = self._indications_clauses(pid)
             if not heads:
                 continue
-            verdict = history.from_struck(asked, self.corpus.documents[pid].meta.payer, pid, deleted, current, heads)
+            payer = self.corpus.documents[pid].meta.payer
+            verdict = history.from_struck(asked, payer, pid, deleted, current, heads)
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)
+            entries = [(c.id, c.text, spell_out(c.text)) for c in clauses if not c.deleted and "history" in self._kinds(c.id)]
+            verdict = history.from_history_deleted(asked, payer, pid, entries, [spell_out(t) for t in current])
+            if verdict is not None:
+                return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
         return None
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
@@ -276,7 +405,8 @@ class Asker:
             clause = self.corpus.clause(it.clause)
             contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
             label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
-            return exclusion.ListedItem(it.fact, label, ids, contra)
+            condition = exclusion.joined_condition(clause.text) if clause else ""
+            return exclusion.ListedItem(it.fact, label, ids, contra, condition)
 
         head = policy.exclusions_clause
         if head is None and policy.safety_flags:
@@ -336,12 +466,12 @@ class Asker:
         return [h for h in select_quotes(result.hits) if h.clause_id not in cited][:_RELATED]
 
     # --- no indexed policy answers it ----------------------------------------------------------
-    def _outside(self, plan: QueryPlan, top_k: int) -> AskResponse:
-        """'Not addressed' said plainly (another payer, a topic the policies never set), then
-        the closest indexed text, offered for comparison."""
+    def _outside(self, plan: QueryPlan, top_k: int, text: str = "") -> AskResponse:
+        """'Not addressed' said plainly (another payer, a topic the policies never set, or
+        ``text``), then the closest indexed text, offered for comparison."""
         indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
         foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
-        text = scope.outside_statement(foreign, plan.unset, indexed)
+        text = text or scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:
             result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)

@@ -67,7 +67,11 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
             true_leaf.setdefault(node.clause_id, node)
         if node.fact and node.value is False and node.fact in stated_facts:
             false_leaf.setdefault(node.clause_id, node)
-        group.setdefault(node.clause_id, node)
+        # a clause shared by a group and a leaf (the indications head and its region check) is
+        # named by the group: "none of 1-8 is met", not the leaf's "MRS of a region other than the brain"
+        current = group.get(node.clause_id)
+        if current is None or (current.fact and not node.fact):
+            group[node.clause_id] = node
     if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
         return [(f.label, f.clause_id) for f in evaluation.investigational][:MAX_DECIDING]
     if evaluation.outcome == "does_not_meet_criteria":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.answer.verdict import cite_ids, per_payer, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 CODE = re.compile(r"(?<![\w.])\+?(\d{4}[0-9T])\b")
@@ -46,7 +46,106 @@ def from_codes(codes: Sequence[str], code_clauses: Mapping[str, tuple[str, list[
             text, kind = f"No — {who} code list does not include {', '.join(missing)} {cite_ids(ids)}.", "no"
         claims.append(VerdictClaim(text=text, clause_ids=ids))
         kinds.append(kind)
+    return per_payer(claims, kinds, "Whether each policy lists the code, by payer:")
+
+
+# --- "is the code table the complete list?", "any code other than 76390?" ------------------------
+_COMPLETE = re.compile(
+    r"\b(?:complete|exhaustive|all[- ]inclusive|comprehensive|full|entire|every)\b[^?]{0,60}?\b(?:list|table|set|codes?)\b"
+    r"|\b(?:list|table)\b[^?]{0,30}\b(?:complete|exhaustive|all[- ]inclusive)\b",
+    re.I,
+)
+_INCOMPLETE = re.compile(
+    r"\b(?:not\s+(?:an?\s+)?(?:list\s+of\s+all|all[- ]inclusive|exhaustive|complete)|"
+    r"may\s+not\s+(?:represent|include|list|reflect|contain)\s+all|not\s+intended\s+to\s+be\s+(?:an?\s+)?(?:complete|exhaustive))\b",
+    re.I,
+)
+_ABOUT = {"codes": re.compile(r"\bcodes?\b", re.I), "indications": re.compile(r"\bindications?\b", re.I)}
+_OTHER = re.compile(
+    r"\b(?:any|other|another|additional)\b[^?]{0,30}\bcodes?\b[^?]{0,20}?"
+    r"\b(?:other\s+than|besides|apart\s+from|except|beyond|in\s+addition\s+to|alongside|beside)\s+\+?(\d{4}[0-9T])\b",
+    re.I,
+)
+
+
+def completeness_asked(question: str) -> str | None:
+    """'codes' or 'indications' when a yes/no question asks whether a policy's list is complete
+    ("Is HealthHelp's procedure code table the complete list of billable codes?"); else None."""
+    asks = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]  # the sentence that asks
+    if not asks or not YES_NO.search(asks[0]) or not _COMPLETE.search(question):
+        return None
+    for what in ("codes", "indications"):
+        if _ABOUT[what].search(question):
+            return what
+    return None
+
+
+def incompleteness_statements(clauses) -> list[tuple[str, str, str, str]]:
+    """(policy id, clause id, about, statement) for every part of a clause that says a list of
+    the policy's is not complete ("… Procedure Code Tables may not represent all codes …")."""
+    out = []
+    for clause in clauses:
+        for sentence in re.split(r"(?<=[a-z)])\.\s+", clause.text):
+            for part in re.split(r",\s+and\s+", sentence):
+                if not _INCOMPLETE.search(part):
+                    continue
+                for about, rx in _ABOUT.items():
+                    if rx.search(part):
+                        out.append((clause.policy_id, clause.id, about, part.strip().rstrip(".")))
+    return out
+
+
+def from_completeness(about: str, statements: Sequence[tuple[str, str, str, str]], payers: Mapping[str, str]) -> Verdict | None:
+    """No, per policy whose own text says its list of ``about`` is not complete; None when no
+    policy asked says so (whether a list is complete is then not answered)."""
+    claims = []
+    for pid, payer in payers.items():
+        said = [(cid, text) for p, cid, a, text in statements if p == pid and a == about]
+        if said:
+            cid, text = said[0]
+            claims.append(VerdictClaim(text=f'No — {payer} ({pid}) writes that "{text}" [{cid}].', clause_ids=[cid]))
     if not claims:
         return None
-    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
-    return render("" if len(claims) == 1 else "Whether each policy lists the code, by payer:", claims, "criteria", claim)
+    return render("" if len(claims) == 1 else "Whether the list is complete, by payer:", claims, "clause", "no")
+
+
+_ONLY_CODE = re.compile(
+    r"\+?(\d{4}[0-9T])\s+(?:is\s+)?the\s+only\s+(?:cpt\s+|hcpcs\s+|procedure\s+)?code\b"
+    r"|\b(?:list|lists|include|includes|use|uses|carry|carries)\s+only\s+(?:code\s+)?\+?(\d{4}[0-9T])\b"
+    r"|\bonly\s+(?:cpt\s+|hcpcs\s+|procedure\s+)?code\b[^?]{0,40}?\+?(\d{4}[0-9T])\b",
+    re.I,
+)
+
+
+def other_codes_asked(question: str) -> tuple[str, bool] | None:
+    """(the code a question sets aside, whether it asks that it is the *only* one) when it asks
+    whether a policy lists any other code ("Does NIA list any code other than 76390?" → yes if
+    so; "Is 76390 the only code NIA lists?" → yes if not); None otherwise."""
+    if not YES_NO.search(question):
+        return None
+    only = _ONLY_CODE.search(question)
+    if only:
+        return next(g for g in only.groups() if g).upper(), True
+    match = _OTHER.search(question)
+    return (match.group(1).upper(), False) if match else None
+
+
+def from_other_codes(code: str, code_clauses: Mapping[str, tuple[str, list[tuple[str, str]]]], *,
+                     only: bool = False) -> Verdict | None:
+    """Per policy with code clauses: yes when they list a code besides ``code`` (naming it), else
+    no; ``only`` (is ``code`` the only one?) turns the answer round."""
+    claims, kinds = [], []
+    for pid, (payer, clauses) in code_clauses.items():
+        if not clauses:
+            continue
+        who = f"{payer} ({pid})"
+        others = {m.group(1).upper(): cid for cid, text in clauses for m in CODE.finditer(text) if m.group(1).upper() != code}
+        if others:
+            ids = list(dict.fromkeys(others.values()))
+            text, kind = f"{'No' if only else 'Yes'} — {who} also lists {', '.join(others)} {cite_ids(ids)}.", "no" if only else "yes"
+        else:
+            ids = [cid for cid, _ in clauses]
+            text, kind = f"{'Yes' if only else 'No'} — {who} lists no code besides {code} {cite_ids(ids)}.", "yes" if only else "no"
+        claims.append(VerdictClaim(text=text, clause_ids=ids))
+        kinds.append(kind)
+    return per_payer(claims, kinds, f"Whether each policy lists a code besides {code}, by payer:")

@@ -37,6 +37,29 @@ class ListedItem:
     clause_ids: tuple[str, ...]
     contraindication: bool = False
     """The item sits under a 'contraindicated' heading (HealthHelp's list), not a discretion note."""
+    condition: str = ""
+    """A further condition the item's own clause joins to it ("…, and MRS requires contrast
+    administration"): the note applies only where that holds ('' when none)."""
+
+
+_JOINED_CONDITION = re.compile(r",\s+and\s+(?P<condition>[^.;]+)")
+_WORD = re.compile(r"[a-z]{4,}")
+_COMMON = frozenset({"with", "that", "where", "when", "which", "patient", "patients", "requires", "require", "required"})
+
+
+def joined_condition(clause_text: str) -> str:
+    """The condition a safety item's first sentence joins with ", and …" ("Patients with renal
+    insufficiency where gadolinium contrast is contraindicated, and MRS requires contrast
+    administration." → "MRS requires contrast administration"); '' when none."""
+    first = re.split(r"(?<=[a-z)])\.\s", clause_text.strip(), maxsplit=1)[0]
+    match = _JOINED_CONDITION.search(first)
+    return match.group("condition").strip() if match else ""
+
+
+def _unstated(condition: str, question: str) -> bool:
+    """True when the question states none of the condition's own words (beyond common ones)."""
+    words = set(_WORD.findall(condition.lower())) - _COMMON - {"mrs"}
+    return bool(words) and not any(w in question.lower() for w in words)
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
                              "for MRS; the closest text follows.")
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
+    silent: list[PolicyLists] = []
     for policy in policies:
         who = f"{policy.payer} ({policy.policy_id})"
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
@@ -76,6 +100,13 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
             text = (f"Yes — {who} lists it where MRI may be contraindicated: {what} {cite_ids(ids)}; "
                     "a safety flag for the reviewer, not by itself a denial.")
             kind = "yes"
+        elif flagged and (open_ := [i for i in flagged if i.condition and _unstated(i.condition, question)]):
+            ids = [c for i in open_ for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in open_))
+            condition = "; ".join(dict.fromkeys(i.condition for i in open_))
+            text = (f"It depends — {who} lists {what} as a note for the reviewer that applies where {condition} "
+                    f"{cite_ids(ids)}; the question does not say so, and it is not a non-indication by itself.")
+            kind = "depends"
         elif flagged:
             ids = [c for i in flagged for c in i.clause_ids]
             what = "; ".join(dict.fromkeys(i.label for i in flagged))
@@ -86,9 +117,14 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
             ids = [policy.head]
             text, kind = f"No — none of {who} non-indications applies to what the question names {cite_ids(ids)}.", "no"
         else:
+            silent.append(policy)  # no list of its names what the question does, and it has no exclusion list to cite
             continue
         claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
         kinds.append(kind)
+    if not claims and named and silent:
+        names = " or ".join(f"{p.payer} ({p.policy_id})" for p in silent)
+        return not_addressed(f"Not addressed — {names} lists nothing the question names among its exclusions, "
+                             "non-indications or contraindications; the closest text follows.")
     if not claims:
         return None
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok)\b",
+    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used)\b",
     re.I,
 )
 _PATIENT = re.compile(
@@ -78,6 +79,15 @@ def _last_sentence(question: str) -> str:
     return parts[-1] if parts else question
 
 
+def _asking_part(question: str) -> str:
+    """The sentences that ask: a statement before the question ("HealthHelp's 2024 summary of
+    changes says an ataxia indication was added. Can I approve …?") is a premise it grants,
+    not what it asks (so its dates and history do not make the question a history one)."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p.strip()]
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return " ".join(asking) if asking and len(asking) < len(parts) else question
+
+
 def is_coverage_question(question: str) -> bool:
     """True if the question asks about coverage, approval or investigational status."""
     return bool(_COVERAGE.search(question))
@@ -119,6 +129,25 @@ class QueryPlan:
     """It asks whether something excludes MRS (a non-indication, a contraindication)."""
     required: Requirement | None = None
     """The condition a requirement question asks about ("does HH require a non-diagnostic MRI …")."""
+    set_aside: list[str] = field(default_factory=list)
+    """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
+    quantifier: str | None = None
+    """How it combines the payers' answers: 'only', 'any', 'same', 'differ' (``answer.quantifier``)."""
+
+    @property
+    def quantified(self) -> tuple[str, str | None, str] | None:
+        """(quantifier, the one payer an 'only' question asks about, what it asks of each
+        payer), when the question combines several payers' answers; None otherwise."""
+        if self.quantifier is None:
+            return None
+        asked = quantifiers.predicate(self.question)
+        if self.quantifier in ("same", "differ") and not quantifiers.compares_payers(
+                self.question, [pid for pid in self.guidelines if pid in self.named]):
+            return None  # "had the same study 2 months ago" compares no payers
+        if self.quantifier == "only":
+            subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
+            return ("only", subject[0], asked) if len(subject) == 1 else None
+        return self.quantifier, None, asked
 
     @property
     def outside(self) -> bool:
@@ -140,7 +169,11 @@ class QueryPlan:
     @property
     def decided_policies(self) -> list[str]:
         """Guidelines whose criteria answer it: those asked about, else every guideline."""
-        wanted = [pid for pid in self.guidelines if pid in self.policy_ids]
+        if self.quantified and self.quantified[0] == "only":
+            return list(self.guidelines)  # "is X the only payer …": every payer is asked
+        wanted = [pid for pid in self.guidelines if pid in self.policy_ids and pid not in self.set_aside]
+        if not wanted and self.set_aside:
+            return [pid for pid in self.guidelines if pid not in self.set_aside]
         return wanted or (self.guidelines if not self.policy_ids else [])
 
     def addressed(self, result: RetrievalResult, settings: Settings) -> bool:
@@ -169,6 +202,27 @@ class QueryPlan:
         )
 
 
+_LEAD = re.compile(r"^\s*(?P<abbr>[A-Z]{2,5})\s*(?::|\s[-–—]\s)")
+
+
+def _lead_initials(question: str, corpus: Corpus) -> list[str]:
+    """["floridablue-mrs"] for "FB: MRS to grade a glioma …": a question that opens with a
+    capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
+    whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
+    lead: "metallic FB in the orbit" is a foreign body, not a payer."""
+    match = _LEAD.match(question)
+    if match is None:
+        return []
+    abbr = match.group("abbr")
+    found = [
+        pid for pid, d in corpus.documents.items()
+        if d.meta.kind == "guideline" and any(
+            len(words := re.findall(r"[A-Za-z]+", name)) >= 2 and "".join(w[0] for w in words).upper() == abbr
+            for name in (d.meta.payer, *d.meta.payer_aliases))
+    ]
+    return found if len(found) == 1 else []
+
+
 def plan_question(
     question: str,
     policy_ids: Sequence[str] | None,
@@ -183,9 +237,9 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = named_policies(question, corpus)
+    named = named_policies(question, corpus) or _lead_initials(question, corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(question) or bool(named and _TERSE.search(question))
+    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
     required = None
@@ -216,7 +270,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_PREMISE.sub("", question)),
+        intents=question_intents(_PREMISE.sub("", _asking_part(question))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
@@ -226,6 +280,9 @@ def plan_question(
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
         every_payer=bool(_EVERY_PAYER.search(question)),
+        set_aside=quantifiers.set_aside(question, {
+            pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
+        quantifier=quantifiers.quantifier(question),
     )
 
 

@@ -118,3 +118,17 @@ def outside_statement(payers: list[str], topics: list[Topic], indexed: list[str]
         )
     what = "; ".join(t.statement for t in topics)
     return f"Not addressed — {what}; the closest text follows and does not answer it directly."
+
+
+_SAYS = re.compile(
+    r"\b(?:say|says|mention|mentions|address|addresses|discuss|discusses|specify|specifies|state|states|"
+    r"speak|speaks|talk|talks)\s+(?:anything\s+(?:about|on|regarding)|whether|if|how|about|to)\b",
+    re.I,
+)
+
+
+def asks_what_is_said(question: str) -> bool:
+    """True when the question asks whether the policies say something ("Does HealthHelp say
+    anything about sedation?", "Do any of these policies say whether …"): when none of them
+    uses the topic's words, the answer is that they do not address it."""
+    return bool(_SAYS.search(question))

@@ -64,6 +64,8 @@ class MatrixCell:
 
 
 _DECIDES = frozenset({"scope", "exclusion"})
+DECIDES = _DECIDES
+"""Fact roles whose 'no' bars a request whatever the indication (not an indication row)."""
 
 
 def _payer_claims(cells: Sequence[MatrixCell]) -> dict[str, str]:
@@ -99,6 +101,14 @@ def render(lead: str, claims: list[VerdictClaim], basis: str, claim: str = "quot
     else:
         text = "\n".join([lead, *(f"- {c.text}" for c in claims)]).strip()
     return Verdict(text=text, basis=basis, claims=claims, checked=False, claim=claim)
+
+
+def per_payer(claims: list[VerdictClaim], kinds: Sequence[str], lead: str, basis: str = "criteria") -> Verdict | None:
+    """One verdict from per-payer claims: their claim when they agree, else 'depends'; the lead
+    line only when there are several; None when there is no claim."""
+    if not claims:
+        return None
+    return render("" if len(claims) == 1 else lead, claims, basis, overall(kinds))
 
 
 def overall(kinds: Sequence[str]) -> str:
@@ -160,9 +170,11 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
-def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None, str] | None = None) -> Verdict:
     """The matrix's answer: one sentence for one payer, a row per payer for several.
-    ``every``: the question asks whether all the payers cover it (yes only when each does)."""
+    ``every``: the question asks whether all the payers cover it (yes only when each does);
+    ``quantified``: (kind, subject policy id, predicate) of a question quantified over the payers
+    ("is HealthHelp the only payer …", "does any payer …", "are NIA and FB the same on …")."""
     claims = []
     for cell in cells:
         who = f"{cell.payer} ({cell.policy_id})"
@@ -177,6 +189,8 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
     claim = overall(list(by_payer.values()))
     if len(claims) == 1:
         return render("", claims, "criteria", claim)
+    if quantified is not None and len(payers) > 1:
+        return _quantified(cells, claims, by_payer, *quantified)
     barred = [c for c in cells if c.role in _DECIDES and _STATUS_CLAIM[c.status] == "no"]
     if barred and not every and {c.payer for c in barred} == set(payers):
         who = payers[0] if len(payers) == 1 else f"any of the {len(payers)} payers"
@@ -191,6 +205,68 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False) -> Verdict:
         claim = "yes" if len(some) == len(payers) else "no"
         lead = (f"Yes — each of the {len(payers)} payers covers it, some only under conditions; by payer:" if claim == "yes"
                 else f"No — not every payer: {len(some)} of {len(payers)} cover it; by payer:")
+    return render(lead, claims, "criteria", claim)
+
+
+def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_payer: dict[str, str],
+                kind: str, subject: str | None, predicate: str = "covered") -> Verdict:
+    """The matrix rows under one lead that answers the quantifier the question asks, over the
+    predicate it asks about (covers / calls investigational / does not cover)."""
+    from mrs_assist.answer.quantifier import combine, covering, names
+
+    who = next((c.payer for c in cells if c.policy_id == subject), None)
+    if predicate == "investigational":
+        holds = {p: "yes" if any(c.status == "investigational" for c in cells if c.payer == p) else "no" for p in by_payer}
+    elif predicate == "not_covered":
+        holds = {p: {"no": "yes", "yes": "no"}.get(v, "depends") for p, v in by_payer.items()}
+    else:
+        holds = by_payer
+    what = " / ".join(dict.fromkeys(c.indication for c in cells))
+    does = {"investigational": f"calls MRS for {what} investigational", "not_covered": f"does not cover MRS for {what}"}.get(
+        predicate, f"covers MRS for {what}")
+    claim = combine(kind, holds, subject=who)
+    sayers = covering(holds)
+    if kind == "only":
+        others = [p for p in sayers if p != who]
+        lead = {
+            "yes": f"Yes — of the {len(holds)} payers only {who} {does}; by payer:",
+            "no": (f"No — {who} itself does not: it is not the case that {who} {does}; by payer:" if holds.get(who) == "no"
+                   else f"No — {names(others)} also {'does' if len(others) == 1 else 'do'}: not only {who} {does}; by payer:"),
+        }.get(claim, f"It depends — whether only {who} {does} turns on conditions; by payer:")
+    elif kind == "any":
+        lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
+                else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
+                if sayers else "It depends — no payer asked says so outright; by payer:")
+    else:
+        same = (claim == "yes") == (kind == "same")
+        lead = (f"{claim.capitalize()} — the {len(holds)} payers say the same on {what}; by payer:" if same
+                else f"{claim.capitalize()} — the {len(holds)} payers differ on {what}; by payer:")
+    return render(lead, claims, "criteria", claim)
+
+
+def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
+    """Whether the payers' indication lists agree (``kind`` 'same' or 'differ'): each row's
+    claim compared across them; one claim per payer naming what it covers, cited."""
+    payers = list(dict.fromkeys(c.payer for c in cells))
+    if len(payers) < 2:
+        return None
+    by_row: dict[str, dict[str, str]] = {}
+    for c in cells:
+        by_row.setdefault(c.indication, {})[c.payer] = _STATUS_CLAIM[c.status]
+    differ = [row for row, claims in by_row.items() if len(set(claims.values())) > 1]
+    claims = []
+    for payer in payers:
+        covered = [c for c in cells if c.payer == payer and c.status in ("covered", "covered_if")]
+        if not covered:
+            return None  # nothing covered to cite: no verdict
+        ids = list(dict.fromkeys(i for c in covered for i in c.clause_ids))
+        what = "; ".join(f"{c.indication}{' (under conditions)' if c.status == 'covered_if' else ''}" for c in covered)
+        claims.append(VerdictClaim(text=f"{payer} ({covered[0].policy_id}) covers MRS for: {what} {cite_ids(ids)}.",
+                                   clause_ids=ids))
+    same = not differ
+    claim = ("yes" if same else "no") if kind == "same" else ("no" if same else "yes")
+    lead = (f"{claim.capitalize()} — {' and '.join(payers)} list the same indications; by payer:" if same
+            else f"{claim.capitalize()} — {' and '.join(payers)} differ on: {'; '.join(differ)}; by payer:")
     return render(lead, claims, "criteria", claim)
 
 

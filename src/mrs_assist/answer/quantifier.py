@@ -1,0 +1,136 @@
+"""Questions quantified over the payers: "Besides HealthHelp, does any payer list MS?",
+"Is HealthHelp the only payer that covers epilepsy MRS?", "Are NIA and Florida Blue the same
+on tumor vs abscess?".
+
+The matrix answers each payer; the quantifier decides how the payers' answers combine into
+one verdict (``combine``), and the plan removes the payers the question sets aside
+(``set_aside``) before any of them is asked. Read from the question's structure (a
+quantifier word and where the payer names sit), never from the indication asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+_ASIDE = re.compile(
+    r"\b(?:besides|other than|apart from|aside from|except(?:\s+for)?|excluding|not counting|leaving out|"
+    r"in addition to|beyond)\s+(?:the\s+)?(?:[\w'’-]+\s+)?$",
+    re.I,
+)
+"""Words right before a payer's name that set it aside ("Besides HealthHelp, does any …")."""
+_JOINED = re.compile(r"^\s*(?:,|and|or|/|&)\s*(?:the\s+)?$", re.I)
+
+_ONLY = re.compile(
+    r"\b(?:the\s+)?only\s+(?:one\b|payers?\b|plans?\b|polic(?:y|ies)\b|guidelines?\b|insurers?\b|vendors?\b|rbms?\b)"
+    r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b",
+    re.I,
+)
+_ANY = re.compile(
+    r"\b(?:does|do|is|are|will|would|can|could)\s+any\b"
+    r"|\bany\s+(?:of\s+(?:the|these|those)\s+)?(?:other\s+)?(?:(?:four|4|three|3|two|2)\s+)?"
+    r"(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?|vendors?)\b"
+    r"|\bany\s+of\s+(?:them|the\s+(?:four|4|three|3|two|2|others?))\b",
+    re.I,
+)
+_SAME = re.compile(r"\b(?:the\s+same|same\s+(?:as|way|on|for|about)|identical|agree|consistent|alike)\b", re.I)
+_DIFFER = re.compile(r"\b(?:differ(?:s|ent)?|disagree)\b", re.I)
+
+
+def set_aside(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
+    """Ids of the policies the question names only to set aside ("besides HealthHelp",
+    "other than NIA and Cohere"); ``terms`` maps each policy id to its names (payer, aliases, id)."""
+    spans = []
+    for pid, names in terms.items():
+        for name in names:
+            if name.strip():
+                spans += [(m.start(), m.end(), pid) for m in re.finditer(rf"(?<!\w){re.escape(name.strip())}(?!\w)", question, re.I)]
+    spans.sort()
+    out: list[str] = []
+    previous_aside_end = None
+    for start, end, pid in spans:
+        aside = bool(_ASIDE.search(question[:start]))
+        # "other than NIA and Cohere": a name joined to a set-aside name is set aside too
+        joined = previous_aside_end is not None and bool(_JOINED.search(question[previous_aside_end:start]))
+        if aside or joined:
+            out.append(pid)
+            previous_aside_end = end
+        else:
+            previous_aside_end = None
+    return list(dict.fromkeys(out))
+
+
+def quantifier(question: str) -> str | None:
+    """'only', 'any', 'same', 'differ' or None: how the question combines the payers' answers."""
+    if _ONLY.search(question):
+        return "only"
+    if _ANY.search(question):
+        return "any"
+    if _SAME.search(question):
+        return "same"
+    if _DIFFER.search(question):
+        return "differ"
+    return None
+
+
+_INVESTIGATIONAL = re.compile(r"\b(?:investigational|experimental|unproven|e/i)\b", re.I)
+_NOT_COVERED = re.compile(
+    r"(?:\bnot|n't|\bnever)\s+(?:\w+\s+)?(?:cover|list|approve|allow|include|pay)\w*|\bexclud\w*|\bden(?:y|ies)\b", re.I)
+
+
+def predicate(question: str) -> str:
+    """What the quantified question asks each payer: 'investigational' (calls it so),
+    'not_covered' (does not cover it) or 'covered'."""
+    if _INVESTIGATIONAL.search(question):
+        return "investigational"
+    if _NOT_COVERED.search(question):
+        return "not_covered"
+    return "covered"
+
+
+_PAYERS_WORD = re.compile(r"\b(?:payers|plans|policies|guidelines|insurers|vendors)\b", re.I)
+
+
+def compares_payers(question: str, named_guidelines: Sequence[str]) -> bool:
+    """A 'same' / 'differ' question compares payers: it names two or more, or says 'payers'."""
+    return len(named_guidelines) >= 2 or bool(_PAYERS_WORD.search(question))
+
+
+def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
+            statuses: Mapping[str, tuple] | None = None) -> str:
+    """One claim from the payers' claims (payer → yes / only_if / depends / no), for a question
+    quantified by ``kind``. ``subject``: the payer an 'only' question asks about; ``statuses``:
+    what each payer says in full (status and conditions), compared by 'same' / 'differ'."""
+    values = list(claims.values())
+    if kind == "only":
+        if subject is None or subject not in claims:
+            return "quote"
+        mine = claims[subject]
+        others = [v for p, v in claims.items() if p != subject]
+        if mine == "no":
+            return "no"
+        if any(v in ("yes", "only_if") for v in others):
+            return "no"
+        if any(v == "depends" for v in others) or mine == "depends":
+            return "depends"
+        return "yes"
+    if kind == "any":
+        for wanted in ("yes", "only_if", "depends"):
+            if wanted in values:
+                return wanted
+        return "no" if values else "quote"
+    if kind in ("same", "differ"):
+        full = list((statuses or claims).values())  # by claim: conditions are shown, not compared
+        same = len({repr(v) for v in full}) <= 1
+        return ("yes" if same else "no") if kind == "same" else ("no" if same else "yes")
+    return "quote"
+
+
+def covering(claims: Mapping[str, str]) -> list[str]:
+    """The payers whose claim is yes or only if."""
+    return [p for p, v in claims.items() if v in ("yes", "only_if")]
+
+
+def names(payers: Iterable[str]) -> str:
+    items = list(payers)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"

@@ -1,0 +1,58 @@
+"""Care-setting questions: "Does Cohere restrict MRS to the outpatient setting?", "Is MRS
+covered inpatient under HealthHelp?" — answered from the clause where a policy names its
+settings (Cohere's level of care: "Inpatient or Outpatient"); a policy that names none does
+not address it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from mrs_assist.answer.verdict import not_addressed, per_payer
+from mrs_assist.schemas import Verdict, VerdictClaim
+
+_SETTINGS = ("inpatient", "outpatient")
+_SETTING = re.compile(r"\b(?:in|out)-?patients?\b", re.I)
+_RESTRICT = re.compile(r"\b(?:restrict\w*|limit\w*|only|confined|exclusively)\b", re.I)
+
+
+def setting_asked(question: str) -> str | None:
+    """The setting a question asks whether MRS is restricted to ('inpatient' / 'outpatient'); else None."""
+    found = _SETTING.search(question)
+    if found is None or not _RESTRICT.search(question):
+        return None
+    return found.group(0).lower().replace("-", "").removesuffix("s")
+
+
+def setting_clauses(clauses: Iterable) -> dict[str, tuple[str, str]]:
+    """Policy → (clause id, text) of the short clause naming its care settings (read once)."""
+    out: dict[str, tuple[str, str]] = {}
+    for c in clauses:
+        if len(c.text) <= 80 and _SETTING.search(c.text) and c.policy_id not in out:
+            out[c.policy_id] = (c.id, c.text)
+    return out
+
+
+def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Mapping[str, str]) -> Verdict | None:
+    """Per policy asked: no, when its setting clause names both settings; yes when only the one
+    asked; not addressed when no policy asked names a setting."""
+    claims, kinds = [], []
+    for pid, payer in payers.items():
+        if pid not in named:
+            continue
+        cid, text = named[pid]
+        listed = {s for s in _SETTINGS if re.search(rf"\b{s[:-7]}-?patient\b", text, re.I)}
+        if listed == set(_SETTINGS):
+            line, kind = f'No — {payer} ({pid}) names both settings: "{text}" [{cid}].', "no"
+        elif listed == {setting}:
+            line, kind = f'Yes — {payer} ({pid}) names only that setting: "{text}" [{cid}].', "yes"
+        else:
+            continue
+        claims.append(VerdictClaim(text=line, clause_ids=[cid]))
+        kinds.append(kind)
+    if not claims:
+        names = " or ".join(f"{payers[p]} ({p})" for p in payers)
+        return not_addressed(f"Not addressed — {names} names no care setting (inpatient or outpatient) for MRS; "
+                             "the closest text follows.") if payers else None
+    return per_payer(claims, kinds, "Whether MRS is restricted to that setting, by payer:")
