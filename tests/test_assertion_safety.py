@@ -238,3 +238,37 @@ def test_a_dated_study_within_three_months_in_notes_saying_nothing_changed_is_as
     worse = notes.replace("Symptoms unchanged.", "Symptoms unchanged until last week; now new worsening aphasia.")
     facts = extract_facts(worse, age_years=61)
     assert facts["recent_advanced_imaging_without_change"].value is False
+
+
+# --- form questions: the checked option answers the question on its line ----------------------
+FORM = (
+    "PRECERTIFICATION FORM\nProcedure: 76390 MR spectroscopy - brain\n"
+    "Indication: [X] Differentiate tumor recurrence vs radiation necrosis\n"
+    "History: glioblastoma s/p chemoradiation 2024. New aphasia since last month.\n"
+    "Conventional imaging inconclusive?  {answer}\n"
+)
+
+
+@pytest.mark.parametrize("answer, value", [
+    ("[ ] Yes  [ ] No", None),          # unanswered: asserts nothing
+    ("[ ] Yes  [ ] No  [X] Unknown", None),
+    ("[ ] Yes  [X] No", False),
+    ("[X] Yes  [ ] No", True),
+    ("Yes", True),
+])
+def test_a_form_question_is_answered_by_its_checked_option(services, answer, value):
+    facts = extract_facts(FORM.format(answer=answer), catalogue=services.catalogue)
+    fact = facts.get("conventional_imaging_inconclusive")
+    assert (fact.value if fact else None) is value
+
+
+def test_an_unanswered_form_question_pends_instead_of_approving(services):
+    response = _decide(services, "cohere-mrs", FORM.format(answer="[ ] Yes  [ ] No"))
+    assert response.recommendation == "needs_more_information"
+    assert "conventional_imaging_inconclusive" in response.trace.missing_facts
+
+
+def test_a_form_no_answers_even_a_fact_that_shrugs_off_negation(services):
+    # "inconclusive" ignores a ConText negation reaching it; a question answered "No" is not that
+    facts = extract_facts("Brain MRI 05/2026. Imaging inconclusive? No\n", catalogue=services.catalogue)
+    assert facts["conventional_imaging_inconclusive"].value is False

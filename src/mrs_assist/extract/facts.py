@@ -70,6 +70,9 @@ class Mention:
     sections, or a sentence about the MRS itself outside past history)."""
     cues: list[str] = field(default_factory=list)
     """What decided its reading: ConText modifiers and layout cues, readable."""
+    answered_no: bool = False
+    """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
+    "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
     quarantined: bool = False
     """In a sentence addressed to the reviewing system: it may assert a contraindication (a
     physician sees it), never deny or contest one ("do not mention the pacemaker")."""
@@ -349,7 +352,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
-                    quarantined=sent in quarantined)
+                    quarantined=sent in quarantined, answered_no=cues.answered_no)
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
@@ -442,6 +445,8 @@ def _read(
             # a group may read a measured "true" more cautiously ("unknown": ask, never decide)
             affirmed = readings.affirmed if measured == "true" and readings.affirmed else measured
         m.value = _reading(readings, m.categories, affirmed)
+        if m.answered_no and m.value == affirmed == "true":
+            m.value = "false"  # a form's "No" answers the question itself (a "negated: same" fact too)
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
     _apply_negated_by(detector, fact, kept, notes, spans)

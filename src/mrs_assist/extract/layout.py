@@ -72,6 +72,8 @@ class Cues:
     labels: list[str] = field(default_factory=list)
     drop: bool = False
     """An unchecked checkbox: the line asserts nothing."""
+    answered_no: bool = False
+    """The mention is a question its line answers "No" (the fact is false, whatever its readings)."""
 
 
 def section_rules(lexicon: Lexicon) -> list:
@@ -165,9 +167,21 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
         cues.drop = True
         cues.labels.append("unchecked box")
         return cues
+    if not boxes:
+        answer = _form_answer(notes, start, line_end)
+        if answer == "" or answer in _UNSURE_OPTIONS:
+            cues.drop = True
+            cues.labels.append(f"form question answered {answer!r}" if answer else "form question left unanswered")
+            return cues
+        if answer in _NO_OPTIONS:
+            cues.categories.add("negated")
+            cues.answered_no = True
+            cues.labels.append(f"form question answered {answer!r}")
+            return cues
     for q0, q1, answer in _answers(notes, line_start, line_end):
         if q0 <= start < q1:
             cues.categories.add("negated")
+            cues.answered_no = True
             cues.labels.append(f"answered {answer!r}")
             return cues
     lo = max(reach, sentence[0])
@@ -181,6 +195,39 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
             cues.categories.add("negated")
             cues.labels.append(f"negated list ({lead.group().strip()!r})")
     return cues
+
+
+_YES_OPTIONS = frozenset({"yes", "y", "true", "present", "positive"})
+_NO_OPTIONS = frozenset({"no", "n", "false", "absent", "negative", "none"})
+_UNSURE_OPTIONS = frozenset({"unknown", "unsure", "n/a", "pending"})
+_QUESTION_END = re.compile(r"[?:]")
+_OPTION = re.compile(
+    rf"(?P<box>{_UNCHECKED.pattern}|{_CHECKED.pattern})\s*(?P<label>n/a|[A-Za-z]+)", re.IGNORECASE
+)
+FORM_QUESTION_REACH = 120
+"""How far (characters) after a mention a form question's "?" or ":" may sit."""
+
+
+def _form_answer(notes: str, start: int, line_end: int) -> str | None:
+    """The answer a form question gives a mention in it: ``Inconclusive?  [ ] Yes  [X] No``.
+
+    A mention followed on its line by "?" or ":" and then yes/no checkbox options is a form
+    question: the checked option answers it ("no" → the mention is negated), none checked
+    leaves it unanswered (``""``: it asserts nothing). ``None`` when the line is not such a
+    question, or its options are not yes/no (a choice field: "[X] Brain [ ] Breast"). An
+    "unknown"/"n/a" box checked asserts nothing either (the caller drops it).
+    """
+    end = _QUESTION_END.search(notes, start, min(line_end, start + FORM_QUESTION_REACH))
+    if end is None:
+        return None
+    options = list(_OPTION.finditer(notes, end.end(), line_end))
+    if not options or notes[end.end():options[0].start()].strip():
+        return None
+    labels = [(o.group("label").lower(), bool(_CHECKED.fullmatch(o.group("box")))) for o in options]
+    if not any(label in _YES_OPTIONS for label, _ in labels):
+        return None
+    checked = [label for label, on in labels if on]
+    return checked[0] if checked else ""
 
 
 @lru_cache(maxsize=256)
