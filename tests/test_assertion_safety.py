@@ -272,3 +272,36 @@ def test_a_form_no_answers_even_a_fact_that_shrugs_off_negation(services):
     # "inconclusive" ignores a ConText negation reaching it; a question answered "No" is not that
     facts = extract_facts("Brain MRI 05/2026. Imaging inconclusive? No\n", catalogue=services.catalogue)
     assert facts["conventional_imaging_inconclusive"].value is False
+
+
+# --- who asserts it: a diagnosis the patient or a relative reports is asked ------------------
+REPORTED_TUMOR = (
+    "History is from the mother. She states he had a brain tumor taken out at age 5 in another "
+    "state; outside records have not arrived.\n"
+    "MRI brain 03/2026: 8 mm enhancing nodule in the posterior fossa, indeterminate.\n"
+    "Mother reports new morning vomiting.\n"
+    "Plan: MRS to distinguish tumor recurrence from post-treatment change.\n"
+)
+CONFIRMED_TUMOR = REPORTED_TUMOR.replace(
+    "She states he had a brain tumor taken out at age 5 in another state; outside records have not arrived.",
+    "Pathology 2021 (our institution): pilocytic astrocytoma, resected.")
+
+
+def test_a_tumor_only_the_mother_reports_is_asked_not_assumed(services):
+    facts = extract_facts(REPORTED_TUMOR, catalogue=services.catalogue)
+    assert facts["new_or_worsening_symptoms"].value is True  # a symptom is the family's to report
+    for policy in ("nia-brain-mrs", "floridablue-mrs"):
+        response = _decide(services, policy, REPORTED_TUMOR, age=12)
+        assert response.recommendation == "needs_more_information", policy
+
+
+def test_the_same_purpose_on_a_confirmed_tumor_is_approved(services):
+    response = _decide(services, "nia-brain-mrs", CONFIRMED_TUMOR, age=12)
+    assert response.recommendation == "meets_criteria"
+
+
+def test_a_purpose_whose_premise_the_notes_leave_in_doubt_reads_unknown(services):
+    facts = extract_facts(REPORTED_TUMOR, catalogue=services.catalogue)
+    purpose = facts["tumor_recurrence_vs_treatment_effect"]
+    assert purpose.value is None
+    assert any("presupposes known brain tumor" in m for e in purpose.evidence for m in e.modifiers)

@@ -123,6 +123,7 @@ def extract_facts(
     reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
+    _premise_in_doubt(detector, read)
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
         if detector.specs[name].hedge_yields_to_denial and any(m.value == "false" and _denies_ever(m) for m in found):
@@ -156,6 +157,34 @@ def extract_facts(
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
+    """A purpose is no better than what it takes as given (``presupposes``).
+
+    "MRS to distinguish tumor recurrence from post-treatment change" presupposes a treated
+    tumor; when the notes speak of that tumor only as the mother's account, a hedge, or in
+    words they also deny, the purpose is not asserted either: it reads unknown (asked: confirm
+    the tumor), never an approval on the request's own words. The premise is judged on its
+    mentions outside the purpose's words ("recurrence" names a tumor too); a premise the
+    notes never mention apart from the purpose is taken as given (``implied_by``).
+    """
+    for name, found in read.items():
+        premises = detector.specs[name].presupposes
+        asserted = [m for m in found if m.value == "true"]
+        if not premises or not asserted:
+            continue
+        own = [s for m in found for s in m.spans]
+        for premise in premises:
+            others = [m for m in read.get(premise, [])
+                      if not any(s < m.end and m.start < e for s, e in own)]
+            result = _aggregate([m for m in others if m.value != "ignore"])
+            if result is None or result[0] == "true" and not result[2]:
+                continue
+            for m in asserted:
+                m.value = "unknown"
+                m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
+            break
 
 
 def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict[str, list[tuple[int, int]]]:

@@ -63,7 +63,7 @@ def load_detection(catalogue: Catalogue) -> dict[str, DetectSpec]:
                 f"facts.yaml: facts.{name}.detect.{where}: {err['msg'].removeprefix('Value error, ')}"
             ) from exc
     for name, spec in specs.items():
-        for other in [*spec.implied_by, *spec.unless_facts]:
+        for other in [*spec.implied_by, *spec.unless_facts, *spec.presupposes]:
             if other not in catalogue.facts:
                 raise CorpusError(f"facts.yaml: facts.{name}.detect names unknown fact {other!r}")
     return specs
