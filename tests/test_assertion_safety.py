@@ -305,3 +305,21 @@ def test_a_purpose_whose_premise_the_notes_leave_in_doubt_reads_unknown(services
     purpose = facts["tumor_recurrence_vs_treatment_effect"]
     assert purpose.value is None
     assert any("presupposes known brain tumor" in m for e in purpose.evidence for m in e.modifiers)
+
+
+@pytest.mark.parametrize("policy_id", ["nia-brain-mrs", "floridablue-mrs"])
+@pytest.mark.parametrize("question", [
+    "Plan: MR spectroscopy to help distinguish low-grade neoplasm from focal cortical dysplasia.",
+    "A/P: DDx TDL vs HGG. MRS to decide biopsy vs empiric steroids.",
+])
+def test_a_tumor_versus_malformation_or_demyelination_question_is_tumor_versus_non_tumor(services, question, policy_id):
+    notes = ("MRI brain 3 weeks ago: 1.4 cm right frontal cortical lesion, indeterminate. "
+             "New focal seizures.\n" + question + "\n")
+    assert _decide(services, policy_id, notes).recommendation == "meets_criteria"
+
+
+def test_will_consider_mrs_if_it_changes_is_a_plan_not_a_request(services):
+    notes = ("MRI brain: 2 cm left temporal lesion. Differential: low-grade glioma versus "
+             "abscess.\nPlan: repeat MRI in 8 weeks. Will consider MR spectroscopy if the lesion enlarges.\n"
+             "(Front office: MRS order 76390 submitted with today's paperwork.)\n")
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"

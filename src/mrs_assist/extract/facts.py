@@ -252,7 +252,10 @@ _IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)
 _CONDITION_END = re.compile(r",|;|->|=>|→|\bthen\b|\bwe\b|\bwill\b|\bwould\b", re.I)
 _STUDY_IF = re.compile(
     r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+be\s+"
-    r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b",
+    r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b"
+    # "will consider MR spectroscopy if the lesion enlarges", "may obtain MRS only if ..."
+    r"|\b(?:can|could|will|would|may|might|plan to|to)\s+(?:then\s+)?(?:consider|obtain|order|request|add|pursue|get|do)\s+"
+    r"(?:an?\s+|the\s+)?(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)\b[^.;]{0,30}?\b(?:only\s+)?(?:if|when|should)\b",
     re.I,
 )
 
