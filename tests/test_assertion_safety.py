@@ -323,3 +323,19 @@ def test_will_consider_mrs_if_it_changes_is_a_plan_not_a_request(services):
              "abscess.\nPlan: repeat MRI in 8 weeks. Will consider MR spectroscopy if the lesion enlarges.\n"
              "(Front office: MRS order 76390 submitted with today's paperwork.)\n")
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+
+
+# --- who wants it is not what it is for ----------------------------------------------------
+WISH = ("Neurology visit. Headaches for 3 months; exam normal. Worried about a brain tumor.\n"
+        "Plan: MRS brain (76390) submitted per patient request.\n")
+
+
+@pytest.mark.parametrize("policy_id", ["healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs"])
+def test_a_request_made_only_because_the_patient_asks_is_asked_not_denied(services, policy_id):
+    response = _decide(services, policy_id, WISH)
+    assert response.recommendation == "needs_more_information"
+
+
+def test_a_misspelt_will_not_change_management_is_still_read(services):
+    notes = WISH + "Explained MRS would not change her managment or treatment plan.\n"
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "does_not_meet_criteria"
