@@ -339,3 +339,16 @@ def test_a_request_made_only_because_the_patient_asks_is_asked_not_denied(servic
 def test_a_misspelt_will_not_change_management_is_still_read(services):
     notes = WISH + "Explained MRS would not change her managment or treatment plan.\n"
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("pending", [
+    "MRI brain w/wo contrast scheduled 04/02/2026; MRS to be added if it is inconclusive.",
+    "Outside MRI 04/10: report to follow.",
+])
+def test_a_stable_older_mri_does_not_decide_while_the_deciding_study_is_still_to_come(services, pending):
+    notes = ("Anaplastic astrocytoma s/p chemoradiation 2025. Last MRI 12/2025 stable post-treatment changes.\n"
+             "New daily headaches for 10 days.\n" + pending + "\n"
+             "Plan: MRS to distinguish recurrence from radiation necrosis.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["conventional_imaging_inconclusive"].value is None
+    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"

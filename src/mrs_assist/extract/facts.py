@@ -136,6 +136,7 @@ def extract_facts(
     _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
+    _study_to_come(detector, facts, visible)
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
 
     def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:
@@ -157,6 +158,20 @@ def extract_facts(
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
+    """A false reading is not the last word while the notes name the study that decides it
+    as still to come (``undecided_while``: "MRI scheduled 04/02", "outside MRI report to
+    follow"): "last MRI stable" then says nothing of the study the MRS is meant to settle, so
+    the fact is unknown (asked), never a denial on the study before it (issue 18)."""
+    for name, patterns in detector.undecided_while.items():
+        current = facts.get(name)
+        if current is None or current[0] != "false":
+            continue
+        pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
+        if pending:
+            facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
 
 
 def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:

@@ -223,6 +223,11 @@ class DetectSpec(Group):
     unless_facts: list[str] = Field(
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
+    undecided_while: list[str] = Field(
+        default_factory=list,
+        description="Regexes for a study still to come (scheduled, pending, report to follow): while the notes "
+        "name one, a false reading is unknown (asked), never a denial on the study before it.",
+    )
     presupposes: list[str] = Field(
         default_factory=list,
         description="Facts this purpose takes as given (recurrence presupposes a known tumor): when the notes "
@@ -257,7 +262,7 @@ class DetectSpec(Group):
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by", "names")
+    @field_validator("negated_by", "names", "undecided_while")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:
