@@ -352,3 +352,17 @@ def test_a_stable_older_mri_does_not_decide_while_the_deciding_study_is_still_to
     facts = extract_facts(notes, catalogue=services.catalogue)
     assert facts["conventional_imaging_inconclusive"].value is None
     assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+
+
+@pytest.mark.parametrize("line, value", [
+    ("MRI safety: Pacemaker [ ]  Clips [ ]  Other [ ]", None),   # boxes follow their labels
+    ("MRI SAFETY SCREEN: PACEMAKER [X]  CLIPS [ ]", True),
+    ("Pacemaker/ICD  [ ] yes  [ ] no", None),                   # a form question left blank
+    ("Pacemaker/ICD  [ ] yes  [X] no", False),
+    ("Implants: [X] pacemaker  [ ] clips", True),               # boxes lead their labels
+    ("Implants: [ ] pacemaker  [X] clips", None),
+])
+def test_a_box_belongs_to_its_label_whichever_side_it_stands(services, line, value):
+    facts = extract_facts("Right frontal lesion, new weakness.\n" + line + "\n", catalogue=services.catalogue)
+    fact = facts.get("mri_unsafe_implant")
+    assert (fact.value if fact and fact.evidence else None) is value
