@@ -366,3 +366,14 @@ def test_a_box_belongs_to_its_label_whichever_side_it_stands(services, line, val
     facts = extract_facts("Right frontal lesion, new weakness.\n" + line + "\n", catalogue=services.catalogue)
     fact = facts.get("mri_unsafe_implant")
     assert (fact.value if fact and fact.evidence else None) is value
+
+
+# --- DESIGN: "Neonatal hypoxic ischemic encephalopathy" names the diagnosis, not today's age ----
+@pytest.mark.parametrize("notes, age, outcome", [
+    ("5 mo old with hx of neonatal HIE (Sarnat 2, cooled x72 h at birth). MRI nondiagnostic. "
+     "MRS for prognosis of the hypoxic-ischemic encephalopathy.", 0.42, "meets_criteria"),
+    ("54M, hypoxic-ischemic encephalopathy after cardiac arrest. MRI indeterminate. MRS for prognosis.",
+     54, "does_not_meet_criteria"),
+])
+def test_cohere_reads_neonatal_hie_as_the_diagnosis_of_the_neonatal_period(services, notes, age, outcome):
+    assert _decide(services, "cohere-mrs", notes, age=age).recommendation == outcome

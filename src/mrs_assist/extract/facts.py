@@ -164,11 +164,15 @@ def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
     """A false reading is not the last word while the notes name the study that decides it
     as still to come (``undecided_while``: "MRI scheduled 04/02", "outside MRI report to
     follow"): "last MRI stable" then says nothing of the study the MRS is meant to settle, so
-    the fact is unknown (asked), never a denial on the study before it (issue 18)."""
-    for name, patterns in detector.undecided_while.items():
+    the fact is unknown (asked), never a denial on the study before it (issue 18). Notes that
+    say the deciding study was never done (``not_done_while``: "no CT or MRI performed yet")
+    leave any reading unknown: what they call indeterminate was another study."""
+    for name in detector.undecided_while.keys() | detector.not_done_while.keys():
         current = facts.get(name)
-        if current is None or current[0] != "false":
+        if current is None or current[0] == "unknown":
             continue
+        patterns = detector.not_done_while.get(name, []) + (
+            detector.undecided_while.get(name, []) if current[0] == "false" else [])
         pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
         if pending:
             facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")

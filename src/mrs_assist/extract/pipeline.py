@@ -82,6 +82,7 @@ class Detector:
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     undecided_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    not_done_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     namings: dict[str, re.Pattern[str]] = field(default_factory=dict)
     """Per fact, any naming the matchers may miss (``detect.names`` and ``detect.icd10``)."""
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
@@ -223,6 +224,8 @@ def build_detector(catalogue: Catalogue) -> Detector:
             detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
         if spec.undecided_while:
             detector.undecided_while[fact] = [re.compile(r, _FLAGS) for r in spec.undecided_while]
+        if spec.not_done_while:
+            detector.not_done_while[fact] = [re.compile(r, _FLAGS) for r in spec.not_done_while]
         if (naming := spec.naming_regex()) is not None:
             detector.namings[fact] = re.compile(naming, _FLAGS)
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.

@@ -228,6 +228,12 @@ class DetectSpec(Group):
         description="Regexes for a study still to come (scheduled, pending, report to follow): while the notes "
         "name one, a false reading is unknown (asked), never a denial on the study before it.",
     )
+    not_done_while: list[str] = Field(
+        default_factory=list,
+        description="Regexes saying the study that decides the fact was never done (\"no CT or MRI performed "
+        "yet\"): while the notes say so, any reading is unknown (asked): what they call indeterminate was "
+        "another study.",
+    )
     presupposes: list[str] = Field(
         default_factory=list,
         description="Facts this purpose takes as given (recurrence presupposes a known tumor): when the notes "
@@ -262,7 +268,7 @@ class DetectSpec(Group):
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by", "names", "undecided_while")
+    @field_validator("negated_by", "names", "undecided_while", "not_done_while")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:
