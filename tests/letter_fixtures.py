@@ -191,7 +191,10 @@ def cohere_expedited_approval() -> Case:
         "recurrence versus radiation necrosis. MRS requested for treatment planning."
     )
     f = facts(notes, {"conventional_imaging_inconclusive": True, "tumor_recurrence_vs_treatment_effect": True,
-                      "known_brain_tumor": True, "repeat_study": False})
+                      "known_brain_tumor": True, "repeat_study": False},
+              {"conventional_imaging_inconclusive": "inconclusive",
+               "tumor_recurrence_vs_treatment_effect": "recurrence versus radiation necrosis",
+               "known_brain_tumor": "high-grade glioma"})
     trace = {
         "scope": node("scope", "brain MRS", "scope", value=True),
         "indications": node(
@@ -415,7 +418,7 @@ def nia_glioma_grading_denial() -> Case:
 def floridablue_ms_denial() -> Case:
     notes = "29-year-old woman with relapsing multiple sclerosis. MRS requested to follow disease activity."
     f = facts(notes, {"multiple_sclerosis": True, "tumor_recurrence_vs_treatment_effect": False,
-                      "tumor_vs_nontumor_lesion": False})
+                      "tumor_vs_nontumor_lesion": False}, {"multiple_sclerosis": "relapsing multiple sclerosis"})
     trace = {
         "scope": node("scope", "brain MRS", "scope", value=True),
         "indications": node("indications", "ANY", "any", value=False, clause_id="floridablue-mrs#position", children=[

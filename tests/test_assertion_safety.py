@@ -238,3 +238,142 @@ def test_a_dated_study_within_three_months_in_notes_saying_nothing_changed_is_as
     worse = notes.replace("Symptoms unchanged.", "Symptoms unchanged until last week; now new worsening aphasia.")
     facts = extract_facts(worse, age_years=61)
     assert facts["recent_advanced_imaging_without_change"].value is False
+
+
+# --- form questions: the checked option answers the question on its line ----------------------
+FORM = (
+    "PRECERTIFICATION FORM\nProcedure: 76390 MR spectroscopy - brain\n"
+    "Indication: [X] Differentiate tumor recurrence vs radiation necrosis\n"
+    "History: glioblastoma s/p chemoradiation 2024. New aphasia since last month.\n"
+    "Conventional imaging inconclusive?  {answer}\n"
+)
+
+
+@pytest.mark.parametrize("answer, value", [
+    ("[ ] Yes  [ ] No", None),          # unanswered: asserts nothing
+    ("[ ] Yes  [ ] No  [X] Unknown", None),
+    ("[ ] Yes  [X] No", False),
+    ("[X] Yes  [ ] No", True),
+    ("Yes", True),
+])
+def test_a_form_question_is_answered_by_its_checked_option(services, answer, value):
+    facts = extract_facts(FORM.format(answer=answer), catalogue=services.catalogue)
+    fact = facts.get("conventional_imaging_inconclusive")
+    assert (fact.value if fact else None) is value
+
+
+def test_an_unanswered_form_question_pends_instead_of_approving(services):
+    response = _decide(services, "cohere-mrs", FORM.format(answer="[ ] Yes  [ ] No"))
+    assert response.recommendation == "needs_more_information"
+    assert "conventional_imaging_inconclusive" in response.trace.missing_facts
+
+
+def test_a_form_no_answers_even_a_fact_that_shrugs_off_negation(services):
+    # "inconclusive" ignores a ConText negation reaching it; a question answered "No" is not that
+    facts = extract_facts("Brain MRI 05/2026. Imaging inconclusive? No\n", catalogue=services.catalogue)
+    assert facts["conventional_imaging_inconclusive"].value is False
+
+
+# --- who asserts it: a diagnosis the patient or a relative reports is asked ------------------
+REPORTED_TUMOR = (
+    "History is from the mother. She states he had a brain tumor taken out at age 5 in another "
+    "state; outside records have not arrived.\n"
+    "MRI brain 03/2026: 8 mm enhancing nodule in the posterior fossa, indeterminate.\n"
+    "Mother reports new morning vomiting.\n"
+    "Plan: MRS to distinguish tumor recurrence from post-treatment change.\n"
+)
+CONFIRMED_TUMOR = REPORTED_TUMOR.replace(
+    "She states he had a brain tumor taken out at age 5 in another state; outside records have not arrived.",
+    "Pathology 2021 (our institution): pilocytic astrocytoma, resected.")
+
+
+def test_a_tumor_only_the_mother_reports_is_asked_not_assumed(services):
+    facts = extract_facts(REPORTED_TUMOR, catalogue=services.catalogue)
+    assert facts["new_or_worsening_symptoms"].value is True  # a symptom is the family's to report
+    for policy in ("nia-brain-mrs", "floridablue-mrs"):
+        response = _decide(services, policy, REPORTED_TUMOR, age=12)
+        assert response.recommendation == "needs_more_information", policy
+
+
+def test_the_same_purpose_on_a_confirmed_tumor_is_approved(services):
+    response = _decide(services, "nia-brain-mrs", CONFIRMED_TUMOR, age=12)
+    assert response.recommendation == "meets_criteria"
+
+
+def test_a_purpose_whose_premise_the_notes_leave_in_doubt_reads_unknown(services):
+    facts = extract_facts(REPORTED_TUMOR, catalogue=services.catalogue)
+    purpose = facts["tumor_recurrence_vs_treatment_effect"]
+    assert purpose.value is None
+    assert any("presupposes known brain tumor" in m for e in purpose.evidence for m in e.modifiers)
+
+
+@pytest.mark.parametrize("policy_id", ["nia-brain-mrs", "floridablue-mrs"])
+@pytest.mark.parametrize("question", [
+    "Plan: MR spectroscopy to help distinguish low-grade neoplasm from focal cortical dysplasia.",
+    "A/P: DDx TDL vs HGG. MRS to decide biopsy vs empiric steroids.",
+])
+def test_a_tumor_versus_malformation_or_demyelination_question_is_tumor_versus_non_tumor(services, question, policy_id):
+    notes = ("MRI brain 3 weeks ago: 1.4 cm right frontal cortical lesion, indeterminate. "
+             "New focal seizures.\n" + question + "\n")
+    assert _decide(services, policy_id, notes).recommendation == "meets_criteria"
+
+
+def test_will_consider_mrs_if_it_changes_is_a_plan_not_a_request(services):
+    notes = ("MRI brain: 2 cm left temporal lesion. Differential: low-grade glioma versus "
+             "abscess.\nPlan: repeat MRI in 8 weeks. Will consider MR spectroscopy if the lesion enlarges.\n"
+             "(Front office: MRS order 76390 submitted with today's paperwork.)\n")
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+
+
+# --- who wants it is not what it is for ----------------------------------------------------
+WISH = ("Neurology visit. Headaches for 3 months; exam normal. Worried about a brain tumor.\n"
+        "Plan: MRS brain (76390) submitted per patient request.\n")
+
+
+@pytest.mark.parametrize("policy_id", ["healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs"])
+def test_a_request_made_only_because_the_patient_asks_is_asked_not_denied(services, policy_id):
+    response = _decide(services, policy_id, WISH)
+    assert response.recommendation == "needs_more_information"
+
+
+def test_a_misspelt_will_not_change_management_is_still_read(services):
+    notes = WISH + "Explained MRS would not change her managment or treatment plan.\n"
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("pending", [
+    "MRI brain w/wo contrast scheduled 04/02/2026; MRS to be added if it is inconclusive.",
+    "Outside MRI 04/10: report to follow.",
+])
+def test_a_stable_older_mri_does_not_decide_while_the_deciding_study_is_still_to_come(services, pending):
+    notes = ("Anaplastic astrocytoma s/p chemoradiation 2025. Last MRI 12/2025 stable post-treatment changes.\n"
+             "New daily headaches for 10 days.\n" + pending + "\n"
+             "Plan: MRS to distinguish recurrence from radiation necrosis.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["conventional_imaging_inconclusive"].value is None
+    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+
+
+@pytest.mark.parametrize("line, value", [
+    ("MRI safety: Pacemaker [ ]  Clips [ ]  Other [ ]", None),   # boxes follow their labels
+    ("MRI SAFETY SCREEN: PACEMAKER [X]  CLIPS [ ]", True),
+    ("Pacemaker/ICD  [ ] yes  [ ] no", None),                   # a form question left blank
+    ("Pacemaker/ICD  [ ] yes  [X] no", False),
+    ("Implants: [X] pacemaker  [ ] clips", True),               # boxes lead their labels
+    ("Implants: [ ] pacemaker  [X] clips", None),
+])
+def test_a_box_belongs_to_its_label_whichever_side_it_stands(services, line, value):
+    facts = extract_facts("Right frontal lesion, new weakness.\n" + line + "\n", catalogue=services.catalogue)
+    fact = facts.get("mri_unsafe_implant")
+    assert (fact.value if fact and fact.evidence else None) is value
+
+
+# --- DESIGN: "Neonatal hypoxic ischemic encephalopathy" names the diagnosis, not today's age ----
+@pytest.mark.parametrize("notes, age, outcome", [
+    ("5 mo old with hx of neonatal HIE (Sarnat 2, cooled x72 h at birth). MRI nondiagnostic. "
+     "MRS for prognosis of the hypoxic-ischemic encephalopathy.", 0.42, "meets_criteria"),
+    ("54M, hypoxic-ischemic encephalopathy after cardiac arrest. MRI indeterminate. MRS for prognosis.",
+     54, "does_not_meet_criteria"),
+])
+def test_cohere_reads_neonatal_hie_as_the_diagnosis_of_the_neonatal_period(services, notes, age, outcome):
+    assert _decide(services, "cohere-mrs", notes, age=age).recommendation == outcome

@@ -250,7 +250,7 @@ def test_scope_words_need_whole_words():
          "cohere-mrs#indications.1", "conventional MRI or CT is inconclusive"),
         ("New lesion, DDx subacute infarct vs neoplasm. Does NIA approve MRS?", "yes",
          "nia-brain-mrs#indications.2", "distinguish a brain tumor from a non-tumor lesion"),
-        ("Adult HIE after cardiac arrest under Cohere - covered?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
+        ("Adult HIE after cardiac arrest under Cohere - covered?", "no", "cohere-mrs#indications.2.b.1", "neonatal period"),
         ("Does Cohere cover MRS for HIE in a 40 year old?", "no", "cohere-mrs#indications.2.b.1", "a neonate"),
     ],
 )

@@ -31,7 +31,7 @@ def main(split: str) -> int:
         acc = "n/a" if c["accuracy"] is None else f"{c['accuracy']:.3f}"
         print(f"  {tag:24s} {acc:6s} ({c['pairs']} pairs) wrong approvals {c['wrong_approvals']}, "
               f"wrong denials {c['wrong_denials']}")
-    if split == "dev":
+    if split != "test":
         for f in r["failures"]:
             print(" FAIL", f["case"], f["policy"], f["gold"], "->", f["predicted"], "missing", f["missing"][:3])
     return 0

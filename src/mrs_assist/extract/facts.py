@@ -70,6 +70,9 @@ class Mention:
     sections, or a sentence about the MRS itself outside past history)."""
     cues: list[str] = field(default_factory=list)
     """What decided its reading: ConText modifiers and layout cues, readable."""
+    answered_no: bool = False
+    """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
+    "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
     quarantined: bool = False
     """In a sentence addressed to the reviewing system: it may assert a contraindication (a
     physician sees it), never deny or contest one ("do not mention the pacemaker")."""
@@ -120,6 +123,7 @@ def extract_facts(
     reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
+    _premise_in_doubt(detector, read)
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
         if detector.specs[name].hedge_yields_to_denial and any(m.value == "false" and _denies_ever(m) for m in found):
@@ -132,6 +136,7 @@ def extract_facts(
     _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
+    _study_to_come(detector, facts, visible)
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
 
     def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:
@@ -153,6 +158,52 @@ def extract_facts(
         if name in facts
         for value, spans, source in [facts[name]]
     }
+
+
+def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
+    """A false reading is not the last word while the notes name the study that decides it
+    as still to come (``undecided_while``: "MRI scheduled 04/02", "outside MRI report to
+    follow"): "last MRI stable" then says nothing of the study the MRS is meant to settle, so
+    the fact is unknown (asked), never a denial on the study before it (issue 18). Notes that
+    say the deciding study was never done (``not_done_while``: "no CT or MRI performed yet")
+    leave any reading unknown: what they call indeterminate was another study."""
+    for name in detector.undecided_while.keys() | detector.not_done_while.keys():
+        current = facts.get(name)
+        if current is None or current[0] == "unknown":
+            continue
+        patterns = detector.not_done_while.get(name, []) + (
+            detector.undecided_while.get(name, []) if current[0] == "false" else [])
+        pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
+        if pending:
+            facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
+
+
+def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
+    """A purpose is no better than what it takes as given (``presupposes``).
+
+    "MRS to distinguish tumor recurrence from post-treatment change" presupposes a treated
+    tumor; when the notes speak of that tumor only as the mother's account, a hedge, or in
+    words they also deny, the purpose is not asserted either: it reads unknown (asked: confirm
+    the tumor), never an approval on the request's own words. The premise is judged on its
+    mentions outside the purpose's words ("recurrence" names a tumor too); a premise the
+    notes never mention apart from the purpose is taken as given (``implied_by``).
+    """
+    for name, found in read.items():
+        premises = detector.specs[name].presupposes
+        asserted = [m for m in found if m.value == "true"]
+        if not premises or not asserted:
+            continue
+        own = [s for m in found for s in m.spans]
+        for premise in premises:
+            others = [m for m in read.get(premise, [])
+                      if not any(s < m.end and m.start < e for s, e in own)]
+            result = _aggregate([m for m in others if m.value != "ignore"])
+            if result is None or result[0] == "true" and not result[2]:
+                continue
+            for m in asserted:
+                m.value = "unknown"
+                m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
+            break
 
 
 def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict[str, list[tuple[int, int]]]:
@@ -220,7 +271,10 @@ _IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)
 _CONDITION_END = re.compile(r",|;|->|=>|→|\bthen\b|\bwe\b|\bwill\b|\bwould\b", re.I)
 _STUDY_IF = re.compile(
     r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+be\s+"
-    r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b",
+    r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b"
+    # "will consider MR spectroscopy if the lesion enlarges", "may obtain MRS only if ..."
+    r"|\b(?:can|could|will|would|may|might|plan to|to)\s+(?:then\s+)?(?:consider|obtain|order|request|add|pursue|get|do)\s+"
+    r"(?:an?\s+|the\s+)?(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)\b[^.;]{0,30}?\b(?:only\s+)?(?:if|when|should)\b",
     re.I,
 )
 
@@ -349,7 +403,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
-                    quarantined=sent in quarantined)
+                    quarantined=sent in quarantined, answered_no=cues.answered_no)
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
@@ -442,6 +496,8 @@ def _read(
             # a group may read a measured "true" more cautiously ("unknown": ask, never decide)
             affirmed = readings.affirmed if measured == "true" and readings.affirmed else measured
         m.value = _reading(readings, m.categories, affirmed)
+        if m.answered_no and m.value == affirmed == "true":
+            m.value = "false"  # a form's "No" answers the question itself (a "negated: same" fact too)
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
     _apply_negated_by(detector, fact, kept, notes, spans)

@@ -72,6 +72,8 @@ class Cues:
     labels: list[str] = field(default_factory=list)
     drop: bool = False
     """An unchecked checkbox: the line asserts nothing."""
+    answered_no: bool = False
+    """The mention is a question its line answers "No" (the fact is false, whatever its readings)."""
 
 
 def section_rules(lexicon: Lexicon) -> list:
@@ -161,13 +163,29 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
     reach = max(line_start, start - LINE_REACH)
     before = notes[reach:start]
     boxes = [(m.start(), False) for m in _UNCHECKED.finditer(before)] + [(m.start(), True) for m in _CHECKED.finditer(before)]
+    answer = _form_answer(notes, start, line_end) if not boxes or _boxes_follow_labels(notes, line_start, line_end) else None
+    if answer is None and _boxes_follow_labels(notes, line_start, line_end):
+        # "Pacemaker [ ]  Clips [X]": each box follows its label, so a mention's box is the next one
+        after = _BOX.search(notes, start, min(line_end, start + LINE_REACH))
+        boxes = [] if after is None else [(0, bool(_CHECKED.fullmatch(after.group())))]
     if boxes and not max(boxes)[1]:
         cues.drop = True
         cues.labels.append("unchecked box")
         return cues
+    if answer is not None:
+        if answer == "" or answer in _UNSURE_OPTIONS:
+            cues.drop = True
+            cues.labels.append(f"form question answered {answer!r}" if answer else "form question left unanswered")
+            return cues
+        if answer in _NO_OPTIONS:
+            cues.categories.add("negated")
+            cues.answered_no = True
+            cues.labels.append(f"form question answered {answer!r}")
+            return cues
     for q0, q1, answer in _answers(notes, line_start, line_end):
         if q0 <= start < q1:
             cues.categories.add("negated")
+            cues.answered_no = True
             cues.labels.append(f"answered {answer!r}")
             return cues
     lo = max(reach, sentence[0])
@@ -181,6 +199,51 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
             cues.categories.add("negated")
             cues.labels.append(f"negated list ({lead.group().strip()!r})")
     return cues
+
+
+_BOX = re.compile(rf"{_UNCHECKED.pattern}|{_CHECKED.pattern}")
+
+
+def _boxes_follow_labels(notes: str, line_start: int, line_end: int) -> bool:
+    """Whether a line's checkboxes follow their labels ("MRI safety: Pacemaker [ ]  Clips [ ]")
+    rather than lead them ("Implants: [ ] VNS  [X] DBS"): a label stands before the first box."""
+    first = _BOX.search(notes, line_start, line_end)
+    if first is None:
+        return False
+    lead = notes[line_start:first.start()].strip()
+    return bool(lead) and not lead.endswith((":", "-", "–", "•", "*", ")"))
+
+
+_YES_OPTIONS = frozenset({"yes", "y", "true", "present", "positive"})
+_NO_OPTIONS = frozenset({"no", "n", "false", "absent", "negative", "none"})
+_UNSURE_OPTIONS = frozenset({"unknown", "unsure", "n/a", "pending"})
+_OPTION = re.compile(
+    rf"(?P<box>{_UNCHECKED.pattern}|{_CHECKED.pattern})\s*(?P<label>n/a|[A-Za-z]+)", re.IGNORECASE
+)
+FORM_QUESTION_REACH = 120
+"""How far (characters) after a mention a form question's first option may sit."""
+
+
+def _form_answer(notes: str, start: int, line_end: int) -> str | None:
+    """The answer a form question gives a mention in it: ``Inconclusive?  [ ] Yes  [X] No``.
+
+    A mention followed on its line by yes/no checkbox options ("Pacemaker/ICD  [ ] yes  [ ] no")
+    is a form question: the checked option answers it ("no" → the mention is negated), none checked
+    leaves it unanswered (``""``: it asserts nothing). ``None`` when the line is not such a
+    question, or its options are not yes/no (a choice field: "[X] Brain [ ] Breast"). An
+    "unknown"/"n/a" box checked asserts nothing either (the caller drops it).
+    """
+    first = _BOX.search(notes, start, min(line_end, start + FORM_QUESTION_REACH))
+    if first is None:
+        return None
+    options = list(_OPTION.finditer(notes, first.start(), line_end))
+    if not options or options[0].start() != first.start():
+        return None
+    labels = [(o.group("label").lower(), bool(_CHECKED.fullmatch(o.group("box")))) for o in options]
+    if not any(label in _YES_OPTIONS for label, _ in labels):
+        return None
+    checked = [label for label, on in labels if on]
+    return checked[0] if checked else ""
 
 
 @lru_cache(maxsize=256)

@@ -63,7 +63,7 @@ def load_detection(catalogue: Catalogue) -> dict[str, DetectSpec]:
                 f"facts.yaml: facts.{name}.detect.{where}: {err['msg'].removeprefix('Value error, ')}"
             ) from exc
     for name, spec in specs.items():
-        for other in [*spec.implied_by, *spec.unless_facts]:
+        for other in [*spec.implied_by, *spec.unless_facts, *spec.presupposes]:
             if other not in catalogue.facts:
                 raise CorpusError(f"facts.yaml: facts.{name}.detect names unknown fact {other!r}")
     return specs
@@ -81,6 +81,8 @@ class Detector:
     requires: dict[tuple[str, int], tuple[list[re.Pattern[str]], str]] = field(default_factory=dict)
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    undecided_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    not_done_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     namings: dict[str, re.Pattern[str]] = field(default_factory=dict)
     """Per fact, any naming the matchers may miss (``detect.names`` and ``detect.icd10``)."""
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
@@ -220,6 +222,10 @@ def build_detector(catalogue: Catalogue) -> Detector:
                 detector.quantities[(fact, g, q)] = (re.compile(quantity.regex, _FLAGS), quantity)
         if spec.negated_by:
             detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
+        if spec.undecided_while:
+            detector.undecided_while[fact] = [re.compile(r, _FLAGS) for r in spec.undecided_while]
+        if spec.not_done_while:
+            detector.not_done_while[fact] = [re.compile(r, _FLAGS) for r in spec.not_done_while]
         if (naming := spec.naming_regex()) is not None:
             detector.namings[fact] = re.compile(naming, _FLAGS)
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.

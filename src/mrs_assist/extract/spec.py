@@ -17,11 +17,14 @@ Value = Literal["true", "false", "unknown", "ignore"]
 Reading = Literal["true", "false", "unknown", "ignore", "same"]
 """How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
 
-CATEGORIES = ("family", "negated", "hypothetical", "prior", "possible", "differential", "historical")
+CATEGORIES = ("family", "negated", "hypothetical", "prior", "reported", "possible", "differential", "historical")
 """ConText categories that change a mention's reading, in precedence order. ``prior`` comes
 from the note's layout (extract/layout.py: a past-history or copied-forward section, or a
 statement dated well before the study), not from a ConText rule; a ``prior`` reading of
-``same`` defers to the categories after it."""
+``same`` defers to the categories after it. ``reported`` is who asserts it: the patient,
+a relative or an outside source ("mother states he had a brain tumor removed", "per
+patient", "reportedly"), not the clinician's own finding: a diagnosis so reported is asked,
+a symptom so reported is the patient's to report."""
 
 CATEGORY_OF_MODIFIER = {
     "FAMILY": "family",
@@ -30,6 +33,7 @@ CATEGORY_OF_MODIFIER = {
     "POSSIBLE_EXISTENCE": "possible",
     "DIFFERENTIAL": "differential",
     "HISTORICAL": "historical",
+    "REPORTED": "reported",
 }
 """medspaCy ConText category → reading key."""
 
@@ -74,6 +78,9 @@ class Readings(BaseModel):
         default=None, description="Past-history or copied-forward section, or dated well before the study."
     )
     family: Reading | None = Field(default=None, description='"mother has MS", "FHx".')
+    reported: Reading | None = Field(
+        default=None, description='"mother states he had a brain tumor", "per patient", "reportedly".'
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -216,6 +223,23 @@ class DetectSpec(Group):
     unless_facts: list[str] = Field(
         default_factory=list, description="Facts whose truth makes this fact false (with their evidence)."
     )
+    undecided_while: list[str] = Field(
+        default_factory=list,
+        description="Regexes for a study still to come (scheduled, pending, report to follow): while the notes "
+        "name one, a false reading is unknown (asked), never a denial on the study before it.",
+    )
+    not_done_while: list[str] = Field(
+        default_factory=list,
+        description="Regexes saying the study that decides the fact was never done (\"no CT or MRI performed "
+        "yet\"): while the notes say so, any reading is unknown (asked): what they call indeterminate was "
+        "another study.",
+    )
+    presupposes: list[str] = Field(
+        default_factory=list,
+        description="Facts this purpose takes as given (recurrence presupposes a known tumor): when the notes "
+        "leave one in doubt (reported, hedged, contested or denied) outside the purpose's own words, "
+        "the purpose is unknown (asked), however plainly it is stated.",
+    )
     age: AgeRule | None = None
     about_the_study: bool = Field(
         default=False,
@@ -244,7 +268,7 @@ class DetectSpec(Group):
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by", "names")
+    @field_validator("negated_by", "names", "undecided_while", "not_done_while")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:

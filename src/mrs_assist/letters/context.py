@@ -117,11 +117,30 @@ def _join(items: list[str]) -> str:
     return "; ".join(items)
 
 
-def _labels(names, wording: dict[str, FactWording]) -> list[str]:
+def _labels(names, wording: dict[str, FactWording], quotes: dict[str, str] | None = None) -> list[str]:
     # A fact without catalogue wording is left out (or described generically when it is the
-    # only one): an internal fact name is never printed in a letter.
-    labels = list(dict.fromkeys(wording[n].label for n in names if n in wording))
+    # only one): an internal fact name is never printed in a letter. With ``quotes``, each
+    # finding carries the words of the records it rests on.
+    quotes = quotes or {}
+    labels = list(dict.fromkeys(
+        wording[n].label + (f' (the records: "{quotes[n]}")' if quotes.get(n) else "") for n in names if n in wording
+    ))
     return labels or ([_UNWORDED_LABEL] if names else [])
+
+
+QUOTE_CHARS = 80
+"""The longest stretch of the records a letter quotes for one finding."""
+
+
+def _evidence_quotes(determination: DeterminationResponse) -> dict[str, str]:
+    """Each true fact's first evidence span, as the letter quotes it (issue 18: only findings
+    with evidence in the records reach a letter, each with the words it rests on)."""
+    quotes = {}
+    for f in determination.facts:
+        if f.value is True and f.evidence:
+            shortest = min((" ".join(e.text.split()) for e in f.evidence), key=len)
+            quotes[f.name] = shortest if len(shortest) <= QUOTE_CHARS else ""  # never a cut quote
+    return quotes
 
 
 def _reasons(
@@ -131,15 +150,16 @@ def _reasons(
     could change an adverse decision."""
     trace = determination.trace
     outcome = determination.recommendation
-    true_facts = [f.name for f in determination.facts if f.value is True]
+    quotes = _evidence_quotes(determination)
+    true_facts = [f.name for f in determination.facts if f.value is True and f.name in quotes]
     role = {n: w.role for n, w in wording.items()}
-    documented = _labels([n for n in true_facts if role.get(n) in ("purpose", "condition")], wording)
+    documented = _labels([n for n in true_facts if role.get(n) in ("purpose", "condition")], wording, quotes)
 
     reasons: list[str] = []
     change: list[str] = []
     if outcome == "meets_criteria":
         met = [*facts_valued(section(trace, "indications"), True), *facts_valued(section(trace, "scope"), True)] or true_facts
-        labels = _labels([n for n in met if role.get(n) != "scope"], wording)
+        labels = _labels([n for n in met if role.get(n) != "scope" and n in quotes], wording, quotes)
         if labels:
             reasons.append(
                 "The records sent document the following, which the guideline lists as a reason MRS "
@@ -155,7 +175,7 @@ def _reasons(
         # (e.g. MRS of a region other than the brain).
         for name in facts_valued(scope, True) if scope is not None and scope.value is False else []:
             reasons.append(
-                f"The request is for the following: {_labels([name], wording)[0]}. This guideline covers MRS of the "
+                f"The request is for the following: {_labels([name], wording, quotes)[0]}. This guideline covers MRS of the "
                 f"{body_region} only, so it cannot support this request."
             )
         for name in [f.fact for f in trace.investigational]:
@@ -166,7 +186,7 @@ def _reasons(
             )
         for name in facts_valued(section(trace, "exclusions"), True):
             reasons.append(
-                f"The records sent document the following: {_labels([name], wording)[0]}. The guideline "
+                f"The records sent document the following: {_labels([name], wording, quotes)[0]}. The guideline "
                 "lists this as a reason MRS is not appropriate."
             )
             change.append(name)

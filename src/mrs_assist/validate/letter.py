@@ -121,12 +121,15 @@ def validate_letter_draft(
             problems.append(
                 Problem(code="quote_not_verbatim", message=f"quote attributed to {q.clause_id!r} is not its verbatim text: {q.quote[:80]!r}")
             )
+    # A letter quotes the records only where a finding rests on them: a fact's evidence span.
+    records = [e.text for f in determination.facts if f.value is True for e in f.evidence]
     for text in [t for t in texts if t not in {q.quote for q in draft.quotes}]:
         for span, near_id in quoted_spans(text):
             pool = [usable[near_id]] if near_id in usable else list(usable.values())
-            if not any(is_verbatim(span, t) for t in pool):
+            if not any(is_verbatim(span, t) for t in pool) and not any(is_verbatim(span, r) for r in records):
                 problems.append(
-                    Problem(code="quote_not_verbatim", message=f"quoted text is not verbatim from a cited clause: {span[:80]!r}")
+                    Problem(code="quote_not_verbatim",
+                            message=f"quoted text is not verbatim from a cited clause or a finding's evidence: {span[:80]!r}")
                 )
 
     # --- the decision's grounds are addressed -----------------------------------------------
