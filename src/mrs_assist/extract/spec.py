@@ -157,6 +157,12 @@ class Group(BaseModel):
         default_factory=list, description="Regexes; a mention counts only if one matches in requires_scope."
     )
     requires_scope: Literal["sentence", "notes"] = "sentence"
+    denials_requires: Literal["sentence", "notes", "none"] | None = Field(
+        default=None,
+        description="Where a mention that fails `requires` still counts when it does not read true: a "
+        "negated or hedged mention contradicts without asserting (\"no neoplasm identified\" outside a head "
+        "context still contests a brain mass). None: it does not count; none: no requirement for it.",
+    )
     readings: Readings = Field(default_factory=Readings)
 
     @field_validator("regex", "requires")
