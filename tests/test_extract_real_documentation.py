@@ -59,6 +59,9 @@ def test_the_same_question_in_an_mrs_request_is_asserted():
     ("Pelvic ultrasound: indeterminate adnexal cyst.", "conventional_imaging_inconclusive"),
     ("EKG: nonspecific T-wave changes.", "conventional_imaging_inconclusive"),
     ("Knee MRI: a meniscal tear cannot be excluded.", "conventional_imaging_inconclusive"),
+    ("Stress test: slight increase in repolarization abnormalities, nonspecific.", "conventional_imaging_inconclusive"),
+    ("Her EEG was consistent with a focal lesion in the right hemisphere.", "brain_mass_or_lesion"),
+    ("MRI brain: scattered lesions in the periventricular and deep white matter.", "brain_mass_or_lesion"),
 ])
 def test_what_the_sentence_does_not_place_in_the_head_is_not_asserted(notes, fact):
     assert _value(notes, fact) is not True
@@ -67,6 +70,7 @@ def test_what_the_sentence_does_not_place_in_the_head_is_not_asserted(notes, fac
 @pytest.mark.parametrize(("notes", "fact", "expected"), [
     ("MRI: the right frontal mass enhances heterogeneously.", "brain_mass_or_lesion", True),
     ("MRI brain: acute left MCA territory infarct.", "stroke", True),
+    ("MRI: enhancing lesion in the left frontal lobe with surrounding white matter edema.", "brain_mass_or_lesion", True),
     ("MRI brain: indeterminate enhancing lesion.", "conventional_imaging_inconclusive", True),
     # a denial outside a head context still contradicts: contested, unknown
     ("MRI brain: 3 cm ring-enhancing left parietal lesion.\nPathology of the aspirate: abscess wall; "
@@ -90,6 +94,9 @@ def test_what_the_sentence_places_in_the_head_or_denies_is_read(notes, fact, exp
      "new_or_worsening_symptoms"),
     ("Exam: spastic paraparesis with increased tone, increased reflexes, and weakness.", "new_or_worsening_symptoms"),
     ("She reportedly claimed her symptoms resolved within a week.", "new_or_worsening_symptoms"),
+    ("Increasing renal insufficiency and difficulties with fluids led to a change of therapy.",
+     "new_or_worsening_symptoms"),
+    ("Atrial enlargement would place him at increased risk of recurrent episodes.", "new_or_worsening_symptoms"),
     ("He was started on an anti-psychotic for agitation.", "psychiatric_disorder"),
     ("Hemostasis was obtained and we used a bipolar to coagulate the edges.", "psychiatric_disorder"),
     ("A right subtemporal depression was elevated.", "psychiatric_disorder"),
