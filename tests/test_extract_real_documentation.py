@@ -92,6 +92,7 @@ def test_what_the_sentence_places_in_the_head_or_denies_is_read(notes, fact, exp
     ("The needle EMG would be consistent with motor neuron disease.", "neurodegenerative_disease"),
     ("Montreal Cognitive Assessment and the Dementia Rating Scale were given.", "neurodegenerative_disease"),
     ("Imaging findings most consistent with meningioma.", "known_brain_tumor"),
+    ("Felt more consistent with demyelinating disease and less likely glioma.", "glioma"),
     ("Risks include but are not limited to bleeding, infection and worsened neurologic deficit.",
      "new_or_worsening_symptoms"),
     ("She was told to seek medical attention for fever, new weakness or worsening headache.",
@@ -176,3 +177,8 @@ def test_a_new_split_takes_only_rows_no_earlier_split_used(tmp_path, monkeypatch
             used.setdefault(specialty, []).append(int(note.stem))
     for specialty, first in sampler.NEW_ROWS["test3"].items():
         assert first > max(used.get(specialty, [0])), specialty
+
+
+def test_a_diagnosis_argued_against_is_asked_never_denied():
+    found = extract_facts("MRI: more consistent with demyelination, less likely glioma.")["glioma"]
+    assert found.value is None and found.evidence

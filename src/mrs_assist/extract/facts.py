@@ -543,7 +543,7 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
     return ("unknown" if against else value), spans, against
 
 
-_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "possible", "differential"})
+_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "disfavored", "possible", "differential"})
 
 
 def _denies(m: Mention) -> bool:

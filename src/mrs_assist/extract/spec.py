@@ -17,7 +17,7 @@ Value = Literal["true", "false", "unknown", "ignore"]
 Reading = Literal["true", "false", "unknown", "ignore", "same"]
 """How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
 
-CATEGORIES = ("family", "negated", "hypothetical", "prior", "possible", "differential", "historical")
+CATEGORIES = ("family", "negated", "hypothetical", "prior", "disfavored", "possible", "differential", "historical")
 """ConText categories that change a mention's reading, in precedence order. ``prior`` comes
 from the note's layout (extract/layout.py: a past-history or copied-forward section, or a
 statement dated well before the study), not from a ConText rule; a ``prior`` reading of
@@ -28,6 +28,7 @@ CATEGORY_OF_MODIFIER = {
     "NEGATED_EXISTENCE": "negated",
     "HYPOTHETICAL": "hypothetical",
     "POSSIBLE_EXISTENCE": "possible",
+    "DISFAVORED": "disfavored",
     "DIFFERENTIAL": "differential",
     "HISTORICAL": "historical",
 }
@@ -67,6 +68,9 @@ class Readings(BaseModel):
     affirmed: Value | None = Field(default=None, description="A plain mention.")
     negated: Reading | None = Field(default=None, description='"no pacemaker", "denies seizures".')
     possible: Reading | None = Field(default=None, description='"r/o tumor", "suspected", "?".')
+    disfavored: Reading | None = Field(
+        default=None, description='"less likely glioma", "doubt MS": argued against, neither asserted nor denied.'
+    )
     differential: Reading | None = Field(default=None, description='"tumor vs abscess".')
     hypothetical: Reading | None = Field(default=None, description='"if", "candidate for".')
     historical: Reading | None = Field(default=None, description='"hx of", "s/p", "prior".')
