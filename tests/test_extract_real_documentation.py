@@ -163,8 +163,11 @@ def test_a_new_split_takes_only_rows_no_earlier_split_used(tmp_path, monkeypatch
         w.writerow([2878, " short ", " Neurology", " Short ", "too short", ""])
         w.writerow([2879, " other ", " Urology", " Other ", text, ""])
         w.writerow([1940, " baby ", " Pediatrics - Neonatal", " Baby ", text, ""])
+        for i in range(3):  # a nearby specialty, at most its limit
+            w.writerow([100 + i, " er ", " Emergency Room Reports", " ER ", text, ""])
+    monkeypatch.setitem(sampler.NEW_ROWS["test3"], "Emergency Room Reports", (0, 2))
     taken = sampler.import_rows(path, "test3")
-    assert taken == {"Neurology": [2877], "Pediatrics - Neonatal": [1940]}
+    assert taken == {"Neurology": [2877], "Pediatrics - Neonatal": [1940], "Emergency Room Reports": [100, 101]}
     written = (tmp_path / "test3-notes" / "neurology" / "2877.txt").read_text(encoding="utf-8")
     assert written.startswith("index: 2877\nspecialty: Neurology\nsample_name: New\n") and written.endswith(text)
     assert (tmp_path / "test3-notes" / "pediatrics" / "1940.txt").exists()
@@ -175,8 +178,8 @@ def test_a_new_split_takes_only_rows_no_earlier_split_used(tmp_path, monkeypatch
         for note in (ROOT / "eval" / "mtsamples" / folder).glob("*/*.txt"):
             specialty = note.read_text(encoding="utf-8").split("\n")[1].removeprefix("specialty: ")
             used.setdefault(specialty, []).append(int(note.stem))
-    for specialty, first in sampler.NEW_ROWS["test3"].items():
-        assert first > max(used.get(specialty, [0])), specialty
+    for specialty, (first, _) in sampler.NEW_ROWS["test3"].items():
+        assert first > max(used.get(specialty, [-1])), specialty
 
 
 def test_a_diagnosis_argued_against_is_asked_never_denied():
