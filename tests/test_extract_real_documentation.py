@@ -117,6 +117,8 @@ def test_what_the_sentence_places_in_the_head_or_denies_is_read(notes, fact, exp
     ("Risk of anesthesia, bleeding, infection, MI, DVT and CVA risks were discussed.", "stroke"),
     ("We touched on the possibility of a spinal cord stimulator trial.", "mri_unsafe_implant"),
     ("It is a three-week-old injury of the wrist.", "neonate"),
+    ("Hernia repair with placement of an On-Q pain pump.", "mri_unsafe_implant"),
+    ("Follow up with her doctor in 1 week if symptoms persist.", "new_or_worsening_symptoms"),
     ("Urine beta-hCG pregnancy test and drug screen were negative.", "pregnancy"),
     ("Birth history: prenatal care began in the third month of pregnancy.", "pregnancy"),
     ("Pregnancy was not complicated by diabetes.", "pregnancy"),
