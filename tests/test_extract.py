@@ -149,7 +149,7 @@ FACT_CASES = [
     ("FHx of GBM.", "known_brain_tumor", ABSENT),
     ("Mother had a brain tumor.", "known_brain_tumor", ABSENT),
     ("r/o recurrent GBM.", "known_brain_tumor", True),
-    ("No residual tumor after resection.", "known_brain_tumor", True),
+    ("No residual tumor after craniotomy and resection.", "known_brain_tumor", True),
     ("No known brain tumor.", "known_brain_tumor", False),
     ("Tumor board review next week.", "known_brain_tumor", ABSENT),
     ("MRS to differentiate recurrence from radiation necrosis.", "known_brain_tumor", True),
@@ -231,9 +231,19 @@ FACT_CASES = [
 ]
 
 
+def in_an_mrs_request(notes: str, fact: str) -> str:
+    """A question asked of an MRS (``detect.about_the_study``) is read only in notes that name the
+    MRS (issue 18, MTSamples): the table's phrasings are read as a request's notes."""
+    from mrs_assist.extract import load_detection
+
+    if load_detection(default_catalogue())[fact].about_the_study:
+        return f"MR spectroscopy requested.\n{notes}"
+    return notes
+
+
 @pytest.mark.parametrize(("notes", "fact", "expected"), FACT_CASES)
 def test_fact(notes: str, fact: str, expected: object) -> None:
-    check(notes, fact, expected)
+    check(in_an_mrs_request(notes, fact), fact, expected)
 
 
 # --- implants: each device, each MR-safety wording --------------------------------------
@@ -356,7 +366,7 @@ ABBREVIATION_CASES = [
 
 @pytest.mark.parametrize(("abbreviation", "notes", "fact", "expected"), ABBREVIATION_CASES)
 def test_abbreviation(abbreviation: str, notes: str, fact: str, expected: object) -> None:
-    check(notes, fact, expected)
+    check(in_an_mrs_request(notes, fact), fact, expected)
 
 
 # --- age-dependent facts ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
     python eval/mtsamples/sample.py            # writes eval/mtsamples/sample.yaml (items to judge)
     python eval/mtsamples/sample.py --score    # reads judgments.yaml, prints precision per fact
+    python eval/mtsamples/sample.py --split test3 --import mtsamples.csv   # copy a new split's rows
+    python eval/mtsamples/sample.py --split test3                           # draw its sample to judge
 
 Every transcription in eval/mtsamples/notes/ is read by ``extract_facts``. Each asserted fact
 (value true, with evidence) gives one item per evidence span: the sentence holding the span, its
@@ -31,9 +33,63 @@ _HEADING = re.compile(r"(?m)^([A-Z][A-Z0-9 /&()'-]{2,}):")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])|\n")
 
 
-SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-")}
+SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-"), "test3": ("test3-notes", "test3-")}
 """Split → (notes folder, prefix of its sample / to-judge / judgments files)."""
 SPLIT = "dev"
+
+NEW_ROWS = {
+    "test3": {
+        # specialty as filed → (first row index no earlier split used, at most this many rows).
+        # The five specialties' remaining rows, all of them (dev and test end one row below) ...
+        "Neurology": (2877, None),
+        "Neurosurgery": (2755, None),
+        "Radiology": (1642, None),
+        "Pediatrics - Neonatal": (1940, None),
+        "Hematology - Oncology": (3171, None),
+        # ... and, as they yield about 0.7 asserted items a note, the nearest specialties no
+        # split has used, for the >= 300 items: strokes, head injuries, new symptoms,
+        # psychiatric disorders, renal failure and pregnancies are documented there.
+        "Emergency Room Reports": (0, 80),
+        "Discharge Summary": (0, 80),
+        "Psychiatry / Psychology": (0, 60),
+        "Consult - History and Phy.": (0, 80),
+    },
+}
+"""Rows of ``data/mtsamples.csv`` a split may take: per specialty, from this index on, the first
+ones by index up to the limit (None: all)."""
+FOLDER_OF = {"Pediatrics - Neonatal": "pediatrics", "Hematology - Oncology": "hematology-oncology",
+             "Emergency Room Reports": "emergency", "Discharge Summary": "discharge-summary",
+             "Psychiatry / Psychology": "psychiatry", "Consult - History and Phy.": "consult"}
+"""Specialty → its folder under a notes folder (otherwise the specialty in lower case)."""
+MIN_CHARS = 300
+"""Shorter transcriptions are skipped, as for dev and test."""
+
+
+def import_rows(csv_path: Path, split: str) -> dict[str, list[int]]:
+    """Copy the split's rows from a local copy of ``mtsamples.csv`` into its notes folder, one
+    file per row (index, specialty, sample name, description, ``---``, the transcription verbatim),
+    and return the row indexes taken per specialty. Refuses to overwrite an existing folder."""
+    import csv
+
+    folder = HERE / SPLITS[split][0]
+    if folder.exists() and any(folder.rglob("*.txt")):
+        raise SystemExit(f"{folder} already holds notes: the split is drawn once")
+    taken: dict[str, list[int]] = defaultdict(list)
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            index = int(row[""] if "" in row else row["Unnamed: 0"])
+            specialty = row["medical_specialty"].strip()
+            first, limit = NEW_ROWS[split].get(specialty, (None, None))
+            text = row["transcription"] or ""
+            if first is None or index < first or len(text) < MIN_CHARS or len(taken[specialty]) == limit:
+                continue
+            sub = folder / FOLDER_OF.get(specialty, specialty.lower().replace(" - ", "-").replace(" ", "-"))
+            sub.mkdir(parents=True, exist_ok=True)
+            (sub / f"{index}.txt").write_text(
+                f"index: {index}\nspecialty: {specialty}\nsample_name: {row['sample_name'].strip()}\n"
+                f"description: {row['description'].strip()}\n---\n{text}", encoding="utf-8")
+            taken[specialty].append(index)
+    return {k: v for k, v in taken.items()}
 
 
 def _file(name: str) -> Path:
@@ -140,15 +196,25 @@ def rescore() -> dict:
     now = {(it["note"], it["fact"], it["sentence"]) for it in candidates()}
     kept = [key[k] for k in now if k in key]
     ok = sum(verdict[i] for i in kept)
+    fact_of = {it["id"]: it["fact"] for it in sample}
+    per: dict[str, list[bool]] = defaultdict(list)
+    for i in kept:
+        per[fact_of[i]].append(verdict[i])
     return {"still_asserted": len(kept), "judged_yes": ok, "precision": ok / len(kept) if kept else None,
             "dropped": len(sample) - len(kept), "dropped_yes": sum(verdict[i] for i in key.values() if i not in kept),
-            "unjudged_now": len(now - set(key))}
+            "unjudged_now": len(now - set(key)),
+            "per_fact": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(per.items())}}
 
 
 def main(argv: list[str]) -> int:
     global SPLIT
     if "--split" in argv:
         SPLIT = argv[argv.index("--split") + 1]
+    if "--import" in argv:  # --import path/to/mtsamples.csv --split test3
+        taken = import_rows(Path(argv[argv.index("--import") + 1]), SPLIT)
+        for specialty, rows in sorted(taken.items()):
+            print(f"{specialty}: {len(rows)} rows, {min(rows)}-{max(rows)}")
+        return 0
     if "--rescore" in argv:
         print(rescore())
         return 0

@@ -120,7 +120,13 @@ def extract_facts(
         read[name] = [m for m in _read(detector, name, found, visible, sentences)
                       if not (m.quarantined and m.value != "true")]
     superseded = _latest_document_governs(read, notes)
-    reasons = set(catalogue.names("purpose")) | {n for n, s in detector.specs.items() if s.about_the_study}
+    about_study = {n for n, s in detector.specs.items() if s.about_the_study}
+    reasons = set(catalogue.names("purpose")) | about_study
+    if not any(_ABOUT_STUDY.search(visible, *s) for s in sentences):
+        # A question asked of the MRS (recurrence vs necrosis, therapy planning, screening) is
+        # this request's reason only in notes about an MRS: a radiotherapy plan, a neuro-
+        # psychological referral or a CT report states none (MTSamples judgments).
+        _purposes_unknown(read, about_study, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
     _premise_in_doubt(detector, read)
@@ -477,17 +483,26 @@ def _read(
             kept.append(m)
             reach = m.end
     met: dict[tuple[int, int], bool] = {}  # (group, sentence or -1 for the notes) → requirement met
+
+    def requirement_met(m: Mention, patterns: list[re.Pattern[str]], scope: str) -> bool:
+        if scope == "none":
+            return True
+        where = -1 if scope == "notes" else m.sent
+        if (m.group, where) not in met:
+            lo, hi = (0, len(notes)) if where == -1 else spans[where]
+            met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
+        return met[(m.group, where)]
+
     for m in kept:
         readings = detector.readings[(fact, m.group)]
         requirement = detector.requires.get((fact, m.group))
+        denial_only = False
         if requirement is not None:
-            patterns, scope = requirement
-            where = -1 if scope == "notes" else m.sent
-            if (m.group, where) not in met:
-                lo, hi = (0, len(notes)) if where == -1 else spans[where]
-                met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
-            if not met[(m.group, where)]:
-                continue
+            patterns, scope, denials = requirement
+            if not requirement_met(m, patterns, scope):
+                if denials is None or not requirement_met(m, patterns, denials):
+                    continue
+                denial_only = True  # it may contradict, never assert
         affirmed = readings.affirmed or "true"
         if m.quantity is not None:
             measured = _quantity_value(detector, fact, m, notes)
@@ -498,6 +513,8 @@ def _read(
         m.value = _reading(readings, m.categories, affirmed)
         if m.answered_no and m.value == affirmed == "true":
             m.value = "false"  # a form's "No" answers the question itself (a "negated: same" fact too)
+        if denial_only and m.value == "true":
+            m.value = "ignore"
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
     _apply_negated_by(detector, fact, kept, notes, spans)
@@ -582,7 +599,7 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
     return ("unknown" if against else value), spans, against
 
 
-_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "possible", "differential"})
+_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "disfavored", "possible", "differential"})
 
 
 def _denies(m: Mention) -> bool:
@@ -627,7 +644,8 @@ def _apply_implications(
 ) -> None:
     """``implied_by``: a true implier makes the fact true; ``unless_facts``: a true one makes it
     false (a true or an unknown one). A contested fact (the notes assert and deny it) stays unknown: an implication does not
-    settle what the notes contradict."""
+    settle what the notes contradict, nor what they read themselves and leave open (a hedged or
+    unverified mention: "prior tumor type remains unverified")."""
     changed = True
     while changed:  # implications chain (recurrence → known tumor → brain mass)
         changed = False
@@ -635,6 +653,8 @@ def _apply_implications(
             current = facts.get(name)
             if (current is not None and current[0] == "true") or name in contested:
                 continue
+            if current is not None and current[0] == "unknown" and current[2] == "notes" and current[1]:
+                continue  # the notes read it themselves and leave it open ("tumor type unverified")
             for other in spec.implied_by:
                 if other in facts and facts[other][0] == "true":
                     facts[name] = ("true", facts[other][1], "notes")

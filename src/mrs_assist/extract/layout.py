@@ -42,7 +42,8 @@ _ANSWER_NO = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _LEAD_NEGATION = re.compile(
-    r"^\s*(?:[A-Za-z][\w /&()-]{0,40}:\s*)?(?:-\s*)?(?:no|denies|denied|negative for|neg for|without|none(?:\s*[-:]\s*no)?|never)\b",
+    r"^\s*(?:[A-Za-z][\w /&()-]{0,40}:\s*)?(?:-\s*)?(?:(?:he|she|they|the patient|patient|pt)\s+)?(?:specifically\s+|also\s+|otherwise\s+)?"
+    r"(?:no|denies|denied|negative for|neg for|without|none(?:\s*[-:]\s*no)?|never)\b",
     re.IGNORECASE,
 )
 _SEGMENT_END = re.compile(r";|\?|\bbut\b|\bexcept\b|\bpositive for\b|\bendorses\b|\breports\b|\bhowever\b", re.IGNORECASE)

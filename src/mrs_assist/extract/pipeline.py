@@ -78,7 +78,7 @@ class Detector:
     specs: dict[str, DetectSpec]
     lexicon: Lexicon
     readings: dict[tuple[str, int], Readings] = field(default_factory=dict)
-    requires: dict[tuple[str, int], tuple[list[re.Pattern[str]], str]] = field(default_factory=dict)
+    requires: dict[tuple[str, int], tuple[list[re.Pattern[str]], str, str | None]] = field(default_factory=dict)
     quantities: dict[tuple[str, int, int], tuple[re.Pattern[str], Quantity]] = field(default_factory=dict)
     negated_by: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     undecided_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
@@ -217,6 +217,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
                 detector.requires[(fact, g)] = (
                     [re.compile(r, _FLAGS) for r in group.requires],
                     group.requires_scope,
+                    group.denials_requires,
                 )
             for q, quantity in enumerate(group.quantities):
                 detector.quantities[(fact, g, q)] = (re.compile(quantity.regex, _FLAGS), quantity)

@@ -21,7 +21,10 @@ from spacy.tokens import Doc
 
 NAME = "mrs_assist_sentences"
 
-_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9•*\-])")
+_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+(?:<[!/a-zA-Z]|[\"'(\[]?[A-Z0-9•*\-]))|-->(?=\s*\S)")
+"""A sentence ends before a capital, a digit, a bullet or markup, and after an HTML comment:
+"TMZ. <!-- ... --> 58 y/o M w/ GBM" keeps the comment (an instruction, set aside) apart from
+the clinical sentences on either side."""
 _NEWLINE = re.compile(r"\n\s*(?=\S)")
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w./]*)$")
 _LINE_END = re.compile(r"([.!?]+)[\"')\]]*[ \t]*$")

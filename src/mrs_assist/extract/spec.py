@@ -17,7 +17,7 @@ Value = Literal["true", "false", "unknown", "ignore"]
 Reading = Literal["true", "false", "unknown", "ignore", "same"]
 """How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
 
-CATEGORIES = ("family", "negated", "hypothetical", "prior", "reported", "possible", "differential", "historical")
+CATEGORIES = ("family", "negated", "hypothetical", "prior", "reported", "disfavored", "possible", "differential", "historical")
 """ConText categories that change a mention's reading, in precedence order. ``prior`` comes
 from the note's layout (extract/layout.py: a past-history or copied-forward section, or a
 statement dated well before the study), not from a ConText rule; a ``prior`` reading of
@@ -31,6 +31,7 @@ CATEGORY_OF_MODIFIER = {
     "NEGATED_EXISTENCE": "negated",
     "HYPOTHETICAL": "hypothetical",
     "POSSIBLE_EXISTENCE": "possible",
+    "DISFAVORED": "disfavored",
     "DIFFERENTIAL": "differential",
     "HISTORICAL": "historical",
     "REPORTED": "reported",
@@ -71,6 +72,9 @@ class Readings(BaseModel):
     affirmed: Value | None = Field(default=None, description="A plain mention.")
     negated: Reading | None = Field(default=None, description='"no pacemaker", "denies seizures".')
     possible: Reading | None = Field(default=None, description='"r/o tumor", "suspected", "?".')
+    disfavored: Reading | None = Field(
+        default=None, description='"less likely glioma", "doubt MS": argued against, neither asserted nor denied.'
+    )
     differential: Reading | None = Field(default=None, description='"tumor vs abscess".')
     hypothetical: Reading | None = Field(default=None, description='"if", "candidate for".')
     historical: Reading | None = Field(default=None, description='"hx of", "s/p", "prior".')
@@ -164,6 +168,12 @@ class Group(BaseModel):
         default_factory=list, description="Regexes; a mention counts only if one matches in requires_scope."
     )
     requires_scope: Literal["sentence", "notes"] = "sentence"
+    denials_requires: Literal["sentence", "notes", "none"] | None = Field(
+        default=None,
+        description="Where a mention that fails `requires` still counts when it does not read true: a "
+        "negated or hedged mention contradicts without asserting (\"no neoplasm identified\" outside a head "
+        "context still contests a brain mass). None: it does not count; none: no requirement for it.",
+    )
     readings: Readings = Field(default_factory=Readings)
 
     @field_validator("regex", "requires")
