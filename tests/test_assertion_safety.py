@@ -377,3 +377,10 @@ def test_a_box_belongs_to_its_label_whichever_side_it_stands(services, line, val
 ])
 def test_cohere_reads_neonatal_hie_as_the_diagnosis_of_the_neonatal_period(services, notes, age, outcome):
     assert _decide(services, "cohere-mrs", notes, age=age).recommendation == outcome
+
+
+def test_a_tumor_the_patient_reports_from_abroad_does_not_carry_a_recurrence_request(services):
+    notes = ("49 y.o. F reports she had brain tumor surgery in 2015 at a hospital abroad; no records.\n"
+             "Exam: healed craniotomy scar, non-focal.\n"
+             "Plan: MR spectroscopy - recurrence vs post-treatment change.\n")
+    assert _decide(services, "nia-brain-mrs", notes, age=49).recommendation == "needs_more_information"
