@@ -384,3 +384,12 @@ def test_a_tumor_the_patient_reports_from_abroad_does_not_carry_a_recurrence_req
              "Exam: healed craniotomy scar, non-focal.\n"
              "Plan: MR spectroscopy - recurrence vs post-treatment change.\n")
     assert _decide(services, "nia-brain-mrs", notes, age=49).recommendation == "needs_more_information"
+
+
+@pytest.mark.parametrize("notes", [
+    "Order indication: MS evaluation.\nNeurology: prior workup normal; MS was not\ndiagnosed.\nPlan: MRS for MS.\n",
+    "Sister has MS. Patient read online that MR spectroscopy can detect MS early and asks for it.\n"
+    "Plan: MRS brain (76390).\n",
+])
+def test_ms_denied_by_the_record_or_only_read_about_online_does_not_approve(services, notes):
+    assert _decide(services, "healthhelp-mrs", notes, age=30).recommendation != "meets_criteria"
