@@ -393,3 +393,11 @@ def test_a_tumor_the_patient_reports_from_abroad_does_not_carry_a_recurrence_req
 ])
 def test_ms_denied_by_the_record_or_only_read_about_online_does_not_approve(services, notes):
     assert _decide(services, "healthhelp-mrs", notes, age=30).recommendation != "meets_criteria"
+
+
+@pytest.mark.parametrize("dob, neonate", [("01/08/2025", True), ("11/20/2024", False)])
+def test_a_date_of_birth_and_the_note_date_give_the_age(services, dob, neonate):
+    notes = (f"NICU NOTE   Patient: Baby Girl   DOB: {dob}   Note date: 01/10/2025\n"
+             "Term birth, uncomplicated newborn course.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["neonate"].value is neonate

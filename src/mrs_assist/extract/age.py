@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, Detector
@@ -39,7 +40,25 @@ def patient_age(detector: Detector, mentions: list[Mention], notes: str) -> tupl
         unit = (match.groupdict().get("unit") or default_unit).lower()
         days = n * UNIT_DAYS.get(unit[:1], DAYS_PER_YEAR)
         return days / DAYS_PER_YEAR, (match.start(), match.end())
-    return None
+    return dob_age(notes)
+
+
+_DOB = re.compile(r"\b(?:DOB|D\.O\.B\.?|date of birth|born(?: on)?)\s*[:#]?\s*(?P<date>\d{1,2}/\d{1,2}/(?:19|20)\d{2})\b", re.I)
+
+
+def dob_age(notes: str) -> tuple[float, tuple[int, int]] | None:
+    """The patient's age from a date of birth and the notes' latest date (the request or the
+    visit): "DOB: 01/08/2025 … Note date: 01/10/2025" is 2 days old. None without both, or
+    when the birth date is the latest date (nothing to measure against)."""
+    from mrs_assist.extract.layout import NoteDates, parse_dates
+
+    match = _DOB.search(notes)
+    if match is None:
+        return None
+    born, current = parse_dates(match.group("date")), NoteDates(notes).current
+    if not born or current is None or current <= born[0]:
+        return None
+    return (current - born[0]).days / DAYS_PER_YEAR, (match.start(), match.end())
 
 
 def apply_age(
