@@ -401,3 +401,24 @@ def test_a_date_of_birth_and_the_note_date_give_the_age(services, dob, neonate):
              "Term birth, uncomplicated newborn course.\n")
     facts = extract_facts(notes, catalogue=services.catalogue)
     assert facts["neonate"].value is neonate
+
+
+def test_a_purpose_wrapped_across_a_line_break_is_still_read(services):
+    notes = ("MRI: 1.4 cm right frontal cortical lesion, indeterminate. New seizures.\n"
+             "Plan: MR spectroscopy of the lesion to help distinguish neoplasm from\n"
+             "dysplasia.\n")
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
+
+
+def test_will_consider_mrs_for_a_purpose_if_something_happens_is_not_a_request(services):
+    notes = ("MRI: 2.8 cm right temporal lesion. Assessment: probable low-grade glioma vs limbic encephalitis.\n"
+             "Plan: Will consider MR spectroscopy for biopsy targeting if neurosurgery feels the margin is unclear.\n"
+             "MRS order placed today so authorization is in place if neurosurgery wants it.\n")
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+
+
+def test_an_epilepsy_work_up_not_for_surgery_is_not_pre_surgical(services):
+    notes = ("Post-stroke epilepsy, new onset. Plan: MRS brain to evaluate the seizure focus; "
+             "not a surgical candidate at this time, meds first.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts.get("epilepsy_presurgical") is None or facts["epilepsy_presurgical"].value is not True

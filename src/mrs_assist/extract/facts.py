@@ -255,9 +255,10 @@ def _conditional_request(
     about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
     if not any(_requests_conditionally(notes, s) for s in about):
         return
-    def outright(m: Mention) -> bool:  # stated in a sentence about the MRS, before any "if"
+    def outright(m: Mention) -> bool:  # stated in a sentence asking for the MRS unconditionally, before any "if"
         cond = conditional_from(notes, sentences[m.sent])
-        return sentences[m.sent] in about and (cond is None or m.start < cond[0])
+        return (sentences[m.sent] in about and not _requests_conditionally(notes, sentences[m.sent])
+                and (cond is None or m.start < cond[0]))
 
     stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
     if stated:

@@ -112,7 +112,9 @@ class Near(BaseModel):
 
     def regex(self) -> str:
         """The one regex this rule stands for (stays inside a sentence)."""
-        gap = r"(?:[^.\n]|(?<=\bvs)\.|\.(?=\w))"  # one sentence; "vs." and "3.5" do not end it
+        # one sentence; "vs." and "3.5" do not end it, nor does a line wrapped mid-sentence
+        # (a line break before a lower-case word: "distinguish neoplasm from\ndysplasia")
+        gap = r"(?:[^.\n]|(?<=\bvs)\.|\.(?=\w)|\n(?=[a-z]))"
         a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
         b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
         if self.via:
