@@ -136,7 +136,7 @@ def test_an_implication_does_not_settle_a_tumor_the_notes_leave_unverified():
     notes = ("Daughter states he had a brain tumor treated abroad; tumor type and treatment remain unverified.\n"
              "MRI brain: left frontal lesion. Differential includes recurrent/residual neoplasm, radiation "
              "necrosis or abscess.\nPlan: MRS to help distinguish tumor from necrosis.")
-    assert _value(notes, "tumor_recurrence_vs_treatment_effect") is True
+    assert _value(notes, "tumor_recurrence_vs_treatment_effect") is not True  # its premise (the tumor) is in doubt: asked
     assert _value(notes, "known_brain_tumor") is not True
 
 

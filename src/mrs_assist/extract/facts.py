@@ -70,6 +70,8 @@ class Mention:
     sections, or a sentence about the MRS itself outside past history)."""
     cues: list[str] = field(default_factory=list)
     """What decided its reading: ConText modifiers and layout cues, readable."""
+    closes: bool = True
+    """Whether, documented, it states the study's reason (and so closes the other purposes)."""
     answered_no: bool = False
     """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
     "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
@@ -136,7 +138,9 @@ def extract_facts(
             found = [m for m in found if m.value != "unknown"]
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
-            facts[name] = (value, spans, "notes")
+            asked = [m for m in found if m.value == "unknown"]
+            planned_only = value == "unknown" and not against and bool(asked) and not any(m.closes for m in asked)
+            facts[name] = (value, spans, "mention" if planned_only else "notes")
             if against or superseded.get(name):
                 contrary[name] = sorted({*against, *superseded.get(name, [])})
     _apply_namings(detector, facts, mentions, visible)
@@ -263,15 +267,19 @@ def _conditional_request(
     stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
     if stated:
         return
-    _purposes_unknown(read, purposes, "the MRS is requested only conditionally")
+    _purposes_unknown(read, purposes, "the MRS is requested only conditionally", closes=False)
 
 
-def _purposes_unknown(read: dict[str, list[Mention]], purposes: set[str], why: str) -> None:
+def _purposes_unknown(read: dict[str, list[Mention]], purposes: set[str], why: str, closes: bool = True) -> None:
+    """Purposes read true become unknown (asked). With ``closes=False`` they state no reason
+    either: a purpose the MRS is planned for only on a condition closes no other purpose, so
+    it can never deny through closure (criteria.facts: source ``mention``)."""
     for p in purposes & read.keys():
         for m in read[p]:
             if m.value == "true":
                 m.value = "unknown"
                 m.cues.append(why)
+                m.closes = closes
 
 
 _IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b", re.I)
