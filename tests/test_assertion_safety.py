@@ -422,3 +422,26 @@ def test_an_epilepsy_work_up_not_for_surgery_is_not_pre_surgical(services):
              "not a surgical candidate at this time, meds first.\n")
     facts = extract_facts(notes, catalogue=services.catalogue)
     assert facts.get("epilepsy_presurgical") is None or facts["epilepsy_presurgical"].value is not True
+
+
+def test_no_new_lesions_elsewhere_says_nothing_of_the_known_tumor(services):
+    notes = ("Right cerebellar metastasis treated with SRS 04/2025.\n"
+             "MRI 03/18/2026: treated lesion enlarged, indeterminate. No new lesions elsewhere.\n"
+             "Plan: MR spectroscopy to differentiate radiation necrosis from recurrent tumor. New seizure.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["known_brain_tumor"].value is True and not facts["known_brain_tumor"].contrary
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
+
+
+def test_a_later_document_withdrawing_the_question_leaves_the_purpose_to_be_stated(services):
+    notes = ("[DOC 1] ORDER 05/02/2025\nMRS brain. Indication: r/o radiation necrosis vs recurrence of treated "
+             "R frontal metastasis.\n"
+             "[DOC 2] ADDENDUM 05/06/2025\nThe new lesion lies outside any prior SRS field. Recurrence vs radiation "
+             "necrosis is not the question for the new lesion; it has never been irradiated.\n")
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+
+
+def test_what_an_outside_er_told_the_patient_is_the_patients_account(services):
+    notes = ("Patient says they did a CT and told him he might have had a mini-stroke, or there might be a "
+             "small tumor. No records.\nPlan: MRS brain ordered per patient request.\n")
+    assert _decide(services, "floridablue-mrs", notes).recommendation == "needs_more_information"

@@ -46,6 +46,7 @@ _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 _ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*|\b76390\b|\b0698T\b", re.IGNORECASE)
 """A sentence about the requested study itself states its reason."""
 _RANK = {"true": 2, "unknown": 1, "false": 0}
+_ONLY_NEW = re.compile(r"\b(?:new|additional|other|further|another|more|second)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _VALUE = {"true": True, "false": False, "unknown": None}
 
 
@@ -72,6 +73,9 @@ class Mention:
     """What decided its reading: ConText modifiers and layout cues, readable."""
     closes: bool = True
     """Whether, documented, it states the study's reason (and so closes the other purposes)."""
+    only_new: bool = False
+    """Qualified as new, other or further ("no new lesions elsewhere"): denied, it says nothing
+    of the one already known."""
     answered_no: bool = False
     """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
     "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
@@ -418,7 +422,8 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
-                    quarantined=sent in quarantined, answered_no=cues.answered_no)
+                    quarantined=sent in quarantined, answered_no=cues.answered_no,
+                    only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None)
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
@@ -524,6 +529,8 @@ def _read(
             m.value = "false"  # a form's "No" answers the question itself (a "negated: same" fact too)
         if denial_only and m.value == "true":
             m.value = "ignore"
+        if m.only_new and m.value == "false" and "negated" in m.categories:
+            m.value = "ignore"  # "no new lesions": nothing said of the lesion already known
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
     _apply_negated_by(detector, fact, kept, notes, spans)
