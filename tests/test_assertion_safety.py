@@ -410,13 +410,6 @@ def test_a_purpose_wrapped_across_a_line_break_is_still_read(services):
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
 
 
-def test_will_consider_mrs_for_a_purpose_if_something_happens_is_not_a_request(services):
-    notes = ("MRI: 2.8 cm right temporal lesion. Assessment: probable low-grade glioma vs limbic encephalitis.\n"
-             "Plan: Will consider MR spectroscopy for biopsy targeting if neurosurgery feels the margin is unclear.\n"
-             "MRS order placed today so authorization is in place if neurosurgery wants it.\n")
-    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
-
-
 def test_an_epilepsy_work_up_not_for_surgery_is_not_pre_surgical(services):
     notes = ("Post-stroke epilepsy, new onset. Plan: MRS brain to evaluate the seizure focus; "
              "not a surgical candidate at this time, meds first.\n")
@@ -433,15 +426,24 @@ def test_no_new_lesions_elsewhere_says_nothing_of_the_known_tumor(services):
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
 
 
-def test_a_later_document_withdrawing_the_question_leaves_the_purpose_to_be_stated(services):
-    notes = ("[DOC 1] ORDER 05/02/2025\nMRS brain. Indication: r/o radiation necrosis vs recurrence of treated "
-             "R frontal metastasis.\n"
-             "[DOC 2] ADDENDUM 05/06/2025\nThe new lesion lies outside any prior SRS field. Recurrence vs radiation "
-             "necrosis is not the question for the new lesion; it has never been irradiated.\n")
-    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+PENDS = {
+    # a conditional plan, however the sentence is built
+    "will consider MRS for a purpose if something happens": ("nia-brain-mrs",
+        "MRI: 2.8 cm right temporal lesion. Assessment: probable low-grade glioma vs limbic encephalitis.\n"
+        "Plan: Will consider MR spectroscopy for biopsy targeting if neurosurgery feels the margin is unclear.\n"
+        "MRS order placed today so authorization is in place if neurosurgery wants it.\n"),
+    # a later document withdraws the question the order asked
+    "the latest document withdraws the question": ("nia-brain-mrs",
+        "[DOC 1] ORDER 05/02/2025\nMRS brain. Indication: r/o radiation necrosis vs recurrence of treated "
+        "R frontal metastasis.\n[DOC 2] ADDENDUM 05/06/2025\nThe new lesion lies outside any prior SRS field. "
+        "Recurrence vs radiation necrosis is not the question for the new lesion; it has never been irradiated.\n"),
+    # what an outside ER told the patient is the patient's account
+    "an outside ER told the patient": ("floridablue-mrs",
+        "Patient says they did a CT and told him he might have had a mini-stroke, or there might be a "
+        "small tumor. No records.\nPlan: MRS brain ordered per patient request.\n"),
+}
 
 
-def test_what_an_outside_er_told_the_patient_is_the_patients_account(services):
-    notes = ("Patient says they did a CT and told him he might have had a mini-stroke, or there might be a "
-             "small tumor. No records.\nPlan: MRS brain ordered per patient request.\n")
-    assert _decide(services, "floridablue-mrs", notes).recommendation == "needs_more_information"
+@pytest.mark.parametrize("policy_id, notes", list(PENDS.values()), ids=list(PENDS))
+def test_what_the_notes_do_not_assert_is_asked(services, policy_id, notes):
+    assert _decide(services, policy_id, notes).recommendation == "needs_more_information"
