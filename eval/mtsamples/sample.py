@@ -4,6 +4,7 @@
     python eval/mtsamples/sample.py --score    # reads judgments.yaml, prints precision per fact
     python eval/mtsamples/sample.py --split test3 --import mtsamples.csv   # copy a new split's rows
     python eval/mtsamples/sample.py --split test3                           # draw its sample to judge
+    python eval/mtsamples/sample.py --complete # every item now asserted in dev+test notes, all judged
 
 Every transcription in eval/mtsamples/notes/ is read by ``extract_facts``. Each asserted fact
 (value true, with evidence) gives one item per evidence span: the sentence holding the span, its
@@ -206,6 +207,39 @@ def rescore() -> dict:
             "per_fact": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(per.items())}}
 
 
+def complete() -> dict:
+    """Precision over EVERY item the current extractor asserts in the dev and test notes: each
+    judged blind, by the first judges (``judgments.yaml``, ``test-judgments.yaml``) or, for items
+    they never saw, by later blind judges (``unjudged-judgments.yaml`` over
+    ``unjudged-sample.yaml``). Development notes, not a held-out split: the rules were chosen on
+    the first judges' verdicts."""
+    global SPLIT
+    later = yaml.safe_load((HERE / "unjudged-sample.yaml").read_text(encoding="utf-8"))
+    later_verdict = {j["id"]: j["asserted"] == "yes" for j in
+                     yaml.safe_load((HERE / "unjudged-judgments.yaml").read_text(encoding="utf-8"))}
+    later_key = {(it["split"], it["note"], it["fact"], it["sentence"]): it["id"] for it in later}
+    per: dict[str, list[bool]] = defaultdict(list)
+    unseen = 0
+    for split in ("dev", "test"):
+        SPLIT = split
+        sample = yaml.safe_load(_file("sample.yaml").read_text(encoding="utf-8"))
+        verdict = {j["id"]: j["asserted"] == "yes" for j in
+                   yaml.safe_load(_file("judgments.yaml").read_text(encoding="utf-8"))}
+        key = {(it["note"], it["fact"], it["sentence"]): it["id"] for it in sample}
+        for item in {(c["note"], c["fact"], c["sentence"]) for c in candidates()}:
+            if item in key:
+                per[item[1]].append(verdict[key[item]])
+            elif (split, *item) in later_key and later_key[(split, *item)] in later_verdict:
+                per[item[1]].append(later_verdict[later_key[(split, *item)]])
+            else:
+                unseen += 1
+    every = [v for vs in per.values() for v in vs]
+    out = {"overall": (sum(every), len(every), *wilson(sum(every), len(every))), "unjudged": unseen}
+    for fact, vs in sorted(per.items()):
+        out[fact] = (sum(vs), len(vs), *wilson(sum(vs), len(vs)))
+    return out
+
+
 def main(argv: list[str]) -> int:
     global SPLIT
     if "--split" in argv:
@@ -217,6 +251,12 @@ def main(argv: list[str]) -> int:
         return 0
     if "--rescore" in argv:
         print(rescore())
+        return 0
+    if "--complete" in argv:
+        result = complete()
+        print(f"asserted items no judge saw: {result.pop('unjudged')}")
+        for name, (k, n, lo, hi) in result.items():
+            print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")
         return 0
     if "--score" in argv:
         for name, (k, n, lo, hi) in score().items():
