@@ -378,10 +378,18 @@ class Services:
         """PDF bytes of a letter (a response's `letter`, or a stored record's current letter,
         signed ones with their electronic-signature line)."""
         from mrs_assist.letters import render_pdf
+        from mrs_assist.letters.model import record_letter
 
         if isinstance(letter_or_record, Letter):
             return render_pdf(letter_or_record)
-        return render_pdf(letter_or_record.current_letter())
+        return render_pdf(record_letter(letter_or_record))
+
+    def record_body(self, record, *, documents: bool):
+        """The API body of a stored `record`: its letter as it reads now (a signed one released,
+        with its electronic-signature line); with `documents`, the case's documents too."""
+        from mrs_assist.letters.model import record_letter
+
+        return record.to_response(letter=record_letter(record), documents=documents)
 
     def letter_template(self, record):
         """The record's template letter regenerated from its request and determination, as locked
