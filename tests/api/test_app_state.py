@@ -64,11 +64,14 @@ def test_background_work_starts_and_stops_with_the_lifespan(tmp_path):
     app = create_app(services=services, host="127.0.0.1")
     client = TestClient(app, base_url=LOCAL)
     assert client.get("/readyz").status_code == 200 and services.readiness.started == 0  # no lifespan, no threads
+    assert "subscriptions" not in vars(services.fhir)  # no pusher either
     with TestClient(app, base_url=LOCAL) as running:
         assert services.readiness.started == 1 and services.closed == 0
+        pusher = services.fhir.subscriptions._thread
+        assert pusher is not None and pusher.is_alive()  # before any subscription: none starts it later
         assert running.get("/healthz").status_code == 200
     assert services.closed == 1
-    assert not services.fhir.subscriptions._thread  # no subscription: the pusher never started
+    assert not pusher.is_alive() and services.fhir.subscriptions._thread is None
 
 
 def test_a_test_swaps_a_dependency_without_touching_globals(tmp_path):

@@ -68,19 +68,19 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    """Background work starts with the server and stops with it: the index self-check (liveness
-    answers at once, readiness once it passed) and, when a subscription is active, the FHIR
-    rest-hook pusher."""
+    """Background work starts with the server and stops with it, never in a request: the index
+    self-check (liveness answers at once, readiness once it passed) and the FHIR rest-hook pusher
+    (its sweeps find the subscriptions created since)."""
     services: Services = app.state.services
     services.readiness.start_background()
     try:
-        services.fhir.subscriptions.start(only_if_subscribed=True)
-    except Exception as exc:  # noqa: BLE001 - the database is down: start anyway; a new subscription starts it
+        services.fhir.subscriptions.start()
+    except Exception as exc:  # noqa: BLE001 - the record store cannot be opened: serve anyway (readiness says so)
         log.error("the FHIR rest-hook pusher did not start: %s", type(exc).__name__)
     try:
         yield
     finally:
-        if "subscriptions" in vars(services.fhir):  # built (at start-up or by a request since)
+        if "subscriptions" in vars(services.fhir):  # built at start-up
             services.fhir.subscriptions.stop()
         services.close()
 

@@ -200,8 +200,6 @@ class Subscriptions:
             session.add(row)
             append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscribe", at=now,
                          details={"subscription": row.id, "status": row.status, "org_identifier": row.org_identifier})
-        if row.status == "active":
-            self.start()
         return self._resource(row, data)
 
     def _row(self, session, id: str, user: User | None) -> SubscriptionRow:
@@ -235,8 +233,6 @@ class Subscriptions:
             append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscription_update", at=now,
                          details={"subscription": row.id, "status": status, "org_identifier": row.org_identifier})
         row.status = status
-        if status == "active":
-            self.start()
         return self._resource(row, data)
 
     def delete(self, id: str, *, user: User) -> None:
@@ -309,15 +305,13 @@ class Subscriptions:
             )
             return result.rowcount == 1
 
-    def start(self, *, only_if_subscribed: bool = False) -> None:
-        """Sweep every `interval` seconds in a daemon thread (once per process; interval 0 = never).
-        With `only_if_subscribed`, only when an active subscription exists (an API worker starting)."""
+    def start(self) -> None:
+        """Sweep every `interval` seconds in a daemon thread (interval 0 = never). The app's lifespan
+        starts it (mrs_assist.api.app), never a request: a subscription created later is picked up
+        by the next sweep."""
         if self.interval <= 0 or self._thread is not None:
             return
-        if only_if_subscribed:
-            with self.store.db.read() as session:
-                if session.execute(select(SubscriptionRow.id).where(SubscriptionRow.status == "active").limit(1)).first() is None:
-                    return
+        self._stop.clear()
 
         def run() -> None:
             while not self._stop.wait(self.interval):
@@ -329,6 +323,9 @@ class Subscriptions:
         self._thread = threading.Thread(target=run, name="fhir-rest-hook", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the sweeping thread."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the sweeping thread, waiting up to `timeout` seconds for a sweep in progress."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
