@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import mrs_assist
@@ -35,6 +36,14 @@ def test_tests_in_the_top_folder_are_of_top_level_modules():
     # a top-level test names its module, or starts with it (test_lazy_imports: lazy.py)
     strays = sorted(n for n in loose if not any(n == m or n.startswith(f"{m}_") for m in modules))
     assert not strays, f"put these in the folder of the package they test: {strays}"
+
+
+def test_every_test_folder_is_on_the_path():
+    """Test modules import helpers from each other by module name, whichever folder they sit in."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["pytest"]["ini_options"]["pythonpath"])
+    folders = {str(p.parent.relative_to(ROOT)) for p in TESTS.rglob("test_*.py")}
+    assert folders <= listed, sorted(folders - listed)
 
 
 def test_named_test_files_exist():
