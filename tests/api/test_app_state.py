@@ -74,6 +74,18 @@ def test_background_work_starts_and_stops_with_the_lifespan(tmp_path):
     assert not pusher.is_alive() and services.fhir.subscriptions._thread is None
 
 
+def test_the_pusher_starts_while_the_database_is_down(tmp_path):
+    """A worker started during a database outage still pushes once it is back: starting the
+    pusher opens nothing (a request never starts it later)."""
+    from support.servers import free_port
+
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"  # nothing listens there
+    services = SpyServices(Settings(data_dir=tmp_path, database_url=url, fhir_notify_interval_seconds=60))
+    with TestClient(create_app(services=services, host="127.0.0.1"), base_url=LOCAL):
+        assert services.fhir.subscriptions._thread.is_alive()
+    assert services.fhir.subscriptions._thread is None
+
+
 def test_a_test_swaps_a_dependency_without_touching_globals(tmp_path):
     app = create_app(Settings(data_dir=tmp_path), host="127.0.0.1")
     fake = FakeReadiness()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from mrs_assist.auth import get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.errors import NotFoundError
 from mrs_assist.service import Services
-
-log = logging.getLogger("mrs_assist.api")
 
 
 def create_app(
@@ -73,10 +70,7 @@ async def _lifespan(app: FastAPI):
     (its sweeps find the subscriptions created since)."""
     services: Services = app.state.services
     services.readiness.start_background()
-    try:
-        services.fhir.subscriptions.start()
-    except Exception as exc:  # noqa: BLE001 - the record store cannot be opened: serve anyway (readiness says so)
-        log.error("the FHIR rest-hook pusher did not start: %s", type(exc).__name__)
+    services.fhir.subscriptions.start()  # opens nothing: its sweeps open the record store (and log while it is down)
     try:
         yield
     finally:

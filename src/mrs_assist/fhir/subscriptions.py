@@ -174,8 +174,9 @@ def _post(row: SubscriptionRow, bundle: dict[str, Any]) -> bool:
 class Subscriptions:
     """Create subscriptions and push notices, over the record store's database."""
 
-    def __init__(self, store, settings, *, base_url: str = "http://127.0.0.1:8000", render=None) -> None:
-        self.store = store
+    def __init__(self, records, settings, *, base_url: str = "http://127.0.0.1:8000", render=None) -> None:
+        self._records = records
+        """() → the record store, opened on first use: the pusher starts while the database is down."""
         self.render = render
         """record → its PAS response Bundle (full-resource notices); None: they carry the focus only."""
         self.allowed_hosts = list(settings.fhir_subscription_hosts)
@@ -183,6 +184,11 @@ class Subscriptions:
         self.base_url = base_url.rstrip("/")
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def store(self):
+        """The record store (raises ServiceUnavailableError while its database is down)."""
+        return self._records()
 
     def create(self, data: Any, *, user: User) -> dict[str, Any]:
         """Store a Subscription after a handshake with its endpoint; returns it with its id and
