@@ -1,5 +1,5 @@
 # mrs-assist API in a container (Debian bookworm base). Not built in CI here (no container
-# runtime on the CI machine); the same wheel is built and installed by tests/test_wheel.py.
+# runtime on the CI machine); the same wheel is built and installed by tests/integration/test_wheel.py.
 #
 #   docker build -t mrs-assist .
 #   docker run -p 8000:8000 -e MRS_ASSIST_API_KEYS='KEY=alice:reviewer' mrs-assist

@@ -1,6 +1,6 @@
 """Screenshots of a reviewer's day in the workbench, kept in docs/workbench/ (issue 21).
 
-Runs the browser test that walks the day (tests/test_browser.py::test_a_reviewers_day: intake
+Runs the browser test that walks the day (tests/integration/test_browser.py::test_a_reviewers_day: intake
 of a text note, a text PDF and a scanned page; the queue; a pend signed by a nurse; a denial
 routed to and signed by a physician; the case reopened with its documents and history) with its
 screenshots sent to docs/workbench/, replacing the ones there. Needs the test extras and
@@ -26,7 +26,7 @@ def main() -> int:
     for old in OUT.glob("*.png"):
         old.unlink()
     env = {**os.environ, "MRS_ASSIST_SCREENSHOTS": str(OUT)}
-    test = "tests/test_browser.py::test_a_reviewers_day"
+    test = "tests/integration/test_browser.py::test_a_reviewers_day"
     code = subprocess.call([sys.executable, "-m", "pytest", test, "-q", "-p", "no:cacheprovider"], cwd=ROOT, env=env)
     print(f"screenshots: {sorted(p.name for p in OUT.glob('*.png'))}")
     return code

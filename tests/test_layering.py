@@ -118,6 +118,7 @@ NEVER = [
     ("fhir", "letters"),  # the coded denial reason is criteria's (criteria/reasons.py)
     ("validate", "extract"),  # the quarantine patterns and ASCII lowering live below both (quarantine, normalize)
     ("schemas", "criteria"),  # the contract is the bottom layer; criteria builds its trace types
+    ("records", "letters"),  # the store persists; the service renders a record's letter (letters.model.record_letter)
 ]
 
 

@@ -9,17 +9,21 @@ import shutil
 import subprocess
 import time
 
+from collections.abc import Callable
+
 import pytest
 from conftest import REAL_CORPUS, policy_markdown, tiny_corpus_documents
 from fastapi.testclient import TestClient
 
 from mrs_assist.api import create_app
+from mrs_assist.config import Settings
 from support.faults import cli
 from support.index_faults import CORRUPTIONS, corrupt, corrupt_and_recover
 from mrs_assist.index import build_index, selfcheck, store
 from mrs_assist.index.fake import HashingEmbedder
 from mrs_assist.records import dispose_engine
 from mrs_assist.records.db import database_url
+from mrs_assist.service import Services
 
 LOCAL = "http://127.0.0.1"  # without keys the app answers only a loopback Host (mrs_assist.api.loopback)
 
@@ -28,12 +32,10 @@ SQLITE_DAMAGE = ["truncate-sqlite", "overwrite-sqlite-header", "overwrite-sqlite
 
 
 @pytest.fixture
-def fake_queries(monkeypatch):
-    """Questions embedded by the HashingEmbedder the test indexes were built with (no model)."""
-    embedder = HashingEmbedder()
-    monkeypatch.setattr("mrs_assist.index.embed.get_query_embedder", lambda settings: embedder)
-    monkeypatch.setattr("mrs_assist.retrieve.retriever.get_query_embedder", lambda settings: embedder)
-    return embedder
+def fake_queries() -> HashingEmbedder:
+    """The embedder questions go through: the HashingEmbedder the test indexes were built with (no
+    model), handed to the app's Services and to the self-check (nothing patched)."""
+    return HashingEmbedder()
 
 
 @pytest.fixture
@@ -44,13 +46,21 @@ def real_corpus_settings(make_settings):
     store.reset_local_client(settings)
 
 
-def _client(settings) -> TestClient:
-    return TestClient(create_app(settings), base_url=LOCAL, raise_server_exceptions=False)
+@pytest.fixture
+def serve(fake_queries) -> Callable[[Settings], TestClient]:
+    """settings → a client of an app whose one Services embeds questions with `fake_queries`
+    (use it in a `with` block to run the lifespan: the self-check in the background)."""
+
+    def make(settings: Settings) -> TestClient:
+        services = Services(settings, embedder=fake_queries)
+        return TestClient(create_app(services=services), base_url=LOCAL, raise_server_exceptions=False)
+
+    return make
 
 
-def test_ready_when_index_passes_and_database_answers(real_corpus_settings, fake_queries):
+def test_ready_when_index_passes_and_database_answers(real_corpus_settings, serve):
     report = build_index(real_corpus_settings, embedder=HashingEmbedder())
-    with _client(real_corpus_settings) as client:
+    with serve(real_corpus_settings) as client:
         r = client.get("/readyz")
         assert r.status_code == 200, r.json()
         body = r.json()
@@ -64,8 +74,8 @@ def test_ready_when_index_passes_and_database_answers(real_corpus_settings, fake
         assert client.get("/healthz").json()["status"] == "ok"
 
 
-def test_no_index_is_not_ready_but_alive(real_corpus_settings, fake_queries):
-    with _client(real_corpus_settings) as client:
+def test_no_index_is_not_ready_but_alive(real_corpus_settings, serve):
+    with serve(real_corpus_settings) as client:
         assert client.get("/healthz").status_code == 200
         r = client.get("/readyz")
         assert r.status_code == 503
@@ -88,12 +98,12 @@ def test_build_records_the_self_check_in_pointer_and_manifest(real_corpus_settin
 
 
 @pytest.mark.parametrize("mode", SQLITE_DAMAGE)
-def test_damaged_sqlite_is_found_at_start_up_and_rebuild_recovers(mode, real_corpus_settings, fake_queries):
+def test_damaged_sqlite_is_found_at_start_up_and_rebuild_recovers(mode, real_corpus_settings, serve):
     settings = real_corpus_settings
     first = build_index(settings, embedder=HashingEmbedder())
     corrupt(store.local_path(settings), mode)
     store.reset_local_client(settings)  # what a freshly started process sees
-    with _client(settings) as client:  # the lifespan starts the self-check in the background
+    with serve(settings) as client:  # the lifespan starts the self-check in the background
         r = client.get("/readyz")
         assert r.status_code == 503, r.json()
         body = r.json()
@@ -133,11 +143,11 @@ def test_damaged_segment_files_of_a_large_index_are_found(mode, make_settings, t
     assert any(p.is_dir() for p in store.local_path(settings).iterdir())  # segment files exist
     corrupt(store.local_path(settings), mode)
     store.reset_local_client(settings)
-    result = selfcheck.check_index(settings)
+    result = selfcheck.check_index(settings, embedder=fake_queries)
     assert not result.ok and result.code == "index_damaged", result
     assert result.message.endswith("run `mrs-assist index --rebuild`")
     assert build_index(settings, embedder=HashingEmbedder(), rebuild=True).total == first.total
-    assert selfcheck.check_index(settings).ok
+    assert selfcheck.check_index(settings, embedder=fake_queries).ok
     store.reset_local_client(settings)
 
 
@@ -150,7 +160,7 @@ def test_a_changed_record_fails_the_self_check(real_corpus_settings, fake_querie
     some = collection.get(limit=1, include=["documents", "metadatas", "embeddings"])
     collection.update(ids=some["ids"], documents=["tampered text"], embeddings=some["embeddings"],
                       metadatas=some["metadatas"])
-    result = selfcheck.check_index(settings)
+    result = selfcheck.check_index(settings, embedder=fake_queries)
     assert result.code == "index_damaged" and "chunk texts or metadata differ" in result.message
 
 
@@ -188,15 +198,15 @@ def test_every_corruption_mode_applies(tmp_path):
         corrupt(folder, "nope")
 
 
-def test_readyz_is_not_behind_auth(make_settings, fake_queries):
+def test_readyz_is_not_behind_auth(make_settings, serve):
     settings = make_settings(auth="on", api_keys="k1=nurse:reviewer", rate_limit_per_minute=0)
-    client = _client(settings)
+    client = serve(settings)
     assert client.get("/readyz").status_code == 503  # not 401: probes carry no key
     assert client.get("/v1/policies").status_code == 401
     dispose_engine(database_url(settings))
 
 
-def test_readiness_follows_a_chroma_server_that_goes_away(make_settings, fake_queries, tmp_path):
+def test_readiness_follows_a_chroma_server_that_goes_away(make_settings, serve, tmp_path):
     from support.servers import ChromaServer
 
     server = ChromaServer(tmp_path / "chroma").start()
@@ -206,7 +216,7 @@ def test_readiness_follows_a_chroma_server_that_goes_away(make_settings, fake_qu
         build_index(settings, embedder=HashingEmbedder())
         # Chroma's HttpClient waits forever unless given a timeout: ours is set on its session
         assert store.open_client(settings)._server._session.timeout.read == 2
-        client = _client(settings)
+        client = serve(settings)
         assert client.get("/readyz").status_code == 200
         server.kill()
         started = time.perf_counter()

@@ -183,7 +183,7 @@ def _stored(services, request, response, documents=None):
     body is exactly the API's, `id` and `documents` included, and every determination stays traceable."""
     from mrs_assist.users import LOCAL_USER
 
-    return services.records.create(request, response, user=LOCAL_USER, documents=documents).to_response(documents=True)
+    return services.record_body(services.records.create(request, response, user=LOCAL_USER, documents=documents), documents=True)
 
 
 def _determine_batch(path: Path, out: Optional[Path]) -> None:

@@ -43,12 +43,15 @@ class Services:
     It owns what the API serves from — the record store, the authenticator, the FHIR service
     and readiness — so `mrs_assist.api.app.create_app` builds exactly one and the routes'
     dependencies only read its attributes. A test hands in its own `retriever`, `records` or
-    `authenticator`.
+    `authenticator`, or the `embedder` questions go through (default: setting query_embedder),
+    which the retriever and the readiness self-check then share.
     """
 
-    def __init__(self, settings: Settings | None = None, *, retriever=None, records=None, authenticator=None) -> None:
+    def __init__(self, settings: Settings | None = None, *, retriever=None, records=None, authenticator=None,
+                 embedder=None) -> None:
         self.settings = settings or get_settings()
         self._retriever = retriever
+        self._embedder = embedder
         self._records = records
         self._authenticator = authenticator
         self._lock = threading.Lock()
@@ -133,7 +136,7 @@ class Services:
         """The readiness probe (`mrs_assist.readiness`): the index self-check and the records database."""
         from mrs_assist.readiness import Readiness
 
-        return Readiness(self.settings, records=lambda: self.records)
+        return Readiness(self.settings, records=lambda: self.records, embedder=self._embedder)
 
     def serve_on(self, host: str | None) -> Services:
         """Build now what serving the API on `host` needs (None: unknown, decided per request),
@@ -174,7 +177,7 @@ class Services:
                 if self._retriever is None:
                     from mrs_assist.retrieve import Retriever
 
-                    self._retriever = Retriever.from_settings(self.settings)
+                    self._retriever = Retriever.from_settings(self.settings, embedder=self._embedder)
         return self._retriever
 
     def check_policy_ids(self, policy_ids: list[str] | None) -> None:
@@ -378,10 +381,18 @@ class Services:
         """PDF bytes of a letter (a response's `letter`, or a stored record's current letter,
         signed ones with their electronic-signature line)."""
         from mrs_assist.letters import render_pdf
+        from mrs_assist.letters.model import record_letter
 
         if isinstance(letter_or_record, Letter):
             return render_pdf(letter_or_record)
-        return render_pdf(letter_or_record.current_letter())
+        return render_pdf(record_letter(letter_or_record))
+
+    def record_body(self, record, *, documents: bool):
+        """The API body of a stored `record`: its letter as it reads now (a signed one released,
+        with its electronic-signature line); with `documents`, the case's documents too."""
+        from mrs_assist.letters.model import record_letter
+
+        return record.to_response(letter=record_letter(record), documents=documents)
 
     def letter_template(self, record):
         """The record's template letter regenerated from its request and determination, as locked

@@ -1,6 +1,6 @@
 """Fault scenarios against real processes, each returning its figures as a dict.
 
-Used by `scripts/resilience.py` (long runs) and by tests/test_faults*.py (short runs of the
+Used by `scripts/resilience.py` (long runs) and by tests/integration/test_faults*.py (short runs of the
 same code). Every server runs on 127.0.0.1 (`tests/support/servers.py`); every process started is
 stopped by its own id.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from mrs_assist.auth import get_current_user
 from mrs_assist.config import Settings
 from mrs_assist.errors import NotFoundError
 from mrs_assist.service import Services
-
-log = logging.getLogger("mrs_assist.api")
 
 
 def create_app(
@@ -68,19 +65,16 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    """Background work starts with the server and stops with it: the index self-check (liveness
-    answers at once, readiness once it passed) and, when a subscription is active, the FHIR
-    rest-hook pusher."""
+    """Background work starts with the server and stops with it, never in a request: the index
+    self-check (liveness answers at once, readiness once it passed) and the FHIR rest-hook pusher
+    (its sweeps find the subscriptions created since)."""
     services: Services = app.state.services
     services.readiness.start_background()
-    try:
-        services.fhir.subscriptions.start(only_if_subscribed=True)
-    except Exception as exc:  # noqa: BLE001 - the database is down: start anyway; a new subscription starts it
-        log.error("the FHIR rest-hook pusher did not start: %s", type(exc).__name__)
+    services.fhir.subscriptions.start()  # opens nothing: its sweeps open the record store (and log while it is down)
     try:
         yield
     finally:
-        if "subscriptions" in vars(services.fhir):  # built (at start-up or by a request since)
+        if "subscriptions" in vars(services.fhir):  # built at start-up
             services.fhir.subscriptions.stop()
         services.close()
 

@@ -1,4 +1,4 @@
-"""Metric functions: pure, small, and tested on hand-made inputs (tests/test_harness.py).
+"""Metric functions: pure, small, and tested on hand-made inputs (tests/evaluation/test_harness.py).
 
 Rankings are lists of *units*. A unit is what a retriever returns at one rank: a clause id
 for ours, or for a chunk-based baseline the set of clause ids that chunk contains. Every

@@ -56,7 +56,7 @@ class FhirService:
         """PAS rest-hook subscriptions over the same database."""
         from mrs_assist.fhir.subscriptions import Subscriptions
 
-        return Subscriptions(self.records, self.services.settings, base_url=self.base_url, render=self.response_for)
+        return Subscriptions(lambda: self.records, self.services.settings, base_url=self.base_url, render=self.response_for)
 
     @property
     def records(self):

@@ -174,8 +174,9 @@ def _post(row: SubscriptionRow, bundle: dict[str, Any]) -> bool:
 class Subscriptions:
     """Create subscriptions and push notices, over the record store's database."""
 
-    def __init__(self, store, settings, *, base_url: str = "http://127.0.0.1:8000", render=None) -> None:
-        self.store = store
+    def __init__(self, records, settings, *, base_url: str = "http://127.0.0.1:8000", render=None) -> None:
+        self._records = records
+        """() → the record store, opened on first use: the pusher starts while the database is down."""
         self.render = render
         """record → its PAS response Bundle (full-resource notices); None: they carry the focus only."""
         self.allowed_hosts = list(settings.fhir_subscription_hosts)
@@ -183,6 +184,11 @@ class Subscriptions:
         self.base_url = base_url.rstrip("/")
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def store(self):
+        """The record store (raises ServiceUnavailableError while its database is down)."""
+        return self._records()
 
     def create(self, data: Any, *, user: User) -> dict[str, Any]:
         """Store a Subscription after a handshake with its endpoint; returns it with its id and
@@ -200,8 +206,6 @@ class Subscriptions:
             session.add(row)
             append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscribe", at=now,
                          details={"subscription": row.id, "status": row.status, "org_identifier": row.org_identifier})
-        if row.status == "active":
-            self.start()
         return self._resource(row, data)
 
     def _row(self, session, id: str, user: User | None) -> SubscriptionRow:
@@ -235,8 +239,6 @@ class Subscriptions:
             append_entry(session, actor=user.name, role=user.role.value, action="fhir_subscription_update", at=now,
                          details={"subscription": row.id, "status": status, "org_identifier": row.org_identifier})
         row.status = status
-        if status == "active":
-            self.start()
         return self._resource(row, data)
 
     def delete(self, id: str, *, user: User) -> None:
@@ -309,15 +311,13 @@ class Subscriptions:
             )
             return result.rowcount == 1
 
-    def start(self, *, only_if_subscribed: bool = False) -> None:
-        """Sweep every `interval` seconds in a daemon thread (once per process; interval 0 = never).
-        With `only_if_subscribed`, only when an active subscription exists (an API worker starting)."""
+    def start(self) -> None:
+        """Sweep every `interval` seconds in a daemon thread (interval 0 = never). The app's lifespan
+        starts it (mrs_assist.api.app), never a request: a subscription created later is picked up
+        by the next sweep."""
         if self.interval <= 0 or self._thread is not None:
             return
-        if only_if_subscribed:
-            with self.store.db.read() as session:
-                if session.execute(select(SubscriptionRow.id).where(SubscriptionRow.status == "active").limit(1)).first() is None:
-                    return
+        self._stop.clear()
 
         def run() -> None:
             while not self._stop.wait(self.interval):
@@ -329,6 +329,9 @@ class Subscriptions:
         self._thread = threading.Thread(target=run, name="fhir-rest-hook", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the sweeping thread."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the sweeping thread, waiting up to `timeout` seconds for a sweep in progress."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

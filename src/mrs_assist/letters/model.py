@@ -8,7 +8,7 @@ from datetime import datetime
 
 from mrs_assist.schemas import Letter, LetterKind
 
-__all__ = ["KIND_BY_OUTCOME", "Letter", "Signature", "signed_letter"]  # Letter lives with the response models
+__all__ = ["KIND_BY_OUTCOME", "Letter", "Signature", "record_letter", "signed_letter"]  # Letter lives with the response models
 
 KIND_BY_OUTCOME: dict[str, LetterKind] = {
     "meets_criteria": "approval",
@@ -65,3 +65,21 @@ def signed_letter(letter: Letter, markdown: str, signature: Signature) -> Letter
     return letter.model_copy(
         update={"markdown": md, "html": page, "status": "signed", "signed_by": signature.name, "releasable": True}
     )
+
+
+def record_letter(record) -> Letter | None:
+    """A stored record's letter as it reads now (`record`: a `mrs_assist.records.Record`): its
+    current text; once signed, the released letter with its electronic-signature line. None
+    without a letter."""
+    letter = record.response.letter
+    if letter is None or record.letter_markdown is None:
+        return letter
+    if letter.markdown != record.letter_markdown:
+        letter = letter.model_copy(update={"markdown": record.letter_markdown})
+    if record.status != "signed" or record.signed_at is None:
+        return letter
+    signature = Signature(
+        name=record.signed_by or "", role=record.signed_role or "", at=record.signed_at,
+        review_hash=record.signed_review_hash or "", case_number=record.id,
+    )
+    return signed_letter(letter, record.letter_markdown, signature)

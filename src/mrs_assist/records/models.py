@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, computed_field
 
 from mrs_assist.clocks import seconds_left
-from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Outcome, Party, PlainText
+from mrs_assist.schemas import DeterminationRequest, DeterminationResponse, Letter, Outcome, Party, PlainText
 
 Status = Literal["draft", "signed"]
 
@@ -158,21 +158,6 @@ class Record(BaseModel):
     submitter_ref: str | None = Field(default=None, description="'system|value' of a FHIR PAS Claim.identifier.")
     signed_review_hash: str | None = Field(default=None, description="The review_hash the signer signed.")
 
-    def current_letter(self):
-        """The record's letter as it reads now: the current text; once signed, the released letter
-        with its electronic-signature line (`letters.model.signed_letter`). None without a letter."""
-        letter = self.response.letter
-        if letter is None or self.letter_markdown is None:
-            return letter
-        if self.status != "signed" or self.signed_at is None:
-            return letter.model_copy(update={"markdown": self.letter_markdown}) if letter.markdown != self.letter_markdown else letter
-        from mrs_assist.letters.model import Signature, signed_letter
-
-        signature = Signature(
-            name=self.signed_by or "", role=self.signed_role or "", at=self.signed_at,
-            review_hash=self.signed_review_hash or "", case_number=self.id,
-        )
-        return signed_letter(letter.model_copy(update={"markdown": self.letter_markdown}), self.letter_markdown, signature)
     documents: list[CaseDocument] = Field(default_factory=list, description="The documents the notes were read from.")
     assignee: str | None = Field(default=None, description="Who works the case (a user name).")
     routed_to: Literal["physician"] | None = Field(default=None, description="'physician' once routed to their queue.")
@@ -180,10 +165,12 @@ class Record(BaseModel):
     voided_by: str | None = None
     void_reason: str | None = None
 
-    def to_response(self, *, documents: bool = False) -> DeterminationRecordResponse:
-        """The API body for this record; with `documents`, the case's documents too (clinical roles only)."""
+    def to_response(self, *, letter: Letter | None, documents: bool = False) -> DeterminationRecordResponse:
+        """The API body for this record with `letter`, the letter as it reads now (rendered above
+        the store: `letters.model.record_letter`); with `documents`, the case's documents too
+        (clinical roles only)."""
         body = self.response.model_dump()
-        body["letter"] = self.current_letter()
+        body["letter"] = letter
         return DeterminationRecordResponse(
             **body,
             id=self.id,

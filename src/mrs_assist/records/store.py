@@ -353,11 +353,12 @@ class RecordStore:
             )
             return self._record(session, row)
 
-    def edit_letter(self, id: str, markdown: str, *, user: User, html: str | None = None) -> Record:
+    def edit_letter(self, id: str, markdown: str, *, user: User, html: str) -> Record:
         """Replace the letter with the reviewer's `markdown` (raises ConflictError once signed).
 
-        `html` is the same text rendered (the service renders it from `markdown`): the stored
-        response's letter then carries both, so Markdown, HTML and PDF never disagree.
+        `html` is the same text rendered (the service renders it from `markdown`; the store renders
+        nothing): the stored response's letter then carries both, so Markdown, HTML and PDF never
+        disagree.
         """
         with self.db.write() as session:
             row = self._row(session, id, lock=True)
@@ -370,10 +371,6 @@ class RecordStore:
             self._add_letter(row, markdown, "edit", user, now)
             response = DeterminationResponse.model_validate_json(row.response_json)
             if response.letter is not None:
-                if html is None:
-                    from mrs_assist.letters.render import markdown_html
-
-                    html = markdown_html(markdown)
                 response.letter = response.letter.model_copy(update={"markdown": markdown, "html": html})
                 row.response_json = _to_json(response)
             row.updated_at = now

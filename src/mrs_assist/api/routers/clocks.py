@@ -23,4 +23,4 @@ Clinician = Annotated[User, Depends(require_role(*CLINICAL_ROLES))]
 )
 def extend(id: str, body: ExtensionRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Extend the decision timeframe once, by up to 14 days, for a stated reason; 409 once signed."""
-    return services.extend(id, body.days, body.reason, user=user).to_response(documents=True)
+    return services.record_body(services.extend(id, body.days, body.reason, user=user), documents=True)

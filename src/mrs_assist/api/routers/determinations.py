@@ -34,4 +34,4 @@ def create_determination(body: DeterminationRequest, services: ServicesDep, user
     (422) before anything is stored.
     """
     request, documents = prepare_request(body)
-    return services.create_record(request, user=user, documents=documents).to_response(documents=True)
+    return services.record_body(services.create_record(request, user=user, documents=documents), documents=True)

@@ -94,9 +94,9 @@ def list_determinations(
     return records.list(**filters, limit=limit, offset=offset, queue=queue)
 
 
-def _shown(record, user: User) -> DeterminationRecordResponse:
+def _shown(record, user: User, services) -> DeterminationRecordResponse:
     """The API body of `record` for `user`: the documents for the clinical roles only."""
-    return record.to_response(documents=user.role in CLINICAL_ROLES)
+    return services.record_body(record, documents=user.role in CLINICAL_ROLES)
 
 
 @router.get("/determinations/{id}", response_model=DeterminationRecordResponse, responses=_ERRORS)
@@ -105,7 +105,7 @@ def get_determination(id: str, user: Reader, services: ServicesDep) -> Determina
     physician, each reading audited — its documents (left out when the audit entry cannot be
     written, e.g. on a full disk)."""
     record, documents = services.open_record(id, user=user)
-    return record.to_response(documents=documents)
+    return services.record_body(record, documents=documents)
 
 
 @router.get("/determinations/{id}/history", response_model=list[HistoryEvent], responses=_ERRORS)
@@ -122,26 +122,26 @@ def assign_determination(
     """Assign the draft to a user ('me': the caller) and route it to the physician queue (or back);
     409 once signed or voided."""
     assignee = user.name if body.assignee == "me" else body.assignee
-    return _shown(services.assign(id, assignee, body.routed_to, user=user), user)
+    return _shown(services.assign(id, assignee, body.routed_to, user=user), user, services)
 
 
 @router.post("/determinations/{id}/void", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def void_determination(id: str, body: VoidRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Mark a draft entered by mistake as void (kept and audited, left out of lists and the
     CMS-0057-F report); 409 once signed (correct it instead) or already voided."""
-    return _shown(services.void(id, body.reason, user=user), user)
+    return _shown(services.void(id, body.reason, user=user), user, services)
 
 
 @router.post("/determinations/{id}/facts", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def override_fact(id: str, body: FactOverrideRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Set one fact (with a reason) and re-run the criteria checker; 409 once signed."""
-    return _shown(services.override_fact(id, body.name, body.value, body.reason, user=user), user)
+    return _shown(services.override_fact(id, body.name, body.value, body.reason, user=user), user, services)
 
 
 @router.put("/determinations/{id}/letter", response_model=DeterminationRecordResponse, responses=_WRITE_ERRORS)
 def edit_letter(id: str, body: LetterEditRequest, user: Clinician, services: ServicesDep) -> DeterminationRecordResponse:
     """Replace the draft letter with the reviewer's text (its HTML rendered from it); 409 once signed."""
-    return _shown(services.edit_letter(id, body.markdown, user=user), user)
+    return _shown(services.edit_letter(id, body.markdown, user=user), user, services)
 
 
 @router.post(
@@ -162,7 +162,7 @@ def sign_determination(
     record = services.sign(
         id, user=user, review_hash=body.review_hash if body else None, attested=bool(body and body.attest)
     )
-    return _shown(record, user)
+    return _shown(record, user, services)
 
 
 @router.get(

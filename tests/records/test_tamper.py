@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from test_audit import tamper
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
+from test_records import HTML, PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
 from typer.testing import CliRunner
 
 from mrs_assist.errors import ConflictError
@@ -27,7 +27,7 @@ def records(db_url):
         store, draft.id, "known_brain_tumor", False, "no tumor on the outside report", user=PHYSICIAN, recompute=fake_recompute
     )
     assert draft.response.recommendation == "does_not_meet_criteria"
-    store.edit_letter(draft.id, LETTER, user=PHYSICIAN)
+    store.edit_letter(draft.id, LETTER, user=PHYSICIAN, html=HTML)
     signed = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     _sign(store, signed.id)
     assert verify_chain(store).ok

@@ -121,7 +121,7 @@ def test_every_packaged_request_example_and_fixture_is_handled_right_by_the_serv
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "scripts" / "fhir_examples.py"
+    path = Path(__file__).parents[2] / "scripts" / "fhir_examples.py"
     spec = importlib.util.spec_from_file_location("fhir_examples", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -116,13 +116,31 @@ def test_another_organizations_requests_are_not_sent(tmp_path, receiver):
 
 def test_the_background_pusher_sends_without_being_asked(tmp_path, receiver):
     client, _, services = make(tmp_path, interval=0.2)
-    client.post("/fhir/Subscription", content=json.dumps(subscription(receiver.url)), headers=NURSE)
-    client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-3")), headers=NURSE)
-    deadline = time.monotonic() + 10
-    while len(receiver.received) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    with client:  # the lifespan starts the pusher before any subscription exists, and stops it
+        client.post("/fhir/Subscription", content=json.dumps(subscription(receiver.url)), headers=NURSE)
+        client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-3")), headers=NURSE)
+        deadline = time.monotonic() + 10
+        while len(receiver.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert status_of(receiver.received[1][1])["type"]["valueCode"] == "event-notification"
-    client.app.state.services.fhir.subscriptions.stop()
+    assert services.fhir.subscriptions._thread is None
+    dispose_engine(services.records.url)
+
+
+def _pushers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "fhir-rest-hook"]
+
+
+def test_no_request_starts_a_thread(tmp_path, receiver):
+    """Subscribing (POST and PUT) and submitting start no thread: only the lifespan does."""
+    client, _, services = make(tmp_path, interval=0.2)  # no `with`: no lifespan
+    created = client.post("/fhir/Subscription", content=json.dumps(subscription(receiver.url)), headers=NURSE)
+    assert created.status_code == 201 and created.json()["status"] == "active"
+    sub = {**subscription(receiver.url), "id": created.json()["id"]}
+    assert client.put(f"/fhir/Subscription/{sub['id']}", content=json.dumps(sub), headers=NURSE).status_code == 200
+    client.post("/fhir/Claim/$submit", content=json.dumps(mrs_bundle(claim_id="SUB-4")), headers=NURSE)
+    assert services.fhir.subscriptions._thread is None and _pushers() == []
+    assert services.fhir.subscriptions.dispatch() == 1  # the subscription works; a sweep sends the notice
     dispose_engine(services.records.url)
 
 

@@ -1,7 +1,7 @@
 """The index under faults, across processes: the write lock refuses a second builder, and a
 builder killed right after moving the pointer leaves nothing the next build does not clean.
 
-(kill -9 at random points of a build: tests/test_index.py; damaged Chroma files:
+(kill -9 at random points of a build: tests/index/test_index.py; damaged Chroma files:
 tests/test_readiness.py; the long runs: `scripts/resilience.py`.)
 """
 

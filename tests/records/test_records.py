@@ -23,6 +23,8 @@ REVIEWER = User("nurse-ann", Role.reviewer)
 PHYSICIAN = User("dr-lee", Role.physician)
 ADMIN = User("ops-sam", Role.admin)
 
+HTML = "<p>the letter as the service renders it</p>"
+"""What a letter edit stores beside its Markdown (the store renders nothing)."""
 NOTES = "58-year-old with a known glioblastoma; MRI inconclusive for recurrence versus radiation necrosis."
 
 
@@ -159,7 +161,7 @@ def test_create_keeps_request_response_and_letter(store):
     assert got.letter_markdown.startswith("# Determination")
     assert [r.source for r in got.letter_revisions] == ["draft"]
     assert got.created_at.tzinfo is not None
-    body = got.to_response().model_dump(mode="json")
+    body = got.to_response(letter=got.response.letter).model_dump(mode="json")
     assert body["id"] == record.id and body["status"] == "draft" and body["recommendation"] == "needs_more_information"
     assert "clinical_notes" not in str(body) and NOTES not in str(body)
 
@@ -256,13 +258,14 @@ def test_failing_recompute_changes_nothing(store):
 # --- letters ------------------------------------------------------------------------------------
 def test_edit_letter_keeps_every_revision(store, workflows):
     record = store.create(make_request(), make_response(), user=REVIEWER)
-    store.edit_letter(record.id, "first edit", user=REVIEWER)
-    edited = store.edit_letter(record.id, "second edit", user=PHYSICIAN)
+    store.edit_letter(record.id, "first edit", user=REVIEWER, html=HTML)
+    edited = store.edit_letter(record.id, "second edit", user=PHYSICIAN, html=HTML)
+    assert edited.response.letter.html == HTML and edited.response.letter.markdown == "second edit"
     assert edited.letter_markdown == "second edit"
     assert [(r.source, r.user) for r in edited.letter_revisions] == [
         ("draft", "nurse-ann"), ("edit", "nurse-ann"), ("edit", "dr-lee")
     ]
-    assert store.edit_letter(record.id, "second edit", user=REVIEWER) == edited  # no-op, no new revision
+    assert store.edit_letter(record.id, "second edit", user=REVIEWER, html=HTML) == edited  # no-op, no new revision
     with pytest.raises(InvalidRequestError):
         workflows.edit_letter(record.id, "  ", user=REVIEWER)
 
@@ -271,7 +274,7 @@ def test_a_record_without_letter_can_get_one(store):
     response = make_response().model_copy(update={"letter": None})
     record = store.create(make_request(letter=False), response, user=REVIEWER)
     assert record.letter_markdown is None and record.letter_revisions == []
-    assert store.edit_letter(record.id, "written by hand", user=REVIEWER).letter_markdown == "written by hand"
+    assert store.edit_letter(record.id, "written by hand", user=REVIEWER, html=HTML).letter_markdown == "written by hand"
 
 
 # --- sign-off rules --------------------------------------------------------------------------------
@@ -344,7 +347,7 @@ def test_signed_record_and_letter_are_immutable(store):
     record = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
     signed = sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
     with pytest.raises(ConflictError):
-        store.edit_letter(record.id, "changed", user=REVIEWER)
+        store.edit_letter(record.id, "changed", user=REVIEWER, html=HTML)
     with pytest.raises(ConflictError):
         override(store, record.id, "known_brain_tumor", False, "r", user=REVIEWER, recompute=fake_recompute)
     with pytest.raises(ConflictError):
@@ -386,7 +389,7 @@ def test_correction_is_a_new_record_linked_to_the_signed_one(store):
 def test_every_change_is_audited_in_order(store):
     record = store.create(make_request(), make_response(), user=REVIEWER)
     override(store, record.id, "conventional_imaging_inconclusive", True, "r", user=REVIEWER, recompute=fake_recompute)
-    store.edit_letter(record.id, "edited", user=REVIEWER)
+    store.edit_letter(record.id, "edited", user=REVIEWER, html=HTML)
     sign_as_drafted(store, record.id, user=REVIEWER, review_hash=store.get(record.id).review_hash)
     assert [h["action"] for h in store.history(record.id)] == ["create", "override_fact", "edit_letter", "sign"]
     assert [h["actor"] for h in store.history(record.id)] == ["nurse-ann"] * 4
@@ -403,7 +406,7 @@ def test_concurrent_writers_append_one_unbroken_chain(db_url):
     def work(i: int) -> str:
         s = workers[i % 3]
         record = s.create(make_request(), make_response("meets_criteria"), user=REVIEWER)
-        s.edit_letter(record.id, f"letter {i}", user=REVIEWER)
+        s.edit_letter(record.id, f"letter {i}", user=REVIEWER, html=HTML)
         return record.id
 
     with ThreadPoolExecutor(max_workers=6) as pool:

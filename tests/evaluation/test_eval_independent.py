@@ -11,7 +11,7 @@ from mrs_assist.errors import ConfigError
 from mrs_assist.evaluation.cases import INDEPENDENT_CASE_SPLITS as INDEPENDENT_SPLITS, harms, independent_headline
 from mrs_assist.evaluation.data import load_writer_cases
 
-EVAL = Path(__file__).resolve().parents[1] / "eval"
+EVAL = Path(__file__).resolve().parents[2] / "eval"
 POLICIES = {"healthhelp-mrs", "cohere-mrs", "nia-brain-mrs", "floridablue-mrs"}
 
 

@@ -64,11 +64,26 @@ def test_background_work_starts_and_stops_with_the_lifespan(tmp_path):
     app = create_app(services=services, host="127.0.0.1")
     client = TestClient(app, base_url=LOCAL)
     assert client.get("/readyz").status_code == 200 and services.readiness.started == 0  # no lifespan, no threads
+    assert "subscriptions" not in vars(services.fhir)  # no pusher either
     with TestClient(app, base_url=LOCAL) as running:
         assert services.readiness.started == 1 and services.closed == 0
+        pusher = services.fhir.subscriptions._thread
+        assert pusher is not None and pusher.is_alive()  # before any subscription: none starts it later
         assert running.get("/healthz").status_code == 200
     assert services.closed == 1
-    assert not services.fhir.subscriptions._thread  # no subscription: the pusher never started
+    assert not pusher.is_alive() and services.fhir.subscriptions._thread is None
+
+
+def test_the_pusher_starts_while_the_database_is_down(tmp_path):
+    """A worker started during a database outage still pushes once it is back: starting the
+    pusher opens nothing (a request never starts it later)."""
+    from support.servers import free_port
+
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"  # nothing listens there
+    services = SpyServices(Settings(data_dir=tmp_path, database_url=url, fhir_notify_interval_seconds=60))
+    with TestClient(create_app(services=services, host="127.0.0.1"), base_url=LOCAL):
+        assert services.fhir.subscriptions._thread.is_alive()
+    assert services.fhir.subscriptions._thread is None
 
 
 def test_a_test_swaps_a_dependency_without_touching_globals(tmp_path):

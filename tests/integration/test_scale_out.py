@@ -20,7 +20,7 @@ import pytest
 from support.servers import free_port
 from test_postgres import require_pg_bindir
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "scale-out.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "scale-out.sh"
 
 pytestmark = pytest.mark.integration
 

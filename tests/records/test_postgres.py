@@ -20,7 +20,7 @@ import pytest
 
 from support.servers import PostgresServer, pg_bindir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def require_pg_bindir() -> Path:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_postgres import postgres_server, postgres_url  # noqa: F401
-from test_records import NOTES, PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
+from test_records import HTML, NOTES, PHYSICIAN, REVIEWER, db_url, fake_recompute, make_request, make_response, override, sign_as_drafted  # noqa: F401
 
 from mrs_assist.records import RecordStore, verify_chain, verify_summary
 from mrs_assist.records.audit import canonical_json, entry_hash
@@ -23,7 +23,7 @@ def chain(db_url):
     """A store with five audit entries over two records."""
     store = RecordStore(db_url)
     a = store.create(make_request(), make_response("meets_criteria"), user=REVIEWER)  # 1
-    store.edit_letter(a.id, LETTER, user=REVIEWER)  # 2
+    store.edit_letter(a.id, LETTER, user=REVIEWER, html=HTML)  # 2
     b = store.create(make_request(), make_response(), user=REVIEWER)  # 3
     override(store, b.id, "conventional_imaging_inconclusive", True, REASON, user=PHYSICIAN, recompute=fake_recompute)  # 4
     sign_as_drafted(store, a.id, user=REVIEWER, review_hash=store.get(a.id).review_hash)  # 5
@@ -111,7 +111,7 @@ def test_audit_entry_is_written_in_the_same_transaction(chain, monkeypatch):
     with pytest.raises(RuntimeError):
         store.create(make_request(), make_response(), user=REVIEWER)
     with pytest.raises(RuntimeError):
-        store.edit_letter(b, "never saved", user=REVIEWER)
+        store.edit_letter(b, "never saved", user=REVIEWER, html=HTML)
     assert len(store.list()) == 2
     assert store.get(b).letter_markdown != "never saved"
     assert verify_chain(store).entries == 5
