@@ -281,7 +281,7 @@ def _sgemm() -> Any:
 
 # Eigen's float32 erf (``generic_fast_erf_float``, also TensorFlow's and XLA's): an odd
 # degree-13 over an even degree-8 polynomial on [-4, 4], where erf reaches ±1 in float32.
-# Within 4.3e-7 of the exact erf (tests/test_embed_erf.py); SciPy's erf computes each value
+# Within 4.3e-7 of the exact erf (tests/index/test_embed_erf.py); SciPy's erf computes each value
 # in double precision and took 0.53 ms per layer for a question, this 0.12 ms.
 _ERF_NUMERATOR = np.array([-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
                            -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,

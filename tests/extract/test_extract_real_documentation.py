@@ -15,7 +15,7 @@ import pytest
 
 from mrs_assist.extract import extract_facts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _value(notes: str, fact: str):
