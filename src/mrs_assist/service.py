@@ -227,7 +227,7 @@ class Services:
         """Facts read from `text` against this corpus's catalogue (a question's stated case)."""
         from mrs_assist.extract import extract_facts
 
-        return extract_facts(text, catalogue=self.catalogue, age_years=age_years)
+        return extract_facts(text, catalogue=self.catalogue, age_years=age_years, mrs_requested=True)
 
     def ask(self, request: AskRequest) -> AskResponse:
         """A verdict-first, cited answer to a free-text question (``answer.ask.Asker``)."""
@@ -253,11 +253,11 @@ class Services:
         policy = self.policy(request.policy_id)
         self.check_fact_names(request.facts or {})
         extracted = extract_facts(
-            request.clinical_notes, age_years=request.patient.age_years, detector=self.detector
+            request.clinical_notes, age_years=request.patient.age_years, detector=self.detector, mrs_requested=True
         )
 
         def section_facts(text: str) -> dict[str, bool | None]:
-            found = extract_facts(text, age_years=request.patient.age_years, detector=self.detector)
+            found = extract_facts(text, age_years=request.patient.age_years, detector=self.detector, mrs_requested=True)
             return {name: fv.value for name, fv in found.items()}
 
         findings = screen_notes(request.clinical_notes, extract=section_facts)

@@ -447,3 +447,11 @@ PENDS = {
 @pytest.mark.parametrize("policy_id, notes", list(PENDS.values()), ids=list(PENDS))
 def test_what_the_notes_do_not_assert_is_asked(services, policy_id, notes):
     assert _decide(services, policy_id, notes).recommendation == "needs_more_information"
+
+
+def test_notes_sent_with_an_mrs_request_may_state_its_reason_without_naming_it(services):
+    notes = "58-year-old with known glioblastoma; MRI inconclusive for recurrence versus radiation necrosis."
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
+    # the same words in documentation that comes with no MRS request state no reason for one
+    read = extract_facts(notes, catalogue=services.catalogue)
+    assert read["tumor_recurrence_vs_treatment_effect"].value is None

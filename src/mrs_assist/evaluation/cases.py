@@ -64,7 +64,7 @@ def _time_stages(ctx: CaseContext, case: Case) -> None:
 
     services = ctx.services
     with ctx.stopwatch.time("extract"):
-        extracted = extract_facts(case.notes, age_years=case.age_years, catalogue=services.catalogue)
+        extracted = extract_facts(case.notes, age_years=case.age_years, catalogue=services.catalogue, mrs_requested=True)
     facts = resolve_facts(extracted, case.facts, services.catalogue)
     for policy_id in case.expected:
         policy = services.policy(policy_id)

@@ -98,8 +98,14 @@ def extract_facts(
     age_years: float | None = None,
     catalogue: Catalogue | None = None,
     detector: Detector | None = None,
+    mrs_requested: bool = False,
 ) -> dict[str, FactValue]:
     """Facts detected in ``notes`` (absent when not mentioned), each with evidence spans.
+
+    ``mrs_requested``: the notes come with a request for MRS (a determination, a question's
+    case), so a reason for the study may be stated without naming the MRS; otherwise (any
+    other documentation, e.g. MTSamples) a question asked of an MRS is read only in notes
+    that name one.
 
     ``age_years`` (the request's structured age) decides age-dependent facts when given.
     ``detector`` is the pipeline built for ``catalogue`` (``Services.detector``); without it
@@ -128,7 +134,7 @@ def extract_facts(
     superseded = _latest_document_governs(read, notes)
     about_study = {n for n, s in detector.specs.items() if s.about_the_study}
     reasons = set(catalogue.names("purpose")) | about_study
-    if not any(_ABOUT_STUDY.search(visible, *s) for s in sentences):
+    if not mrs_requested and not any(_ABOUT_STUDY.search(visible, *s) for s in sentences):
         # A question asked of the MRS (recurrence vs necrosis, therapy planning, screening) is
         # this request's reason only in notes about an MRS: a radiotherapy plan, a neuro-
         # psychological referral or a CT report states none (MTSamples judgments).
