@@ -221,12 +221,9 @@ def build_detector(catalogue: Catalogue) -> Detector:
                 )
             for q, quantity in enumerate(group.quantities):
                 detector.quantities[(fact, g, q)] = (re.compile(quantity.regex, _FLAGS), quantity)
-        if spec.negated_by:
-            detector.negated_by[fact] = [re.compile(r, _FLAGS) for r in spec.negated_by]
-        if spec.undecided_while:
-            detector.undecided_while[fact] = [re.compile(r, _FLAGS) for r in spec.undecided_while]
-        if spec.not_done_while:
-            detector.not_done_while[fact] = [re.compile(r, _FLAGS) for r in spec.not_done_while]
+        for rule in ("negated_by", "undecided_while", "not_done_while"):  # fact-level regex lists
+            if patterns := getattr(spec, rule):
+                getattr(detector, rule)[fact] = [re.compile(r, _FLAGS) for r in patterns]
         if (naming := spec.naming_regex()) is not None:
             detector.namings[fact] = re.compile(naming, _FLAGS)
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
