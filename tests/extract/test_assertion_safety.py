@@ -455,3 +455,80 @@ def test_notes_sent_with_an_mrs_request_may_state_its_reason_without_naming_it(s
     # the same words in documentation that comes with no MRS request state no reason for one
     read = extract_facts(notes, catalogue=services.catalogue)
     assert read["tumor_recurrence_vs_treatment_effect"].value is None
+
+
+# --- session 7: misreadings found in session 6's held-out notes (now dev4) ---------------------
+def test_a_natural_history_registry_is_research_not_past_history(services):
+    notes = ("Canavan disease confirmed at 6 months. On the call the geneticist stated the MRS is requested "
+             "to add a time point to the center's natural-history research registry.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert facts["no_management_change"].value is True
+    assert _decide(services, "healthhelp-mrs", notes, age=1).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("said", ["it won't change what we do", "this doesn't change her management",
+                                  "the MRS will not alter treatment"])
+def test_a_study_said_not_to_change_care_is_no_medical_need(services, said):
+    facts = extract_facts(f"Reason for MRS: neurologist says {said}.\n", catalogue=services.catalogue)
+    assert facts["no_management_change"].value is True
+
+
+def test_a_clinic_name_is_no_diagnosis_and_a_department_only_hedges_a_purpose(services):
+    clinic = extract_facts("Sports Medicine / Concussion Clinic    DOS 07/28/2026\nHeadache after a tackle.\n"
+                           "Plan: MRS brain.\n", catalogue=services.catalogue)
+    assert clinic["traumatic_brain_injury"].value is None  # asked, not asserted by the clinic's name
+    board = extract_facts("Tumor board review next week.", catalogue=services.catalogue)
+    assert "known_brain_tumor" not in board  # a condition named by a department is not mentioned at all
+    program = extract_facts("Drug-resistant TLE; MRI nondiagnostic. Epilepsy surgery program requests MRS as part "
+                            "of the pre-surgical evaluation.\n", catalogue=services.catalogue)
+    assert program["epilepsy_presurgical"].value is True  # the program gives the study's context
+
+
+def test_copied_forward_text_on_its_header_line_ends_at_the_next_header(services):
+    notes = ("Problem list (carried forward, last edited 2019): 'Concussion 2019 - resolved'; 'ADHD'.\n"
+             "HPI: since a tackle last month, headaches.\n"
+             "Assessment: possible post-concussive syndrome vs migraine.\nPlan: MRS brain to look for TBI.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["traumatic_brain_injury"].value is None
+    sections = {e.text: e.section for e in facts["traumatic_brain_injury"].evidence}
+    assert sections.get("post-concussive") == "assessment"  # current again after the copied list
+
+
+def test_a_long_denial_list_negates_its_last_item(services):
+    notes = ("She denies headache, weakness, seizures, vision change or any new or worsening neurologic symptom "
+             "since her last visit.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["new_or_worsening_symptoms"].value is False
+
+
+def test_a_no_that_wraps_onto_the_next_line_is_no_form_answer(services):
+    wrapped = extract_facts("Note date 03/06/2025.\nMRI brain 01/30/2025 (obtained for tinnitus): no\n"
+                            "vestibular schwannoma.\nNo new symptoms, no treatments.\n", catalogue=services.catalogue)
+    assert wrapped["recent_advanced_imaging_without_change"].value is None  # asked; was read answered "no"
+    answered = extract_facts("Pacemaker or defibrillator?  No\nAneurysm clip?  No\n", catalogue=services.catalogue)
+    assert answered["mri_unsafe_implant"].value is False and answered["aneurysm_clip"].value is False
+
+
+@pytest.mark.parametrize("sentence", ["Relapsing-remitting multiple sclerosis diagnosed 2016, on ocrelizumab.",
+                                      "Relapsing-remitting MS (2010 McDonald criteria), on ocrelizumab."])
+def test_an_onset_date_or_a_criteria_edition_does_not_make_a_diagnosis_history(services, sentence):
+    facts = extract_facts(f"Office note 02/24/2025.\n{sentence}\nReason for MRS: MS monitoring.\n",
+                          catalogue=services.catalogue)
+    assert facts["multiple_sclerosis"].value is True
+    assert not any("prior" in m for e in facts["multiple_sclerosis"].evidence for m in e.modifiers)
+
+
+def test_a_checked_box_is_no_document_header():
+    notes = "ORDER FORM\n  [X] Diagnosis confirmed (GALC deficiency)\n  [X] Prior MRI 03/10/2025 nondiagnostic\n"
+    assert len(documents(notes)) == 1
+    assert len(documents("[B] Office note 03/01/2025\nKrabbe.\n[C] Addendum 03/05/2025\n")) == 2
+
+
+@pytest.mark.parametrize("notes, fact", [
+    ("Plan: send leukodystrophy panel; MRS brain.", "leukodystrophy"),
+    ("Imp: metabolic disorder work-up in progress. MRS brain.", "metabolic_disorder"),
+    ("Suspected inborn error of metabolism; MRS for creatine peak.", "metabolic_disorder"),
+    ("Possible HIE vs metabolic encephalopathy; MRS for prognosis.", "hypoxic_ischemic_encephalopathy"),
+])
+def test_a_disease_a_test_looks_for_is_suspected_and_asked(services, notes, fact):
+    assert extract_facts(notes, catalogue=services.catalogue)[fact].value is None

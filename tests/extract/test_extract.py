@@ -80,11 +80,11 @@ FACT_CASES = [
     ("Anoxic brain injury after cardiac arrest.", "hypoxic_ischemic_encephalopathy", True),
     ("No evidence of HIE.", "hypoxic_ischemic_encephalopathy", False),
     ("Metachromatic leukodystrophy.", "leukodystrophy", True),
-    ("Krabbe disease suspected.", "leukodystrophy", True),
+    ("Krabbe disease suspected.", "leukodystrophy", None),  # issue 18: a suspected diagnosis is asked
     ("Brother has X-ALD.", "leukodystrophy", ABSENT),
     ("Leukodystrophy was ruled out.", "leukodystrophy", False),
     ("Canavan disease.", "metabolic_disorder", True),
-    ("Suspected inborn error of metabolism.", "metabolic_disorder", True),
+    ("Suspected inborn error of metabolism.", "metabolic_disorder", None),  # issue 18: asked
     ("Sibling with MSUD.", "metabolic_disorder", ABSENT),
     ("Metabolic encephalopathy from sepsis.", "metabolic_disorder", ABSENT),
     ("Leigh syndrome.", "mitochondrial_disorder", True),

@@ -45,6 +45,10 @@ _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
 _ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*|\b76390\b|\b0698T\b", re.IGNORECASE)
 """A sentence about the requested study itself states its reason."""
+_ORGANISATION = re.compile(
+    r"[ \t]*(?:(?:/[ \t]*)?\w+[ \t]+)?(?:clinic|center|centre|program(?:me)?|service|unit|institute|department|dept|"
+    r"division|team|board|conference|foundation|society|association|support group)s?\b", re.IGNORECASE)
+"""A mention that names a department or an organisation ("Concussion Clinic", "MS Center")."""
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _ONLY_NEW = re.compile(r"\b(?:new|additional|other|further|another|more|second)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _VALUE = {"true": True, "false": False, "unknown": None}
@@ -415,6 +419,13 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             continue  # an unchecked box asserts nothing
         added = set(cues.categories)
         labels = [f"{cat} ({text})" for cat, text in sorted(literals.get(key, ()))] + cues.labels
+        if (org := _ORGANISATION.match(notes, span.end_char)) is not None:
+            # "Concussion Clinic", "epilepsy surgery program": the department says what is looked
+            # into, not what the patient has - a hedged purpose (the study's context), no condition
+            if (owner := detector.catalogue.facts.get(fact)) is None or owner.role != "purpose":
+                continue
+            added.add("possible")
+            labels.append(f"possible (named in a department: {org.group().strip()})")
         if (reading := section_readings.get(section or "")) is not None:
             added.add(reading)
             labels.append(f"{reading}: {section} section")

@@ -38,7 +38,8 @@ _UNCHECKED = re.compile(r"\[\s*\]|☐|□|\(\s\)")
 _CHECKED = re.compile(r"\[\s*[xX✓✔✗*]\s*\]|☑|☒|■|\(\s*[xX]\s*\)")
 _ANSWER_NO = re.compile(
     r"(?P<q>[A-Za-z\[(][^:?\n]{0,80}?)\s*[:?]\s*(?P<a>no|n|none|negative|denied|denies|absent)\b\.?"
-    r"(?=\s{2,}|\s*[;,|]|\s*$|(?<=\.)\s+[A-Z])",
+    # "…tinnitus): no\nvestibular schwannoma": a line that wraps the sentence on is no answer
+    r"(?=[ \t]{2,}|\s*[;,|]|[ \t]*$(?!\n[ \t]*(?-i:[a-z]))|(?<=\.)\s+[A-Z])",
     re.IGNORECASE | re.MULTILINE,
 )
 _LEAD_NEGATION = re.compile(
@@ -59,6 +60,15 @@ _DATE = re.compile(
     r"|(?<![\d/.-])(?P<y3>(?:19[89]|20[0-4])\d)(?![\d/.-])",
     re.IGNORECASE,
 )
+_ONSET_DATE = re.compile(
+    r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed))\s+(?:(?:in|on|at)\s+)?"
+    r"(?:(?:0?[1-9]|1[0-2])/(?:[0-3]?\d/)?(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}"
+    r"|(?:19|20)\d{2})\b"
+    r"|\b(?:19|20)\d{2}\s+(?:revised\s+)?(?:McDonald|WHO|ILAE|AAN|NCCN|RANO|criteria|classification|guidelines?|edition|version)\b",
+    re.IGNORECASE,
+)
+"""When a condition began ("RRMS diagnosed 2016", "seizures since 2019") or a criteria edition
+("2010 McDonald criteria", "2021 WHO classification"): no date of a past event."""
 _PRESENT = re.compile(
     r"\b(?:now|today|currently|current|presents?|presented|request(?:s|ed|ing)?|ordered|plan(?:ned)?|recommend\w*|MRS|spectroscop\w*)\b",
     re.IGNORECASE,
@@ -95,8 +105,9 @@ def sections_of(doc) -> list[tuple[int, str | None]]:
     medspaCy runs a section to the next header. Clinic notes are looser, so a section ends
     earlier: a header with text on its own line ("PSH: aneurysm clipping 2008.") covers
     that line and the list items under it; a header alone on its line covers the lines
-    down to a blank line. Copied-forward text (``prior_note``) runs to its end marker
-    (``current``) or a blank line, over any headers copied with it.
+    down to a blank line. Copied-forward text (``prior_note``) under a header alone on its
+    line runs to its end marker (``current``) or a blank line, over any headers copied with
+    it; one copied onto its header's line runs to the next header or blank line.
     """
     text = doc.text
     found = []
@@ -111,7 +122,10 @@ def sections_of(doc) -> list[tuple[int, str | None]]:
     while i < len(found):
         h0, h1, category = found[i]
         nxt = found[i + 1][0] if i + 1 < len(found) else len(text)
-        if category == "prior_note":
+        line_end = text.find("\n", h1)
+        line_end = len(text) if line_end < 0 else line_end
+        inline = bool(text[h1:line_end].strip(" \t:-"))
+        if category == "prior_note" and not inline:
             j = i + 1
             while j < len(found) and found[j][2] != "current" and not _BLANK_LINE.search(text, h1, found[j][0]):
                 j += 1
@@ -120,9 +134,11 @@ def sections_of(doc) -> list[tuple[int, str | None]]:
             bounds += [(h0, category), (end, None)]
             i = j
             continue
-        line_end = text.find("\n", h1)
-        line_end = len(text) if line_end < 0 else line_end
-        if text[h1:line_end].strip(" \t:-"):
+        if category == "prior_note":
+            # "Problem list (carried forward 2019): 'Concussion - resolved'; 'ADHD'." copies a
+            # list onto its header's line: it runs to the next header or blank line, as any section.
+            end = _blank_line_at(text, h1, nxt)
+        elif inline:
             end = line_end
             while end < nxt and _LIST_ITEM.match(text, end + 1):
                 following = text.find("\n", end + 1)
@@ -250,7 +266,11 @@ def _form_answer(notes: str, start: int, line_end: int) -> str | None:
 @lru_cache(maxsize=256)
 def _answers(notes: str, line_start: int, line_end: int) -> tuple[tuple[int, int, str], ...]:
     """The question spans of a line answered "No" (one scan per line, however many mentions)."""
-    return tuple((m.start("q"), m.end("q"), m.group("a")) for m in _ANSWER_NO.finditer(notes, line_start, line_end))
+    # The search sees the next line too, so an answer at the line's end can tell a wrapped sentence.
+    following = notes.find("\n", line_end + 1)
+    window = len(notes) if following < 0 else following
+    return tuple((m.start("q"), m.end("q"), m.group("a")) for m in _ANSWER_NO.finditer(notes, line_start, window)
+                 if m.start("a") < line_end)
 
 
 def parse_dates(text: str) -> list[dt.date]:
@@ -286,7 +306,7 @@ class NoteDates:
         study, and the sentence does not speak of the present); else None."""
         if self.current is None:
             return None
-        text = self.notes[sentence[0]:sentence[1]]
+        text = _ONSET_DATE.sub(" ", self.notes[sentence[0]:sentence[1]])
         dates = _dates(text)
         if not dates or _PRESENT.search(text):
             return None
@@ -347,7 +367,7 @@ def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] |
 # --- packets: several documents in one request (issue 18) ------------------------------------
 _DOC_HEADER = re.compile(
     r"(?im)^[ \t]*(?:"
-    r"\[\s*(?:DOC(?:UMENT)?\s*)?[A-Z0-9]{1,3}\s*\]"  # [DOC 1], [2], [B]
+    r"\[\s*(?:DOC(?:UMENT)?\s*)?(?!X\s*\])[A-Z0-9]{1,3}\s*\]"  # [DOC 1], [2], [B]; not a checked box [X]
     r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)[A-Za-z][^\n]*"  # === DOCUMENT 2 of 4: … ===, --- ITEM 1: … ---
     r"|(?:DOC(?:UMENT)?|ITEM|ATTACHMENT|ENCLOSURE|EXHIBIT)\s*#?\s*[A-Z0-9]{1,3}\b"  # DOCUMENT A - …
     r"|ADDEND(?:UM|A)\b"
