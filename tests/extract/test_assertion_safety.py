@@ -532,3 +532,33 @@ def test_a_checked_box_is_no_document_header():
 ])
 def test_a_disease_a_test_looks_for_is_suspected_and_asked(services, notes, fact):
     assert extract_facts(notes, catalogue=services.catalogue)[fact].value is None
+
+
+def test_a_tumor_named_as_one_alternative_is_no_known_tumor(services):
+    notes = ("MRI: 2.6 cm ring-enhancing R parietal lesion. Impression: equivocal, pyogenic abscess vs necrotic "
+             "high-grade glioma or metastasis. Assessment: abscess favored. MRS requested to distinguish abscess "
+             "from tumor.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue)
+    assert facts["known_brain_tumor"].value is None
+    assert facts["tumor_vs_nontumor_lesion"].value is True
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"
+
+
+@pytest.mark.parametrize("later", [
+    "Addendum 11/12: the previously described focus represents a cortical vein / flow artifact. No new enhancing lesion.",
+    "Addendum 11/12: re-resection done; the recurrence vs necrosis question is answered by pathology.",
+])
+def test_a_later_report_that_withdraws_the_question_leaves_the_purpose_asked(services, later):
+    notes = ("Office note 11/03: GBM s/p resection and chemoRT 2025, on TMZ. MRI 11/01 possible new enhancement, "
+             f"recurrence vs radiation necrosis. Plan: request MRS.\n{later}\n")
+    assert extract_facts(notes, catalogue=services.catalogue)["tumor_recurrence_vs_treatment_effect"].value is None
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+
+
+def test_a_request_whose_papers_name_another_study_asks_which(services):
+    notes = ("CPT requested: 76390. Exam per order: MRI brain perfusion (DSC). Note from scheduling: perfusion has no "
+             "separate CPT - office said use 76390.\nOnc note: GBM, progression vs pseudoprogression. Plan: perfusion "
+             "MRI. MRS not mentioned.\n")
+    response = _decide(services, "healthhelp-mrs", notes)
+    assert response.recommendation == "needs_more_information"
+    assert "service_not_mrs" in response.trace.missing_facts

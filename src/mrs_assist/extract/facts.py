@@ -122,6 +122,7 @@ def extract_facts(
     catalogue = detector.catalogue
     notes = notes or ""
     mentions, sentences, visible = _mentions(detector, notes) if notes.strip() else ([], [], notes)
+    _alternatives_are_differentials(detector, mentions)
     log.debug("extraction: %d chars, %d mentions", len(notes), len(mentions))
     facts: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     by_fact: dict[str, list[Mention]] = {}
@@ -228,6 +229,20 @@ def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> Non
                 m.value = "unknown"
                 m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
             break
+
+
+def _alternatives_are_differentials(detector: Detector, mentions: list[Mention]) -> None:
+    """A condition named inside a question of alternatives ("pyogenic abscess vs necrotic glioma
+    or metastasis") is one side of that question: a differential, not a diagnosis (issue 18)."""
+    spans = [(m.start, m.end) for m in mentions
+             if (spec := detector.specs.get(m.label)) is not None and spec.names_alternatives]
+    if not spans:
+        return
+    for m in mentions:
+        owner = detector.catalogue.facts.get(m.label)
+        if owner is not None and owner.role == "condition" and any(s <= m.start and m.end <= e for s, e in spans):
+            m.categories = m.categories | {"differential"}
+            m.cues.append("differential (one side of a question of alternatives)")
 
 
 def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict[str, list[tuple[int, int]]]:

@@ -253,6 +253,11 @@ class DetectSpec(Group):
         "the purpose is unknown (asked), however plainly it is stated.",
     )
     age: AgeRule | None = None
+    names_alternatives: bool = Field(
+        default=False,
+        description="Its matches name alternatives (\"abscess vs necrotic glioma or metastasis\"): a condition "
+        "mentioned inside one is one side of the question, read as a differential, never a diagnosis.",
+    )
     about_the_study: bool = Field(
         default=False,
         description="The fact says why the study is wanted (therapy planning, monitoring), as purposes "
