@@ -355,6 +355,8 @@ ProblemCode = Literal[
     "unrequested_fact",
     "missing_element",
     "unsupported_assertion",
+    "unevidenced_finding",
+    "contradicted_finding",
     "markup",
     "link",
     "injected_instruction",
