@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from support.packets import PACKET
+
 from mrs_assist.api import create_app
 from mrs_assist.config import Settings
 from mrs_assist.records import RecordStore, dispose_engine
@@ -14,16 +16,6 @@ from mrs_assist.service import Services
 
 LOCAL = "http://127.0.0.1"
 
-PACKET = (
-    "DOCUMENT A - ORDER FORM 01/10/2025\n"
-    "Reason for study: known brain tumor. Conventional MRI inconclusive.\n"
-    "MRS requested to distinguish tumor recurrence from radiation necrosis.\n"
-    "\n"
-    "DOCUMENT B - NEUROLOGY NOTE 02/20/2025\n"
-    "Work-up complete: biopsy showed demyelination; no brain tumor.\n"
-    "MRI brain conclusive for tumefactive demyelination.\n"
-    "No pacemaker. Implants: pacemaker placed 2019.\n"
-)
 ONE_NOTE = "58M with glioblastoma s/p resection 2023. No pacemaker.\nPlan: MRS. Implants: pacemaker placed 2019.\n"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from support.packets import PACKET
 from support.servers import free_port, running_server
 import pytest
 
@@ -203,6 +204,17 @@ def check_case(page, notes: str, policy: str, age: str, *, member: tuple[str, st
     expect(page.locator("#case-result")).to_be_visible()
 
 
+def post_case(server: str, notes: str):
+    """A cohere-mrs case (age 58, with its letter) created through the API as the nurse; the response."""
+    created = httpx.post(
+        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
+        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": notes,
+              "patient": {"age_years": 58}, "letter": True},
+    )
+    assert created.status_code == 201, created.text
+    return created
+
+
 def test_page_and_assets_are_served_with_a_strict_policy(server):
     home = httpx.get(server + "/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
@@ -378,12 +390,7 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     from playwright.sync_api import expect
 
     use_key(page, NURSE_KEY)
-    created = httpx.post(
-        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
-        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": RECURRENCE_NOTES,
-              "patient": {"age_years": 58}, "letter": True},
-    )
-    assert created.status_code == 201, created.text
+    created = post_case(server, RECURRENCE_NOTES)
     page.click("#tab-list")
     unfiltered = re.compile(r"^\d+ cases?\.$")
     expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
@@ -653,17 +660,6 @@ def test_a_case_is_extended_and_voided_and_the_report_downloads(page, shots, ser
     page.watch.check()
 
 
-PACKET_NOTES = (
-    "DOCUMENT A - ORDER FORM 01/10/2025\n"
-    "Reason for study: known brain tumor. Conventional MRI inconclusive.\n"
-    "MRS requested to distinguish tumor recurrence from radiation necrosis.\n"
-    "\n"
-    "DOCUMENT B - NEUROLOGY NOTE 02/20/2025\n"
-    "Work-up complete: biopsy showed demyelination; no brain tumor.\n"
-    "MRI brain conclusive for tumefactive demyelination.\n"
-    "No pacemaker. Implants: pacemaker placed 2019.\n"
-)
-
 
 def test_a_packets_disagreements_are_shown_with_both_sides(page, shots, server):
     """Issue 18: a fact the notes contest is shown contested (both sides quoted, why it is unknown);
@@ -671,12 +667,7 @@ def test_a_packets_disagreements_are_shown_with_both_sides(page, shots, server):
     from playwright.sync_api import expect
 
     use_key(page, NURSE_KEY)
-    created = httpx.post(
-        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
-        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": PACKET_NOTES,
-              "patient": {"age_years": 58}, "letter": True},
-    )
-    assert created.status_code == 201, created.text
+    created = post_case(server, PACKET)
     page.goto(f"{server}/#/case/{created.json()['id']}")
     expect(page.locator("#case-status")).to_contain_text("Case opened")
     box = page.locator("#case-contested-box")
