@@ -4,6 +4,7 @@ against it, rejects the draft — in any field — and the template letter is us
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pytest
@@ -131,6 +132,20 @@ def test_the_template_letters_of_the_gold_cases_state_only_evidenced_findings(se
         found = finding_problems([("reason", r) for r in context.reasons], determination=response,
                                  corpus=services.corpus, read_findings=findings_reader(FACTS), fixed=labels)
         assert found == [], (c["id"], request.policy_id, found)
+        # The labels set aside above reach the member as findings only with the records' words:
+        # each item the records are said to document is a true fact's label quoting its evidence.
+        evidenced = {f.name: " ".join(e.text for e in f.evidence) for f in response.facts if f.value is True and f.evidence}
+        for reason in context.reasons:
+            if not re.match(r"The records sent (?:document|describe) the following", reason):
+                continue
+            quotes: list[str] = []  # the records' words set apart first: a label inside them is no claim
+            reason = re.sub(r' \(the records: "([^"]*)"\)', lambda q: quotes.append(q.group(1)) or f" #{len(quotes) - 1}", reason)
+            for fact, label in sorted(((n, w.label) for n, w in wording.items()), key=lambda x: -len(x[1])):
+                for m in re.finditer(rf"(?<![\w-]){re.escape(label)}(?![\w-])", reason):
+                    assert fact in evidenced, (c["id"], request.policy_id, label)
+                    quote = re.match(r" #(\d+)", reason[m.end():])
+                    assert quote is None or quotes[int(quote.group(1))] in " ".join(evidenced[fact].split()), (c["id"], label)
+                reason = reason.replace(label, " ")
 
 
 @pytest.fixture(scope="module")
