@@ -148,7 +148,8 @@ def nia_recurrence_approval() -> Case:
     f = facts(
         notes,
         {"known_brain_tumor": True, "brain_mass_or_lesion": True, "tumor_recurrence_vs_treatment_effect": True},
-        {"known_brain_tumor": "glioblastoma", "tumor_recurrence_vs_treatment_effect": "recurrent tumor versus radiation necrosis"},
+        {"known_brain_tumor": "glioblastoma", "brain_mass_or_lesion": "enhancing lesion",
+         "tumor_recurrence_vs_treatment_effect": "recurrent tumor versus radiation necrosis"},
     )
     trace = {
         "scope": node("scope", "brain MRS", "scope", value=True),
@@ -240,7 +241,8 @@ def cohere_pend() -> Case:
         "versus tumor. Requesting MR spectroscopy."
     )
     f = facts(notes, {"tumor_vs_nontumor_lesion": True, "brain_mass_or_lesion": True,
-                      "conventional_imaging_inconclusive": None})
+                      "conventional_imaging_inconclusive": None},
+              {"tumor_vs_nontumor_lesion": "abscess versus tumor", "brain_mass_or_lesion": "lesion"})
     trace = {
         "scope": node("scope", "brain MRS", "scope", value=True),
         "indications": node(
@@ -377,8 +379,10 @@ def cohere_implant_denial() -> Case:
 
 def nia_glioma_grading_denial() -> Case:
     notes = "34-year-old with a newly found non-enhancing glioma. MRS requested for grading of the glioma (low vs high grade)."
-    f = facts(notes, {"glioma_grading": True, "glioma": True, "tumor_recurrence_vs_treatment_effect": False,
-                      "tumor_vs_nontumor_lesion": False})
+    f = facts(notes, {"glioma_grading": True, "glioma": True, "known_brain_tumor": True, "brain_mass_or_lesion": True,
+                      "tumor_recurrence_vs_treatment_effect": False, "tumor_vs_nontumor_lesion": False},
+              {"glioma_grading": "grading of the glioma", "glioma": "glioma", "known_brain_tumor": "glioma",
+               "brain_mass_or_lesion": "glioma"})
     trace = {
         "scope": node("scope", "brain MRS", "scope", value=True),
         "indications": node("indications", "ANY", "any", value=False, children=[

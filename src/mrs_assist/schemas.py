@@ -208,6 +208,15 @@ class DeterminationRequest(BaseModel):
     )
 
 
+class PacketDocument(BaseModel):
+    """One document of a packet (the notes split at document headers: "DOCUMENT B …", "[DOC 2]",
+    "ADDENDUM 02/04/2025"), as a span's source is shown to the reviewer."""
+
+    index: int = Field(ge=0, description="The document's position in the notes, from 0.")
+    header: str = Field(description="The document's header line, as written (at most 120 characters).")
+    date: str | None = Field(default=None, description="The date its header gives (YYYY-MM-DD), if any.")
+
+
 class EvidenceOut(BaseModel):
     """A span of the clinical notes supporting a fact (offsets into the notes)."""
 
@@ -217,6 +226,9 @@ class EvidenceOut(BaseModel):
     section: str | None = Field(default=None, description="The note section the span sits in (e.g. family_history, plan).")
     modifiers: list[str] = Field(
         default_factory=list, description="The ConText modifiers and layout cues that decided the span's reading."
+    )
+    document: PacketDocument | None = Field(
+        default=None, description="The packet document the span sits in; null when the notes are one document."
     )
 
 
@@ -229,6 +241,11 @@ class FactOut(BaseModel):
     contrary: list[EvidenceOut] = Field(
         default_factory=list,
         description="Current mentions that read otherwise than the evidence (a contested fact is unknown).",
+    )
+    governing_document: PacketDocument | None = Field(
+        default=None,
+        description="When the packet's documents disagree about the fact: the most recent one, which governs "
+        "(its evidence decides; the contrary spans of older documents are superseded). Null otherwise.",
     )
 
 
@@ -355,6 +372,8 @@ ProblemCode = Literal[
     "unrequested_fact",
     "missing_element",
     "unsupported_assertion",
+    "unevidenced_finding",
+    "contradicted_finding",
     "markup",
     "link",
     "injected_instruction",

@@ -272,6 +272,8 @@ class Services:
     def _respond(
         self, request: DeterminationRequest, policy: Policy, facts: dict[str, FactValue], *, findings=(), pend: bool = True
     ) -> DeterminationResponse:
+        from mrs_assist.extract.packets import place_in_packet
+
         evaluation = evaluate(policy, facts, request.cpt_codes, catalogue=self.catalogue)
         outcome = evaluation.outcome
         if findings and pend and outcome == "meets_criteria":
@@ -281,7 +283,7 @@ class Services:
             requires_physician_review=evaluation.requires_physician_review or bool(findings),
             policy_id=policy.policy_id,
             policy_version=policy.version,
-            facts=self._facts_out(policy, facts),
+            facts=place_in_packet(request.clinical_notes, self._facts_out(policy, facts)),
             trace=_trace_body(evaluation),
             missing_information=evaluation.missing_questions,
             citations=self._citations(evaluation),

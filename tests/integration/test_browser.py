@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from support.packets import PACKET
 from support.servers import free_port, running_server
 import pytest
 
@@ -203,6 +204,17 @@ def check_case(page, notes: str, policy: str, age: str, *, member: tuple[str, st
     expect(page.locator("#case-result")).to_be_visible()
 
 
+def post_case(server: str, notes: str):
+    """A cohere-mrs case (age 58, with its letter) created through the API as the nurse; the response."""
+    created = httpx.post(
+        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
+        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": notes,
+              "patient": {"age_years": 58}, "letter": True},
+    )
+    assert created.status_code == 201, created.text
+    return created
+
+
 def test_page_and_assets_are_served_with_a_strict_policy(server):
     home = httpx.get(server + "/")
     assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
@@ -378,12 +390,7 @@ def test_case_list_opens_a_case_and_compare_shows_the_matrix(page, shots, server
     from playwright.sync_api import expect
 
     use_key(page, NURSE_KEY)
-    created = httpx.post(
-        server + "/v1/determinations", headers={"X-API-Key": NURSE_KEY}, timeout=60,
-        json={"policy_id": "cohere-mrs", "cpt_codes": ["76390"], "clinical_notes": RECURRENCE_NOTES,
-              "patient": {"age_years": 58}, "letter": True},
-    )
-    assert created.status_code == 201, created.text
+    created = post_case(server, RECURRENCE_NOTES)
     page.click("#tab-list")
     unfiltered = re.compile(r"^\d+ cases?\.$")
     expect(page.locator("#list-status-msg")).to_have_text(unfiltered)
@@ -650,4 +657,47 @@ def test_a_case_is_extended_and_voided_and_the_report_downloads(page, shots, ser
     page.click("#list-refresh")
     expect(page.locator("#list-body tr[data-id]")).to_have_count(0)  # out of the queue, still stored
     assert httpx.get(f"{server}/v1/determinations/{created['id']}", headers={"X-API-Key": NURSE_KEY}).json()["voided_at"]
+    page.watch.check()
+
+
+
+def test_a_packets_disagreements_are_shown_with_both_sides(page, shots, server):
+    """Issue 18: a fact the notes contest is shown contested (both sides quoted, why it is unknown);
+    a fact a later document corrects names the document that governs and the superseded words."""
+    from playwright.sync_api import expect
+
+    use_key(page, NURSE_KEY)
+    created = post_case(server, PACKET)
+    page.goto(f"{server}/#/case/{created.json()['id']}")
+    expect(page.locator("#case-status")).to_contain_text("Case opened")
+    box = page.locator("#case-contested-box")
+    expect(box).to_be_visible()
+
+    implant = page.locator("#case-contested li[data-fact='mri_unsafe_implant']")
+    expect(implant).to_have_attribute("data-kind", "contested")
+    expect(implant.locator(".pill-contested")).to_have_text("contested")
+    expect(implant).to_contain_text("= unknown")
+    expect(implant.locator(".contested-why")).to_contain_text("contested and left unknown")
+    expect(implant.locator(".side-read q")).to_have_text(["pacemaker"])
+    expect(implant.locator(".side-contrary")).to_contain_text("negated (No)")
+    expect(implant.locator(".side-contrary .ev-doc")).to_have_text(" (DOCUMENT B - NEUROLOGY NOTE 02/20/2025, 2025-02-20)")
+
+    tumor = page.locator("#case-contested li[data-fact='known_brain_tumor']")
+    expect(tumor).to_have_attribute("data-kind", "superseded")
+    expect(tumor.locator(".contested-why")).to_contain_text(
+        "the most recent document governs: DOCUMENT B - NEUROLOGY NOTE 02/20/2025, 2025-02-20")
+    expect(tumor.locator(".side-read")).to_contain_text("governs")
+    expect(tumor.locator(".side-read q")).to_have_text(["brain tumor"])
+    expect(tumor.locator(".side-superseded q").first).to_have_text("known brain tumor")
+    expect(tumor.locator(".side-superseded .ev-doc").first).to_have_text(" (DOCUMENT A - ORDER FORM 01/10/2025, 2025-01-10)")
+
+    # Both sides are marked in the notes too; a superseded span says so on focus.
+    contra = page.locator("#case-documents mark.ev-contra[data-why*='known_brain_tumor read otherwise here']")
+    assert "known brain tumor" in "".join(contra.all_inner_texts())
+    contra.first.focus()
+    expect(page.locator("#case-documents .mark-why")).to_contain_text(
+        re.compile(r"known_brain_tumor read otherwise here \(.*superseded by a later document"))
+    box.scroll_into_view_if_needed()
+    shots(page, "packet-disagreements")
+    assert_accessible(page, "case with contested facts")
     page.watch.check()

@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from mrs_assist.corpus import Corpus
 from mrs_assist.letters.context import LetterContext, build_context
+from mrs_assist.letters.findings import findings_reader
 from mrs_assist.letters.model import Letter
 from mrs_assist.letters.render import render_pair, render_template
 from mrs_assist.letters.structure import LetterTemplate
@@ -84,6 +85,7 @@ def draft_letter(
                 request=request,
                 letter_settings=settings,
                 vocabulary=fixed_vocabulary(facts_file),
+                read_findings=findings_reader(facts_file),
             ),
             retry_prompt=load_prompt(RETRY_PROMPT, prompts_dir),
         )

@@ -10,6 +10,7 @@ from mrs_assist.corpus import Corpus
 from mrs_assist.criteria.asking import asked_clause_ids, asked_fact_names
 from mrs_assist.criteria.trace import deciding_clause_ids, missing_fact_names, traced_clause_ids
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
+from mrs_assist.validate.findings import ReadFindings, finding_problems
 from mrs_assist.validate.model import LetterDraft, Problem
 from mrs_assist.validate.untrusted import without_instructions
 from mrs_assist.validate.text import (
@@ -74,12 +75,17 @@ def validate_letter_draft(
     request: DeterminationRequest,
     letter_settings: Any,
     vocabulary: frozenset[str] | set[str],
+    read_findings: ReadFindings | None = None,
 ) -> list[Problem]:
     """Every problem with a model's letter draft; an empty list means it may be used.
 
     The caller passes what the check depends on (validate/ imports nothing above it):
     ``letter_settings`` is the letters' ``LetterSettings`` (appeal days, decision
-    timeframes) and ``vocabulary`` their fixed wording (``letters.fixed_vocabulary``).
+    timeframes), ``vocabulary`` their fixed wording (``letters.fixed_vocabulary``) and
+    ``read_findings`` the note reader the model's sentences are read with
+    (``letters.findings.findings_reader``): a clinical finding stated without evidence in
+    the records, or denied against it, is a problem (``validate.findings``). Without a
+    reader that check is not made.
     """
     settings = letter_settings
     outcome = determination.recommendation
@@ -197,6 +203,13 @@ def validate_letter_draft(
         problems += injection_problems(text, notes, name)
         if not name.startswith("quote"):
             problems += assertion_problems(text, sources, name)
+
+    # --- only evidenced findings: the reason, questions and rights, read as notes are -------
+    if read_findings is not None:
+        problems += finding_problems(
+            [(name, text) for name, text in _fields(draft) if not name.startswith("quote")],
+            determination=determination, corpus=corpus, read_findings=read_findings,
+        )
     return problems
 
 

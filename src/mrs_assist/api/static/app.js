@@ -536,10 +536,12 @@ function highlightedNotes(notes, facts, offset = 0) {
   const chars = Array.from(notes);
   const spans = [];
   for (const fact of facts) {
-    for (const e of fact.evidence || []) {
+    // A contested fact's contrary mentions are marked too: both sides of a disagreement show in the notes.
+    const read = [...(fact.evidence || []).map((e) => [e, false]), ...(fact.contrary || []).map((e) => [e, true])];
+    for (const [e, contrary] of read) {
       const [start, end] = [e.start - offset, e.end - offset];
       if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= chars.length) {
-        spans.push({ start, end, fact: fact.name, value: fact.value, why: evidenceWhy(e) });
+        spans.push({ start, end, fact: fact.name, value: fact.value, contrary, why: evidenceWhy(e) });
       }
     }
   }
@@ -549,12 +551,13 @@ function highlightedNotes(notes, facts, offset = 0) {
     const [a, b] = [cuts[i], cuts[i + 1]];
     const text = chars.slice(a, b).join("");
     const covering = spans.filter((s) => s.start <= a && s.end >= b);
-    if (!covering.length) {
+    if (!covering.length || !text.trim()) { // a blank stretch between two spans is no highlight (and has no name to give)
       nodes.push(document.createTextNode(text));
       continue;
     }
-    const cls = covering.some((s) => s.value === true) ? "ev-true" : covering.some((s) => s.value === false) ? "ev-false" : "ev-unk";
-    const names = [...new Set(covering.map((s) => `${s.fact} = ${valueWord(s.value)}${s.why ? ` (${s.why})` : ""}`))].join("; ");
+    const read = covering.filter((s) => !s.contrary);
+    const cls = !read.length ? "ev-contra" : read.some((s) => s.value === true) ? "ev-true" : read.some((s) => s.value === false) ? "ev-false" : "ev-unk";
+    const names = [...new Set(covering.map((s) => `${s.fact} ${s.contrary ? "read otherwise here" : `= ${valueWord(s.value)}`}${s.why ? ` (${s.why})` : ""}`))].join("; ");
     // The reason is shown on focus or tap (keyboard and touch alike), not in a hover-only tooltip.
     nodes.push(
       el(
@@ -577,6 +580,63 @@ function showWhy(event) {
 function documentLabel(d) {
   if (d.method === "typed") return d.name;
   return `${d.name} · page ${d.page} · ${d.method === "ocr" ? "read by OCR" : "PDF text"}`;
+}
+
+/** A packet document as the page names it: its header line and date ("DOCUMENT B - NOTE, 2025-02-20"). */
+function packetLabel(d) {
+  return d ? [d.header || `document ${d.index + 1}`, d.date].filter(Boolean).join(", ") : "";
+}
+
+/** One side of a disagreement: each span quoted, with what decided its reading and its document. */
+function quotedSpans(spans) {
+  return spans.map((e, i) => [
+    i ? " · " : "",
+    el("q", {}, e.text),
+    evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+    e.document ? el("span", { class: "ev-doc" }, ` (${packetLabel(e.document)})`) : "",
+  ]);
+}
+
+/** The facts the notes disagree about: both sides quoted, marked contested or superseded, and why. */
+function contestedItems(record, labels) {
+  return (record.facts || [])
+    .filter((f) => f.contrary && f.contrary.length)
+    .map((f) => {
+      const governing = f.governing_document;
+      const older = governing ? f.contrary.filter((e) => !e.document || e.document.index !== governing.index) : [];
+      const current = f.contrary.filter((e) => !older.includes(e));
+      const kinds = [...(current.length ? ["contested"] : []), ...(older.length ? ["superseded"] : [])];
+      const why = [];
+      if (current.length) {
+        why.push(
+          f.value === null
+            ? "The notes both state this fact and read it otherwise, so it is contested and left unknown: confirm it with the provider (it neither approves nor denies)."
+            : "Other mentions read this fact otherwise.",
+        );
+      }
+      if (older.length) {
+        why.push(`The documents disagree; the most recent document governs: ${packetLabel(governing)}. The older mentions are superseded.`);
+      }
+      const asRead = f.value === null ? "Stated" : `Read ${valueWord(f.value)}${governing ? " (governs)" : ""}`;
+      return el(
+        "li",
+        { class: "contested-fact", "data-fact": f.name, "data-kind": kinds.join(" ") },
+        el("code", {}, f.name),
+        labels.has(f.name) ? ` (${labels.get(f.name)})` : "",
+        " = ",
+        el("strong", {}, valueWord(f.value)),
+        " ",
+        kinds.map((k) => el("span", { class: `pill pill-${k}` }, k)),
+        el("p", { class: "contested-why" }, why.join(" ")),
+        el(
+          "ul",
+          { class: "contested-sides" },
+          f.evidence.length ? el("li", { class: "side-read" }, el("span", { class: "side-label" }, `${asRead}: `), quotedSpans(f.evidence)) : null,
+          current.length ? el("li", { class: "side-contrary" }, el("span", { class: "side-label" }, "Read otherwise: "), quotedSpans(current)) : null,
+          older.length ? el("li", { class: "side-superseded" }, el("span", { class: "side-label" }, "Superseded (older document): "), quotedSpans(older)) : null,
+        ),
+      );
+    });
 }
 
 /** Which document (page) an evidence span sits in. */
@@ -773,6 +833,13 @@ function renderRecord(record) {
     "None.",
   );
 
+  // facts the notes disagree about (issue 18): both sides, and why the fact is unknown or which document governs
+  const factLabels = new Map();
+  for (const node of walk(trace.root)) if (node.kind === "fact" && node.fact && !factLabels.has(node.fact)) factLabels.set(node.fact, node.label);
+  const contested = contestedItems(record, factLabels);
+  $("case-contested-box").hidden = !contested.length;
+  $("case-contested").replaceChildren(...contested);
+
   // documents with evidence
   renderDocuments(record);
   const withEvidence = (record.facts || []).filter((f) => f.evidence && f.evidence.length);
@@ -792,6 +859,7 @@ function renderRecord(record) {
             i ? " · " : "",
             el("q", {}, e.text),
             evidenceWhy(e) ? el("span", { class: "ev-why" }, ` [${evidenceWhy(e)}]`) : "",
+            e.document ? el("span", { class: "ev-doc" }, ` (${packetLabel(e.document)})`) : "",
             doc && doc.method !== "typed" ? el("span", { class: "ev-page" }, ` (${doc.name}, page ${doc.page})`) : "",
           ];
         }),
