@@ -18,7 +18,7 @@ ABSENT = "absent"
 
 
 def extract(notes: str, age_years: float | None = None) -> dict[str, FactValue]:
-    facts = extract_facts(notes, age_years=age_years)
+    facts = extract_facts(notes, age_years=age_years, mrs_requested=True)  # notes sent with a request
     catalogue = default_catalogue()
     for name, fact in facts.items():
         assert name in catalogue.facts and fact.name == name

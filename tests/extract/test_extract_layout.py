@@ -30,7 +30,7 @@ def catalogue(services):
 
 
 def value(notes: str, fact: str, age_years: float | None = None):
-    found = extract_facts(notes, age_years=age_years)
+    found = extract_facts(notes, age_years=age_years, mrs_requested=True)  # notes sent with a request
     return found[fact].value if fact in found else ABSENT
 
 

@@ -142,8 +142,10 @@ def extract_facts(
     if not mrs_requested and not any(_ABOUT_STUDY.search(visible, *s) for s in sentences):
         # A question asked of the MRS (recurrence vs necrosis, therapy planning, screening) is
         # this request's reason only in notes about an MRS: a radiotherapy plan, a neuro-
-        # psychological referral or a CT report states none (MTSamples judgments).
-        _purposes_unknown(read, about_study, "the notes do not name the MRS")
+        # psychological referral or a CT report states none (MTSamples judgments). So is a
+        # disease purpose ("MRS for evaluation of stroke"): a history of CVA in an ER note
+        # says what the patient had, not why an MRS is wanted (MTSamples test3 judgments).
+        _purposes_unknown(read, reasons, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
     _premise_in_doubt(detector, read)
