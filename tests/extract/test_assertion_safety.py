@@ -562,3 +562,17 @@ def test_a_request_whose_papers_name_another_study_asks_which(services):
     response = _decide(services, "healthhelp-mrs", notes)
     assert response.recommendation == "needs_more_information"
     assert "service_not_mrs" in response.trace.missing_facts
+
+
+@pytest.mark.parametrize("policy_id", ["healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs"])
+def test_a_packet_with_pages_missing_is_never_approved_on_the_pages_received(services, policy_id):
+    missing = "FAX: pages received 1, 2, 4 (page 3 not received / transmission error)\n"
+    assert _decide(services, policy_id, RECURRENCE).recommendation == "meets_criteria"
+    response = _decide(services, policy_id, missing + RECURRENCE)
+    assert response.recommendation == "needs_more_information"
+    assert "records_incomplete" in response.trace.missing_facts
+
+
+def test_missing_pages_do_not_turn_a_denial_into_a_pend(services):
+    notes = "[page 2 of 3 missing]\n45 y/o, migraine; MRI normal. MRS requested for reassurance.\n"
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "does_not_meet_criteria"
