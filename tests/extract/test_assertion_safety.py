@@ -573,6 +573,16 @@ def test_a_packet_with_pages_missing_is_never_approved_on_the_pages_received(ser
     assert "records_incomplete" in response.trace.missing_facts
 
 
-def test_missing_pages_do_not_turn_a_denial_into_a_pend(services):
-    notes = "[page 2 of 3 missing]\n45 y/o, migraine; MRI normal. MRS requested for reassurance.\n"
-    assert _decide(services, "healthhelp-mrs", notes).recommendation == "does_not_meet_criteria"
+def test_missing_pages_leave_a_purpose_named_without_its_qualifier_open(services):
+    """A purpose the received pages only name (no qualifier) does not close the others: the
+    missing page may settle it. One they assert still decides."""
+    named = "Diagnoses: G93.40 Encephalopathy, unspecified.\nExam: MR spectroscopy (76390).\n"
+    assert _decide(services, "nia-brain-mrs", named).recommendation == "does_not_meet_criteria"
+    for partial in ("[page 2 of 3 missing]\n", 'Additional information: "see attached H&P" (no attachment received)\n'):
+        response = _decide(services, "nia-brain-mrs", partial + named)
+        assert response.recommendation == "needs_more_information"
+        assert "records_incomplete" in response.trace.missing_facts
+    asserted = "[page 2 of 3 missing]\n45 y/o, migraine; MRI normal. MRS requested for reassurance.\n"
+    assert _decide(services, "healthhelp-mrs", asserted).recommendation == "does_not_meet_criteria"
+    research = "[page 2 of 3 missing]\nGBM; MRI indeterminate. MRS for a research protocol only.\n"
+    assert _decide(services, "healthhelp-mrs", research).recommendation == "does_not_meet_criteria"

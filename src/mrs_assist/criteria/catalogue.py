@@ -58,6 +58,11 @@ class FactSpec(BaseModel):
     negated_by: _StrListOrMap = Field(
         default_factory=list, description="Wording that negates the fact (extract)."
     )
+    suspends_closure: bool = Field(
+        default=False,
+        description="Documented (true or unknown), the notes are not the whole record (pages missing): only a "
+        "purpose they assert closes the others; one named without its qualifier may be settled on the missing part.",
+    )
 
     @model_validator(mode="after")
     def _world_matches_role(self) -> FactSpec:

@@ -67,18 +67,22 @@ def resolve_facts(
             resolved[name] = FactValue(name=name, value=None, source="default")
 
     purposes = catalogue.names("purpose")
-    if purposes_stated(resolved, purposes):
+    # Notes that are not the whole record (pages missing) close the other purposes only by one
+    # they assert: a purpose named without its qualifier may be settled on the missing page.
+    partial = any(catalogue.spec(n).suspends_closure and resolved[n].value is not False for n in documented)
+    if purposes_stated(resolved, purposes, asserted_only=partial):
         for p in purposes:
             if p not in documented:
                 resolved[p] = FactValue(name=p, value=False, source="closure")
     return resolved
 
 
-def purposes_stated(facts: Mapping[str, FactValue], purposes: list[str]) -> bool:
-    """Whether the case states a reason for the study: a purpose that is true, or one the
-    notes name without its qualifier (unknown, from the notes, with evidence)."""
+def purposes_stated(facts: Mapping[str, FactValue], purposes: list[str], *, asserted_only: bool = False) -> bool:
+    """Whether the case states a reason for the study: a purpose that is true, or (unless
+    ``asserted_only``) one the notes name without its qualifier (unknown, from the notes, with evidence)."""
     return any(
         (fv := facts.get(p)) is not None
-        and (fv.value is True or (fv.value is None and fv.source == "notes" and bool(fv.evidence)))
+        and (fv.value is True
+             or (not asserted_only and fv.value is None and fv.source == "notes" and bool(fv.evidence)))
         for p in purposes
     )
