@@ -9,6 +9,7 @@ import pytest
 
 from mrs_assist.answer import history
 from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.definition import age_asked
 from mrs_assist.answer.plan import stated_case
 from mrs_assist.answer.requirement import first_alternative, is_sufficiency
 from mrs_assist.answer.scope import foreign_payers
@@ -174,3 +175,65 @@ def test_a_sentence_about_the_policy_is_not_read_as_the_case(services):
     case = stated_case("Under the NIA guideline, a 40-year-old with a known glioma is being worked up for surgery, "
                        "and the surgeon wants MRS. Covered?", services.corpus)
     assert "the surgeon wants MRS" in case
+
+
+# --- session 7: a question read by its structure ------------------------------------------------
+def test_a_stating_sentence_is_read_whole_across_its_commas(services):
+    question = ("HealthHelp: 35-year-old with drug-resistant temporal lobe epilepsy, being worked up for resection; "
+                "MRS is ordered as part of the pre-surgical evaluation. Meets guideline?")
+    case = stated_case(question, services.corpus)
+    assert "epilepsy, being worked up for resection; MRS is ordered" in case
+    assert not case.startswith("HealthHelp") and "Meets" not in case
+    verdict = _verdict(services, question)
+    assert verdict.claim == "yes" and "healthhelp-mrs#indications.2" in verdict.text
+
+
+def test_a_case_stated_only_as_a_hedge_is_not_answered_as_the_bare_indication(services):
+    verdict = _verdict(services, "HealthHelp: 11-year-old, no neurological diagnosis; the order says 'r/o MS?'. "
+                                 "Brain MRS requested. Can it be approved as is?")
+    assert verdict.claim == "depends"
+    assert any(d.startswith("not established: multiple sclerosis") for d in verdict.described)
+
+
+def test_a_hedged_exclusion_is_open_not_absent(services):
+    verdict = _verdict(services, "Metal worker with possible metallic foreign body in the orbit - Cohere non-indication for MRS?")
+    assert verdict.claim == "depends" and "cohere-mrs#non-indications.5" in verdict.text and verdict.checked
+    # documented, it is one
+    assert _verdict(services, "Metal worker with a metallic foreign body in the orbit - Cohere non-indication for MRS?").claim == "yes"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        ("Cohere lists 'neonatal hypoxic ischemic encephalopathy'. Does 'neonatal' mean the patient must be a newborn "
+         "at the time of the request?"),
+        # 'when … is requested' is the condition asked about, not a date
+        "In Cohere's 'neonatal hypoxic ischemic encephalopathy', does the patient have to be a neonate when MRS is requested?",
+        # an age limit asks about the policy's age conditions
+        "Cohere's 'neonatal hypoxic ischemic encephalopathy' — does 'neonatal' cap the patient's age at the time of the request?",
+    ],
+)
+def test_neonatal_hie_names_the_diagnosis_not_an_age_limit(services, question):
+    verdict = _verdict(services, question)
+    assert verdict.claim == "no" and "without requiring: a neonate" in verdict.text and verdict.checked
+
+
+def test_plain_hie_under_cohere_still_needs_a_neonate(services):
+    verdict = _verdict(services, "Does Cohere require the patient to be a neonate for hypoxic ischemic encephalopathy?")
+    assert verdict.claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # the band itself asked about, for the patients its own line names: it may stretch
+        ("HealthHelp: a 24-year-old with special healthcare needs — can the pediatric age ranges stretch to cover them?", "yes"),
+        # this patient asked about: it depends on the special needs being judged to apply
+        ("Under HealthHelp, can a 24-year-old with special healthcare needs be treated under the pediatric definitions?",
+         "depends"),
+        ("HealthHelp: can the pediatric age range stretch to a 30-year-old?", "depends"),
+    ],
+)
+def test_an_age_band_question_is_answered_about_what_it_asks_of(services, question, claim):
+    assert age_asked(question) is not None
+    assert _verdict(services, question).claim == claim

@@ -238,8 +238,9 @@ class Asker:
             return None, []
         read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
-        if not extracted:
-            return None, []
+        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
+        if not extracted and not hedged:
+            return None, []  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
         named = named_indications(plan.indications, plan.case_text, read, catalogue)
         facts = resolve_facts(extracted, named, catalogue)
@@ -255,7 +256,6 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
         described = described_facts({**extracted, **hedged}, catalogue)
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids)
@@ -380,7 +380,9 @@ class Asker:
         note reader finds nothing in it or no criteria are loaded."""
         if self._criteria() is None:
             return None
-        read = {k: v for k, v in self.sources.extract_facts(plan.question).items() if v.value is not None}
+        # an item the question states as possible ("possible metallic foreign body") is read too: open
+        read = {k: v for k, v in self.sources.extract_facts(plan.question).items()
+                if v.value is not None or any(e.modifiers for e in v.evidence)}
         if not read:
             return None
         catalogue = self.sources.catalogue

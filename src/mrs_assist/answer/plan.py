@@ -17,7 +17,7 @@ from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
-from mrs_assist.criteria.questions import indications_in_question
+from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import question_intents
@@ -71,6 +71,18 @@ _EVERY_PAYER = re.compile(
 _PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
 """A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
 does not change what is asked (the current position, not the history)."""
+
+
+AGE_LIMIT = re.compile(
+    r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
+    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
+"""A question whether a policy limits the patient's age ("does 'neonatal' cap the patient's age?")."""
+
+_CONDITION_WHEN = re.compile(
+    r"\bwhen\b(?=(?:\W+[\w'/-]+){0,6}?\W+(?:considered|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
+    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal)\b)", re.I)
+"""A 'when' that asks under what condition ("when will a repeat study be considered reasonable
+and necessary?", "a neonate when MRS is requested"), not for a date."""
 
 
 def _last_sentence(question: str) -> str:
@@ -223,6 +235,20 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     return found if len(found) == 1 else []
 
 
+def most_specific(question: str, indications: list[str], catalogue: Catalogue) -> list[str]:
+    """The indications a question names, less those named only inside another's longer words
+    ("'neonatal hypoxic ischemic encephalopathy'" names HIE of the neonatal period, not HIE as
+    well): the note reader's rule, the most specific match wins."""
+    spans = {name: indication_spans(question, catalogue, name) for name in indications}
+
+    def inside(name: str) -> bool:
+        return bool(spans[name]) and all(
+            any(s <= a and b <= e and (e - s) > (b - a) for other in indications if other != name for s, e in spans[other])
+            for a, b in spans[name])
+
+    return [name for name in indications if not inside(name)]
+
+
 def plan_question(
     question: str,
     policy_ids: Sequence[str] | None,
@@ -244,14 +270,17 @@ def plan_question(
     indications: list[str] = []
     required = None
     asked_words = requirement_words(question)
-    asks_requirement = bool(asked_words)
+    age_limit = bool(AGE_LIMIT.search(question))
+    asks_requirement = bool(asked_words) or age_limit
     if coverage or patient or asks_requirement or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
         loaded = criteria()
         if loaded is not None:
             catalogue, rows, conditions = loaded
-            indications = indications_in_question(question, catalogue, rows)
+            indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
+                if not facts and age_limit:  # "does 'neonatal' cap the patient's age?": the age conditions
+                    facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
                     required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
@@ -270,7 +299,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_PREMISE.sub("", _asking_part(question))),
+        intents=question_intents(_CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question)))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
@@ -325,7 +354,9 @@ def stated_case(question: str, corpus: Corpus) -> str:
         # "HealthHelp calls MRS for stroke experimental." tells the policy, not the case
         said = _PAYER_LEAD.sub("", sentence, 1)
         states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
-        for part in _SEGMENT.findall(_DASH.sub(", ", sentence)):
+        dashed = _DASH.sub(", ", sentence)
+        first, opening = len(fragments), ""
+        for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
                 if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
@@ -335,10 +366,21 @@ def stated_case(question: str, corpus: Corpus) -> str:
                     fragments[-1] += f", {text}"
                 elif _CASE_WORD.search(text) or (states and stated):
                     fragments.append(text)
+                    opening = opening or text
                     kept = True
                     stated = stated or declares
                 else:
                     kept = False
+        if states and opening and len(fragments) > first:
+            # A sentence that states the case is read as one sentence of a note, from its first
+            # case words on (the payer it opens with dropped): the reader's own pairing of a
+            # condition with its purpose ("epilepsy, being worked up for resection; … the
+            # pre-surgical evaluation") and its negation scopes span the commas.
+            whole = dashed[dashed.find(opening):].strip(" .:-'\"")
+            lead = _PAYER_LEAD.match(whole)
+            if lead and named_policies(lead.group(0), corpus):  # "HealthHelp: 35-year-old …"
+                whole = whole[lead.end():]
+            fragments[first:] = [whole]
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
