@@ -237,3 +237,28 @@ def test_plain_hie_under_cohere_still_needs_a_neonate(services):
 def test_an_age_band_question_is_answered_about_what_it_asks_of(services, question, claim):
     assert age_asked(question) is not None
     assert _verdict(services, question).claim == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # epilepsy read without a surgical work-up states why the study is wanted: the tumor
+        # purposes close, and Florida Blue lists no epilepsy use
+        ("Florida Blue: 29-year-old with drug-resistant temporal lobe epilepsy and a negative MRI. The epileptologist "
+         "orders MRS. Medically necessary?", "no", "floridablue-mrs#position"),
+        # HealthHelp lists the pre-surgical use: that is what it turns on ("seizures" asserts nothing)
+        ("HealthHelp, 9-year-old with epilepsy well controlled on one drug. MRS is requested to 'better characterize' "
+         "the seizures. Is this within HealthHelp's indications?", "depends", "pre-surgical evaluation of epilepsy"),
+    ],
+)
+def test_a_condition_read_without_its_purpose_is_the_readers_open_fact(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text
+
+
+def test_every_stating_sentence_is_the_case_once_one_describes_the_patient(services):
+    question = ("NIA: GBM after resection and chemoradiation. The clinic note says 'possible early recurrence vs "
+                "treatment effect on last scan; if next month's MRI is still indeterminate, will get MRS.' The MRS "
+                "order was submitted now. Approve?")
+    assert stated_case(question, services.corpus).startswith("GBM after resection and chemoradiation.")
+    assert _verdict(services, question).claim == "depends"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, setting, stance, terms
+from mrs_assist.answer import coding, definition, exclusion, history, requirement, said, scope, setting, stance, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -139,6 +139,8 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
+        elif (quoted := said.same_asked(plan.question)) and not plan.case_text:
+            response = self._other_names(plan, quoted, top_k)
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
@@ -243,7 +245,11 @@ class Asker:
             return None, []  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
         named = named_indications(plan.indications, plan.case_text, read, catalogue)
-        facts = resolve_facts(extracted, named, catalogue)
+        # a condition the reader read without the purpose a policy needs (unknown, from the notes,
+        # with evidence) goes to the checker too: it states why the study is wanted, so the other
+        # purposes close; a bare name it could not read (source "mention") does not
+        opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
+        facts = resolve_facts({**extracted, **opened}, named, catalogue)
         cases, ids = [], []
         for pid in policy_ids:
             policy = self.sources.policies[pid]
@@ -365,6 +371,18 @@ class Asker:
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
         return None
+
+    def _other_names(self, plan: QueryPlan, quoted: list[str], top_k: int) -> AskResponse | None:
+        """'Is 1H-MRS the same service?': from each asked policy's list of other names (``answer.said``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lists = []
+        for clause in self.corpus.clauses():
+            if clause.policy_id in policy_ids and not clause.deleted and said.NAMES_LIST.search(clause.text):
+                unit = self.structure.unit(clause.id)
+                if unit and unit[0] == clause.id:
+                    parent, *items = self._citations(unit)
+                    lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
+        return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
         """The clause that heads a policy's indications, else each indication's own clause."""
@@ -518,6 +536,22 @@ class Asker:
                     citation = self._citations([hit.clause_id])[0]
                     payer = self.corpus.documents[hit.policy_id].meta.payer
                     return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
+        current = [h for h in hits[:3] if not self._kinds(h.clause_id) & (verdicts.NEVER_DECIDE | verdicts.HISTORY_KINDS)]
+        if said.exists_asked(plan.question):  # "Is there an NCD …?" and a clause says none was found
+            for hit in current:
+                citation = self._citations([hit.clause_id])[0]
+                verdict = said.from_none_found(plan.question, self.corpus.documents[hit.policy_id].meta.payer, citation)
+                if verdict is not None:
+                    return verdict, [citation]
+        if said.conditions_asked(plan.question) and not plan.intents & _PAST:
+            for hit in [h for h in hits[:LIST_REACH] if h in current]:
+                unit = self.structure.unit(hit.clause_id)
+                if unit:
+                    parent, *items = self._citations(unit)
+                    payer = self.corpus.documents[parent.policy_id].meta.payer
+                    verdict = said.from_conditions(payer, parent, items)
+                    if verdict is not None:
+                        return verdict, [parent, *items]
         wanted = plan.intents & _METADATA
         best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
         metadata = best is not None

@@ -43,6 +43,8 @@ def named_indications(indications: list[str], case_text: str, read: Mapping[str,
         fact = read.get(name)
         if fact is not None and (fact.value is not None or any(e.modifiers for e in fact.evidence)):
             continue
+        if fact is not None and fact.evidence and getattr(fact, "source", "notes") == "notes":
+            continue  # read and left open on purpose ("epilepsy" with no surgical work-up): the reader's
         mentions = indication_spans(case_text, catalogue, name)
         if mentions and all(any(s <= a and b <= e for s, e in spans) for a, b in mentions):
             continue

@@ -343,6 +343,7 @@ def stated_case(question: str, corpus: Corpus) -> str:
     """
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
     fragments: list[str] = []
+    blocks: list[tuple[int, int, str]] = []  # per sentence: its fragments' slice, and itself whole if it states
     kept = False
     stated = False
     for sentence in _sentences(without_set_aside(question)):
@@ -362,25 +363,30 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue
+                opening = opening or text
                 if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
                     fragments[-1] += f", {text}"
                 elif _CASE_WORD.search(text) or (states and stated):
                     fragments.append(text)
-                    opening = opening or text
                     kept = True
                     stated = stated or declares
                 else:
                     kept = False
-        if states and opening and len(fragments) > first:
+        whole = ""
+        if states and opening:
             # A sentence that states the case is read as one sentence of a note, from its first
-            # case words on (the payer it opens with dropped): the reader's own pairing of a
-            # condition with its purpose ("epilepsy, being worked up for resection; … the
-            # pre-surgical evaluation") and its negation scopes span the commas.
+            # words past the payer it opens with: the reader's own pairing of a condition with its
+            # purpose ("epilepsy, being worked up for resection; … the pre-surgical evaluation")
+            # and its negation scopes span the commas.
             whole = dashed[dashed.find(opening):].strip(" .:-'\"")
             lead = _PAYER_LEAD.match(whole)
             if lead and named_policies(lead.group(0), corpus):  # "HealthHelp: 35-year-old …"
                 whole = whole[lead.end():]
-            fragments[first:] = [whole]
+        blocks.append((first, len(fragments), whole))
+    # Once one stating sentence describes the patient, every stating sentence is the case, the
+    # ones before it too ("NIA: GBM after resection and chemoradiation. The note says …").
+    fragments = [piece for start, end, whole in blocks
+                 for piece in ([whole] if whole and (stated or end > start) else fragments[start:end])]
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
