@@ -262,3 +262,51 @@ def test_every_stating_sentence_is_the_case_once_one_describes_the_patient(servi
                 "order was submitted now. Approve?")
     assert stated_case(question, services.corpus).startswith("GBM after resection and chemoradiation.")
     assert _verdict(services, question).claim == "depends"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "opens"),
+    [
+        # a yes answers the predicate asked, not coverage
+        ("Does NIA consider MRS investigational for epilepsy?", "yes", "Yes — National Imaging"),
+        ("Is MRS for glioma grading experimental under NIA?", "yes", "Yes — National Imaging"),
+        ("Does HealthHelp consider MRS investigational for multiple sclerosis?", "no",
+         "No — not called experimental/investigational; HealthHelp"),
+        ("Does Florida Blue deny MRS for multiple sclerosis?", "yes", "Yes — multiple sclerosis is not among"),
+        ("Is MRS for MS not covered by Florida Blue?", "yes", "Yes — multiple sclerosis is not among"),
+        ("Cohere: brain MRI 6 weeks ago, no treatment since and no new symptoms. Does Cohere deny MRS in that case?",
+         "yes", "Yes — as the question states the case, it does not meet"),
+        # both asked: the coverage claim, as before
+        ("NIA member, MRS requested as part of seizure focus workup before epilepsy surgery. Approvable or still E/I?",
+         "no", "No —"),
+        ("Is MRS covered by HealthHelp for multiple sclerosis?", "yes", "Yes — HealthHelp"),
+    ],
+)
+def test_a_yes_answers_the_predicate_the_question_asks(services, question, claim, opens):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and verdict.text.startswith(opens) and verdict.checked
+
+
+def test_a_patient_who_denies_a_symptom_is_no_denial_asked():
+    from mrs_assist.answer.polarity import asked_predicate
+
+    assert asked_predicate("Patient denies headaches; is MRS covered by HealthHelp for MS?") == "covered"
+    assert asked_predicate("Would Cohere deny MRS here?") == "denied"
+
+
+def test_one_side_of_a_differential_is_a_possibility_not_the_diagnosis(services):
+    verdict = _verdict(services, "NIA: 30-year-old with a new brain lesion, MS plaque vs tumor on MRI. "
+                                 "MRS to sort it out. Covered?")
+    assert verdict.claim != "no"  # not denied as MS, which NIA does not list
+
+
+def test_no_listed_indication_is_named_as_such_not_by_the_region_check(services):
+    verdict = _verdict(services, "Under NIA, is MRS covered for a patient with multiple sclerosis?")
+    assert verdict.claim == "no" and "none of its listed indications applies" in verdict.text
+    assert "region other than the brain" not in verdict.text
+
+
+def test_a_purpose_the_question_denies_is_not_the_purpose_asked(services):
+    assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy without any prognosis question — "
+                              "covered?").claim == "only_if"
+    assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy to assess prognosis — covered?").claim == "yes"

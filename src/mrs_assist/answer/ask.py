@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, definition, exclusion, history, requirement, said, scope, setting, stance, terms
+from mrs_assist.answer import (
+    coding, definition, exclusion, history, polarity, requirement, said, scope, setting, stance, terms,
+)
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -201,13 +203,16 @@ class Asker:
         policy_ids = plan.decided_policies
         if not policy_ids:
             return None
-        verdict, citations = self._checker_verdict(plan, policy_ids)
+        verdict, citations, investigational = self._checker_verdict(plan, policy_ids)
         coverage, more = self._matrix_answer(plan, policy_ids)
         if verdict is None:
             if not more:
                 return None
             cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
             verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
+            investigational = any(c.status == "investigational" for c in cells)
+        if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
+            verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -234,15 +239,16 @@ class Asker:
             citations = _merge(citations, extra)
         return AskResponse(answer=body, citations=citations, mode="extractive", verdict=verdict)
 
-    def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation]]:
-        """The stated case's outcome under each policy, or (None, []) when it states no facts."""
+    def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation], bool]:
+        """The stated case's outcome under each policy, its citations and whether a policy denies
+        it as experimental/investigational; (None, [], False) when it states no facts."""
         if not plan.case_text:
-            return None, []
+            return None, [], False
         read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
         hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
         if not extracted and not hedged:
-            return None, []  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
+            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
         named = named_indications(plan.indications, plan.case_text, read, catalogue)
         # a condition the reader read without the purpose a policy needs (unknown, from the notes,
@@ -250,13 +256,14 @@ class Asker:
         # purposes close; a bare name it could not read (source "mention") does not
         opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
         facts = resolve_facts({**extracted, **opened}, named, catalogue)
-        cases, ids = [], []
+        cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
             deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
+            investigational |= evaluation.outcome == "does_not_meet_criteria" and bool(evaluation.investigational)
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
                 deciding=deciding, flags=flags,
@@ -264,7 +271,7 @@ class Asker:
             ))
         described = described_facts({**extracted, **hedged}, catalogue)
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
-        return verdict, self._citations(ids)
+        return verdict, self._citations(ids), investigational
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Do NIA and Florida Blue cover the same indications?': every indication row of the
