@@ -310,3 +310,24 @@ def test_a_purpose_the_question_denies_is_not_the_purpose_asked(services):
     assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy without any prognosis question — "
                               "covered?").claim == "only_if"
     assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy to assess prognosis — covered?").claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # an alternative is not a requirement: Cohere takes a mass, known or suspected, or a known tumor
+        ("Does Cohere require a known brain tumor for biopsy guidance?", "no", "it accepts either"),
+        ("Does Cohere require a known brain tumor?", "no", "none of Cohere Health (cohere-mrs) listed indications requires"),
+        ("Does HealthHelp need a known brain tumor for biopsy guidance?", "yes", "requires, for MRS to guide"),
+        # what else is required names the other conditions, not the alternative to the one asked
+        ("Is a suspected brain mass enough for Cohere to approve MRS for biopsy guidance?", "no",
+         "also requires: conventional MRI or CT is inconclusive (non-diagnostic or indeterminate) ["),
+    ],
+)
+def test_a_condition_offered_as_one_alternative_is_not_required(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+def test_where_a_struck_item_was_listed_is_not_what_is_asked():
+    assert history.still_asked("Does NIA still list cystic lesions among its MRS indications?") == "cystic lesions"
