@@ -611,8 +611,19 @@ class Asker:
         chat_model = self.sources.chat_model
         if chat_model is None or not response.citations:
             return response
-        from mrs_assist.answer.llm import phrase_answer
+        from mrs_assist.answer.llm import phrasable, phrase_answer, phrase_verdict
 
+        if phrasable(response.verdict):  # a decided verdict: the model may reword that sentence only
+            verdict, problems = phrase_verdict(
+                chat_model, plan.question, response.verdict, response.citations, corpus=self.corpus,
+                prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
+            )
+            if problems:
+                log.info("model verdict rejected: %s", ", ".join(sorted({p.code for p in problems})))
+            if verdict.text == response.verdict.text:
+                return response
+            answer = response.answer.replace(response.verdict.text, verdict.text, 1)
+            return response.model_copy(update={"verdict": verdict, "answer": answer, "mode": "llm"})
         phrased, problems = phrase_answer(
             chat_model, plan.question, response.citations, response.answer,
             corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
