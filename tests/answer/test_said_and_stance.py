@@ -186,3 +186,27 @@ def test_topics_the_policies_never_set(question, topic):
     from mrs_assist.answer.scope import unset_topics
 
     assert [t.name for t in unset_topics(question)] == ([topic] if topic else [])
+
+
+@pytest.mark.parametrize(
+    ("question", "clause"),
+    [
+        ("Can I deny, or approve, a spinal cord MRS request by citing the Magellan digest as the criteria?",
+         "magellan-mrs-digest#cord-lesions.1"),
+        ("A surgeon cites the Magellan digest to justify lumbar disc MRS before fusion. Can a reviewer approve on "
+         "that basis?", "magellan-mrs-digest#discogenic-pain.3"),
+    ],
+)
+def test_the_digest_is_never_the_basis_of_a_decision(services, question, clause):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == "no" and "never a source of criteria" in verdict.text and verdict.checked
+    assert verdict.claims[0].clause_ids == [clause]
+
+
+def test_the_magellan_digest_names_the_digest_not_nias_guideline(services):
+    plan = services.asker.plan(AskRequest(question="Does the Magellan digest consider MRS for discogenic pain investigational?"))
+    assert plan.named == ["magellan-mrs-digest"] and plan.decided_policies == []
+    # NIA named in its own words stays named
+    plan = services.asker.plan(AskRequest(question="Can I cite the Magellan digest to approve MRS of a cervical cord MS "
+                                                   "plaque under the NIA brain MRS guideline?"))
+    assert "nia-brain-mrs" in plan.named

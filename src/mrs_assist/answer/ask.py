@@ -145,6 +145,8 @@ class Asker:
             response = self._other_names(plan, quoted, top_k)
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
+        elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
+            response = self._literature_basis(plan, top_k)
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
@@ -377,6 +379,18 @@ class Asker:
             verdict = history.from_history_deleted(asked, payer, pid, entries, [spell_out(t) for t in current])
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
+        return None
+
+    def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Can I approve by citing the digest?': no, a literature document sets no criteria (``answer.said``)."""
+        for pid in plan.named:
+            sections: dict[str, list[Citation]] = {}
+            for c in self._citations([c.id for c in self.corpus.clauses() if c.policy_id == pid
+                                      and not self._kinds(c.id) & verdicts.NEVER_DECIDE]):
+                sections.setdefault(c.clause_id.rpartition(".")[0], []).append(c)
+            verdict = said.from_literature_basis(plan.question, self.corpus.documents[pid].meta.payer, sections)
+            if verdict is not None:
+                return self._answered(plan, [pid], verdict, top_k)
         return None
 
     def _other_names(self, plan: QueryPlan, quoted: list[str], top_k: int) -> AskResponse | None:

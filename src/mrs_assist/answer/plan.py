@@ -18,7 +18,7 @@ from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
-from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
+from mrs_assist.retrieve.policies import LITERATURE, detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import question_intents
 
@@ -249,6 +249,24 @@ def most_specific(question: str, indications: list[str], catalogue: Catalogue) -
     return [name for name in indications if not inside(name)]
 
 
+def _literature_subject(question: str, named: list[str], corpus: Corpus) -> list[str]:
+    """``named`` less the guidelines named only by a name they share with a literature document
+    the question names as such ("the Magellan digest" names the digest, not NIA's guideline)."""
+    if not LITERATURE.search(question):
+        return named
+    literature = [pid for pid in named if corpus.documents[pid].meta.kind != "guideline"]
+    if not literature:
+        return named
+    shared = {n.lower() for pid in literature for n in (corpus.documents[pid].meta.payer, *corpus.documents[pid].meta.payer_aliases)}
+
+    def own_name(pid: str) -> bool:
+        meta = corpus.documents[pid].meta
+        names = [n for n in (meta.payer, *meta.payer_aliases, pid) if n.lower() not in shared]
+        return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", question, re.I) for n in names)
+
+    return [pid for pid in named if pid in literature or own_name(pid)]
+
+
 def plan_question(
     question: str,
     policy_ids: Sequence[str] | None,
@@ -263,7 +281,7 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = named_policies(question, corpus) or _lead_initials(question, corpus)
+    named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))

@@ -118,3 +118,39 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
                          clause_ids=[i.clause_id]) for i in items]
     verdict = render(lead, rows, "list", "only_if")
     return verdict.model_copy(update={"claims": [VerdictClaim(text=lead, clause_ids=[parent.clause_id]), *rows]})
+
+
+# --- literature as the basis of a decision ------------------------------------------------------
+_BASIS_ASKED = re.compile(
+    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:criteria|criterion|"
+    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on)\b", re.I)
+_GUIDELINES = re.compile(r"\bclinical guidelines?\b", re.I)
+_TOPIC = re.compile(r"[a-z]{4,}")
+_COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "reviewer", "request", "requests",
+                     "basis", "cite", "cites", "citing", "criteria", "guideline", "guidelines", "clinical", "with",
+                     "that", "this", "before", "patient", "justify", "deny"})
+
+
+def basis_asked(question: str) -> bool:
+    """True when the question asks whether a document may be the basis of a decision ("can I
+    cite the digest to approve …?")."""
+    return bool(_BASIS_ASKED.search(question))
+
+
+def from_literature_basis(question: str, payer: str, sections: dict[str, list[Citation]]) -> Verdict | None:
+    """No: a literature document is no source of criteria (DESIGN) — said with its own sentence
+    on what its clinical guidelines include, from the section on the question's topic
+    (``sections``: section id → its clauses); None when no section shares the topic."""
+    asked = set(_TOPIC.findall(question.lower())) - _COMMON
+    best, share = None, 0
+    for clauses in sections.values():
+        words = {w for c in clauses for w in _TOPIC.findall(c.text.lower())}
+        stated = [(c, m) for c in clauses for m in re.finditer(r"[^.]*\bclinical guidelines?\b[^.]*\.", c.text)]
+        if stated and len(asked & words) > share:
+            best, share = stated[0], len(asked & words)
+    if best is None:
+        return None
+    clause, sentence = best
+    text = (f"No — {payer} ({clause.policy_id}) is literature, not a coverage policy, and never a source of criteria; "
+            f'it writes: "{sentence.group(0).strip()}" [{clause.clause_id}].')
+    return render("", [VerdictClaim(text=text, clause_ids=[clause.clause_id])], "clause", "no")
