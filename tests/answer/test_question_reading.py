@@ -331,3 +331,16 @@ def test_a_condition_offered_as_one_alternative_is_not_required(services, questi
 
 def test_where_a_struck_item_was_listed_is_not_what_is_asked():
     assert history.still_asked("Does NIA still list cystic lesions among its MRS indications?") == "cystic lesions"
+
+
+def test_a_stated_cases_time_is_not_a_date_asked(services):
+    question = ("Florida Blue: known GBM treated 1 year ago, MRI shows new enhancement — tumor recurrence or radiation "
+                "necrosis? MRS requested. Covered?")
+    assert "date" not in services.asker.plan(AskRequest(question=question)).intents
+    assert _verdict(services, question).claim == "yes"
+    assert "date" in services.asker.plan(AskRequest(question="What year did Florida Blue revise its position?")).intents
+
+
+def test_both_covering_asks_each_payer(services):
+    verdict = _verdict(services, "Do Cohere and Florida Blue both cover MRS for tumor recurrence versus radiation necrosis?")
+    assert verdict.claim == "yes" and verdict.text.startswith("Yes — each of the 2 payers covers it")

@@ -65,7 +65,8 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
 
 _EVERY_PAYER = re.compile(
     r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
-    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
+    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
+    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
 
 
 _PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
@@ -77,6 +78,10 @@ AGE_LIMIT = re.compile(
     r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
     r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
 """A question whether a policy limits the patient's age ("does 'neonatal' cap the patient's age?")."""
+
+_AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
+                  r"(?:ago|prior|earlier|before|later|since)\b", re.I)
+"""A stated case's time ("GBM treated 1 year ago") is the case's, not a date the question asks."""
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?=(?:\W+[\w'/-]+){0,6}?\W+(?:considered|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
@@ -317,7 +322,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question)))),
+        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question))))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
