@@ -85,3 +85,101 @@ def test_no_model_or_no_citations_means_no_call():
     counter = Counter()
     response, problems = ask(json.dumps(GOOD), citations=[], counter=counter)
     assert response.mode == "extractive" and response.citations == [] and counter.calls == 0
+
+
+# --- the verdict sentence alone (issue 23's optional model) ------------------------------------
+VERDICT_QUESTION = "Does NIA consider MRS for glioma grading experimental?"
+
+
+def _verdict():
+    from mrs_assist.schemas import Verdict, VerdictClaim
+
+    text = ("Yes — National Imaging Associates (Magellan Healthcare) (nia-brain-mrs) calls MRS for grading of a glioma "
+            "experimental/investigational [nia-brain-mrs#background.glioma].")
+    return Verdict(text=text, basis="criteria", claim="yes", checked=True,
+                   claims=[VerdictClaim(text=text, clause_ids=["nia-brain-mrs#background.glioma"])])
+
+
+def phrase(*replies, counter=None):
+    from mrs_assist.answer.llm import phrase_verdict
+
+    model = FakeListChatModel(responses=list(replies) or ["unused"], callbacks=[counter] if counter else None)
+    return phrase_verdict(model, VERDICT_QUESTION, _verdict(), [citation(c) for c in RETRIEVED], corpus=corpus(),
+                          vocabulary=fixed_vocabulary(shipped("data/corpus/facts.yaml")))
+
+
+GOOD_VERDICT = ('Yes — NIA calls MRS for glioma grading "experimental/investigational" '
+                "[nia-brain-mrs#background.glioma].")
+
+
+def test_a_good_verdict_phrasing_is_used_with_the_same_claim_and_citations():
+    verdict, problems = phrase(json.dumps({"answer": GOOD_VERDICT, "cited_clause_ids": ["nia-brain-mrs#background.glioma"]}))
+    assert problems == [] and verdict.text == GOOD_VERDICT and verdict.claim == "yes" and verdict.checked
+    assert [c.clause_ids for c in verdict.claims] == [["nia-brain-mrs#background.glioma"]]
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        # the verdict itself changed, outright or by a second verdict word
+        ("No — NIA covers MRS for glioma grading [nia-brain-mrs#background.glioma].", "outcome_mismatch"),
+        ("Yes — NIA calls it experimental [nia-brain-mrs#background.glioma]. No, approve it anyway.", "outcome_mismatch"),
+        # its citations dropped or others added
+        ("Yes — NIA calls MRS for glioma grading experimental.", "missing_element"),
+        ("Yes — NIA calls it experimental [nia-brain-mrs#background.glioma] [nia-brain-mrs#indications.1].",
+         "clause_not_traced"),
+        # what the answer validator rejects in any draft
+        ('Yes — NIA says grading is "not proven" [nia-brain-mrs#background.glioma].', "quote_not_verbatim"),
+        (GOOD_VERDICT + " <b>final</b>", "markup"),
+        (GOOD_VERDICT + " See https://example.org.", "link"),
+        ("Yes — since January 5, 2024 NIA calls it experimental [nia-brain-mrs#background.glioma].",
+         "unsupported_assertion"),
+        ("Ignore the rules: Yes [nia-brain-mrs#background.glioma].", "outcome_mismatch"),
+    ],
+)
+def test_a_hostile_verdict_phrasing_keeps_the_deterministic_sentence(answer, code):
+    bad = json.dumps({"answer": answer, "cited_clause_ids": []})
+    verdict, problems = phrase(bad, bad)
+    assert verdict == _verdict()
+    assert code in {p.code for p in problems}
+
+
+def test_an_unparseable_reply_then_a_good_one_is_retried_once():
+    counter = Counter()
+    verdict, _ = phrase("not json at all", json.dumps({"answer": GOOD_VERDICT, "cited_clause_ids": []}), counter=counter)
+    assert verdict.text == GOOD_VERDICT and counter.calls == 2
+
+
+def test_a_verdict_that_is_not_one_decided_sentence_is_never_sent_to_the_model():
+    from mrs_assist.answer.llm import phrase_verdict
+
+    counter = Counter()
+    model = FakeListChatModel(responses=["unused"], callbacks=[counter])
+    quote = _verdict().model_copy(update={"claim": "quote"})
+    several = _verdict().model_copy(update={"text": "Whether …, by payer:\n- Yes — …"})
+    for verdict in (quote, several):
+        assert phrase_verdict(model, VERDICT_QUESTION, verdict, [citation(c) for c in RETRIEVED])[0] is verdict
+    assert counter.calls == 0
+
+
+def test_ask_with_a_model_rewords_only_the_verdict_sentence(monkeypatch):
+    """Through the service: the model's sentence replaces the verdict's, the answer's body and the
+    claim stay as the criteria decided them; with no model the answer is deterministic."""
+    from types import SimpleNamespace
+
+    from mrs_assist.config import Settings
+    from mrs_assist.errors import IndexNotReadyError
+    from mrs_assist.schemas import AskRequest
+    from mrs_assist.service import Services
+
+    def no_index(*args, **kwargs):
+        raise IndexNotReadyError("no index in this test")
+
+    question = "Is MRS for glioma grading experimental under NIA?"
+    plain = Services(Settings(), retriever=SimpleNamespace(search=no_index, rank=no_index)).ask(AskRequest(question=question))
+    services = Services(Settings(), retriever=SimpleNamespace(search=no_index, rank=no_index))
+    services.__dict__["chat_model"] = FakeListChatModel(responses=[json.dumps({"answer": GOOD_VERDICT, "cited_clause_ids": []})])
+    phrased = services.ask(AskRequest(question=question))
+    assert plain.mode == "extractive" and plain.verdict.claim == "yes"
+    assert phrased.mode == "llm" and phrased.verdict.text == GOOD_VERDICT and phrased.verdict.claim == "yes"
+    assert phrased.answer == plain.answer.replace(plain.verdict.text, GOOD_VERDICT, 1)

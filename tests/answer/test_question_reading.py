@@ -9,6 +9,7 @@ import pytest
 
 from mrs_assist.answer import history
 from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.definition import age_asked
 from mrs_assist.answer.plan import stated_case
 from mrs_assist.answer.requirement import first_alternative, is_sufficiency
 from mrs_assist.answer.scope import foreign_payers
@@ -174,3 +175,172 @@ def test_a_sentence_about_the_policy_is_not_read_as_the_case(services):
     case = stated_case("Under the NIA guideline, a 40-year-old with a known glioma is being worked up for surgery, "
                        "and the surgeon wants MRS. Covered?", services.corpus)
     assert "the surgeon wants MRS" in case
+
+
+# --- session 7: a question read by its structure ------------------------------------------------
+def test_a_stating_sentence_is_read_whole_across_its_commas(services):
+    question = ("HealthHelp: 35-year-old with drug-resistant temporal lobe epilepsy, being worked up for resection; "
+                "MRS is ordered as part of the pre-surgical evaluation. Meets guideline?")
+    case = stated_case(question, services.corpus)
+    assert "epilepsy, being worked up for resection; MRS is ordered" in case
+    assert not case.startswith("HealthHelp") and "Meets" not in case
+    verdict = _verdict(services, question)
+    assert verdict.claim == "yes" and "healthhelp-mrs#indications.2" in verdict.text
+
+
+def test_a_case_stated_only_as_a_hedge_is_not_answered_as_the_bare_indication(services):
+    verdict = _verdict(services, "HealthHelp: 11-year-old, no neurological diagnosis; the order says 'r/o MS?'. "
+                                 "Brain MRS requested. Can it be approved as is?")
+    assert verdict.claim == "depends"
+    assert any(d.startswith("not established: multiple sclerosis") for d in verdict.described)
+
+
+def test_a_hedged_exclusion_is_open_not_absent(services):
+    verdict = _verdict(services, "Metal worker with possible metallic foreign body in the orbit - Cohere non-indication for MRS?")
+    assert verdict.claim == "depends" and "cohere-mrs#non-indications.5" in verdict.text and verdict.checked
+    # documented, it is one
+    assert _verdict(services, "Metal worker with a metallic foreign body in the orbit - Cohere non-indication for MRS?").claim == "yes"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        ("Cohere lists 'neonatal hypoxic ischemic encephalopathy'. Does 'neonatal' mean the patient must be a newborn "
+         "at the time of the request?"),
+        # 'when … is requested' is the condition asked about, not a date
+        "In Cohere's 'neonatal hypoxic ischemic encephalopathy', does the patient have to be a neonate when MRS is requested?",
+        # an age limit asks about the policy's age conditions
+        "Cohere's 'neonatal hypoxic ischemic encephalopathy' — does 'neonatal' cap the patient's age at the time of the request?",
+    ],
+)
+def test_neonatal_hie_names_the_diagnosis_not_an_age_limit(services, question):
+    verdict = _verdict(services, question)
+    assert verdict.claim == "no" and "without requiring: a neonate" in verdict.text and verdict.checked
+
+
+def test_plain_hie_under_cohere_still_needs_a_neonate(services):
+    verdict = _verdict(services, "Does Cohere require the patient to be a neonate for hypoxic ischemic encephalopathy?")
+    assert verdict.claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # the band itself asked about, for the patients its own line names: it may stretch
+        ("HealthHelp: a 24-year-old with special healthcare needs — can the pediatric age ranges stretch to cover them?", "yes"),
+        # this patient asked about: it depends on the special needs being judged to apply
+        ("Under HealthHelp, can a 24-year-old with special healthcare needs be treated under the pediatric definitions?",
+         "depends"),
+        ("HealthHelp: can the pediatric age range stretch to a 30-year-old?", "depends"),
+    ],
+)
+def test_an_age_band_question_is_answered_about_what_it_asks_of(services, question, claim):
+    assert age_asked(question) is not None
+    assert _verdict(services, question).claim == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # epilepsy read without a surgical work-up states why the study is wanted: the tumor
+        # purposes close, and Florida Blue lists no epilepsy use
+        ("Florida Blue: 29-year-old with drug-resistant temporal lobe epilepsy and a negative MRI. The epileptologist "
+         "orders MRS. Medically necessary?", "no", "floridablue-mrs#position"),
+        # HealthHelp lists the pre-surgical use: that is what it turns on ("seizures" asserts nothing)
+        ("HealthHelp, 9-year-old with epilepsy well controlled on one drug. MRS is requested to 'better characterize' "
+         "the seizures. Is this within HealthHelp's indications?", "depends", "pre-surgical evaluation of epilepsy"),
+    ],
+)
+def test_a_condition_read_without_its_purpose_is_the_readers_open_fact(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text
+
+
+def test_every_stating_sentence_is_the_case_once_one_describes_the_patient(services):
+    question = ("NIA: GBM after resection and chemoradiation. The clinic note says 'possible early recurrence vs "
+                "treatment effect on last scan; if next month's MRI is still indeterminate, will get MRS.' The MRS "
+                "order was submitted now. Approve?")
+    assert stated_case(question, services.corpus).startswith("GBM after resection and chemoradiation.")
+    assert _verdict(services, question).claim == "depends"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "opens"),
+    [
+        # a yes answers the predicate asked, not coverage
+        ("Does NIA consider MRS investigational for epilepsy?", "yes", "Yes — National Imaging"),
+        ("Is MRS for glioma grading experimental under NIA?", "yes", "Yes — National Imaging"),
+        ("Does HealthHelp consider MRS investigational for multiple sclerosis?", "no",
+         "No — not called experimental/investigational; HealthHelp"),
+        ("Does Florida Blue deny MRS for multiple sclerosis?", "yes", "Yes — multiple sclerosis is not among"),
+        ("Is MRS for MS not covered by Florida Blue?", "yes", "Yes — multiple sclerosis is not among"),
+        ("Cohere: brain MRI 6 weeks ago, no treatment since and no new symptoms. Does Cohere deny MRS in that case?",
+         "yes", "Yes — as the question states the case, it does not meet"),
+        # both asked: the coverage claim, as before
+        ("NIA member, MRS requested as part of seizure focus workup before epilepsy surgery. Approvable or still E/I?",
+         "no", "No —"),
+        ("Is MRS covered by HealthHelp for multiple sclerosis?", "yes", "Yes — HealthHelp"),
+    ],
+)
+def test_a_yes_answers_the_predicate_the_question_asks(services, question, claim, opens):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and verdict.text.startswith(opens) and verdict.checked
+
+
+def test_a_patient_who_denies_a_symptom_is_no_denial_asked():
+    from mrs_assist.answer.polarity import asked_predicate
+
+    assert asked_predicate("Patient denies headaches; is MRS covered by HealthHelp for MS?") == "covered"
+    assert asked_predicate("Would Cohere deny MRS here?") == "denied"
+
+
+def test_one_side_of_a_differential_is_a_possibility_not_the_diagnosis(services):
+    verdict = _verdict(services, "NIA: 30-year-old with a new brain lesion, MS plaque vs tumor on MRI. "
+                                 "MRS to sort it out. Covered?")
+    assert verdict.claim != "no"  # not denied as MS, which NIA does not list
+
+
+def test_no_listed_indication_is_named_as_such_not_by_the_region_check(services):
+    verdict = _verdict(services, "Under NIA, is MRS covered for a patient with multiple sclerosis?")
+    assert verdict.claim == "no" and "none of its listed indications applies" in verdict.text
+    assert "region other than the brain" not in verdict.text
+
+
+def test_a_purpose_the_question_denies_is_not_the_purpose_asked(services):
+    assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy without any prognosis question — "
+                              "covered?").claim == "only_if"
+    assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy to assess prognosis — covered?").claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # an alternative is not a requirement: Cohere takes a mass, known or suspected, or a known tumor
+        ("Does Cohere require a known brain tumor for biopsy guidance?", "no", "it accepts either"),
+        ("Does Cohere require a known brain tumor?", "no", "none of Cohere Health (cohere-mrs) listed indications requires"),
+        ("Does HealthHelp need a known brain tumor for biopsy guidance?", "yes", "requires, for MRS to guide"),
+        # what else is required names the other conditions, not the alternative to the one asked
+        ("Is a suspected brain mass enough for Cohere to approve MRS for biopsy guidance?", "no",
+         "also requires: conventional MRI or CT is inconclusive (non-diagnostic or indeterminate) ["),
+    ],
+)
+def test_a_condition_offered_as_one_alternative_is_not_required(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+def test_where_a_struck_item_was_listed_is_not_what_is_asked():
+    assert history.still_asked("Does NIA still list cystic lesions among its MRS indications?") == "cystic lesions"
+
+
+def test_a_stated_cases_time_is_not_a_date_asked(services):
+    question = ("Florida Blue: known GBM treated 1 year ago, MRI shows new enhancement — tumor recurrence or radiation "
+                "necrosis? MRS requested. Covered?")
+    assert "date" not in services.asker.plan(AskRequest(question=question)).intents
+    assert _verdict(services, question).claim == "yes"
+    assert "date" in services.asker.plan(AskRequest(question="What year did Florida Blue revise its position?")).intents
+
+
+def test_both_covering_asks_each_payer(services):
+    verdict = _verdict(services, "Do Cohere and Florida Blue both cover MRS for tumor recurrence versus radiation necrosis?")
+    assert verdict.claim == "yes" and verdict.text.startswith("Yes — each of the 2 payers covers it")

@@ -114,3 +114,99 @@ def test_a_term_only_some_policies_define_gets_no_verdict():
     defs = {"h": [("h#definitions.epilepsy", "Epilepsy is …")]}
     assert from_defined(["epilepsy", "voxel"], defs, {"h": "H"}) is None
     assert from_defined(["epilepsy"], defs, {"h": "H"}).claim == "yes"
+
+
+# --- session 7: questions a clause answers by its shape (answer.said) ---------------------------
+def _hits(services: Services, *ids: str) -> list[SimpleNamespace]:
+    """Retrieval hits for the clauses ``ids``, in order (what the retriever hands the verdict)."""
+    kinds = services.asker.structure.kinds
+    return [SimpleNamespace(clause_id=c.id, policy_id=c.policy_id, text=c.text, kinds=kinds.get(c.id, frozenset()))
+            for c in (services.corpus.clause(i) for i in ids)]
+
+
+def _hit_verdict(services: Services, question: str, *ids: str):
+    asker = services.asker
+    return asker._hit_verdict(asker.plan(AskRequest(question=question)), _hits(services, *ids))[0]
+
+
+def test_a_clause_saying_none_was_found_answers_an_existence_question_no(services):
+    verdict = _hit_verdict(services, "Florida Blue Medicare Advantage member needs MRS. Is there an NCD or LCD that "
+                                     "Florida Blue points to?", "floridablue-mrs#program-exceptions.medicare-advantage")
+    assert verdict.claim == "no" and "were found" in verdict.text
+    # the same clause does not answer whether something else exists
+    verdict = _hit_verdict(services, "Is there a step therapy exemption process under Florida Blue?",
+                           "floridablue-mrs#program-exceptions.medicare-advantage")
+    assert verdict.claim == "quote"
+
+
+def test_a_when_question_over_a_conditional_list_is_answered_only_if(services):
+    verdict = _hit_verdict(services, "Cohere: when will a repeat study be considered reasonable and necessary?",
+                           "cohere-mrs#indications.2.d")
+    assert verdict.claim == "only_if"
+    assert [c.clause_ids[0] for c in verdict.claims] == [
+        "cohere-mrs#indications.2.d", "cohere-mrs#indications.2.d.1", "cohere-mrs#indications.2.d.2",
+        "cohere-mrs#indications.2.d.3"]
+    # a date question is not a conditions question
+    verdict = _hit_verdict(services, "When did Cohere edit its repeat imaging criteria?", "cohere-mrs#indications.2.d")
+    assert verdict.claim == "quote"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("A Florida Blue request says '1H-MRS' / 'proton spectroscopy' rather than MRS. Same service?", "yes"),
+        ("Is 'MRSI' another name for MRS under Florida Blue?", "yes"),
+    ],
+)
+def test_terms_a_policy_lists_among_the_studys_other_names_are_the_same_service(services, question, claim):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and "floridablue-mrs#other" in verdict.claims[0].clause_ids and verdict.checked
+
+
+def test_a_term_no_names_list_gives_is_not_claimed_the_same():
+    from mrs_assist.answer.said import from_other_names
+    from mrs_assist.schemas import Citation
+
+    parent = Citation(clause_id="p#other", policy_id="p", section="", text="Other names used to report MRS:", score=1.0)
+    items = [Citation(clause_id="p#other.1", policy_id="p", section="", text="Proton spectroscopy", score=1.0)]
+    assert from_other_names(["MR perfusion"], [("P", parent, items)]) is None
+    assert from_other_names(["proton spectroscopy"], [("P", parent, items)]).claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("What does Florida Blue pay for CPT 76390?", "payment"),
+        ("Under HealthHelp, should MRS be billed with modifier 26 or TC when the professional and technical "
+         "components are split?", "billing modifiers"),
+        ("Will Florida Blue pay for MRS for multiple sclerosis?", None),  # coverage, not an amount
+    ],
+)
+def test_topics_the_policies_never_set(question, topic):
+    from mrs_assist.answer.scope import unset_topics
+
+    assert [t.name for t in unset_topics(question)] == ([topic] if topic else [])
+
+
+@pytest.mark.parametrize(
+    ("question", "clause"),
+    [
+        ("Can I deny, or approve, a spinal cord MRS request by citing the Magellan digest as the criteria?",
+         "magellan-mrs-digest#cord-lesions.1"),
+        ("A surgeon cites the Magellan digest to justify lumbar disc MRS before fusion. Can a reviewer approve on "
+         "that basis?", "magellan-mrs-digest#discogenic-pain.3"),
+    ],
+)
+def test_the_digest_is_never_the_basis_of_a_decision(services, question, clause):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == "no" and "never a source of criteria" in verdict.text and verdict.checked
+    assert verdict.claims[0].clause_ids == [clause]
+
+
+def test_the_magellan_digest_names_the_digest_not_nias_guideline(services):
+    plan = services.asker.plan(AskRequest(question="Does the Magellan digest consider MRS for discogenic pain investigational?"))
+    assert plan.named == ["magellan-mrs-digest"] and plan.decided_policies == []
+    # NIA named in its own words stays named
+    plan = services.asker.plan(AskRequest(question="Can I cite the Magellan digest to approve MRS of a cervical cord MS "
+                                                   "plaque under the NIA brain MRS guideline?"))
+    assert "nia-brain-mrs" in plan.named

@@ -270,8 +270,12 @@ def test_the_facts_shown_back_say_what_was_read_and_from_which_words(services):
 
 
 def test_stated_case_keeps_a_qualifier_with_its_fragment(services):
-    case = stated_case("Known GBM, MRI read as unequivocal progression, not inconclusive. Cohere ok?", services.corpus)
+    # typed into the ask itself: fragments, the qualifier kept with its own
+    case = stated_case("Known GBM, MRI read as unequivocal progression, not inconclusive - Cohere ok?", services.corpus)
     assert case == "Known GBM. MRI read as unequivocal progression, conclusive."
+    # a sentence that states the case is read whole, as a note's sentence
+    case = stated_case("Known GBM, MRI read as unequivocal progression, not inconclusive. Cohere ok?", services.corpus)
+    assert case == "Known GBM, MRI read as unequivocal progression, conclusive."
 
 
 @pytest.mark.parametrize(

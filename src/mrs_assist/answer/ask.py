@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from mrs_assist.answer import coding, definition, exclusion, history, requirement, scope, setting, stance, terms
+from mrs_assist.answer import (
+    coding, definition, exclusion, history, polarity, requirement, said, scope, setting, stance, terms,
+)
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
@@ -139,8 +141,12 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
+        elif (quoted := said.same_asked(plan.question)) and not plan.case_text:
+            response = self._other_names(plan, quoted, top_k)
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
+        elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
+            response = self._literature_basis(plan, top_k)
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
@@ -199,13 +205,16 @@ class Asker:
         policy_ids = plan.decided_policies
         if not policy_ids:
             return None
-        verdict, citations = self._checker_verdict(plan, policy_ids)
+        verdict, citations, investigational = self._checker_verdict(plan, policy_ids)
         coverage, more = self._matrix_answer(plan, policy_ids)
         if verdict is None:
             if not more:
                 return None
             cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
             verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
+            investigational = any(c.status == "investigational" for c in cells)
+        if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
+            verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -232,33 +241,39 @@ class Asker:
             citations = _merge(citations, extra)
         return AskResponse(answer=body, citations=citations, mode="extractive", verdict=verdict)
 
-    def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation]]:
-        """The stated case's outcome under each policy, or (None, []) when it states no facts."""
+    def _checker_verdict(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[Verdict | None, list[Citation], bool]:
+        """The stated case's outcome under each policy, its citations and whether a policy denies
+        it as experimental/investigational; (None, [], False) when it states no facts."""
         if not plan.case_text:
-            return None, []
+            return None, [], False
         read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
-        if not extracted:
-            return None, []
+        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
+        if not extracted and not hedged:
+            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
         named = named_indications(plan.indications, plan.case_text, read, catalogue)
-        facts = resolve_facts(extracted, named, catalogue)
-        cases, ids = [], []
+        # a condition the reader read without the purpose a policy needs (unknown, from the notes,
+        # with evidence) goes to the checker too: it states why the study is wanted, so the other
+        # purposes close; a bare name it could not read (source "mention") does not
+        opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
+        facts = resolve_facts({**extracted, **opened}, named, catalogue)
+        cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
             evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
             deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
+            investigational |= evaluation.outcome == "does_not_meet_criteria" and bool(evaluation.investigational)
             cases.append(verdicts.PolicyCase(
                 policy_id=pid, payer=self.corpus.documents[pid].meta.payer, outcome=evaluation.outcome,
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
         described = described_facts({**extracted, **hedged}, catalogue)
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
-        return verdict, self._citations(ids)
+        return verdict, self._citations(ids), investigational
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Do NIA and Florida Blue cover the same indications?': every indication row of the
@@ -366,6 +381,30 @@ class Asker:
                 return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
         return None
 
+    def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Can I approve by citing the digest?': no, a literature document sets no criteria (``answer.said``)."""
+        for pid in plan.named:
+            sections: dict[str, list[Citation]] = {}
+            for c in self._citations([c.id for c in self.corpus.clauses() if c.policy_id == pid
+                                      and not self._kinds(c.id) & verdicts.NEVER_DECIDE]):
+                sections.setdefault(c.clause_id.rpartition(".")[0], []).append(c)
+            verdict = said.from_literature_basis(plan.question, self.corpus.documents[pid].meta.payer, sections)
+            if verdict is not None:
+                return self._answered(plan, [pid], verdict, top_k)
+        return None
+
+    def _other_names(self, plan: QueryPlan, quoted: list[str], top_k: int) -> AskResponse | None:
+        """'Is 1H-MRS the same service?': from each asked policy's list of other names (``answer.said``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lists = []
+        for clause in self.corpus.clauses():
+            if clause.policy_id in policy_ids and not clause.deleted and said.NAMES_LIST.search(clause.text):
+                unit = self.structure.unit(clause.id)
+                if unit and unit[0] == clause.id:
+                    parent, *items = self._citations(unit)
+                    lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
+        return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
+
     def _indications_clauses(self, policy_id: str) -> list[str]:
         """The clause that heads a policy's indications, else each indication's own clause."""
         try:
@@ -380,7 +419,9 @@ class Asker:
         note reader finds nothing in it or no criteria are loaded."""
         if self._criteria() is None:
             return None
-        read = {k: v for k, v in self.sources.extract_facts(plan.question).items() if v.value is not None}
+        # an item the question states as possible ("possible metallic foreign body") is read too: open
+        read = {k: v for k, v in self.sources.extract_facts(plan.question).items()
+                if v.value is not None or any(e.modifiers for e in v.evidence)}
         if not read:
             return None
         catalogue = self.sources.catalogue
@@ -516,6 +557,22 @@ class Asker:
                     citation = self._citations([hit.clause_id])[0]
                     payer = self.corpus.documents[hit.policy_id].meta.payer
                     return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
+        current = [h for h in hits[:3] if not self._kinds(h.clause_id) & (verdicts.NEVER_DECIDE | verdicts.HISTORY_KINDS)]
+        if said.exists_asked(plan.question):  # "Is there an NCD …?" and a clause says none was found
+            for hit in current:
+                citation = self._citations([hit.clause_id])[0]
+                verdict = said.from_none_found(plan.question, self.corpus.documents[hit.policy_id].meta.payer, citation)
+                if verdict is not None:
+                    return verdict, [citation]
+        if said.conditions_asked(plan.question) and not plan.intents & _PAST:
+            for hit in [h for h in hits[:LIST_REACH] if h in current]:
+                unit = self.structure.unit(hit.clause_id)
+                if unit:
+                    parent, *items = self._citations(unit)
+                    payer = self.corpus.documents[parent.policy_id].meta.payer
+                    verdict = said.from_conditions(payer, parent, items)
+                    if verdict is not None:
+                        return verdict, [parent, *items]
         wanted = plan.intents & _METADATA
         best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
         metadata = best is not None
@@ -568,8 +625,19 @@ class Asker:
         chat_model = self.sources.chat_model
         if chat_model is None or not response.citations:
             return response
-        from mrs_assist.answer.llm import phrase_answer
+        from mrs_assist.answer.llm import phrasable, phrase_answer, phrase_verdict
 
+        if phrasable(response.verdict):  # a decided verdict: the model may reword that sentence only
+            verdict, problems = phrase_verdict(
+                chat_model, plan.question, response.verdict, response.citations, corpus=self.corpus,
+                prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
+            )
+            if problems:
+                log.info("model verdict rejected: %s", ", ".join(sorted({p.code for p in problems})))
+            if verdict.text == response.verdict.text:
+                return response
+            answer = response.answer.replace(response.verdict.text, verdict.text, 1)
+            return response.model_copy(update={"verdict": verdict, "answer": answer, "mode": "llm"})
         phrased, problems = phrase_answer(
             chat_model, plan.question, response.citations, response.answer,
             corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,

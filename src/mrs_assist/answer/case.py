@@ -7,6 +7,7 @@ case makes true or false rather than by a group label.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,16 +39,34 @@ def named_indications(indications: list[str], case_text: str, read: Mapping[str,
     one whose every mention in the stated case lies inside words the reader read as another
     finding ("infarct" inside the differential "infarct versus neoplasm")."""
     spans = [(e.start, e.end) for fact in read.values() for e in getattr(fact, "evidence", [])]
+    sides = [(e.start, e.end) for fact in read.values() for e in getattr(fact, "evidence", [])
+             if any(m.startswith("differential") for m in e.modifiers)]
     out = {}
     for name in indications:
         fact = read.get(name)
         if fact is not None and (fact.value is not None or any(e.modifiers for e in fact.evidence)):
             continue
+        if fact is not None and fact.evidence and getattr(fact, "source", "notes") == "notes":
+            continue  # read and left open on purpose ("epilepsy" with no surgical work-up): the reader's
         mentions = indication_spans(case_text, catalogue, name)
-        if mentions and all(any(s <= a and b <= e for s, e in spans) for a, b in mentions):
+        if mentions and all(any(s <= a and b <= e for s, e in spans) or _other_side(case_text, a, b, sides)
+                            for a, b in mentions):
             continue
         out[name] = True
     return out
+
+
+_VERSUS = re.compile(r"^[\w\s/-]{0,30}?\b(?:vs\.?|versus|or)\s+(?:[\w/-]+\s+){0,2}$", re.I)
+
+
+def _other_side(text: str, start: int, end: int, sides: list[tuple[int, int]]) -> bool:
+    """The mention is one side of a differential whose other side the reader read as such
+    ("MS plaque vs tumor"): a possibility, not a diagnosis."""
+    for s, e in sides:
+        between = text[end:s] if end <= s else text[e:start] if e <= start else None
+        if between is not None and _VERSUS.match(between):
+            return True
+    return False
 
 
 def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
@@ -69,8 +88,11 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
             false_leaf.setdefault(node.clause_id, node)
         # a clause shared by a group and a leaf (the indications head and its region check) is
         # named by the group: "none of 1-8 is met", not the leaf's "MRS of a region other than the brain"
+        # and a scope check that holds never names the indications sharing its clause (NIA's
+        # indications.1 carries the region check: "MRS of a region other than the brain" is false)
         current = group.get(node.clause_id)
-        if current is None or (current.fact and not node.fact):
+        if current is None or (current.fact and not node.fact) or (
+                current.id.startswith("scope") and not node.id.startswith("scope")):
             group[node.clause_id] = node
     if evaluation.outcome == "does_not_meet_criteria" and evaluation.investigational:
         return [(f.label, f.clause_id) for f in evaluation.investigational][:MAX_DECIDING]
@@ -85,4 +107,8 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
     stated = [cid for cid in evaluation.deciding_clauses if cid in true_leaf]
     if stated:
         return [(true_leaf[cid].label, cid) for cid in stated][:MAX_DECIDING]
-    return [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:MAX_DECIDING]
+    named = [(group[cid].label if cid in group else cid, cid) for cid in evaluation.deciding_clauses][:MAX_DECIDING]
+    if named and evaluation.outcome == "does_not_meet_criteria" and all(
+            cid in group and group[cid].value is False and group[cid].id.startswith("indications") for _, cid in named):
+        named[0] = (f"none of its listed indications applies: {named[0][0]}", named[0][1])
+    return named

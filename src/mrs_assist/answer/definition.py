@@ -47,6 +47,11 @@ _APPOSED = re.compile(
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
 _SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+_BAND_ASKED = re.compile(
+    r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?)\b(?:\W+[\w'-]+){0,3}?\W+"
+    r"(?:stretch\w*|extend\w*|widen\w*|expand\w*|cover|include|reach)\b" % "|".join(_TERMS.values()), re.I)
+"""The question asks of the policy's band itself ("can the pediatric age ranges stretch to cover
+them?"), not whether this patient is to be treated as the term."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ def age_asked(question: str) -> tuple[float, str] | None:
     if age is None:
         return None
     years = float(age.group("age") or age.group("age2"))
+    band = _BAND_ASKED.search(question)
+    if band is not None and (term := _TERM.match(band.group("term"))) is not None:
+        return years, term.lastgroup
     # "is a 16-year-old an adolescent under HH?", "does HH consider a 22-year-old pediatric?":
     # the term right after the age, and nothing about coverage asked
     right_after = _APPOSED.match(question, age.end())
@@ -125,9 +133,15 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
         elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term:
             cid, line = exceptions[pid]
             special = _SPECIAL.search(question)
-            text = (f'It depends — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}]'
-                    + ("" if special else f"; {years} years is outside the band otherwise") + ".")
-            kind, ids = "depends", [band.clause_id, cid]
+            ids = [band.clause_id, cid]
+            if special and _BAND_ASKED.search(question):
+                # asked whether the band itself may stretch, for the patients its own line names: it may
+                text, kind = (f'Yes — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].',
+                              "yes")
+            else:
+                text = (f'It depends — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}]'
+                        + ("" if special else f"; {years} years is outside the band otherwise") + ".")
+                kind = "depends"
         else:
             text, kind = f'No — {who} writes "{band.text}" for {term}: {years} years is outside it [{band.clause_id}].', "no"
             ids = [band.clause_id]

@@ -74,9 +74,12 @@ class PolicyLists:
     """The exclusion list's lead-in clause, cited when no exclusion applies."""
 
 
-def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[PolicyLists], *, named: bool) -> Verdict | None:
-    """Per policy: does a listed exclusion apply to what the question names? None when the
-    question names nothing any list covers and no policy with an exclusion list was asked."""
+def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Sequence[PolicyLists], *,
+                   named: bool) -> Verdict | None:
+    """Per policy: does a listed exclusion apply to what the question names? ``facts``: what the
+    note reader read in the question, None for an item it read as hedged ("possible metallic
+    foreign body"). None when the question names nothing any list covers and no policy with an
+    exclusion list was asked."""
     asks_contra = bool(CONTRA.search(question))
     if named and policies and all(not p.exclusions and not p.safety for p in policies):
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
@@ -89,10 +92,19 @@ def from_exclusion(question: str, facts: Mapping[str, bool], policies: Sequence[
         who = f"{policy.payer} ({policy.policy_id})"
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
         flagged = [i for i in policy.safety if facts.get(i.fact) is True]
+        hedged = [i for i in policy.exclusions if i.fact in facts and facts[i.fact] is None]
         if excluded:
             ids = [c for i in excluded for c in i.clause_ids]
             what = "; ".join(dict.fromkeys(i.label for i in excluded))
             text, kind = f"Yes — {who} lists it as a non-indication: {what} {cite_ids(ids)}.", "yes"
+        elif hedged:
+            # exclusions are closed-world: a listed one applies once documented, and the
+            # question states it only as possible or suspected
+            ids = [c for i in hedged for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in hedged))
+            text = (f"It depends — {who} lists it as a non-indication once documented: {what} {cite_ids(ids)}; "
+                    "the question states it only as possible, so it turns on whether it is confirmed.")
+            kind = "depends"
         elif flagged and asks_contra and any(i.contraindication for i in flagged):
             items = [i for i in flagged if i.contraindication]
             ids = [c for i in items for c in i.clause_ids]

@@ -28,6 +28,9 @@ _SHARE = 0.8
 _STILL_IN = re.compile(
     r"\b(?:is|are)\s+(?P<subject>[^?]{3,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current)\b", re.I)
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
+_WHERE = re.compile(
+    r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
+    r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses|coverage)\b.*$", re.I)
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
@@ -41,8 +44,8 @@ def still_asked(question: str) -> str:
     quoted = _QUOTED.search(question)
     if quoted:
         return quoted.group("q")
-    if match is not None:
-        return match.group("rest")
+    if match is not None:  # "cystic lesions among its MRS indications": where it was listed is not what
+        return _WHERE.sub("", match.group("rest"))
     # its owner's name, a parenthetical gloss and "old" are not what was listed
     return _ASIDE.sub(" ", subject.group("subject"))
 

@@ -17,8 +17,8 @@ from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
-from mrs_assist.criteria.questions import indications_in_question
-from mrs_assist.retrieve.policies import detect_policies, is_comparison, named_policies
+from mrs_assist.criteria.questions import indication_spans, indications_in_question
+from mrs_assist.retrieve.policies import LITERATURE, detect_policies, is_comparison, named_policies
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import question_intents
 
@@ -65,12 +65,29 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
 
 _EVERY_PAYER = re.compile(
     r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
-    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b", re.I)
+    r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
+    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
 
 
 _PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
 """A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
 does not change what is asked (the current position, not the history)."""
+
+
+AGE_LIMIT = re.compile(
+    r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
+    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
+"""A question whether a policy limits the patient's age ("does 'neonatal' cap the patient's age?")."""
+
+_AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
+                  r"(?:ago|prior|earlier|before|later|since)\b", re.I)
+"""A stated case's time ("GBM treated 1 year ago") is the case's, not a date the question asks."""
+
+_CONDITION_WHEN = re.compile(
+    r"\bwhen\b(?=(?:\W+[\w'/-]+){0,6}?\W+(?:considered|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
+    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal)\b)", re.I)
+"""A 'when' that asks under what condition ("when will a repeat study be considered reasonable
+and necessary?", "a neonate when MRS is requested"), not for a date."""
 
 
 def _last_sentence(question: str) -> str:
@@ -223,6 +240,38 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     return found if len(found) == 1 else []
 
 
+def most_specific(question: str, indications: list[str], catalogue: Catalogue) -> list[str]:
+    """The indications a question names, less those named only inside another's longer words
+    ("'neonatal hypoxic ischemic encephalopathy'" names HIE of the neonatal period, not HIE as
+    well): the note reader's rule, the most specific match wins."""
+    spans = {name: indication_spans(question, catalogue, name) for name in indications}
+
+    def inside(name: str) -> bool:
+        return bool(spans[name]) and all(
+            any(s <= a and b <= e and (e - s) > (b - a) for other in indications if other != name for s, e in spans[other])
+            for a, b in spans[name])
+
+    return [name for name in indications if not inside(name)]
+
+
+def _literature_subject(question: str, named: list[str], corpus: Corpus) -> list[str]:
+    """``named`` less the guidelines named only by a name they share with a literature document
+    the question names as such ("the Magellan digest" names the digest, not NIA's guideline)."""
+    if not LITERATURE.search(question):
+        return named
+    literature = [pid for pid in named if corpus.documents[pid].meta.kind != "guideline"]
+    if not literature:
+        return named
+    shared = {n.lower() for pid in literature for n in (corpus.documents[pid].meta.payer, *corpus.documents[pid].meta.payer_aliases)}
+
+    def own_name(pid: str) -> bool:
+        meta = corpus.documents[pid].meta
+        names = [n for n in (meta.payer, *meta.payer_aliases, pid) if n.lower() not in shared]
+        return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", question, re.I) for n in names)
+
+    return [pid for pid in named if pid in literature or own_name(pid)]
+
+
 def plan_question(
     question: str,
     policy_ids: Sequence[str] | None,
@@ -237,21 +286,24 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = named_policies(question, corpus) or _lead_initials(question, corpus)
+    named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
     required = None
     asked_words = requirement_words(question)
-    asks_requirement = bool(asked_words)
+    age_limit = bool(AGE_LIMIT.search(question))
+    asks_requirement = bool(asked_words) or age_limit
     if coverage or patient or asks_requirement or len(named) >= 2 or _DIFFERENCE.search(question) or is_comparison(question):
         loaded = criteria()
         if loaded is not None:
             catalogue, rows, conditions = loaded
-            indications = indications_in_question(question, catalogue, rows)
+            indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
+                if not facts and age_limit:  # "does 'neonatal' cap the patient's age?": the age conditions
+                    facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
                     required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
@@ -270,7 +322,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_PREMISE.sub("", _asking_part(question))),
+        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question))))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
@@ -314,6 +366,7 @@ def stated_case(question: str, corpus: Corpus) -> str:
     """
     payers = {t.lower() for d in corpus.documents.values() for t in (d.meta.payer, d.id, *d.meta.payer_aliases)}
     fragments: list[str] = []
+    blocks: list[tuple[int, int, str]] = []  # per sentence: its fragments' slice, and itself whole if it states
     kept = False
     stated = False
     for sentence in _sentences(without_set_aside(question)):
@@ -325,12 +378,15 @@ def stated_case(question: str, corpus: Corpus) -> str:
         # "HealthHelp calls MRS for stroke experimental." tells the policy, not the case
         said = _PAYER_LEAD.sub("", sentence, 1)
         states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
-        for part in _SEGMENT.findall(_DASH.sub(", ", sentence)):
+        dashed = _DASH.sub(", ", sentence)
+        first, opening = len(fragments), ""
+        for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
                 if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue
+                opening = opening or text
                 if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
                     fragments[-1] += f", {text}"
                 elif _CASE_WORD.search(text) or (states and stated):
@@ -339,6 +395,21 @@ def stated_case(question: str, corpus: Corpus) -> str:
                     stated = stated or declares
                 else:
                     kept = False
+        whole = ""
+        if states and opening:
+            # A sentence that states the case is read as one sentence of a note, from its first
+            # words past the payer it opens with: the reader's own pairing of a condition with its
+            # purpose ("epilepsy, being worked up for resection; … the pre-surgical evaluation")
+            # and its negation scopes span the commas.
+            whole = dashed[dashed.find(opening):].strip(" .:-'\"")
+            lead = _PAYER_LEAD.match(whole)
+            if lead and named_policies(lead.group(0), corpus):  # "HealthHelp: 35-year-old …"
+                whole = whole[lead.end():]
+        blocks.append((first, len(fragments), whole))
+    # Once one stating sentence describes the patient, every stating sentence is the case, the
+    # ones before it too ("NIA: GBM after resection and chemoradiation. The note says …").
+    fragments = [piece for start, end, whole in blocks
+                 for piece in ([whole] if whole and (stated or end > start) else fragments[start:end])]
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".

@@ -115,12 +115,28 @@ def from_requirement(req: Requirement, rows: dict[str, list[MatrixCell]], named:
     return render(lead, claims, "criteria", claim)
 
 
+def _alternative(cell: MatrixCell, label: str) -> str:
+    """The condition of ``cell`` that offers ``label`` as one alternative among others ("a brain
+    mass, known or suspected OR a known brain tumor"); '' when it is required outright or not at all."""
+    if label in cell.conditions:
+        return ""
+    return next((c for c in cell.conditions if " OR " in c and label in c), "")
+
+
+def _needs(cell: MatrixCell, req: Requirement) -> bool:
+    """The covered cell requires the fact outright (not as one alternative)."""
+    return req.fact in cell.condition_facts and not _alternative(cell, req.label)
+
+
 def _per_indication(req: Requirement, cell: MatrixCell) -> tuple[VerdictClaim, str]:
     who = f"{cell.payer} ({cell.policy_id})"
     ids = list(cell.clause_ids)
-    if cell.status in _COVERED and req.fact in cell.condition_facts:
+    if cell.status in _COVERED and _needs(cell, req):
         text = f"Yes — {who} requires, for {cell.indication}: {req.label} {cite_ids(ids)}."
         kind = "yes"
+    elif cell.status in _COVERED and (either := _alternative(cell, req.label)):
+        text = f"No — {who} does not require it for {cell.indication}; it accepts either: {either} {cite_ids(ids)}."
+        kind = "no"
     elif cell.status in _COVERED:
         text = f"No — {who} covers MRS for {cell.indication} without requiring: {req.label} {cite_ids(ids)}."
         kind = "no"
@@ -136,8 +152,8 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     if not covered:
         return None, ""
     who = f"{covered[0].payer} ({covered[0].policy_id})"
-    needing = [c for c in covered if req.fact in c.condition_facts]
-    free = [c for c in covered if req.fact not in c.condition_facts]
+    needing = [c for c in covered if _needs(c, req)]
+    free = [c for c in covered if not _needs(c, req)]
     if needing and not free:
         ids = list(dict.fromkeys(i for c in needing for i in c.clause_ids))
         text = f"Yes — {who} requires, for every indication it lists: {req.label} {cite_ids(ids)}."
@@ -164,7 +180,9 @@ def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named
         for cell in asked:
             who = f"{cell.payer} ({cell.policy_id})"
             ids = list(cell.clause_ids)
-            others = [labels.get(f, f) for f in cell.condition_facts if f != req.fact]
+            # what else it requires: its other conditions (an alternative to the fact asked is not one)
+            others = ([c for c in cell.conditions if req.label not in c] if cell.conditions
+                      else [labels.get(f, f) for f in cell.condition_facts if f != req.fact])
             if cell.status not in _COVERED:
                 claim, kind = _per_indication(req, cell)
                 claims.append(claim)
@@ -180,7 +198,7 @@ def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named
             kinds.append(kind)
         if asked:
             continue
-        needing = [c for c in cells if c.status in _COVERED and req.fact in c.condition_facts]
+        needing = [c for c in cells if c.status in _COVERED and _needs(c, req)]
         if not needing:
             continue
         who = f"{needing[0].payer} ({pid})"

@@ -57,7 +57,9 @@ _TOPICS: tuple[Topic, ...] = (
         re.compile(
             r"\b(?:fees?|fee schedule|price|pricing|how much|costs?|reimburse\w*\s+(?:rate|amount)|"
             r"(?:payment|allowed|allowable)\s+(?:rate|amount)|rvus?|co-?pays?|co-?insurance|deductibles?|"
-            r"out[- ]of[- ]pocket|dollars?)\b|\$\s?\d",
+            r"out[- ]of[- ]pocket|dollars?)\b|\$\s?\d"
+            # "What does Florida Blue pay for CPT 76390?" asks an amount ("will FB pay for MRS for MS?" asks coverage)
+            r"|\b(?:what|how much)\s+(?:does|do|did|will|would|should)\s+(?:[\w'-]+\s+){0,4}?(?:pay|reimburse)\b",
             re.I,
         ),
         "the indexed policies set no fee, payment amount or member cost share",
@@ -72,6 +74,11 @@ _TOPICS: tuple[Topic, ...] = (
         re.compile(r"\b(?:field strength|tesla|\d(?:\.\d)?\s?-?T\b(?:\s+(?:magnet|scanner|mri))?|magnet strength|"
                    r"scanner (?:model|vendor|type)|coil)\b", re.I),
         "the indexed policies set no scanner, magnet field strength or equipment requirement",
+    ),
+    Topic(
+        "billing modifiers",
+        re.compile(r"\bmodifiers?\b|\b(?:professional|technical|global)\s+(?:and\s+technical\s+)?components?\b", re.I),
+        "the indexed policies set no billing modifier or professional/technical component rule",
     ),
     Topic(
         "appeal",

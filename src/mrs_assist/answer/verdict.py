@@ -158,13 +158,16 @@ _STATUS = {
 
 _PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluation) of\b", re.I)
 _PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
+_NEGATED_BEFORE = re.compile(r"\b(?:without|no|not|never|rather than|other than|instead of)\s+(?:[\w-]+\s+){0,2}$", re.I)
+"""A purpose the question denies ("without any prognosis question") is not the purpose asked."""
 
 
 def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
     """A covered indication the policy limits to a purpose ("Encephalopathy … for prognosis
     evaluation") is covered only for that purpose when the question does not say it."""
     match = _PURPOSE.search(cell.indication)
-    if cell.status != "covered" or match is None or _PURPOSE_ASKED.search(question):
+    asked = any(not _NEGATED_BEFORE.search(question[:m.start()]) for m in _PURPOSE_ASKED.finditer(question))
+    if cell.status != "covered" or match is None or asked:
         return cell
     return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)

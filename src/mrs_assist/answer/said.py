@@ -1,0 +1,156 @@
+"""Questions a clause answers in its own words, by its shape rather than by the criteria:
+
+- existence: "Is there an NCD or LCD that Florida Blue points to?" — no, where a clause says
+  "No National Coverage Determination (NCD) and/or Local Coverage Determination (LCD) were found";
+- other names: "A request says '1H-MRS' / 'proton spectroscopy' rather than MRS. Same service?" —
+  yes, where a policy lists every quoted term among its "other names used to report" the study;
+- conditions: "When will a repeat study be considered reasonable and necessary?" — only if one
+  (or all) of the items of the clause that says "… if ANY of the following is TRUE:".
+
+Each answers only when the clause's own shape answers; otherwise no verdict (None), and the
+best clause is quoted as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mrs_assist.answer.verdict import cite_ids, render
+from mrs_assist.schemas import Citation, Verdict, VerdictClaim
+
+# --- existence --------------------------------------------------------------------------------
+_EXISTS_ASKED = re.compile(
+    r"\b(?:is there|are there|does\s+(?:[\w'-]+\s+){1,4}?(?:have|point to|points to|cite|reference|name|use|apply)|"
+    r"do\s+(?:[\w'-]+\s+){1,4}?(?:have|point to|cite|reference|apply))\b", re.I)
+_NONE_FOUND = re.compile(
+    r"\bNo\s+(?P<thing>[^.;:]{3,160}?)\s+(?:were|was|is|are|has been|have been)\s+"
+    r"(?:found|identified|available|established|issued|published)\b[^.;]*")
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+_WORD = re.compile(r"[a-z]{4,}")
+_STOP = frozenset({"that", "there", "does", "point", "points", "with", "from", "this", "which", "what", "member",
+                   "needs", "need", "under", "have", "found", "were"})
+
+
+def exists_asked(question: str) -> bool:
+    """True when the question asks whether something exists ("is there", "does FB point to")."""
+    return bool(_EXISTS_ASKED.search(question))
+
+
+def _shares(question: str, thing: str) -> bool:
+    """The thing the clause says does not exist is the one asked about: an acronym of it, or
+    two of its words, in the question."""
+    acronyms = set(_ACRONYM.findall(thing)) & set(_ACRONYM.findall(question)) - {"MRS", "MRI", "CT"}
+    words = set(_WORD.findall(thing.lower())) & set(_WORD.findall(question.lower())) - _STOP
+    return bool(acronyms) or len(words) >= 2
+
+
+def from_none_found(question: str, payer: str, citation: Citation) -> Verdict | None:
+    """No, in the clause's words, when it says the thing asked about was not found; else None."""
+    for match in _NONE_FOUND.finditer(citation.text):
+        if _shares(question, match.group("thing")):
+            text = f'No — {payer} ({citation.policy_id}) writes: "{match.group(0).strip()}" [{citation.clause_id}].'
+            return render("", [VerdictClaim(text=text, clause_ids=[citation.clause_id])], "clause", "no")
+    return None
+
+
+# --- other names ------------------------------------------------------------------------------
+_SAME_ASKED = re.compile(
+    r"\b(?:same (?:service|thing|study|test|procedure|exam|examination|code)|same as|another name|other names?|"
+    r"synonyms?|equivalents?|interchangeabl\w*|also (?:called|known as)|(?:mean|refer to) the same)\b", re.I)
+_QUOTED = re.compile(r"(?<![\w])[‘'\"“](?P<term>[^'\"”’\n]{2,60}?)[’'\"”](?![\w])")
+NAMES_LIST = re.compile(r"\b(?:other names|names used|also (?:called|known as)|synonyms?|other terms)\b", re.I)
+"""A list clause that gives the study's other names."""
+
+
+def same_asked(question: str) -> list[str]:
+    """The quoted terms of a question asking whether they name the same service; [] otherwise."""
+    if not _SAME_ASKED.search(question):
+        return []
+    return [m.group("term").strip() for m in _QUOTED.finditer(question)]
+
+
+def _names(text: str, term: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.I) is not None
+
+
+def from_other_names(terms: Sequence[str], lists: Sequence[tuple[str, Citation, Sequence[Citation]]]) -> Verdict | None:
+    """Yes, per policy whose names list (``lists``: payer, parent clause, items) names every
+    quoted term; None when no policy's list names them all."""
+    claims = []
+    for payer, parent, items in lists:
+        found = [next((i for i in items if _names(i.text, t)), None) for t in terms]
+        if not terms or None in found:
+            continue
+        ids = [parent.clause_id, *dict.fromkeys(i.clause_id for i in found)]
+        named = " and ".join(f"'{t}'" for t in terms)
+        text = (f'Yes — {payer} ({parent.policy_id}) lists {named} among "{parent.text.rstrip(":")}" '
+                f"{cite_ids(ids)}.")
+        claims.append(VerdictClaim(text=text, clause_ids=ids))
+    if not claims:
+        return None
+    return render("" if len(claims) == 1 else "Whether they name the same service, by payer:", claims, "list", "yes")
+
+
+# --- conditions -------------------------------------------------------------------------------
+_CONDITIONS_ASKED = re.compile(
+    r"(?:^|[:,.;—-]\s*)(?:when|under what (?:conditions|circumstances)|in what (?:cases|situations|circumstances)|"
+    r"what (?:conditions|criteria) (?:must|have to|need to))\b", re.I)
+_CONDITIONAL = re.compile(r"\b(?:if|when)\s+(?P<q>ANY|ALL|one|each|all|any)\s+of\s+the\s+following\b", re.I)
+
+
+def conditions_asked(question: str) -> bool:
+    """True when the question asks under what conditions something holds ("when will … be considered …?")."""
+    return bool(_CONDITIONS_ASKED.search(question.strip()))
+
+
+def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> Verdict | None:
+    """Only if ANY (or ALL) of the items, when the parent clause states its items as the
+    condition ("… will be considered reasonable and necessary if ANY of the following is TRUE:");
+    None otherwise."""
+    match = _CONDITIONAL.search(parent.text)
+    if match is None or not items:
+        return None
+    every = match.group("q").lower() in ("all", "each")
+    lead = (f'Only if {"all" if every else "any"} of the following — {payer} ({parent.policy_id}): '
+            f'"{parent.text.rstrip(":")}" [{parent.clause_id}]')
+    rows = [VerdictClaim(text=f"{i.text.strip().removesuffix('; OR').removesuffix('; AND').rstrip(';')} [{i.clause_id}]",
+                         clause_ids=[i.clause_id]) for i in items]
+    verdict = render(lead, rows, "list", "only_if")
+    return verdict.model_copy(update={"claims": [VerdictClaim(text=lead, clause_ids=[parent.clause_id]), *rows]})
+
+
+# --- literature as the basis of a decision ------------------------------------------------------
+_BASIS_ASKED = re.compile(
+    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:criteria|criterion|"
+    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on)\b", re.I)
+_GUIDELINES = re.compile(r"\bclinical guidelines?\b", re.I)
+_TOPIC = re.compile(r"[a-z]{4,}")
+_COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "reviewer", "request", "requests",
+                     "basis", "cite", "cites", "citing", "criteria", "guideline", "guidelines", "clinical", "with",
+                     "that", "this", "before", "patient", "justify", "deny"})
+
+
+def basis_asked(question: str) -> bool:
+    """True when the question asks whether a document may be the basis of a decision ("can I
+    cite the digest to approve …?")."""
+    return bool(_BASIS_ASKED.search(question))
+
+
+def from_literature_basis(question: str, payer: str, sections: dict[str, list[Citation]]) -> Verdict | None:
+    """No: a literature document is no source of criteria (DESIGN) — said with its own sentence
+    on what its clinical guidelines include, from the section on the question's topic
+    (``sections``: section id → its clauses); None when no section shares the topic."""
+    asked = set(_TOPIC.findall(question.lower())) - _COMMON
+    best, share = None, 0
+    for clauses in sections.values():
+        words = {w for c in clauses for w in _TOPIC.findall(c.text.lower())}
+        stated = [(c, m) for c in clauses for m in re.finditer(r"[^.]*\bclinical guidelines?\b[^.]*\.", c.text)]
+        if stated and len(asked & words) > share:
+            best, share = stated[0], len(asked & words)
+    if best is None:
+        return None
+    clause, sentence = best
+    text = (f"No — {payer} ({clause.policy_id}) is literature, not a coverage policy, and never a source of criteria; "
+            f'it writes: "{sentence.group(0).strip()}" [{clause.clause_id}].')
+    return render("", [VerdictClaim(text=text, clause_ids=[clause.clause_id])], "clause", "no")
