@@ -1,0 +1,138 @@
+"""Keep compiled regular expressions on disk, so a cold process does not re-parse them.
+
+Building the extraction pipeline compiles about 800 regular expressions (facts.yaml's
+``detect:`` rules, the lexicon, medspaCy's tokenizer). Python's ``re`` parses and compiles
+each one in pure Python: about a quarter of a cold ``mrs-assist determine``. What it hands to
+the C engine (``_sre.compile``) is a list of integers per pattern; ``code_cache`` keeps those
+lists in a JSON file and, while it is active, answers ``re``'s compile step from the file.
+
+The result is the same object ``re`` would build: a pattern compiled from the cache compares
+equal to ``re.compile``'s (CPython compares pattern, flags and code), and the test suite checks
+that for every pattern the pipeline compiles. Entries are keyed by pattern and flags; the file
+is keyed by the interpreter's exact version and regex engine, so another Python ignores it. A
+missing, unreadable or foreign file only means compiling as usual; it is rewritten (atomically)
+when the build compiled something it did not hold. ``MRS_ASSIST_REGEX_CACHE=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+FILE_NAME = "regex-code.json"
+_LOCK = threading.Lock()
+
+
+def _engine() -> str:
+    import _sre
+
+    return f"{sys.version} sre {_sre.MAGIC} {_sre.CODESIZE} {_sre.MAXREPEAT} {_sre.MAXGROUPS}"
+
+
+class CodeCache:
+    """Compiled regex code by (pattern, flags), read from and written to one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[tuple[str, int], tuple] = {}
+        self.used: set[tuple[str, int]] = set()
+        self.missed = 0
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("engine") == _engine():
+                for pattern, flags, *entry in data["entries"]:
+                    self.entries[(pattern, flags)] = tuple(entry)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self.entries = {}
+
+    def compile(self, pattern: str, flags: int):
+        """What ``re._compiler.compile(pattern, flags)`` returns, from the file when it holds it."""
+        import _sre
+        from re import _compiler, _parser
+
+        key = (pattern, int(flags))
+        entry = self.entries.get(key)
+        if entry is not None:
+            final_flags, code, groups, groupindex, indexgroup = entry
+            try:
+                compiled = _sre.compile(pattern, final_flags, code, groups, groupindex, tuple(indexgroup))
+            except (RuntimeError, TypeError, ValueError, OverflowError):  # a damaged entry: compile afresh
+                self.entries.pop(key)
+            else:
+                self.used.add(key)
+                return compiled
+        # As re._compiler.compile does (CPython 3.11-3.13), keeping what it hands to _sre.
+        parsed = _parser.parse(pattern, flags)
+        code = _compiler._code(parsed, flags)
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup: list[str | None] = [None] * parsed.state.groups
+        for name, index in groupindex.items():
+            indexgroup[index] = name
+        entry = (int(flags | parsed.state.flags), list(code), parsed.state.groups - 1, groupindex, indexgroup)
+        self.entries[key] = entry
+        self.used.add(key)
+        self.missed += 1
+        return _sre.compile(pattern, entry[0], code, entry[2], groupindex, tuple(indexgroup))
+
+    def save(self) -> None:
+        """Write the entries this build used, if it compiled any afresh (atomic; errors ignored)."""
+        if not self.missed:
+            return
+        entries = [[p, f, *self.entries[(p, f)]] for p, f in sorted(self.used)]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".regex-code-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"engine": _engine(), "entries": entries}, out, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except (OSError, UnboundLocalError):
+                pass
+
+
+def _usable() -> bool:
+    if os.environ.get("MRS_ASSIST_REGEX_CACHE", "").lower() in ("off", "0", "false", "no"):
+        return False
+    try:
+        import _sre
+        from re import _compiler, _parser  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(_compiler, "_code") and hasattr(_sre, "compile") and hasattr(_compiler, "compile")
+
+
+@contextmanager
+def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
+    """While active, every ``re`` compile in this process that misses ``re``'s own in-memory
+    cache goes through the file ``folder/regex-code.json`` (None, or the cache turned off:
+    nothing changes). Nested or concurrent uses share the first one's file."""
+    if folder is None or not _usable() or not _LOCK.acquire(blocking=False):
+        yield None
+        return
+    from re import _compiler
+
+    try:
+        cache = CodeCache(Path(folder) / FILE_NAME)
+        original = _compiler.compile
+
+        def compile(p, flags=0):  # noqa: ANN001, ANN202 (re's private signature)
+            if isinstance(p, str) and not flags & _compiler.SRE_FLAG_DEBUG:
+                return cache.compile(p, flags)
+            return original(p, flags)
+
+        _compiler.compile = compile
+        try:
+            yield cache
+        finally:
+            _compiler.compile = original
+        cache.save()
+    finally:
+        _LOCK.release()
