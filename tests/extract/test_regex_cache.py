@@ -13,6 +13,7 @@ from mrs_assist.criteria import load_catalogue
 from mrs_assist.extract import extract_facts
 from mrs_assist.extract.pipeline import build_detector
 from mrs_assist.extract.recache import FILE_NAME, CodeCache, code_cache
+from mrs_assist.extract.regex import compile_fast
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,15 @@ def test_every_cached_pattern_is_the_pattern_re_compiles(filled):
         # Pattern equality in CPython compares the pattern, the flags and the compiled code.
         assert cache.compile(pattern, flags) == re.compile(pattern, flags), pattern
     assert cache.missed == 0  # every one came from the file
+
+
+def test_remembered_lowerings_and_trigrams_are_what_compile_fast_derives(filled):
+    patterns = [k.split("\0", 1)[1] for k in CodeCache(filled / FILE_NAME).memos if k.startswith("lowered\0")]
+    assert len(patterns) > 50
+    with code_cache(filled) as cache:
+        cached = [compile_fast(p) for p in patterns]
+    assert cache.missed == 0
+    assert cached == [compile_fast(p) for p in patterns]  # no cache active: derived afresh
 
 
 def test_a_pipeline_built_from_the_file_reads_the_notes_the_same(filled, catalogue):

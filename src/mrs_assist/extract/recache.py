@@ -12,6 +12,9 @@ that for every pattern the pipeline compiles. Entries are keyed by pattern and f
 is keyed by the interpreter's exact version and regex engine, so another Python ignores it. A
 missing, unreadable or foreign file only means compiling as usual; it is rewritten (atomically)
 when the build compiled something it did not hold. ``MRS_ASSIST_REGEX_CACHE=off`` turns it off.
+
+The same file keeps what the build derives from a pattern by parsing it again (``remembered``:
+extract.regex's lowered pattern and trigger trigrams), keyed by the pattern.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 FILE_NAME = "regex-code.json"
 _LOCK = threading.Lock()
+_active: CodeCache | None = None
 
 
 def _engine() -> str:
@@ -42,14 +46,26 @@ class CodeCache:
         self.path = path
         self.entries: dict[tuple[str, int], tuple] = {}
         self.used: set[tuple[str, int]] = set()
+        self.memos: dict[str, Any] = {}
+        self.used_memos: set[str] = set()
         self.missed = 0
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("engine") == _engine():
                 for pattern, flags, *entry in data["entries"]:
                     self.entries[(pattern, flags)] = tuple(entry)
+                self.memos = dict(data.get("memos", {}))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            self.entries = {}
+            self.entries, self.memos = {}, {}
+
+    def remember(self, kind: str, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` (a JSON value) for ``key``, from the file when it holds it."""
+        name = f"{kind}\0{key}"
+        if name not in self.memos:
+            self.memos[name] = compute()
+            self.missed += 1
+        self.used_memos.add(name)
+        return self.memos[name]
 
     def compile(self, pattern: str, flags: int):
         """What ``re._compiler.compile(pattern, flags)`` returns, from the file when it holds it."""
@@ -85,11 +101,12 @@ class CodeCache:
         if not self.missed:
             return
         entries = [[p, f, *self.entries[(p, f)]] for p, f in sorted(self.used)]
+        memos = {name: self.memos[name] for name in sorted(self.used_memos)}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".regex-code-", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"engine": _engine(), "entries": entries}, out, separators=(",", ":"))
+                out.write(json.dumps({"engine": _engine(), "entries": entries, "memos": memos}, separators=(",", ":")))
             os.replace(tmp, self.path)
         except OSError:
             try:
@@ -109,6 +126,13 @@ def _usable() -> bool:
     return hasattr(_compiler, "_code") and hasattr(_sre, "compile") and hasattr(_compiler, "compile")
 
 
+def remembered(kind: str, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept in the active ``code_cache``'s file under (kind, key) if one is active.
+    ``compute`` must return a JSON value (what comes back from the file is JSON's: lists, not tuples)."""
+    cache = _active
+    return compute() if cache is None else cache.remember(kind, key, compute)
+
+
 @contextmanager
 def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
     """While active, every ``re`` compile in this process that misses ``re``'s own in-memory
@@ -119,6 +143,7 @@ def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
         return
     from re import _compiler
 
+    global _active
     try:
         cache = CodeCache(Path(folder) / FILE_NAME)
         original = _compiler.compile
@@ -128,11 +153,11 @@ def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
                 return cache.compile(p, flags)
             return original(p, flags)
 
-        _compiler.compile = compile
+        _compiler.compile, _active = compile, cache
         try:
             yield cache
         finally:
-            _compiler.compile = original
+            _compiler.compile, _active = original, None
         cache.save()
     finally:
         _LOCK.release()
