@@ -11,7 +11,7 @@ equal to ``re.compile``'s (CPython compares pattern, flags and code), and the te
 that for every pattern the pipeline compiles. Entries are keyed by pattern and flags; the file
 is keyed by the interpreter's exact version and regex engine, so another Python ignores it. A
 missing, unreadable or foreign file only means compiling as usual; it is rewritten (atomically)
-when the build compiled something it did not hold. ``MRS_ASSIST_REGEX_CACHE=off`` turns it off.
+when the build compiled something it did not hold. Without a folder nothing changes.
 
 The same file keeps what the build derives from a pattern by parsing it again (``remembered``:
 extract.regex's lowered pattern and trigger trigrams), keyed by the pattern.
@@ -116,8 +116,6 @@ class CodeCache:
 
 
 def _usable() -> bool:
-    if os.environ.get("MRS_ASSIST_REGEX_CACHE", "").lower() in ("off", "0", "false", "no"):
-        return False
     try:
         import _sre
         from re import _compiler, _parser  # noqa: F401
@@ -136,8 +134,8 @@ def remembered(kind: str, key: str, compute: Callable[[], Any]) -> Any:
 @contextmanager
 def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
     """While active, every ``re`` compile in this process that misses ``re``'s own in-memory
-    cache goes through the file ``folder/regex-code.json`` (None, or the cache turned off:
-    nothing changes). Nested or concurrent uses share the first one's file."""
+    cache goes through the file ``folder/regex-code.json`` (None, or a Python whose ``re``
+    is built otherwise: nothing changes). Nested or concurrent uses share the first one's file."""
     if folder is None or not _usable() or not _LOCK.acquire(blocking=False):
         yield None
         return
