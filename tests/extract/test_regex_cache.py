@@ -107,3 +107,17 @@ def test_without_a_folder_re_is_untouched_and_it_is_restored_after(tmp_path):
     with code_cache(tmp_path) as cache:
         assert _compiler.compile is not original
     assert _compiler.compile is original  # restored on the way out
+
+
+def test_what_another_thread_compiles_meanwhile_never_reaches_the_file(tmp_path):
+    import threading
+
+    re.purge()
+    other = threading.Thread(target=re.compile, args=(r"Jane Q\. Patient, MRN 4417",))
+    with code_cache(tmp_path) as cache:
+        other.start()
+        other.join()
+        re.compile(r"astrocytoma,? (?:WHO )?grade (\d)")
+    assert cache.missed == 1
+    assert "Patient" not in (tmp_path / FILE_NAME).read_text(encoding="utf-8")
+    assert "astrocytoma" in (tmp_path / FILE_NAME).read_text(encoding="utf-8")

@@ -49,6 +49,7 @@ class CodeCache:
         self.memos: dict[str, Any] = {}
         self.used_memos: set[str] = set()
         self.missed = 0
+        self.owner = threading.get_ident()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("engine") == _engine():
@@ -128,14 +129,18 @@ def remembered(kind: str, key: str, compute: Callable[[], Any]) -> Any:
     """``compute()``, kept in the active ``code_cache``'s file under (kind, key) if one is active.
     ``compute`` must return a JSON value (what comes back from the file is JSON's: lists, not tuples)."""
     cache = _active
-    return compute() if cache is None else cache.remember(kind, key, compute)
+    if cache is None or cache.owner != threading.get_ident():
+        return compute()
+    return cache.remember(kind, key, compute)
 
 
 @contextmanager
 def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
-    """While active, every ``re`` compile in this process that misses ``re``'s own in-memory
+    """While active, every ``re`` compile of this thread that misses ``re``'s own in-memory
     cache goes through the file ``folder/regex-code.json`` (None, or a Python whose ``re``
-    is built otherwise: nothing changes). Nested or concurrent uses share the first one's file."""
+    is built otherwise: nothing changes). Other threads compile as usual: what they compile (a
+    pattern made from a request's text) never reaches the file. A nested or concurrent use gets
+    None."""
     if folder is None or not _usable() or not _LOCK.acquire(blocking=False):
         yield None
         return
@@ -145,9 +150,10 @@ def code_cache(folder: Path | None) -> Iterator[CodeCache | None]:
     try:
         cache = CodeCache(Path(folder) / FILE_NAME)
         original = _compiler.compile
+        owner = cache.owner
 
         def compile(p, flags=0):  # noqa: ANN001, ANN202 (re's private signature)
-            if isinstance(p, str) and not flags & _compiler.SRE_FLAG_DEBUG:
+            if isinstance(p, str) and not flags & _compiler.SRE_FLAG_DEBUG and threading.get_ident() == owner:
                 return cache.compile(p, flags)
             return original(p, flags)
 
