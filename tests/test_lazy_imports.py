@@ -53,7 +53,9 @@ def test_lazy_medspacy_import_extracts_the_same_facts():
 
 
 def test_cold_cli_determine_imports_no_web_framework(tmp_path):
-    """A local `determine` stores its record without importing FastAPI (users live apart from auth)."""
+    """A local `determine` stores its record without importing FastAPI (users live apart from auth),
+    LangChain or the PDF renderer (no letter asked: mrs_assist.letters imports on first use), or the
+    retrieval stack; it keeps its compiled regular expressions for the next one (extract.recache)."""
     notes = tmp_path / "notes.txt"
     cases = yaml.safe_load((ROOT / "eval" / "cases.yaml").read_text(encoding="utf-8"))
     notes.write_text(cases[0]["notes"], encoding="utf-8")
@@ -62,10 +64,12 @@ def test_cold_cli_determine_imports_no_web_framework(tmp_path):
         "from mrs_assist.cli import main\n"
         f"sys.argv = ['mrs-assist', 'determine', '--policy', 'cohere-mrs', '--notes-file', {str(notes)!r}, '--json']\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print(json.dumps([m for m in ('fastapi', 'starlette', 'spacy.cli', 'torch') if m in sys.modules]), file=sys.stderr)\n"
+        "print(json.dumps([m for m in ('fastapi', 'starlette', 'spacy.cli', 'torch', 'langchain_core', "
+        "'reportlab', 'chromadb', 'sentence_transformers') if m in sys.modules]), file=sys.stderr)\n"
     )
     env = {**os.environ, "MRS_ASSIST_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["recommendation"] in {"meets_criteria", "does_not_meet_criteria", "needs_more_information"}
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+    assert (tmp_path / "data" / "cache" / "regex-code.json").stat().st_size > 100_000

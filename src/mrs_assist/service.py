@@ -98,7 +98,7 @@ class Services:
         """The extraction pipeline for this catalogue (built on first use, shared by equal catalogues)."""
         from mrs_assist.extract.pipeline import get_detector
 
-        return get_detector(self.catalogue)
+        return get_detector(self.catalogue, cache_dir=self.settings.data_dir / "cache")
 
     @property
     def records(self):

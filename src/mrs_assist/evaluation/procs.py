@@ -4,6 +4,7 @@ under a bounded-concurrency load (loopback only; every process is stopped by its
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -67,7 +68,16 @@ def _hwm_mib(pid: int) -> float | None:
     return None if kib is None else round(kib / 1024, 1)
 
 
-async def _load(port: int, questions: list[str], total: int, concurrency: int) -> dict:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used so far (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+async def _load(port: int, questions: list[str], total: int, concurrency: int, offset: int = 0) -> dict:
     import httpx
 
     ms: list[float] = []
@@ -88,50 +98,118 @@ async def _load(port: int, questions: list[str], total: int, concurrency: int) -
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 ms.append((time.perf_counter() - t) * 1000)
 
-        await asyncio.gather(*(one(i) for i in range(min(40, total))))  # warm the workers
-        ms.clear()
         started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
+        await asyncio.gather(*(one(offset + i) for i in range(total)))
         wall = time.perf_counter() - started
-    return {"requests": total, "concurrency": concurrency, "seconds": round(wall, 3),
-            "rps": round(total / wall, 1), "errors": errors, **latency_summary(ms)}
+    return {"seconds": wall, "ms": ms, "errors": errors}
 
 
-def serve_and_load(app: str, env: dict[str, str], questions: list[str], options: Any) -> dict:
-    import httpx
+class _Server:
+    """One uvicorn master with its workers, on a free loopback port (stopped by its own id)."""
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(options.workers), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        started = time.perf_counter()
+    def __init__(self, app: str, env: dict[str, str], workers: int) -> None:
+        self.app, self.workers, self.port = app, workers, _free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers), "--log-level", "warning"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.started = time.perf_counter()
+        self.startup_s: float | None = None
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        """Until every worker answers /healthz (when it names its pid) or one does."""
+        import httpx
+
         pids: set[int] = set()
-        while True:  # until every worker answers (when /healthz names its pid) or one does
-            if proc.poll() is not None:
-                raise RuntimeError(f"{app} exited: {proc.stderr.read().decode()[-500:]}")
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.app} exited: {self.proc.stderr.read().decode()[-500:]}")
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                r = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
                 if r.status_code == 200:
                     pid = r.json().get("pid")
                     pids.add(pid)
-                    if pid is None or len(pids) >= options.workers:
+                    if pid is None or len(pids) >= self.workers:
                         break
             except (httpx.HTTPError, ValueError):
                 pass
-            if time.perf_counter() - started > 300:
-                raise RuntimeError(f"{app} did not answer /healthz within 300 s")
+            if time.perf_counter() - self.started > timeout:
+                raise RuntimeError(f"{self.app} did not answer /healthz within {timeout:.0f} s")
             time.sleep(0.05 if pids else 0.25)
-        result = asyncio.run(_load(port, questions, options.api_requests, options.concurrency))
-        result["startup_s"] = round(time.perf_counter() - started - result["seconds"], 1)
-        # The master's children: uvicorn's workers (and a small multiprocessing helper).
-        result["worker_peak_rss_mib"] = [_hwm_mib(p) for p in _children(proc.pid)]
-        return result
-    finally:
-        proc.send_signal(signal.SIGTERM)
+        self.startup_s = round(time.perf_counter() - self.started, 1)
+
+    def processes(self) -> list[int]:
+        """The master and its children (uvicorn's workers and a small multiprocessing helper)."""
+        return [self.proc.pid, *_children(self.proc.pid)]
+
+    def cpu(self) -> float:
+        return sum(c for c in (cpu_seconds(p) for p in self.processes()) if c is not None)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve_and_load(apps: dict[str, str], env: dict[str, str], questions: list[str], options: Any) -> dict:
+    """Each app served (same worker count) and loaded by the same client in alternating rounds.
+
+    Both servers run side by side, warmed alike; then ``options.api_rounds`` rounds, each
+    sending ``options.api_requests`` questions to one app and then the same questions to the
+    other (the first app alternates), so a burst of load elsewhere hits both alike. Per app:
+    the median round's requests per second, and the servers' CPU seconds per request (all
+    their processes and threads), which the machine's other load disturbs far less than wall
+    time. An app that fails to start is reported as an error; the others are still measured.
+    """
+    servers: dict[str, _Server] = {}
+    out: dict[str, dict] = {}
+    try:
+        for name, app in apps.items():
+            servers[name] = _Server(app, env, options.workers)
+        for name, server in list(servers.items()):
+            try:
+                server.wait_ready()
+            except Exception as exc:  # noqa: BLE001 - report, do not sink the other measurements
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+                server.stop()
+                del servers[name]
+        for server in servers.values():  # warm every worker
+            asyncio.run(_load(server.port, questions, min(40, options.api_requests), options.concurrency))
+        rounds: dict[str, list[dict]] = {name: [] for name in servers}
+        names = list(servers)
+        for r in range(options.api_rounds):
+            for name in names if r % 2 == 0 else names[::-1]:
+                server = servers[name]
+                before = server.cpu()
+                result = asyncio.run(_load(server.port, questions, options.api_requests, options.concurrency,
+                                           offset=r * options.api_requests))
+                result["cpu_s"] = server.cpu() - before
+                rounds[name].append(result)
+        for name, server in servers.items():
+            out[name] = _summary(rounds[name], options)
+            out[name]["startup_s"] = server.startup_s
+            out[name]["worker_peak_rss_mib"] = [_hwm_mib(p) for p in _children(server.proc.pid)]
+    finally:
+        for server in servers.values():
+            server.stop()
+    return out
+
+
+def _summary(rounds: list[dict], options: Any) -> dict:
+    import statistics
+
+    n = options.api_requests
+    rps = [round(n / r["seconds"], 1) for r in rounds]
+    cpu_ms = [round(1000 * r["cpu_s"] / n, 2) for r in rounds]
+    errors: dict[str, int] = {}
+    for r in rounds:
+        for code, count in r["errors"].items():
+            errors[code] = errors.get(code, 0) + count
+    return {"requests": n * len(rounds), "rounds": len(rounds), "concurrency": options.concurrency,
+            "seconds": round(sum(r["seconds"] for r in rounds), 3),
+            "rps": statistics.median(rps), "rps_rounds": rps,
+            "cpu_ms_per_request": statistics.median(cpu_ms), "cpu_ms_per_request_rounds": cpu_ms,
+            "errors": errors, **latency_summary([m for r in rounds for m in r["ms"]])}

@@ -273,18 +273,23 @@ _CACHE: dict[str, Detector] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_detector(catalogue: Catalogue) -> Detector:
+def get_detector(catalogue: Catalogue, cache_dir: Path | None = None) -> Detector:
     """The detector for this catalogue's content, built on first use and kept for the process.
 
     Keyed by ``Catalogue.fingerprint`` (a hash of the content), so equal catalogues share one
     pipeline and a rebuilt catalogue object never reuses another's by a recycled ``id()``.
-    ``Services`` fetches its detector once and passes it to ``extract_facts``.
+    ``Services`` fetches its detector once and passes it to ``extract_facts``. With
+    ``cache_dir``, the build's compiled regular expressions are kept there for the next
+    process (``extract.recache``).
     """
     key = catalogue.fingerprint()
     with _CACHE_LOCK:
         detector = _CACHE.get(key)
         if detector is None:
-            detector = build_detector(catalogue)
+            from mrs_assist.extract.recache import code_cache
+
+            with code_cache(cache_dir):
+                detector = build_detector(catalogue)
             if len(_CACHE) >= 4:  # tests build a few catalogues; the service uses one
                 _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = detector

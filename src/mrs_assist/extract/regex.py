@@ -12,15 +12,23 @@ import re
 from re import _constants as _sre  # parsed-regex opcodes (private, stable in 3.11-3.13)
 from re import _parser
 
+from mrs_assist.extract.recache import remembered
 from mrs_assist.normalize import lower_pattern
 
 
 def compile_fast(pattern: str) -> tuple[re.Pattern, bool, frozenset | None]:
-    """The compiled pattern, whether it runs on the lowered text, and its trigger trigrams."""
+    """The compiled pattern, whether it runs on the lowered text, and its trigger trigrams
+    (both derived once and kept with the compiled code: extract.recache)."""
     if "(?-i:" in pattern:
         return re.compile(pattern, re.IGNORECASE | re.MULTILINE), False, None
+    lowered, prefixes = remembered("lowered", pattern, lambda: _lowered(pattern))
+    return re.compile(lowered, re.MULTILINE), True, None if prefixes is None else frozenset(prefixes)
+
+
+def _lowered(pattern: str) -> list:
     lowered = lower_pattern(pattern)
-    return re.compile(lowered, re.MULTILINE), True, literal_prefixes(lowered)
+    prefixes = literal_prefixes(lowered)
+    return [lowered, None if prefixes is None else sorted(prefixes)]
 
 
 _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)

@@ -8,8 +8,7 @@ problems fed back, and otherwise replaced by the template letter.
 from __future__ import annotations
 
 from pathlib import Path
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from mrs_assist.corpus import Corpus
 from mrs_assist.letters.context import LetterContext, build_context
@@ -27,6 +26,9 @@ from mrs_assist.letters.settings import (
 )
 from mrs_assist.schemas import DeterminationRequest, DeterminationResponse
 from mrs_assist.validate import LetterDraft, validate_letter_draft
+
+if TYPE_CHECKING:  # a template letter needs no LangChain; a model draft brings its own
+    from langchain_core.language_models import BaseChatModel
 
 MODEL_TEMPLATE = "model_letter"
 LETTER_PROMPT = "letter_draft"
