@@ -586,3 +586,11 @@ def test_missing_pages_leave_a_purpose_named_without_its_qualifier_open(services
     assert _decide(services, "healthhelp-mrs", asserted).recommendation == "does_not_meet_criteria"
     research = "[page 2 of 3 missing]\nGBM; MRI indeterminate. MRS for a research protocol only.\n"
     assert _decide(services, "healthhelp-mrs", research).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("notes, expected", [
+    ("Drug-resistant focal epilepsy; being worked up for resection. MRS requested.", True),
+    ("Drug-resistant focal epilepsy; surgery is not being considered. MRS requested.", False),
+])
+def test_an_epilepsy_surgery_work_up_is_read_either_way(services, notes, expected):
+    assert extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)["epilepsy_presurgical"].value is expected

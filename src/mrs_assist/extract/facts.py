@@ -584,9 +584,14 @@ def _apply_negated_by(
     cue_sentences = {i for i, (lo, hi) in enumerate(spans) if any(p.search(notes, lo, hi) for p in cues)}
     for sent in sorted(cue_sentences):
         lo, hi = spans[sent]
-        candidates = [m for m in kept if m.sent == sent and m.value == "true"]
-        if not candidates and sent > 0:
-            candidates = [m for m in kept if m.sent == sent - 1 and m.value == "true"]
+        # A true mention first; else one read unknown ("focal epilepsy; surgery is not being
+        # considered": the qualifier the mention lacked is denied).
+        for wanted in ("true", "unknown"):
+            candidates = [m for m in kept if m.sent == sent and m.value == wanted]
+            if not candidates and sent > 0:
+                candidates = [m for m in kept if m.sent == sent - 1 and m.value == wanted]
+            if candidates:
+                break
         for pattern in cues:
             for cue in pattern.finditer(notes, lo, hi):
                 if not candidates:
