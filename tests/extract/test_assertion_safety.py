@@ -594,3 +594,13 @@ def test_missing_pages_leave_a_purpose_named_without_its_qualifier_open(services
 ])
 def test_an_epilepsy_surgery_work_up_is_read_either_way(services, notes, expected):
     assert extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)["epilepsy_presurgical"].value is expected
+
+
+def test_a_differential_that_lists_a_non_tumor_alternative_asks_tumor_vs_non_tumor(services):
+    notes = ("Hx PCNSL in complete response. New confusion. MRI 02/19: new enhancing periventricular lesion.\n"
+             'Impression: "Concerning for PCNSL relapse; differential includes demyelinating lesion and, less likely, '
+             'infection. Indeterminate."\nPlan: MRS; findings will determine treatment planning.\n')
+    facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert facts["tumor_vs_nontumor_lesion"].value is True
+    assert facts["conventional_imaging_inconclusive"].value is True  # the one-word sentence continues its line
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"  # was denied by closure

@@ -538,6 +538,10 @@ def _read(
         where = -1 if scope == "notes" else m.sent
         if (m.group, where) not in met:
             lo, hi = (0, len(notes)) if where == -1 else spans[where]
+            if where != -1 and not notes[lo:m.start].strip(" \t\"'(-") and not notes[m.end:hi].strip(" \t\n.\"');-"):
+                # a sentence that is the mention alone ('Impression: "… infection. Indeterminate."')
+                # reads with its line's start: the fragment continues the line's statement
+                lo = notes.rfind("\n", 0, lo) + 1
             met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
         return met[(m.group, where)]
 
