@@ -604,3 +604,15 @@ def test_a_differential_that_lists_a_non_tumor_alternative_asks_tumor_vs_non_tum
     assert facts["tumor_vs_nontumor_lesion"].value is True
     assert facts["conventional_imaging_inconclusive"].value is True  # the one-word sentence continues its line
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"  # was denied by closure
+
+
+@pytest.mark.parametrize("assessment", [
+    "Assessment: developmental regression - mitochondrial disorder suspected, not confirmed.",
+    "Assessment: reported mitochondrial disease (unconfirmed in our records).",
+])
+def test_a_diagnosis_the_clinician_calls_unconfirmed_contests_its_assertion_elsewhere(services, assessment):
+    notes = ("MRI: symmetric basal ganglia T2 signal, Leigh syndrome pattern; indeterminate.\n"
+             f"{assessment}\nPlan: MRS to evaluate her mitochondrial disease.\n")
+    facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert facts["mitochondrial_disorder"].value is None and facts["mitochondrial_disorder"].contrary
+    assert _decide(services, "healthhelp-mrs", notes, age=6).recommendation == "needs_more_information"

@@ -49,6 +49,17 @@ _ORGANISATION = re.compile(
     r"[ \t]*(?:(?:/[ \t]*)?\w+[ \t]+)?(?:clinic|center|centre|program(?:me)?|service|unit|institute|department|dept|"
     r"division|team|board|conference|foundation|society|association|support group)s?\b", re.IGNORECASE)
 """A mention that names a department or an organisation ("Concussion Clinic", "MS Center")."""
+_UNCONFIRMED_AFTER = re.compile(
+    r"^[^.;\n]{0,40}?\b(?:not|never|yet to be|to be|un)\s*(?:yet\s+)?(?:confirmed|verified|proven|established)\b", re.I)
+_UNCONFIRMED_BEFORE = re.compile(r"\b(?:unconfirmed|unverified|unproven)\s+(?:\w+\s+){0,2}$", re.I)
+
+
+def _unconfirmed(notes: str, start: int, end: int, sentence: tuple[int, int]) -> bool:
+    """Whether the notes call the mention's diagnosis unconfirmed, in its own clause."""
+    return (_UNCONFIRMED_AFTER.search(notes[end:sentence[1]]) is not None
+            or _UNCONFIRMED_BEFORE.search(notes[max(sentence[0], start - 40):start]) is not None)
+
+
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _ONLY_NEW = re.compile(r"\b(?:new|additional|other|further|another|more|second)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _VALUE = {"true": True, "false": False, "unknown": None}
@@ -81,6 +92,9 @@ class Mention:
     """Qualified as new, other or further ("no new lesions elsewhere"): denied, it says nothing
     of the one already known."""
     answered_no: bool = False
+    unconfirmed: bool = False
+    """The notes call this mention's diagnosis not (yet) confirmed ("suspected, not confirmed",
+    "unconfirmed in our records"): whatever its reading, it contests an assertion elsewhere."""
     """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
     "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
     quarantined: bool = False
@@ -457,7 +471,8 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
                     quarantined=sent in quarantined, answered_no=cues.answered_no,
-                    only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None)
+                    only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None,
+                    unconfirmed=_unconfirmed(notes, span.start_char, span.end_char, sentence_chars[sent]))
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
@@ -654,7 +669,8 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
     if value != "true":
         return value, spans, []
     said = {m.sent for m in winners}
-    against = sorted({s for m in found if m.value == "false" and m.sent not in said and _denies(m) for s in m.spans})
+    against = sorted({s for m in found if m.sent not in said
+                      and ((m.value == "false" and _denies(m)) or m.unconfirmed) for s in m.spans})
     return ("unknown" if against else value), spans, against
 
 
