@@ -616,10 +616,3 @@ def test_a_diagnosis_the_clinician_calls_unconfirmed_contests_its_assertion_else
     facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
     assert facts["mitochondrial_disorder"].value is None and facts["mitochondrial_disorder"].contrary
     assert _decide(services, "healthhelp-mrs", notes, age=6).recommendation == "needs_more_information"
-
-
-@pytest.mark.parametrize("plan", ["Will order MRS to evaluate for MS.", "Plan: MRS looking for MS."])
-def test_what_a_study_is_to_look_for_is_suspected(services, plan):
-    facts = extract_facts(f"Fatigue and tingling, unchanged for a year. {plan}\n", catalogue=services.catalogue,
-                          mrs_requested=True)
-    assert facts["multiple_sclerosis"].value is None
