@@ -77,10 +77,26 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The real all-MiniLM-L6-v2 embedder, loaded once per test session (~4 s)."""
+    """The real all-MiniLM-L6-v2 embedder, loaded once per test session (~4 s).
+
+    It remembers each text's vector for the session: five test files index the whole real
+    corpus with it (~10 s of torch each), and a text's vector does not change, so only the
+    first of them (per xdist worker) pays for it. Token counts and the model id are the real
+    Embedder's own."""
     from mrs_assist.index.embed import Embedder
 
-    embedder = Embedder(Settings().model_path)
+    class RememberingEmbedder(Embedder):
+        def __init__(self, model_path: Path) -> None:
+            super().__init__(model_path)
+            self.vectors: dict[str, list[float]] = {}
+
+        def embed(self, texts):
+            missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+            if missing:
+                self.vectors.update(zip(missing, super().embed(missing)))
+            return [list(self.vectors[t]) for t in texts]
+
+    embedder = RememberingEmbedder(Settings().model_path)
     embedder.embed(["warm up"])
     return embedder
 
@@ -154,3 +170,14 @@ def no_real_model(monkeypatch):
         monkeypatch.setattr(BaseChatOpenAI, name, refuse)
 
 
+
+
+def pytest_collection_modifyitems(items):
+    """Give every test its own node id. Schemathesis makes one test per API operation
+    (test_fuzz_api.py) named `test_x[GET /path]`, but under pytest 9 all of them get the node id
+    `test_x`; pytest-xdist (`make test` runs two workers) keys tests by node id, so it would run
+    one operation and drop the other 32 without a word."""
+    for item in items:
+        head, sep, last = item.nodeid.rpartition("::")
+        if sep and last != item.name and item.name.startswith(f"{last}["):
+            item._id = type(item._id).parse(f"{head}::{item.name}")  # pytest 9's NodeId
