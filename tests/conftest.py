@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -176,8 +177,17 @@ def pytest_collection_modifyitems(items):
     """Give every test its own node id. Schemathesis makes one test per API operation
     (test_fuzz_api.py) named `test_x[GET /path]`, but under pytest 9 all of them get the node id
     `test_x`; pytest-xdist (`make test` runs two workers) keys tests by node id, so it would run
-    one operation and drop the other 32 without a word."""
+    one operation and drop the other 32 without a word.
+
+    Under xdist, the heavy files (tests/integration/ and files with an `integration` test: real
+    servers, the real models) go first, each still whole and in its own order: the workers take
+    files in this order, so the long ones start early instead of one of them running alone at
+    the end while the other worker idles."""
     for item in items:
         head, sep, last = item.nodeid.rpartition("::")
         if sep and last != item.name and item.name.startswith(f"{last}["):
             item._id = type(item._id).parse(f"{head}::{item.name}")  # pytest 9's NodeId
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heavy = {item.path for item in items
+                 if "integration" in item.path.parts or item.get_closest_marker("integration")}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: files stay whole and in order
