@@ -51,7 +51,7 @@ run: index
 
 test: install
 	bash scripts/ensure-system-deps.sh postgres browser ocr
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 	$(BIN)/mrs-assist index
 	$(BIN)/mrs-assist eval --check --out reports/eval
 

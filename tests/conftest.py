@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -77,10 +78,26 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The real all-MiniLM-L6-v2 embedder, loaded once per test session (~4 s)."""
+    """The real all-MiniLM-L6-v2 embedder, loaded once per test session (~4 s).
+
+    It remembers each text's vector for the session: five test files index the whole real
+    corpus with it (~10 s of torch each), and a text's vector does not change, so only the
+    first of them (per xdist worker) pays for it. Token counts and the model id are the real
+    Embedder's own."""
     from mrs_assist.index.embed import Embedder
 
-    embedder = Embedder(Settings().model_path)
+    class RememberingEmbedder(Embedder):
+        def __init__(self, model_path: Path) -> None:
+            super().__init__(model_path)
+            self.vectors: dict[str, list[float]] = {}
+
+        def embed(self, texts):
+            missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+            if missing:
+                self.vectors.update(zip(missing, super().embed(missing)))
+            return [list(self.vectors[t]) for t in texts]
+
+    embedder = RememberingEmbedder(Settings().model_path)
     embedder.embed(["warm up"])
     return embedder
 
@@ -154,3 +171,23 @@ def no_real_model(monkeypatch):
         monkeypatch.setattr(BaseChatOpenAI, name, refuse)
 
 
+
+
+def pytest_collection_modifyitems(items):
+    """Give every test its own node id. Schemathesis makes one test per API operation
+    (test_fuzz_api.py) named `test_x[GET /path]`, but under pytest 9 all of them get the node id
+    `test_x`; pytest-xdist (`make test` runs two workers) keys tests by node id, so it would run
+    one operation and drop the other 32 without a word.
+
+    Under xdist, the heavy files (tests/integration/ and files with an `integration` test: real
+    servers, the real models) go first, each still whole and in its own order: the workers take
+    files in this order, so the long ones start early instead of one of them running alone at
+    the end while the other worker idles."""
+    for item in items:
+        head, sep, last = item.nodeid.rpartition("::")
+        if sep and last != item.name and item.name.startswith(f"{last}["):
+            item._id = type(item._id).parse(f"{head}::{item.name}")  # pytest 9's NodeId
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heavy = {item.path for item in items
+                 if "integration" in item.path.parts or item.get_closest_marker("integration")}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: files stay whole and in order
