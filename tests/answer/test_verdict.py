@@ -410,3 +410,14 @@ def test_the_digest_named_by_what_it_is(services):
 )
 def test_an_indication_limited_to_a_purpose_is_covered_only_for_it(services, question, claim):
     assert _ask(services, question).verdict.claim == claim
+
+
+def test_a_rejected_verdict_is_logged_by_its_problem_codes_only(services, monkeypatch, caplog):
+    """The validator's messages may quote the question (a stated case, an MRN): never logged."""
+    monkeypatch.setattr(verdicts, "check_verdict", lambda *a, **k: [
+        "unsupported_assertion: answer states a number not in the request or guideline: 'MRN 4417733'"])
+    with caplog.at_level("WARNING", logger="mrs_assist"):
+        _ask(services, "HH MRS for MS?")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "verdict rejected by the validator: unsupported_assertion" in logged
+    assert "4417733" not in logged

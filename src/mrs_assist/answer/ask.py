@@ -603,7 +603,8 @@ class Asker:
             return response
         problems = verdicts.check_verdict(verdict, response.citations, problems_of)
         if problems:
-            log.warning("verdict rejected by the validator: %s", "; ".join(problems)[:300])
+            # codes only: a problem's message may quote the question, which may carry a case's PHI
+            log.warning("verdict rejected by the validator: %s", ", ".join(sorted({p.split(":", 1)[0] for p in problems})))
             first = response.citations[0]
             payer = self.corpus.documents[first.policy_id].meta.payer
             verdict = verdicts.from_clause(payer, first, self._kinds(first.clause_id), first.text, metadata=True)
