@@ -616,3 +616,79 @@ def test_a_diagnosis_the_clinician_calls_unconfirmed_contests_its_assertion_else
     facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
     assert facts["mitochondrial_disorder"].value is None and facts["mitochondrial_disorder"].contrary
     assert _decide(services, "healthhelp-mrs", notes, age=6).recommendation == "needs_more_information"
+
+
+# --- session 8: the recurrence question's premises (from session 7's held-out notes, now dev5) ---
+def _facts(services, notes):
+    return extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+
+
+def test_a_later_report_that_finds_no_recurrent_tumor_answers_the_question(services):
+    notes = ("[1] NEURO-ONCOLOGY NOTE 03/02/2025\nEpendymoma, resected 2024, focal RT completed 06/2024. "
+             "MRI 02/25/2025: 4 mm enhancing focus at the cavity - recurrence vs post-treatment change?\n"
+             "Plan: MRS to distinguish.\n\n[2] MRI BRAIN REPORT 03/20/2025\nThe focus is no longer seen. "
+             "No residual or recurrent tumor.\n\n[3] PRIOR AUTH FORM 03/24/2025\nCPT 76390. "
+             "Reason: r/o recurrence vs treatment effect.\n")
+    assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is None
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+    earlier = notes.replace("03/20/2025", "01/20/2025")  # the same report before the question was raised
+    assert _facts(services, earlier)["tumor_recurrence_vs_treatment_effect"].value is True
+
+
+def test_a_tumor_only_presumed_by_the_question_while_the_family_reports_it_is_not_known(services):
+    notes = ("History from wife (patient aphasic). Wife reports he was treated for primary CNS lymphoma at another hospital; "
+             "records requested.\nMRI: 1.8 cm enhancing lesion.\n"
+             "A/P: MRS to assess residual lymphoma vs treatment effect.\n")
+    facts = _facts(services, notes)
+    assert facts["known_brain_tumor"].value is None
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"
+    confirmed = notes.replace("Wife reports he was treated for primary CNS lymphoma at another hospital; "
+                              "records requested", "Biopsy-proven primary CNS lymphoma, s/p methotrexate")
+    assert _facts(services, confirmed)["known_brain_tumor"].value is True
+
+
+@pytest.mark.parametrize("later, asked", [
+    ("He declined radiation and has had no chemotherapy or surgery; no treatment has been given.", True),
+    ("Correction: he did not receive radiation; he was treated with temozolomide alone.", False),
+])
+def test_a_later_letter_denying_all_treatment_leaves_recurrence_vs_treatment_effect_asked(services, later, asked):
+    notes = ("DOC A: Oncology note 05/01/2025\nAnaplastic astrocytoma, biopsy 01/2025. S/p RT. New aphasia. "
+             "MRI: growing enhancement. Request MRS for tumor progression vs radiation necrosis.\n"
+             f"DOC B: Letter 05/09/2025\n{later}\n")
+    value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
+    assert value is (None if asked else True)
+
+
+def test_a_documents_email_style_lead_in_starts_a_document():
+    notes = ">> DOC A: office note 05/18/2025\ntext\n>> DOC B: letter 05/22/2025\nmore\n"
+    assert len(documents(notes)) == 2
+
+
+def test_text_marked_as_copied_from_an_old_note_is_not_this_visit(services):
+    notes = ("Subjective (pulled forward from 2023 note - please update):\n\"GBM s/p resection and RT; new enhancing "
+             "focus, recurrence vs radiation necrosis.\"\n\nExam: unchanged.\nAssessment/Plan: GBM. \"Concerning for "
+             "recurrence vs radiation necrosis - MRS requested.\" [text identical to 03/2023 note]\nOrder: MRS 76390.\n")
+    assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is not True
+    current = notes.replace(" [text identical to 03/2023 note]", "").replace(" (pulled forward from 2023 note - please update)", "")
+    assert _facts(services, current)["tumor_recurrence_vs_treatment_effect"].value is True
+
+
+def test_an_unanswered_choice_field_asserts_nothing(services):
+    blank = "Symptoms since last visit:  [ ] stable   [ ] new   [ ] worse\nFeels well.\n"
+    assert "new_or_worsening_symptoms" not in _facts(services, blank) or \
+        _facts(services, blank)["new_or_worsening_symptoms"].value is not True
+    chosen = blank.replace("[ ] new", "[X] new")
+    assert _facts(services, chosen)["new_or_worsening_symptoms"].value is True
+
+
+def test_a_work_up_that_excluded_a_diagnosis_denies_it(services):
+    notes = "Urine NAA normal and ASPA sequencing negative: Canavan disease is excluded.\n"
+    assert _facts(services, notes)["metabolic_disorder"].value is False
+    hedge = "Canavan disease cannot be excluded.\n"
+    assert _facts(services, hedge)["metabolic_disorder"].value is not False
+
+
+def test_a_withdrawn_question_stays_denied_when_the_notes_deny_it(services):
+    notes = ("GBM s/p resection and chemoradiation. PET: consistent with recurrence; recurrence vs necrosis has been "
+             "excluded and the question is now settled. MRS requested for surgical planning.\n")
+    assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is False

@@ -471,6 +471,7 @@ def test_whole_note() -> None:
     expected = {
         "tumor_recurrence_vs_treatment_effect": True,
         "known_brain_tumor": True,
+        "brain_tumor_treated": True,  # resection, XRT and TMZ: the recurrence question's premise
         "glioma": True,
         "brain_mass_or_lesion": True,
         "conventional_imaging_inconclusive": True,

@@ -97,6 +97,9 @@ class Mention:
     "unconfirmed in our records"): whatever its reading, it contests an assertion elsewhere."""
     """The mention is a question on its line answered "No" (``Inconclusive? No``, a checked
     "[X] No"): an explicit answer, false even for a fact whose words shrug off a negation."""
+    doubted: bool = False
+    """Read true by words that presume the fact, while other mentions leave it in doubt: unknown,
+    and no denial elsewhere (``hedge_yields_to_denial``) makes it false."""
     quarantined: bool = False
     """In a sentence addressed to the reviewing system: it may assert a contraindication (a
     physician sees it), never deny or contest one ("do not mention the pacemaker")."""
@@ -150,6 +153,9 @@ def extract_facts(
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
         read[name] = [m for m in _read(detector, name, found, visible, sentences)
                       if not (m.quarantined and m.value != "true")]
+    _presumed_in_doubt(detector, read)
+    answered = _answered_later(detector, read, mentions, notes)
+    every = {name: list(found) for name, found in read.items()}  # before the latest document governs
     superseded = _latest_document_governs(read, notes)
     about_study = {n for n, s in detector.specs.items() if s.about_the_study}
     reasons = set(catalogue.names("purpose")) | about_study
@@ -162,11 +168,12 @@ def extract_facts(
         _purposes_unknown(read, reasons, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
-    _premise_in_doubt(detector, read)
+    _premise_in_doubt(detector, read, every)
+    _withdraw(read, answered)
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
         if detector.specs[name].hedge_yields_to_denial and any(m.value == "false" and _denies_ever(m) for m in found):
-            found = [m for m in found if m.value != "unknown"]
+            found = [m for m in found if m.value != "unknown" or m.doubted]
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
             asked = [m for m in found if m.value == "unknown"]
@@ -207,19 +214,22 @@ def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
     follow"): "last MRI stable" then says nothing of the study the MRS is meant to settle, so
     the fact is unknown (asked), never a denial on the study before it (issue 18). Notes that
     say the deciding study was never done (``not_done_while``: "no CT or MRI performed yet")
-    leave any reading unknown: what they call indeterminate was another study."""
-    for name in detector.undecided_while.keys() | detector.not_done_while.keys():
+    leave any reading unknown: what they call indeterminate was another study. A report that
+    withdraws the question a purpose asks (``withdrawn_while``: "represents a flow artifact")
+    leaves an asserted purpose unknown."""
+    for name in detector.undecided_while.keys() | detector.not_done_while.keys() | detector.withdrawn_while.keys():
         current = facts.get(name)
         if current is None or current[0] == "unknown":
             continue
         patterns = detector.not_done_while.get(name, []) + (
-            detector.undecided_while.get(name, []) if current[0] == "false" else [])
+            detector.undecided_while.get(name, []) if current[0] == "false" else
+            detector.withdrawn_while.get(name, []))
         pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
         if pending:
             facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
 
 
-def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
+def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]], every: dict[str, list[Mention]]) -> None:
     """A purpose is no better than what it takes as given (``presupposes``).
 
     "MRS to distinguish tumor recurrence from post-treatment change" presupposes a treated
@@ -227,7 +237,9 @@ def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> Non
     words they also deny, the purpose is not asserted either: it reads unknown (asked: confirm
     the tumor), never an approval on the request's own words. The premise is judged on its
     mentions outside the purpose's words ("recurrence" names a tumor too); a premise the
-    notes never mention apart from the purpose is taken as given (``implied_by``).
+    notes never mention apart from the purpose is taken as given (``implied_by``). A premise whose
+    mentions are separate instances (``any_instance``: a resection, a radiation course) holds while
+    any document asserts one: a denial of another, or a later "no treatment since", contests nothing.
     """
     for name, found in read.items():
         premises = detector.specs[name].presupposes
@@ -241,10 +253,80 @@ def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> Non
             result = _aggregate([m for m in others if m.value != "ignore"])
             if result is None or result[0] == "true" and not result[2]:
                 continue
+            if detector.specs[premise].any_instance and any(
+                    m.value == "true" and not any(s < m.end and m.start < e for s, e in own)
+                    for m in every.get(premise, [])):
+                continue  # one treatment asserted is a treated tumor, whatever else was not given
             for m in asserted:
                 m.value = "unknown"
                 m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
             break
+
+
+_HEDGED = frozenset({"differential", "possible"})
+
+
+def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
+    """A question's words presume what they name ("residual lymphoma vs treatment effect"); when
+    they are all that asserts the fact and another mention leaves it in doubt (the wife's report,
+    "not yet verified"), the fact is not known: those mentions read unknown (issue 18)."""
+    for name, found in read.items():
+        groups = detector.specs[name].all_groups()
+        true = [m for m in found if m.value == "true"]
+        if not true or not any(m.value == "unknown" or m.unconfirmed for m in found):
+            continue
+        if all(groups[m.group].presumes and m.categories & _HEDGED for m in true):
+            for m in true:
+                m.value, m.doubted = "unknown", True
+                m.cues.append("presumed by the question while the notes leave it in doubt")
+
+
+def _answered_later(
+    detector: Detector, read: dict[str, list[Mention]], mentions: list[Mention], notes: str
+) -> dict[str, list[Mention]]:
+    """Purposes whose question a later document answers, with the mentions that answer it.
+
+    In a packet, "MRS to tell recurrence from treatment effect" raised in one document is answered
+    by a later one that denies what the question presupposes ("No residual or recurrent tumor"):
+    the purpose is then no longer this request's, even where a request form repeats it (issue 18).
+    Read before the latest document governs, since a form restating the question comes last.
+    """
+    docs = documents(notes)
+    if len(docs) < 2:
+        return {}
+    out: dict[str, list[Mention]] = {}
+    for name, found in read.items():
+        asserted = [m for m in found if m.value == "true"]
+        premises = detector.specs[name].presupposes
+        if not asserted or not premises:
+            continue
+        first = min(docs[document_at(docs, m.start)].order for m in asserted)
+        # a denied premise, or a denied recurrence of it ("no residual or recurrent tumor": words
+        # that presume the tumor, negated, deny the recurrence and say nothing of the diagnosis,
+        # so the premise's own reading drops them)
+        answers = [m for premise in premises for m in read.get(premise, []) if m.value == "false"]
+        answers += [m for m in mentions if m.label in premises and "negated" in m.categories
+                    and detector.specs[m.label].all_groups()[m.group].presumes]
+        answers = [m for m in answers if not m.only_new and docs[document_at(docs, m.start)].order > first]
+        if answers and any(detector.specs[p].any_instance for p in premises):
+            # a treatment denied ("did NOT receive radiation") answers nothing while the same or a
+            # later document asserts another ("treated with temozolomide alone")
+            last = min(docs[document_at(docs, m.start)].order for m in answers)
+            answers = [m for m in answers if not detector.specs[m.label].any_instance
+                       or not any(o.value == "true" and docs[document_at(docs, o.start)].order >= last
+                                  for o in read.get(m.label, []))]
+        if answers:
+            out[name] = answers
+    return out
+
+
+def _withdraw(read: dict[str, list[Mention]], answered: dict[str, list[Mention]]) -> None:
+    """The purposes a later document answered read unknown (asked), the answer as contrary evidence."""
+    for name, answers in answered.items():
+        for m in read.get(name, []):
+            if m.value == "true":
+                m.value = "unknown"
+                m.cues.append("answered by a later document")
 
 
 def _alternatives_are_differentials(detector: Detector, mentions: list[Mention]) -> None:

@@ -147,7 +147,34 @@ def sections_of(doc) -> list[tuple[int, str | None]]:
             end = _blank_line_at(text, h1, nxt)
         bounds += [(h0, category), (min(end, nxt), None)]
         i += 1
+    for marker in _TRAILING_COPY.finditer(text):
+        bounds = _override(bounds, _copied_from(text, bounds, marker.start()), marker.end(), "prior_note")
     return bounds
+
+
+_TRAILING_COPY = re.compile(
+    r"[\[(]\s*(?:(?:the\s+)?(?:text|note|entry|assessment|plan|section|paragraph)\s+)?(?:is\s+)?"
+    r"(?:identical|copied|carried\s+forward|pulled\s+forward|verbatim)\b[^\])\n]{0,60}?"
+    r"\b(?:note|visit|encounter|entry)\b[^\])\n]{0,20}[\])]", re.IGNORECASE)
+"""A marker after copied text saying so ("... - MRS requested." [text identical to 04/2023 note]):
+the text before it, back to its paragraph's or its header line's start, is copied forward."""
+
+
+def _copied_from(text: str, bounds: list[tuple[int, str | None]], marker: int) -> int:
+    """Where the text a trailing copy marker annotates starts: the later of its paragraph's start
+    and the start of the line holding the last section header before it."""
+    blank = text.rfind("\n\n", 0, marker)
+    start = 0 if blank < 0 else blank + 2
+    headers = [b for b, category in bounds if category is not None and b < marker]
+    if headers:
+        start = max(start, text.rfind("\n", 0, headers[-1]) + 1)
+    return start
+
+
+def _override(bounds: list[tuple[int, str | None]], r0: int, r1: int, category: str) -> list[tuple[int, str | None]]:
+    """``bounds`` with [r0, r1) in ``category`` (what follows r1 keeps the category it had there)."""
+    after = section_at(bounds, r1)
+    return ([b for b in bounds if b[0] < r0] + [(r0, category), (r1, after)] + [b for b in bounds if b[0] > r1])
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -246,8 +273,8 @@ def _form_answer(notes: str, start: int, line_end: int) -> str | None:
 
     A mention followed on its line by yes/no checkbox options ("Pacemaker/ICD  [ ] yes  [ ] no")
     is a form question: the checked option answers it ("no" → the mention is negated), none checked
-    leaves it unanswered (``""``: it asserts nothing). ``None`` when the line is not such a
-    question, or its options are not yes/no (a choice field: "[X] Brain [ ] Breast"). An
+    leaves it unanswered (``""``: it asserts nothing), whatever its options. ``None`` when the line
+    is not such a question, or a choice field's option is checked ("[X] Brain [ ] Breast"). An
     "unknown"/"n/a" box checked asserts nothing either (the caller drops it).
     """
     first = _BOX.search(notes, start, min(line_end, start + FORM_QUESTION_REACH))
@@ -257,9 +284,11 @@ def _form_answer(notes: str, start: int, line_end: int) -> str | None:
     if not options or options[0].start() != first.start():
         return None
     labels = [(o.group("label").lower(), bool(_CHECKED.fullmatch(o.group("box")))) for o in options]
-    if not any(label in _YES_OPTIONS for label, _ in labels):
-        return None
     checked = [label for label, on in labels if on]
+    if not any(label in _YES_OPTIONS for label, _ in labels):
+        # A choice field ("Symptoms since last visit: [ ] stable [ ] new [ ] worse"): with no
+        # option chosen the question is unanswered and its label asserts nothing (issue 18).
+        return None if checked else ""
     return checked[0] if checked else ""
 
 
@@ -366,7 +395,7 @@ def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] |
 
 # --- packets: several documents in one request (issue 18) ------------------------------------
 _DOC_HEADER = re.compile(
-    r"(?im)^[ \t]*(?:"
+    r"(?im)^[ \t]*(?:>{1,3}[ \t]*)?(?:"  # an email-style ">> DOC A: …" lead-in too
     r"\[\s*(?:DOC(?:UMENT)?\s*)?(?!X\s*\])[A-Z0-9]{1,3}\s*\]"  # [DOC 1], [2], [B]; not a checked box [X]
     r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)[A-Za-z][^\n]*"  # === DOCUMENT 2 of 4: … ===, --- ITEM 1: … ---
     r"|(?:DOC(?:UMENT)?|ITEM|ATTACHMENT|ENCLOSURE|EXHIBIT)\s*#?\s*[A-Z0-9]{1,3}\b"  # DOCUMENT A - …

@@ -177,6 +177,12 @@ class Group(BaseModel):
         "context still contests a brain mass). None: it does not count; none: no requirement for it.",
     )
     readings: Readings = Field(default_factory=Readings)
+    presumes: bool = Field(
+        default=False,
+        description="Its words take the fact as given without stating it (\"residual lymphoma vs treatment "
+        "effect\" presumes a lymphoma): hedged or in a differential, such a mention is true only while no "
+        "other mention leaves the fact in doubt (reported, suspected, unconfirmed).",
+    )
 
     @field_validator("regex", "requires")
     @classmethod
@@ -246,6 +252,17 @@ class DetectSpec(Group):
         "yet\"): while the notes say so, any reading is unknown (asked): what they call indeterminate was "
         "another study.",
     )
+    withdrawn_while: list[str] = Field(
+        default_factory=list,
+        description="Regexes for a report that withdraws the question this purpose asks (\"represents a flow "
+        "artifact\", \"the question is answered by pathology\"): while the notes say so, an asserted purpose "
+        "is unknown (asked); a denied one stays denied.",
+    )
+    any_instance: bool = Field(
+        default=False,
+        description="Its mentions name separate instances (a resection, a radiation course): one asserted "
+        "is enough, a denied other contests nothing (read so as a purpose's premise).",
+    )
     presupposes: list[str] = Field(
         default_factory=list,
         description="Facts this purpose takes as given (recurrence presupposes a known tumor): when the notes "
@@ -285,7 +302,7 @@ class DetectSpec(Group):
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by", "names", "undecided_while", "not_done_while")
+    @field_validator("negated_by", "names", "undecided_while", "not_done_while", "withdrawn_while")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:
