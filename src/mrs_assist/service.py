@@ -258,7 +258,8 @@ class Services:
 
         def section_facts(text: str) -> dict[str, bool | None]:
             found = extract_facts(text, age_years=request.patient.age_years, detector=self.detector, mrs_requested=True)
-            return {name: fv.value for name, fv in found.items()}
+            # a fact of separate instances (treatments) is not contradicted by another instance's denial
+            return {name: fv.value for name, fv in found.items() if not self.detector.specs[name].any_instance}
 
         findings = screen_notes(request.clinical_notes, extract=section_facts)
         facts = resolve_facts(extracted, request.facts, self.catalogue)

@@ -692,3 +692,25 @@ def test_a_withdrawn_question_stays_denied_when_the_notes_deny_it(services):
     notes = ("GBM s/p resection and chemoradiation. PET: consistent with recurrence; recurrence vs necrosis has been "
              "excluded and the question is now settled. MRS requested for surgical planning.\n")
     assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is False
+
+
+@pytest.mark.parametrize("letter, asked", [
+    # every treatment denied; the old note's radiation called wrong; an offer is no treatment given
+    ("Radiation Oncology letter: he declined radiation before the first fraction. The history of radiation in the "
+     "neurology note is incorrect. We have offered RT with temozolomide if he agrees.", True),
+    # a denial bounded in time says nothing of the radiosurgery before it
+    ("Addendum: she has had no treatment of any kind since 12/2025.", False),
+])
+def test_what_a_later_letter_says_of_treatment_decides_the_recurrence_premise(services, letter, asked):
+    notes = ("[A] Neuro-oncology note 05/01/2025\nRight parietal metastasis, s/p SRS to the brain 06/2024. MRI: enlarging "
+             "enhancement. Request MRS for recurrence vs radiation necrosis.\n"
+             f"[B] Letter 05/09/2025\n{letter}\n")
+    value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
+    assert value is (None if asked else True)
+
+
+def test_a_treated_tumor_is_one_treatment_given_and_other_cancers_treatments_are_not_the_brains(services):
+    given = _facts(services, "Melanoma with brain metastases treated with radiosurgery 07/2024. No systemic therapy since 02/2025.\n")
+    assert given["brain_tumor_treated"].value is True and not given["brain_tumor_treated"].contrary
+    assert _facts(services, "Untreated left frontal glioma.\n")["brain_tumor_treated"].value is False
+    assert "brain_tumor_treated" not in _facts(services, "Colon cancer s/p resection and chemotherapy 2019.\n")

@@ -47,8 +47,9 @@ _ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*
 """A sentence about the requested study itself states its reason."""
 _ORGANISATION = re.compile(
     r"[ \t]*(?:(?:/[ \t]*)?\w+[ \t]+)?(?:clinic|center|centre|program(?:me)?|service|unit|institute|department|dept|"
-    r"division|team|board|conference|foundation|society|association|support group)s?\b", re.IGNORECASE)
-"""A mention that names a department or an organisation ("Concussion Clinic", "MS Center")."""
+    r"division|team|board|conference|foundation|society|association|support group|oncology)s?\b", re.IGNORECASE)
+"""A mention that names a department or an organisation ("Concussion Clinic", "MS Center",
+"Radiation Oncology")."""
 _UNCONFIRMED_AFTER = re.compile(
     r"^[^.;\n]{0,40}?\b(?:not|never|yet to be|to be|un)\s*(?:yet\s+)?(?:confirmed|verified|proven|established)\b", re.I)
 _UNCONFIRMED_BEFORE = re.compile(r"\b(?:unconfirmed|unverified|unproven)\s+(?:\w+\s+){0,2}$", re.I)
@@ -174,6 +175,8 @@ def extract_facts(
     for name, found in read.items():
         if detector.specs[name].hedge_yields_to_denial and any(m.value == "false" and _denies_ever(m) for m in found):
             found = [m for m in found if m.value != "unknown" or m.doubted]
+        if detector.specs[name].any_instance and any(m.value == "true" for m in found):
+            found = [m for m in found if m.value == "true"]  # one treatment given; another denied contests nothing
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
             asked = [m for m in found if m.value == "unknown"]
@@ -311,13 +314,20 @@ def _answered_later(
         if answers and any(detector.specs[p].any_instance for p in premises):
             # a treatment denied ("did NOT receive radiation") answers nothing while the same or a
             # later document asserts another ("treated with temozolomide alone")
-            last = min(docs[document_at(docs, m.start)].order for m in answers)
+            # ... nor does a denial bounded in time ("no treatment of any kind since 12/2025")
+            answers = [m for m in answers if not detector.specs[m.label].any_instance
+                       or not _SINCE.match(notes, m.end, min(len(notes), m.end + 60))]
+            last = min((docs[document_at(docs, m.start)].order for m in answers), default=None)
             answers = [m for m in answers if not detector.specs[m.label].any_instance
                        or not any(o.value == "true" and docs[document_at(docs, o.start)].order >= last
                                   for o in read.get(m.label, []))]
         if answers:
             out[name] = answers
     return out
+
+
+_SINCE = re.compile(r"[^.;\n]{0,40}?\b(?:since|in the (?:last|past)|for the (?:last|past)|currently|at present|this year)\b", re.I)
+"""After a denial, the interval that bounds it: "no treatment of any kind since 12/2025"."""
 
 
 def _withdraw(read: dict[str, list[Mention]], answered: dict[str, list[Mention]]) -> None:
