@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
-PER_FACT = {"dev": 60, "test": 60, "test3": 75}
+PER_FACT = {"dev": 60, "test": 60, "test3": 75, "test4": 75}
 """Per split; test3's 387 notes give 301 distinct asserted items, so 75 takes them all (a census)."""
 TOTAL = 320
 SEED = 20261206
@@ -35,7 +35,8 @@ _HEADING = re.compile(r"(?m)^([A-Z][A-Z0-9 /&()'-]{2,}):")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])|\n")
 
 
-SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-"), "test3": ("test3-notes", "test3-")}
+SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-"), "test3": ("test3-notes", "test3-"),
+          "test4": ("test4-notes", "test4-")}
 """Split → (notes folder, prefix of its sample / to-judge / judgments files)."""
 SPLIT = "dev"
 

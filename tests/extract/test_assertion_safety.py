@@ -647,18 +647,6 @@ def test_a_tumor_only_presumed_by_the_question_while_the_family_reports_it_is_no
     assert _facts(services, confirmed)["known_brain_tumor"].value is True
 
 
-@pytest.mark.parametrize("later, asked", [
-    ("He declined radiation and has had no chemotherapy or surgery; no treatment has been given.", True),
-    ("Correction: he did not receive radiation; he was treated with temozolomide alone.", False),
-])
-def test_a_later_letter_denying_all_treatment_leaves_recurrence_vs_treatment_effect_asked(services, later, asked):
-    notes = ("DOC A: Oncology note 05/01/2025\nAnaplastic astrocytoma, biopsy 01/2025. S/p RT. New aphasia. "
-             "MRI: growing enhancement. Request MRS for tumor progression vs radiation necrosis.\n"
-             f"DOC B: Letter 05/09/2025\n{later}\n")
-    value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
-    assert value is (None if asked else True)
-
-
 def test_a_documents_email_style_lead_in_starts_a_document():
     notes = ">> DOC A: office note 05/18/2025\ntext\n>> DOC B: letter 05/22/2025\nmore\n"
     assert len(documents(notes)) == 2
@@ -694,18 +682,24 @@ def test_a_withdrawn_question_stays_denied_when_the_notes_deny_it(services):
     assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is False
 
 
-@pytest.mark.parametrize("letter, asked", [
+_ASTROCYTOMA = ("DOC A: Oncology note 05/01/2025\nAnaplastic astrocytoma, biopsy 01/2025. S/p RT. New aphasia. "
+                "MRI: growing enhancement. Request MRS for tumor progression vs radiation necrosis.\nDOC B: Letter 05/09/2025\n")
+_METASTASIS = ("[A] Neuro-oncology note 05/01/2025\nRight parietal metastasis, s/p SRS to the brain 06/2024. MRI: enlarging "
+               "enhancement. Request MRS for recurrence vs radiation necrosis.\n[B] Letter 05/09/2025\n")
+
+
+@pytest.mark.parametrize("older, letter, asked", [
+    (_ASTROCYTOMA, "He declined radiation and has had no chemotherapy or surgery; no treatment has been given.", True),
+    # one treatment denied while another was given: still a treated tumor
+    (_ASTROCYTOMA, "Correction: he did not receive radiation; he was treated with temozolomide alone.", False),
     # every treatment denied; the old note's radiation called wrong; an offer is no treatment given
-    ("Radiation Oncology letter: he declined radiation before the first fraction. The history of radiation in the "
-     "neurology note is incorrect. We have offered RT with temozolomide if he agrees.", True),
+    (_METASTASIS, "Radiation Oncology letter: he declined radiation before the first fraction. The history of radiation "
+     "in the neurology note is incorrect. We have offered RT with temozolomide if he agrees.", True),
     # a denial bounded in time says nothing of the radiosurgery before it
-    ("Addendum: she has had no treatment of any kind since 12/2025.", False),
+    (_METASTASIS, "Addendum: she has had no treatment of any kind since 12/2025.", False),
 ])
-def test_what_a_later_letter_says_of_treatment_decides_the_recurrence_premise(services, letter, asked):
-    notes = ("[A] Neuro-oncology note 05/01/2025\nRight parietal metastasis, s/p SRS to the brain 06/2024. MRI: enlarging "
-             "enhancement. Request MRS for recurrence vs radiation necrosis.\n"
-             f"[B] Letter 05/09/2025\n{letter}\n")
-    value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
+def test_what_a_later_letter_says_of_treatment_decides_the_recurrence_premise(services, older, letter, asked):
+    value = _facts(services, f"{older}{letter}\n")["tumor_recurrence_vs_treatment_effect"].value
     assert value is (None if asked else True)
 
 
