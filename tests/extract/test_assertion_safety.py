@@ -708,3 +708,14 @@ def test_a_treated_tumor_is_one_treatment_given_and_other_cancers_treatments_are
     assert given["brain_tumor_treated"].value is True and not given["brain_tumor_treated"].contrary
     assert _facts(services, "Untreated left frontal glioma.\n")["brain_tumor_treated"].value is False
     assert "brain_tumor_treated" not in _facts(services, "Colon cancer s/p resection and chemotherapy 2019.\n")
+
+
+def test_a_76390_request_naming_only_another_study_asks_which_study_is_wanted(services):
+    notes = ('Precert request. CPT: 76390. Description entered: "MRI BRAIN PERFUSION W/WO".\n'
+             "Glioblastoma s/p resection and chemoradiation 2024; new enhancement, indeterminate: recurrence vs "
+             "radiation necrosis. New weakness.\n")
+    assert _facts(services, notes)["service_not_mrs"].value is None
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+    named = notes.replace("MRI BRAIN PERFUSION W/WO", "MR SPECTROSCOPY BRAIN (perfusion also done)")
+    assert "service_not_mrs" not in _facts(services, named)
+    assert _decide(services, "nia-brain-mrs", named).recommendation == "meets_criteria"

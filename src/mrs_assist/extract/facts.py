@@ -188,6 +188,7 @@ def extract_facts(
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
     _study_to_come(detector, facts, visible)
+    _another_study(detector, facts, visible)
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
 
     def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:
@@ -230,6 +231,23 @@ def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
         pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
         if pending:
             facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
+
+
+_NAMES_MRS = re.compile(r"(?-i:\bMRSI?\b)|\bMR[- ]?spectroscop\w*|\bspectroscop\w*|\b1H[- ]?MRS\b", re.IGNORECASE)
+
+
+def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
+    """Notes that never name MR spectroscopy but name another study ("MRI BRAIN PERFUSION (DSC)",
+    "perfusion requested per tumor board") leave which study the 76390 is for asked (``other_study``):
+    the request is not read as an MRS on its code alone (issue 18)."""
+    if not detector.other_study or _NAMES_MRS.search(notes):
+        return
+    for name, patterns in detector.other_study.items():
+        if facts.get(name, ("",))[0] == "true":
+            continue
+        named = sorted({(m.start(), m.end()) for p in patterns for m in p.finditer(notes)})
+        if named:
+            facts[name] = ("unknown", named, "notes")
 
 
 def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]], every: dict[str, list[Mention]]) -> None:

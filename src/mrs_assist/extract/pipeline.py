@@ -84,6 +84,7 @@ class Detector:
     undecided_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     not_done_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     withdrawn_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    other_study: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     namings: dict[str, re.Pattern[str]] = field(default_factory=dict)
     """Per fact, any naming the matchers may miss (``detect.names`` and ``detect.icd10``)."""
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
@@ -222,7 +223,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
                 )
             for q, quantity in enumerate(group.quantities):
                 detector.quantities[(fact, g, q)] = (re.compile(quantity.regex, _FLAGS), quantity)
-        for rule in ("negated_by", "undecided_while", "not_done_while", "withdrawn_while"):  # fact-level regex lists
+        for rule in ("negated_by", "undecided_while", "not_done_while", "withdrawn_while", "other_study"):  # fact-level regex lists
             if patterns := getattr(spec, rule):
                 getattr(detector, rule)[fact] = [re.compile(r, _FLAGS) for r in patterns]
         if (naming := spec.naming_regex()) is not None:

@@ -252,6 +252,11 @@ class DetectSpec(Group):
         "yet\"): while the notes say so, any reading is unknown (asked): what they call indeterminate was "
         "another study.",
     )
+    other_study: list[str] = Field(
+        default_factory=list,
+        description="Regexes naming another study (\"MR perfusion\", \"DTI\"): in notes that name one and "
+        "never name MR spectroscopy, the fact is unknown (asked: which study is wanted?) unless read otherwise.",
+    )
     withdrawn_while: list[str] = Field(
         default_factory=list,
         description="Regexes for a report that withdraws the question this purpose asks (\"represents a flow "
@@ -302,7 +307,7 @@ class DetectSpec(Group):
         "sections, or a sentence about the MRS).",
     )
 
-    @field_validator("negated_by", "names", "undecided_while", "not_done_while", "withdrawn_while")
+    @field_validator("negated_by", "names", "undecided_while", "not_done_while", "withdrawn_while", "other_study")
     @classmethod
     def _cues_compile(cls, values: list[str]) -> list[str]:
         for value in values:
