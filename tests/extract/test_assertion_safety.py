@@ -719,3 +719,14 @@ def test_a_76390_request_naming_only_another_study_asks_which_study_is_wanted(se
     named = notes.replace("MRI BRAIN PERFUSION W/WO", "MR SPECTROSCOPY BRAIN (perfusion also done)")
     assert "service_not_mrs" not in _facts(services, named)
     assert _decide(services, "nia-brain-mrs", named).recommendation == "meets_criteria"
+
+
+@pytest.mark.parametrize("notes, question", [
+    ("Dural mass, meningioma vs metastasis; both neoplastic; no infectious or inflammatory process is considered. MRS requested.", False),
+    ("Dural mass now 2.9 cm (2.2 cm in 04/2025) with new surrounding edema. MRS requested.", False),  # a date's slash joins nothing
+    ("Ring-enhancing lesion: tumor/abscess? MRS requested.", True),
+    ("Concerning for lymphoma relapse; differential includes demyelinating lesion. MRS requested.", True),
+])
+def test_a_question_of_alternatives_joins_its_sides_in_one_clause(services, notes, question):
+    fact = _facts(services, notes).get("tumor_vs_nontumor_lesion")
+    assert (fact is not None and fact.value is True) is question

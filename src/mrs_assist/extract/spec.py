@@ -118,7 +118,9 @@ class Near(BaseModel):
         a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
         b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
         if self.via:
-            via = "|".join(self.via)
+            # a connector joins its two sides within one clause: "neoplastic; no infectious or
+            # inflammatory process" joins nothing to the neoplasm
+            via, gap = "|".join(self.via), gap.replace("[^.\\n]", r"[^.;\n]|;(?!\s*(?:no|not|none|without|never)\b)")
             mid = rf"{gap}{{0,{self.gap}}}?(?:{via}){gap}{{0,{self.gap}}}?"
         else:
             mid = rf"{gap}{{0,{self.gap}}}?"
