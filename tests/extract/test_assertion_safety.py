@@ -730,3 +730,13 @@ def test_a_76390_request_naming_only_another_study_asks_which_study_is_wanted(se
 def test_a_question_of_alternatives_joins_its_sides_in_one_clause(services, notes, question):
     fact = _facts(services, notes).get("tumor_vs_nontumor_lesion")
     assert (fact is not None and fact.value is True) is question
+
+
+def test_an_mr_conditional_aneurysm_clip_is_still_a_clip_and_asked_under_cohere(services):
+    notes = ("GBM s/p resection and chemoradiation; new enhancement, indeterminate: recurrence vs radiation necrosis. "
+             "New headaches. Right MCA aneurysm clip 2011, titanium, MR-conditional per op note.\n")
+    assert _facts(services, notes)["aneurysm_clip"].value is None
+    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"  # no clip criterion there
+    pacemaker = notes.replace("Right MCA aneurysm clip 2011, titanium", "Pacemaker (Azure XT DR MRI SureScan)")
+    assert _facts(services, pacemaker)["mri_unsafe_implant"].value is False

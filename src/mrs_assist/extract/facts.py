@@ -728,7 +728,7 @@ def _apply_negated_by(
                 distance = {id(m): _gap(m.start, m.end, cue.start(), cue.end()) for m in candidates}
                 best = min(distance.values())
                 for m in [c for c in candidates if distance[id(c)] == best]:
-                    m.value = "false"
+                    m.value = detector.specs[fact].qualified_reads
                     m.spans.append((cue.start(), cue.end()))
                     m.cues.append(f"device qualifier ({cue.group()})")
                     candidates.remove(m)

@@ -237,6 +237,11 @@ class DetectSpec(Group):
         default_factory=list,
         description="Regexes; in the same sentence they make the nearest true mention false (MRI-conditional).",
     )
+    qualified_reads: Literal["false", "unknown"] = Field(
+        default="false",
+        description="What a `negated_by` cue makes the mention: false (an MR-conditional pacemaker is no "
+        "unsafe implant), or unknown where a policy names the thing itself whatever its qualifier.",
+    )
     implied_by: list[str] = Field(
         default_factory=list, description="Facts whose truth makes this fact true (with their evidence)."
     )
