@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    coding, definition, exclusion, history, polarity, requirement, said, scope, setting, stance, terms,
+    coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
@@ -147,6 +147,8 @@ class Asker:
             response = self._stance(plan, top_k)
         elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
             response = self._literature_basis(plan, top_k)
+        if response is None and not plan.case_text and (docs := self._literature_named(plan)):
+            response = self._literature(plan, docs, top_k)
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
@@ -320,6 +322,22 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
         verdict = stance.from_stance(plan.question, [s for s in self._sentences if s.policy_id in searched], payers)
         return self._answered(plan, searched, verdict, top_k)
+
+    def _literature_named(self, plan: QueryPlan) -> list[str]:
+        """The literature documents the question names (the digest), not the guidelines; none when
+        a name the digest shares with a guideline ("Magellan") comes with an indication the
+        guideline's criteria decide."""
+        docs = [pid for pid in plan.named if self.corpus.documents[pid].meta.kind != "guideline"]
+        if docs and plan.indications and set(plan.named) & set(plan.guidelines) and not LITERATURE.search(plan.question):
+            return []
+        return docs
+
+    def _literature(self, plan: QueryPlan, docs: list[str], top_k: int) -> AskResponse | None:
+        """'Does the digest say …?': yes or no from the document's own sentences (``answer.literature``);
+        None when none answers."""
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in docs}
+        verdict = literature.from_literature(plan.question, [s for s in self._sentences if s.policy_id in docs], payers)
+        return self._answered(plan, docs, verdict, top_k)
 
     @cached_property
     def _settings(self) -> dict[str, tuple[str, str]]:
