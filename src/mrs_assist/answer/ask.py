@@ -116,6 +116,8 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
+        if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
+            return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
         if plan.outside:
             return self._outside(plan, top_k)
         response = None
@@ -141,8 +143,9 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        elif (quoted := said.same_asked(plan.question)) and not plan.case_text:
-            response = self._other_names(plan, quoted, top_k)
+        elif said.names_asked(plan.question) and not plan.case_text \
+                and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
+            pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
         elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
@@ -323,6 +326,20 @@ class Asker:
         verdict = stance.from_stance(plan.question, [s for s in self._sentences if s.policy_id in searched], payers)
         return self._answered(plan, searched, verdict, top_k)
 
+    @cached_property
+    def _responsibilities(self) -> list[tuple[str, str, str, str, str]]:
+        """Every current sentence saying whose responsibility something is (read once)."""
+        return said.responsibility_clauses(c for c in self.corpus.clauses()
+                                           if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _responsibility(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Will Florida Blue reimburse the re-scan?' from the clause that says whose responsibility it is (``answer.said``)."""
+        if not self._responsibilities:
+            return None
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, said.from_responsibility(plan.question, self._responsibilities, payers), top_k)
+
     def _literature_named(self, plan: QueryPlan) -> list[str]:
         """The literature documents the question names (the digest), not the guidelines; none when
         a name the digest shares with a guideline ("Magellan") comes with an indication the
@@ -421,6 +438,8 @@ class Asker:
                 if unit and unit[0] == clause.id:
                     parent, *items = self._citations(unit)
                     lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
+        if not quoted:  # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used
+            quoted = list(dict.fromkeys(n for _, _, items in lists for n in said.listed_names(plan.question, items)))
         return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
