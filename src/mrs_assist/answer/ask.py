@@ -143,7 +143,10 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        elif said.names_asked(plan.question) and not plan.case_text \
+        elif history.past_asked(plan.question) and not plan.case_text \
+                and (response := self._past(plan, top_k)) is not None:
+            pass
+        elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
                 and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
             pass
         elif stance.asks(plan.question) and not plan.case_text:
@@ -414,6 +417,24 @@ class Asker:
             verdict = history.from_history_deleted(asked, payer, pid, entries, [spell_out(t) for t in current])
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
+        return None
+
+    def _past(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Did NIA delete the therapeutic follow-up indication?' from each asked policy's own
+        history entries, each read with its parents ("July 2019", "Added the following:")."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        for pid in policy_ids:
+            clauses = {c.id: c for c in self.corpus.clauses() if c.policy_id == pid and not c.deleted}
+            entries = []
+            for cid, c in clauses.items():
+                if "history" not in self._kinds(cid):
+                    continue
+                parents = [clauses[p].text for p in _ancestors(cid) if p in clauses and "history" in self._kinds(p)]
+                entries.append((cid, spell_out(" | ".join([*parents, c.text])), c.text))
+            meta = self.corpus.documents[pid].meta
+            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries)
+            if verdict is not None:
+                return self._answered(plan, [pid], verdict, top_k)
         return None
 
     def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
@@ -698,6 +719,13 @@ class Asker:
             Citation(clause_id=c.id, policy_id=c.policy_id, section=c.section, text=c.text, score=1.0)
             for c in self._clauses(ids)
         ]
+
+
+def _ancestors(clause_id: str) -> list[str]:
+    """'p#a.b.c' → ['p#a', 'p#a.b'] (outermost first)."""
+    head, _, tail = clause_id.partition("#")
+    parts = tail.split(".")
+    return [f"{head}#{'.'.join(parts[:i])}" for i in range(1, len(parts))]
 
 
 def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citation]:
