@@ -505,7 +505,7 @@ class Asker:
             contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
             label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
             condition = exclusion.joined_condition(clause.text) if clause else ""
-            return exclusion.ListedItem(it.fact, label, ids, contra, condition)
+            return exclusion.ListedItem(it.fact, label, ids, contra, condition, clause.text if clause else "")
 
         head = policy.exclusions_clause
         if head is None and policy.safety_flags:

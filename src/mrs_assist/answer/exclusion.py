@@ -40,11 +40,26 @@ class ListedItem:
     condition: str = ""
     """A further condition the item's own clause joins to it ("…, and MRS requires contrast
     administration"): the note applies only where that holds ('' when none)."""
+    text: str = ""
+    """The item's own clause text ('' when unknown)."""
 
 
 _JOINED_CONDITION = re.compile(r",\s+and\s+(?P<condition>[^.;]+)")
 _WORD = re.compile(r"[a-z]{4,}")
 _COMMON = frozenset({"with", "that", "where", "when", "which", "patient", "patients", "requires", "require", "required"})
+
+
+_NAMES_ITEM = 0.6
+"""Share of a listed item's own words the question must use to be naming that item."""
+
+
+def resembles(question: str, text: str) -> bool:
+    """True when the question uses most of a listed item's own words ("advanced imaging of the
+    same body part within 3 months without new symptoms" names Cohere's non-indication 1)."""
+    def stems(t: str) -> set[str]:
+        return {w[:5] for w in _WORD.findall(t.lower())} - {w[:5] for w in _COMMON}
+    words = stems(text)
+    return len(words) >= 3 and len(words & stems(question)) / len(words) >= _NAMES_ITEM
 
 
 def joined_condition(clause_text: str) -> str:
@@ -126,6 +141,8 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
                     "not a reason to deny by itself.")
             kind = "no"
         elif policy.head and (named or policy.exclusions):
+            if any(resembles(question, i.text) for i in policy.exclusions):
+                return None  # the question words a listed item the reader did not read: not a "no"
             ids = [policy.head]
             text, kind = f"No — none of {who} non-indications applies to what the question names {cite_ids(ids)}.", "no"
         else:

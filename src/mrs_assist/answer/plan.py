@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
-from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
+from mrs_assist.answer.requirement import (
+    EVERY, Requirement, is_sufficiency, required_phrase, requirement_in, requirement_words,
+)
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.retrieve.policies import LITERATURE, detect_policies, is_comparison, named_policies
@@ -302,6 +304,10 @@ def plan_question(
             indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
+                if (phrase := required_phrase(question)) is not None:
+                    # "is a prior biopsy required for MRS of a known tumor?": the tumor is not what is required
+                    inside = set(indications_in_question(phrase, catalogue, conditions))
+                    facts = [f for f in facts if f in inside]
                 if not facts and age_limit:  # "does 'neonatal' cap the patient's age?": the age conditions
                     facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:
