@@ -52,7 +52,7 @@ def test_no_history_verdict_without_an_entry_of_that_shape(question):
 def test_still_reads_a_status_and_what_that_statement_refers_to():
     assert history.still_asked("Is MRS still investigational under Florida Blue?") == "investigational"
     assert history.still_asked("P's 2006 update added an investigational statement for epilepsy. "
-                               "Is that statement still in the current guideline?") == "investigational statement"
+                               "Is that statement still in the current guideline?") == "investigational"
     assert history.still_asked("Is that still in the guideline?") == ""
 
 

@@ -10,7 +10,10 @@ from mrs_assist.answer.verdict import cite_ids, per_payer, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 CODE = re.compile(r"(?<![\w.])\+?(\d{4}[0-9T])\b")
-YES_NO = re.compile(r"^\s*(?:\w+\s*[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b", re.I)
+YES_NO = re.compile(
+    r"^\s*(?:\w+\s*[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b"
+    # "HH procedure code table -- anything besides 76390, and is that table meant to be exhaustive?"
+    r"|(?:\s--|—|;|,\s*(?:and|or|but))\s*(?:is|are|does|do|did|can|could|should|will|would)\b[^?]*\?\s*$", re.I)
 
 
 _ASKED = re.compile(

@@ -22,10 +22,13 @@ EXCLUDE = re.compile(
     r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|automatic(?:ally)? den\w*|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
     r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
-    r"medically unnecessary|unnecessary))\b",
+    r"medically unnecessary|unnecessary)|"
+    r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
+    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag)\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+_FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     note reader read in the question, None for an item it read as hedged ("possible metallic
     foreign body"). None when the question names nothing any list covers and no policy with an
     exclusion list was asked."""
-    asks_contra = bool(CONTRA.search(question))
+    asks_contra = bool(CONTRA.search(question) or _FLAG.search(question))  # "does HealthHelp flag that?"
     if named and policies and all(not p.exclusions and not p.safety for p in policies):
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
         return not_addressed(f"Not addressed — {names} lists no exclusions, non-indications or contraindications "

@@ -48,8 +48,8 @@ def _antecedent(question: str, noun: str) -> str:
     before = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][:-1]
     for sentence in reversed(before):
         match = re.search(rf"((?:[\w'’/-]+\s+){{0,2}}){noun}s?\b", sentence, re.I)
-        if match:
-            return re.sub(r"\b(?:an?|the)\b", " ", match.group(0), flags=re.I).strip()
+        if match:  # "an investigational list": what it held, not the container ("statement", "list")
+            return " ".join(re.sub(r"\b(?:an?|the|added|its|their)\b", " ", match.group(1), flags=re.I).split())
     return ""
 
 
