@@ -99,3 +99,26 @@ def test_ask_answers_these_shapes(services, question, claim):
 def test_payer_initials_name_the_payer_only_as_an_addressee(services):
     assert "floridablue-mrs" in _plan(services, "FB added an investigational list in 2006. Is that list still in force?").named
     assert "floridablue-mrs" not in _plan(services, "Pt has a metallic FB. FB is in the left orbit. Cohere ok?").named
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("HH and epilepsy -- is MRS ok for routine epilepsy follow-up, or only pre-surgical?", "only_if"),
+        ("HH: is MRS for hepatic encephalopathy covered for any purpose, or only for prognosis?", "only_if"),
+        # the other alternative names no purpose the indication is limited to: the coverage claim stands
+        ("Does HealthHelp allow MRS for monitoring an already-diagnosed metabolic disorder like creatine deficiency, "
+         "or only for making the diagnosis?", "yes"),
+        ("Is MRS covered by HealthHelp for MS, or only for tumors?", "yes"),
+    ],
+)
+def test_or_only_a_purpose_answers_only_if_for_that_purpose(services, question, claim):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_approving_off_the_digest_asks_whether_it_is_a_basis():
+    from mrs_assist.answer import said
+
+    assert said.basis_asked("Ordering neuro attached the Magellan digest. Can I approve off that?")
+    assert not said.basis_asked("Can I approve MRS for MS under HealthHelp?")

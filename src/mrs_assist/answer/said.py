@@ -154,7 +154,9 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
 # --- literature as the basis of a decision ------------------------------------------------------
 _BASIS_ASKED = re.compile(
     r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:criteria|criterion|"
-    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on)\b", re.I)
+    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on|"
+    r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article))\b",
+    re.I)
 _GUIDELINES = re.compile(r"\bclinical guidelines?\b", re.I)
 _TOPIC = re.compile(r"[a-z]{4,}")
 _COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "reviewer", "request", "requests",
