@@ -32,6 +32,7 @@ def _plan(services, question):
 def test_a_70f_states_a_case_and_get_it_through_asks_coverage(services):
     assert _plan(services, "Cohere. 70F, treated meningioma, MRI 6 wks ago read stable. Thoughts?").case_text
     assert _plan(services, "HealthHelp request: MRS of the calf muscle. Does that get it through?").coverage
+    assert _plan(services, "Florida Blue. Woman with treated GBM, new enhancement at the resection site. Good to go?").case_text
 
 
 def test_a_foreign_payer_compared_with_an_indexed_one_is_outside(services):

@@ -35,13 +35,15 @@ _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
     r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
-    r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|"
+    r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
+    r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
     r"(?:does|do|would|will|can)\s+(?:anything|any\s+(?:policy|guideline|payer|criteria))\s+(?:we have\s+)?support)\b",
     re.I,
 )
 _PATIENT = re.compile(
     r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
-    r"|\b\d{1,3}\s?(?:yo\s?)?[MF]\b",  # "70F", "45 M"
+    r"|\b\d{1,3}\s?(?:yo\s?)?[MF]\b"  # "70F", "45 M"
+    r"|\b(?:man|woman|male|female|teen|teenager|adolescent|kid|baby)\b",
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
