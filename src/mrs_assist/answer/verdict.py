@@ -274,6 +274,8 @@ def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
 
 
 _OR_ONLY = re.compile(r"\bor\s+(?:just|only|solely)\b(?P<rest>[^?]*)\?\s*$", re.I)
+OR_ONLY = _OR_ONLY
+"""An either-or question whose second alternative is 'only …' (``only_the_alternative``)."""
 
 
 def only_the_alternative(verdict: Verdict, question: str, indications: Sequence[str]) -> Verdict:
