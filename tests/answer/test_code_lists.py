@@ -84,4 +84,6 @@ def test_an_entry_deletes_only_what_its_deleting_sentence_names():
              "Added investigational statement for epilepsy. Deleted Medicare exception.")
     assert from_history_deleted("investigational statement epilepsy", "P", "p", [entry], []) is None
     # an apostrophe inside a word opens no quote
-    assert still_asked("Florida Blue's update added X for Alzheimer's. Is that statement still in the guideline?") == "that statement"
+    # ("that statement" is what the premise names)
+    assert still_asked("Florida Blue's update added an investigational statement for Alzheimer's. "
+                       "Is that statement still in the guideline?") == "investigational"

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    coding, definition, exclusion, history, polarity, requirement, said, scope, setting, stance, terms,
+    coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
@@ -116,6 +116,8 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
+        if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
+            return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
         if plan.outside:
             return self._outside(plan, top_k)
         response = None
@@ -141,12 +143,18 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        elif (quoted := said.same_asked(plan.question)) and not plan.case_text:
-            response = self._other_names(plan, quoted, top_k)
+        elif history.past_asked(plan.question) and not plan.case_text \
+                and (response := self._past(plan, top_k)) is not None:
+            pass
+        elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
+                and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
+            pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
         elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
             response = self._literature_basis(plan, top_k)
+        if response is None and not plan.case_text and (docs := self._literature_named(plan)):
+            response = self._literature(plan, docs, top_k)
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
@@ -215,6 +223,8 @@ class Asker:
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
+        if not plan.case_text and verdicts.OR_ONLY.search(plan.question):  # "is MRS ok for routine epilepsy follow-up, or only pre-surgical?"
+            verdict = verdicts.only_the_alternative(verdict, plan.question, [c.indication for c in self._cells(plan, policy_ids)])
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -322,6 +332,36 @@ class Asker:
         return self._answered(plan, searched, verdict, top_k)
 
     @cached_property
+    def _responsibilities(self) -> list[tuple[str, str, str, str, str]]:
+        """Every current sentence saying whose responsibility something is (read once)."""
+        return said.responsibility_clauses(c for c in self.corpus.clauses()
+                                           if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _responsibility(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Will Florida Blue reimburse the re-scan?' from the clause that says whose responsibility it is (``answer.said``)."""
+        if not self._responsibilities:
+            return None
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, said.from_responsibility(plan.question, self._responsibilities, payers), top_k)
+
+    def _literature_named(self, plan: QueryPlan) -> list[str]:
+        """The literature documents the question names (the digest), not the guidelines; none when
+        a name the digest shares with a guideline ("Magellan") comes with an indication the
+        guideline's criteria decide."""
+        docs = [pid for pid in plan.named if self.corpus.documents[pid].meta.kind != "guideline"]
+        if docs and plan.indications and set(plan.named) & set(plan.guidelines) and not LITERATURE.search(plan.question):
+            return []
+        return docs
+
+    def _literature(self, plan: QueryPlan, docs: list[str], top_k: int) -> AskResponse | None:
+        """'Does the digest say …?': yes or no from the document's own sentences (``answer.literature``);
+        None when none answers."""
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in docs}
+        verdict = literature.from_literature(plan.question, [s for s in self._sentences if s.policy_id in docs], payers)
+        return self._answered(plan, docs, verdict, top_k)
+
+    @cached_property
     def _settings(self) -> dict[str, tuple[str, str]]:
         """Policy → its care-setting clause (read once)."""
         return setting.setting_clauses(c for c in self.corpus.clauses()
@@ -381,6 +421,24 @@ class Asker:
                 return self._quoted(plan, [pid], verdict, self._citations([i for c in verdict.claims for i in c.clause_ids]), top_k)
         return None
 
+    def _past(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Did NIA delete the therapeutic follow-up indication?' from each asked policy's own
+        history entries, each read with its parents ("July 2019", "Added the following:")."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        for pid in policy_ids:
+            clauses = {c.id: c for c in self.corpus.clauses() if c.policy_id == pid and not c.deleted}
+            entries = []
+            for cid, c in clauses.items():
+                if "history" not in self._kinds(cid):
+                    continue
+                parents = [clauses[p].text for p in _ancestors(cid) if p in clauses and "history" in self._kinds(p)]
+                entries.append((cid, spell_out(" | ".join([*parents, c.text])), c.text))
+            meta = self.corpus.documents[pid].meta
+            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries)
+            if verdict is not None:
+                return self._answered(plan, [pid], verdict, top_k)
+        return None
+
     def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Can I approve by citing the digest?': no, a literature document sets no criteria (``answer.said``)."""
         for pid in plan.named:
@@ -403,6 +461,8 @@ class Asker:
                 if unit and unit[0] == clause.id:
                     parent, *items = self._citations(unit)
                     lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
+        if not quoted:  # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used
+            quoted = list(dict.fromkeys(n for _, _, items in lists for n in said.listed_names(plan.question, items)))
         return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
@@ -447,7 +507,7 @@ class Asker:
             contra = bool(clause and exclusion.CONTRA.search(f"{clause.section} {it.clause}"))
             label = it.label or (catalogue.spec(it.fact).label if it.fact in catalogue else it.fact)
             condition = exclusion.joined_condition(clause.text) if clause else ""
-            return exclusion.ListedItem(it.fact, label, ids, contra, condition)
+            return exclusion.ListedItem(it.fact, label, ids, contra, condition, clause.text if clause else "")
 
         head = policy.exclusions_clause
         if head is None and policy.safety_flags:
@@ -661,6 +721,13 @@ class Asker:
             Citation(clause_id=c.id, policy_id=c.policy_id, section=c.section, text=c.text, score=1.0)
             for c in self._clauses(ids)
         ]
+
+
+def _ancestors(clause_id: str) -> list[str]:
+    """'p#a.b.c' → ['p#a', 'p#a.b'] (outermost first)."""
+    head, _, tail = clause_id.partition("#")
+    parts = tail.split(".")
+    return [f"{head}#{'.'.join(parts[:i])}" for i in range(1, len(parts))]
 
 
 def _merge(first: Sequence[Citation], second: Sequence[Citation]) -> list[Citation]:

@@ -44,6 +44,11 @@ def named_indications(indications: list[str], case_text: str, read: Mapping[str,
     out = {}
     for name in indications:
         fact = read.get(name)
+        if _region_hedged(name, fact, catalogue):
+            # "MRS of the calf muscle for suspected mitochondrial myopathy": the suspicion is the
+            # diagnosis'; where the study is done is what the question asks about, stated
+            out[name] = True
+            continue
         if fact is not None and (fact.value is not None or any(e.modifiers for e in fact.evidence)):
             continue
         if fact is not None and fact.evidence and getattr(fact, "source", "notes") == "notes":
@@ -54,6 +59,15 @@ def named_indications(indications: list[str], case_text: str, read: Mapping[str,
             continue
         out[name] = True
     return out
+
+
+def _region_hedged(name: str, fact: Any, catalogue: Catalogue) -> bool:
+    """The question names the study's region (a scope fact) and the reader left it open only
+    because a hedge on a diagnosis reached it ("possible (suspected)")."""
+    if fact is None or fact.value is not None or name not in catalogue or catalogue.spec(name).role != "scope":
+        return False
+    modifiers = [m for e in fact.evidence for m in e.modifiers]
+    return bool(modifiers) and all(m.startswith("possible") for m in modifiers)
 
 
 _VERSUS = re.compile(r"^[\w\s/-]{0,30}?\b(?:vs\.?|versus|or)\s+(?:[\w/-]+\s+){0,2}$", re.I)

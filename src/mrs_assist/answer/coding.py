@@ -10,7 +10,10 @@ from mrs_assist.answer.verdict import cite_ids, per_payer, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 CODE = re.compile(r"(?<![\w.])\+?(\d{4}[0-9T])\b")
-YES_NO = re.compile(r"^\s*(?:\w+\s*[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b", re.I)
+YES_NO = re.compile(
+    r"^\s*(?:\w+\s*[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b"
+    # "HH procedure code table -- anything besides 76390, and is that table meant to be exhaustive?"
+    r"|(?:\s--|—|;|,\s*(?:and|or|but))\s*(?:is|are|does|do|did|can|could|should|will|would)\b[^?]*\?\s*$", re.I)
 
 
 _ASKED = re.compile(
@@ -20,10 +23,30 @@ _ASKED = re.compile(
 )
 
 
+_BILLED_WITH = re.compile(
+    r"\b(?:bill(?:s|ed)?|report(?:s|ed)?|cod(?:e|es|ed)|submit(?:s|ted)?)\s+(?:\w+\s+){0,2}?(?:with|under|using|as)\s+"
+    r"(?:the\s+)?(?:cpt\s+|hcpcs\s+|code\s+)*\+?\d{4}[0-9T]\b"
+    r"|\b(?:use|uses|using)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+|code\s+)*\+?\d{4}[0-9T]\b"
+    r"|\+?\d{4}[0-9T]\s+(?:as\s+)?the\s+(?:cpt\s+|hcpcs\s+|procedure\s+|billing\s+)?code\b", re.I)
+"""A code the question asks the policy to list, said another way ("is MRS billed with 70553?",
+"do all four use CPT 76390?")."""
+_PAYMENT = re.compile(r"\b(?:pay\w*|reimburs\w*|fees?|rvus?|units?|modifiers?|same[- ]day)\b", re.I)
+_NOT_CODES = re.compile(
+    r"\b(?:cover\w*|approv\w*|medically|necessary|appropriate|criteria|indicat\w*|den(?:y|ied|ial)|authori[sz]\w*|"
+    r"pay\w*|reimburs\w*|fee|fees|rvus?|only|complete|other|another|besides|patient|member|same|together|"
+    r"explain\w*|mean\w*|units?|modifiers?)\b", re.I)
+
+
 def codes_asked(question: str) -> list[str]:
     """The CPT/HCPCS codes a yes/no question asks whether a policy lists ("is 0698T listed",
-    "do they list +0698T"), without '+'; [] otherwise ("is the table (76390 only) complete?")."""
-    if not YES_NO.search(question) or not _ASKED.search(question):
+    "do they list +0698T", "is MRS billed with 70553 under Florida Blue?"), without '+'; []
+    otherwise ("is the table (76390 only) complete?", "is 76390 covered for MS?")."""
+    asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    if not YES_NO.search(question) or _PAYMENT.search(question):
+        return []  # "is 76390 subject to a payment reduction?" asks no list
+    # the narrow forms anywhere; else a billed-with form in the sentence that asks, with nothing
+    # of coverage, payment or another code's question about it
+    if not _ASKED.search(question) and not (asking and _BILLED_WITH.search(asking[0]) and not _NOT_CODES.search(question)):
         return []
     return list(dict.fromkeys(m.group(1).upper() for m in CODE.finditer(question)))
 

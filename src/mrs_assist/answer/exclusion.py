@@ -22,10 +22,13 @@ EXCLUDE = re.compile(
     r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|automatic(?:ally)? den\w*|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
     r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
-    r"medically unnecessary|unnecessary))\b",
+    r"medically unnecessary|unnecessary)|"
+    r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
+    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag)\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+_FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,26 @@ class ListedItem:
     condition: str = ""
     """A further condition the item's own clause joins to it ("…, and MRS requires contrast
     administration"): the note applies only where that holds ('' when none)."""
+    text: str = ""
+    """The item's own clause text ('' when unknown)."""
 
 
 _JOINED_CONDITION = re.compile(r",\s+and\s+(?P<condition>[^.;]+)")
 _WORD = re.compile(r"[a-z]{4,}")
 _COMMON = frozenset({"with", "that", "where", "when", "which", "patient", "patients", "requires", "require", "required"})
+
+
+_NAMES_ITEM = 0.6
+"""Share of a listed item's own words the question must use to be naming that item."""
+
+
+def resembles(question: str, text: str) -> bool:
+    """True when the question uses most of a listed item's own words ("advanced imaging of the
+    same body part within 3 months without new symptoms" names Cohere's non-indication 1)."""
+    def stems(t: str) -> set[str]:
+        return {w[:5] for w in _WORD.findall(t.lower())} - {w[:5] for w in _COMMON}
+    words = stems(text)
+    return len(words) >= 3 and len(words & stems(question)) / len(words) >= _NAMES_ITEM
 
 
 def joined_condition(clause_text: str) -> str:
@@ -80,7 +98,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     note reader read in the question, None for an item it read as hedged ("possible metallic
     foreign body"). None when the question names nothing any list covers and no policy with an
     exclusion list was asked."""
-    asks_contra = bool(CONTRA.search(question))
+    asks_contra = bool(CONTRA.search(question) or _FLAG.search(question))  # "does HealthHelp flag that?"
     if named and policies and all(not p.exclusions and not p.safety for p in policies):
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
         return not_addressed(f"Not addressed — {names} lists no exclusions, non-indications or contraindications "
@@ -126,6 +144,8 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
                     "not a reason to deny by itself.")
             kind = "no"
         elif policy.head and (named or policy.exclusions):
+            if any(resembles(question, i.text) for i in policy.exclusions):
+                return None  # the question words a listed item the reader did not read: not a "no"
             ids = [policy.head]
             text, kind = f"No — none of {who} non-indications applies to what the question names {cite_ids(ids)}.", "no"
         else:

@@ -34,13 +34,36 @@ _WHERE = re.compile(
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
+_STILL_STATUS = re.compile(
+    r"\b(?:is|are)\s+(?P<subject>[^?]{2,80}?)\s+still\s+(?:considered\s+|deemed\s+|called\s+|classified\s+as\s+)?"
+    r"(?:investigational|experimental|e/i|unproven)\b", re.I)
+"""'Is MRS still investigational under Florida Blue?': the status itself is what is asked."""
+_ANAPHOR = re.compile(r"^\s*(?:that|this|the same|these|those|it)\b\s*(?P<noun>[a-z]+)?", re.I)
+_NOUNS = r"statement|indication|language|exception|criterion|criteria|section|list|definition|position"
+
+
+def _antecedent(question: str, noun: str) -> str:
+    """'an investigational statement' for 'that statement': the noun with up to two words before
+    it in a sentence before the one that asks; '' when none."""
+    before = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][:-1]
+    for sentence in reversed(before):
+        match = re.search(rf"((?:[\w'’/-]+\s+){{0,2}}){noun}s?\b", sentence, re.I)
+        if match:  # "an investigational list": what it held, not the container ("statement", "list")
+            return " ".join(re.sub(r"\b(?:an?|the|added|its|their)\b", " ", match.group(1), flags=re.I).split())
+    return ""
+
+
 def still_asked(question: str) -> str:
     """What a 'still lists …' question asks about (its quoted words, else the words after the
-    verb, or the subject of "is X still in …"); '' when it asks no such thing."""
+    verb, or the subject of "is X still in …", or what "that statement" refers to, or the status
+    of "is MRS still investigational?"); '' when it asks no such thing."""
     match = _STILL.search(question)
     subject = _STILL_IN.search(question) if match is None else None
     if match is None and subject is None:
-        return ""
+        return "investigational" if _STILL_STATUS.search(question) else ""
+    if subject is not None and (anaphor := _ANAPHOR.match(subject.group("subject"))):
+        noun = anaphor.group("noun") or ""
+        return _antecedent(question, noun) if re.fullmatch(_NOUNS, noun, re.I) else ""
     quoted = _QUOTED.search(question)
     if quoted:
         return quoted.group("q")
@@ -83,7 +106,7 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
     follow-up?") and no current, non-history clause still names it; None otherwise.
     ``history``: (clause id, text, text with shorthand spelled out) of its history entries."""
     words = _words(asked)
-    if len(words) < 2:
+    if len(words) < 2 and words != {"investigational"}:  # the status alone: "is MRS still investigational?"
         return None
     # the sentence that deletes must carry the words ("Added X. Deleted Y." deletes Y, not X)
     entries = [(cid, text) for cid, text, spelled in history
@@ -92,4 +115,74 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
         return None
     cid, text = entries[0]
     claim = f'No — {payer} ({policy_id}) records it deleted: "{text}" [{cid}]; no current clause names it.'
+    return render("", [VerdictClaim(text=claim, clause_ids=[cid])], "clause", "no")
+
+
+# --- "did P add / delete / call … (in 2019)?" from the policy's own history entries ---------------
+_PAST_ASKED = re.compile(r"(?:^|[:;,—–-]\s*)(?:did|has|have|had)\b(?P<rest>[^?]*)\?\s*$", re.I)
+_ACTIONS = [
+    (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
+    (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out)\b", re.I),
+     " delete "),
+    (re.compile(r"\b(?:revis\w*|chang\w*|edit\w*|modif\w*|amend\w*|updat\w*)\b", re.I), " revise "),
+    (re.compile(r"\b(?:experimental|e/i|unproven)\b", re.I), " investigational "),
+    (re.compile(r"\bMS\b"), " multiple sclerosis "),
+    (re.compile(r"\bTBI\b"), " traumatic brain injury "),
+    (re.compile(r"\bHIE\b"), " hypoxic ischemic encephalopathy "),
+]
+_RELATION = frozenset({
+    "ever", "once", "previously", "originally", "formerly", "before", "call", "called", "consider", "considered",
+    "deem", "deemed", "list", "listed", "name", "named", "mention", "mentioned", "make", "made", "treat", "treated",
+    "classify", "classified", "guideline", "policy", "mrs", "brain", "its", "their", "ever", "been", "have", "has",
+    "was", "were", "did", "any", "among", "part", "version", "update", "review", "reviewed", "year", "month",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
+    "resonance", "spectroscopy", "statement",
+})
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+def _entry_words(text: str) -> set[str]:
+    for rx, word in _ACTIONS:
+        text = rx.sub(word, text)
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and w not in _RELATION}
+
+
+def past_asked(question: str) -> bool:
+    """True when the sentence that asks is a "did / has P …?" question."""
+    last = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    return bool(last and _PAST_ASKED.search(last[0]))
+
+
+def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_id: str,
+                 entries: Iterable[tuple[str, str, str]]) -> Verdict | None:
+    """Yes, when one of the policy's history entries (``entries``: clause id, the entry's text
+    with its parents' — "July 2019", "Added the following …:" — shorthand spelled out, and its
+    own text as written) holds every word of what a
+    "did P …?" question asks ("Did NIA delete the therapeutic follow-up indication?"); no, when
+    the entries that hold them all are dated in another year than the one asked; None otherwise."""
+    last = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    match = _PAST_ASKED.search(last[0]) if last else None
+    if match is None:
+        return None
+    rest = match.group("rest")
+    for name in sorted(payer_names, key=len, reverse=True):
+        rest = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", rest, flags=re.I)
+    years = set(_YEAR.findall(rest))
+    wanted = _entry_words(_YEAR.sub(" ", rest))
+    if not wanted or not wanted & {"add", "delete", "revise", "investigational"}:
+        return None  # no action or status asked: not a history question
+    holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text)]
+    if not holding:
+        return None
+    dated = [(cid, own) for cid, text, own in holding if not years or years & set(_YEAR.findall(f"{cid} {text}"))]
+    who = f"{payer} ({policy_id})"
+    if dated:
+        cid, own = dated[0]
+        claim = f'Yes — {who} records it: "{own}" [{cid}].'
+        return render("", [VerdictClaim(text=claim, clause_ids=[cid])], "clause", "yes")
+    if not all(_YEAR.search(f"{cid} {text}") for cid, text, _ in holding):
+        return None  # an undated entry might be the one asked
+    cid, _, own = holding[0]
+    claim = f'No — not in {", ".join(sorted(years))}: {who} records it as "{own}" [{cid}].'
     return render("", [VerdictClaim(text=claim, clause_ids=[cid])], "clause", "no")

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
-from mrs_assist.answer.requirement import EVERY, Requirement, is_sufficiency, requirement_in, requirement_words
+from mrs_assist.answer.requirement import (
+    EVERY, Requirement, is_sufficiency, required_phrase, requirement_in, requirement_words,
+)
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.retrieve.policies import LITERATURE, detect_policies, is_comparison, named_policies
@@ -32,11 +34,16 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used)\b",
+    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
+    r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
+    r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
+    r"(?:does|do|would|will|can)\s+(?:anything|any\s+(?:policy|guideline|payer|criteria))\s+(?:we have\s+)?support)\b",
     re.I,
 )
 _PATIENT = re.compile(
-    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b",
+    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
+    r"|\b\d{1,3}\s?(?:yo\s?)?[MF]\b"  # "70F", "45 M"
+    r"|\b(?:man|woman|male|female|teen|teenager|adolescent|kid|baby)\b",
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
@@ -170,7 +177,9 @@ class QueryPlan:
     def outside(self) -> bool:
         """No indexed policy can answer it: only another payer is named, or it asks a topic
         the policies never set."""
-        return bool((self.foreign and not self.named) or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
+        # "Aetna's criteria for glioma grading -- same as Cohere's?": one side of the comparison is unindexed
+        compared = bool(self.foreign and self.named and _DIFFERENCE.search(self.question))
+        return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
@@ -219,7 +228,11 @@ class QueryPlan:
         )
 
 
-_LEAD = re.compile(r"^\s*(?P<abbr>[A-Z]{2,5})\s*(?::|\s[-–—]\s)")
+_LEAD = re.compile(
+    r"(?:^|(?<=[.!?]\s))\s*(?P<abbr>[A-Z]{2,5})(?:\s*(?::|\s[-–—]\s|\s--\s)|['’]s\s|\s+(?=(?:added|adds|says|said|lists|listed|"
+    r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated)\b))")
+"""A payer's initials that open the question or a sentence, as its addressee ("FB: …", "FB's …",
+"FB added …"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
 
 
 def _lead_initials(question: str, corpus: Corpus) -> list[str]:
@@ -227,7 +240,7 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
     whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
     lead: "metallic FB in the orbit" is a foreign body, not a payer."""
-    match = _LEAD.match(question)
+    match = _LEAD.search(question)
     if match is None:
         return []
     abbr = match.group("abbr")
@@ -302,6 +315,10 @@ def plan_question(
             indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
+                if (phrase := required_phrase(question)) is not None:
+                    # "is a prior biopsy required for MRS of a known tumor?": the tumor is not what is required
+                    inside = set(indications_in_question(phrase, catalogue, conditions))
+                    facts = [f for f in facts if f in inside]
                 if not facts and age_limit:  # "does 'neonatal' cap the patient's age?": the age conditions
                     facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:

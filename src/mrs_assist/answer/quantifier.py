@@ -34,6 +34,7 @@ _ANY = re.compile(
     re.I,
 )
 _SAME = re.compile(r"\b(?:the\s+same|same\s+(?:as|way|on|for|about)|identical|agree|consistent|alike)\b", re.I)
+_HOW = re.compile(r"\b(?:how|in what ways?|where|what)\s+(?:[\w,'’]+\s+){0,8}?(?:differ|disagree)\b", re.I)
 _DIFFER = re.compile(r"\b(?:differ(?:s|ent)?|disagree)\b", re.I)
 
 
@@ -68,8 +69,8 @@ def quantifier(question: str) -> str | None:
         return "any"
     if _SAME.search(question):
         return "same"
-    if _DIFFER.search(question):
-        return "differ"
+    if _DIFFER.search(question) and not _HOW.search(question):
+        return "differ"  # "how do HealthHelp, Cohere and NIA differ?" asks how, not whether: each payer's answer
     return None
 
 

@@ -82,6 +82,20 @@ def requirement_words(question: str) -> str:
     return question if match.group(0).lower().startswith("requir") else question[match.end():]
 
 
+_REQUIRED_SUBJECT = re.compile(
+    r"\b(?:is|are)\s+(?P<x>(?!it\b|there\b|that\b|this\b)[^?]{3,80}?)\s+(?:required|a requirement|mandatory|a prerequisite)\b", re.I)
+_REQUIRED_OBJECT = re.compile(
+    r"\brequir(?:e|es)\s+(?P<x>(?!that\b|it\b)[^?]{3,80}?)\s+(?:for|before|prior to|when|under|in)\b", re.I)
+
+
+def required_phrase(question: str) -> str | None:
+    """What a "require(d)" question says is required: "a prior biopsy" of "Is a prior biopsy
+    required for MRS of a known brain tumor?", "new symptoms" of "Does Cohere require new
+    symptoms for every repeat MRS?"; None when the question has neither shape."""
+    match = _REQUIRED_SUBJECT.search(question) or _REQUIRED_OBJECT.search(question)
+    return match.group("x") if match else None
+
+
 def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list[str]:
     """The condition facts a requirement question may ask about (those of ``found`` — read in
     ``requirement_words`` — that are conditions, most specific last)."""

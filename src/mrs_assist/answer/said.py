@@ -63,6 +63,37 @@ NAMES_LIST = re.compile(r"\b(?:other names|names used|also (?:called|known as)|s
 """A list clause that gives the study's other names."""
 
 
+_REPORTED_AS = re.compile(r"\b(?:report(?:ed|s)?|billed|coded|recogni[sz]ed?|accept(?:ed|s)?)\s+as\b", re.I)
+
+
+def names_asked(question: str) -> bool:
+    """True when a question asks whether a term names the same service ("Does Florida Blue list
+    NMR spectroscopy as another name for MRS?", "Is MRSI reported as MRS?")."""
+    return bool(_SAME_ASKED.search(question) or _REPORTED_AS.search(question))
+
+
+def _bare(text: str) -> str:
+    """An item's name without its parenthesis ("NMR (nuclear magnetic resonance) spectroscopy" → "NMR spectroscopy")."""
+    return re.sub(r"\s*\([^)]*\)", "", text.strip().rstrip(";,.")).strip()
+
+
+def listed_names(question: str, items: Sequence[Citation]) -> list[str]:
+    """The names of a names list that an unquoted yes/no question uses: each item whole, without
+    its parenthesis, or the parenthesis alone ("NMR spectroscopy", "MRSI"); longest first, none
+    inside another; [] for a question that asks what or when ("What other names …, e.g. MRSI?")."""
+    asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    if not asking or not _YES_NO.search(asking[0]):
+        return []
+    found: list[str] = []
+    for item in items:
+        text = item.text.strip().rstrip(";,.")
+        inner = re.findall(r"\(([^)]{2,60})\)", text)
+        for name in sorted({text, _bare(text), *inner}, key=len, reverse=True):
+            if len(name) >= 3 and _names(question, name) and not any(name.lower() in f.lower() for f in found):
+                found.append(name)
+    return found
+
+
 def same_asked(question: str) -> list[str]:
     """The quoted terms of a question asking whether they name the same service; [] otherwise."""
     if not _SAME_ASKED.search(question):
@@ -79,7 +110,7 @@ def from_other_names(terms: Sequence[str], lists: Sequence[tuple[str, Citation, 
     quoted term; None when no policy's list names them all."""
     claims = []
     for payer, parent, items in lists:
-        found = [next((i for i in items if _names(i.text, t)), None) for t in terms]
+        found = [next((i for i in items if _names(i.text, t) or _names(_bare(i.text), t)), None) for t in terms]
         if not terms or None in found:
             continue
         ids = [parent.clause_id, *dict.fromkeys(i.clause_id for i in found)]
@@ -123,7 +154,9 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
 # --- literature as the basis of a decision ------------------------------------------------------
 _BASIS_ASKED = re.compile(
     r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:criteria|criterion|"
-    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on)\b", re.I)
+    r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on|"
+    r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article))\b",
+    re.I)
 _GUIDELINES = re.compile(r"\bclinical guidelines?\b", re.I)
 _TOPIC = re.compile(r"[a-z]{4,}")
 _COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "reviewer", "request", "requests",
@@ -154,3 +187,51 @@ def from_literature_basis(question: str, payer: str, sections: dict[str, list[Ci
     text = (f"No — {payer} ({clause.policy_id}) is literature, not a coverage policy, and never a source of criteria; "
             f'it writes: "{sentence.group(0).strip()}" [{clause.clause_id}].')
     return render("", [VerdictClaim(text=text, clause_ids=[clause.clause_id])], "clause", "no")
+
+
+# --- whose responsibility ---------------------------------------------------------------------
+_RESPONSIBILITY = re.compile(
+    r"(?P<thing>[^.;:]{8,200}?)\s+(?:is|are)\s+the\s+responsibility\s+of\s+(?:the\s+)?(?P<party>[^.;,]{3,60})", re.I)
+_SUBJECT_VERB = re.compile(
+    r"(?:^|[:,—-]\s*)(?:is|are|does|do|will|would|can|could|should|must|may)\s+(?P<subject>[^?]{1,80}?)\s+"
+    r"(?:be\s+)?(?P<verb>pa(?:y|ys|id)|reimburs\w*|cover\w*|bear|absorb\w*|responsible|liable|bill\w*|charg\w*)\b", re.I)
+_WHOSE = re.compile(r"\bresponsib\w*|\bliable\b", re.I)
+_BILLS = re.compile(r"^(?:bill|charg)", re.I)
+_OWN = re.compile(r"[a-z]{4,}")
+_YES_NO = re.compile(r"^\s*(?:[^?]{0,60}?[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would|must|may)\b", re.I)
+_THING_STOP = frozenset({"additional", "imaging", "exam", "exams", "study", "studies", "that", "this", "with", "from"})
+
+
+def responsibility_clauses(clauses) -> list[tuple[str, str, str, str, str]]:
+    """(policy id, clause id, sentence, thing, party) for every sentence that says something is
+    the responsibility of a party ("Re-imaging … due to … technically limited exam is the
+    responsibility of the imaging provider")."""
+    return [(c.policy_id, c.id, m.group(0).strip(), m.group("thing"), m.group("party").strip())
+            for c in clauses for m in _RESPONSIBILITY.finditer(c.text)]
+
+
+def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str, str]], payers: dict[str, str]) -> Verdict | None:
+    """Yes / no from a clause saying whose responsibility the thing asked about is: "Will Florida
+    Blue reimburse the re-scan?" no; "Is the re-imaging the imaging provider's responsibility?" yes;
+    "Can the provider bill for it?" no. None when no such clause of the policies asked shares
+    the thing's words, or the question is no yes/no question about paying or responsibility."""
+    asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    if not asking or not asking[0].rstrip().endswith("?") or not _YES_NO.search(asking[0]):
+        return None  # "who is responsible for the re-imaging?" asks for a party, not yes or no
+    words = set(_OWN.findall(question.lower()))
+    for pid, cid, sentence, thing, party in found:
+        if pid not in payers or len(words & (set(_OWN.findall(thing.lower())) - _THING_STOP)) < 2:
+            continue
+        party_words = set(_OWN.findall(party.lower()))
+        asked = _SUBJECT_VERB.search(asking[0])
+        if asked is not None:
+            by_party = bool(party_words & set(_OWN.findall(asked.group("subject").lower())))
+            # the party itself pays / bears it: yes; anyone else pays, or anyone bills for it: no
+            claim = "no" if _BILLS.match(asked.group("verb")) else ("yes" if by_party else "no")
+        elif _WHOSE.search(asking[0]) and party_words & words:
+            claim = "yes"  # "is re-imaging the imaging provider's responsibility?"
+        else:
+            continue
+        text = f'{"Yes" if claim == "yes" else "No"} — {payers[pid]} ({pid}) writes: "{sentence}" [{cid}].'
+        return render("", [VerdictClaim(text=text, clause_ids=[cid])], "clause", claim)
+    return None

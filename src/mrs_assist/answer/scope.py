@@ -59,7 +59,10 @@ _TOPICS: tuple[Topic, ...] = (
             r"(?:payment|allowed|allowable)\s+(?:rate|amount)|rvus?|co-?pays?|co-?insurance|deductibles?|"
             r"out[- ]of[- ]pocket|dollars?)\b|\$\s?\d"
             # "What does Florida Blue pay for CPT 76390?" asks an amount ("will FB pay for MRS for MS?" asks coverage)
-            r"|\b(?:what|how much)\s+(?:does|do|did|will|would|should)\s+(?:[\w'-]+\s+){0,4}?(?:pay|reimburse)\b",
+            r"|\b(?:what|how much)\s+(?:does|do|did|will|would|should)\s+(?:[\w'-]+\s+){0,4}?(?:pay|reimburse)\b"
+            # how it is paid, not whether: "how is 76390 reimbursed?", "payable as an add-on?", "units per day"
+            r"|\bhow\s+(?:[\w+'-]+\s+){0,4}?(?:is|are|gets?)\s+(?:reimbursed|paid|priced)\b|\bpayable\b"
+            r"|\bpayment\s+(?:reduction|methodology|policy|policies)\b|\bunits?\s+(?:of\s+)?(?:cpt\s+)?\+?\d{4}[0-9T]\b|\bunits?\s+per\b",
             re.I,
         ),
         "the indexed policies set no fee, payment amount or member cost share",
@@ -79,6 +82,11 @@ _TOPICS: tuple[Topic, ...] = (
         "billing modifiers",
         re.compile(r"\bmodifiers?\b|\b(?:professional|technical|global)\s+(?:and\s+technical\s+)?components?\b", re.I),
         "the indexed policies set no billing modifier or professional/technical component rule",
+    ),
+    Topic(
+        "diagnosis codes",
+        re.compile(r"\bicd-?(?:9|10)(?:-cm)?\b|\bdiagnosis codes?\b", re.I),
+        "the indexed policies list no ICD-10 diagnosis codes",
     ),
     Topic(
         "appeal",

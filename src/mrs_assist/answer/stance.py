@@ -29,7 +29,7 @@ _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({
     "the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "does", "did", "say",
     "says", "digest", "article", "guideline", "guidelines", "policy", "looks", "look", "than", "more", "less",
-    "magellan", "advanced", "imaging", "recommend", "recommends", "adding", "including", "include",
+    "magellan", "advanced", "imaging", "recommend", "recommends", "adding", "including", "include", "per", "according",
 })
 _SHARE = 0.6
 
@@ -87,11 +87,16 @@ def from_stance(question: str, found: Iterable[Sentence], payers: dict[str, str]
             said = _COMPARE.search(s.text)
             if not said or said.group("adj").lower() != compared.group("adj").lower():
                 continue
-            if len(other) < 1 or len(other & _words(said.group("rest"))) / len(other) < _SHARE:
+            then = _words(said.group("rest"))
+            if other and len(other & then) / len(other) >= 0.5 and subject and _share(subject, s) >= 0.5:
+                same = said.group("dir").lower() == compared.group("dir").lower()
+            elif subject and len(subject & then) / len(subject) >= 0.5 and other and _share(other, s) >= 0.5 \
+                    and not subject & _words(s.text[:said.start()]):
+                # asked the other way round: "is cord MRS more promising than disc MRS?" of "disc MRS is less promising than cord MRS"
+                same = said.group("dir").lower() != compared.group("dir").lower()
+            else:
                 continue
-            if not subject or _share(subject, s) < 0.5:
-                continue
-            claim = "yes" if said.group("dir").lower() == compared.group("dir").lower() else "no"
+            claim = "yes" if same else "no"
             lead = "Yes" if claim == "yes" else f"No — it says {said.group('dir').lower()} {said.group('adj').lower()}, not {compared.group('dir').lower()}"
             return _verdict(lead, s, payers, claim)
     return None

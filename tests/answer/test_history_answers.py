@@ -1,0 +1,77 @@
+"""History questions answered from the policy's own entries (issue 23, history kind): "did P
+add / delete / call … (in 2019)?" yes from the entry that holds every asked word, no when those
+entries are dated another year; "is MRS still investigational?" and "is that statement still in
+the guideline?" (what the premise names) no where an entry records it deleted."""
+
+from __future__ import annotations
+
+import pytest
+from support.no_index import NoIndex
+
+from mrs_assist.answer import history
+from mrs_assist.config import Settings
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+ENTRIES = [
+    ("p#history.2019-07.1", "July 2019 | Deleted therapeutic follow-up indication", "Deleted therapeutic f/u indication"),
+    ("p#history.2006-07-15", "07/15/06 Added investigational statement for non-covered conditions: epilepsy, multiple sclerosis",
+     "07/15/06 Added investigational statement for non-covered conditions: epilepsy, multiple sclerosis"),
+    ("p#summary.3", "Mid-cycle update: added pediatric indications", "Mid-cycle update: added pediatric indications"),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        ("Did P delete the therapeutic follow-up indication?", "yes", "p#history.2019-07.1"),
+        ("Did P remove the therapeutic follow-up indication in 2019?", "yes", "p#history.2019-07.1"),
+        ("Did P delete the therapeutic follow-up indication in 2020?", "no", "p#history.2019-07.1"),  # dated 2019
+        ("Did P once list MS among non-covered investigational conditions?", "yes", "p#history.2006-07-15"),
+        ("Has P added pediatric indications?", "yes", "p#summary.3"),
+    ],
+)
+def test_a_did_question_is_answered_from_the_entry_holding_its_words(question, claim, clause):
+    verdict = history.from_entries(question, ["P"], "P", "p", ENTRIES)
+    assert verdict.claim == claim and [i for c in verdict.claims for i in c.clause_ids] == [clause]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Did P delete the glioma grading indication?",  # no entry holds it: not a no
+        "Did P add pediatric indications in 2023?",  # the only entry holding it is undated
+        "What did P delete in July 2019?",  # no yes/no question
+        "Did the patient have an MRI in 2019?",  # no action or status asked
+    ],
+)
+def test_no_history_verdict_without_an_entry_of_that_shape(question):
+    assert history.from_entries(question, ["P"], "P", "p", ENTRIES) is None
+
+
+def test_still_reads_a_status_and_what_that_statement_refers_to():
+    assert history.still_asked("Is MRS still investigational under Florida Blue?") == "investigational"
+    assert history.still_asked("P's 2006 update added an investigational statement for epilepsy. "
+                               "Is that statement still in the current guideline?") == "investigational"
+    assert history.still_asked("Is that still in the guideline?") == ""
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        ("Is MRS still investigational under Florida Blue?", "no", "floridablue-mrs#history.2020-03-15"),
+        ("Florida Blue's 2006 update added an investigational statement for epilepsy, MS, Alzheimer's, etc. Is that "
+         "statement still in the current guideline?", "no", "floridablue-mrs#history.2020-03-15"),
+        ("Did NIA delete the therapeutic follow-up indication in 2019?", "yes", "nia-brain-mrs#history.2019-07.1"),
+        ("Did Florida Blue once list MS among non-covered investigational conditions for MRS?", "yes",
+         "floridablue-mrs#history.2006-07-15"),
+    ],
+)
+def test_ask_answers_history_from_the_policys_entries(services, question, claim, clause):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and verdict.checked and [i for c in verdict.claims for i in c.clause_ids] == [clause]
