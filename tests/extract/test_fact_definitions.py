@@ -7,9 +7,12 @@ is not new. A fact no longer asserted stays named: unknown (asked), never false.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from mrs_assist.extract import extract_facts
+from mrs_assist.extract.layout import parse_dates
 
 ABSENT = "absent"
 
@@ -85,3 +88,25 @@ def test_what_the_definition_excludes_is_not_asserted(notes, fact):
 ])
 def test_what_the_definition_covers_is_still_asserted(notes, fact):
     assert _value(notes, fact) is True
+
+
+# --- a remote episode: two-digit years date a statement as history -----------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("seen on 3/15/71", [dt.date(1971, 3, 15)]),
+    ("admitted 02/04/08", [dt.date(2008, 2, 4)]),
+    ("well until 8/71, then", [dt.date(1971, 8, 15)]),
+    ("pain 8/10, strength 4/5", []),
+    ("seen on 11/26 in clinic", []),
+    ("BP 120/80", []),
+])
+def test_two_digit_years_are_dates_and_ratios_are_not(text, expected):
+    assert parse_dates(text) == expected
+
+
+@pytest.mark.parametrize(("notes", "expected"), [
+    ("On 3/12/78 she had a 5-day bout of vertigo. She was seen again on 11/20/98 for headaches.", False),
+    ("She did well until 8/79 when she had a 12-day episode of vertigo. Seen 2/4/99 for headaches.", False),
+    ("Seen 2/4/99. Since 2/1/99, 3 days of worsening headache.", True),
+])
+def test_a_symptom_course_dated_years_before_the_note_is_not_new(notes, expected):
+    assert (_value(notes, "new_or_worsening_symptoms") is True) is expected
