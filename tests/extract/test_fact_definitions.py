@@ -110,3 +110,12 @@ def test_two_digit_years_are_dates_and_ratios_are_not(text, expected):
 ])
 def test_a_symptom_course_dated_years_before_the_note_is_not_new(notes, expected):
     assert (_value(notes, "new_or_worsening_symptoms") is True) is expected
+
+
+@pytest.mark.parametrize(("notes", "expected"), [
+    ("Work-up included an unremarkable carotid duplex scan.", ABSENT),
+    ("Carotid doppler study was normal.", ABSENT),
+    ("MRI brain and carotid duplex were unremarkable.", False),
+])
+def test_a_normal_result_of_another_test_is_no_conclusive_mri(notes, expected):
+    assert _value(notes, "conventional_imaging_inconclusive") == expected
