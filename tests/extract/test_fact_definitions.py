@@ -35,6 +35,7 @@ def _value(notes: str, fact: str):
     # renal failure a transplant has since treated: asked
     ("ESRD, now status post living donor kidney transplant.", None),
     # a stated severity or a present episode still asserts; a denial or a low stage still denies
+    ("Chronic kidney disease; gadolinium is contraindicated per nephrology.", True),
     ("Acute kidney injury on admission, creatinine 4.1.", True),
     ("On hemodialysis for end-stage renal disease.", True),
     ("Severe renal impairment.", True),
