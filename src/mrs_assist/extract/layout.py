@@ -57,12 +57,18 @@ _MONTHS = {m: i for i, m in enumerate(
 _DATE = re.compile(
     r"(?<![\d/])(?P<m>0?[1-9]|1[0-2])/(?:(?P<d>[0-3]?\d)/)?(?P<y>(?:19|20)\d{2})(?![\d/])"
     r"|\b(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<y2>(?:19|20)\d{2})\b"
-    r"|(?<![\d/.-])(?P<y3>(?:19[89]|20[0-4])\d)(?![\d/.-])",
+    r"|(?<![\d/.-])(?P<y3>(?:19[89]|20[0-4])\d)(?![\d/.-])"
+    # two-digit years, as transcriptions write them: "3/15/71", "02/04/08"; a month and a
+    # two-digit year only where no day could be meant ("until 8/71", "in 12/92": 32-99)
+    r"|(?<![\d/])(?P<m4>0?[1-9]|1[0-2])/(?P<d4>[0-3]?\d)/(?P<y4>\d{2})(?![\d/])"
+    r"|\b(?:in|on|until|till|by|from|through|before|after|during)\s+(?P<m5>0?[1-9]|1[0-2])/(?P<y5>[3-9]\d)(?![\d/])",
     re.IGNORECASE,
 )
+TWO_DIGIT_PIVOT = 40
+"""A two-digit year up to this is 20yy, above it 19yy."""
 _ONSET_DATE = re.compile(
     r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed))\s+(?:(?:in|on|at)\s+)?"
-    r"(?:(?:0?[1-9]|1[0-2])/(?:[0-3]?\d/)?(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}"
+    r"(?:(?:0?[1-9]|1[0-2])/(?:[0-3]?\d/)?(?:19|20)\d{2}|(?:0?[1-9]|1[0-2])/[0-3]?\d/\d{2}(?![\d/])|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}"
     r"|(?:19|20)\d{2})\b"
     r"|\b(?:19|20)\d{2}\s+(?:revised\s+)?(?:McDonald|WHO|ILAE|AAN|NCCN|RANO|criteria|classification|guidelines?|edition|version)\b",
     re.IGNORECASE,
@@ -307,6 +313,10 @@ def parse_dates(text: str) -> list[dt.date]:
     return _dates(text)
 
 
+def _century(yy: str) -> int:
+    return int(yy) + (2000 if int(yy) <= TWO_DIGIT_PIVOT else 1900)
+
+
 def _dates(text: str) -> list[dt.date]:
     out = []
     for m in _DATE.finditer(text):
@@ -315,6 +325,10 @@ def _dates(text: str) -> list[dt.date]:
                 out.append(dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d") or 15)))
             elif m.group("y2"):
                 out.append(dt.date(int(m.group("y2")), _MONTHS[m.group("mon").lower()[:3]], 15))
+            elif m.group("y4"):
+                out.append(dt.date(_century(m.group("y4")), int(m.group("m4")), int(m.group("d4"))))
+            elif m.group("y5"):
+                out.append(dt.date(_century(m.group("y5")), int(m.group("m5")), 15))
             else:
                 out.append(dt.date(int(m.group("y3")), 7, 1))
         except ValueError:
