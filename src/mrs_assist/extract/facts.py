@@ -189,6 +189,9 @@ def extract_facts(
     _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
     _study_to_come(detector, facts, visible)
     _another_study(detector, facts, visible)
+    for name in [n for n in facts if detector.specs[n].only_with]:
+        if not any(facts.get(other, ("",))[0] == "true" for other in detector.specs[name].only_with):
+            del facts[name]  # "s/p resection and chemotherapy" of a colon cancer: no brain tumor's treatment
     where = {(s, e): (m.section, m.cues) for m in mentions for s, e in m.spans}
 
     def evidence(spans: list[tuple[int, int]]) -> list[Evidence]:

@@ -270,6 +270,11 @@ class DetectSpec(Group):
         "artifact\", \"the question is answered by pathology\"): while the notes say so, an asserted purpose "
         "is unknown (asked); a denied one stays denied.",
     )
+    only_with: list[str] = Field(
+        default_factory=list,
+        description="Facts this one is about (a treated tumor is the known tumor's): it is reported only "
+        "where one of them is true; its mentions still count as a purpose's premise.",
+    )
     any_instance: bool = Field(
         default=False,
         description="Its mentions name separate instances (a resection, a radiation course): one asserted "
