@@ -4,6 +4,7 @@
     python eval/mtsamples/sample.py --score    # reads judgments.yaml, prints precision per fact
     python eval/mtsamples/sample.py --split test3 --import mtsamples.csv   # copy a new split's rows
     python eval/mtsamples/sample.py --split test3                           # draw its sample to judge
+    python eval/mtsamples/sample.py --split test4 --final                   # its census at the current code
     python eval/mtsamples/sample.py --complete # every item now asserted in dev+test notes, all judged
 
 Every transcription in eval/mtsamples/notes/ is read by ``extract_facts``. Each asserted fact
@@ -209,6 +210,30 @@ def rescore() -> dict:
             "per_fact": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(per.items())}}
 
 
+def final() -> dict:
+    """The census at the current code: the judged items it still asserts (``<split>-judgments``)
+    plus the items drawn and judged since (``<split>-unjudged-sample`` / ``-unjudged-judgments``),
+    per fact; and how many asserted items no judge has seen yet."""
+    items = yaml.safe_load(_file("sample.yaml").read_text(encoding="utf-8"))
+    verdict = {j["id"]: j["asserted"] == "yes" for j in
+               yaml.safe_load(_file("judgments.yaml").read_text(encoding="utf-8"))}
+    if _file("unjudged-sample.yaml").exists():
+        items += yaml.safe_load(_file("unjudged-sample.yaml").read_text(encoding="utf-8"))
+        verdict |= {j["id"]: j["asserted"] == "yes" for j in
+                    yaml.safe_load(_file("unjudged-judgments.yaml").read_text(encoding="utf-8"))}
+    key = {(it["note"], it["fact"], it["sentence"]): it for it in items}
+    now = {(it["note"], it["fact"], it["sentence"]) for it in candidates()}
+    per: dict[str, list[bool]] = defaultdict(list)
+    for k in now & set(key):
+        per[key[k]["fact"]].append(verdict[key[k]["id"]])
+    out = {"unjudged": len(now - set(key))}
+    every = [v for vs in per.values() for v in vs]
+    out["overall"] = (sum(every), len(every), *wilson(sum(every), len(every)))
+    for fact, vs in sorted(per.items()):
+        out[fact] = (sum(vs), len(vs), *wilson(sum(vs), len(vs)))
+    return out
+
+
 def complete() -> dict:
     """Precision over EVERY item the current extractor asserts in the dev and test notes: each
     judged blind, by the first judges (``judgments.yaml``, ``test-judgments.yaml``) or, for items
@@ -254,8 +279,8 @@ def main(argv: list[str]) -> int:
     if "--rescore" in argv:
         print(rescore())
         return 0
-    if "--complete" in argv:
-        result = complete()
+    if "--complete" in argv or "--final" in argv:
+        result = complete() if "--complete" in argv else final()
         print(f"asserted items no judge saw: {result.pop('unjudged')}")
         for name, (k, n, lo, hi) in result.items():
             print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")
