@@ -16,6 +16,7 @@ from mrs_assist.retrieve import (
     is_comparison,
     reciprocal_rank_fusion,
 )
+from mrs_assist.retrieve.retriever import _Search
 
 # --- fusion --------------------------------------------------------------------------------
 
@@ -159,6 +160,40 @@ def check_retrieval_contract(retriever: Retriever) -> None:
 
 def test_retrieval_contract_local(tiny_retriever):
     check_retrieval_contract(tiny_retriever)
+
+
+@pytest.mark.parametrize("policy_ids", [[], ["acme-mrs"], ["acme-mrs", "zenith-mrs"]])
+@pytest.mark.parametrize("question", ["brain abscess versus necrotic tumor", "pacemakers", "epilepsy surgery"])
+def test_dense_ranking_is_chromas_cosine_query_without_querying_chroma(tiny_retriever, monkeypatch, question, policy_ids):
+    state = tiny_retriever._state
+    query = tiny_retriever.embedder.embed([question])[0]
+    where = {"policy_id": {"$in": policy_ids}} if policy_ids else None
+    n = len(state.ids)
+    res = state.collection.query(query_embeddings=[query], n_results=n, where=where, include=["distances"])
+    chroma = dict(zip(res["ids"][0], (1.0 - d for d in res["distances"][0])))
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("a search queried Chroma")
+
+    monkeypatch.setattr(type(state.collection), "query", no_query)
+    result = tiny_retriever.search(question, policy_ids=policy_ids, top_k=5, detect=False)
+    assert result.hits
+    ours = _Search(tiny_retriever, question, "dense", frozenset())._dense(state, policy_ids, n)
+    assert list(ours) == sorted(ours, key=lambda cid: -ours[cid])
+    assert ours.keys() == chroma.keys()
+    assert ours == pytest.approx(chroma, abs=1e-6)
+
+
+def test_vectors_that_differ_from_the_build_are_not_searched(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    build_index(settings, embedder=embedder)
+    state = Retriever.from_settings(settings, embedder=embedder)._state
+    first = state.ids[0]
+    state.collection.update(ids=[first], embeddings=[embedder.embed(["something else entirely"])[0]])
+    with pytest.raises(IndexNotReadyError, match="no longer holds the chunks") as raised:
+        Retriever.from_settings(settings, embedder=embedder)
+    assert raised.value.code == "index_damaged"
 
 
 def test_no_index_is_not_ready(make_settings):
