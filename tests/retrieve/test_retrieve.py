@@ -196,6 +196,53 @@ def test_vectors_that_differ_from_the_build_are_not_searched(tiny_corpus_dir, ma
     assert raised.value.code == "index_damaged"
 
 
+def _settle(settings, seconds_ago: float = 10.0) -> None:
+    """Date Chroma's database files back, as if last written `seconds_ago`."""
+    import os
+    import time
+
+    from mrs_assist.index import store
+
+    for path in store.local_path(settings).glob("chroma.sqlite3*"):
+        then = time.time() - seconds_ago
+        os.utime(path, (then, then))
+
+
+def test_the_pointer_is_read_again_only_after_a_write(tiny_retriever, monkeypatch):
+    from mrs_assist.index import store
+
+    reads = []
+    real = store.read_pointer
+    monkeypatch.setattr(store, "read_pointer", lambda *a, **k: reads.append(1) or real(*a, **k))
+    settings = tiny_retriever.settings
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 1  # just written by the build: not settled, so read every time
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 2
+    _settle(settings)
+    tiny_retriever.search("epilepsy")  # reads it once more, noting the settled stamp
+    tiny_retriever.search("pacemakers")
+    tiny_retriever.search("abscess")
+    assert len(reads) == 3
+    _settle(settings, seconds_ago=5.0)  # any change to the file: read again
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 4
+
+
+def test_a_rebuild_after_a_quiet_spell_is_followed(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    build_index(settings, embedder=embedder)
+    retriever = Retriever.from_settings(settings, embedder=embedder)
+    _settle(settings, seconds_ago=60.0)
+    retriever.search("pacemaker")
+    path = tiny_corpus_dir / "zenith-mrs.md"
+    path.write_text(path.read_text().replace("pacemaker", "cardiac pacemaker"))
+    second = build_index(settings, embedder=embedder)
+    res = retriever.search("cardiac pacemaker", policy_ids=["zenith-mrs"], top_k=1)
+    assert res.generation == second.generation
+
+
 def test_no_index_is_not_ready(make_settings):
     with pytest.raises(IndexNotReadyError, match="mrs-assist index"):
         Retriever.from_settings(make_settings(), embedder=HashingEmbedder())

@@ -2,7 +2,8 @@
 
 A ``Retriever`` loads a generation once (``loading.load_generation``) and, before each
 search, re-reads the pointer (one small catalogue read) and reloads when a build has moved
-it, so long-running API workers follow rebuilds.
+it, so long-running API workers follow rebuilds. On a local folder the re-read is skipped
+while Chroma's database file has not been written since the last one (``store.settled_stamp``).
 
 ``rank`` modes, all over the same chunks with the same payer detection, per-policy quotas
 and one hit per clause, so they differ only in how clauses are ordered:
@@ -111,6 +112,8 @@ class Retriever:
         self._token = store.client_token(settings)
         self._ef = chroma_embedding_function(embedder)
         self._lock = threading.Lock()
+        self._stamp: tuple[int, ...] | None = None
+        """``store.settled_stamp`` when the pointer was last read (local folder only)."""
         self._state: Loaded = guarded(settings, self._load)
 
     @classmethod
@@ -153,8 +156,12 @@ class Retriever:
     def _refresh(self, force: bool) -> bool:
         with self._lock:
             force = self._reopen_if_replaced() or force
+            stamp = store.settled_stamp(self.settings)
+            if not force and stamp is not None and stamp == self._stamp:
+                return False  # nothing written since the pointer was last read
         pointer = store.read_pointer(self._client, self.settings.collection, self._ef)
         with self._lock:
+            self._stamp = stamp  # taken before the read: a write in between changes the next one
             if not force and pointer is not None and pointer == self._state.pointer:
                 return False
             self._state = self._load()
