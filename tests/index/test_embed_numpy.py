@@ -250,11 +250,14 @@ def test_the_ask_command_imports_no_torch(real_index):
         "MRS_ASSIST_DATA_DIR": str(real_index.data_dir),
     }
     # A question the service answers by retrieval (coverage questions may skip it), and
-    # proof that it did: the (default, onnxruntime) query embedder was loaded.
+    # proof that it did: the numpy embedder was loaded (a one-question process does not
+    # build the onnxruntime graph unless the setting asks for it).
     loaded = _loaded_heavy_modules("""
         import sys
         from mrs_assist.cli import app
         app(["ask", "What are Cohere's non-indications?"], standalone_mode=False)
-        assert "mrs_assist.index.embed_onnx" in sys.modules, "the question skipped retrieval"
+        assert "mrs_assist.index.embed_numpy" in sys.modules, "the question skipped retrieval"
+        assert "mrs_assist.index.embed_onnx" not in sys.modules
+        assert "onnxruntime" not in sys.modules
         """, env)
     assert loaded == []
