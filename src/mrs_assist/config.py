@@ -123,8 +123,8 @@ class Settings(BaseSettings):
     query_embedder: Literal["onnx", "numpy", "sentence-transformers"] = Field(
         default="onnx",
         description="What embeds questions at search time: 'onnx' runs the same MiniLM encoder "
-        "through onnxruntime (a graph built in memory from the model folder's weights; ~3x "
-        "faster than 'numpy'), 'numpy' in plain numpy (starts faster); both give vectors equal "
+        "through onnxruntime (a graph built in memory from the model folder's weights; less CPU "
+        "a question than 'numpy'), 'numpy' in plain numpy (starts faster); both give vectors equal "
         "to sentence-transformers' within 1e-6 and import no torch. 'sentence-transformers' "
         "loads torch. Index building always uses sentence-transformers.",
     )

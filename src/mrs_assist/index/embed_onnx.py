@@ -4,9 +4,10 @@
 with the forward pass run by onnxruntime instead of numpy. The ONNX graph is written here,
 node by node, from the weights ``embed_numpy`` loads (BERT: embeddings, LayerNorm, six
 attention + erf-GELU layers; mean pooling; unit length), in memory, once per process: no
-torch, nothing downloaded, nothing cached on disk. A question costs ~3.5 ms of CPU against
-the numpy pass's ~12 ms (onnxruntime fuses LayerNorm and GELU and runs its own GEMMs;
-figures: docs/benchmarks.md), which is most of what an API worker spends per ask.
+torch, nothing downloaded, nothing cached on disk. A question costs ~3.6 ms of CPU against
+the numpy pass's ~12.4 ms in a tight loop, and ~25 % less than numpy inside an ask, where
+other work pushes the 90 MB of weights out of the caches (onnxruntime fuses LayerNorm and
+GELU and runs its own GEMMs; figures: docs/benchmarks.md).
 
 Vectors match sentence-transformers' within ~1e-6 per component, as the numpy pass's do
 (``tests/index/test_embed_onnx.py``), so the same index answers both.
