@@ -280,3 +280,18 @@ def test_determine_batch_reads_the_documents_of_each_line(run, tmp_path):
     assert code == 1
     assert first["recommendation"] == "meets_criteria" and [d["page"] for d in first["documents"]] == [1, 2]
     assert second["error"]["code"] == "empty_request" and second["line"] == 2
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "numpy"), ("onnx", "onnx"), ("sentence-transformers", "sentence-transformers")])
+def test_a_one_question_process_embeds_with_numpy_unless_set(monkeypatch, env, expected):
+    # Building the onnxruntime graph costs a cold `ask` more than it saves on one question.
+    if env is None:
+        monkeypatch.delenv("MRS_ASSIST_QUERY_EMBEDDER", raising=False)
+    else:
+        monkeypatch.setenv("MRS_ASSIST_QUERY_EMBEDDER", env)
+    get_settings.cache_clear()
+    try:
+        assert cli._services(one_question=True).settings.query_embedder == expected
+        assert cli._services().settings.query_embedder == (env or "onnx")  # long-lived users: the setting
+    finally:
+        get_settings.cache_clear()

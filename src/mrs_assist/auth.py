@@ -239,12 +239,15 @@ def get_authenticator(request: Request) -> Authenticator:
     return request.app.state.services.authenticator
 
 
-def get_current_user(
+async def get_current_user(
     request: Request,
     api_key: Annotated[str | None, Security(api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)] = None,
 ) -> User:
-    """The caller (raises UnauthorizedError 401)."""
+    """The caller (raises UnauthorizedError 401).
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a thread hand-off per request for a dictionary look-up (issue 22 item 8)."""
     key = api_key or (bearer.credentials if bearer is not None else None)
     user = get_authenticator(request).authenticate(key, remote=request_is_remote(request))
     request.state.user = user
@@ -260,7 +263,7 @@ def require_role(*roles: Role | str):
     allowed = frozenset(Role(r) for r in roles)
     names = ", ".join(sorted(allowed))
 
-    def _check(user: CurrentUser) -> User:
+    async def _check(user: CurrentUser) -> User:  # async: see get_current_user
         if user.role not in allowed:
             raise ForbiddenError(f"role {user.role.value!r} may not do this (allowed: {names})")
         return user

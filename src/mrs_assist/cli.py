@@ -20,10 +20,16 @@ app = typer.Typer(
 )
 
 
-def _services():
+def _services(*, one_question: bool = False):
+    """The Services over the settings. ``one_question``: this process embeds one question and
+    exits, so unless ``query_embedder`` was set it uses 'numpy', which starts ~0.4 s sooner
+    than building the onnxruntime graph that saves ~8 ms a question (issue 22 item 8)."""
     from mrs_assist.service import Services
 
-    return Services(get_settings())
+    settings = get_settings()
+    if one_question and "query_embedder" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"query_embedder": "numpy"})
+    return Services(settings)
 
 
 def _print_json(model) -> None:
@@ -56,7 +62,7 @@ def ask(
     from mrs_assist.schemas import AskRequest
 
     request = _validated(AskRequest, question=question, policy_ids=policy or None, top_k=top_k)
-    response = _services().ask(request)
+    response = _services(one_question=True).ask(request)
     if as_json:
         _print_json(response)
         return

@@ -97,3 +97,31 @@ def test_the_asker_reads_one_collaborator_the_services(tmp_path):
     services = Services(Settings(data_dir=tmp_path))
     assert services.asker.sources is services and services.asker.settings is services.settings
     assert services.asker.corpus is services.corpus
+
+
+def test_an_ask_hands_the_thread_pool_only_the_answer(tmp_path, monkeypatch):
+    """Dependencies that only read attributes, and the response check, run on the event loop:
+    each hand-off to the thread pool costs more than they do (issue 22 item 8)."""
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    import starlette.concurrency
+
+    from mrs_assist.api.routers import ask as ask_route
+    from mrs_assist.schemas import AskResponse
+
+    handed: list[str] = []
+    real = starlette.concurrency.run_in_threadpool
+
+    async def counting(func, *args, **kwargs):
+        handed.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    for module in (fastapi.routing, fastapi.dependencies.utils, ask_route):
+        monkeypatch.setattr(module, "run_in_threadpool", counting)
+    services = SpyServices(Settings(data_dir=tmp_path))
+    monkeypatch.setattr(services, "ask", lambda body: AskResponse(answer=body.question, citations=[], mode="extractive"))
+    with TestClient(create_app(services=services, host="127.0.0.1"), base_url=LOCAL) as client:
+        handed.clear()
+        reply = client.post("/v1/ask", json={"question": "Is MRS covered for epilepsy?"})
+    assert reply.status_code == 200 and reply.json()["answer"] == "Is MRS covered for epilepsy?"
+    assert handed == ["<lambda>"]

@@ -1,4 +1,5 @@
-"""The numpy query embedder: same vectors and rankings as sentence-transformers, no torch."""
+"""The numpy and onnxruntime query embedders: same vectors and rankings as sentence-transformers,
+no torch."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from mrs_assist.errors import ConfigError
 from mrs_assist.index import build_index, chunk_corpus
 from mrs_assist.index.embed import Embedder, get_query_embedder
 from mrs_assist.index.embed_numpy import NumpyMiniLM, get_numpy_embedder
+from mrs_assist.index.embed_onnx import OnnxMiniLM, get_onnx_embedder
 from mrs_assist.retrieve import Retriever
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
@@ -74,6 +76,18 @@ def numpy_embedder() -> NumpyMiniLM:
 
 
 @pytest.fixture(scope="module")
+def onnx_embedder() -> OnnxMiniLM:
+    """A fresh onnxruntime embedder over the shipped model folder."""
+    return OnnxMiniLM(Settings().model_path)
+
+
+@pytest.fixture(params=["numpy", "onnx"])
+def fast_embedder(request, numpy_embedder, onnx_embedder) -> NumpyMiniLM:
+    """Each torch-free query embedder in turn."""
+    return {"numpy": numpy_embedder, "onnx": onnx_embedder}[request.param]
+
+
+@pytest.fixture(scope="module")
 def real_texts(real_embedder) -> list[str]:
     """Every chunk text of the real corpus, the questions and one over-long text."""
     settings = Settings(corpus_dir=REAL_CORPUS)
@@ -116,6 +130,18 @@ def test_vectors_match_sentence_transformers_on_the_real_corpus(both_vectors, re
 
 
 @pytest.mark.integration
+def test_onnx_vectors_match_sentence_transformers_on_the_real_corpus(both_vectors, onnx_embedder, real_texts):
+    st, numpy_vectors = both_vectors
+    fast = onnx_embedder.embed_array(real_texts)
+    assert fast.shape == st.shape and fast.dtype == np.float32
+    worst = np.abs(st - fast).max(axis=1)
+    assert worst.max() < 1e-5, real_texts[int(worst.argmax())][:80]
+    # The same encoder as the numpy pass, so the same vector to float32 rounding.
+    assert np.abs(numpy_vectors - fast).max() < 1e-5
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.integration
 def test_truncates_like_sentence_transformers(numpy_embedder, both_vectors):
     encoding = numpy_embedder._batch_tokenizer.encode(LONG)
     assert len(encoding.ids) == numpy_embedder.max_seq_length == 256
@@ -126,28 +152,29 @@ def test_truncates_like_sentence_transformers(numpy_embedder, both_vectors):
 
 
 @pytest.mark.integration
-def test_batches_with_padding_equal_one_at_a_time(numpy_embedder):
+def test_batches_with_padding_equal_one_at_a_time(fast_embedder):
     texts = ["MRS", QUESTIONS[0], LONG, "", "  spaced   out  ", QUESTIONS[5]]
-    together = numpy_embedder.embed_array(texts)
-    alone = np.vstack([numpy_embedder.embed_array([t]) for t in texts])
+    together = fast_embedder.embed_array(texts)
+    alone = np.vstack([fast_embedder.embed_array([t]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
-    assert numpy_embedder.embed([]) == []
-    listed = numpy_embedder.embed(texts[:2])
+    assert fast_embedder.embed([]) == []
+    assert fast_embedder.embed_array([]).shape == (0, 384)
+    listed = fast_embedder.embed(texts[:2])
     assert isinstance(listed[0][0], float) and len(listed) == 2
 
 
-def test_same_model_id_as_the_sentence_transformers_embedder(numpy_embedder):
+def test_same_model_id_as_the_sentence_transformers_embedder(fast_embedder):
     # The index records the model id it was built with; questions must pass that check.
-    assert numpy_embedder.model_id == Embedder(Settings().model_path).model_id
+    assert fast_embedder.model_id == Embedder(Settings().model_path).model_id
 
 
 # --- same rankings -------------------------------------------------------------------------
 
 
 @pytest.mark.integration
-def test_same_top_5_as_sentence_transformers(real_index, real_embedder, numpy_embedder):
+def test_same_top_5_as_sentence_transformers(real_index, real_embedder, fast_embedder):
     slow = Retriever.from_settings(real_index, embedder=real_embedder)
-    fast = Retriever.from_settings(real_index, embedder=numpy_embedder)
+    fast = Retriever.from_settings(real_index, embedder=fast_embedder)
     for question in QUESTIONS:
         a, b = slow.search(question, top_k=5), fast.search(question, top_k=5)
         assert [h.chunk_id for h in a.hits] == [h.chunk_id for h in b.hits], question
@@ -159,9 +186,11 @@ def test_same_top_5_as_sentence_transformers(real_index, real_embedder, numpy_em
 
 
 def test_query_embedder_setting_picks_the_implementation(monkeypatch):
-    assert Settings().query_embedder == "numpy"
-    assert isinstance(get_query_embedder(Settings()), NumpyMiniLM)
-    assert get_query_embedder(Settings()) is get_numpy_embedder(Settings())
+    assert Settings().query_embedder == "onnx"
+    assert isinstance(get_query_embedder(Settings()), OnnxMiniLM)
+    assert get_query_embedder(Settings()) is get_onnx_embedder(Settings())
+    numpy = get_query_embedder(Settings(query_embedder="numpy"))
+    assert type(numpy) is NumpyMiniLM and numpy is get_numpy_embedder(Settings())
     slow = get_query_embedder(Settings(query_embedder="sentence-transformers"))
     assert type(slow) is Embedder
     monkeypatch.setenv("MRS_ASSIST_QUERY_EMBEDDER", "sentence-transformers")
@@ -169,11 +198,12 @@ def test_query_embedder_setting_picks_the_implementation(monkeypatch):
 
 
 @pytest.mark.integration
-def test_retriever_uses_the_numpy_embedder_by_default(real_index):
-    assert isinstance(Retriever.from_settings(real_index).embedder, NumpyMiniLM)
+def test_retriever_uses_the_onnx_embedder_by_default(real_index):
+    assert isinstance(Retriever.from_settings(real_index).embedder, OnnxMiniLM)
 
 
-def test_unsupported_architecture_is_a_config_error(tmp_path):
+@pytest.mark.parametrize("kind", [NumpyMiniLM, OnnxMiniLM])
+def test_unsupported_architecture_is_a_config_error(tmp_path, kind):
     source = Settings().model_path
     folder = tmp_path / "model"
     (folder / "1_Pooling").mkdir(parents=True)
@@ -183,7 +213,7 @@ def test_unsupported_architecture_is_a_config_error(tmp_path):
     config = json.loads((source / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "hidden_act": "relu"}))
     with pytest.raises(ConfigError, match="hidden_act"):
-        NumpyMiniLM(folder).embed(["anything"])
+        kind(folder).embed(["anything"])
 
 
 # --- no torch ------------------------------------------------------------------------------
@@ -202,11 +232,13 @@ def _loaded_heavy_modules(code: str, env: dict[str, str] | None = None) -> list[
 
 
 @pytest.mark.integration
-def test_embedding_a_question_imports_no_torch():
-    loaded = _loaded_heavy_modules("""
+@pytest.mark.parametrize("kind", ["numpy", "onnx"])
+def test_embedding_a_question_imports_no_torch(kind):
+    loaded = _loaded_heavy_modules(f"""
         from mrs_assist.config import Settings
-        from mrs_assist.index.embed_numpy import get_numpy_embedder
-        assert len(get_numpy_embedder(Settings()).embed(["Does NIA cover MRS?"])[0]) == 384
+        from mrs_assist.index.embed import get_query_embedder
+        embedder = get_query_embedder(Settings(query_embedder={kind!r}))
+        assert len(embedder.embed(["Does NIA cover MRS?"])[0]) == 384
         """)
     assert loaded == []
 
@@ -216,14 +248,16 @@ def test_the_ask_command_imports_no_torch(real_index):
     env = {
         "MRS_ASSIST_CORPUS_DIR": str(real_index.corpus_dir),
         "MRS_ASSIST_DATA_DIR": str(real_index.data_dir),
-        "MRS_ASSIST_QUERY_EMBEDDER": "numpy",
     }
     # A question the service answers by retrieval (coverage questions may skip it), and
-    # proof that it did: the numpy embedder was loaded.
+    # proof that it did: the numpy embedder was loaded (a one-question process does not
+    # build the onnxruntime graph unless the setting asks for it).
     loaded = _loaded_heavy_modules("""
         import sys
         from mrs_assist.cli import app
         app(["ask", "What are Cohere's non-indications?"], standalone_mode=False)
         assert "mrs_assist.index.embed_numpy" in sys.modules, "the question skipped retrieval"
+        assert "mrs_assist.index.embed_onnx" not in sys.modules
+        assert "onnxruntime" not in sys.modules
         """, env)
     assert loaded == []

@@ -16,6 +16,7 @@ from mrs_assist.retrieve import (
     is_comparison,
     reciprocal_rank_fusion,
 )
+from mrs_assist.retrieve.retriever import _Search
 
 # --- fusion --------------------------------------------------------------------------------
 
@@ -159,6 +160,87 @@ def check_retrieval_contract(retriever: Retriever) -> None:
 
 def test_retrieval_contract_local(tiny_retriever):
     check_retrieval_contract(tiny_retriever)
+
+
+@pytest.mark.parametrize("policy_ids", [[], ["acme-mrs"], ["acme-mrs", "zenith-mrs"]])
+@pytest.mark.parametrize("question", ["brain abscess versus necrotic tumor", "pacemakers", "epilepsy surgery"])
+def test_dense_ranking_is_chromas_cosine_query_without_querying_chroma(tiny_retriever, monkeypatch, question, policy_ids):
+    state = tiny_retriever._state
+    query = tiny_retriever.embedder.embed([question])[0]
+    where = {"policy_id": {"$in": policy_ids}} if policy_ids else None
+    n = len(state.ids)
+    res = state.collection.query(query_embeddings=[query], n_results=n, where=where, include=["distances"])
+    chroma = dict(zip(res["ids"][0], (1.0 - d for d in res["distances"][0])))
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("a search queried Chroma")
+
+    monkeypatch.setattr(type(state.collection), "query", no_query)
+    result = tiny_retriever.search(question, policy_ids=policy_ids, top_k=5, detect=False)
+    assert result.hits
+    ours = _Search(tiny_retriever, question, "dense", frozenset())._dense(state, policy_ids, n)
+    assert list(ours) == sorted(ours, key=lambda cid: -ours[cid])
+    assert ours.keys() == chroma.keys()
+    assert ours == pytest.approx(chroma, abs=1e-6)
+
+
+def test_vectors_that_differ_from_the_build_are_not_searched(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    build_index(settings, embedder=embedder)
+    state = Retriever.from_settings(settings, embedder=embedder)._state
+    first = state.ids[0]
+    state.collection.update(ids=[first], embeddings=[embedder.embed(["something else entirely"])[0]])
+    with pytest.raises(IndexNotReadyError, match="no longer holds the chunks") as raised:
+        Retriever.from_settings(settings, embedder=embedder)
+    assert raised.value.code == "index_damaged"
+
+
+def _settle(settings, seconds_ago: float = 10.0) -> None:
+    """Date Chroma's database files back, as if last written `seconds_ago`."""
+    import os
+    import time
+
+    from mrs_assist.index import store
+
+    for path in store.local_path(settings).glob("chroma.sqlite3*"):
+        then = time.time() - seconds_ago
+        os.utime(path, (then, then))
+
+
+def test_the_pointer_is_read_again_only_after_a_write(tiny_retriever, monkeypatch):
+    from mrs_assist.index import store
+
+    reads = []
+    real = store.read_pointer
+    monkeypatch.setattr(store, "read_pointer", lambda *a, **k: reads.append(1) or real(*a, **k))
+    settings = tiny_retriever.settings
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 1  # just written by the build: not settled, so read every time
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 2
+    _settle(settings)
+    tiny_retriever.search("epilepsy")  # reads it once more, noting the settled stamp
+    tiny_retriever.search("pacemakers")
+    tiny_retriever.search("abscess")
+    assert len(reads) == 3
+    _settle(settings, seconds_ago=5.0)  # any change to the file: read again
+    tiny_retriever.search("epilepsy")
+    assert len(reads) == 4
+
+
+def test_a_rebuild_after_a_quiet_spell_is_followed(tiny_corpus_dir, make_settings):
+    settings = make_settings()
+    embedder = HashingEmbedder()
+    build_index(settings, embedder=embedder)
+    retriever = Retriever.from_settings(settings, embedder=embedder)
+    _settle(settings, seconds_ago=60.0)
+    retriever.search("pacemaker")
+    path = tiny_corpus_dir / "zenith-mrs.md"
+    path.write_text(path.read_text().replace("pacemaker", "cardiac pacemaker"))
+    second = build_index(settings, embedder=embedder)
+    res = retriever.search("cardiac pacemaker", policy_ids=["zenith-mrs"], top_k=1)
+    assert res.generation == second.generation
 
 
 def test_no_index_is_not_ready(make_settings):

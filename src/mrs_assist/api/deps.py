@@ -1,6 +1,11 @@
 """Every dependency of the routes, as an Annotated alias: each reads one attribute of the app's
 one `Services` (built by `mrs_assist.api.app.create_app`) and builds nothing. Tests swap them
-with ``app.dependency_overrides``."""
+with ``app.dependency_overrides``.
+
+``get_services`` is ``async def`` although it never awaits: FastAPI runs a plain ``def``
+dependency in its thread pool, a thread hand-off per request for one attribute read (issue 22
+item 8). The others stay plain: the first read of ``services.records`` may open the database,
+which must not block the event loop."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from mrs_assist.records import RecordStore
 from mrs_assist.service import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's Services."""
     return request.app.state.services
 

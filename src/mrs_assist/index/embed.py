@@ -6,7 +6,7 @@ Importing this module imports neither torch nor sentence-transformers: the token
 the first ``embed`` call, once per process (``get_embedder`` caches by folder). Nothing is
 ever downloaded: the model is loaded by path with ``local_files_only`` and the Hugging
 Face offline switches set. Questions go through ``get_query_embedder``, which by default
-embeds them with numpy (``embed_numpy``) and never loads torch.
+embeds them with onnxruntime (``embed_onnx``) and never loads torch.
 """
 
 from __future__ import annotations
@@ -165,11 +165,16 @@ def get_embedder(settings: Settings) -> Embedder:
 def get_query_embedder(settings: Settings) -> TextEmbedder:
     """The process-wide embedder for questions, as settings.query_embedder chooses.
 
-    'numpy' (``embed_numpy.NumpyMiniLM``) gives the same vectors without importing torch;
-    'sentence-transformers' is ``get_embedder``. Documents are always embedded by the latter.
+    'onnx' (``embed_onnx.OnnxMiniLM``) and 'numpy' (``embed_numpy.NumpyMiniLM``) give the
+    same vectors without importing torch; 'sentence-transformers' is ``get_embedder``.
+    Documents are always embedded by the latter.
     """
     if settings.query_embedder == "sentence-transformers":
         return get_embedder(settings)
+    if settings.query_embedder == "onnx":
+        from mrs_assist.index.embed_onnx import get_onnx_embedder
+
+        return get_onnx_embedder(settings)
     from mrs_assist.index.embed_numpy import get_numpy_embedder
 
     return get_numpy_embedder(settings)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from mrs_assist.config import Settings
 
 _BATCH_SIZE = 32
-_instances: dict[Path, NumpyMiniLM] = {}
+_M = TypeVar("_M", bound="NumpyMiniLM")
+_instances: dict[tuple[type, Path], NumpyMiniLM] = {}
 _instances_lock = threading.Lock()
 
 
@@ -351,9 +352,14 @@ def _encode(w: _Weights, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -
 
 def get_numpy_embedder(settings: Settings) -> NumpyMiniLM:
     """The process-wide numpy embedder for settings.model_path (weights loaded lazily)."""
+    return one_per_folder(NumpyMiniLM, settings)
+
+
+def one_per_folder(kind: type[_M], settings: Settings) -> _M:
+    """The process-wide ``kind`` embedder for settings.model_path (created on first use)."""
     path = Path(settings.model_path).resolve()
     with _instances_lock:
-        embedder = _instances.get(path)
+        embedder = _instances.get((kind, path))
         if embedder is None:
-            embedder = _instances[path] = NumpyMiniLM(path)
-    return embedder
+            embedder = _instances[(kind, path)] = kind(path)
+    return embedder  # type: ignore[return-value]

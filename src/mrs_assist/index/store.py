@@ -30,6 +30,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,6 +287,38 @@ def client_token(settings: Settings) -> tuple[int, int, int] | None:
     except OSError:
         ident = (0, 0)
     return (_epochs.get(key, 0), *ident)
+
+
+SETTLED_NS = 2_000_000_000
+"""A file written less than this long ago (ns) may be written again within the same coarse
+file-system clock tick, keeping its time stamp: its stamp is not trusted to show a change."""
+
+
+def settled_stamp(settings: Settings) -> tuple[int, ...] | None:
+    """(inode, mtime ns, size) of chroma.sqlite3 and of its write-ahead log when both were last
+    written over ``SETTLED_NS`` ago; None in server mode, when unreadable, or when recent.
+
+    Chroma writes the pointer, like every change, through that database: while the settled
+    stamp stays the same, so does the pointer, and a reader need not re-read it (~0.3 ms).
+    """
+    if settings.chroma_url:
+        return None
+    now = time.time_ns()
+    stamp: list[int] = []
+    for name in ("chroma.sqlite3", "chroma.sqlite3-wal"):
+        try:
+            st = os.stat(local_path(settings) / name)
+        except FileNotFoundError:
+            if name == "chroma.sqlite3":
+                return None
+            stamp += [0, 0, -1]  # no write-ahead log (yet)
+            continue
+        except OSError:
+            return None
+        if now - st.st_mtime_ns < SETTLED_NS:
+            return None
+        stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
+    return tuple(stamp)
 
 
 def reopen_client(settings: Settings, token: tuple[int, int, int] | None) -> tuple[ClientAPI, tuple | None]:
