@@ -740,3 +740,35 @@ def test_an_mr_conditional_aneurysm_clip_is_still_a_clip_and_asked_under_cohere(
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"  # no clip criterion there
     pacemaker = notes.replace("Right MCA aneurysm clip 2011, titanium", "Pacemaker (Azure XT DR MRI SureScan)")
     assert _facts(services, pacemaker)["mri_unsafe_implant"].value is False
+
+
+# --- session 8, after the held-out split was scored once (its failures then read) -----------
+def test_an_addendum_dated_by_the_study_it_amends_still_comes_after_the_note_before_it(services):
+    notes = ("DOC 1 - ONCOLOGY NOTE (03/06/2025)\nGBM resected 2024, chemoradiation done. MRI 03/03/2025: new enhancement, "
+             "indeterminate; recurrence vs radiation necrosis. Plan: MRS.\n"
+             "DOC 2 - RADIOLOGY ADDENDUM (03/10/2025)\nADDENDUM to MRI brain 03/03/2025: compared with outside studies, "
+             "the enhancement is unchanged for 9 months. Impression revised: findings are NOT indeterminate.\n")
+    assert [d.date.isoformat() for d in documents(notes)][-1] == "2025-03-10"  # not the amended MRI's date
+    assert _facts(services, notes)["conventional_imaging_inconclusive"].value is not True
+
+
+def test_a_premise_never_stated_in_notes_with_blank_template_fields_is_not_taken_as_given(services):
+    notes = ("HPI: 52 y.o. with history of *** s/p right frontal craniotomy 2022 for *** here for follow-up.\n"
+             "Assessment: new enhancement - ? recurrence vs treatment effect.\nPlan: MR spectroscopy brain.\n")
+    assert _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value is None
+    filled = notes.replace("history of ***", "history of glioblastoma").replace("for ***", "for glioblastoma")
+    assert _facts(services, filled)["tumor_recurrence_vs_treatment_effect"].value is True
+    decorated = filled.replace("HPI:", "*** CONFIDENTIAL ***\nHPI:")  # decoration is no unfilled field
+    assert _facts(services, decorated)["tumor_recurrence_vs_treatment_effect"].value is True
+
+
+@pytest.mark.parametrize("later, withdrawn", [
+    ("The clinical question on the request (recurrence vs necrosis) appears to have\n   been answered by tissue.", True),
+    ("Tumor board consensus: treatment effect. No further advanced imaging needed at this time.", True),
+    ("The question has not been answered; MRS still requested.", False),
+])
+def test_a_later_word_that_the_question_is_answered_or_the_study_unneeded_withdraws_it(services, later, withdrawn):
+    notes = ("GBM resected 2024, chemoradiation 2024. MRI: enlarging enhancement, indeterminate. "
+             f"MRS to distinguish recurrent tumor from radiation necrosis.\n{later}\n")
+    value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
+    assert value is (None if withdrawn else True)

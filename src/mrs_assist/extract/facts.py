@@ -121,6 +121,7 @@ def extract_facts(
     catalogue: Catalogue | None = None,
     detector: Detector | None = None,
     mrs_requested: bool = False,
+    template_gaps: bool = False,
 ) -> dict[str, FactValue]:
     """Facts detected in ``notes`` (absent when not mentioned), each with evidence spans.
 
@@ -130,6 +131,8 @@ def extract_facts(
     that name one.
 
     ``age_years`` (the request's structured age) decides age-dependent facts when given.
+    ``template_gaps`` (set by the normalization wrapper): the notes had unfilled template fields,
+    so what they never state may sit in a blank (a purpose's premise is then not taken as given).
     ``detector`` is the pipeline built for ``catalogue`` (``Services.detector``); without it
     the process-wide one for the catalogue's content is used.
     Raises CorpusError when the catalogue's detection data is invalid; never raises on
@@ -169,7 +172,7 @@ def extract_facts(
         _purposes_unknown(read, reasons, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences)
     _reason_first(read, set(catalogue.names("purpose")))
-    _premise_in_doubt(detector, read, every)
+    _premise_in_doubt(detector, read, every, template_gaps)
     _withdraw(read, answered)
     contrary: dict[str, list[tuple[int, int]]] = {}
     for name, found in read.items():
@@ -253,7 +256,9 @@ def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
             facts[name] = ("unknown", named, "notes")
 
 
-def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]], every: dict[str, list[Mention]]) -> None:
+def _premise_in_doubt(
+    detector: Detector, read: dict[str, list[Mention]], every: dict[str, list[Mention]], template_gaps: bool = False
+) -> None:
     """A purpose is no better than what it takes as given (``presupposes``).
 
     "MRS to distinguish tumor recurrence from post-treatment change" presupposes a treated
@@ -264,6 +269,8 @@ def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]], every:
     notes never mention apart from the purpose is taken as given (``implied_by``). A premise whose
     mentions are separate instances (``any_instance``: a resection, a radiation course) holds while
     any document asserts one: a denial of another, or a later "no treatment since", contests nothing.
+    In notes with unfilled template fields ("history of *** s/p craniotomy for ***") a premise never
+    mentioned may be what the blank should say: it is not taken as given.
     """
     for name, found in read.items():
         premises = detector.specs[name].presupposes
@@ -275,7 +282,7 @@ def _premise_in_doubt(detector: Detector, read: dict[str, list[Mention]], every:
             others = [m for m in read.get(premise, [])
                       if not any(s < m.end and m.start < e for s, e in own)]
             result = _aggregate([m for m in others if m.value != "ignore"])
-            if result is None or result[0] == "true" and not result[2]:
+            if result is None and not template_gaps or result is not None and result[0] == "true" and not result[2]:
                 continue
             if detector.specs[premise].any_instance and any(
                     m.value == "true" and not any(s < m.end and m.start < e for s, e in own)

@@ -416,6 +416,7 @@ _DOC_HEADER = re.compile(
     r"|ADDEND(?:UM|A)\b"
     r")[^\n]*"
 )
+_ADDENDUM = re.compile(r"\baddend(?:um|a)\b", re.IGNORECASE)
 _PAGE_BREAK = re.compile(r"\bpage\s+\d+\s*(?:of|/)\s*\d+\b", re.IGNORECASE)
 
 
@@ -444,6 +445,10 @@ def documents(notes: str) -> list[Document]:
     for i, (start, header) in enumerate(starts):
         dates = _dates(header)
         date = max(dates) if dates else None
+        if date is not None and last is not None and _ADDENDUM.search(header):
+            # "ADDENDUM to MRI brain 01/03/2025": the date names what it amends; an addendum
+            # comes after the document before it, never before
+            date = max(date, last)
         last = date or last
         docs.append(Document(start, date, (last or dt.date.min, i)))
     return docs

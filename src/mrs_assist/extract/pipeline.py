@@ -310,7 +310,7 @@ def normalized_notes(extract):
     from functools import wraps
 
     from mrs_assist.extract.ocr import fold_ocr
-    from mrs_assist.extract.templates import blank_template_fields
+    from mrs_assist.extract.templates import blank_template_fields, has_template_gaps
     from mrs_assist.normalize import normalize
 
     @wraps(extract)
@@ -318,8 +318,9 @@ def normalized_notes(extract):
         original = notes or ""
         view = normalize(original)
         # OCR read-back and blanked template fields keep the length: the offset map holds.
-        text = blank_template_fields(fold_ocr(view.text))
-        facts = extract(text, **kwargs)
+        folded = fold_ocr(view.text)
+        text = blank_template_fields(folded)
+        facts = extract(text, template_gaps=text != folded and has_template_gaps(folded), **kwargs)
         if text == original:
             return facts
         for fact in facts.values():

@@ -22,3 +22,15 @@ _PLACEHOLDER = re.compile(
 def blank_template_fields(text: str) -> str:
     """``text`` with unfilled template placeholders blanked (same length, newlines kept)."""
     return _PLACEHOLDER.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+_GAP = re.compile(
+    r"\{\s*(?:Blank|SmartList|SL|List|Choose|Select|Pick)\b|\{[^{}\n]{0,200}?::"  # a SmartList left unchosen
+    r"|(?::|\b(?:for|of|with|is|was|on|from))[ \t]*\*{3,}",  # "Chief complaint: ***", "for *** who" (not "*** CONFIDENTIAL ***")
+    re.IGNORECASE,
+)
+
+
+def has_template_gaps(text: str) -> bool:
+    """Whether ``text`` has a template field left unfilled where a value belongs."""
+    return _GAP.search(text) is not None
