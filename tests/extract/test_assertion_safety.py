@@ -772,3 +772,10 @@ def test_a_later_word_that_the_question_is_answered_or_the_study_unneeded_withdr
              f"MRS to distinguish recurrent tumor from radiation necrosis.\n{later}\n")
     value = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"].value
     assert value is (None if withdrawn else True)
+
+
+def test_a_pre_operative_mrs_before_a_planned_resection_is_treatment_planning(services):
+    notes = ("Posterior fossa brain tumor with hydrocephalus; histologic type uncertain on MRI.\n"
+             "Plan: resection 10/14. Pre-operative MR spectroscopy to predict tumor type and guide the resection.\n")
+    assert _facts(services, notes)["treatment_planning_or_response"].value is True
+    assert _decide(services, "healthhelp-mrs", notes, age=9).recommendation != "does_not_meet_criteria"
