@@ -10,7 +10,7 @@ other work pushes the 90 MB of weights out of the caches (onnxruntime fuses Laye
 GELU and runs its own GEMMs; figures: docs/benchmarks.md).
 
 Vectors match sentence-transformers' within ~1e-6 per component, as the numpy pass's do
-(``tests/index/test_embed_onnx.py``), so the same index answers both.
+(``tests/index/test_embed_numpy.py``), so the same index answers both.
 """
 
 from __future__ import annotations
