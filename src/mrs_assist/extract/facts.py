@@ -43,8 +43,10 @@ splitting is quadratic in a run's length (50 runs of 1,000 apostrophes: 4.7 s); 
 term is that long, so such a run (an encoded blob, a URL, a wall of punctuation) says nothing."""
 _LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_TOKEN_CHARS + 1},}}")
 
-_ABOUT_STUDY = re.compile(r"(?-i:\bMRSI?\b)|\bMR spectroscop\w*|\bspectroscop\w*|\b76390\b|\b0698T\b", re.IGNORECASE)
-"""A sentence about the requested study itself states its reason."""
+_NAMES_MRS = re.compile(r"(?-i:\bMRSI?\b)|\bspectroscop\w*", re.IGNORECASE)
+"""MR spectroscopy named in words ("MRS", "1H-MRS", "MR spectroscopy", "spectroscopic")."""
+_ABOUT_STUDY = re.compile(rf"{_NAMES_MRS.pattern}|\b76390\b|\b0698T\b", re.IGNORECASE)
+"""A sentence about the requested study itself (named, or by its codes) states its reason."""
 _ORGANISATION = re.compile(
     r"[ \t]*(?:(?:/[ \t]*)?\w+[ \t]+)?(?:clinic|center|centre|program(?:me)?|service|unit|institute|department|dept|"
     r"division|team|board|conference|foundation|society|association|support group|oncology)s?\b", re.IGNORECASE)
@@ -158,9 +160,10 @@ def extract_facts(
         read[name] = [m for m in _read(detector, name, found, visible, sentences)
                       if not (m.quarantined and m.value != "true")]
     _presumed_in_doubt(detector, read)
-    answered = _answered_later(detector, read, mentions, notes)
+    docs = documents(notes)
+    answered = _answered_later(detector, read, mentions, notes, docs)
     every = {name: list(found) for name, found in read.items()}  # before the latest document governs
-    superseded = _latest_document_governs(read, notes)
+    superseded = _latest_document_governs(read, docs)
     about_study = {n for n, s in detector.specs.items() if s.about_the_study}
     reasons = set(catalogue.names("purpose")) | about_study
     if not mrs_requested and not any(_ABOUT_STUDY.search(visible, *s) for s in sentences):
@@ -239,9 +242,6 @@ def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
             facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
 
 
-_NAMES_MRS = re.compile(r"(?-i:\bMRSI?\b)|\bMR[- ]?spectroscop\w*|\bspectroscop\w*|\b1H[- ]?MRS\b", re.IGNORECASE)
-
-
 def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
     """Notes that never name MR spectroscopy but name another study ("MRI BRAIN PERFUSION (DSC)",
     "perfusion requested per tumor board") leave which study the 76390 is for asked (``other_study``):
@@ -279,19 +279,22 @@ def _premise_in_doubt(
             continue
         own = [s for m in found for s in m.spans]
         for premise in premises:
-            others = [m for m in read.get(premise, [])
-                      if not any(s < m.end and m.start < e for s, e in own)]
+            others = [m for m in read.get(premise, []) if _outside(m, own)]
             result = _aggregate([m for m in others if m.value != "ignore"])
             if result is None and not template_gaps or result is not None and result[0] == "true" and not result[2]:
                 continue
             if detector.specs[premise].any_instance and any(
-                    m.value == "true" and not any(s < m.end and m.start < e for s, e in own)
-                    for m in every.get(premise, [])):
+                    m.value == "true" and _outside(m, own) for m in every.get(premise, [])):
                 continue  # one treatment asserted is a treated tumor, whatever else was not given
             for m in asserted:
                 m.value = "unknown"
                 m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
             break
+
+
+def _outside(m: Mention, spans: list[tuple[int, int]]) -> bool:
+    """Whether a mention overlaps none of ``spans`` (a premise read apart from its purpose's words)."""
+    return not any(s < m.end and m.start < e for s, e in spans)
 
 
 _HEDGED = frozenset({"differential", "possible"})
@@ -313,7 +316,7 @@ def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> No
 
 
 def _answered_later(
-    detector: Detector, read: dict[str, list[Mention]], mentions: list[Mention], notes: str
+    detector: Detector, read: dict[str, list[Mention]], mentions: list[Mention], notes: str, docs: list
 ) -> dict[str, list[Mention]]:
     """Purposes whose question a later document answers, with the mentions that answer it.
 
@@ -322,7 +325,6 @@ def _answered_later(
     the purpose is then no longer this request's, even where a request form repeats it (issue 18).
     Read before the latest document governs, since a form restating the question comes last.
     """
-    docs = documents(notes)
     if len(docs) < 2:
         return {}
     out: dict[str, list[Mention]] = {}
@@ -381,7 +383,7 @@ def _alternatives_are_differentials(detector: Detector, mentions: list[Mention])
             m.cues.append("differential (one side of a question of alternatives)")
 
 
-def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict[str, list[tuple[int, int]]]:
+def _latest_document_governs(read: dict[str, list[Mention]], docs: list) -> dict[str, list[tuple[int, int]]]:
     """In a packet, when documents disagree about a fact, the most recent document governs.
 
     An older auto-populated order form that still asserts what a later note or addendum
@@ -389,7 +391,6 @@ def _latest_document_governs(read: dict[str, list[Mention]], notes: str) -> dict
     Returns the superseded spans per fact, kept as contrary evidence so the page can show the
     disagreement.
     """
-    docs = documents(notes)
     if len(docs) < 2:
         return {}
     superseded: dict[str, list[tuple[int, int]]] = {}

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 
-_PLACEHOLDER = re.compile(
+_SMARTLIST = (
     r"\{\s*(?:Blank|SmartList|SL|List|Choose|Select|Pick)\b[^{}]{0,600}\}"  # {Blank single:…::"…"}
     r"|\{[^{}\n]{0,200}?::[^{}]{0,400}\}"  # {anything::"options"}
-    r"|\*{3,}",  # *** (an empty field)
-    re.IGNORECASE,
 )
+_PLACEHOLDER = re.compile(rf"{_SMARTLIST}|\*{{3,}}", re.IGNORECASE)  # and *** (an empty field, or decoration)
 
 
 def blank_template_fields(text: str) -> str:
@@ -25,7 +24,7 @@ def blank_template_fields(text: str) -> str:
 
 
 _GAP = re.compile(
-    r"\{\s*(?:Blank|SmartList|SL|List|Choose|Select|Pick)\b|\{[^{}\n]{0,200}?::"  # a SmartList left unchosen
+    rf"{_SMARTLIST}"  # a SmartList left unchosen
     r"|(?::|\b(?:for|of|with|is|was|on|from))[ \t]*\*{3,}",  # "Chief complaint: ***", "for *** who" (not "*** CONFIDENTIAL ***")
     re.IGNORECASE,
 )
