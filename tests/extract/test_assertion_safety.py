@@ -91,6 +91,35 @@ def test_worry_and_a_relatives_diagnosis_are_not_a_known_tumor(services):
     assert letter_response.recommendation != "meets_criteria"
 
 
+@pytest.mark.parametrize("why", [
+    "MRS ordered for reassurance.",
+    "She would like MR spectroscopy to be sure; ordered.",
+    "MRS requested given his strong family history of glioma.",
+    "Requests spectroscopy for peace of mind.",
+    "Referred for 'tumor concerns'; MRS ordered.",
+])
+def test_a_worry_or_a_wish_states_no_reason_for_the_study(services, why):
+    """Reassurance, a family history or a worry says who wants the study, not what it is for
+    (the errata: a worry is not an asserted purpose): no purpose closes, so a policy the notes
+    do not otherwise decide pends asking the clinical question; one they decide still decides
+    (Cohere: a normal MRI is not inconclusive)."""
+    notes = f"41 y/o, daily headaches, neuro exam normal. MRI brain 05/2025 normal. {why}"
+    facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert facts.get("non_covered_reason") is None or facts["non_covered_reason"].value is not True
+    pended = _decide(services, "healthhelp-mrs", notes)
+    assert pended.recommendation == "needs_more_information"
+    assert _decide(services, "cohere-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("notes", [
+    "MRI brain without contrast 09/2024 (ordered by his PCP): unremarkable.",
+    "CT head (outside hospital, 03/2025) was normal.",
+])
+def test_a_parenthetical_aside_does_not_part_a_study_from_its_result(services, notes):
+    facts = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert facts["conventional_imaging_inconclusive"].value is False
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)
@@ -582,7 +611,7 @@ def test_missing_pages_leave_a_purpose_named_without_its_qualifier_open(services
         response = _decide(services, "nia-brain-mrs", partial + named)
         assert response.recommendation == "needs_more_information"
         assert "records_incomplete" in response.trace.missing_facts
-    asserted = "[page 2 of 3 missing]\n45 y/o, migraine; MRI normal. MRS requested for reassurance.\n"
+    asserted = "[page 2 of 3 missing]\n45 y/o, migraine; MRI normal. MRS requested as screening.\n"
     assert _decide(services, "healthhelp-mrs", asserted).recommendation == "does_not_meet_criteria"
     research = "[page 2 of 3 missing]\nGBM; MRI indeterminate. MRS for a research protocol only.\n"
     assert _decide(services, "healthhelp-mrs", research).recommendation == "does_not_meet_criteria"

@@ -114,7 +114,9 @@ class Near(BaseModel):
         """The one regex this rule stands for (stays inside a sentence)."""
         # one sentence; "vs." and "3.5" do not end it, nor does a line wrapped mid-sentence
         # (a line break before a lower-case word: "distinguish neoplasm from\ndysplasia")
-        gap = r"(?:[^.\n]|(?<=\bvs)\.|\.(?=\w)|\n(?=[a-z]))"
+        # a short parenthetical aside counts as one character: "MRI brain 09/2024 (ordered by
+        # PCP): unremarkable" is as near as "MRI brain 09/2024: unremarkable"
+        gap = r"(?:\([^()\n]{1,40}\)|[^.\n]|(?<=\bvs)\.|\.(?=\w)|\n(?=[a-z]))"
         a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
         b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
         if self.via:
