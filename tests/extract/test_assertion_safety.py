@@ -120,6 +120,17 @@ def test_a_parenthetical_aside_does_not_part_a_study_from_its_result(services, n
     assert facts["conventional_imaging_inconclusive"].value is False
 
 
+def test_a_past_diagnosis_is_not_this_requests_purpose(services):
+    """A purpose named only as history ("Hx of possible MS") is not the reason for this MRS: it
+    closes no other purpose, so a policy that does not list it pends instead of denying."""
+    notes = ("Referral for MR spectroscopy, brain. Dx on order: 'white matter lesion'.\n"
+             "Problem list: 1) Hx ?MS per outside neurologist, never confirmed. 2) GERD.\n"
+             "No current note and no clinical question received.")
+    assert _decide(services, "floridablue-mrs", notes).recommendation == "needs_more_information"
+    asserted = "Relapsing-remitting MS, on ocrelizumab. MR spectroscopy requested to follow the MS."
+    assert _decide(services, "floridablue-mrs", asserted).recommendation == "does_not_meet_criteria"
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)

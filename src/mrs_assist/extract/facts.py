@@ -64,6 +64,7 @@ def _unconfirmed(notes: str, start: int, end: int, sentence: tuple[int, int]) ->
 
 
 _RANK = {"true": 2, "unknown": 1, "false": 0}
+_PAST = frozenset({"prior", "historical"})
 _ONLY_NEW = re.compile(r"\b(?:new|additional|other|further|another|more|second)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _VALUE = {"true": True, "false": False, "unknown": None}
 
@@ -699,6 +700,8 @@ def _read(
             # a group may read a measured "true" more cautiously ("unknown": ask, never decide)
             affirmed = readings.affirmed if measured == "true" and readings.affirmed else measured
         m.value = _reading(readings, m.categories, affirmed)
+        if m.value == "unknown" and affirmed != "unknown" and m.categories & _PAST:
+            m.closes = False  # a past or copied-forward purpose is not this request's reason
         if m.answered_no and m.value == affirmed == "true":
             m.value = "false"  # a form's "No" answers the question itself (a "negated: same" fact too)
         if denial_only and m.value == "true":
