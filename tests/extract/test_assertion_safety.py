@@ -131,6 +131,22 @@ def test_a_past_diagnosis_is_not_this_requests_purpose(services):
     assert _decide(services, "floridablue-mrs", asserted).recommendation == "does_not_meet_criteria"
 
 
+@pytest.mark.parametrize("notes, fact", [
+    ("Indication on order: Leigh syndrome (per mother).", "mitochondrial_disorder"),
+    ("PMH: s/p craniotomy for brain tumor (unknown type, PER PT), outside hospital.", "known_brain_tumor"),
+    ("Dx: relapsing MS (suspected).", "multiple_sclerosis"),
+])
+def test_a_parenthesis_after_a_diagnosis_says_who_asserts_it(services, notes, fact):
+    """An attribution or a hedge in a parenthesis opened right after the diagnosis reaches it."""
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert found[fact].value is None
+
+
+def test_a_negation_in_a_parenthesis_stays_inside_it(services):
+    found = extract_facts("Right parietal brain lesion (no enhancement).", catalogue=services.catalogue, mrs_requested=True)
+    assert found["brain_mass_or_lesion"].value is True
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)

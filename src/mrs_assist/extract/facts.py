@@ -497,9 +497,10 @@ def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:
 
 
 _CLAUSE_BREAK = re.compile(r"\s[-–—]{1,2}\s|;")
+_ATTRIBUTING = frozenset({"reported", "possible"})
 
 
-def _clause_between(doc, text: str, modifier: tuple[int, int], target) -> bool:
+def _clause_between(doc, text: str, modifier: tuple[int, int], target, attributes: bool = False) -> bool:
     """Whether a spaced dash or a semicolon separates a modifier from its target: "MRI not
     equivocal - the appearance is diagnostic of meningioma" negates the equivocation, not the
     meningioma (medspaCy drops the dash's own terminating rule when a target spans it)."""
@@ -511,8 +512,13 @@ def _clause_between(doc, text: str, modifier: tuple[int, int], target) -> bool:
     if _CLAUSE_BREAK.search(text, start, end) is not None:
         return True
     # A modifier inside a parenthetical does not reach out of it ("(MRI not done due to device):
-    # enlarging lesion"), nor one outside into it.
+    # enlarging lesion"), nor one outside into it; except that a parenthesis opened right after
+    # the target says who asserts it or how sure they are ("Mitochondrial disease (per parent)",
+    # "resected tumor (type unknown, PER PT)", "MS (suspected)"). A negation there stays in
+    # ("lesion (no enhancement)" denies the enhancement, not the lesion).
     between = text[start:end]
+    if attributes and not forward and between.lstrip().startswith("(") and ")" not in between:
+        return False
     close, open_ = between.find(")"), between.find("(")
     return (close >= 0 and (open_ < 0 or close < open_)) if forward else (open_ >= 0 and between.rfind(")") < open_)
 
@@ -547,7 +553,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         start, end = modifier.modifier_span
         # medspaCy 1.3.1 lets a modifier strictly inside a target modify it ("CT: no acute
         # abnormality" negating itself); a target's own words never modify it.
-        if category and not (start < target.end and target.start < end) and not _clause_between(doc, text, (start, end), target):
+        if category and not (start < target.end and target.start < end) and not _clause_between(doc, text, (start, end), target, category in _ATTRIBUTING):
             modifiers.setdefault((target.label_, target.start, target.end), set()).add(category)
             literals.setdefault((target.label_, target.start, target.end), set()).add((category, doc[start:end].text))
     starts = [s.start for s in sentences]
