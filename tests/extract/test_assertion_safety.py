@@ -147,6 +147,30 @@ def test_a_negation_in_a_parenthesis_stays_inside_it(services):
     assert found["brain_mass_or_lesion"].value is True
 
 
+def _pends_asking(services, policy_id: str, notes: str, fact: str) -> None:
+    response = _decide(services, policy_id, notes)
+    assert response.recommendation == "needs_more_information"
+    assert fact in response.trace.missing_facts
+
+
+def test_a_match_running_onto_an_unanswered_form_line_asserts_nothing(services):
+    notes = ("Diagnosis: G40.119 intractable focal epilepsy\nCurrent ASMs: ***\n"
+             "Reviewed at epilepsy surgery conference:  [ ] yes  [ ] no\nMRS brain requested.")
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert found.get("epilepsy_presurgical") is None or found["epilepsy_presurgical"].value is not True
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"
+
+
+def test_a_region_field_left_unanswered_asks_the_region(services):
+    """A form that asks the body region and gets no box checked has not said it is the brain."""
+    notes = ("PRECERT REQUEST  CPT 76390 MR spectroscopy\n"
+             "Area to be studied:\nExam area:  [ ] Head/brain  [ ] Cervical spine  [ ] Prostate  [ ] Other\n"
+             "Dx: E72.20 Urea cycle disorder, unspecified. Summary: see attached (none attached).")
+    _pends_asking(services, "healthhelp-mrs", notes, "non_brain_mrs_requested")
+    checked = notes.replace("[ ] Head/brain", "[X] Head/brain")
+    assert "non_brain_mrs_requested" not in _decide(services, "healthhelp-mrs", checked).trace.missing_facts
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)
@@ -615,9 +639,7 @@ def test_a_request_whose_papers_name_another_study_asks_which(services):
     notes = ("CPT requested: 76390. Exam per order: MRI brain perfusion (DSC). Note from scheduling: perfusion has no "
              "separate CPT - office said use 76390.\nOnc note: GBM, progression vs pseudoprogression. Plan: perfusion "
              "MRI. MRS not mentioned.\n")
-    response = _decide(services, "healthhelp-mrs", notes)
-    assert response.recommendation == "needs_more_information"
-    assert "service_not_mrs" in response.trace.missing_facts
+    _pends_asking(services, "healthhelp-mrs", notes, "service_not_mrs")
 
 
 @pytest.mark.parametrize("policy_id", ["healthhelp-mrs", "nia-brain-mrs", "floridablue-mrs"])

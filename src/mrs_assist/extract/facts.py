@@ -574,7 +574,14 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         seen.add(key)
         section = section_at(sections, span.start_char)
         cues = line_cues(notes, span.start_char, sentence_chars[sent])
-        if cues.drop:
+        if not cues.drop and (wrap := notes.rfind("\n", span.start_char, span.end_char)) >= 0:
+            # a match that runs onto the next line reads that line's boxes too ("ASMs: ***" /
+            # "Seen at epilepsy surgery conference: [ ] yes [ ] no" answers nothing)
+            if (next_line := line_cues(notes, wrap + 1, sentence_chars[sent])).drop:
+                cues = next_line
+        if cues.drop and cues.unanswered and detector.catalogue.facts[fact].role == "scope":
+            cues.categories.add("possible")  # the form asked the region and got no answer: asked
+        elif cues.drop:
             continue  # an unchecked box asserts nothing
         added = set(cues.categories)
         labels = [f"{cat} ({text})" for cat, text in sorted(literals.get(key, ()))] + cues.labels

@@ -91,6 +91,8 @@ class Cues:
     """An unchecked checkbox: the line asserts nothing."""
     answered_no: bool = False
     """The mention is a question its line answers "No" (the fact is false, whatever its readings)."""
+    unanswered: bool = False
+    """The mention is a form question with no option chosen (dropped, unless a fact asks it)."""
 
 
 def section_rules(lexicon: Lexicon) -> list:
@@ -225,6 +227,7 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
     if answer is not None:
         if answer == "" or answer in _UNSURE_OPTIONS:
             cues.drop = True
+            cues.unanswered = answer == ""
             cues.labels.append(f"form question answered {answer!r}" if answer else "form question left unanswered")
             return cues
         if answer in _NO_OPTIONS:
