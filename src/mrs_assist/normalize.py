@@ -12,7 +12,8 @@ an instruction set aside in plain ASCII is set aside however it is written:
    them with the Unicode confusables data (UTS #39 ``confusables.txt``, as the PyPI package
    ``confusable-homoglyphs`` ships it: no download at run time), accents dropped from Latin
    letters (``ïgnore`` → ``ignore``) and combining marks NFKC could not compose removed;
-4. a word split by a hyphen at a line break (``disre-⏎gard``) rejoined.
+4. a word split by a hyphen at a line break (``disre-⏎gard``), or across a fax page break with
+   only page furniture between (``IND-⏎=== Page 1 of 2 ===⏎ETERMINATE``), rejoined.
 
 `normalize` returns the text and, for every character of it, the span of the original it
 came from: evidence spans found in the normalized text are reported in the original's
@@ -32,6 +33,10 @@ from importlib import resources
 _RLO, _PDF = "\u202e", "\u202c"
 _HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-[^\S\n]*\r?\n[^\S\n]*(?=[a-z])")
 """A hyphen at a line's end between two letters, the next line going on in lower case."""
+_FURNITURE = r"[^\n]*(?:\bpage\s+\d+\s*(?:of|/)\s*\d+\b|\bP\s*\d{1,2}\s*/\s*\d{1,2}\b|\bfax\b|\bconfidential\b)[^\n]*|[^\S\n]*[=*_-]{3,}[^\S\n]*"
+_PAGE_SPLIT = re.compile(rf"(?<=[A-Za-z]{{2}})-[^\S\n]*(?:\r?\n(?:{_FURNITURE})){{1,4}}\r?\n[^\S\n]*(?=[A-Za-z])", re.IGNORECASE)
+"""A word split by a fax page break: "IMPRESSION: IND-" / "==== Page 1 of 2 ====" / "ETERMINATE".
+Only page furniture (a page count, a fax or confidentiality banner, a rule) may sit between."""
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -95,8 +100,9 @@ def normalize(text: str) -> Normalized:
     folded = "".join(chars)
     # Rejoin hyphenated line breaks: drop the hyphen and the break, keep the map of the rest.
     keep = [True] * len(folded)
-    for m in _HYPHEN_BREAK.finditer(folded):
-        keep[m.start() : m.end()] = [False] * (m.end() - m.start())
+    for pattern in (_HYPHEN_BREAK, _PAGE_SPLIT):
+        for m in pattern.finditer(folded):
+            keep[m.start() : m.end()] = [False] * (m.end() - m.start())
     if not all(keep):
         chars = [c for c, k in zip(chars, keep) if k]
         starts = [s for s, k in zip(starts, keep) if k]

@@ -208,6 +208,33 @@ def test_an_ocrd_fax_reads_no_as_no_and_quotes_the_original():
     assert facts["mri_unsafe_implant"].evidence[0].text == "PACEMAKER"
 
 
+def test_an_all_caps_words_l_is_an_i_in_an_ocrd_fax():
+    fax = "PR0CEDURE: MR SPECTR0SC0PY BRAlN\nlMPRESSl0N: RlNG LESl0N, lNDETERMlNATE 0N C0NVENTl0NAL lMAGlNG.\n"
+    folded = fold_ocr(fax)
+    assert "IMPRESSION" in folded and "INDETERMINATE ON CONVENTIONAL IMAGING" in folded
+    assert extract_facts(fax)["conventional_imaging_inconclusive"].value is True
+
+
+def test_a_word_split_by_a_fax_page_break_is_rejoined(services):
+    fax = ("MRI BRAIN 03/02/2026: 1.9 CM ENHANCING LESI0N, LEFT TEMP0RAL. IMPRESSI0N: EQUIV0CAL, NE0PLASM VS\n"
+           "DEMYELINATI0N; FINDINGS ARE INCONCLU-\n"
+           "-------------------------------- Page 1 of 2 ---------\n"
+           "FAX FR0M: HARB0R NEUR0L0GY   03/05/2026 09:12   P.2/2\n"
+           "SIVE.\nPLAN: MRS T0 DISTINGUISH TUM0R FR0M DEMYELINATI0N.\n")
+    found = extract_facts(fax, catalogue=services.catalogue, mrs_requested=True)
+    assert found["conventional_imaging_inconclusive"].value is True
+    assert any("INCONCLU-" in e.text for e in found["conventional_imaging_inconclusive"].evidence)
+
+
+def test_a_line_that_opens_a_new_field_is_not_the_sentence_before_it(services):
+    form = ("CPT: 76390 MR SPECTR0SC0PY - BRAIN\nDX: K72.90 HEPATIC FAILURE; CIRRH0SIS 0F LIVER\n"
+            "PLAN: MRS 0F THE BRAIN F0R HEPATIC ENCEPHAL0PATHY PR0GN0SIS.\n")
+    found = extract_facts(form, catalogue=services.catalogue, mrs_requested=True)
+    assert found.get("non_brain_mrs_requested") is None or found["non_brain_mrs_requested"].value is not True
+    field = "SERVICE: 76390 MR SPECTROSCOPY\nBODY PART FOR 76390: LIVER\nDX: K76.0 FATTY LIVER.\n"
+    assert extract_facts(field, catalogue=services.catalogue, mrs_requested=True)["non_brain_mrs_requested"].value is True
+
+
 def test_clean_notes_are_not_folded():
     clean = "pT2 N0 M0 breast cancer 2019. MRI T1 and T2 sequences. Dx C71.2."
     assert fold_ocr(clean) == clean

@@ -1,6 +1,6 @@
 """Faxed and OCR'd packets: read "N0 PACEMAKER" as "NO PACEMAKER" and "7639O" as "76390".
 
-OCR confuses O with 0 and I/l with 1. In a packet that shows the confusion throughout (words
+OCR confuses O with 0, I/l with 1, and I with l. In a packet that shows the confusion throughout (words
 such as "C0NFIDENTIAL", "PR0STATE", "MR1"), a digit inside a word is read as the letter it
 stands for, and a letter inside a number as the digit. Every replacement is one character for
 one, so offsets into the notes do not move and evidence still quotes the original text.
@@ -57,9 +57,11 @@ def _fold_token(m: re.Match[str]) -> str:
     if letters < 2:
         return word  # "T2", "L1", "4x6cm"-like runs keep their digits
     chars = list(word)
+    if sum(c.isupper() for c in word) >= 2 and all(c.isupper() or c == "l" or not c.isalpha() for c in word):
+        chars = ["I" if c == "l" else c for c in chars]  # "lNDETERMlNATE", "MRl": an ALL-CAPS word's l is an I
     for i, c in enumerate(chars):
         if c in _DIGIT_AS_LETTER and _next_to_letter(word, i):
-            lower = i > 0 and word[i - 1].islower()
+            lower = i > 0 and chars[i - 1].islower()
             chars[i] = _DIGIT_AS_LETTER[c].lower() if lower else _DIGIT_AS_LETTER[c]
     return "".join(chars)
 

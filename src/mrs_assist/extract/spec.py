@@ -116,7 +116,9 @@ class Near(BaseModel):
         # (a line break before a lower-case word: "distinguish neoplasm from\ndysplasia")
         # a short parenthetical aside counts as one character: "MRI brain 09/2024 (ordered by
         # PCP): unremarkable" is as near as "MRI brain 09/2024: unremarkable"
-        gap = r"(?:\([^()\n]{1,40}\)|[^.\n]|(?<=\bvs)\.|\.(?=\w)|\n(?=[a-z]))"
+        # (matched ignoring case, so a wrapped ALL-CAPS line continues too, but never into a
+        # line that opens a new field: "MR SPECTROSCOPY - BRAIN" / "DX: ... CIRRHOSIS OF LIVER")
+        gap = r"(?:\([^()\n]{1,40}\)|[^.\n]|(?<=\bvs)\.|\.(?=\w)|\n(?=[a-z])(?![\w /&().-]{1,30}:))"
         a = rf"(?<!\w)(?:{'|'.join(self.a)})(?!\w)"
         b = rf"(?<!\w)(?:{'|'.join(self.b)})(?!\w)"
         if self.via:
