@@ -295,7 +295,8 @@ class _Search:
         if policy_ids:
             scores[~np.isin(state.policy_of, policy_ids)] = 0.0
         order = np.argsort(-scores, kind="stable")[: len(state.ids) if self.mode == "bm25" else n]
-        lexical_ids = [state.ids[i] for i in order if scores[i] > 0]
+        positive = scores > 0  # shares a word with the question
+        lexical_ids = [state.ids[i] for i in order[positive[order]]]
 
         if self.mode == "dense":
             ranked = [(cid, similarity[cid]) for cid in dense_ids]
@@ -327,7 +328,8 @@ class _Search:
                 break
         # Relevance counts only chunks that share a word with the question: dense similarity
         # alone rates "copay for a knee MRI" near the MRI-safety clauses (see config).
-        best = max((sim for cid, sim in similarity.items() if scores[state.pos[cid]] > 0), default=-1.0)
+        lexical = positive.tolist()
+        best = max((sim for cid, sim in similarity.items() if lexical[state.pos[cid]]), default=-1.0)
         return hits, best if math.isfinite(best) else -1.0
 
 
