@@ -20,6 +20,7 @@ from mrs_assist.errors import ConfigError
 from mrs_assist.index import build_index, chunk_corpus
 from mrs_assist.index.embed import Embedder, get_query_embedder
 from mrs_assist.index.embed_numpy import NumpyMiniLM, get_numpy_embedder
+from mrs_assist.index import embed_onnx
 from mrs_assist.index.embed_onnx import OnnxMiniLM, get_onnx_embedder
 from mrs_assist.retrieve import Retriever
 
@@ -127,6 +128,36 @@ def test_vectors_match_sentence_transformers_on_the_real_corpus(both_vectors, re
     cosine = (st * fast).sum(axis=1) / np.linalg.norm(st, axis=1) / np.linalg.norm(fast, axis=1)
     assert cosine.min() >= 0.99999, real_texts[int(cosine.argmin())][:80]
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_uses_every_core_only_when_one_is_idle_and_with_the_same_vectors(monkeypatch):
+    """A lone question on an idle machine runs on every core (issue 22 item 8), bit for bit as on
+    one; beside another question, or with every core busy, it keeps to one."""
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    embedder = OnnxMiniLM(Settings().model_path)
+    monkeypatch.setattr(embed_onnx, "idle_core", lambda: False)
+    narrow = embedder.embed_array(QUESTIONS)  # builds both sessions
+    assert not embedder.wide()
+    monkeypatch.setattr(embed_onnx, "idle_core", lambda: True)
+    assert embedder.wide()
+    used, run = [], embedder._wide.run
+    monkeypatch.setattr(embedder._wide, "run", lambda *args: used.append(args) or run(*args))
+    assert np.array_equal(embedder.embed_array(QUESTIONS), narrow)
+    assert len(used) == 1
+    embedder._running = 1  # another question is being embedded meanwhile
+    assert not embedder.wide()
+
+
+@pytest.mark.parametrize(("loadavg", "idle"), [
+    ("0.50 0.40 0.30 1/120 999\n", True), ("2.50 2.40 2.30 2/120 999\n", False), ("garbage", False), (None, False),
+])
+def test_idle_core_reads_the_kernels_count_of_runnable_threads(monkeypatch, tmp_path, loadavg, idle):
+    path = tmp_path / "loadavg"
+    if loadavg is not None:
+        path.write_text(loadavg)
+    monkeypatch.setattr(embed_onnx, "LOADAVG", path)
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    assert embed_onnx.idle_core() is idle
 
 
 @pytest.mark.integration
