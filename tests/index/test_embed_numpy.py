@@ -19,7 +19,7 @@ from mrs_assist.corpus import load_corpus
 from mrs_assist.errors import ConfigError
 from mrs_assist.index import build_index, chunk_corpus
 from mrs_assist.index.embed import Embedder, get_query_embedder
-from mrs_assist.index.embed_numpy import NumpyMiniLM, get_numpy_embedder
+from mrs_assist.index.embed_numpy import NumpyMiniLM, OneBlasThread, get_numpy_embedder
 from mrs_assist.index import embed_onnx
 from mrs_assist.index.embed_onnx import OnnxMiniLM, get_onnx_embedder
 from mrs_assist.retrieve import Retriever
@@ -134,6 +134,7 @@ def test_onnx_uses_every_core_only_when_one_is_idle_and_with_the_same_vectors(mo
     """A lone question on an idle machine runs on every core (issue 22 item 8), bit for bit as on
     one; beside another question, or with every core busy, it keeps to one."""
     monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     embedder = OnnxMiniLM(Settings().model_path)
     monkeypatch.setattr(embed_onnx, "idle_core", lambda: False)
     narrow = embedder.embed_array(QUESTIONS)  # builds both sessions
@@ -146,6 +147,32 @@ def test_onnx_uses_every_core_only_when_one_is_idle_and_with_the_same_vectors(mo
     assert len(used) == 1
     embedder._running = 1  # another question is being embedded meanwhile
     assert not embedder.wide()
+
+
+def test_one_blas_thread_is_set_by_the_first_caller_in_and_restored_by_the_last_out():
+    events = []
+
+    class Handle:
+        def limit(self, limits):
+            events.append(("limit", limits))
+            return type("Restore", (), {"restore_original_limits": lambda self: events.append("restore")})()
+
+    one = OneBlasThread(Handle)
+    with one:
+        with one:  # another request meanwhile
+            assert events == [("limit", 1)]
+        assert events == [("limit", 1)]
+    assert events == [("limit", 1), "restore"]
+
+
+@pytest.mark.parametrize(("omp", "threads"), [(None, 2), ("1", 1), ("8", 2), ("x", 2)])
+def test_wide_threads_keep_to_an_operators_or_a_workers_cap(monkeypatch, omp, threads):
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert embed_onnx.wide_threads() == threads
 
 
 @pytest.mark.parametrize(("loadavg", "idle"), [

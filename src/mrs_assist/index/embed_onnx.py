@@ -52,8 +52,8 @@ class OnnxMiniLM(NumpyMiniLM):
             with self._session_lock:
                 if self._built is None:
                     model = build_graph(self._weights()).SerializeToString()
-                    if usable_cores() > 1:
-                        self._wide = _session(model, threads=usable_cores())
+                    if wide_threads() > 1:
+                        self._wide = _session(model, threads=wide_threads())
                     self._built = _session(model)
                     self._loaded = None  # the sessions hold their own copies of the weights
         return self._built
@@ -96,6 +96,15 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
+
+
+def wide_threads() -> int:
+    """Threads for ``wide``: the usable cores, at most OMP_NUM_THREADS when that is set (API
+    workers set it to 1, as several share the cores: mrs_assist.api.asgi)."""
+    try:
+        return max(1, min(usable_cores(), int(os.environ["OMP_NUM_THREADS"])))
+    except (KeyError, ValueError):
+        return usable_cores()
 
 
 def idle_core() -> bool:
