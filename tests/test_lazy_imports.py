@@ -55,15 +55,21 @@ def test_lazy_medspacy_import_extracts_the_same_facts():
 def test_cold_cli_determine_imports_no_web_framework(tmp_path):
     """A local `determine` stores its record without importing FastAPI (users live apart from auth),
     LangChain or the PDF renderer (no letter asked: mrs_assist.letters imports on first use), or the
-    retrieval stack; it keeps its compiled regular expressions for the next one (extract.recache)."""
+    retrieval stack; it keeps its compiled regular expressions for the next one (extract.recache).
+    The garbage collector stays off while it loads (it ran ~450 times in a cold `determine`, three
+    full passes among them), and the records database is closed at exit even though the heap is
+    then frozen (cli._at_exit): no write-ahead log is left beside it."""
     notes = tmp_path / "notes.txt"
     cases = yaml.safe_load((ROOT / "eval" / "cases.yaml").read_text(encoding="utf-8"))
     notes.write_text(cases[0]["notes"], encoding="utf-8")
     script = (
-        "import json, sys\n"
+        "import gc, json, sys\n"
         "from mrs_assist.cli import main\n"
         f"sys.argv = ['mrs-assist', 'determine', '--policy', 'cohere-mrs', '--notes-file', {str(notes)!r}, '--json']\n"
+        "runs = []\n"
+        "gc.callbacks.append(lambda phase, info: runs.append(info['generation']) if phase == 'stop' else None)\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps({'collections': len(runs), 'enabled': gc.isenabled()}), file=sys.stderr)\n"
         "print(json.dumps([m for m in ('fastapi', 'starlette', 'spacy.cli', 'torch', 'langchain_core', "
         "'reportlab', 'chromadb', 'sentence_transformers') if m in sys.modules]), file=sys.stderr)\n"
     )
@@ -71,5 +77,9 @@ def test_cold_cli_determine_imports_no_web_framework(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["recommendation"] in {"meets_criteria", "does_not_meet_criteria", "needs_more_information"}
-    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+    *_, collector, imported = proc.stderr.strip().splitlines()
+    assert json.loads(imported) == []
+    assert json.loads(collector)["enabled"] is True
+    assert json.loads(collector)["collections"] < 200  # the parsing before the command only
     assert (tmp_path / "data" / "cache" / "regex-code.json").stat().st_size > 100_000
+    assert sorted(p.name for p in (tmp_path / "data").glob("records.sqlite3*")) == ["records.sqlite3"]

@@ -19,7 +19,8 @@ from mrs_assist.corpus import load_corpus
 from mrs_assist.errors import ConfigError
 from mrs_assist.index import build_index, chunk_corpus
 from mrs_assist.index.embed import Embedder, get_query_embedder
-from mrs_assist.index.embed_numpy import NumpyMiniLM, get_numpy_embedder
+from mrs_assist.index.embed_numpy import NumpyMiniLM, OneBlasThread, get_numpy_embedder
+from mrs_assist.index import embed_onnx
 from mrs_assist.index.embed_onnx import OnnxMiniLM, get_onnx_embedder
 from mrs_assist.retrieve import Retriever
 
@@ -127,6 +128,63 @@ def test_vectors_match_sentence_transformers_on_the_real_corpus(both_vectors, re
     cosine = (st * fast).sum(axis=1) / np.linalg.norm(st, axis=1) / np.linalg.norm(fast, axis=1)
     assert cosine.min() >= 0.99999, real_texts[int(cosine.argmin())][:80]
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_uses_every_core_only_when_one_is_idle_and_with_the_same_vectors(monkeypatch):
+    """A lone question on an idle machine runs on every core (issue 22 item 8), bit for bit as on
+    one; beside another question, or with every core busy, it keeps to one."""
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    embedder = OnnxMiniLM(Settings().model_path)
+    monkeypatch.setattr(embed_onnx, "idle_core", lambda: False)
+    narrow = embedder.embed_array(QUESTIONS)  # builds both sessions
+    assert not embedder.wide()
+    monkeypatch.setattr(embed_onnx, "idle_core", lambda: True)
+    assert embedder.wide()
+    used, run = [], embedder._wide.run
+    monkeypatch.setattr(embedder._wide, "run", lambda *args: used.append(args) or run(*args))
+    assert np.array_equal(embedder.embed_array(QUESTIONS), narrow)
+    assert len(used) == 1
+    embedder._running = 1  # another question is being embedded meanwhile
+    assert not embedder.wide()
+
+
+def test_one_blas_thread_is_set_by_the_first_caller_in_and_restored_by_the_last_out():
+    events = []
+
+    class Handle:
+        def limit(self, limits):
+            events.append(("limit", limits))
+            return type("Restore", (), {"restore_original_limits": lambda self: events.append("restore")})()
+
+    one = OneBlasThread(Handle)
+    with one:
+        with one:  # another request meanwhile
+            assert events == [("limit", 1)]
+        assert events == [("limit", 1)]
+    assert events == [("limit", 1), "restore"]
+
+
+@pytest.mark.parametrize(("omp", "threads"), [(None, 2), ("1", 1), ("8", 2), ("x", 2)])
+def test_wide_threads_keep_to_an_operators_or_a_workers_cap(monkeypatch, omp, threads):
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert embed_onnx.wide_threads() == threads
+
+
+@pytest.mark.parametrize(("loadavg", "idle"), [
+    ("0.50 0.40 0.30 1/120 999\n", True), ("2.50 2.40 2.30 2/120 999\n", False), ("garbage", False), (None, False),
+])
+def test_idle_core_reads_the_kernels_count_of_runnable_threads(monkeypatch, tmp_path, loadavg, idle):
+    path = tmp_path / "loadavg"
+    if loadavg is not None:
+        path.write_text(loadavg)
+    monkeypatch.setattr(embed_onnx, "LOADAVG", path)
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 2)
+    assert embed_onnx.idle_core() is idle
 
 
 @pytest.mark.integration

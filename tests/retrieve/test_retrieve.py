@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from conftest import REAL_CORPUS
+from threadpoolctl import threadpool_info
 
 from mrs_assist.corpus import load_corpus
 from mrs_assist.errors import IndexNotReadyError, InvalidRequestError, UnknownPolicyError
@@ -182,6 +186,27 @@ def test_dense_ranking_is_chromas_cosine_query_without_querying_chroma(tiny_retr
     assert list(ours) == sorted(ours, key=lambda cid: -ours[cid])
     assert ours.keys() == chroma.keys()
     assert ours == pytest.approx(chroma, abs=1e-6)
+
+
+class _Recording(np.ndarray):
+    """Stored vectors that note numpy's BLAS threads whenever a question is multiplied into them."""
+
+    seen: list[int] = []
+
+    def __matmul__(self, other):
+        _Recording.seen.append(next((i["num_threads"] for i in threadpool_info() if i["prefix"] == "libopenblas"), 1))
+        return np.asarray(self) @ other
+
+
+def test_the_dense_product_runs_on_one_blas_thread_and_leaves_it_as_it_was(tiny_retriever):
+    """Split in two, the product is no faster and OpenBLAS's second thread spins on ~0.1 s after it."""
+    before = threadpool_info()
+    state = tiny_retriever._state
+    tiny_retriever._state = replace(state, vectors=state.vectors.view(_Recording))
+    _Recording.seen.clear()
+    assert tiny_retriever.search("pacemakers", detect=False).hits
+    assert _Recording.seen and set(_Recording.seen) == {1}
+    assert threadpool_info() == before
 
 
 def test_vectors_that_differ_from_the_build_are_not_searched(tiny_corpus_dir, make_settings):

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -122,7 +121,7 @@ class NumpyMiniLM(Embedder):
         encodings = self._batch_tokenizer.encode_batch(texts)
         # Longest first, in batches of similar length: little padding, as sentence-transformers.
         order = sorted(range(len(texts)), key=lambda i: -sum(encodings[i].attention_mask))
-        with _one_blas_thread():
+        with _ONE_SCIPY_BLAS_THREAD:  # SciPy's BLAS, which _dense calls
             for start in range(0, len(order), _BATCH_SIZE):
                 batch = order[start : start + _BATCH_SIZE]
                 length = max(sum(encodings[i].attention_mask) for i in batch)
@@ -133,33 +132,35 @@ class NumpyMiniLM(Embedder):
         return out
 
 
-_blas_users = 0
-_blas_lock = threading.Lock()
-_blas_restore: Any = None
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """SciPy's BLAS on one thread while any forward pass runs (then as it was).
+class OneBlasThread:
+    """A BLAS library on one thread while any caller is inside ``with``, then as it was.
 
     A question's products are too small to split: a second BLAS thread mostly spins, and on a
     busy machine it waits for a core, so one question took ~100 ms on two threads against
-    ~12 ms on one (2-core machine, load average 3). The first pass in sets the limit and the
-    last one out restores it, so concurrent passes never leave it changed.
+    ~12 ms on one (2-core machine, load average 3). OpenBLAS's idle worker also spins on for
+    ~0.1 s after each product, a core burnt. The first caller in sets the limit and the last
+    one out restores it, so concurrent callers never leave it changed.
     """
-    global _blas_users, _blas_restore
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_restore = _scipy_blas().limit(limits=1)
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_restore.restore_original_limits()
-                _blas_restore = None
+
+    def __init__(self, select: Callable[[], Any]) -> None:
+        self.select = select
+        """Returns threadpoolctl's handle on the library (called when the first caller enters)."""
+        self._users = 0
+        self._lock = threading.Lock()
+        self._restore: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._restore = self.select().limit(limits=1)
+            self._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._restore.restore_original_limits()
+                self._restore = None
 
 
 @lru_cache(maxsize=1)
@@ -169,6 +170,9 @@ def _scipy_blas() -> Any:
 
     _sgemm()  # loads SciPy's BLAS, so the controller finds it
     return ThreadpoolController().select(prefix="libscipy_openblas")
+
+
+_ONE_SCIPY_BLAS_THREAD = OneBlasThread(_scipy_blas)
 
 
 def _load_weights(model_path: Path) -> _Weights:

@@ -15,6 +15,7 @@ Vectors match sentence-transformers' within ~1e-6 per component, as the numpy pa
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,24 +32,37 @@ _OPSET = 18  # LayerNormalization from 17; every Reduce* takes its axes as an in
 
 
 class OnnxMiniLM(NumpyMiniLM):
-    """The folder's sentence-transformers model run by onnxruntime on one thread.
+    """The folder's sentence-transformers model run by onnxruntime on one thread, or on every
+    core this process may use while the others are idle (``wide``).
 
-    The graph and session are built on the first ``embed`` call (~0.5 s); ConfigError as
-    ``NumpyMiniLM`` for a folder it cannot read or an architecture it does not implement.
+    The graph and sessions are built on the first ``embed`` call (~0.5 s, ~0.2 s more with more
+    than one core); ConfigError as ``NumpyMiniLM`` for a folder it cannot read or an
+    architecture it does not implement.
     """
 
     def __init__(self, model_path: Path) -> None:
         super().__init__(model_path)
         self._session_lock = threading.Lock()
         self._built: Any = None
+        self._wide: Any = None
+        self._running = 0
 
     def _session(self) -> Any:
         if self._built is None:
             with self._session_lock:
                 if self._built is None:
-                    self._built = _session(build_graph(self._weights()))
-                    self._loaded = None  # the session holds its own copy of the weights
+                    model = build_graph(self._weights()).SerializeToString()
+                    if wide_threads() > 1:
+                        self._wide = _session(model, threads=wide_threads())
+                    self._built = _session(model)
+                    self._loaded = None  # the sessions hold their own copies of the weights
         return self._built
+
+    def wide(self) -> bool:
+        """Whether the next question may use every core: none other is being embedded here and
+        a core is idle right now (``idle_core``). Vectors are the same either way, bit for bit
+        (onnxruntime splits a product's rows among threads, not its sums; tests/index/test_embed_numpy.py)."""
+        return self._wide is not None and self._running == 0 and idle_core()
 
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 embeddings, shape (len(texts), hidden size), in input order."""
@@ -62,21 +76,64 @@ class OnnxMiniLM(NumpyMiniLM):
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
         }
-        return session.run(None, feed)[0]
+        with self._session_lock:
+            if self.wide():
+                session = self._wide
+            self._running += 1
+        try:
+            return session.run(None, feed)[0]
+        finally:
+            with self._session_lock:
+                self._running -= 1
 
 
-def _session(model: Any) -> Any:
+LOADAVG = Path("/proc/loadavg")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def wide_threads() -> int:
+    """Threads for ``wide``: the usable cores, at most OMP_NUM_THREADS when that is set (API
+    workers set it to 1, as several share the cores: mrs_assist.api.asgi)."""
+    try:
+        return max(1, min(usable_cores(), int(os.environ["OMP_NUM_THREADS"])))
+    except (KeyError, ValueError):
+        return usable_cores()
+
+
+def idle_core() -> bool:
+    """Whether a core this process may use is idle now: fewer threads are runnable on the machine
+    (the kernel's count, this one included: /proc/loadavg's fourth field) than such cores. False
+    where that count cannot be read. A question on a quiet machine then takes every core; under
+    load, or beside another request, it keeps to one (where two threads were slower)."""
+    try:
+        running = int(LOADAVG.read_bytes().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return running < usable_cores()
+
+
+def _session(model: bytes, threads: int = 1) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     # One thread, as the numpy pass (embed_numpy._one_blas_thread): a question's products
-    # are too small to split, and API workers already use every core.
-    options.intra_op_num_threads = 1
+    # are too small to split, and API workers already use every core. More only for ``wide``,
+    # whose threads sleep rather than spin between operators (they serve idle cores only).
+    options.intra_op_num_threads = threads
+    if threads > 1:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def build_graph(w: _Weights) -> Any:

@@ -35,6 +35,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -42,6 +43,7 @@ import numpy as np
 from mrs_assist.errors import InvalidRequestError, UnknownPolicyError
 from mrs_assist.index import store
 from mrs_assist.index.embed import TextEmbedder, chroma_embedding_function, get_query_embedder
+from mrs_assist.index.embed_numpy import OneBlasThread
 from mrs_assist.retrieve.fusion import reciprocal_rank_fusion
 from mrs_assist.retrieve.loading import Loaded, guarded, load_generation
 from mrs_assist.retrieve.policies import detect_policies
@@ -279,7 +281,8 @@ class _Search:
         """
         if self.query is None:
             return {}
-        similarity = state.vectors @ np.asarray(self.query, dtype=np.float32)
+        with _ONE_NUMPY_BLAS_THREAD:
+            similarity = state.vectors @ np.asarray(self.query, dtype=np.float32)
         rows = np.flatnonzero(np.isin(state.policy_of, policy_ids)) if policy_ids else np.arange(len(state.ids))
         nearest = rows[np.argsort(-similarity[rows], kind="stable")[:n]]
         return {state.ids[i]: float(similarity[i]) for i in nearest}
@@ -295,7 +298,8 @@ class _Search:
         if policy_ids:
             scores[~np.isin(state.policy_of, policy_ids)] = 0.0
         order = np.argsort(-scores, kind="stable")[: len(state.ids) if self.mode == "bm25" else n]
-        lexical_ids = [state.ids[i] for i in order if scores[i] > 0]
+        positive = scores > 0  # shares a word with the question
+        lexical_ids = [state.ids[i] for i in order[positive[order]]]
 
         if self.mode == "dense":
             ranked = [(cid, similarity[cid]) for cid in dense_ids]
@@ -327,8 +331,22 @@ class _Search:
                 break
         # Relevance counts only chunks that share a word with the question: dense similarity
         # alone rates "copay for a knee MRI" near the MRI-safety clauses (see config).
-        best = max((sim for cid, sim in similarity.items() if scores[state.pos[cid]] > 0), default=-1.0)
+        lexical = positive.tolist()
+        best = max((sim for cid, sim in similarity.items() if lexical[state.pos[cid]]), default=-1.0)
         return hits, best if math.isfinite(best) else -1.0
+
+
+@lru_cache(maxsize=1)
+def _numpy_blas() -> Any:
+    """threadpoolctl's handle on numpy's BLAS (OpenBLAS in numpy's wheels; none matched: a no-op)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(prefix="libopenblas")
+
+
+_ONE_NUMPY_BLAS_THREAD = OneBlasThread(_numpy_blas)
+"""``_dense``'s product on one thread: split in two it is no faster, and OpenBLAS's second thread
+then spins ~0.1 s, a core that the next request or the other worker could have used."""
 
 
 def _hit(state: Loaded, chunk_id: str, score: float, similarity: float | None, bm25: float) -> Hit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 
 from mrs_assist.corpus import Corpus
 from mrs_assist.schemas import Citation
@@ -68,11 +69,19 @@ def validate_answer_draft(
 
     # A question may carry pasted notes: an instruction planted there is no source either.
     parts = [without_instructions(question), *(c.text for c in citations), *(c.section for c in citations)]
-    if corpus is not None:
-        parts += [json.dumps(d.meta.model_dump(mode="json")) for d in corpus.documents.values()]
-    sources = Sources(text="\n".join(parts), vocabulary=vocabulary)
+    metadata = [json.dumps(d.meta.model_dump(mode="json")) for d in corpus.documents.values()] if corpus is not None else []
+    if metadata:  # the same for every question: read once (Sources.after)
+        sources = _sources_of("\n".join(metadata), frozenset(vocabulary)).after("\n".join(parts))
+    else:
+        sources = Sources(text="\n".join(parts), vocabulary=vocabulary)
     problems += markup_problems(draft.answer, "answer")
     problems += link_problems(draft.answer, "answer")
     problems += injection_problems(draft.answer, "", "answer")
     problems += assertion_problems(draft.answer, sources, "answer")
     return problems
+
+
+@lru_cache(maxsize=4)
+def _sources_of(text: str, vocabulary: frozenset[str]) -> Sources:
+    """``Sources(text, vocabulary)``, kept for the next answer over the same corpus."""
+    return Sources(text=text, vocabulary=vocabulary)

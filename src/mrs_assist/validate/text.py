@@ -7,6 +7,7 @@ reproduce by hand is not a guard.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -235,6 +236,30 @@ class Sources:
 
     def has_phrase(self, words: list[str]) -> bool:
         return " " + " ".join(w.lower() for w in words) + " " in self.loose
+
+    def after(self, text: str) -> Sources:
+        """These sources with ``text`` in front: equal to ``Sources(text + "\\n" + self.text,
+        vocabulary)`` (dates in another order), reading only ``text`` (issue 22 item 8: an answer's
+        sources end with the corpus's metadata, the same for every question).
+
+        Exact when ``self.text`` starts with a character no date can hold, such as JSON's "{":
+        no date then spans the join, so each side's dates are its own. Raises ValueError otherwise.
+        """
+        if not self.text or _DATE_CHAR.match(self.text[0]):
+            raise ValueError("Sources.after needs sources that start with a character no date holds")
+        head = re.sub(r"[^a-z0-9]+", " ", text.lower())
+        joined = copy.copy(self)
+        joined.text = text + "\n" + self.text
+        # "\n" and the runs of other characters beside it become one space, as in the joined text.
+        joined.loose = " " + head.removesuffix(" ") + " " + self.loose[1:].removeprefix(" ")
+        joined.words = set(head.split()) | self.words
+        joined.numbers = {_num(n) for n in _ANY_NUMBER.findall(text)} | self.numbers
+        joined.dates = [key for _, key in find_dates(text)[0]] + self.dates
+        return joined
+
+
+_DATE_CHAR = re.compile(r"[\w\s,./-]")
+"""A character a date (``_DATE_PATTERNS``) may hold, or that its word boundaries read."""
 
 
 def vocabulary_of(*texts: str) -> set[str]:
