@@ -122,8 +122,12 @@ class Asker:
             return self._outside(plan, top_k)
         response = None
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
+        beyond = definition.beyond_asked(plan.question) if not age and not plan.intents & _PAST else None
         if age:
             response = self._age(plan, *age, top_k)
+        elif beyond:  # "can someone older than 21 still count as a child?"
+            response = self._age(plan, *beyond, top_k, beyond=True)
+            age = beyond if response is not None else None
         if response is not None:
             pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
@@ -198,13 +202,14 @@ class Asker:
         verdict = definition.from_defined(terms_, self._definitions, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
 
-    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int) -> AskResponse | None:
-        """'Does a 20-year-old count as pediatric?': from the age bands of the policies asked."""
+    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int, *, beyond: bool = False) -> AskResponse | None:
+        """'Does a 20-year-old count as pediatric?' (``beyond``: 'can anyone older than 21?'):
+        from the age bands of the policies asked."""
         bands, older = self._age_bands
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         asked = [b for b in bands if b.policy_id in policy_ids]
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        verdict = definition.from_age(age, term, plan.question, asked, payers, older)
+        verdict = definition.from_age(age, term, plan.question, asked, payers, older, beyond=beyond)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     # --- the criteria decide -----------------------------------------------------------------
