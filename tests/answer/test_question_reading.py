@@ -249,6 +249,12 @@ def test_an_age_band_question_is_answered_about_what_it_asks_of(services, questi
         # HealthHelp lists the pre-surgical use: that is what it turns on ("seizures" asserts nothing)
         ("HealthHelp, 9-year-old with epilepsy well controlled on one drug. MRS is requested to 'better characterize' "
          "the seizures. Is this within HealthHelp's indications?", "depends", "pre-surgical evaluation of epilepsy"),
+        # the same condition with its qualifying purpose denied states the reason: nothing else is open
+        ("Under HealthHelp: 14-year-old, focal seizures on two medications; epilepsy surgery not planned. Spectroscopy "
+         "ordered to look at the seizure focus. Does it qualify?", "no", "pre-surgical evaluation of epilepsy"),
+        # a purpose the case asserts still decides beside it
+        ("Under HealthHelp, a 40-year-old with epilepsy and a known low-grade glioma; epilepsy surgery not planned. MRS "
+         "to tell tumor progression from treatment effect. Covered?", "yes", "known (diagnosed) brain tumor"),
     ],
 )
 def test_a_condition_read_without_its_purpose_is_the_readers_open_fact(services, question, claim, says):

@@ -21,7 +21,9 @@ from mrs_assist.answer import (
     coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
 from mrs_assist.answer import verdict as verdicts
-from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
+from mrs_assist.answer.case import (
+    MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications,
+)
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
@@ -272,7 +274,7 @@ class Asker:
         # with evidence) goes to the checker too: it states why the study is wanted, so the other
         # purposes close; a bare name it could not read (source "mention") does not
         opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
-        facts = resolve_facts({**extracted, **opened}, named, catalogue)
+        facts = close_on_stated_reason(resolve_facts({**extracted, **opened}, named, catalogue), read, catalogue)
         cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
