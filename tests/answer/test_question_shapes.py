@@ -60,6 +60,21 @@ def test_kill_the_request_and_flag_ask_about_an_exclusion(question):
     assert EXCLUDE.search(question)
 
 
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # a bar asked: HealthHelp's list says only that MRI *may* be contraindicated
+        ("For a HealthHelp member, does a spinal cord stimulator count as an absolute contraindication?", "no"),
+        ("HealthHelp: is a cochlear implant listed as a contraindication?", "yes"),
+        # "a reason … would deny" asks about an exclusion; Cohere's pregnancy note is at the provider's discretion
+        ("Would pregnancy be a reason that Cohere might deny the study?", "no"),
+    ],
+)
+def test_an_absolute_bar_or_a_reason_to_deny_asks_about_exclusion(services, question, claim):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
 def test_a_yes_no_clause_after_a_dash_is_a_yes_no_question():
     assert coding.completeness_asked("HH procedure code table -- anything besides 76390, and is that table meant to "
                                      "be exhaustive?") == "codes"

@@ -418,7 +418,11 @@ class Asker:
             heads = self._indications_clauses(pid)
             if not heads:
                 continue
-            payer = self.corpus.documents[pid].meta.payer
+            meta = self.corpus.documents[pid].meta
+            payer = meta.payer
+            # the payer's own names are not words of what it listed ("the NIA cystic lesions paragraph")
+            for name in sorted({payer, *meta.payer_aliases, pid}, key=len, reverse=True):
+                asked = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", asked, flags=re.I)
             verdict = history.from_struck(asked, payer, pid, deleted, current, heads)
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)

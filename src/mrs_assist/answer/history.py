@@ -16,11 +16,13 @@ from mrs_assist.answer.verdict import cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _STILL = re.compile(
-    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed)?\b\s*(?P<rest>[^?]*)", re.I)
+    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed|ing)?\b\s*(?P<rest>[^?]*)", re.I)
 _QUOTED = re.compile(r"(?<!\w)[‘'\"“](?P<q>[^'\"”’]{6,})[’'\"”](?!\w)")
 """Quoted words; an apostrophe inside a word ("Florida Blue's", "Alzheimer's") opens no quote."""
 _WORD = re.compile(r"[a-z]{3,}")
-_STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs"})
+_STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs", "versus",
+                   # words for a part of the document, not what it said ("the cystic lesions paragraph")
+                   "paragraph", "section", "passage", "language", "wording", "text", "bullet"})
 _SHARE = 0.8
 """Share of the asked words a passage must contain to be the one the question names."""
 
@@ -30,7 +32,7 @@ _STILL_IN = re.compile(
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
-    r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses|coverage)\b.*$", re.I)
+    r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses?|coverage)\b.*$", re.I)
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
@@ -119,7 +121,11 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
 
 
 # --- "did P add / delete / call … (in 2019)?" from the policy's own history entries ---------------
-_PAST_ASKED = re.compile(r"(?:^|[:;,—–-]\s*)(?:did|has|have|had)\b(?P<rest>[^?]*)\?\s*$", re.I)
+_PAST_ASKED = re.compile(
+    r"(?:^|[:;,—–-]\s*)(?:did|has|have|had"
+    # "was MS ever listed as investigational?": a was / were question marked as about the past
+    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b))"
+    r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
     (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out)\b", re.I),
@@ -137,7 +143,7 @@ _RELATION = frozenset({
     "was", "were", "did", "any", "among", "part", "version", "update", "review", "reviewed", "year", "month",
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
-    "resonance", "spectroscopy", "statement",
+    "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
