@@ -61,18 +61,20 @@ def test_kill_the_request_and_flag_ask_about_an_exclusion(question):
 
 
 @pytest.mark.parametrize(
-    ("question", "claim"),
+    ("question", "claim", "clause"),
     [
         # a bar asked: HealthHelp's list says only that MRI *may* be contraindicated
-        ("For a HealthHelp member, does a spinal cord stimulator count as an absolute contraindication?", "no"),
-        ("HealthHelp: is a cochlear implant listed as a contraindication?", "yes"),
+        ("For a HealthHelp member, does a spinal cord stimulator count as an absolute contraindication?", "no",
+         "healthhelp-mrs#contraindications.2"),
+        ("HealthHelp: is a cochlear implant listed as a contraindication?", "yes", "healthhelp-mrs#contraindications.2"),
         # "a reason … would deny" asks about an exclusion; Cohere's pregnancy note is at the provider's discretion
-        ("Would pregnancy be a reason that Cohere might deny the study?", "no"),
+        ("Would pregnancy be a reason that Cohere might deny the study?", "no", "cohere-mrs#notes.2"),
     ],
 )
-def test_an_absolute_bar_or_a_reason_to_deny_asks_about_exclusion(services, question, claim):
+def test_an_absolute_bar_or_a_reason_to_deny_asks_about_exclusion(services, question, claim, clause):
     verdict = services.ask(AskRequest(question=question)).verdict
-    assert verdict.claim == claim and verdict.checked
+    assert (verdict.claim, verdict.checked) == (claim, True)
+    assert clause in [i for c in verdict.claims for i in c.clause_ids]
 
 
 def test_a_yes_no_clause_after_a_dash_is_a_yes_no_question():
