@@ -11,7 +11,7 @@ from mrs_assist.answer import history
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.definition import age_asked
 from mrs_assist.answer.plan import stated_case
-from mrs_assist.answer.requirement import first_alternative, is_sufficiency
+from mrs_assist.answer.requirement import first_alternative, is_sufficiency, numbered_criterion, requirement_words
 from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
@@ -333,6 +333,29 @@ def test_a_purpose_the_question_denies_is_not_the_purpose_asked(services):
 def test_a_condition_offered_as_one_alternative_is_not_required(services, question, claim, says):
     verdict = _verdict(services, question)
     assert verdict.claim == claim and says in verdict.text and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # a criterion named by its number scopes the requirement to the indications under it
+        ("In HealthHelp's criterion 1, does the tumor need to be diagnosed already, or is a suspicious lesion enough?",
+         "yes", "under its criterion 1: a known (diagnosed) brain tumor"),
+        ("For HealthHelp's fourth indication, must the MRI be non-diagnostic or indeterminate?", "yes", "under its criterion 4"),
+        # asked of every payer: one payer that does not require it makes it a no, not 'it depends'
+        ("Do all of the payers make an inconclusive MRI a prerequisite for MRS?", "no", "not every payer requires"),
+    ],
+)
+def test_a_numbered_criterion_or_every_payer_scopes_a_requirement(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert (verdict.claim, verdict.checked) == (claim, True) and says in verdict.text
+
+
+def test_a_criterion_number_and_a_known_subject_are_read_from_the_question():
+    assert numbered_criterion("NIA's second indication: is a biopsy needed?") == "2"
+    assert numbered_criterion("Does Cohere non-indication 1 apply?") is None
+    assert requirement_words("Does the lesion have to be confirmed first?") == "known brain lesion"
+    assert requirement_words("Does the tumor have to have been treated already?").strip() == "have been treated already?"
 
 
 def test_where_a_struck_item_was_listed_is_not_what_is_asked():

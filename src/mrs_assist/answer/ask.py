@@ -546,10 +546,20 @@ class Asker:
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
+        scope = "it lists"
+        number = requirement.numbered_criterion(plan.question)
+        if number and len(policy_ids) == 1 and not named:
+            # "HealthHelp criterion 1: must the tumor be known?": the indications under that criterion
+            pid = policy_ids[0]
+            clause = f"{pid}#indications.{number}"
+            under = requirement.within(by_policy[pid], clause)
+            if self.corpus.clause(clause) and under:
+                by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
         catalogue = self.sources.catalogue
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
-                                               {f: catalogue.spec(f).label for f in facts if f in catalogue})
+                                               {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
+                                               over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
         if not verdict.claims:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
