@@ -29,6 +29,9 @@ ENTRIES = [
         ("Did P delete the therapeutic follow-up indication in 2020?", "no", "p#history.2019-07.1"),  # dated 2019
         ("Did P once list MS among non-covered investigational conditions?", "yes", "p#history.2006-07-15"),
         ("Has P added pediatric indications?", "yes", "p#summary.3"),
+        # a span of years, not one year
+        ("Has P taken out the therapeutic follow-up indication since 2015?", "yes", "p#history.2019-07.1"),
+        ("Did P drop the therapeutic follow-up indication before 2010?", "no", "p#history.2019-07.1"),
     ],
 )
 def test_a_did_question_is_answered_from_the_entry_holding_its_words(question, claim, clause):
@@ -73,6 +76,12 @@ def services() -> Services:
         # a was / were question marked as about the past is a history question, not today's coverage
         ("Was Parkinson's disease at one time named by Florida Blue as investigational for spectroscopy?", "yes",
          "floridablue-mrs#history.2006-07-15"),
+        # the asking sentence names a condition ("a child") but asks what the policy did
+        ("Did HealthHelp's 2024 update add an indication for ataxia in a child?", "yes",
+         "healthhelp-mrs#summary-of-changes.1.a"),
+        # "switched … from investigational to medically necessary" is a revision
+        ("Did Florida Blue switch its MRS position from investigational to medically necessary in 2005?", "yes",
+         "floridablue-mrs#history.2005-10-15"),
     ],
 )
 def test_ask_answers_history_from_the_policys_entries(services, question, claim, clause):

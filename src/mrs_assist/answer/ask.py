@@ -149,8 +149,8 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        elif history.past_asked(plan.question) and not plan.case_text \
-                and (response := self._past(plan, top_k)) is not None:
+        elif history.past_asked(plan.question) and (not plan.case_text or plan.intents & _PAST) \
+                and (response := self._past(plan, top_k)) is not None:  # "did HH add an ataxia-in-a-child indication?"
             pass
         elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
                 and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:

@@ -128,9 +128,10 @@ _PAST_ASKED = re.compile(
     r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
-    (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out)\b", re.I),
+    (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out|taken out)\b", re.I),
      " delete "),
-    (re.compile(r"\b(?:revis\w*|chang\w*|edit\w*|modif\w*|amend\w*|updat\w*)\b", re.I), " revise "),
+    (re.compile(r"\b(?:revis\w*|chang\w*|edit\w*|modif\w*|amend\w*|updat\w*|switch\w*|mov(?:e|ed|ing)|reclassif\w*|"
+                r"convert\w*|went|go)\b", re.I), " revise "),
     (re.compile(r"\b(?:experimental|e/i|unproven)\b", re.I), " investigational "),
     (re.compile(r"\bMS\b"), " multiple sclerosis "),
     (re.compile(r"\bTBI\b"), " traumatic brain injury "),
@@ -143,9 +144,34 @@ _RELATION = frozenset({
     "was", "were", "did", "any", "among", "part", "version", "update", "review", "reviewed", "year", "month",
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
-    "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past",
+    "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+_BOUND = re.compile(r"\b(?P<how>since|after|before|prior to|until|up to)\s+(?:(?:the\s+)?(?:end|start|beginning)\s+of\s+)?"
+                    r"(?P<year>(?:19|20)\d{2})\b", re.I)
+
+
+def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> Verdict | None:
+    """Yes when an entry holding the words is dated inside the span asked ("since 2010": after
+    it; "before 2005": before it), no when every one is dated outside it; None when one is undated."""
+    year = int(bound.group("year"))
+    after = bound.group("how").lower() in ("since", "after")
+    dated = []
+    for cid, text, own in holding:
+        found = [int(y) for y in _YEAR.findall(f"{cid} {text}")]
+        if not found:
+            return None
+        dated.append((cid, own, any(y >= year if after else y < year for y in found)))
+    inside = [(cid, own) for cid, own, ok in dated if ok]
+    if inside:
+        cid, own = inside[-1] if after else inside[0]
+        return render("", [VerdictClaim(text=f'Yes — {who} records it: "{own}" [{cid}].', clause_ids=[cid])], "clause", "yes")
+    cid, own, _ = dated[0]
+    span = f"{bound.group('how').lower()} {year}"
+    return render("", [VerdictClaim(text=f'No — not {span}: {who} records it as "{own}" [{cid}].', clause_ids=[cid])],
+                  "clause", "no")
 
 
 def _entry_words(text: str) -> set[str]:
@@ -175,12 +201,15 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
     for name in sorted(payer_names, key=len, reverse=True):
         rest = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", rest, flags=re.I)
     years = set(_YEAR.findall(rest))
+    bound = _BOUND.search(rest)
     wanted = _entry_words(_YEAR.sub(" ", rest))
     if not wanted or not wanted & {"add", "delete", "revise", "investigational"}:
         return None  # no action or status asked: not a history question
     holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text)]
     if not holding:
         return None
+    if bound is not None:  # "since 2010", "before 2005": a span of years, not one year
+        return _within(bound, holding, f"{payer} ({policy_id})")
     dated = [(cid, own) for cid, text, own in holding if not years or years & set(_YEAR.findall(f"{cid} {text}"))]
     who = f"{payer} ({policy_id})"
     if dated:
