@@ -114,6 +114,9 @@ def test_joined_condition_reads_the_items_first_sentence():
         ("Under HealthHelp, may a patient over 21 be considered pediatric?", "only_if",
          "healthhelp-mrs#definitions.pediatric-ages.3.4"),
         ("Can anyone past age 25 count as an adolescent under HH?", "no", "healthhelp-mrs#definitions.pediatric-ages.3"),
+        # the patient stated to have none of the needs the "older ages" line names; a band named with "in"
+        ("HH: would a 26-year-old with no special healthcare needs be pediatric?", "no", "healthhelp-mrs#pediatric-preamble"),
+        ("Is a 5-year-old in childhood by HealthHelp's definitions?", "yes", "healthhelp-mrs#definitions.pediatric-ages.2"),
     ],
 )
 def test_an_age_definition_question_is_answered_from_the_policys_band(services, question, claim, clause):

@@ -40,13 +40,16 @@ _COUNTS = re.compile(
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
 _APPOSED = re.compile(
-    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with\s+(?:[\w'-]+\s+){1,4}?)?"
-    r"(?:(?:still\s+)?(?:an?|as)\s+|still\s+)?(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
+    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with(?:out)?\s+(?:[\w'-]+\s+){1,4}?)?"
+    r"(?:(?:still\s+)?(?:be\s+)?(?:an?|as|in)\s+|(?:still\s+)?be\s+|still\s+)?"
+    r"(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
     % "|".join(_TERMS.values()), re.I)
 """Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
 _SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+_NO_SPECIAL = re.compile(r"\b(?:without|no|not\s+with|lacking|absent)\s+(?:any\s+)?special (?:health\s?care|medical) needs\b", re.I)
+"""The question states the patient has none: the policy's "older ages may" line does not reach them."""
 _BAND_ASKED = re.compile(
     r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?)\b(?:\W+[\w'-]+){0,3}?\W+"
     r"(?:stretch\w*|extend\w*|widen\w*|expand\w*|cover|include|reach)\b" % "|".join(_TERMS.values()), re.I)
@@ -172,7 +175,8 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
         if band.low <= age <= band.high:
             text, kind = f'Yes — {who} writes "{band.text}" for {term}: {years} years is within it [{band.clause_id}].', "yes"
             ids = [band.clause_id]
-        elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term:
+        elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term \
+                and not _NO_SPECIAL.search(question):
             cid, line = exceptions[pid]
             special = _SPECIAL.search(question)
             ids = [band.clause_id, cid]
