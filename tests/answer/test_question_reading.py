@@ -336,6 +336,21 @@ def test_a_condition_offered_as_one_alternative_is_not_required(services, questi
 
 
 @pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # a relative's condition is not the patient's: open, not the bare indication's "yes"
+        ("Under HealthHelp, 41-year-old man whose father had multiple sclerosis; he reports tingling, no MRI yet. "
+         "Spectroscopy requested. Approvable?", "depends"),
+        # the patient's own condition still decides when a relative has it too
+        ("HealthHelp: 33-year-old woman with relapsing MS; her brother has MS as well. MRS requested. Approvable?", "yes"),
+    ],
+)
+def test_a_relatives_condition_is_not_the_patients(services, question, claim):
+    verdict = _verdict(services, question)
+    assert (verdict.claim, verdict.basis) == (claim, "checker")
+
+
+@pytest.mark.parametrize(
     ("question", "claim", "says"),
     [
         # a criterion named by its number scopes the requirement to the indications under it

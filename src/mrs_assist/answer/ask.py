@@ -22,7 +22,7 @@ from mrs_assist.answer import (
 )
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import (
-    MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications,
+    MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
@@ -266,10 +266,13 @@ class Asker:
         read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
         hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
-        if not extracted and not hedged:
-            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
-        named = named_indications(plan.indications, plan.case_text, read, catalogue)
+        # "whose mother has MS": the patient's own condition is not stated; the checker says what is open
+        relatives = relatives_conditions(plan.indications, plan.case_text, read, catalogue)
+        if not extracted and not hedged and not relatives:
+            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
+        named = {k: v for k, v in named_indications(plan.indications, plan.case_text, read, catalogue).items()
+                 if k not in relatives}
         # a condition the reader read without the purpose a policy needs (unknown, from the notes,
         # with evidence) goes to the checker too: it states why the study is wanted, so the other
         # purposes close; a bare name it could not read (source "mention") does not
@@ -288,7 +291,8 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        described = described_facts({**extracted, **hedged}, catalogue)
+        described = described_facts({**extracted, **hedged}, catalogue) + [
+            f"a relative's, not the patient's: {catalogue.spec(f).label if f in catalogue else f}" for f in relatives]
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids), investigational
 

@@ -89,6 +89,32 @@ def close_on_stated_reason(facts: Mapping[str, FactValue], read: Mapping[str, An
             for name, fv in facts.items()}
 
 
+_RELATIVE = re.compile(
+    r"\b(?:mother|father|mom|dad|parents?|sisters?|brothers?|siblings?|sons?|daughters?|aunts?|uncles?|cousins?|"
+    r"grand(?:mother|father|parent)s?|relatives?|twin|family\s+history|FHx|FH)\b", re.I)
+_CLAUSE_START = re.compile(r"[.;:!?]\s")
+
+
+def relatives_conditions(indications: list[str], case_text: str, read: Mapping[str, Any],
+                         catalogue: Catalogue) -> list[str]:
+    """The indications a stated case names only as a relative's ("whose mother has MS"): the
+    reader read none of it, and every mention follows a relative's word in its own clause. The
+    patient's own condition is then not stated, so the answer is not the bare indication's."""
+    out = []
+    for name in indications:
+        if name in read:
+            continue
+        mentions = indication_spans(case_text, catalogue, name)
+        if mentions and all(_RELATIVE.search(case_text[_clause_start(case_text, a):a]) for a, _ in mentions):
+            out.append(name)
+    return out
+
+
+def _clause_start(text: str, at: int) -> int:
+    starts = [m.end() for m in _CLAUSE_START.finditer(text, 0, at)]
+    return starts[-1] if starts else 0
+
+
 def _region_hedged(name: str, fact: Any, catalogue: Catalogue) -> bool:
     """The question names the study's region (a scope fact) and the reader left it open only
     because a hedge on a diagnosis reached it ("possible (suspected)")."""
