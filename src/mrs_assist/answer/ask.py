@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
+from mrs_assist.criteria.questions import indication_spans
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
@@ -42,6 +43,8 @@ log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _PAST = frozenset({"history", "date", "version"})
+_SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
+"""Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
 UNMENTIONED = "Note: no guideline uses the words"
@@ -97,10 +100,31 @@ class Asker:
 
     def plan(self, request: AskRequest) -> QueryPlan:
         """The question's plan, computed once."""
-        return plan_question(
+        plan = plan_question(
             request.question, request.policy_ids, corpus=self.corpus, criteria=self._criteria,
             vocabulary=self.sources.vocabulary,
         )
+        return self._without_conditions(plan)
+
+    def _without_conditions(self, plan: QueryPlan) -> QueryPlan:
+        """The plan less an indication whose every mention is a condition another named
+        indication's cell requires ("PMD when the MRI is indeterminate and therapy planning is
+        needed": the planning is HealthHelp 4's condition, not the tumor-planning indication)."""
+        if len(plan.indications) < 2:
+            return plan
+        catalogue = self.sources.catalogue
+        rows = {row.fact: row for row in self.sources.matrix.rows}
+        requires = {f: {c for cell in rows[f].cells.values() for c in cell.condition_facts} for f in plan.indications if f in rows}
+        spans = {f: indication_spans(plan.question, catalogue, f) for f in {*plan.indications, *(c for v in requires.values() for c in v)}}
+        explained = [
+            b for b in plan.indications
+            if spans.get(b) and any(
+                a != b and any(c != b and all(span in spans.get(c, []) for span in spans[b]) for c in requires.get(a, ()))
+                for a in plan.indications)
+        ]
+        if not explained or len(explained) == len(plan.indications):
+            return plan
+        return replace(plan, indications=[f for f in plan.indications if f not in explained])
 
     def _criteria(self) -> tuple[Catalogue, list[str], list[str]] | None:
         """The catalogue, the matrix's indication rows and the facts its covered-if cells
@@ -225,7 +249,8 @@ class Asker:
         if verdict is None:
             if not more:
                 return None
-            cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
+            cells = [self._stated_conditions(plan, verdicts.limit_purpose(c, plan.question))
+                     for c in self._cells(plan, policy_ids)]
             verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
@@ -234,6 +259,23 @@ class Asker:
             verdict = verdicts.only_the_alternative(verdict, plan.question, [c.indication for c in self._cells(plan, policy_ids)])
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _stated_conditions(self, plan: QueryPlan, cell: verdicts.MatrixCell) -> verdicts.MatrixCell:
+        """A covered-if cell whose every condition the question itself states ("… when the MRI is
+        indeterminate and therapy planning is needed") is covered as asked; else the cell."""
+        if cell.status != "covered_if" or not cell.condition_facts:
+            return cell
+        if all(self._condition_stated(plan, fact) for fact in cell.condition_facts):
+            return replace(cell, status="covered", conditions=[])
+        return cell
+
+    def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
+        """The question states the condition in a clause that sets it ("… if his MRI is
+        non-diagnostic and therapy planning is needed", "with …"), not negated, and not as a word
+        of the purpose asked ("differentiate a glioma from …" states no known tumor)."""
+        spans = [(a, b) for a, b in indication_spans(plan.question, self.sources.catalogue, fact)
+                 if _SETS_CONDITION.search(plan.question[max(0, a - 80):a])]
+        return bool(spans) and not any(verdicts.NEGATED_BEFORE.search(plan.question[max(0, a - 40):a]) for a, _ in spans)
 
     def _answered(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict | None, top_k: int) -> AskResponse | None:
         """The response for a verdict built from clauses (its claims' clauses cited); None for no verdict."""
@@ -278,6 +320,12 @@ class Asker:
         # purposes close; a bare name it could not read (source "mention") does not
         opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
         facts = close_on_stated_reason(resolve_facts({**extracted, **opened}, named, catalogue), read, catalogue)
+        # a condition the asking sentence sets ("would HH cover it if his MRI is non-diagnostic?") is
+        # given for the answer, as a condition of the case's own documents would be
+        given = {f: v.model_copy(update={"value": True, "source": "request"}) for f, v in facts.items()
+                 if v.value is None and v.source == "default" and f not in read and catalogue.spec(f).role == "condition"
+                 and self._condition_stated(plan, f)}
+        facts = {**facts, **given}
         cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
