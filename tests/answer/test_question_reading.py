@@ -388,3 +388,13 @@ def test_a_stated_cases_time_is_not_a_date_asked(services):
 def test_both_covering_asks_each_payer(services):
     verdict = _verdict(services, "Do Cohere and Florida Blue both cover MRS for tumor recurrence versus radiation necrosis?")
     assert verdict.claim == "yes" and verdict.text.startswith("Yes — each of the 2 payers covers it")
+
+
+def test_a_condition_set_only_in_a_plan_the_case_states_is_not_given(services):
+    # "if next week's MRI is inconclusive" is the oncologist's plan, not a condition the reviewer asks under
+    planned = _verdict(services, "Cohere: known GBM after chemoradiation with new enhancement. If next week's MRI is "
+                                 "inconclusive, the oncologist plans MRS. Can we approve MRS now?")
+    assert planned.claim == "depends" and "conventional MRI or CT is inconclusive" in planned.text
+    asked = _verdict(services, "Cohere: known GBM after chemoradiation with new enhancement. Can we approve MRS if the "
+                               "MRI is inconclusive?")
+    assert "turns on: conventional MRI or CT is inconclusive" not in asked.text

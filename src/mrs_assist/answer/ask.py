@@ -273,8 +273,10 @@ class Asker:
         """The question states the condition in a clause that sets it ("… if his MRI is
         non-diagnostic and therapy planning is needed", "with …"), not negated, and not as a word
         of the purpose asked ("differentiate a glioma from …" states no known tumor)."""
+        # only in the sentence that asks: "If next month's MRI is inconclusive, they plan MRS." states a plan
+        asking = max((m.end() for m in re.finditer(r"[.!?]\s+", plan.question.rstrip())), default=0)
         spans = [(a, b) for a, b in indication_spans(plan.question, self.sources.catalogue, fact)
-                 if _SETS_CONDITION.search(plan.question[max(0, a - 80):a])]
+                 if a >= asking and _SETS_CONDITION.search(plan.question[max(asking, a - 80):a])]
         return bool(spans) and not any(verdicts.NEGATED_BEFORE.search(plan.question[max(0, a - 40):a]) for a, _ in spans)
 
     def _answered(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict | None, top_k: int) -> AskResponse | None:
