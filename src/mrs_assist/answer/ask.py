@@ -646,7 +646,9 @@ class Asker:
         """'Not addressed' said plainly (another payer, a topic the policies never set, or
         ``text``), then the closest indexed text, offered for comparison."""
         indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
-        foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
+        # an indexed payer named beside another: the other is what no policy answers ("does UHC follow
+        # Cohere's criteria?"), unless a topic the policies never set is what is asked
+        foreign = plan.foreign if not plan.named or not plan.unset else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
         text = text or scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:

@@ -183,7 +183,9 @@ class QueryPlan:
         """No indexed policy can answer it: only another payer is named, or it asks a topic
         the policies never set."""
         # "Aetna's criteria for glioma grading -- same as Cohere's?": one side of the comparison is unindexed
-        compared = bool(self.foreign and self.named and _DIFFERENCE.search(self.question))
+        # ("does UHC follow the same criteria as Cohere?", "does Cigna agree with HealthHelp?")
+        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question)
+                                                         or self.quantifier in ("same", "differ")))
         return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 
     @property
