@@ -33,6 +33,9 @@ def services() -> Services:
         # "the only code": the same list, the answer turned round
         ("Is 76390 the only code NIA lists?", "no", "nia-brain-mrs#guideline-info.cpt-codes"),
         ("Does Cohere list only 76390?", "yes", "cohere-mrs#procedure-codes.76390"),
+        # the code named with its system ("CPT", "the HCPCS code") between the verb and the number
+        ("Do Cohere and Florida Blue both carry CPT 76390 in their code tables?", "yes", "floridablue-mrs#billing.76390"),
+        ("Does Florida Blue include the HCPCS code 0698T?", "no", "floridablue-mrs#billing.76390"),
     ],
 )
 def test_code_list_questions_are_answered_from_the_policys_own_text(services, question, claim, clause):

@@ -98,3 +98,24 @@ def test_coverage_answer_stands_when_the_chroma_server_is_down():
     assert verdict == response.verdict.text and body.startswith(HEADER)
     assert "nia-brain-mrs#background.glioma" in {c.clause_id for c in response.citations}
     assert "Related guideline text" not in response.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "indications"),
+    [
+        # "therapy planning" is HealthHelp 4's condition here, not the tumor-planning indication, and the
+        # question states both of 4's conditions: covered as asked
+        ("For a boy with metachromatic leukodystrophy, would HealthHelp cover spectroscopy if his MRI is "
+         "non-diagnostic and therapy planning is needed?", "yes", ["leukodystrophy"]),
+        # one condition stated, the other denied: still only if
+        ("Is HealthHelp MRS for Krabbe disease covered when therapy planning is needed but the MRI is not indeterminate?",
+         "only_if", ["leukodystrophy"]),
+        # a word of the purpose asked states no condition ("differentiate a glioma" is no known tumor)
+        ("Could HealthHelp approve spectroscopy to tell a glioma apart from demyelination?", "only_if",
+         ["tumor_vs_nontumor_lesion"]),
+    ],
+)
+def test_conditions_the_question_states_decide_a_covered_if_cell(services, question, claim, indications):
+    assert services.asker.plan(AskRequest(question=question)).indications == indications
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert (verdict.claim, verdict.checked) == (claim, True)

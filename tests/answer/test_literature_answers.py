@@ -80,9 +80,17 @@ def services() -> Services:
          "magellan-mrs-digest#discogenic-pain.3"),
         ("Does the digest mention respiratory and cardiac motion as technical issues for spinal cord MRS?", "yes",
          "magellan-mrs-digest#cord-lesions.1"),
+        # "future" asked is part of the proposition, not the sentence's hedge on it
+        ("Per the Magellan article, are future studies of the thoracic and cervical regions required?", "yes",
+         "magellan-mrs-digest#discogenic-pain.2"),
     ],
 )
 def test_ask_answers_what_the_digest_says_and_the_verdict_is_checked(services, question, claim, clause):
     verdict = services.ask(AskRequest(question=question)).verdict
     assert verdict.claim == claim and verdict.checked
     assert [i for c in verdict.claims for i in c.clause_ids] == [clause]
+
+
+def test_a_tense_or_plural_ending_does_not_part_two_words():
+    assert literature._stem("joined") == literature._stem("join")
+    assert literature._stem("requires") == literature._stem("required") == literature._stem("require")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mrs_assist.answer import quantifier
+from mrs_assist.answer import definition, quantifier
 from mrs_assist.answer.exclusion import joined_condition
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
@@ -33,6 +33,9 @@ def services() -> Services:
         ("Does any payer cover MRS for multiple sclerosis?", "yes", "HealthHelp covers"),
         ("Do HealthHelp and NIA differ on MS?", "yes", "differ"),
         ("Are NIA and BCBSF the same on using MRS to tell a brain tumor apart from an abscess or infection?", "yes", "the same"),
+        # "same" with a word for what is compared, or bare, asked after two payers
+        ("Cohere vs HealthHelp for MRS in epilepsy surgery planning: same rule?", "no", "differ"),
+        ("Tumor vs abscess — NIA versus Florida Blue, same?", "yes", "the same"),
         ("FB: MRS to grade a glioma as low vs high grade - medically necessary?", "no", "Florida Blue"),
         # the predicate asked of each payer: calls it investigational / does not cover it
         ("Is NIA the only payer that calls MRS for stroke investigational?", "yes", "only National Imaging Associates"),
@@ -63,6 +66,7 @@ def test_set_aside_and_quantifier_read_the_question_structure():
     assert quantifier.combine("any", {"A": "no", "B": "no"}) == "no"
     # "the same" compares payers only when it names two or says "payers"
     assert quantifier.compares_payers("Had the same MRI 2 months ago; Cohere?", ["cohere-mrs"]) is False
+    assert quantifier.quantifier("Same patient as before, now with a pacemaker: does Cohere exclude MRS?") is None
     assert quantifier.compares_payers("Do the payers agree on MS?", []) is True
 
 
@@ -104,6 +108,15 @@ def test_joined_condition_reads_the_items_first_sentence():
         ("Under HealthHelp, can a 24-year-old with special healthcare needs be treated under the pediatric definitions?",
          "depends", "healthhelp-mrs#definitions.pediatric-ages.3.4"),
         ("Under HealthHelp, does a 15-year-old count as an infant?", "no", "healthhelp-mrs#definitions.pediatric-ages.1"),
+        # anyone past an age: whether the policy allows it at all (its "older ages may" line), not one patient
+        ("HH: could a member who is over 21 ever be considered pediatric if they have special healthcare needs?",
+         "yes", "healthhelp-mrs#definitions.pediatric-ages.3.4"),
+        ("Under HealthHelp, may a patient over 21 be considered pediatric?", "only_if",
+         "healthhelp-mrs#definitions.pediatric-ages.3.4"),
+        ("Can anyone past age 25 count as an adolescent under HH?", "no", "healthhelp-mrs#definitions.pediatric-ages.3"),
+        # the patient stated to have none of the needs the "older ages" line names; a band named with "in"
+        ("HH: would a 26-year-old with no special healthcare needs be pediatric?", "no", "healthhelp-mrs#pediatric-preamble"),
+        ("Is a 5-year-old in childhood by HealthHelp's definitions?", "yes", "healthhelp-mrs#definitions.pediatric-ages.2"),
     ],
 )
 def test_an_age_definition_question_is_answered_from_the_policys_band(services, question, claim, clause):
@@ -125,6 +138,8 @@ def test_age_asked_needs_the_age_the_counting_verb_and_the_term_in_order():
     assert age_asked("HealthHelp: does a 20-year-old count as pediatric?") == (20.0, "pediatric")
     assert age_asked("Is MRS considered appropriate for a 10-year-old child?") is None
     assert age_asked("HH: 8 yo with ataxia, is MRS covered?") is None
+    assert definition.beyond_asked("Can someone older than 21 be treated as a child?") == (21.0, "pediatric")
+    assert definition.beyond_asked("Is MRS covered for someone over 21 under HealthHelp?") is None
     # the term right after the age, in a yes/no question that asks nothing about coverage
     assert age_asked("Is a 16-year-old an adolescent under HealthHelp?") == (16.0, "adolescent")
     assert age_asked("Does HealthHelp consider a 22-year-old pediatric?") == (22.0, "pediatric")

@@ -11,7 +11,7 @@ from mrs_assist.answer import history
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.definition import age_asked
 from mrs_assist.answer.plan import stated_case
-from mrs_assist.answer.requirement import first_alternative, is_sufficiency
+from mrs_assist.answer.requirement import first_alternative, is_sufficiency, numbered_criterion, requirement_words
 from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
@@ -249,6 +249,12 @@ def test_an_age_band_question_is_answered_about_what_it_asks_of(services, questi
         # HealthHelp lists the pre-surgical use: that is what it turns on ("seizures" asserts nothing)
         ("HealthHelp, 9-year-old with epilepsy well controlled on one drug. MRS is requested to 'better characterize' "
          "the seizures. Is this within HealthHelp's indications?", "depends", "pre-surgical evaluation of epilepsy"),
+        # the same condition with its qualifying purpose denied states the reason: nothing else is open
+        ("Under HealthHelp: 14-year-old, focal seizures on two medications; epilepsy surgery not planned. Spectroscopy "
+         "ordered to look at the seizure focus. Does it qualify?", "no", "pre-surgical evaluation of epilepsy"),
+        # a purpose the case asserts still decides beside it
+        ("Under HealthHelp, a 40-year-old with epilepsy and a known low-grade glioma; epilepsy surgery not planned. MRS "
+         "to tell tumor progression from treatment effect. Covered?", "yes", "known (diagnosed) brain tumor"),
     ],
 )
 def test_a_condition_read_without_its_purpose_is_the_readers_open_fact(services, question, claim, says):
@@ -329,6 +335,44 @@ def test_a_condition_offered_as_one_alternative_is_not_required(services, questi
     assert verdict.claim == claim and says in verdict.text and verdict.checked
 
 
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # a relative's condition is not the patient's: open, not the bare indication's "yes"
+        ("Under HealthHelp, 41-year-old man whose father had multiple sclerosis; he reports tingling, no MRI yet. "
+         "Spectroscopy requested. Approvable?", "depends"),
+        # the patient's own condition still decides when a relative has it too
+        ("HealthHelp: 33-year-old woman with relapsing MS; her brother has MS as well. MRS requested. Approvable?", "yes"),
+    ],
+)
+def test_a_relatives_condition_is_not_the_patients(services, question, claim):
+    verdict = _verdict(services, question)
+    assert (verdict.claim, verdict.basis) == (claim, "checker")
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "says"),
+    [
+        # a criterion named by its number scopes the requirement to the indications under it
+        ("In HealthHelp's criterion 1, does the tumor need to be diagnosed already, or is a suspicious lesion enough?",
+         "yes", "under its criterion 1: a known (diagnosed) brain tumor"),
+        ("For HealthHelp's fourth indication, must the MRI be non-diagnostic or indeterminate?", "yes", "under its criterion 4"),
+        # asked of every payer: one payer that does not require it makes it a no, not 'it depends'
+        ("Do all of the payers make an inconclusive MRI a prerequisite for MRS?", "no", "not every payer requires"),
+    ],
+)
+def test_a_numbered_criterion_or_every_payer_scopes_a_requirement(services, question, claim, says):
+    verdict = _verdict(services, question)
+    assert (verdict.claim, verdict.checked) == (claim, True) and says in verdict.text
+
+
+def test_a_criterion_number_and_a_known_subject_are_read_from_the_question():
+    assert numbered_criterion("NIA's second indication: is a biopsy needed?") == "2"
+    assert numbered_criterion("Does Cohere non-indication 1 apply?") is None
+    assert requirement_words("Does the lesion have to be confirmed first?") == "known brain lesion"
+    assert requirement_words("Does the tumor have to have been treated already?").strip() == "have been treated already?"
+
+
 def test_where_a_struck_item_was_listed_is_not_what_is_asked():
     assert history.still_asked("Does NIA still list cystic lesions among its MRS indications?") == "cystic lesions"
 
@@ -344,3 +388,13 @@ def test_a_stated_cases_time_is_not_a_date_asked(services):
 def test_both_covering_asks_each_payer(services):
     verdict = _verdict(services, "Do Cohere and Florida Blue both cover MRS for tumor recurrence versus radiation necrosis?")
     assert verdict.claim == "yes" and verdict.text.startswith("Yes — each of the 2 payers covers it")
+
+
+def test_a_condition_set_only_in_a_plan_the_case_states_is_not_given(services):
+    # "if next week's MRI is inconclusive" is the oncologist's plan, not a condition the reviewer asks under
+    planned = _verdict(services, "Cohere: known GBM after chemoradiation with new enhancement. If next week's MRI is "
+                                 "inconclusive, the oncologist plans MRS. Can we approve MRS now?")
+    assert planned.claim == "depends" and "conventional MRI or CT is inconclusive" in planned.text
+    asked = _verdict(services, "Cohere: known GBM after chemoradiation with new enhancement. Can we approve MRS if the "
+                               "MRI is inconclusive?")
+    assert "turns on: conventional MRI or CT is inconclusive" not in asked.text

@@ -60,6 +60,23 @@ def test_kill_the_request_and_flag_ask_about_an_exclusion(question):
     assert EXCLUDE.search(question)
 
 
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        # a bar asked: HealthHelp's list says only that MRI *may* be contraindicated
+        ("For a HealthHelp member, does a spinal cord stimulator count as an absolute contraindication?", "no",
+         "healthhelp-mrs#contraindications.2"),
+        ("HealthHelp: is a cochlear implant listed as a contraindication?", "yes", "healthhelp-mrs#contraindications.2"),
+        # "a reason … would deny" asks about an exclusion; Cohere's pregnancy note is at the provider's discretion
+        ("Would pregnancy be a reason that Cohere might deny the study?", "no", "cohere-mrs#notes.2"),
+    ],
+)
+def test_an_absolute_bar_or_a_reason_to_deny_asks_about_exclusion(services, question, claim, clause):
+    verdict = services.ask(AskRequest(question=question)).verdict
+    assert (verdict.claim, verdict.checked) == (claim, True)
+    assert clause in [i for c in verdict.claims for i in c.clause_ids]
+
+
 def test_a_yes_no_clause_after_a_dash_is_a_yes_no_question():
     assert coding.completeness_asked("HH procedure code table -- anything besides 76390, and is that table meant to "
                                      "be exhaustive?") == "codes"
@@ -123,3 +140,12 @@ def test_approving_off_the_digest_asks_whether_it_is_a_basis():
 
     assert said.basis_asked("Ordering neuro attached the Magellan digest. Can I approve off that?")
     assert not said.basis_asked("Can I approve MRS for MS under HealthHelp?")
+
+
+def test_an_unindexed_payer_compared_with_an_indexed_one_is_named_as_not_addressed(services):
+    # an unindexed payer compared with an indexed one: that payer is what no policy answers
+    for question, payer in (("Would UHC reach the same decision as HealthHelp for MS?", "UnitedHealthcare"),
+                            ("Does Humana agree with Cohere about MRS for Canavan disease?", "Humana")):
+        assert services.asker.plan(AskRequest(question=question)).outside, question
+        verdict = services.ask(AskRequest(question=question)).verdict
+        assert verdict.claim == "not_addressed" and f"no indexed policy is {payer}'s" in verdict.text

@@ -393,6 +393,12 @@ def test_counts_as_claims_yes_only_when_one_clause_names_both():
     assert asked == (["CT"], ["conventional", "imaging"]) and names_both(clause, *asked)
     assert not names_both(clause, *counts_as("Does a PET scan count as conventional imaging for Cohere?"))
     assert counts_as("Does Cohere cover MRS for HIE?") is None
+    # a term that points back is the study named before it; the payer's name and "requirement" are not the kind
+    asked = counts_as("The only imaging so far is a head CT, read as indeterminate. Would it fulfil Cohere's "
+                      "conventional-imaging requirement?")
+    assert asked == (["CT"], ["conventional", "imaging"]) and names_both(clause, *asked)
+    assert counts_as("Nothing was done yet. Does that meet the conventional imaging requirement?") is None
+    assert counts_as("Does a 40-year-old with MS meet Cohere's criteria?") is None
 
 
 def test_the_digest_named_by_what_it_is(services):

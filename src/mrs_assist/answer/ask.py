@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -21,7 +21,9 @@ from mrs_assist.answer import (
     coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
 from mrs_assist.answer import verdict as verdicts
-from mrs_assist.answer.case import MAX_DECIDING, deciding_criteria, described_facts, named_indications
+from mrs_assist.answer.case import (
+    MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
+)
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
 from mrs_assist.answer.plan import QueryPlan, plan_question
@@ -29,6 +31,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
+from mrs_assist.criteria.questions import indication_spans
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE
 from mrs_assist.retrieve.retriever import LIST_REACH
@@ -40,6 +43,8 @@ log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _PAST = frozenset({"history", "date", "version"})
+_SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
+"""Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
 UNMENTIONED = "Note: no guideline uses the words"
@@ -95,10 +100,31 @@ class Asker:
 
     def plan(self, request: AskRequest) -> QueryPlan:
         """The question's plan, computed once."""
-        return plan_question(
+        plan = plan_question(
             request.question, request.policy_ids, corpus=self.corpus, criteria=self._criteria,
             vocabulary=self.sources.vocabulary,
         )
+        return self._without_conditions(plan)
+
+    def _without_conditions(self, plan: QueryPlan) -> QueryPlan:
+        """The plan less an indication whose every mention is a condition another named
+        indication's cell requires ("PMD when the MRI is indeterminate and therapy planning is
+        needed": the planning is HealthHelp 4's condition, not the tumor-planning indication)."""
+        if len(plan.indications) < 2:
+            return plan
+        catalogue = self.sources.catalogue
+        rows = {row.fact: row for row in self.sources.matrix.rows}
+        requires = {f: {c for cell in rows[f].cells.values() for c in cell.condition_facts} for f in plan.indications if f in rows}
+        spans = {f: indication_spans(plan.question, catalogue, f) for f in {*plan.indications, *(c for v in requires.values() for c in v)}}
+        explained = [
+            b for b in plan.indications
+            if spans.get(b) and any(
+                a != b and any(c != b and all(span in spans.get(c, []) for span in spans[b]) for c in requires.get(a, ()))
+                for a in plan.indications)
+        ]
+        if not explained or len(explained) == len(plan.indications):
+            return plan
+        return replace(plan, indications=[f for f in plan.indications if f not in explained])
 
     def _criteria(self) -> tuple[Catalogue, list[str], list[str]] | None:
         """The catalogue, the matrix's indication rows and the facts its covered-if cells
@@ -122,8 +148,12 @@ class Asker:
             return self._outside(plan, top_k)
         response = None
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
+        beyond = definition.beyond_asked(plan.question) if not age and not plan.intents & _PAST else None
         if age:
             response = self._age(plan, *age, top_k)
+        elif beyond:  # "can someone older than 21 still count as a child?"
+            response = self._age(plan, *beyond, top_k, beyond=True)
+            age = beyond if response is not None else None
         if response is not None:
             pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
@@ -143,8 +173,8 @@ class Asker:
             response = self._codes(plan, codes, top_k)
         elif asked := history.still_asked(plan.question):
             response = self._struck(plan, asked, top_k)
-        elif history.past_asked(plan.question) and not plan.case_text \
-                and (response := self._past(plan, top_k)) is not None:
+        elif history.past_asked(plan.question) and (not plan.case_text or plan.intents & _PAST) \
+                and (response := self._past(plan, top_k)) is not None:  # "did HH add an ataxia-in-a-child indication?"
             pass
         elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
                 and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
@@ -198,13 +228,14 @@ class Asker:
         verdict = definition.from_defined(terms_, self._definitions, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
 
-    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int) -> AskResponse | None:
-        """'Does a 20-year-old count as pediatric?': from the age bands of the policies asked."""
+    def _age(self, plan: QueryPlan, age: float, term: str, top_k: int, *, beyond: bool = False) -> AskResponse | None:
+        """'Does a 20-year-old count as pediatric?' (``beyond``: 'can anyone older than 21?'):
+        from the age bands of the policies asked."""
         bands, older = self._age_bands
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         asked = [b for b in bands if b.policy_id in policy_ids]
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        verdict = definition.from_age(age, term, plan.question, asked, payers, older)
+        verdict = definition.from_age(age, term, plan.question, asked, payers, older, beyond=beyond)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     # --- the criteria decide -----------------------------------------------------------------
@@ -218,7 +249,8 @@ class Asker:
         if verdict is None:
             if not more:
                 return None
-            cells = [verdicts.limit_purpose(c, plan.question) for c in self._cells(plan, policy_ids)]
+            cells = [self._stated_conditions(plan, verdicts.limit_purpose(c, plan.question))
+                     for c in self._cells(plan, policy_ids)]
             verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
@@ -227,6 +259,25 @@ class Asker:
             verdict = verdicts.only_the_alternative(verdict, plan.question, [c.indication for c in self._cells(plan, policy_ids)])
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _stated_conditions(self, plan: QueryPlan, cell: verdicts.MatrixCell) -> verdicts.MatrixCell:
+        """A covered-if cell whose every condition the question itself states ("… when the MRI is
+        indeterminate and therapy planning is needed") is covered as asked; else the cell."""
+        if cell.status != "covered_if" or not cell.condition_facts:
+            return cell
+        if all(self._condition_stated(plan, fact) for fact in cell.condition_facts):
+            return replace(cell, status="covered", conditions=[])
+        return cell
+
+    def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
+        """The question states the condition in a clause that sets it ("… if his MRI is
+        non-diagnostic and therapy planning is needed", "with …"), not negated, and not as a word
+        of the purpose asked ("differentiate a glioma from …" states no known tumor)."""
+        # only in the sentence that asks: "If next month's MRI is inconclusive, they plan MRS." states a plan
+        asking = max((m.end() for m in re.finditer(r"[.!?]\s+", plan.question.rstrip())), default=0)
+        spans = [(a, b) for a, b in indication_spans(plan.question, self.sources.catalogue, fact)
+                 if a >= asking and _SETS_CONDITION.search(plan.question[max(asking, a - 80):a])]
+        return bool(spans) and not any(verdicts.NEGATED_BEFORE.search(plan.question[max(0, a - 40):a]) for a, _ in spans)
 
     def _answered(self, plan: QueryPlan, policy_ids: list[str], verdict: Verdict | None, top_k: int) -> AskResponse | None:
         """The response for a verdict built from clauses (its claims' clauses cited); None for no verdict."""
@@ -259,15 +310,24 @@ class Asker:
         read = self.sources.extract_facts(plan.case_text, plan.case_age)
         extracted = {k: v for k, v in read.items() if v.value is not None}
         hedged = {k: v for k, v in read.items() if v.value is None and any(e.modifiers for e in v.evidence)}
-        if not extracted and not hedged:
-            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
         catalogue = self.sources.catalogue
-        named = named_indications(plan.indications, plan.case_text, read, catalogue)
+        # "whose mother has MS": the patient's own condition is not stated; the checker says what is open
+        relatives = relatives_conditions(plan.indications, plan.case_text, read, catalogue)
+        if not extracted and not hedged and not relatives:
+            return None, [], False  # a hedge alone ("the order says 'r/o MS?'") still goes to the checker: it is open
+        named = {k: v for k, v in named_indications(plan.indications, plan.case_text, read, catalogue).items()
+                 if k not in relatives}
         # a condition the reader read without the purpose a policy needs (unknown, from the notes,
         # with evidence) goes to the checker too: it states why the study is wanted, so the other
         # purposes close; a bare name it could not read (source "mention") does not
         opened = {k: v for k, v in read.items() if v.value is None and v.evidence and v.source == "notes"}
-        facts = resolve_facts({**extracted, **opened}, named, catalogue)
+        facts = close_on_stated_reason(resolve_facts({**extracted, **opened}, named, catalogue), read, catalogue)
+        # a condition the asking sentence sets ("would HH cover it if his MRI is non-diagnostic?") is
+        # given for the answer, as a condition of the case's own documents would be
+        given = {f: v.model_copy(update={"value": True, "source": "request"}) for f, v in facts.items()
+                 if v.value is None and v.source == "default" and f not in read and catalogue.spec(f).role == "condition"
+                 and self._condition_stated(plan, f)}
+        facts = {**facts, **given}
         cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
@@ -281,7 +341,8 @@ class Asker:
                 deciding=deciding, flags=flags,
                 missing=[catalogue.spec(f).label if f in catalogue else f for f in evaluation.missing_facts][:MAX_DECIDING],
             ))
-        described = described_facts({**extracted, **hedged}, catalogue)
+        described = described_facts({**extracted, **hedged}, catalogue) + [
+            f"a relative's, not the patient's: {catalogue.spec(f).label if f in catalogue else f}" for f in relatives]
         verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
         return verdict, self._citations(ids), investigational
 
@@ -411,7 +472,11 @@ class Asker:
             heads = self._indications_clauses(pid)
             if not heads:
                 continue
-            payer = self.corpus.documents[pid].meta.payer
+            meta = self.corpus.documents[pid].meta
+            payer = meta.payer
+            # the payer's own names are not words of what it listed ("the NIA cystic lesions paragraph")
+            for name in sorted({payer, *meta.payer_aliases, pid}, key=len, reverse=True):
+                asked = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", asked, flags=re.I)
             verdict = history.from_struck(asked, payer, pid, deleted, current, heads)
             if verdict is not None:
                 return self._quoted(plan, [pid], verdict, self._citations(heads), top_k)
@@ -535,10 +600,20 @@ class Asker:
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
+        scope = "it lists"
+        number = requirement.numbered_criterion(plan.question)
+        if number and len(policy_ids) == 1 and not named:
+            # "HealthHelp criterion 1: must the tumor be known?": the indications under that criterion
+            pid = policy_ids[0]
+            clause = f"{pid}#indications.{number}"
+            under = requirement.within(by_policy[pid], clause)
+            if self.corpus.clause(clause) and under:
+                by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
         catalogue = self.sources.catalogue
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
-                                               {f: catalogue.spec(f).label for f in facts if f in catalogue})
+                                               {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
+                                               over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
         if not verdict.claims:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
@@ -571,7 +646,9 @@ class Asker:
         """'Not addressed' said plainly (another payer, a topic the policies never set, or
         ``text``), then the closest indexed text, offered for comparison."""
         indexed = list(dict.fromkeys(d.meta.payer for d in self.corpus.documents.values() if d.meta.kind == "guideline"))
-        foreign = plan.foreign if not plan.named else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
+        # an indexed payer named beside another: the other is what no policy answers ("does UHC follow
+        # Cohere's criteria?"), unless a topic the policies never set is what is asked
+        foreign = plan.foreign if not plan.named or not plan.unset else [p for p in plan.foreign if p in scope.ALWAYS_OUTSIDE]
         text = text or scope.outside_statement(foreign, plan.unset, indexed)
         verdict = verdicts.not_addressed(text)
         try:

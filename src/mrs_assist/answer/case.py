@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mrs_assist.criteria import Catalogue, Evaluation
+from mrs_assist.criteria import Catalogue, Evaluation, FactValue
+from mrs_assist.criteria.facts import purposes_stated
 from mrs_assist.criteria.questions import indication_spans
 
 MAX_DECIDING = 3
@@ -59,6 +60,59 @@ def named_indications(indications: list[str], case_text: str, read: Mapping[str,
             continue
         out[name] = True
     return out
+
+
+_QUALIFIER_DENIED = "qualifier ("
+"""The reader's mark on a condition it found whose qualifier the words deny ("epilepsy;
+surgery is not being considered": the epilepsy is stated, not a pre-surgical work-up)."""
+
+
+def close_on_stated_reason(facts: Mapping[str, FactValue], read: Mapping[str, Any],
+                           catalogue: Catalogue) -> dict[str, FactValue]:
+    """``facts`` with the purposes nothing documents closed (false) when the stated case gives
+    the study's reason only as a condition whose qualifying purpose it denies ("9-year-old with
+    epilepsy, surgery not being considered, MRS to characterize the seizures"): the reason is
+    stated, and it is not one a policy lists, so no other purpose is left open. A purpose the
+    case asserts already closes them (``resolve_facts``); a negated condition ("no epilepsy")
+    states no reason and closes nothing."""
+    purposes = catalogue.names("purpose")
+    if purposes_stated(facts, purposes):
+        return dict(facts)
+    denied = [p for p in purposes if (fv := read.get(p)) is not None and fv.value is False
+              and getattr(fv, "source", "") == "notes" and fv.evidence
+              and any(m.startswith(_QUALIFIER_DENIED) or f" {_QUALIFIER_DENIED}" in m
+                      for e in fv.evidence for m in e.modifiers)]
+    if not denied:
+        return dict(facts)
+    return {name: (FactValue(name=name, value=False, source="closure")
+                   if name in purposes and fv.value is None and fv.source == "default" else fv)
+            for name, fv in facts.items()}
+
+
+_RELATIVE = re.compile(
+    r"\b(?:mother|father|mom|dad|parents?|sisters?|brothers?|siblings?|sons?|daughters?|aunts?|uncles?|cousins?|"
+    r"grand(?:mother|father|parent)s?|relatives?|twin|family\s+history|FHx|FH)\b", re.I)
+_CLAUSE_START = re.compile(r"[.;:!?]\s")
+
+
+def relatives_conditions(indications: list[str], case_text: str, read: Mapping[str, Any],
+                         catalogue: Catalogue) -> list[str]:
+    """The indications a stated case names only as a relative's ("whose mother has MS"): the
+    reader read none of it, and every mention follows a relative's word in its own clause. The
+    patient's own condition is then not stated, so the answer is not the bare indication's."""
+    out = []
+    for name in indications:
+        if name in read:
+            continue
+        mentions = indication_spans(case_text, catalogue, name)
+        if mentions and all(_RELATIVE.search(case_text[_clause_start(case_text, a):a]) for a, _ in mentions):
+            out.append(name)
+    return out
+
+
+def _clause_start(text: str, at: int) -> int:
+    starts = [m.end() for m in _CLAUSE_START.finditer(text, 0, at)]
+    return starts[-1] if starts else 0
 
 
 def _region_hedged(name: str, fact: Any, catalogue: Catalogue) -> bool:

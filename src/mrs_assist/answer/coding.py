@@ -18,7 +18,8 @@ YES_NO = re.compile(
 
 _ASKED = re.compile(
     r"\b(?:is|are|does|do)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:codes?\s+)?\+?\d{4}[0-9T]\b"
-    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses)\s+(?:code\s+)?\+?\d{4}[0-9T]\b",
+    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:code\s+)?"
+    r"\+?\d{4}[0-9T]\b",
     re.I,
 )
 

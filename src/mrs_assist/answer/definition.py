@@ -40,13 +40,16 @@ _COUNTS = re.compile(
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
 _APPOSED = re.compile(
-    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with\s+(?:[\w'-]+\s+){1,4}?)?"
-    r"(?:(?:still\s+)?(?:an?|as)\s+|still\s+)?(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
+    r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with(?:out)?\s+(?:[\w'-]+\s+){1,4}?)?"
+    r"(?:(?:still\s+)?(?:be\s+)?(?:an?|as|in)\s+|(?:still\s+)?be\s+|still\s+)?"
+    r"(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
     % "|".join(_TERMS.values()), re.I)
 """Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
 _SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+_NO_SPECIAL = re.compile(r"\b(?:without|no|not\s+with|lacking|absent)\s+(?:any\s+)?special (?:health\s?care|medical) needs\b", re.I)
+"""The question states the patient has none: the policy's "older ages may" line does not reach them."""
 _BAND_ASKED = re.compile(
     r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?)\b(?:\W+[\w'-]+){0,3}?\W+"
     r"(?:stretch\w*|extend\w*|widen\w*|expand\w*|cover|include|reach)\b" % "|".join(_TERMS.values()), re.I)
@@ -114,11 +117,38 @@ def age_asked(question: str) -> tuple[float, str] | None:
     return years, term.lastgroup
 
 
+_BEYOND = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|any\s+(?:patient|member|person)|an?\s+(?:patient|member|person|individual)|"
+    r"patients|members|people|individuals)\s+(?:who\s+is\s+|who's\s+|that\s+is\s+)?"
+    r"(?:older\s+than|over|above|past|beyond)\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?(?P<age>\d{1,2})\b", re.I)
+"""Anyone past an age, not one patient's age ("can someone older than 21 be treated as a child?")."""
+_AUXILIARY = re.compile(r"\b(?:can|could|may|might|would|will|should|does|do|is|are)\s+$", re.I)
+"""The yes/no verb right before that subject."""
+
+
+def beyond_asked(question: str) -> tuple[float, str] | None:
+    """(age, term) when a yes/no question asks whether *anyone* past an age may count as a
+    defined term ("Can someone older than 21 still be treated as a child?"): whether the
+    policy allows it at all, not whether one patient qualifies."""
+    found = _BEYOND.search(question)
+    if found is None or not _AUXILIARY.search(question[:found.start()]) or _COVERAGE_WORDS.search(question):
+        return None
+    verb = _COUNTS.search(question, found.end())
+    if verb is None or verb.start() - found.end() > 60:
+        return None
+    term = _TERM.match(question, verb.end())
+    return (float(found.group("age")), term.lastgroup) if term is not None else None
+
+
 def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], payers: dict[str, str],
-             exceptions: dict[str, tuple[str, str]]) -> Verdict | None:
+             exceptions: dict[str, tuple[str, str]], *, beyond: bool = False) -> Verdict | None:
     """Per policy with a band for ``term``: yes (inside), no (outside), or it depends (outside
     but the policy writes that older ages may apply). ``exceptions``: policy → (clause id, text)
-    of its "older ages may …" line. None when no policy asked has a band for the term."""
+    of its "older ages may …" line. ``beyond``: the question asks of anyone older than ``age``
+    (``beyond_asked``): no when the band ends at or before it with no such line, yes when the
+    line allows older ages (only if, when the question does not name the patients the line
+    names); no verdict for a band that reaches past the age. None when no policy asked has a
+    band for the term."""
     claims, kinds = [], []
     for pid in dict.fromkeys(b.policy_id for b in bands):
         own = [b for b in bands if b.policy_id == pid and b.term == term]
@@ -127,10 +157,26 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
         band = own[0]  # the first band the policy writes for the term (its own definition)
         who = f"{payers[pid]} ({pid})"
         years = f"{age:g}"
+        if beyond:
+            if band.high > age:
+                return None  # some older ages are inside the band: not a yes/no
+            if pid in exceptions and _applies_to(exceptions[pid][1]) == term:
+                cid, line = exceptions[pid]
+                special = bool(_SPECIAL.search(question))
+                lead, kind = ("Yes", "yes") if special else ("Only for the patients it names", "only_if")
+                text = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].'
+                ids = [band.clause_id, cid]
+            else:
+                text, kind = f'No — {who} writes "{band.text}" for {term}: older than {years} years is outside it [{band.clause_id}].', "no"
+                ids = [band.clause_id]
+            claims.append(VerdictClaim(text=text, clause_ids=ids))
+            kinds.append(kind)
+            continue
         if band.low <= age <= band.high:
             text, kind = f'Yes — {who} writes "{band.text}" for {term}: {years} years is within it [{band.clause_id}].', "yes"
             ids = [band.clause_id]
-        elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term:
+        elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term \
+                and not _NO_SPECIAL.search(question):
             cid, line = exceptions[pid]
             special = _SPECIAL.search(question)
             ids = [band.clause_id, cid]

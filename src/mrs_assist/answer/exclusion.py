@@ -20,6 +20,8 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 EXCLUDE = re.compile(
     r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*|disqualif\w*|preclude\w*|"
     r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|automatic(?:ally)? den\w*|"
+    # "is pregnancy a reason Cohere would deny MRS?"
+    r"(?:reasons?|grounds?)\s+(?:(?:that|why)\s+)?(?:[\w'’]+\s+){1,3}?(?:would|will|could|might|may|can|must|should)\s+den(?:y|ies)|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
     r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"
@@ -28,6 +30,10 @@ EXCLUDE = re.compile(
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+_ABSOLUTE = re.compile(
+    r"\b(?:absolute(?:ly)?|automatic(?:ally)?|by itself|on its own|in itself|per se|outright|categorical(?:ly)?|"
+    r"hard stop|always)\b", re.I)
+"""The question asks whether an item bars the study outright, not whether the policy lists it."""
 _FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
 
 
@@ -98,7 +104,8 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     note reader read in the question, None for an item it read as hedged ("possible metallic
     foreign body"). None when the question names nothing any list covers and no policy with an
     exclusion list was asked."""
-    asks_contra = bool(CONTRA.search(question) or _FLAG.search(question))  # "does HealthHelp flag that?"
+    # "does HealthHelp flag that?"; not "is it an absolute contraindication?", which asks for a bar
+    asks_contra = bool(CONTRA.search(question) or _FLAG.search(question)) and not _ABSOLUTE.search(question)
     if named and policies and all(not p.exclusions and not p.safety for p in policies):
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in policies)
         return not_addressed(f"Not addressed — {names} lists no exclusions, non-indications or contraindications "

@@ -16,11 +16,13 @@ from mrs_assist.answer.verdict import cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _STILL = re.compile(
-    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed)?\b\s*(?P<rest>[^?]*)", re.I)
+    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed|ing)?\b\s*(?P<rest>[^?]*)", re.I)
 _QUOTED = re.compile(r"(?<!\w)[‘'\"“](?P<q>[^'\"”’]{6,})[’'\"”](?!\w)")
 """Quoted words; an apostrophe inside a word ("Florida Blue's", "Alzheimer's") opens no quote."""
 _WORD = re.compile(r"[a-z]{3,}")
-_STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs"})
+_STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs", "versus",
+                   # words for a part of the document, not what it said ("the cystic lesions paragraph")
+                   "paragraph", "section", "passage", "language", "wording", "text", "bullet"})
 _SHARE = 0.8
 """Share of the asked words a passage must contain to be the one the question names."""
 
@@ -30,7 +32,7 @@ _STILL_IN = re.compile(
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
-    r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses|coverage)\b.*$", re.I)
+    r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses?|coverage)\b.*$", re.I)
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
@@ -119,12 +121,17 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
 
 
 # --- "did P add / delete / call … (in 2019)?" from the policy's own history entries ---------------
-_PAST_ASKED = re.compile(r"(?:^|[:;,—–-]\s*)(?:did|has|have|had)\b(?P<rest>[^?]*)\?\s*$", re.I)
+_PAST_ASKED = re.compile(
+    r"(?:^|[:;,—–-]\s*)(?:did|has|have|had"
+    # "was MS ever listed as investigational?": a was / were question marked as about the past
+    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b))"
+    r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
-    (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out)\b", re.I),
+    (re.compile(r"\b(?:delet\w*|remov\w*|drop(?:s|ped)?|struck|strike|strik\w*|eliminat\w*|retir\w*|took out|take out|taken out)\b", re.I),
      " delete "),
-    (re.compile(r"\b(?:revis\w*|chang\w*|edit\w*|modif\w*|amend\w*|updat\w*)\b", re.I), " revise "),
+    (re.compile(r"\b(?:revis\w*|chang\w*|edit\w*|modif\w*|amend\w*|updat\w*|switch\w*|mov(?:e|ed|ing)|reclassif\w*|"
+                r"convert\w*|went|go)\b", re.I), " revise "),
     (re.compile(r"\b(?:experimental|e/i|unproven)\b", re.I), " investigational "),
     (re.compile(r"\bMS\b"), " multiple sclerosis "),
     (re.compile(r"\bTBI\b"), " traumatic brain injury "),
@@ -137,9 +144,34 @@ _RELATION = frozenset({
     "was", "were", "did", "any", "among", "part", "version", "update", "review", "reviewed", "year", "month",
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
-    "resonance", "spectroscopy", "statement",
+    "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+_BOUND = re.compile(r"\b(?P<how>since|after|before|prior to|until|up to)\s+(?:(?:the\s+)?(?:end|start|beginning)\s+of\s+)?"
+                    r"(?P<year>(?:19|20)\d{2})\b", re.I)
+
+
+def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> Verdict | None:
+    """Yes when an entry holding the words is dated inside the span asked ("since 2010": after
+    it; "before 2005": before it), no when every one is dated outside it; None when one is undated."""
+    year = int(bound.group("year"))
+    after = bound.group("how").lower() in ("since", "after")
+    dated = []
+    for cid, text, own in holding:
+        found = [int(y) for y in _YEAR.findall(f"{cid} {text}")]
+        if not found:
+            return None
+        dated.append((cid, own, any(y >= year if after else y < year for y in found)))
+    inside = [(cid, own) for cid, own, ok in dated if ok]
+    if inside:
+        cid, own = inside[-1] if after else inside[0]
+        return render("", [VerdictClaim(text=f'Yes — {who} records it: "{own}" [{cid}].', clause_ids=[cid])], "clause", "yes")
+    cid, own, _ = dated[0]
+    span = f"{bound.group('how').lower()} {year}"
+    return render("", [VerdictClaim(text=f'No — not {span}: {who} records it as "{own}" [{cid}].', clause_ids=[cid])],
+                  "clause", "no")
 
 
 def _entry_words(text: str) -> set[str]:
@@ -169,12 +201,15 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
     for name in sorted(payer_names, key=len, reverse=True):
         rest = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", rest, flags=re.I)
     years = set(_YEAR.findall(rest))
+    bound = _BOUND.search(rest)
     wanted = _entry_words(_YEAR.sub(" ", rest))
     if not wanted or not wanted & {"add", "delete", "revise", "investigational"}:
         return None  # no action or status asked: not a history question
     holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text)]
     if not holding:
         return None
+    if bound is not None:  # "since 2010", "before 2005": a span of years, not one year
+        return _within(bound, holding, f"{payer} ({policy_id})")
     dated = [(cid, own) for cid, text, own in holding if not years or years & set(_YEAR.findall(f"{cid} {text}"))]
     who = f"{payer} ({policy_id})"
     if dated:

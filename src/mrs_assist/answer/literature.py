@@ -120,6 +120,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
+    """The word's first five letters, past a tense or plural ending ("joined" and "join" agree)."""
+    word = re.sub(r"(?<=\w{3})(?:ing|ed|es|s)$", "", word)
     return word[:5] if len(word) > 5 else word
 
 
@@ -161,7 +163,9 @@ def _stated(proposition: str, found: Sequence[Sentence], payers: dict[str, str])
     if _governed(s_tokens, matched, _OPEN):
         return None  # "to determine whether … is technically feasible": left open
     negated = _governed(s_tokens, matched, _NEG | {"n't"})
-    possible = _governed(s_tokens, matched, _POSSIBLE) and not q_hedged
+    # a possibility word the question uses itself is part of what it asks ("does it say future
+    # studies are needed?" of "Future studies … are required"), not a hedge on it
+    possible = _governed(s_tokens, matched, _POSSIBLE - set(q_tokens)) and not q_hedged
     if not negated and not possible and _governed(s_tokens, matched, _HEDGE) and not q_hedged:
         return None  # the sentence only hedges ("may explain"); the question asks it outright
     holds = not (negated or possible)

@@ -92,7 +92,12 @@ _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|mont
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?=(?:\W+[\w'/-]+){0,6}?\W+(?:considered|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
-    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal)\b)", re.I)
+    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
+    r"documented)\b)"
+    # "is MRS covered when …", "would HH approve it when …": the condition of what was just asked
+    r"|(?:%s)when\b" % "|".join(rf"(?<=\b{w} )" for w in (
+        "covered", "cover", "approve", "approved", "allowed", "indicated", "necessary", "appropriate", "MRS", "ok")),
+    re.I)
 """A 'when' that asks under what condition ("when will a repeat study be considered reasonable
 and necessary?", "a neonate when MRS is requested"), not for a date."""
 
@@ -178,7 +183,9 @@ class QueryPlan:
         """No indexed policy can answer it: only another payer is named, or it asks a topic
         the policies never set."""
         # "Aetna's criteria for glioma grading -- same as Cohere's?": one side of the comparison is unindexed
-        compared = bool(self.foreign and self.named and _DIFFERENCE.search(self.question))
+        # ("does UHC follow the same criteria as Cohere?", "does Cigna agree with HealthHelp?")
+        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question)
+                                                         or self.quantifier in ("same", "differ")))
         return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 
     @property

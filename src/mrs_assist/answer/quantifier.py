@@ -33,7 +33,15 @@ _ANY = re.compile(
     r"|\bany\s+of\s+(?:them|the\s+(?:four|4|three|3|two|2|others?))\b",
     re.I,
 )
-_SAME = re.compile(r"\b(?:the\s+same|same\s+(?:as|way|on|for|about)|identical|agree|consistent|alike)\b", re.I)
+_SAME = re.compile(
+    r"\b(?:the\s+same|same\s+(?:as|way|on|for|about)|identical|agree|consistent|alike)\b"
+    # "HealthHelp vs Florida Blue - same answer?", "same rule for both?": "same" and a word for
+    # what is compared, asked; "same patient" or "same MRI" compares nothing
+    r"|\bsame\s+(?:answer|result|outcome|rule|position|stance|call|decision|verdict|treatment|coverage|criteria|"
+    r"requirements?|policy|approach|thing)s?\b[^.?!]{0,40}\?"
+    r"|\bsame\s*\?",
+    re.I,
+)
 _HOW = re.compile(r"\b(?:how|in what ways?|where|what)\s+(?:[\w,'’]+\s+){0,8}?(?:differ|disagree)\b", re.I)
 _DIFFER = re.compile(r"\b(?:differ(?:s|ent)?|disagree)\b", re.I)
 

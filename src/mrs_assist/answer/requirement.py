@@ -69,17 +69,61 @@ def is_sufficiency(question: str) -> bool:
     return bool(SUFFICE.search(first_alternative(question)))
 
 
+_STATUS = re.compile(r"^\W*(?:be|been|have been)\s+(?:\w+\s+)?(?:known|diagnosed|confirmed|established|proven|documented)\b",
+                     re.I)
+"""What follows the requirement verb asks only whether its subject is known ("… have to be
+already known?"): the subject is what is required, as known."""
+_SUBJECT = re.compile(r"\b(?:does|do|did|must|should|would|will)\s+(?P<subject>(?:the|a|an|this|that|its)\s+[^?,;]{2,60}?)\s*$",
+                      re.I)
+
+
 def requirement_words(question: str) -> str:
     """The words that can name what is required: the whole question for 'require(d)' or a
     sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
-    have to have been treated" asks about treatment, not the tumor); '' when it asks no
-    requirement. A sufficiency question is read by its first alternative."""
+    have to have been treated" asks about treatment, not the tumor), with the subject before
+    the verb when what follows asks only whether it is known ("does the brain tumor have to be
+    already known?"); '' when it asks no requirement. A sufficiency question is read by its
+    first alternative."""
     if is_sufficiency(question):
         return first_alternative(question)
     match = REQUIRE.search(question)
     if match is None:
         return ""
-    return question if match.group(0).lower().startswith("requir") else question[match.end():]
+    if match.group(0).lower().startswith(("requir", "prerequisite", "mandator", "a condition")):
+        return question  # "is an inconclusive MRI a prerequisite?": what is required comes before the word
+    rest = question[match.end():]
+    subject = _SUBJECT.search(question[:match.start()])
+    # "need to be" carries its own "be": what follows may be the status word itself
+    status = _STATUS.match(("be " if match.group(0).lower().endswith(" be") else "") + rest.lstrip())
+    if subject is not None and status is not None:  # "known the brain tumor": the subject, as known
+        what = re.sub(r"^(?:the|a|an|this|that|its)\s+", "", subject.group("subject"), flags=re.I)
+        if not re.search(r"\bbrain\b", what, re.I):
+            what = f"brain {what}"  # every guideline asked about is a brain guideline: "the tumor" is a brain tumor
+        return f"known {what}"  # the catalogue's word for a diagnosed condition
+    return rest
+
+
+_NUMBERED = re.compile(
+    r"\b(?:criterion|indication|item|number|no\.)\s*#?\s*(?P<n>\d{1,2}(?:\.[a-z]{1,4})?)\b"
+    r"|\b(?P<ord>first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(?:listed\s+)?(?:indication|criterion)\b",
+    re.I)
+_ORDINALS = {w: str(i) for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"), 1)}
+
+
+def numbered_criterion(question: str) -> str | None:
+    """The number of the indication a question names by its place in the list ("HealthHelp
+    criterion 1", "NIA's first indication", "item 4"): '1', '4', '2.a'; None when it names none
+    (a non-indication is not an indication: "non-indication 1" names none)."""
+    for match in _NUMBERED.finditer(question):
+        if re.search(r"non-?\s?$", question[:match.start()], re.I):
+            continue
+        return match.group("n").lower() if match.group("n") else _ORDINALS[match.group("ord").lower()]
+    return None
+
+
+def within(cells: Sequence[MatrixCell], clause: str) -> list[MatrixCell]:
+    """The cells one of whose clauses is ``clause`` or lies under it."""
+    return [c for c in cells if any(i == clause or i.startswith(clause + ".") for i in c.clause_ids)]
 
 
 _REQUIRED_SUBJECT = re.compile(
@@ -103,11 +147,16 @@ def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list
 
 
 def from_requirement(req: Requirement, rows: dict[str, list[MatrixCell]], named: Sequence[str],
-                     policy_clause: dict[str, str], labels: Mapping[str, str] | None = None) -> Verdict:
+                     policy_clause: dict[str, str], labels: Mapping[str, str] | None = None,
+                     scope: str = "it lists", over: str | None = None) -> Verdict:
     """Per policy: is ``req.fact`` required — for the named indications, else across every
-    listed indication. ``rows``: policy id → its matrix cells (every indication); ``named``:
-    the indications the question names; ``policy_clause``: policy id → its indications clause;
-    ``labels``: fact → label (what else a sufficiency answer names)."""
+    listed indication. ``rows``: policy id → its matrix cells (every indication, or those under
+    the criterion the question names); ``named``: the indications the question names;
+    ``policy_clause``: policy id → its indications clause (or the criterion named);
+    ``labels``: fact → label (what else a sufficiency answer names); ``scope``: how the claim
+    names the indications asked over ("it lists", "under criterion 1"); ``over``: 'every' or
+    'any' when the question asks it of all the payers or of any one ("does every payer require
+    …?"): yes / no for the payers together, not 'it depends' on which."""
     if req.sufficient:
         return _from_sufficiency(req, rows, named, policy_clause, labels or {})
     claims: list[VerdictClaim] = []
@@ -120,12 +169,18 @@ def from_requirement(req: Requirement, rows: dict[str, list[MatrixCell]], named:
                 claims.append(claim)
                 kinds.append(kind)
             continue
-        claim, kind = _per_policy(req, cells, policy_clause.get(pid))
+        claim, kind = _per_policy(req, cells, policy_clause.get(pid), scope)
         if claim is not None:
             claims.append(claim)
             kinds.append(kind)
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"
     lead = "" if len(claims) == 1 else f"Whether {req.label} is required, by payer:"
+    if over and len(claims) > 1 and len(set(kinds)) > 1:
+        yes = [k == "yes" for k in kinds]
+        if over == "every" and not all(yes):
+            claim, lead = "no", f"No — not every payer requires {req.label}; by payer:"
+        elif over == "any" and any(yes):
+            claim, lead = "yes", f"Yes — at least one payer requires {req.label}; by payer:"
     return render(lead, claims, "criteria", claim)
 
 
@@ -161,7 +216,8 @@ def _per_indication(req: Requirement, cell: MatrixCell) -> tuple[VerdictClaim, s
     return VerdictClaim(text=text, clause_ids=ids), kind
 
 
-def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: str | None) -> tuple[VerdictClaim | None, str]:
+def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: str | None,
+                scope: str = "it lists") -> tuple[VerdictClaim | None, str]:
     covered = [c for c in cells if c.status in _COVERED]
     if not covered:
         return None, ""
@@ -170,7 +226,7 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     free = [c for c in covered if not _needs(c, req)]
     if needing and not free:
         ids = list(dict.fromkeys(i for c in needing for i in c.clause_ids))
-        text = f"Yes — {who} requires, for every indication it lists: {req.label} {cite_ids(ids)}."
+        text = f"Yes — {who} requires, for every indication {scope}: {req.label} {cite_ids(ids)}."
         return VerdictClaim(text=text, clause_ids=ids), "yes"
     if needing:
         ids = list(dict.fromkeys(i for c in needing for i in c.clause_ids))

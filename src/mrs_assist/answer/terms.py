@@ -9,20 +9,32 @@ import re
 
 _COUNTS = re.compile(
     r"\b(?:does|do|is|are|would|will|can)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+ -]{1,40}?)\s+"
-    r"(?:count as|counts as|qualify as|qualifies as|be considered|considered|satisfy|satisfies)\s+"
-    r"(?:an?\s+|the\s+)?(?P<y>[\w/ -]{3,50}?)(?:\s+(?:for|under|by|in|per)\b|[?,.]|$)",
+    r"(?:count as|counts as|qualify as|qualifies as|be considered|considered|satisfy|satisfies|meet|meets|"
+    r"fulfil|fulfill|fulfils|fulfills)\s+"
+    r"(?:an?\s+|the\s+)?(?:[\w-]+['’]s\s+)?(?P<y>[\w/ -]{3,50}?)(?:\s+(?:for|under|by|in|per)\b|[?,.]|$)",
     re.I,
 )
 _STOP = frozenset("a an the of for under by in per to and or".split())
+_GENERIC = frozenset("condition conditions requirement requirements criterion criteria rule clause part prong "
+                     "element item box".split())
+"""Words for a policy's part, not what it names ("Cohere's conventional-imaging condition")."""
+_POINTING = frozenset("that this it which".split())
+_MODALITY = re.compile(r"\b(?:CT|MRI|PET|SPECT|ultrasound|x-ray|angiogra\w+|EEG|MEG)\b", re.I)
+"""What "does that satisfy …" points back to, when the question stated a study before it."""
 
 
 def counts_as(question: str) -> tuple[list[str], list[str]] | None:
-    """(words of the term, words of what it should count as), or None when not asked."""
+    """(words of the term, words of what it should count as), or None when not asked. A term
+    that only points back ("does that satisfy …") is the study the question named before it;
+    the payer's name and words for a policy's part are not what it should count as."""
     m = _COUNTS.search(question)
     if m is None:
         return None
-    x = [w for w in re.findall(r"[\w/+-]+", m.group("x")) if w.lower() not in _STOP]
-    y = [w for w in re.findall(r"[\w/+-]+", m.group("y")) if w.lower() not in _STOP]
+    x = [w for w in re.findall(r"[\w/+]+", m.group("x")) if w.lower() not in _STOP]
+    if [w.lower() for w in x] in (["that"], ["this"], ["it"], ["which"]) or (x and x[0].lower() in _POINTING and len(x) == 1):
+        before = [f.group(0) for f in _MODALITY.finditer(question, 0, m.start())]
+        x = before[-1:]
+    y = [w for w in re.findall(r"[\w/+]+", m.group("y")) if w.lower() not in _STOP | _GENERIC]
     return (x, y) if x and y else None
 
 

@@ -160,6 +160,8 @@ _PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluatio
 _PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
 _NEGATED_BEFORE = re.compile(r"\b(?:without|no|not|never|rather than|other than|instead of)\s+(?:[\w-]+\s+){0,2}$", re.I)
 """A purpose the question denies ("without any prognosis question") is not the purpose asked."""
+NEGATED_BEFORE = _NEGATED_BEFORE
+"""The same words before a condition the question states ("the MRI is not indeterminate")."""
 
 
 def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
