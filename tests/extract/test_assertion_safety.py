@@ -171,6 +171,25 @@ def test_a_region_field_left_unanswered_asks_the_region(services):
     assert "non_brain_mrs_requested" not in _decide(services, "healthhelp-mrs", checked).trace.missing_facts
 
 
+@pytest.mark.parametrize("notes", [
+    "Right temporal mass; oligodendroglioma favored. MRS requested.",
+    "Right temporal mass. Glioma is most likely. MRS requested.",
+    "Impression: abscess favored; glioblastoma and lymphoma not excluded.",
+])
+def test_a_hedge_written_after_the_diagnosis_leaves_the_tumor_unknown(services, notes):
+    assert extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)["known_brain_tumor"].value is None
+
+
+@pytest.mark.parametrize("elsewhere", [
+    "CT chest, abdomen and pelvis 03/01: no primary malignancy identified.",
+    "MRI cervical and thoracic spine: no cord lesions.",
+])
+def test_a_search_elsewhere_in_the_body_denies_no_brain_tumor(services, elsewhere):
+    notes = f"Left parietal ring-enhancing mass, presumed metastasis vs glioma. {elsewhere} MRS requested."
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert found["known_brain_tumor"].value is None
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)
