@@ -190,6 +190,17 @@ def test_a_search_elsewhere_in_the_body_denies_no_brain_tumor(services, elsewher
     assert found["known_brain_tumor"].value is None
 
 
+@pytest.mark.parametrize("notes, expected", [
+    ("2-year-old, HIE first diagnosed during the NICU course after a difficult delivery.", None),
+    ("4 y/o with hypoxic-ischemic encephalopathy diagnosed in the newborn period.", True),
+    ("Toddler with HIE from birth; MRI equivocal.", True),
+    ("HIE after near-drowning at age 3.", False),
+])
+def test_hie_dated_to_the_neonatal_period_is_neonatal_hie(services, notes, expected):
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert (found["neonatal_period_hie"].value if "neonatal_period_hie" in found else None) is expected
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)
