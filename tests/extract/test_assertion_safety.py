@@ -201,6 +201,16 @@ def test_hie_dated_to_the_neonatal_period_is_neonatal_hie(services, notes, expec
     assert (found["neonatal_period_hie"].value if "neonatal_period_hie" in found else None) is expected
 
 
+def test_a_form_label_with_a_blank_answer_asserts_nothing(services):
+    form = ("Dx: C71.2 malignant neoplasm of temporal lobe; recurrence vs radiation necrosis.\n"
+            "New or worsening symptoms since last MRI (describe): ______________\n"
+            "Pregnant?: ____\n")
+    found = extract_facts(form, catalogue=services.catalogue, mrs_requested=True)
+    assert "new_or_worsening_symptoms" not in found and "pregnancy" not in found
+    filled = form.replace("(describe): ______________", "(describe): new aphasia x 2 weeks")
+    assert extract_facts(filled, catalogue=services.catalogue, mrs_requested=True)["new_or_worsening_symptoms"].value is True
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)

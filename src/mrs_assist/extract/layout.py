@@ -213,6 +213,13 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
     line_end = notes.find("\n", start)
     line_end = len(notes) if line_end < 0 else line_end
     reach = max(line_start, start - LINE_REACH)
+    colon = notes.find(":", start, line_end)
+    if colon >= 0 and _BLANK_FIELD.fullmatch(notes, colon + 1, line_end):
+        # a form's label whose answer is a blank line ("New or worsening symptoms (describe): ____")
+        cues.drop = True
+        cues.unanswered = True
+        cues.labels.append("form field left blank")
+        return cues
     before = notes[reach:start]
     boxes = [(m.start(), False) for m in _UNCHECKED.finditer(before)] + [(m.start(), True) for m in _CHECKED.finditer(before)]
     answer = _form_answer(notes, start, line_end) if not boxes or _boxes_follow_labels(notes, line_start, line_end) else None
@@ -255,6 +262,8 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
 
 
 _BOX = re.compile(rf"{_UNCHECKED.pattern}|{_CHECKED.pattern}")
+_BLANK_FIELD = re.compile(r"[ \t]*_{3,}[ \t_]*")
+"""What follows a form label's colon when the field was left blank: a run of underscores."""
 
 
 def _boxes_follow_labels(notes: str, line_start: int, line_end: int) -> bool:
