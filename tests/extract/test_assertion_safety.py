@@ -211,6 +211,16 @@ def test_a_form_label_with_a_blank_answer_asserts_nothing(services):
     assert extract_facts(filled, catalogue=services.catalogue, mrs_requested=True)["new_or_worsening_symptoms"].value is True
 
 
+def test_a_biopsy_reported_done_withdraws_biopsy_guidance(services):
+    notes = ("Office note 04/02: 3.8 cm left frontal mass, probable high-grade glioma. Plan: MRS to target the "
+             "biopsy at the highest-choline region.\nOp note 04/15: stereotactic needle biopsy was performed "
+             "without MRS; frozen section: glioblastoma.\n")
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert found["biopsy_guidance"].value is None
+    planned = notes.split("\nOp note")[0]
+    assert extract_facts(planned, catalogue=services.catalogue, mrs_requested=True)["biopsy_guidance"].value is True
+
+
 def test_counselling_about_pregnancy_is_not_pregnancy(services):
     facts = extract_facts("Counseled re: valproate and pregnancy. Epilepsy, presurgical evaluation.",
                           catalogue=services.catalogue)
