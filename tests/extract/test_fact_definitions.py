@@ -120,3 +120,33 @@ def test_a_symptom_course_dated_years_before_the_note_is_not_new(notes, expected
 ])
 def test_a_normal_result_of_another_test_is_no_conclusive_mri(notes, expected):
     assert _value(notes, "conventional_imaging_inconclusive") == expected
+
+
+# --- pregnancy: the patient's, now; a treated brain tumor: a treatment given, to the tumor
+# (MTSamples test4 judgments) -----------------------------------------------------------------------
+_GBM = "Known right parietal glioblastoma. "
+
+
+@pytest.mark.parametrize(("notes", "fact", "expected"), [
+    ("Norethindrone started today to protect herself from pregnancy until her husband's vasectomy.", "pregnancy", False),
+    ("Her low mood began when she learned that her sister was pregnant.", "pregnancy", False),
+    ("BIRTH HISTORY: His mother says the pregnancy went smoothly and delivery was at term.", "pregnancy", False),
+    ("PREGNANCY: The mother reports no problems and no exposures.", "pregnancy", False),
+    ("She denies smoking while she was pregnant with him.", "pregnancy", False),
+    ("At age 30 she was briefly pregnant and miscarried.", "pregnancy", False),
+    ("She is approximately 20 weeks pregnant.", "pregnancy", True),
+    ("Impression: single live intrauterine pregnancy at 30 weeks.", "pregnancy", True),
+    ("She was found to be pregnant on today's labs.", "pregnancy", True),
+    (_GBM + "Post-op course: wound infection after the craniotomy.", "brain_tumor_treated", False),
+    (_GBM + "Exam: a healed defect over the forehead from a prior craniotomy.", "brain_tumor_treated", False),
+    (_GBM + "He consented to a craniotomy for maximal safe resection next week.", "brain_tumor_treated", False),
+    (_GBM + "We went over the risks and benefits of resection, radiotherapy, chemotherapy or observation.",
+     "brain_tumor_treated", False),
+    (_GBM + "She is scheduled for resection followed by chemoradiation.", "brain_tumor_treated", False),
+    ("Known right parietal glioblastoma, status post craniotomy and gross total resection in 2019.",
+     "brain_tumor_treated", True),
+    ("Right parietal glioblastoma; craniotomy 2019, followed by radiation and temozolomide.", "brain_tumor_treated", True),
+    (_GBM + "She now needs two more weeks of chemotherapy for the tumor.", "brain_tumor_treated", True),
+])
+def test_another_past_or_planned_state_is_not_the_patients_now(notes, fact, expected):
+    assert (_value(notes, fact) is True) is expected
