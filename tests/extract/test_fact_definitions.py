@@ -84,8 +84,8 @@ def test_what_the_definition_excludes_is_not_asserted(notes, fact):
     ("MRI: ring-enhancing lesion in the left parietal lobe, infarct versus tumor.", "brain_mass_or_lesion"),
     ("MRI: enhancing lesion in the right temporal lobe consistent with glioma.", "brain_mass_or_lesion"),
     ("Right frontal lobe mass with surrounding edema.", "brain_mass_or_lesion"),
-    ("Progressive weakness of the left arm over 2 weeks.", "new_or_worsening_symptoms"),
-    ("New headaches for 5 days.", "new_or_worsening_symptoms"),
+    ("Progressive weakness of the left arm over 2 weeks. MR spectroscopy requested.", "new_or_worsening_symptoms"),
+    ("New headaches for 5 days; brain MRS ordered.", "new_or_worsening_symptoms"),
 ])
 def test_what_the_definition_covers_is_still_asserted(notes, fact):
     assert _value(notes, fact) is True
@@ -107,7 +107,7 @@ def test_two_digit_years_are_dates_and_ratios_are_not(text, expected):
 @pytest.mark.parametrize(("notes", "expected"), [
     ("On 3/12/78 she had a 5-day bout of vertigo. She was seen again on 11/20/98 for headaches.", False),
     ("She did well until 8/79 when she had a 12-day episode of vertigo. Seen 2/4/99 for headaches.", False),
-    ("Seen 2/4/99. Since 2/1/99, 3 days of worsening headache.", True),
+    ("Seen 2/4/99. Since 2/1/99, 3 days of worsening headache. Plan: MR spectroscopy.", True),
 ])
 def test_a_symptom_course_dated_years_before_the_note_is_not_new(notes, expected):
     assert (_value(notes, "new_or_worsening_symptoms") is True) is expected
@@ -150,3 +150,17 @@ _GBM = "Known right parietal glioblastoma. "
 ])
 def test_another_past_or_planned_state_is_not_the_patients_now(notes, fact, expected):
     assert (_value(notes, fact) is True) is expected
+
+
+# a symptom is new or worsening "such that repeat imaging would influence treatment": a question
+# asked of the study, read only in notes about an MRS (MTSamples test4: a psychiatric note's
+# irritability, a clinic note's dyspnea for 3 days, a CT report's vomiting for a day)
+@pytest.mark.parametrize(("notes", "mrs_requested", "expected"), [
+    ("Presents with two days of shortness of breath and increasing irritability.", False, False),
+    ("Reason for exam: diarrhea and vomiting for two days.", False, False),
+    ("Presents with two days of shortness of breath and increasing irritability.", True, True),
+    ("Worsening word-finding trouble for two weeks; MR spectroscopy requested.", False, True),
+])
+def test_new_symptoms_are_read_only_where_the_notes_concern_an_mrs(notes, mrs_requested, expected):
+    found = extract_facts(notes, mrs_requested=mrs_requested).get("new_or_worsening_symptoms")
+    assert (found is not None and found.value is True) is expected
