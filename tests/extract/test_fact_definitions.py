@@ -58,11 +58,15 @@ def test_another_consideration_is_a_differential_not_a_known_tumor():
 @pytest.mark.parametrize(("notes", "expected"), [
     ("Echo: the cardiac valves are structurally normal.", False),
     ("CARDIAC VALVES: mild thickening of the mitral leaflets.", False),
-    ("Mechanical heart valve, on warfarin.", True),
-    ("Status post cardiac valve replacement in 2015.", True),
+    # a replaced valve is an implant, most often MR-conditional: asked, never asserted unsafe
+    # (MTSamples test4: "well-seated mechanical aortic valve", "St. Jude mechanical valve")
+    ("Mechanical heart valve, on warfarin.", None),
+    ("Status post cardiac valve replacement in 2015.", None),
+    ("Echo: a well-seated bileaflet mechanical mitral valve with normal gradients.", None),
 ])
 def test_a_cardiac_valve_is_an_implant_only_when_replaced(notes, expected):
-    assert (_value(notes, "mri_unsafe_implant") is True) is expected
+    found = _value(notes, "mri_unsafe_implant")
+    assert (found is None) if expected is None else ((found is True) is expected)
 
 
 # --- not the fact: a brain mass explained as something else, a symptom that is no course ---------
