@@ -131,7 +131,8 @@ def test_what_the_sentence_does_not_state_is_not_asserted(notes, fact):
 
 
 def test_a_worsening_symptom_stays_new_or_worsening():
-    assert _value("Worsening headaches and new diplopia for 10 days.", "new_or_worsening_symptoms") is True
+    found = extract_facts("Worsening headaches and new diplopia for 10 days.", mrs_requested=True)
+    assert found["new_or_worsening_symptoms"].value is True  # read where the notes come with an MRS request
 
 
 def test_an_implication_does_not_settle_a_tumor_the_notes_leave_unverified():
