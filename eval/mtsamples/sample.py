@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
-PER_FACT = {"dev": 60, "test": 60, "test3": 75, "test4": 75}
+PER_FACT = {"dev": 60, "test": 60, "test3": 75, "test4": 75, "test5": 75}
 """Per split; test3's 387 notes give 301 distinct asserted items, so 75 takes them all (a census)."""
 TOTAL = 320
 SEED = 20261206
@@ -37,7 +37,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])|\n")
 
 
 SPLITS = {"dev": ("notes", ""), "test": ("test-notes", "test-"), "test3": ("test3-notes", "test3-"),
-          "test4": ("test4-notes", "test4-")}
+          "test4": ("test4-notes", "test4-"), "test5": ("test5-notes", "test5-")}
 """Split → (notes folder, prefix of its sample / to-judge / judgments files)."""
 SPLIT = "dev"
 
@@ -268,24 +268,34 @@ def complete() -> dict:
 
 
 def main(argv: list[str]) -> int:
+    import argparse
+
     global SPLIT
-    if "--split" in argv:
-        SPLIT = argv[argv.index("--split") + 1]
-    if "--import" in argv:  # --import path/to/mtsamples.csv --split test3
-        taken = import_rows(Path(argv[argv.index("--import") + 1]), SPLIT)
+    parser = argparse.ArgumentParser(description="MTSamples fact precision (issue 18): draw, import or score a split.")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="dev")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--import", dest="csv", type=Path, help="copy the split's rows from a local mtsamples.csv (once)")
+    action.add_argument("--score", action="store_true", help="precision from the split's judgments")
+    action.add_argument("--rescore", action="store_true", help="the judged items the current extractor still asserts")
+    action.add_argument("--complete", action="store_true", help="dev and test with the later judges' verdicts")
+    action.add_argument("--final", action="store_true", help="the split's census at the current code")
+    args = parser.parse_args(argv)
+    SPLIT = args.split
+    if args.csv is not None:
+        taken = import_rows(args.csv, SPLIT)
         for specialty, rows in sorted(taken.items()):
             print(f"{specialty}: {len(rows)} rows, {min(rows)}-{max(rows)}")
         return 0
-    if "--rescore" in argv:
+    if args.rescore:
         print(rescore())
         return 0
-    if "--complete" in argv or "--final" in argv:
-        result = complete() if "--complete" in argv else final()
+    if args.complete or args.final:
+        result = complete() if args.complete else final()
         print(f"asserted items no judge saw: {result.pop('unjudged')}")
         for name, (k, n, lo, hi) in result.items():
             print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")
         return 0
-    if "--score" in argv:
+    if args.score:
         for name, (k, n, lo, hi) in score().items():
             print(f"{name:40s} {k:3d}/{n:3d} = {k / n:.3f}  95% CI {lo:.3f}-{hi:.3f}")
         return 0

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from mrs_assist.config import Settings
 from mrs_assist.criteria import (
     CPT_FACT,
+    REGION_COVERAGE_FACT,
     REGION_FACT,
     Catalogue,
     Evidence,
@@ -245,19 +246,27 @@ def _oracle_node(node: Node, a: dict[str, bool]) -> bool:
 
 
 def oracle(policy: Policy, a: dict[str, bool]) -> bool:
-    """Two-valued meaning of the policy, written independently of the engine."""
-    return (a[CPT_FACT] and not a[REGION_FACT] and _oracle_node(policy.indications, a)
+    """Two-valued meaning of the policy, written independently of the engine. Under a scope
+    that names an asked region, that region is in scope only if the physician reviewer finds it
+    covered (a variable no caller supplies)."""
+    asked = policy.scope.asked_region
+    region_ok = not a[REGION_FACT] or (asked is not None and a[asked] and a[REGION_COVERAGE_FACT])
+    return (a[CPT_FACT] and region_ok and _oracle_node(policy.indications, a)
             and not any(a[i.fact] for i in policy.exclusions))
 
 
 def variables(policy: Policy) -> list[str]:
-    return [CPT_FACT, *policy.formula_facts()]
+    facts = policy.formula_facts()
+    if policy.scope.asked_region is None:
+        return [CPT_FACT, *facts]
+    at = facts.index(policy.scope.asked_region) + 1  # formula order: the finding follows the region it asks
+    return [CPT_FACT, *facts[:at], REGION_COVERAGE_FACT, *facts[at:]]
 
 
 def run(policy: Policy, partial: dict[str, bool | None]):
     cpt = partial[CPT_FACT]
     codes = [] if cpt is None else [policy.scope.cpt_codes[0]] if cpt else ["70553"]
-    facts = {k: v for k, v in partial.items() if k != CPT_FACT}
+    facts = {k: v for k, v in partial.items() if k not in (CPT_FACT, REGION_COVERAGE_FACT)}
     return evaluate(policy, facts, codes)
 
 
@@ -289,6 +298,8 @@ def check_exact(policy: Policy, partial: dict[str, bool | None], rng: random.Ran
         def relevant(i: int) -> bool:
             return any(out[m] != oracle(policy, complete(m ^ (1 << i))) for m in masks)
 
+    if partial.get(REGION_FACT):
+        assert ev.outcome != "meets_criteria" or partial.get(REGION_COVERAGE_FACT)  # never approved here
     if ev.outcome in DECIDED:
         # (a) a decided outcome holds for every completion of the unknown facts
         assert set(out.values()) <= {DECIDED[ev.outcome]}
@@ -305,6 +316,8 @@ def check_exact(policy: Policy, partial: dict[str, bool | None], rng: random.Ran
     # (c) each listed fact can change the outcome on its own ...
     for v in ev.missing_facts:
         assert relevant(unknown.index(v)), f"{v} is listed but cannot change the outcome"
+    if REGION_COVERAGE_FACT in ev.missing_facts:
+        return  # the physician's finding is no fact a caller supplies: nothing more can be set
     # ... and setting all of them (the rest still unknown) decides it, consistently.
     missing = ev.missing_facts
     settings_ = (itertools.product([False, True], repeat=len(missing)) if len(missing) <= 6
@@ -319,7 +332,8 @@ def check_exact(policy: Policy, partial: dict[str, bool | None], rng: random.Ran
 
 @st.composite
 def partial_assignments(draw, policy: Policy):
-    return {v: draw(st.sampled_from([None, False, True])) for v in variables(policy)}
+    return {v: None if v == REGION_COVERAGE_FACT else draw(st.sampled_from([None, False, True]))
+            for v in variables(policy)}
 
 
 @pytest.mark.parametrize("policy_id", sorted(POLICIES))

@@ -15,6 +15,7 @@ from mrs_assist.config import Settings
 from mrs_assist.corpus import load_corpus
 from mrs_assist.criteria import (
     CPT_FACT,
+    REGION_COVERAGE_FACT,
     REGION_FACT,
     Catalogue,
     Policy,
@@ -308,6 +309,13 @@ CO = [
     ("implant-explicitly-unknown", {**CII, "leukodystrophy": T, "mri_unsafe_implant": U}, PENDS,
      "non-indications.3", ["mri_unsafe_implant"]),
     ("unlisted-ms", {**CII, "multiple_sclerosis": T}, FAILS, "indications.2", None),
+    # Cohere names "the brain, muscles, and other organs" but lists criteria only for the brain:
+    # a muscle MRS is the physician's to decide when the indications would hold (session 10),
+    # and still a denial draft when they do not; any other region is outside
+    ("muscle-indications-met", {**CII, "mitochondrial_disorder": T, REGION_FACT: T, "muscle_mrs_requested": T},
+     PENDS, None, [REGION_COVERAGE_FACT]),
+    ("muscle-indications-unmet", {**CII, "multiple_sclerosis": T, REGION_FACT: T, "muscle_mrs_requested": T},
+     FAILS, "indications.2", None),
     ("spine", {**CII, "leukodystrophy": T, REGION_FACT: T}, FAILS, "indications", None),
 ]
 

@@ -355,7 +355,10 @@ def test_a_suspected_tumor_pends_healthhelp_and_an_explicit_no_known_tumor_denie
 
 def test_a_non_brain_muscle_study_is_out_of_scope(services):
     notes = "Plan: 31P MR spectroscopy of the right calf after exercise to assess muscle energetics; CPT 76390."
-    assert _decide(services, "cohere-mrs", notes).recommendation == "does_not_meet_criteria"
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "does_not_meet_criteria"
+    # Cohere names muscles without criteria for them (session 10): asked, never approved
+    cohere = _decide(services, "cohere-mrs", notes)
+    assert cohere.recommendation == "needs_more_information" and "other_region_covered" in cohere.trace.missing_facts
 
 
 @pytest.mark.parametrize("reading", [
@@ -934,3 +937,78 @@ def test_a_pre_operative_mrs_before_a_planned_resection_is_treatment_planning(se
              "Plan: resection 10/14. Pre-operative MR spectroscopy to predict tumor type and guide the resection.\n")
     assert _facts(services, notes)["treatment_planning_or_response"].value is True
     assert _decide(services, "healthhelp-mrs", notes, age=9).recommendation != "does_not_meet_criteria"
+
+
+# --- session 10: the held-out classes of session 9 (writers M, N), in new words --------------
+def test_a_second_clause_keeps_its_own_negation(services):
+    """"results are withheld ... and will not change care": the first clause's "not" ends at the
+    coordinated verb, so the second clause's own statement stands (and denies the request)."""
+    notes = ("Recurrent GBM, MRI: enlarging enhancement, recurrence vs radiation necrosis, inconclusive.\n"
+             "Research: under protocol 22-110 an MRS (76390) is acquired; its values are not shared with the "
+             "treating team and will not change her care.\n")
+    assert _facts(services, notes)["no_management_change"].value is True
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+@pytest.mark.parametrize("latest", [
+    "Neurosurgery 05/09/2025: needle biopsy set for 05/14. Please put the MRS request on hold; we will "
+    "resubmit MR spectroscopy only if the biopsy is nondiagnostic.",
+    "Neurosurgery 05/09/2025: needle biopsy set for 05/14. MRS would only be done if the biopsy is "
+    "nondiagnostic.",
+])
+def test_a_later_document_holding_the_mrs_undoes_an_older_orders_request(services, latest):
+    order = ("[DOC 1] ORDER 05/02/2025\nExam: MR spectroscopy brain (76390). Reason: ring-enhancing lesion, "
+             "tumor vs abscess.\n\n[DOC 2] MRI 05/01/2025\nImpression: indeterminate ring-enhancing lesion, "
+             "abscess vs necrotic neoplasm.\n\n")
+    response = _decide(services, "nia-brain-mrs", order + "[DOC 3] " + latest + "\n")
+    assert response.recommendation == "needs_more_information"
+    assert "tumor_vs_nontumor_lesion" in response.trace.missing_facts
+    assert _decide(services, "nia-brain-mrs", order).recommendation == "meets_criteria"  # control
+
+
+def test_a_later_read_of_stable_post_treatment_change_withdraws_the_question_an_earlier_one_does_not(services):
+    request = ("[1] NOTE 03/02/2025\nGlioblastoma resected 2023, chemoradiation 2023. New 8 mm enhancing focus "
+               "at the cavity: recurrence vs radiation necrosis. Plan: MRS (76390).\n\n")
+    later = "[2] ADDENDUM 03/12/2025\nOutside studies compared: unchanged since 2024, most consistent with stable post-treatment change.\n"
+    assert _facts(services, request + later)["tumor_recurrence_vs_treatment_effect"].value is None
+    earlier = ("MRI 2024: consistent with stable post-treatment change.\n" + request.split("\n", 1)[1])
+    assert _facts(services, earlier)["tumor_recurrence_vs_treatment_effect"].value is True
+
+
+@pytest.mark.parametrize("notes, fact, expected", [
+    # a clipped aneurysm written with punctuation between its words is a clip
+    ("PSH: L PCOM aneurysm, s/p craniotomy & clipping 2011.\nGlioblastoma, recurrence vs radiation necrosis on "
+     "MRI, inconclusive. New aphasia. MRS requested.\n", "aneurysm_clip", True),
+    # a later document confirming the diagnosis is read though an older one stated the reason
+    ("ITEM 1 - CONSULT 02/03/2025\nAssessment: possible MELAS vs stroke. MRI indeterminate.\n\n"
+     "ITEM 2 - GENETICS 02/20/2025\nm.3243A>G detected. Diagnosis: MELAS, confirmed.\n"
+     "Proceed with brain MRS to quantify lactate.\n", "mitochondrial_disorder", True),
+    # a neonatal diagnosis dated long ago is still the child's
+    ("16-month-old. Born after cord prolapse; diagnosed with neonatal hypoxic-ischemic encephalopathy and cooled "
+     "for 72 h (05/2024).\nMRI 09/2025 indeterminate. MRS requested for prognosis of the HIE.\n", "neonatal_period_hie", True),
+    # a parenthesis left open at a line break does not end the sentence (the sibling's, not hers)
+    ("Sister (age\n9) was diagnosed with Leigh syndrome at another hospital.\nMRS requested.\n", "mitochondrial_disorder", None),
+    # a cue reaches as many words across line breaks as on one line
+    ("Her brother was\nrecently\nand\nformally\ndiagnosed\nwith Leigh syndrome.\nMRS requested.\n",
+     "mitochondrial_disorder", None),
+    # a diagnosis the note calls not established is asked
+    ("Fatigue and exercise intolerance. Assessment: mitochondrial disease in this patient NOT\n"
+     "established. Plan: MR spectroscopy brain (76390) to look for a lactate peak.\n", "mitochondrial_disorder", None),
+])
+def test_what_the_notes_say_of_a_fact_is_read_as_written(services, notes, fact, expected):
+    found = _facts(services, notes)
+    assert (found[fact].value if fact in found else None) is expected
+
+
+def test_a_muscle_mrs_under_cohere_is_the_physicians_to_decide_and_another_region_is_outside(services):
+    muscle = ("Neuromuscular clinic. Genetically confirmed mitochondrial myopathy (m.3243A>G); exercise intolerance "
+              "worse over 2 months. Thigh MRI 05/2025: nonspecific, inconclusive.\n"
+              "Request: 31P MR spectroscopy of the right quadriceps to quantify PCr recovery.\n")
+    assert _facts(services, muscle)["muscle_mrs_requested"].value is True
+    response = _decide(services, "cohere-mrs", muscle, age=30)
+    assert response.recommendation == "needs_more_information"
+    assert response.trace.missing_facts == ["other_region_covered"]
+    assert _decide(services, "healthhelp-mrs", muscle, age=30).recommendation == "does_not_meet_criteria"
+    prostate = "PSA 9.1, MRI prostate PI-RADS 3, equivocal. Request: MR spectroscopy of the prostate to target biopsy.\n"
+    assert "muscle_mrs_requested" not in _facts(services, prostate)
+    assert _decide(services, "cohere-mrs", prostate, age=66).recommendation == "does_not_meet_criteria"

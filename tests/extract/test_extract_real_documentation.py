@@ -187,6 +187,27 @@ def test_a_new_split_takes_only_rows_no_earlier_split_used(tmp_path, monkeypatch
         assert first > max(used.get(specialty, [-1])), specialty
 
 
+def test_the_sampler_refuses_unknown_flags_and_its_help_draws_nothing(tmp_path, monkeypatch):
+    sampler = _sampler()
+    monkeypatch.setattr(sampler, "HERE", tmp_path)
+    for argv, code in ((["--help"], 0), (["--bogus"], 2), (["--split", "test9"], 2)):
+        with pytest.raises(SystemExit) as exit_:
+            sampler.main(argv)
+        assert exit_.value.code == code
+    assert not list(tmp_path.iterdir())  # no sample drawn, no file rewritten
+
+
+def test_every_split_holds_rows_no_other_split_holds():
+    held: dict[tuple[str, str], str] = {}
+    for folder in sorted((ROOT / "eval" / "mtsamples").glob("*notes")):
+        for note in folder.glob("*/*.txt"):
+            specialty = note.read_text(encoding="utf-8").split("\n")[1].removeprefix("specialty: ").strip()
+            key = (specialty, note.stem)
+            assert key not in held, f"{key} is in {held.get(key)} and {folder.name}"
+            held[key] = folder.name
+    assert len(held) >= 1000
+
+
 def test_a_diagnosis_argued_against_is_asked_never_denied():
     found = extract_facts("MRI: more consistent with demyelination, less likely glioma.")["glioma"]
     assert found.value is None and found.evidence

@@ -21,6 +21,7 @@ from mrs_assist.criteria.compare import (
 )
 from mrs_assist.criteria.engine import (
     CPT_FACT,
+    REGION_COVERAGE_FACT,
     Evaluation,
     Finding,
     Outcome,
@@ -46,6 +47,7 @@ from mrs_assist.criteria.policy import (
 
 __all__ = [
     "CPT_FACT",
+    "REGION_COVERAGE_FACT",
     "REGION_FACT",
     "Catalogue",
     "Cell",

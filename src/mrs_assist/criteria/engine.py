@@ -23,6 +23,9 @@ from mrs_assist.criteria.policy import REGION_FACT, Item, Node, Policy
 from mrs_assist.schemas import Finding, Outcome, PolicyNotice, TraceNode, Truth
 
 CPT_FACT = "cpt_code_in_scope"
+REGION_COVERAGE_FACT = "other_region_covered"
+"""Not a fact of the notes: under a policy whose scope names an ``asked_region``, whether the
+physician reviewer finds the policy covers MRS of that region (always unknown here)."""
 """Pseudo-fact of the scope's CPT leaf: a requested code is one the policy governs.
 Listed in ``missing_facts`` when no CPT code was given and it could change the outcome."""
 
@@ -135,6 +138,26 @@ class _Builder:
             id="scope/region", kind="not", value=kleene_not(region.value), children=[region],
             label=f"the MRS is of the {scope.body_region}",
         )
+        if scope.asked_region:
+            # A region the policy's text names without criteria for it (Cohere: muscle): the
+            # scope is then the physician reviewer's to decide, never decided here, so never an
+            # approval; the notes' region stays a known fact with its evidence.
+            named = self.leaf("scope/region/1/0", scope.asked_region, scope.region_clause, None, [])
+            covered = TraceNode(
+                id="scope/region/1/1", kind="fact", fact=REGION_COVERAGE_FACT, value=None,
+                clause_id=scope.region_clause,
+                label="the physician reviewer finds that the policy covers MRS of this region",
+            )
+            asked = TraceNode(
+                id="scope/region/1", kind="all", value=kleene_and([named.value, covered.value]),
+                children=[named, covered], label="a region the policy names, which the physician reviewer finds covered",
+            )
+            region = region.model_copy(update={"id": "scope/region/0/0"})
+            not_region = TraceNode(
+                id="scope/region", kind="any", value=kleene_or([kleene_not(region.value), asked.value]),
+                label=f"the MRS is of the {scope.body_region}, or of a region the policy names and the physician reviewer finds covered",
+                children=[not_region.model_copy(update={"id": "scope/region/0", "children": [region]}), asked],
+            )
         return TraceNode(
             id="scope", kind="all", value=kleene_and([cpt.value, not_region.value]),
             children=[cpt, not_region], label="the request is within the policy's scope",
@@ -262,6 +285,11 @@ def _findings(items: Sequence[Item], facts, catalogue: Catalogue | None, only_sa
 
 
 def _question(policy: Policy, catalogue: Catalogue | None, name: str) -> str:
+    if name == REGION_COVERAGE_FACT:
+        return (
+            "The MRS is requested for a region other than the brain that this policy names without "
+            "criteria for it: physician reviewer, does the policy cover MRS of this region?"
+        )
     if name == CPT_FACT:
         return (
             "Which CPT code is requested? This policy governs "

@@ -119,6 +119,13 @@ class Scope(BaseModel):
     region_clause: ClauseRef = Field(
         description=f"Clause cited when a non-brain region is requested (fact {REGION_FACT})."
     )
+    asked_region: str | None = Field(
+        default=None,
+        description="A scope fact naming a region the policy's own text names without criteria for "
+        "it (Cohere: muscle). Documented, the scope is the physician reviewer's to decide (unknown: "
+        "a pend when the indications hold, a denial draft when they fail, never an approval); "
+        "any other region is outside the policy.",
+    )
 
 
 class Notice(BaseModel):
@@ -205,6 +212,7 @@ class Policy(BaseModel):
         """Fact names of the whole formula (scope, indications, exclusions), in order."""
         return [
             REGION_FACT,
+            *([self.scope.asked_region] if self.scope.asked_region else []),
             *(leaf.fact for leaf in self.indications.leaves() if leaf.fact),
             *(item.fact for item in self.exclusions),
         ]
@@ -273,7 +281,7 @@ def _precheck(doc: YamlFile, catalogue: Catalogue) -> None:
             if isinstance(name, str) and name not in catalogue:
                 raise doc.error(loc, f"fact {name!r} is not in the facts catalogue")
         if key == "fact" and loc[0] in ("indications", "exclusions") and isinstance(value, str):
-            if value in seen or value == REGION_FACT:
+            if value in seen or value in (REGION_FACT, doc.data.get("scope", {}).get("asked_region")):
                 raise doc.error(
                     loc, f"fact {value!r} appears more than once in scope, indications and "
                     "exclusions; the formula must be read-once (encode the duplicate once and note it)"

@@ -231,7 +231,8 @@ class SentenceContext(ConText):
     def sentence_graphs(self, doc: Doc) -> list[tuple[list, list]]:
         """Each sentence's targets and newly built modifiers (sentences without a target left out)."""
         group = doc.spans[self.span_group_name] if self.span_group_name in doc.spans else []
-        sentence_starts = [s.start for s in doc.sents]
+        sentences = [(s.start, s.end) for s in doc.sents]
+        sentence_starts = [s for s, _ in sentences]
         by_sentence: dict[int, list] = defaultdict(list)
         for target in group:
             by_sentence[bisect_right(sentence_starts, target.start) - 1].append(target)
@@ -241,8 +242,17 @@ class SentenceContext(ConText):
             i = bisect_right(sentence_starts, start) - 1
             if i in by_sentence:
                 rule = matcher.rule_map[self.nlp.vocab[match_id].text]
-                modifiers[i].append(ConTextModifier(rule, start, end, doc, max_scope=self.max_scope))
-        return [(by_sentence[i], sentence_modifiers) for i, sentence_modifiers in modifiers.items()]
+                modifier = ConTextModifier(rule, start, end, doc, max_scope=self.max_scope)
+                if modifier.direction in ("TERMINATE", "PSEUDO"):
+                    # Such a cue modifies nothing; its scope only decides whether it ends another
+                    # cue's scope. medspaCy gives it the whole sentence, and its overlap test
+                    # misses a scope wholly inside another, so a clause break ("; and will not
+                    # alter management") ended a "not" only when the "not" began its sentence.
+                    modifier._scope_start, modifier._scope_end = start, end
+                else:
+                    _widen_over_line_breaks(modifier, doc, sentences[i])
+                modifiers[i].append(modifier)
+        return [(by_sentence[i], _without_auxiliaries(sentence_modifiers)) for i, sentence_modifiers in modifiers.items()]
 
     def __call__(self, doc: Doc, targets: str = None) -> Doc:
         edges = []
@@ -263,6 +273,38 @@ class SentenceContext(ConText):
         doc._.context_graph = BoundedContextGraph(targets=list(group), edges=edges)
         doc._.context_graph.comparisons = comparisons
         return doc
+
+
+def _without_auxiliaries(modifiers: list) -> list:
+    """A clause cue touching another cue is that cue's auxiliary ("has | been excluded", "is |
+    not"), not a new clause: it is dropped, so it cannot end the scope of the cue it belongs to."""
+    cues = {m.modifier_span for m in modifiers if m.direction not in ("TERMINATE", "PSEUDO")}
+    starts, ends = {s for s, _ in cues}, {e for _, e in cues}
+    return [m for m in modifiers if not (m.direction == "PSEUDO" and m.category in ("CLAUSE", "SUBJECT")
+                                         and (m.modifier_span[1] in starts or m.modifier_span[0] in ends))]
+
+
+def _widen_over_line_breaks(modifier: ConTextModifier, doc: Doc, sentence: tuple[int, int]) -> None:
+    """A scope of ``max_scope`` words, not tokens: a line break inside a sentence is a token of
+    its own in spaCy, so a wrapped line ("Brother (age\\n11) was diagnosed with Leigh
+    syndrome") cost a cue its reach. Widened within the sentence only; never narrowed."""
+    n = modifier.rule.max_scope
+    if not n:
+        return
+    direction = modifier.direction.lower()
+    start, end = modifier.modifier_span
+    if direction in ("forward", "bidirectional"):
+        j, words = end, 0
+        while j < sentence[1] and words < n:
+            words += not doc[j].is_space
+            j += 1
+        modifier._scope_end = max(modifier._scope_end, j)
+    if direction in ("backward", "bidirectional"):
+        j, words = start, 0
+        while j > sentence[0] and words < n:
+            j -= 1
+            words += not doc[j].is_space
+        modifier._scope_start = min(modifier._scope_start, j)
 
 
 Language.factory(CONTEXT)(SentenceContext)

@@ -174,8 +174,8 @@ def extract_facts(
         # disease purpose ("MRS for evaluation of stroke"): a history of CVA in an ER note
         # says what the patient had, not why an MRS is wanted (MTSamples test3 judgments).
         _purposes_unknown(read, reasons, "the notes do not name the MRS")
-    _conditional_request(read, reasons, visible, sentences)
-    _reason_first(read, set(catalogue.names("purpose")))
+    _conditional_request(read, reasons, visible, sentences, docs)
+    _reason_first(read, set(catalogue.names("purpose")), docs)
     _premise_in_doubt(detector, read, every, template_gaps)
     _withdraw(read, answered)
     contrary: dict[str, list[tuple[int, int]]] = {}
@@ -194,7 +194,7 @@ def extract_facts(
     _apply_namings(detector, facts, mentions, visible)
     apply_age(detector, facts, mentions, age_years, notes)
     _apply_implications(detector, facts, contested={n for n, (v, _, _) in facts.items() if v == "unknown" and n in contrary})
-    _study_to_come(detector, facts, visible)
+    _study_to_come(detector, facts, visible, docs)
     _another_study(detector, facts, visible)
     for name in [n for n in facts if detector.specs[n].only_with]:
         if not any(facts.get(other, ("",))[0] == "true" for other in detector.specs[name].only_with):
@@ -222,7 +222,9 @@ def extract_facts(
     }
 
 
-def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
+def _study_to_come(
+    detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str, docs: list | None = None
+) -> None:
     """A false reading is not the last word while the notes name the study that decides it
     as still to come (``undecided_while``: "MRI scheduled 04/02", "outside MRI report to
     follow"): "last MRI stable" then says nothing of the study the MRS is meant to settle, so
@@ -230,17 +232,33 @@ def _study_to_come(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
     say the deciding study was never done (``not_done_while``: "no CT or MRI performed yet")
     leave any reading unknown: what they call indeterminate was another study. A report that
     withdraws the question a purpose asks (``withdrawn_while``: "represents a flow artifact")
-    leaves an asserted purpose unknown."""
+    leaves an asserted purpose unknown, when it comes after the purpose is stated: later in the
+    note, or in a packet in the same or a later document than the latest that states it (a
+    prior study's "stable post-treatment change" does not answer today's question)."""
+    docs = docs or []
     for name in detector.undecided_while.keys() | detector.not_done_while.keys() | detector.withdrawn_while.keys():
         current = facts.get(name)
         if current is None or current[0] == "unknown":
             continue
-        patterns = detector.not_done_while.get(name, []) + (
-            detector.undecided_while.get(name, []) if current[0] == "false" else
-            detector.withdrawn_while.get(name, []))
-        pending = [(m.start(), m.end()) for p in patterns for m in p.finditer(notes)]
+        pending = [(m.start(), m.end()) for p in detector.not_done_while.get(name, []) for m in p.finditer(notes)]
+        if current[0] == "false":
+            pending += [(m.start(), m.end()) for p in detector.undecided_while.get(name, []) for m in p.finditer(notes)]
+        else:
+            pending += [(m.start(), m.end()) for p in detector.withdrawn_while.get(name, []) for m in p.finditer(notes)
+                        if _after(docs, m.start(), current[1])]
         if pending:
             facts[name] = ("unknown", sorted({*current[1], *pending}), "notes")
+
+
+def _after(docs: list, char: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``char`` comes after what ``spans`` state: in a packet, in a document no older
+    than the latest holding one of them; in one note, after the first of them."""
+    if not spans:
+        return True
+    if len(docs) > 1:
+        latest = max((docs[document_at(docs, s)] for s, _ in spans), key=lambda d: d.order)
+        return docs[document_at(docs, char)].order >= latest.order
+    return char > min(s for s, _ in spans)
 
 
 def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
@@ -413,22 +431,33 @@ def _latest_document_governs(read: dict[str, list[Mention]], docs: list) -> dict
 
 
 def _conditional_request(
-    read: dict[str, list[Mention]], purposes: set[str], notes: str, sentences: list[tuple[int, int]]
+    read: dict[str, list[Mention]], purposes: set[str], notes: str, sentences: list[tuple[int, int]],
+    docs: list | None = None,
 ) -> None:
     """A study requested only for a future event is not yet this request's purpose.
 
     When the notes speak of the MRS only conditionally ("if the repeat MRI is indeterminate we
-    will obtain MRS"; "submitted now so it is in place if needed") and never request it
-    outright for a purpose, a purpose read anywhere else (an imaging report's differential)
-    is not why this study is wanted now: it reads unknown, so the request pends asking for
-    the reason instead of approving on a plan (issue 18).
+    will obtain MRS"; "submitted now so it is in place if needed"; "please hold the MRS
+    request") and never request it outright for a purpose, a purpose read anywhere else (an
+    imaging report's differential) is not why this study is wanted now: it reads unknown, so
+    the request pends asking for the reason instead of approving on a plan (issue 18). In a
+    packet the latest document that speaks of the MRS governs: when it holds the request or
+    makes it conditional, an older order form's outright request no longer stands.
     """
     about = [s for s in sentences if _ABOUT_STUDY.search(notes, *s)]
-    if not any(_requests_conditionally(notes, s) for s in about):
+    conditional = [s for s in about if _requests_conditionally(notes, s)]
+    if not conditional:
         return
+    since = 0  # where the outright request that still stands must be
+    if docs and len(docs) > 1:
+        latest = max({document_at(docs, s[0]) for s in about}, key=lambda d: docs[d].order)
+        if any(document_at(docs, s[0]) == latest for s in conditional):
+            since = docs[latest].start
+
     def outright(m: Mention) -> bool:  # stated in a sentence asking for the MRS unconditionally, before any "if"
         cond = conditional_from(notes, sentences[m.sent])
-        return (sentences[m.sent] in about and not _requests_conditionally(notes, sentences[m.sent])
+        return (m.start >= since and sentences[m.sent] in about
+                and not _requests_conditionally(notes, sentences[m.sent])
                 and (cond is None or m.start < cond[0]))
 
     stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
@@ -449,13 +478,18 @@ def _purposes_unknown(read: dict[str, list[Mention]], purposes: set[str], why: s
                 m.closes = closes
 
 
-_IF_NEEDED = re.compile(r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b", re.I)
+_IF_NEEDED = re.compile(
+    r"\bif (?:needed|indicated|necessary|required|warranted)\b|\bin place if\b|\bin advance\b"
+    # the request itself held, cancelled or withdrawn ("please HOLD the MRS request")
+    r"|\b(?:hold|cancel|withdraw|defer|suspend)\s+(?:the\s+|this\s+)?(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)"
+    r"|\b(?:(?-i:MRS)|spectroscop\w*)\s+(?:request|order|auth\w*)?\s*(?:is\s+|was\s+|has been\s+)?"
+    r"(?:on hold|held|cancel+ed|withdrawn|deferred|suspended)\b", re.I)
 _CONDITION_END = re.compile(r",|;|->|=>|→|\bthen\b|\bwe\b|\bwill\b|\bwould\b", re.I)
 _STUDY_IF = re.compile(
-    r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+be\s+"
+    r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+(?:only\s+|then\s+|also\s+)?be\s+"
     r"(?:added|obtained|done|performed|ordered|considered|requested|scheduled)\b[^.;]{0,40}?\bif\b"
     # "will consider MR spectroscopy if the lesion enlarges", "may obtain MRS only if ..."
-    r"|\b(?:can|could|will|would|may|might|plan to|to)\s+(?:then\s+)?(?:consider|obtain|order|request|add|pursue|get|do)\s+"
+    r"|\b(?:can|could|will|would|may|might|plan to|to)\s+(?:then\s+|only\s+)?(?:consider|obtain|order|request|add|pursue|get|do|resubmit|re-?request|re-?order|proceed with)\s+"
     r"(?:an?\s+|the\s+)?(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)\b[^.;]{0,30}?\b(?:only\s+)?(?:if|when|should)\b",
     re.I,
 )
@@ -478,22 +512,30 @@ def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     return False
 
 
-def _reason_first(read: dict[str, list[Mention]], purposes: set[str]) -> None:
+def _reason_first(read: dict[str, list[Mention]], purposes: set[str], docs: list | None = None) -> None:
     """The reason for this study comes from where it is stated first.
 
     When any purpose is stated (true, or documented without its qualifier) under an
     assessment, plan or reason-for-exam header, purpose mentions that are not where the
     reason is given (``Mention.reason``: those sections, or a sentence about the MRS) are
     not this study's reason and are dropped (an HPI differential, a problem list); a negated
-    one is kept. A note without such a statement keeps every purpose mention.
+    one is kept. A note without such a statement keeps every purpose mention. In a packet, a
+    document newer than every one stating the reason is kept whole: a later genetics addendum
+    that confirms the diagnosis updates the consult's reason, it is not a problem list.
     """
-    stated = any(
-        m.section in REASON_SECTIONS and m.value in ("true", "unknown") for p in purposes for m in read.get(p, [])
-    )
+    stated = [
+        m for p in purposes for m in read.get(p, []) if m.section in REASON_SECTIONS and m.value in ("true", "unknown")
+    ]
     if not stated:
         return
+    docs = docs or []
+    newest = max((docs[document_at(docs, m.start)].order for m in stated), default=None) if len(docs) > 1 else None
+
+    def later(m: Mention) -> bool:
+        return newest is not None and docs[document_at(docs, m.start)].order > newest
+
     for p in purposes & read.keys():
-        read[p] = [m for m in read[p] if m.reason or m.value == "false"]
+        read[p] = [m for m in read[p] if m.reason or m.value == "false" or later(m)]
 
 
 _CLAUSE_BREAK = re.compile(r"\s[-–—]{1,2}\s|;")

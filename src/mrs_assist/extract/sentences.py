@@ -4,8 +4,8 @@ It replaces PyRuSH, medspaCy's default, which is pure Python and much slower (RE
 "Extraction speed"). ConText scopes stop at sentence ends, so the rules lean towards
 splitting: a sentence ends at . ! ? followed by a capital, digit or bullet (unless the
 word before is an abbreviation such as "vs." or "Dr."), and at a line break unless the
-next line continues a sentence left open (lower case after a line not ending in . ! ?,
-with no blank line between). Semicolons are left to ConText (a TERMINATE rule).
+next line continues a sentence left open (lower case after a line not ending in . ! ?, or
+anything after a line that leaves a parenthesis open, with no blank line between). Semicolons are left to ConText (a TERMINATE rule).
 """
 
 # no "from __future__ import annotations": spaCy resolves factory signatures at run time
@@ -50,7 +50,13 @@ class SentenceSplitter:
             starts.add(nxt)
         for m in _NEWLINE.finditer(text):
             blank_line = m.group().count("\n") > 1  # a paragraph break always ends a sentence
-            if blank_line or not text[m.end()].islower() or self._ends_sentence(text, m.start()):
+            if blank_line:
+                starts.add(m.end())
+                continue
+            line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+            if line.count("(") > line.count(")"):
+                continue  # a parenthesis left open runs on: "Brother (age\n11) was diagnosed with"
+            if not text[m.end()].islower() or self._ends_sentence(text, m.start()):
                 starts.add(m.end())
         return sorted(starts)
 
