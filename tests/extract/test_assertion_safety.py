@@ -1012,3 +1012,18 @@ def test_a_muscle_mrs_under_cohere_is_the_physicians_to_decide_and_another_regio
     prostate = "PSA 9.1, MRI prostate PI-RADS 3, equivocal. Request: MR spectroscopy of the prostate to target biopsy.\n"
     assert "muscle_mrs_requested" not in _facts(services, prostate)
     assert _decide(services, "cohere-mrs", prostate, age=66).recommendation == "does_not_meet_criteria"
+
+
+def test_a_purpose_named_outside_the_stated_reason_is_asked_not_closed(services):
+    notes = ("HPI: tingling for 6 months. MRI brain: nonspecific white-matter foci; incidental 8 mm right temporal "
+             "lesion, DNET vs focal cortical dysplasia.\n"
+             "Assessment: possible MS vs migraine.\nPlan: MRS brain.\n")
+    response = _decide(services, "nia-brain-mrs", notes)
+    assert response.recommendation == "needs_more_information"  # was a denial: closure made the lesion's question false
+    assert "tumor_vs_nontumor_lesion" in response.trace.missing_facts
+
+
+def test_a_patients_worry_names_a_disease_without_asserting_it(services):
+    notes = "A/P: tension-type headache; she is worried about MS. MRI normal. MRS to screen, per patient request.\n"
+    found = _facts(services, notes)
+    assert "multiple_sclerosis" not in found  # not even asked: a worry is no suspicion the clinician states

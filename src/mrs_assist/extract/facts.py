@@ -535,7 +535,12 @@ def _reason_first(read: dict[str, list[Mention]], purposes: set[str], docs: list
         return newest is not None and docs[document_at(docs, m.start)].order > newest
 
     for p in purposes & read.keys():
-        read[p] = [m for m in read[p] if m.reason or m.value == "false" or later(m)]
+        for m in read[p]:
+            if not (m.reason or m.value in ("false", "ignore") or later(m)):
+                # named, but not where the reason is stated: not this study's reason, yet no
+                # closure may make it false either (issue 18): asked, stating nothing
+                m.value, m.closes = "unknown", False
+                m.cues.append("named outside the stated reason for the study")
 
 
 _CLAUSE_BREAK = re.compile(r"\s[-–—]{1,2}\s|;")
