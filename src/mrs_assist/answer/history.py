@@ -33,6 +33,10 @@ _STILL_IN = re.compile(
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
     r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses?|coverage)\b.*$", re.I)
+_STUDY = re.compile(r"\s+(?:for|of|with|in)\s+(?:the\s+)?(?:brain\s+|proton\s+)?(?:MRS|MR spectroscopy|(?:magnetic resonance )?spectroscopy)"
+                    r"(?:\s+(?:of|in)\s+the\s+brain)?\s*$", re.I)
+"""'… a therapeutic follow-up indication for brain MRS': the study it is an indication for is
+not a word of what was listed (every indication of the guideline is one for brain MRS)."""
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
@@ -70,7 +74,7 @@ def still_asked(question: str) -> str:
     if quoted:
         return quoted.group("q")
     if match is not None:  # "cystic lesions among its MRS indications": where it was listed is not what
-        return _WHERE.sub("", match.group("rest"))
+        return _STUDY.sub("", _WHERE.sub("", match.group("rest")))
     # its owner's name, a parenthetical gloss and "old" are not what was listed
     return _ASIDE.sub(" ", subject.group("subject"))
 

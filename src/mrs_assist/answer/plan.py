@@ -55,7 +55,7 @@ _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
     r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|unequivocal|nondx|non-?diagnostic|"
-    r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression)\b",
+    r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression|chart|documents|documented)\b",
     re.I,
 )
 _CONTINUES = re.compile(r"^(?:not|no longer|but|without|nor)\b", re.I)
@@ -355,11 +355,21 @@ def plan_question(
         unset=unset_topics(question),
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
-        every_payer=bool(_EVERY_PAYER.search(question)),
+        every_payer=bool(_EVERY_PAYER.search(question)) or _both_named(question, corpus, guidelines),
         set_aside=quantifiers.set_aside(question, {
             pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
         quantifier=quantifiers.quantifier(question),
     )
+
+
+_BOTH = re.compile(r"\bboth\b(?P<rest>[^?.;]*)", re.I)
+
+
+def _both_named(question: str, corpus: Corpus, guidelines: Sequence[str]) -> bool:
+    """"Covered under both HealthHelp and NIA?": 'both' before two named guidelines asks each of
+    them, as "both payers" does (yes only when each says yes)."""
+    return any(len([pid for pid in named_policies(m.group("rest"), corpus) if pid in guidelines]) >= 2
+               for m in _BOTH.finditer(question))
 
 
 _ABOUT_POLICY = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|criteri(?:a|on)|indications?|investigational|experimental)\b", re.I)

@@ -123,8 +123,10 @@ _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "need
 _STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
 
-def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
-    """Yes / no / only if … for the case the question states, per policy, naming what decides."""
+def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict:
+    """Yes / no / only if … for the case the question states, per policy, naming what decides.
+    ``every``: the question asks whether each payer covers it ("under both HealthHelp and NIA?"):
+    no when one payer's criteria say no, yes only when each says yes."""
     claims = []
     for case in cases:
         ids = [cid for _, cid in case.deciding]
@@ -145,7 +147,12 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         # Undecided coverage with a stated safety item: the flag is what the question is about.
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
-    return render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
+    outcomes = [_OUTCOME_CLAIM[c.outcome] for c in cases]
+    if every and len(cases) > 1 and "no" in outcomes:
+        refused = [c.payer for c in cases if c.outcome == "does_not_meet_criteria"]
+        lead = f"No — not under every payer asked: the case as stated does not meet {' or '.join(refused)} criteria; by payer:"
+        return render(lead, claims, "checker", "no")
+    return render(lead, claims, "checker", overall(outcomes))
 
 
 _STATUS = {

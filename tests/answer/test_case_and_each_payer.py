@@ -1,0 +1,134 @@
+"""Question classes found on indep-dev7 (issue 23, session 10): a contraindication the case's
+chart documents is part of the case; "under both HealthHelp and NIA?" asks each payer named; a
+"still lists X for brain MRS?" question asks about X, not the study; "inpatient as well as
+outpatient?" asks whether each setting is allowed; a spaced slash in a quoted term writes two
+names; "how many business days" asks a turnaround no policy sets."""
+
+from __future__ import annotations
+
+import pytest
+from support.no_index import NoIndex
+
+from mrs_assist.answer import history, said, scope, setting
+from mrs_assist.answer import verdict as verdicts
+from mrs_assist.config import Settings
+from mrs_assist.schemas import AskRequest, Citation
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+def _ask(services, question):
+    return services.asker.ask(AskRequest(question=question))
+
+
+def test_a_device_the_chart_documents_is_read_with_the_case(services):
+    question = ("Cohere request for MRS to tell recurrent glioma from radiation necrosis after an inconclusive MRI; "
+                "the chart documents an implanted defibrillator that is not MRI-conditional. OK to approve?")
+    assert "defibrillator" in services.asker.plan(AskRequest(question=question)).case_text
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert any(i.startswith("cohere-mrs#non-indications") for c in verdict.claims for i in c.clause_ids)
+
+
+@pytest.mark.parametrize(
+    ("question", "every"),
+    [
+        ("A 15-year-old with refractory focal epilepsy is a resection candidate. Covered under both HealthHelp and NIA?", True),
+        ("Is glioma grading listed by both Cohere and Florida Blue?", True),
+        ("Does HealthHelp cover both MS and epilepsy?", False),  # 'both' of two indications, one payer
+        ("Both the MRI and the CT were inconclusive; does Cohere cover MRS?", False),
+    ],
+)
+def test_both_before_two_named_payers_asks_each_of_them(services, question, every):
+    assert services.asker.plan(AskRequest(question=question)).every_payer is every
+
+
+def test_a_stated_case_under_both_payers_is_no_when_one_says_no(services):
+    verdict = _ask(services, "A 15-year-old with refractory focal epilepsy is a resection candidate. "
+                             "Covered under both HealthHelp and NIA?").verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert verdict.text.startswith("No — not under every payer asked")
+
+
+def _case(payer, outcome):
+    return verdicts.PolicyCase(policy_id=payer.lower(), payer=payer, outcome=outcome,
+                               deciding=[("a reason", f"{payer.lower()}#indications.1")], flags=[], missing=[])
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "every", "claim"),
+    [
+        (["meets_criteria", "does_not_meet_criteria"], True, "no"),
+        (["meets_criteria", "does_not_meet_criteria"], False, "depends"),
+        (["meets_criteria", "meets_criteria"], True, "yes"),
+        # one payer undecided, none refusing: still open, never a guessed yes
+        (["meets_criteria", "needs_more_information"], True, "depends"),
+    ],
+)
+def test_the_checker_over_each_payer(outcomes, every, claim):
+    cases = [_case(p, o) for p, o in zip(["A", "B"], outcomes, strict=True)]
+    assert verdicts.from_checker(cases, every=every).claim == claim
+
+
+def test_a_still_question_asks_about_the_indication_not_the_study(services):
+    assert history.still_asked("Does NIA still list a therapeutic follow-up indication for brain MRS?") == \
+        "a therapeutic follow-up indication"
+    assert history.still_asked("Does NIA still cover MRS for therapeutic follow-up?") == "MRS for therapeutic follow-up"
+    verdict = _ask(services, "Does NIA still include a therapeutic follow-up indication for MR spectroscopy?").verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert verdict.claims[0].clause_ids == ["nia-brain-mrs#history.2019-07.1"]
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Can Cohere review MRS for an inpatient stay as well as outpatient?", "both"),
+        ("Is MRS restricted to outpatient under Cohere?", "outpatient"),
+        ("Is MRS covered inpatient under Cohere?", None),  # one setting, nothing restricted: not asked here
+    ],
+)
+def test_both_settings_named_asks_whether_each_is_allowed(question, asked):
+    assert setting.setting_asked(question) == asked
+
+
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [("Inpatient or Outpatient", "yes"), ("Outpatient only", "no"), ("Setting: any", None)],
+)
+def test_both_settings_yes_only_when_the_clause_names_each(text, claim):
+    verdict = setting.from_setting("both", {"p": ("p#level-of-care", text)}, {"p": "Payer"})
+    assert (verdict.claim if verdict.basis != "not_addressed" else None) == claim
+
+
+def test_both_settings_answer_is_checked_against_the_level_of_care_clause(services):
+    verdict = _ask(services, "Under Cohere, may 76390 be done inpatient as well as outpatient?").verdict
+    assert verdict.claim == "yes" and verdict.checked
+    assert verdict.claims[0].clause_ids == ["cohere-mrs#level-of-care"]
+
+
+def test_a_spaced_slash_in_a_quote_writes_two_names(services):
+    question = "A claim calls it 'MRSI / NMR spectroscopy'. Is that the same service as MRS for Florida Blue?"
+    assert said.same_asked(question) == ["MRSI", "NMR spectroscopy"]
+    assert said.same_asked("Is 'f/u spectroscopy' the same service as MRS?") == ["f/u spectroscopy"]
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "yes" and verdict.checked
+    # a name the list does not hold is no yes: each name of the quote must be listed
+    def cite(cid, text):
+        return Citation(clause_id=cid, policy_id="p", section="Other", text=text, score=1.0)
+
+    lists = [("Payer", cite("p#other", "Other names:"), [cite("p#other.1", "Magnetic resonance spectroscopy imaging (MRSI)")])]
+    assert said.from_other_names(said.same_asked("Is 'MRSI / PET spectroscopy' the same service?"), lists) is None
+    assert said.from_other_names(said.same_asked("Is 'MRSI' the same service?"), lists).claim == "yes"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How many business days does Cohere have to decide an MRS request?",
+     "Within how many calendar days must NIA respond?"],
+)
+def test_business_days_ask_a_turnaround_no_policy_sets(question):
+    assert [t.name for t in scope.unset_topics(question)] == ["turnaround"]
