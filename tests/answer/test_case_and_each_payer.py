@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import history, said, scope, setting
+from mrs_assist.answer import applies, history, said, scope, setting
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest, Citation
@@ -132,3 +132,46 @@ def test_a_spaced_slash_in_a_quote_writes_two_names(services):
 )
 def test_business_days_ask_a_turnaround_no_policy_sets(question):
     assert [t.name for t in scope.unset_topics(question)] == ["turnaround"]
+
+
+def test_whether_a_criterion_rescues_the_stated_case_is_asked_of_the_checker(services):
+    question = ("Cohere: brain MRI five weeks ago was indeterminate. No treatment since, no new or worsening symptoms. "
+                "MRS requested as a one-time clarifying follow-up. Does the repeat-imaging clause save it?")
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert "cohere-mrs#non-indications.1" in verdict.claims[0].clause_ids
+
+
+_REPEAT = applies.Defined("p#indications.2", "p", "Repeat imaging",
+                          "repeat request following recent imaging of the same anatomic region with the same modality")
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does the repeat-imaging clause apply to a first-ever MRS request?", "no"),
+        ("No prior spectroscopy; must the repeat clause be met?", "no"),
+        ("Patient never had MRS before. Does the repeat imaging clause apply?", "no"),
+        # hostile: not a first MRS, or a first one here after one elsewhere: nothing is settled
+        ("This is not the first MRS request; does the repeat clause apply?", None),
+        ("First MRS at our center, but she had MRS elsewhere 2 months ago. Does the repeat clause apply?", None),
+        ("MRI last week, now MRS. Does the repeat clause apply?", None),  # what a prior MRI makes it is not read here
+    ],
+)
+def test_a_clause_defined_by_earlier_imaging_does_not_apply_to_a_first_mrs(question, claim):
+    assert applies.asked(question, [_REPEAT]) == [_REPEAT]
+    verdict = applies.from_applies(question, [_REPEAT], {"p": "Payer"})
+    assert (verdict.claim if verdict else None) == claim
+
+
+def test_a_definition_without_the_same_modality_settles_nothing():
+    other = applies.Defined("p#x", "p", "Repeat imaging", "a second request within 90 days")
+    assert applies.from_applies("Does the repeat clause apply to a first-ever MRS?", [other], {"p": "Payer"}) is None
+    assert applies.asked("What does the repeat clause say?", [_REPEAT]) == []
+
+
+def test_the_defining_clause_is_read_from_the_corpus_and_the_verdict_checked(services):
+    verdict = _ask(services, "Cohere, first MRS for this patient, never had spectroscopy. "
+                             "Does the repeat-imaging prong apply?").verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert verdict.claims[0].clause_ids == ["cohere-mrs#indications.2.d"]

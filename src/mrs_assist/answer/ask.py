@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
+    applies, coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import (
@@ -156,6 +156,9 @@ class Asker:
             age = beyond if response is not None else None
         if response is not None:
             pass
+        elif (applying := applies.asked(plan.question, self._defined_clauses)) \
+                and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
+            pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
@@ -227,6 +230,18 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         verdict = definition.from_defined(terms_, self._definitions, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
+
+    @cached_property
+    def _defined_clauses(self) -> list[applies.Defined]:
+        """Current clauses that define their own term inline (read once)."""
+        return applies.defined_clauses(c for c in self.corpus.clauses()
+                                       if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _applies(self, plan: QueryPlan, applying: list[applies.Defined], top_k: int) -> AskResponse | None:
+        """'Does the repeat-imaging clause apply to a first MRS?' (``answer.applies``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, applies.from_applies(plan.question, applying, payers), top_k)
 
     def _age(self, plan: QueryPlan, age: float, term: str, top_k: int, *, beyond: bool = False) -> AskResponse | None:
         """'Does a 20-year-old count as pediatric?' (``beyond``: 'can anyone older than 21?'):

@@ -37,6 +37,8 @@ _COVERAGE = re.compile(
     r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
+    # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
+    r"rescu(?:e|es|ed)|salvag(?:e|es|ed)|sav(?:e|es)\s+(?:it|this|that|the request|the study)|"
     r"(?:does|do|would|will|can)\s+(?:anything|any\s+(?:policy|guideline|payer|criteria))\s+(?:we have\s+)?support)\b",
     re.I,
 )
