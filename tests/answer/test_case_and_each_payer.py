@@ -11,6 +11,7 @@ from support.no_index import NoIndex
 
 from mrs_assist.answer import applies, history, said, scope, setting
 from mrs_assist.answer import verdict as verdicts
+from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest, Citation
 from mrs_assist.service import Services
@@ -175,3 +176,36 @@ def test_the_defining_clause_is_read_from_the_corpus_and_the_verdict_checked(ser
                              "Does the repeat-imaging prong apply?").verdict
     assert verdict.claim == "no" and verdict.checked
     assert verdict.claims[0].clause_ids == ["cohere-mrs#indications.2.d"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does HealthHelp still include Krabbe disease as an MRS indication?", "yes"),  # listed, with conditions
+        ("Is HIE a listed indication under Cohere?", "yes"),
+        ("Does NIA list multiple sclerosis as an MRS indication?", "no"),  # not listed stays no
+        ("Does Cohere cover MRS for HIE?", "only_if"),  # coverage is still asked as coverage
+    ],
+)
+def test_listed_as_an_indication_is_yes_when_listed_under_conditions(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_a_stating_sentence_goes_on_about_the_case_it_began(services):
+    question = ("Cohere request for MRS to separate tumor recurrence from radiation necrosis after an inconclusive "
+                "MRI; the record notes a cochlear implant that is not MR-compatible. Approvable?")
+    assert "cochlear implant" in services.asker.plan(AskRequest(question=question)).case_text
+    assert _ask(services, question).verdict.claim == "no"
+    # a sentence that only asks keeps no fragment that does not describe the patient
+    assert services.asker.plan(AskRequest(question="Does Cohere cover MRS, and what about Florida Blue?")).case_text == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [("Does Cohere consider aneurysm clips a reason not to approve MRS?", True),
+     ("Is pregnancy grounds against approving MRS under Cohere?", True),
+     ("Is there any reason to approve MRS for MS under Cohere?", False)],
+)
+def test_a_reason_not_to_approve_asks_about_an_exclusion(question, asks):
+    assert bool(EXCLUDE.search(question)) is asks

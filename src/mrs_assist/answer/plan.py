@@ -425,7 +425,9 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 opening = opening or text
                 if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
                     fragments[-1] += f", {text}"
-                elif _CASE_WORD.search(text) or (states and stated):
+                # a stating sentence goes on about the case it began ("Cohere request for MRS …
+                # after an inconclusive MRI; the record documents a cochlear implant")
+                elif _CASE_WORD.search(text) or (states and stated) or (declares and len(fragments) > first):
                     fragments.append(text)
                     kept = True
                     stated = stated or declares
