@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import applies, history, said, scope, setting
+from mrs_assist.answer import applies, history, said, scope, setting, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.config import Settings
@@ -209,3 +209,16 @@ def test_a_stating_sentence_goes_on_about_the_case_it_began(services):
 )
 def test_a_reason_not_to_approve_asks_about_an_exclusion(question, asks):
     assert bool(EXCLUDE.search(question)) is asks
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("Is a CT scan enough to satisfy Cohere's conventional imaging requirement?", (["CT"], ["conventional", "imaging"])),
+        # only words around a study's name are dropped: "a repeat study" stays the term asked
+        ("Cohere: when will a repeat study be considered reasonable and necessary?",
+         (["repeat", "study"], ["reasonable", "necessary"])),
+    ],
+)
+def test_a_study_named_with_scan_or_enough_is_the_study(question, read):
+    assert terms.counts_as(question) == read
