@@ -222,3 +222,18 @@ def test_a_reason_not_to_approve_asks_about_an_exclusion(question, asks):
 )
 def test_a_study_named_with_scan_or_enough_is_the_study(question, read):
     assert terms.counts_as(question) == read
+
+
+@pytest.mark.parametrize(
+    ("question", "neonate_decides"),
+    [
+        # the neonatal-HIE item is not what refuses an adult's MS: nothing else of it is stated
+        ("Cohere: adult with suspected multiple sclerosis, MRI equivocal. Covered?", False),
+        # a 3-year-old's HIE: the item is stated, and its age part is what is not met
+        ("Cohere: 3-year-old with HIE, MRI inconclusive. Approvable?", True),
+    ],
+)
+def test_an_unmet_part_decides_only_an_item_the_case_states(services, question, neonate_decides):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert ("a neonate (first 28 days of life) (not met" in verdict.text) is neonate_decides
