@@ -237,3 +237,29 @@ def test_an_unmet_part_decides_only_an_item_the_case_states(services, question, 
     verdict = _ask(services, question).verdict
     assert verdict.claim == "no" and verdict.checked
     assert ("a neonate (first 28 days of life) (not met" in verdict.text) is neonate_decides
+
+
+_ADDED = [("p#changes.1.a", "Added the following: | \"Ataxia in a child\" indication", "\"Ataxia in a child\" indication")]
+
+
+@pytest.mark.parametrize(
+    ("question", "current", "claim"),
+    [
+        ("Did Payer remove ataxia from its MRS indications?", ["Ataxia in a child"], "no"),
+        ("Has Payer dropped the ataxia in a child indication?", ["Ataxia in a child"], "no"),
+        # struck since (no current clause names it), or a year asked: the history alone settles nothing
+        ("Did Payer remove ataxia from its MRS indications?", ["Epilepsy"], None),
+        ("Did Payer remove ataxia in 2024?", ["Ataxia in a child"], None),
+        # what was added is not what is asked
+        ("Did Payer remove epilepsy?", ["Epilepsy"], None),
+    ],
+)
+def test_a_deletion_asked_of_an_item_the_history_adds(question, current, claim):
+    verdict = history.from_entries(question, ["Payer"], "Payer", "p", _ADDED, current)
+    assert (verdict.claim if verdict else None) == claim
+
+
+def test_a_deletion_asked_is_answered_from_the_corpus_history(services):
+    verdict = _ask(services, "Did HealthHelp take out the ataxia indication?").verdict
+    assert verdict.claim == "no" and verdict.checked
+    assert verdict.claims[0].clause_ids == ["healthhelp-mrs#summary-of-changes.1.a"]

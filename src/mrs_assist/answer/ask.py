@@ -514,7 +514,8 @@ class Asker:
                 parents = [clauses[p].text for p in _ancestors(cid) if p in clauses and "history" in self._kinds(p)]
                 entries.append((cid, spell_out(" | ".join([*parents, c.text])), c.text))
             meta = self.corpus.documents[pid].meta
-            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries)
+            current = [spell_out(c.text) for cid, c in clauses.items() if not self._kinds(cid) & verdicts.HISTORY_KINDS]
+            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries, current)
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
