@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import applies, history, said, scope, setting, terms
+from mrs_assist.answer import applies, history, quantifier, said, scope, setting, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.config import Settings
@@ -263,3 +263,25 @@ def test_a_deletion_asked_is_answered_from_the_corpus_history(services):
     verdict = _ask(services, "Did HealthHelp take out the ataxia indication?").verdict
     assert verdict.claim == "no" and verdict.checked
     assert verdict.claims[0].clause_ids == ["healthhelp-mrs#summary-of-changes.1.a"]
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Would both NIA and Florida Blue deny MRS for multiple sclerosis?", "yes"),  # neither lists it
+        ("Would both NIA and HealthHelp deny MRS for multiple sclerosis?", "no"),  # HealthHelp covers it
+        ("Do both NIA and Florida Blue call MRS for stroke investigational?", "no"),  # only NIA does
+    ],
+)
+def test_each_payer_asked_of_the_predicate_asked(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+@pytest.mark.parametrize(
+    ("claims", "claim"),
+    [({"A": "yes", "B": "yes"}, "yes"), ({"A": "yes", "B": "no"}, "no"), ({"A": "yes", "B": "only_if"}, "depends"),
+     ({}, "quote")],
+)
+def test_every_combines_yes_only_when_each_says_yes(claims, claim):
+    assert quantifier.combine("every", claims) == claim

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from mrs_assist.answer import (
     applies, coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
+from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import (
     MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
@@ -266,7 +267,10 @@ class Asker:
                 return None
             cells = [self._stated_conditions(plan, verdicts.limit_purpose(c, plan.question))
                      for c in self._cells(plan, policy_ids)]
-            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
+            quantified = plan.quantified
+            if quantified is None and plan.every_payer and (asked := quantifiers.predicate(plan.question)) != "covered":
+                quantified = ("every", None, asked)  # "would both NIA and FB deny it?": each payer, of what is asked
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=quantified)
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)

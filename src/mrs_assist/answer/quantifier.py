@@ -128,6 +128,12 @@ def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
             if wanted in values:
                 return wanted
         return "no" if values else "quote"
+    if kind == "every":  # "would both NIA and FB deny it?": yes only when each does
+        if not values:
+            return "quote"
+        if "no" in values:
+            return "no"
+        return "yes" if set(values) == {"yes"} else "depends"
     if kind in ("same", "differ"):
         full = list((statuses or claims).values())  # by claim: conditions are shown, not compared
         same = len({repr(v) for v in full}) <= 1

@@ -245,6 +245,12 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
             "no": (f"No — {who} itself does not: it is not the case that {who} {does}; by payer:" if holds.get(who) == "no"
                    else f"No — {names(others)} also {'does' if len(others) == 1 else 'do'}: not only {who} {does}; by payer:"),
         }.get(claim, f"It depends — whether only {who} {does} turns on conditions; by payer:")
+    elif kind == "every":
+        refusing = [p for p, v in holds.items() if v == "no"]
+        lead = {
+            "yes": f"Yes — each of the {len(holds)} payers asked {does}; by payer:",
+            "no": f"No — it is not the case that each of the {len(holds)} payers asked {does} (not so for {names(refusing)}); by payer:",
+        }.get(claim, f"It depends — whether each payer asked {does} turns on conditions; by payer:")
     elif kind == "any":
         lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
                 else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
