@@ -285,3 +285,23 @@ def test_each_payer_asked_of_the_predicate_asked(services, question, claim):
 )
 def test_every_combines_yes_only_when_each_says_yes(claims, claim):
     assert quantifier.combine("every", claims) == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is MRS for Parkinson disease covered by none of the payers?", "yes"),
+        ("Is MRS for stroke covered by no payer?", "yes"),
+        ("Does no payer cover MRS for multiple sclerosis?", "no"),  # HealthHelp does
+        ("Do neither NIA nor Florida Blue cover MRS for multiple sclerosis?", "yes"),
+    ],
+)
+def test_none_of_the_payers_is_yes_only_when_each_says_no(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_none_combines_no_when_one_payer_covers():
+    assert quantifier.combine("none", {"A": "no", "B": "only_if"}) == "no"
+    assert quantifier.combine("none", {"A": "no", "B": "depends"}) == "depends"
+    assert quantifier.quantifier("Cohere: none of the listed conditions apply. Covered?") is None

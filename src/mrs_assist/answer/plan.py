@@ -163,7 +163,7 @@ class QueryPlan:
     set_aside: list[str] = field(default_factory=list)
     """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
     quantifier: str | None = None
-    """How it combines the payers' answers: 'only', 'any', 'same', 'differ' (``answer.quantifier``)."""
+    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ' (``answer.quantifier``)."""
 
     @property
     def quantified(self) -> tuple[str, str | None, str] | None:

@@ -245,6 +245,11 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
             "no": (f"No — {who} itself does not: it is not the case that {who} {does}; by payer:" if holds.get(who) == "no"
                    else f"No — {names(others)} also {'does' if len(others) == 1 else 'do'}: not only {who} {does}; by payer:"),
         }.get(claim, f"It depends — whether only {who} {does} turns on conditions; by payer:")
+    elif kind == "none":
+        lead = {
+            "yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
+            "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}: it is not the case that no payer {does}; by payer:",
+        }.get(claim, f"It depends — whether any payer asked {does} turns on conditions; by payer:")
     elif kind == "every":
         refusing = [p for p, v in holds.items() if v == "no"]
         lead = {
