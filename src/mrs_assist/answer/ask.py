@@ -18,8 +18,9 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
+    applies, coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
 )
+from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.answer.case import (
     MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
@@ -156,6 +157,9 @@ class Asker:
             age = beyond if response is not None else None
         if response is not None:
             pass
+        elif (applying := applies.asked(plan.question, self._defined_clauses)) \
+                and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
+            pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
         elif plan.excluding and not plan.intents & _PAST:
@@ -228,6 +232,18 @@ class Asker:
         verdict = definition.from_defined(terms_, self._definitions, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
 
+    @cached_property
+    def _defined_clauses(self) -> list[applies.Defined]:
+        """Current clauses that define their own term inline (read once)."""
+        return applies.defined_clauses(c for c in self.corpus.clauses()
+                                       if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _applies(self, plan: QueryPlan, applying: list[applies.Defined], top_k: int) -> AskResponse | None:
+        """'Does the repeat-imaging clause apply to a first MRS?' (``answer.applies``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, applies.from_applies(plan.question, applying, payers), top_k)
+
     def _age(self, plan: QueryPlan, age: float, term: str, top_k: int, *, beyond: bool = False) -> AskResponse | None:
         """'Does a 20-year-old count as pediatric?' (``beyond``: 'can anyone older than 21?'):
         from the age bands of the policies asked."""
@@ -251,7 +267,10 @@ class Asker:
                 return None
             cells = [self._stated_conditions(plan, verdicts.limit_purpose(c, plan.question))
                      for c in self._cells(plan, policy_ids)]
-            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=plan.quantified)
+            quantified = plan.quantified
+            if quantified is None and plan.every_payer and (asked := quantifiers.predicate(plan.question)) != "covered":
+                quantified = ("every", None, asked)  # "would both NIA and FB deny it?": each payer, of what is asked
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=quantified)
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
@@ -343,7 +362,7 @@ class Asker:
             ))
         described = described_facts({**extracted, **hedged}, catalogue) + [
             f"a relative's, not the patient's: {catalogue.spec(f).label if f in catalogue else f}" for f in relatives]
-        verdict = verdicts.from_checker(cases).model_copy(update={"described": described})
+        verdict = verdicts.from_checker(cases, every=plan.every_payer).model_copy(update={"described": described})
         return verdict, self._citations(ids), investigational
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
@@ -499,7 +518,8 @@ class Asker:
                 parents = [clauses[p].text for p in _ancestors(cid) if p in clauses and "history" in self._kinds(p)]
                 entries.append((cid, spell_out(" | ".join([*parents, c.text])), c.text))
             meta = self.corpus.documents[pid].meta
-            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries)
+            current = [spell_out(c.text) for cid, c in clauses.items() if not self._kinds(cid) & verdicts.HISTORY_KINDS]
+            verdict = history.from_entries(plan.question, [meta.payer, *meta.payer_aliases, pid], meta.payer, pid, entries, current)
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None

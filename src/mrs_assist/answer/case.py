@@ -146,6 +146,7 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
     """
     true_leaf: dict[str, Any] = {}
     false_leaf: dict[str, Any] = {}
+    closed: set[str] = set()  # clauses with a part false only because nothing states it
     group: dict[str, Any] = {}
     for node in evaluation.trace.walk():
         if not node.clause_id or node.value is None:
@@ -154,6 +155,8 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
             true_leaf.setdefault(node.clause_id, node)
         if node.fact and node.value is False and node.fact in stated_facts:
             false_leaf.setdefault(node.clause_id, node)
+        elif node.fact and node.value is False and not node.children:
+            closed.add(node.clause_id)
         # a clause shared by a group and a leaf (the indications head and its region check) is
         # named by the group: "none of 1-8 is met", not the leaf's "MRS of a region other than the brain"
         # and a scope check that holds never names the indications sharing its clause (NIA's
@@ -168,7 +171,11 @@ def deciding_criteria(evaluation: Evaluation, stated_facts: frozenset[str] = fro
         # What the case states makes a required part false ("not: a neonate"), or an exclusion true.
         excluded = [cid for cid in evaluation.deciding_clauses
                     if cid in true_leaf and true_leaf[cid].id.startswith("exclusions")]
-        unmet = [cid for cid in evaluation.deciding_clauses if cid in false_leaf]
+        # "adult with MS" under Cohere's neonatal-HIE item: not being a neonate decides nothing
+        # when nothing else of the item (HIE) is stated; a clause is unmet "as the question
+        # states the case" when the case states a part of it true, or every false part of it
+        unmet = [cid for cid in evaluation.deciding_clauses
+                 if cid in false_leaf and (cid in true_leaf or cid not in closed)]
         if excluded or unmet:
             return ([(true_leaf[cid].label, cid) for cid in excluded]
                     + [(f"{false_leaf[cid].label} (not met as the question states the case)", cid) for cid in unmet])[:MAX_DECIDING]

@@ -10,7 +10,7 @@ the current list the passage is no longer part of. Anything else is left to retr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mrs_assist.answer.verdict import cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
@@ -33,6 +33,10 @@ _STILL_IN = re.compile(
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
     r"(?:indications?|list|lists|guidelines?|polic(?:y|ies)|criteria|uses?|coverage)\b.*$", re.I)
+_STUDY = re.compile(r"\s+(?:for|of|with|in)\s+(?:the\s+)?(?:brain\s+|proton\s+)?(?:MRS|MR spectroscopy|(?:magnetic resonance )?spectroscopy)"
+                    r"(?:\s+(?:of|in)\s+the\s+brain)?\s*$", re.I)
+"""'… a therapeutic follow-up indication for brain MRS': the study it is an indication for is
+not a word of what was listed (every indication of the guideline is one for brain MRS)."""
 _ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
 
 
@@ -70,7 +74,7 @@ def still_asked(question: str) -> str:
     if quoted:
         return quoted.group("q")
     if match is not None:  # "cystic lesions among its MRS indications": where it was listed is not what
-        return _WHERE.sub("", match.group("rest"))
+        return _STUDY.sub("", _WHERE.sub("", match.group("rest")))
     # its owner's name, a parenthetical gloss and "old" are not what was listed
     return _ASIDE.sub(" ", subject.group("subject"))
 
@@ -177,7 +181,28 @@ def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> V
 def _entry_words(text: str) -> set[str]:
     for rx, word in _ACTIONS:
         text = rx.sub(word, text)
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and w not in _RELATION}
+    # a plural names what the singular does ("its indications" / "… indication")
+    return {re.sub(r"(?<=[a-rt-z])s$", "", w) for w in _WORD.findall(text.lower()) if w not in _STOP and w not in _RELATION}
+
+
+def _added_not_deleted(wanted: set[str], years: set[str], bound, entries: Iterable[tuple[str, str, str]],
+                       who: str, current: Sequence[str]) -> Verdict | None:
+    """'Did HealthHelp remove ataxia from its indications?': no, when its history records adding
+    what is asked, no entry records deleting it and a current clause still names it (a "did P
+    delete" question, no year asked); None otherwise."""
+    if "delete" not in wanted or years or bound is not None:
+        return None
+    if not any(wanted - {"delete", "indication"} <= _entry_words(t) for t in current):
+        return None  # struck since, or never current: not settled by the history alone
+    added = wanted - {"delete"} | {"add"}
+    if not wanted - {"delete"}:
+        return None
+    found = [(cid, own) for cid, text, own in entries if added <= _entry_words(text)]
+    if not found:
+        return None
+    cid, own = found[0]
+    claim = f'No — {who} records adding it, not deleting it: "{own}" [{cid}].'
+    return render("", [VerdictClaim(text=claim, clause_ids=[cid])], "clause", "no")
 
 
 def past_asked(question: str) -> bool:
@@ -187,7 +212,7 @@ def past_asked(question: str) -> bool:
 
 
 def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_id: str,
-                 entries: Iterable[tuple[str, str, str]]) -> Verdict | None:
+                 entries: Iterable[tuple[str, str, str]], current: Sequence[str] = ()) -> Verdict | None:
     """Yes, when one of the policy's history entries (``entries``: clause id, the entry's text
     with its parents' — "July 2019", "Added the following …:" — shorthand spelled out, and its
     own text as written) holds every word of what a
@@ -207,7 +232,7 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
         return None  # no action or status asked: not a history question
     holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text)]
     if not holding:
-        return None
+        return _added_not_deleted(wanted, years, bound, entries, f"{payer} ({policy_id})", current)
     if bound is not None:  # "since 2010", "before 2005": a span of years, not one year
         return _within(bound, holding, f"{payer} ({policy_id})")
     dated = [(cid, own) for cid, text, own in holding if not years or years & set(_YEAR.findall(f"{cid} {text}"))]

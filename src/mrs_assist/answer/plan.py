@@ -37,6 +37,8 @@ _COVERAGE = re.compile(
     r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
+    # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
+    r"rescu(?:e|es|ed)|salvag(?:e|es|ed)|sav(?:e|es)\s+(?:it|this|that|the request|the study)|"
     r"(?:does|do|would|will|can)\s+(?:anything|any\s+(?:policy|guideline|payer|criteria))\s+(?:we have\s+)?support)\b",
     re.I,
 )
@@ -55,7 +57,7 @@ _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
     r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|unequivocal|nondx|non-?diagnostic|"
-    r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression)\b",
+    r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression|chart|documents|documented)\b",
     re.I,
 )
 _CONTINUES = re.compile(r"^(?:not|no longer|but|without|nor)\b", re.I)
@@ -161,7 +163,7 @@ class QueryPlan:
     set_aside: list[str] = field(default_factory=list)
     """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
     quantifier: str | None = None
-    """How it combines the payers' answers: 'only', 'any', 'same', 'differ' (``answer.quantifier``)."""
+    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ' (``answer.quantifier``)."""
 
     @property
     def quantified(self) -> tuple[str, str | None, str] | None:
@@ -355,11 +357,21 @@ def plan_question(
         unset=unset_topics(question),
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
-        every_payer=bool(_EVERY_PAYER.search(question)),
+        every_payer=bool(_EVERY_PAYER.search(question)) or _both_named(question, corpus, guidelines),
         set_aside=quantifiers.set_aside(question, {
             pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
         quantifier=quantifiers.quantifier(question),
     )
+
+
+_BOTH = re.compile(r"\bboth\b(?P<rest>[^?.;]*)", re.I)
+
+
+def _both_named(question: str, corpus: Corpus, guidelines: Sequence[str]) -> bool:
+    """"Covered under both HealthHelp and NIA?": 'both' before two named guidelines asks each of
+    them, as "both payers" does (yes only when each says yes)."""
+    return any(len([pid for pid in named_policies(m.group("rest"), corpus) if pid in guidelines]) >= 2
+               for m in _BOTH.finditer(question))
 
 
 _ABOUT_POLICY = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|criteri(?:a|on)|indications?|investigational|experimental)\b", re.I)
@@ -413,7 +425,9 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 opening = opening or text
                 if kept and _CONTINUES.search(text):  # "…, not inconclusive" qualifies the fragment before it
                     fragments[-1] += f", {text}"
-                elif _CASE_WORD.search(text) or (states and stated):
+                # a stating sentence goes on about the case it began ("Cohere request for MRS …
+                # after an inconclusive MRI; the record documents a cochlear implant")
+                elif _CASE_WORD.search(text) or (states and stated) or (declares and len(fragments) > first):
                     fragments.append(text)
                     kept = True
                     stated = stated or declares

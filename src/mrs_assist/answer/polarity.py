@@ -23,6 +23,12 @@ _DENIED = re.compile(
     # the payer's act, not a patient who "denies headaches"
     r"|\b(?:does|do|would|will|should|must|can|could|is|are|be)\b[^?.;]{0,60}?\b(?:deny|denied|a denial)\b"
     r"|\b(?:grounds|reason|basis)\s+(?:for|to)\s+den\w+", re.I)
+_LISTED = re.compile(
+    r"\b(?:list|lists|listed|include|includes|included|name|names|named)\b[^?]{0,60}?\b(?:as\s+(?:an?\s+)?)?"
+    r"(?:(?:MRS|brain MRS|covered)\s+)?(?<!non-)indications?\b"
+    r"|\bamong\s+(?:its|the|their)\s+(?:[\w-]+\s+){0,2}(?<!non-)indications\b", re.I)
+"""'Does HealthHelp still include Krabbe disease as an MRS indication?': whether it is listed,
+not whether it is covered without conditions."""
 _LEADS = re.compile(r"^(?:Yes|No) — |^It depends — ")
 
 
@@ -33,8 +39,10 @@ def _asking(question: str) -> str:
 
 
 def asked_predicate(question: str) -> str:
-    """'investigational', 'denied' or 'covered': what a yes answers in the asking sentence."""
+    """'listed', 'investigational', 'denied' or 'covered': what a yes answers in the asking sentence."""
     asking = _asking(question)
+    if _LISTED.search(asking) and not _DENIED.search(asking) and not _INVESTIGATIONAL.search(asking):
+        return "listed"
     found = [name for name, rx in (("denied", _DENIED), ("investigational", _INVESTIGATIONAL)) if rx.search(asking)]
     if len(found) != 1 or _COVERED.search(_DENIED.sub(" ", asking)):
         return "covered"  # both asked ("can I deny, or approve …?", "approvable or still E/I?"): the coverage claim
@@ -42,6 +50,7 @@ def asked_predicate(question: str) -> str:
 
 
 _INVESTIGATIONAL_NOTE = "not called experimental/investigational; "
+_LISTED_NOTE = "listed, under conditions: "
 
 
 def as_asked(verdict: Verdict, predicate: str, investigational: bool) -> Verdict:
@@ -53,7 +62,11 @@ def as_asked(verdict: Verdict, predicate: str, investigational: bool) -> Verdict
     if predicate == "covered" or len(verdict.claims) != 1 or verdict.claim not in ("yes", "no", "only_if", "depends"):
         return verdict
     old = verdict.claim
-    if predicate == "denied":
+    if predicate == "listed":  # listed with conditions is listed; not listed or investigational stays no
+        if old != "only_if" or verdict.basis != "criteria":
+            return verdict
+        new, note = "yes", _LISTED_NOTE
+    elif predicate == "denied":
         new = {"yes": "no", "no": "yes"}.get(old, old)
         note = ""
     elif investigational:

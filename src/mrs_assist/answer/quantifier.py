@@ -26,6 +26,13 @@ _ONLY = re.compile(
     r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b",
     re.I,
 )
+_NONE = re.compile(
+    r"\bnone\s+of\s+(?:the\s+|these\s+|those\s+)?(?:(?:four|4|three|3|two|2)\s+)?(?:payers|plans|policies|guidelines|insurers|vendors|them)\b"
+    r"|\b(?:does|do|is|are|will|would|by|under)\s+no\s+(?:payer|plan|policy|guideline|insurer)s?\b"
+    r"|\bneither\b[^?]{1,60}\bnor\b",
+    re.I,
+)
+"""'Is MRS for Parkinson disease covered by none of the payers?': yes only when no payer does."""
 _ANY = re.compile(
     r"\b(?:does|do|is|are|will|would|can|could)\s+any\b"
     r"|\bany\s+(?:of\s+(?:the|these|those)\s+)?(?:other\s+)?(?:(?:four|4|three|3|two|2)\s+)?"
@@ -70,9 +77,11 @@ def set_aside(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def quantifier(question: str) -> str | None:
-    """'only', 'any', 'same', 'differ' or None: how the question combines the payers' answers."""
+    """'only', 'none', 'any', 'same', 'differ' or None: how the question combines the payers' answers."""
     if _ONLY.search(question):
         return "only"
+    if _NONE.search(question):
+        return "none"
     if _ANY.search(question):
         return "any"
     if _SAME.search(question):
@@ -128,6 +137,18 @@ def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
             if wanted in values:
                 return wanted
         return "no" if values else "quote"
+    if kind == "none":  # "covered by none of the payers?": yes when each says no
+        if not values:
+            return "quote"
+        if any(v in ("yes", "only_if") for v in values):
+            return "no"
+        return "yes" if set(values) == {"no"} else "depends"
+    if kind == "every":  # "would both NIA and FB deny it?": yes only when each does
+        if not values:
+            return "quote"
+        if "no" in values:
+            return "no"
+        return "yes" if set(values) == {"yes"} else "depends"
     if kind in ("same", "differ"):
         full = list((statuses or claims).values())  # by claim: conditions are shown, not compared
         same = len({repr(v) for v in full}) <= 1

@@ -95,10 +95,12 @@ def listed_names(question: str, items: Sequence[Citation]) -> list[str]:
 
 
 def same_asked(question: str) -> list[str]:
-    """The quoted terms of a question asking whether they name the same service; [] otherwise."""
+    """The quoted terms of a question asking whether they name the same service; [] otherwise.
+    A quote that writes two names apart with a spaced slash ("'1H-MRS / proton spectroscopy'")
+    gives each name: each must be a listed name."""
     if not _SAME_ASKED.search(question):
         return []
-    return [m.group("term").strip() for m in _QUOTED.finditer(question)]
+    return [t.strip() for m in _QUOTED.finditer(question) for t in re.split(r"\s+/\s+", m.group("term")) if t.strip()]
 
 
 def _names(text: str, term: str) -> bool:

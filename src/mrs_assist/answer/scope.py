@@ -69,7 +69,8 @@ _TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "turnaround",
-        re.compile(r"\b(?:turn-?around|tat|how (?:long|many days|quickly|fast|soon)|within how many|decision (?:time|deadline))\b", re.I),
+        re.compile(r"\b(?:turn-?around|tat|how (?:long|many (?:business |calendar |working )?(?:days|hours)|quickly|fast|soon)|"
+                   r"within how many|decision (?:time|deadline)|(?:business|calendar|working) days)\b", re.I),
         "the indexed policies set no review turnaround time",
     ),
     Topic(

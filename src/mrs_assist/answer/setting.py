@@ -18,11 +18,16 @@ _RESTRICT = re.compile(r"\b(?:restrict\w*|limit\w*|only|confined|exclusively)\b"
 
 
 def setting_asked(question: str) -> str | None:
-    """The setting a question asks whether MRS is restricted to ('inpatient' / 'outpatient'); else None."""
+    """The setting a question asks whether MRS is restricted to ('inpatient' / 'outpatient'), or
+    'both' when it names both settings and asks whether each is allowed ("can it be reviewed for
+    an inpatient stay as well as outpatient?"); else None."""
     found = _SETTING.search(question)
-    if found is None or not _RESTRICT.search(question):
+    if found is None:
         return None
-    return found.group(0).lower().replace("-", "").removesuffix("s")
+    named = {m.group(0).lower().replace("-", "").removesuffix("s") for m in _SETTING.finditer(question)}
+    if _RESTRICT.search(question):
+        return found.group(0).lower().replace("-", "").removesuffix("s")
+    return "both" if named == set(_SETTINGS) else None
 
 
 def setting_clauses(clauses: Iterable) -> dict[str, tuple[str, str]]:
@@ -43,7 +48,14 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
             continue
         cid, text = named[pid]
         listed = {s for s in _SETTINGS if re.search(rf"\b{s[:-7]}-?patient\b", text, re.I)}
-        if listed == set(_SETTINGS):
+        if setting == "both":  # "inpatient as well as outpatient?": yes only when it names each
+            if listed == set(_SETTINGS):
+                line, kind = f'Yes — {payer} ({pid}) names both settings: "{text}" [{cid}].', "yes"
+            elif listed:
+                line, kind = f'No — {payer} ({pid}) names only one setting: "{text}" [{cid}].', "no"
+            else:
+                continue
+        elif listed == set(_SETTINGS):
             line, kind = f'No — {payer} ({pid}) names both settings: "{text}" [{cid}].', "no"
         elif listed == {setting}:
             line, kind = f'Yes — {payer} ({pid}) names only that setting: "{text}" [{cid}].', "yes"
@@ -55,4 +67,6 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
         names = " or ".join(f"{payers[p]} ({p})" for p in payers)
         return not_addressed(f"Not addressed — {names} names no care setting (inpatient or outpatient) for MRS; "
                              "the closest text follows.") if payers else None
-    return per_payer(claims, kinds, "Whether MRS is restricted to that setting, by payer:")
+    lead = "Whether MRS is allowed in both settings, by payer:" if setting == "both" else \
+        "Whether MRS is restricted to that setting, by payer:"
+    return per_payer(claims, kinds, lead)

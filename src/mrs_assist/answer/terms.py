@@ -18,6 +18,8 @@ _STOP = frozenset("a an the of for under by in per to and or".split())
 _GENERIC = frozenset("condition conditions requirement requirements criterion criteria rule clause part prong "
                      "element item box".split())
 """Words for a policy's part, not what it names ("Cohere's conventional-imaging condition")."""
+_FILLER = frozenset("enough sufficient alone itself scan scans study studies exam exams result results".split())
+"""Words around an imaging study's name that are not the term ("is a CT scan enough to satisfy …": the CT)."""
 _POINTING = frozenset("that this it which".split())
 _MODALITY = re.compile(r"\b(?:CT|MRI|PET|SPECT|ultrasound|x-ray|angiogra\w+|EEG|MEG)\b", re.I)
 """What "does that satisfy …" points back to, when the question stated a study before it."""
@@ -31,6 +33,9 @@ def counts_as(question: str) -> tuple[list[str], list[str]] | None:
     if m is None:
         return None
     x = [w for w in re.findall(r"[\w/+]+", m.group("x")) if w.lower() not in _STOP]
+    study = [w for w in x if w.lower() not in _FILLER]
+    if study and all(_MODALITY.fullmatch(w) for w in study):  # "a CT scan enough to": the CT
+        x = study
     if [w.lower() for w in x] in (["that"], ["this"], ["it"], ["which"]) or (x and x[0].lower() in _POINTING and len(x) == 1):
         before = [f.group(0) for f in _MODALITY.finditer(question, 0, m.start())]
         x = before[-1:]

@@ -123,8 +123,10 @@ _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "need
 _STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
 
-def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
-    """Yes / no / only if … for the case the question states, per policy, naming what decides."""
+def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict:
+    """Yes / no / only if … for the case the question states, per policy, naming what decides.
+    ``every``: the question asks whether each payer covers it ("under both HealthHelp and NIA?"):
+    no when one payer's criteria say no, yes only when each says yes."""
     claims = []
     for case in cases:
         ids = [cid for _, cid in case.deciding]
@@ -145,7 +147,12 @@ def from_checker(cases: Sequence[PolicyCase]) -> Verdict:
         # Undecided coverage with a stated safety item: the flag is what the question is about.
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
-    return render(lead, claims, "checker", overall([_OUTCOME_CLAIM[c.outcome] for c in cases]))
+    outcomes = [_OUTCOME_CLAIM[c.outcome] for c in cases]
+    if every and len(cases) > 1 and "no" in outcomes:
+        refused = [c.payer for c in cases if c.outcome == "does_not_meet_criteria"]
+        lead = f"No — not under every payer asked: the case as stated does not meet {' or '.join(refused)} criteria; by payer:"
+        return render(lead, claims, "checker", "no")
+    return render(lead, claims, "checker", overall(outcomes))
 
 
 _STATUS = {
@@ -238,6 +245,17 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
             "no": (f"No — {who} itself does not: it is not the case that {who} {does}; by payer:" if holds.get(who) == "no"
                    else f"No — {names(others)} also {'does' if len(others) == 1 else 'do'}: not only {who} {does}; by payer:"),
         }.get(claim, f"It depends — whether only {who} {does} turns on conditions; by payer:")
+    elif kind == "none":
+        lead = {
+            "yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
+            "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}: it is not the case that no payer {does}; by payer:",
+        }.get(claim, f"It depends — whether any payer asked {does} turns on conditions; by payer:")
+    elif kind == "every":
+        refusing = [p for p, v in holds.items() if v == "no"]
+        lead = {
+            "yes": f"Yes — each of the {len(holds)} payers asked {does}; by payer:",
+            "no": f"No — it is not the case that each of the {len(holds)} payers asked {does} (not so for {names(refusing)}); by payer:",
+        }.get(claim, f"It depends — whether each payer asked {does} turns on conditions; by payer:")
     elif kind == "any":
         lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
                 else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
