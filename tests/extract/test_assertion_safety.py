@@ -1027,3 +1027,10 @@ def test_a_patients_worry_names_a_disease_without_asserting_it(services):
     notes = "A/P: tension-type headache; she is worried about MS. MRI normal. MRS to screen, per patient request.\n"
     found = _facts(services, notes)
     assert "multiple_sclerosis" not in found  # not even asked: a worry is no suspicion the clinician states
+
+
+@pytest.mark.parametrize("plan", ["MRS needed to plan hematopoietic stem cell transplant.",
+                                  "MRS brain for planning of HSCT."])
+def test_planning_a_transplant_is_therapy_planning(services, plan):
+    notes = f"Krabbe disease, early infantile, confirmed by GALC sequencing. {plan}\n"
+    assert _facts(services, notes)["therapy_planning_needed"].value is True

@@ -576,13 +576,25 @@ def blank_long_runs(text: str) -> str:
     return _LONG_RUN.sub(lambda m: " " * len(m.group()), text)
 
 
+_WRAPPED = re.compile(r"(?<=[^\s.!?:;])\n(?=[ \t]*[a-z])")
+"""A line break inside a sentence: after a word (not a sentence's or a label's end), before a
+lower-case word. The sentence splitter already joins such lines (extract/sentences.py)."""
+
+
+def unwrap_lines(text: str) -> str:
+    """``text`` with each line break that wraps a sentence read as a space (the same length): a
+    cue wrapped across lines ("ruled\\nout", "He\\nread online that ...") is the cue it is on one
+    line. Sections, forms and boxes are read from the notes themselves (extract/layout.py)."""
+    return _WRAPPED.sub(" ", text)
+
+
 def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple[int, int]], str]:
     """Every target match outside quarantined sentences, with its ConText categories; the
     sentences; and the notes with quarantined sentences blanked (same length)."""
     with detector.lock, warnings.catch_warnings():
         # Every rule is a phrase or a regex, so medspaCy's token Matchers are empty by design.
         warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
-        doc = detector.nlp(blank_long_runs(notes))
+        doc = detector.nlp(unwrap_lines(blank_long_runs(notes)))
     sentences = list(doc.sents)
     starts_char = [s.start_char for s in sentences]
     lowered = ascii_lower(notes)
