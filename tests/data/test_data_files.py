@@ -106,3 +106,29 @@ def test_the_facts_catalogue_is_parsed_once(monkeypatch):
     wording = load_fact_wording(facts)
     assert wording["conventional_imaging_inconclusive"].label == services.catalogue.spec("conventional_imaging_inconclusive").label
     assert [p.name for p in parsed].count("facts.yaml") == 1
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_a_yaml_file_is_parsed_once_into_the_tree_and_the_data(monkeypatch, index):
+    """One libyaml pass gives both the node tree (for error lines) and the data (a cold
+    `determine` reads facts.yaml and lexicon.yaml: composing and loading each was twice the work)."""
+    import yaml
+
+    from mrs_assist.data import yamlfile
+
+    source, _ = _loaders()[index]
+    made: list[object] = []
+
+    class Counting(yamlfile.LOADER):
+        def __init__(self, stream):
+            made.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yamlfile, "LOADER", Counting)
+    monkeypatch.setattr(yaml, "CSafeLoader", Counting, raising=False)
+    monkeypatch.setattr(yaml, "SafeLoader", Counting)
+    parsed = YamlFile(source, root=object)
+    assert len(made) == 1
+    text = source.read_text(encoding="utf-8")
+    assert parsed.data == yaml.load(text, Loader=yamlfile.LOADER) and len(made) == 2  # noqa: S506 (a safe loader)
+    assert yaml.serialize(parsed.root) == yaml.serialize(yaml.compose(text, Loader=yamlfile.LOADER))

@@ -15,6 +15,17 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
 
 
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data, from one parse: what ``yaml.compose``
+    and ``yaml.load`` return, as ``yaml.load`` builds its data from the tree it composes."""
+    loader = LOADER(text)
+    try:
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    finally:
+        loader.dispose()
+
+
 class YamlFile:
     """A parsed YAML file that can tell the line of any value by its path.
 
@@ -35,8 +46,7 @@ class YamlFile:
             except (OSError, UnicodeDecodeError) as exc:
                 raise error(f"{path.name}:1: cannot read file: {exc}") from exc
         try:
-            self.root: yaml.Node | None = yaml.compose(text, Loader=LOADER)
-            self.data: Any = yaml.load(text, Loader=LOADER)  # noqa: S506 (a safe loader)
+            self.root, self.data = _parse(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1

@@ -10,6 +10,9 @@
 - ``expand_token_patterns``: ConText rules given as token patterns (LOWER/IN/OP "?") run
   in spaCy's Matcher; expanded into the phrases they stand for, they run in the
   PhraseMatcher, which is much faster.
+- ``add_context_rules``: medspaCy's matcher tokenizes every ConText phrase and files it under
+  its rule id, for which spaCy's PhraseMatcher computes a lexeme's every attribute; this files
+  the same entries with the ids in a vocabulary of their own and the phrases' words remembered.
 - ``SentenceContext``: medspaCy's ConText compares every target with every modifier in
   the note; scopes never leave a sentence, so this builds one graph per sentence.
 - ``BoundedContextGraph``: medspaCy's ConTextGraph still compares every modifier with every
@@ -22,6 +25,7 @@
 
 # no "from __future__ import annotations": spaCy resolves factory signatures at run time
 
+import hashlib
 import itertools
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -29,8 +33,11 @@ from collections import defaultdict
 from medspacy.common.regex_matcher import RegexMatcher
 from medspacy.context import ConText, ConTextGraph, ConTextModifier, ConTextRule
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
+from mrs_assist.extract.recache import remembered
 from mrs_assist.extract.regex import compile_fast
 from mrs_assist.normalize import ascii_lower
 
@@ -85,6 +92,52 @@ def install_fast_regex(component: object, nlp: Language) -> None:
         or getattr(component, "_ConText__matcher")
     )
     inner._MedspacyMatcher__regex_matcher = FastRegexMatcher(nlp.vocab)
+
+
+def add_context_rules(context: ConText, rules: list) -> None:
+    """``context.add(rules)``: the same rules, rule ids and matcher entries, built for less.
+
+    medspaCy's matcher tokenizes each phrase rule and adds it to spaCy's PhraseMatcher under
+    its rule id ("NEGATED_EXISTENCE_4021"), and the PhraseMatcher makes that id a lexeme of the
+    pipeline's vocabulary, computing every lexical attribute of a string no note ever holds:
+    ~4,700 ids, ~0.1 s of a cold ``determine`` (issue 22 item 8). Here the phrase matcher files
+    its ids in a vocabulary of its own (no attributes computed), and the ids go into the
+    pipeline's string store, where the components look them up. Each phrase's lower-case
+    words are remembered in the active code cache (``extract.recache``), keyed by the spaCy and
+    medspaCy versions, the serialized tokenizer and the phrases, so a cold process files their
+    hashes instead of tokenizing ~4,700 phrases. Either way the matcher holds the entries
+    medspaCy's ``add`` builds: (id, the LOWER hash of each token).
+    """
+    inner = context._ConText__matcher
+    tokenizer = inner.nlp  # medspaCy keeps only the tokenizer, to tokenize phrases
+    if inner._MedspacyMatcher__phrase_matcher_attr.upper() != "LOWER" or len(inner._MedspacyMatcher__phrase_matcher):
+        context.add(rules)  # not the set-up this is built for: medspaCy's own way
+        return
+    inner._MedspacyMatcher__phrase_matcher = PhraseMatcher(Vocab(), attr="LOWER")
+    phrases = sorted({rule.literal.lower() for rule in rules if rule.pattern is None})
+    words = dict(zip(phrases, remembered(
+        "context phrases", _phrases_key(tokenizer, phrases),
+        lambda: [[token.lower_ for token in tokenizer(phrase)] for phrase in phrases],
+    )))
+    strings = tokenizer.vocab.strings
+    inner.nlp = lambda text: [strings.add(w) for w in words[text]] if text in words else tokenizer(text)
+    try:
+        context.add(rules)
+    finally:
+        inner.nlp = tokenizer
+    for rule_id in inner.rule_map:
+        strings.add(rule_id)
+
+
+def _phrases_key(tokenizer, phrases: list[str]) -> str:
+    """What a phrase's tokens depend on: the libraries, the tokenizer's rules, the phrases."""
+    import medspacy
+    import spacy
+
+    digest = hashlib.sha256(f"spacy {spacy.__version__} medspacy {medspacy.__version__}\0".encode())
+    digest.update(tokenizer.to_bytes(exclude=["vocab"]))
+    digest.update("\0".join(phrases).encode())
+    return digest.hexdigest()
 
 
 def expand_token_patterns(rules: list, limit: int = 5000) -> list:
@@ -241,7 +294,7 @@ class SentenceContext(ConText):
         for match_id, start, end in matcher(doc):
             i = bisect_right(sentence_starts, start) - 1
             if i in by_sentence:
-                rule = matcher.rule_map[self.nlp.vocab[match_id].text]
+                rule = matcher.rule_map[self.nlp.vocab.strings[match_id]]
                 modifier = ConTextModifier(rule, start, end, doc, max_scope=self.max_scope)
                 if modifier.direction in ("TERMINATE", "PSEUDO"):
                     # Such a cue modifies nothing; its scope only decides whether it ends another

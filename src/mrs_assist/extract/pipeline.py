@@ -201,7 +201,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
     from mrs_assist.lazy import import_medspacy
 
     medspacy = import_medspacy()
-    from mrs_assist.extract.context import CONTEXT, expand_token_patterns, install_fast_regex
+    from mrs_assist.extract.context import CONTEXT, add_context_rules, expand_token_patterns, install_fast_regex
     from mrs_assist.extract.layout import section_rules
     from mrs_assist.extract.sentences import NAME as SENTENCES
 
@@ -263,7 +263,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
         context_rules = expand_token_patterns(_context_rules(lexicon, {r.category for r in target_rules}))
         with nlp.select_pipes(enable=[]):  # medspaCy runs nlp() on each phrase: tokenize only
             matcher.add(target_rules)
-            context.add(context_rules)
+            add_context_rules(context, context_rules)
             sectionizer.add(section_rules(lexicon))
     except (ValueError, TypeError, re.error) as exc:
         raise CorpusError(f"facts.yaml: a detection rule cannot be compiled: {exc}") from exc
