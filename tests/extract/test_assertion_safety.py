@@ -1034,3 +1034,31 @@ def test_a_patients_worry_names_a_disease_without_asserting_it(services):
 def test_planning_a_transplant_is_therapy_planning(services, plan):
     notes = f"Krabbe disease, early infantile, confirmed by GALC sequencing. {plan}\n"
     assert _facts(services, notes)["therapy_planning_needed"].value is True
+
+
+@pytest.mark.parametrize("notes, fact, expected", [
+    ("Neurology: prior work-up normal; MS was not diagnosed.\n", "multiple_sclerosis", False),
+    ("Mitochondrial disease was not confirmed by muscle biopsy.\nMRS brain requested.\n", "mitochondrial_disorder", None),
+])
+def test_an_auxiliary_before_the_denial_does_not_swallow_it(services, notes, fact, expected):
+    """medspaCy's forward "was not" took the "not" of "was not diagnosed" and negated nothing."""
+    assert _facts(services, notes)[fact].value is expected
+
+
+@pytest.mark.parametrize("notes, fact, expected", [
+    ("Chronic headaches. He\nread online that MRS can show the damage from old concussions and asks for it.\n"
+     "Plan: MRS brain (76390) per patient request.\n", "traumatic_brain_injury", None),
+    ("Leigh syndrome was ruled\nout by exome sequencing. MRS brain requested.\n", "mitochondrial_disorder", False),
+    ("Hypotonia. Mitochondrial disease per\nmother; no records. MRS brain requested.\n", "mitochondrial_disorder", None),
+])
+def test_a_cue_wrapped_across_lines_is_the_cue_on_one_line(services, notes, fact, expected):
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+    assert found[fact].value is expected
+
+
+def test_a_cavity_presumes_a_tumor_the_notes_know_only_from_the_patient(services):
+    notes = ("MRI brain: post-craniotomy changes, right frontal resection cavity;\n8 mm enhancing focus at its margin, "
+             "residual/recurrent neoplasm vs post-treatment change.\n"
+             "A/P: Hx of resected brain tumor (type unknown, PER PT). MRS to eval recurrence vs post-op change.\n")
+    assert _facts(services, notes)["known_brain_tumor"].value is None
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"

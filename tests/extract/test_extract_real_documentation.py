@@ -197,6 +197,20 @@ def test_the_sampler_refuses_unknown_flags_and_its_help_draws_nothing(tmp_path, 
     assert not list(tmp_path.iterdir())  # no sample drawn, no file rewritten
 
 
+def test_a_held_out_split_reads_only_transcriptions_no_earlier_split_holds(tmp_path, monkeypatch):
+    sampler = _sampler()
+    monkeypatch.setattr(sampler, "HERE", tmp_path)
+    text = "HISTORY OF PRESENT ILLNESS:,  A 40-year-old with headaches. " * 10
+    for folder, name, body in (("notes", "neurology/1", text), ("test5-notes", "consult/2", text),
+                               ("test5-notes", "consult/3", text + "New."), ("test5-notes", "soap/4", text + "New.")):
+        (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / f"{name}.txt").write_text(f"index: 0\nspecialty: X\n---\n{body}", encoding="utf-8")
+    monkeypatch.setattr(sampler, "SPLIT", "test5")
+    assert list(sampler.load_notes()) == ["consult/3"]  # dev's note and test5's repeat of its own row dropped
+    monkeypatch.setattr(sampler, "SPLIT", "dev")
+    assert list(sampler.load_notes()) == ["neurology/1"]
+
+
 def test_every_split_holds_rows_no_other_split_holds():
     held: dict[tuple[str, str], str] = {}
     for folder in sorted((ROOT / "eval" / "mtsamples").glob("*notes")):

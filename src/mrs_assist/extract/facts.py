@@ -316,19 +316,17 @@ def _outside(m: Mention, spans: list[tuple[int, int]]) -> bool:
     return not any(s < m.end and m.start < e for s, e in spans)
 
 
-_HEDGED = frozenset({"differential", "possible"})
-
-
 def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
-    """A question's words presume what they name ("residual lymphoma vs treatment effect"); when
-    they are all that asserts the fact and another mention leaves it in doubt (the wife's report,
-    "not yet verified"), the fact is not known: those mentions read unknown (issue 18)."""
+    """A question's words presume what they name ("residual lymphoma vs treatment effect", "the
+    resection cavity"); when they are all that asserts the fact and another mention leaves it in
+    doubt (the wife's report, "not yet verified", "brain tumor (PER PT)"), the fact is not known:
+    those mentions read unknown (issue 18; session 10: hedged or not)."""
     for name, found in read.items():
         groups = detector.specs[name].all_groups()
         true = [m for m in found if m.value == "true"]
         if not true or not any(m.value == "unknown" or m.unconfirmed for m in found):
             continue
-        if all(groups[m.group].presumes and m.categories & _HEDGED for m in true):
+        if all(groups[m.group].presumes for m in true):
             for m in true:
                 m.value, m.doubted = "unknown", True
                 m.cues.append("presumed by the question while the notes leave it in doubt")
