@@ -69,11 +69,19 @@ def test_enable_when_follows_the_tree(pid):
     # A non-brain region decides the scope: nothing else is asked but the request's purposes
     # (once one purpose is stated the others read as absent, so they always matter) and the
     # safety/investigational documentation.
+    assert "other_region_covered" not in everything  # the physician reviewer's finding is no question
+    if SERVICES.policies[pid].scope.asked_region:
+        # Under a policy that names a region without criteria (Cohere: muscle) another region
+        # decides the scope only with that region answered no: a conjunction the questionnaire's
+        # enableWhen (each a single answer) cannot express, so nothing is hidden (never wrong:
+        # a shown question that cannot matter is answered and ignored).
+        assert dtr.enabled_items(q, {"non_brain_mrs_requested": True}) == everything
+        return
     purposes = {name for name in everything if SERVICES.catalogue.spec(name).role == "purpose"}
     assert dtr.enabled_items(q, {"non_brain_mrs_requested": True}) == {"non_brain_mrs_requested"} | purposes | {
         i["linkId"] for g in q["item"] if g["linkId"] == dtr.OTHER_GROUP for i in g["item"]}
     others = {i["linkId"] for g in q["item"] if g["linkId"] == dtr.OTHER_GROUP for i in g["item"]}
-    if everything - purposes - others - {"non_brain_mrs_requested"}:  # something to hide (HealthHelp, Cohere)
+    if everything - purposes - others - {"non_brain_mrs_requested"}:  # something to hide (HealthHelp)
         assert len(dtr.enabled_items(q, {"non_brain_mrs_requested": True})) < len(everything)
 
 

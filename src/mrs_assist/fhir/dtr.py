@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from mrs_assist.criteria import Catalogue, Policy
-from mrs_assist.criteria.engine import TraceNode, build_trace
+from mrs_assist.criteria.engine import REGION_COVERAGE_FACT, TraceNode, build_trace
 from mrs_assist.fhir import cql
 from mrs_assist.fhir.resources import FhirError, build, issue
 
@@ -44,7 +44,7 @@ def canonical(policy: Policy) -> str:
 def _forcing(node: TraceNode, value: bool) -> list[tuple[str, bool]]:
     """Leaf answers (fact, answer) each of which alone makes `node` evaluate to `value`."""
     if node.kind == "fact":
-        return [(node.fact or "", value)]
+        return [] if node.fact == REGION_COVERAGE_FACT else [(node.fact or "", value)]
     if node.kind == "not":
         return _forcing(node.children[0], not value)
     if node.kind in ("all", "any"):
@@ -78,8 +78,8 @@ def _code(clause_id: str | None, label: str) -> list[dict[str, Any]]:
 
 
 def _item(node: TraceNode, catalogue: Catalogue, conditions: list[tuple[str, bool]]) -> dict[str, Any] | None:
-    if node.kind == "cpt":
-        return None
+    if node.kind == "cpt" or node.fact == REGION_COVERAGE_FACT:
+        return None  # from the claim, or the physician reviewer's finding: no question for the provider
     if node.kind == "fact":
         spec = catalogue.spec(node.fact) if node.fact in catalogue else None
         # The text is the criterion as the policy states it (answered yes or no); the
