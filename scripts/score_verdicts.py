@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", action="append", help="question split (default: the independent ones)")
     parser.add_argument("--json", type=Path, help="write summaries and rows here")
-    parser.add_argument("--show", choices=("wrong", "none", "all"), help="print these questions' verdicts")
+    parser.add_argument("--show", choices=("wrong", "none", "all"), help="print these questions' verdicts (never the held-out indep-test's)")
     args = parser.parse_args(argv)
     services = Services()
     out = {}
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind, s in summary["by_kind"].items():
             print(_line(kind, s))
         print("wrong:", " ".join(summary["wrong_ids"]))
+        if args.show is None or split == "indep-test":
+            continue  # the held-out split's questions are not for reading
         for r in rows:
             a = r["ask"]
             if a["verdict_right"] is None or a["verdict_right"]:

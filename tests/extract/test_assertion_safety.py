@@ -1062,3 +1062,167 @@ def test_a_cavity_presumes_a_tumor_the_notes_know_only_from_the_patient(services
              "A/P: Hx of resected brain tumor (type unknown, PER PT). MRS to eval recurrence vs post-op change.\n")
     assert _facts(services, notes)["known_brain_tumor"].value is None
     assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"
+
+
+# --- session 11 (dev8: writers O, P) ---------------------------------------------------------
+def test_a_lesion_whose_kind_is_in_doubt_is_still_a_lesion(services):
+    notes = ("MRI brain 03/2025: 1.8 cm T2-bright lesion of the left thalamus, faint enhancement. "
+             "Impression: low-grade glioma versus tumefactive demyelination.\n"
+             "Assessment: right-sided numbness. Neoplasm not established.\n"
+             "Plan: MR spectroscopy to help tell tumor from a demyelinating process.\n")
+    found = _facts(services, notes)
+    assert found["brain_mass_or_lesion"].value is True
+    assert found["tumor_vs_nontumor_lesion"].value is True
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"
+    # ... while a tumor the notes assert and doubt stays in doubt
+    doubted = "Known tumor per outside note; neoplasm not established here. MRS brain requested.\n"
+    assert _facts(services, doubted)["brain_mass_or_lesion"].value is not True
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("MRI safety screen negative.", False),
+    ("Depression screen was positive last year.", False),
+    ("MRS brain as a screening study.", True),
+])
+def test_a_screen_with_its_result_is_a_test_done_not_a_reason(services, line, expected):
+    notes = f"Plan:\n1. MR spectroscopy (76390) to tell glioma from demyelination.\n2. {line}\n"
+    found = _facts(services, notes)
+    assert ("non_covered_reason" in found and found["non_covered_reason"].value is True) is expected
+
+
+def test_an_encephalopathy_only_suspected_leaves_its_prognosis_asked(services):
+    notes = ("Cirrhosis, on transplant evaluation. Daughter reports forgetfulness; exam normal. "
+             "A/P: ?covert hepatic enceph vs none. Request MRS brain for prognosis before listing.\n")
+    assert _facts(services, notes)["encephalopathy_prognosis"].value is None
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "needs_more_information"
+    stated = ("Cardiac arrest 6 days ago; anoxic encephalopathy, comatose. "
+              "MRS brain requested for prognosis to guide goals of care.\n")
+    assert _facts(services, stated)["encephalopathy_prognosis"].value is True
+
+
+def test_a_relative_who_says_reports_and_a_wrapped_line_keeps_the_cue(services):
+    notes = ("Mother says the doctors at the previous hospital told them when he was a baby that\n"
+             "4 of his tests pointed to Canavan disease; no records. MRS brain requested.\n")
+    assert _facts(services, notes)["metabolic_disorder"].value is not True
+
+
+def test_a_numbered_packet_of_titled_documents_is_split_and_the_latest_governs(services):
+    notes = ("(1) Imaging order, 05/01/2025: MRS brain. Dx: indeterminate left parietal mass.\n"
+             "(2) MRI brain report, 04/29/2025: ring enhancement; indeterminate, glioma vs demyelination.\n"
+             "(3) Neuroradiology addendum, 05/20/2025: after steroids the lesion shrank; the MRI is now\n"
+             "diagnostic of tumefactive demyelination and no longer indeterminate.\n")
+    assert len(documents(notes)) == 3
+    assert _facts(services, notes)["conventional_imaging_inconclusive"].value is False
+    assert len(documents("Plan:\n(1) MRS brain\n(2) follow up in clinic\n")) == 1
+
+
+ICD_FORM = ("ADVANCED IMAGING REQUEST   Procedure: 76390 MR spectroscopy (brain)\n"
+            "Diagnosis codes:\n  {code}\n  Z92.3   Personal history of irradiation\n"
+            "Clinical question:\n  [X] Recurrent tumor vs radiation necrosis\n  [ ] Biopsy planning\n"
+            "Conventional imaging result: [ ] inconclusive [ ] conclusive\nAdditional information: ***\n")
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("C71.2   Malignant neoplasm of temporal lobe", "meets_criteria"),
+    ("C79.31  Secondary malignant neoplasm of brain", "meets_criteria"),
+    ("R51.9   Headache, unspecified", "needs_more_information"),
+])
+def test_a_diagnosis_code_on_the_order_form_states_the_diagnosis(services, code, expected):
+    """A coded diagnosis is a confirmed one (coding guidelines code no "suspected"), as in DTR's CQL."""
+    notes = ICD_FORM.format(code=code)
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == expected
+
+
+def test_a_diagnosis_code_ruled_out_states_nothing(services):
+    notes = "Order: MRS brain. Dx: R90.0. Rule out C71.9 - not established.\nMRS to tell recurrence from necrosis.\n"
+    tumor = _facts(services, notes).get("known_brain_tumor")
+    assert tumor is None or tumor.value is not True
+
+
+@pytest.mark.parametrize("words", ["Device is NOT\nMR-conditional per the registry.", "It is not MR Conditional."])
+def test_a_device_denied_its_mr_conditional_label_stays_unsafe(services, words):
+    notes = f"Safety call: patient reports a dual-chamber pacemaker placed 2012 for heart block, legacy leads. {words}\nPlan: MRS brain.\n"
+    assert _facts(services, notes)["mri_unsafe_implant"].value is True
+
+
+def test_a_study_named_only_in_a_question_is_not_the_one_requested(services):
+    notes = ("RADIOLOGY ORDER 08/12/2025. CPT 76390. Exam (from order): MRI BRAIN PERFUSION (DSC) W/WO - eval lesion.\n"
+             "Scheduler 08/13: order text says perfusion, code says spectroscopy - which?\n")
+    assert _facts(services, notes)["service_not_mrs"].value is None
+
+
+def test_a_field_answered_none_answers_its_own_sentence_only(services):
+    notes = "Dx: Meningioma resected 06/2021. Current treatment: none. MRI: recurrence vs scar. MRS brain requested.\n"
+    assert _facts(services, notes)["known_brain_tumor"].value is not False
+
+
+@pytest.mark.parametrize("sentence", ["Patient is a surgical candidate; resection planned.",
+                                      "Conference: she is a candidate for left temporal resective surgery."])
+def test_a_surgical_candidacy_in_its_own_sentence_is_a_presurgical_evaluation(services, sentence):
+    notes = (f"Assessment: drug-resistant left temporal lobe epilepsy, video-EEG concordant. {sentence}\n"
+             "Plan: MR spectroscopy of both hippocampi for lateralization.\n")
+    assert _facts(services, notes)["epilepsy_presurgical"].value is True
+    tumor = "Glioblastoma with two seizures at onset. Patient is a surgical candidate. MRS brain requested.\n"
+    seizures = _facts(services, tumor).get("epilepsy_presurgical")
+    assert seizures is None or seizures.value is not True
+
+
+def test_a_recent_mri_in_a_template_whose_symptom_fields_are_blank_leaves_cohere_asking(services):
+    notes = ("NEUROSURGERY FOLLOW-UP   DOS 10/07/2025\nDiagnosis: meningioma, resected 06/2021.\n"
+             "Interval history: ***\nHeadaches: ***     Seizures: [ ] yes [ ] no\n"
+             "MRI brain w/wo 09/02/2025: 8 mm enhancing focus at the resection bed, residual tumor vs "
+             "post-operative change. Indeterminate.\nPlan: MRS brain to distinguish recurrent meningioma "
+             "from post-surgical change.\n")
+    response = _decide(services, "cohere-mrs", notes)
+    assert response.recommendation == "needs_more_information"
+    assert "recent_advanced_imaging_without_change" in response.trace.missing_facts
+
+
+@pytest.mark.parametrize("notes, fact", [
+    # a normal mri of another region says nothing of the brain study
+    ("MRI brain 01/2025: indeterminate right frontal lesion. MRI cervical spine 01/2025: normal.\n"
+     "Plan: MRS to distinguish tumor from demyelination.\n",
+     "conventional_imaging_inconclusive"),
+    # a quoted impression is one sentence
+    ("Exam: new left facial numbness.\nMRI brain w/wo 02/03/2025: 1.9 cm expansile lesion of the right pons.\n"
+     'IMPRESSION: "Low-grade glioma versus inflammatory lesion versus hamartoma.\n'
+     'Indeterminate. Consider MR spectroscopy."\nPlan: MRS brain to help tell tumor from inflammation.\n',
+     "conventional_imaging_inconclusive"),
+    # a misspelled encephalopathy still names the prognosis question
+    ("Cirrhosis, recurrent overt hepatic encephalopthy, 3 admissions this year; asterixis on exam.\n"
+     "A: recurrent HE.\nP: MRS brain (76390) to grade severity for prognosis before transplant listing.\n",
+     "encephalopathy_prognosis"),
+    # the date a diagnosis was confirmed does not make it history
+    ("Member has MERRF, confirmed by mtDNA testing (m.8344A>G, 80% in muscle) in\n"
+     "2021, followed by genetics. New myoclonus and ataxia this month; MRI brain indeterminate.\n"
+     "Plan: MRS brain for lactate to guide therapy.\n",
+     "mitochondrial_disorder"),
+    # a device called not mri conditional across a line break is unsafe
+    ("EP addendum: dual-chamber pacemaker with an abandoned lead left in place. Because of the lead the SYSTEM IS NOT\n"
+     "MRI-CONDITIONAL.\nPlan: MRS brain.\n",
+     "mri_unsafe_implant"),
+])
+def test_what_session_11_reads_as_asserted(services, notes, fact):
+    assert _facts(services, notes)[fact].value is True
+
+
+@pytest.mark.parametrize("notes, fact, policy, age, outcome", [
+    # a research purpose under its own header wrapped over lines is read
+    ("CLINICAL: 30 yo, moderate traumatic brain injury 2021, stable deficits, followed in clinic.\n\n"
+     "PURPOSE OF STUDY: ENROLLED IN AN INSTITUTIONAL LONGITUDINAL IMAGING PROTOCOL. THE 24-MONTH\n"
+     "TIMEPOINT IS REQUIRED BY THE PROTOCOL. RESULTS ARE FOR RESEARCH PURPOSES ONLY.\n",
+     "no_management_change", "healthhelp-mrs", 50, "does_not_meet_criteria"),
+    # no diffuse axonal injury is no denial of the brain injury
+    ("Summary: the ordering physician states the member had a moderate traumatic brain injury in a fall "
+     "on 02/2025 (LOC, CT contusion).\nSince then: slowed processing on testing. MRI 04/2025: no DAI-pattern "
+     "lesions seen.\nRequest: MRS to guide cognitive rehabilitation.\n",
+     "traumatic_brain_injury", "healthhelp-mrs", 30, "meets_criteria"),
+    # a request form whose site box names another organ is outside the brain
+    ("PRECERTIFICATION FORM\nCPT: 72197 MRI pelvis; 76390 MR spectroscopy\n"
+     "Site: [ ] Brain  [X] Prostate bed / pelvis  [ ] Other\n"
+     "Reason for exam: MRI of the prostate bed with spectroscopy to localize recurrence before salvage RT.\n",
+     "non_brain_mrs_requested", "nia-brain-mrs", 70, "does_not_meet_criteria"),
+])
+def test_what_session_11_reads_decides_the_request(services, notes, fact, policy, age, outcome):
+    assert _facts(services, notes)[fact].value is True
+    assert _decide(services, policy, notes, age=age).recommendation == outcome

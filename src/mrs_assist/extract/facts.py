@@ -184,6 +184,7 @@ def extract_facts(
             found = [m for m in found if m.value != "unknown" or m.doubted]
         if detector.specs[name].any_instance and any(m.value == "true" for m in found):
             found = [m for m in found if m.value == "true"]  # one treatment given; another denied contests nothing
+        found = _kind_in_doubt_only(detector, name, found)
         if (result := _aggregate(found)) is not None:
             value, spans, against = result
             asked = [m for m in found if m.value == "unknown"]
@@ -262,10 +263,11 @@ def _after(docs: list, char: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[int, int]], str]], notes: str) -> None:
-    """Notes that never name MR spectroscopy but name another study ("MRI BRAIN PERFUSION (DSC)",
-    "perfusion requested per tumor board") leave which study the 76390 is for asked (``other_study``):
-    the request is not read as an MRS on its code alone (issue 18)."""
-    if not detector.other_study or _NAMES_MRS.search(notes):
+    """Notes that never name MR spectroscopy (but in a question: "code says spectroscopy - which?")
+    but name another study ("MRI BRAIN PERFUSION (DSC)", "perfusion requested per tumor board") leave
+    which study the 76390 is for asked (``other_study``): the request is not read as an MRS on its
+    code alone (issue 18)."""
+    if not detector.other_study or any(not _in_a_question(notes, m.end()) for m in _NAMES_MRS.finditer(notes)):
         return
     for name, patterns in detector.other_study.items():
         if facts.get(name, ("",))[0] == "true":
@@ -273,6 +275,15 @@ def _another_study(detector: Detector, facts: dict[str, tuple[str, list[tuple[in
         named = sorted({(m.start(), m.end()) for p in patterns for m in p.finditer(notes)})
         if named:
             facts[name] = ("unknown", named, "notes")
+
+
+_CLAUSE_END = re.compile(r"[.!?\n]|$")
+
+
+def _in_a_question(notes: str, at: int) -> bool:
+    """Whether the words before ``at`` end in a question mark ("code says spectroscopy - which?"):
+    a study named in a question is asked about, not named as the one requested."""
+    return notes[_CLAUSE_END.search(notes, at).start():][:1] == "?"
 
 
 def _premise_in_doubt(
@@ -298,7 +309,7 @@ def _premise_in_doubt(
             continue
         own = [s for m in found for s in m.spans]
         for premise in premises:
-            others = [m for m in read.get(premise, []) if _outside(m, own)]
+            others = _kind_in_doubt_only(detector, premise, [m for m in read.get(premise, []) if _outside(m, own)])
             result = _aggregate([m for m in others if m.value != "ignore"])
             if result is None and not template_gaps or result is not None and result[0] == "true" and not result[2]:
                 continue
@@ -309,6 +320,18 @@ def _premise_in_doubt(
                 m.value = "unknown"
                 m.cues.append(f"presupposes {premise.replace('_', ' ')}, which the notes leave in doubt")
             break
+
+
+def _kind_in_doubt_only(detector: Detector, name: str, found: list[Mention]) -> list[Mention]:
+    """``found`` without the doubts of one kind of the fact (``narrower`` groups) while another
+    group asserts it: "lesion of the right thalamus ... neoplasm not established" is a lesion whose
+    kind is in doubt, not a lesion in doubt (issue 18). A kind denied outright ("abscess wall; no
+    neoplasm identified") still contests: it answers the question the lesion was asked for."""
+    narrower = {i for i, g in enumerate(detector.specs[name].all_groups()) if g.narrower}
+    if narrower and any(m.value == "true" and m.group not in narrower for m in found):
+        return [m for m in found if m.group not in narrower or m.value == "true"
+                or (m.value == "false" and _denies(m) and not m.unconfirmed)]
+    return found
 
 
 def _outside(m: Mention, spans: list[tuple[int, int]]) -> bool:

@@ -37,7 +37,8 @@ PRIOR_DAYS = 270
 _UNCHECKED = re.compile(r"\[\s*\]|☐|□|\(\s\)")
 _CHECKED = re.compile(r"\[\s*[xX✓✔✗*]\s*\]|☑|☒|■|\(\s*[xX]\s*\)")
 _ANSWER_NO = re.compile(
-    r"(?P<q>[A-Za-z\[(][^:?\n]{0,80}?)\s*[:?]\s*(?P<a>no|n|none|negative|denied|denies|absent)\b\.?"
+    # (the question is one sentence: "Meningioma resected 2021. Current treatment: none" answers the treatment)
+    r"(?P<q>[A-Za-z\[(](?:[^:?\n.]|\.(?!\s)){0,80}?)\s*[:?]\s*(?P<a>no|n|none|negative|denied|denies|absent)\b\.?"
     # "…tinnitus): no\nvestibular schwannoma": a line that wraps the sentence on is no answer
     r"(?=[ \t]{2,}|\s*[;,|]|[ \t]*$(?!\n[ \t]*(?-i:[a-z]))|(?<=\.)\s+[A-Z])",
     re.IGNORECASE | re.MULTILINE,
@@ -67,7 +68,7 @@ _DATE = re.compile(
 TWO_DIGIT_PIVOT = 40
 """A two-digit year up to this is 20yy, above it 19yy."""
 _ONSET_DATE = re.compile(
-    r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed))\s+(?:(?:in|on|at)\s+)?"
+    r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed)|(?:confirmed|established)(?:\s+(?:by|on|with)\s+(?:[^.;\n]|\.(?=\S)|\n(?![ \t]*\n)){0,100}?)?)\s+(?:(?:in|on|at)\s+)?"
     r"(?:(?:0?[1-9]|1[0-2])/(?:[0-3]?\d/)?(?:19|20)\d{2}|(?:0?[1-9]|1[0-2])/[0-3]?\d/\d{2}(?![\d/])|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}"
     r"|(?:19|20)\d{2})\b"
     r"|\b(?:19|20)\d{2}\s+(?:revised\s+)?(?:McDonald|WHO|ILAE|AAN|NCCN|RANO|criteria|classification|guidelines?|edition|version)\b",
@@ -148,7 +149,7 @@ def sections_of(doc) -> list[tuple[int, str | None]]:
             end = _blank_line_at(text, h1, nxt)
         elif inline:
             end = line_end
-            while end < nxt and _LIST_ITEM.match(text, end + 1):
+            while end < nxt and (_LIST_ITEM.match(text, end + 1) or _wraps_on(text, end)):
                 following = text.find("\n", end + 1)
                 end = len(text) if following < 0 else following
         else:
@@ -183,6 +184,21 @@ def _override(bounds: list[tuple[int, str | None]], r0: int, r1: int, category: 
     """``bounds`` with [r0, r1) in ``category`` (what follows r1 keeps the category it had there)."""
     after = section_at(bounds, r1)
     return ([b for b in bounds if b[0] < r0] + [(r0, category), (r1, after)] + [b for b in bounds if b[0] > r1])
+
+
+WRAP_WIDTH = 60
+"""A line this long that ends mid-sentence was wrapped (a fax, a fixed-width EHR export)."""
+
+
+def _wraps_on(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` runs on into the next one: it was wrapped (long, and no
+    sentence ends with it) and the next line is text, not blank. An inline section ("PURPOSE OF
+    STUDY: ... RESULTS ARE FOR RESEARCH\nPURPOSES ONLY ...") then covers its wrapped lines."""
+    line = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
+    if len(line) < WRAP_WIDTH or line.endswith((".", "!", "?", ":")):
+        return False
+    following = text.find("\n", end + 1)
+    return bool(text[end + 1 : len(text) if following < 0 else following].strip())
 
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -426,6 +442,13 @@ _DOC_HEADER = re.compile(
     r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)[A-Za-z][^\n]*"  # === DOCUMENT 2 of 4: … ===, --- ITEM 1: … ---
     r"|(?:DOC(?:UMENT)?|ITEM|ATTACHMENT|ENCLOSURE|EXHIBIT)\s*#?\s*[A-Z0-9]{1,3}\b"  # DOCUMENT A - …
     r"|ADDEND(?:UM|A)\b"
+    # "(1) NEUROSURGERY CLINIC NOTE - 03/03/2025", "(2) ORDER - …": a numbered title in capitals
+    # naming a kind of document (a numbered plan item, "(1) MRS brain", names none)
+    r"|\(\d{1,2}\)[ \t]+(?-i:(?:[A-Z][A-Z/&.,'-]*[ \t]+){0,6}(?:NOTE|ORDER|REPORT|ADDENDUM|LETTER|FORM|SUMMARY"
+    r"|CONSULT(?:ATION)?|REQUEST|REVIEW|RESULTS?|H&P|DISCHARGE SUMMARY)\b)"
+    # ... or in any case, with its date: "(2) MRI brain report, 09/29/2026", "(3) Neuroradiology addendum, 10/24/2026"
+    r"|\(\d{1,2}\)[ \t]+(?:[A-Za-z][\w/&.-]*[ \t]+){0,5}?(?:note|order|report|addendum|letter|form|summary"
+    r"|consult(?:ation)?)\b[^\n]{0,40}?\b\d{1,2}/\d{1,2}/\d{2,4}\b"
     r")[^\n]*"
 )
 _ADDENDUM = re.compile(r"\baddend(?:um|a)\b", re.IGNORECASE)

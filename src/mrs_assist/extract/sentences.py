@@ -5,7 +5,8 @@ It replaces PyRuSH, medspaCy's default, which is pure Python and much slower (RE
 splitting: a sentence ends at . ! ? followed by a capital, digit or bullet (unless the
 word before is an abbreviation such as "vs." or "Dr."), and at a line break unless the
 next line continues a sentence left open (lower case after a line not ending in . ! ?, or
-anything after a line that leaves a parenthesis open, with no blank line between). Semicolons are left to ConText (a TERMINATE rule).
+anything after a line that leaves a parenthesis open or was wrapped, with no blank line between), and never
+inside a quotation of a few lines. Semicolons are left to ConText (a TERMINATE rule).
 """
 
 # no "from __future__ import annotations": spaCy resolves factory signatures at run time
@@ -26,8 +27,23 @@ _END = re.compile(r"[.!?]+[\"')\]]*(?=\s+(?:<[!/a-zA-Z]|[\"'(\[]?[A-Z0-9•*\-])
 "TMZ. <!-- ... --> 58 y/o M w/ GBM" keeps the comment (an instruction, set aside) apart from
 the clinical sentences on either side."""
 _NEWLINE = re.compile(r"\n\s*(?=\S)")
+_QUOTED = re.compile(r'"[^"\n]*(?:\n(?![ \t]*\n)[^"\n]*){0,4}"|“[^”]{0,400}?”')
+"""A quotation of a few lines within a paragraph (a report's impression quoted whole: "Low-grade glioma
+versus demyelinating lesion. Indeterminate."): one sentence, so its judgement keeps its subject."""
 _WORD_BEFORE = re.compile(r"([A-Za-z][\w./]*)$")
 _LINE_END = re.compile(r"([.!?]+)[\"')\]]*[ \t]*$")
+
+
+WRAP_WIDTH = 60
+"""A line this long that ends mid-sentence was wrapped (a fax, a fixed-width export)."""
+_NEW_ITEM = re.compile(r"(?:[-*•·#>]|\d{1,2}[.)]\s|[A-Za-z][\w /&()-]{0,30}:|\[|_)")
+
+
+def _wrapped(line: str, text: str, start: int) -> bool:
+    """Whether ``line`` was wrapped onto the line at ``start`` ("... told them at age\\n8 mo he
+    has ..."): long, ending mid-sentence (no colon), and the next line is no list item or header."""
+    line = line.rstrip()
+    return len(line) >= WRAP_WIDTH and not line.endswith(":") and _NEW_ITEM.match(text, start) is None
 
 
 class SentenceSplitter:
@@ -56,9 +72,10 @@ class SentenceSplitter:
             line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
             if line.count("(") > line.count(")"):
                 continue  # a parenthesis left open runs on: "Brother (age\n11) was diagnosed with"
-            if not text[m.end()].islower() or self._ends_sentence(text, m.start()):
+            if self._ends_sentence(text, m.start()) or not (text[m.end()].islower() or _wrapped(line, text, m.end())):
                 starts.add(m.end())
-        return sorted(starts)
+        quoted = [(q.start(), q.end()) for q in _QUOTED.finditer(text)]
+        return sorted(s for s in starts if not any(q0 < s < q1 for q0, q1 in quoted))
 
     def _ends_sentence(self, text: str, end: int) -> bool:
         """Whether the line before ``end`` closes a sentence (. ! ? not after an abbreviation).

@@ -183,12 +183,25 @@ class Group(BaseModel):
         "context still contests a brain mass). None: it does not count; none: no requirement for it.",
     )
     readings: Readings = Field(default_factory=Readings)
+    narrower: bool = Field(
+        default=False,
+        description="Its words name one kind of the fact (a tumor is one kind of lesion): denied or doubted, "
+        "such a mention contests only its own kind, never the fact another group asserts.",
+    )
     presumes: bool = Field(
         default=False,
         description="Its words take the fact as given without stating it (\"residual lymphoma vs treatment "
         "effect\" presumes a lymphoma): hedged or in a differential, such a mention is true only while no "
         "other mention leaves the fact in doubt (reported, suspected, unconfirmed).",
     )
+
+    @field_validator("requires", mode="before")
+    @classmethod
+    def _shared_lists_flatten(cls, values: Any) -> Any:
+        """A YAML alias of a shared list inside a list (``[*no_change, '...']``) adds its items."""
+        if isinstance(values, list):
+            return [v for item in values for v in (item if isinstance(item, list) else [item])]
+        return values
 
     @field_validator("regex", "requires")
     @classmethod
