@@ -573,7 +573,7 @@ class Asker:
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
-                                           named=bool(plan.policy_ids))
+                                           named=bool(plan.policy_ids), every=plan.every_payer)
         if verdict is None:
             return None
         verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
+    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
     # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
@@ -75,12 +75,17 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
 _EVERY_PAYER = re.compile(
     r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
+    # "a hard stop under Cohere and HealthHelp alike?": each payer named
+    r"|\b(?:alike|equally|in common)\s*\?"
     r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
 
 
-_PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
-"""A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
-does not change what is asked (the current position, not the history)."""
+_PREMISE = re.compile(
+    r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*"
+    # "The 2024 summary of changes says an ataxia indication was added, so this is covered, right?"
+    r"|[^?.;]*,\s*(?:and\s+)?(?:so|therefore|thus|hence|which means)\b(?!\s+(?:far|that|much|long)\b)", re.I)
+"""A premise the question grants ("…, given that HH says it added an ataxia indication?", "X says
+…, so is it covered?"): it does not change what is asked (the current position, not the history)."""
 
 
 AGE_LIMIT = re.compile(

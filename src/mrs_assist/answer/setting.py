@@ -24,8 +24,15 @@ def setting_asked(question: str) -> str | None:
     found = _SETTING.search(question)
     if found is None:
         return None
-    named = {m.group(0).lower().replace("-", "").removesuffix("s") for m in _SETTING.finditer(question)}
-    if _RESTRICT.search(question):
+    mentions = list(_SETTING.finditer(question))
+    named = {m.group(0).lower().replace("-", "").removesuffix("s") for m in mentions}
+    restrict = _RESTRICT.search(question)
+    # "can it be done inpatient, or outpatient only?": the restriction is the second alternative's;
+    # the question asks whether the first is allowed too, as "inpatient as well as outpatient?" does
+    if restrict and named == set(_SETTINGS) and restrict.start() > mentions[0].end() \
+            and re.search(r"\bor\b", question[mentions[0].end():mentions[-1].start()], re.I):
+        return "both"
+    if restrict:
         return found.group(0).lower().replace("-", "").removesuffix("s")
     return "both" if named == set(_SETTINGS) else None
 
