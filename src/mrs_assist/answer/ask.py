@@ -570,6 +570,11 @@ class Asker:
         if not read:
             return None
         catalogue = self.sources.catalogue
+        # "would NIA auto-deny MRS for glioma grading?" names a purpose, not an item of a list: the
+        # criteria answer whether it is denied ("is MS a non-indication?" still asks the lists)
+        roles = {catalogue.spec(f).role if f in catalogue else "" for f in read}
+        if not exclusion.LIST_WORD.search(plan.question) and "purpose" in roles and roles <= {"purpose", "condition"}:
+            return None
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,

@@ -32,6 +32,8 @@ EXCLUDE = re.compile(
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+LIST_WORD = re.compile(r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*)", re.I)
+"""Words naming a policy's own lists (not a denial): the lists answer, whatever the question names."""
 _ABSOLUTE = re.compile(
     r"\b(?:absolute(?:ly)?|automatic(?:ally)?|by itself|on its own|in itself|per se|outright|categorical(?:ly)?|"
     r"hard[- ]stop|always|auto(?=[- ]?den))\b", re.I)

@@ -22,7 +22,7 @@ _DENIED = re.compile(
     r"(?:\bnot|n't|\bnever)\s+(?:be\s+)?(?:considered\s+)?(?:cover|approv|allow|pay|medically necessary|appropriate)\w*"
     r"|\bnon-?covered\b"
     # the payer's act, not a patient who "denies headaches"
-    r"|\b(?:does|do|would|will|should|must|can|could|is|are|be)\b[^?.;]{0,60}?\b(?:deny|denied|a denial)\b"
+    r"|\b(?:does|do|would|will|should|must|can|could|is|are|be)\b[^?.;]{0,60}?\b(?:deny|denied|an?\s+(?:[\w-]+\s+)?denial)\b"
     r"|\b(?:grounds|reason|basis)\s+(?:for|to)\s+den\w+", re.I)
 _LISTED = re.compile(
     r"\b(?:list|lists|listed|include|includes|included|name|names|named)\b[^?]{0,60}?\b(?:as\s+(?:an?\s+)?)?"
