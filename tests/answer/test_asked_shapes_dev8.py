@@ -97,22 +97,6 @@ def test_shorthand_bars_ask_an_exclusion_question(question):
     assert exclusion.EXCLUDE.search(question)
 
 
-@pytest.mark.parametrize(
-    ("question", "claim"),
-    [
-        # a purpose, not an item of a list: whether the criteria deny it (not "NIA lists no exclusions")
-        ("Would NIA auto-deny MRS for glioma grading?", "yes"),
-        ("Is Alzheimer's an automatic denial under Florida Blue?", "yes"),
-        ("Is MS an outright denial under HealthHelp?", "no"),
-        # a word for the policy's own lists still asks the lists
-        ("Is MS a non-indication under Cohere?", "no"),
-    ],
-)
-def test_a_denial_asked_of_a_purpose_is_the_criteria_answer(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim and verdict.checked
-
-
 def _lists(payer, *, excluded):
     item = exclusion.ListedItem("aneurysm_clip", "aneurysm clips", (f"{payer.lower()}#x.1",), contraindication=not excluded)
     return exclusion.PolicyLists(policy_id=payer.lower(), payer=payer,
@@ -214,6 +198,11 @@ def test_a_bare_age_said_of_the_patient(question, age):
         # a bar in shorthand, and of both payers named
         ("HH: known glioma, MRS to assess treatment response. Vascular stent placed 2 wks ago. Auto denial?", "no"),
         ("Are aneurysm clips a hard stop under both Cohere and HealthHelp?", "no"),
+        # a denial asked of a purpose, not an item of a list: the criteria answer (not "NIA lists no exclusions")
+        ("Would NIA auto-deny MRS for glioma grading?", "yes"),
+        ("Is Alzheimer's an automatic denial under Florida Blue?", "yes"),
+        ("Is MS an outright denial under HealthHelp?", "no"),
+        ("Is MS a non-indication under Cohere?", "no"),  # a word for the policy's own lists still asks the lists
         # "still" in other words, of struck language
         ("Is NIA's 'cystic lesions vs cystic metastasis or cystic primary neoplasm' passage still valid?", "no"),
         # a literature document asked for criteria of its own
