@@ -55,6 +55,7 @@ def test_a_purpose_asked_as_the_requirement_is_not_a_stated_purpose(question, st
     [
         ("Can 76390 be performed inpatient, or is it outpatient only?", "both"),
         ("Is MRS allowed for inpatients or just for outpatients under Cohere?", "both"),
+        ("Is MRS approvable only as an outpatient, or inpatient too?", "both"),
         ("Is MRS restricted to outpatient under Cohere?", "outpatient"),
         ("Does Cohere limit MRS to inpatient or outpatient settings?", "inpatient"),  # one restriction governs both
     ],
@@ -124,6 +125,7 @@ def test_a_bar_both_payers_lack_keeps_the_plain_no():
     [
         ("Does NIA still have a therapeutic follow-up (response to therapy) indication?", "a therapeutic follow-up indication"),
         ("Does NIA still carry the cystic lesions language?", "the cystic lesions language"),
+        ("Is the former cystic lesion indication still part of NIA's guideline?", "the cystic lesion indication"),
         ("The patient still has seizures; does HealthHelp cover MRS?", ""),
     ],
 )
@@ -135,6 +137,7 @@ def test_still_in_other_verbs(question, asked):
 @pytest.mark.parametrize(
     "question",
     ["Would an equivocal head CT count as the 'conventional imaging' or must there be an MRI?",
+     "Does an inconclusive sinus CT meet the 'conventional imaging' criterion?",
      "Can a non-contrast CT of the brain serve as conventional imaging for Cohere?"],
 )
 def test_a_described_study_counts_as_by_its_modality(question):
@@ -166,6 +169,8 @@ def test_a_premise_before_so_is_granted_not_asked(services):
         ("Does the digest provide any coverage criteria for spinal cord MRS?", True),
         ("Is the Magellan digest something I can use as approval criteria?", True),
         ("Does the digest lay out rules for disc MRS?", True),
+        ("It says cord MRS was reviewed, so may I authorize a cord study using it?", True),
+        ("Can I use the article as my criteria for disc MRS?", True),
         ("Does the digest say discogenic MRS is ready for routine use?", False),
     ],
 )
@@ -180,6 +185,7 @@ def test_criteria_asked_of_a_document(question, asked):
         ("HH member is 22 with special healthcare needs; does the pediatric definition apply to her?", 22.0),
         ("HH: patient is 19 — does the adolescent age range include her?", 19.0),
         ("HH: the lesion is 23 mm - does the pediatric age range apply?", None),
+        ("HH: 28 y/o with special health care needs -- could HH treat her as a child?", 28.0),
     ],
 )
 def test_a_bare_age_said_of_the_patient(question, age):
@@ -203,7 +209,8 @@ def test_a_bare_age_said_of_the_patient(question, age):
         ("Is Alzheimer's an automatic denial under Florida Blue?", "yes"),
         ("Is MS an outright denial under HealthHelp?", "no"),
         ("Is MS a non-indication under Cohere?", "no"),  # a word for the policy's own lists still asks the lists
-        # "still" in other words, of struck language
+        # "still" in other words, of struck language (a plural's 's' and the list's own name aside)
+        ("Is the former cystic lesion indication still part of NIA's guideline?", "no"),
         ("Is NIA's 'cystic lesions vs cystic metastasis or cystic primary neoplasm' passage still valid?", "no"),
         # a literature document asked for criteria of its own
         ("Does the Magellan digest offer criteria we could use for MS spinal cord MRS?", "no"),

@@ -39,7 +39,9 @@ _ASKED = re.compile(
     r"(?!\s*(?:%|mm|cm|mg|kg|lbs?|weeks?|wks?|months?|mos?|days?|hours?|hrs?|percent|[./,]\d))", re.I)
 _COUNTS = re.compile(
     r"\b(?:counts?(?:\s+as)?|counted\s+as|considered(?:\s+an?)?|qualif\w*\s+as|treated\s+(?:as|under)|"
-    r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?))\b"
+    r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?)|"
+    # "could HH still treat him as a child?"
+    r"(?:treat|consider|count|class|classify)\s+(?:him|her|them|the\s+patient|the\s+member|this\s+patient)\s+as)\b"
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
 _APPOSED = re.compile(

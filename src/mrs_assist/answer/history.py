@@ -25,7 +25,9 @@ _QUOTED = re.compile(r"(?<!\w)[‘'\"“](?P<q>[^'\"”’]{6,})[’'\"”](?!\w
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs", "versus",
                    # words for a part of the document, not what it said ("the cystic lesions paragraph")
-                   "paragraph", "section", "passage", "language", "wording", "text", "bullet"})
+                   "paragraph", "section", "passage", "language", "wording", "text", "bullet",
+                   # the list it was an item of ("the old cystic lesion indication"), not what it listed
+                   "indication", "indications"})
 _SHARE = 0.8
 """Share of the asked words a passage must contain to be the one the question names."""
 
@@ -88,7 +90,9 @@ def still_asked(question: str) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """Content words, a plural's 's' dropped ("cystic lesion" names "cystic lesions")."""
+    return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
+            for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 def _share(asked: set[str], text: str) -> float:

@@ -155,9 +155,11 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
 
 # --- literature as the basis of a decision ------------------------------------------------------
 _BASIS_ASKED = re.compile(
-    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:(?:approval|coverage|review|medical[- ]necessity)\s+)?(?:criteria|criterion|"
+    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the |my |our |your |a )?(?:(?:approval|coverage|review|medical[- ]necessity)\s+)?(?:criteria|criterion|"
     r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on|"
     r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article)|"
+    # "can I approve cord MRS using it?"
+    r"(?:approve|deny|authori[sz]e|decide)\s+(?:[\w-]+\s+){0,4}?(?:using|with|by|per)\s+(?:that|this|it|the digest|the article)(?=\s*[?.,])|"
     # "does the digest give criteria I can use to approve …?": the document asked for criteria of its own
     r"(?:give|gives|set|sets|provide|provides|offer|offers|contain|contains|have|has|establish\w*|lay|lays)\s+(?:out\s+)?"
     r"(?:any\s+|its\s+own\s+|usable\s+)?(?:coverage\s+|approval\s+|clinical\s+|medical[- ]necessity\s+)?"
