@@ -162,6 +162,19 @@ def test_a_premise_before_so_is_granted_not_asked(services):
     assert verdict.claim == "no" and verdict.basis == "checker" and verdict.checked
 
 
+@pytest.mark.parametrize(
+    ("question", "predicate"),
+    [
+        ("Florida Blue calls it investigational, so the request would be denied, right?", "denied"),
+        ("Given that Florida Blue calls it investigational, would they deny it?", "denied"),
+        ("Would Florida Blue deny it, given that it calls it investigational?", "denied"),
+        ("Florida Blue denies it, so is it investigational?", "investigational"),
+    ],
+)
+def test_a_premise_is_no_part_of_the_predicate_asked(question, predicate):
+    assert polarity.asked_predicate(question) == predicate
+
+
 # --- a literature document asked for criteria -------------------------------------------------
 @pytest.mark.parametrize(
     ("question", "asked"),
@@ -212,6 +225,8 @@ def test_a_bare_age_said_of_the_patient(question, age):
         # "still" in other words, of struck language (a plural's 's' and the list's own name aside)
         ("Is the former cystic lesion indication still part of NIA's guideline?", "no"),
         ("Is NIA's 'cystic lesions vs cystic metastasis or cystic primary neoplasm' passage still valid?", "no"),
+        # a premise granted before ", so" is no part of what is asked
+        ("NIA calls MRS for seizures investigational, so a pre-surgical epilepsy MRS would be denied, right?", "yes"),
         # a literature document asked for criteria of its own
         ("Does the Magellan digest offer criteria we could use for MS spinal cord MRS?", "no"),
         # does the band extend to this patient (it depends) or can it stretch (it may)

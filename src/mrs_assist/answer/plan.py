@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
+from mrs_assist.answer.polarity import PREMISE
 from mrs_assist.answer.requirement import (
     EVERY, Requirement, is_sufficiency, required_phrase, requirement_in, requirement_words,
 )
@@ -80,12 +81,7 @@ _EVERY_PAYER = re.compile(
     r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
 
 
-_PREMISE = re.compile(
-    r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*"
-    # "The 2024 summary of changes says an ataxia indication was added, so this is covered, right?"
-    r"|[^?.;]*,\s*(?:and\s+)?(?:so|therefore|thus|hence|which means)\b(?!\s+(?:far|that|much|long)\b)", re.I)
-"""A premise the question grants ("…, given that HH says it added an ataxia indication?", "X says
-…, so is it covered?"): it does not change what is asked (the current position, not the history)."""
+_PREMISE = PREMISE
 
 
 AGE_LIMIT = re.compile(

@@ -33,10 +33,22 @@ not whether it is covered without conditions."""
 _LEADS = re.compile(r"^(?:Yes|No) — |^It depends — ")
 
 
+PREMISE = re.compile(
+    # "Given that NIA calls it investigational, would NIA deny it?": a leading premise ends at its comma
+    r"(?:^|(?<=[:;]))\s*(?:given that|considering that|even though|although)\b[^?.;,]*,"
+    r"|,?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*"
+    # "The 2024 summary of changes says an ataxia indication was added, so this is covered, right?"
+    r"|[^?.;]*,\s*(?:and\s+)?(?:so|therefore|thus|hence|which means)\b(?!\s+(?:far|that|much|long)\b)", re.I)
+"""A premise the question grants ("…, given that HH says it added an ataxia indication?", "X says
+…, so is it covered?"): it does not change what is asked (the current position, not the history)."""
+
+
 def _asking(question: str) -> str:
+    """The sentence that asks, less a premise it grants ("NIA calls it investigational, so would it
+    be denied?" asks whether it is denied)."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
     asking = [p for p in parts if p.rstrip().endswith("?")]
-    return asking[-1] if asking else question
+    return PREMISE.sub("", asking[-1] if asking else question)
 
 
 def asked_predicate(question: str) -> str:
