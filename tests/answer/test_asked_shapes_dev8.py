@@ -92,7 +92,8 @@ def test_would_they_deny_a_case_that_meets_with_a_flag_is_no(services):
 @pytest.mark.parametrize(
     "question",
     ["Metal fragment near the eye - auto-deny?", "is that an auto denial under Cohere?",
-     "Is a cochlear implant a hard stop for HealthHelp?"],
+     "Is a cochlear implant a hard stop for HealthHelp?",
+     "Would the three-month imaging rule still bar coverage after a seizure last week?"],
 )
 def test_shorthand_bars_ask_an_exclusion_question(question):
     assert exclusion.EXCLUDE.search(question)
@@ -222,6 +223,9 @@ def test_a_bare_age_said_of_the_patient(question, age):
         ("Is Alzheimer's an automatic denial under Florida Blue?", "yes"),
         ("Is MS an outright denial under HealthHelp?", "no"),
         ("Is MS a non-indication under Cohere?", "no"),  # a word for the policy's own lists still asks the lists
+        # whether a named bar blocks the stated case: no when what it needs is denied by the case
+        ("Cohere: does the 3-month imaging rule prevent MRS when a CT 5 weeks ago was followed by new weakness?", "no"),
+        ("Cohere: MRI 8 weeks ago, no treatment since, no new symptoms. Does the 3-month rule block MRS?", "yes"),
         # "still" in other words, of struck language (a plural's 's' and the list's own name aside)
         ("Is the former cystic lesion indication still part of NIA's guideline?", "no"),
         ("Is NIA's 'cystic lesions vs cystic metastasis or cystic primary neoplasm' passage still valid?", "no"),

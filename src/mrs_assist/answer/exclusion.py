@@ -28,7 +28,9 @@ EXCLUDE = re.compile(
     r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"
     r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
-    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag)\b",
+    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag|"
+    # "does the 3-month rule still block MRS if …?": whether a bar applies
+    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval))\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
