@@ -274,8 +274,6 @@ class Asker:
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
-        if not plan.case_text and verdicts.OR_ONLY.search(plan.question):  # "is MRS ok for routine epilepsy follow-up, or only pre-surgical?"
-            verdict = verdicts.only_the_alternative(verdict, plan.question, [c.indication for c in self._cells(plan, policy_ids)])
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 

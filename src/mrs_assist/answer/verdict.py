@@ -304,29 +304,6 @@ def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
     return render(lead, claims, "criteria", claim)
 
 
-_OR_ONLY = re.compile(r"\bor\s+(?:just|only|solely)\b(?P<rest>[^?]*)\?\s*$", re.I)
-OR_ONLY = _OR_ONLY
-"""An either-or question whose second alternative is 'only …' (``only_the_alternative``)."""
-
-
-def only_the_alternative(verdict: Verdict, question: str, indications: Sequence[str]) -> Verdict:
-    """'Is MRS ok for routine epilepsy follow-up, or only pre-surgical?' where the one indication
-    asked is limited to the purpose the "or only" alternative names ("Epilepsy for pre-surgical
-    evaluation"): only if the study is for that purpose — not a bare yes, which would also grant
-    the other use. Any other verdict is returned as it is."""
-    match = _OR_ONLY.search(question)
-    if match is None or verdict.claim != "yes" or len(verdict.claims) != 1 or len(set(indications)) != 1:
-        return verdict
-    if not (_PURPOSE_ASKED.search(match.group("rest")) and _PURPOSE.search(indications[0])):
-        return verdict
-    text = verdict.text
-    if not text.startswith("Yes — "):
-        return verdict
-    only = f"Only if the MRS is for {indications[0]} — {text.removeprefix('Yes — ')}"
-    claim = verdict.claims[0].model_copy(update={"text": only})
-    return verdict.model_copy(update={"text": only, "claims": [claim], "claim": "only_if"})
-
-
 def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
     """The whole list: the parent clause and every item, each cited."""
     claims = [VerdictClaim(text=f"{_short(i.text)} [{i.clause_id}]", clause_ids=[i.clause_id]) for i in items]
