@@ -247,3 +247,16 @@ def test_each_class_in_new_words(services, question, claim):
 def test_criteria_asked_of_the_digest_quote_the_topic_section(services):
     verdict = _ask(services, "Does the Magellan digest offer criteria we could use for MS spinal cord MRS?").verdict
     assert verdict.claims[0].clause_ids == ["magellan-mrs-digest#cord-lesions.1"]
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("Under FB, is MRS for epilepsy considered not medically necessary?", True),
+        ("Per FB - MRS for MS covered?", True),
+        ("With FB in the orbit, can Cohere approve MRS?", False),  # a foreign body, not the addressee
+        ("Under Cohere, is a metallic FB near the eye a non-indication?", False),
+    ],
+)
+def test_payer_initials_after_a_leading_under_name_the_addressee(services, question, named):
+    assert ("floridablue-mrs" in services.asker.plan(AskRequest(question=question)).named) is named

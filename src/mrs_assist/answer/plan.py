@@ -243,6 +243,9 @@ _LEAD = re.compile(
     r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated)\b))")
 """A payer's initials that open the question or a sentence, as its addressee ("FB: …", "FB's …",
 "FB added …"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
+_LEAD_UNDER = re.compile(
+    r"^\s*(?i:under|per|for|according to)\s+(?P<abbr>[A-Z]{2,5})\s*(?:,|:|\s[-–—]\s|\s--\s)")
+"""The same initials after a leading "Under …," ("Under FB, is MRS for epilepsy …?")."""
 
 
 def _lead_initials(question: str, corpus: Corpus) -> list[str]:
@@ -250,7 +253,7 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
     whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
     lead: "metallic FB in the orbit" is a foreign body, not a payer."""
-    match = _LEAD.search(question)
+    match = _LEAD.search(question) or _LEAD_UNDER.search(question)
     if match is None:
         return []
     abbr = match.group("abbr")
