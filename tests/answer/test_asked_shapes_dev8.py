@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import definition, exclusion, history, polarity, said, setting, terms
+from mrs_assist.answer import coding, definition, exclusion, history, polarity, said, setting, terms
 from mrs_assist.answer import verdict as verdicts
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest
@@ -128,6 +128,7 @@ def test_a_bar_both_payers_lack_keeps_the_plain_no():
         ("Does NIA still carry the cystic lesions language?", "the cystic lesions language"),
         ("Is the former cystic lesion indication still part of NIA's guideline?", "the cystic lesion indication"),
         ("The patient still has seizures; does HealthHelp cover MRS?", ""),
+        ("Is Florida Blue's experimental statement still in the guideline?", "experimental statement"),
     ],
 )
 def test_still_in_other_verbs(question, asked):
@@ -231,6 +232,9 @@ def test_a_bare_age_said_of_the_patient(question, age):
         ("Is NIA's 'cystic lesions vs cystic metastasis or cystic primary neoplasm' passage still valid?", "no"),
         # a premise granted before ", so" is no part of what is asked
         ("NIA calls MRS for seizures investigational, so a pre-surgical epilepsy MRS would be denied, right?", "yes"),
+        # a container word ("list", "statement") and its owner's whole name are not what was listed
+        ("Florida Blue -- is its old investigational statement still part of the policy?", "no"),
+        ("Is Florida Blue's 2006 investigational list still current?", "no"),
         # a literature document asked for criteria of its own
         ("Does the Magellan digest offer criteria we could use for MS spinal cord MRS?", "no"),
         # does the band extend to this patient (it depends) or can it stretch (it may)
@@ -260,3 +264,16 @@ def test_criteria_asked_of_the_digest_quote_the_topic_section(services):
 )
 def test_payer_initials_after_a_leading_under_name_the_addressee(services, question, named):
     assert ("floridablue-mrs" in services.asker.plan(AskRequest(question=question)).named) is named
+
+
+@pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        ("Is 76390 an add-on code under NIA?", []),  # what kind of code, not whether it is listed
+        ("Is +0698T a Category III code for Cohere?", []),
+        ("Is 0698T a listed code under NIA?", ["0698T"]),
+        ("Does HealthHelp list 0698T?", ["0698T"]),
+    ],
+)
+def test_a_code_kind_is_not_a_code_list_question(question, codes):
+    assert coding.codes_asked(question) == codes

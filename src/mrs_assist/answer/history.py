@@ -27,7 +27,7 @@ _STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "t
                    # words for a part of the document, not what it said ("the cystic lesions paragraph")
                    "paragraph", "section", "passage", "language", "wording", "text", "bullet",
                    # the list it was an item of ("the old cystic lesion indication"), not what it listed
-                   "indication", "indications"})
+                   "indication", "indications", "list", "lists", "statement", "statements"})
 _SHARE = 0.8
 """Share of the asked words a passage must contain to be the one the question names."""
 
@@ -44,7 +44,8 @@ _STUDY = re.compile(r"\s+(?:for|of|with|in)\s+(?:the\s+)?(?:brain\s+|proton\s+)?
                     r"(?:\s+(?:of|in)\s+the\s+brain)?\s*$", re.I)
 """'… a therapeutic follow-up indication for brain MRS': the study it is an indication for is
 not a word of what was listed (every indication of the guideline is one for brain MRS)."""
-_ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
+_ASIDE = re.compile(r"\([^)]*\)|(?:\b[A-Z][\w-]*\s+)*\b[\w-]+['’]s\b|(?i:\b(?:old|former|original|previous|prior|earlier)\b)")
+"""A gloss, an owner ("Florida Blue's", the whole name) and "old" are not what was listed."""
 
 
 _STILL_STATUS = re.compile(
