@@ -219,6 +219,9 @@ def test_a_bare_age_said_of_the_patient(question, age):
         # a bar in shorthand, and of both payers named
         ("HH: known glioma, MRS to assess treatment response. Vascular stent placed 2 wks ago. Auto denial?", "no"),
         ("Are aneurysm clips a hard stop under both Cohere and HealthHelp?", "no"),
+        # a requirement asked over a numbered criterion: its words name no indication of their own
+        ("HealthHelp criterion 4 -- is therapy planning required on top of the non-diagnostic MRI?", "yes"),
+        ("Does HealthHelp require therapy planning for MRS for a known brain tumor?", "no"),
         # a denial asked of a purpose, not an item of a list: the criteria answer (not "NIA lists no exclusions")
         ("Would NIA auto-deny MRS for glioma grading?", "yes"),
         ("Is Alzheimer's an automatic denial under Florida Blue?", "yes"),

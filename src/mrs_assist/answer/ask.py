@@ -619,12 +619,21 @@ class Asker:
         for cell in self._cells(plan, policy_ids, every):
             by_policy[cell.policy_id].append(cell)
         labels = {row.fact: row.label for row in self.sources.matrix.rows}
-        named = [labels[f] for f in plan.indications if f not in plan.required.facts]
+        catalogue = self.sources.catalogue
+        # "HH criterion 4 - is therapy planning required …?": the numbered criterion is what is asked
+        # over, and words read as the requirement asked are not also an indication it names
+        number = requirement.numbered_criterion(plan.question)
+        required = [span for f in plan.required.facts for span in indication_spans(plan.question, catalogue, f)] if number else []
+
+        def is_requirement(fact: str) -> bool:
+            spans = indication_spans(plan.question, catalogue, fact)
+            return bool(spans) and all(any(a >= ra and b <= rb for ra, rb in required) for a, b in spans)
+
+        named = [labels[f] for f in plan.indications if f not in plan.required.facts and not is_requirement(f)]
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
         scope = "it lists"
-        number = requirement.numbered_criterion(plan.question)
         if number and len(policy_ids) == 1 and not named:
             # "HealthHelp criterion 1: must the tumor be known?": the indications under that criterion
             pid = policy_ids[0]
@@ -632,7 +641,6 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
-        catalogue = self.sources.catalogue
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
                                                {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
