@@ -81,9 +81,6 @@ _EVERY_PAYER = re.compile(
     r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
 
 
-_PREMISE = PREMISE
-
-
 AGE_LIMIT = re.compile(
     r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
     r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
@@ -352,7 +349,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question))))),
+        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question))))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
