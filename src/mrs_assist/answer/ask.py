@@ -274,8 +274,6 @@ class Asker:
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
-        if not plan.case_text and verdicts.OR_ONLY.search(plan.question):  # "is MRS ok for routine epilepsy follow-up, or only pre-surgical?"
-            verdict = verdicts.only_the_alternative(verdict, plan.question, [c.indication for c in self._cells(plan, policy_ids)])
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
@@ -570,10 +568,15 @@ class Asker:
         if not read:
             return None
         catalogue = self.sources.catalogue
+        # "would NIA auto-deny MRS for glioma grading?" names a purpose, not an item of a list: the
+        # criteria answer whether it is denied ("is MS a non-indication?" still asks the lists)
+        roles = {catalogue.spec(f).role if f in catalogue else "" for f in read}
+        if not exclusion.LIST_WORD.search(plan.question) and "purpose" in roles and roles <= {"purpose", "condition"}:
+            return None
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
-                                           named=bool(plan.policy_ids))
+                                           named=bool(plan.policy_ids), every=plan.every_payer)
         if verdict is None:
             return None
         verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})
@@ -616,12 +619,21 @@ class Asker:
         for cell in self._cells(plan, policy_ids, every):
             by_policy[cell.policy_id].append(cell)
         labels = {row.fact: row.label for row in self.sources.matrix.rows}
-        named = [labels[f] for f in plan.indications if f not in plan.required.facts]
+        catalogue = self.sources.catalogue
+        # "HH criterion 4 - is therapy planning required …?": the numbered criterion is what is asked
+        # over, and words read as the requirement asked are not also an indication it names
+        number = requirement.numbered_criterion(plan.question)
+        required = [span for f in plan.required.facts for span in indication_spans(plan.question, catalogue, f)] if number else []
+
+        def is_requirement(fact: str) -> bool:
+            spans = indication_spans(plan.question, catalogue, fact)
+            return bool(spans) and all(any(a >= ra and b <= rb for ra, rb in required) for a, b in spans)
+
+        named = [labels[f] for f in plan.indications if f not in plan.required.facts and not is_requirement(f)]
         asked = [f for cells in by_policy.values() for c in cells if c.indication in named for f in c.condition_facts]
         wanted = plan.required.resolved(asked)
         heads = {pid: f"{pid}#indications" for pid in policy_ids if self.corpus.clause(f"{pid}#indications")}
         scope = "it lists"
-        number = requirement.numbered_criterion(plan.question)
         if number and len(policy_ids) == 1 and not named:
             # "HealthHelp criterion 1: must the tumor be known?": the indications under that criterion
             pid = policy_ids[0]
@@ -629,7 +641,6 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
-        catalogue = self.sources.catalogue
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
                                                {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,

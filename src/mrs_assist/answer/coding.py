@@ -38,13 +38,18 @@ _NOT_CODES = re.compile(
     r"explain\w*|mean\w*|units?|modifiers?)\b", re.I)
 
 
+_KIND_ASKED = re.compile(
+    r"\+?\d{4}[0-9T]\s+(?:an?|the)\s+(?!(?:listed|included|named|recogni[sz]ed|valid|current)\b)(?:[\w-]+\s+){1,2}codes?\b", re.I)
+"""'Is 76390 an add-on code?': what kind of code it is, not whether a policy lists it."""
+
+
 def codes_asked(question: str) -> list[str]:
     """The CPT/HCPCS codes a yes/no question asks whether a policy lists ("is 0698T listed",
     "do they list +0698T", "is MRS billed with 70553 under Florida Blue?"), without '+'; []
     otherwise ("is the table (76390 only) complete?", "is 76390 covered for MS?")."""
     asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
-    if not YES_NO.search(question) or _PAYMENT.search(question):
-        return []  # "is 76390 subject to a payment reduction?" asks no list
+    if not YES_NO.search(question) or _PAYMENT.search(question) or _KIND_ASKED.search(question):
+        return []  # "is 76390 subject to a payment reduction?", "is 76390 an add-on code?" ask no list
     # the narrow forms anywhere; else a billed-with form in the sentence that asks, with nothing
     # of coverage, payment or another code's question about it
     if not _ASKED.search(question) and not (asking and _BILLED_WITH.search(asking[0]) and not _NOT_CODES.search(question)):

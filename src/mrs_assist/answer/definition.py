@@ -33,10 +33,15 @@ _RANGES = (
 )
 _OLDER = re.compile(r"\bolder ages may\b[^.]*", re.I)
 _ASKED = re.compile(
-    r"\b(?P<age>\d{1,2})\s*(?:-|\s)?(?:year|yr)s?(?:-|\s)old\b|\b(?P<age2>\d{1,2})\s*(?:yo|y/o|y\.o\.)\b", re.I)
+    r"\b(?P<age>\d{1,2})\s*(?:-|\s)?(?:year|yr)s?(?:-|\s)old\b|\b(?P<age2>\d{1,2})\s*(?:yo|y/o|y\.o\.)\b"
+    # "pt is 23 w/ CP": a bare number said of the patient, not a measure ("is 23 mm", "is 23 weeks")
+    r"|\b(?:pt|patient|member|he|she|who)\s+(?:is|was)\s+(?P<age3>\d{1,2})\b"
+    r"(?!\s*(?:%|mm|cm|mg|kg|lbs?|weeks?|wks?|months?|mos?|days?|hours?|hrs?|percent|[./,]\d))", re.I)
 _COUNTS = re.compile(
     r"\b(?:counts?(?:\s+as)?|counted\s+as|considered(?:\s+an?)?|qualif\w*\s+as|treated\s+(?:as|under)|"
-    r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?))\b"
+    r"falls?\s+(?:under|within|in)|classed\s+as|classified\s+as|defined\s+as|still\s+(?:an?)|"
+    # "could HH still treat him as a child?"
+    r"(?:treat|consider|count|class|classify)\s+(?:him|her|them|the\s+patient|the\s+member|this\s+patient)\s+as)\b"
     r"(?:\s+(?:an?|the|its|their|a\s+))?\s*(?:[\w'’-]+\s+){0,1}?(?=(?:%s)\b)" % "|".join(_TERMS.values()), re.I)
 """A counting verb right before the term it counts as ("count as pediatric", "be treated under the pediatric …")."""
 _APPOSED = re.compile(
@@ -51,10 +56,13 @@ _SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
 _NO_SPECIAL = re.compile(r"\b(?:without|no|not\s+with|lacking|absent)\s+(?:any\s+)?special (?:health\s?care|medical) needs\b", re.I)
 """The question states the patient has none: the policy's "older ages may" line does not reach them."""
 _BAND_ASKED = re.compile(
-    r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?)\b(?:\W+[\w'-]+){0,3}?\W+"
-    r"(?:stretch\w*|extend\w*|widen\w*|expand\w*|cover|include|reach)\b" % "|".join(_TERMS.values()), re.I)
+    r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?|framing|frame|scope|cut-?offs?|limits?|"
+    r"window|thresholds?)\b(?:\W+[\w'-]+){0,3}?\W+"
+    r"(?:stretch\w*|extend\w*|widen\w*|expand\w*|cover|include|reach|appl(?:y|ies))\b" % "|".join(_TERMS.values()), re.I)
 """The question asks of the policy's band itself ("can the pediatric age ranges stretch to cover
 them?"), not whether this patient is to be treated as the term."""
+_MAY_ASKED = re.compile(r"\b(?:can|could|may|might)\b", re.I)
+"""A question of possibility: the policy's "older ages may be appropriate" line answers yes."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def age_asked(question: str) -> tuple[float, str] | None:
     age = _ASKED.search(question)
     if age is None:
         return None
-    years = float(age.group("age") or age.group("age2"))
+    years = float(age.group("age") or age.group("age2") or age.group("age3"))
     band = _BAND_ASKED.search(question)
     if band is not None and (term := _TERM.match(band.group("term"))) is not None:
         return years, term.lastgroup
@@ -180,8 +188,9 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
             cid, line = exceptions[pid]
             special = _SPECIAL.search(question)
             ids = [band.clause_id, cid]
-            if special and _BAND_ASKED.search(question):
+            if special and _BAND_ASKED.search(question) and _MAY_ASKED.search(question):
                 # asked whether the band itself may stretch, for the patients its own line names: it may
+                # ("does it extend to him?" asks whether it does, and the line only says it may: it depends)
                 text, kind = (f'Yes — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].',
                               "yes")
             else:

@@ -19,7 +19,7 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 EXCLUDE = re.compile(
     r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*|disqualif\w*|preclude\w*|"
-    r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|automatic(?:ally)? den\w*|"
+    r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|auto(?:matic(?:ally)?)?[- ]?den\w*|hard[- ]stops?|"
     # "does Cohere consider aneurysm clips a reason not to approve MRS?"
     r"(?:reasons?|grounds?)\s+(?:not\s+to|against)\s+(?:approv|cover|authori[sz]|allow|perform|do)\w*|reasons? to refuse|"
     # "is pregnancy a reason Cohere would deny MRS?"
@@ -28,13 +28,17 @@ EXCLUDE = re.compile(
     r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"
     r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
-    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag)\b",
+    r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag|"
+    # "does the 3-month rule still block MRS if …?": whether a bar applies
+    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval))\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
+LIST_WORD = re.compile(r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*)", re.I)
+"""Words naming a policy's own lists (not a denial): the lists answer, whatever the question names."""
 _ABSOLUTE = re.compile(
     r"\b(?:absolute(?:ly)?|automatic(?:ally)?|by itself|on its own|in itself|per se|outright|categorical(?:ly)?|"
-    r"hard stop|always)\b", re.I)
+    r"hard[- ]stop|always|auto(?=[- ]?den))\b", re.I)
 """The question asks whether an item bars the study outright, not whether the policy lists it."""
 _FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
 
@@ -101,11 +105,12 @@ class PolicyLists:
 
 
 def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Sequence[PolicyLists], *,
-                   named: bool) -> Verdict | None:
+                   named: bool, every: bool = False) -> Verdict | None:
     """Per policy: does a listed exclusion apply to what the question names? ``facts``: what the
     note reader read in the question, None for an item it read as hedged ("possible metallic
-    foreign body"). None when the question names nothing any list covers and no policy with an
-    exclusion list was asked."""
+    foreign body"). ``every``: the question asks it of each payer ("a hard stop under both
+    HealthHelp and Cohere?"): no when one payer's answer is no. None when the question names
+    nothing any list covers and no policy with an exclusion list was asked."""
     # "does HealthHelp flag that?"; not "is it an absolute contraindication?", which asks for a bar
     asks_contra = bool(CONTRA.search(question) or _FLAG.search(question)) and not _ABSOLUTE.search(question)
     if named and policies and all(not p.exclusions and not p.safety for p in policies):
@@ -115,6 +120,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
     silent: list[PolicyLists] = []
+    answered: list[str] = []
     for policy in policies:
         who = f"{policy.payer} ({policy.policy_id})"
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
@@ -162,6 +168,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
             continue
         claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
         kinds.append(kind)
+        answered.append(policy.payer)
     if not claims and named and silent:
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in silent)
         return not_addressed(f"Not addressed — {names} lists nothing the question names among its exclusions, "
@@ -170,4 +177,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         return None
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"
     lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:"
+    if every and len(set(kinds)) > 1 and "no" in kinds:
+        refusing = [payer for payer, k in zip(answered, kinds, strict=True) if k == "no"]
+        claim, lead = "no", f"No — not under every payer asked: {' or '.join(refusing)} does not exclude it; by payer:"
     return render(lead, claims, "criteria", claim)

@@ -16,19 +16,26 @@ from mrs_assist.answer.verdict import cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _STILL = re.compile(
-    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve)(?:s|d|ed|ing)?\b\s*(?P<rest>[^?]*)", re.I)
+    r"\bstill\s+(?:list|cover|include|name|mention|call|consider|recogni[sz]e|allow|approve|contain|carry|keep|"
+    r"have|has|had|having)(?:s|d|ed|ing)?\b\s*(?P<rest>[^?]*)", re.I)
+_PATIENT_HAS = re.compile(r"\b(?:pt|patient|member|child|kid|he|she|they|symptoms?|sx|seizures?)\s+$", re.I)
+"""The subject right before "still has …" is the patient (a stated case), not the payer."""
 _QUOTED = re.compile(r"(?<!\w)[‘'\"“](?P<q>[^'\"”’]{6,})[’'\"”](?!\w)")
 """Quoted words; an apostrophe inside a word ("Florida Blue's", "Alzheimer's") opens no quote."""
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({"the", "and", "for", "with", "mrs", "any", "its", "their", "that", "this", "from", "under", "vs", "versus",
                    # words for a part of the document, not what it said ("the cystic lesions paragraph")
-                   "paragraph", "section", "passage", "language", "wording", "text", "bullet"})
+                   "paragraph", "section", "passage", "language", "wording", "text", "bullet",
+                   # the list it was an item of ("the old cystic lesion indication"), not what it listed
+                   "indication", "indications", "list", "lists", "statement", "statements"})
 _SHARE = 0.8
 """Share of the asked words a passage must contain to be the one the question names."""
 
 
 _STILL_IN = re.compile(
-    r"\b(?:is|are)\s+(?P<subject>[^?]{3,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current)\b", re.I)
+    r"\b(?:is|are)\s+(?P<subject>[^?]{3,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current|"
+    # "is the cystic-lesions section still active policy?": whether it is in force, in other words
+    r"active|valid|effective|operative|applicable|good|live|on the books)\b", re.I)
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
@@ -37,7 +44,8 @@ _STUDY = re.compile(r"\s+(?:for|of|with|in)\s+(?:the\s+)?(?:brain\s+|proton\s+)?
                     r"(?:\s+(?:of|in)\s+the\s+brain)?\s*$", re.I)
 """'… a therapeutic follow-up indication for brain MRS': the study it is an indication for is
 not a word of what was listed (every indication of the guideline is one for brain MRS)."""
-_ASIDE = re.compile(r"\([^)]*\)|\b[\w-]+['’]s\b|\b(?:old|former|original|previous|prior|earlier)\b", re.I)
+_ASIDE = re.compile(r"\([^)]*\)|(?:\b[A-Z][\w-]*\s+)*\b[\w-]+['’]s\b|(?i:\b(?:old|former|original|previous|prior|earlier)\b)")
+"""A gloss, an owner ("Florida Blue's", the whole name) and "old" are not what was listed."""
 
 
 _STILL_STATUS = re.compile(
@@ -64,6 +72,8 @@ def still_asked(question: str) -> str:
     verb, or the subject of "is X still in …", or what "that statement" refers to, or the status
     of "is MRS still investigational?"); '' when it asks no such thing."""
     match = _STILL.search(question)
+    if match is not None and _PATIENT_HAS.search(question[:match.start()]):
+        match = None  # "the patient still has seizures": the case, not the policy's list
     subject = _STILL_IN.search(question) if match is None else None
     if match is None and subject is None:
         return "investigational" if _STILL_STATUS.search(question) else ""
@@ -74,13 +84,16 @@ def still_asked(question: str) -> str:
     if quoted:
         return quoted.group("q")
     if match is not None:  # "cystic lesions among its MRS indications": where it was listed is not what
-        return _STUDY.sub("", _WHERE.sub("", match.group("rest")))
+        # a parenthetical gloss ("the therapeutic follow-up (tx response) indication") is no word of it
+        return _STUDY.sub("", _WHERE.sub("", re.sub(r"\([^)]*\)", " ", match.group("rest"))))
     # its owner's name, a parenthetical gloss and "old" are not what was listed
     return _ASIDE.sub(" ", subject.group("subject"))
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """Content words, a plural's 's' dropped ("cystic lesion" names "cystic lesions")."""
+    return {w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
+            for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 def _share(asked: set[str], text: str) -> float:

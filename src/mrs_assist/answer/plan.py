@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
+from mrs_assist.answer.polarity import PREMISE
 from mrs_assist.answer.requirement import (
     EVERY, Requirement, is_sufficiency, required_phrase, requirement_in, requirement_words,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
+    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
     # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
@@ -75,12 +76,9 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
 _EVERY_PAYER = re.compile(
     r"\b(?:all|every|each|both)\s+(?:of\s+)?(?:the\s+)?(?:four\s+|4\s+|two\s+)?(?:payers?|plans?|policies|guidelines|insurers)\b"
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
+    # "a hard stop under Cohere and HealthHelp alike?": each payer named
+    r"|\b(?:alike|equally|in common)\s*\?"
     r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
-
-
-_PREMISE = re.compile(r",?\s*\b(?:given that|considering that|even though|although)\b[^?.;]*", re.I)
-"""A premise the question grants ("…, given that HH says it added an ataxia indication?"): it
-does not change what is asked (the current position, not the history)."""
 
 
 AGE_LIMIT = re.compile(
@@ -242,6 +240,9 @@ _LEAD = re.compile(
     r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated)\b))")
 """A payer's initials that open the question or a sentence, as its addressee ("FB: …", "FB's …",
 "FB added …"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
+_LEAD_UNDER = re.compile(
+    r"^\s*(?i:under|per|for|according to)\s+(?P<abbr>[A-Z]{2,5})\s*(?:,|:|\s[-–—]\s|\s--\s)")
+"""The same initials after a leading "Under …," ("Under FB, is MRS for epilepsy …?")."""
 
 
 def _lead_initials(question: str, corpus: Corpus) -> list[str]:
@@ -249,7 +250,7 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
     whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
     lead: "metallic FB in the orbit" is a foreign body, not a payer."""
-    match = _LEAD.search(question)
+    match = _LEAD.search(question) or _LEAD_UNDER.search(question)
     if match is None:
         return []
     abbr = match.group("abbr")
@@ -348,7 +349,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", _PREMISE.sub("", _asking_part(question))))),
+        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question))))),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,

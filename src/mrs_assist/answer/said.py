@@ -155,15 +155,24 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
 
 # --- literature as the basis of a decision ------------------------------------------------------
 _BASIS_ASKED = re.compile(
-    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the )?(?:criteria|criterion|"
+    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the |my |our |your |a )?(?:(?:approval|coverage|review|medical[- ]necessity)\s+)?(?:criteria|criterion|"
     r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on|"
-    r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article))\b",
+    r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article)|"
+    # "can I approve cord MRS using it?"
+    r"(?:approve|deny|authori[sz]e|decide)\s+(?:[\w-]+\s+){0,4}?(?:using|with|by|per)\s+(?:that|this|it|the digest|the article)(?=\s*[?.,])|"
+    # "does the digest give criteria I can use to approve …?": the document asked for criteria of its own
+    r"(?:give|gives|set|sets|provide|provides|offer|offers|contain|contains|have|has|establish\w*|lay|lays)\s+(?:out\s+)?"
+    r"(?:any\s+|its\s+own\s+|usable\s+)?(?:coverage\s+|approval\s+|clinical\s+|medical[- ]necessity\s+)?"
+    r"(?:criteria|criterion|rules)|criteria\s+(?:that\s+)?(?:i|we|you|a reviewer|reviewers)\s+(?:can|could|may)\s+use)\b",
     re.I)
 _GUIDELINES = re.compile(r"\bclinical guidelines?\b", re.I)
 _TOPIC = re.compile(r"[a-z]{4,}")
 _COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "reviewer", "request", "requests",
                      "basis", "cite", "cites", "citing", "criteria", "guideline", "guidelines", "clinical", "with",
-                     "that", "this", "before", "patient", "justify", "deny"})
+                     "that", "this", "before", "patient", "justify", "deny",
+                     # the asking verbs ("does the digest give criteria …"), not the topic
+                     "does", "give", "gives", "provide", "provides", "offer", "offers", "contain", "contains",
+                     "have", "would", "could", "should", "there", "what", "which"})
 
 
 def basis_asked(question: str) -> bool:

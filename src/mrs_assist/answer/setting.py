@@ -14,6 +14,8 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 _SETTINGS = ("inpatient", "outpatient")
 _SETTING = re.compile(r"\b(?:in|out)-?patients?\b", re.I)
+_OWN = re.compile(r"\b(?:only|just|solely|exclusively)\s+(?:(?:as|an?|the|for|in)\s+){0,2}$", re.I)
+"""A restricting adverb right before one setting: that alternative's own ("only as an outpatient")."""
 _RESTRICT = re.compile(r"\b(?:restrict\w*|limit\w*|only|confined|exclusively)\b", re.I)
 
 
@@ -24,8 +26,17 @@ def setting_asked(question: str) -> str | None:
     found = _SETTING.search(question)
     if found is None:
         return None
-    named = {m.group(0).lower().replace("-", "").removesuffix("s") for m in _SETTING.finditer(question)}
-    if _RESTRICT.search(question):
+    mentions = list(_SETTING.finditer(question))
+    named = {m.group(0).lower().replace("-", "").removesuffix("s") for m in mentions}
+    restrict = _RESTRICT.search(question)
+    # "can it be done inpatient, or outpatient only?", "only as an outpatient, or inpatient too?": the
+    # restriction is one alternative's own; the question asks whether the other is allowed too, as
+    # "inpatient as well as outpatient?" does
+    if restrict and named == set(_SETTINGS) \
+            and re.search(r"\bor\b", question[mentions[0].end():mentions[-1].start()], re.I) \
+            and (restrict.start() > mentions[0].end() or any(_OWN.search(question[:m.start()]) for m in mentions)):
+        return "both"
+    if restrict:
         return found.group(0).lower().replace("-", "").removesuffix("s")
     return "both" if named == set(_SETTINGS) else None
 

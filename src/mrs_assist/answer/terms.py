@@ -10,8 +10,10 @@ import re
 _COUNTS = re.compile(
     r"\b(?:does|do|is|are|would|will|can)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+ -]{1,40}?)\s+"
     r"(?:count as|counts as|qualify as|qualifies as|be considered|considered|satisfy|satisfies|meet|meets|"
-    r"fulfil|fulfill|fulfils|fulfills)\s+"
-    r"(?:an?\s+|the\s+)?(?:[\w-]+['’]s\s+)?(?P<y>[\w/ -]{3,50}?)(?:\s+(?:for|under|by|in|per)\b|[?,.]|$)",
+    r"fulfil|fulfill|fulfils|fulfills|serves? as|be (?:used|accepted|taken) as)\s+"
+    r"(?:an?\s+|the\s+)?(?:[\w-]+['’]s\s+)?['‘\"“]?(?P<y>[\w/ '’\"”-]{3,50}?)['’\"”]?"
+    # "… count as the 'conventional imaging' or do they have to have had an MRI first?": the first alternative
+    r"(?:\s+(?:for|under|by|in|per|or)\b|[?,.]|$)",
     re.I,
 )
 _STOP = frozenset("a an the of for under by in per to and or".split())
@@ -36,6 +38,9 @@ def counts_as(question: str) -> tuple[list[str], list[str]] | None:
     study = [w for w in x if w.lower() not in _FILLER]
     if study and all(_MODALITY.fullmatch(w) for w in study):  # "a CT scan enough to": the CT
         x = study
+    elif len(named := [w for w in study if _MODALITY.fullmatch(w)]) == 1:
+        # "an inconclusive CT head": the study is the term; its result and the part imaged describe it
+        x = named
     if [w.lower() for w in x] in (["that"], ["this"], ["it"], ["which"]) or (x and x[0].lower() in _POINTING and len(x) == 1):
         before = [f.group(0) for f in _MODALITY.finditer(question, 0, m.start())]
         x = before[-1:]

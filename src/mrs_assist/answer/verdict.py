@@ -119,6 +119,8 @@ def overall(kinds: Sequence[str]) -> str:
     return "depends" if distinct else "quote"
 
 
+FLAG_LEAD = "Safety flag under"
+"""How a checker verdict's safety-flag row opens: a note beside the answer, not an answer."""
 _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "needs_more_information": "depends"}
 _STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
@@ -141,7 +143,7 @@ def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict
             text = f"It depends — what the question states does not settle {who} criteria; it turns on: {need} {cite_ids(ids)}."
         claim = VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids)))
         flagged = [
-            VerdictClaim(text=f"Safety flag under {who}: {label} [{cid}].", clause_ids=[cid])
+            VerdictClaim(text=f"{FLAG_LEAD} {who}: {label} [{cid}].", clause_ids=[cid])
             for label, cid in case.flags
         ]
         # Undecided coverage with a stated safety item: the flag is what the question is about.
@@ -169,13 +171,22 @@ _NEGATED_BEFORE = re.compile(r"\b(?:without|no|not|never|rather than|other than|
 """A purpose the question denies ("without any prognosis question") is not the purpose asked."""
 NEGATED_BEFORE = _NEGATED_BEFORE
 """The same words before a condition the question states ("the MRI is not indeterminate")."""
+_REQUIRED_BEFORE = re.compile(
+    r"\b(?:(?:have|has|had|need|needs|needed|got)\s+to\s+be|must\s+be|required\s+to\s+be|only|just|solely|exclusively|"
+    r"restricted\s+to|limited\s+to)\s+(?:(?:for|be|an?|the)\s+){0,2}$"
+    # "must MRS for hepatic encephalopathy be for prognosis?": the verb's own clause
+    r"|\b(?:must|have\s+to|has\s+to|need\s+to|needs\s+to)\b[^,;?]{0,60}\bbe\s+(?:(?:for|an?|the)\s+){0,2}$", re.I)
+"""A purpose the question asks to be required ("does it have to be pre-surgical?", "or only for
+prognosis?") is what it asks, not a purpose it states for the study."""
 
 
 def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
     """A covered indication the policy limits to a purpose ("Encephalopathy … for prognosis
-    evaluation") is covered only for that purpose when the question does not say it."""
+    evaluation") is covered only for that purpose when the question does not say it (denied or
+    asked as the requirement is not said)."""
     match = _PURPOSE.search(cell.indication)
-    asked = any(not _NEGATED_BEFORE.search(question[:m.start()]) for m in _PURPOSE_ASKED.finditer(question))
+    asked = any(not _NEGATED_BEFORE.search(question[:m.start()]) and not _REQUIRED_BEFORE.search(question[:m.start()])
+                for m in _PURPOSE_ASKED.finditer(question))
     if cell.status != "covered" or match is None or asked:
         return cell
     return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
@@ -291,29 +302,6 @@ def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
     lead = (f"{claim.capitalize()} — {' and '.join(payers)} list the same indications; by payer:" if same
             else f"{claim.capitalize()} — {' and '.join(payers)} differ on: {'; '.join(differ)}; by payer:")
     return render(lead, claims, "criteria", claim)
-
-
-_OR_ONLY = re.compile(r"\bor\s+(?:just|only|solely)\b(?P<rest>[^?]*)\?\s*$", re.I)
-OR_ONLY = _OR_ONLY
-"""An either-or question whose second alternative is 'only …' (``only_the_alternative``)."""
-
-
-def only_the_alternative(verdict: Verdict, question: str, indications: Sequence[str]) -> Verdict:
-    """'Is MRS ok for routine epilepsy follow-up, or only pre-surgical?' where the one indication
-    asked is limited to the purpose the "or only" alternative names ("Epilepsy for pre-surgical
-    evaluation"): only if the study is for that purpose — not a bare yes, which would also grant
-    the other use. Any other verdict is returned as it is."""
-    match = _OR_ONLY.search(question)
-    if match is None or verdict.claim != "yes" or len(verdict.claims) != 1 or len(set(indications)) != 1:
-        return verdict
-    if not (_PURPOSE_ASKED.search(match.group("rest")) and _PURPOSE.search(indications[0])):
-        return verdict
-    text = verdict.text
-    if not text.startswith("Yes — "):
-        return verdict
-    only = f"Only if the MRS is for {indications[0]} — {text.removeprefix('Yes — ')}"
-    claim = verdict.claims[0].model_copy(update={"text": only})
-    return verdict.model_copy(update={"text": only, "claims": [claim], "claim": "only_if"})
 
 
 def from_list(payer: str, policy_id: str, parent: Citation, items: Sequence[Citation]) -> Verdict:
