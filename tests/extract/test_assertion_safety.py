@@ -1201,6 +1201,9 @@ def test_a_recent_mri_in_a_template_whose_symptom_fields_are_blank_leaves_cohere
     ("EP addendum: dual-chamber pacemaker with an abandoned lead left in place. Because of the lead the SYSTEM IS NOT\n"
      "MRI-CONDITIONAL.\nPlan: MRS brain.\n",
      "mri_unsafe_implant"),
+    # planning a second course of a treatment is treatment planning
+    ("Glioblastoma s/p chemoradiation 2024. MRI 03/2025 indeterminate. MRS brain to plan re-irradiation.\n",
+     "treatment_planning_or_response"),
 ])
 def test_what_session_11_reads_as_asserted(services, notes, fact):
     assert _facts(services, notes)[fact].value is True
@@ -1226,3 +1229,20 @@ def test_what_session_11_reads_as_asserted(services, notes, fact):
 def test_what_session_11_reads_decides_the_request(services, notes, fact, policy, age, outcome):
     assert _facts(services, notes)[fact].value is True
     assert _decide(services, policy, notes, age=age).recommendation == outcome
+
+
+def test_a_study_dated_weeks_ago_beside_no_new_symptoms_is_no_recent_onset(services):
+    notes = "Glioma s/p resection. MRI brain 5 weeks ago, no new symptoms. MRS to tell recurrence from necrosis.\n"
+    assert _facts(services, notes)["new_or_worsening_symptoms"].value is False
+
+
+@pytest.mark.parametrize("sentence", ['Dr. Ames says MRS would "objectively document traumatic brain injury".',
+                                      "MRS is requested to establish a traumatic brain injury."])
+def test_what_the_study_is_to_document_is_not_yet_established(services, sentence):
+    notes = f"Member recalls a blow to the head in 2023, no records. MRI brain normal. {sentence}\n"
+    assert _facts(services, notes)["traumatic_brain_injury"].value is not True
+
+
+def test_encephalomalacia_names_no_encephalopathy(services):
+    notes = "Old right frontal encephalomalacia. Cardiac arrest 2 days ago, comatose. MRS brain for prognosis.\n"
+    assert "encephalopathy" not in _facts(services, notes)
