@@ -66,6 +66,20 @@ def test_the_same_question_in_an_mrs_request_is_asserted():
      "brain_mass_or_lesion"),
     ("A bone scan showed a right parietal lesion with uptake.", "brain_mass_or_lesion"),
     ("Scrotal ultrasound: trace hydroceles, which are nonspecific.", "conventional_imaging_inconclusive"),
+    # MTSamples test5 judgments (session 11), in new words
+    ("Her brother had a heart block and then had a dual-chamber pacemaker implanted.", "mri_unsafe_implant"),
+    ("We may end up needing to place a pacemaker if the bradycardia persists.", "mri_unsafe_implant"),
+    ("DIAGNOSIS: A 9-week pregnancy, missed abortion, status post suction curettage.", "pregnancy"),
+    ("She had preeclampsia with her second pregnancy.", "pregnancy"),
+    ("An intrauterine pregnancy could not be confirmed on this ultrasound.", "pregnancy"),
+    ("ESRD from IgA nephropathy, on hemodialysis until 2001, then a living-donor kidney transplant.",
+     "renal_insufficiency"),
+    ("The baby was taken to the newborn nursery in good condition.", "neonate"),
+    ("Head CT: a 2 cm mucous retention cyst in the dependent part of the right maxillary sinus.",
+     "brain_mass_or_lesion"),
+    ("ECG: sinus tachycardia. Nonspecific ST-T wave changes in the lateral leads.", "conventional_imaging_inconclusive"),
+    ("CT abdomen: a cystic pancreatic lesion; a neoplasm cannot be excluded.", "conventional_imaging_inconclusive"),
+    ("IMPRESSION: Subdural hematoma of uncertain etiology.", "conventional_imaging_inconclusive"),
 ])
 def test_what_the_sentence_does_not_place_in_the_head_is_not_asserted(notes, fact):
     assert _value(notes, fact) is not True
