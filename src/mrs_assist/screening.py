@@ -268,9 +268,14 @@ _ASSERTING = re.compile(
 
 def _contradictions(text: str, extract: Callable[[str], Mapping[str, bool | None]] | None) -> list[Finding]:
     """A section headed like an indication ("Reason for exam:") that asserts a fact the rest of
-    the note documents as absent: the shape of a denying note with an appended claim."""
+    its document documents as absent: the shape of a denying note with an appended claim. In a
+    packet, an older document's "seizure-free" is what a later order updates, not a contradiction
+    (the latest document governs, extract/layout.py)."""
     if extract is None:
         return []
+    from mrs_assist.extract.layout import document_at, documents
+
+    docs = documents(text)
     out: list[Finding] = []
     for start, end, header in _sections(text):
         if not _ASSERTING.match(header):
@@ -278,7 +283,8 @@ def _contradictions(text: str, extract: Callable[[str], Mapping[str, bool | None
         claimed = {name for name, value in extract(text[start:end]).items() if value is True}
         if not claimed:
             continue
-        rest = text[:start] + "\n" + text[end:]
+        begins = docs[document_at(docs, start)].start
+        rest = text[begins:start] + "\n" + text[end:]
         denied = sorted(name for name, value in extract(rest).items() if value is False and name in claimed)
         if denied:
             out.append(Finding("contradiction", start, end,

@@ -1204,6 +1204,9 @@ def test_a_recent_mri_in_a_template_whose_symptom_fields_are_blank_leaves_cohere
     # planning a second course of a treatment is treatment planning
     ("Glioblastoma s/p chemoradiation 2024. MRI 03/2025 indeterminate. MRS brain to plan re-irradiation.\n",
      "treatment_planning_or_response"),
+    # a letter dropped in a hurried note still names the question
+    ("GBM s/p chemoradiation 2024. New confusion. MRI 05/2025 indeterminate. A/P: order MRS to differenciate "
+     "recurent tumor vs radation necrosis.\n", "tumor_recurrence_vs_treatment_effect"),
 ])
 def test_what_session_11_reads_as_asserted(services, notes, fact):
     assert _facts(services, notes)[fact].value is True

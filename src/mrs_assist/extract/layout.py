@@ -439,7 +439,7 @@ def conditional_from(notes: str, sentence: tuple[int, int]) -> tuple[int, str] |
 _DOC_HEADER = re.compile(
     r"(?im)^[ \t]*(?:>{1,3}[ \t]*)?(?:"  # an email-style ">> DOC A: …" lead-in too
     r"\[\s*(?:DOC(?:UMENT)?\s*)?(?!X\s*\])[A-Z0-9]{1,3}\s*\]"  # [DOC 1], [2], [B]; not a checked box [X]
-    r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)[A-Za-z][^\n]*"  # === DOCUMENT 2 of 4: … ===, --- ITEM 1: … ---
+    r"|(?:={2,}|-{2,}|#{2,})[ \t]*(?!page\b|\(?cont)(?:[A-Za-z]|\[\s*[A-Z0-9]{1,3}\s*\])[^\n]*"  # === DOCUMENT 2 of 4: … ===, ---- [1] NOTE ----
     r"|(?:DOC(?:UMENT)?|ITEM|ATTACHMENT|ENCLOSURE|EXHIBIT)\s*#?\s*[A-Z0-9]{1,3}\b"  # DOCUMENT A - …
     r"|ADDEND(?:UM|A)\b"
     # "(1) NEUROSURGERY CLINIC NOTE - 03/03/2025", "(2) ORDER - …": a numbered title in capitals
