@@ -1207,6 +1207,13 @@ def test_a_recent_mri_in_a_template_whose_symptom_fields_are_blank_leaves_cohere
     # a letter dropped in a hurried note still names the question
     ("GBM s/p chemoradiation 2024. New confusion. MRI 05/2025 indeterminate. A/P: order MRS to differenciate "
      "recurent tumor vs radation necrosis.\n", "tumor_recurrence_vs_treatment_effect"),
+    # a judgement under a header that ends the line before reads with the header
+    ("MRI BRAIN 01/2025: DIFFUSE WHITE MATTER T2 HYPERINTENSITY. NO ENHANCEMENT. IMPRESSION:\n"
+     "LEUKODYSTROPHY PATTERN, NONSPECIFIC; INDETERMINATE BETWEEN CANAVAN AND ALEXANDER DISEASE.\n",
+     "conventional_imaging_inconclusive"),
+    # ... and with a misspelled header
+    ('MRI 06/2025: new 3 cm left frontal lesion, open ring enhancement.\nImpresion: "Tumefactive demyelination '
+     'favored; glioma not\nexcluded. Indeterminate."\nPlan: MRS brain.\n', "conventional_imaging_inconclusive"),
 ])
 def test_what_session_11_reads_as_asserted(services, notes, fact):
     assert _facts(services, notes)[fact].value is True

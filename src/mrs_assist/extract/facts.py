@@ -747,6 +747,10 @@ def _quantity_value(detector: Detector, fact: str, m: Mention, notes: str) -> st
     return "true" if days <= (quantity.within_days or 0) else "false"
 
 
+_HEADER_LINE_BEFORE = re.compile(r"(?m)(?:^|(?<=\. ))[ \t]*[A-Za-z][\w /&()-]{0,40}:[ \t]*\n[ \t]*\Z")
+"""A header ending the line just before a sentence ("... ENHANCEMENT. IMPRESSION:"): the sentence is its text."""
+
+
 def _read(
     detector: Detector, fact: str, found: list[Mention], notes: str, spans: list[tuple[int, int]]
 ) -> list[Mention]:
@@ -772,6 +776,8 @@ def _read(
                 # a sentence that is the mention alone ('Impression: "… infection. Indeterminate."')
                 # reads with its line's start: the fragment continues the line's statement
                 lo = notes.rfind("\n", 0, lo) + 1
+            if where != -1 and (head := _HEADER_LINE_BEFORE.search(notes, max(0, lo - 80), lo)) is not None:
+                lo = head.start()  # "IMPRESSION:\nNONSPECIFIC; INDETERMINATE ...": the header line's words count
             met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
         return met[(m.group, where)]
 
