@@ -1214,6 +1214,9 @@ def test_a_recent_mri_in_a_template_whose_symptom_fields_are_blank_leaves_cohere
     # ... and with a misspelled header
     ('MRI 06/2025: new 3 cm left frontal lesion, open ring enhancement.\nImpresion: "Tumefactive demyelination '
      'favored; glioma not\nexcluded. Indeterminate."\nPlan: MRS brain.\n', "conventional_imaging_inconclusive"),
+    # a cyst is a non-tumor alternative
+    ("MRI brain: 1.3 cm cystic pineal lesion with a 3 mm enhancing nodule; pineal cyst favored, cystic tumor not "
+     "excluded; indeterminate.\nPlan: MRS to help distinguish a simple cyst from a neoplasm.\n", "tumor_vs_nontumor_lesion"),
 ])
 def test_what_session_11_reads_as_asserted(services, notes, fact):
     assert _facts(services, notes)[fact].value is True
@@ -1256,3 +1259,11 @@ def test_what_the_study_is_to_document_is_not_yet_established(services, sentence
 def test_encephalomalacia_names_no_encephalopathy(services):
     notes = "Old right frontal encephalomalacia. Cardiac arrest 2 days ago, comatose. MRS brain for prognosis.\n"
     assert "encephalopathy" not in _facts(services, notes)
+
+
+def test_a_plan_conditioned_on_the_mrs_result_does_not_make_the_mrs_conditional(services):
+    notes = ("MRI brain 09/2025: 1.2 cm enhancing lesion by the left frontal horn; CNS lymphoma versus demyelination; "
+             "indeterminate.\nAssessment: new lesion - tumor (CNS lymphoma) vs non-tumor.\n"
+             "Plan: MR spectroscopy. Will proceed to biopsy if MRS suggests neoplasm; if MRS favors demyelination, "
+             "will obtain LP and treat.\n")
+    assert _facts(services, notes)["tumor_vs_nontumor_lesion"].value is True

@@ -516,6 +516,9 @@ _STUDY_IF = re.compile(
 )
 
 
+_SEMICOLON = re.compile(";")
+
+
 def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     """Whether a sentence asks for the MRS only on a condition: "if X, we will obtain MRS",
     "MRS can be added if the MRI is inconclusive", "in place if needed". "If MRS shows
@@ -526,7 +529,13 @@ def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     start = item_start(notes, lo)
     for m in CONDITION.finditer(notes, start, hi):
         end = _CONDITION_END.search(notes, m.end(), hi)
-        if end is not None and _ABOUT_STUDY.search(notes, end.end(), hi):
+        if end is None:
+            continue
+        # the consequent runs to its clause's end: "biopsy if MRS suggests neoplasm; if MRS favors
+        # demyelination, will obtain LP" asks for no MRS on a condition
+        stop = min([hi, *(x.start() for x in (_SEMICOLON.search(notes, end.end(), hi),
+                                              CONDITION.search(notes, end.end(), hi)) if x is not None)])
+        if _ABOUT_STUDY.search(notes, end.end(), stop):
             before = notes[max(start, m.start() - 30):m.start()]
             if not re.search(r"(?:determine|see|whether|clarify|assess|evaluate)\W*$", before, re.I):
                 return True
