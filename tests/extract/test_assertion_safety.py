@@ -1133,6 +1133,18 @@ def test_a_diagnosis_code_on_the_order_form_states_the_diagnosis(services, code,
     assert _decide(services, "nia-brain-mrs", notes).recommendation == expected
 
 
+def test_the_codes_read_as_a_known_tumor_are_those_dtr_prepopulates(services):
+    """The note reader and DTR's CQL read one code list: every code a note's order form turns into a known
+    tumor is a family `fhir/cql.py` pre-populates from an active Condition (D49.6 is left to the clinician)."""
+    from mrs_assist.fhir.cql import DIAGNOSIS_CODES
+
+    families = DIAGNOSIS_CODES["known_brain_tumor"]
+    for code in ("C71.0", "C71.9", "C79.31", "D33.0", "D33.2", "D43.1", "D49.6", "C79.51", "C34.90"):
+        read = _facts(services, f"Diagnosis codes: {code}\n").get("known_brain_tumor")
+        asserted = read is not None and read.value is True
+        assert asserted == (code.startswith(families) and code != "D49.6"), code
+
+
 def test_a_diagnosis_code_ruled_out_states_nothing(services):
     notes = "Order: MRS brain. Dx: R90.0. Rule out C71.9 - not established.\nMRS to tell recurrence from necrosis.\n"
     tumor = _facts(services, notes).get("known_brain_tumor")

@@ -327,7 +327,7 @@ def _kind_in_doubt_only(detector: Detector, name: str, found: list[Mention]) -> 
     group asserts it: "lesion of the right thalamus ... neoplasm not established" is a lesion whose
     kind is in doubt, not a lesion in doubt (issue 18). A kind denied outright ("abscess wall; no
     neoplasm identified") still contests: it answers the question the lesion was asked for."""
-    narrower = {i for i, g in enumerate(detector.specs[name].all_groups()) if g.narrower}
+    narrower = detector.narrower.get(name)
     if narrower and any(m.value == "true" and m.group not in narrower for m in found):
         return [m for m in found if m.group not in narrower or m.value == "true"
                 or (m.value == "false" and _denies(m) and not m.unconfirmed)]
@@ -516,9 +516,6 @@ _STUDY_IF = re.compile(
 )
 
 
-_SEMICOLON = re.compile(";")
-
-
 def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     """Whether a sentence asks for the MRS only on a condition: "if X, we will obtain MRS",
     "MRS can be added if the MRI is inconclusive", "in place if needed". "If MRS shows
@@ -533,8 +530,8 @@ def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
             continue
         # the consequent runs to its clause's end: "biopsy if MRS suggests neoplasm; if MRS favors
         # demyelination, will obtain LP" asks for no MRS on a condition
-        stop = min([hi, *(x.start() for x in (_SEMICOLON.search(notes, end.end(), hi),
-                                              CONDITION.search(notes, end.end(), hi)) if x is not None)])
+        semicolon, other = notes.find(";", end.end(), hi), CONDITION.search(notes, end.end(), hi)
+        stop = min(hi, semicolon if semicolon >= 0 else hi, other.start() if other else hi)
         if _ABOUT_STUDY.search(notes, end.end(), stop):
             before = notes[max(start, m.start() - 30):m.start()]
             if not re.search(r"(?:determine|see|whether|clarify|assess|evaluate)\W*$", before, re.I):

@@ -85,6 +85,8 @@ class Detector:
     not_done_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     withdrawn_while: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     other_study: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
+    narrower: dict[str, frozenset[int]] = field(default_factory=dict)
+    """Per fact, the groups whose words name one kind of it (``narrower``)."""
     namings: dict[str, re.Pattern[str]] = field(default_factory=dict)
     """Per fact, any naming the matchers may miss (``detect.names`` and ``detect.icd10``)."""
     quarantine: list[re.Pattern[str]] = field(default_factory=list)
@@ -226,6 +228,8 @@ def build_detector(catalogue: Catalogue) -> Detector:
         for rule in ("negated_by", "undecided_while", "not_done_while", "withdrawn_while", "other_study"):  # fact-level regex lists
             if patterns := getattr(spec, rule):
                 getattr(detector, rule)[fact] = [re.compile(r, _FLAGS) for r in patterns]
+        if narrower := frozenset(g for g, group in enumerate(spec.all_groups()) if group.narrower):
+            detector.narrower[fact] = narrower
         if (naming := spec.naming_regex()) is not None:
             detector.namings[fact] = re.compile(naming, _FLAGS)
     # Run once over the whole (ASCII-lowered) note: case-folded patterns, no IGNORECASE.
