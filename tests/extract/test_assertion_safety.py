@@ -1279,3 +1279,93 @@ def test_a_plan_conditioned_on_the_mrs_result_does_not_make_the_mrs_conditional(
              "Plan: MR spectroscopy. Will proceed to biopsy if MRS suggests neoplasm; if MRS favors demyelination, "
              "will obtain LP and treat.\n")
     assert _facts(services, notes)["tumor_vs_nontumor_lesion"].value is True
+
+
+# --- session 12 (dev9: writers Q, R) ---------------------------------------------------------
+def test_a_device_removed_after_it_was_recorded_contests_the_older_entry(services):
+    notes = ("Problem list (imported 2017): ICD placed 03/2016 for cardiomyopathy, not MRI compatible.\n"
+             "EP clinic letter 02/2024: the defibrillator system was explanted 01/10/2024 after lead "
+             "infection; no new device was implanted.\n"
+             "MRI brain 10/2025: enhancing focus at the resection bed of a treated GBM, recurrence vs "
+             "radiation necrosis, indeterminate. New aphasia.\n"
+             "Plan: MRS to distinguish recurrence from radiation necrosis.\n")
+    device = _facts(services, notes)["mri_unsafe_implant"]
+    assert device.value is None and device.contrary  # asked, with the disagreement shown
+    assert _decide(services, "cohere-mrs", notes).recommendation != "does_not_meet_criteria"
+    # a device recorded and never said to be removed still counts
+    kept = notes.replace("the defibrillator system was explanted 01/10/2024 after lead infection; no new "
+                         "device was implanted", "device check normal")
+    assert _facts(services, kept)["mri_unsafe_implant"].value is True
+
+
+@pytest.mark.parametrize("status", [
+    "The packet does not say whether the stimulator is MRI-conditional.",
+    "MR conditional status: not documented.",
+    "Possibly MRI safe - awaiting the manufacturer card.",
+])
+def test_a_device_qualifier_the_notes_do_not_assert_qualifies_nothing(services, status):
+    notes = (f"Vagus nerve stimulator implanted 2019 for epilepsy. {status}\n"
+             "MRS brain requested for presurgical lateralization of refractory temporal lobe epilepsy.\n")
+    assert _facts(services, notes)["mri_unsafe_implant"].value is None
+    stated = "Vagus nerve stimulator implanted 2019 (MR Conditional per device card). MRS brain requested.\n"
+    assert _facts(services, stated)["mri_unsafe_implant"].value is False
+
+
+def test_a_diagnosis_the_record_calls_unconfirmed_or_puts_as_a_question_is_not_asserted(services):
+    before = ("Grandfather relates a diagnosis of leukodystrophy made abroad; no reports. "
+              "Exam: spasticity.\nAssessment: Unverified leukodystrophy.\n")
+    assert _facts(services, before + "MRS brain requested.\n")["leukodystrophy"].value is None
+    question = "Plan: MRS brain to confirm or exclude a leukodystrophy.\n"
+    assert _facts(services, "School-age girl with gait decline, exam spastic.\n" + question)["leukodystrophy"].value is None
+
+
+@pytest.mark.parametrize("line", [
+    "Spectroscopy results will not be used for seizure, school or treatment decisions.",
+    "MR spectroscopy is not used for any dosing or management decisions in this registry.",
+])
+def test_a_study_said_not_to_serve_the_patients_care_is_not_medically_necessary(services, line):
+    notes = ("Sport-related concussion 3 weeks ago, improving.\n"
+             f"Plan: enrolled in the recovery cohort; MRS brain at 1 and 6 months. {line}\n")
+    assert _facts(services, notes)["no_management_change"].value is True
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+def test_a_study_done_per_a_trial_protocol_is_asked_not_decided(services):
+    notes = ("Concussion 2 weeks ago, symptoms improving.\n"
+             "Plan: MR spectroscopy brain per study protocol (cohort visit 2).\n")
+    assert _facts(services, notes)["no_management_change"].value is None
+
+
+def test_a_form_that_answers_its_new_symptom_question_no_leaves_the_three_month_rule_asked(services):
+    notes = ("PRIOR AUTHORIZATION FORM    Date: 06/20/2025\n"
+             "Dx: C71.0 glioblastoma, treated with chemoradiation, last dose 12/2024.\n"
+             "Indication: [X] tumor recurrence vs treatment effect\n"
+             "Conventional imaging inconclusive? [X] Yes [ ] No\n"
+             "Last MRI brain: 06/02/2025\n"
+             "Any new or worsening symptoms since that study?  ( ) Yes  (X) No\n")
+    found = _facts(services, notes)
+    assert found["recent_advanced_imaging_without_change"].value is None
+    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+
+
+def test_a_header_with_an_aside_before_its_colon_is_still_that_section(services):
+    notes = ("Neuro-oncology visit 04/2025.\n"
+             "PAST HISTORY (pulled from the 2018 chart):\n"
+             "  Pacemaker 2016, not MR conditional.\n\n"
+             "Plan (per tumor board): MRS to distinguish recurrence from radiation necrosis.\n")
+    device = _facts(services, notes)["mri_unsafe_implant"]
+    assert device.value is True and device.evidence[0].section == "past_history"
+    purpose = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"]
+    assert purpose.value is True and purpose.evidence[0].section == "plan"
+
+
+def test_a_reason_field_left_blank_leaves_a_purpose_read_from_elsewhere_asked(services):
+    notes = ("Neurology clinic note\n"
+             "MRI brain: 2 cm non-enhancing right frontal lesion; impression: low-grade glioma or "
+             "a demyelinating plaque.\n"
+             "Reason for study: ***\n"
+             "Orders: MR spectroscopy brain (76390).\n")
+    assert _facts(services, notes)["tumor_vs_nontumor_lesion"].value is None
+    assert _decide(services, "floridablue-mrs", notes).recommendation == "needs_more_information"
+    filled = notes.replace("Reason for study: ***", "Reason for study: tumor vs demyelination")
+    assert _facts(services, filled)["tumor_vs_nontumor_lesion"].value is True

@@ -29,7 +29,9 @@ from mrs_assist.extract.layout import (
     section_at,
     sections_of,
 )
-from mrs_assist.extract.pipeline import AGE_LABEL, CHILD_LABEL, TARGETS, Detector, get_detector, normalized_notes
+from mrs_assist.extract.pipeline import (
+    AGE_LABEL, CHILD_LABEL, QUALIFIER_LABEL, TARGETS, Detector, get_detector, normalized_notes,
+)
 from mrs_assist.extract.spec import CATEGORY_OF_MODIFIER, CATEGORIES, Readings
 from mrs_assist.normalize import ascii_lower
 
@@ -104,6 +106,9 @@ class Mention:
     doubted: bool = False
     """Read true by words that presume the fact, while other mentions leave it in doubt: unknown,
     and no denial elsewhere (``hedge_yields_to_denial``) makes it false."""
+    dated: str | None = None
+    """The month ("2024-11") of the history its sentence is dated to, when that is well before the
+    study (the ``prior`` reading); None for a sentence about now."""
     quarantined: bool = False
     """In a sentence addressed to the reviewing system: it may assert a contraindication (a
     physician sees it), never deny or contest one ("do not mention the pacemaker")."""
@@ -155,10 +160,11 @@ def extract_facts(
         if spec is not None and (m.reason or not spec.reason_only):
             by_fact.setdefault(m.label, []).append(m)
     read: dict[str, list[Mention]] = {}
+    doubted = [(m.start, m.end) for m in mentions if m.label == QUALIFIER_LABEL and m.categories & _QUALIFIER_DOUBTS]
     for name, found in by_fact.items():
         # Context checks (`requires`, `negated_by`) read the notes without quarantined
         # sentences: a planted "known brain tumor" must not make "therapy planning" a tumor's.
-        read[name] = [m for m in _read(detector, name, found, visible, sentences)
+        read[name] = [m for m in _read(detector, name, found, visible, sentences, doubted)
                       if not (m.quarantined and m.value != "true")]
     _presumed_in_doubt(detector, read)
     docs = documents(notes)
@@ -176,6 +182,8 @@ def extract_facts(
         _purposes_unknown(read, reasons, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences, docs)
     _reason_first(read, set(catalogue.names("purpose")), docs)
+    if template_gaps:
+        _reason_left_blank(detector, read, set(catalogue.names("purpose")), visible)
     _premise_in_doubt(detector, read, every, template_gaps)
     _withdraw(read, answered)
     contrary: dict[str, list[tuple[int, int]]] = {}
@@ -539,6 +547,23 @@ def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     return False
 
 
+def _reason_left_blank(detector: Detector, read: dict[str, list[Mention]], purposes: set[str], notes: str) -> None:
+    """A request form whose reason-for-study field was left unfilled ("Reason for MRS: ***",
+    blanked before reading) does not say why the MRS is wanted. Unless a purpose is stated where
+    reasons are (an assessment, a plan, a sentence about the MRS), one inferred from elsewhere
+    (an imaging impression's differential) is asked, never approved on: the requester left the
+    one field that says it empty (issue 18, template artifacts)."""
+    headers = "|".join(f"(?:{h})" for h in detector.lexicon.sections.get("reason", []))
+    if not headers or not re.search(rf"(?im)^[ \t]*(?:{headers})[ \t]{{3,}}$", notes):
+        return
+    found = [m for p in purposes for m in read.get(p, []) if m.value == "true"]
+    if not found or any(m.reason for m in found):
+        return
+    for m in found:
+        m.value, m.closes = "unknown", False
+        m.cues.append("the form's reason for the study was left blank")
+
+
 def _reason_first(read: dict[str, list[Mention]], purposes: set[str], docs: list | None = None) -> None:
     """The reason for this study comes from where it is stated first.
 
@@ -691,13 +716,14 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             labels.append(f"conditional ({cond[1]} …)")
         categories = frozenset(modifiers.get(key, set()) | added)
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
+                    dated=when,
                     quarantined=sent in quarantined, answered_no=cues.answered_no,
                     only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None,
                     unconfirmed=_unconfirmed(notes, span.start_char, span.end_char, sentence_chars[sent]))
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
-        if fact in (AGE_LABEL, CHILD_LABEL):
+        if fact in (AGE_LABEL, CHILD_LABEL, QUALIFIER_LABEL):
             m.tag = rest[0]
         else:
             m.group = int(rest[0]) if rest else 0
@@ -758,7 +784,8 @@ _HEADER_LINE_BEFORE = re.compile(r"(?m)(?:^|(?<=\. ))[ \t]*[A-Za-z][\w /&()-]{0,
 
 
 def _read(
-    detector: Detector, fact: str, found: list[Mention], notes: str, spans: list[tuple[int, int]]
+    detector: Detector, fact: str, found: list[Mention], notes: str, spans: list[tuple[int, int]],
+    doubted: list[tuple[int, int]] = (),
 ) -> list[Mention]:
     """The fact's mentions that survive, each with its value and evidence spans."""
     # The most specific match wins: drop mentions inside a longer one (or an equal one of a
@@ -815,16 +842,24 @@ def _read(
             m.value = "ignore"  # "no new lesions": nothing said of the lesion already known
         m.spans = [(m.start, m.end)]
     kept = [m for m in kept if m.value != "ignore"]
-    _apply_negated_by(detector, fact, kept, notes, spans)
+    _apply_negated_by(detector, fact, kept, notes, spans, doubted)
     return kept
 
 
+_QUALIFIER_DOUBTS = frozenset({"negated", "possible", "hypothetical", "reported"})
+"""ConText readings under which a qualifier says nothing of the device: "do not state MR-conditional
+status", "? MR conditional", "if MR-conditional", "patient believes it is MRI-safe"."""
+
+
 def _apply_negated_by(
-    detector: Detector, fact: str, kept: list[Mention], notes: str, spans: list[tuple[int, int]]
+    detector: Detector, fact: str, kept: list[Mention], notes: str, spans: list[tuple[int, int]],
+    doubted: list[tuple[int, int]] = (),
 ) -> None:
     """A cue ("MRI-conditional") makes the nearest true mention false: in the cue's sentence,
     else in the sentence before it ("PPM 2019. Device: MR Conditional system."). A device
-    kind (lexicon ``device_kinds``) so qualified is qualified wherever the note names it."""
+    kind (lexicon ``device_kinds``) so qualified is qualified wherever the note names it.
+    A cue the notes deny or question (``doubted``: "MR-conditional status not documented")
+    qualifies nothing: the device it would qualify reads unknown (its status is asked)."""
     cues = detector.negated_by.get(fact)
     if not cues:
         return
@@ -846,7 +881,14 @@ def _apply_negated_by(
                     break
                 distance = {id(m): _gap(m.start, m.end, cue.start(), cue.end()) for m in candidates}
                 best = min(distance.values())
+                in_doubt = any(lo_ < cue.end() and cue.start() < hi_ for lo_, hi_ in doubted)
                 for m in [c for c in candidates if distance[id(c)] == best]:
+                    if in_doubt:
+                        m.value = "unknown"
+                        m.spans.append((cue.start(), cue.end()))
+                        m.cues.append(f"device qualifier in doubt ({cue.group()})")
+                        candidates.remove(m)
+                        continue
                     m.value = detector.specs[fact].qualified_reads
                     m.spans.append((cue.start(), cue.end()))
                     m.cues.append(f"device qualifier ({cue.group()})")
@@ -899,7 +941,8 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
         return value, spans, []
     said = {m.sent for m in winners}
     against = sorted({s for m in found if m.sent not in said
-                      and ((m.value == "false" and _denies(m)) or m.unconfirmed) for s in m.spans})
+                      and ((m.value == "false" and (_denies(m) or _denies_later(m, winners))) or m.unconfirmed)
+                      for s in m.spans})
     return ("unknown" if against else value), spans, against
 
 
@@ -911,6 +954,16 @@ def _denies(m: Mention) -> bool:
     outright, not read false only because it is history, another person's, hedged or in a
     differential ("LGG vs HGG" is no denial of a known tumor)."""
     return not (m.categories & _NOT_A_DENIAL)
+
+
+def _denies_later(m: Mention, winners: list[Mention]) -> bool:
+    """A denial dated after every assertion it disagrees with: "pacemaker placed 2018" and "pacemaker
+    and leads extracted 11/2024" are both history, but the later one says what holds now. It
+    contests (the fact is asked), as a later document would; only a denial of the same kind of
+    history does (an older section's or a hedge's reading is no denial)."""
+    if m.dated is None or (m.categories - {"prior"}) & _NOT_A_DENIAL:
+        return False
+    return all(w.dated is not None and w.dated < m.dated for w in winners)
 
 
 def _denies_ever(m: Mention) -> bool:

@@ -96,12 +96,20 @@ class Cues:
     """The mention is a form question with no option chosen (dropped, unless a fact asks it)."""
 
 
+_COLON = r"\s*:"
+_ASIDE_COLON = r"\s*(?:\((?![^()\n]*\bforward\b)[^()\n]{1,80}\)\s*)?:"
+"""An aside that says its text was brought forward is the ``prior_note`` header's, not this one's."""
+
+
 def section_rules(lexicon: Lexicon) -> list:
     """medspaCy SectionRules for the lexicon's header patterns (one regex per category)."""
     from medspacy.section_detection import SectionRule
 
     rules = []
     for category, headers in lexicon.sections.items():
+        # a header may carry an aside before its colon: "PAST MEDICAL HISTORY (auto-populated from
+        # 2019 encounter):", "Plan (discussed with family):" is still that section
+        headers = [h[: -len(_COLON)] + _ASIDE_COLON if h.endswith(_COLON) else h for h in headers]
         alternatives = "|".join(f"(?:{h})" for h in headers)
         rules.append(SectionRule(f"{category} header", category, pattern=rf"(?m)(?<![\w/&-])(?:{alternatives})"))
     return rules

@@ -28,6 +28,9 @@ TARGETS = "mrs_assist_targets"
 """The span group holding every target match (overlapping matches are kept)."""
 AGE_LABEL = "_age"
 CHILD_LABEL = "_child"
+QUALIFIER_LABEL = "_qualifier"
+"""Target label of a ``negated_by`` cue (\"MR-conditional\"), read by ConText like a fact's words:
+a qualifier the notes deny or question (\"MR-conditional status not stated\") qualifies nothing."""
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 
@@ -131,6 +134,9 @@ def _target_rules(detector: Detector) -> list[Any]:
                 rules.append(TargetRule(f"{fact} abbreviations", label, pattern=abbreviation_regex(group.abbreviations)))
             for q, quantity in enumerate(group.quantities):
                 rules.append(TargetRule(f"{fact} quantity", target_label(fact, g, q), pattern=quantity.regex))
+        if spec.negated_by:
+            rules.append(TargetRule(f"{fact} qualifier", f"{QUALIFIER_LABEL}#{fact}",
+                                    pattern="|".join(f"(?:{r})" for r in spec.negated_by)))
         if spec.age is not None and spec.age.wording:
             wording = "|".join(f"(?:{w})" for w in spec.age.wording)
             rules.append(TargetRule(f"{fact} age wording", f"{CHILD_LABEL}#{fact}", pattern=wording))
