@@ -1369,3 +1369,35 @@ def test_a_reason_field_left_blank_leaves_a_purpose_read_from_elsewhere_asked(se
     assert _decide(services, "floridablue-mrs", notes).recommendation == "needs_more_information"
     filled = notes.replace("Reason for study: ***", "Reason for study: tumor vs demyelination")
     assert _facts(services, filled)["tumor_vs_nontumor_lesion"].value is True
+
+
+def test_an_interval_header_ends_a_copied_history_list(services):
+    notes = ("TREATMENT HISTORY (copied from 2023 consult):\n"
+             " - Right temporal GBM, resected 2023; chemoradiation completed 11/2023\n"
+             "INTERVAL: new left arm weakness since 05/2025.\n"
+             "MRI 05/20/2025: new enhancement at the cavity, recurrence versus radiation necrosis - "
+             "indeterminate.\n"
+             "Plan: MRS to distinguish recurrence from radiation necrosis.\n")
+    found = _facts(services, notes)
+    assert found["new_or_worsening_symptoms"].evidence[0].section == "hpi"
+    assert found["conventional_imaging_inconclusive"].value is True
+
+
+def test_a_one_word_verdict_continues_the_wrapped_impression_before_it(services):
+    notes = ("MRI BRAIN 02/2026: 2.9 CM RIGHT FRONTAL RING-ENHANCING LESION. IMPRESSION: ABSCESS\n"
+             "FAVORED; NECROTIC GLIOBLASTOMA NOT EXCLUDED. EQUIVOCAL.\n"
+             "PLAN: MRS TO HELP TELL ABSCESS FROM TUMOR.\n")
+    assert _facts(services, notes)["conventional_imaging_inconclusive"].value is True
+    # ... while a verdict about something other than imaging is not read as one
+    other = "Thyroid panel drawn; result: TSH 2.1.\nIndeterminate.\nPlan: MRS to tell abscess from tumor.\n"
+    assert "conventional_imaging_inconclusive" not in _facts(services, other) or \
+        _facts(services, other)["conventional_imaging_inconclusive"].value is not True
+
+
+def test_a_biopsy_another_modality_guides_is_not_one_the_mrs_guides(services):
+    notes = ("Known left frontal glioma, stable. New 9 mm thyroid nodule; CT-guided core biopsy next week.\n"
+             "MR spectroscopy ordered.\n")
+    found = _facts(services, notes)
+    assert "biopsy_guidance" not in found or found["biopsy_guidance"].value is not True
+    wanted = "Known left frontal glioma, enlarging. Plan: MRS to guide the stereotactic biopsy target.\n"
+    assert _facts(services, wanted)["biopsy_guidance"].value is True

@@ -807,8 +807,9 @@ def _read(
             lo, hi = (0, len(notes)) if where == -1 else spans[where]
             if where != -1 and not notes[lo:m.start].strip(" \t\"'(-") and not notes[m.end:hi].strip(" \t\n.\"');-"):
                 # a sentence that is the mention alone ('Impression: "… infection. Indeterminate."')
-                # reads with its line's start: the fragment continues the line's statement
-                lo = notes.rfind("\n", 0, lo) + 1
+                # reads with its line's start and the sentence before it (a wrapped "IMPRESSION: …
+                # NOT EXCLUDED. INDETERMINATE."): the fragment continues that statement
+                lo = min(notes.rfind("\n", 0, lo) + 1, spans[where - 1][0] if where > 0 else lo)
             if where != -1 and (head := _HEADER_LINE_BEFORE.search(notes, max(0, lo - 80), lo)) is not None:
                 lo = head.start()  # "IMPRESSION:\nNONSPECIFIC; INDETERMINATE ...": the header line's words count
             met[(m.group, where)] = any(p.search(notes, lo, hi) for p in patterns)
