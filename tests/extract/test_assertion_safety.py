@@ -1401,3 +1401,24 @@ def test_a_biopsy_another_modality_guides_is_not_one_the_mrs_guides(services):
     assert "biopsy_guidance" not in found or found["biopsy_guidance"].value is not True
     wanted = "Known left frontal glioma, enlarging. Plan: MRS to guide the stereotactic biopsy target.\n"
     assert _facts(services, wanted)["biopsy_guidance"].value is True
+
+
+def test_a_diagnosis_given_with_the_date_it_was_made_is_still_the_patients(services):
+    notes = ("Genetics clinic 01/15/2025.\n"
+             "DIAGNOSIS: metachromatic leukodystrophy - confirmed by ARSA enzyme assay (03/2022).\n"
+             "PURPOSE OF MRS: follow the white-matter disease before gene therapy.\n")
+    assert _facts(services, notes)["leukodystrophy"].value is True
+    # the stated purpose is no tumor question: NIA decides, instead of asking about tumors
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+def test_a_copied_forward_banner_and_its_end_marker_bound_the_copied_text(services):
+    notes = ("### Past problems (copied fwd from 2018 visit) ###\n"
+             "  - Mild TBI 2018 after a fall\n"
+             "### end copied text ###\n"
+             "A/P: MR spectroscopy requested to characterise a new left temporal lesion, glioma "
+             "versus abscess.\n")
+    found = _facts(services, notes)
+    assert found["traumatic_brain_injury"].value is not True
+    assert found["traumatic_brain_injury"].evidence[0].section == "prior_note"
+    assert found["tumor_vs_nontumor_lesion"].value is True

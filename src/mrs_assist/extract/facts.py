@@ -707,8 +707,13 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             added.add(reading)
             labels.append(f"{reading}: {section} section")
         if (when := dates.prior(sentence_chars[sent])) is not None:
-            added.add("prior")
-            labels.append(f"prior: dated {when}")
+            if _a_diagnosis(detector, fact):
+                # "Canavan disease - confirmed by genetic testing (2023)": a diagnosis made then
+                # is the patient's now; only a section of history makes it past
+                labels.append(f"dated {when} (a diagnosis holds)")
+            else:
+                added.add("prior")
+                labels.append(f"prior: dated {when}")
         if sent not in conditionals:
             conditionals[sent] = conditional_from(notes, sentence_chars[sent])
         if (cond := conditionals[sent]) is not None and cond[0] < span.start_char:
@@ -735,6 +740,13 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         lo, hi = spans[sent]
         visible[lo:hi] = " " * (hi - lo)
     return mentions, spans, "".join(visible)
+
+
+def _a_diagnosis(detector: Detector, fact: str) -> bool:
+    """A purpose that names a disease (a metabolic disorder, MS), not a question put to the study
+    (``about_the_study``: recurrence vs necrosis, grading, therapy planning)."""
+    spec, entry = detector.specs.get(fact), detector.catalogue.facts.get(fact)
+    return spec is not None and entry is not None and entry.role == "purpose" and not spec.about_the_study
 
 
 _ALWAYS_READ_ROLES = frozenset({"exclusion", "safety"})
