@@ -890,11 +890,15 @@ def test_a_question_of_alternatives_joins_its_sides_in_one_clause(services, note
     assert (fact is not None and fact.value is True) is question
 
 
-def test_an_mr_conditional_aneurysm_clip_is_still_a_clip_and_asked_under_cohere(services):
+def test_an_mr_conditional_aneurysm_clip_is_still_a_metallic_clip_under_cohere(services):
+    """Cohere's non-indication names "metallic clips on vascular aneurysms" with no compatibility
+    qualifier (its implant items have one): read literally since session 12, as every independent
+    writer read it (6 of 6 dev cases); the denial draft goes to a physician like any other."""
     notes = ("GBM s/p resection and chemoradiation; new enhancement, indeterminate: recurrence vs radiation necrosis. "
              "New headaches. Right MCA aneurysm clip 2011, titanium, MR-conditional per op note.\n")
-    assert _facts(services, notes)["aneurysm_clip"].value is None
-    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+    assert _facts(services, notes)["aneurysm_clip"].value is True
+    decision = _decide(services, "cohere-mrs", notes)
+    assert decision.recommendation == "does_not_meet_criteria" and decision.requires_physician_review
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "meets_criteria"  # no clip criterion there
     pacemaker = notes.replace("Right MCA aneurysm clip 2011, titanium", "Pacemaker (Azure XT DR MRI SureScan)")
     assert _facts(services, pacemaker)["mri_unsafe_implant"].value is False

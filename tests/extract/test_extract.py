@@ -197,7 +197,7 @@ FACT_CASES = [
     ("Recent MRI unchanged.", "recent_advanced_imaging_without_change", None),
     ("MRI 6 weeks ago showed a new lesion.", "recent_advanced_imaging_without_change", ABSENT),
     ("s/p aneurysm clipping 2015.", "aneurysm_clip", True),
-    ("Aneurysm clip, MR-conditional per op note.", "aneurysm_clip", None),  # still a clip (Cohere): asked
+    ("Aneurysm clip, MR-conditional per op note.", "aneurysm_clip", True),  # still a metallic clip (Cohere)
     ("No aneurysm clips.", "aneurysm_clip", False),
     ("Coiled aneurysm.", "aneurysm_clip", ABSENT),
     ("? aneurysm clip", "aneurysm_clip", None),
