@@ -1426,3 +1426,14 @@ def test_a_copied_forward_banner_and_its_end_marker_bound_the_copied_text(servic
     assert found["traumatic_brain_injury"].value is not True
     assert found["traumatic_brain_injury"].evidence[0].section == "prior_note"
     assert found["tumor_vs_nontumor_lesion"].value is True
+
+
+def test_imbalance_getting_worse_and_a_patient_now_symptomatic_are_new_symptoms(services):
+    notes = ("Treated left occipital metastasis (SRS 2024). For two weeks, increasing unsteadiness on stairs; "
+             "now symptomatic.\nMRI 05/01/2025: enlarging treated lesion, indeterminate: necrosis vs progression.\n"
+             "Request 05/10/2025: MRS to distinguish recurrence from radiation necrosis.\n")
+    found = _facts(services, notes)
+    assert found["new_or_worsening_symptoms"].value is True
+    assert "recent_advanced_imaging_without_change" not in found or \
+        found["recent_advanced_imaging_without_change"].value is not True
+    assert _decide(services, "cohere-mrs", notes).recommendation == "meets_criteria"
