@@ -145,7 +145,12 @@ class Asker:
         top_k = request.top_k or self.settings.top_k
         if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
             return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
+        if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
+                and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
+            return self._phrased(plan, self._checked(plan, response))
         if plan.outside:
+            if plan.foreign and (response := self._handed_off(plan, top_k)) is not None:
+                return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
             return self._outside(plan, top_k)
         response = None
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
@@ -423,6 +428,33 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         return self._answered(plan, policy_ids, said.from_responsibility(plan.question, self._responsibilities, payers), top_k)
 
+    @cached_property
+    def _hand_offs(self) -> list[tuple[str, str, str, str]]:
+        """Current clauses that send another payer's members to that payer's guidelines (read once)."""
+        return scope.hand_offs(c for c in self.corpus.clauses()
+                               if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _handed_off(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does Florida Blue's guideline decide an FEP member's MRS?': no, from the policy's own
+        exception (``scope.from_hand_off``); None when no named policy hands the payer off."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = scope.from_hand_off(plan.question, plan.foreign, plan.named, self._hand_offs, payers)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
+    def _part(self, plan: QueryPlan, kind: str, question: str, top_k: int) -> AskResponse | None:
+        """'Does the AMA assign fee schedules, according to Cohere's notices?': yes or no from the
+        one sentence of the named part that holds what is asked (``literature.from_sentences``);
+        a part the question names is what it asks about, though it never decides coverage."""
+        searched = plan.named or plan.policy_ids or list(self.corpus.documents)
+        proposition = literature.asked(question)
+        if not proposition:
+            return None
+        found = stance.sentences(c for c in self.corpus.clauses()
+                                 if c.policy_id in searched and not c.deleted and kind in self._kinds(c.id))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
+        return self._answered(plan, searched, literature.from_sentences(proposition, found, payers), top_k)
+
     def _literature_named(self, plan: QueryPlan) -> list[str]:
         """The literature documents the question names (the digest), not the guidelines; none when
         a name the digest shares with a guideline ("Magellan") comes with an indication the
@@ -544,9 +576,13 @@ class Asker:
                 if unit and unit[0] == clause.id:
                     parent, *items = self._citations(unit)
                     lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
-        if not quoted:  # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used
-            quoted = list(dict.fromkeys(n for _, _, items in lists for n in said.listed_names(plan.question, items)))
-        return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
+        # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used,
+        # beside any quoted ("is 'proton spectroscopy' or MRSI a different service?")
+        listed = [n for _, _, items in lists for n in said.listed_names(plan.question, items)]
+        quoted = list(dict.fromkeys([*quoted, *(n for n in listed
+                                                if not any(n.lower() in q.lower() or q.lower() in n.lower() for q in quoted))]))
+        verdict = said.from_other_names(quoted, lists, different=said.different_asked(plan.question))
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
         """The clause that heads a policy's indications, else each indication's own clause."""

@@ -52,7 +52,15 @@ _APPOSED = re.compile(
 """Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
-_SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+_SPECIAL = re.compile(
+    r"\bspecial (?:health\s?care|medical) needs\b"
+    # the federal definition of children with special health care needs (HRSA/MCHB) is a chronic
+    # physical, developmental, behavioral or emotional condition: a question naming one (a
+    # developmental delay or disability, an intellectual disability, cerebral palsy) names such a need
+    r"|\b(?:global\s+|significant\s+|severe\s+|profound\s+)?developmental\s+(?:delays?|disabilit(?:y|ies)|disorders?)\b"
+    r"|\bintellectual\s+disabilit(?:y|ies)\b|\bcerebral\s+palsy\b"
+    r"|\bchronic\s+(?:physical|developmental|behavioral|emotional|medical)\s+conditions?\b", re.I)
+"""The patient's special healthcare needs, named as such or by a condition of the definition's kinds."""
 _NO_SPECIAL = re.compile(r"\b(?:without|no|not\s+with|lacking|absent)\s+(?:any\s+)?special (?:health\s?care|medical) needs\b", re.I)
 """The question states the patient has none: the policy's "older ages may" line does not reach them."""
 _BAND_ASKED = re.compile(

@@ -42,6 +42,7 @@ _SYNONYMS = [
     (re.compile(r"\b(?:catch(?:es|ing)? on|take (?:hold|off)|gain(?:s|ing)? (?:a )?(?:foothold|traction)|spread|"
                 r"widely adopted|be adopted|adoption|uptake|becom\w* (?:common|widespread|routine|standard|popular|mainstream))\b",
                 re.I), " foothold "),
+    (re.compile(r"\bRVUs?\b", re.I), " relative value units "),
     (re.compile(r"\b(?:need(?:s|ed)?|requir\w*)\b", re.I), " require "),
     (re.compile(r"\b(?:combined with|together with|alongside|along with|in conjunction with|in combination with|"
                 r"paired with|added to)\b", re.I), " conjunction "),
@@ -217,6 +218,13 @@ def from_literature(question: str, found: Iterable[Sentence], payers: dict[str, 
         return None
     found = list(found)
     return _stated(proposition, found, payers) or _readiness(proposition, found, payers)
+
+
+def from_sentences(proposition: str, found: Iterable[Sentence], payers: dict[str, str]) -> Verdict | None:
+    """Yes / no from the one sentence of ``found`` that holds every content word of the
+    proposition, by its polarity (the *stated* reading above, for any document's sentences);
+    None when no single sentence holds them or it only hedges."""
+    return _stated(proposition, list(found), payers)
 
 
 def _verdict(lead: str, s: Sentence, payers: dict[str, str], claim: str) -> Verdict:

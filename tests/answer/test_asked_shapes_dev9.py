@@ -1,0 +1,189 @@
+"""Question classes found on indep-dev9 (issue 23, session 12), each tested in words of its own:
+a glioma named as one side of a glioma-versus-metastasis question is no known tumor; a
+differential "not resolved" is still open, not denied; a condition of the kinds that define
+special healthcare needs (a developmental or intellectual disability, cerebral palsy) names
+such a need; a policy that hands a program's members to that program's guidelines answers
+"does this guideline decide it?" with no; "when does <payer> consider …" asks for conditions,
+not a date; "a different service from MRS?" is the names question asked the other way round;
+"render … medically inappropriate" asks whether an item bars the study; and a notice the
+question names as its source answers from its own sentence."""
+
+from __future__ import annotations
+
+import pytest
+from support.no_index import NoIndex
+
+from mrs_assist.answer import definition, said, scope
+from mrs_assist.config import Settings
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+def _ask(services, question):
+    return services.asker.ask(AskRequest(question=question))
+
+
+# --- one side of a question of alternatives ----------------------------------------------------
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Solitary frontal mass on MRI, read as metastatic deposit versus primary low-grade glioma.",
+        "Cerebellar lesion without tissue diagnosis; radiology: secondary tumour or primary high-grade glioma?",
+    ],
+)
+def test_a_glioma_named_against_a_metastasis_is_no_known_tumor(services, notes):
+    facts = services.extract_facts(notes)
+    assert facts["known_brain_tumor"].value is None
+    assert facts["tumor_vs_other_neoplasm"].value is True
+
+
+def test_a_known_glioma_stated_apart_from_the_question_stays_known(services):
+    facts = services.extract_facts("Known GBM, resected 2024. New lesion now: recurrent GBM versus lymphoma.")
+    assert facts["known_brain_tumor"].value is True
+
+
+def test_an_unbiopsied_mass_asked_as_metastasis_or_glioma_turns_on_a_known_tumor(services):
+    verdict = _ask(services, "HealthHelp: 70-year-old with treated breast cancer; MRI shows one cerebellar lesion, "
+                             "unbiopsied, reported as metastasis versus primary high-grade glioma. Is MRS approvable?").verdict
+    assert verdict.claim in ("depends", "only_if") and verdict.checked
+    assert "healthhelp-mrs#indications.1" in verdict.claims[0].clause_ids
+
+
+# --- a differential that is not resolved --------------------------------------------------------
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Radiology impression for the occipital lesion: tumor vs abscess, not resolved on repeat imaging.",
+        "Occipital lesion; differential glioma versus infarct, not yet resolved.",
+    ],
+)
+def test_not_resolved_leaves_the_differential_open(services, notes):
+    assert services.extract_facts(notes)["tumor_vs_nontumor_lesion"].value is True
+
+
+def test_resolved_alone_still_denies_what_precedes(services):
+    assert services.extract_facts("Glioblastoma, resolved.")["known_brain_tumor"].value is False
+
+
+# --- special healthcare needs named by a condition -----------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("HealthHelp: 22-year-old with an intellectual disability. May the pediatric age range extend beyond 21 for her?",
+         "yes"),
+        ("HealthHelp, 25 yo with global developmental delay - could the pediatric age bands widen to include him?", "yes"),
+        # no condition of those kinds: the band stretches only for the patients its own line names
+        ("HealthHelp: 22-year-old with a broken wrist. May the pediatric age range extend beyond 21 for her?", "depends"),
+    ],
+)
+def test_a_condition_of_the_definition_names_a_special_need(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_a_developmental_condition_is_read_as_a_special_need():
+    assert definition._SPECIAL.search("a 24 yo with cerebral palsy")
+    assert definition._SPECIAL.search("developmental disabilities since birth")
+    assert not definition._SPECIAL.search("a 24 yo with migraine")
+
+
+# --- a guideline that hands a program to its own guidelines ---------------------------------------
+def test_hand_off_clauses_are_read_from_the_corpus(services):
+    found = scope.hand_offs(services.corpus.clauses())
+    assert ("floridablue-mrs", "floridablue-mrs#program-exceptions.fep") in {(p, c) for p, c, _, _ in found}
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Member is in the Federal Employee Plan through Florida Blue, with a recurrence question. Does the Florida Blue "
+         "coverage guideline govern this request?", "no"),
+        ("FEP enrollee under Florida Blue wants spectroscopy for MS - should we apply Florida Blue's criteria?", "no"),
+        # what the other program's guidelines say is still outside every indexed policy
+        ("Florida Blue FEP member: what do the FEP guidelines require for MRS?", "not_addressed"),
+    ],
+)
+def test_does_this_guideline_decide_a_handed_off_member(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim
+    if claim == "no":
+        assert verdict.checked and verdict.claims[0].clause_ids == ["floridablue-mrs#program-exceptions.fep"]
+
+
+def test_no_hand_off_without_the_decide_question():
+    found = [("floridablue-mrs", "floridablue-mrs#program-exceptions.fep", "Federal Employee Plan (FEP): Follow FEP guidelines.",
+              "the Federal Employee Program (FEP)")]
+    asked = ["the Federal Employee Program (FEP)"]
+    assert scope.from_hand_off("What does FEP pay for it?", asked, ["floridablue-mrs"], found, {"floridablue-mrs": "FB"}) is None
+    assert scope.from_hand_off("Does FB's policy apply to an FEP member?", asked, ["floridablue-mrs"], found,
+                               {"floridablue-mrs": "FB"}).claim == "no"
+
+
+# --- "when does <payer> consider …" -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "dated"),
+    [
+        ("When does NIA consider the spectroscopy study reasonable?", False),
+        ("When does Cohere consider a second study after recent imaging worthwhile?", False),
+        ("When did Cohere edit its repeat imaging wording?", True),
+    ],
+)
+def test_when_a_payer_considers_asks_for_conditions(services, question, dated):
+    plan = services.asker.plan(AskRequest(question=question))
+    assert ("date" in plan.intents) is dated
+
+
+def test_when_a_payer_considers_is_a_conditions_question():
+    assert said.conditions_asked("When does Cohere consider a second study after recent imaging worthwhile?")
+
+
+# --- a different service ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Under Florida Blue, would 1H-MRS count as a separate service from MR spectroscopy?", "no"),
+        ("Florida Blue - is 'MRSI' distinct from magnetic resonance spectroscopy?", "no"),
+        ("Florida Blue: is 'proton spectroscopy' the same service as MRS?", "yes"),
+    ],
+)
+def test_a_different_service_is_the_names_question_reversed(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+
+
+def test_different_asked_only_without_same():
+    assert said.different_asked("is it a separate procedure from MRS?")
+    assert not said.different_asked("is it the same service, or different from MRS?")
+
+
+# --- an item that renders the request inappropriate ---------------------------------------------------
+def test_render_the_request_inappropriate_asks_whether_an_item_bars_it(services):
+    verdict = _ask(services, "For HealthHelp, does an insulin pump on its own render the spectroscopy request "
+                             "medically inappropriate?").verdict
+    assert verdict.claim == "no" and verdict.checked
+
+
+# --- a notice named as the source ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("In Cohere's notices, does the AMA assume liability for the data it contains?", "no"),
+        ("Per Cohere's notices, is the AMA recommending the use of fee schedules?", "no"),
+        # no part named: a fee is still a topic the policies never set
+        ("Does Cohere set a fee for 76390?", "not_addressed"),
+    ],
+)
+def test_a_named_notice_answers_from_its_own_sentence(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim
+
+
+def test_part_asked_reads_the_code_as_cpt():
+    kind, rest = said.part_asked("Does the AMA set RVUs for CPT 76390, according to the payer's notices?")
+    assert kind == "notice" and "76390" not in rest and "notices" not in rest and "CPT" in rest
+    assert said.part_asked("Does the AMA set RVUs for CPT 76390?") is None
