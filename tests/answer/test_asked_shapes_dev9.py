@@ -87,9 +87,12 @@ def test_a_condition_of_the_definition_names_a_special_need(services, question, 
 
 
 def test_a_developmental_condition_is_read_as_a_special_need():
-    assert definition._SPECIAL.search("a 24 yo with cerebral palsy")
-    assert definition._SPECIAL.search("developmental disabilities since birth")
-    assert not definition._SPECIAL.search("a 24 yo with migraine")
+    assert definition._special("a 24 yo with cerebral palsy")
+    assert definition._special("developmental disabilities since birth")
+    assert not definition._special("a 24 yo with migraine")
+    # denied, it names no need
+    assert not definition._special("a 24 yo, no developmental delay")
+    assert not definition._special("a 24 yo without any intellectual disability")
 
 
 # --- a guideline that hands a program to its own guidelines ---------------------------------------
@@ -106,6 +109,7 @@ def test_hand_off_clauses_are_read_from_the_corpus(services):
         ("FEP enrollee under Florida Blue wants spectroscopy for MS - should we apply Florida Blue's criteria?", "no"),
         # what the other program's guidelines say is still outside every indexed policy
         ("Florida Blue FEP member: what do the FEP guidelines require for MRS?", "not_addressed"),
+        ("Florida Blue FEP enrollee - is there a guideline that applies to her?", "not_addressed"),
     ],
 )
 def test_does_this_guideline_decide_a_handed_off_member(services, question, claim):
@@ -158,7 +162,10 @@ def test_a_different_service_is_the_names_question_reversed(services, question, 
 
 def test_different_asked_only_without_same():
     assert said.different_asked("is it a separate procedure from MRS?")
+    assert said.different_asked("is 'NMR spectroscopy' distinct from MR spectroscopy?")
     assert not said.different_asked("is it the same service, or different from MRS?")
+    # set apart from another payer's policy, not from the study: no names question
+    assert not said.names_asked("Does Florida Blue's coverage of proton spectroscopy differ from Cohere's?")
 
 
 # --- an item that renders the request inappropriate ---------------------------------------------------

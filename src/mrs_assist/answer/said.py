@@ -60,7 +60,9 @@ _SAME_ASKED = re.compile(
     r"synonyms?|equivalents?|interchangeabl\w*|also (?:called|known as)|(?:mean|refer to) the same)\b", re.I)
 _DIFFERENT_ASKED = re.compile(
     r"\b(?:different|separate|distinct)\s+(?:service|thing|study|test|procedure|exam|examination|code)s?\b"
-    r"|\b(?:differ(?:s|ent)?|distinct|separate)\s+from\b", re.I)
+    # "is 'MRSI' distinct from MR spectroscopy?": set apart from the study itself, not from another payer's policy
+    r"|\b(?:different|distinct|separate)\s+from\s+(?:the\s+)?(?:MRS|MR\s+spectroscopy|magnetic\s+resonance\s+spectroscopy|"
+    r"spectroscopy|(?:CPT\s+)?76390)\b", re.I)
 """The same question asked the other way round ("is MRSI a different service from MRS?"): a listed name says no."""
 _QUOTED = re.compile(r"(?<![\w])[‘'\"“](?P<term>[^'\"”’\n]{2,60}?)[’'\"”](?![\w])")
 NAMES_LIST = re.compile(r"\b(?:other names|names used|also (?:called|known as)|synonyms?|other terms)\b", re.I)

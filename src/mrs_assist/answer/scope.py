@@ -158,7 +158,7 @@ def asks_what_is_said(question: str) -> bool:
 _HANDS_OFF = re.compile(r"\bfollow\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:guidelines?|polic(?:y|ies)|criteria)\b", re.I)
 """An exception clause's instruction: "Federal Employee Plan (FEP): Follow FEP guidelines."."""
 _DECIDES_ASKED = re.compile(
-    r"\b(?:does|do|did|would|will|is|are|should|can)\b[^?]{0,80}?"
+    r"\b(?:does|do|did|would|will|is|are|should|can)\b(?!\s+there\b)[^?]{0,80}?"
     r"\b(?:guidelines?|polic(?:y|ies)|MCG|criteria|coverage\s+guideline)\b[^?]{0,40}?"
     r"\b(?:decides?|govern(?:s|ing)?|appl(?:y|ies)|control(?:s|ling)?|determines?|rules?)\b"
     # "do we use / follow this MCG?", "should we apply FB's criteria?"
