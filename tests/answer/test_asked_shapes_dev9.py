@@ -5,15 +5,16 @@ special healthcare needs (a developmental or intellectual disability, cerebral p
 such a need; a policy that hands a program's members to that program's guidelines answers
 "does this guideline decide it?" with no; "when does <payer> consider …" asks for conditions,
 not a date; "a different service from MRS?" is the names question asked the other way round;
-"render … medically inappropriate" asks whether an item bars the study; and a notice the
-question names as its source answers from its own sentence."""
+"render … medically inappropriate" asks whether an item bars the study; a notice the
+question names as its source answers from its own sentence; and "no longer qualifies because
+she is not X" asks whether X is required."""
 
 from __future__ import annotations
 
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import definition, said, scope
+from mrs_assist.answer import definition, requirement, said, scope
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
@@ -194,3 +195,16 @@ def test_part_asked_reads_the_code_as_cpt():
     kind, rest = said.part_asked("Does the AMA set RVUs for CPT 76390, according to the payer's notices?")
     assert kind == "notice" and "76390" not in rest and "notices" not in rest and "CPT" in rest
     assert said.part_asked("Does the AMA set RVUs for CPT 76390?") is None
+
+
+# --- "no longer qualifies because she is not X" --------------------------------------------------------
+def test_qualifies_because_not_asks_what_is_required():
+    assert requirement.requirement_words("Is he ineligible now? Is he not covered because he isn't a newborn anymore?") \
+        .strip().startswith("a newborn")
+    assert requirement.requirement_words("Is MRS covered because the MRI was inconclusive?") == ""
+
+
+def test_a_neonatal_period_hie_does_not_lapse_with_age(services):
+    verdict = _ask(services, "Cohere: a 5-year-old whose HIE began at birth (neonatal HIE). Is he no longer eligible "
+                             "because he is no longer a neonate?").verdict
+    assert verdict.claim == "no" and verdict.checked and "without requiring: a neonate" in verdict.text

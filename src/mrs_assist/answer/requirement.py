@@ -18,7 +18,10 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 REQUIRE = re.compile(
     r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|must|have to|has to|prerequisite|mandator\w*|"
-    r"a condition (?:of|for))\b",
+    r"a condition (?:of|for)|"
+    # "does she no longer qualify because she's not a neonate now?": what she is not is asked as required
+    r"(?:qualif\w*|eligib\w*|covered|approv\w*)\s+(?:[\w'’-]+\s+){0,3}?because\s+(?:she|he|they|it|the\s+(?:patient|child|member))"
+    r"(?:'s|’s|\s+is|\s+are|\s+was)?\s*(?:not|no\s+longer|isn't|isn’t|aren't|wasn't))\b",
     re.I,
 )
 SUFFICE = re.compile(
