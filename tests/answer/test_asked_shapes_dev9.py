@@ -111,12 +111,17 @@ def test_hand_off_clauses_are_read_from_the_corpus(services):
         # what the other program's guidelines say is still outside every indexed policy
         ("Florida Blue FEP member: what do the FEP guidelines require for MRS?", "not_addressed"),
         ("Florida Blue FEP enrollee - is there a guideline that applies to her?", "not_addressed"),
+        # the hand-off asked the other way round: yes
+        ("Are Federal Employee Plan enrollees exempt from the Florida Blue coverage guideline for MRS?", "yes"),
+        ("Do Florida Blue FEP members use their own criteria for spectroscopy?", "yes"),
+        # excluded from coverage is not what the exception says: still outside every indexed policy
+        ("Is a Florida Blue FEP member with epilepsy excluded from spectroscopy coverage?", "not_addressed"),
     ],
 )
 def test_does_this_guideline_decide_a_handed_off_member(services, question, claim):
     verdict = _ask(services, question).verdict
     assert verdict.claim == claim
-    if claim == "no":
+    if claim != "not_addressed":
         assert verdict.checked and verdict.claims[0].clause_ids == ["floridablue-mrs#program-exceptions.fep"]
 
 

@@ -179,18 +179,33 @@ def hand_offs(clauses: Iterable) -> list[tuple[str, str, str, str]]:
     return out
 
 
+_HANDED_ASKED = re.compile(
+    r"^\s*(?:[^?]{0,60}?[:,—–-]\s*)?(?:is|are|does|do|would|will|should)\b[^?]*?"
+    r"(?:\b(?:exclud\w*|exempt\w*|carved?[- ]out)\s+(?:from|of)\s+(?:the\s+)?(?:[\w'’()-]+\s+){0,4}?"
+    r"(?:guidelines?|polic(?:y|ies)|MCG|criteria|review|program)\b"
+    r"|\b(?:follow|use|under)\s+(?:an?\s+)?(?:different|separate|other|their\s+own|its\s+own|own)\s+"
+    r"(?:guidelines?|polic(?:y|ies)|criteria)\b)", re.I)
+"""The same hand-off asked the other way round: "Is FEP excluded from Florida Blue's guideline?",
+"Do FEP members follow a different guideline?" (yes)."""
+
+
 def from_hand_off(question: str, foreign: Sequence[str], named: Sequence[str],
                   found: Sequence[tuple[str, str, str, str]], payers: Mapping[str, str]) -> Verdict | None:
     """No, when the question asks whether a named policy decides a request for a member of a
     payer that the same policy hands to that payer's own guidelines ("Does Florida Blue's
-    guideline decide an FEP member's MRS?"); None otherwise (what the other payer's guidelines
+    guideline decide an FEP member's MRS?"); yes, when it asks whether those members are
+    excluded or follow other guidelines; None otherwise (what the other payer's guidelines
     say stays unanswered: no indexed policy is theirs)."""
-    if not _DECIDES_ASKED.search(question):
+    if _DECIDES_ASKED.search(question):
+        claim, lead = "no", "No"
+    elif _HANDED_ASKED.search(question):
+        claim, lead = "yes", "Yes"
+    else:
         return None
     for pid, cid, text, name in found:
         if pid in named and name in foreign and pid in payers:
-            claim = VerdictClaim(
-                text=f'No — {payers[pid]} ({pid}) writes "{text}" [{cid}]: the member\'s own program decides, '
+            row = VerdictClaim(
+                text=f'{lead} — {payers[pid]} ({pid}) writes "{text}" [{cid}]: the member\'s own program decides, '
                      f"and no indexed policy is {name}'s.", clause_ids=[cid])
-            return render("", [claim], "clause", "no")
+            return render("", [row], "clause", claim)
     return None
