@@ -14,7 +14,8 @@ from __future__ import annotations
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import definition, requirement, said, scope
+from mrs_assist.answer import definition, literature, requirement, said, scope
+from mrs_assist.answer.stance import Sentence
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
@@ -187,6 +188,9 @@ def test_render_the_request_inappropriate_asks_whether_an_item_bars_it(services)
     [
         ("In Cohere's notices, does the AMA assume liability for the data it contains?", "no"),
         ("Per Cohere's notices, is the AMA recommending the use of fee schedules?", "no"),
+        # the association's full name is its initials; the part may head the question
+        ("According to Cohere's notices, is HCPCS a registered trademark of the AMA?", "yes"),
+        ("Cohere disclaimer - does the AMA dispense medical services?", "no"),
         # no part named: a fee is still a topic the policies never set
         ("Does Cohere set a fee for 76390?", "not_addressed"),
     ],
@@ -213,3 +217,18 @@ def test_a_neonatal_period_hie_does_not_lapse_with_age(services):
     verdict = _ask(services, "Cohere: a 5-year-old whose HIE began at birth (neonatal HIE). Is he no longer eligible "
                              "because he is no longer a neonate?").verdict
     assert verdict.claim == "no" and verdict.checked and "without requiring: a neonate" in verdict.text
+
+
+# --- a negation carried along a coordination ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("proposition", "claim"),
+    [
+        ("the vendor sells scanners", "no"),  # "does not build magnets or, in any market, sell scanners"
+        ("the vendor builds magnets", "no"),
+        ("the vendor trains staff", "yes"),
+    ],
+)
+def test_a_negation_reaches_along_or(proposition, claim):
+    found = [Sentence("p", "p#n.1", "Notices", "The vendor does not build magnets or, in any market, sell scanners"),
+             Sentence("p", "p#n.2", "Notices", "The vendor trains staff every year")]
+    assert literature.from_sentences(proposition, found, {"p": "P"}).claim == claim

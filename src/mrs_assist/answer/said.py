@@ -267,7 +267,9 @@ def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str,
 # --- a part of a policy named as the source ---------------------------------------------------
 _PART_ASKED = re.compile(
     r",?\s*\b(?:according to|per|in|under|from|by)\s+(?:the\s+)?(?:[\w&'’-]+\s+){0,3}?"
-    r"(?P<part>notices?|disclaimers?|copyright\s+(?:notices?|lines?)|trademark\s+notices?)\b", re.I)
+    r"(?P<part>notices?|disclaimers?|copyright\s+(?:notices?|lines?)|trademark\s+notices?)\b"
+    # "Cohere notices: does the AMA …?": the part heads the question
+    r"|^\s*(?:[\w'’-]+\s+){0,3}?(?:notices?|disclaimers?)\s*[:—–-]\s*", re.I)
 """'… according to Cohere's notices?': the question names the part of the policy that answers."""
 _CODE = re.compile(r"\b(?:for\s+)?(?:(?P<cpt>CPT)\s*(?:code\s*)?)?\+?\d{4}[0-9T]\b", re.I)
 
