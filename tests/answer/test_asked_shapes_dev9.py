@@ -142,6 +142,8 @@ def test_no_hand_off_without_the_decide_question():
         ("When does NIA consider the spectroscopy study reasonable?", False),
         ("When does Cohere consider a second study after recent imaging worthwhile?", False),
         ("When did Cohere edit its repeat imaging wording?", True),
+        # a past 'when' of the same verbs still asks for a date
+        ("When did Florida Blue consider the study investigational?", True),
     ],
 )
 def test_when_a_payer_considers_asks_for_conditions(services, question, dated):
