@@ -193,8 +193,11 @@ def test_render_the_request_inappropriate_asks_whether_an_item_bars_it(services)
         # the association's full name is its initials; the part may head the question
         ("According to Cohere's notices, is HCPCS a registered trademark of the AMA?", "yes"),
         ("Cohere disclaimer - does the AMA dispense medical services?", "no"),
-        # no part named: a fee is still a topic the policies never set
+        # no part named: a fee is still a topic the policies never set ...
         ("Does Cohere set a fee for 76390?", "not_addressed"),
+        ("Does Cohere give RVUs to 76390?", "not_addressed"),
+        # ... unless one sentence of the policy named speaks of the rest of what is asked too
+        ("Is it the AMA, by way of the Cohere guideline, that assigns RVUs to CPT 76390?", "no"),
     ],
 )
 def test_a_named_notice_answers_from_its_own_sentence(services, question, claim):
@@ -234,3 +237,8 @@ def test_a_negation_reaches_along_or(proposition, claim):
     found = [Sentence("p", "p#n.1", "Notices", "The vendor does not build magnets or, in any market, sell scanners"),
              Sentence("p", "p#n.2", "Notices", "The vendor trains staff every year")]
     assert literature.from_sentences(proposition, found, {"p": "P"}).claim == claim
+
+
+def test_without_names_keeps_what_is_asked_of_the_document():
+    text = said.without_names("Does the Cohere Health policy (via the AMA) set RVUs?", ["Cohere Health", "Cohere"])
+    assert "Cohere" not in text and "policy" not in text and "via" not in text and "AMA" in text and "RVUs" in text

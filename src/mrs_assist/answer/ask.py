@@ -148,6 +148,11 @@ class Asker:
         if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
             return self._phrased(plan, self._checked(plan, response))
+        if plan.unset and plan.named and not plan.foreign and not plan.case_text \
+                and (response := self._part(plan, None, said.without_codes(plan.question), top_k)) is not None:
+            # "does Cohere (via the AMA) assign RVUs to 76390?": a topic the policies set no value for,
+            # but one sentence of the policy named speaks of exactly what is asked
+            return self._phrased(plan, self._checked(plan, response))
         if plan.outside:
             if plan.foreign and (response := self._handed_off(plan, top_k)) is not None:
                 return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
@@ -442,16 +447,29 @@ class Asker:
         verdict = scope.from_hand_off(plan.question, plan.foreign, plan.named, self._hand_offs, payers)
         return self._answered(plan, policy_ids, verdict, top_k)
 
-    def _part(self, plan: QueryPlan, kind: str, question: str, top_k: int) -> AskResponse | None:
+    def _part(self, plan: QueryPlan, kind: str | None, question: str, top_k: int) -> AskResponse | None:
         """'Does the AMA assign fee schedules, according to Cohere's notices?': yes or no from the
-        one sentence of the named part that holds what is asked (``literature.from_sentences``);
-        a part the question names is what it asks about, though it never decides coverage."""
+        one sentence of the named part (``kind``; None: any current clause but history, references
+        and committee lines) that holds every word asked (``literature.from_sentences``), the
+        named payers' own names aside; a part the question names is what it asks about, though it
+        never decides coverage."""
         searched = plan.named or plan.policy_ids or list(self.corpus.documents)
-        proposition = literature.asked(question)
+        metas = [self.corpus.documents[pid].meta for pid in searched]
+        proposition = literature.asked(said.without_names(question, [n for m in metas for n in (m.payer, *m.payer_aliases)]))
         if not proposition:
             return None
-        found = stance.sentences(c for c in self.corpus.clauses()
-                                 if c.policy_id in searched and not c.deleted and kind in self._kinds(c.id))
+        if kind is None:
+            # the topic's own words ("RVUs", "fee") cannot pick a sentence: something else asked must
+            # be in it too ("the AMA"), else "does Cohere assign RVUs?" would read the AMA's notice
+            beside = proposition
+            for topic in plan.unset:
+                beside = topic.pattern.sub(" ", beside)
+            if len(literature.content_words(beside)) < 2:
+                return None
+        skip = verdicts.HISTORY_KINDS | (verdicts.NEVER_DECIDE - {"notice"})
+        found = stance.sentences(
+            c for c in self.corpus.clauses() if c.policy_id in searched and not c.deleted
+            and (kind in self._kinds(c.id) if kind else not self._kinds(c.id) & skip))
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
         return self._answered(plan, searched, literature.from_sentences(proposition, found, payers), top_k)
 

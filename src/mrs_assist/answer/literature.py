@@ -238,6 +238,11 @@ def from_literature(question: str, found: Iterable[Sentence], payers: dict[str, 
     return _stated(proposition, found, payers) or _readiness(proposition, found, payers)
 
 
+def content_words(text: str) -> set[str]:
+    """The stems the stated reading matches on (stop words, negations and short words aside)."""
+    return set(_content(_tokens(text)))
+
+
 def from_sentences(proposition: str, found: Iterable[Sentence], payers: dict[str, str]) -> Verdict | None:
     """Yes / no from the one sentence of ``found`` that holds every content word of the
     proposition, by its polarity (the *stated* reading above, for any document's sentences);

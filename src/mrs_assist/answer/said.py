@@ -274,12 +274,26 @@ _PART_ASKED = re.compile(
 _CODE = re.compile(r"\b(?:for\s+)?(?:(?P<cpt>CPT)\s*(?:code\s*)?)?\+?\d{4}[0-9T]\b", re.I)
 
 
+_DOCUMENT_WORDS = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|MCG|via)\b", re.I)
+
+
 def part_asked(question: str) -> tuple[str, str] | None:
     """(clause kind, the question without the part's phrase) when a question names a notice or
-    disclaimer as its source; a code number it asks of reads as "CPT" (a notice speaks of CPT
-    as a whole). None otherwise."""
+    disclaimer as its source (``without_codes``); None otherwise."""
     match = _PART_ASKED.search(question)
     if match is None:
         return None
-    rest = question[:match.start()] + question[match.end():]
-    return "notice", _CODE.sub(lambda m: " CPT" if m.group("cpt") else " ", rest)
+    return "notice", without_codes(question[:match.start()] + question[match.end():])
+
+
+def without_codes(question: str) -> str:
+    """The question with a code number it asks of read as "CPT" (a notice speaks of CPT as a whole)."""
+    return _CODE.sub(lambda m: " CPT" if m.group("cpt") else " ", question)
+
+
+def without_names(text: str, names: Sequence[str]) -> str:
+    """``text`` without the names given (a payer's, its aliases) or the words that name a
+    document as such ("policy", "guideline", "via"): what is asked *of* the document, not about it."""
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", text, flags=re.I)
+    return _DOCUMENT_WORDS.sub(" ", text)
