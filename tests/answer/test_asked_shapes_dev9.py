@@ -7,7 +7,8 @@ such a need; a policy that hands a program's members to that program's guideline
 not a date; "a different service from MRS?" is the names question asked the other way round;
 "render … medically inappropriate" asks whether an item bars the study; a notice the
 question names as its source answers from its own sentence; and "no longer qualifies because
-she is not X" asks whether X is required."""
+she is not X" asks whether X is required; and a coverage question with no patient whose own
+words state an exclusion (research only, no change in management) goes to the criteria."""
 
 from __future__ import annotations
 
@@ -242,3 +243,17 @@ def test_a_negation_reaches_along_or(proposition, claim):
 def test_without_names_keeps_what_is_asked_of_the_document():
     text = said.without_names("Does the Cohere Health policy (via the AMA) set RVUs?", ["Cohere Health", "Cohere"])
     assert "Cohere" not in text and "policy" not in text and "via" not in text and "AMA" in text and "RVUs" in text
+
+
+# --- an exclusion stated by a coverage question with no patient -----------------------------------------
+@pytest.mark.parametrize(
+    ("question", "policy"),
+    [
+        ("Would NIA pay for spectroscopy done purely for research?", "nia-brain-mrs"),
+        ("Can Florida Blue approve an MRS whose result would not alter the treatment plan?", "floridablue-mrs"),
+    ],
+)
+def test_a_stated_exclusion_is_decided_by_the_criteria(services, question, policy):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "no" and verdict.basis == "checker" and verdict.checked
+    assert policy in verdict.text

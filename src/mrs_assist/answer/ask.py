@@ -204,6 +204,11 @@ class Asker:
             response = self._same_lists(plan, top_k)
         if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
+        if response is None and plan.coverage and not plan.case_text and not plan.indications \
+                and not plan.intents & _PAST and self._states_exclusion(plan.question):
+            # "does NIA cover MRS requested only for research?": no patient, but what the question
+            # says of the request is an exclusion every policy's criteria decide
+            response = self._decided(replace(plan, case_text=plan.question), top_k)
         if response is None and scope.asks_what_is_said(plan.question) and plan.unmentioned and not plan.indications:
             # "Does HealthHelp say anything about sedation?" and no guideline uses the word: it does not
             words = ", ".join(repr(w) for w in plan.unmentioned)
@@ -286,6 +291,14 @@ class Asker:
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
+
+    def _states_exclusion(self, question: str) -> bool:
+        """The question's own words read an exclusion as true (research only, another study)."""
+        if self._criteria() is None:
+            return False
+        catalogue = self.sources.catalogue
+        return any(v.value is True and f in catalogue and catalogue.spec(f).role == "exclusion"
+                   for f, v in self.sources.extract_facts(question).items())
 
     def _stated_conditions(self, plan: QueryPlan, cell: verdicts.MatrixCell) -> verdicts.MatrixCell:
         """A covered-if cell whose every condition the question itself states ("… when the MRI is
