@@ -8,14 +8,15 @@ not a date; "a different service from MRS?" is the names question asked the othe
 "render … medically inappropriate" asks whether an item bars the study; a notice the
 question names as its source answers from its own sentence; and "no longer qualifies because
 she is not X" asks whether X is required; and a coverage question with no patient whose own
-words state an exclusion (research only, no change in management) goes to the criteria."""
+words state an exclusion (research only, no change in management) goes to the criteria; "is
+<code> <another predicate>?" asks no code list."""
 
 from __future__ import annotations
 
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import definition, literature, requirement, said, scope
+from mrs_assist.answer import coding, definition, literature, requirement, said, scope
 from mrs_assist.answer.stance import Sentence
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest
@@ -257,3 +258,18 @@ def test_a_stated_exclusion_is_decided_by_the_criteria(services, question, polic
     verdict = _ask(services, question).verdict
     assert verdict.claim == "no" and verdict.basis == "checker" and verdict.checked
     assert policy in verdict.text
+
+
+# --- a code asked about, not asked for ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        ("Is 76390 reported once per session under NIA?", []),
+        ("Is 0698T performed with gadolinium for Cohere?", []),
+        ("Is 0698T on the NIA guideline?", ["0698T"]),
+        ("Are 76390 and +0698T both listed by NIA?", ["76390", "0698T"]),
+        ("Is 76390 listed by Florida Blue?", ["76390"]),
+    ],
+)
+def test_a_code_with_another_predicate_asks_no_list(question, codes):
+    assert coding.codes_asked(question) == codes
