@@ -9,7 +9,8 @@ not a date; "a different service from MRS?" is the names question asked the othe
 question names as its source answers from its own sentence; and "no longer qualifies because
 she is not X" asks whether X is required; and a coverage question with no patient whose own
 words state an exclusion (research only, no change in management) goes to the criteria; "is
-<code> <another predicate>?" asks no code list."""
+<code> <another predicate>?" asks no code list; and a purpose a policy names a condition under
+(HealthHelp: prognosis of an encephalopathy, HIE among them) conditions that condition's row."""
 
 from __future__ import annotations
 
@@ -273,3 +274,18 @@ def test_a_stated_exclusion_is_decided_by_the_criteria(services, question, polic
 )
 def test_a_code_with_another_predicate_asks_no_list(question, codes):
     assert coding.codes_asked(question) == codes
+
+
+# --- a condition covered only for a purpose ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Will HealthHelp pay for spectroscopy in hypoxic-ischemic brain injury?", "only_if"),
+        ("Will HealthHelp pay for spectroscopy to predict outcome after hypoxic-ischemic brain injury?", "yes"),
+    ],
+)
+def test_hie_under_healthhelp_turns_on_the_prognosis_purpose(services, question, claim):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim and verdict.checked
+    assert "healthhelp-mrs#indications.3" in verdict.claims[0].clause_ids
+    assert "not among" not in verdict.text

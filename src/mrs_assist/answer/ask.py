@@ -305,9 +305,21 @@ class Asker:
         indeterminate and therapy planning is needed") is covered as asked; else the cell."""
         if cell.status != "covered_if" or not cell.condition_facts:
             return cell
-        if all(self._condition_stated(plan, fact) for fact in cell.condition_facts):
+        if all(self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact)
+               for fact in cell.condition_facts):
             return replace(cell, status="covered", conditions=[])
         return cell
+
+    def _is_purpose(self, fact: str) -> bool:
+        catalogue = self.sources.catalogue
+        return fact in catalogue and catalogue.spec(fact).role == "purpose"
+
+    def _purpose_stated(self, plan: QueryPlan, fact: str) -> bool:
+        """A purpose a cell is conditioned on ("prognosis evaluation" of HIE) is stated when the
+        note reader reads it true in the question ("MRS for HIE prognosis"), not when the question
+        only names the condition it is the purpose for ("compare them on HIE")."""
+        read = self.sources.extract_facts(plan.question).get(fact)
+        return read is not None and read.value is True
 
     def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
         """The question states the condition in a clause that sets it ("… if his MRI is
