@@ -33,6 +33,14 @@ def _ask(services, question):
     return services.asker.ask(AskRequest(question=question))
 
 
+def _verdict(services, question, claim, *, checked=True):
+    """The question's verdict, once its claim (and, unless told, its check) is as expected."""
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == claim
+    assert verdict.checked or not checked
+    return verdict
+
+
 # --- one side of a question of alternatives ----------------------------------------------------
 @pytest.mark.parametrize(
     "notes",
@@ -87,8 +95,7 @@ def test_resolved_alone_still_denies_what_precedes(services):
     ],
 )
 def test_a_condition_of_the_definition_names_a_special_need(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim and verdict.checked
+    _verdict(services, question, claim)
 
 
 def test_a_developmental_condition_is_read_as_a_special_need():
@@ -123,8 +130,7 @@ def test_hand_off_clauses_are_read_from_the_corpus(services):
     ],
 )
 def test_does_this_guideline_decide_a_handed_off_member(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim
+    verdict = _verdict(services, question, claim, checked=False)
     if claim != "not_addressed":
         assert verdict.checked and verdict.claims[0].clause_ids == ["floridablue-mrs#program-exceptions.fep"]
 
@@ -168,8 +174,7 @@ def test_when_a_payer_considers_is_a_conditions_question():
     ],
 )
 def test_a_different_service_is_the_names_question_reversed(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim and verdict.checked
+    _verdict(services, question, claim)
 
 
 def test_different_asked_only_without_same():
@@ -204,8 +209,7 @@ def test_render_the_request_inappropriate_asks_whether_an_item_bars_it(services)
     ],
 )
 def test_a_named_notice_answers_from_its_own_sentence(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim
+    _verdict(services, question, claim, checked=False)
 
 
 def test_part_asked_reads_the_code_as_cpt():
@@ -256,9 +260,8 @@ def test_without_names_keeps_what_is_asked_of_the_document():
     ],
 )
 def test_a_stated_exclusion_is_decided_by_the_criteria(services, question, policy):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == "no" and verdict.basis == "checker" and verdict.checked
-    assert policy in verdict.text
+    verdict = _verdict(services, question, "no")
+    assert verdict.basis == "checker" and policy in verdict.text
 
 
 # --- a code asked about, not asked for ------------------------------------------------------------------
@@ -285,7 +288,6 @@ def test_a_code_with_another_predicate_asks_no_list(question, codes):
     ],
 )
 def test_hie_under_healthhelp_turns_on_the_prognosis_purpose(services, question, claim):
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim and verdict.checked
+    verdict = _verdict(services, question, claim)
     assert "healthhelp-mrs#indications.3" in verdict.claims[0].clause_ids
     assert "not among" not in verdict.text
