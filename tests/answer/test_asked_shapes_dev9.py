@@ -10,7 +10,9 @@ question names as its source answers from its own sentence; and "no longer quali
 she is not X" asks whether X is required; and a coverage question with no patient whose own
 words state an exclusion (research only, no change in management) goes to the criteria; "is
 <code> <another predicate>?" asks no code list; and a purpose a policy names a condition under
-(HealthHelp: prognosis of an encephalopathy, HIE among them) conditions that condition's row."""
+(HealthHelp: prognosis of an encephalopathy, HIE among them) conditions that condition's row;
+two phrases read together never join across a denial of the later one ("for diagnosis, not
+prognosis"), and a chemotherapy- or surgery-related change is a treatment effect."""
 
 from __future__ import annotations
 
@@ -291,3 +293,32 @@ def test_hie_under_healthhelp_turns_on_the_prognosis_purpose(services, question,
     verdict = _verdict(services, question, claim)
     assert "healthhelp-mrs#indications.3" in verdict.claims[0].clause_ids
     assert "not among" not in verdict.text
+
+
+# --- a denied later phrase is not joined to the first --------------------------------------------------------
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Cirrhosis with hepatic encephalopathy; spectroscopy wanted to confirm the diagnosis, not prognosis.",
+        "Toxic encephalopathy - MRS requested for diagnosis rather than prognosis.",
+    ],
+)
+def test_a_denied_purpose_is_not_read_from_its_neighbour(services, notes):
+    assert services.extract_facts(notes)["encephalopathy_prognosis"].value is not True
+
+
+def test_a_denied_prognosis_asked_of_healthhelp_is_no_approval(services):
+    verdict = _ask(services, "HealthHelp: adult with toxic encephalopathy; MRS requested for diagnosis, not prognosis. "
+                             "Covered?").verdict
+    assert verdict.claim != "yes"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Treated GBM. Question: recurrence versus chemotherapy-related changes.",
+        "Treated GBM. Question: true progression vs post-surgical/chemotherapy-\nrelated change at the margin.",
+    ],
+)
+def test_chemotherapy_related_change_is_a_treatment_effect(services, notes):
+    assert services.extract_facts(notes)["tumor_recurrence_vs_treatment_effect"].value is True
