@@ -43,46 +43,40 @@ def _verdict(services, question, claim, *, checked=True):
     return verdict
 
 
-# --- one side of a question of alternatives ----------------------------------------------------
+# --- what the note reader reads in the shapes these questions state ----------------------------------
 @pytest.mark.parametrize(
-    "notes",
+    ("notes", "fact", "value"),
     [
-        "Solitary frontal mass on MRI, read as metastatic deposit versus primary low-grade glioma.",
-        "Cerebellar lesion without tissue diagnosis; radiology: secondary tumour or primary high-grade glioma?",
+        # a glioma named against a metastasis is one side of the question, no known tumor
+        ("Solitary frontal mass on MRI, read as metastatic deposit versus primary low-grade glioma.", "known_brain_tumor", None),
+        ("Cerebellar lesion without tissue diagnosis; radiology: secondary tumour or primary high-grade glioma?",
+         "known_brain_tumor", None),
+        ("Known GBM, resected 2024. New lesion now: recurrent GBM versus lymphoma.", "known_brain_tumor", True),
+        # a differential "not resolved" is still open; "resolved" alone still denies what precedes it
+        ("Radiology impression for the occipital lesion: tumor vs abscess, not resolved on repeat imaging.",
+         "tumor_vs_nontumor_lesion", True),
+        ("Occipital lesion; differential glioma versus infarct, not yet resolved.", "tumor_vs_nontumor_lesion", True),
+        ("Glioblastoma, resolved.", "known_brain_tumor", False),
+        # a denied later phrase is not joined to the first
+        ("Cirrhosis with hepatic encephalopathy; spectroscopy wanted to confirm the diagnosis, not prognosis.",
+         "encephalopathy_prognosis", None),
+        ("Toxic encephalopathy - MRS requested for diagnosis rather than prognosis.", "encephalopathy_prognosis", None),
+        # a chemotherapy- or surgery-related change is a treatment effect, hyphenated across a line too
+        ("Treated GBM. Question: recurrence versus chemotherapy-related changes.", "tumor_recurrence_vs_treatment_effect", True),
+        ("Treated GBM. Question: true progression vs post-surgical/chemotherapy-\nrelated change at the margin.",
+         "tumor_recurrence_vs_treatment_effect", True),
     ],
 )
-def test_a_glioma_named_against_a_metastasis_is_no_known_tumor(services, notes):
-    facts = services.extract_facts(notes)
-    assert facts["known_brain_tumor"].value is None
-    assert facts["tumor_vs_other_neoplasm"].value is True
+def test_what_the_note_reader_reads(services, notes, fact, value):
+    assert services.extract_facts(notes)[fact].value is value
 
 
-def test_a_known_glioma_stated_apart_from_the_question_stays_known(services):
-    facts = services.extract_facts("Known GBM, resected 2024. New lesion now: recurrent GBM versus lymphoma.")
-    assert facts["known_brain_tumor"].value is True
-
-
+# --- one side of a question of alternatives ----------------------------------------------------
 def test_an_unbiopsied_mass_asked_as_metastasis_or_glioma_turns_on_a_known_tumor(services):
     verdict = _ask(services, "HealthHelp: 70-year-old with treated breast cancer; MRI shows one cerebellar lesion, "
                              "unbiopsied, reported as metastasis versus primary high-grade glioma. Is MRS approvable?").verdict
     assert verdict.claim in ("depends", "only_if") and verdict.checked
     assert "healthhelp-mrs#indications.1" in verdict.claims[0].clause_ids
-
-
-# --- a differential that is not resolved --------------------------------------------------------
-@pytest.mark.parametrize(
-    "notes",
-    [
-        "Radiology impression for the occipital lesion: tumor vs abscess, not resolved on repeat imaging.",
-        "Occipital lesion; differential glioma versus infarct, not yet resolved.",
-    ],
-)
-def test_not_resolved_leaves_the_differential_open(services, notes):
-    assert services.extract_facts(notes)["tumor_vs_nontumor_lesion"].value is True
-
-
-def test_resolved_alone_still_denies_what_precedes(services):
-    assert services.extract_facts("Glioblastoma, resolved.")["known_brain_tumor"].value is False
 
 
 # --- special healthcare needs named by a condition -----------------------------------------------
@@ -296,29 +290,7 @@ def test_hie_under_healthhelp_turns_on_the_prognosis_purpose(services, question,
 
 
 # --- a denied later phrase is not joined to the first --------------------------------------------------------
-@pytest.mark.parametrize(
-    "notes",
-    [
-        "Cirrhosis with hepatic encephalopathy; spectroscopy wanted to confirm the diagnosis, not prognosis.",
-        "Toxic encephalopathy - MRS requested for diagnosis rather than prognosis.",
-    ],
-)
-def test_a_denied_purpose_is_not_read_from_its_neighbour(services, notes):
-    assert services.extract_facts(notes)["encephalopathy_prognosis"].value is not True
-
-
 def test_a_denied_prognosis_asked_of_healthhelp_is_no_approval(services):
     verdict = _ask(services, "HealthHelp: adult with toxic encephalopathy; MRS requested for diagnosis, not prognosis. "
                              "Covered?").verdict
     assert verdict.claim != "yes"
-
-
-@pytest.mark.parametrize(
-    "notes",
-    [
-        "Treated GBM. Question: recurrence versus chemotherapy-related changes.",
-        "Treated GBM. Question: true progression vs post-surgical/chemotherapy-\nrelated change at the margin.",
-    ],
-)
-def test_chemotherapy_related_change_is_a_treatment_effect(services, notes):
-    assert services.extract_facts(notes)["tumor_recurrence_vs_treatment_effect"].value is True
