@@ -215,6 +215,22 @@ def test_part_asked_reads_the_code_as_cpt():
 
 
 # --- "no longer qualifies because she is not X" --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # "covered only when X?" asks whether X is required
+        ("Would HealthHelp approve MRS for multiple sclerosis only when the MRI is non-diagnostic?", "no"),
+        ("Is spectroscopy for Krabbe disease covered by HealthHelp only if therapy planning is needed?", "yes"),
+    ],
+)
+def test_covered_only_when_asks_a_requirement(services, question, claim):
+    _verdict(services, question, claim)
+
+
+def test_a_plan_stated_only_if_is_no_requirement_question():
+    assert requirement.requirement_words("Known GBM; the team orders MRS only if the next MRI is equivocal. Covered?") == ""
+
+
 def test_qualifies_because_not_asks_what_is_required():
     assert requirement.requirement_words("Is he ineligible now? Is he not covered because he isn't a newborn anymore?") \
         .strip().startswith("a newborn")
