@@ -67,6 +67,8 @@ def test_shape(matrix, catalogue, policies) -> None:
          ["conventional_imaging_inconclusive", "therapy_planning_needed"]),
         ("hypoxic_ischemic_encephalopathy", "cohere-mrs", "covered_if", "indications.2.b.1",
          ["conventional_imaging_inconclusive", "neonate"]),
+        # HealthHelp names HIE among the encephalopathies whose prognosis it covers: covered if for prognosis
+        ("hypoxic_ischemic_encephalopathy", "healthhelp-mrs", "covered_if", "indications.3", ["encephalopathy_prognosis"]),
         ("ataxia_in_child", "healthhelp-mrs", "not_covered", "indications", []),
         (REGION_FACT, "nia-brain-mrs", "not_covered", "indications.1", []),
         (REGION_FACT, "floridablue-mrs", "not_covered", "position", []),

@@ -145,7 +145,17 @@ class Asker:
         top_k = request.top_k or self.settings.top_k
         if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
             return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
+        if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
+                and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
+            return self._phrased(plan, self._checked(plan, response))
+        if plan.unset and plan.named and not plan.foreign and not plan.case_text \
+                and (response := self._part(plan, None, said.without_codes(plan.question), top_k)) is not None:
+            # "does Cohere (via the AMA) assign RVUs to 76390?": a topic the policies set no value for,
+            # but one sentence of the policy named speaks of exactly what is asked
+            return self._phrased(plan, self._checked(plan, response))
         if plan.outside:
+            if plan.foreign and (response := self._handed_off(plan, top_k)) is not None:
+                return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
             return self._outside(plan, top_k)
         response = None
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
@@ -194,6 +204,11 @@ class Asker:
             response = self._same_lists(plan, top_k)
         if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
             response = self._decided(plan, top_k)
+        if response is None and plan.coverage and not plan.case_text and not plan.indications \
+                and not plan.intents & _PAST and self._states_exclusion(plan.question):
+            # "does NIA cover MRS requested only for research?": no patient, but what the question
+            # says of the request is an exclusion every policy's criteria decide
+            response = self._decided(replace(plan, case_text=plan.question), top_k)
         if response is None and scope.asks_what_is_said(plan.question) and plan.unmentioned and not plan.indications:
             # "Does HealthHelp say anything about sedation?" and no guideline uses the word: it does not
             words = ", ".join(repr(w) for w in plan.unmentioned)
@@ -277,14 +292,34 @@ class Asker:
         citations = _merge(citations, more)
         return self._quoted(plan, policy_ids, verdict, citations, top_k, body=coverage)
 
+    def _states_exclusion(self, question: str) -> bool:
+        """The question's own words read an exclusion as true (research only, another study)."""
+        if self._criteria() is None:
+            return False
+        catalogue = self.sources.catalogue
+        return any(v.value is True and f in catalogue and catalogue.spec(f).role == "exclusion"
+                   for f, v in self.sources.extract_facts(question).items())
+
     def _stated_conditions(self, plan: QueryPlan, cell: verdicts.MatrixCell) -> verdicts.MatrixCell:
         """A covered-if cell whose every condition the question itself states ("… when the MRI is
         indeterminate and therapy planning is needed") is covered as asked; else the cell."""
         if cell.status != "covered_if" or not cell.condition_facts:
             return cell
-        if all(self._condition_stated(plan, fact) for fact in cell.condition_facts):
+        if all(self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact)
+               for fact in cell.condition_facts):
             return replace(cell, status="covered", conditions=[])
         return cell
+
+    def _is_purpose(self, fact: str) -> bool:
+        catalogue = self.sources.catalogue
+        return fact in catalogue and catalogue.spec(fact).role == "purpose"
+
+    def _purpose_stated(self, plan: QueryPlan, fact: str) -> bool:
+        """A purpose a cell is conditioned on ("prognosis evaluation" of HIE) is stated when the
+        note reader reads it true in the question ("MRS for HIE prognosis"), not when the question
+        only names the condition it is the purpose for ("compare them on HIE")."""
+        read = self.sources.extract_facts(plan.question).get(fact)
+        return read is not None and read.value is True
 
     def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
         """The question states the condition in a clause that sets it ("… if his MRI is
@@ -423,6 +458,46 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         return self._answered(plan, policy_ids, said.from_responsibility(plan.question, self._responsibilities, payers), top_k)
 
+    @cached_property
+    def _hand_offs(self) -> list[tuple[str, str, str, str]]:
+        """Current clauses that send another payer's members to that payer's guidelines (read once)."""
+        return scope.hand_offs(c for c in self.corpus.clauses()
+                               if not c.deleted and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE))
+
+    def _handed_off(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does Florida Blue's guideline decide an FEP member's MRS?': no, from the policy's own
+        exception (``scope.from_hand_off``); None when no named policy hands the payer off."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        verdict = scope.from_hand_off(plan.question, plan.foreign, plan.named, self._hand_offs, payers)
+        return self._answered(plan, policy_ids, verdict, top_k)
+
+    def _part(self, plan: QueryPlan, kind: str | None, question: str, top_k: int) -> AskResponse | None:
+        """'Does the AMA assign fee schedules, according to Cohere's notices?': yes or no from the
+        one sentence of the named part (``kind``; None: any current clause but history, references
+        and committee lines) that holds every word asked (``literature.from_sentences``), the
+        named payers' own names aside; a part the question names is what it asks about, though it
+        never decides coverage."""
+        searched = plan.named or plan.policy_ids or list(self.corpus.documents)
+        metas = [self.corpus.documents[pid].meta for pid in searched]
+        proposition = literature.asked(said.without_names(question, [n for m in metas for n in (m.payer, *m.payer_aliases)]))
+        if not proposition:
+            return None
+        if kind is None:
+            # the topic's own words ("RVUs", "fee") cannot pick a sentence: something else asked must
+            # be in it too ("the AMA"), else "does Cohere assign RVUs?" would read the AMA's notice
+            beside = proposition
+            for topic in plan.unset:
+                beside = topic.pattern.sub(" ", beside)
+            if len(literature.content_words(beside)) < 2:
+                return None
+        skip = verdicts.HISTORY_KINDS | (verdicts.NEVER_DECIDE - {"notice"})
+        found = stance.sentences(
+            c for c in self.corpus.clauses() if c.policy_id in searched and not c.deleted
+            and (kind in self._kinds(c.id) if kind else not self._kinds(c.id) & skip))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in searched}
+        return self._answered(plan, searched, literature.from_sentences(proposition, found, payers), top_k)
+
     def _literature_named(self, plan: QueryPlan) -> list[str]:
         """The literature documents the question names (the digest), not the guidelines; none when
         a name the digest shares with a guideline ("Magellan") comes with an indication the
@@ -544,9 +619,13 @@ class Asker:
                 if unit and unit[0] == clause.id:
                     parent, *items = self._citations(unit)
                     lists.append((self.corpus.documents[clause.policy_id].meta.payer, parent, items))
-        if not quoted:  # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used
-            quoted = list(dict.fromkeys(n for _, _, items in lists for n in said.listed_names(plan.question, items)))
-        return self._answered(plan, policy_ids, said.from_other_names(quoted, lists), top_k)
+        # "Does Florida Blue list NMR spectroscopy as another name?": the list's own names, as used,
+        # beside any quoted ("is 'proton spectroscopy' or MRSI a different service?")
+        listed = [n for _, _, items in lists for n in said.listed_names(plan.question, items)]
+        quoted = list(dict.fromkeys([*quoted, *(n for n in listed
+                                                if not any(n.lower() in q.lower() or q.lower() in n.lower() for q in quoted))]))
+        verdict = said.from_other_names(quoted, lists, different=said.different_asked(plan.question))
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _indications_clauses(self, policy_id: str) -> list[str]:
         """The clause that heads a policy's indications, else each indication's own clause."""

@@ -52,9 +52,24 @@ _APPOSED = re.compile(
 """Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
-_SPECIAL = re.compile(r"\bspecial (?:health\s?care|medical) needs\b", re.I)
+_SPECIAL = re.compile(
+    r"\bspecial (?:health\s?care|medical) needs\b"
+    # the federal definition of children with special health care needs (HRSA/MCHB) is a chronic
+    # physical, developmental, behavioral or emotional condition: a question naming one (a
+    # developmental delay or disability, an intellectual disability, cerebral palsy) names such a need
+    r"|\b(?:global\s+|significant\s+|severe\s+|profound\s+)?developmental\s+(?:delays?|disabilit(?:y|ies)|disorders?)\b"
+    r"|\bintellectual\s+disabilit(?:y|ies)\b|\bcerebral\s+palsy\b"
+    r"|\bchronic\s+(?:physical|developmental|behavioral|emotional|medical)\s+conditions?\b", re.I)
+"""The patient's special healthcare needs, named as such or by a condition of the definition's kinds."""
 _NO_SPECIAL = re.compile(r"\b(?:without|no|not\s+with|lacking|absent)\s+(?:any\s+)?special (?:health\s?care|medical) needs\b", re.I)
 """The question states the patient has none: the policy's "older ages may" line does not reach them."""
+_DENIED_BEFORE = re.compile(r"\b(?:without|no|not|never|denies|lacking|absent|free of|rather than)\s+(?:[\w-]+\s+){0,3}$", re.I)
+
+
+def _special(question: str) -> bool:
+    """True when the question says the patient has special healthcare needs (or a condition of
+    their kinds), not denied ("no developmental delay")."""
+    return any(not _DENIED_BEFORE.search(question[max(0, m.start() - 40):m.start()]) for m in _SPECIAL.finditer(question))
 _BAND_ASKED = re.compile(
     r"\b(?P<term>%s)\s+(?:age\s+)?(?:ranges?|bands?|definitions?|age limits?|framing|frame|scope|cut-?offs?|limits?|"
     r"window|thresholds?)\b(?:\W+[\w'-]+){0,3}?\W+"
@@ -170,7 +185,7 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
                 return None  # some older ages are inside the band: not a yes/no
             if pid in exceptions and _applies_to(exceptions[pid][1]) == term:
                 cid, line = exceptions[pid]
-                special = bool(_SPECIAL.search(question))
+                special = _special(question)
                 lead, kind = ("Yes", "yes") if special else ("Only for the patients it names", "only_if")
                 text = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].'
                 ids = [band.clause_id, cid]
@@ -186,7 +201,7 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
         elif pid in exceptions and age > band.high and _applies_to(exceptions[pid][1]) == term \
                 and not _NO_SPECIAL.search(question):
             cid, line = exceptions[pid]
-            special = _SPECIAL.search(question)
+            special = _special(question)
             ids = [band.clause_id, cid]
             if special and _BAND_ASKED.search(question) and _MAY_ASKED.search(question):
                 # asked whether the band itself may stretch, for the patients its own line names: it may

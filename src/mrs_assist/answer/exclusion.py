@@ -25,7 +25,7 @@ EXCLUDE = re.compile(
     # "is pregnancy a reason Cohere would deny MRS?"
     r"(?:reasons?|grounds?)\s+(?:(?:that|why)\s+)?(?:[\w'’]+\s+){1,3}?(?:would|will|could|might|may|can|must|should)\s+den(?:y|ies)|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
-    r"(?:make|makes|render|renders)\s+(?:\w+\s+){0,2}(?:not medically|medically inappropriate|inappropriate|"
+    r"(?:make|makes|render|renders)\s+(?:[\w-]+\s+){0,4}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"
     r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
     r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag|"

@@ -42,6 +42,8 @@ _SYNONYMS = [
     (re.compile(r"\b(?:catch(?:es|ing)? on|take (?:hold|off)|gain(?:s|ing)? (?:a )?(?:foothold|traction)|spread|"
                 r"widely adopted|be adopted|adoption|uptake|becom\w* (?:common|widespread|routine|standard|popular|mainstream))\b",
                 re.I), " foothold "),
+    (re.compile(r"\bRVUs?\b", re.I), " relative value units "),
+    (re.compile(r"\bAmerican Medical Association\b", re.I), " AMA "),
     (re.compile(r"\b(?:need(?:s|ed)?|requir\w*)\b", re.I), " require "),
     (re.compile(r"\b(?:combined with|together with|alongside|along with|in conjunction with|in combination with|"
                 r"paired with|added to)\b", re.I), " conjunction "),
@@ -129,11 +131,28 @@ def _content(tokens: Sequence[str]) -> list[str]:
     return [_stem(t) for t in tokens if len(t) >= 3 and t not in _STOP and t not in _NEG and not t.endswith("n't")]
 
 
+_COORDINATED = frozenset({"or", "nor"})
+_COORDINATED_REACH = 12
+"""A negation reaches along a coordination ("does not directly or indirectly practice medicine or
+dispense medical services": neither is done), this far back."""
+
+
 def _governed(tokens: Sequence[str], wanted: set[str], words: frozenset[str]) -> bool:
-    """True when one of ``words`` stands within reach before a token whose stem is wanted."""
+    """True when one of ``words`` stands within reach before a token whose stem is wanted, or
+    (for a negation) further back with an "or"/"nor" between that carries it to the token."""
+    def found(w: str) -> bool:
+        return w in words or (w.endswith("n't") and "n't" in words)
+
     for i, t in enumerate(tokens):
-        if _stem(t) in wanted and any(w in words or w.endswith("n't") and "n't" in words for w in tokens[max(0, i - _REACH):i]):
+        if _stem(t) not in wanted:
+            continue
+        if any(found(w) for w in tokens[max(0, i - _REACH):i]):
             return True
+        if words & _NEG:
+            window = tokens[max(0, i - _COORDINATED_REACH):i]
+            at = max((j for j, w in enumerate(window) if found(w)), default=None)
+            if at is not None and _COORDINATED & set(window[at + 1:]):
+                return True
     return False
 
 
@@ -217,6 +236,18 @@ def from_literature(question: str, found: Iterable[Sentence], payers: dict[str, 
         return None
     found = list(found)
     return _stated(proposition, found, payers) or _readiness(proposition, found, payers)
+
+
+def content_words(text: str) -> set[str]:
+    """The stems the stated reading matches on (stop words, negations and short words aside)."""
+    return set(_content(_tokens(text)))
+
+
+def from_sentences(proposition: str, found: Iterable[Sentence], payers: dict[str, str]) -> Verdict | None:
+    """Yes / no from the one sentence of ``found`` that holds every content word of the
+    proposition, by its polarity (the *stated* reading above, for any document's sentences);
+    None when no single sentence holds them or it only hedges."""
+    return _stated(proposition, list(found), payers)
 
 
 def _verdict(lead: str, s: Sentence, payers: dict[str, str], claim: str) -> Verdict:

@@ -91,7 +91,7 @@ _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|mont
 """A stated case's time ("GBM treated 1 year ago") is the case's, not a date the question asks."""
 
 _CONDITION_WHEN = re.compile(
-    r"\bwhen\b(?=(?:\W+[\w'/-]+){0,6}?\W+(?:considered|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
+    r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
     r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
     r"documented)\b)"
     # "is MRS covered when …", "would HH approve it when …": the condition of what was just asked

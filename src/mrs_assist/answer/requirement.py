@@ -18,7 +18,14 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 REQUIRE = re.compile(
     r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|must|have to|has to|prerequisite|mandator\w*|"
-    r"a condition (?:of|for))\b",
+    r"a condition (?:of|for)|"
+    # "is MRS for MS covered only when the MRI is non-diagnostic?": what follows is asked as required
+    # (of the coverage asked, not a plan the case states: "they will order MRS only if …")
+    r"(?:covered|cover|covers|approved|approve|allowed|appropriate|necessary|indicated|eligible)\s"
+    r"(?:[^.;?]{0,40}?\s)?only\s+(?:when|if|once|after)|"
+    # "does she no longer qualify because she's not a neonate now?": what she is not is asked as required
+    r"(?:qualif\w*|eligib\w*|covered|approv\w*)\s+(?:[\w'’-]+\s+){0,3}?because\s+(?:she|he|they|it|the\s+(?:patient|child|member))"
+    r"(?:'s|’s|\s+is|\s+are|\s+was)?\s*(?:not|no\s+longer|isn't|isn’t|aren't|wasn't))\b",
     re.I,
 )
 SUFFICE = re.compile(

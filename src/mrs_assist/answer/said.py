@@ -58,6 +58,12 @@ def from_none_found(question: str, payer: str, citation: Citation) -> Verdict | 
 _SAME_ASKED = re.compile(
     r"\b(?:same (?:service|thing|study|test|procedure|exam|examination|code)|same as|another name|other names?|"
     r"synonyms?|equivalents?|interchangeabl\w*|also (?:called|known as)|(?:mean|refer to) the same)\b", re.I)
+_DIFFERENT_ASKED = re.compile(
+    r"\b(?:different|separate|distinct)\s+(?:service|thing|study|test|procedure|exam|examination|code)s?\b"
+    # "is 'MRSI' distinct from MR spectroscopy?": set apart from the study itself, not from another payer's policy
+    r"|\b(?:different|distinct|separate)\s+from\s+(?:the\s+)?(?:MRS|MR\s+spectroscopy|magnetic\s+resonance\s+spectroscopy|"
+    r"spectroscopy|(?:CPT\s+)?76390)\b", re.I)
+"""The same question asked the other way round ("is MRSI a different service from MRS?"): a listed name says no."""
 _QUOTED = re.compile(r"(?<![\w])[‘'\"“](?P<term>[^'\"”’\n]{2,60}?)[’'\"”](?![\w])")
 NAMES_LIST = re.compile(r"\b(?:other names|names used|also (?:called|known as)|synonyms?|other terms)\b", re.I)
 """A list clause that gives the study's other names."""
@@ -69,7 +75,12 @@ _REPORTED_AS = re.compile(r"\b(?:report(?:ed|s)?|billed|coded|recogni[sz]ed?|acc
 def names_asked(question: str) -> bool:
     """True when a question asks whether a term names the same service ("Does Florida Blue list
     NMR spectroscopy as another name for MRS?", "Is MRSI reported as MRS?")."""
-    return bool(_SAME_ASKED.search(question) or _REPORTED_AS.search(question))
+    return bool(_SAME_ASKED.search(question) or _REPORTED_AS.search(question) or _DIFFERENT_ASKED.search(question))
+
+
+def different_asked(question: str) -> bool:
+    """True when the question asks whether a term names a *different* service than the study."""
+    return bool(_DIFFERENT_ASKED.search(question)) and not _SAME_ASKED.search(question)
 
 
 def _bare(text: str) -> str:
@@ -98,7 +109,7 @@ def same_asked(question: str) -> list[str]:
     """The quoted terms of a question asking whether they name the same service; [] otherwise.
     A quote that writes two names apart with a spaced slash ("'1H-MRS / proton spectroscopy'")
     gives each name: each must be a listed name."""
-    if not _SAME_ASKED.search(question):
+    if not _SAME_ASKED.search(question) and not _DIFFERENT_ASKED.search(question):
         return []
     return [t.strip() for m in _QUOTED.finditer(question) for t in re.split(r"\s+/\s+", m.group("term")) if t.strip()]
 
@@ -107,9 +118,11 @@ def _names(text: str, term: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.I) is not None
 
 
-def from_other_names(terms: Sequence[str], lists: Sequence[tuple[str, Citation, Sequence[Citation]]]) -> Verdict | None:
+def from_other_names(terms: Sequence[str], lists: Sequence[tuple[str, Citation, Sequence[Citation]]],
+                     *, different: bool = False) -> Verdict | None:
     """Yes, per policy whose names list (``lists``: payer, parent clause, items) names every
-    quoted term; None when no policy's list names them all."""
+    quoted term (no, when ``different``: the question asks whether they name another service);
+    None when no policy's list names them all."""
     claims = []
     for payer, parent, items in lists:
         found = [next((i for i in items if _names(i.text, t) or _names(_bare(i.text), t)), None) for t in terms]
@@ -117,12 +130,15 @@ def from_other_names(terms: Sequence[str], lists: Sequence[tuple[str, Citation, 
             continue
         ids = [parent.clause_id, *dict.fromkeys(i.clause_id for i in found)]
         named = " and ".join(f"'{t}'" for t in terms)
-        text = (f'Yes — {payer} ({parent.policy_id}) lists {named} among "{parent.text.rstrip(":")}" '
+        lead = "No — the same service by another name:" if different else "Yes —"
+        text = (f'{lead} {payer} ({parent.policy_id}) lists {named} among "{parent.text.rstrip(":")}" '
                 f"{cite_ids(ids)}.")
         claims.append(VerdictClaim(text=text, clause_ids=ids))
     if not claims:
         return None
-    return render("" if len(claims) == 1 else "Whether they name the same service, by payer:", claims, "list", "yes")
+    asked = "a different service" if different else "the same service"
+    return render("" if len(claims) == 1 else f"Whether they name {asked}, by payer:", claims, "list",
+                  "no" if different else "yes")
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -246,3 +262,38 @@ def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str,
         text = f'{"Yes" if claim == "yes" else "No"} — {payers[pid]} ({pid}) writes: "{sentence}" [{cid}].'
         return render("", [VerdictClaim(text=text, clause_ids=[cid])], "clause", claim)
     return None
+
+
+# --- a part of a policy named as the source ---------------------------------------------------
+_PART_ASKED = re.compile(
+    r",?\s*\b(?:according to|per|in|under|from|by)\s+(?:the\s+)?(?:[\w&'’-]+\s+){0,3}?"
+    r"(?P<part>notices?|disclaimers?|copyright\s+(?:notices?|lines?)|trademark\s+notices?)\b"
+    # "Cohere notices: does the AMA …?": the part heads the question
+    r"|^\s*(?:[\w'’-]+\s+){0,3}?(?:notices?|disclaimers?)\s*[:—–-]\s*", re.I)
+"""'… according to Cohere's notices?': the question names the part of the policy that answers."""
+_CODE = re.compile(r"\b(?:for\s+)?(?:(?P<cpt>CPT)\s*(?:code\s*)?)?\+?\d{4}[0-9T]\b", re.I)
+
+
+_DOCUMENT_WORDS = re.compile(r"\b(?:polic(?:y|ies)|guidelines?|MCG|via)\b", re.I)
+
+
+def part_asked(question: str) -> tuple[str, str] | None:
+    """(clause kind, the question without the part's phrase) when a question names a notice or
+    disclaimer as its source (``without_codes``); None otherwise."""
+    match = _PART_ASKED.search(question)
+    if match is None:
+        return None
+    return "notice", without_codes(question[:match.start()] + question[match.end():])
+
+
+def without_codes(question: str) -> str:
+    """The question with a code number it asks of read as "CPT" (a notice speaks of CPT as a whole)."""
+    return _CODE.sub(lambda m: " CPT" if m.group("cpt") else " ", question)
+
+
+def without_names(text: str, names: Sequence[str]) -> str:
+    """``text`` without the names given (a payer's, its aliases) or the words that name a
+    document as such ("policy", "guideline", "via"): what is asked *of* the document, not about it."""
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", text, flags=re.I)
+    return _DOCUMENT_WORDS.sub(" ", text)

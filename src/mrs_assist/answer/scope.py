@@ -10,7 +10,11 @@ caught by the relevance rule when nothing close enough is found.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from mrs_assist.answer.verdict import render
+from mrs_assist.schemas import Verdict, VerdictClaim
 
 _PAYERS: tuple[tuple[str, str], ...] = (
     ("Aetna", r"aetna"),
@@ -148,3 +152,60 @@ def asks_what_is_said(question: str) -> bool:
     anything about sedation?", "Do any of these policies say whether …"): when none of them
     uses the topic's words, the answer is that they do not address it."""
     return bool(_SAYS.search(question))
+
+
+# --- an indexed policy that hands a program to that program's own guidelines ----------------------
+_HANDS_OFF = re.compile(r"\bfollow\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:guidelines?|polic(?:y|ies)|criteria)\b", re.I)
+"""An exception clause's instruction: "Federal Employee Plan (FEP): Follow FEP guidelines."."""
+_DECIDES_ASKED = re.compile(
+    r"\b(?:does|do|did|would|will|is|are|should|can)\b(?!\s+there\b)[^?]{0,80}?"
+    r"\b(?:guidelines?|polic(?:y|ies)|MCG|criteria|coverage\s+guideline)\b[^?]{0,40}?"
+    r"\b(?:decides?|govern(?:s|ing)?|appl(?:y|ies)|control(?:s|ling)?|determines?|rules?)\b"
+    # "do we use / follow this MCG?", "should we apply FB's criteria?"
+    r"|\b(?:does|do|did|would|will|should|can)\s+(?:we|I|reviewers?|you)\s+(?:use|follow|apply)\b[^?]{0,40}?"
+    r"\b(?:guidelines?|polic(?:y|ies)|MCG|criteria)\b", re.I)
+"""A yes/no question whether a policy decides the request, not what it (or another) says."""
+
+
+def hand_offs(clauses: Iterable) -> list[tuple[str, str, str, str]]:
+    """(policy id, clause id, text, payer name) of every clause that sends the members of a
+    payer no indexed policy belongs to to that payer's own guidelines
+    (floridablue-mrs#program-exceptions.fep)."""
+    out = []
+    for c in clauses:
+        if not _HANDS_OFF.search(c.text):
+            continue
+        out += [(c.policy_id, c.id, c.text, name) for name, rx in _PAYER if rx.search(c.text)]
+    return out
+
+
+_HANDED_ASKED = re.compile(
+    r"^\s*(?:[^?]{0,60}?[:,—–-]\s*)?(?:is|are|does|do|would|will|should)\b[^?]*?"
+    r"(?:\b(?:exclud\w*|exempt\w*|carved?[- ]out)\s+(?:from|of)\s+(?:the\s+)?(?:[\w'’()-]+\s+){0,4}?"
+    r"(?:guidelines?|polic(?:y|ies)|MCG|criteria|review|program)\b"
+    r"|\b(?:follow|use|under)\s+(?:an?\s+)?(?:different|separate|other|their\s+own|its\s+own|own)\s+"
+    r"(?:guidelines?|polic(?:y|ies)|criteria)\b)", re.I)
+"""The same hand-off asked the other way round: "Is FEP excluded from Florida Blue's guideline?",
+"Do FEP members follow a different guideline?" (yes)."""
+
+
+def from_hand_off(question: str, foreign: Sequence[str], named: Sequence[str],
+                  found: Sequence[tuple[str, str, str, str]], payers: Mapping[str, str]) -> Verdict | None:
+    """No, when the question asks whether a named policy decides a request for a member of a
+    payer that the same policy hands to that payer's own guidelines ("Does Florida Blue's
+    guideline decide an FEP member's MRS?"); yes, when it asks whether those members are
+    excluded or follow other guidelines; None otherwise (what the other payer's guidelines
+    say stays unanswered: no indexed policy is theirs)."""
+    if _DECIDES_ASKED.search(question):
+        claim, lead = "no", "No"
+    elif _HANDED_ASKED.search(question):
+        claim, lead = "yes", "Yes"
+    else:
+        return None
+    for pid, cid, text, name in found:
+        if pid in named and name in foreign and pid in payers:
+            row = VerdictClaim(
+                text=f'{lead} — {payers[pid]} ({pid}) writes "{text}" [{cid}]: the member\'s own program decides, '
+                     f"and no indexed policy is {name}'s.", clause_ids=[cid])
+            return render("", [row], "clause", claim)
+    return None

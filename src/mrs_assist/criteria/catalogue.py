@@ -58,6 +58,11 @@ class FactSpec(BaseModel):
     negated_by: _StrListOrMap = Field(
         default_factory=list, description="Wording that negates the fact (extract)."
     )
+    qualifies: list[str] = Field(
+        default_factory=list,
+        description="Purpose rows this purpose may be the reason for (prognosis of an encephalopathy, of HIE): "
+        "in the indications matrix, MRS for such a row leaves this purpose open instead of false.",
+    )
     suspends_closure: bool = Field(
         default=False,
         description="Documented (true or unknown), the notes are not the whole record (pages missing): only a "

@@ -1,7 +1,7 @@
 """Compare policies side by side, derived from their criteria trees by evaluation.
 
 For each indication row (a purpose fact, plus the non-brain scope row) and each policy,
-the row fact is set true, every other purpose false, conditions and demographics unknown,
+the row fact is set true, every other purpose false (unknown when it ``qualifies`` the row), conditions and demographics unknown,
 closed-world facts absent, and a governed CPT code requested. The outcome decides the
 cell: true → ``covered``; unknown → ``covered_if`` the conditions left open; false →
 ``investigational`` when the policy calls the row experimental/investigational, else
@@ -119,7 +119,9 @@ def _row_facts(policy: Policy, catalogue: Catalogue, row: str) -> dict[str, bool
         if name == row:
             facts[name] = True
         elif spec.role == "purpose":
-            facts[name] = None if row == REGION_FACT else False
+            # a purpose that may be the reason for the row's condition ("prognosis of an
+            # encephalopathy" for HIE) is what the row's cell is conditioned on, not excluded
+            facts[name] = None if row == REGION_FACT or row in spec.qualifies else False
         elif spec.world == "closed":
             facts[name] = False
         else:

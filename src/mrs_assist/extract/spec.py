@@ -128,8 +128,11 @@ class Near(BaseModel):
             mid = rf"{gap}{{0,{self.gap}}}?(?:{via}){gap}{{0,{self.gap}}}?"
         else:
             mid = rf"{gap}{{0,{self.gap}}}?"
-        forward = f"{a}{mid}{b}"
-        return forward if self.ordered else f"{forward}|{b}{mid}{a}"
+        # the later phrase denied right before it ("encephalopathy, MRS for diagnosis not
+        # prognosis") is not joined to the first: a cue inside the match would modify nothing
+        later = "".join(rf"(?<!\b{w}\s)" for w in ("not", "no", "never", "without", "not for", "rather than", "instead of"))
+        forward = f"{a}{mid}{later}{b}"
+        return forward if self.ordered else f"{forward}|{b}{mid}{later}{a}"
 
 
 class Quantity(BaseModel):
