@@ -1437,3 +1437,13 @@ def test_imbalance_getting_worse_and_a_patient_now_symptomatic_are_new_symptoms(
     assert "recent_advanced_imaging_without_change" not in found or \
         found["recent_advanced_imaging_without_change"].value is not True
     assert _decide(services, "cohere-mrs", notes).recommendation == "meets_criteria"
+
+
+def test_a_study_of_another_region_that_excludes_a_tumor_says_nothing_of_the_brain_lesion(services):
+    notes = ("MRI brain: 2.2 cm ring-enhancing left parietal lesion, abscess versus necrotic metastasis; "
+             "the read is not definitive. PET/CT of the body negative for a primary malignancy.\n"
+             "Plan: MRS to distinguish abscess from tumor.\n")
+    found = _facts(services, notes)
+    assert found["brain_mass_or_lesion"].value is True and not found["brain_mass_or_lesion"].contrary
+    assert found["conventional_imaging_inconclusive"].value is True
+    assert _decide(services, "floridablue-mrs", notes).recommendation == "meets_criteria"
