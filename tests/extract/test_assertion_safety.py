@@ -1447,3 +1447,14 @@ def test_a_study_of_another_region_that_excludes_a_tumor_says_nothing_of_the_bra
     assert found["brain_mass_or_lesion"].value is True and not found["brain_mass_or_lesion"].contrary
     assert found["conventional_imaging_inconclusive"].value is True
     assert _decide(services, "floridablue-mrs", notes).recommendation == "meets_criteria"
+
+
+@pytest.mark.parametrize("read", [
+    'Rad read: "indeterminit, cant exclud a higher-grade component."',
+    "Conventional sequences indeterminate.",
+    'Imp: "nonspecific - low-grade glioma vs gliosis."',
+])
+def test_an_inconclusive_read_written_in_a_hurry_is_still_inconclusive(services, read):
+    notes = (f"Known left frontal low-grade glioma, resected 2022. MRI 10/2025: new nodular enhancement. {read}\n"
+             "Plan: MRS to grade the tumor before re-resection.\n")
+    assert _facts(services, notes)["conventional_imaging_inconclusive"].value is True
