@@ -1458,3 +1458,9 @@ def test_an_inconclusive_read_written_in_a_hurry_is_still_inconclusive(services,
     notes = (f"Known left frontal low-grade glioma, resected 2022. MRI 10/2025: new nodular enhancement. {read}\n"
              "Plan: MRS to grade the tumor before re-resection.\n")
     assert _facts(services, notes)["conventional_imaging_inconclusive"].value is True
+
+
+def test_a_diagnosis_the_record_says_was_entered_in_error_is_denied(services):
+    notes = ("Problem list: anaplastic astrocytoma entered in error (a preliminary read, later revised).\n"
+             "MRI 03/2025: two periventricular demyelinating plaques. MRS brain requested.\n")
+    assert _facts(services, notes)["known_brain_tumor"].value is False
