@@ -158,6 +158,13 @@ class Asker:
                 return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
             return self._outside(plan, top_k)
         response = None
+        sought = definition.definition_sought(plan.question)
+        if (terms_ := definition.define_asked(plan.question) or sought) and not plan.intents & _PAST \
+                and not plan.required and not definition.age_asked(plan.question):
+            # "is a neonate defined by Cohere?" asks a definition, though it names a patient word
+            response = self._defined(plan, terms_, top_k, undefined_only=bool(sought))
+            if response is not None:
+                return self._phrased(plan, self._checked(plan, response))
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
         beyond = definition.beyond_asked(plan.question) if not age and not plan.intents & _PAST else None
         if age:
@@ -238,14 +245,22 @@ class Asker:
                 out.setdefault(c.policy_id, []).append((c.id, c.text))
         return out
 
-    def _defined(self, plan: QueryPlan, terms_: list[str], top_k: int) -> AskResponse | None:
+    def _defined(self, plan: QueryPlan, terms_: list[str], top_k: int, *, undefined_only: bool = False) -> AskResponse | None:
         """'Does Florida Blue define any terms?' (``definition.from_defined``)."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids]
         if not policy_ids:
             return None
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        verdict = definition.from_defined(terms_, self._definitions, payers)
+        used = {pid: [(c.id, c.text) for c in self._current_clauses if c.policy_id == pid
+                      and all(definition.uses(t, c.text) for t in terms_)] for pid in policy_ids} if terms_ else None
+        verdict = definition.from_defined(terms_, self._definitions, payers, used, undefined_only=undefined_only)
         return self._answered(plan, policy_ids, verdict, top_k)
+
+    @cached_property
+    def _current_clauses(self) -> list[Any]:
+        """The guidelines' current clauses that can decide (no history, reference or metadata line)."""
+        return [c for c in self.corpus.clauses() if c.policy_id in self.corpus.policy_ids and not c.deleted
+                and not self._kinds(c.id) & (verdicts.HISTORY_KINDS | verdicts.NEVER_DECIDE)]
 
     @cached_property
     def _defined_clauses(self) -> list[applies.Defined]:

@@ -242,31 +242,114 @@ _NONE_DEFINED = re.compile(r"\bno\b[^.]{0,40}\bdefinitions?\b[^.]{0,20}\b(?:appl
 _QUOTED = re.compile(r"[‘'\"“](?P<term>[^'\"”’]{2,60})[’'\"”]")
 
 
+_TERM_DEFINED = re.compile(
+    # "is a neonate defined by Cohere?", "is the term 'neonatal' defined anywhere in …?"
+    r"(?:^|[:,.]\s*)(?:is|are|was|were)\s+(?P<passive>[^?]{2,60}?)\s+(?:ever\s+|actually\s+|formally\s+)?defined\b(?!\s+as\b)"
+    # "how does Cohere define a neonate?", "what is Cohere's definition of neonatal?"
+    r"|\bhow\s+(?:does|do|did)\b[^?]*?\bdefines?\s+(?P<how>[^?]{2,60})"
+    r"|\bdefinition\s+(?:of|for)\s+(?P<of>[^?]{2,60})"
+    # "does Cohere give an age for a neonate?", "what age counts as a newborn for Cohere?"
+    r"|\b(?:give|gives|set|sets|state|states|specify|specifies|write|writes|put|puts)\s+an?\s+(?:age|age\s+range|age\s+limit)\s+"
+    r"(?:for|of|on)\s+(?P<age_of>[^?]{2,60})"
+    r"|^\W*what\s+age\s+(?:is|counts\s+as|makes)\s+(?P<what_age>[^?]{2,60})"
+    r"|\b(?:say|says|state|states|specify|specifies|tell|tells)\s+(?:us\s+)?what\s+age\s+(?P<say_age>[^?]{2,60})", re.I)
+_SAME_WORD = {"newborn": "neonate", "newborns": "neonate"}
+"""A word a reader takes for the policy's own ("newborn" for its "neonatal")."""
+_AGE_TERM = re.compile(r"\b(?:neonat\w*|newborns?|infan\w*|p(?:a)?ediatric\w*|child\w*|adolescen\w*|adults?|teen\w*|juvenile\w*)\b", re.I)
+_INLINE = r"\s*\(?\s*(?:is\s+|are\s+)?(?:defined\s+as|means|refers\s+to)\b"
+_TERM_LEAD = re.compile(r"^(?:the\s+(?:term|word)s?\s+|(?:what|who)\s+(?:an?\s+)?|an?\s+|the\s+)+", re.I)
+_TERM_TAIL = re.compile(r"\s+(?:patients?|members?|people|populations?|cases?)\b.*$|\s+(?:is|are|means?|counts?|by|in|under|per|for|anywhere|at all|within|according)\b.*$", re.I)
+_AGE_WORDS = re.compile(r"\d")
+
+
+def _term(words: str) -> str:
+    """The term itself, from the words around it ("the term 'neonatal'" → "neonatal",
+    "what a neonate is" → "neonate")."""
+    quoted = _QUOTED.search(words)
+    if quoted is not None:
+        return quoted.group("term").strip().lower()
+    words = _TERM_TAIL.sub("", _TERM_LEAD.sub("", words.strip())).strip(" '\"‘’“”.,").lower()
+    return _SAME_WORD.get(words, words)
+
+
 def define_asked(question: str) -> list[str] | None:
-    """The terms a "does <policy> define …?" question names (quoted; [] for "any terms"); None
-    when it asks no such thing."""
+    """The terms a definition question names: quoted ("does FB define 'repeat imaging'?"), or
+    the words a "does <policy> define …", "is <term> defined …", "how does … define …" or
+    "definition of …" question asks of ([] for "any terms"); None when it asks no such thing
+    (a counting question, "is a 20-year-old defined as pediatric?", is an age question)."""
     match = _DEFINE_ASKED.search(question)
-    if match is None:
+    if match is not None:
+        quoted = [m.group("term").strip().lower() for m in _QUOTED.finditer(match.group("rest"))]
+        if quoted:
+            return quoted
+        rest = re.sub(r"^\W*(?:(?:any|its|their|own)\s+)*(?:terms?|words?|definitions?)\b.*$", "", match.group("rest").strip(), flags=re.I)
+        term = _term(rest)
+        return [term] if term and not _AGE_WORDS.search(term) and len(term.split()) <= 4 else []
+    asked = _TERM_DEFINED.search(question)
+    if asked is None or not asked.group("passive"):
+        return None  # "how does HealthHelp define …?" asks for the definition (``definition_sought``)
+    return _asked_term(asked.group("passive"))
+
+
+def definition_sought(question: str) -> list[str] | None:
+    """The term an open definition question asks for ("how does Cohere define a neonate?",
+    "what age counts as a newborn for Cohere?"); None for any other question. It gets a
+    verdict only where no definition exists (the definition itself is quoted, not judged)."""
+    asked = _TERM_DEFINED.search(question)
+    if asked is None or asked.group("passive"):
         return None
-    return [m.group("term").strip().lower() for m in _QUOTED.finditer(match.group("rest"))]
+    return _asked_term(next(g for g in asked.groups() if g))
+
+
+def _asked_term(words: str) -> list[str] | None:
+    term = _term(words)
+    if not term or _AGE_WORDS.search(term) or len(term.split()) > 4 or term in ("it", "this", "that", "they"):
+        return None
+    return [term]
+
+
+def _stems(term: str) -> list[re.Pattern[str]]:
+    """One pattern per word of a term, on its first six letters ("neonate" and "neonatal"
+    are one word to a reader)."""
+    return [re.compile(rf"\b{re.escape(w[:6])}", re.I) for w in re.findall(r"[a-z0-9]+", term.lower()) if len(w) > 2]
+
+
+def uses(term: str, text: str) -> bool:
+    """True when ``text`` uses every word of ``term`` (on its stem)."""
+    stems = _stems(term)
+    return bool(stems) and all(p.search(text) for p in stems)
 
 
 def _slug(term: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")
 
 
+def _defines(cid: str, text: str, term: str) -> bool:
+    """A definition clause defines ``term`` when its id names it ("definitions.glioma") or its
+    name part begins with the term's words ("definitions.pediatric-ages" for "pediatric")."""
+    name = cid.rsplit("#", 1)[-1].split(".")[1] if "." in cid.rsplit("#", 1)[-1] else ""
+    if re.match(rf"^[^.]{{0,80}}\(\s*{re.escape(term)}\s*\)", text, re.I):
+        return True  # "Magnetic resonance spectroscopy (MRS) is …" defines "MRS"
+    return name == _slug(term) or (bool(name) and uses(term, name.replace("-", " ")) and uses(name.split("-")[0], term))
+
+
 def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[str, str]]],
-                 payers: Mapping[str, str]) -> Verdict | None:
+                 payers: Mapping[str, str], used: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                 *, undefined_only: bool = False) -> Verdict | None:
     """Per policy asked: no, when its definitions section says none apply; yes, when it has a
-    definition of a term asked (its clause id names the term). None when neither holds for
-    every policy asked (a term it does not define may still be explained elsewhere)."""
+    definition of a term asked (its clause id names the term); no, when it defines none of the
+    terms but its criteria use them (``used``: policy → its clauses (id, text) that use the
+    words, quoted so the reviewer sees what it does say). None when none of these holds for
+    every policy asked (a term it does not define may still be explained elsewhere), or, with
+    ``undefined_only`` (an open "how does it define …?"), when some policy asked defines it."""
     claims, kinds = [], []
     for pid, payer in payers.items():
         own = definitions.get(pid, ())
         none = [(cid, text) for cid, text in own if _NONE_DEFINED.search(text)]
-        defined = [(cid, t) for cid, _ in own for t in terms if cid.rsplit(".", 1)[-1] == _slug(t)]
+        defined = [(cid, t) for cid, text in own for t in terms if _defines(cid, text, t)]
         if {t for _, t in defined} != set(terms):
             defined = []  # yes only when every term asked is defined
+        mentions = list((used or {}).get(pid, ()))[:2]
         if none:
             cid, text = none[0]
             claims.append(VerdictClaim(text=f'No — {payer} ({pid}) writes "{text}" [{cid}].', clause_ids=[cid]))
@@ -276,6 +359,24 @@ def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[
             claims.append(VerdictClaim(text=f"Yes — {payer} ({pid}) defines {' and '.join(repr(t) for t in terms)} {cite_ids(ids)}.",
                                        clause_ids=ids))
             kinds.append("yes")
+        elif terms and (inline := [(cid, text) for cid, text in mentions
+                                   if all(re.search(rf"\b{re.escape(t)}{_INLINE}", text, re.I) for t in terms)]):
+            # "Repeat imaging (defined as …)": the criterion defines its own term where it uses it
+            cid, text = inline[0]
+            claims.append(VerdictClaim(text=f'Yes — {payer} ({pid}) defines it where it uses it: "{text}" [{cid}].',
+                                       clause_ids=[cid]))
+            kinds.append("yes")
+        elif terms and mentions:
+            # "is a neonate defined by Cohere?": no definition (and so no age) is written; what it says is quoted
+            said = "; ".join(f'"{text}" [{cid}]' for cid, text in mentions)
+            claims.append(VerdictClaim(
+                text=f"No — {payer} ({pid}) gives no definition of {' or '.join(repr(t) for t in terms)}"
+                     + (" (and so no age for it)" if any(_AGE_TERM.search(t) for t in terms) else "")
+                     + f"; it uses the word only as written: {said}.",
+                clause_ids=[cid for cid, _ in mentions]))
+            kinds.append("no")
         else:
             return None
+    if undefined_only and "yes" in kinds:
+        return None
     return per_payer(claims, kinds, "Whether each policy defines it, by payer:", "metadata")

@@ -17,7 +17,7 @@ from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.polarity import PREMISE
 from mrs_assist.answer.requirement import (
-    EVERY, Requirement, is_sufficiency, required_phrase, requirement_in, requirement_words,
+    EVERY, Requirement, denial_reason, is_sufficiency, required_phrase, requirement_in, requirement_words,
 )
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
@@ -58,6 +58,8 @@ _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
     r"no new|sx|symptoms?|flare|inconclusive|indeterminate|equivocal|unequivocal|nondx|non-?diagnostic|"
+    # "MRI diagnostic", "a conclusive MRI": what the imaging showed is the case's
+    r"diagnostic|conclusive|definitive|non-?conclusive|"
     r"ddx|r/o|rule out|differential|read as|shows?|showed|new|lesion|mass|progression|chart|documents|documented)\b",
     re.I,
 )
@@ -96,10 +98,14 @@ _CONDITION_WHEN = re.compile(
     r"documented)\b)"
     # "is MRS covered when …", "would HH approve it when …": the condition of what was just asked
     r"|(?:%s)when\b" % "|".join(rf"(?<=\b{w} )" for w in (
-        "covered", "cover", "approve", "approved", "allowed", "indicated", "necessary", "appropriate", "MRS", "ok")),
+        "covered", "cover", "approve", "approved", "allowed", "indicated", "necessary", "appropriate", "MRS", "ok",
+        "denied", "deny", "refused", "rejected")),
     re.I)
 """A 'when' that asks under what condition ("when will a repeat study be considered reasonable
 and necessary?", "a neonate when MRS is requested"), not for a date."""
+
+
+_ASKS_WHEN = re.compile(r"^\W*when\b", re.I)
 
 
 def _last_sentence(question: str) -> str:
@@ -349,7 +355,9 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question))))),
+        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question)))))
+        # "is MRS denied under NIA when the tumor hasn't been confirmed?": a denial's condition, not a date
+        - ({"date"} if required is not None and denial_reason(question) and not _ASKS_WHEN.match(question) else set()),
         unmentioned=vocabulary.unmentioned(question),
         case_text=(case := stated_case(question, corpus) if coverage or patient else ""),
         case_age=ADULT_YEARS if case and _ADULT.search(case) and not _AGE.search(case) else None,
@@ -385,6 +393,12 @@ def _sentences(question: str) -> list[str]:
     return [p for p in re.split(r"(?<=[.!?])['\"]?\s+(?=[A-Z'\"])", question.strip()) if p.strip()]
 
 
+_IMAGING = r"(?:MRI|MR|CT|imaging|scan)"
+_CONCLUSIVE_SHORT = re.compile(
+    rf"\b(?:an?\s+)?(?:already\s+|clearly\s+|fully\s+)?(?<!non-)(?<!non)(?<!not )(?:diagnostic|conclusive|definitive)\s+(?P<a>{_IMAGING})\b"
+    rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))", re.I)
+"""A question's shorthand for a conclusive study ("with a diagnostic MRI", "MRI already
+diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
@@ -416,6 +430,8 @@ def stated_case(question: str, corpus: Corpus) -> str:
         said = _PAYER_LEAD.sub("", sentence, 1)
         states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
         dashed = _DASH.sub(", ", sentence)
+        if not declares:  # "Krabbe disease, MRI diagnostic: covered?": the colon ends what is stated
+            dashed = re.sub(r":\s", ", ", dashed)
         first, opening = len(fragments), ""
         for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
@@ -452,4 +468,5 @@ def stated_case(question: str, corpus: Corpus) -> str:
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
-    return _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
+    text = _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
+    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b')} was diagnostic", text)

@@ -84,6 +84,60 @@ _SUBJECT = re.compile(r"\b(?:does|do|did|must|should|would|will)\s+(?P<subject>(
                       re.I)
 
 
+_DENIED_BECAUSE = re.compile(
+    r"\b(?:den(?:y|ies|ied|ial)|refus\w*|reject\w*|turn(?:s|ed)?\s+down|not\s+(?:be\s+)?(?:covered|approved|authori[sz]ed))\b"
+    r"[^?]{0,60}?\b(?:because|since|given\s+that|due\s+to|for\s+lack\s+of|on\s+the\s+grounds?\s+that|when|if|without)\s+(?P<why>[^?]{3,100})"
+    r"|\b(?:lack|absence)\s+of\s+(?P<lacking>[^?]{2,60}?)\s+(?:mean|lead|result|cause|get|trigger)\w*\b[^?]*\b(?:den(?:y|ies|ied|ial)|refus\w*|reject\w*)",
+    re.I)
+"""A denial asked for a reason ("would it be denied because the tumor is not known yet?", "does the
+lack of a diagnosis mean a denial?"): the question is whether what is missing is required."""
+_KNOWN = r"known|diagnosed|confirmed|established|proven|documented|identified|characteri[sz]ed"
+_WHO = r"(?:she|he|they|it|the\s+(?:patient|child|member|kid|baby|infant))"
+_NOT_STATE = re.compile(
+    rf"^(?:{_WHO}\s*(?:'s|’s|\s+is|\s+are|\s+was)\s*(?:not|no\s+longer|n't)\s+(?P<is>.+)"
+    r"|(?:the|a|an|this|that|its|her|his|their)?\s*(?P<x>[\w' -]{2,40}?)\s*(?:\s(?:is|was|has|have|had)(?:\s+not|n't)|\s+isn't|\s+hasn't|\s+wasn't)"
+    rf"\s+(?:yet\s+)?(?:been\s+)?(?:yet\s+)?(?P<state>[\w-]+)(?:\s+(?:as|to\s+be)\s+(?:an?\s+)?(?P<as>[\w-]+))?)",
+    re.I)
+_NO_X = re.compile(
+    rf"^(?:there\s+(?:is|was|are|has\s+been|have\s+been)\s+)?(?:no|not\s+an?|never\s+an?|without\s+(?:an?\s+)?|a\s+lack\s+of\s+(?:an?\s+)?)\s*"
+    rf"(?P<x>[\w' -]{{2,40}}?)(?:\s+(?:has|have|had|was|is|were)\s+(?:yet\s+)?(?:been\s+)?(?P<state>{_KNOWN}))?(?:\s+(?:yet|so far|at this point))?\s*$",
+    re.I)
+_DIAGNOSIS = re.compile(r"\s+(?:diagnosis|dx|confirmation)$", re.I)
+
+
+def _as_known(what: str) -> str:
+    """'known brain tumor' for 'tumor': the catalogue's words for a diagnosed condition (every
+    guideline asked about is a brain guideline)."""
+    what = re.sub(r"^(?:the|a|an|any)\s+", "", what.strip(), flags=re.I)
+    return "known " + (what if re.search(r"\bbrain\b", what, re.I) else f"brain {what}")
+
+
+def denial_reason(question: str) -> str:
+    """The words naming what a "denied because … not …" question says is missing ("known brain
+    tumor" of "… because the tumor is not known yet", "inconclusive MRI" of "… because the MRI
+    was not inconclusive"); '' when it asks no denial for a reason."""
+    match = _DENIED_BECAUSE.search(question)
+    if match is None:
+        return ""
+    if match.group("lacking"):
+        lacking = match.group("lacking")
+        return _as_known(_DIAGNOSIS.sub("", lacking)) if _DIAGNOSIS.search(lacking) else lacking
+    why = match.group("why").strip(" .")
+    if (no := _NO_X.match(why)) is not None:
+        x = no.group("x")
+        if x.lower().startswith("known "):  # "no known tumor"
+            return _as_known(x[6:])
+        return _as_known(x) if no.group("state") or _DIAGNOSIS.search(x) and (x := _DIAGNOSIS.sub("", x)) else x
+    if (state := _NOT_STATE.match(why)) is not None:
+        if state.group("is"):
+            return state.group("is")  # "because she is not a neonate": a neonate
+        x, word = state.group("x"), state.group("state")
+        if re.fullmatch(_KNOWN, word, re.I):
+            return _as_known(state.group("as") or x)  # "the mass has not been diagnosed as a tumor": a known tumor
+        return f"{word} {x}"  # "the MRI was not inconclusive": an inconclusive MRI
+    return ""
+
+
 def requirement_words(question: str) -> str:
     """The words that can name what is required: the whole question for 'require(d)' or a
     sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
@@ -93,6 +147,8 @@ def requirement_words(question: str) -> str:
     first alternative."""
     if is_sufficiency(question):
         return first_alternative(question)
+    if reason := denial_reason(question):
+        return reason
     match = REQUIRE.search(question)
     if match is None:
         return ""
