@@ -1464,3 +1464,13 @@ def test_a_diagnosis_the_record_says_was_entered_in_error_is_denied(services):
     notes = ("Problem list: anaplastic astrocytoma entered in error (a preliminary read, later revised).\n"
              "MRI 03/2025: two periventricular demyelinating plaques. MRS brain requested.\n")
     assert _facts(services, notes)["known_brain_tumor"].value is False
+
+
+def test_a_fragment_placed_in_a_limb_leaves_the_critical_area_question_asked(services):
+    notes = ("GBM s/p chemoradiation; MRI indeterminate, recurrence vs radiation necrosis; new seizure.\n"
+             "Other history: blast injury 2008 with retained metal fragments in the right forearm.\n"
+             "Plan: MRS to distinguish recurrence from radiation necrosis.\n")
+    assert _facts(services, notes)["metallic_foreign_body"].value is None
+    assert _decide(services, "cohere-mrs", notes).recommendation == "needs_more_information"
+    orbit = notes.replace("in the right forearm", "in the left orbit")
+    assert _facts(services, orbit)["metallic_foreign_body"].value is True
