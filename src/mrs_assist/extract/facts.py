@@ -14,6 +14,7 @@ import re
 import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mrs_assist.criteria.catalogue import Catalogue, Evidence, FactValue, load_catalogue
 from mrs_assist.extract.age import UNIT_DAYS, apply_age, parse_number
@@ -553,8 +554,8 @@ def _reason_left_blank(detector: Detector, read: dict[str, list[Mention]], purpo
     reasons are (an assessment, a plan, a sentence about the MRS), one inferred from elsewhere
     (an imaging impression's differential) is asked, never approved on: the requester left the
     one field that says it empty (issue 18, template artifacts)."""
-    headers = "|".join(f"(?:{h})" for h in detector.lexicon.sections.get("reason", []))
-    if not headers or not re.search(rf"(?im)^[ \t]*(?:{headers})[ \t]{{3,}}$", notes):
+    blank = _blank_reason_field(tuple(detector.lexicon.sections.get("reason", [])))
+    if blank is None or not blank.search(notes):
         return
     found = [m for p in purposes for m in read.get(p, []) if m.value == "true"]
     if not found or any(m.reason for m in found):
@@ -562,6 +563,14 @@ def _reason_left_blank(detector: Detector, read: dict[str, list[Mention]], purpo
     for m in found:
         m.value, m.closes = "unknown", False
         m.cues.append("the form's reason for the study was left blank")
+
+
+@lru_cache(maxsize=8)
+def _blank_reason_field(headers: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A reason-for-study header alone on its line, its value blanked (a placeholder's spaces)."""
+    if not headers:
+        return None
+    return re.compile(rf"(?im)^[ \t]*(?:{'|'.join(f'(?:{h})' for h in headers)})[ \t]{{3,}}$")
 
 
 def _reason_first(read: dict[str, list[Mention]], purposes: set[str], docs: list | None = None) -> None:
@@ -896,18 +905,13 @@ def _apply_negated_by(
                 best = min(distance.values())
                 in_doubt = any(lo_ < cue.end() and cue.start() < hi_ for lo_, hi_ in doubted)
                 for m in [c for c in candidates if distance[id(c)] == best]:
-                    if in_doubt:
-                        m.value = "unknown"
-                        m.spans.append((cue.start(), cue.end()))
-                        m.cues.append(f"device qualifier in doubt ({cue.group()})")
-                        candidates.remove(m)
-                        continue
-                    m.value = detector.specs[fact].qualified_reads
+                    m.value = "unknown" if in_doubt else detector.specs[fact].qualified_reads
                     m.spans.append((cue.start(), cue.end()))
-                    m.cues.append(f"device qualifier ({cue.group()})")
+                    m.cues.append(f"device qualifier{' in doubt' if in_doubt else ''} ({cue.group()})")
                     candidates.remove(m)
-                    qualified += [(kind, (cue.start(), cue.end())) for kind in detector.device_kinds
-                                  if kind.search(notes, m.start, m.end)]
+                    if not in_doubt:
+                        qualified += [(kind, (cue.start(), cue.end())) for kind in detector.device_kinds
+                                      if kind.search(notes, m.start, m.end)]
     for m in kept:
         for kind, cue in qualified:
             if m.value == "true" and kind.fullmatch(notes, m.start, m.end):
