@@ -98,6 +98,13 @@ class Detector:
     relative_after_age: re.Pattern[str] = re.compile("(?!)")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def speller(self) -> Any:
+        """The respeller over this catalogue's and lexicon's words (``extract.spelling``)."""
+        from mrs_assist.extract.spelling import speller_for
+
+        return speller_for(self.catalogue.model_dump_json() + "\n" + LEXICON_PATH.read_text(encoding="utf-8"))
+
 
 def target_label(fact: str, group: int = 0, quantity: int | None = None) -> str:
     """The span label of a fact's match: ``fact``, ``fact#group`` or ``fact#group#quantity``.
@@ -324,18 +331,26 @@ def normalized_notes(extract):
     from mrs_assist.normalize import normalize
 
     @wraps(extract)
-    def run(notes: str, **kwargs):
+    def run(notes: str, *, catalogue=None, detector=None, **kwargs):
         original = notes or ""
+        if detector is None:
+            from mrs_assist.extract.facts import default_catalogue
+
+            detector = get_detector(catalogue if catalogue is not None else default_catalogue())
         view = normalize(original)
         # OCR read-back and blanked template fields keep the length: the offset map holds.
         folded = fold_ocr(view.text)
-        text = blank_template_fields(folded)
-        facts = extract(text, template_gaps=text != folded and has_template_gaps(folded), **kwargs)
+        blanked = blank_template_fields(folded)
+        # Misspelled words read as the reader's words (extract.spelling); its own offset map.
+        spelled = detector.speller.respell(blanked)
+        text = spelled.text
+        facts = extract(text, template_gaps=blanked != folded and has_template_gaps(folded),
+                        catalogue=catalogue, detector=detector, **kwargs)
         if text == original:
             return facts
         for fact in facts.values():
             for evidence in [*fact.evidence, *fact.contrary]:
-                start, end = view.to_original(evidence.start, evidence.end)
+                start, end = view.to_original(*spelled.to_input(evidence.start, evidence.end))
                 evidence.start, evidence.end, evidence.text = start, end, original[start:end]
         return facts
 

@@ -1,0 +1,164 @@
+"""Misspelled words read as the word the reader looks for ("managment" → "management").
+
+Interpreter-mediated notes, dictation and hurried typing misspell the very words that carry a
+fact ("recurence", "enhancment", "epllepsy", "wont chang managment"). The reader's patterns are
+written for the real words, so a misspelled one is simply missed: a purpose goes unread (a pend
+where the note decides) or a "will not change management" goes unread (an approval where the
+policy is not met).
+
+A word is respelled only when all of these hold, so a clean note is never touched and a word
+the reader does not need is never invented:
+- it is not an English word (pyspellchecker's English frequency list, shipped in its wheel) and
+  not a word of the reader's own vocabulary (the facts catalogue and the context lexicon);
+- it has at least ``MIN_LENGTH`` letters (short tokens are abbreviations: "sx", "mets");
+- exactly one reader word is one edit away (a deletion, insertion, substitution or swap), or
+  every such word is a form of one stem ("seizurs" → "seizure"/"seizures": the commoner), with
+  OCR's l-for-i read back first ("cllnlcal" → "clinical");
+- neither word is a prefix of the other: a truncated word ("interp", "resecti") is an
+  abbreviation, not a misspelling.
+The target is always a reader word that is also an English word or a word of the catalogue's
+own phrases, so the respelling can only produce what a pattern matches.
+
+Apostrophe-less negative contractions ("wont", "doesnt", "cant") get their apostrophe back:
+a closed grammatical class, read as the contraction in clinical text.
+
+`respell` returns the new text with, per character, the span of the input it came from, so
+evidence still quotes the notes as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+from typing import Iterable
+
+MIN_LENGTH = 5
+"""Shorter words are left alone (abbreviations, not misspellings)."""
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_CONTRACTIONS = {
+    w: w[:-1] + "'t"
+    for w in ("dont", "doesnt", "didnt", "wont", "cant", "isnt", "wasnt", "arent", "werent", "hasnt",
+              "havent", "hadnt", "couldnt", "wouldnt", "shouldnt")
+}
+
+
+@dataclass(frozen=True)
+class Respelled:
+    """Respelled text and, per character, the input span ``[starts[i], ends[i])`` it came from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def to_input(self, start: int, end: int) -> tuple[int, int]:
+        """The input span covering respelled ``[start, end)``."""
+        n = len(self.text)
+        start = min(max(start, 0), n)
+        end = min(max(end, start), n)
+        if end == start:
+            return (self.starts[start], self.starts[start]) if start < n else (self.ends[-1], self.ends[-1]) if n else (0, 0)
+        return (min(self.starts[start:end]), max(self.ends[start:end]))
+
+
+class Speller:
+    """The respelling rules above over one reader vocabulary."""
+
+    def __init__(self, reader_words: Iterable[str], english: frozenset[str], frequency: dict[str, int]):
+        self.english = english
+        self.frequency = frequency
+        words = {w for w in reader_words if len(w) >= 3}
+        self.vocabulary = frozenset(words)  # never respelled (includes pattern stems: "leukodystroph")
+        self.reader = frozenset(w for w in words if w in english)  # what a respelling may produce
+
+    def known(self, word: str) -> bool:
+        return word in self.english or word in self.vocabulary
+
+    @lru_cache(maxsize=4096)
+    def correction(self, word: str) -> str | None:
+        """The reader word ``word`` (lower case) stands for, or None to leave it."""
+        if word in _CONTRACTIONS:
+            return _CONTRACTIONS[word]
+        if len(word) < MIN_LENGTH or self.known(word):
+            return None
+        for variant in _ocr_variants(word):
+            if variant != word and variant in self.reader:
+                return variant
+        found: set[str] = set()
+        for variant in _ocr_variants(word):
+            found |= {c for c in _edits1(variant) if c in self.reader}
+        found = {c for c in found if not (c.startswith(word) or word.startswith(c))}
+        if not found:
+            return None
+        stem = min(len(c) for c in found) - 1
+        if len(found) > 1 and len({c[:stem] for c in found}) > 1:
+            return None  # two different words one edit away ("abcess": abscess or access)
+        return max(sorted(found), key=lambda c: self.frequency.get(c, 0))
+
+    def respell(self, text: str) -> Respelled:
+        """``text`` with each misspelled word respelled (see the module docstring)."""
+        chars: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        at = 0
+        for m in _WORD.finditer(text):
+            word = m.group()
+            fixed = self.correction(word.lower())
+            if fixed is None:
+                continue
+            for i in range(at, m.start()):
+                chars.append(text[i]); starts.append(i); ends.append(i + 1)
+            for ch in _same_case(word, fixed):
+                chars.append(ch); starts.append(m.start()); ends.append(m.end())
+            at = m.end()
+        if not at:
+            return Respelled(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+        for i in range(at, len(text)):
+            chars.append(text[i]); starts.append(i); ends.append(i + 1)
+        return Respelled("".join(chars), tuple(starts), tuple(ends))
+
+
+def _edits1(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    )
+
+
+def _ocr_variants(word: str) -> list[str]:
+    """``word`` with each choice of its l's read as i (at most four l's: 16 variants)."""
+    spots = [i for i, c in enumerate(word) if c == "l"][:4]
+    out = []
+    for choice in product((False, True), repeat=len(spots)):
+        chars = list(word)
+        for i, flip in zip(spots, choice):
+            if flip:
+                chars[i] = "i"
+        out.append("".join(chars))
+    return out
+
+
+def _same_case(original: str, fixed: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return fixed.upper()
+    if original[:1].isupper():
+        return fixed[:1].upper() + fixed[1:]
+    return fixed
+
+
+@lru_cache(maxsize=4)
+def speller_for(reader_text: str) -> Speller:
+    """A speller over the words of ``reader_text`` (the catalogue and the lexicon as text): each is
+    left as written, and those that are English words are what a misspelling may be read as."""
+    from spellchecker import SpellChecker
+
+    english_checker = SpellChecker(distance=1)
+    frequency = dict(english_checker.word_frequency.dictionary)
+    english = frozenset(frequency)
+    return Speller({w.lower() for w in re.findall(r"[A-Za-z]+", reader_text)}, english, frequency)

@@ -1,0 +1,125 @@
+"""Session 13 (issue 18): misspelled words read as the reader's words, and four scope classes of
+the context lexicon (a cause after a negated act, a clause-final hedge, a bracketed query), each
+tested in words of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs_assist.extract import extract_facts
+from mrs_assist.extract.pipeline import get_detector
+from mrs_assist.extract.spelling import Speller
+from mrs_assist.schemas import DeterminationRequest
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services()
+
+
+@pytest.fixture(scope="module")
+def speller(services):
+    return get_detector(services.catalogue).speller
+
+
+def _facts(services, notes):
+    return extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
+
+
+def _decide(services, policy_id, notes, age=50):
+    request = DeterminationRequest(policy_id=policy_id, cpt_codes=["76390"], clinical_notes=notes,
+                                   patient={"age_years": age})
+    return services.determine(request)
+
+
+# --- the speller ------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed, meant", [
+    ("managment", "management"), ("recurence", "recurrence"), ("epllepsy", "epilepsy"),
+    ("cllnlcal", "clinical"),  # OCR's l for i, twice
+    ("metastasls", "metastasis"), ("wont", "won't"), ("doesnt", "doesn't"),
+])
+def test_a_misspelled_reader_word_is_read_as_the_word(speller, typed, meant):
+    assert speller.correction(typed) == meant
+
+
+@pytest.mark.parametrize("word", [
+    "change", "chang",  # English words (a name is one) are never respelled
+    "interp", "resecti",  # a truncated word is an abbreviation, not a misspelling
+    "levetiracetam", "nakashima",  # nothing the reader needs is one edit away
+    "sx", "mets",  # too short to tell from an abbreviation
+])
+def test_words_that_are_not_misspellings_of_a_reader_word_are_left(speller, word):
+    assert speller.correction(word) is None
+
+
+def test_two_different_reader_words_one_edit_away_leave_the_word_as_written():
+    words = {"abscess", "access", "seizure", "seizures"}
+    speller = Speller(words, frozenset(words), {"abscess": 10, "access": 900, "seizure": 50, "seizures": 40})
+    assert speller.correction("abcess") is None  # abscess or access: not ours to guess
+    assert speller.correction("seizurs") == "seizure"  # two forms of one word: the commoner
+
+
+def test_respelling_keeps_case_and_maps_every_character_back(speller):
+    text = "PLAN: MRS to DISTINGUSH recurence from necrosis; it wont chang managment."
+    out = speller.respell(text)
+    assert "DISTINGUISH" in out.text and "recurrence" in out.text and "won't" in out.text
+    start = out.text.index("recurrence")
+    assert text[slice(*out.to_input(start, start + len("recurrence")))] == "recurence"
+    start = out.text.index("won't")
+    assert text[slice(*out.to_input(start, start + 5))] == "wont"
+    assert speller.respell("Glioblastoma, resected.").text == "Glioblastoma, resected."
+
+
+def test_a_misspelled_statement_that_mrs_will_not_change_management_is_read_and_quoted(services):
+    notes = ("Neuro f/u via interpreter. Long-standing MS, stable on therapy. Family asks for MR spectroscopy "
+             "after reading about it online. Explained the MRS result would not alter managment; "
+             "ordered at family request.\n")
+    fact = _facts(services, notes)["no_management_change"]
+    assert fact.value is True
+    assert any("managment" in e.text for e in fact.evidence)  # the notes as written
+    assert _decide(services, "healthhelp-mrs", notes).recommendation == "does_not_meet_criteria"
+
+
+def test_a_misspelled_purpose_is_read(services):
+    notes = ("Oligodendroglioma resected 2022, radiation done 2023. MRI last week: new enhancing focus, "
+             "indeterminate. New seizures.\nPlan: MRS to distingush recurence from radiaton necrosis.\n")
+    fact = _facts(services, notes)["tumor_recurrence_vs_treatment_effect"]
+    assert fact.value is True
+    assert any("recurence" in e.text for e in fact.evidence)
+
+
+# --- scope classes ----------------------------------------------------------------------------
+def test_the_cause_of_an_act_not_done_is_not_negated(services):
+    notes = "CT head 05/02 (MR imaging not performed due to his cardiac pacemaker): enhancing lesion.\n"
+    assert _facts(services, notes)["mri_unsafe_implant"].value is True
+    # ... while "not due to" still negates what follows
+    assert _facts(services, "Her morning headaches are not due to a brain tumor.\n")["known_brain_tumor"].value is False
+
+
+def test_a_tumor_named_last_in_a_clause_that_ends_on_less_likely_is_argued_against(services):
+    notes = ("Imaging impression: ring lesion in the left occipital lobe; abscess favored; metastatic "
+             "brain tumor less likely.\nPlan: MRS to separate abscess from neoplasm.\n")
+    assert _facts(services, notes)["known_brain_tumor"].value is not True
+
+
+def test_a_problem_list_entry_with_a_bracketed_query_is_not_a_diagnosis(services):
+    notes = "Problem list (imported):\n1. Meningioma, right frontal (?)\n2. Hypertension\n"
+    assert _facts(services, notes)["known_brain_tumor"].value is not True
+
+
+def test_a_clause_that_ends_on_also_possible_hedges_what_it_names(services):
+    notes = "MRI read: favor cortical dysplasia; ganglioglioma also possible.\n"
+    assert _facts(services, notes)["known_brain_tumor"].value is not True
+
+
+def test_a_result_that_decides_the_extent_of_resection_is_treatment_planning(services):
+    notes = ("Known cerebellar tumor on MRI 2 days ago, surgery booked next week. Request MRS of the "
+             "tumor, which will guide the intended extent of resection near the brainstem.\n")
+    assert _facts(services, notes)["treatment_planning_or_response"].value is True
+
+
+def test_an_orbit_film_that_finds_no_metal_contests_an_old_fragment(services):
+    notes = ("PMH (copied from 2019): metal fragment in the right eye from grinding 2001, removed 2001.\n"
+             "Orbital x-ray 01/2025: no residual metal.\n")
+    assert _facts(services, notes)["metallic_foreign_body"].value is not True
