@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ class Detector:
     relative_after_age: re.Pattern[str] = re.compile("(?!)")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
+    @cached_property
     def speller(self) -> Any:
         """The respeller over this catalogue's and lexicon's words (``extract.spelling``)."""
         from mrs_assist.extract.spelling import speller_for
