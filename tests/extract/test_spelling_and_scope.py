@@ -123,3 +123,16 @@ def test_an_orbit_film_that_finds_no_metal_contests_an_old_fragment(services):
     notes = ("PMH (copied from 2019): metal fragment in the right eye from grinding 2001, removed 2001.\n"
              "Orbital x-ray 01/2025: no residual metal.\n")
     assert _facts(services, notes)["metallic_foreign_body"].value is not True
+
+
+def test_maybe_hedges_the_diagnosis_it_precedes(services):
+    notes = "Regression of milestones; white-matter change on MRI, maybe metachromatic leukodystrophy.\n"
+    assert _facts(services, notes)["leukodystrophy"].value is not True
+
+
+def test_a_bracketed_aside_does_not_shield_the_first_alternative_of_a_differential(services):
+    notes = "MRI impression: white-matter signal; leukodystrophy (such as Krabbe disease) vs old hypoxic injury.\n"
+    assert _facts(services, notes)["leukodystrophy"].value is not True
+    # a known tumor before a bracket and a sentence break is not reached
+    notes = "Known GBM (resected 2022). New enhancement: recurrence vs radiation necrosis.\n"
+    assert _facts(services, notes)["known_brain_tumor"].value is True
