@@ -53,11 +53,25 @@ def test_words_that_are_not_misspellings_of_a_reader_word_are_left(speller, word
     assert speller.correction(word) is None
 
 
-def test_two_different_reader_words_one_edit_away_leave_the_word_as_written():
-    words = {"abscess", "access", "seizure", "seizures"}
-    speller = Speller(words, frozenset(words), {"abscess": 10, "access": 900, "seizure": 50, "seizures": 40})
-    assert speller.correction("abcess") is None  # abscess or access: not ours to guess
-    assert speller.correction("seizurs") == "seizure"  # two forms of one word: the commoner
+def test_two_different_reader_words_as_near_leave_the_word_as_written():
+    words = {"tumor", "timer", "seizure", "seizures", "metal", "frontal", "abscess", "access"}
+    speller = Speller(words, frozenset(words), {"tumor": 10, "timer": 90})
+    assert speller.correction("tumer") is None  # tumor or timer: not ours to guess
+    assert speller.correction("seizurs") == "seizures"  # a dropped letter; "seizure" needs a consonant
+    assert speller.correction("abcess") == "abscess"  # a dropped letter, not a consonant for another
+
+
+@pytest.mark.parametrize("word", [
+    "metab",  # a consonant for another is another word (metab[olic] is not metal)
+    "bifrontal",  # the first letter is kept by a typing slip
+])
+def test_edits_that_are_not_typing_slips_are_left(word):
+    words = {"metal", "frontal"}
+    assert Speller(words, frozenset(words), {}).correction(word) is None
+
+
+def test_a_long_word_may_be_two_slips_from_the_word_meant(speller):
+    assert speller.correction("reccurence") == "recurrence"
 
 
 def test_respelling_keeps_case_and_maps_every_character_back(speller):

@@ -11,11 +11,15 @@ the reader does not need is never invented:
 - it is not an English word (pyspellchecker's English frequency list, shipped in its wheel) and
   not a word of the reader's own vocabulary (the facts catalogue and the context lexicon);
 - it has at least ``MIN_LENGTH`` letters (short tokens are abbreviations: "sx", "mets");
-- exactly one reader word is one edit away (a deletion, insertion, substitution or swap), or
-  every such word is a form of one stem ("seizurs" → "seizure"/"seizures": the commoner), with
-  OCR's l-for-i read back first ("cllnlcal" → "clinical");
+- exactly one reader word is nearest, one edit away (a deletion, insertion, substitution or
+  swap; two for words of ``LONG_WORD`` letters or more: "reccurence"), or every nearest word is
+  a form of one stem (the commoner is taken); a word that is a reader word once OCR's l-for-i is
+  read back ("cllnlcal" → "clinical") is that word; rapidfuzz measures the distance;
 - neither word is a prefix of the other: a truncated word ("interp", "resecti") is an
-  abbreviation, not a misspelling.
+  abbreviation, not a misspelling;
+- the edits look like a typing slip: the first letter kept, letters doubled, dropped, added or
+  swapped, or one vowel for another ("tumer"). A consonant for another makes another word
+  ("metab" is not "metal", "trach" is not "track").
 The target is always a reader word that is also an English word or a word of the catalogue's
 own phrases, so the respelling can only produce what a pattern matches.
 
@@ -34,11 +38,17 @@ from functools import lru_cache
 from itertools import product
 from typing import Iterable
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Indel, Levenshtein
+
 MIN_LENGTH = 5
 """Shorter words are left alone (abbreviations, not misspellings)."""
 
+LONG_WORD = 9
+"""Words this long may be two edits from the word meant ("reccurence"); shorter ones one."""
+
+_VOWELS = frozenset("aeiouy")
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _CONTRACTIONS = {
     w: w[:-1] + "'t"
     for w in ("dont", "doesnt", "didnt", "wont", "cant", "isnt", "wasnt", "arent", "werent", "hasnt",
@@ -73,6 +83,7 @@ class Speller:
         words = {w for w in reader_words if len(w) >= 3}
         self.vocabulary = frozenset(words)  # never respelled (includes pattern stems: "leukodystroph")
         self.reader = frozenset(w for w in words if w in english)  # what a respelling may produce
+        self._targets = sorted(self.reader)
 
     def known(self, word: str) -> bool:
         return word in self.english or word in self.vocabulary
@@ -84,19 +95,21 @@ class Speller:
             return _CONTRACTIONS[word]
         if len(word) < MIN_LENGTH or self.known(word):
             return None
-        for variant in _ocr_variants(word):
+        variants = _ocr_variants(word)
+        for variant in variants:
             if variant != word and variant in self.reader:
                 return variant
-        found: set[str] = set()
-        for variant in _ocr_variants(word):
-            found |= {c for c in _edits1(variant) if c in self.reader}
-        found = {c for c in found if not (c.startswith(word) or word.startswith(c))}
+        reach = 2 if len(word) >= LONG_WORD else 1
+        found = {c: d for c, d, _ in process.extract(word, self._targets, scorer=OSA.distance, score_cutoff=reach, limit=None)
+                 if not (c.startswith(word) or word.startswith(c)) and _typo(word, c)}
         if not found:
             return None
-        stem = min(len(c) for c in found) - 1
-        if len(found) > 1 and len({c[:stem] for c in found}) > 1:
-            return None  # two different words one edit away ("abcess": abscess or access)
-        return max(sorted(found), key=lambda c: self.frequency.get(c, 0))
+        nearest = min(found.values())
+        best = {c for c, d in found.items() if d == nearest}
+        stem = min(len(c) for c in best) - 1
+        if len(best) > 1 and len({c[:stem] for c in best}) > 1:
+            return None  # two different words as near ("abcess": abscess or access)
+        return max(sorted(best), key=lambda c: self.frequency.get(c, 0))
 
     def respell(self, text: str) -> Respelled:
         """``text`` with each misspelled word respelled (see the module docstring)."""
@@ -121,14 +134,31 @@ class Speller:
         return Respelled("".join(chars), tuple(starts), tuple(ends))
 
 
-def _edits1(word: str) -> set[str]:
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return (
-        {a + b[1:] for a, b in splits if b}
-        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
-        | {a + c + b for a, b in splits for c in _LETTERS}
+def _typo(word: str, meant: str) -> bool:
+    """Whether ``word`` reads as a typing slip for ``meant``: the first letter kept, and each edit
+    a letter left out ("pregant"), a vowel or a doubled letter too many ("reccurence"), two
+    neighbours swapped ("recrods"), or one vowel for another ("tumer"). A consonant for another
+    ("metab" → "metal", "trach" → "track") or a consonant too many ("lesns" → "less") makes
+    another word."""
+    if word[:1] != meant[:1]:
+        return False
+    reach = 2 if len(word) >= LONG_WORD else 1
+    if Indel.distance(word, meant) <= reach and all(  # letters left out or doubled ("reccurence")
+        _slip(word, i) if op == "delete" else True for op, i, j in Indel.editops(word, meant)
+    ):
+        return True
+    if OSA.distance(word, meant) < Levenshtein.distance(word, meant):
+        return OSA.distance(word, meant) == 1  # one swap of neighbours ("recrods")
+    return all(
+        (word[i] in _VOWELS and meant[j] in _VOWELS) if op == "replace"
+        else _slip(word, i) if op == "delete" else True  # a letter left out is the commonest slip
+        for op, i, j in Levenshtein.editops(word, meant)
     )
+
+
+def _slip(word: str, i: int) -> bool:
+    """Whether the letter at ``i`` is one a slip adds or drops: a vowel, or a doubled letter."""
+    return word[i] in _VOWELS or word[i] in word[max(i - 1, 0) : i] + word[i + 1 : i + 2]
 
 
 def _ocr_variants(word: str) -> list[str]:
