@@ -410,7 +410,8 @@ class Asker:
             ))
         described = described_facts({**extracted, **hedged}, catalogue) + [
             f"a relative's, not the patient's: {catalogue.spec(f).label if f in catalogue else f}" for f in relatives]
-        verdict = verdicts.from_checker(cases, every=plan.every_payer).model_copy(update={"described": described})
+        verdict = verdicts.from_checker(cases, every=plan.every_payer, quantified=plan.quantified).model_copy(
+            update={"described": described})
         return verdict, self._citations(ids), investigational
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:

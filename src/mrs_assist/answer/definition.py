@@ -169,8 +169,8 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
     but the policy writes that older ages may apply). ``exceptions``: policy → (clause id, text)
     of its "older ages may …" line. ``beyond``: the question asks of anyone older than ``age``
     (``beyond_asked``): no when the band ends at or before it with no such line, yes when the
-    line allows older ages (only if, when the question does not name the patients the line
-    names); no verdict for a band that reaches past the age. None when no policy asked has a
+    line allows older ages (naming the patients the line names, when the question does not);
+    no verdict for a band that reaches past the age. None when no policy asked has a
     band for the term."""
     claims, kinds = [], []
     for pid in dict.fromkeys(b.policy_id for b in bands):
@@ -185,9 +185,10 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
                 return None  # some older ages are inside the band: not a yes/no
             if pid in exceptions and _applies_to(exceptions[pid][1]) == term:
                 cid, line = exceptions[pid]
-                special = _special(question)
-                lead, kind = ("Yes", "yes") if special else ("Only for the patients it names", "only_if")
-                text = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].'
+                # whether anyone past the age may count at all: the line says some may, so yes,
+                # and the sentence names whom (the line's own words)
+                lead = "Yes" if _special(question) else "Yes, for the patients it names"
+                text, kind = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].', "yes"
                 ids = [band.clause_id, cid]
             else:
                 text, kind = f'No — {who} writes "{band.text}" for {term}: older than {years} years is outside it [{band.clause_id}].', "no"

@@ -41,6 +41,13 @@ _ABSOLUTE = re.compile(
     r"hard[- ]stop|always|auto(?=[- ]?den))\b", re.I)
 """The question asks whether an item bars the study outright, not whether the policy lists it."""
 _FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
+_QUALIFIED = re.compile(
+    r"\bincompatible\b|\bnot\s+(?:MRI?[- ]?)?(?:compatible|conditional|safe)\b|\bnon-?\s?(?:MRI?[- ]?)?(?:compatible|conditional)\b"
+    r"|\bMRI?[- ]unsafe\b", re.I)
+"""An item the policy lists only for a device that is not MRI-compatible ("pacemakers that are not
+MRI-compatible", "incompatible implantable devices")."""
+_COMPATIBILITY_STATED = re.compile(r"compatib|conditional|\bMRI?[- ]?(?:safe|unsafe)\b|\blegacy\b", re.I)
+"""The question says whether the device is MRI-compatible (either way)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,14 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
         flagged = [i for i in policy.safety if facts.get(i.fact) is True]
         hedged = [i for i in policy.exclusions if i.fact in facts and facts[i.fact] is None]
-        if excluded:
+        if excluded and all(_QUALIFIED.search(i.text) for i in excluded) and not _COMPATIBILITY_STATED.search(question):
+            # the list names the device only when it is not MRI-compatible, and the question does not say
+            ids = [c for i in excluded for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in excluded))
+            text = (f"It depends — {who} lists it as a non-indication only when it is not MRI-compatible: {what} "
+                    f"{cite_ids(ids)}; the question does not say whether it is.")
+            kind = "depends"
+        elif excluded:
             ids = [c for i in excluded for c in i.clause_ids]
             what = "; ".join(dict.fromkeys(i.label for i in excluded))
             text, kind = f"Yes — {who} lists it as a non-indication: {what} {cite_ids(ids)}.", "yes"
@@ -154,9 +168,12 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
             kind = "depends"
         elif flagged:
             ids = [c for i in flagged for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in flagged))
+            labels = list(dict.fromkeys(i.label for i in flagged))
+            what = "; ".join(labels)
             text = (f"No — {who} does not exclude it: {what} is a safety note for the reviewer {cite_ids(ids)}, "
-                    "not a reason to deny by itself.")
+                    "not a reason to deny by itself.") if len(labels) == 1 else (
+                    f"No — {who} excludes none of them: {what} are safety notes for the reviewer {cite_ids(ids)}, "
+                    "none a reason to deny by itself.")
             kind = "no"
         elif policy.head and (named or policy.exclusions):
             if any(resembles(question, i.text) for i in policy.exclusions):

@@ -56,14 +56,25 @@ _ANAPHOR = re.compile(r"^\s*(?:that|this|the same|these|those|it)\b\s*(?P<noun>[
 _NOUNS = r"statement|indication|language|exception|criterion|criteria|section|list|definition|position"
 
 
+_STATUS_WORD = re.compile(r"\b(?:investigational|experimental|unproven)\b", re.I)
+_SAYING = re.compile(r"^(?:statement|language|position)$", re.I)
+
+
 def _antecedent(question: str, noun: str) -> str:
     """'an investigational statement' for 'that statement': the noun with up to two words before
-    it in a sentence before the one that asks; '' when none."""
+    it in a sentence before the one that asks; else, for a statement (language, position) that an
+    earlier sentence reports without the noun ("the 2006 update named A and B as
+    investigational"), the status it made (a statement that calls uses investigational is an
+    investigational statement); '' when none."""
     before = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][:-1]
     for sentence in reversed(before):
         match = re.search(rf"((?:[\w'’/-]+\s+){{0,2}}){noun}s?\b", sentence, re.I)
         if match:  # "an investigational list": what it held, not the container ("statement", "list")
             return " ".join(re.sub(r"\b(?:an?|the|added|its|their)\b", " ", match.group(1), flags=re.I).split())
+    if _SAYING.match(noun):
+        for sentence in reversed(before):
+            if _STATUS_WORD.search(sentence):
+                return "investigational"  # the status, as the policies' own entries word it
     return ""
 
 

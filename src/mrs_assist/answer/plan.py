@@ -17,7 +17,7 @@ from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.polarity import PREMISE
 from mrs_assist.answer.requirement import (
-    EVERY, Requirement, denial_reason, is_sufficiency, required_phrase, requirement_in, requirement_words,
+    EVERY, Requirement, denial_reason, hedged_subject, is_sufficiency, required_phrase, requirement_in, requirement_words,
 )
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
@@ -91,6 +91,16 @@ AGE_LIMIT = re.compile(
 _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
                   r"(?:ago|prior|earlier|before|later|since)\b", re.I)
 """A stated case's time ("GBM treated 1 year ago") is the case's, not a date the question asks."""
+_PATIENT_HISTORY = re.compile(
+    r"\b(?:an?|any|no|prior|past|personal|family|medical|remote|known|long)\s+(?:[\w-]+\s+)?(?:history|hx)\s+of\b", re.I)
+"""A patient's "history of" a condition ("a 7-year-old with a history of neonatal HIE") is the case's
+past, not the guideline's revision history the question asks about."""
+
+
+def _case_times(question: str) -> str:
+    """The question without the case's own times and past ("treated 1 year ago", "a history of
+    HIE"), which ask no date and no revision history."""
+    return _PATIENT_HISTORY.sub(" ", _AGO.sub(" ", question))
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
@@ -108,9 +118,19 @@ and necessary?", "a neonate when MRS is requested"), not for a date."""
 _ASKS_WHEN = re.compile(r"^\W*when\b", re.I)
 
 
+_FOLLOW_UP = re.compile(r"^\W*(?:(?:and\s+)?(?:what|how)\s+about|and(?:\s+for)?|same\s+(?:for|with))\b[^?]*\?\s*$", re.I)
+"""A follow-up that asks nothing of its own ("What about pregnancy?"): it asks the question before it again."""
+_YES_NO_ASKED = re.compile(r"^(?:[^:?]{1,40}:\s*)?(?:is|are|does|do|would|will|can|could|should|must|may|has|have)\b", re.I)
+"""A yes/no question (after a "Payer:" lead), the kind a bare follow-up repeats for another item."""
+
+
 def _last_sentence(question: str) -> str:
-    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last)."""
+    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last),
+    with the question it follows up when it only names another item ("Is X a non-indication?
+    What about Y?" asks both)."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    if len(parts) > 1 and _FOLLOW_UP.match(parts[-1]) and _YES_NO_ASKED.match(parts[-2]) and parts[-2].rstrip().endswith("?"):
+        return f"{parts[-2]} {parts[-1]}"
     return parts[-1] if parts else question
 
 
@@ -339,8 +359,10 @@ def plan_question(
                     facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
+                    hedged = hedged_subject(question)
                     required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
-                                           sufficient=is_sufficiency(question))
+                                           sufficient=is_sufficiency(question) or hedged is not None,
+                                           hedged=hedged[0] if hedged else "")
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
@@ -355,7 +377,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question)))))
+        intents=question_intents(_case_times(_CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question)))))
         # "is MRS denied under NIA when the tumor hasn't been confirmed?": a denial's condition, not a date
         - ({"date"} if required is not None and denial_reason(question) and not _ASKS_WHEN.match(question) else set()),
         unmentioned=vocabulary.unmentioned(question),

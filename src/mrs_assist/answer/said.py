@@ -221,11 +221,13 @@ _RESPONSIBILITY = re.compile(
     r"(?P<thing>[^.;:]{8,200}?)\s+(?:is|are)\s+the\s+responsibility\s+of\s+(?:the\s+)?(?P<party>[^.;,]{3,60})", re.I)
 _SUBJECT_VERB = re.compile(
     r"(?:^|[:,—-]\s*)(?:is|are|does|do|will|would|can|could|should|must|may)\s+(?P<subject>[^?]{1,80}?)\s+"
-    r"(?:be\s+)?(?P<verb>pa(?:y|ys|id)|reimburs\w*|cover\w*|bear|absorb\w*|responsible|liable|bill\w*|charg\w*)\b", re.I)
+    r"(?:be\s+)?(?P<verb>pa(?:y|ys|id|yable)|reimburs\w*|cover\w*|bear|absorb\w*|responsible|liable|bill\w*|charg\w*)\b", re.I)
 _WHOSE = re.compile(r"\bresponsib\w*|\bliable\b", re.I)
 _BILLS = re.compile(r"^(?:bill|charg)", re.I)
 _OWN = re.compile(r"[a-z]{4,}")
 _YES_NO = re.compile(r"^\s*(?:[^?]{0,60}?[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would|must|may)\b", re.I)
+_BARE = re.compile(r"^\s*(?P<word>(?:re-?)?(?:pa(?:y|id)|reimburs|cover|bill|charg)\w*)\s*(?:then|too|here|now)?\s*\?\s*$", re.I)
+"""A sentence that asks by a predicate alone ("Reimbursable?", "Billable then?"): of the thing stated before it."""
 _THING_STOP = frozenset({"additional", "imaging", "exam", "exams", "study", "studies", "that", "this", "with", "from"})
 
 
@@ -243,6 +245,8 @@ def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str,
     "Can the provider bill for it?" no. None when no such clause of the policies asked shares
     the thing's words, or the question is no yes/no question about paying or responsibility."""
     asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    if asking and (bare := _BARE.match(asking[0])):
+        asking = [f"Is it {bare.group('word')}?"]  # "… a second study. Reimbursable?" asks it of what was stated
     if not asking or not asking[0].rstrip().endswith("?") or not _YES_NO.search(asking[0]):
         return None  # "who is responsible for the re-imaging?" asks for a party, not yes or no
     words = set(_OWN.findall(question.lower()))

@@ -125,10 +125,13 @@ _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "need
 _STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
 
 
-def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict:
+def from_checker(cases: Sequence[PolicyCase], *, every: bool = False,
+                 quantified: tuple[str, str | None, str] | None = None) -> Verdict:
     """Yes / no / only if … for the case the question states, per policy, naming what decides.
     ``every``: the question asks whether each payer covers it ("under both HealthHelp and NIA?"):
-    no when one payer's criteria say no, yes only when each says yes."""
+    no when one payer's criteria say no, yes only when each says yes. ``quantified``: (kind,
+    subject policy id, predicate) of a question that combines the payers' answers ("MS patient:
+    do HealthHelp and Florida Blue give the same answer?"): the payers' outcomes combined so."""
     claims = []
     for case in cases:
         ids = [cid for _, cid in case.deciding]
@@ -150,11 +153,52 @@ def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
     outcomes = [_OUTCOME_CLAIM[c.outcome] for c in cases]
+    if quantified is not None and len({c.payer for c in cases}) > 1 and quantified[2] != "investigational" \
+            and (quantified[0] != "only" or any(c.policy_id == quantified[1] for c in cases)):
+        return _quantified_cases(cases, claims, *quantified)
     if every and len(cases) > 1 and "no" in outcomes:
         refused = [c.payer for c in cases if c.outcome == "does_not_meet_criteria"]
         lead = f"No — not under every payer asked: the case as stated does not meet {' or '.join(refused)} criteria; by payer:"
         return render(lead, claims, "checker", "no")
     return render(lead, claims, "checker", overall(outcomes))
+
+
+def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], kind: str, subject: str | None,
+                      predicate: str) -> Verdict:
+    """The stated case's per-payer rows under one lead that answers the quantifier asked; a
+    payer whose criteria the case does not settle leaves a same / differ question open."""
+    from mrs_assist.answer.quantifier import combine, covering, names
+
+    holds = {c.payer: _OUTCOME_CLAIM[c.outcome] for c in cases}
+    if predicate == "not_covered":
+        holds = {p: {"no": "yes", "yes": "no"}.get(v, "depends") for p, v in holds.items()}
+    who = next((c.payer for c in cases if c.policy_id == subject), None)
+    does = "does not cover the case as stated" if predicate == "not_covered" else "covers the case as stated"
+    if kind in ("same", "differ") and "depends" in holds.values():
+        return render("It depends — the case as stated does not settle every payer's criteria; by payer:", claims,
+                      "checker", "depends")
+    claim = combine(kind, holds, subject=who)
+    sayers = covering(holds)
+    if kind in ("same", "differ"):
+        same = len(set(holds.values())) == 1
+        lead = (f"{claim.capitalize()} — the {len(holds)} payers {'give the same answer' if same else 'differ'} "
+                "on the case as stated; by payer:")
+    elif kind == "only":
+        lead = {"yes": f"Yes — of the {len(holds)} payers only {who} {does}; by payer:",
+                "no": f"No — not only {who} {does}; by payer:"}.get(claim, f"It depends — whether only {who} {does} "
+                                                                    "turns on what the case leaves open; by payer:")
+    elif kind == "none":
+        lead = {"yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
+                "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:"}.get(
+            claim, "It depends — on what the case leaves open; by payer:")
+    elif kind == "any":
+        lead = {"yes": f"Yes — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:",
+                "no": f"No — none of the {len(holds)} payers asked {does}; by payer:"}.get(
+            claim, "It depends — on what the case leaves open; by payer:")
+    else:
+        lead = "For the case as the question states it:"
+        claim = overall(list(holds.values()))
+    return render(lead, claims, "checker", claim)
 
 
 _STATUS = {

@@ -1,0 +1,184 @@
+"""Question classes found on indep-dev10 (issue 23, session 13), each tested in words of its own:
+"can anyone past 21 count as a child?" asks whether the policy allows it at all (yes, for whom its
+line names); a transplant decision named in full words is therapy planning; a stated case asked
+"same answer under both payers?" combines the payers' outcomes by the quantifier; "is a suspected
+tumor enough?" asks of the unconfirmed form of a fact a policy requires known; a bare follow-up
+("What about X?") asks the yes/no question before it of another item; a device a policy lists only
+when it is not MRI-compatible turns on compatibility when the question does not state it; a
+patient's "history of" a condition is no question about the guideline's revisions; a predicate
+asked alone ("Payable?") asks it of what was just stated; and "that statement" refers to the
+status an earlier sentence reports."""
+
+from __future__ import annotations
+
+import pytest
+from support.asking import ask as _ask
+from support.asking import verdict_of as _verdict
+from support.no_index import NoIndex
+
+from mrs_assist.answer import history, requirement
+from mrs_assist.answer.plan import _last_sentence
+from mrs_assist.config import Settings
+from mrs_assist.schemas import AskRequest
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+# --- anyone past an age: whether the policy allows it at all ------------------------------------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Under HealthHelp's age bands, could anybody over 21 be treated as pediatric?",
+        "HealthHelp definitions: can a member older than 21 still count as a child?",
+    ],
+)
+def test_anyone_past_the_band_may_count_where_the_policy_says_older_ages_may(services, question):
+    verdict = _verdict(services, question, "yes")
+    assert "healthhelp-mrs#definitions.pediatric-ages.3.4" in verdict.claims[0].clause_ids
+
+
+# --- a transplant decision written out in full ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "The team needs spectroscopy to decide whether to go ahead with an allogeneic bone marrow transplant.",
+        "MRS requested to help decide on hematopoietic stem cell transplantation.",
+    ],
+)
+def test_a_transplant_decision_named_in_full_is_therapy_planning(services, notes):
+    assert services.extract_facts(notes)["therapy_planning_needed"].value is True
+
+
+def test_a_case_with_a_transplant_decision_in_full_words_meets_the_leukodystrophy_criterion(services):
+    _verdict(services, "HealthHelp: 6-year-old with cerebral ALD, MRI non-diagnostic. The neurologist writes that MRS "
+                       "is needed to decide whether a hematopoietic stem cell transplant should be done. Approvable?", "yes")
+
+
+# --- a stated case, the payers compared ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # one payer lists the condition, the other does not: they differ
+        ("Member with multiple sclerosis - would Cohere and HealthHelp come out the same on MRS?", "no"),
+        ("Member with multiple sclerosis: do Cohere and HealthHelp differ on MRS?", "yes"),
+        # neither lists it: the same answer
+        ("Adult with bipolar disorder: NIA vs Florida Blue, same answer on spectroscopy?", "yes"),
+        # the other quantifiers over the same per-payer outcomes
+        ("Adult with multiple sclerosis: does any payer approve spectroscopy?", "yes"),
+        ("Adult with bipolar disorder: is spectroscopy covered by none of the payers?", "yes"),
+        ("Adult with multiple sclerosis: is HealthHelp the only payer that would approve spectroscopy?", "yes"),
+    ],
+)
+def test_a_stated_case_asked_same_or_different_combines_the_payers(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert verdict.basis == "checker" and len(verdict.claims) >= 2
+
+
+def test_a_case_one_payer_leaves_open_is_not_called_the_same_or_different(services):
+    # Cohere turns on whether the imaging was inconclusive, which the case does not say
+    _verdict(services, "Adult with treated glioblastoma, recurrence versus radiation necrosis in question: "
+                       "Cohere vs NIA, same answer?", "depends")
+
+
+# --- a suspected form of a fact a policy requires known ----------------------------------------------------
+def test_the_hedged_subject_is_read_as_the_known_fact():
+    hedged = requirement.hedged_subject("Is a probable tumour by itself enough for HealthHelp?")
+    assert hedged == ("probable", "known brain tumour")
+    assert requirement.hedged_subject("Is a suspected lesion sufficient, or must it be confirmed?")[0] == "suspected"
+    assert requirement.hedged_subject("Is an inconclusive MRI enough?") is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Under HealthHelp, would a presumed brain tumour be enough for criterion 1 if no biopsy has been done?",
+        "HH, MRS to plan a biopsy target: is a possible brain tumor sufficient?",
+    ],
+)
+def test_a_suspected_tumor_does_not_meet_a_known_tumor_criterion(services, question):
+    verdict = _verdict(services, question, "no")
+    assert "not a known" in verdict.text
+    assert any(i.startswith("healthhelp-mrs#indications") for c in verdict.claims for i in c.clause_ids)
+
+
+def test_an_alternative_that_accepts_a_suspected_mass_still_names_what_else_is_required(services):
+    # Cohere accepts a mass known or suspected, but requires inconclusive imaging beside it
+    verdict = _verdict(services, "For Cohere, is a suspected brain tumor by itself enough for MRS to grade it?", "no")
+    assert "inconclusive" in verdict.text
+
+
+# --- a bare follow-up asks the question before it again ----------------------------------------------------
+def test_a_bare_follow_up_joins_the_yes_no_question_before_it():
+    assert _last_sentence("Is X listed by Cohere? How about Y?") == "Is X listed by Cohere? How about Y?"
+    assert _last_sentence("Cohere: does X bar the study? And Y?") == "Cohere: does X bar the study? And Y?"
+    # not a yes/no question before it: the follow-up stands alone
+    assert _last_sentence("What does Cohere say about X? What about Y?") == "What about Y?"
+
+
+def test_both_items_of_a_follow_up_are_answered(services):
+    verdict = _verdict(services, "Does Cohere treat pregnancy as a non-indication for MRS? How about claustrophobia?", "no")
+    ids = {i for c in verdict.claims for i in c.clause_ids}
+    assert {"cohere-mrs#notes.1", "cohere-mrs#notes.2"} <= ids
+
+
+# --- a device listed only when not MRI-compatible ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Under Cohere, does an implanted defibrillator exclude the study?", "depends"),
+        ("Cohere: member has a cardiac pacemaker - non-indication for spectroscopy?", "depends"),
+        # compatibility stated either way decides it
+        ("Under Cohere, does a defibrillator documented as MR-unsafe exclude the study?", "yes"),
+        ("Under Cohere, does an MR-conditional defibrillator exclude the study?", "no"),
+        # an item listed without any compatibility qualifier still excludes outright
+        ("Under Cohere, do metal clips on an aneurysm exclude the study?", "yes"),
+    ],
+)
+def test_a_device_listed_only_when_incompatible_turns_on_compatibility(services, question, claim):
+    _verdict(services, question, claim)
+
+
+# --- a patient's medical history is not the guideline's ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "history_asked"),
+    [
+        ("Cohere: must a 3-year-old with a history of perinatal HIE still be a neonate for MRS?", False),
+        ("HealthHelp: adult with a remote history of TBI, is MRS covered?", False),
+        ("What is the revision history of NIA's MRS guideline?", True),
+        ("When did the history section of Florida Blue's guideline last change?", True),
+    ],
+)
+def test_a_patients_history_of_a_condition_asks_no_revision_history(services, question, history_asked):
+    assert ("history" in services.asker.plan(AskRequest(question=question)).intents) is history_asked
+
+
+def test_a_neonatal_condition_named_in_a_childs_history_is_answered_as_a_requirement(services):
+    verdict = _verdict(services, "Cohere: must a 3-year-old with a history of perinatal HIE still be a neonate for MRS?", "no")
+    assert "cohere-mrs#indications.2.b.1" in verdict.claims[0].clause_ids
+
+
+# --- a predicate asked alone --------------------------------------------------------------------------------
+@pytest.mark.parametrize("ask", ["Payable?", "Billable then?", "Reimbursable?"])
+def test_a_predicate_asked_alone_asks_it_of_what_was_stated(services, ask):
+    verdict = _verdict(services, f"Florida Blue: the scan came out technically limited and the center plans another study. {ask}",
+                       "no", checked=False)
+    assert verdict.claims[0].clause_ids == ["floridablue-mrs#reimbursement.2"]
+
+
+# --- "that statement" refers to the status an earlier sentence reports ---------------------------------------
+def test_that_statement_refers_to_the_status_reported_before_it():
+    q = "In 2006 Florida Blue labeled MRS for Parkinson's and bipolar disorder as experimental. Is that language still current?"
+    assert history.still_asked(q) == "investigational"
+    # the noun itself in an earlier sentence still wins
+    asked = history.still_asked("NIA once had a cystic lesions indication. Is that indication still in the guideline?")
+    assert asked == "cystic lesions"
+
+
+def test_a_reported_status_statement_since_deleted_is_no_longer_current(services):
+    verdict = _verdict(services, "In 2006 Florida Blue labeled MRS for Parkinson's and bipolar disorder as experimental. "
+                                 "Is that language still current?", "no", checked=False)
+    assert verdict.claims[0].clause_ids == ["floridablue-mrs#history.2020-03-15"]
