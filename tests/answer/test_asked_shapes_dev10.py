@@ -95,6 +95,7 @@ def test_the_hedged_subject_is_read_as_the_known_fact():
 @pytest.mark.parametrize(
     "question",
     [
+        "Could a radiologically suspected tumour count for HealthHelp's first criterion?",
         "Under HealthHelp, would a presumed brain tumour be enough for criterion 1 if no biopsy has been done?",
         "HH, MRS to plan a biopsy target: is a possible brain tumor sufficient?",
     ],
@@ -123,6 +124,13 @@ def test_both_items_of_a_follow_up_are_answered(services):
     verdict = _verdict(services, "Does Cohere treat pregnancy as a non-indication for MRS? How about claustrophobia?", "no")
     ids = {i for c in verdict.claims for i in c.clause_ids}
     assert {"cohere-mrs#notes.1", "cohere-mrs#notes.2"} <= ids
+
+
+def test_follow_up_items_with_different_answers_are_answered_one_by_one(services):
+    verdict = _verdict(services, "Under Cohere, is pregnancy a non-indication? And metal clips on an aneurysm?", "depends")
+    assert [c.text.split(" — ")[0] for c in verdict.claims] == ["Yes", "No"]
+    # the same items stated of one patient: the listed exclusion decides
+    _verdict(services, "Cohere: the patient is pregnant and has metal clips on an aneurysm. Is MRS excluded?", "yes")
 
 
 # --- a device listed only when not MRI-compatible ------------------------------------------------------------
@@ -162,11 +170,24 @@ def test_a_neonatal_condition_named_in_a_childs_history_is_answered_as_a_require
 
 
 # --- a predicate asked alone --------------------------------------------------------------------------------
-@pytest.mark.parametrize("ask", ["Payable?", "Billable then?", "Reimbursable?"])
-def test_a_predicate_asked_alone_asks_it_of_what_was_stated(services, ask):
-    verdict = _verdict(services, f"Florida Blue: the scan came out technically limited and the center plans another study. {ask}",
-                       "no", checked=False)
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Florida Blue: the scan came out technically limited and the center plans another study. Payable?",
+        "Florida Blue: the scan came out technically limited and the center plans another study. Billable then?",
+        "Florida Blue: a redo because contrast enhancement was poor on the first exam - reimbursable?",
+        # a stated case about the repeat itself, the payer named
+        "Florida Blue: the outside MRS had poor contrast, so the center will repeat it. Covered?",
+    ],
+)
+def test_a_predicate_asked_alone_asks_it_of_what_was_stated(services, question):
+    verdict = _verdict(services, question, "no", checked=False)
     assert verdict.claims[0].clause_ids == ["floridablue-mrs#reimbursement.2"]
+
+
+def test_a_case_with_a_limited_first_study_but_no_repeat_is_still_the_checkers(services):
+    verdict = _ask(services, "Florida Blue: known GBM, MRI technically limited, MRS to tell recurrence from necrosis. Covered?").verdict
+    assert verdict.basis == "checker"
 
 
 # --- "that statement" refers to the status an earlier sentence reports ---------------------------------------

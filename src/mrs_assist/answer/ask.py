@@ -27,7 +27,7 @@ from mrs_assist.answer.case import (
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
-from mrs_assist.answer.plan import QueryPlan, plan_question
+from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
@@ -143,8 +143,11 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
-        if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
-            return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
+        # "will Florida Blue pay for the re-scan?"; beside a stated case only when the payer is named and
+        # a repeat study is what the case is about ("the first study was limited, so the site repeats it")
+        if not plan.foreign and (not plan.case_text or plan.named and said.repeat_named(plan.question)) \
+                and (response := self._responsibility(plan, top_k)) is not None:
+            return self._phrased(plan, self._checked(plan, response))
         if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
             return self._phrased(plan, self._checked(plan, response))
@@ -671,7 +674,7 @@ class Asker:
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
-                                           named=bool(plan.policy_ids), every=plan.every_payer)
+                                           named=bool(plan.policy_ids), every=plan.every_payer, apart=follows_up(plan.question))
         if verdict is None:
             return None
         verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})

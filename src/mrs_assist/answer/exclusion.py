@@ -112,11 +112,13 @@ class PolicyLists:
 
 
 def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Sequence[PolicyLists], *,
-                   named: bool, every: bool = False) -> Verdict | None:
+                   named: bool, every: bool = False, apart: bool = False) -> Verdict | None:
     """Per policy: does a listed exclusion apply to what the question names? ``facts``: what the
     note reader read in the question, None for an item it read as hedged ("possible metallic
     foreign body"). ``every``: the question asks it of each payer ("a hard stop under both
-    HealthHelp and Cohere?"): no when one payer's answer is no. None when the question names
+    HealthHelp and Cohere?"): no when one payer's answer is no. ``apart``: the question asks of
+    its items one by one ("Is X a non-indication? What about Y?"): a safety note beside a listed
+    exclusion gets its own "no", not the exclusion's "yes". None when the question names
     nothing any list covers and no policy with an exclusion list was asked."""
     # "does HealthHelp flag that?"; not "is it an absolute contraindication?", which asks for a bar
     asks_contra = bool(CONTRA.search(question) or _FLAG.search(question)) and not _ABSOLUTE.search(question)
@@ -186,6 +188,14 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
         kinds.append(kind)
         answered.append(policy.payer)
+        listed = {i.fact for i in [*excluded, *hedged]}
+        if apart and listed and (notes := [i for i in flagged if i.fact not in listed]):
+            ids = [c for i in notes for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in notes))
+            claims.append(VerdictClaim(text=f"No — {who} does not exclude {what}: a safety note for the reviewer "
+                                            f"{cite_ids(ids)}, not a reason to deny by itself.", clause_ids=list(dict.fromkeys(ids))))
+            kinds.append("no")
+            answered.append(policy.payer)
     if not claims and named and silent:
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in silent)
         return not_addressed(f"Not addressed — {names} lists nothing the question names among its exclusions, "
@@ -193,7 +203,8 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     if not claims:
         return None
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"
-    lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:"
+    lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:" if not apart else \
+        "It depends on the item; whether each excludes MRS:" if len(set(kinds)) > 1 else "Whether each item excludes MRS:"
     if every and len(set(kinds)) > 1 and "no" in kinds:
         refusing = [payer for payer, k in zip(answered, kinds, strict=True) if k == "no"]
         claim, lead = "no", f"No — not under every payer asked: {' or '.join(refusing)} does not exclude it; by payer:"

@@ -120,8 +120,18 @@ _ASKS_WHEN = re.compile(r"^\W*when\b", re.I)
 
 _FOLLOW_UP = re.compile(r"^\W*(?:(?:and\s+)?(?:what|how)\s+about|and(?:\s+for)?|same\s+(?:for|with))\b[^?]*\?\s*$", re.I)
 """A follow-up that asks nothing of its own ("What about pregnancy?"): it asks the question before it again."""
-_YES_NO_ASKED = re.compile(r"^(?:[^:?]{1,40}:\s*)?(?:is|are|does|do|would|will|can|could|should|must|may|has|have)\b", re.I)
-"""A yes/no question (after a "Payer:" lead), the kind a bare follow-up repeats for another item."""
+_YES_NO_ASKED = re.compile(
+    r"^(?:[^:?]{1,40}:\s*|(?:under|per|for|according to)\b[^,?]{1,60},\s*)?(?:is|are|does|do|would|will|can|could|should|must|may|has|have)\b",
+    re.I)
+"""A yes/no question (after a "Payer:" or "Under Payer," lead), the kind a bare follow-up repeats for another item."""
+
+
+def follows_up(question: str) -> bool:
+    """The question ends in a bare follow-up of a yes/no question ("… a non-indication? What about
+    Y?"): it asks the same of each item, one by one."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    return len(parts) > 1 and bool(_FOLLOW_UP.match(parts[-1]) and _YES_NO_ASKED.match(parts[-2])) \
+        and parts[-2].rstrip().endswith("?")
 
 
 def _last_sentence(question: str) -> str:
@@ -129,7 +139,7 @@ def _last_sentence(question: str) -> str:
     with the question it follows up when it only names another item ("Is X a non-indication?
     What about Y?" asks both)."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
-    if len(parts) > 1 and _FOLLOW_UP.match(parts[-1]) and _YES_NO_ASKED.match(parts[-2]) and parts[-2].rstrip().endswith("?"):
+    if follows_up(question):
         return f"{parts[-2]} {parts[-1]}"
     return parts[-1] if parts else question
 

@@ -83,7 +83,7 @@ def is_sufficiency(question: str) -> bool:
 
 
 _HEDGED = re.compile(
-    r"\b(?:is|are|would|will|does|do)\s+(?:an?\s+|the\s+)?(?P<hedge>suspected|possible|probable|presumed|presumptive|"
+    r"\b(?:is|are|would|will|does|do|can|could|may|might|should)\s+(?:an?\s+|the\s+)?(?:\w+ly\s+)?(?P<hedge>suspected|possible|probable|presumed|presumptive|"
     r"likely|questionable|potential|unconfirmed|undiagnosed|unproven)\s+(?P<x>(?:[\w/-]+\s+){0,3}?[\w/-]+)\s+"
     r"(?:(?:by itself|on its own|alone)\s+)?(?:be\s+)?(?:enough|sufficient|suffices?|count|qualif\w*)\b", re.I)
 

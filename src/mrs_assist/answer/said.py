@@ -227,8 +227,18 @@ _BILLS = re.compile(r"^(?:bill|charg)", re.I)
 _OWN = re.compile(r"[a-z]{4,}")
 _YES_NO = re.compile(r"^\s*(?:[^?]{0,60}?[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would|must|may)\b", re.I)
 _BARE = re.compile(r"^\s*(?P<word>(?:re-?)?(?:pa(?:y|id)|reimburs|cover|bill|charg)\w*)\s*(?:then|too|here|now)?\s*\?\s*$", re.I)
-"""A sentence that asks by a predicate alone ("Reimbursable?", "Billable then?"): of the thing stated before it."""
+"""A sentence (or its last fragment) that asks by a predicate alone ("Reimbursable?", "… - billable?"):
+of the thing stated before it."""
 _THING_STOP = frozenset({"additional", "imaging", "exam", "exams", "study", "studies", "that", "this", "with", "from"})
+
+
+_REPEAT = re.compile(r"\b(?:re-?(?:imag\w*|scan\w*|do|done|peat\w*|run)|second|another|additional|again)\b", re.I)
+
+
+def repeat_named(question: str) -> bool:
+    """The question speaks of a repeat study ("the site repeats it", "a second study"): what a
+    clause on whose responsibility re-imaging is may answer, even beside a stated case."""
+    return bool(_REPEAT.search(question))
 
 
 def responsibility_clauses(clauses) -> list[tuple[str, str, str, str, str]]:
@@ -245,7 +255,7 @@ def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str,
     "Can the provider bill for it?" no. None when no such clause of the policies asked shares
     the thing's words, or the question is no yes/no question about paying or responsibility."""
     asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
-    if asking and (bare := _BARE.match(asking[0])):
+    if asking and (bare := _BARE.match(re.split(r"\s[-–—]+\s|[,:;]\s", asking[0])[-1])):
         asking = [f"Is it {bare.group('word')}?"]  # "… a second study. Reimbursable?" asks it of what was stated
     if not asking or not asking[0].rstrip().endswith("?") or not _YES_NO.search(asking[0]):
         return None  # "who is responsible for the re-imaging?" asks for a party, not yes or no
