@@ -16,9 +16,10 @@ from support.asking import ask as _ask
 from support.asking import verdict_of as _verdict
 from support.no_index import NoIndex
 
-from mrs_assist.answer import history, requirement
+from mrs_assist.answer import history, requirement, terms
 from mrs_assist.answer.plan import _last_sentence
 from mrs_assist.config import Settings
+from mrs_assist.errors import IndexNotReadyError
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
 
@@ -203,3 +204,46 @@ def test_a_reported_status_statement_since_deleted_is_no_longer_current(services
     verdict = _verdict(services, "In 2006 Florida Blue labeled MRS for Parkinson's and bipolar disorder as experimental. "
                                  "Is that language still current?", "no", checked=False)
     assert verdict.claims[0].clause_ids == ["floridablue-mrs#history.2020-03-15"]
+
+
+# --- a definition asked of an age word ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        # a band the policy writes for the word is its definition, though no clause id names it
+        ("Is infancy defined anywhere in HealthHelp?", "yes", "healthhelp-mrs#definitions.pediatric-ages.1"),
+        # a word the policy never uses: no, with the age words it does define
+        ("Does HealthHelp define newborn?", "no", "healthhelp-mrs#definitions.pediatric-ages.1"),
+        # an open "how": the band, quoted
+        ("How does HealthHelp define adolescence?", "quote", "healthhelp-mrs#definitions.pediatric-ages.3"),
+    ],
+)
+def test_an_age_word_asked_to_be_defined_is_answered_from_the_bands(services, question, claim, clause):
+    verdict = _verdict(services, question, claim)
+    assert clause in {i for c in verdict.claims for i in c.clause_ids}
+
+
+def test_a_definition_question_never_goes_to_the_checker(services):
+    # NIA writes no definitions and never uses the word: no checker verdict about its criteria
+    with pytest.raises(IndexNotReadyError):  # retrieval answers it (this service has no index)
+        _ask(services, "Does NIA define neonate?")
+
+
+# --- an age in weeks or days is a patient ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Cohere: 12-day-old with birth asphyxia HIE, MRI indeterminate. Approvable?",
+        "Does Cohere cover spectroscopy in a 3-week-old with hypoxic ischemic encephalopathy when the MRI is equivocal?",
+    ],
+)
+def test_an_age_in_days_or_weeks_states_a_case(services, question):
+    assert services.asker.plan(AskRequest(question=question)).case_text
+    _verdict(services, question, "yes")
+
+
+# --- a study asked as acceptable for the conventional imaging ---------------------------------------------------
+def test_a_study_acceptable_as_the_conventional_imaging_is_a_counts_as_question():
+    assert terms.counts_as("For Cohere, would a non-contrast CT be acceptable as the conventional imaging?") == (
+        ["CT"], ["conventional", "imaging"])
+    assert terms.counts_as("Is a PET okay as conventional imaging under Cohere?") == (["PET"], ["conventional", "imaging"])

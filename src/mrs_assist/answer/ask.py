@@ -212,7 +212,9 @@ class Asker:
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
-        if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
+        # an age no band answers, or a word asked to be defined ("does NIA define neonate?"): a quote, never the checker
+        defining = not plan.coverage and bool(sought or definition.define_asked(plan.question))
+        if response is None and plan.decides_coverage and not age and not defining:
             response = self._decided(plan, top_k)
         if response is None and plan.coverage and not plan.case_text and not plan.indications \
                 and not plan.intents & _PAST and self._states_exclusion(plan.question):
@@ -256,7 +258,8 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         used = {pid: [(c.id, c.text) for c in self._current_clauses if c.policy_id == pid
                       and all(definition.uses(t, c.text) for t in terms_)] for pid in policy_ids} if terms_ else None
-        verdict = definition.from_defined(terms_, self._definitions, payers, used, undefined_only=undefined_only)
+        bands = {pid: [b for b in self._age_bands[0] if b.policy_id == pid] for pid in policy_ids}
+        verdict = definition.from_defined(terms_, self._definitions, payers, used, undefined_only=undefined_only, bands=bands)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     @cached_property

@@ -44,7 +44,8 @@ _COVERAGE = re.compile(
     re.I,
 )
 _PATIENT = re.compile(
-    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
+    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old|weeks?[- ]old|wk[- ]old|days?[- ]old)|"
+    r"s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
     r"|\b\d{1,3}\s?(?:yo\s?)?[MF]\b"  # "70F", "45 M"
     r"|\b(?:man|woman|male|female|teen|teenager|adolescent|kid|baby)\b",
     re.I,
