@@ -16,7 +16,7 @@ from support.asking import ask as _ask
 from support.asking import verdict_of as _verdict
 from support.no_index import NoIndex
 
-from mrs_assist.answer import history, requirement, terms
+from mrs_assist.answer import coding, history, requirement, terms
 from mrs_assist.answer.plan import _last_sentence
 from mrs_assist.config import Settings
 from mrs_assist.errors import IndexNotReadyError
@@ -247,3 +247,23 @@ def test_a_study_acceptable_as_the_conventional_imaging_is_a_counts_as_question(
     assert terms.counts_as("For Cohere, would a non-contrast CT be acceptable as the conventional imaging?") == (
         ["CT"], ["conventional", "imaging"])
     assert terms.counts_as("Is a PET okay as conventional imaging under Cohere?") == (["PET"], ["conventional", "imaging"])
+
+
+# --- a code asked of the payers together --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # "payer" is no word of payment: still a code-list question
+        ("Does any payer list 70551?", "no"),
+        ("Is +0698T listed by any of the payers?", "yes"),
+        ("Do none of the payers list 0698T?", "no"),
+    ],
+)
+def test_a_code_asked_of_any_payer_is_one_verdict_for_them_all(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert len(verdict.claims) == 4
+
+
+def test_payer_is_not_a_payment_word():
+    assert coding.codes_asked("Is 70551 listed as a spectroscopy code by any payer?") == ["70551"]
+    assert coding.codes_asked("Does any payer pay for 76390 twice?") == []

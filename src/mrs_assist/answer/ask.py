@@ -573,7 +573,7 @@ class Asker:
                    and coding.CODE.search(c.text)])
             for pid in policy_ids
         }
-        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found)
+        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found, plan.quantifier)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
