@@ -267,3 +267,30 @@ def test_a_code_asked_of_any_payer_is_one_verdict_for_them_all(services, questio
 def test_payer_is_not_a_payment_word():
     assert coding.codes_asked("Is 70551 listed as a spectroscopy code by any payer?") == ["70551"]
     assert coding.codes_asked("Does any payer pay for 76390 twice?") == []
+
+
+# --- a modal ask before the patient, and a condition stated as what the study is for ---------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # "would <payer> approve" no longer makes the patient it describes hypothetical
+        ("Would Cohere authorize spectroscopy for a 10-day-old with hypoxic ischemic encephalopathy if the MRI is equivocal?",
+         "yes"),
+        ("Would HealthHelp cover MRS for a toddler with Leigh syndrome?", "yes"),
+        # the planning the study is asked for is stated; the MRI condition is stated too
+        ("If the brain MRI is indeterminate, would HealthHelp authorize MRS for Krabbe disease treatment planning?", "yes"),
+    ],
+)
+def test_a_modal_ask_and_a_stated_purpose_leave_no_condition_open(services, question, claim):
+    _verdict(services, question, claim)
+
+
+def test_a_purpose_stated_is_dropped_from_the_conditions_left_open(services):
+    verdict = _verdict(services, "Does HealthHelp cover MRS for Krabbe disease treatment planning?", "only_if")
+    assert "planning" not in verdict.text.split(" — ")[0] and "inconclusive" in verdict.text.split(" — ")[0]
+
+
+def test_a_word_the_question_asks_about_is_not_a_condition_it_states(services):
+    # "limited to neonates?" asks the condition; it stays among the conditions
+    verdict = _verdict(services, "Does Cohere cover MRS for HIE, and is that limited to neonates?", "only_if")
+    assert "a neonate" in verdict.text.split(" — ")[0]

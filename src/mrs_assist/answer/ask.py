@@ -27,7 +27,7 @@ from mrs_assist.answer.case import (
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
-from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question
+from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question, without_modal_ask
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
@@ -326,21 +326,38 @@ class Asker:
         indeterminate and therapy planning is needed") is covered as asked; else the cell."""
         if cell.status != "covered_if" or not cell.condition_facts:
             return cell
-        if all(self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact)
-               for fact in cell.condition_facts):
+        # a condition about the study itself ("therapy planning is needed") is stated as what the MRS is asked for
+        asked_for = [self._about_study(fact) and self._purpose_stated(plan, fact, asked=True) for fact in cell.condition_facts]
+        if all(asked or (self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact))
+               for fact, asked in zip(cell.condition_facts, asked_for, strict=True)):
             return replace(cell, status="covered", conditions=[])
+        if any(asked_for) and len(cell.conditions) == len(cell.condition_facts):
+            # "MRS for X-ALD therapy planning?": only what the question leaves open is still a condition
+            return replace(cell, conditions=[c for c, done in zip(cell.conditions, asked_for, strict=True) if not done],
+                           condition_facts=tuple(f for f, done in zip(cell.condition_facts, asked_for, strict=True) if not done))
         return cell
+
+    def _about_study(self, fact: str) -> bool:
+        """The fact says why the study is wanted (the catalogue's ``about_the_study``), not what the patient has."""
+        catalogue = self.sources.catalogue
+        return fact in catalogue and bool((catalogue.spec(fact).detect or {}).get("about_the_study"))
 
     def _is_purpose(self, fact: str) -> bool:
         catalogue = self.sources.catalogue
         return fact in catalogue and catalogue.spec(fact).role == "purpose"
 
-    def _purpose_stated(self, plan: QueryPlan, fact: str) -> bool:
+    def _purpose_stated(self, plan: QueryPlan, fact: str, *, asked: bool = False) -> bool:
         """A purpose a cell is conditioned on ("prognosis evaluation" of HIE) is stated when the
         note reader reads it true in the question ("MRS for HIE prognosis"), not when the question
-        only names the condition it is the purpose for ("compare them on HIE")."""
-        read = self.sources.extract_facts(plan.question).get(fact)
-        return read is not None and read.value is True
+        only names the condition it is the purpose for ("compare them on HIE"). ``asked``: read past
+        the modal ask ("would HealthHelp approve MRS for X-ALD therapy planning?" states the planning)."""
+        if not asked:
+            read = self.sources.extract_facts(plan.question).get(fact)
+            return read is not None and read.value is True
+        # past the ask, and past a condition the question opens with ("If the MRI is non-diagnostic, …")
+        text = without_modal_ask(plan.question)
+        return any((read := self.sources.extract_facts(t).get(fact)) is not None and read.value is True
+                   for t in dict.fromkeys([text, text.rsplit(", ", 1)[-1]]))
 
     def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
         """The question states the condition in a clause that sets it ("… if his MRI is

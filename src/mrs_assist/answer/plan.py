@@ -435,6 +435,19 @@ diagnostic"), written out as the sentence a note would use ("MRI was diagnostic"
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
+_MODAL_ASK = re.compile(
+    r"(?:^|(?<=[,;:]\s))(?:would|will|could|can|should|might)\s+(?:[\w'’&-]+\s+){0,4}?"
+    r"(?:approve|cover|authori[sz]e|allow|accept|deny|pay\s+for)\s+(?=\S)", re.I)
+"""The ask that opens a question's fragment ("Would Cohere approve …"): its modal verb would read the
+patient it goes on to describe as hypothetical."""
+
+
+def without_modal_ask(text: str) -> str:
+    """``text`` less the modal asks that open its clauses ("…, would HealthHelp approve MRS for X-ALD
+    therapy planning?" → "…, MRS for X-ALD therapy planning?"), so the note reader reads what they ask about."""
+    return _MODAL_ASK.sub("", text)
+
+
 def stated_case(question: str, corpus: Corpus) -> str:
     """The case facts a question states, as sentences for the extractor; '' when it states none.
 
@@ -469,6 +482,8 @@ def stated_case(question: str, corpus: Corpus) -> str:
         for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
+                if not declares and _PATIENT.search(text):  # "would Cohere approve MRS for a 3-week-old …": the patient,
+                    text = _MODAL_ASK.sub("", text)         # not the ask's "would"
                 if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue
