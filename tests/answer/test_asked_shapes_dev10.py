@@ -294,3 +294,22 @@ def test_a_word_the_question_asks_about_is_not_a_condition_it_states(services):
     # "limited to neonates?" asks the condition; it stays among the conditions
     verdict = _verdict(services, "Does Cohere cover MRS for HIE, and is that limited to neonates?", "only_if")
     assert "a neonate" in verdict.text.split(" — ")[0]
+
+
+# --- exclusion questions read past the payer's verb, a note named in part, and lists asked of ------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # "consider" read as a plan hid the device from the note reader
+        ("Does HealthHelp consider an insulin pump a contraindication?", "yes"),
+        # a note named without the contrast it joins: it turns on that, and is no non-indication by itself
+        ("Under Cohere, is chronic kidney disease a reason to deny spectroscopy?", "depends"),
+    ],
+)
+def test_an_exclusion_item_is_read_past_the_payers_verb_and_in_part(services, question, claim):
+    _verdict(services, question, claim)
+
+
+def test_a_policy_with_no_lists_asked_for_its_contraindications_does_not_address_it(services):
+    verdict = _ask(services, "Does NIA name any contraindications to spectroscopy?").verdict
+    assert verdict.claim == "not_addressed" and "lists no exclusions" in verdict.text

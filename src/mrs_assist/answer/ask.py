@@ -680,12 +680,19 @@ class Asker:
         note reader finds nothing in it or no criteria are loaded."""
         if self._criteria() is None:
             return None
-        # an item the question states as possible ("possible metallic foreign body") is read too: open
-        read = {k: v for k, v in self.sources.extract_facts(plan.question).items()
-                if v.value is not None or any(e.modifiers for e in v.evidence)}
-        if not read:
-            return None
+        # an item the question states as possible ("possible metallic foreign body") is read too: open;
+        # so is one named without what its own clause joins to it ("renal insufficiency", no gadolinium)
+        read = self._items_read(plan.question)
         catalogue = self.sources.catalogue
+        if not read:
+            # "does NIA list any contraindications?": nothing named, but the named policies' lists are asked
+            # of, and none of them has any: not addressed, said plainly
+            named = [pid for pid in plan.guidelines if pid in plan.named]
+            if not named or not exclusion.LIST_WORD.search(plan.question):
+                return None
+            read, lists = {}, [self._lists(pid, catalogue) for pid in named]
+            if any(p.exclusions or p.safety for p in lists):
+                return None
         # "would NIA auto-deny MRS for glioma grading?" names a purpose, not an item of a list: the
         # criteria answer whether it is denied ("is MS a non-indication?" still asks the lists)
         roles = {catalogue.spec(f).role if f in catalogue else "" for f in read}
@@ -703,6 +710,15 @@ class Asker:
         if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
             response = response.model_copy(update={"answer": f"{verdict.text}\n{response.answer}".rstrip()})
         return response
+
+    def _items_read(self, question: str) -> dict:
+        """What the note reader reads in an exclusion question: true or hedged items, and items named
+        but left open; read again without the payer's verb of judging when that finds nothing
+        ("does HealthHelp consider a pacemaker a contraindication?": "consider" reads as a plan)."""
+        def read_in(text: str) -> dict:
+            return {k: v for k, v in self.sources.extract_facts(text).items()
+                    if v.value is not None or any(e.modifiers for e in v.evidence) or (v.evidence and v.source == "notes")}
+        return read_in(question) or read_in(exclusion.JUDGING.sub(" ", question))
 
     def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
         policy = self.sources.policies[policy_id]

@@ -41,6 +41,8 @@ _ABSOLUTE = re.compile(
     r"hard[- ]stop|always|auto(?=[- ]?den))\b", re.I)
 """The question asks whether an item bars the study outright, not whether the policy lists it."""
 _FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
+JUDGING = re.compile(r"\b(?:consider|considers|regard|regards|deem|deems|view|views|classif(?:y|ies))\b", re.I)
+"""A payer's verb of judging ("does HealthHelp consider X a contraindication?"): no word of the item."""
 _QUALIFIED = re.compile(
     r"\bincompatible\b|\bnot\s+(?:MRI?[- ]?)?(?:compatible|conditional|safe)\b|\bnon-?\s?(?:MRI?[- ]?)?(?:compatible|conditional)\b"
     r"|\bMRI?[- ]unsafe\b", re.I)
@@ -135,6 +137,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
         flagged = [i for i in policy.safety if facts.get(i.fact) is True]
         hedged = [i for i in policy.exclusions if i.fact in facts and facts[i.fact] is None]
+        partial = [i for i in policy.safety if i.fact in facts and facts[i.fact] is None]
         if excluded and all(_QUALIFIED.search(i.text) for i in excluded) and not _COMPATIBILITY_STATED.search(question):
             # the list names the device only when it is not MRI-compatible, and the question does not say
             ids = [c for i in excluded for c in i.clause_ids]
@@ -177,6 +180,13 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
                     f"No — {who} excludes none of them: {what} are safety notes for the reviewer {cite_ids(ids)}, "
                     "none a reason to deny by itself.")
             kind = "no"
+        elif partial:
+            # a note named without all its own clause joins to it ("renal insufficiency", no gadolinium)
+            ids = [c for i in partial for c in i.clause_ids]
+            what = "; ".join(dict.fromkeys(i.label for i in partial))
+            text = (f"It depends — {who} lists {what} as a note for the reviewer {cite_ids(ids)}; the question does not "
+                    "state all the note names, and it is not a non-indication by itself.")
+            kind = "depends"
         elif policy.head and (named or policy.exclusions):
             if any(resembles(question, i.text) for i in policy.exclusions):
                 return None  # the question words a listed item the reader did not read: not a "no"
