@@ -101,6 +101,11 @@ def _unstated(condition: str, question: str) -> bool:
     return bool(words) and not any(w in question.lower() for w in words)
 
 
+def _cited(items: Sequence[ListedItem]) -> tuple[list[str], str]:
+    """The items' clause ids and their labels joined ("a; b"), as a claim cites and names them."""
+    return [c for i in items for c in i.clause_ids], "; ".join(dict.fromkeys(i.label for i in items))
+
+
 @dataclass(frozen=True)
 class PolicyLists:
     """What ``from_exclusion`` needs of one policy."""
@@ -140,50 +145,42 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         partial = [i for i in policy.safety if i.fact in facts and facts[i.fact] is None]
         if excluded and all(_QUALIFIED.search(i.text) for i in excluded) and not _COMPATIBILITY_STATED.search(question):
             # the list names the device only when it is not MRI-compatible, and the question does not say
-            ids = [c for i in excluded for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in excluded))
+            ids, what = _cited(excluded)
             text = (f"It depends — {who} lists it as a non-indication only when it is not MRI-compatible: {what} "
                     f"{cite_ids(ids)}; the question does not say whether it is.")
             kind = "depends"
         elif excluded:
-            ids = [c for i in excluded for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in excluded))
+            ids, what = _cited(excluded)
             text, kind = f"Yes — {who} lists it as a non-indication: {what} {cite_ids(ids)}.", "yes"
         elif hedged:
             # exclusions are closed-world: a listed one applies once documented, and the
             # question states it only as possible or suspected
-            ids = [c for i in hedged for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in hedged))
+            ids, what = _cited(hedged)
             text = (f"It depends — {who} lists it as a non-indication once documented: {what} {cite_ids(ids)}; "
                     "the question states it only as possible, so it turns on whether it is confirmed.")
             kind = "depends"
         elif flagged and asks_contra and any(i.contraindication for i in flagged):
             items = [i for i in flagged if i.contraindication]
-            ids = [c for i in items for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in items))
+            ids, what = _cited(items)
             text = (f"Yes — {who} lists it where MRI may be contraindicated: {what} {cite_ids(ids)}; "
                     "a safety flag for the reviewer, not by itself a denial.")
             kind = "yes"
         elif flagged and (open_ := [i for i in flagged if i.condition and _unstated(i.condition, question)]):
-            ids = [c for i in open_ for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in open_))
+            ids, what = _cited(open_)
             condition = "; ".join(dict.fromkeys(i.condition for i in open_))
             text = (f"It depends — {who} lists {what} as a note for the reviewer that applies where {condition} "
                     f"{cite_ids(ids)}; the question does not say so, and it is not a non-indication by itself.")
             kind = "depends"
         elif flagged:
-            ids = [c for i in flagged for c in i.clause_ids]
-            labels = list(dict.fromkeys(i.label for i in flagged))
-            what = "; ".join(labels)
+            ids, what = _cited(flagged)
             text = (f"No — {who} does not exclude it: {what} is a safety note for the reviewer {cite_ids(ids)}, "
-                    "not a reason to deny by itself.") if len(labels) == 1 else (
+                    "not a reason to deny by itself.") if len({i.label for i in flagged}) == 1 else (
                     f"No — {who} excludes none of them: {what} are safety notes for the reviewer {cite_ids(ids)}, "
                     "none a reason to deny by itself.")
             kind = "no"
         elif partial:
             # a note named without all its own clause joins to it ("renal insufficiency", no gadolinium)
-            ids = [c for i in partial for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in partial))
+            ids, what = _cited(partial)
             text = (f"It depends — {who} lists {what} as a note for the reviewer {cite_ids(ids)}; the question does not "
                     "state all the note names, and it is not a non-indication by itself.")
             kind = "depends"
@@ -200,8 +197,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         answered.append(policy.payer)
         listed = {i.fact for i in [*excluded, *hedged]}
         if apart and listed and (notes := [i for i in flagged if i.fact not in listed]):
-            ids = [c for i in notes for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in notes))
+            ids, what = _cited(notes)
             claims.append(VerdictClaim(text=f"No — {who} does not exclude {what}: a safety note for the reviewer "
                                             f"{cite_ids(ids)}, not a reason to deny by itself.", clause_ids=list(dict.fromkeys(ids))))
             kinds.append("no")
