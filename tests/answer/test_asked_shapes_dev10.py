@@ -313,3 +313,16 @@ def test_an_exclusion_item_is_read_past_the_payers_verb_and_in_part(services, qu
 def test_a_policy_with_no_lists_asked_for_its_contraindications_does_not_address_it(services):
     verdict = _ask(services, "Does NIA name any contraindications to spectroscopy?").verdict
     assert verdict.claim == "not_addressed" and "lists no exclusions" in verdict.text
+
+
+# --- the one purpose a policy covers a condition for, denied ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("HealthHelp - spectroscopy for toxic encephalopathy to make the diagnosis, not for prognosis: covered?", "no"),
+        ("Does HealthHelp cover MRS for metabolic encephalopathy?", "only_if"),  # purpose unsaid: only if
+        ("Does HealthHelp cover MRS to judge the prognosis of hepatic encephalopathy?", "yes"),
+    ],
+)
+def test_a_purpose_the_question_denies_rules_the_cell_out(services, question, claim):
+    _verdict(services, question, claim)

@@ -122,7 +122,7 @@ def overall(kinds: Sequence[str]) -> str:
 FLAG_LEAD = "Safety flag under"
 """How a checker verdict's safety-flag row opens: a note beside the answer, not an answer."""
 _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "needs_more_information": "depends"}
-_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
+_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no", "purpose_denied": "no"}
 
 
 def from_checker(cases: Sequence[PolicyCase], *, every: bool = False,
@@ -206,6 +206,8 @@ _STATUS = {
     "covered_if": "Only if {cond} — {who} covers MRS for {ind}",
     "investigational": "No — {who} calls MRS for {ind} experimental/investigational",
     "not_covered": "No — {ind} is not among {who} listed indications",
+    # "MRS for hepatic encephalopathy diagnosis, not prognosis": the purpose the policy limits it to is denied
+    "purpose_denied": "No — {who} covers MRS for {ind} only when {cond}, and the question says it is not",
 }
 
 
@@ -229,11 +231,14 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
     evaluation") is covered only for that purpose when the question does not say it (denied or
     asked as the requirement is not said)."""
     match = _PURPOSE.search(cell.indication)
+    mentions = list(_PURPOSE_ASKED.finditer(question))
     asked = any(not _NEGATED_BEFORE.search(question[:m.start()]) and not _REQUIRED_BEFORE.search(question[:m.start()])
-                for m in _PURPOSE_ASKED.finditer(question))
+                for m in mentions)
     if cell.status != "covered" or match is None or asked:
         return cell
-    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
+    # every mention denied ("for diagnosis, not prognosis"): the one purpose it is covered for is ruled out
+    denied = bool(mentions) and all(_NEGATED_BEFORE.search(question[:m.start()]) for m in mentions)
+    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "purpose_denied" if denied else "covered_if",
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
