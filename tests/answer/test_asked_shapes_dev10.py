@@ -326,3 +326,32 @@ def test_a_policy_with_no_lists_asked_for_its_contraindications_does_not_address
 )
 def test_a_purpose_the_question_denies_rules_the_cell_out(services, question, claim):
     _verdict(services, question, claim)
+
+
+# --- literature named as a basis or as a policy, another payer said to follow one, "both require" ----------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "May a reviewer deny spectroscopy on the strength of citing the Magellan digest?",  # no topic named
+        "Is the Magellan MRS digest a clinical policy?",
+    ],
+)
+def test_the_digest_is_no_policy_and_no_basis(services, question):
+    verdict = _verdict(services, question, "no", checked=False)
+    assert "literature" in verdict.text
+
+
+@pytest.mark.parametrize("question", ["Does Humana follow the Cohere criteria for MRS?", "Has Anthem adopted NIA's brain MRS policy?"])
+def test_another_payer_said_to_follow_an_indexed_one_is_not_addressed(services, question):
+    verdict = _ask(services, question).verdict
+    assert verdict.claim == "not_addressed" and "no indexed policy is" in verdict.text
+
+
+def test_both_payers_asked_whether_they_require_a_condition(services):
+    verdict = _verdict(services, "Do HealthHelp and Cohere both require an indeterminate MRI before spectroscopy?", "no")
+    assert verdict.text.startswith("No — not every payer requires")
+
+
+def test_a_requirement_for_some_indications_opens_with_the_claim_it_makes(services):
+    verdict = _verdict(services, "Does HealthHelp require a non-diagnostic MRI before MRS?", "depends")
+    assert verdict.text.startswith("It depends on the indication")

@@ -51,6 +51,8 @@ _PATIENT = re.compile(
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
+_FOLLOWS = re.compile(r"\b(?:follow(?:s|ed)?|adopt(?:s|ed)?|rel(?:y|ies) on|defer(?:s|red)? to)\b", re.I)
+"""One payer said to take another's policy as its own ("does UHC follow NIA's guideline?"): asked of the other payer."""
 _PAST = frozenset({"history", "date", "version"})
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _SEGMENT = re.compile(r"[^,;?!\n]+")
@@ -81,7 +83,7 @@ _EVERY_PAYER = re.compile(
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
     # "a hard stop under Cohere and HealthHelp alike?": each payer named
     r"|\b(?:alike|equally|in common)\s*\?"
-    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
+    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include|require|need|demand)\w*\b", re.I)
 
 
 AGE_LIMIT = re.compile(
@@ -221,7 +223,7 @@ class QueryPlan:
         the policies never set."""
         # "Aetna's criteria for glioma grading -- same as Cohere's?": one side of the comparison is unindexed
         # ("does UHC follow the same criteria as Cohere?", "does Cigna agree with HealthHelp?")
-        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question)
+        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question) or _FOLLOWS.search(self.question)
                                                          or self.quantifier in ("same", "differ")))
         return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
 

@@ -319,7 +319,9 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     if needing:
         ids = list(dict.fromkeys(i for c in needing for i in c.clause_ids))
         which = "; ".join(dict.fromkeys(c.indication for c in needing))
-        text = f"No — {who} requires it ({req.label}) only for: {which} {cite_ids(ids)}; not for its other indications."
+        # the sentence opens with the claim it makes: no (not for every indication), else it depends on which
+        lead = "No" if req.every else "It depends on the indication"
+        text = f"{lead} — {who} requires it ({req.label}) only for: {which} {cite_ids(ids)}; not for its other indications."
         return VerdictClaim(text=text, clause_ids=ids), "no" if req.every else "depends"
     ids = [policy_clause] if policy_clause else list(covered[0].clause_ids)
     text = f"No — none of {who} listed indications requires: {req.label} {cite_ids(ids)}."

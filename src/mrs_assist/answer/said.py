@@ -177,6 +177,9 @@ _BASIS_ASKED = re.compile(
     # "can I approve cord MRS using it?"
     r"(?:approve|deny|authori[sz]e|decide)\s+(?:[\w-]+\s+){0,4}?(?:using|with|by|per)\s+(?:that|this|it|the digest|the article)(?=\s*[?.,])|"
     # "does the digest give criteria I can use to approve …?": the document asked for criteria of its own
+    # "is the digest a coverage policy?": whether the document is one at all
+    r"(?:is|are)\s+(?:the\s+|this\s+|that\s+|it\s+)?(?:[\w'’-]+\s+){0,3}?an?\s+(?:coverage|medical|clinical|payer|binding)\s+"
+    r"(?:polic(?:y|ies)|guidelines?|criteria)|"
     r"(?:give|gives|set|sets|provide|provides|offer|offers|contain|contains|have|has|establish\w*|lay|lays)\s+(?:out\s+)?"
     r"(?:any\s+|its\s+own\s+|usable\s+)?(?:coverage\s+|approval\s+|clinical\s+|medical[- ]necessity\s+)?"
     r"(?:criteria|criterion|rules)|criteria\s+(?:that\s+)?(?:i|we|you|a reviewer|reviewers)\s+(?:can|could|may)\s+use)\b",
@@ -200,14 +203,17 @@ def basis_asked(question: str) -> bool:
 def from_literature_basis(question: str, payer: str, sections: dict[str, list[Citation]]) -> Verdict | None:
     """No: a literature document is no source of criteria (DESIGN) — said with its own sentence
     on what its clinical guidelines include, from the section on the question's topic
-    (``sections``: section id → its clauses); None when no section shares the topic."""
+    (``sections``: section id → its clauses), else its first such sentence (a question of no
+    topic: "can I deny a request by citing the digest?"); None when it writes none."""
     asked = set(_TOPIC.findall(question.lower())) - _COMMON
-    best, share = None, 0
+    best, share, first = None, 0, None
     for clauses in sections.values():
         words = {w for c in clauses for w in _TOPIC.findall(c.text.lower())}
         stated = [(c, m) for c in clauses for m in re.finditer(r"[^.]*\bclinical guidelines?\b[^.]*\.", c.text)]
+        first = first or (stated[0] if stated else None)
         if stated and len(asked & words) > share:
             best, share = stated[0], len(asked & words)
+    best = best or first
     if best is None:
         return None
     clause, sentence = best
