@@ -355,3 +355,24 @@ def test_both_payers_asked_whether_they_require_a_condition(services):
 def test_a_requirement_for_some_indications_opens_with_the_claim_it_makes(services):
     verdict = _verdict(services, "Does HealthHelp require a non-diagnostic MRI before MRS?", "depends")
     assert verdict.text.startswith("It depends on the indication")
+
+
+# --- history asked in the passive, and of a program the guideline hands off -----------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim", "clause"),
+    [
+        ("Was a multiple sclerosis indication added to HealthHelp's guideline?", "yes", "healthhelp-mrs#summary-of-changes.1.e"),
+        ("Was NIA's tumor versus non-tumor indication removed?", "no", "nia-brain-mrs#history.2019-07.2"),
+        # the FEP named in a question about Florida Blue's own history: the history answers
+        ("Did Florida Blue add a program exception for FEP members in 2009?", "yes", "floridablue-mrs#history.2009-07-01"),
+    ],
+)
+def test_history_asked_in_the_passive_or_of_a_handed_off_program(services, question, claim, clause):
+    verdict = _verdict(services, question, claim, checked=False)
+    assert clause in verdict.claims[0].clause_ids
+
+
+def test_a_state_in_a_past_year_is_not_read_as_an_event():
+    # the entries record events; "was it investigational in 2004?" asks a state they cannot date
+    assert not history.past_asked("Was MRS investigational under Florida Blue in 2004?")
+    assert history.past_asked("Was the epilepsy statement added by Florida Blue in 2006?")

@@ -152,7 +152,10 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
 _PAST_ASKED = re.compile(
     r"(?:^|[:;,—–-]\s*)(?:did|has|have|had"
     # "was MS ever listed as investigational?": a was / were question marked as about the past
-    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b))"
+    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b)"
+    # "was the TBI indication added by HealthHelp?": a passive event, not a state ("was it investigational in 2004?"
+    # asks a state the entries, which record events, cannot date)
+    r"|(?:was|were)(?=[^?]*\b(?:added|deleted|removed|introduced|dropped|struck|retired|inserted)\b))"
     r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
@@ -173,6 +176,8 @@ _RELATION = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
     "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
+    # whom a change concerns ("an exception for FEP members"), not a word the entry must carry
+    "member", "members", "enrollee", "enrollees",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 

@@ -225,7 +225,9 @@ class QueryPlan:
         # ("does UHC follow the same criteria as Cohere?", "does Cigna agree with HealthHelp?")
         compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question) or _FOLLOWS.search(self.question)
                                                          or self.quantifier in ("same", "differ")))
-        return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
+        # "did Florida Blue add its FEP exception in 2009?" asks the indexed guideline's own history, not the FEP's rules
+        always = set(self.foreign) & ALWAYS_OUTSIDE and not (self.named and self.intents & _PAST)
+        return bool((self.foreign and not self.named) or compared or always or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
