@@ -376,3 +376,9 @@ def test_a_state_in_a_past_year_is_not_read_as_an_event():
     # the entries record events; "was it investigational in 2004?" asks a state they cannot date
     assert not history.past_asked("Was MRS investigational under Florida Blue in 2004?")
     assert history.past_asked("Was the epilepsy statement added by Florida Blue in 2006?")
+
+
+def test_a_follow_up_naming_another_payer_asks_the_payers_not_the_items(services):
+    verdict = _ask(services, "Is an insulin pump a contraindication under HealthHelp? What about Cohere?").verdict
+    assert verdict.text.startswith("Whether it excludes MRS, by payer:")
+    assert {c.clause_ids[0].split("#")[0] for c in verdict.claims} == {"healthhelp-mrs", "cohere-mrs"}

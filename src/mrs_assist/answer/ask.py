@@ -34,7 +34,7 @@ from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.criteria.questions import indication_spans
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
-from mrs_assist.retrieve.policies import LITERATURE
+from mrs_assist.retrieve.policies import LITERATURE, named_policies
 from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
@@ -701,7 +701,7 @@ class Asker:
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
-                                           named=bool(plan.policy_ids), every=plan.every_payer, apart=follows_up(plan.question))
+                                           named=bool(plan.policy_ids), every=plan.every_payer, apart=self._follows_up_item(plan.question))
         if verdict is None:
             return None
         verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})
@@ -710,6 +710,12 @@ class Asker:
         if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
             response = response.model_copy(update={"answer": f"{verdict.text}\n{response.answer}".rstrip()})
         return response
+
+    def _follows_up_item(self, question: str) -> bool:
+        """A bare follow-up that names another item ("… What about pregnancy?"), not another payer
+        ("… What about Cohere?", which asks the payers one by one)."""
+        last = re.split(r"(?<=[.!?])\s+", question.strip())[-1]
+        return follows_up(question) and not named_policies(last, self.corpus)
 
     def _items_read(self, question: str) -> dict:
         """What the note reader reads in an exclusion question: true or hedged items, and items named
