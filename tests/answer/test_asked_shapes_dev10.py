@@ -382,3 +382,16 @@ def test_a_follow_up_naming_another_payer_asks_the_payers_not_the_items(services
     verdict = _ask(services, "Is an insulin pump a contraindication under HealthHelp? What about Cohere?").verdict
     assert verdict.text.startswith("Whether it excludes MRS, by payer:")
     assert {c.clause_ids[0].split("#")[0] for c in verdict.claims} == {"healthhelp-mrs", "cohere-mrs"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "it" / "that" alone: the noun of the sentence before, else the status it reports
+        "NIA used to have a therapeutic follow-up indication. Is it still there?",
+        "Florida Blue used to treat bipolar disorder as experimental. Is that still the case?",
+    ],
+)
+def test_a_bare_pronoun_refers_to_what_the_sentence_before_named(services, question):
+    verdict = _verdict(services, question, "no", checked=False)
+    assert "deleted" in verdict.text

@@ -33,9 +33,9 @@ _SHARE = 0.8
 
 
 _STILL_IN = re.compile(
-    r"\b(?:is|are)\s+(?P<subject>[^?]{3,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current|"
+    r"\b(?:is|are)\s+(?P<subject>[^?]{2,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current|"
     # "is the cystic-lesions section still active policy?": whether it is in force, in other words
-    r"active|valid|effective|operative|applicable|good|live|on the books)\b", re.I)
+    r"active|valid|effective|operative|applicable|good|live|on the books|the case|so|true)\b", re.I)
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
@@ -90,6 +90,9 @@ def still_asked(question: str) -> str:
         return "investigational" if _STILL_STATUS.search(question) else ""
     if subject is not None and (anaphor := _ANAPHOR.match(subject.group("subject"))):
         noun = anaphor.group("noun") or ""
+        if not noun:  # "is it still there?", "is that still the case?": what the sentence before it named
+            return next((found for n in _NOUNS.split("|") if (found := _antecedent(question, n))), "") \
+                or _antecedent(question, "statement")
         return _antecedent(question, noun) if re.fullmatch(_NOUNS, noun, re.I) else ""
     quoted = _QUOTED.search(question)
     if quoted:
