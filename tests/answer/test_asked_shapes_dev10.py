@@ -395,3 +395,18 @@ def test_a_follow_up_naming_another_payer_asks_the_payers_not_the_items(services
 def test_a_bare_pronoun_refers_to_what_the_sentence_before_named(services, question):
     verdict = _verdict(services, question, "no", checked=False)
     assert "deleted" in verdict.text
+
+
+# --- a stated case with a device the policy lists only when not MRI-compatible --------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Cohere: known glioblastoma after radiation, MRI inconclusive for recurrence versus necrosis; the patient "
+         "has an implanted defibrillator. Approvable?", "depends"),
+        ("Cohere: known glioblastoma after radiation, MRI inconclusive for recurrence versus necrosis; the patient "
+         "has an implanted defibrillator documented as MR-unsafe. Approvable?", "no"),
+    ],
+)
+def test_a_case_with_a_device_of_unstated_compatibility_turns_on_it(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert any("cohere-mrs#non-indications.3" in c.clause_ids for c in verdict.claims)

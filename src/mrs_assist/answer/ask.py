@@ -421,7 +421,8 @@ class Asker:
         cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
-            evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
+            evaluation = evaluate(policy, self._compatibility_open(policy, facts, plan.question), policy.scope.cpt_codes[:1],
+                                  catalogue=catalogue)
             deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
@@ -436,6 +437,18 @@ class Asker:
         verdict = verdicts.from_checker(cases, every=plan.every_payer, quantified=plan.quantified).model_copy(
             update={"described": described})
         return verdict, self._citations(ids), investigational
+
+    def _compatibility_open(self, policy: Policy, facts: Mapping, question: str) -> Mapping:
+        """``facts`` with a device exclusion left open (unknown) where the policy lists the device
+        only when it is not MRI-compatible and the question says nothing of compatibility ("patient
+        with a pacemaker"): what the question states does not settle it (as ``exclusion.from_exclusion``)."""
+        open_ = {}
+        for fact in dict.fromkeys(i.fact for i in policy.exclusions):
+            read = facts.get(fact)
+            texts = [c.text for c in self._clauses([i.clause for i in policy.exclusions if i.fact == fact])]
+            if read is not None and read.value is True and exclusion.compatibility_open(texts, question):
+                open_[fact] = read.model_copy(update={"value": None})
+        return {**facts, **open_} if open_ else facts
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Do NIA and Florida Blue cover the same indications?': every indication row of the

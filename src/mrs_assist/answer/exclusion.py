@@ -52,6 +52,12 @@ _COMPATIBILITY_STATED = re.compile(r"compatib|conditional|\bMRI?[- ]?(?:safe|uns
 """The question says whether the device is MRI-compatible (either way)."""
 
 
+def compatibility_open(item_texts: Sequence[str], question: str) -> bool:
+    """Every listed item names the device only when it is not MRI-compatible, and the question
+    says nothing of its compatibility: whether it excludes turns on that."""
+    return bool(item_texts) and all(_QUALIFIED.search(t) for t in item_texts) and not _COMPATIBILITY_STATED.search(question)
+
+
 @dataclass(frozen=True)
 class ListedItem:
     """One exclusion or safety item of a policy, with its clause ids."""
@@ -143,7 +149,7 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         flagged = [i for i in policy.safety if facts.get(i.fact) is True]
         hedged = [i for i in policy.exclusions if i.fact in facts and facts[i.fact] is None]
         partial = [i for i in policy.safety if i.fact in facts and facts[i.fact] is None]
-        if excluded and all(_QUALIFIED.search(i.text) for i in excluded) and not _COMPATIBILITY_STATED.search(question):
+        if excluded and compatibility_open([i.text for i in excluded], question):
             # the list names the device only when it is not MRI-compatible, and the question does not say
             ids, what = _cited(excluded)
             text = (f"It depends — {who} lists it as a non-indication only when it is not MRI-compatible: {what} "
