@@ -7,7 +7,11 @@ tumor enough?" asks of the unconfirmed form of a fact a policy requires known; a
 when it is not MRI-compatible turns on compatibility when the question does not state it; a
 patient's "history of" a condition is no question about the guideline's revisions; a predicate
 asked alone ("Payable?") asks it of what was just stated; and "that statement" refers to the
-status an earlier sentence reports."""
+status an earlier sentence reports. Then classes from probes of my own, past dev10: age words
+asked to be defined, ages in days or weeks, "acceptable as", codes asked of any payer, a modal ask
+before the patient, a purpose stated or denied, exclusion items read past "consider" or in part,
+the digest as a basis or a policy, other payers said to follow one, history in the passive, and a
+stated case with a device of unstated compatibility."""
 
 from __future__ import annotations
 
