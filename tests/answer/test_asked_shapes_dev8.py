@@ -42,7 +42,8 @@ _PROGNOSIS = verdicts.MatrixCell(
         ("Must the MRS for hepatic encephalopathy be for prognosis?", "covered_if"),
         ("Does the encephalopathy study need to be for prognosis, or is a diagnostic one fine?", "covered_if"),
         ("Is MRS covered for encephalopathy when the team wants it for prognosis?", "covered"),
-        ("Is MRS covered for encephalopathy without any prognosis question?", "covered_if"),
+        # the one purpose it is covered for, denied: ruled out (it was "covered_if" before session 13)
+        ("Is MRS covered for encephalopathy without any prognosis question?", "purpose_denied"),
     ],
 )
 def test_a_purpose_asked_as_the_requirement_is_not_a_stated_purpose(question, status):

@@ -17,6 +17,8 @@ prognosis"), and a chemotherapy- or surgery-related change is a treatment effect
 from __future__ import annotations
 
 import pytest
+from support.asking import ask as _ask
+from support.asking import verdict_of as _verdict
 from support.no_index import NoIndex
 
 from mrs_assist.answer import coding, definition, literature, requirement, said, scope
@@ -29,18 +31,6 @@ from mrs_assist.service import Services
 @pytest.fixture(scope="module")
 def services() -> Services:
     return Services(Settings(), retriever=NoIndex())
-
-
-def _ask(services, question):
-    return services.asker.ask(AskRequest(question=question))
-
-
-def _verdict(services, question, claim, *, checked=True):
-    """The question's verdict, once its claim (and, unless told, its check) is as expected."""
-    verdict = _ask(services, question).verdict
-    assert verdict.claim == claim
-    assert verdict.checked or not checked
-    return verdict
 
 
 # --- what the note reader reads in the shapes these questions state ----------------------------------

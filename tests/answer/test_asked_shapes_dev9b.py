@@ -120,7 +120,8 @@ def test_a_denial_because_no_tumour_is_known_turns_on_the_payer(services):
     verdict = _verdict(services, "Could the study be refused because the tumor has not been diagnosed yet?")
     assert verdict.claim == "depends"
     by_payer = {c.clause_ids[0].split("#")[0]: c.text for c in verdict.claims}
-    assert by_payer["healthhelp-mrs"].startswith("No — HealthHelp") and "only for" in by_payer["healthhelp-mrs"]
+    # the row opens with the claim it makes (session 13: "It depends on the indication", was "No")
+    assert by_payer["healthhelp-mrs"].startswith("It depends on the indication — HealthHelp") and "only for" in by_payer["healthhelp-mrs"]
     assert by_payer["cohere-mrs"].startswith("No — none of")
 
 

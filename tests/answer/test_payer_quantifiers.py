@@ -111,7 +111,8 @@ def test_joined_condition_reads_the_items_first_sentence():
         # anyone past an age: whether the policy allows it at all (its "older ages may" line), not one patient
         ("HH: could a member who is over 21 ever be considered pediatric if they have special healthcare needs?",
          "yes", "healthhelp-mrs#definitions.pediatric-ages.3.4"),
-        ("Under HealthHelp, may a patient over 21 be considered pediatric?", "only_if",
+        # anyone at all: some may (the line names whom), so yes; not "only if" (three independent writers read it so)
+        ("Under HealthHelp, may a patient over 21 be considered pediatric?", "yes",
          "healthhelp-mrs#definitions.pediatric-ages.3.4"),
         ("Can anyone past age 25 count as an adolescent under HH?", "no", "healthhelp-mrs#definitions.pediatric-ages.3"),
         # the patient stated to have none of the needs the "older ages" line names; a band named with "in"

@@ -313,8 +313,9 @@ def test_no_listed_indication_is_named_as_such_not_by_the_region_check(services)
 
 
 def test_a_purpose_the_question_denies_is_not_the_purpose_asked(services):
+    # the question denies the one purpose HealthHelp covers it for: no (session 13; "only if" before)
     assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy without any prognosis question — "
-                              "covered?").claim == "only_if"
+                              "covered?").claim == "no"
     assert _verdict(services, "HealthHelp: MRS for hepatic encephalopathy to assess prognosis — covered?").claim == "yes"
 
 

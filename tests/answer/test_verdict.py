@@ -318,8 +318,11 @@ def test_committee_lines_and_reference_lists_never_decide(services):
     [
         ("Is an MR-conditional pacemaker by itself a non-indication?", "no", "No — none of Cohere Health",
          "cohere-mrs#non-indications"),
-        ("Does a pacemaker rule out MRS under Cohere?", "yes", "Yes — Cohere Health (cohere-mrs) lists it as a non-indication",
-         "cohere-mrs#non-indications.3"),
+        # Cohere lists pacemakers only when not MRI-compatible: a bare pacemaker turns on that
+        ("Does a pacemaker rule out MRS under Cohere?", "depends",
+         "It depends — Cohere Health (cohere-mrs) lists it as a non-indication only", "cohere-mrs#non-indications.3"),
+        ("Does a pacemaker that is not MRI compatible rule out MRS under Cohere?", "yes",
+         "Yes — Cohere Health (cohere-mrs) lists it as a non-indication", "cohere-mrs#non-indications.3"),
         ("Does claustrophobia exclude a patient from MRS under Cohere?", "no", "No — Cohere Health (cohere-mrs) does not exclude it",
          "cohere-mrs#notes.1"),
         ("Is a cochlear implant a contraindication for HealthHelp?", "yes", "Yes — HealthHelp (healthhelp-mrs) lists it where MRI may be",

@@ -27,14 +27,14 @@ from mrs_assist.answer.case import (
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
-from mrs_assist.answer.plan import QueryPlan, plan_question
+from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question, without_modal_ask
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.criteria.questions import indication_spans
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
-from mrs_assist.retrieve.policies import LITERATURE
+from mrs_assist.retrieve.policies import LITERATURE, named_policies
 from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
@@ -143,8 +143,11 @@ class Asker:
         only when retrieval is needed and unavailable."""
         plan = self.plan(request)
         top_k = request.top_k or self.settings.top_k
-        if not plan.case_text and not plan.foreign and (response := self._responsibility(plan, top_k)) is not None:
-            return self._phrased(plan, self._checked(plan, response))  # "will Florida Blue pay for the re-scan?"
+        # "will Florida Blue pay for the re-scan?"; beside a stated case only when the payer is named and
+        # a repeat study is what the case is about ("the first study was limited, so the site repeats it")
+        if not plan.foreign and (not plan.case_text or plan.named and said.repeat_named(plan.question)) \
+                and (response := self._responsibility(plan, top_k)) is not None:
+            return self._phrased(plan, self._checked(plan, response))
         if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
             return self._phrased(plan, self._checked(plan, response))
@@ -209,7 +212,9 @@ class Asker:
         if response is None and plan.quantified and plan.quantified[0] in ("same", "differ") \
                 and not plan.indications and not plan.case_text:
             response = self._same_lists(plan, top_k)
-        if response is None and plan.decides_coverage and not age:  # an age no band answers: a quote, never the checker
+        # an age no band answers, or a word asked to be defined ("does NIA define neonate?"): a quote, never the checker
+        defining = not plan.coverage and bool(sought or definition.define_asked(plan.question))
+        if response is None and plan.decides_coverage and not age and not defining:
             response = self._decided(plan, top_k)
         if response is None and plan.coverage and not plan.case_text and not plan.indications \
                 and not plan.intents & _PAST and self._states_exclusion(plan.question):
@@ -253,7 +258,8 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         used = {pid: [(c.id, c.text) for c in self._current_clauses if c.policy_id == pid
                       and all(definition.uses(t, c.text) for t in terms_)] for pid in policy_ids} if terms_ else None
-        verdict = definition.from_defined(terms_, self._definitions, payers, used, undefined_only=undefined_only)
+        bands = {pid: [b for b in self._age_bands[0] if b.policy_id == pid] for pid in policy_ids}
+        verdict = definition.from_defined(terms_, self._definitions, payers, used, undefined_only=undefined_only, bands=bands)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     @cached_property
@@ -320,21 +326,38 @@ class Asker:
         indeterminate and therapy planning is needed") is covered as asked; else the cell."""
         if cell.status != "covered_if" or not cell.condition_facts:
             return cell
-        if all(self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact)
-               for fact in cell.condition_facts):
+        # a condition about the study itself ("therapy planning is needed") is stated as what the MRS is asked for
+        asked_for = [self._about_study(fact) and self._purpose_stated(plan, fact, asked=True) for fact in cell.condition_facts]
+        if all(asked or (self._purpose_stated(plan, fact) if self._is_purpose(fact) else self._condition_stated(plan, fact))
+               for fact, asked in zip(cell.condition_facts, asked_for, strict=True)):
             return replace(cell, status="covered", conditions=[])
+        if any(asked_for) and len(cell.conditions) == len(cell.condition_facts):
+            # "MRS for X-ALD therapy planning?": only what the question leaves open is still a condition
+            return replace(cell, conditions=[c for c, done in zip(cell.conditions, asked_for, strict=True) if not done],
+                           condition_facts=tuple(f for f, done in zip(cell.condition_facts, asked_for, strict=True) if not done))
         return cell
+
+    def _about_study(self, fact: str) -> bool:
+        """The fact says why the study is wanted (the catalogue's ``about_the_study``), not what the patient has."""
+        catalogue = self.sources.catalogue
+        return fact in catalogue and bool((catalogue.spec(fact).detect or {}).get("about_the_study"))
 
     def _is_purpose(self, fact: str) -> bool:
         catalogue = self.sources.catalogue
         return fact in catalogue and catalogue.spec(fact).role == "purpose"
 
-    def _purpose_stated(self, plan: QueryPlan, fact: str) -> bool:
+    def _purpose_stated(self, plan: QueryPlan, fact: str, *, asked: bool = False) -> bool:
         """A purpose a cell is conditioned on ("prognosis evaluation" of HIE) is stated when the
         note reader reads it true in the question ("MRS for HIE prognosis"), not when the question
-        only names the condition it is the purpose for ("compare them on HIE")."""
-        read = self.sources.extract_facts(plan.question).get(fact)
-        return read is not None and read.value is True
+        only names the condition it is the purpose for ("compare them on HIE"). ``asked``: read past
+        the modal ask ("would HealthHelp approve MRS for X-ALD therapy planning?" states the planning)."""
+        if not asked:
+            read = self.sources.extract_facts(plan.question).get(fact)
+            return read is not None and read.value is True
+        # past the ask, and past a condition the question opens with ("If the MRI is non-diagnostic, …")
+        text = without_modal_ask(plan.question)
+        return any((read := self.sources.extract_facts(t).get(fact)) is not None and read.value is True
+                   for t in dict.fromkeys([text, text.rsplit(", ", 1)[-1]]))
 
     def _condition_stated(self, plan: QueryPlan, fact: str) -> bool:
         """The question states the condition in a clause that sets it ("… if his MRI is
@@ -398,7 +421,8 @@ class Asker:
         cases, ids, investigational = [], [], False
         for pid in policy_ids:
             policy = self.sources.policies[pid]
-            evaluation = evaluate(policy, facts, policy.scope.cpt_codes[:1], catalogue=catalogue)
+            evaluation = evaluate(policy, self._compatibility_open(policy, facts, plan.question), policy.scope.cpt_codes[:1],
+                                  catalogue=catalogue)
             deciding = deciding_criteria(evaluation, frozenset(extracted))
             flags = [(f.label, f.clause_id) for f in evaluation.safety_flags]
             ids += [cid for _, cid in flags] + [cid for _, cid in deciding]
@@ -410,8 +434,21 @@ class Asker:
             ))
         described = described_facts({**extracted, **hedged}, catalogue) + [
             f"a relative's, not the patient's: {catalogue.spec(f).label if f in catalogue else f}" for f in relatives]
-        verdict = verdicts.from_checker(cases, every=plan.every_payer).model_copy(update={"described": described})
+        verdict = verdicts.from_checker(cases, every=plan.every_payer, quantified=plan.quantified).model_copy(
+            update={"described": described})
         return verdict, self._citations(ids), investigational
+
+    def _compatibility_open(self, policy: Policy, facts: Mapping, question: str) -> Mapping:
+        """``facts`` with a device exclusion left open (unknown) where the policy lists the device
+        only when it is not MRI-compatible and the question says nothing of compatibility ("patient
+        with a pacemaker"): what the question states does not settle it (as ``exclusion.from_exclusion``)."""
+        open_ = {}
+        for fact in dict.fromkeys(i.fact for i in policy.exclusions):
+            read = facts.get(fact)
+            texts = [c.text for c in self._clauses([i.clause for i in policy.exclusions if i.fact == fact])]
+            if read is not None and read.value is True and exclusion.compatibility_open(texts, question):
+                open_[fact] = read.model_copy(update={"value": None})
+        return {**facts, **open_} if open_ else facts
 
     def _same_lists(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Do NIA and Florida Blue cover the same indications?': every indication row of the
@@ -566,7 +603,7 @@ class Asker:
                    and coding.CODE.search(c.text)])
             for pid in policy_ids
         }
-        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found)
+        verdict = coding.from_other_codes(codes[0], found, only=only) if other else coding.from_codes(codes, found, plan.quantifier)
         return self._answered(plan, policy_ids, verdict, top_k)
 
     def _struck(self, plan: QueryPlan, asked: str, top_k: int) -> AskResponse | None:
@@ -656,12 +693,19 @@ class Asker:
         note reader finds nothing in it or no criteria are loaded."""
         if self._criteria() is None:
             return None
-        # an item the question states as possible ("possible metallic foreign body") is read too: open
-        read = {k: v for k, v in self.sources.extract_facts(plan.question).items()
-                if v.value is not None or any(e.modifiers for e in v.evidence)}
-        if not read:
-            return None
+        # an item the question states as possible ("possible metallic foreign body") is read too: open;
+        # so is one named without what its own clause joins to it ("renal insufficiency", no gadolinium)
+        read = self._items_read(plan.question)
         catalogue = self.sources.catalogue
+        if not read:
+            # "does NIA list any contraindications?": nothing named, but the named policies' lists are asked
+            # of, and none of them has any: not addressed, said plainly
+            named = [pid for pid in plan.guidelines if pid in plan.named]
+            if not named or not exclusion.LIST_WORD.search(plan.question):
+                return None
+            read, lists = {}, [self._lists(pid, catalogue) for pid in named]
+            if any(p.exclusions or p.safety for p in lists):
+                return None
         # "would NIA auto-deny MRS for glioma grading?" names a purpose, not an item of a list: the
         # criteria answer whether it is denied ("is MS a non-indication?" still asks the lists)
         roles = {catalogue.spec(f).role if f in catalogue else "" for f in read}
@@ -670,7 +714,7 @@ class Asker:
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
         verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
-                                           named=bool(plan.policy_ids), every=plan.every_payer)
+                                           named=bool(plan.policy_ids), every=plan.every_payer, apart=self._follows_up_item(plan.question))
         if verdict is None:
             return None
         verdict = verdict.model_copy(update={"described": described_facts(read, catalogue)})
@@ -679,6 +723,21 @@ class Asker:
         if verdict.basis == "not_addressed":  # nothing to check: said first, the closest text after it
             response = response.model_copy(update={"answer": f"{verdict.text}\n{response.answer}".rstrip()})
         return response
+
+    def _follows_up_item(self, question: str) -> bool:
+        """A bare follow-up that names another item ("… What about pregnancy?"), not another payer
+        ("… What about Cohere?", which asks the payers one by one)."""
+        last = re.split(r"(?<=[.!?])\s+", question.strip())[-1]
+        return follows_up(question) and not named_policies(last, self.corpus)
+
+    def _items_read(self, question: str) -> dict:
+        """What the note reader reads in an exclusion question: true or hedged items, and items named
+        but left open; read again without the payer's verb of judging when that finds nothing
+        ("does HealthHelp consider a pacemaker a contraindication?": "consider" reads as a plan)."""
+        def read_in(text: str) -> dict:
+            return {k: v for k, v in self.sources.extract_facts(text).items()
+                    if v.value is not None or any(e.modifiers for e in v.evidence) or (v.evidence and v.source == "notes")}
+        return read_in(question) or read_in(exclusion.JUDGING.sub(" ", question))
 
     def _lists(self, policy_id: str, catalogue: Catalogue) -> exclusion.PolicyLists:
         policy = self.sources.policies[policy_id]

@@ -34,10 +34,10 @@ _BILLED_WITH = re.compile(
     r"|\+?\d{4}[0-9T]\s+(?:as\s+)?the\s+(?:cpt\s+|hcpcs\s+|procedure\s+|billing\s+)?code\b", re.I)
 """A code the question asks the policy to list, said another way ("is MRS billed with 70553?",
 "do all four use CPT 76390?")."""
-_PAYMENT = re.compile(r"\b(?:pay\w*|reimburs\w*|fees?|rvus?|units?|modifiers?|same[- ]day)\b", re.I)
+_PAYMENT = re.compile(r"\b(?:pay(?!ers?\b)\w*|reimburs\w*|fees?|rvus?|units?|modifiers?|same[- ]day)\b", re.I)
 _NOT_CODES = re.compile(
     r"\b(?:cover\w*|approv\w*|medically|necessary|appropriate|criteria|indicat\w*|den(?:y|ied|ial)|authori[sz]\w*|"
-    r"pay\w*|reimburs\w*|fee|fees|rvus?|only|complete|other|another|besides|patient|member|same|together|"
+    r"pay(?!ers?\b)\w*|reimburs\w*|fee|fees|rvus?|only|complete|other|another|besides|patient|member|same|together|"
     r"explain\w*|mean\w*|units?|modifiers?)\b", re.I)
 
 
@@ -60,9 +60,12 @@ def codes_asked(question: str) -> list[str]:
     return list(dict.fromkeys(m.group(1).upper() for m in CODE.finditer(question)))
 
 
-def from_codes(codes: Sequence[str], code_clauses: Mapping[str, tuple[str, list[tuple[str, str]]]]) -> Verdict | None:
+def from_codes(codes: Sequence[str], code_clauses: Mapping[str, tuple[str, list[tuple[str, str]]]],
+               quantifier: str | None = None) -> Verdict | None:
     """Per policy, whether its code clauses list every code asked. ``code_clauses``: policy
-    id → (payer, [(clause id, text)]); a policy without code clauses is left out."""
+    id → (payer, [(clause id, text)]); a policy without code clauses is left out.
+    ``quantifier``: 'any' or 'none' when the question asks it of the payers together ("is 0698T
+    listed by any payer?"): one yes / no for them all, the payers' rows beneath."""
     claims, kinds = [], []
     for pid, (payer, clauses) in code_clauses.items():
         if not clauses:
@@ -78,6 +81,12 @@ def from_codes(codes: Sequence[str], code_clauses: Mapping[str, tuple[str, list[
             text, kind = f"No — {who} code list does not include {', '.join(missing)} {cite_ids(ids)}.", "no"
         claims.append(VerdictClaim(text=text, clause_ids=ids))
         kinds.append(kind)
+    if quantifier in ("any", "none") and len(claims) > 1:
+        some = "yes" in kinds
+        claim = "yes" if some == (quantifier == "any") else "no"
+        lead = (f"{claim.capitalize()} — {'at least one payer lists' if some else 'no payer asked lists'} "
+                f"{', '.join(codes)}; by payer:")
+        return render(lead, claims, "criteria", claim)
     return per_payer(claims, kinds, "Whether each policy lists the code, by payer:")
 
 

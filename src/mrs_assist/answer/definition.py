@@ -169,8 +169,8 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
     but the policy writes that older ages may apply). ``exceptions``: policy → (clause id, text)
     of its "older ages may …" line. ``beyond``: the question asks of anyone older than ``age``
     (``beyond_asked``): no when the band ends at or before it with no such line, yes when the
-    line allows older ages (only if, when the question does not name the patients the line
-    names); no verdict for a band that reaches past the age. None when no policy asked has a
+    line allows older ages (naming the patients the line names, when the question does not);
+    no verdict for a band that reaches past the age. None when no policy asked has a
     band for the term."""
     claims, kinds = [], []
     for pid in dict.fromkeys(b.policy_id for b in bands):
@@ -185,9 +185,10 @@ def from_age(age: float, term: str, question: str, bands: Sequence[AgeBand], pay
                 return None  # some older ages are inside the band: not a yes/no
             if pid in exceptions and _applies_to(exceptions[pid][1]) == term:
                 cid, line = exceptions[pid]
-                special = _special(question)
-                lead, kind = ("Yes", "yes") if special else ("Only for the patients it names", "only_if")
-                text = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].'
+                # whether anyone past the age may count at all: the line says some may, so yes,
+                # and the sentence names whom (the line's own words)
+                lead = "Yes" if _special(question) else "Yes, for the patients it names"
+                text, kind = f'{lead} — {who} writes "{band.text}" for {term} [{band.clause_id}], and "{line}" [{cid}].', "yes"
                 ids = [band.clause_id, cid]
             else:
                 text, kind = f'No — {who} writes "{band.text}" for {term}: older than {years} years is outside it [{band.clause_id}].', "no"
@@ -333,16 +334,25 @@ def _defines(cid: str, text: str, term: str) -> bool:
     return name == _slug(term) or (bool(name) and uses(term, name.replace("-", " ")) and uses(name.split("-")[0], term))
 
 
+def _band_term(term: str) -> str | None:
+    """The band name a term asked is written as ("infancy" → 'infant'); None when none."""
+    found = _TERM.search(term)
+    return found.lastgroup if found else None
+
+
 def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[str, str]]],
                  payers: Mapping[str, str], used: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-                 *, undefined_only: bool = False) -> Verdict | None:
+                 *, undefined_only: bool = False, bands: Mapping[str, Sequence[AgeBand]] | None = None) -> Verdict | None:
     """Per policy asked: no, when its definitions section says none apply; yes, when it has a
     definition of a term asked (its clause id names the term); no, when it defines none of the
     terms but its criteria use them (``used``: policy → its clauses (id, text) that use the
-    words, quoted so the reviewer sees what it does say). None when none of these holds for
-    every policy asked (a term it does not define may still be explained elsewhere), or, with
-    ``undefined_only`` (an open "how does it define …?"), when some policy asked defines it."""
+    words, quoted so the reviewer sees what it does say); no, for an age term no clause of it
+    uses at all, where it writes age bands of its own (``bands``: policy → its bands, cited).
+    None when none of these holds for every policy asked (a term it does not define may still
+    be explained elsewhere), or, with ``undefined_only`` (an open "how does it define …?"),
+    when some policy asked defines it."""
     claims, kinds = [], []
+    banded = 0  # claims answered from an age band
     for pid, payer in payers.items():
         own = definitions.get(pid, ())
         none = [(cid, text) for cid, text in own if _NONE_DEFINED.search(text)]
@@ -366,6 +376,14 @@ def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[
             claims.append(VerdictClaim(text=f'Yes — {payer} ({pid}) defines it where it uses it: "{text}" [{cid}].',
                                        clause_ids=[cid]))
             kinds.append("yes")
+        elif own_term := [b for b in (bands or {}).get(pid, ()) if b.term in {_band_term(t) for t in terms}]:
+            # "does HealthHelp define infant?": the age band it writes for the term is its definition
+            band = own_term[0]
+            claims.append(VerdictClaim(text=f'{"" if undefined_only else "Yes — "}{payer} ({pid}) writes "{band.text}" '
+                                            f'for {band.term} [{band.clause_id}].',
+                                       clause_ids=[band.clause_id]))
+            kinds.append("yes")
+            banded += 1
         elif terms and mentions:
             # "is a neonate defined by Cohere?": no definition (and so no age) is written; what it says is quoted
             said = "; ".join(f'"{text}" [{cid}]' for cid, text in mentions)
@@ -375,8 +393,20 @@ def from_defined(terms: Sequence[str], definitions: Mapping[str, Sequence[tuple[
                      + f"; it uses the word only as written: {said}.",
                 clause_ids=[cid for cid, _ in mentions]))
             kinds.append("no")
+        elif terms and used is not None and not used.get(pid) and all(_AGE_TERM.search(t) for t in terms) \
+                and (own_bands := (bands or {}).get(pid)):
+            # "does HealthHelp define neonate?": it never uses the word; the age terms it does define are cited
+            ids = list(dict.fromkeys(b.clause_id for b in own_bands))
+            named = ", ".join(dict.fromkeys(b.term for b in own_bands))
+            claims.append(VerdictClaim(
+                text=f"No — {payer} ({pid}) neither defines nor uses {' or '.join(repr(t) for t in terms)}; "
+                     f"the age terms it defines are: {named} {cite_ids(ids)}.", clause_ids=ids))
+            kinds.append("no")
         else:
             return None
     if undefined_only and "yes" in kinds:
+        if kinds.count("yes") == banded == len(kinds):
+            # "how does HealthHelp define an adolescent?": the band it writes is the answer, quoted (no yes/no asked)
+            return per_payer(claims, ["quote"] * len(claims), "How each policy defines it, by payer:", "metadata")
         return None
     return per_payer(claims, kinds, "Whether each policy defines it, by payer:", "metadata")

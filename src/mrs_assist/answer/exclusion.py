@@ -41,6 +41,21 @@ _ABSOLUTE = re.compile(
     r"hard[- ]stop|always|auto(?=[- ]?den))\b", re.I)
 """The question asks whether an item bars the study outright, not whether the policy lists it."""
 _FLAG = re.compile(r"\bflag(?:s|ged)?\b", re.I)
+JUDGING = re.compile(r"\b(?:consider|considers|regard|regards|deem|deems|view|views|classif(?:y|ies))\b", re.I)
+"""A payer's verb of judging ("does HealthHelp consider X a contraindication?"): no word of the item."""
+_QUALIFIED = re.compile(
+    r"\bincompatible\b|\bnot\s+(?:MRI?[- ]?)?(?:compatible|conditional|safe)\b|\bnon-?\s?(?:MRI?[- ]?)?(?:compatible|conditional)\b"
+    r"|\bMRI?[- ]unsafe\b", re.I)
+"""An item the policy lists only for a device that is not MRI-compatible ("pacemakers that are not
+MRI-compatible", "incompatible implantable devices")."""
+_COMPATIBILITY_STATED = re.compile(r"compatib|conditional|\bMRI?[- ]?(?:safe|unsafe)\b|\blegacy\b", re.I)
+"""The question says whether the device is MRI-compatible (either way)."""
+
+
+def compatibility_open(item_texts: Sequence[str], question: str) -> bool:
+    """Every listed item names the device only when it is not MRI-compatible, and the question
+    says nothing of its compatibility: whether it excludes turns on that."""
+    return bool(item_texts) and all(_QUALIFIED.search(t) for t in item_texts) and not _COMPATIBILITY_STATED.search(question)
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,11 @@ def _unstated(condition: str, question: str) -> bool:
     return bool(words) and not any(w in question.lower() for w in words)
 
 
+def _cited(items: Sequence[ListedItem]) -> tuple[list[str], str]:
+    """The items' clause ids and their labels joined ("a; b"), as a claim cites and names them."""
+    return [c for i in items for c in i.clause_ids], "; ".join(dict.fromkeys(i.label for i in items))
+
+
 @dataclass(frozen=True)
 class PolicyLists:
     """What ``from_exclusion`` needs of one policy."""
@@ -105,11 +125,13 @@ class PolicyLists:
 
 
 def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Sequence[PolicyLists], *,
-                   named: bool, every: bool = False) -> Verdict | None:
+                   named: bool, every: bool = False, apart: bool = False) -> Verdict | None:
     """Per policy: does a listed exclusion apply to what the question names? ``facts``: what the
     note reader read in the question, None for an item it read as hedged ("possible metallic
     foreign body"). ``every``: the question asks it of each payer ("a hard stop under both
-    HealthHelp and Cohere?"): no when one payer's answer is no. None when the question names
+    HealthHelp and Cohere?"): no when one payer's answer is no. ``apart``: the question asks of
+    its items one by one ("Is X a non-indication? What about Y?"): a safety note beside a listed
+    exclusion gets its own "no", not the exclusion's "yes". None when the question names
     nothing any list covers and no policy with an exclusion list was asked."""
     # "does HealthHelp flag that?"; not "is it an absolute contraindication?", which asks for a bar
     asks_contra = bool(CONTRA.search(question) or _FLAG.search(question)) and not _ABSOLUTE.search(question)
@@ -126,38 +148,48 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         excluded = [i for i in policy.exclusions if facts.get(i.fact) is True]
         flagged = [i for i in policy.safety if facts.get(i.fact) is True]
         hedged = [i for i in policy.exclusions if i.fact in facts and facts[i.fact] is None]
-        if excluded:
-            ids = [c for i in excluded for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in excluded))
+        partial = [i for i in policy.safety if i.fact in facts and facts[i.fact] is None]
+        if excluded and compatibility_open([i.text for i in excluded], question):
+            # the list names the device only when it is not MRI-compatible, and the question does not say
+            ids, what = _cited(excluded)
+            text = (f"It depends — {who} lists it as a non-indication only when it is not MRI-compatible: {what} "
+                    f"{cite_ids(ids)}; the question does not say whether it is.")
+            kind = "depends"
+        elif excluded:
+            ids, what = _cited(excluded)
             text, kind = f"Yes — {who} lists it as a non-indication: {what} {cite_ids(ids)}.", "yes"
         elif hedged:
             # exclusions are closed-world: a listed one applies once documented, and the
             # question states it only as possible or suspected
-            ids = [c for i in hedged for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in hedged))
+            ids, what = _cited(hedged)
             text = (f"It depends — {who} lists it as a non-indication once documented: {what} {cite_ids(ids)}; "
                     "the question states it only as possible, so it turns on whether it is confirmed.")
             kind = "depends"
         elif flagged and asks_contra and any(i.contraindication for i in flagged):
             items = [i for i in flagged if i.contraindication]
-            ids = [c for i in items for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in items))
+            ids, what = _cited(items)
             text = (f"Yes — {who} lists it where MRI may be contraindicated: {what} {cite_ids(ids)}; "
                     "a safety flag for the reviewer, not by itself a denial.")
             kind = "yes"
         elif flagged and (open_ := [i for i in flagged if i.condition and _unstated(i.condition, question)]):
-            ids = [c for i in open_ for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in open_))
+            ids, what = _cited(open_)
             condition = "; ".join(dict.fromkeys(i.condition for i in open_))
             text = (f"It depends — {who} lists {what} as a note for the reviewer that applies where {condition} "
                     f"{cite_ids(ids)}; the question does not say so, and it is not a non-indication by itself.")
             kind = "depends"
         elif flagged:
-            ids = [c for i in flagged for c in i.clause_ids]
-            what = "; ".join(dict.fromkeys(i.label for i in flagged))
+            ids, what = _cited(flagged)
             text = (f"No — {who} does not exclude it: {what} is a safety note for the reviewer {cite_ids(ids)}, "
-                    "not a reason to deny by itself.")
+                    "not a reason to deny by itself.") if len({i.label for i in flagged}) == 1 else (
+                    f"No — {who} excludes none of them: {what} are safety notes for the reviewer {cite_ids(ids)}, "
+                    "none a reason to deny by itself.")
             kind = "no"
+        elif partial:
+            # a note named without all its own clause joins to it ("renal insufficiency", no gadolinium)
+            ids, what = _cited(partial)
+            text = (f"It depends — {who} lists {what} as a note for the reviewer {cite_ids(ids)}; the question does not "
+                    "state all the note names, and it is not a non-indication by itself.")
+            kind = "depends"
         elif policy.head and (named or policy.exclusions):
             if any(resembles(question, i.text) for i in policy.exclusions):
                 return None  # the question words a listed item the reader did not read: not a "no"
@@ -169,6 +201,13 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
         claims.append(VerdictClaim(text=text, clause_ids=list(dict.fromkeys(ids))))
         kinds.append(kind)
         answered.append(policy.payer)
+        listed = {i.fact for i in [*excluded, *hedged]}
+        if apart and listed and (notes := [i for i in flagged if i.fact not in listed]):
+            ids, what = _cited(notes)
+            claims.append(VerdictClaim(text=f"No — {who} does not exclude {what}: a safety note for the reviewer "
+                                            f"{cite_ids(ids)}, not a reason to deny by itself.", clause_ids=list(dict.fromkeys(ids))))
+            kinds.append("no")
+            answered.append(policy.payer)
     if not claims and named and silent:
         names = " or ".join(f"{p.payer} ({p.policy_id})" for p in silent)
         return not_addressed(f"Not addressed — {names} lists nothing the question names among its exclusions, "
@@ -176,7 +215,8 @@ def from_exclusion(question: str, facts: Mapping[str, bool | None], policies: Se
     if not claims:
         return None
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"
-    lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:"
+    lead = "" if len(claims) == 1 else "Whether it excludes MRS, by payer:" if not apart else \
+        "It depends on the item; whether each excludes MRS:" if len(set(kinds)) > 1 else "Whether each item excludes MRS:"
     if every and len(set(kinds)) > 1 and "no" in kinds:
         refusing = [payer for payer, k in zip(answered, kinds, strict=True) if k == "no"]
         claim, lead = "no", f"No — not under every payer asked: {' or '.join(refusing)} does not exclude it; by payer:"

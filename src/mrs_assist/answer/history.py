@@ -33,9 +33,9 @@ _SHARE = 0.8
 
 
 _STILL_IN = re.compile(
-    r"\b(?:is|are)\s+(?P<subject>[^?]{3,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current|"
+    r"\b(?:is|are)\s+(?P<subject>[^?]{2,160}?)\s+still\s+(?:in|part of|listed|included|there|present|current|"
     # "is the cystic-lesions section still active policy?": whether it is in force, in other words
-    r"active|valid|effective|operative|applicable|good|live|on the books)\b", re.I)
+    r"active|valid|effective|operative|applicable|good|live|on the books|the case|so|true)\b", re.I)
 """'Is NIA's old therapeutic follow-up indication still in the guideline?': the subject asks."""
 _WHERE = re.compile(
     r"\s+(?:among|in|on|within|as (?:one of|an?|part of))\s+(?:[\w'’-]+\s+){0,4}?"
@@ -56,14 +56,25 @@ _ANAPHOR = re.compile(r"^\s*(?:that|this|the same|these|those|it)\b\s*(?P<noun>[
 _NOUNS = r"statement|indication|language|exception|criterion|criteria|section|list|definition|position"
 
 
+_STATUS_WORD = re.compile(r"\b(?:investigational|experimental|unproven)\b", re.I)
+_SAYING = re.compile(r"^(?:statement|language|position)$", re.I)
+
+
 def _antecedent(question: str, noun: str) -> str:
     """'an investigational statement' for 'that statement': the noun with up to two words before
-    it in a sentence before the one that asks; '' when none."""
+    it in a sentence before the one that asks; else, for a statement (language, position) that an
+    earlier sentence reports without the noun ("the 2006 update named A and B as
+    investigational"), the status it made (a statement that calls uses investigational is an
+    investigational statement); '' when none."""
     before = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][:-1]
     for sentence in reversed(before):
         match = re.search(rf"((?:[\w'’/-]+\s+){{0,2}}){noun}s?\b", sentence, re.I)
         if match:  # "an investigational list": what it held, not the container ("statement", "list")
             return " ".join(re.sub(r"\b(?:an?|the|added|its|their)\b", " ", match.group(1), flags=re.I).split())
+    if _SAYING.match(noun):
+        for sentence in reversed(before):
+            if _STATUS_WORD.search(sentence):
+                return "investigational"  # the status, as the policies' own entries word it
     return ""
 
 
@@ -79,6 +90,9 @@ def still_asked(question: str) -> str:
         return "investigational" if _STILL_STATUS.search(question) else ""
     if subject is not None and (anaphor := _ANAPHOR.match(subject.group("subject"))):
         noun = anaphor.group("noun") or ""
+        if not noun:  # "is it still there?", "is that still the case?": what the sentence before it named
+            return next((found for n in _NOUNS.split("|") if (found := _antecedent(question, n))), "") \
+                or _antecedent(question, "statement")
         return _antecedent(question, noun) if re.fullmatch(_NOUNS, noun, re.I) else ""
     quoted = _QUOTED.search(question)
     if quoted:
@@ -141,7 +155,10 @@ def from_history_deleted(asked: str, payer: str, policy_id: str, history: Iterab
 _PAST_ASKED = re.compile(
     r"(?:^|[:;,—–-]\s*)(?:did|has|have|had"
     # "was MS ever listed as investigational?": a was / were question marked as about the past
-    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b))"
+    r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b)"
+    # "was the TBI indication added by HealthHelp?": a passive event, not a state ("was it investigational in 2004?"
+    # asks a state the entries, which record events, cannot date)
+    r"|(?:was|were)(?=[^?]*\b(?:added|deleted|removed|introduced|dropped|struck|retired|inserted)\b))"
     r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
@@ -162,6 +179,8 @@ _RELATION = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "the", "and", "for", "with", "that", "this", "from", "under", "into", "than", "magnetic",
     "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
+    # whom a change concerns ("an exception for FEP members"), not a word the entry must carry
+    "member", "members", "enrollee", "enrollees",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 

@@ -17,7 +17,7 @@ from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer.exclusion import EXCLUDE
 from mrs_assist.answer.polarity import PREMISE
 from mrs_assist.answer.requirement import (
-    EVERY, Requirement, denial_reason, is_sufficiency, required_phrase, requirement_in, requirement_words,
+    EVERY, Requirement, denial_reason, hedged_subject, is_sufficiency, required_phrase, requirement_in, requirement_words,
 )
 from mrs_assist.answer.scope import ALWAYS_OUTSIDE, Topic, foreign_payers, unset_topics, without_set_aside
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
@@ -44,12 +44,15 @@ _COVERAGE = re.compile(
     re.I,
 )
 _PATIENT = re.compile(
-    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old)|s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
+    r"\b(?:pt|patient|mbr|member|\d+\s*-?\s*(?:yo|y/o|years?[- ]old|mo[- ]old|months?[- ]old|weeks?[- ]old|wk[- ]old|days?[- ]old)|"
+    r"s/p|neonate|newborn|infant|child|boy|girl|toddler|adult)\b"
     r"|\b\d{1,3}\s?(?:yo\s?)?[MF]\b"  # "70F", "45 M"
     r"|\b(?:man|woman|male|female|teen|teenager|adolescent|kid|baby)\b",
     re.I,
 )
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
+_FOLLOWS = re.compile(r"\b(?:follow(?:s|ed)?|adopt(?:s|ed)?|rel(?:y|ies) on|defer(?:s|red)? to)\b", re.I)
+"""One payer said to take another's policy as its own ("does UHC follow NIA's guideline?"): asked of the other payer."""
 _PAST = frozenset({"history", "date", "version"})
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _SEGMENT = re.compile(r"[^,;?!\n]+")
@@ -80,7 +83,7 @@ _EVERY_PAYER = re.compile(
     r"|\ball (?:four|4)\b|\bevery (?:payer|plan|policy)\b"
     # "a hard stop under Cohere and HealthHelp alike?": each payer named
     r"|\b(?:alike|equally|in common)\s*\?"
-    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include)\w*\b", re.I)
+    r"|\bboth\s+(?:of them\s+)?(?:cover|approve|allow|consider|include|require|need|demand)\w*\b", re.I)
 
 
 AGE_LIMIT = re.compile(
@@ -91,6 +94,16 @@ AGE_LIMIT = re.compile(
 _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
                   r"(?:ago|prior|earlier|before|later|since)\b", re.I)
 """A stated case's time ("GBM treated 1 year ago") is the case's, not a date the question asks."""
+_PATIENT_HISTORY = re.compile(
+    r"\b(?:an?|any|no|prior|past|personal|family|medical|remote|known|long)\s+(?:[\w-]+\s+)?(?:history|hx)\s+of\b", re.I)
+"""A patient's "history of" a condition ("a 7-year-old with a history of neonatal HIE") is the case's
+past, not the guideline's revision history the question asks about."""
+
+
+def _case_times(question: str) -> str:
+    """The question without the case's own times and past ("treated 1 year ago", "a history of
+    HIE"), which ask no date and no revision history."""
+    return _PATIENT_HISTORY.sub(" ", _AGO.sub(" ", question))
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
@@ -108,9 +121,29 @@ and necessary?", "a neonate when MRS is requested"), not for a date."""
 _ASKS_WHEN = re.compile(r"^\W*when\b", re.I)
 
 
-def _last_sentence(question: str) -> str:
-    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last)."""
+_FOLLOW_UP = re.compile(r"^\W*(?:(?:and\s+)?(?:what|how)\s+about|and(?:\s+for)?|same\s+(?:for|with))\b[^?]*\?\s*$", re.I)
+"""A follow-up that asks nothing of its own ("What about pregnancy?"): it asks the question before it again."""
+_YES_NO_ASKED = re.compile(
+    r"^(?:[^:?]{1,40}:\s*|(?:under|per|for|according to)\b[^,?]{1,60},\s*)?(?:is|are|does|do|would|will|can|could|should|must|may|has|have)\b",
+    re.I)
+"""A yes/no question (after a "Payer:" or "Under Payer," lead), the kind a bare follow-up repeats for another item."""
+
+
+def follows_up(question: str) -> bool:
+    """The question ends in a bare follow-up of a yes/no question ("… a non-indication? What about
+    Y?"): it asks the same of each item, one by one."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    return len(parts) > 1 and bool(_FOLLOW_UP.match(parts[-1]) and _YES_NO_ASKED.match(parts[-2])) \
+        and parts[-2].rstrip().endswith("?")
+
+
+def _last_sentence(question: str) -> str:
+    """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last),
+    with the question it follows up when it only names another item ("Is X a non-indication?
+    What about Y?" asks both)."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    if follows_up(question):
+        return f"{parts[-2]} {parts[-1]}"
     return parts[-1] if parts else question
 
 
@@ -190,9 +223,11 @@ class QueryPlan:
         the policies never set."""
         # "Aetna's criteria for glioma grading -- same as Cohere's?": one side of the comparison is unindexed
         # ("does UHC follow the same criteria as Cohere?", "does Cigna agree with HealthHelp?")
-        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question)
+        compared = bool(self.foreign and self.named and (_DIFFERENCE.search(self.question) or _FOLLOWS.search(self.question)
                                                          or self.quantifier in ("same", "differ")))
-        return bool((self.foreign and not self.named) or compared or set(self.foreign) & ALWAYS_OUTSIDE or self.unset)
+        # "did Florida Blue add its FEP exception in 2009?" asks the indexed guideline's own history, not the FEP's rules
+        always = set(self.foreign) & ALWAYS_OUTSIDE and not (self.named and self.intents & _PAST)
+        return bool((self.foreign and not self.named) or compared or always or self.unset)
 
     @property
     def decides_coverage(self) -> bool:
@@ -339,8 +374,10 @@ def plan_question(
                     facts = [f for f in conditions if f in catalogue and catalogue.spec(f).role == "demographic"]
                 if facts:
                     labels = {f: catalogue.spec(f).label for f in facts}
+                    hedged = hedged_subject(question)
                     required = Requirement(tuple(facts), labels, bool(EVERY.search(question)),
-                                           sufficient=is_sufficiency(question))
+                                           sufficient=is_sufficiency(question) or hedged is not None,
+                                           hedged=hedged[0] if hedged else "")
     guidelines = list(corpus.policy_ids)
     named_guidelines = [pid for pid in named if pid in guidelines]
     comparison = (
@@ -355,7 +392,7 @@ def plan_question(
         coverage=coverage,
         comparison=comparison,
         indications=indications,
-        intents=question_intents(_AGO.sub(" ", _CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question)))))
+        intents=question_intents(_case_times(_CONDITION_WHEN.sub("if", PREMISE.sub("", _asking_part(question)))))
         # "is MRS denied under NIA when the tumor hasn't been confirmed?": a denial's condition, not a date
         - ({"date"} if required is not None and denial_reason(question) and not _ASKS_WHEN.match(question) else set()),
         unmentioned=vocabulary.unmentioned(question),
@@ -402,6 +439,19 @@ diagnostic"), written out as the sentence a note would use ("MRI was diagnostic"
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
 
 
+_MODAL_ASK = re.compile(
+    r"(?:^|(?<=[,;:]\s))(?:would|will|could|can|should|might)\s+(?:[\w'’&-]+\s+){0,4}?"
+    r"(?:approve|cover|authori[sz]e|allow|accept|deny|pay\s+for)\s+(?=\S)", re.I)
+"""The ask that opens a question's fragment ("Would Cohere approve …"): its modal verb would read the
+patient it goes on to describe as hypothetical."""
+
+
+def without_modal_ask(text: str) -> str:
+    """``text`` less the modal asks that open its clauses ("…, would HealthHelp approve MRS for X-ALD
+    therapy planning?" → "…, MRS for X-ALD therapy planning?"), so the note reader reads what they ask about."""
+    return _MODAL_ASK.sub("", text)
+
+
 def stated_case(question: str, corpus: Corpus) -> str:
     """The case facts a question states, as sentences for the extractor; '' when it states none.
 
@@ -436,6 +486,8 @@ def stated_case(question: str, corpus: Corpus) -> str:
         for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
+                if not declares and _PATIENT.search(text):  # "would Cohere approve MRS for a 3-week-old …": the patient,
+                    text = _MODAL_ASK.sub("", text)         # not the ask's "would"
                 if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue

@@ -54,12 +54,18 @@ class Requirement:
     label: str = ""
     sufficient: bool = False
     """It asks whether the fact is enough, not whether it is required."""
+    hedged: str = ""
+    """The hedge a sufficiency question puts on the fact ("is a *suspected* tumor enough?"): what
+    is asked is the unconfirmed form of a known condition ('' when none)."""
 
     def resolved(self, preferred: Sequence[str]) -> Requirement:
         """The requirement on one fact: the first candidate among ``preferred`` (what the
         indications asked about require), else the last candidate (the most specific words)."""
-        fact = next((f for f in self.facts if f in preferred), self.facts[-1])
-        return Requirement(self.facts, self.labels, self.every, fact, self.labels[fact], self.sufficient)
+        facts = self.facts
+        if self.hedged:  # "is a suspected X enough?" asks of the fact a policy requires known, not one it accepts suspected
+            facts = tuple(sorted(facts, key=lambda f: not re.search(r"\bsuspected\b", self.labels[f], re.I)))
+        fact = next((f for f in facts if f in preferred), facts[-1])
+        return Requirement(facts, self.labels, self.every, fact, self.labels[fact], self.sufficient, self.hedged)
 
 
 _ALTERNATIVE = re.compile(r",?\s+or\s+(?=(?:is|are|must|does|do|can|could|has|have|should|will|would)\b)", re.I)
@@ -74,6 +80,22 @@ def first_alternative(question: str) -> str:
 def is_sufficiency(question: str) -> bool:
     """It asks whether something is enough (in its first alternative)."""
     return bool(SUFFICE.search(first_alternative(question)))
+
+
+_HEDGED = re.compile(
+    r"\b(?:is|are|would|will|does|do|can|could|may|might|should)\s+(?:an?\s+|the\s+)?(?:\w+ly\s+)?(?P<hedge>suspected|possible|probable|presumed|presumptive|"
+    r"likely|questionable|potential|unconfirmed|undiagnosed|unproven)\s+(?P<x>(?:[\w/-]+\s+){0,3}?[\w/-]+)\s+"
+    r"(?:(?:by itself|on its own|alone)\s+)?(?:be\s+)?(?:enough|sufficient|suffices?|count|qualif\w*)\b", re.I)
+
+
+def hedged_subject(question: str) -> tuple[str, str] | None:
+    """(hedge, the condition as known) of a sufficiency question about an unconfirmed condition
+    ("is a suspected tumor enough for criterion 1?" → ('suspected', 'known brain tumor')): what a
+    policy requires known is asked in its unconfirmed form; None otherwise."""
+    match = _HEDGED.search(first_alternative(question))
+    if match is None:
+        return None
+    return match.group("hedge").lower(), _as_known(match.group("x"))
 
 
 _STATUS = re.compile(r"^\W*(?:be|been|have been)\s+(?:\w+\s+)?(?:known|diagnosed|confirmed|established|proven|documented)\b",
@@ -145,6 +167,9 @@ def requirement_words(question: str) -> str:
     the verb when what follows asks only whether it is known ("does the brain tumor have to be
     already known?"); '' when it asks no requirement. A sufficiency question is read by its
     first alternative."""
+    if hedged := hedged_subject(question):
+        # "is a suspected tumor enough?": the known tumor a policy requires, beside the words asked
+        return f"{first_alternative(question)} {hedged[1]}"
     if is_sufficiency(question):
         return first_alternative(question)
     if reason := denial_reason(question):
@@ -294,7 +319,9 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     if needing:
         ids = list(dict.fromkeys(i for c in needing for i in c.clause_ids))
         which = "; ".join(dict.fromkeys(c.indication for c in needing))
-        text = f"No — {who} requires it ({req.label}) only for: {which} {cite_ids(ids)}; not for its other indications."
+        # the sentence opens with the claim it makes: no (not for every indication), else it depends on which
+        lead = "No" if req.every else "It depends on the indication"
+        text = f"{lead} — {who} requires it ({req.label}) only for: {which} {cite_ids(ids)}; not for its other indications."
         return VerdictClaim(text=text, clause_ids=ids), "no" if req.every else "depends"
     ids = [policy_clause] if policy_clause else list(covered[0].clause_ids)
     text = f"No — none of {who} listed indications requires: {req.label} {cite_ids(ids)}."
@@ -306,6 +333,8 @@ def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named
     """Per policy: is ``req.fact`` enough by itself — for the named indications (yes only when
     it is the one condition a covered indication adds), else never: a condition is met beside
     one of the listed indications, not instead of one."""
+    if req.hedged and not re.search(r"\bsuspected\b", req.label, re.I):
+        return _from_hedged(req, rows, named, policy_clause)  # a fact the policy accepts suspected: the usual reading
     claims: list[VerdictClaim] = []
     kinds: list[str] = []
     for pid, cells in rows.items():
@@ -343,4 +372,45 @@ def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named
         return render("", [], "criteria", "quote")
     claim = kinds[0] if len(set(kinds)) == 1 else "depends"
     lead = "" if len(claims) == 1 else f"Whether {req.label} is enough by itself, by payer:"
+    return render(lead, claims, "criteria", claim)
+
+
+def _from_hedged(req: Requirement, rows: dict[str, list[MatrixCell]], named: Sequence[str],
+                 policy_clause: dict[str, str]) -> Verdict:
+    """Per policy: is the unconfirmed form of ``req.fact`` ("a suspected tumor") enough where the
+    policy names the fact known — no where a covered indication requires it known outright; yes
+    where an alternative it accepts is written "known or suspected" and nothing else is required."""
+    claims: list[VerdictClaim] = []
+    kinds: list[str] = []
+    unconfirmed = f"a {req.hedged} one is not {req.label}"
+    for pid, cells in rows.items():
+        if named:
+            asked = [c for c in cells if c.indication in named]
+        else:  # over the policy: one covered indication that names the fact stands for them all
+            asked = [c for c in cells if c.status in _COVERED and req.fact in c.condition_facts][:1]
+        for cell in asked:
+            who = f"{cell.payer} ({cell.policy_id})"
+            ids = list(cell.clause_ids) if named else ([policy_clause[pid]] if pid in policy_clause else list(cell.clause_ids))
+            either = _alternative(cell, req.label)
+            if cell.status not in _COVERED:
+                claim, kind = _per_indication(req, cell)
+                claims.append(claim)
+                kinds.append(kind)
+                continue
+            if _needs(cell, req):
+                what = f"for {cell.indication}" if named else "for the indications that name it"
+                text, kind = f"No — {who} requires {req.label} {what} {cite_ids(ids)}; {unconfirmed}.", "no"
+            elif either and re.search(r"\bsuspected\b", either, re.I):
+                others = [c for c in cell.conditions if c != either]
+                text, kind = ((f"No — for {cell.indication}, {who} accepts either: {either}, and also requires: "
+                               f"{'; '.join(others)} {cite_ids(ids)}.", "no") if others else
+                              (f"Yes — for {cell.indication}, {who} accepts either: {either} {cite_ids(ids)}.", "yes"))
+            else:
+                text, kind = f"No — {who} requires {req.label} for {cell.indication} {cite_ids(ids)}; {unconfirmed}.", "no"
+            claims.append(VerdictClaim(text=text, clause_ids=ids))
+            kinds.append(kind)
+    if not claims:
+        return render("", [], "criteria", "quote")
+    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
+    lead = "" if len(claims) == 1 else f"Whether a {req.hedged} condition is enough, by payer:"
     return render(lead, claims, "criteria", claim)

@@ -177,6 +177,9 @@ _BASIS_ASKED = re.compile(
     # "can I approve cord MRS using it?"
     r"(?:approve|deny|authori[sz]e|decide)\s+(?:[\w-]+\s+){0,4}?(?:using|with|by|per)\s+(?:that|this|it|the digest|the article)(?=\s*[?.,])|"
     # "does the digest give criteria I can use to approve …?": the document asked for criteria of its own
+    # "is the digest a coverage policy?": whether the document is one at all
+    r"(?:is|are)\s+(?:the\s+|this\s+|that\s+|it\s+)?(?:[\w'’-]+\s+){0,3}?an?\s+(?:coverage|medical|clinical|payer|binding)\s+"
+    r"(?:polic(?:y|ies)|guidelines?|criteria)|"
     r"(?:give|gives|set|sets|provide|provides|offer|offers|contain|contains|have|has|establish\w*|lay|lays)\s+(?:out\s+)?"
     r"(?:any\s+|its\s+own\s+|usable\s+)?(?:coverage\s+|approval\s+|clinical\s+|medical[- ]necessity\s+)?"
     r"(?:criteria|criterion|rules)|criteria\s+(?:that\s+)?(?:i|we|you|a reviewer|reviewers)\s+(?:can|could|may)\s+use)\b",
@@ -200,14 +203,17 @@ def basis_asked(question: str) -> bool:
 def from_literature_basis(question: str, payer: str, sections: dict[str, list[Citation]]) -> Verdict | None:
     """No: a literature document is no source of criteria (DESIGN) — said with its own sentence
     on what its clinical guidelines include, from the section on the question's topic
-    (``sections``: section id → its clauses); None when no section shares the topic."""
+    (``sections``: section id → its clauses), else its first such sentence (a question of no
+    topic: "can I deny a request by citing the digest?"); None when it writes none."""
     asked = set(_TOPIC.findall(question.lower())) - _COMMON
-    best, share = None, 0
+    best, share, first = None, 0, None
     for clauses in sections.values():
         words = {w for c in clauses for w in _TOPIC.findall(c.text.lower())}
         stated = [(c, m) for c in clauses for m in re.finditer(r"[^.]*\bclinical guidelines?\b[^.]*\.", c.text)]
+        first = first or (stated[0] if stated else None)
         if stated and len(asked & words) > share:
             best, share = stated[0], len(asked & words)
+    best = best or first
     if best is None:
         return None
     clause, sentence = best
@@ -221,12 +227,24 @@ _RESPONSIBILITY = re.compile(
     r"(?P<thing>[^.;:]{8,200}?)\s+(?:is|are)\s+the\s+responsibility\s+of\s+(?:the\s+)?(?P<party>[^.;,]{3,60})", re.I)
 _SUBJECT_VERB = re.compile(
     r"(?:^|[:,—-]\s*)(?:is|are|does|do|will|would|can|could|should|must|may)\s+(?P<subject>[^?]{1,80}?)\s+"
-    r"(?:be\s+)?(?P<verb>pa(?:y|ys|id)|reimburs\w*|cover\w*|bear|absorb\w*|responsible|liable|bill\w*|charg\w*)\b", re.I)
+    r"(?:be\s+)?(?P<verb>pa(?:y|ys|id|yable)|reimburs\w*|cover\w*|bear|absorb\w*|responsible|liable|bill\w*|charg\w*)\b", re.I)
 _WHOSE = re.compile(r"\bresponsib\w*|\bliable\b", re.I)
 _BILLS = re.compile(r"^(?:bill|charg)", re.I)
 _OWN = re.compile(r"[a-z]{4,}")
 _YES_NO = re.compile(r"^\s*(?:[^?]{0,60}?[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would|must|may)\b", re.I)
+_BARE = re.compile(r"^\s*(?P<word>(?:re-?)?(?:pa(?:y|id)|reimburs|cover|bill|charg)\w*)\s*(?:then|too|here|now)?\s*\?\s*$", re.I)
+"""A sentence (or its last fragment) that asks by a predicate alone ("Reimbursable?", "… - billable?"):
+of the thing stated before it."""
 _THING_STOP = frozenset({"additional", "imaging", "exam", "exams", "study", "studies", "that", "this", "with", "from"})
+
+
+_REPEAT = re.compile(r"\b(?:re-?(?:imag\w*|scan\w*|do|done|peat\w*|run)|second|another|additional|again)\b", re.I)
+
+
+def repeat_named(question: str) -> bool:
+    """The question speaks of a repeat study ("the site repeats it", "a second study"): what a
+    clause on whose responsibility re-imaging is may answer, even beside a stated case."""
+    return bool(_REPEAT.search(question))
 
 
 def responsibility_clauses(clauses) -> list[tuple[str, str, str, str, str]]:
@@ -243,6 +261,8 @@ def from_responsibility(question: str, found: Sequence[tuple[str, str, str, str,
     "Can the provider bill for it?" no. None when no such clause of the policies asked shares
     the thing's words, or the question is no yes/no question about paying or responsibility."""
     asking = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()][-1:]
+    if asking and (bare := _BARE.match(re.split(r"\s[-–—]+\s|[,:;]\s", asking[0])[-1])):
+        asking = [f"Is it {bare.group('word')}?"]  # "… a second study. Reimbursable?" asks it of what was stated
     if not asking or not asking[0].rstrip().endswith("?") or not _YES_NO.search(asking[0]):
         return None  # "who is responsible for the re-imaging?" asks for a party, not yes or no
     words = set(_OWN.findall(question.lower()))

@@ -10,7 +10,9 @@ import re
 _COUNTS = re.compile(
     r"\b(?:does|do|is|are|would|will|can)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+ -]{1,40}?)\s+"
     r"(?:count as|counts as|qualify as|qualifies as|be considered|considered|satisfy|satisfies|meet|meets|"
-    r"fulfil|fulfill|fulfils|fulfills|serves? as|be (?:used|accepted|taken) as)\s+"
+    r"fulfil|fulfill|fulfils|fulfills|serves? as|be (?:used|accepted|taken) as|"
+    # "is a CT acceptable as the conventional imaging?"
+    r"(?:be\s+)?(?:acceptable|accepted|ok|okay|valid|good enough)\s+as)\s+"
     r"(?:an?\s+|the\s+)?(?:[\w-]+['’]s\s+)?['‘\"“]?(?P<y>[\w/ '’\"”-]{3,50}?)['’\"”]?"
     # "… count as the 'conventional imaging' or do they have to have had an MRI first?": the first alternative
     r"(?:\s+(?:for|under|by|in|per|or)\b|[?,.]|$)",

@@ -122,13 +122,16 @@ def overall(kinds: Sequence[str]) -> str:
 FLAG_LEAD = "Safety flag under"
 """How a checker verdict's safety-flag row opens: a note beside the answer, not an answer."""
 _OUTCOME_CLAIM = {"meets_criteria": "yes", "does_not_meet_criteria": "no", "needs_more_information": "depends"}
-_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no"}
+_STATUS_CLAIM = {"covered": "yes", "covered_if": "only_if", "investigational": "no", "not_covered": "no", "purpose_denied": "no"}
 
 
-def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict:
+def from_checker(cases: Sequence[PolicyCase], *, every: bool = False,
+                 quantified: tuple[str, str | None, str] | None = None) -> Verdict:
     """Yes / no / only if … for the case the question states, per policy, naming what decides.
     ``every``: the question asks whether each payer covers it ("under both HealthHelp and NIA?"):
-    no when one payer's criteria say no, yes only when each says yes."""
+    no when one payer's criteria say no, yes only when each says yes. ``quantified``: (kind,
+    subject policy id, predicate) of a question that combines the payers' answers ("MS patient:
+    do HealthHelp and Florida Blue give the same answer?"): the payers' outcomes combined so."""
     claims = []
     for case in cases:
         ids = [cid for _, cid in case.deciding]
@@ -150,6 +153,9 @@ def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict
         claims += [*flagged, claim] if case.outcome == "needs_more_information" else [claim, *flagged]
     lead = "" if len(claims) == 1 else "For the case as the question states it:"
     outcomes = [_OUTCOME_CLAIM[c.outcome] for c in cases]
+    if quantified is not None and len({c.payer for c in cases}) > 1 and quantified[2] != "investigational" \
+            and (quantified[0] != "only" or any(c.policy_id == quantified[1] for c in cases)):
+        return _quantified_cases(cases, claims, *quantified)
     if every and len(cases) > 1 and "no" in outcomes:
         refused = [c.payer for c in cases if c.outcome == "does_not_meet_criteria"]
         lead = f"No — not under every payer asked: the case as stated does not meet {' or '.join(refused)} criteria; by payer:"
@@ -157,11 +163,51 @@ def from_checker(cases: Sequence[PolicyCase], *, every: bool = False) -> Verdict
     return render(lead, claims, "checker", overall(outcomes))
 
 
+def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], kind: str, subject: str | None,
+                      predicate: str) -> Verdict:
+    """The stated case's per-payer rows under one lead that answers the quantifier asked; a
+    payer whose criteria the case does not settle leaves a same / differ question open."""
+    from mrs_assist.answer.quantifier import combine, covering, names
+
+    holds = {c.payer: _OUTCOME_CLAIM[c.outcome] for c in cases}
+    if predicate == "not_covered":
+        holds = {p: {"no": "yes", "yes": "no"}.get(v, "depends") for p, v in holds.items()}
+    who = next((c.payer for c in cases if c.policy_id == subject), None)
+    does = "does not cover the case as stated" if predicate == "not_covered" else "covers the case as stated"
+    if kind in ("same", "differ") and "depends" in holds.values():
+        return render("It depends — the case as stated does not settle every payer's criteria; by payer:", claims,
+                      "checker", "depends")
+    claim = combine(kind, holds, subject=who)
+    sayers = covering(holds)
+    if kind in ("same", "differ"):
+        same = len(set(holds.values())) == 1
+        lead = (f"{claim.capitalize()} — the {len(holds)} payers {'give the same answer' if same else 'differ'} "
+                "on the case as stated; by payer:")
+    elif kind == "only":
+        lead = {"yes": f"Yes — of the {len(holds)} payers only {who} {does}; by payer:",
+                "no": f"No — not only {who} {does}; by payer:"}.get(claim, f"It depends — whether only {who} {does} "
+                                                                    "turns on what the case leaves open; by payer:")
+    elif kind == "none":
+        lead = {"yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
+                "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:"}.get(
+            claim, "It depends — on what the case leaves open; by payer:")
+    elif kind == "any":
+        lead = {"yes": f"Yes — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:",
+                "no": f"No — none of the {len(holds)} payers asked {does}; by payer:"}.get(
+            claim, "It depends — on what the case leaves open; by payer:")
+    else:
+        lead = "For the case as the question states it:"
+        claim = overall(list(holds.values()))
+    return render(lead, claims, "checker", claim)
+
+
 _STATUS = {
     "covered": "Yes — {who} covers MRS for {ind}",
     "covered_if": "Only if {cond} — {who} covers MRS for {ind}",
     "investigational": "No — {who} calls MRS for {ind} experimental/investigational",
     "not_covered": "No — {ind} is not among {who} listed indications",
+    # "MRS for hepatic encephalopathy diagnosis, not prognosis": the purpose the policy limits it to is denied
+    "purpose_denied": "No — {who} covers MRS for {ind} only when {cond}, and the question says it is not",
 }
 
 
@@ -185,11 +231,14 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
     evaluation") is covered only for that purpose when the question does not say it (denied or
     asked as the requirement is not said)."""
     match = _PURPOSE.search(cell.indication)
+    mentions = list(_PURPOSE_ASKED.finditer(question))
     asked = any(not _NEGATED_BEFORE.search(question[:m.start()]) and not _REQUIRED_BEFORE.search(question[:m.start()])
-                for m in _PURPOSE_ASKED.finditer(question))
+                for m in mentions)
     if cell.status != "covered" or match is None or asked:
         return cell
-    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "covered_if",
+    # every mention denied ("for diagnosis, not prognosis"): the one purpose it is covered for is ruled out
+    denied = bool(mentions) and all(_NEGATED_BEFORE.search(question[:m.start()]) for m in mentions)
+    return MatrixCell(cell.policy_id, cell.payer, cell.indication, "purpose_denied" if denied else "covered_if",
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
