@@ -150,3 +150,11 @@ def test_a_bracketed_aside_does_not_shield_the_first_alternative_of_a_differenti
     # a known tumor before a bracket and a sentence break is not reached
     notes = "Known GBM (resected 2022). New enhancement: recurrence vs radiation necrosis.\n"
     assert _facts(services, notes)["known_brain_tumor"].value is True
+
+
+def test_a_medication_named_before_the_word_that_starts_it_is_a_treatment(services):
+    notes = ("MRI brain 04/28/2026: stable, no interval change. Clobazam 10 mg nightly added 04/02/2026 "
+             "for breakthrough seizures.\n")
+    fact = _facts(services, notes)["recent_advanced_imaging_without_change"]
+    assert fact.value is not True
+    assert any("added" in e.text for e in fact.evidence + fact.contrary)
