@@ -27,6 +27,11 @@ def _facts(services, notes):
     return extract_facts(notes, catalogue=services.catalogue, mrs_requested=True)
 
 
+def _value(services, notes, fact):
+    found = _facts(services, notes).get(fact)
+    return None if found is None else found.value
+
+
 def _decide(services, policy_id, notes, age=50):
     request = DeterminationRequest(policy_id=policy_id, cpt_codes=["76390"], clinical_notes=notes,
                                    patient={"age_years": age})
@@ -158,3 +163,21 @@ def test_a_medication_named_before_the_word_that_starts_it_is_a_treatment(servic
     fact = _facts(services, notes)["recent_advanced_imaging_without_change"]
     assert fact.value is not True
     assert any("added" in e.text for e in fact.evidence + fact.contrary)
+
+
+def test_alternatives_named_before_and_referred_back_to_are_the_purpose(services):
+    notes = ("MRI: 2.8 cm right parietal lesion with incomplete ring enhancement; conventional imaging inconclusive.\n"
+             "Assessment: abscess is possible, but a metastasis cannot be excluded. Telling these two apart "
+             "decides antibiotics versus biopsy.\nPlan: MR spectroscopy of the lesion.\n")
+    assert _facts(services, notes)["tumor_vs_nontumor_lesion"].value is True
+    # with no non-tumor process named, "the two" are not a tumor-versus-non-tumor question
+    notes = ("Two enhancing lesions, both favored metastases. MRS to distinguish the two before SRS planning.\n")
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") is not True
+
+
+def test_an_mri_safety_screening_on_file_is_no_reason_for_the_study(services):
+    notes = "Plan:\n- MR spectroscopy of the lesion.\n- MRI safety screening completed by the technologist.\n"
+    assert _value(services, notes, "non_covered_reason") is not True
+    notes = ("Plan:\n- MR spectroscopy of the enhancing focus.\n- Decide on re-resection after MRS.\n"
+             "No implanted devices; screening on file.\n")
+    assert _value(services, notes, "non_covered_reason") is not True
