@@ -181,3 +181,23 @@ def test_an_mri_safety_screening_on_file_is_no_reason_for_the_study(services):
     notes = ("Plan:\n- MR spectroscopy of the enhancing focus.\n- Decide on re-resection after MRS.\n"
              "No implanted devices; screening on file.\n")
     assert _value(services, notes, "non_covered_reason") is not True
+
+
+CONDITIONAL_TBI = (
+    "Dx: concussion with brief LOC after a fall 01/2025. MRI brain 03/2025: normal.\n"
+    "Plan: cognitive testing next month. We will consider MR spectroscopy if the testing shows deficits; "
+    "the order is placed now so it is ready.\n"
+)
+
+
+def test_a_request_only_on_a_condition_for_a_purpose_no_policy_lists_is_denied_where_the_policy_lists_none(services):
+    assert _decide(services, "nia-brain-mrs", CONDITIONAL_TBI).recommendation == "does_not_meet_criteria"
+    # ... and asked where the policy lists that purpose: the condition leaves it unknown
+    assert _decide(services, "healthhelp-mrs", CONDITIONAL_TBI).recommendation == "needs_more_information"
+
+
+def test_an_mri_of_another_region_ordered_with_spectroscopy_is_out_of_scope(services):
+    notes = "ORDER: MRI prostate w/wo + MR spectroscopy. Dx: elevated PSA, PI-RADS 4 lesion.\n"
+    assert _facts(services, notes)["non_brain_mrs_requested"].value is True
+    notes = "Hx prostate cancer 2019, now a new cerebellar lesion. MRI brain then MR spectroscopy of the lesion.\n"
+    assert _value(services, notes, "non_brain_mrs_requested") is not True

@@ -470,7 +470,9 @@ def _conditional_request(
     will obtain MRS"; "submitted now so it is in place if needed"; "please hold the MRS
     request") and never request it outright for a purpose, a purpose read anywhere else (an
     imaging report's differential) is not why this study is wanted now: it reads unknown, so
-    the request pends asking for the reason instead of approving on a plan (issue 18). In a
+    the request pends asking for the reason instead of approving on a plan (issue 18). It still
+    names the only reason the notes give, so it closes the others (session 13: a plan for a
+    purpose a policy does not list is denied under that policy, as every writer decided). In a
     packet the latest document that speaks of the MRS governs: when it holds the request or
     makes it conditional, an older order form's outright request no longer stands.
     """
@@ -493,7 +495,7 @@ def _conditional_request(
     stated = any(m.value == "true" and outright(m) for p in purposes for m in read.get(p, []))
     if stated:
         return
-    _purposes_unknown(read, purposes, "the MRS is requested only conditionally", closes=False)
+    _purposes_unknown(read, purposes, "the MRS is requested only conditionally")
 
 
 def _purposes_unknown(read: dict[str, list[Mention]], purposes: set[str], why: str, closes: bool = True) -> None:
