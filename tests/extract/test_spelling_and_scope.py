@@ -201,3 +201,9 @@ def test_an_mri_of_another_region_ordered_with_spectroscopy_is_out_of_scope(serv
     assert _facts(services, notes)["non_brain_mrs_requested"].value is True
     notes = "Hx prostate cancer 2019, now a new cerebellar lesion. MRI brain then MR spectroscopy of the lesion.\n"
     assert _value(services, notes, "non_brain_mrs_requested") is not True
+
+
+def test_the_physician_saying_the_result_would_not_change_my_management_is_read(services):
+    notes = ("Normal MRI last month. Patient wants MR spectroscopy for reassurance; I explained that its "
+             "result would not change my management. Submitted at her request.\n")
+    assert _facts(services, notes)["no_management_change"].value is True
