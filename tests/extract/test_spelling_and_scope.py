@@ -9,6 +9,7 @@ import pytest
 from mrs_assist.extract import extract_facts
 from mrs_assist.extract.pipeline import get_detector
 from mrs_assist.extract.spelling import Speller
+from mrs_assist.extract.templates import blank_template_fields
 from mrs_assist.schemas import DeterminationRequest
 from mrs_assist.service import Services
 
@@ -207,3 +208,11 @@ def test_the_physician_saying_the_result_would_not_change_my_management_is_read(
     notes = ("Normal MRI last month. Patient wants MR spectroscopy for reassurance; I explained that its "
              "result would not change my management. Submitted at her request.\n")
     assert _facts(services, notes)["no_management_change"].value is True
+
+
+def test_a_forms_purpose_line_left_as_underscores_is_a_blank_field(services):
+    notes = ("PRE-AUTHORIZATION FORM\nICD-10: G35 Multiple sclerosis; R90.89 abnormal CNS imaging\n"
+             "Purpose of MRS: ____________________\nComments: new atypical lesion on last MRI.\n")
+    # the requester left the reason empty: the diagnosis code does not close the tumor questions
+    assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
+    assert blank_template_fields("Signature: ________") == "Signature:         "
