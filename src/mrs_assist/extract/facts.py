@@ -569,10 +569,11 @@ def _reason_left_blank(detector: Detector, read: dict[str, list[Mention]], purpo
 
 @lru_cache(maxsize=8)
 def _blank_reason_field(headers: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A reason-for-study header alone on its line, its value blanked (a placeholder's spaces)."""
+    """A reason-for-study header alone on its line, its value blanked (a placeholder's spaces) or an
+    underscore line."""
     if not headers:
         return None
-    return re.compile(rf"(?im)^[ \t]*(?:{'|'.join(f'(?:{h})' for h in headers)})[ \t]{{3,}}$")
+    return re.compile(rf"(?im)^[ \t]*(?:{'|'.join(f'(?:{h})' for h in headers)})(?:[ \t]{{3,}}|[ \t]*_{{3,}}[ \t_]*)$")
 
 
 def _reason_first(read: dict[str, list[Mention]], purposes: set[str], docs: list | None = None) -> None:

@@ -344,7 +344,7 @@ def normalized_notes(extract):
         # Misspelled words read as the reader's words (extract.spelling); its own offset map.
         spelled = detector.speller.respell(blanked)
         text = spelled.text
-        facts = extract(text, template_gaps=blanked != folded and has_template_gaps(folded),
+        facts = extract(text, template_gaps=has_template_gaps(folded),
                         catalogue=catalogue, detector=detector, **kwargs)
         if text == original:
             return facts

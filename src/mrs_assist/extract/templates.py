@@ -1,10 +1,11 @@
 """Unfilled EHR template parts assert nothing: blank them before reading the notes.
 
 Epic-style SmartList placeholders (``{Blank single:19197::"RRMS / CIS / RIS / other"}``) list the
-options a clinician did not choose. Read as text, the options would be facts ("RRMS" → multiple
-sclerosis). ``***`` marks a field left empty, as does a form's underscore line ("Purpose of MRS:
-______"). Each placeholder is replaced by as many spaces (line breaks kept), so every offset into
-the notes still holds and evidence still quotes the original text.
+options a clinician did not choose, and ``***`` marks a field left empty. Read as text, the
+options would be facts ("RRMS" → multiple sclerosis). Each placeholder is replaced by as many
+spaces (line breaks kept), so every offset into the notes still holds and evidence still quotes
+the original text. A form's underscore line ("Purpose of MRS: ______") is a field left empty too
+(a template gap), but stays as written: the layout reads a question answered by a blank line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ _SMARTLIST = (
     r"\{\s*(?:Blank|SmartList|SL|List|Choose|Select|Pick)\b[^{}]{0,600}\}"  # {Blank single:…::"…"}
     r"|\{[^{}\n]{0,200}?::[^{}]{0,400}\}"  # {anything::"options"}
 )
-_PLACEHOLDER = re.compile(rf"{_SMARTLIST}|\*{{3,}}|_{{4,}}", re.IGNORECASE)  # and ***, ____ (an empty field, or decoration)
+_PLACEHOLDER = re.compile(rf"{_SMARTLIST}|\*{{3,}}", re.IGNORECASE)  # and *** (an empty field, or decoration)
 
 
 def blank_template_fields(text: str) -> str:
