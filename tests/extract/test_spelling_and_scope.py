@@ -216,3 +216,15 @@ def test_a_forms_purpose_line_left_as_underscores_is_a_blank_field(services):
     # the requester left the reason empty: the diagnosis code does not close the tumor questions
     assert _decide(services, "nia-brain-mrs", notes).recommendation == "needs_more_information"
     assert has_template_gaps("Purpose of MRS: ______") and not has_template_gaps("Signed ______ 05/02")
+
+
+def test_a_later_document_that_excludes_the_non_tumor_alternative_withdraws_the_question(services):
+    notes = ("[1] ORDER 02/03/2026\nMR spectroscopy brain. Reason: enhancing lesion, abscess vs tumor.\n\n"
+             "[2] NEUROSURGERY NOTE 02/06/2026\nAfebrile, normal inflammatory markers; infectious disease "
+             "agrees the abscess has been excluded.\nPlan: MRS as ordered (abscess vs tumor), then biopsy.\n")
+    assert _facts(services, notes)["tumor_vs_nontumor_lesion"].value is None
+    assert _decide(services, "nia-brain-mrs", notes).recommendation != "meets_criteria"
+    # ... while an alternative that is only not excluded keeps the question
+    kept = ("MRI: ring-enhancing right frontal lesion. Impression: abscess not excluded; neoplasm favored.\n"
+            "Plan: MRS to distinguish abscess from tumor.\n")
+    assert _facts(services, kept)["tumor_vs_nontumor_lesion"].value is True
