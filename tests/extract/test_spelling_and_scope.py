@@ -228,3 +228,9 @@ def test_a_later_document_that_excludes_the_non_tumor_alternative_withdraws_the_
     kept = ("MRI: ring-enhancing right frontal lesion. Impression: abscess not excluded; neoplasm favored.\n"
             "Plan: MRS to distinguish abscess from tumor.\n")
     assert _facts(services, kept)["tumor_vs_nontumor_lesion"].value is True
+
+
+def test_a_quoted_term_named_as_a_list_entry_is_the_word_not_a_finding(services):
+    notes = "[Comment: the 'meningioma' entry came from an outside problem list; never imaged here.]\n"
+    assert _value(services, notes, "known_brain_tumor") is not True
+    assert _facts(services, "Dx: meningioma, resected 2019.\n")["known_brain_tumor"].value is True
