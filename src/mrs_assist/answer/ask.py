@@ -32,7 +32,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
-from mrs_assist.criteria.questions import indication_spans
+from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE, named_policies
 from mrs_assist.retrieve.retriever import LIST_REACH
@@ -794,6 +794,12 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
+        if not named and not number and (carried := self._carried(plan, by_policy)):
+            # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
+            # beside the requirement asks over the indications that carry it, not every indication
+            by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
+            scope = "it lists for " + " or ".join(dict.fromkeys(
+                catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
                                                {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
@@ -802,6 +808,25 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _named_conditions(self, plan: QueryPlan) -> list[str]:
+        """The condition facts a requirement question names outside what it asks to be required
+        ("… a non-diagnostic MRI before MRS for a known brain tumor?" names the known tumor)."""
+        loaded = self._criteria()
+        if loaded is None or plan.required is None:
+            return []
+        catalogue, _, conditions = loaded
+        phrase = requirement.required_phrase(plan.question)
+        rest = plan.question.replace(phrase, " ") if phrase else plan.question
+        return [f for f in indications_in_question(rest, catalogue, conditions) if f not in plan.required.facts]
+
+    def _carried(self, plan: QueryPlan, by_policy: dict[str, list[verdicts.MatrixCell]]) -> dict[str, list[verdicts.MatrixCell]]:
+        """Policy → its covered cells that carry a condition the question names beside the requirement."""
+        named = set(self._named_conditions(plan))
+        if not named:
+            return {}
+        return {pid: own for pid, cells in by_policy.items()
+                if (own := [c for c in cells if named & set(c.condition_facts)])}
 
     def _matrix_answer(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[str, list[Citation]]:
         """The per-policy coverage lines for the indications named, and their citations."""

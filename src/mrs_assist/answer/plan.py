@@ -137,6 +137,16 @@ def follows_up(question: str) -> bool:
         and parts[-2].rstrip().endswith("?")
 
 
+def premise_follow_up(question: str) -> str:
+    """The bare follow-up that ends a question whose earlier sentences only state ("HealthHelp
+    covers MRS for MS. What about Florida Blue?"): what it asks is the statement's claim of what the
+    follow-up names; '' when the question has no such shape."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    if len(parts) < 2 or not _FOLLOW_UP.match(parts[-1]) or any(p.rstrip().endswith("?") for p in parts[:-1]):
+        return ""
+    return parts[-1]
+
+
 def _last_sentence(question: str) -> str:
     """The sentence that asks ("… gadolinium is contraindicated. Can MRS go ahead?" asks the last),
     with the question it follows up when it only names another item ("Is X a non-indication?
@@ -351,8 +361,15 @@ def plan_question(
     may be decided by them.
     """
     named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
+    follow = premise_follow_up(question)
+    if follow and (only := named_policies(follow, corpus)):
+        named = only  # "HealthHelp covers it. What about Florida Blue?": the premise's payer is not asked
+    else:
+        follow = ""
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
+    # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
+    coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
     required = None

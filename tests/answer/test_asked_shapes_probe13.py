@@ -1,0 +1,181 @@
+"""Question classes found by probing the four policies past the dev splits (issue 23, session 13b).
+
+Probe questions were written from the policy texts alone and asked through the service; each
+class that read wrong is tested below in words of its own. Classes:
+- a history entry that keeps something as it was ("no change in position statement",
+  "coverage statements maintained") records no change, and a change asked of a part of the
+  guideline (its position statement) is one an entry names for that part ("Updated references"
+  changes the references only);
+- a definition clause defines the term its text opens with ("Indeterminate findings are …" under
+  the id "definitions.indeterminate"), and "is there a definition of X?" / "does P have any
+  definitions?" are yes/no questions, not requests for the definition;
+- "an 18 year old a pediatric patient for P?": the term followed by a person noun is still the
+  term the age is asked to count as;
+- a premise then a bare follow-up naming another payer ("P1 covers X. What about P2?") asks P2 alone;
+- a requirement asked "for" a condition (a known brain tumor, a glioma, a brain mass) asks over the
+  indications that carry that condition, not every indication the policy lists.
+
+Probe list (my verdicts from the policy text; before → after this change):
+  "HH MRS for TBI?" yes (right → right); "NIA — glioma grading with MRS, covered?" no (right);
+  "Has Florida Blue's position statement changed since 2022?" yes (cited a no-change entry → cites 09/30/23);
+  "Has Florida Blue changed its position statement since 2024?" no (wrong → right);
+  "Does HealthHelp define indeterminate findings?" yes (wrong → right);
+  "Is there a definition of ischemia in HealthHelp's guideline?" yes (none → right);
+  "Does Florida Blue have any guideline-specific definitions?" no (none → right);
+  "Is an 18 year old a pediatric patient for HealthHelp purposes?" yes (wrong → right);
+  "HealthHelp covers MRS for MS. What about Florida Blue?" no (wrong → right);
+  "Does HealthHelp require a non-diagnostic MRI before MRS for a known brain tumor?" no (wrong → right);
+  "Cohere: adult with known GBM, MRI unequivocally shows progression. Is MRS appropriate?" no (right);
+  "Does Cohere cover adult HIE after cardiac arrest?" no (right);
+  "Does Aetna cover MRS for brain tumors?" not addressed (right);
+  "Does Cohere treat a 17-year-old as pediatric?" yes (none → none: Cohere's type line is metadata by an
+  earlier decision, test_payer_quantifiers).
+"""
+
+from __future__ import annotations
+
+import pytest
+from support.asking import verdict_of as _verdict
+from support.no_index import NoIndex
+
+from mrs_assist.answer import definition, history
+from mrs_assist.answer.plan import premise_follow_up
+from mrs_assist.config import Settings
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+# --- a history entry that keeps something as it was ----------------------------------------------------
+_ENTRIES = [
+    ("p#history.2018-06-15", "06/15/18 Revision; revised position statement. Updated references.",
+     "06/15/18 Revision; revised position statement. Updated references."),
+    ("p#history.2023-09-30", "09/30/23 Review: position statements and references updated.",
+     "09/30/23 Review: position statements and references updated."),
+    ("p#history.2025-05-15", "05/15/25 Review; no change in position statement. Updated references.",
+     "05/15/25 Review; no change in position statement. Updated references."),
+]
+
+
+def test_an_entry_that_keeps_the_position_is_no_change_to_it():
+    verdict = history.from_entries("Did P change its position statement in 2025?", ["P"], "P", "p", _ENTRIES)
+    assert verdict.claim == "no"
+
+
+def test_a_change_to_the_position_is_found_in_the_span_asked():
+    verdict = history.from_entries("Has P's position statement been updated since 2020?", ["P"], "P", "p", _ENTRIES)
+    assert verdict.claim == "yes" and verdict.claims[0].clause_ids == ["p#history.2023-09-30"]
+    # none after 2024: no, citing the latest change before it
+    verdict = history.from_entries("Has P revised its position statement since 2024?", ["P"], "P", "p", _ENTRIES)
+    assert verdict.claim == "no" and verdict.claims[0].clause_ids == ["p#history.2023-09-30"]
+
+
+def test_an_unnamed_part_still_counts_any_change():
+    # the references were updated in 2025: a change asked with no part named is found
+    verdict = history.from_entries("Did P update its references in 2025?", ["P"], "P", "p", _ENTRIES)
+    assert verdict.claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Has the Florida Blue position statement been revised after 2024?", "no"),
+        ("Did Florida Blue's position statement change at its 2026 review?", "no"),
+        ("Was the Florida Blue position statement changed since 2019?", "yes"),
+    ],
+)
+def test_florida_blues_position_changes_are_read_from_the_entries_that_name_it(services, question, claim):
+    _verdict(services, question, claim)
+
+
+# --- definitions: the term a definition opens with; whether one exists ---------------------------------
+def test_a_definition_defines_the_term_its_text_opens_with():
+    text = "Indeterminate findings are inconclusive or insufficient for treatment planning."
+    assert definition._defines("p#definitions.indeterminate", text, "indeterminate findings")
+    assert not definition._defines("p#definitions.indeterminate", text, "findings")
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("Is there a definition of ischemia anywhere in HealthHelp?", ["ischemia"]),
+        ("Does the HealthHelp guideline include a definition for edema?", ["edema"]),
+        ("Does Florida Blue have any guideline-specific definitions?", []),
+        ("Are there any definitions in the Florida Blue policy?", []),
+    ],
+)
+def test_whether_a_definition_exists_is_a_yes_no_question(question, terms):
+    assert definition.define_asked(question) == terms
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does HealthHelp define what indeterminate findings are?", "yes"),
+        ("Is there a definition for necrosis in the HealthHelp guideline?", "yes"),
+        ("Does Florida Blue's guideline have any specific definitions?", "no"),
+    ],
+)
+def test_definition_questions_get_a_verdict(services, question, claim):
+    _verdict(services, question, claim)
+
+
+# --- an age and the term it counts as, with a person noun after the term --------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is a 19 year old a pediatric patient under HealthHelp?", "yes"),
+        ("HealthHelp: is a 23-year-old a pediatric member?", "depends"),  # outside, unless special needs
+        ("Is a 10 year old an adult patient for HealthHelp?", None),  # no adult band written by HealthHelp
+    ],
+)
+def test_an_age_asked_as_a_term_then_a_person_noun(services, question, claim):
+    if claim is None:
+        assert definition.age_asked(question) == (10.0, "adult")
+        return
+    assert definition.age_asked(question)[1] == "pediatric"
+    _verdict(services, question, claim)
+
+
+# --- a premise, then a follow-up naming another payer ----------------------------------------------------
+def test_a_follow_up_after_a_statement_is_found():
+    assert premise_follow_up("Cohere lists X. How about NIA?") == "How about NIA?"
+    # a question before it: the follow-up asks the same question again (not this shape)
+    assert premise_follow_up("Does Cohere list X? How about NIA?") == ""
+    assert premise_follow_up("Does Cohere list X?") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("NIA covers spectroscopy for radiation necrosis versus recurrence. And Florida Blue?", "yes"),
+        ("HealthHelp lists traumatic brain injury for MRS. What about NIA?", "no"),
+        ("Cohere covers MRS for Canavan disease when the MRI is inconclusive. How about Florida Blue?", "no"),
+    ],
+)
+def test_the_follow_up_payer_alone_is_asked(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert len(verdict.claims) == 1
+
+
+# --- a requirement asked for a condition -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # HealthHelp's tumor indications need a known tumor, not a non-diagnostic MRI
+        ("For a patient with a known brain tumor, does HealthHelp require the MRI to be indeterminate first?", "no"),
+        ("Is a non-diagnostic MRI required by HealthHelp for gliomas?", "no"),
+        # Cohere's mass indications all sit under its inconclusive-imaging condition
+        ("Does Cohere require inconclusive imaging for a brain mass?", "yes"),
+    ],
+)
+def test_a_requirement_asked_for_a_condition_asks_over_its_indications(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert "depends" not in verdict.text.split(" — ")[0].lower()
+
+
+def test_a_requirement_asked_with_no_condition_still_depends_on_the_indication(services):
+    _verdict(services, "Does HealthHelp require a non-diagnostic MRI before MRS?", "depends")
