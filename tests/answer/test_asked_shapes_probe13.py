@@ -179,3 +179,75 @@ def test_a_requirement_asked_for_a_condition_asks_over_its_indications(services,
 
 def test_a_requirement_asked_with_no_condition_still_depends_on_the_indication(services):
     _verdict(services, "Does HealthHelp require a non-diagnostic MRI before MRS?", "depends")
+
+
+# --- "A but not B?": a contrast of payers -----------------------------------------------------------------
+def test_the_payer_before_but_not_is_the_one_asked_to_cover():
+    from mrs_assist.answer import quantifier
+
+    terms = {"a-mrs": ("Alpha",), "b-mrs": ("Beta",)}
+    assert quantifier.quantifier("Is X covered by Alpha but not by Beta?") == "but_not"
+    assert quantifier.contrast_subject("Is X covered by Alpha but not by Beta?", terms) == ["a-mrs"]
+    assert quantifier.contrast_subject("Alpha covers X, but Beta doesn't?", terms) == ["a-mrs"]
+    assert quantifier.contrast_subject("Is X covered but not listed by Alpha?", terms) == []  # no payer after it
+
+
+@pytest.mark.parametrize(
+    ("claims", "claim"),
+    [
+        ({"A": "yes", "B": "no"}, "yes"),
+        ({"A": "only_if", "B": "no"}, "only_if"),
+        ({"A": "no", "B": "no"}, "no"),
+        ({"A": "yes", "B": "yes"}, "no"),
+        ({"A": "yes", "B": "depends"}, "depends"),
+    ],
+)
+def test_a_contrast_holds_when_the_first_covers_and_the_others_do_not(claims, claim):
+    from mrs_assist.answer.quantifier import combine
+
+    assert combine("but_not", claims, subject="A") == claim
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does HealthHelp cover spectroscopy for traumatic brain injury but not Cohere?", "yes"),
+        ("Is a brain tumor versus abscess workup covered by NIA but not by Florida Blue?", "no"),  # both cover it
+        ("Is MRS for multiple sclerosis covered by NIA, but HealthHelp doesn't cover it?", "no"),  # the reverse
+        ("Adult with multiple sclerosis: approved under HealthHelp but not under Florida Blue?", "yes"),
+    ],
+)
+def test_a_contrast_of_payers_gets_one_verdict(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert len(verdict.claims) == 2
+
+
+# --- a pre-surgical purpose in other words ----------------------------------------------------------------
+def test_an_epilepsy_surgery_workup_is_the_pre_surgical_purpose(services):
+    _verdict(services, "Does HealthHelp cover MRS as part of an epilepsy surgery workup?", "yes")
+    _verdict(services, "Would HealthHelp cover spectroscopy for epilepsy before seizure surgery?", "yes")
+
+
+# --- a record asked to be sent with the request -------------------------------------------------------------
+def test_a_record_asked_for_is_found_in_the_policys_must_be_provided_sentence():
+    from mrs_assist.answer import documentation
+
+    clauses = {"p": [("p#info", "Some preamble. Recent office visit notes and laboratory data must be provided.")]}
+    verdict = documentation.from_documentation("Does P require lab data to be sent?", clauses, {"p": "P"}, {"p": ("P",)})
+    assert verdict.claim == "yes" and verdict.claims[0].clause_ids == ["p#info"]
+    # a record no sentence asks for: no verdict (the policy may ask for it elsewhere)
+    assert documentation.from_documentation("Does P require a biopsy report to be sent?", clauses, {"p": "P"}, {"p": ("P",)}) is None
+    assert not documentation.asked("Does P cover MRS for epilepsy?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Do I have to send NIA recent office visit notes with an MRS request?",
+        "Is it required that lab data be provided to NIA?",
+        "Does NIA expect the results of prior imaging to be included?",
+    ],
+)
+def test_nias_documentation_sentence_answers_what_must_be_sent(services, question):
+    verdict = _verdict(services, question, "yes")
+    assert verdict.claims[0].clause_ids == ["nia-brain-mrs#general-information"]

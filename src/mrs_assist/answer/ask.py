@@ -18,7 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
+    applies, coding, definition, documentation, exclusion, history, literature, polarity, requirement, said, scope, setting,
+    stance, terms,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -202,6 +203,9 @@ class Asker:
             pass
         elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
                 and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
+            pass
+        elif documentation.asked(plan.question) and not plan.case_text \
+                and (response := self._documentation(plan, top_k)) is not None:  # "does NIA require office visit notes?"
             pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
@@ -648,6 +652,20 @@ class Asker:
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
+
+    def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does NIA require office visit notes?' from each asked policy's own "must be provided"
+        sentence (``answer.documentation``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        clauses: dict[str, list[tuple[str, str]]] = {}
+        for c in self._current_clauses:
+            if c.policy_id in policy_ids:
+                clauses.setdefault(c.policy_id, []).append((c.id, c.text))
+        metas = {pid: self.corpus.documents[pid].meta for pid in policy_ids}
+        verdict = documentation.from_documentation(
+            plan.question, clauses, {pid: m.payer for pid, m in metas.items()},
+            {pid: (m.payer, *m.payer_aliases, pid) for pid, m in metas.items()})
+        return self._answered(plan, policy_ids, verdict, top_k)
 
     def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Can I approve by citing the digest?': no, a literature document sets no criteria (``answer.said``)."""

@@ -210,7 +210,9 @@ class QueryPlan:
     set_aside: list[str] = field(default_factory=list)
     """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
     quantifier: str | None = None
-    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ' (``answer.quantifier``)."""
+    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ', 'but_not' (``answer.quantifier``)."""
+    contrasted: list[str] = field(default_factory=list)
+    """The one guideline an "A but not B?" question names before its "but not" (``quantifier.contrast_subject``)."""
 
     @property
     def quantified(self) -> tuple[str, str | None, str] | None:
@@ -225,6 +227,8 @@ class QueryPlan:
         if self.quantifier == "only":
             subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
             return ("only", subject[0], asked) if len(subject) == 1 else None
+        if self.quantifier == "but_not":  # "covered by HH but not by NIA?": the first covers it, the others do not
+            return ("but_not", self.contrasted[0], "covered" if asked == "not_covered" else asked) if self.contrasted else None
         return self.quantifier, None, asked
 
     @property
@@ -421,9 +425,10 @@ def plan_question(
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
         every_payer=bool(_EVERY_PAYER.search(question)) or _both_named(question, corpus, guidelines),
-        set_aside=quantifiers.set_aside(question, {
+        set_aside=quantifiers.set_aside(question, terms := {
             pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
         quantifier=quantifiers.quantifier(question),
+        contrasted=quantifiers.contrast_subject(question, terms),
     )
 
 

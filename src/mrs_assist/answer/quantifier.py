@@ -88,7 +88,29 @@ def quantifier(question: str) -> str | None:
         return "same"
     if _DIFFER.search(question) and not _HOW.search(question):
         return "differ"  # "how do HealthHelp, Cohere and NIA differ?" asks how, not whether: each payer's answer
+    if _BUT_NOT.search(question):
+        return "but_not"
     return None
+
+
+_BUT_NOT = re.compile(
+    r"\bbut\s+not\b|\bbut\s+(?:[\w'’-]+\s+){1,3}?(?:does|do|is|are|will|would)\s*(?:n['’]t|not)\b", re.I)
+"""'Covered by HealthHelp but not (by) NIA?', '… HealthHelp, but Florida Blue doesn't?': a contrast of payers."""
+
+
+def contrast_subject(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
+    """[the policy id] an "A but not B?" question names before its "but not", when it names
+    exactly one there and another after it; [] otherwise (``terms``: policy id → its names)."""
+    match = _BUT_NOT.search(question)
+    if match is None:
+        return []
+
+    def named(text: str) -> list[str]:
+        return [pid for pid, names in terms.items()
+                if any(re.search(rf"(?<!\w){re.escape(n.strip())}(?!\w)", text, re.I) for n in names if n.strip())]
+
+    before, after = named(question[:match.start()]), named(question[match.start():])
+    return before if len(before) == 1 and after and before[0] not in after else []
 
 
 _INVESTIGATIONAL = re.compile(r"\b(?:investigational|experimental|unproven|e/i)\b", re.I)
@@ -132,6 +154,16 @@ def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
         if any(v == "depends" for v in others) or mine == "depends":
             return "depends"
         return "yes"
+    if kind == "but_not":  # "covered by A but not B?": yes when A does and none of the others does
+        if subject is None or subject not in claims:
+            return "quote"
+        mine = claims[subject]
+        others = [v for p, v in claims.items() if p != subject]
+        if mine == "no" or any(v in ("yes", "only_if") for v in others):
+            return "no"
+        if all(v == "no" for v in others) and mine in ("yes", "only_if"):
+            return mine
+        return "depends"
     if kind == "any":
         for wanted in ("yes", "only_if", "depends"):
             if wanted in values:

@@ -18,7 +18,7 @@ and the whole verdict passes the same answer validator a model's draft must pass
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mrs_assist.schemas import Citation, Verdict, VerdictClaim
@@ -191,6 +191,8 @@ def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], k
         lead = {"yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
                 "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:"}.get(
             claim, "It depends — on what the case leaves open; by payer:")
+    elif kind == "but_not":
+        lead = _contrast_lead(claim, who, does, holds)
     elif kind == "any":
         lead = {"yes": f"Yes — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:",
                 "no": f"No — none of the {len(holds)} payers asked {does}; by payer:"}.get(
@@ -212,7 +214,10 @@ _STATUS = {
 
 
 _PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluation) of\b", re.I)
-_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
+_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op"
+                            # "an epilepsy surgery workup", "before seizure surgery": the pre-surgical purpose in other words
+                            r"|\bsurgery\s+(?:work-?\s?up|evaluation|planning|candidacy)|\b(?:before|prior\s+to)\s+(?:epilepsy\s+|seizure\s+)?surgery\b"
+                            r"|\b(?:epilepsy|seizure)\s+surgery\b", re.I)
 _NEGATED_BEFORE = re.compile(r"\b(?:without|no|not|never|rather than|other than|instead of)\s+(?:[\w-]+\s+){0,2}$", re.I)
 """A purpose the question denies ("without any prognosis question") is not the purpose asked."""
 NEGATED_BEFORE = _NEGATED_BEFORE
@@ -316,6 +321,8 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
             "yes": f"Yes — each of the {len(holds)} payers asked {does}; by payer:",
             "no": f"No — it is not the case that each of the {len(holds)} payers asked {does} (not so for {names(refusing)}); by payer:",
         }.get(claim, f"It depends — whether each payer asked {does} turns on conditions; by payer:")
+    elif kind == "but_not":
+        lead = _contrast_lead(claim, who, does, holds)
     elif kind == "any":
         lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
                 else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
@@ -325,6 +332,23 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
         lead = (f"{claim.capitalize()} — the {len(holds)} payers say the same on {what}; by payer:" if same
                 else f"{claim.capitalize()} — the {len(holds)} payers differ on {what}; by payer:")
     return render(lead, claims, "criteria", claim)
+
+
+def _contrast_lead(claim: str, who: str | None, does: str, holds: Mapping[str, str]) -> str:
+    """The lead of an "A but not B?" answer: whether A does and the others do not."""
+    from mrs_assist.answer.quantifier import covering, names
+
+    others = [p for p in holds if p != who]
+    also = [p for p in covering(holds) if p != who]
+    if claim == "yes":
+        return f"Yes — {who} {does}, and {names(others)} {'does' if len(others) == 1 else 'do'} not; by payer:"
+    if claim == "only_if":
+        return f"Only under conditions — {who} {does} under its conditions, and {names(others)} not at all; by payer:"
+    if claim == "no":
+        if holds.get(who) == "no":
+            return f"No — {who} itself does not: it is not the case that {who} {does}; by payer:"
+        return f"No — {names(also)} also {'does' if len(also) == 1 else 'do'}: not only {who} {does}; by payer:"
+    return f"It depends — whether {who} does and the others do not turns on conditions; by payer:"
 
 
 def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
