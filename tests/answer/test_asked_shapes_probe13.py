@@ -251,3 +251,42 @@ def test_a_record_asked_for_is_found_in_the_policys_must_be_provided_sentence():
 def test_nias_documentation_sentence_answers_what_must_be_sent(services, question):
     verdict = _verdict(services, question, "yes")
     assert verdict.claims[0].clause_ids == ["nia-brain-mrs#general-information"]
+
+
+# --- "does X rule MRS out?": the object between the verb and its particle -------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # HealthHelp's device list is a safety flag, not a denial, even beside a case that meets its criteria
+        ("HealthHelp: known glioma, biopsy target planning, and the patient has a spinal cord stimulator. "
+         "Does the stimulator rule the study out?", "no"),
+        # Cohere lists aneurysm clips as a non-indication
+        ("Do metallic aneurysm clips rule MRS out for Cohere?", "yes"),
+    ],
+)
+def test_rule_it_out_asks_whether_the_item_excludes(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert "meets the criteria" not in verdict.text
+
+
+# --- a policy's own version line ---------------------------------------------------------------------------------
+def test_a_version_question_reads_the_value_asked():
+    from mrs_assist.answer import version
+
+    assert version.asked("Is Cohere's MRS policy version 2?") == ("version", "2")
+    assert version.asked("Is NIA's guideline number NIA_CG_003?") == ("number", "NIA_CG_003")
+    assert version.asked("Was Cohere's policy version 1 in 2024?") is None  # the past: history answers it
+    assert version.asked("Does Cohere cover MRS for MS?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is the current Cohere guideline version 2?", "yes"),
+        ("Is Cohere's spectroscopy policy on version 4?", "no"),
+        ("Is NIA's guideline number NIA_CG_003?", "yes"),
+    ],
+)
+def test_a_version_question_gets_a_verdict_from_the_version_line(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert any("guideline-info" in i for c in verdict.claims for i in c.clause_ids)

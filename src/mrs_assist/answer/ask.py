@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from mrs_assist.answer import (
     applies, coding, definition, documentation, exclusion, history, literature, polarity, requirement, said, scope, setting,
-    stance, terms,
+    stance, terms, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -177,6 +177,9 @@ class Asker:
             response = self._age(plan, *beyond, top_k, beyond=True)
             age = beyond if response is not None else None
         if response is not None:
+            pass
+        elif (asked_version := version.asked(plan.question)) and not plan.case_text \
+                and (response := self._version(plan, asked_version, top_k)) is not None:  # "is Cohere's policy version 2?"
             pass
         elif (applying := applies.asked(plan.question, self._defined_clauses)) \
                 and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
@@ -652,6 +655,17 @@ class Asker:
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
+
+    def _version(self, plan: QueryPlan, asked: tuple[str, str], top_k: int) -> AskResponse | None:
+        """'Is Cohere's policy version 2?' from each asked policy's own version line (``answer.version``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lines: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():
+            if c.policy_id in policy_ids and not c.deleted and "version" in self._kinds(c.id) \
+                    and not self._kinds(c.id) & verdicts.HISTORY_KINDS:
+                lines.setdefault(c.policy_id, []).append((c.id, c.text))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, version.from_version(asked, lines, payers), top_k)
 
     def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Does NIA require office visit notes?' from each asked policy's own "must be provided"
