@@ -290,3 +290,43 @@ def test_a_version_question_reads_the_value_asked():
 def test_a_version_question_gets_a_verdict_from_the_version_line(services, question, claim):
     verdict = _verdict(services, question, claim)
     assert any("guideline-info" in i for c in verdict.claims for i in c.clause_ids)
+
+
+# --- several payers before "but not"; "is it only P?" ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # HealthHelp covers a known glioma's grading, Cohere under its imaging condition, NIA calls it investigational
+        ("Is spectroscopy to grade a glioma covered by HealthHelp and Cohere but not by NIA?", "only_if"),
+        # Cohere lists no traumatic brain injury: the first side does not hold together
+        ("Traumatic brain injury spectroscopy - covered by HealthHelp and Cohere, but not NIA?", "no"),
+    ],
+)
+def test_several_payers_before_but_not_hold_together_only_when_each_holds(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert "each of" in verdict.text.split(";")[0]
+
+
+def test_is_it_only_a_named_payer_asks_the_only_quantifier(services):
+    from mrs_assist.answer.quantifier import quantifier
+
+    assert quantifier("Which payers list TBI? Is it only HealthHelp?") == "only"
+    assert quantifier("Is it only if the MRI is inconclusive?") is None
+    _verdict(services, "Which payers cover spectroscopy for traumatic brain injury? Is it only HealthHelp?", "yes")
+    _verdict(services, "Tumor versus abscess spectroscopy: is it just Florida Blue that covers it?", "no")
+
+
+# --- a condition put on the ask states the case -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # Cohere needs conventional imaging inconclusive: a diagnostic MRI fails it
+        ("Would Cohere approve spectroscopy for a mitochondrial disease if the MRI was clearly diagnostic?", "no"),
+        # HealthHelp's leukodystrophy criterion: an indeterminate MRI and a therapy decision
+        ("Does HealthHelp cover MRS for metachromatic leukodystrophy assuming the MRI is indeterminate and "
+         "therapy planning is needed?", "yes"),
+    ],
+)
+def test_a_condition_on_the_imaging_is_read_as_the_stated_case(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert "as the question states the case" in verdict.text

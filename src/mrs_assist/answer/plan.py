@@ -57,6 +57,10 @@ _PAST = frozenset({"history", "date", "version"})
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
+_CONDITION_CLAUSE = re.compile(
+    r"\s(?:if|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:the|his|her|their|a|an)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b)", re.I)
+"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?")."""
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
@@ -212,7 +216,7 @@ class QueryPlan:
     quantifier: str | None = None
     """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ', 'but_not' (``answer.quantifier``)."""
     contrasted: list[str] = field(default_factory=list)
-    """The one guideline an "A but not B?" question names before its "but not" (``quantifier.contrast_subject``)."""
+    """The guidelines an "A (and B) but not C?" question names before its "but not" (``quantifier.contrast_subject``)."""
 
     @property
     def quantified(self) -> tuple[str, str | None, str] | None:
@@ -228,7 +232,7 @@ class QueryPlan:
             subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
             return ("only", subject[0], asked) if len(subject) == 1 else None
         if self.quantifier == "but_not":  # "covered by HH but not by NIA?": the first covers it, the others do not
-            return ("but_not", self.contrasted[0], "covered" if asked == "not_covered" else asked) if self.contrasted else None
+            return ("but_not", "+".join(self.contrasted), "covered" if asked == "not_covered" else asked) if self.contrasted else None
         return self.quantifier, None, asked
 
     @property
@@ -455,7 +459,10 @@ def _sentences(question: str) -> list[str]:
 _IMAGING = r"(?:MRI|MR|CT|imaging|scan)"
 _CONCLUSIVE_SHORT = re.compile(
     rf"\b(?:an?\s+)?(?:already\s+|clearly\s+|fully\s+)?(?<!non-)(?<!non)(?<!not )(?:diagnostic|conclusive|definitive)\s+(?P<a>{_IMAGING})\b"
-    rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))", re.I)
+    rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))"
+    # "the MRI was clearly diagnostic": the adverb between the verb and the word
+    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b",
+    re.I)
 """A question's shorthand for a conclusive study ("with a diagnostic MRI", "MRI already
 diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
@@ -504,6 +511,9 @@ def stated_case(question: str, corpus: Corpus) -> str:
         dashed = _DASH.sub(", ", sentence)
         if not declares:  # "Krabbe disease, MRI diagnostic: covered?": the colon ends what is stated
             dashed = re.sub(r":\s", ", ", dashed)
+            # "would Cohere approve MRS for Canavan disease if the MRI was diagnostic?": the condition
+            # the ask is put under states the case, apart from the ask
+            dashed = _CONDITION_CLAUSE.sub(", ", dashed)
         first, opening = len(fragments), ""
         for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
@@ -543,4 +553,4 @@ def stated_case(question: str, corpus: Corpus) -> str:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
     text = _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
-    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b')} was diagnostic", text)
+    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c')} was diagnostic", text)

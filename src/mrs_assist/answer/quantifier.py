@@ -23,7 +23,9 @@ _JOINED = re.compile(r"^\s*(?:,|and|or|/|&)\s*(?:the\s+)?$", re.I)
 
 _ONLY = re.compile(
     r"\b(?:the\s+)?only\s+(?:one\b|payers?\b|plans?\b|polic(?:y|ies)\b|guidelines?\b|insurers?\b|vendors?\b|rbms?\b)"
-    r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b",
+    r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b"
+    # "is it only HealthHelp?", "just Cohere that lists it?": a name right after the word (capitalised, not "If")
+    r"|\b(?:is|was)\s+it\s+(?:only|just|solely)\s+(?-i:(?=[A-Z])(?!If\b|When\b|For\b|In\b|The\b|A\b))",
     re.I,
 )
 _NONE = re.compile(
@@ -99,8 +101,8 @@ _BUT_NOT = re.compile(
 
 
 def contrast_subject(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
-    """[the policy id] an "A but not B?" question names before its "but not", when it names
-    exactly one there and another after it; [] otherwise (``terms``: policy id → its names)."""
+    """The policy ids an "A (and B) but not C?" question names before its "but not", when it
+    names another after it and none on both sides; [] otherwise (``terms``: policy id → its names)."""
     match = _BUT_NOT.search(question)
     if match is None:
         return []
@@ -110,7 +112,7 @@ def contrast_subject(question: str, terms: Mapping[str, Sequence[str]]) -> list[
                 if any(re.search(rf"(?<!\w){re.escape(n.strip())}(?!\w)", text, re.I) for n in names if n.strip())]
 
     before, after = named(question[:match.start()]), named(question[match.start():])
-    return before if len(before) == 1 and after and before[0] not in after else []
+    return before if before and after and not set(before) & set(after) else []
 
 
 _INVESTIGATIONAL = re.compile(r"\b(?:investigational|experimental|unproven|e/i)\b", re.I)

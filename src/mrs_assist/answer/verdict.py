@@ -177,6 +177,8 @@ def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], k
     if kind in ("same", "differ") and "depends" in holds.values():
         return render("It depends — the case as stated does not settle every payer's criteria; by payer:", claims,
                       "checker", "depends")
+    if kind == "but_not":
+        who, holds = _contrast_sides(holds, [c.payer for c in cases if c.policy_id in (subject or "").split("+")])
     claim = combine(kind, holds, subject=who)
     sayers = covering(holds)
     if kind in ("same", "differ"):
@@ -301,6 +303,8 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
     what = " / ".join(dict.fromkeys(c.indication for c in cells))
     does = {"investigational": f"calls MRS for {what} investigational", "not_covered": f"does not cover MRS for {what}"}.get(
         predicate, f"covers MRS for {what}")
+    if kind == "but_not":
+        who, holds = _contrast_sides(holds, [c.payer for c in cells if c.policy_id in (subject or "").split("+")])
     claim = combine(kind, holds, subject=who)
     sayers = covering(holds)
     if kind == "only":
@@ -334,6 +338,21 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
     return render(lead, claims, "criteria", claim)
 
 
+def _contrast_sides(holds: Mapping[str, str], firsts: Sequence[str]) -> tuple[str | None, dict[str, str]]:
+    """(the side named before "but not", the claims with that side as one): several payers named
+    first ("HealthHelp and Cohere but not NIA") hold together only when each holds."""
+    from mrs_assist.answer.quantifier import names
+
+    firsts = [p for p in dict.fromkeys(firsts) if p in holds]
+    if len(firsts) < 2:
+        return (firsts[0] if firsts else None), dict(holds)
+    values = {holds[p] for p in firsts}
+    together = ("no" if "no" in values else "yes" if values == {"yes"}
+                else "only_if" if values <= {"yes", "only_if"} else "depends")
+    who = f"each of {names(firsts)}"
+    return who, {who: together, **{p: v for p, v in holds.items() if p not in firsts}}
+
+
 def _contrast_lead(claim: str, who: str | None, does: str, holds: Mapping[str, str]) -> str:
     """The lead of an "A but not B?" answer: whether A does and the others do not."""
     from mrs_assist.answer.quantifier import covering, names
@@ -346,8 +365,8 @@ def _contrast_lead(claim: str, who: str | None, does: str, holds: Mapping[str, s
         return f"Only under conditions — {who} {does} under its conditions, and {names(others)} not at all; by payer:"
     if claim == "no":
         if holds.get(who) == "no":
-            return f"No — {who} itself does not: it is not the case that {who} {does}; by payer:"
-        return f"No — {names(also)} also {'does' if len(also) == 1 else 'do'}: not only {who} {does}; by payer:"
+            return f"No — it is not the case that {who} {does}; by payer:"
+        return f"No — {names(also)}, named as not covering it, also {'does' if len(also) == 1 else 'do'}; by payer:"
     return f"It depends — whether {who} does and the others do not turns on conditions; by payer:"
 
 
