@@ -21,6 +21,10 @@ _ASKED = re.compile(
     r"\b(?:submit\w*|sen[dt]|includ\w*|provid\w*|attach\w*|document\w*|be\s+in(?:cluded)?\s+the\s+(?:request|packet))\b[^?]*\?",
     re.I)
 """A record asked to be sent with the request ("… require office visit notes to be submitted?")."""
+_RECORD = re.compile(
+    r"(?:^|[:;,.]\s*)(?:does|do|will|would)\b[^?]*?\b(?:requir\w*|ask\s+for|need\w*)\s+(?:[\w'’-]+\s+){0,4}?"
+    r"(?:notes|records|results|reports?|data|documentation|paperwork)\s*\?", re.I)
+"""A record named as what is required, no verb of sending ("does NIA require office visit notes?")."""
 _MUST = re.compile(r"\bmust\s+be\s+(?:provided|included|submitted|sent|attached)\b|\bis\s+required\b|\bare\s+required\b", re.I)
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset({
@@ -35,7 +39,7 @@ _STOP = frozenset({
 
 def asked(question: str) -> bool:
     """True when the question asks whether a record must be sent with the request."""
-    return bool(_ASKED.search(question))
+    return bool(_ASKED.search(question) or _RECORD.search(question))
 
 
 def _words(question: str, names: Iterable[str]) -> set[str]:
