@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, history, literature, polarity, requirement, said, scope, setting,
-    stance, terms, version,
+    applies, coding, definition, documentation, exclusion, history, literature, polarity, prerequisite, requirement, said,
+    scope, setting, stance, terms, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -186,6 +186,9 @@ class Asker:
             pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
+        elif plan.required is None and (phrase := requirement.required_phrase(plan.question)) and not plan.intents & _PAST \
+                and (response := self._unnamed(plan, phrase, top_k)) is not None:  # "does Cohere require a biopsy first?"
+            pass
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
         elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
@@ -655,6 +658,18 @@ class Asker:
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
+
+    def _unnamed(self, plan: QueryPlan, phrase: str, top_k: int) -> AskResponse | None:
+        """'Does Cohere require a biopsy before MRS?': no, from criteria that never name it (``answer.prerequisite``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        criteria: dict[str, list[tuple[str, str]]] = {}
+        for c in self._current_clauses:
+            if c.policy_id in policy_ids and prerequisite.criteria_clause(c.id):
+                criteria.setdefault(c.policy_id, []).append((c.id, c.text))
+        for own in criteria.values():  # the indications' own head first: it is what the "no" cites
+            own.sort(key=lambda item: not re.search(r"#(?:indications|position)(?:\.1)?$", item[0]))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, prerequisite.from_unnamed(phrase, criteria, payers), top_k)
 
     def _version(self, plan: QueryPlan, asked: tuple[str, str], top_k: int) -> AskResponse | None:
         """'Is Cohere's policy version 2?' from each asked policy's own version line (``answer.version``)."""
