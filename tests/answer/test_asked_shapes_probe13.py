@@ -1,7 +1,7 @@
 """Question classes found by probing the four policies past the dev splits (issue 23, session 13b).
 
 149 probe questions were written from the policy texts alone, each with my verdict, and asked
-through the service: 101 right / 18 wrong / 30 no verdict before this branch, 124 / 3 / 22 after.
+through the service: 101 right / 18 wrong / 30 no verdict before this branch, 125 / 3 / 21 after.
 Each class that read wrong is tested below in words of its own:
 - a history entry that keeps something as it was ("no change in position statement",
   "coverage statements maintained") records no change; a change asked of the position statement
@@ -19,7 +19,8 @@ Each class that read wrong is tested below in words of its own:
 - "does NIA require office visit notes?": the policy's own "must be provided" sentence;
 - "does the pump rule MRS out?": an exclusion question, beside a stated case too;
 - "is Cohere's policy version 2?": the policy's own version line;
-- "… if the MRI was (clearly) diagnostic?": a condition on the ask states the case;
+- "… if / when the MRI was (clearly) diagnostic?": a condition on the ask states the case, beside
+  what the ask itself states of it ("a known glioblastoma"; a hedged diagnosis is the indication asked);
 - "does Cohere require a biopsy first?": a prerequisite no criteria clause names is not required.
 
 Some probes and my verdicts (before → after):
@@ -336,6 +337,11 @@ def test_is_it_only_a_named_payer_asks_the_only_quantifier(services):
         # HealthHelp's leukodystrophy criterion: an indeterminate MRI and a therapy decision
         ("Does HealthHelp cover MRS for metachromatic leukodystrophy assuming the MRI is indeterminate and "
          "therapy planning is needed?", "yes"),
+        # "when", with no article before the study, and the adverb after the verb
+        ("Would Cohere cover spectroscopy for an inborn error of metabolism when CT is definitely conclusive?", "no"),
+        # what the ask itself says of the case stays beside the condition: a known tumor, its purpose
+        ("Would Cohere cover MRS for a known glioblastoma, recurrence versus radiation necrosis, "
+         "if the MRI was equivocal?", "yes"),
     ],
 )
 def test_a_condition_on_the_imaging_is_read_as_the_stated_case(services, question, claim):

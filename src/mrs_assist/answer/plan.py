@@ -58,9 +58,10 @@ _METADATA = frozenset({"date", "version", "code", "definition", "history", "docu
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
 _CONDITION_CLAUSE = re.compile(
-    r"\s(?:if|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:the|his|her|their|a|an)\s+(?:[\w-]+\s+){0,2}?"
+    r"\s(?:if|when|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:(?:the|his|her|their|a|an)\s+)?(?:[\w-]+\s+){0,2}?"
     r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b)", re.I)
 """A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?")."""
+_HEDGED = re.compile(r"\b(?:suspected|possible|probable|presumed|likely|query|questionable|r/o|rule out)\b", re.I)
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
@@ -112,6 +113,8 @@ def _case_times(question: str) -> str:
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
     r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
+    # "when the MRI is clearly diagnostic": what the imaging showed, a condition
+    r"diagnostic|conclusive|definitive|"
     r"documented)\b)"
     # "is MRS covered when …", "would HH approve it when …": the condition of what was just asked
     r"|(?:%s)when\b" % "|".join(rf"(?<=\b{w} )" for w in (
@@ -509,10 +512,12 @@ def stated_case(question: str, corpus: Corpus) -> str:
         said = _PAYER_LEAD.sub("", sentence, 1)
         states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
         dashed = _DASH.sub(", ", sentence)
+        conditioned = False
         if not declares:  # "Krabbe disease, MRI diagnostic: covered?": the colon ends what is stated
             dashed = re.sub(r":\s", ", ", dashed)
             # "would Cohere approve MRS for Canavan disease if the MRI was diagnostic?": the condition
             # the ask is put under states the case, apart from the ask
+            conditioned = bool(_CONDITION_CLAUSE.search(dashed))
             dashed = _CONDITION_CLAUSE.sub(", ", dashed)
         first, opening = len(fragments), ""
         for part in _SEGMENT.findall(dashed):
@@ -520,7 +525,11 @@ def stated_case(question: str, corpus: Corpus) -> str:
                 text = piece.strip(" .:-'\"")
                 if not declares and _PATIENT.search(text):  # "would Cohere approve MRS for a 3-week-old …": the patient,
                     text = _MODAL_ASK.sub("", text)         # not the ask's "would"
-                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
+                # the ask a condition was put on keeps what it states of the case ("… for a known glioblastoma, if …");
+                # a hedged diagnosis in it is the indication asked, which the plan names already, not a finding
+                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)
+                                                          and not (conditioned and _CASE_WORD.search(text)
+                                                                   and not _HEDGED.search(text))):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue
                 opening = opening or text
