@@ -2,19 +2,22 @@
 
 149 probe questions were written from the policy texts alone, each with my verdict, and asked
 through the service: 101 right / 18 wrong / 30 no verdict before this branch, 125 / 3 / 21 after.
+A second round of 28 probes, written after the first fixes to test them in other words, read
+17 / 3 / 8 on the base, 20 / 4 / 4 after the first round, 26 / 0 / 2 after the second.
 Each class that read wrong is tested below in words of its own:
 - a history entry that keeps something as it was ("no change in position statement",
   "coverage statements maintained") records no change; a change asked of the position statement
-  is one an entry names for it ("Updated references" changes the references only); "was X
+  (or its criteria, its indications) is one an entry names for it, adding to or deleting from it
+  ("Updated references" changes the references only); "after 2019" excludes 2019; "was X
   changed since Y?" is a history question, and "after 2024" is no word of the entries;
 - a definition clause defines the term its text opens with ("Indeterminate findings are …" under
   the id "definitions.indeterminate"); "is there a definition of X?" and "does P have any
   definitions?" are yes/no questions, not requests for the definition;
 - "an 18 year old a pediatric patient for P?": a person noun after the term;
-- "P1 covers X. What about P2?": a premise, then a follow-up that asks P2 alone;
+- "P1 covers X. What about P2?" / "… Does P2?": a premise, then a follow-up that asks P2 alone;
 - a requirement asked "for" a condition (a known brain tumor, gliomas, a brain mass) asks over the
   indications that carry it; "require X?" at the question's end names X;
-- "covered by A (and B) but not C?": a contrast of payers; "is it only P?": the only quantifier;
+- "covered by A (and B) but not (denied by) C?": a contrast of payers; "is it only P?": the only quantifier;
 - "an epilepsy surgery workup": HealthHelp's pre-surgical purpose in other words;
 - "does NIA require office visit notes?": the policy's own "must be provided" sentence;
 - "does the pump rule MRS out?": an exclusion question, beside a stated case too;
@@ -385,3 +388,36 @@ def test_a_prerequisite_a_criteria_clause_names_gets_no_no(services, question):
     except IndexNotReadyError:  # left to retrieval (this service has no index)
         claim = None
     assert claim != "no"
+
+
+# --- a second round of probes: the same classes in other words ------------------------------------------------
+_NIA_ENTRIES = [
+    ("n#history.2020-05", "May 2020 Updated references", "May 2020 Updated references"),
+    ("n#history.2019-07.1", "July 2019 | Deleted therapeutic f/u indication", "Deleted therapeutic f/u indication"),
+]
+
+
+def test_a_change_to_the_indications_is_one_that_adds_to_or_deletes_from_them():
+    # updated references are no change to the indications; a deleted indication is one
+    verdict = history.from_entries("Did N change its indications in 2020?", ["N"], "N", "n", _NIA_ENTRIES)
+    assert verdict.claim == "no"
+    verdict = history.from_entries("Did N change its indications in 2019?", ["N"], "N", "n", _NIA_ENTRIES)
+    assert verdict.claim == "yes" and verdict.claims[0].clause_ids == ["n#history.2019-07.1"]
+
+
+def test_after_a_year_excludes_that_year_and_since_includes_it():
+    assert history.from_entries("Were N's indications revised after 2019?", ["N"], "N", "n", _NIA_ENTRIES).claim == "no"
+    assert history.from_entries("Were N's indications revised since 2019?", ["N"], "N", "n", _NIA_ENTRIES).claim == "yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Has HealthHelp defined 'necrosis'?", "yes"),
+        ("Cohere covers MRS for inborn errors of metabolism. Does NIA?", "no"),
+        ("Is spectroscopy for hepatic encephalopathy prognosis covered by HealthHelp but denied by Florida Blue?", "yes"),
+        ("Does NIA ask for recent office visit notes with the request?", "yes"),
+    ],
+)
+def test_the_classes_in_other_words(services, question, claim):
+    _verdict(services, question, claim)

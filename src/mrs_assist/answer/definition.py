@@ -239,7 +239,7 @@ def older_ages(clauses: Iterable) -> dict[str, tuple[str, str]]:
 
 
 # --- "Does Florida Blue define any terms?" --------------------------------------------------------
-_DEFINE_ASKED = re.compile(r"(?:^|[:,.]\s*)(?:does|do|did)\b[^?]*?\bdefines?\b(?P<rest>[^?]*)", re.I)
+_DEFINE_ASKED = re.compile(r"(?:^|[:,.]\s*)(?:(?:does|do|did)\b[^?]*?\bdefines?|(?:has|have)\b[^?]*?\bdefined)\b(?P<rest>[^?]*)", re.I)
 _NONE_DEFINED = re.compile(r"\bno\b[^.]{0,40}\bdefinitions?\b[^.]{0,20}\b(?:apply|applies|exist|are (?:given|provided))\b", re.I)
 _QUOTED = re.compile(r"[‘'\"“](?P<term>[^'\"”’]{2,60})[’'\"”]")
 

@@ -23,7 +23,7 @@ _ASKED = re.compile(
 """A record asked to be sent with the request ("… require office visit notes to be submitted?")."""
 _RECORD = re.compile(
     r"(?:^|[:;,.]\s*)(?:does|do|will|would)\b[^?]*?\b(?:requir\w*|ask\s+for|need\w*)\s+(?:[\w'’-]+\s+){0,4}?"
-    r"(?:notes|records|results|reports?|data|documentation|paperwork)\s*\?", re.I)
+    r"(?:notes|records|results|reports?|data|documentation|paperwork)(?:\s+(?:with|in|for|along\s+with)\s+[^?]{0,40})?\s*\?", re.I)
 """A record named as what is required, no verb of sending ("does NIA require office visit notes?")."""
 _MUST = re.compile(r"\bmust\s+be\s+(?:provided|included|submitted|sent|attached)\b|\bis\s+required\b|\bare\s+required\b", re.I)
 _WORD = re.compile(r"[a-z]{3,}")
@@ -34,6 +34,7 @@ _STOP = frozenset({
     "documents", "the", "and", "for", "with", "any", "all", "request", "requests", "requested", "mrs", "spectroscopy",
     "brain", "that", "this", "from", "under", "into", "when", "prior", "authorization", "auth", "packet", "also",
     "guideline", "policy", "its", "their", "there", "been", "being", "along", "you", "provider", "ordering", "part",
+    "ask", "asks", "asking", "want", "wants",
 })
 
 

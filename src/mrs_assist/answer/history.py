@@ -196,12 +196,14 @@ def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> V
     it; "before 2005": before it), no when every one is dated outside it; None when one is undated."""
     year = int(bound.group("year"))
     after = bound.group("how").lower() in ("since", "after")
+    since = bound.group("how").lower() == "since"
     dated = []
     for cid, text, own in holding:
         found = [int(y) for y in _YEAR.findall(f"{cid} {text}")]
         if not found:
             return None
-        dated.append((cid, own, any(y >= year if after else y < year for y in found)))
+        # "since 2019" counts 2019 itself, "after 2019" does not
+        dated.append((cid, own, any((y >= year if since else y > year) if after else y < year for y in found)))
     inside = [(cid, own) for cid, own, ok in dated if ok]
     if inside:
         cid, own = inside[-1] if after else inside[0]
@@ -220,6 +222,8 @@ def _entry_words(text: str, part: re.Pattern[str] | None = None) -> set[str]:
     words: set[str] = set()
     for sentence in re.split(r"(?<=[.;,])\s+", text):  # "coverage statements maintained, references updated"
         own = _sentence_words(sentence)
+        if part is not None and own & {"add", "delete"}:
+            own.add("revise")  # adding to or deleting from the part asked changes it
         if _KEPT.search(sentence) or (part is not None and not part.search(sentence)):
             own -= _CHANGES
         words |= own
@@ -236,8 +240,9 @@ def _sentence_words(text: str) -> set[str]:
 _CHANGES = frozenset({"add", "delete", "revise"})
 _KEPT = re.compile(r"\bno\s+changes?\b|\bunchanged\b|\bmaintain(?:s|ed)?\b|\bwithout\s+(?:any\s+)?changes?\b", re.I)
 """A sentence that keeps what it names as it was: no change to it."""
-_PARTS = re.compile(r"\b(?:position|coverage)\s+statements?\b|\bmedical\s+necessity\s+criteria\b", re.I)
-"""The part of a guideline that states its coverage position: asked by name, a change must name it."""
+_PARTS = re.compile(r"\b(?:position|coverage)\s+statements?\b|\b(?:medical\s+necessity\s+)?criteria\b|\bindications?\b", re.I)
+"""The parts of a guideline that state its coverage position (its position statement, criteria,
+indications): asked by name, a change must name the part ("Updated references" changes none)."""
 
 
 def _added_not_deleted(wanted: set[str], years: set[str], bound, entries: Iterable[tuple[str, str, str]],

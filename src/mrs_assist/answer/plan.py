@@ -149,9 +149,14 @@ def premise_follow_up(question: str) -> str:
     covers MRS for MS. What about Florida Blue?"): what it asks is the statement's claim of what the
     follow-up names; '' when the question has no such shape."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
-    if len(parts) < 2 or not _FOLLOW_UP.match(parts[-1]) or any(p.rstrip().endswith("?") for p in parts[:-1]):
+    if len(parts) < 2 or not (_FOLLOW_UP.match(parts[-1]) or _ELLIPTIC.match(parts[-1])) \
+            or any(p.rstrip().endswith("?") for p in parts[:-1]):
         return ""
     return parts[-1]
+
+
+_ELLIPTIC = re.compile(r"^\W*(?:and\s+)?(?:does|do|did|is|will|would|can)\s+(?:[\w'’&-]+\s+){0,3}?[\w'’&-]+\s*\?\s*$", re.I)
+"""A question that only names another subject ("Does Florida Blue?", "And would NIA?"): the premise's claim, asked of it."""
 
 
 def _last_sentence(question: str) -> str:

@@ -96,7 +96,9 @@ def quantifier(question: str) -> str | None:
 
 
 _BUT_NOT = re.compile(
-    r"\bbut\s+not\b|\bbut\s+(?:[\w'’-]+\s+){1,3}?(?:does|do|is|are|will|would)\s*(?:n['’]t|not)\b", re.I)
+    r"\bbut\s+not\b|\bbut\s+(?:[\w'’-]+\s+){1,3}?(?:does|do|is|are|will|would)\s*(?:n['’]t|not)\b"
+    # "approved by HealthHelp but denied by NIA?"
+    r"|\bbut\s+(?:is\s+|it['’]s\s+)?(?:denied|excluded|refused|rejected|uncovered|non-?covered)\b", re.I)
 """'Covered by HealthHelp but not (by) NIA?', '… HealthHelp, but Florida Blue doesn't?': a contrast of payers."""
 
 
