@@ -1,7 +1,9 @@
 """Question classes found by probing the four policies past the dev splits (issue 23, session 13b).
 
 149 probe questions were written from the policy texts alone, each with my verdict, and asked
-through the service: 101 right / 18 wrong / 30 no verdict before this branch, 125 / 3 / 21 after.
+through the service: 101 right / 18 wrong / 30 no verdict before this branch, 124 / 4 / 21 after
+("are HealthHelp and Cohere the same on neonatal HIE?" was right only because HealthHelp's HIE was
+missed; both now cover it under different conditions, which "same" does not compare).
 A second round of 28 probes, written after the first fixes to test them in other words, read
 17 / 3 / 8 on the base, 20 / 4 / 4 after the first round, 26 / 0 / 2 after the second.
 Each class that read wrong is tested below in words of its own:
@@ -24,7 +26,10 @@ Each class that read wrong is tested below in words of its own:
 - "is Cohere's policy version 2?": the policy's own version line;
 - "… if / when the MRI was (clearly) diagnostic?": a condition on the ask states the case, beside
   what the ask itself states of it ("a known glioblastoma"; a hedged diagnosis is the indication asked);
-- "does Cohere require a biopsy first?": a prerequisite no criteria clause names is not required.
+- "does Cohere require a biopsy first?": a prerequisite no criteria clause names is not required;
+- "does HealthHelp cover MRS for neonatal HIE?": a payer that lists only the broader condition named
+  inside the specific one (HIE, for prognosis) answers for it.
+A third round of 21 probes (other kinds): 15 / 3 / 3 now; the three wrong are left (below).
 
 Some probes and my verdicts (before → after):
   "Has Florida Blue changed its position statement since 2024?" no (wrong → right);
@@ -41,7 +46,12 @@ Some probes and my verdicts (before → after):
   "Does Aetna cover MRS for brain tumors?" not addressed (right → right).
 Left: "Does Cohere treat a 17-year-old as pediatric?" yes (none: Cohere's type line is metadata by an
 earlier decision, test_payer_quantifiers); "Cohere: neonatal HIE, head
-ultrasound and MRI equivocal" yes (wrong: the note reader, not the ask path).
+ultrasound and MRI equivocal" yes (wrong: the note reader, not the ask path); "HealthHelp: MRS for
+MS, but the result will not change management" no (wrong: the reader misses this wording); "can MRS be
+approved for Alexander disease without an indeterminate MRI?" no (only if: a denied finding in the ask
+is not read; rewriting it as "no indeterminate MRI" made the reader read Cohere's "no inconclusive
+imaging" as inconclusive, so it was not done); "is the 3-month rule a bar?" beside a case that meets
+no (yes: the checker's outcome, not the bar asked).
 """
 
 from __future__ import annotations
@@ -421,3 +431,20 @@ def test_after_a_year_excludes_that_year_and_since_includes_it():
 )
 def test_the_classes_in_other_words(services, question, claim):
     _verdict(services, question, claim)
+
+
+# --- a specific condition a payer does not list, the broader one it does ----------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # HealthHelp lists encephalopathy, HIE among them, for prognosis: neonatal HIE is an HIE
+        ("Does HealthHelp cover spectroscopy for perinatal hypoxic ischemic encephalopathy?", "only_if"),
+        ("Neonatal HIE: do Cohere and HealthHelp both cover MRS?", "yes"),
+        # a payer that lists neither: still no
+        ("Does Florida Blue cover spectroscopy for neonatal HIE?", "no"),
+    ],
+)
+def test_a_payer_that_lists_only_the_broader_condition_answers_for_it(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    if claim != "no":
+        assert any("healthhelp-mrs#indications.3" in c.clause_ids for c in verdict.claims)

@@ -475,16 +475,30 @@ class Asker:
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""
         rows = {row.fact: row for row in self.sources.matrix.rows}
+        catalogue = self.sources.catalogue
+
+        def role(fact: str) -> str:
+            return catalogue.spec(fact).role if fact in catalogue else "indication"
+
+        def own(fact: str, pid: str) -> str:
+            """The row that answers for ``pid``: a more specific row it does not list ("neonatal HIE")
+            falls back to the broader one named inside it that it does list ("HIE", for prognosis)."""
+            if facts is None and rows[fact].cells[pid].status == "not_covered" and role(fact) not in verdicts.DECIDES:
+                return next((b for b in plan.broader if b in rows and role(b) not in verdicts.DECIDES
+                             and rows[b].cells[pid].status in ("covered", "covered_if")), fact)
+            return fact
+
         return [
             verdicts.MatrixCell(
-                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
-                status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
-                clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
-                condition_facts=tuple(rows[fact].cells[pid].condition_facts),
-                role=self.sources.catalogue.spec(fact).role if fact in self.sources.catalogue else "indication",
+                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[row].label,
+                status=rows[row].cells[pid].status, conditions=list(rows[row].cells[pid].conditions),
+                clause_ids=[c.id for c in self._clauses(rows[row].cells[pid].clause_ids)],
+                condition_facts=tuple(rows[row].cells[pid].condition_facts),
+                role=role(row),
             )
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
+            for row in [own(fact, pid)]
         ]
 
     @cached_property

@@ -223,6 +223,9 @@ class QueryPlan:
     """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
     quantifier: str | None = None
     """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ', 'but_not' (``answer.quantifier``)."""
+    broader: list[str] = field(default_factory=list)
+    """Indications named only inside a more specific one's words ("HIE" in "neonatal HIE"): what the
+    specific one is a case of, asked of a payer that lists only the broader one."""
     contrasted: list[str] = field(default_factory=list)
     """The guidelines an "A (and B) but not C?" question names before its "but not" (``quantifier.contrast_subject``)."""
 
@@ -388,6 +391,7 @@ def plan_question(
     coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
+    broader: list[str] = []
     required = None
     asked_words = requirement_words(question)
     age_limit = bool(AGE_LIMIT.search(question))
@@ -396,7 +400,9 @@ def plan_question(
         loaded = criteria()
         if loaded is not None:
             catalogue, rows, conditions = loaded
-            indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
+            found = indications_in_question(question, catalogue, rows)
+            indications = most_specific(question, found, catalogue)
+            broader = [f for f in found if f not in indications]
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
                 if (phrase := required_phrase(question)) is not None:
@@ -441,6 +447,7 @@ def plan_question(
             pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
         quantifier=quantifiers.quantifier(question),
         contrasted=quantifiers.contrast_subject(question, terms),
+        broader=broader,
     )
 
 
