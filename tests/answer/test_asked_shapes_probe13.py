@@ -29,7 +29,8 @@ Each class that read wrong is tested below in words of its own:
 - "does Cohere require a biopsy first?": a prerequisite no criteria clause names is not required;
 - "does HealthHelp cover MRS for neonatal HIE?": a payer that lists only the broader condition named
   inside the specific one (HIE, for prognosis) answers for it.
-A third round of 21 probes (other kinds): 15 / 3 / 3 now; the three wrong are left (below).
+A third round of 21 probes (other kinds): 16 / 2 / 3 now; the two wrong are left (below).
+- "is the 3-month rule a bar?" beside a case the checker finds meeting: no, nothing bars it.
 
 Some probes and my verdicts (before → after):
   "Has Florida Blue changed its position statement since 2024?" no (wrong → right);
@@ -50,8 +51,7 @@ ultrasound and MRI equivocal" yes (wrong: the note reader, not the ask path); "H
 MS, but the result will not change management" no (wrong: the reader misses this wording); "can MRS be
 approved for Alexander disease without an indeterminate MRI?" no (only if: a denied finding in the ask
 is not read; rewriting it as "no indeterminate MRI" made the reader read Cohere's "no inconclusive
-imaging" as inconclusive, so it was not done); "is the 3-month rule a bar?" beside a case that meets
-no (yes: the checker's outcome, not the bar asked).
+imaging" as inconclusive, so it was not done).
 """
 
 from __future__ import annotations
@@ -448,3 +448,11 @@ def test_a_payer_that_lists_only_the_broader_condition_answers_for_it(services, 
     verdict = _verdict(services, question, claim)
     if claim != "no":
         assert any("healthhelp-mrs#indications.3" in c.clause_ids for c in verdict.claims)
+
+
+# --- "is it a bar?" beside a case that meets ------------------------------------------------------------------------
+def test_a_bar_asked_of_a_case_that_meets_is_no(services):
+    # imaging five weeks ago, but treatment started since: Cohere's recent-imaging non-indication does not hold
+    verdict = _verdict(services, "Cohere: patient with a known glioma needing grading, MRI inconclusive; a head CT 7 weeks ago, "
+                                 "new headaches since. Is the three-month rule a bar here?", "no")
+    assert "meets the criteria" in verdict.text

@@ -226,6 +226,8 @@ class Asker:
         defining = not plan.coverage and bool(sought or definition.define_asked(plan.question))
         if response is None and plan.decides_coverage and not age and not defining:
             response = self._decided(plan, top_k)
+            if response is not None and plan.excluding and plan.case_text:
+                response = self._not_barred(response)  # "… Is the 3-month rule a bar?" beside a case that meets
         if response is None and plan.coverage and not plan.case_text and not plan.indications \
                 and not plan.intents & _PAST and self._states_exclusion(plan.question):
             # "does NIA cover MRS requested only for research?": no patient, but what the question
@@ -672,6 +674,19 @@ class Asker:
             if verdict is not None:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
+
+    @staticmethod
+    def _not_barred(response: AskResponse) -> AskResponse:
+        """An exclusion asked of a stated case the checker finds meeting every criterion asked: what
+        is asked does not bar it, so the answer to "is it a bar?" is no (the rows say why)."""
+        verdict = response.verdict
+        if verdict is None or verdict.basis != "checker" or verdict.claim != "yes":
+            return response
+        rows = [c for c in verdict.claims if not c.text.startswith(verdicts.FLAG_LEAD)]
+        if not rows or not all(c.text.startswith("Yes") for c in rows):
+            return response
+        lead = "No — as the question states the case, nothing bars it: it meets the criteria; by payer:"
+        return response.model_copy(update={"verdict": verdicts.render(lead, list(verdict.claims), "checker", "no")})
 
     def _unnamed(self, plan: QueryPlan, phrase: str, top_k: int) -> AskResponse | None:
         """'Does Cohere require a biopsy before MRS?': no, from criteria that never name it (``answer.prerequisite``)."""
