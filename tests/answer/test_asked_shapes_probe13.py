@@ -18,7 +18,8 @@ Each class that read wrong is tested below in words of its own:
 - "an 18 year old a pediatric patient for P?": a person noun after the term;
 - "P1 covers X. What about P2?" / "… Does P2?": a premise, then a follow-up that asks P2 alone;
 - a requirement asked "for" a condition (a known brain tumor, gliomas, a brain mass) asks over the
-  indications that carry it; "require X?" at the question's end names X;
+  indications that carry it, and so does a group named by its condition ("across HealthHelp's brain
+  tumor indications", even when that condition is the one asked); "require X?" at the question's end names X;
 - "covered by A (and B) but not (denied by) C?": a contrast of payers; "is it only P?": the only quantifier;
 - "an epilepsy surgery workup": HealthHelp's pre-surgical purpose in other words;
 - "does NIA require office visit notes?": the policy's own "must be provided" sentence;
@@ -199,6 +200,11 @@ def test_the_follow_up_payer_alone_is_asked(services, question, claim):
 def test_a_requirement_asked_for_a_condition_asks_over_its_indications(services, question, claim):
     verdict = _verdict(services, question, claim)
     assert "depends" not in verdict.text.split(" — ")[0].lower()
+
+
+def test_a_group_of_indications_named_by_its_condition_is_asked_over(services):
+    # the condition required is the one that names the group: every indication in it requires it
+    _verdict(services, "Across HealthHelp's brain tumor indications, does the tumor have to be known already?", "yes")
 
 
 def test_a_requirement_asked_with_no_condition_still_depends_on_the_indication(services):

@@ -45,6 +45,8 @@ log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _PAST = frozenset({"history", "date", "version"})
+_GROUP = re.compile(r"\b(?:for|across|among|within)\s+(?:(?:the|its|their|all|every|each|[\w-]+['’]s)\s+)*(?P<x>[\w\s-]{2,40}?)\s+(?:indications?|criteri(?:on|a))\b", re.I)
+"""A group of indications named by their condition ("for HealthHelp's tumor indications")."""
 _SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
 """Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
@@ -894,7 +896,11 @@ class Asker:
         catalogue, _, conditions = loaded
         phrase = requirement.required_phrase(plan.question)
         rest = plan.question.replace(phrase, " ") if phrase else plan.question
-        return [f for f in indications_in_question(rest, catalogue, conditions) if f not in plan.required.facts]
+        named = [f for f in indications_in_question(rest, catalogue, conditions) if f not in plan.required.facts]
+        # "… for HealthHelp's tumor indications?": the group named by its condition, even the one asked as required
+        for group in _GROUP.finditer(plan.question):
+            named += [f for f in indications_in_question(group.group("x"), catalogue, conditions) if f not in named]
+        return named
 
     def _carried(self, plan: QueryPlan, by_policy: dict[str, list[verdicts.MatrixCell]]) -> dict[str, list[verdicts.MatrixCell]]:
         """Policy → its covered cells that carry a condition the question names beside the requirement."""
