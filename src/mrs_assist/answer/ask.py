@@ -18,7 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, exclusion, history, literature, polarity, requirement, said, scope, setting, stance, terms,
+    applies, coding, definition, documentation, exclusion, history, literature, polarity, prerequisite, requirement, said,
+    scope, setting, stance, terms, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -32,7 +33,7 @@ from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
 from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
-from mrs_assist.criteria.questions import indication_spans
+from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE, named_policies
 from mrs_assist.retrieve.retriever import LIST_REACH
@@ -44,6 +45,8 @@ log = logging.getLogger("mrs_assist.answer")
 
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _PAST = frozenset({"history", "date", "version"})
+_GROUP = re.compile(r"\b(?:for|across|among|within)\s+(?:(?:the|its|their|all|every|each|[\w-]+['’]s)\s+)*(?P<x>[\w\s-]{2,40}?)\s+(?:indications?|criteri(?:on|a))\b", re.I)
+"""A group of indications named by their condition ("for HealthHelp's tumor indications")."""
 _SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
 """Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
@@ -177,11 +180,17 @@ class Asker:
             age = beyond if response is not None else None
         if response is not None:
             pass
+        elif (asked_version := version.asked(plan.question)) and not plan.case_text \
+                and (response := self._version(plan, asked_version, top_k)) is not None:  # "is Cohere's policy version 2?"
+            pass
         elif (applying := applies.asked(plan.question, self._defined_clauses)) \
                 and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
             pass
         elif plan.required is not None and plan.decided_policies and not plan.intents & _PAST:
             response = self._requirement(plan, top_k)
+        elif plan.required is None and (phrase := requirement.required_phrase(plan.question)) and not plan.intents & _PAST \
+                and (response := self._unnamed(plan, phrase, top_k)) is not None:  # "does Cohere require a biopsy first?"
+            pass
         elif plan.excluding and not plan.intents & _PAST:
             response = self._exclusion(plan, top_k)
         elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
@@ -203,6 +212,9 @@ class Asker:
         elif said.names_asked(plan.question) and not plan.case_text and not history.past_asked(plan.question) \
                 and (response := self._other_names(plan, said.same_asked(plan.question), top_k)) is not None:
             pass
+        elif documentation.asked(plan.question) and not plan.case_text \
+                and (response := self._documentation(plan, top_k)) is not None:  # "does NIA require office visit notes?"
+            pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
         elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
@@ -216,6 +228,8 @@ class Asker:
         defining = not plan.coverage and bool(sought or definition.define_asked(plan.question))
         if response is None and plan.decides_coverage and not age and not defining:
             response = self._decided(plan, top_k)
+            if response is not None and plan.excluding and plan.case_text:
+                response = self._not_barred(response)  # "… Is the 3-month rule a bar?" beside a case that meets
         if response is None and plan.coverage and not plan.case_text and not plan.indications \
                 and not plan.intents & _PAST and self._states_exclusion(plan.question):
             # "does NIA cover MRS requested only for research?": no patient, but what the question
@@ -465,16 +479,30 @@ class Asker:
     def _cells(self, plan: QueryPlan, policy_ids: list[str], facts: Sequence[str] | None = None) -> list[verdicts.MatrixCell]:
         """Matrix cells of the indications named (or ``facts``) under each policy."""
         rows = {row.fact: row for row in self.sources.matrix.rows}
+        catalogue = self.sources.catalogue
+
+        def role(fact: str) -> str:
+            return catalogue.spec(fact).role if fact in catalogue else "indication"
+
+        def own(fact: str, pid: str) -> str:
+            """The row that answers for ``pid``: a more specific row it does not list ("neonatal HIE")
+            falls back to the broader one named inside it that it does list ("HIE", for prognosis)."""
+            if facts is None and rows[fact].cells[pid].status == "not_covered" and role(fact) not in verdicts.DECIDES:
+                return next((b for b in plan.broader if b in rows and role(b) not in verdicts.DECIDES
+                             and rows[b].cells[pid].status in ("covered", "covered_if")), fact)
+            return fact
+
         return [
             verdicts.MatrixCell(
-                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[fact].label,
-                status=rows[fact].cells[pid].status, conditions=list(rows[fact].cells[pid].conditions),
-                clause_ids=[c.id for c in self._clauses(rows[fact].cells[pid].clause_ids)],
-                condition_facts=tuple(rows[fact].cells[pid].condition_facts),
-                role=self.sources.catalogue.spec(fact).role if fact in self.sources.catalogue else "indication",
+                policy_id=pid, payer=self.corpus.documents[pid].meta.payer, indication=rows[row].label,
+                status=rows[row].cells[pid].status, conditions=list(rows[row].cells[pid].conditions),
+                clause_ids=[c.id for c in self._clauses(rows[row].cells[pid].clause_ids)],
+                condition_facts=tuple(rows[row].cells[pid].condition_facts),
+                role=role(row),
             )
             for fact in (plan.indications if facts is None else facts)
             for pid in policy_ids
+            for row in [own(fact, pid)]
         ]
 
     @cached_property
@@ -649,6 +677,56 @@ class Asker:
                 return self._answered(plan, [pid], verdict, top_k)
         return None
 
+    @staticmethod
+    def _not_barred(response: AskResponse) -> AskResponse:
+        """An exclusion asked of a stated case the checker finds meeting every criterion asked: what
+        is asked does not bar it, so the answer to "is it a bar?" is no (the rows say why)."""
+        verdict = response.verdict
+        if verdict is None or verdict.basis != "checker" or verdict.claim != "yes":
+            return response
+        rows = [c for c in verdict.claims if not c.text.startswith(verdicts.FLAG_LEAD)]
+        if not rows or not all(c.text.startswith("Yes") for c in rows):
+            return response
+        lead = "No — as the question states the case, nothing bars it: it meets the criteria; by payer:"
+        return response.model_copy(update={"verdict": verdicts.render(lead, list(verdict.claims), "checker", "no")})
+
+    def _unnamed(self, plan: QueryPlan, phrase: str, top_k: int) -> AskResponse | None:
+        """'Does Cohere require a biopsy before MRS?': no, from criteria that never name it (``answer.prerequisite``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        criteria: dict[str, list[tuple[str, str]]] = {}
+        for c in self._current_clauses:
+            if c.policy_id in policy_ids and prerequisite.criteria_clause(c.id):
+                criteria.setdefault(c.policy_id, []).append((c.id, c.text))
+        for own in criteria.values():  # the indications' own head first: it is what the "no" cites
+            own.sort(key=lambda item: not re.search(r"#(?:indications|position)(?:\.1)?$", item[0]))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, prerequisite.from_unnamed(phrase, criteria, payers), top_k)
+
+    def _version(self, plan: QueryPlan, asked: tuple[str, str], top_k: int) -> AskResponse | None:
+        """'Is Cohere's policy version 2?' from each asked policy's own version line (``answer.version``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        lines: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():
+            if c.policy_id in policy_ids and not c.deleted and "version" in self._kinds(c.id) \
+                    and not self._kinds(c.id) & verdicts.HISTORY_KINDS:
+                lines.setdefault(c.policy_id, []).append((c.id, c.text))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, version.from_version(asked, lines, payers), top_k)
+
+    def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
+        """'Does NIA require office visit notes?' from each asked policy's own "must be provided"
+        sentence (``answer.documentation``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+        clauses: dict[str, list[tuple[str, str]]] = {}
+        for c in self._current_clauses:
+            if c.policy_id in policy_ids:
+                clauses.setdefault(c.policy_id, []).append((c.id, c.text))
+        metas = {pid: self.corpus.documents[pid].meta for pid in policy_ids}
+        verdict = documentation.from_documentation(
+            plan.question, clauses, {pid: m.payer for pid, m in metas.items()},
+            {pid: (m.payer, *m.payer_aliases, pid) for pid, m in metas.items()})
+        return self._answered(plan, policy_ids, verdict, top_k)
+
     def _literature_basis(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Can I approve by citing the digest?': no, a literature document sets no criteria (``answer.said``)."""
         for pid in plan.named:
@@ -794,6 +872,12 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
+        if not named and not number and (carried := self._carried(plan, by_policy)):
+            # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
+            # beside the requirement asks over the indications that carry it, not every indication
+            by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
+            scope = "it lists for " + " or ".join(dict.fromkeys(
+                catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
         facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
         verdict = requirement.from_requirement(wanted, by_policy, named, heads,
                                                {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
@@ -802,6 +886,29 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _named_conditions(self, plan: QueryPlan) -> list[str]:
+        """The condition facts a requirement question names outside what it asks to be required
+        ("… a non-diagnostic MRI before MRS for a known brain tumor?" names the known tumor)."""
+        loaded = self._criteria()
+        if loaded is None or plan.required is None:
+            return []
+        catalogue, _, conditions = loaded
+        phrase = requirement.required_phrase(plan.question)
+        rest = plan.question.replace(phrase, " ") if phrase else plan.question
+        named = [f for f in indications_in_question(rest, catalogue, conditions) if f not in plan.required.facts]
+        # "… for HealthHelp's tumor indications?": the group named by its condition, even the one asked as required
+        for group in _GROUP.finditer(plan.question):
+            named += [f for f in indications_in_question(group.group("x"), catalogue, conditions) if f not in named]
+        return named
+
+    def _carried(self, plan: QueryPlan, by_policy: dict[str, list[verdicts.MatrixCell]]) -> dict[str, list[verdicts.MatrixCell]]:
+        """Policy → its covered cells that carry a condition the question names beside the requirement."""
+        named = set(self._named_conditions(plan))
+        if not named:
+            return {}
+        return {pid: own for pid, cells in by_policy.items()
+                if (own := [c for c in cells if named & set(c.condition_facts)])}
 
     def _matrix_answer(self, plan: QueryPlan, policy_ids: list[str]) -> tuple[str, list[Citation]]:
         """The per-policy coverage lines for the indications named, and their citations."""

@@ -47,9 +47,10 @@ _COUNTS = re.compile(
 _APPOSED = re.compile(
     r"\s+(?:(?:patient|member|person|individual)\s+)?(?:with(?:out)?\s+(?:[\w'-]+\s+){1,4}?)?"
     r"(?:(?:still\s+)?(?:be\s+)?(?:an?|as|in)\s+|(?:still\s+)?be\s+|still\s+)?"
-    r"(?=(?:%s)\b\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
+    r"(?=(?:%s)\b(?:\s+(?:patient|member|person|individual|case)s?\b)?\s*(?:\?|$|,?\s*(?:under|per|for|by|according|in)\b))"
     % "|".join(_TERMS.values()), re.I)
-"""Right after the age, the term it is asked to be ("a 16-year-old an adolescent?")."""
+"""Right after the age, the term it is asked to be ("a 16-year-old an adolescent?", "an 18 year old a
+pediatric patient for HealthHelp?")."""
 _YES_NO = re.compile(r"(?:^|[:,.]\s*)(?:is|are|does|do|would|will|can|could|should)\b", re.I)
 _COVERAGE_WORDS = re.compile(r"\b(?:cover\w*|approv\w*|appropriate|necessary|indicat\w*|meets?|criteria|eligible|qualif\w*)\b", re.I)
 _SPECIAL = re.compile(
@@ -238,7 +239,7 @@ def older_ages(clauses: Iterable) -> dict[str, tuple[str, str]]:
 
 
 # --- "Does Florida Blue define any terms?" --------------------------------------------------------
-_DEFINE_ASKED = re.compile(r"(?:^|[:,.]\s*)(?:does|do|did)\b[^?]*?\bdefines?\b(?P<rest>[^?]*)", re.I)
+_DEFINE_ASKED = re.compile(r"(?:^|[:,.]\s*)(?:(?:does|do|did)\b[^?]*?\bdefines?|(?:has|have)\b[^?]*?\bdefined)\b(?P<rest>[^?]*)", re.I)
 _NONE_DEFINED = re.compile(r"\bno\b[^.]{0,40}\bdefinitions?\b[^.]{0,20}\b(?:apply|applies|exist|are (?:given|provided))\b", re.I)
 _QUOTED = re.compile(r"[‘'\"“](?P<term>[^'\"”’]{2,60})[’'\"”]")
 
@@ -254,6 +255,15 @@ _TERM_DEFINED = re.compile(
     r"(?:for|of|on)\s+(?P<age_of>[^?]{2,60})"
     r"|^\W*what\s+age\s+(?:is|counts\s+as|makes)\s+(?P<what_age>[^?]{2,60})"
     r"|\b(?:say|says|state|states|specify|specifies|tell|tells)\s+(?:us\s+)?what\s+age\s+(?P<say_age>[^?]{2,60})", re.I)
+_HAS_DEFINITION = re.compile(
+    r"(?:^|[:,.]\s*)(?:is\s+there|are\s+there|(?:does|do|did)\b[^?]{0,60}?\b(?:have|give|include|contain|provide|offer|carry))"
+    r"\s+(?:an?\s+|any\s+)?(?:formal\s+|actual\s+|written\s+|specific\s+)?definitions?\s+(?:of|for)\s+(?P<term>[^?]{2,60})", re.I)
+"""A yes/no question whether a definition exists ("is there a definition of ischemia in HealthHelp?"),
+not an open request for it."""
+_ANY_DEFINITIONS = re.compile(
+    r"(?:^|[:,.]\s*)(?:is\s+there|are\s+there|(?:does|do|did)\b[^?]{0,60}?\b(?:have|give|include|contain|provide|list))"
+    r"\s+(?:any\s+|its\s+own\s+|their\s+own\s+)?(?:[\w-]+\s+){0,2}?definitions\s*(?:section\s*)?(?:at\s+all\s*)?(?:\s(?:in|under|within|of)\s[^?]{0,60})?\?", re.I)
+"""Whether a policy defines any term at all ("does Florida Blue have any guideline-specific definitions?")."""
 _SAME_WORD = {"newborn": "neonate", "newborns": "neonate"}
 """A word a reader takes for the policy's own ("newborn" for its "neonatal")."""
 _AGE_TERM = re.compile(r"\b(?:neonat\w*|newborns?|infan\w*|p(?:a)?ediatric\w*|child\w*|adolescen\w*|adults?|teen\w*|juvenile\w*)\b", re.I)
@@ -286,6 +296,10 @@ def define_asked(question: str) -> list[str] | None:
         rest = re.sub(r"^\W*(?:(?:any|its|their|own)\s+)*(?:terms?|words?|definitions?)\b.*$", "", match.group("rest").strip(), flags=re.I)
         term = _term(rest)
         return [term] if term and not _AGE_WORDS.search(term) and len(term.split()) <= 4 else []
+    if _ANY_DEFINITIONS.search(question):
+        return []  # "does Florida Blue have any guideline-specific definitions?": any terms at all
+    if (has := _HAS_DEFINITION.search(question)) is not None:
+        return _asked_term(has.group("term"))  # "is there a definition of ischemia in …?": whether one exists
     asked = _TERM_DEFINED.search(question)
     if asked is None or not asked.group("passive"):
         return None  # "how does HealthHelp define …?" asks for the definition (``definition_sought``)
@@ -331,6 +345,8 @@ def _defines(cid: str, text: str, term: str) -> bool:
     name = cid.rsplit("#", 1)[-1].split(".")[1] if "." in cid.rsplit("#", 1)[-1] else ""
     if re.match(rf"^[^.]{{0,80}}\(\s*{re.escape(term)}\s*\)", text, re.I):
         return True  # "Magnetic resonance spectroscopy (MRS) is …" defines "MRS"
+    if bool(name) and uses(name.replace("-", " "), term) and re.match(rf"^\W*(?:an?\s+|the\s+)?{re.escape(term)}s?\b", text, re.I):
+        return True  # "definitions.indeterminate" opens "Indeterminate findings are …": it defines "indeterminate findings"
     return name == _slug(term) or (bool(name) and uses(term, name.replace("-", " ")) and uses(name.split("-")[0], term))
 
 

@@ -19,7 +19,9 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 EXCLUDE = re.compile(
     r"\b(?:exclu\w*|non-?\s?indications?|contra-?\s?indicat\w*|disqualif\w*|preclude\w*|"
-    r"rules? out (?:mrs|coverage|approval)|bars?|reason (?:to|for) den\w*|auto(?:matic(?:ally)?)?[- ]?den\w*|hard[- ]stops?|"
+    r"rules? out (?:mrs|coverage|approval)|"
+    # "does the pump rule MRS out?": the object between the verb and its particle
+    r"rul(?:e|es|ed|ing)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|study|scan|coverage|approval)\s+out|bars?|reason (?:to|for) den\w*|auto(?:matic(?:ally)?)?[- ]?den\w*|hard[- ]stops?|"
     # "does Cohere consider aneurysm clips a reason not to approve MRS?"
     r"(?:reasons?|grounds?)\s+(?:not\s+to|against)\s+(?:approv|cover|authori[sz]|allow|perform|do)\w*|reasons? to refuse|"
     # "is pregnancy a reason Cohere would deny MRS?"

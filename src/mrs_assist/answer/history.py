@@ -158,7 +158,9 @@ _PAST_ASKED = re.compile(
     r"|(?:was|were)(?=[^?]*\b(?:ever|once|previously|originally|formerly|at (?:one|some) (?:time|point)|in the past)\b)"
     # "was the TBI indication added by HealthHelp?": a passive event, not a state ("was it investigational in 2004?"
     # asks a state the entries, which record events, cannot date)
-    r"|(?:was|were)(?=[^?]*\b(?:added|deleted|removed|introduced|dropped|struck|retired|inserted)\b))"
+    r"|(?:was|were)(?=[^?]*\b(?:added|deleted|removed|introduced|dropped|struck|retired|inserted|"
+    # "was the position statement changed since 2019?": a change is an event the entries record
+    r"changed|revised|updated|modified|amended)\b))"
     r"\b(?P<rest>[^?]*)\?\s*$", re.I)
 _ACTIONS = [
     (re.compile(r"\b(?:add(?:s|ed|ing)?|introduc\w*|inserted|insert)\b", re.I), " add "),
@@ -194,27 +196,53 @@ def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> V
     it; "before 2005": before it), no when every one is dated outside it; None when one is undated."""
     year = int(bound.group("year"))
     after = bound.group("how").lower() in ("since", "after")
+    since = bound.group("how").lower() == "since"
     dated = []
     for cid, text, own in holding:
         found = [int(y) for y in _YEAR.findall(f"{cid} {text}")]
         if not found:
             return None
-        dated.append((cid, own, any(y >= year if after else y < year for y in found)))
+        # "since 2019" counts 2019 itself, "after 2019" does not
+        dated.append((cid, own, any((y >= year if since else y > year) if after else y < year for y in found)))
     inside = [(cid, own) for cid, own, ok in dated if ok]
     if inside:
         cid, own = inside[-1] if after else inside[0]
         return render("", [VerdictClaim(text=f'Yes — {who} records it: "{own}" [{cid}].', clause_ids=[cid])], "clause", "yes")
-    cid, own, _ = dated[0]
+    cid, own, _ = dated[-1] if after else dated[0]  # the entry nearest the span asked
     span = f"{bound.group('how').lower()} {year}"
     return render("", [VerdictClaim(text=f'No — not {span}: {who} records it as "{own}" [{cid}].', clause_ids=[cid])],
                   "clause", "no")
 
 
-def _entry_words(text: str) -> set[str]:
+def _entry_words(text: str, part: re.Pattern[str] | None = None) -> set[str]:
+    """The words an entry records, its actions as " add ", " delete ", " revise ". A sentence that
+    keeps something as it was ("no change in position statement", "Maintain position statements")
+    records no change; with ``part`` (the part of the document asked, "the position statement"),
+    only a sentence naming that part records a change ("Updated references" changes the references)."""
+    words: set[str] = set()
+    for sentence in re.split(r"(?<=[.;,])\s+", text):  # "coverage statements maintained, references updated"
+        own = _sentence_words(sentence)
+        if part is not None and own & {"add", "delete"}:
+            own.add("revise")  # adding to or deleting from the part asked changes it
+        if _KEPT.search(sentence) or (part is not None and not part.search(sentence)):
+            own -= _CHANGES
+        words |= own
+    return words
+
+
+def _sentence_words(text: str) -> set[str]:
     for rx, word in _ACTIONS:
         text = rx.sub(word, text)
     # a plural names what the singular does ("its indications" / "… indication")
     return {re.sub(r"(?<=[a-rt-z])s$", "", w) for w in _WORD.findall(text.lower()) if w not in _STOP and w not in _RELATION}
+
+
+_CHANGES = frozenset({"add", "delete", "revise"})
+_KEPT = re.compile(r"\bno\s+changes?\b|\bunchanged\b|\bmaintain(?:s|ed)?\b|\bwithout\s+(?:any\s+)?changes?\b", re.I)
+"""A sentence that keeps what it names as it was: no change to it."""
+_PARTS = re.compile(r"\b(?:position|coverage)\s+statements?\b|\b(?:medical\s+necessity\s+)?criteria\b|\bindications?\b", re.I)
+"""The parts of a guideline that state its coverage position (its position statement, criteria,
+indications): asked by name, a change must name the part ("Updated references" changes none)."""
 
 
 def _added_not_deleted(wanted: set[str], years: set[str], bound, entries: Iterable[tuple[str, str, str]],
@@ -259,10 +287,13 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
         rest = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", rest, flags=re.I)
     years = set(_YEAR.findall(rest))
     bound = _BOUND.search(rest)
-    wanted = _entry_words(_YEAR.sub(" ", rest))
+    # the span asked ("after 2024") bounds the entries; it is no word of theirs
+    wanted = _entry_words(_YEAR.sub(" ", _BOUND.sub(" ", rest)))
     if not wanted or not wanted & {"add", "delete", "revise", "investigational"}:
         return None  # no action or status asked: not a history question
-    holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text)]
+    # "has its position statement changed?": a change that names that part, not "Updated references"
+    part = _PARTS if wanted & _CHANGES and _PARTS.search(rest) else None
+    holding = [(cid, text, own) for cid, text, own in entries if wanted <= _entry_words(text, part)]
     if not holding:
         return _added_not_deleted(wanted, years, bound, entries, f"{payer} ({policy_id})", current)
     if bound is not None:  # "since 2010", "before 2005": a span of years, not one year

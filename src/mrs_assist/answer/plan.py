@@ -57,6 +57,11 @@ _PAST = frozenset({"history", "date", "version"})
 _METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
+_CONDITION_CLAUSE = re.compile(
+    r"\s(?:if|when|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:(?:the|his|her|their|a|an)\s+)?(?:[\w-]+\s+){0,2}?"
+    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b)", re.I)
+"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?")."""
+_HEDGED = re.compile(r"\b(?:suspected|possible|probable|presumed|likely|query|questionable|r/o|rule out)\b", re.I)
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
     r"w/|with|has|had|known|suspected|neonate|newborn|infant|child|boy|girl|toddler|adult|man|woman|"
@@ -108,6 +113,8 @@ def _case_times(question: str) -> str:
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
     r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
+    # "when the MRI is clearly diagnostic": what the imaging showed, a condition
+    r"diagnostic|conclusive|definitive|"
     r"documented)\b)"
     # "is MRS covered when …", "would HH approve it when …": the condition of what was just asked
     r"|(?:%s)when\b" % "|".join(rf"(?<=\b{w} )" for w in (
@@ -135,6 +142,21 @@ def follows_up(question: str) -> bool:
     parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
     return len(parts) > 1 and bool(_FOLLOW_UP.match(parts[-1]) and _YES_NO_ASKED.match(parts[-2])) \
         and parts[-2].rstrip().endswith("?")
+
+
+def premise_follow_up(question: str) -> str:
+    """The bare follow-up that ends a question whose earlier sentences only state ("HealthHelp
+    covers MRS for MS. What about Florida Blue?"): what it asks is the statement's claim of what the
+    follow-up names; '' when the question has no such shape."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    if len(parts) < 2 or not (_FOLLOW_UP.match(parts[-1]) or _ELLIPTIC.match(parts[-1])) \
+            or any(p.rstrip().endswith("?") for p in parts[:-1]):
+        return ""
+    return parts[-1]
+
+
+_ELLIPTIC = re.compile(r"^\W*(?:and\s+)?(?:does|do|did|is|will|would|can)\s+(?:[\w'’&-]+\s+){0,3}?[\w'’&-]+\s*\?\s*$", re.I)
+"""A question that only names another subject ("Does Florida Blue?", "And would NIA?"): the premise's claim, asked of it."""
 
 
 def _last_sentence(question: str) -> str:
@@ -200,7 +222,12 @@ class QueryPlan:
     set_aside: list[str] = field(default_factory=list)
     """Guidelines the question names only to set aside ("Besides HealthHelp, does any payer …")."""
     quantifier: str | None = None
-    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ' (``answer.quantifier``)."""
+    """How it combines the payers' answers: 'only', 'none', 'any', 'same', 'differ', 'but_not' (``answer.quantifier``)."""
+    broader: list[str] = field(default_factory=list)
+    """Indications named only inside a more specific one's words ("HIE" in "neonatal HIE"): what the
+    specific one is a case of, asked of a payer that lists only the broader one."""
+    contrasted: list[str] = field(default_factory=list)
+    """The guidelines an "A (and B) but not C?" question names before its "but not" (``quantifier.contrast_subject``)."""
 
     @property
     def quantified(self) -> tuple[str, str | None, str] | None:
@@ -215,6 +242,8 @@ class QueryPlan:
         if self.quantifier == "only":
             subject = [pid for pid in self.guidelines if pid in self.named and pid not in self.set_aside]
             return ("only", subject[0], asked) if len(subject) == 1 else None
+        if self.quantifier == "but_not":  # "covered by HH but not by NIA?": the first covers it, the others do not
+            return ("but_not", "+".join(self.contrasted), "covered" if asked == "not_covered" else asked) if self.contrasted else None
         return self.quantifier, None, asked
 
     @property
@@ -351,10 +380,18 @@ def plan_question(
     may be decided by them.
     """
     named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
+    follow = premise_follow_up(question)
+    if follow and (only := named_policies(follow, corpus)):
+        named = only  # "HealthHelp covers it. What about Florida Blue?": the premise's payer is not asked
+    else:
+        follow = ""
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
+    # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
+    coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
     indications: list[str] = []
+    broader: list[str] = []
     required = None
     asked_words = requirement_words(question)
     age_limit = bool(AGE_LIMIT.search(question))
@@ -363,7 +400,9 @@ def plan_question(
         loaded = criteria()
         if loaded is not None:
             catalogue, rows, conditions = loaded
-            indications = most_specific(question, indications_in_question(question, catalogue, rows), catalogue)
+            found = indications_in_question(question, catalogue, rows)
+            indications = most_specific(question, found, catalogue)
+            broader = [f for f in found if f not in indications]
             if asks_requirement:
                 facts = requirement_in(list(conditions), indications_in_question(asked_words, catalogue, conditions))
                 if (phrase := required_phrase(question)) is not None:
@@ -404,9 +443,11 @@ def plan_question(
         required=required,
         excluding=bool(EXCLUDE.search(_last_sentence(question))),
         every_payer=bool(_EVERY_PAYER.search(question)) or _both_named(question, corpus, guidelines),
-        set_aside=quantifiers.set_aside(question, {
+        set_aside=quantifiers.set_aside(question, terms := {
             pid: (d.meta.payer, *d.meta.payer_aliases, pid) for pid, d in corpus.documents.items() if pid in guidelines}),
         quantifier=quantifiers.quantifier(question),
+        contrasted=quantifiers.contrast_subject(question, terms),
+        broader=broader,
     )
 
 
@@ -433,7 +474,10 @@ def _sentences(question: str) -> list[str]:
 _IMAGING = r"(?:MRI|MR|CT|imaging|scan)"
 _CONCLUSIVE_SHORT = re.compile(
     rf"\b(?:an?\s+)?(?:already\s+|clearly\s+|fully\s+)?(?<!non-)(?<!non)(?<!not )(?:diagnostic|conclusive|definitive)\s+(?P<a>{_IMAGING})\b"
-    rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))", re.I)
+    rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))"
+    # "the MRI was clearly diagnostic": the adverb between the verb and the word
+    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b",
+    re.I)
 """A question's shorthand for a conclusive study ("with a diagnostic MRI", "MRI already
 diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
@@ -480,15 +524,24 @@ def stated_case(question: str, corpus: Corpus) -> str:
         said = _PAYER_LEAD.sub("", sentence, 1)
         states = declares and not _ABOUT_POLICY.search(said) and (bool(_PATIENT.search(said)) or not named_policies(said, corpus))
         dashed = _DASH.sub(", ", sentence)
+        conditioned = False
         if not declares:  # "Krabbe disease, MRI diagnostic: covered?": the colon ends what is stated
             dashed = re.sub(r":\s", ", ", dashed)
+            # "would Cohere approve MRS for Canavan disease if the MRI was diagnostic?": the condition
+            # the ask is put under states the case, apart from the ask
+            conditioned = bool(_CONDITION_CLAUSE.search(dashed))
+            dashed = _CONDITION_CLAUSE.sub(", ", dashed)
         first, opening = len(fragments), ""
         for part in _SEGMENT.findall(dashed):
             for piece in re.split(r"(?<=[a-z0-9)])\.\s+", part.strip()):
                 text = piece.strip(" .:-'\"")
                 if not declares and _PATIENT.search(text):  # "would Cohere approve MRS for a 3-week-old …": the patient,
                     text = _MODAL_ASK.sub("", text)         # not the ask's "would"
-                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)):
+                # the ask a condition was put on keeps what it states of the case ("… for a known glioblastoma, if …");
+                # a hedged diagnosis in it is the indication asked, which the plan names already, not a finding
+                if not text or text.lower() in payers or (is_coverage_question(text) and not _PATIENT.search(text)
+                                                          and not (conditioned and _CASE_WORD.search(text)
+                                                                   and not _HEDGED.search(text))):
                     kept = False  # the ask itself, unless it describes the patient ("… for HIE in a 40 year old?")
                     continue
                 opening = opening or text
@@ -521,4 +574,4 @@ def stated_case(question: str, corpus: Corpus) -> str:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
     text = _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
-    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b')} was diagnostic", text)
+    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c')} was diagnostic", text)

@@ -23,7 +23,9 @@ _JOINED = re.compile(r"^\s*(?:,|and|or|/|&)\s*(?:the\s+)?$", re.I)
 
 _ONLY = re.compile(
     r"\b(?:the\s+)?only\s+(?:one\b|payers?\b|plans?\b|polic(?:y|ies)\b|guidelines?\b|insurers?\b|vendors?\b|rbms?\b)"
-    r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b",
+    r"|\b(?:no\s+other|none\s+of\s+the\s+other)\s+(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?)\b"
+    # "is it only HealthHelp?", "just Cohere that lists it?": a name right after the word (capitalised, not "If")
+    r"|\b(?:is|was)\s+it\s+(?:only|just|solely)\s+(?-i:(?=[A-Z])(?!If\b|When\b|For\b|In\b|The\b|A\b))",
     re.I,
 )
 _NONE = re.compile(
@@ -88,7 +90,31 @@ def quantifier(question: str) -> str | None:
         return "same"
     if _DIFFER.search(question) and not _HOW.search(question):
         return "differ"  # "how do HealthHelp, Cohere and NIA differ?" asks how, not whether: each payer's answer
+    if _BUT_NOT.search(question):
+        return "but_not"
     return None
+
+
+_BUT_NOT = re.compile(
+    r"\bbut\s+not\b|\bbut\s+(?:[\w'’-]+\s+){1,3}?(?:does|do|is|are|will|would)\s*(?:n['’]t|not)\b"
+    # "approved by HealthHelp but denied by NIA?"
+    r"|\bbut\s+(?:is\s+|it['’]s\s+)?(?:denied|excluded|refused|rejected|uncovered|non-?covered)\b", re.I)
+"""'Covered by HealthHelp but not (by) NIA?', '… HealthHelp, but Florida Blue doesn't?': a contrast of payers."""
+
+
+def contrast_subject(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
+    """The policy ids an "A (and B) but not C?" question names before its "but not", when it
+    names another after it and none on both sides; [] otherwise (``terms``: policy id → its names)."""
+    match = _BUT_NOT.search(question)
+    if match is None:
+        return []
+
+    def named(text: str) -> list[str]:
+        return [pid for pid, names in terms.items()
+                if any(re.search(rf"(?<!\w){re.escape(n.strip())}(?!\w)", text, re.I) for n in names if n.strip())]
+
+    before, after = named(question[:match.start()]), named(question[match.start():])
+    return before if before and after and not set(before) & set(after) else []
 
 
 _INVESTIGATIONAL = re.compile(r"\b(?:investigational|experimental|unproven|e/i)\b", re.I)
@@ -132,6 +158,16 @@ def combine(kind: str, claims: Mapping[str, str], *, subject: str | None = None,
         if any(v == "depends" for v in others) or mine == "depends":
             return "depends"
         return "yes"
+    if kind == "but_not":  # "covered by A but not B?": yes when A does and none of the others does
+        if subject is None or subject not in claims:
+            return "quote"
+        mine = claims[subject]
+        others = [v for p, v in claims.items() if p != subject]
+        if mine == "no" or any(v in ("yes", "only_if") for v in others):
+            return "no"
+        if all(v == "no" for v in others) and mine in ("yes", "only_if"):
+            return mine
+        return "depends"
     if kind == "any":
         for wanted in ("yes", "only_if", "depends"):
             if wanted in values:

@@ -217,7 +217,8 @@ def within(cells: Sequence[MatrixCell], clause: str) -> list[MatrixCell]:
 _REQUIRED_SUBJECT = re.compile(
     r"\b(?:is|are)\s+(?P<x>(?!it\b|there\b|that\b|this\b)[^?]{3,80}?)\s+(?:required|a requirement|mandatory|a prerequisite)\b", re.I)
 _REQUIRED_OBJECT = re.compile(
-    r"\brequir(?:e|es)\s+(?P<x>(?!that\b|it\b)[^?]{3,80}?)\s+(?:for|before|prior to|when|under|in)\b", re.I)
+    r"\brequir(?:e|es)\s+(?P<x>(?!that\b|it\b)[^?]{3,80}?)(?:\s+(?:for|before|prior to|when|under|in|first)\b|\s*\?)", re.I)
+"""… or what ends the question ("for a known tumor, does HH require the MRI to be indeterminate (first)?")."""
 
 
 def required_phrase(question: str) -> str | None:
@@ -324,7 +325,10 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
         text = f"{lead} — {who} requires it ({req.label}) only for: {which} {cite_ids(ids)}; not for its other indications."
         return VerdictClaim(text=text, clause_ids=ids), "no" if req.every else "depends"
     ids = [policy_clause] if policy_clause else list(covered[0].clause_ids)
-    text = f"No — none of {who} listed indications requires: {req.label} {cite_ids(ids)}."
+    if scope == "it lists":
+        text = f"No — none of {who} listed indications requires: {req.label} {cite_ids(ids)}."
+    else:  # "it lists for a known brain tumor", "under its criterion 1": the indications asked over
+        text = f"No — none of the indications {who} {scope.removeprefix('it ') if scope.startswith('it ') else 'lists ' + scope} requires: {req.label} {cite_ids(ids)}."
     return VerdictClaim(text=text, clause_ids=ids), "no"
 
 

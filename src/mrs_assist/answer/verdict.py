@@ -18,7 +18,7 @@ and the whole verdict passes the same answer validator a model's draft must pass
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mrs_assist.schemas import Citation, Verdict, VerdictClaim
@@ -177,6 +177,8 @@ def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], k
     if kind in ("same", "differ") and "depends" in holds.values():
         return render("It depends — the case as stated does not settle every payer's criteria; by payer:", claims,
                       "checker", "depends")
+    if kind == "but_not":
+        who, holds = _contrast_sides(holds, [c.payer for c in cases if c.policy_id in (subject or "").split("+")])
     claim = combine(kind, holds, subject=who)
     sayers = covering(holds)
     if kind in ("same", "differ"):
@@ -191,6 +193,8 @@ def _quantified_cases(cases: Sequence[PolicyCase], claims: list[VerdictClaim], k
         lead = {"yes": f"Yes — none of the {len(holds)} payers asked {does}; by payer:",
                 "no": f"No — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:"}.get(
             claim, "It depends — on what the case leaves open; by payer:")
+    elif kind == "but_not":
+        lead = _contrast_lead(claim, who, does, holds)
     elif kind == "any":
         lead = {"yes": f"Yes — {names(sayers)} {'does' if len(sayers) == 1 else 'do'}; by payer:",
                 "no": f"No — none of the {len(holds)} payers asked {does}; by payer:"}.get(
@@ -212,7 +216,10 @@ _STATUS = {
 
 
 _PURPOSE = re.compile(r"^(?P<purpose>prognosis evaluation|pre-surgical evaluation) of\b", re.I)
-_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op", re.I)
+_PURPOSE_ASKED = re.compile(r"prognos|pre-?\s?surg|surgical|pre-?op"
+                            # "an epilepsy surgery workup", "before seizure surgery": the pre-surgical purpose in other words
+                            r"|\bsurgery\s+(?:work-?\s?up|evaluation|planning|candidacy)|\b(?:before|prior\s+to)\s+(?:epilepsy\s+|seizure\s+)?surgery\b"
+                            r"|\b(?:epilepsy|seizure)\s+surgery\b", re.I)
 _NEGATED_BEFORE = re.compile(r"\b(?:without|no|not|never|rather than|other than|instead of)\s+(?:[\w-]+\s+){0,2}$", re.I)
 """A purpose the question denies ("without any prognosis question") is not the purpose asked."""
 NEGATED_BEFORE = _NEGATED_BEFORE
@@ -296,6 +303,8 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
     what = " / ".join(dict.fromkeys(c.indication for c in cells))
     does = {"investigational": f"calls MRS for {what} investigational", "not_covered": f"does not cover MRS for {what}"}.get(
         predicate, f"covers MRS for {what}")
+    if kind == "but_not":
+        who, holds = _contrast_sides(holds, [c.payer for c in cells if c.policy_id in (subject or "").split("+")])
     claim = combine(kind, holds, subject=who)
     sayers = covering(holds)
     if kind == "only":
@@ -316,6 +325,8 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
             "yes": f"Yes — each of the {len(holds)} payers asked {does}; by payer:",
             "no": f"No — it is not the case that each of the {len(holds)} payers asked {does} (not so for {names(refusing)}); by payer:",
         }.get(claim, f"It depends — whether each payer asked {does} turns on conditions; by payer:")
+    elif kind == "but_not":
+        lead = _contrast_lead(claim, who, does, holds)
     elif kind == "any":
         lead = (f"No — none of the {len(holds)} payers asked {does}; by payer:" if claim == "no"
                 else f"{'Yes' if claim == 'yes' else 'Only under conditions'} — {names(sayers)}{'' if len(sayers) == 1 else ' each'} {does}; by payer:"
@@ -325,6 +336,38 @@ def _quantified(cells: Sequence[MatrixCell], claims: list[VerdictClaim], by_paye
         lead = (f"{claim.capitalize()} — the {len(holds)} payers say the same on {what}; by payer:" if same
                 else f"{claim.capitalize()} — the {len(holds)} payers differ on {what}; by payer:")
     return render(lead, claims, "criteria", claim)
+
+
+def _contrast_sides(holds: Mapping[str, str], firsts: Sequence[str]) -> tuple[str | None, dict[str, str]]:
+    """(the side named before "but not", the claims with that side as one): several payers named
+    first ("HealthHelp and Cohere but not NIA") hold together only when each holds."""
+    from mrs_assist.answer.quantifier import names
+
+    firsts = [p for p in dict.fromkeys(firsts) if p in holds]
+    if len(firsts) < 2:
+        return (firsts[0] if firsts else None), dict(holds)
+    values = {holds[p] for p in firsts}
+    together = ("no" if "no" in values else "yes" if values == {"yes"}
+                else "only_if" if values <= {"yes", "only_if"} else "depends")
+    who = f"each of {names(firsts)}"
+    return who, {who: together, **{p: v for p, v in holds.items() if p not in firsts}}
+
+
+def _contrast_lead(claim: str, who: str | None, does: str, holds: Mapping[str, str]) -> str:
+    """The lead of an "A but not B?" answer: whether A does and the others do not."""
+    from mrs_assist.answer.quantifier import covering, names
+
+    others = [p for p in holds if p != who]
+    also = [p for p in covering(holds) if p != who]
+    if claim == "yes":
+        return f"Yes — {who} {does}, and {names(others)} {'does' if len(others) == 1 else 'do'} not; by payer:"
+    if claim == "only_if":
+        return f"Only under conditions — {who} {does} under its conditions, and {names(others)} not at all; by payer:"
+    if claim == "no":
+        if holds.get(who) == "no":
+            return f"No — it is not the case that {who} {does}; by payer:"
+        return f"No — {names(also)}, named as not covering it, also {'does' if len(also) == 1 else 'do'}; by payer:"
+    return f"It depends — whether {who} does and the others do not turns on conditions; by payer:"
 
 
 def same_lists(cells: Sequence[MatrixCell], kind: str) -> Verdict | None:
