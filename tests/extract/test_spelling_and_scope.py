@@ -234,3 +234,21 @@ def test_a_quoted_term_named_as_a_list_entry_is_the_word_not_a_finding(services)
     notes = "[Comment: the 'meningioma' entry came from an outside problem list; never imaged here.]\n"
     assert _value(services, notes, "known_brain_tumor") is not True
     assert _facts(services, "Dx: meningioma, resected 2019.\n")["known_brain_tumor"].value is True
+
+
+def test_the_english_list_is_read_from_the_wheel_or_else_through_the_library(monkeypatch):
+    from mrs_assist.extract import spelling
+
+    spelling._english_frequency.cache_clear()
+    direct = spelling._english_frequency()
+    assert "management" in direct and "managment" not in direct
+
+    def moved(_package):
+        raise FileNotFoundError("resources moved")
+
+    monkeypatch.setattr("importlib.resources.files", moved)
+    spelling._english_frequency.cache_clear()
+    try:
+        assert spelling._english_frequency().keys() == direct.keys()
+    finally:
+        spelling._english_frequency.cache_clear()

@@ -186,9 +186,22 @@ def _same_case(original: str, fixed: str) -> str:
 def speller_for(reader_text: str) -> Speller:
     """A speller over the words of ``reader_text`` (the catalogue and the lexicon as text): each is
     left as written, and those that are English words are what a misspelling may be read as."""
-    from spellchecker import SpellChecker
+    frequency = _english_frequency()
+    return Speller({w.lower() for w in re.findall(r"[A-Za-z]+", reader_text)}, frozenset(frequency), frequency)
 
-    english_checker = SpellChecker(distance=1)
-    frequency = dict(english_checker.word_frequency.dictionary)
-    english = frozenset(frequency)
-    return Speller({w.lower() for w in re.findall(r"[A-Za-z]+", reader_text)}, english, frequency)
+
+@lru_cache(maxsize=1)
+def _english_frequency() -> dict[str, int]:
+    """pyspellchecker's English word-frequency list, read straight from its wheel (a third of the
+    time its ``SpellChecker`` takes to build, which matters to a cold ``determine``)."""
+    import gzip
+    import json
+    from importlib.resources import files
+
+    try:
+        data = (files("spellchecker") / "resources" / "en.json.gz").read_bytes()
+        return json.loads(gzip.decompress(data))
+    except (FileNotFoundError, OSError, ValueError):  # a future layout: ask the library
+        from spellchecker import SpellChecker
+
+        return dict(SpellChecker(distance=1).word_frequency.dictionary)
