@@ -115,6 +115,9 @@ def test_the_cause_of_an_act_not_done_is_not_negated(services):
     assert _facts(services, notes)["mri_unsafe_implant"].value is True
     # ... while "not due to" still negates what follows
     assert _facts(services, "Her morning headaches are not due to a brain tumor.\n")["known_brain_tumor"].value is False
+    # ... and a hedge reaches past the cause: only a negation's scope ends there
+    notes = "She was unsure whether her dizziness could have been due to a pregnancy.\n"
+    assert _value(services, notes, "pregnancy") is not True
 
 
 def test_a_tumor_named_last_in_a_clause_that_ends_on_less_likely_is_argued_against(services):
