@@ -255,3 +255,9 @@ def test_the_english_list_is_read_from_the_wheel_or_else_through_the_library(mon
         assert spelling._english_frequency().keys() == direct.keys()
     finally:
         spelling._english_frequency.cache_clear()
+
+
+def test_a_note_with_nothing_to_respell_maps_offsets_to_themselves(speller):
+    out = speller.respell("Known glioblastoma; recurrence vs necrosis.")
+    assert out.text == "Known glioblastoma; recurrence vs necrosis."
+    assert out.to_input(6, 18) == (6, 18) and out.to_input(44, 44) == (43, 43)

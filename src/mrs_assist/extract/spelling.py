@@ -58,19 +58,23 @@ _CONTRACTIONS = {
 
 @dataclass(frozen=True)
 class Respelled:
-    """Respelled text and, per character, the input span ``[starts[i], ends[i])`` it came from."""
+    """Respelled text and, per character, the input span ``[starts[i], ends[i])`` it came from
+    (both empty when nothing was respelled: the text is the input, offsets map to themselves)."""
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
 
     def to_input(self, start: int, end: int) -> tuple[int, int]:
         """The input span covering respelled ``[start, end)``."""
         n = len(self.text)
         start = min(max(start, 0), n)
         end = min(max(end, start), n)
+        if not self.starts:
+            return (start, end)
         if end == start:
-            return (self.starts[start], self.starts[start]) if start < n else (self.ends[-1], self.ends[-1]) if n else (0, 0)
+            at = self.starts[start] if start < n else self.ends[-1]
+            return (at, at)
         return (min(self.starts[start:end]), max(self.ends[start:end]))
 
 
@@ -128,7 +132,7 @@ class Speller:
                 chars.append(ch); starts.append(m.start()); ends.append(m.end())
             at = m.end()
         if not at:
-            return Respelled(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+            return Respelled(text)
         for i in range(at, len(text)):
             chars.append(text[i]); starts.append(i); ends.append(i + 1)
         return Respelled("".join(chars), tuple(starts), tuple(ends))
@@ -144,14 +148,14 @@ def _typo(word: str, meant: str) -> bool:
         return False
     reach = 2 if len(word) >= LONG_WORD else 1
     if Indel.distance(word, meant) <= reach and all(  # letters left out or doubled ("reccurence")
-        _slip(word, i) if op == "delete" else True for op, i, j in Indel.editops(word, meant)
+        op != "delete" or _slip(word, i) for op, i, _ in Indel.editops(word, meant)
     ):
         return True
     if OSA.distance(word, meant) < Levenshtein.distance(word, meant):
         return OSA.distance(word, meant) == 1  # one swap of neighbours ("recrods")
     return all(
         (word[i] in _VOWELS and meant[j] in _VOWELS) if op == "replace"
-        else _slip(word, i) if op == "delete" else True  # a letter left out is the commonest slip
+        else op != "delete" or _slip(word, i)  # a letter left out ("insert") is the commonest slip
         for op, i, j in Levenshtein.editops(word, meant)
     )
 
