@@ -22,7 +22,7 @@ from mrs_assist.evaluation.indep import convert_questions, load_writer_files
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("split", choices=["indep-dev", "indep-dev2", "indep-dev3", "indep-dev4", "indep-dev5", "indep-dev6", "indep-dev7", "indep-dev8", "indep-dev9", "indep-dev10", "indep-test"])
+    parser.add_argument("split", choices=["indep-dev", "indep-dev2", "indep-dev3", "indep-dev4", "indep-dev5", "indep-dev6", "indep-dev7", "indep-dev8", "indep-dev9", "indep-dev10", "indep-dev11", "indep-test"])
     parser.add_argument("--writer", required=True)
     parser.add_argument("--eval-dir", type=Path, default=Path(__file__).resolve().parents[1] / "eval")
     args = parser.parse_args()

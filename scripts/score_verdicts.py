@@ -1,6 +1,6 @@
 """Score /v1/ask verdicts on question sets, per file and per kind (a quick loop for tuning).
 
-    python scripts/score_verdicts.py [--split indep-dev --split indep-dev2 --split indep-dev3 --split indep-dev4 --split indep-dev5 --split indep-dev6 --split indep-dev7 --split indep-dev8 --split indep-dev9 --split indep-dev10 --split indep-test] [--json OUT] [--show wrong|none|all]
+    python scripts/score_verdicts.py [--split indep-dev --split indep-dev2 --split indep-dev3 --split indep-dev4 --split indep-dev5 --split indep-dev6 --split indep-dev7 --split indep-dev8 --split indep-dev9 --split indep-dev10 --split indep-dev11 --split indep-test] [--json OUT] [--show wrong|none|all]
 
 Asks each question once through ``Services.ask`` (no retriever baselines, unlike
 ``mrs-assist eval``) and summarises with the eval's own ``verdict_score`` /
