@@ -183,8 +183,7 @@ def extract_facts(
         _purposes_unknown(read, reasons, "the notes do not name the MRS")
     _conditional_request(read, reasons, visible, sentences, docs)
     _reason_first(read, set(catalogue.names("purpose")), docs)
-    if template_gaps:
-        _reason_left_blank(detector, read, set(catalogue.names("purpose")), visible)
+    _reason_left_blank(detector, read, set(catalogue.names("purpose")), visible, template_gaps)
     _premise_in_doubt(detector, read, every, template_gaps)
     _withdraw(read, answered)
     contrary: dict[str, list[tuple[int, int]]] = {}
@@ -550,21 +549,31 @@ def _requests_conditionally(notes: str, sentence: tuple[int, int]) -> bool:
     return False
 
 
-def _reason_left_blank(detector: Detector, read: dict[str, list[Mention]], purposes: set[str], notes: str) -> None:
+def _reason_left_blank(
+    detector: Detector, read: dict[str, list[Mention]], purposes: set[str], notes: str, template_gaps: bool
+) -> None:
     """A request form whose reason-for-study field was left unfilled ("Reason for MRS: ***",
-    blanked before reading) does not say why the MRS is wanted. Unless a purpose is stated where
+    blanked before reading), or notes that say the request's question is not known ("the office
+    could not say what the MRS should answer"), do not say why the MRS is wanted. Unless a purpose is stated where
     reasons are (an assessment, a plan, a sentence about the MRS), one inferred from elsewhere
     (an imaging impression's differential) is asked, never approved on: the requester left the
     one field that says it empty (issue 18, template artifacts)."""
-    blank = _blank_reason_field(tuple(detector.lexicon.sections.get("reason", [])))
-    if blank is None or not blank.search(notes):
+    blank = _blank_reason_field(tuple(detector.lexicon.sections.get("reason", []))) if template_gaps else None
+    unstated = _reason_unstated(tuple(detector.lexicon.reason_unstated))
+    if not ((blank is not None and blank.search(notes)) or (unstated is not None and unstated.search(notes))):
         return
     found = [m for p in purposes for m in read.get(p, []) if m.value == "true"]
     if not found or any(m.reason for m in found):
         return
     for m in found:
         m.value, m.closes = "unknown", False
-        m.cues.append("the form's reason for the study was left blank")
+        m.cues.append("the request's reason for the study is not stated")
+
+
+@lru_cache(maxsize=8)
+def _reason_unstated(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The lexicon's statements that the request's clinical question is not known, as one regex."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
 
 
 @lru_cache(maxsize=8)
@@ -871,7 +880,7 @@ def _read(
     return kept
 
 
-_QUALIFIER_DOUBTS = frozenset({"negated", "possible", "hypothetical", "reported"})
+_QUALIFIER_DOUBTS = frozenset({"negated", "possible", "hypothetical", "reported", "unanswered"})
 """ConText readings under which a qualifier says nothing of the device: "do not state MR-conditional
 status", "? MR conditional", "if MR-conditional", "patient believes it is MRI-safe"."""
 
@@ -966,7 +975,7 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
     return ("unknown" if against else value), spans, against
 
 
-_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "disfavored", "possible", "differential"})
+_NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "unanswered", "disfavored", "possible", "differential"})
 
 
 def _denies(m: Mention) -> bool:

@@ -17,14 +17,15 @@ Value = Literal["true", "false", "unknown", "ignore"]
 Reading = Literal["true", "false", "unknown", "ignore", "same"]
 """How a ConText category turns a mention into a value; ``same`` keeps the affirmed value."""
 
-CATEGORIES = ("family", "negated", "hypothetical", "prior", "reported", "disfavored", "possible", "differential", "historical")
+CATEGORIES = ("family", "negated", "hypothetical", "prior", "reported", "unanswered", "disfavored", "possible", "differential", "historical")
 """ConText categories that change a mention's reading, in precedence order. ``prior`` comes
 from the note's layout (extract/layout.py: a past-history or copied-forward section, or a
 statement dated well before the study), not from a ConText rule; a ``prior`` reading of
 ``same`` defers to the categories after it. ``reported`` is who asserts it: the patient,
 a relative or an outside source ("mother states he had a brain tumor removed", "per
 patient", "reportedly"), not the clinician's own finding: a diagnosis so reported is asked,
-a symptom so reported is the patient's to report."""
+a symptom so reported is the patient's to report. ``unanswered`` is an open question nobody
+answered ("the office could not say whether it is for X or Y"): whatever it names is asked."""
 
 CATEGORY_OF_MODIFIER = {
     "FAMILY": "family",
@@ -35,6 +36,7 @@ CATEGORY_OF_MODIFIER = {
     "DIFFERENTIAL": "differential",
     "HISTORICAL": "historical",
     "REPORTED": "reported",
+    "UNANSWERED": "unanswered",
 }
 """medspaCy ConText category → reading key."""
 
@@ -74,6 +76,9 @@ class Readings(BaseModel):
     possible: Reading | None = Field(default=None, description='"r/o tumor", "suspected", "?".')
     disfavored: Reading | None = Field(
         default=None, description='"less likely glioma", "doubt MS": argued against, neither asserted nor denied.'
+    )
+    unanswered: Reading | None = Field(
+        default=None, description='"staff could not say whether it is for X or Y": an open question, nothing stated.'
     )
     differential: Reading | None = Field(default=None, description='"tumor vs abscess".')
     hypothetical: Reading | None = Field(default=None, description='"if", "candidate for".')
@@ -441,6 +446,11 @@ class Lexicon(BaseModel):
     section_readings: dict[str, str] = Field(
         default_factory=dict, description="Section category → the reading category it adds (family, prior, negated)."
     )
+    reason_unstated: list[str] = Field(
+        default_factory=list,
+        description="Regexes for a statement that the request's clinical question is not known (its field "
+        "blank, the office unable to say): a purpose inferred from elsewhere is then asked.",
+    )
     age_patterns: list[AgePattern]
     age_not_followed_by: str = Field(description="Regex for the text after an age that makes it a relative's.")
     number_words: dict[str, int]
@@ -452,6 +462,8 @@ class Lexicon(BaseModel):
             if missing:
                 raise ValueError(f"readings for role {role!r} must set {', '.join(missing)}")
         _compile(self.age_not_followed_by, "age_not_followed_by")
+        for pattern in self.reason_unstated:
+            _compile(pattern, "reason_unstated")
         for category, headers in self.sections.items():
             for header in headers:
                 _compile(header, f"section header of {category}")

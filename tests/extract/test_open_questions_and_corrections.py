@@ -1,0 +1,130 @@
+"""Session 14 (issue 18): an open question nobody answered asserts nothing it lists; a request
+whose clinical question is said to be unknown is not approved on a purpose read from elsewhere;
+an order correction naming the brain takes back the wrong site; a form's "free text" label is no
+negation; a traumatic or vascular lesion is a non-tumor alternative. Each tested in words of its
+own."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs_assist.extract import extract_facts
+from mrs_assist.schemas import DeterminationRequest
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services()
+
+
+def _fact(services, notes, fact):
+    found = extract_facts(notes, catalogue=services.catalogue, mrs_requested=True).get(fact)
+    return found
+
+
+def _value(services, notes, fact):
+    """The fact's reading as a word: "true", "false", "unknown" (documented, asked) or "absent"."""
+    found = _fact(services, notes, fact)
+    return "absent" if found is None else {True: "true", False: "false", None: "unknown"}[found.value]
+
+
+def _decide(services, policy_id, notes, age=50):
+    request = DeterminationRequest(policy_id=policy_id, cpt_codes=["76390"], clinical_notes=notes,
+                                   patient={"age_years": age})
+    return services.determine(request).recommendation
+
+
+# --- an open question ------------------------------------------------------------------------
+@pytest.mark.parametrize("asked", [
+    # the alternative sits past a negation's reach: read as asked, not as stated
+    "The front desk could not say whether the spectroscopy is for diagnosis, staging, severity scoring or prognosis.",
+    "Scheduler was unable to confirm if the requested study is for diagnosis, for severity or for prognosis.",
+    "Office staff cannot tell whether the MRS is meant for a baseline, for monitoring or for prognosis.",
+])
+def test_an_unanswered_question_names_a_purpose_without_stating_it(services, asked):
+    notes = f"Adult with chronic liver disease and recurrent hepatic encephalopathy. MRS brain requested.\n{asked}"
+    assert _value(services, notes, "encephalopathy_prognosis") == "unknown"
+
+
+def test_the_same_purpose_stated_outright_is_read_true(services):
+    notes = ("Adult with chronic liver disease and recurrent hepatic encephalopathy. "
+             "MRS brain requested for prognosis of the encephalopathy before transplant listing.")
+    assert _value(services, notes, "encephalopathy_prognosis") == "true"
+
+
+def test_an_open_question_is_no_denial_of_what_it_lists(services):
+    notes = ("Adult with recurrent hepatic encephalopathy. MRS brain requested.\n"
+             "Clinic could not say whether the MRS is for a diagnosis, for staging or for prognosis.")
+    # HealthHelp's criterion 3 is asked (pend), never approved or denied on an open question
+    assert _decide(services, "healthhelp-mrs", notes) == "needs_more_information"
+
+
+# --- the request's clinical question said to be unknown ---------------------------------------
+_LESION = ("MRI brain last month: 5 mm nonspecific T2 focus in the right frontal white matter, "
+           "gliosis or demyelination; low-grade neoplasm not entirely excluded. Indeterminate.\n")
+
+
+def test_a_differential_read_from_a_report_meets_when_nothing_says_the_question_is_unknown(services):
+    notes = "Outpatient order: MRS brain.\n" + _LESION + "No implants."
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "true"
+
+
+@pytest.mark.parametrize("unknown", [
+    "Reviewer could not identify which clinical question the spectroscopy would answer.",
+    "The clinical question on the order form was left blank.",
+    "Purpose of the MRS is not stated anywhere in the packet.",
+])
+def test_a_request_whose_question_is_unknown_leaves_an_inferred_purpose_asked(services, unknown):
+    notes = "Outpatient order: MRS brain.\n" + _LESION + "No implants. " + unknown
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "unknown"
+    assert _decide(services, "nia-brain-mrs", notes) == "needs_more_information"
+
+
+def test_a_purpose_stated_about_the_mrs_itself_still_stands_beside_such_a_line(services):
+    notes = ("Intake: the clinical question on the order form was left blank. Called the office: "
+             "MRS requested to tell a low-grade glioma from demyelination in the frontal lesion.\n" + _LESION)
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "true"
+
+
+# --- an order correction ---------------------------------------------------------------------
+_PACKET = """=== DOCUMENT 1 of 2: ORDER (03/02/2026) ===
+Exam: MR spectroscopy CPT 76390   Site: LIVER
+Dx: C71.1 malignant neoplasm of frontal lobe
+=== DOCUMENT 2 of 2: NEURO-ONCOLOGY NOTE (03/03/2026) ===
+Treated left frontal glioblastoma (chemoradiation completed 11/2025). New enhancement on MRI 02/2026,
+read as indeterminate: recurrence versus radiation necrosis. MRS to distinguish the two.
+"""
+
+
+def test_a_non_brain_site_on_the_order_is_out_of_scope_uncorrected(services):
+    assert _value(services, _PACKET, "non_brain_mrs_requested") == "true"
+
+
+def test_a_later_correction_naming_the_brain_takes_the_site_back(services):
+    notes = _PACKET + "=== DOCUMENT 3 of 3: ORDER CORRECTION (03/05/2026) ===\nCorrected site: brain. CPT unchanged.\n"
+    assert _value(services, notes, "non_brain_mrs_requested") == "false"
+    assert _decide(services, "nia-brain-mrs", notes) == "meets_criteria"
+
+
+# --- a form's free-text label ------------------------------------------------------------------
+def test_a_free_text_label_does_not_negate_the_checked_option_before_it(services):
+    notes = ("Procedure: 76390 MR spectroscopy, brain. Dx: E75.25 metachromatic leukodystrophy.\n"
+             "Prior MRI result: [x] indeterminate\n"
+             "Purpose of MRS: [ ] research  [x] therapy evaluation/planning\n"
+             "    free text: timing of transplant\n")
+    assert _value(services, notes, "therapy_planning_needed") == "true"
+
+
+def test_a_free_interval_is_still_a_negation(services):
+    notes = "Prior left frontal glioma, recurrence free for two years. MRS brain requested."
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") != "true"
+
+
+# --- traumatic and vascular alternatives -------------------------------------------------------
+@pytest.mark.parametrize("alternative", ["post-traumatic change", "an old contusion", "an arteriovenous malformation",
+                                         "an evolving hemorrhage"])
+def test_a_traumatic_or_vascular_lesion_is_the_non_tumor_side(services, alternative):
+    notes = (f"Enhancing right frontal focus on MRI, indeterminate. MRS to distinguish an underlying tumor from "
+             f"{alternative}.")
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "true"
