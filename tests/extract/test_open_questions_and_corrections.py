@@ -128,3 +128,31 @@ def test_a_traumatic_or_vascular_lesion_is_the_non_tumor_side(services, alternat
     notes = (f"Enhancing right frontal focus on MRI, indeterminate. MRS to distinguish an underlying tumor from "
              f"{alternative}.")
     assert _value(services, notes, "tumor_vs_nontumor_lesion") == "true"
+
+
+# --- a later read that finds nothing new --------------------------------------------------------
+_ASKED = """[1] NEURO-ONCOLOGY NOTE 05/02/2026
+Right temporal oligodendroglioma, resected 2019 and irradiated 2020. Outside MRI 04/28/2026 reported a
+new 6 mm enhancing nodule at the cavity rim, inconclusive for recurrence versus radiation necrosis.
+Plan: MR spectroscopy to separate recurrence from radiation necrosis. Outside images requested.
+"""
+
+
+def test_a_recurrence_question_raised_in_the_packet_is_a_purpose(services):
+    assert _value(services, _ASKED, "tumor_recurrence_vs_treatment_effect") == "true"
+
+
+@pytest.mark.parametrize("over_read", [
+    "Outside images reviewed. No definite new enhancement is identified at the cavity rim; limited study.",
+    "The reported nodule corresponds to a normal cortical vein, unchanged since 2020.",
+])
+def test_a_later_read_that_finds_no_new_lesion_leaves_the_question_asked(services, over_read):
+    notes = _ASKED + "[2] NEURORADIOLOGY SECOND READ 05/09/2026\n" + over_read + "\n"
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "unknown"
+    assert _decide(services, "nia-brain-mrs", notes) == "needs_more_information"
+
+
+def test_no_new_lesion_elsewhere_leaves_the_question_standing(services):
+    notes = _ASKED + ("[2] NEURORADIOLOGY SECOND READ 05/09/2026\nThe rim nodule is confirmed, indeterminate. "
+                      "No new lesion is identified elsewhere in the brain.\n")
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "true"
