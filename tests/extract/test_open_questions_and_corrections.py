@@ -156,3 +156,16 @@ def test_no_new_lesion_elsewhere_leaves_the_question_standing(services):
     notes = _ASKED + ("[2] NEURORADIOLOGY SECOND READ 05/09/2026\nThe rim nodule is confirmed, indeterminate. "
                       "No new lesion is identified elsewhere in the brain.\n")
     assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "true"
+
+
+# --- what someone does not know -----------------------------------------------------------------
+@pytest.mark.parametrize("unknown", ["He does not know the tumor type.", "She cannot recall the tumor's name."])
+def test_not_knowing_a_detail_of_a_tumor_is_no_denial_of_it(services, unknown):
+    notes = (f"Adult with a left frontal resection cavity. {unknown} New rim-enhancing lesion at the cavity margin, "
+             "indeterminate on MRI. MRS to characterize the lesion.")
+    assert _value(services, notes, "brain_mass_or_lesion") == "true"
+
+
+def test_a_plain_negation_of_a_tumor_still_denies_it(services):
+    notes = "Headaches for a month. No tumor on the MRI of 05/2026. MRS requested."
+    assert _value(services, notes, "brain_mass_or_lesion") != "true"
