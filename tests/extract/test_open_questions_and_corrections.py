@@ -169,3 +169,34 @@ def test_not_knowing_a_detail_of_a_tumor_is_no_denial_of_it(services, unknown):
 def test_a_plain_negation_of_a_tumor_still_denies_it(services):
     notes = "Headaches for a month. No tumor on the MRI of 05/2026. MRS requested."
     assert _value(services, notes, "brain_mass_or_lesion") != "true"
+
+
+# --- a recurrence asked about, with no treatment effect named -------------------------------------
+_MEMORY = ("72 y/o with 8 months of memory loss. Remote right frontal meningioma, resected, no residual on "
+           "later imaging.\nAssessment: memory loss, ?neurodegenerative vs vascular; {ask}\nPlan: MRS brain.")
+
+
+@pytest.mark.parametrize("ask", ["r/o recurrent meningioma given hx (2009).", "? meningioma regrowth."])
+def test_a_recurrence_asked_about_is_a_purpose_to_confirm_not_one_closed(services, ask):
+    notes = _MEMORY.format(ask=ask)
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "unknown"
+    # NIA's first indication may apply: asked, not denied on the other purposes
+    assert _decide(services, "nia-brain-mrs", notes, age=72) == "needs_more_information"
+
+
+def test_a_recurrent_tumor_stated_as_the_diagnosis_asks_nothing(services):
+    notes = ("55 y/o with recurrent glioblastoma on bevacizumab since 06/2025. "
+             "MRS brain requested to assess response to treatment.")
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") in ("false", "absent")
+    assert _decide(services, "nia-brain-mrs", notes, age=55) == "does_not_meet_criteria"
+
+
+def test_a_date_the_statement_gives_its_history_does_not_date_the_statement(services):
+    from mrs_assist.extract.layout import NoteDates
+
+    notes = "Visit 02/2026.\nA: r/o recurrence given hx (2009).\nMRI 2019: stable."
+    dates = NoteDates(notes)
+    line = notes.index("A:"), notes.index("\nMRI")
+    assert dates.prior(line) is None
+    last = notes.index("MRI 2019"), len(notes)
+    assert dates.prior(last) is not None  # a statement dated by its own study still is

@@ -68,14 +68,15 @@ _DATE = re.compile(
 TWO_DIGIT_PIVOT = 40
 """A two-digit year up to this is 20yy, above it 19yy."""
 _ONSET_DATE = re.compile(
-    r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed)|(?:confirmed|established)(?:\s+(?:by|on|with)\s+(?:[^.;\n]|\.(?=\S)|\n(?![ \t]*\n)){0,100}?)?)\s+(?:(?:in|on|at)\s+)?"
+    r"\b(?:diagnosed|dx(?:'?d)?|since|onset|began|starting|first (?:noted|seen|diagnosed)|(?:confirmed|established)(?:\s+(?:by|on|with)\s+(?:[^.;\n]|\.(?=\S)|\n(?![ \t]*\n)){0,100}?)?|(?:hx|h/o|history)(?=\s+\())\s+\(?(?:(?:in|on|at)\s+)?"
     r"(?:(?:0?[1-9]|1[0-2])/(?:[0-3]?\d/)?(?:19|20)\d{2}|(?:0?[1-9]|1[0-2])/[0-3]?\d/\d{2}(?![\d/])|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}"
     r"|(?:19|20)\d{2})\b"
     r"|\b(?:19|20)\d{2}\s+(?:revised\s+)?(?:McDonald|WHO|ILAE|AAN|NCCN|RANO|criteria|classification|guidelines?|edition|version)\b",
     re.IGNORECASE,
 )
-"""When a condition began ("RRMS diagnosed 2016", "seizures since 2019") or a criteria edition
-("2010 McDonald criteria", "2021 WHO classification"): no date of a past event."""
+"""When a condition began ("RRMS diagnosed 2016", "seizures since 2019"), the history a statement
+cites ("r/o recurrence given hx (2009)") or a criteria edition ("2010 McDonald criteria", "2021 WHO
+classification"): no date of the statement itself."""
 _PRESENT = re.compile(
     r"\b(?:now|today|currently|current|presents?|presented|request(?:s|ed|ing)?|ordered|plan(?:ned)?|recommend\w*|MRS|spectroscop\w*)\b",
     re.IGNORECASE,
