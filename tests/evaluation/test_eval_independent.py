@@ -35,7 +35,7 @@ def test_harms_are_counted_apart_from_accuracy():
     assert head["independent_test.wrong_approvals"] == 2 and head["independent_test.wrong_denials"] == 1
 
 
-@pytest.mark.parametrize("split, at_least", [("dev", 100), ("dev2", 80), ("dev3", 80), ("dev4", 80), ("dev5", 80), ("dev6", 80), ("dev7", 80), ("dev8", 80), ("dev9", 80), ("dev10", 80), ("dev11", 80), ("test", 80)])
+@pytest.mark.parametrize("split, at_least", [("dev", 100), ("dev2", 80), ("dev3", 80), ("dev4", 80), ("dev5", 80), ("dev6", 80), ("dev7", 80), ("dev8", 80), ("dev9", 80), ("dev10", 80), ("dev11", 80), ("dev12", 80), ("test", 80)])
 def test_the_independent_splits_are_written_across_styles_and_policies(split, at_least):
     cases = load_writer_cases(EVAL / INDEPENDENT_SPLITS[split])
     assert len(cases) >= at_least
@@ -55,7 +55,7 @@ def test_the_splits_share_no_case_and_no_writer():
     assert writers["dev6"] == {"TK", "TL"} and writers["dev7"] == {"TM", "TN"}
     assert writers["dev8"] == {"TO", "TP"} and writers["dev9"] == {"TQ", "TR"}
     assert writers["dev10"] == {"TS", "TT"} and writers["dev11"] == {"TU", "TV"}
-    assert writers["test"] == {"TW", "TX"}
+    assert writers["dev12"] == {"DY", "DZ"} and writers["test"] == {"TW", "TX"}
     splits = list(ids)
     for i, a in enumerate(splits):
         for b in splits[i + 1:]:

@@ -200,3 +200,21 @@ def test_a_date_the_statement_gives_its_history_does_not_date_the_statement(serv
     assert dates.prior(line) is None
     last = notes.index("MRI 2019"), len(notes)
     assert dates.prior(last) is not None  # a statement dated by its own study still is
+
+
+# --- a code only suspected to be wrong ----------------------------------------------------------
+_CODED = ("Precert: CPT 76390. Study on the order: MRI brain with perfusion. Dx C71.1, Z92.3.\n"
+          "Indication: recurrence vs treatment effect after chemoradiation.\n")
+
+
+def test_a_code_the_notes_call_wrong_is_out_of_scope(services):
+    notes = _CODED + "Scheduler: 76390 was entered in error; they want the perfusion study."
+    assert _value(services, notes, "service_not_mrs") == "true"
+
+
+@pytest.mark.parametrize("doubt", ["76390 may have been chosen from the menu in error.",
+                                   "Scheduler: 76390 possibly miscoded, office to confirm."])
+def test_a_code_only_suspected_to_be_wrong_is_asked(services, doubt):
+    notes = _CODED + doubt
+    assert _value(services, notes, "service_not_mrs") == "unknown"
+    assert _decide(services, "nia-brain-mrs", notes) == "needs_more_information"

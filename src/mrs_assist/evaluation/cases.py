@@ -231,7 +231,7 @@ INDEPENDENT_CASE_SPLITS = {
     "dev": "independent/dev", "dev2": "independent/dev2", "dev3": "independent/dev3", "dev4": "independent/dev4",
     "dev5": "independent/dev5", "dev6": "independent/dev6", "dev7": "independent/dev7",
     "dev8": "independent/dev8", "dev9": "independent/dev9", "dev10": "independent/dev10",
-    "dev11": "independent/dev11",
+    "dev11": "independent/dev11", "dev12": "independent/dev12",
     "test": "independent/test",
 }
 """Split name → folder under eval/ of writers' files. Written by people who never saw the rules:
@@ -239,8 +239,8 @@ dev (writers A, B), dev2 (writers C, D: the first test split, scored once in ses
 (writers E, F: session 5's test split), dev4 (writers G, H: session 6's), dev5 (writers I, J:
 session 7's), dev6 (writers K, L: session 8's), dev7 (writers M, N: session 9's), dev8
 (writers O, P: session 10's), dev9 (writers Q, R: session 11's), dev10 (writers S, T: session
-12's) and dev11 (writers U, V: session 13's test split, each scored once then) are development
-data; test (writers W, X, written in session 14 with the errata in their brief) is scored once,
+12's) and dev11 (writers U, V: session 13's test split, each scored once then) and dev12 (writers
+DY, DZ: written in session 14 as development data, never held out) are development data; test (writers W, X, written in session 14 with the errata in their brief) is scored once,
 at the end, and never tuned on."""
 
 
