@@ -218,3 +218,38 @@ def test_a_code_only_suspected_to_be_wrong_is_asked(services, doubt):
     notes = _CODED + doubt
     assert _value(services, notes, "service_not_mrs") == "unknown"
     assert _decide(services, "nia-brain-mrs", notes) == "needs_more_information"
+
+
+# --- a deferred decision, a question with both answers named, a blanked field --------------------
+_ABSCESS = ("[1] CLINIC NOTE 03/02/2026\nRing-enhancing right parietal lesion, abscess versus necrotic metastasis, "
+            "indeterminate on MRI. Plan: MRS to differentiate.\n")
+
+
+def test_a_differential_raised_for_the_mrs_is_its_purpose(services):
+    assert _value(services, _ABSCESS, "tumor_vs_nontumor_lesion") == "true"
+
+
+def test_a_later_note_that_puts_off_deciding_on_the_mrs_leaves_its_purpose_asked(services):
+    notes = _ABSCESS + ("[2] CLINIC NOTE 03/09/2026\nAspiration drained pus; on IV antibiotics. Repeat imaging in "
+                        "two weeks; we will decide on the MRS after that.\n")
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "unknown"
+    assert _decide(services, "nia-brain-mrs", notes) == "needs_more_information"
+
+
+@pytest.mark.parametrize("question", ["to support or argue against", "to argue for or against"])
+def test_a_question_with_both_answers_named_asks_whether_the_disorder_is_there(services, question):
+    notes = (f"Child of 7 with progressive ataxia; MRI non-diagnostic. Plan: MRS for a lactate peak {question} "
+             "a mitochondrial disorder.")
+    assert _value(services, notes, "mitochondrial_disorder") == "unknown"
+
+
+def test_a_template_field_left_unchosen_asserts_nothing(services):
+    notes = ("Surveillance visit. New symptoms: {Blank single:19197::\"yes/no\"}\n"
+             "MRI brain last week: new nodular enhancement at the cavity margin, indeterminate.")
+    assert _value(services, notes, "new_or_worsening_symptoms") != "true"
+
+
+def test_a_field_whose_value_follows_on_its_line_is_read(services):
+    notes = ("Surveillance visit. New symptoms: worsening headaches for two weeks\n"
+             "MRI brain last week: new nodular enhancement at the cavity margin, indeterminate.")
+    assert _value(services, notes, "new_or_worsening_symptoms") == "true"

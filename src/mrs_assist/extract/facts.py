@@ -514,7 +514,10 @@ _IF_NEEDED = re.compile(
     # the request itself held, cancelled or withdrawn ("please HOLD the MRS request")
     r"|\b(?:hold|cancel|withdraw|defer|suspend)\s+(?:the\s+|this\s+)?(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)"
     r"|\b(?:(?-i:MRS)|spectroscop\w*)\s+(?:request|order|auth\w*)?\s*(?:is\s+|was\s+|has been\s+)?"
-    r"(?:on hold|held|cancel+ed|withdrawn|deferred|suspended)\b", re.I)
+    r"(?:on hold|held|cancel+ed|withdrawn|deferred|suspended)\b"
+    # ... or its decision put off ("will decide on MRS after the repeat imaging")
+    r"|\b(?:decide|decision)\s+(?:on|about|regarding|whether\s+to\s+(?:do|obtain|get|proceed\s+with))\s+(?:the\s+|an?\s+)?"
+    r"(?:(?-i:MRS)|MR\s+spectroscop\w*|spectroscop\w*)\b", re.I)
 _CONDITION_END = re.compile(r",|;|->|=>|→|\bthen\b|\bwe\b|\bwill\b|\bwould\b", re.I)
 _STUDY_IF = re.compile(
     r"(?:\bMRS\b|spectroscop\w*)[^.;\n]{0,60}?\b(?:can|could|will|would|may|might)\s+(?:only\s+|then\s+|also\s+)?be\s+"
@@ -711,7 +714,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
             # "Seen at epilepsy surgery conference: [ ] yes [ ] no" answers nothing)
             if (next_line := line_cues(notes, wrap + 1, sentence_chars[sent])).drop:
                 cues = next_line
-        if cues.drop and cues.unanswered and detector.catalogue.facts[fact].role == "scope":
+        if cues.drop and cues.unanswered and getattr(detector.catalogue.facts.get(fact), "role", None) == "scope":
             cues.categories.add("possible")  # the form asked the region and got no answer: asked
         elif cues.drop:
             continue  # an unchecked box asserts nothing

@@ -239,7 +239,8 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
     line_end = len(notes) if line_end < 0 else line_end
     reach = max(line_start, start - LINE_REACH)
     colon = notes.find(":", start, line_end)
-    if colon >= 0 and _BLANK_FIELD.fullmatch(notes, colon + 1, line_end):
+    if colon >= 0 and (_BLANK_FIELD.fullmatch(notes, colon + 1, line_end) or (
+            _BLANKED_FIELD.fullmatch(notes, colon + 1, line_end) and _LABEL.fullmatch(notes, start, colon))):
         # a form's label whose answer is a blank line ("New or worsening symptoms (describe): ____")
         cues.drop = True
         cues.unanswered = True
@@ -289,6 +290,10 @@ def line_cues(notes: str, start: int, sentence: tuple[int, int]) -> Cues:
 _BOX = re.compile(rf"{_UNCHECKED.pattern}|{_CHECKED.pattern}")
 _BLANK_FIELD = re.compile(r"[ \t]*_{3,}[ \t_]*")
 """What follows a form label's colon when the field was left blank: a run of underscores."""
+_BLANKED_FIELD = re.compile(r"[ \t]{3,}")
+"""... or the spaces a blanked template placeholder left ("New symptoms: {Blank single:…}"), after a
+label that is the mention itself (``_LABEL``), not a later field on its line."""
+_LABEL = re.compile(r"[A-Za-z][A-Za-z /'()-]{0,40}")
 
 
 def _boxes_follow_labels(notes: str, line_start: int, line_end: int) -> bool:
