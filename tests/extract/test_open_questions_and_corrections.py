@@ -253,3 +253,16 @@ def test_a_field_whose_value_follows_on_its_line_is_read(services):
     notes = ("Surveillance visit. New symptoms: worsening headaches for two weeks\n"
              "MRI brain last week: new nodular enhancement at the cavity margin, indeterminate.")
     assert _value(services, notes, "new_or_worsening_symptoms") == "true"
+
+
+# --- a screening names what is looked for -------------------------------------------------------
+@pytest.mark.parametrize("asked", ['Referred by her PCP for "MS screening".', "Sent in for an MS screen today."])
+def test_a_disease_named_before_screening_is_looked_for_not_found(services, asked):
+    notes = f"34-year-old with tingling feet after long runs, normal exam. {asked} MRS requested."
+    assert _value(services, notes, "multiple_sclerosis") != "true"
+    assert _decide(services, "healthhelp-mrs", notes, age=34) != "meets_criteria"
+
+
+def test_screen_for_still_reads_forward_and_a_diagnosis_stays(services):
+    assert _value(services, "MRS to screen for MS in a patient with numbness.", "multiple_sclerosis") != "true"
+    assert _value(services, "Relapsing MS since 2019 on ocrelizumab. MRS requested for MS.", "multiple_sclerosis") == "true"
