@@ -266,3 +266,18 @@ def test_a_disease_named_before_screening_is_looked_for_not_found(services, aske
 def test_screen_for_still_reads_forward_and_a_diagnosis_stays(services):
     assert _value(services, "MRS to screen for MS in a patient with numbness.", "multiple_sclerosis") != "true"
     assert _value(services, "Relapsing MS since 2019 on ocrelizumab. MRS requested for MS.", "multiple_sclerosis") == "true"
+
+
+# --- a diagnosis placed in the differential -----------------------------------------------------
+def test_a_perinatal_injury_only_in_the_differential_is_asked(services):
+    notes = ("Infant of 14 months with regression since 10/2026; lactate raised. MRI: basal ganglia T2 signal, "
+             "indeterminate. Leigh syndrome possible; sequela of perinatal hypoxic-ischemic injury also in the "
+             "differential. Plan: MRS for a lactate doublet.")
+    assert _value(services, notes, "neonatal_period_hie") == "unknown"
+    assert _decide(services, "cohere-mrs", notes, age=1) != "meets_criteria"
+
+
+def test_neonatal_hie_stated_outright_still_holds(services):
+    notes = ("Term neonate, day 6, neonatal HIE after placental abruption, cooled for 72 hours. MRI day 5 equivocal. "
+             "MRS requested for prognosis.")
+    assert _value(services, notes, "neonatal_period_hie") == "true"
