@@ -281,3 +281,30 @@ def test_neonatal_hie_stated_outright_still_holds(services):
     notes = ("Term neonate, day 6, neonatal HIE after placental abruption, cooled for 72 hours. MRI day 5 equivocal. "
              "MRS requested for prognosis.")
     assert _value(services, notes, "neonatal_period_hie") == "true"
+
+
+# --- a later report that settles the question as tumor -------------------------------------------
+@pytest.mark.parametrize("settled", ['IMPRESSION: "Findings are diagnostic of tumor progression. Definitive."',
+                                     "Progression confirmed on the perfusion study; starting bevacizumab."])
+def test_a_later_report_that_settles_recurrence_withdraws_the_question(services, settled):
+    notes = _ASKED + "[2] NEURO-ONCOLOGY NOTE 05/20/2026\n" + settled + "\n"
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "unknown"
+
+
+def test_a_study_asked_to_confirm_progression_is_still_the_question(services):
+    notes = _ASKED + "[2] ORDER 05/03/2026\nMRS to confirm progression versus radiation necrosis.\n"
+    assert _value(services, notes, "tumor_recurrence_vs_treatment_effect") == "true"
+
+
+# --- a disease the MRS is to monitor --------------------------------------------------------------
+def test_a_disease_only_the_patient_reports_is_not_made_by_a_plan_to_monitor_it(services):
+    notes = ('New patient. "Pt states she was diagnosed with MS in college." Records requested.\n'
+             'Plan: MR spectroscopy to "monitor MS". Follow-up after records.')
+    assert _value(services, notes, "multiple_sclerosis") == "unknown"
+    assert _decide(services, "healthhelp-mrs", notes, age=24) == "needs_more_information"
+
+
+def test_a_suspected_disorder_the_mrs_is_to_diagnose_stays_the_studys_purpose(services):
+    notes = ("Toddler with regression; lactate raised; suspected Leigh syndrome (mitochondrial disorder), panel sent. "
+             "Neuro requests MRS brain for a lactate doublet to support the diagnosis of the mitochondrial disorder.")
+    assert _value(services, notes, "mitochondrial_disorder") == "true"

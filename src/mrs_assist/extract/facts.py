@@ -91,6 +91,9 @@ class Mention:
     reason: bool = False
     """Whether it sits where the reason for this study is stated (assessment/plan/reason
     sections, or a sentence about the MRS itself outside past history)."""
+    monitored: bool = False
+    """Named as what an MRS is to monitor ("MR spectroscopy to monitor MS"): monitoring takes the
+    disease as given, it does not diagnose it."""
     cues: list[str] = field(default_factory=list)
     """What decided its reading: ConText modifiers and layout cues, readable."""
     closes: bool = True
@@ -349,7 +352,7 @@ def _outside(m: Mention, spans: list[tuple[int, int]]) -> bool:
 
 def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
     """A question's words presume what they name ("residual lymphoma vs treatment effect", "the
-    resection cavity"); when they are all that asserts the fact and another mention leaves it in
+    resection cavity", a disease the MRS is to monitor: "MRS to monitor MS"); when they are all that asserts the fact and another mention leaves it in
     doubt (the wife's report, "not yet verified", "brain tumor (PER PT)"), the fact is not known:
     those mentions read unknown (issue 18; session 10: hedged or not)."""
     for name, found in read.items():
@@ -357,7 +360,10 @@ def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> No
         true = [m for m in found if m.value == "true"]
         if not true or not any(m.value == "unknown" or m.unconfirmed for m in found):
             continue
-        if all(groups[m.group].presumes for m in true):
+        # a disease the MRS is to monitor ("MRS to monitor MS") is presumed, too (one it is to
+        # diagnose is the study's question: "to support the diagnosis of a mitochondrial disorder")
+        presumed = _a_diagnosis(detector, name)
+        if all(groups[m.group].presumes or (presumed and m.monitored) for m in true):
             for m in true:
                 m.value, m.doubted = "unknown", True
                 m.cues.append("presumed by the question while the notes leave it in doubt")
@@ -752,6 +758,7 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
+        m.monitored = about_study[sent] and _MONITORS.search(notes, max(0, span.start_char - 40), span.start_char) is not None
         if fact in (AGE_LABEL, CHILD_LABEL, QUALIFIER_LABEL):
             m.tag = rest[0]
         else:
@@ -977,6 +984,12 @@ def _aggregate(found: list[Mention]) -> tuple[str, list[tuple[int, int]], list[t
                       for s in m.spans})
     return ("unknown" if against else value), spans, against
 
+
+_MONITORS = re.compile(
+    r"\b(?:monitor\w*|follow(?:ing)?(?:[\s-]+up\s+(?:of|on))?|track\w*|surveillance\s+of)\s+(?:the\s+|her\s+|his\s+|their\s+)?(?:\w+\s+)?[\"']?$",
+    re.IGNORECASE,
+)
+"""Words before a disease that make it what a study monitors ("to monitor MS", "follow-up of her MS")."""
 
 _NOT_A_DENIAL = frozenset({"prior", "family", "historical", "hypothetical", "unanswered", "disfavored", "possible", "differential"})
 
