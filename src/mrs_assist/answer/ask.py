@@ -854,6 +854,9 @@ class Asker:
         # "HH criterion 4 - is therapy planning required …?": the numbered criterion is what is asked
         # over, and words read as the requirement asked are not also an indication it names
         number = requirement.numbered_criterion(plan.question)
+        if number is None and len(policy_ids) == 1 and (words := requirement.criterion_subject(plan.question)):
+            # "HealthHelp's brain-tumor criterion": the one criterion its words name, as its number would
+            number = requirement.subject_criterion(words, self._top_criteria(policy_ids[0]))
         required = [span for f in plan.required.facts for span in indication_spans(plan.question, catalogue, f)] if number else []
 
         def is_requirement(fact: str) -> bool:
@@ -886,6 +889,12 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _top_criteria(self, policy_id: str) -> dict[str, str]:
+        """A policy's numbered indications (number → the clause's own text), e.g. '1' → "Brain tumors are known …"."""
+        head = f"{policy_id}#indications."
+        return {c.id[len(head):]: c.text for c in self.corpus.clauses()
+                if c.id.startswith(head) and c.id[len(head):].isdigit() and not c.deleted}
 
     def _named_conditions(self, plan: QueryPlan) -> list[str]:
         """The condition facts a requirement question names outside what it asks to be required

@@ -32,7 +32,11 @@ EXCLUDE = re.compile(
     r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
     r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag|"
     # "does the 3-month rule still block MRS if …?": whether a bar applies
-    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval))\b",
+    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval)|"
+    # "is MRS automatically not appropriate?", "outright ineligible": a coverage word denied without condition
+    r"(?:automatic(?:ally)?|outright|categorical(?:ly)?|per se|by default)\s+(?:(?:be|is|are)\s+)?"
+    r"(?:(?:not|never)\s+(?:be\s+)?(?:appropriate|covered|coverable|approv\w*|allowed|indicated|medically necessary|eligible|payable|"
+    r"authori[sz]\w*)|inappropriate|ineligible|unnecessary|non-?covered|uncovered|excluded|rejected|refused|disallowed))\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)

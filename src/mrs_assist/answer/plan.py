@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
+    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|recogni[sz](?:e|es|ed)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
     # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
@@ -79,7 +79,10 @@ ADULT_YEARS = 18.0
 """'Adult' with no age stated: 18, the age Cohere's own header gives for adults (cohere-mrs#guideline-info.type)."""
 
 
-_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b", re.I)
+_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b"
+                    # "Cohere — MRS to grade a glioma?": the whole ask is the study and its purpose
+                    r"|(?:^|[:;—–]\s*|\s-\s+)(?:mrs|mr spectroscopy|spectroscopy|76390)\s+to\s+(?!be\b|have\b)[a-z]+\b[^?]*\?\s*$",
+                    re.I)
 """'HH MRS for MS?': a payer named beside 'MRS for <condition>' asks about coverage."""
 
 
@@ -93,7 +96,11 @@ _EVERY_PAYER = re.compile(
 
 AGE_LIMIT = re.compile(
     r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
-    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
+    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b"
+    # "does the indication limit MRS to neonates?", "restrict the study to patients who are still infants?": the
+    # study limited (a bare "is that limited to neonates?" asks the condition of the coverage asked beside it)
+    r"|\b(?:limit|restrict|confine)\w*\s+(?!only\b|just\b|strictly\b|solely\b)(?:[\w'’-]+\s+){1,3}?to\s+(?:(?:patients?|members?|those|kids|children)\s+who\s+are\s+"
+    r"(?:still\s+)?)?(?:neonat\w*|newborns?|infants?|bab(?:y|ies)|children|kids|adults?|adolescents?|pediatric|paediatric)\b", re.I)
 """A question whether a policy limits the patient's age ("does 'neonatal' cap the patient's age?")."""
 
 _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
@@ -112,7 +119,7 @@ def _case_times(question: str) -> str:
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
-    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
+    r"request(?:s|ed)?|ordered|submitted|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
     # "when the MRI is clearly diagnostic": what the imaging showed, a condition
     r"diagnostic|conclusive|definitive|"
     r"documented)\b)"
@@ -476,11 +483,15 @@ _CONCLUSIVE_SHORT = re.compile(
     rf"\b(?:an?\s+)?(?:already\s+|clearly\s+|fully\s+)?(?<!non-)(?<!non)(?<!not )(?:diagnostic|conclusive|definitive)\s+(?P<a>{_IMAGING})\b"
     rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))"
     # "the MRI was clearly diagnostic": the adverb between the verb and the word
-    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b",
+    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b"
+    # "the MRI is read as diagnostic": the radiologist's reading of it
+    rf"|\b(?P<d>{_IMAGING})\s+(?:(?:was|is|were|are|being)\s+)?(?:read|reported|interpreted|called)\s+as\s+(?:diagnostic|conclusive|definitive)\b",
     re.I)
 """A question's shorthand for a conclusive study ("with a diagnostic MRI", "MRI already
-diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
+diagnostic", "MRI read as diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
+_AFFIRMED = {"determinate": "conclusive"}
+"""The word a double negative leaves, as the note reader knows it ("not indeterminate": conclusive)."""
 
 
 _MODAL_ASK = re.compile(
@@ -573,5 +584,5 @@ def stated_case(question: str, corpus: Corpus) -> str:
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
-    text = _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
-    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c')} was diagnostic", text)
+    text = _DOUBLE_NEGATIVE.sub(lambda m: _AFFIRMED.get(m.group(1).lower(), m.group(1)), spell_out(". ".join(fragments) + "."))
+    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c') or m.group('d')} was diagnostic", text)

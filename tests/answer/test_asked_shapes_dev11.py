@@ -1,0 +1,172 @@
+"""Question classes found on indep-dev11 (issue 23, session 14), each tested in words of its own:
+"recognize" asks coverage, and so does a payer named before a bare "MRS to <purpose>?"; an absolute adverb before a denied coverage word ("automatically not appropriate",
+"outright ineligible") asks whether an item bars the study; a study "read / reported as
+diagnostic" or "not indeterminate" is a conclusive study in a stated case; "require that the
+tumor is known" / "require the mass to be diagnosed" asks for the condition as known; a criterion
+named by what it is about ("the brain-tumor criterion") is asked over as its number would be; and
+"does the indication limit / restrict the study to neonates?" asks whether the policy sets an age
+limit."""
+
+from __future__ import annotations
+
+import pytest
+from support.asking import verdict_of as _verdict
+from support.no_index import NoIndex
+
+from mrs_assist.answer import requirement
+from mrs_assist.answer.plan import AGE_LIMIT, stated_case
+from mrs_assist.config import Settings
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+# --- coverage asked in other words: "recognize", or a payer and a bare "MRS to <purpose>?" ----------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Does HealthHelp recognize multiple sclerosis as a reason for spectroscopy?", "yes"),
+        ("Does NIA recognise epilepsy as a use of MRS?", "no"),
+        ("Is grading a glioma a use Florida Blue recognizes for spectroscopy?", "no"),
+        ("NIA — MRS to separate recurrent tumor from radiation necrosis?", "yes"),
+        ("Florida Blue: MRS to work up epilepsy before surgery?", "no"),
+        ("HealthHelp; spectroscopy to monitor multiple sclerosis?", "yes"),
+        # a condition the policy puts on the purpose stays open
+        ("Cohere: spectroscopy to tell a low-grade from a high-grade glioma?", "only_if"),
+    ],
+)
+def test_coverage_asked_in_other_words(services, question, claim):
+    _verdict(services, question, claim)
+
+
+def test_recognized_by_every_payer_asks_each_of_them(services):
+    verdict = _verdict(services, "Do all four payers recognize spectroscopy in telling a recurrent tumor apart from "
+                                 "radiation injury?", "yes")
+    assert {i.split("#")[0] for c in verdict.claims for i in c.clause_ids} == {
+        "cohere-mrs", "floridablue-mrs", "healthhelp-mrs", "nia-brain-mrs"}
+
+
+# --- an absolute adverb before a denied coverage word asks for a bar ----------------------------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "HealthHelp: the member had a coronary stent placed 3 weeks ago. Is MRS categorically inappropriate?",
+        "HealthHelp member with an insulin pump. Would the study be automatically not approved?",
+    ],
+)
+def test_an_item_a_policy_only_flags_is_no_automatic_bar(services, question):
+    verdict = _verdict(services, question, "no")
+    assert "healthhelp-mrs#contraindications" in " ".join(i for c in verdict.claims for i in c.clause_ids)
+
+
+def test_an_item_a_policy_lists_as_a_non_indication_is_an_outright_bar(services):
+    _verdict(services, "Cohere member, pacemaker that is not MRI-conditional. Is spectroscopy outright ineligible?", "yes")
+
+
+# --- a stated case: a study read as diagnostic, or not indeterminate, is conclusive -------------------
+@pytest.mark.parametrize(
+    ("shorthand", "reads"),
+    [
+        ("Her MRI was reported as diagnostic.", "MRI was diagnostic"),
+        ("The brain MRI is interpreted as diagnostic of MLD.", "MRI was diagnostic"),
+        ("MRI not indeterminate.", "MRI was diagnostic"),
+    ],
+)
+def test_a_conclusive_study_is_written_as_the_note_reader_reads_it(services, shorthand, reads):
+    case = stated_case(f"HealthHelp: 9-year-old with metachromatic leukodystrophy. {shorthand} Covered?", services.corpus)
+    assert reads in case
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "HealthHelp: 9-year-old with metachromatic leukodystrophy; his brain MRI was interpreted as diagnostic. "
+        "The team wants MRS to plan therapy. Approvable?",
+        "HealthHelp: 9-year-old with metachromatic leukodystrophy; brain MRI not indeterminate. "
+        "The team wants MRS to plan therapy. Approvable?",
+    ],
+)
+def test_a_leukodystrophy_with_a_conclusive_mri_does_not_meet_the_criterion_that_needs_it_inconclusive(services, question):
+    verdict = _verdict(services, question, "no")
+    assert "healthhelp-mrs#indications.4" in verdict.claims[0].clause_ids
+
+
+# --- "require that X is known": the condition, as known ------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("Does the policy require that the tumor is already known?", "known brain tumor"),
+        ("Would they require the lesion to be diagnosed first?", "known brain lesion"),
+    ],
+)
+def test_a_requirement_that_something_is_known_asks_for_it_as_known(question, words):
+    assert requirement.requirement_words(question) == words
+
+
+def test_a_requirement_to_be_known_is_a_requirement_question(services):
+    # over every indication: only the tumor ones require it
+    _verdict(services, "Does HealthHelp require the tumor to be known?", "depends")
+
+
+# --- a criterion named by what it is about -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("Does HealthHelp's brain-tumor criterion require X?", ["brain", "tumor"]),
+        ("Under the leukodystrophies criterion, is X needed?", ["leukodystrophy"]),
+        ("Does HealthHelp's first criterion require X?", []),
+        ("Is that the same indication?", []),
+    ],
+)
+def test_a_criterion_named_by_its_subject(question, words):
+    assert requirement.criterion_subject(question) == words
+
+
+def test_a_subject_names_one_criterion_only_when_one_criterion_holds_its_words():
+    criteria = {"1": "Brain tumors are known and ANY of the following:", "2": "Epilepsy for pre-surgical evaluation",
+                "3": "Brain abscess versus tumor"}
+    assert requirement.subject_criterion(["epilepsy"], criteria) == "2"
+    assert requirement.subject_criterion(["brain", "tumor"], criteria) is None  # two criteria hold both words
+    assert requirement.subject_criterion(["stroke"], criteria) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does HealthHelp's brain-tumor criterion require that the tumor is already known?",
+        "For its tumor criterion, does HealthHelp require the tumor to have been diagnosed?",
+    ],
+)
+def test_a_requirement_asked_of_the_criterion_its_words_name(services, question):
+    verdict = _verdict(services, question, "yes")
+    assert "criterion 1" in verdict.text
+
+
+# --- "limit the study to neonates" asks an age limit -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "limits"),
+    [
+        ("Does the HIE item limit spectroscopy to newborns?", True),
+        ("Does the indication restrict the study to patients who are still infants?", True),
+        ("Does Cohere confine MRS to adults?", True),
+        # the bare passive asks the condition of a coverage asked beside it, not a limit
+        ("Does Cohere cover MRS for HIE, and is that limited to neonates?", False),
+        ("Is MRS limited to brain imaging?", False),
+    ],
+)
+def test_limiting_the_study_to_an_age_group_asks_an_age_limit(question, limits):
+    assert bool(AGE_LIMIT.search(question)) is limits
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does Cohere's 'neonatal HIE' indication limit spectroscopy to babies who are still newborns?",
+        "Does the neonatal hypoxic-ischemic encephalopathy item in Cohere restrict MRS to neonates when it is ordered?",
+    ],
+)
+def test_an_indication_named_by_its_period_sets_no_age_limit_at_the_request(services, question):
+    _verdict(services, question, "no")
