@@ -170,3 +170,34 @@ def test_limiting_the_study_to_an_age_group_asks_an_age_limit(question, limits):
 )
 def test_an_indication_named_by_its_period_sets_no_age_limit_at_the_request(services, question):
     _verdict(services, question, "no")
+
+
+# --- probes past dev11: what the patient has, put as the condition of the ask ---------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Under Cohere, could spectroscopy be authorized if the patient has an aneurysm clip?", "no"),
+        # pregnancy is only a note for the provider: the criteria stay open
+        ("Would Cohere still approve MRS if the member is pregnant?", "depends"),
+    ],
+)
+def test_what_the_patient_has_under_if_is_the_case_asked(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert verdict.basis == "checker"
+
+
+def test_the_ask_is_dropped_and_the_patients_condition_kept(services):
+    case = stated_case("Cohere: can MRS be approved if the patient has aneurysm clips?", services.corpus)
+    assert case == "the patient has aneurysm clips."
+
+
+# --- probes past dev11: a known tumor is a known brain tumor --------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is a known tumor required by HealthHelp for biopsy localization?", "yes"),
+        ("Does HealthHelp require a diagnosed tumor?", "depends"),  # only its tumor indications do
+    ],
+)
+def test_a_known_tumor_named_without_the_brain_is_the_known_brain_tumor(services, question, claim):
+    _verdict(services, question, claim)

@@ -59,8 +59,11 @@ _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
 _CONDITION_CLAUSE = re.compile(
     r"\s(?:if|when|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:(?:the|his|her|their|a|an)\s+)?(?:[\w-]+\s+){0,2}?"
-    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b)", re.I)
-"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?")."""
+    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b"
+    # "… be approved if the patient has aneurysm clips?": what the patient has or is
+    r"|(?:the\s+|a\s+|an\s+|this\s+|our\s+)?(?:patient|pt|member|child|kid|infant|baby|she|he|they)\s+(?:has|had|have|is|was|are)\b)", re.I)
+"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?") or
+what the patient has ("… if the patient has aneurysm clips?")."""
 _HEDGED = re.compile(r"\b(?:suspected|possible|probable|presumed|likely|query|questionable|r/o|rule out)\b", re.I)
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"

@@ -166,13 +166,27 @@ def denial_reason(question: str) -> str:
     return ""
 
 
+_KNOWN_UNPLACED = re.compile(
+    rf"\b(?P<known>{_KNOWN})\s+(?!brain\b)(?=(?:tumou?rs?|mass(?:es)?|lesions?|neoplasms?)\b)", re.I)
+
+
+def _in_the_brain(words: str) -> str:
+    """``words`` with a known tumor, mass or lesion placed in the brain ("a known tumor" → "a known
+    brain tumor"): every guideline asked about is a brain guideline, and the catalogue's words say so."""
+    return _KNOWN_UNPLACED.sub(lambda m: f"{m.group('known')} brain ", words)
+
+
 def requirement_words(question: str) -> str:
     """The words that can name what is required: the whole question for 'require(d)' or a
     sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
     have to have been treated" asks about treatment, not the tumor), with the subject before
     the verb when what follows asks only whether it is known ("does the brain tumor have to be
     already known?"); '' when it asks no requirement. A sufficiency question is read by its
-    first alternative."""
+    first alternative. A known tumor is a known brain tumor."""
+    return _in_the_brain(_requirement_words(question))
+
+
+def _requirement_words(question: str) -> str:
     if hedged := hedged_subject(question):
         # "is a suspected tumor enough?": the known tumor a policy requires, beside the words asked
         return f"{first_alternative(question)} {hedged[1]}"
@@ -269,7 +283,7 @@ def required_phrase(question: str) -> str | None:
         return None
     if (known := _REQUIRED_KNOWN.match(" " + match.group("x"))) is not None:
         return _as_known(known.group("x"))  # "require the tumor to be known": a known tumor
-    return match.group("x")
+    return _in_the_brain(match.group("x"))
 
 
 def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list[str]:
