@@ -201,3 +201,66 @@ def test_the_ask_is_dropped_and_the_patients_condition_kept(services):
 )
 def test_a_known_tumor_named_without_the_brain_is_the_known_brain_tumor(services, question, claim):
     _verdict(services, question, claim)
+
+
+# --- probes past dev11: a payer named only as whose criteria a document would be -------------------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Could I apply the Magellan digest as Cohere's approval criteria for a spinal cord lesion?",
+        "May reviewers use the Magellan article as NIA's rules for spectroscopy?",
+    ],
+)
+def test_literature_used_as_a_payers_criteria_is_no(services, question):
+    verdict = _verdict(services, question, "no")
+    assert all(i.startswith("magellan-mrs-digest#") for c in verdict.claims for i in c.clause_ids)
+
+
+# --- probes past dev11: the code set named beside the code is no kind of code ------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Under HealthHelp, is 76390 the procedure code for spectroscopy?", "yes"),
+        ("Is 0698T the billing code for MRS under Florida Blue?", "no"),
+    ],
+)
+def test_a_code_named_as_the_payers_code_asks_whether_it_is_listed(services, question, claim):
+    _verdict(services, question, claim)
+
+
+# --- probes past dev11: "a reason for <payer> to deny" asks for a bar ---------------------------------------
+def test_a_reason_for_the_payer_to_deny_asks_for_a_bar(services):
+    verdict = _verdict(services, "Would a spinal cord stimulator be grounds for HealthHelp to refuse spectroscopy?", "no")
+    assert "healthhelp-mrs#contraindications.2" in verdict.claims[0].clause_ids
+
+
+# --- probes past dev11: a defined word asked with the study it qualifies -----------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Is there a HealthHelp definition of a non-diagnostic scan?", "yes"),
+        ("Does HealthHelp define an indeterminate MRI?", "yes"),
+    ],
+)
+def test_a_defined_word_qualifying_a_study_is_defined(services, question, claim):
+    _verdict(services, question, claim)
+
+
+def test_a_defined_noun_with_a_study_word_is_no_definition_of_that_study():
+    from mrs_assist.answer.definition import _defines
+    assert not _defines("healthhelp-mrs#definitions.glioma", "Glioma is a type of tumor that occurs in the brain.", "glioma scan")
+    assert _defines("healthhelp-mrs#definitions.non-diagnostic", "Non-diagnostic is a result that does not lead to a "
+                                                                  "confirmed diagnosis.", "non-diagnostic study")
+
+
+# --- probes past dev11: "in its latest revision" asks of the newest dated entry -----------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("Was traumatic brain injury added by HealthHelp in its most recent update?", "yes"),
+        # NIA's newest entry is 2021; the deletion is recorded under July 2019
+        ("Did NIA drop the therapeutic follow-up indication in its latest revision?", "no"),
+    ],
+)
+def test_the_latest_revision_is_the_newest_dated_entry(services, question, claim):
+    _verdict(services, question, claim)

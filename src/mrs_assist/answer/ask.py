@@ -28,7 +28,7 @@ from mrs_assist.answer.case import (
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
-from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question, without_modal_ask
+from mrs_assist.answer.plan import QueryPlan, documents_named, follows_up, plan_question, without_modal_ask
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
@@ -217,7 +217,10 @@ class Asker:
             pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
-        elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
+        elif said.basis_asked(plan.question) and plan.named \
+                and not set(plan.named) & set(documents_named(said.without_criteria_owner(plan.question), self.corpus)) \
+                & set(plan.guidelines):
+            # "can the digest serve as NIA's criteria?": NIA is named only as whose criteria they would be
             response = self._literature_basis(plan, top_k)
         if response is None and not plan.case_text and (docs := self._literature_named(plan)):
             response = self._literature(plan, docs, top_k)

@@ -26,6 +26,8 @@ EXCLUDE = re.compile(
     r"(?:reasons?|grounds?)\s+(?:not\s+to|against)\s+(?:approv|cover|authori[sz]|allow|perform|do)\w*|reasons? to refuse|"
     # "is pregnancy a reason Cohere would deny MRS?"
     r"(?:reasons?|grounds?)\s+(?:(?:that|why)\s+)?(?:[\w'’]+\s+){1,3}?(?:would|will|could|might|may|can|must|should)\s+den(?:y|ies)|"
+    # "is an insulin pump a reason for HealthHelp to deny MRS?"
+    r"(?:reasons?|grounds?)\s+for\s+(?:[\w'’]+\s+){1,3}?to\s+(?:deny|refuse|reject|decline)|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
     r"(?:make|makes|render|renders)\s+(?:[\w-]+\s+){0,4}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"

@@ -357,6 +357,12 @@ def most_specific(question: str, indications: list[str], catalogue: Catalogue) -
     return [name for name in indications if not inside(name)]
 
 
+def documents_named(text: str, corpus: Corpus) -> list[str]:
+    """The documents ``text`` names (payer names, aliases, ids, a leading payer's initials), the
+    digest alone where its name is one it shares with a guideline ("the Magellan digest")."""
+    return _literature_subject(text, named_policies(text, corpus) or _lead_initials(text, corpus), corpus)
+
+
 def _literature_subject(question: str, named: list[str], corpus: Corpus) -> list[str]:
     """``named`` less the guidelines named only by a name they share with a literature document
     the question names as such ("the Magellan digest" names the digest, not NIA's guideline)."""
@@ -389,7 +395,7 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
+    named = documents_named(question, corpus)
     follow = premise_follow_up(question)
     if follow and (only := named_policies(follow, corpus)):
         named = only  # "HealthHelp covers it. What about Florida Blue?": the premise's payer is not asked
