@@ -264,3 +264,22 @@ def test_a_defined_noun_with_a_study_word_is_no_definition_of_that_study():
 )
 def test_the_latest_revision_is_the_newest_dated_entry(services, question, claim):
     _verdict(services, question, claim)
+
+
+# --- probes past dev11: a purpose asked to be required, with no coverage word -------------------------------
+@pytest.mark.parametrize(
+    "question",
+    [
+        "For HealthHelp, does hepatic encephalopathy have to be for prognosis?",
+        "Under HealthHelp must seizure spectroscopy be pre-surgical?",
+    ],
+)
+def test_a_purpose_asked_to_be_required_is_the_coverage_it_limits(services, question):
+    verdict = _verdict(services, question, "only_if")
+    assert "Only if the MRS is for" in verdict.text
+
+
+# --- probes past dev11: "automatically reject / refuse" asks for a bar --------------------------------------
+def test_an_automatic_refusal_asks_for_a_bar(services):
+    verdict = _verdict(services, "Would Cohere automatically refuse spectroscopy for a claustrophobic member?", "no")
+    assert "cohere-mrs#notes.1" in verdict.claims[0].clause_ids

@@ -38,7 +38,7 @@ EXCLUDE = re.compile(
     # "is MRS automatically not appropriate?", "outright ineligible": a coverage word denied without condition
     r"(?:automatic(?:ally)?|outright|categorical(?:ly)?|per se|by default)\s+(?:(?:be|is|are)\s+)?"
     r"(?:(?:not|never)\s+(?:be\s+)?(?:appropriate|covered|coverable|approv\w*|allowed|indicated|medically necessary|eligible|payable|"
-    r"authori[sz]\w*)|inappropriate|ineligible|unnecessary|non-?covered|uncovered|excluded|rejected|refused|disallowed))\b",
+    r"authori[sz]\w*)|inappropriate|ineligible|unnecessary|non-?covered|uncovered|exclud\w*|reject\w*|refus\w*|disallow\w*))\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)

@@ -82,6 +82,11 @@ ADULT_YEARS = 18.0
 """'Adult' with no age stated: 18, the age Cohere's own header gives for adults (cohere-mrs#guideline-info.type)."""
 
 
+_PURPOSE_REQUIRED = re.compile(
+    r"\b(?:must|need(?:s)?\s+to|ha(?:s|ve)\s+to)\s+(?:[\w'’-]+\s+){0,5}?be\s+(?:(?:only|strictly|solely)\s+)?(?:for\s+|pre-?\w)", re.I)
+"""'Must the epilepsy be pre-surgical?', 'does encephalopathy need to be for prognosis?': whether the
+policy covers the condition only for a purpose (the coverage of it, limited by the purpose asked)."""
+
 _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b"
                     # "Cohere — MRS to grade a glioma?": the whole ask is the study and its purpose
                     r"|(?:^|[:;—–]\s*|\s-\s+)(?:mrs|mr spectroscopy|spectroscopy|76390)\s+to\s+(?!be\b|have\b)[a-z]+\b[^?]*\?\s*$",
@@ -402,7 +407,8 @@ def plan_question(
     else:
         follow = ""
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
+    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question)) \
+        or bool(_PURPOSE_REQUIRED.search(question))
     # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
     coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
