@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, history, literature, polarity, prerequisite, requirement, said,
-    scope, setting, stance, terms, version,
+    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite, requirement,
+    said, scope, setting, stance, terms, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -28,6 +28,7 @@ from mrs_assist.answer.case import (
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
 from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
+from mrs_assist.answer.guard import UNMENTIONED
 from mrs_assist.answer.plan import QueryPlan, documents_named, follows_up, plan_question, without_modal_ask
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
@@ -51,8 +52,6 @@ _SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|
 """Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
-UNMENTIONED = "Note: no guideline uses the words"
-_LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
 
 
 class AskSources(Protocol):
@@ -150,18 +149,18 @@ class Asker:
         # a repeat study is what the case is about ("the first study was limited, so the site repeats it")
         if not plan.foreign and (not plan.case_text or plan.named and said.repeat_named(plan.question)) \
                 and (response := self._responsibility(plan, top_k)) is not None:
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if plan.unset and plan.named and not plan.foreign and not plan.case_text \
                 and (response := self._part(plan, None, said.without_codes(plan.question), top_k)) is not None:
             # "does Cohere (via the AMA) assign RVUs to 76390?": a topic the policies set no value for,
             # but one sentence of the policy named speaks of exactly what is asked
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if plan.outside:
             if plan.foreign and (response := self._handed_off(plan, top_k)) is not None:
-                return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
+                return self._finished(plan, response)  # "does FB's guideline decide an FEP member's MRS?"
             return self._outside(plan, top_k)
         response = None
         sought = definition.definition_sought(plan.question)
@@ -170,7 +169,7 @@ class Asker:
             # "is a neonate defined by Cohere?" asks a definition, though it names a patient word
             response = self._defined(plan, terms_, top_k, undefined_only=bool(sought))
             if response is not None:
-                return self._phrased(plan, self._checked(plan, response))
+                return self._finished(plan, response)
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
         beyond = definition.beyond_asked(plan.question) if not age and not plan.intents & _PAST else None
         if age:
@@ -245,8 +244,7 @@ class Asker:
                                                   "the closest text follows and does not answer it directly.")
         if response is None:
             response = self._retrieved(plan, top_k)
-        response = self._checked(plan, response)
-        return self._phrased(plan, response)
+        return self._finished(plan, response)
 
     # --- definitions the policies write --------------------------------------------------------
     @cached_property
@@ -1023,70 +1021,14 @@ class Asker:
         return verdicts.from_clause(payer, citation, self._kinds(best.clause_id), quote, metadata=metadata), [citation]
 
     # --- guard and phrasing ------------------------------------------------------------------
-    def _checked(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
-        """The response with its verdict checked against the citations; a verdict that fails
-        is replaced by the best cited clause (which always passes)."""
-        from mrs_assist.validate import AnswerDraft, validate_answer_draft
-
-        def problems_of(text: str, ids: list[str]) -> list[str]:
-            draft = AnswerDraft(answer=text, cited_clause_ids=ids)
-            found = validate_answer_draft(
-                draft, question=plan.question, citations=response.citations, corpus=self.corpus,
-                vocabulary=self.sources.fixed_vocabulary,
-            )
-            # A web address quoted verbatim from a cited clause is the guideline's, not an addition.
-            quoted_links = all(any(u in c.text for c in response.citations) for u in _LINK.findall(text))
-            return [f"{p.code}: {p.message}" for p in found if not (p.code == "link" and quoted_links)]
-
-        verdict = response.verdict
-        if verdict is None or verdict.basis == "not_addressed":
-            return response
-        problems = verdicts.check_verdict(verdict, response.citations, problems_of)
-        if problems:
-            # codes only: a problem's message may quote the question, which may carry a case's PHI
-            log.warning("verdict rejected by the validator: %s", ", ".join(sorted({p.split(":", 1)[0] for p in problems})))
-            first = response.citations[0]
-            payer = self.corpus.documents[first.policy_id].meta.payer
-            verdict = verdicts.from_clause(payer, first, self._kinds(first.clause_id), first.text, metadata=True)
-            if verdicts.check_verdict(verdict, response.citations, problems_of):
-                verdict = verdict.model_copy(update={"checked": False})
-                return response.model_copy(update={"verdict": verdict})
-        verdict = verdict.model_copy(update={"checked": True})
-        shown = verdict.text
-        if verdict.described:  # the question's own facts, as read, right under the verdict
-            shown += "\nAs you describe it: " + "; ".join(verdict.described) + "."
-        note, body = "", response.answer
-        if body.startswith(UNMENTIONED):  # the note that the guidelines may not answer stays first
-            note, body = body.split("\n\n", 1)
-            note += "\n\n"
-        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{shown}\n\n{body}"})
-
-    def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
-        """The model's phrasing when one is configured and it passes the validator."""
-        chat_model = self.sources.chat_model
-        if chat_model is None or not response.citations:
-            return response
-        from mrs_assist.answer.llm import phrasable, phrase_answer, phrase_verdict
-
-        if phrasable(response.verdict):  # a decided verdict: the model may reword that sentence only
-            verdict, problems = phrase_verdict(
-                chat_model, plan.question, response.verdict, response.citations, corpus=self.corpus,
-                prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
-            )
-            if problems:
-                log.info("model verdict rejected: %s", ", ".join(sorted({p.code for p in problems})))
-            if verdict.text == response.verdict.text:
-                return response
-            answer = response.answer.replace(response.verdict.text, verdict.text, 1)
-            return response.model_copy(update={"verdict": verdict, "answer": answer, "mode": "llm"})
-        phrased, problems = phrase_answer(
-            chat_model, plan.question, response.citations, response.answer,
-            corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
-            vocabulary=self.sources.fixed_vocabulary,
-        )
-        if problems:
-            log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
-        return phrased.model_copy(update={"verdict": response.verdict})
+    def _finished(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
+        """The response with its verdict checked against its citations, then phrased by the model
+        when one is configured (``answer.guard``)."""
+        checked = guard.check_response(plan.question, response, corpus=self.corpus,
+                                       vocabulary=self.sources.fixed_vocabulary, kinds=self._kinds)
+        return guard.phrase_response(plan.question, checked, chat_model=self.sources.chat_model, corpus=self.corpus,
+                                     prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
+                                     policy_ids=plan.policy_ids)
 
     # --- helpers -----------------------------------------------------------------------------
     def _kinds(self, clause_id: str) -> frozenset[str]:
