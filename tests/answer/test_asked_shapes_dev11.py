@@ -283,3 +283,16 @@ def test_a_purpose_asked_to_be_required_is_the_coverage_it_limits(services, ques
 def test_an_automatic_refusal_asks_for_a_bar(services):
     verdict = _verdict(services, "Would Cohere automatically refuse spectroscopy for a claustrophobic member?", "no")
     assert "cohere-mrs#notes.1" in verdict.claims[0].clause_ids
+
+
+# --- probes past dev11: the study named alone after a stated case asks for it --------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # no patient word: only the bare ask says a case is stated
+        ("HealthHelp: relapsing multiple sclerosis, stable on therapy. Spectroscopy?", "yes"),
+        ("Florida Blue: early Alzheimer disease, memory clinic work-up. MRS?", "no"),
+    ],
+)
+def test_the_study_named_alone_after_a_case_asks_for_it(services, question, claim):
+    _verdict(services, question, claim)

@@ -87,6 +87,9 @@ _PURPOSE_REQUIRED = re.compile(
 """'Must the epilepsy be pre-surgical?', 'does encephalopathy need to be for prognosis?': whether the
 policy covers the condition only for a purpose (the coverage of it, limited by the purpose asked)."""
 
+_BARE_ASK = re.compile(r"^\W*(?:and\s+|so\s+)?(?:mrs|mr spectroscopy|spectroscopy|76390)\s*\?\s*$", re.I)
+"""'… mass on MRI indeterminate. MRS?': the study named alone after what is stated asks for it."""
+
 _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b"
                     # "Cohere — MRS to grade a glioma?": the whole ask is the study and its purpose
                     r"|(?:^|[:;—–]\s*|\s-\s+)(?:mrs|mr spectroscopy|spectroscopy|76390)\s+to\s+(?!be\b|have\b)[a-z]+\b[^?]*\?\s*$",
@@ -408,7 +411,7 @@ def plan_question(
         follow = ""
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question)) \
-        or bool(_PURPOSE_REQUIRED.search(question))
+        or bool(_PURPOSE_REQUIRED.search(question)) or bool(_BARE_ASK.match(_last_sentence(question)))
     # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
     coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
