@@ -1,11 +1,16 @@
 """Question classes found on indep-dev11 (issue 23, session 14), each tested in words of its own:
-"recognize" asks coverage, and so does a payer named before a bare "MRS to <purpose>?"; an absolute adverb before a denied coverage word ("automatically not appropriate",
-"outright ineligible") asks whether an item bars the study; a study "read / reported as
-diagnostic" or "not indeterminate" is a conclusive study in a stated case; "require that the
-tumor is known" / "require the mass to be diagnosed" asks for the condition as known; a criterion
-named by what it is about ("the brain-tumor criterion") is asked over as its number would be; and
-"does the indication limit / restrict the study to neonates?" asks whether the policy sets an age
-limit."""
+"recognize" asks coverage, and so does a payer named before a bare "MRS to <purpose>?"; an absolute
+adverb before a denied coverage word ("automatically not appropriate", "outright ineligible") asks
+whether an item bars the study; a study "read / reported as diagnostic" or "not indeterminate" is a
+conclusive study in a stated case; "require that the tumor is known" / "require the mass to be
+diagnosed" asks for the condition as known; a criterion named by what it is about ("the brain-tumor
+criterion") is asked over as its number would be; and "does the indication limit / restrict the
+study to neonates?" asks whether the policy sets an age limit. Then classes from probes of my own,
+past dev11 (each a no verdict or a wrong one before): what the patient has, put as the ask's
+condition; a known tumor without "brain"; literature used as a payer's criteria; the code set named
+beside a code; "a reason for <payer> to deny"; a defined word qualifying a study; "in its latest
+revision"; a purpose asked to be required; "automatically reject"; the study named alone after a
+case; one care setting asked whether allowed; "at least one payer"."""
 
 from __future__ import annotations
 
@@ -191,18 +196,6 @@ def test_the_ask_is_dropped_and_the_patients_condition_kept(services):
     assert case == "the patient has aneurysm clips."
 
 
-# --- probes past dev11: a known tumor is a known brain tumor --------------------------------------------
-@pytest.mark.parametrize(
-    ("question", "claim"),
-    [
-        ("Is a known tumor required by HealthHelp for biopsy localization?", "yes"),
-        ("Does HealthHelp require a diagnosed tumor?", "depends"),  # only its tumor indications do
-    ],
-)
-def test_a_known_tumor_named_without_the_brain_is_the_known_brain_tumor(services, question, claim):
-    _verdict(services, question, claim)
-
-
 # --- probes past dev11: a payer named only as whose criteria a document would be -------------------------
 @pytest.mark.parametrize(
     "question",
@@ -214,18 +207,6 @@ def test_a_known_tumor_named_without_the_brain_is_the_known_brain_tumor(services
 def test_literature_used_as_a_payers_criteria_is_no(services, question):
     verdict = _verdict(services, question, "no")
     assert all(i.startswith("magellan-mrs-digest#") for c in verdict.claims for i in c.clause_ids)
-
-
-# --- probes past dev11: the code set named beside the code is no kind of code ------------------------------
-@pytest.mark.parametrize(
-    ("question", "claim"),
-    [
-        ("Under HealthHelp, is 76390 the procedure code for spectroscopy?", "yes"),
-        ("Is 0698T the billing code for MRS under Florida Blue?", "no"),
-    ],
-)
-def test_a_code_named_as_the_payers_code_asks_whether_it_is_listed(services, question, claim):
-    _verdict(services, question, claim)
 
 
 # --- probes past dev11: "a reason for <payer> to deny" asks for a bar ---------------------------------------
@@ -253,19 +234,6 @@ def test_a_defined_noun_with_a_study_word_is_no_definition_of_that_study():
                                                                   "confirmed diagnosis.", "non-diagnostic study")
 
 
-# --- probes past dev11: "in its latest revision" asks of the newest dated entry -----------------------------
-@pytest.mark.parametrize(
-    ("question", "claim"),
-    [
-        ("Was traumatic brain injury added by HealthHelp in its most recent update?", "yes"),
-        # NIA's newest entry is 2021; the deletion is recorded under July 2019
-        ("Did NIA drop the therapeutic follow-up indication in its latest revision?", "no"),
-    ],
-)
-def test_the_latest_revision_is_the_newest_dated_entry(services, question, claim):
-    _verdict(services, question, claim)
-
-
 # --- probes past dev11: a purpose asked to be required, with no coverage word -------------------------------
 @pytest.mark.parametrize(
     "question",
@@ -285,14 +253,40 @@ def test_an_automatic_refusal_asks_for_a_bar(services):
     assert "cohere-mrs#notes.1" in verdict.claims[0].clause_ids
 
 
-# --- probes past dev11: the study named alone after a stated case asks for it --------------------------------
+# --- probes past dev11: a care setting beside a named indication leaves the criteria to answer ----------------
+def test_a_setting_beside_a_named_indication_leaves_the_criteria_to_answer(services):
+    verdict = _verdict(services, "Under HealthHelp, is spectroscopy for multiple sclerosis covered for inpatients?", "yes")
+    assert "healthhelp-mrs#indications.7" in verdict.claims[0].clause_ids
+
+
+# --- probes past dev11 whose verdict alone is checked, one class an id -------------------------------------------
 @pytest.mark.parametrize(
     ("question", "claim"),
     [
+        # a known tumor is a known brain tumor
+        pytest.param("Is a known tumor required by HealthHelp for biopsy localization?", "yes", id="known-tumor-in-the-brain"),
+        # only its tumor indications require it
+        pytest.param("Does HealthHelp require a diagnosed tumor?", "depends", id="known-tumor-in-the-brain"),
+        # the code set named beside the code is no kind of code
+        pytest.param("Under HealthHelp, is 76390 the procedure code for spectroscopy?", "yes", id="code-set-named"),
+        pytest.param("Is 0698T the billing code for MRS under Florida Blue?", "no", id="code-set-named"),
+        # "in its latest revision" asks of the newest dated entry
+        pytest.param("Was traumatic brain injury added by HealthHelp in its most recent update?", "yes", id="latest-revision"),
+        # NIA's newest entry is 2021; the deletion is recorded under July 2019
+        pytest.param("Did NIA drop the therapeutic follow-up indication in its latest revision?", "no", id="latest-revision"),
+        # the study named alone after a stated case asks for it
         # no patient word: only the bare ask says a case is stated
-        ("HealthHelp: relapsing multiple sclerosis, stable on therapy. Spectroscopy?", "yes"),
-        ("Florida Blue: early Alzheimer disease, memory clinic work-up. MRS?", "no"),
+        pytest.param("HealthHelp: relapsing multiple sclerosis, stable on therapy. Spectroscopy?", "yes", id="study-named-alone"),
+        pytest.param("Florida Blue: early Alzheimer disease, memory clinic work-up. MRS?", "no", id="study-named-alone"),
+        # one care setting asked whether allowed
+        pytest.param("Under Cohere, can spectroscopy be performed for hospital inpatients?", "yes", id="one-setting-allowed"),
+        pytest.param("May Cohere members have 76390 done as outpatients?", "yes", id="one-setting-allowed"),
+        # HealthHelp names no care setting
+        pytest.param("Can HealthHelp authorize MRS for an inpatient?", "not_addressed", id="one-setting-allowed"),
+        # "at least one payer" asks whether any does
+        pytest.param("Is spectroscopy for traumatic brain injury covered by at least one of the payers?", "yes", id="at-least-one-payer"),
+        pytest.param("Will one or more plans pay for spectroscopy in multiple sclerosis?", "yes", id="at-least-one-payer"),
     ],
 )
-def test_the_study_named_alone_after_a_case_asks_for_it(services, question, claim):
+def test_probed_shapes(services, question, claim):
     _verdict(services, question, claim)

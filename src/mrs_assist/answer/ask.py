@@ -195,7 +195,8 @@ class Asker:
         elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._defined(plan, terms_, top_k)) is not None:
             pass
-        elif (where := setting.setting_asked(plan.question)) and not plan.case_text:
+        elif (where := setting.setting_asked(plan.question)) and not plan.case_text \
+                and not (where.startswith(setting.ALLOWED) and plan.indications):  # "MS covered for inpatients?": the criteria
             response = self._setting(plan, where, top_k)
         elif about := coding.completeness_asked(plan.question):
             response = self._completeness(plan, about, top_k)

@@ -17,6 +17,11 @@ _SETTING = re.compile(r"\b(?:in|out)-?patients?\b", re.I)
 _OWN = re.compile(r"\b(?:only|just|solely|exclusively)\s+(?:(?:as|an?|the|for|in)\s+){0,2}$", re.I)
 """A restricting adverb right before one setting: that alternative's own ("only as an outpatient")."""
 _RESTRICT = re.compile(r"\b(?:restrict\w*|limit\w*|only|confined|exclusively)\b", re.I)
+_ALLOWED = re.compile(
+    r"\b(?:cover\w*|approv\w*|allow\w*|permit\w*|bill\w*|done|perform\w*|ok|okay|acceptable|authori[sz]\w*|eligible)\b", re.I)
+"""An allowance asked of the one setting named ("is 76390 covered for inpatients?"): whether that setting is allowed."""
+ALLOWED = "allowed in "
+"""How ``setting_asked`` marks a question whether one setting is allowed at all ("allowed in inpatient")."""
 
 
 def setting_asked(question: str) -> str | None:
@@ -38,7 +43,10 @@ def setting_asked(question: str) -> str | None:
         return "both"
     if restrict:
         return found.group(0).lower().replace("-", "").removesuffix("s")
-    return "both" if named == set(_SETTINGS) else None
+    if named == set(_SETTINGS):
+        return "both"
+    # "can 76390 be billed in the inpatient setting?": whether the one setting named is allowed
+    return ALLOWED + next(iter(named)) if _ALLOWED.search(question) else None
 
 
 def setting_clauses(clauses: Iterable) -> dict[str, tuple[str, str]]:
@@ -66,6 +74,14 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
                 line, kind = f'No — {payer} ({pid}) names only one setting: "{text}" [{cid}].', "no"
             else:
                 continue
+        elif setting.startswith(ALLOWED):  # "covered for inpatients?": yes where it names that setting
+            wanted = setting.removeprefix(ALLOWED)
+            if wanted in listed:
+                line, kind = f'Yes — {payer} ({pid}) names the {wanted} setting: "{text}" [{cid}].', "yes"
+            elif listed:
+                line, kind = f'No — {payer} ({pid}) names only the other setting: "{text}" [{cid}].', "no"
+            else:
+                continue
         elif listed == set(_SETTINGS):
             line, kind = f'No — {payer} ({pid}) names both settings: "{text}" [{cid}].', "no"
         elif listed == {setting}:
@@ -79,5 +95,6 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
         return not_addressed(f"Not addressed — {names} names no care setting (inpatient or outpatient) for MRS; "
                              "the closest text follows.") if payers else None
     lead = "Whether MRS is allowed in both settings, by payer:" if setting == "both" else \
+        "Whether MRS is allowed in that setting, by payer:" if setting.startswith(ALLOWED) else \
         "Whether MRS is restricted to that setting, by payer:"
     return per_payer(claims, kinds, lead)
