@@ -259,6 +259,22 @@ def test_a_setting_beside_a_named_indication_leaves_the_criteria_to_answer(servi
     assert "healthhelp-mrs#indications.7" in verdict.claims[0].clause_ids
 
 
+# --- probes past dev11: a setting asked of every payer, where only some name one -------------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # one payer names the setting, the others none: it depends on the payer
+        ("Under every payer, may spectroscopy be done for outpatients?", "depends"),
+        # one payer names both settings: not every payer restricts it
+        ("Do all four payers limit MRS to the outpatient setting?", "no"),
+    ],
+)
+def test_a_setting_asked_of_every_payer_answers_for_each(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert {i.split("#")[0] for c in verdict.claims for i in c.clause_ids} == {
+        "cohere-mrs", "floridablue-mrs", "healthhelp-mrs", "nia-brain-mrs"}
+
+
 # --- probes past dev11 whose verdict alone is checked, one class an id -------------------------------------------
 @pytest.mark.parametrize(
     ("question", "claim"),

@@ -606,7 +606,8 @@ class Asker:
         """'Does Cohere restrict MRS to the outpatient setting?' (``answer.setting``)."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        verdict = setting.from_setting(where, self._settings, payers)
+        heads = {pid: ids[0] for pid in policy_ids if (ids := self._indications_clauses(pid))}
+        verdict = setting.from_setting(where, self._settings, payers, every=plan.every_payer, heads=heads)
         if verdict is None:
             return None
         if verdict.basis == "not_addressed":

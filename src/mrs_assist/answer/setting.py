@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from mrs_assist.answer.verdict import not_addressed, per_payer
+from mrs_assist.answer.verdict import not_addressed, per_payer, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _SETTINGS = ("inpatient", "outpatient")
@@ -58,10 +58,15 @@ def setting_clauses(clauses: Iterable) -> dict[str, tuple[str, str]]:
     return out
 
 
-def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Mapping[str, str]) -> Verdict | None:
+def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Mapping[str, str], *,
+                 every: bool = False, heads: Mapping[str, str] | None = None) -> Verdict | None:
     """Per policy asked: no, when its setting clause names both settings; yes when only the one
-    asked; not addressed when no policy asked names a setting."""
+    asked; not addressed when no policy asked names a setting. ``every``: the question asks it of
+    each payer ("under all payers?"), so a payer that names no setting is a row of its own, citing
+    its criteria's head clause (``heads``: policy → clause id), and the payers together then
+    depend on which is asked."""
     claims, kinds = [], []
+    unnamed = [pid for pid in payers if pid not in named]
     for pid, payer in payers.items():
         if pid not in named:
             continue
@@ -90,6 +95,13 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
             continue
         claims.append(VerdictClaim(text=line, clause_ids=[cid]))
         kinds.append(kind)
+    if claims and every and unnamed:
+        for pid in unnamed:
+            if (head := (heads or {}).get(pid)) is None:
+                return None  # a payer asked of whose criteria nothing can be cited: not answered here
+            claims.append(VerdictClaim(text=f"Not addressed — {payers[pid]} ({pid}) names no care setting in its "
+                                            f"criteria [{head}].", clause_ids=[head]))
+            kinds.append("not_addressed")
     if not claims:
         names = " or ".join(f"{payers[p]} ({p})" for p in payers)
         return not_addressed(f"Not addressed — {names} names no care setting (inpatient or outpatient) for MRS; "
@@ -97,4 +109,6 @@ def from_setting(setting: str, named: Mapping[str, tuple[str, str]], payers: Map
     lead = "Whether MRS is allowed in both settings, by payer:" if setting == "both" else \
         "Whether MRS is allowed in that setting, by payer:" if setting.startswith(ALLOWED) else \
         "Whether MRS is restricted to that setting, by payer:"
+    if every and len(claims) > 1 and "no" in kinds:  # "do all payers restrict it?": one payer's no answers it
+        return render(f"No — not every payer; {lead[0].lower()}{lead[1:]}", claims, "criteria", "no")
     return per_payer(claims, kinds, lead)
