@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite, requirement,
-    said, scope, setting, stance, terms, version,
+    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
+    requirement, retrieved, said, scope, setting, stance, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -27,9 +27,11 @@ from mrs_assist.answer.case import (
     MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
-from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
+from mrs_assist.answer.extractive import NOT_ADDRESSED, compose_answer, select_quotes
 from mrs_assist.answer.guard import UNMENTIONED
-from mrs_assist.answer.plan import QueryPlan, documents_named, follows_up, plan_question, without_modal_ask
+from mrs_assist.answer.plan import (
+    METADATA_INTENTS, PAST_INTENTS, QueryPlan, documents_named, follows_up, plan_question, without_modal_ask,
+)
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
@@ -37,15 +39,14 @@ from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE, named_policies
-from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
 
 log = logging.getLogger("mrs_assist.answer")
 
-_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
-_PAST = frozenset({"history", "date", "version"})
+_METADATA = METADATA_INTENTS
+_PAST = PAST_INTENTS
 _GROUP = re.compile(r"\b(?:for|across|among|within)\s+(?:(?:the|its|their|all|every|each|[\w-]+['’]s)\s+)*(?P<x>[\w\s-]{2,40}?)\s+(?:indications?|criteri(?:on|a))\b", re.I)
 """A group of indications named by their condition ("for HealthHelp's tumor indications")."""
 _SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
@@ -970,7 +971,8 @@ class Asker:
         result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
         if not plan.addressed(result, self.settings):
             return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive", verdict=verdicts.not_addressed())
-        verdict, lead = self._hit_verdict(plan, result.hits)
+        verdict, lead = retrieved.verdict_from_hits(plan, result.hits, corpus=self.corpus, structure=self.structure,
+                                                    kinds=self._kinds, citations=self._citations)
         quoted = result.hits if plan.intents & (_METADATA | {"list"}) else select_quotes(result.hits)
         answer, citations = compose_answer(plan.question, quoted, kinds=self._kinds)
         if plan.unmentioned:
@@ -980,47 +982,6 @@ class Asker:
                 + answer
             )
         return AskResponse(answer=answer, citations=_merge(lead, citations), mode="extractive", verdict=verdict)
-
-    def _hit_verdict(self, plan: QueryPlan, hits: Sequence) -> tuple[Verdict, list[Citation]]:
-        """A list, metadata or best-clause verdict from the hits, and the clauses it cites."""
-        if "list" in plan.intents:
-            for hit in hits[:LIST_REACH]:
-                unit = self.structure.unit(hit.clause_id)
-                if unit:
-                    parent, *items = self._citations(unit)
-                    payer = self.corpus.documents[parent.policy_id].meta.payer
-                    return verdicts.from_list(payer, parent.policy_id, parent, items), [parent, *items]
-        asked = terms.counts_as(plan.question)
-        if asked:
-            for hit in hits[:3]:
-                if not self._kinds(hit.clause_id) & verdicts.NEVER_DECIDE and terms.names_both(hit.text, *asked):
-                    citation = self._citations([hit.clause_id])[0]
-                    payer = self.corpus.documents[hit.policy_id].meta.payer
-                    return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
-        current = [h for h in hits[:3] if not self._kinds(h.clause_id) & (verdicts.NEVER_DECIDE | verdicts.HISTORY_KINDS)]
-        if said.exists_asked(plan.question):  # "Is there an NCD …?" and a clause says none was found
-            for hit in current:
-                citation = self._citations([hit.clause_id])[0]
-                verdict = said.from_none_found(plan.question, self.corpus.documents[hit.policy_id].meta.payer, citation)
-                if verdict is not None:
-                    return verdict, [citation]
-        if said.conditions_asked(plan.question) and not plan.intents & _PAST:
-            for hit in [h for h in hits[:LIST_REACH] if h in current]:
-                unit = self.structure.unit(hit.clause_id)
-                if unit:
-                    parent, *items = self._citations(unit)
-                    payer = self.corpus.documents[parent.policy_id].meta.payer
-                    verdict = said.from_conditions(payer, parent, items)
-                    if verdict is not None:
-                        return verdict, [parent, *items]
-        wanted = plan.intents & _METADATA
-        best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
-        metadata = best is not None
-        best = best or verdicts.prefer_current(hits, plan.intents)
-        citation = self._citations([best.clause_id])[0]
-        quote = " … ".join(best_sentences(plan.question, citation.text, limit=1, coverage=plan.coverage))
-        payer = self.corpus.documents[best.policy_id].meta.payer
-        return verdicts.from_clause(payer, citation, self._kinds(best.clause_id), quote, metadata=metadata), [citation]
 
     # --- guard and phrasing ------------------------------------------------------------------
     def _finished(self, plan: QueryPlan, response: AskResponse) -> AskResponse:

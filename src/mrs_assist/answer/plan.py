@@ -53,8 +53,12 @@ _PATIENT = re.compile(
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
 _FOLLOWS = re.compile(r"\b(?:follow(?:s|ed)?|adopt(?:s|ed)?|rel(?:y|ies) on|defer(?:s|red)? to)\b", re.I)
 """One payer said to take another's policy as its own ("does UHC follow NIA's guideline?"): asked of the other payer."""
-_PAST = frozenset({"history", "date", "version"})
-_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+PAST_INTENTS = frozenset({"history", "date", "version"})
+"""Intents that ask about the past (what changed and when), not the current position."""
+METADATA_INTENTS = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+"""Intents a metadata clause answers (a date, a version line, a code, a definition, a history entry)."""
+_PAST = PAST_INTENTS
+_METADATA = METADATA_INTENTS
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
 _CONDITION_CLAUSE = re.compile(
