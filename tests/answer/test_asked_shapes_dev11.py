@@ -275,6 +275,27 @@ def test_a_setting_asked_of_every_payer_answers_for_each(services, question, cla
         "cohere-mrs", "floridablue-mrs", "healthhelp-mrs", "nia-brain-mrs"}
 
 
+# --- probes past dev11: an example a listed item's own clause gives, which the note reader does not know -------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        # Cohere lists implantable devices only when incompatible; the question does not say
+        ("Under Cohere, are cardiac valves a non-indication for spectroscopy?", "depends"),
+        ("Does Cohere treat a non-conditional cardiac valve as a non-indication?", "yes"),
+    ],
+)
+def test_an_example_the_clause_gives_names_its_item(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert "cohere-mrs#non-indications.3" in verdict.claims[0].clause_ids
+
+
+def test_an_example_is_named_in_the_singular_or_plural_and_only_as_a_whole():
+    from mrs_assist.answer.exclusion import ListedItem, named_examples
+    item = ListedItem("device", "a device", ("p#x.3",), text="Incompatible devices (e.g., pacemakers, cardiac valves); OR")
+    assert named_examples("Is a cardiac valve listed?", [item]) == {"device": True}
+    assert named_examples("Is a valve listed?", [item]) == {}
+
+
 # --- probes past dev11 whose verdict alone is checked, one class an id -------------------------------------------
 @pytest.mark.parametrize(
     ("question", "claim"),

@@ -779,7 +779,13 @@ class Asker:
         # so is one named without what its own clause joins to it ("renal insufficiency", no gadolinium)
         read = self._items_read(plan.question)
         catalogue = self.sources.catalogue
+        named_only: dict[str, bool] = {}
         if not read:
+            # "is a cardiac valve a non-indication?": an example a listed item's own clause gives
+            asked = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+            items = [i for pid in asked for lists_ in [self._lists(pid, catalogue)] for i in (*lists_.exclusions, *lists_.safety)]
+            named_only = exclusion.named_examples(plan.question, items)
+        if not read and not named_only:
             # "does NIA list any contraindications?": nothing named, but the named policies' lists are asked
             # of, and none of them has any: not addressed, said plainly
             named = [pid for pid in plan.guidelines if pid in plan.named]
@@ -795,7 +801,7 @@ class Asker:
             return None
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
-        verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
+        verdict = exclusion.from_exclusion(plan.question, {**{k: v.value for k, v in read.items()}, **named_only}, lists,
                                            named=bool(plan.policy_ids), every=plan.every_payer, apart=self._follows_up_item(plan.question))
         if verdict is None:
             return None

@@ -100,6 +100,26 @@ def resembles(question: str, text: str) -> bool:
     return len(words) >= 3 and len(words & stems(question)) / len(words) >= _NAMES_ITEM
 
 
+_EXAMPLES = re.compile(r"\((?:e\.?g\.?,?\s*|eg,?\s*|such as\s+|including\s+)?(?P<list>[^()]{3,200})\)", re.I)
+
+
+def named_examples(question: str, items: Sequence[ListedItem]) -> dict[str, bool]:
+    """Fact → True for each listed item one of whose clause's own examples the question names
+    ("Incompatible implantable devices (e.g., pacemakers, defibrillators, cardiac valves)" and "is a
+    cardiac valve a non-indication?"): the policy's own words, where the note reader has none."""
+    found: dict[str, bool] = {}
+    for item in items:
+        for match in _EXAMPLES.finditer(item.text):
+            for example in re.split(r",\s*|\s+(?:and|or)\s+", match.group("list")):
+                words = [w for w in re.findall(r"[a-z]+", example.lower())]
+                if not words or not any(len(w) >= 4 for w in words) or len(words) > 4:
+                    continue
+                pattern = r"\s+".join(rf"{re.escape(w.removesuffix('s'))}s?" for w in words)
+                if re.search(rf"\b{pattern}\b", question, re.I):
+                    found[item.fact] = True
+    return found
+
+
 def joined_condition(clause_text: str) -> str:
     """The condition a safety item's first sentence joins with ", and …" ("Patients with renal
     insufficiency where gadolinium contrast is contraindicated, and MRS requires contrast
