@@ -327,3 +327,16 @@ def test_an_example_is_named_in_the_singular_or_plural_and_only_as_a_whole():
 )
 def test_probed_shapes(services, question, claim):
     _verdict(services, question, claim)
+
+
+# --- probes past dev11: a payer's initials right before the study name its addressee ---------------------------
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [
+        ("FB MRS for multiple sclerosis?", "no"),
+        ("FB MRS for recurrent tumor versus radiation necrosis?", "yes"),
+    ],
+)
+def test_initials_before_the_study_name_the_payer(services, question, claim):
+    verdict = _verdict(services, question, claim)
+    assert all(i.startswith("floridablue-mrs#") for c in verdict.claims for i in c.clause_ids)

@@ -329,9 +329,11 @@ class QueryPlan:
 
 _LEAD = re.compile(
     r"(?:^|(?<=[.!?]\s))\s*(?P<abbr>[A-Z]{2,5})(?:\s*(?::|\s[-–—]\s|\s--\s)|['’]s\s|\s+(?=(?:added|adds|says|said|lists|listed|"
-    r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated)\b))")
+    r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated|cover|approve|approves|"
+    # "FB MRS epilepsy covered?": the study named right after the initials
+    r"(?i:mrs|mr\s+spectroscopy|spectroscopy|76390))\b))")
 """A payer's initials that open the question or a sentence, as its addressee ("FB: …", "FB's …",
-"FB added …"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
+"FB added …", "FB MRS for …?"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
 _LEAD_UNDER = re.compile(
     r"^\s*(?i:under|per|for|according to)\s+(?P<abbr>[A-Z]{2,5})\s*(?:,|:|\s[-–—]\s|\s--\s)")
 """The same initials after a leading "Under …," ("Under FB, is MRS for epilepsy …?")."""
