@@ -307,6 +307,9 @@ def test_an_example_is_named_in_the_singular_or_plural_and_only_as_a_whole():
         # the code set named beside the code is no kind of code
         pytest.param("Under HealthHelp, is 76390 the procedure code for spectroscopy?", "yes", id="code-set-named"),
         pytest.param("Is 0698T the billing code for MRS under Florida Blue?", "no", id="code-set-named"),
+        # "recognize" a code asks whether the policy lists it
+        pytest.param("Does NIA recognize +0698T?", "yes", id="code-recognized"),
+        pytest.param("Does Cohere recognise code 0698T?", "no", id="code-recognized"),
         # "in its latest revision" asks of the newest dated entry
         pytest.param("Was traumatic brain injury added by HealthHelp in its most recent update?", "yes", id="latest-revision"),
         # NIA's newest entry is 2021; the deletion is recorded under July 2019

@@ -21,7 +21,7 @@ _ASKED = re.compile(
     # … and then the listing itself, not another predicate ("is 76390 billed with contrast?" asks no list)
     r"(?=\s*(?:[?,;:)]|$|(?:and|or)\b|(?:still\s+)?(?:listed|included|named|recogni[sz]ed|valid|current|in|on|among|part|"
     r"appear\w*|show\w*|one|the|a|an|both|still)\b))"
-    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:code\s+)?"
+    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses|recogni[sz]e|recogni[sz]es)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:code\s+)?"
     r"\+?\d{4}[0-9T]\b",
     re.I,
 )
