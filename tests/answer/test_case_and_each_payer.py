@@ -89,7 +89,9 @@ def test_a_still_question_asks_about_the_indication_not_the_study(services):
     [
         ("Can Cohere review MRS for an inpatient stay as well as outpatient?", "both"),
         ("Is MRS restricted to outpatient under Cohere?", "outpatient"),
-        ("Is MRS covered inpatient under Cohere?", None),  # one setting, nothing restricted: not asked here
+        # one setting, nothing restricted: whether that setting is allowed at all (session 14; was not asked here)
+        ("Is MRS covered inpatient under Cohere?", "allowed in inpatient"),
+        ("Is MRS for the inpatient ward team's patients interesting?", None),  # no allowance asked
     ],
 )
 def test_both_settings_named_asks_whether_each_is_allowed(question, asked):

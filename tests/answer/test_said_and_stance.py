@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from support.no_index import NoIndex
 
-from mrs_assist.answer import stance
+from mrs_assist.answer import retrieved, stance
 from mrs_assist.config import Settings
 from mrs_assist.schemas import AskRequest
 from mrs_assist.service import Services
@@ -126,7 +126,9 @@ def _hits(services: Services, *ids: str) -> list[SimpleNamespace]:
 
 def _hit_verdict(services: Services, question: str, *ids: str):
     asker = services.asker
-    return asker._hit_verdict(asker.plan(AskRequest(question=question)), _hits(services, *ids))[0]
+    return retrieved.verdict_from_hits(asker.plan(AskRequest(question=question)), _hits(services, *ids),
+                                       corpus=services.corpus, structure=asker.structure, kinds=asker._kinds,
+                                       citations=asker._citations)[0]
 
 
 def test_a_clause_saying_none_was_found_answers_an_existence_question_no(services):

@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, history, literature, polarity, prerequisite, requirement, said,
-    scope, setting, stance, terms, version,
+    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
+    requirement, retrieved, said, scope, setting, stance, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
 from mrs_assist.answer import verdict as verdicts
@@ -27,8 +27,11 @@ from mrs_assist.answer.case import (
     MAX_DECIDING, close_on_stated_reason, deciding_criteria, described_facts, named_indications, relatives_conditions,
 )
 from mrs_assist.answer.coverage import CoverageLine, compose_coverage
-from mrs_assist.answer.extractive import NOT_ADDRESSED, best_sentences, compose_answer, select_quotes
-from mrs_assist.answer.plan import QueryPlan, follows_up, plan_question, without_modal_ask
+from mrs_assist.answer.extractive import NOT_ADDRESSED, compose_answer, select_quotes
+from mrs_assist.answer.guard import UNMENTIONED
+from mrs_assist.answer.plan import (
+    METADATA_INTENTS, PAST_INTENTS, QueryPlan, documents_named, follows_up, plan_question, without_modal_ask,
+)
 from mrs_assist.answer.vocabulary import Vocabulary
 from mrs_assist.config import Settings
 from mrs_assist.corpus import Corpus
@@ -36,23 +39,20 @@ from mrs_assist.criteria import Catalogue, Policy, evaluate, resolve_facts
 from mrs_assist.criteria.questions import indication_spans, indications_in_question
 from mrs_assist.errors import ConfigError, CorpusError, IndexNotReadyError, ServiceUnavailableError
 from mrs_assist.retrieve.policies import LITERATURE, named_policies
-from mrs_assist.retrieve.retriever import LIST_REACH
 from mrs_assist.retrieve.shorthand import spell_out
 from mrs_assist.retrieve.structure import ClauseStructure
 from mrs_assist.schemas import AskRequest, AskResponse, Citation, CompareResponse, Verdict
 
 log = logging.getLogger("mrs_assist.answer")
 
-_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
-_PAST = frozenset({"history", "date", "version"})
+_METADATA = METADATA_INTENTS
+_PAST = PAST_INTENTS
 _GROUP = re.compile(r"\b(?:for|across|among|within)\s+(?:(?:the|its|their|all|every|each|[\w-]+['’]s)\s+)*(?P<x>[\w\s-]{2,40}?)\s+(?:indications?|criteri(?:on|a))\b", re.I)
 """A group of indications named by their condition ("for HealthHelp's tumor indications")."""
 _SETS_CONDITION = re.compile(r"\b(?:when|if|once|with|where|given|since|because|after|and)\b[^,;:?.]*$", re.I)
 """Words that open a clause stating a condition of the request, before the condition's words."""
 _RELATED = 3
 """Retrieved clauses quoted after a criteria answer."""
-UNMENTIONED = "Note: no guideline uses the words"
-_LINK = re.compile(r"(?:https?://|www\.)[^\s\"\]]+")
 
 
 class AskSources(Protocol):
@@ -150,18 +150,18 @@ class Asker:
         # a repeat study is what the case is about ("the first study was limited, so the site repeats it")
         if not plan.foreign and (not plan.case_text or plan.named and said.repeat_named(plan.question)) \
                 and (response := self._responsibility(plan, top_k)) is not None:
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if (part := said.part_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._part(plan, *part, top_k)) is not None:  # "… according to Cohere's notices?"
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if plan.unset and plan.named and not plan.foreign and not plan.case_text \
                 and (response := self._part(plan, None, said.without_codes(plan.question), top_k)) is not None:
             # "does Cohere (via the AMA) assign RVUs to 76390?": a topic the policies set no value for,
             # but one sentence of the policy named speaks of exactly what is asked
-            return self._phrased(plan, self._checked(plan, response))
+            return self._finished(plan, response)
         if plan.outside:
             if plan.foreign and (response := self._handed_off(plan, top_k)) is not None:
-                return self._phrased(plan, self._checked(plan, response))  # "does FB's guideline decide an FEP member's MRS?"
+                return self._finished(plan, response)  # "does FB's guideline decide an FEP member's MRS?"
             return self._outside(plan, top_k)
         response = None
         sought = definition.definition_sought(plan.question)
@@ -170,7 +170,7 @@ class Asker:
             # "is a neonate defined by Cohere?" asks a definition, though it names a patient word
             response = self._defined(plan, terms_, top_k, undefined_only=bool(sought))
             if response is not None:
-                return self._phrased(plan, self._checked(plan, response))
+                return self._finished(plan, response)
         age = definition.age_asked(plan.question) if not plan.intents & _PAST else None
         beyond = definition.beyond_asked(plan.question) if not age and not plan.intents & _PAST else None
         if age:
@@ -196,7 +196,8 @@ class Asker:
         elif (terms_ := definition.define_asked(plan.question)) is not None and not plan.case_text \
                 and (response := self._defined(plan, terms_, top_k)) is not None:
             pass
-        elif (where := setting.setting_asked(plan.question)) and not plan.case_text:
+        elif (where := setting.setting_asked(plan.question)) and not plan.case_text \
+                and not (where.startswith(setting.ALLOWED) and plan.indications):  # "MS covered for inpatients?": the criteria
             response = self._setting(plan, where, top_k)
         elif about := coding.completeness_asked(plan.question):
             response = self._completeness(plan, about, top_k)
@@ -217,7 +218,10 @@ class Asker:
             pass
         elif stance.asks(plan.question) and not plan.case_text:
             response = self._stance(plan, top_k)
-        elif said.basis_asked(plan.question) and plan.named and not set(plan.named) & set(plan.guidelines):
+        elif said.basis_asked(plan.question) and plan.named \
+                and not set(plan.named) & set(documents_named(said.without_criteria_owner(plan.question), self.corpus)) \
+                & set(plan.guidelines):
+            # "can the digest serve as NIA's criteria?": NIA is named only as whose criteria they would be
             response = self._literature_basis(plan, top_k)
         if response is None and not plan.case_text and (docs := self._literature_named(plan)):
             response = self._literature(plan, docs, top_k)
@@ -242,8 +246,7 @@ class Asker:
                                                   "the closest text follows and does not answer it directly.")
         if response is None:
             response = self._retrieved(plan, top_k)
-        response = self._checked(plan, response)
-        return self._phrased(plan, response)
+        return self._finished(plan, response)
 
     # --- definitions the policies write --------------------------------------------------------
     @cached_property
@@ -604,7 +607,8 @@ class Asker:
         """'Does Cohere restrict MRS to the outpatient setting?' (``answer.setting``)."""
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        verdict = setting.from_setting(where, self._settings, payers)
+        heads = {pid: ids[0] for pid in policy_ids if (ids := self._indications_clauses(pid))}
+        verdict = setting.from_setting(where, self._settings, payers, every=plan.every_payer, heads=heads)
         if verdict is None:
             return None
         if verdict.basis == "not_addressed":
@@ -775,7 +779,13 @@ class Asker:
         # so is one named without what its own clause joins to it ("renal insufficiency", no gadolinium)
         read = self._items_read(plan.question)
         catalogue = self.sources.catalogue
+        named_only: dict[str, bool] = {}
         if not read:
+            # "is a cardiac valve a non-indication?": an example a listed item's own clause gives
+            asked = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
+            items = [i for pid in asked for lists_ in [self._lists(pid, catalogue)] for i in (*lists_.exclusions, *lists_.safety)]
+            named_only = exclusion.named_examples(plan.question, items)
+        if not read and not named_only:
             # "does NIA list any contraindications?": nothing named, but the named policies' lists are asked
             # of, and none of them has any: not addressed, said plainly
             named = [pid for pid in plan.guidelines if pid in plan.named]
@@ -791,7 +801,7 @@ class Asker:
             return None
         policy_ids = [pid for pid in plan.guidelines if pid in plan.policy_ids] or plan.guidelines
         lists = [self._lists(pid, catalogue) for pid in policy_ids]
-        verdict = exclusion.from_exclusion(plan.question, {k: v.value for k, v in read.items()}, lists,
+        verdict = exclusion.from_exclusion(plan.question, {**{k: v.value for k, v in read.items()}, **named_only}, lists,
                                            named=bool(plan.policy_ids), every=plan.every_payer, apart=self._follows_up_item(plan.question))
         if verdict is None:
             return None
@@ -854,6 +864,9 @@ class Asker:
         # "HH criterion 4 - is therapy planning required …?": the numbered criterion is what is asked
         # over, and words read as the requirement asked are not also an indication it names
         number = requirement.numbered_criterion(plan.question)
+        if number is None and len(policy_ids) == 1 and (words := requirement.criterion_subject(plan.question)):
+            # "HealthHelp's brain-tumor criterion": the one criterion its words name, as its number would
+            number = requirement.subject_criterion(words, self._top_criteria(policy_ids[0]))
         required = [span for f in plan.required.facts for span in indication_spans(plan.question, catalogue, f)] if number else []
 
         def is_requirement(fact: str) -> bool:
@@ -886,6 +899,12 @@ class Asker:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
         return self._quoted(plan, policy_ids, verdict, citations, top_k)
+
+    def _top_criteria(self, policy_id: str) -> dict[str, str]:
+        """A policy's numbered indications (number → the clause's own text), e.g. '1' → "Brain tumors are known …"."""
+        head = f"{policy_id}#indications."
+        return {c.id[len(head):]: c.text for c in self.corpus.clauses()
+                if c.id.startswith(head) and c.id[len(head):].isdigit() and not c.deleted}
 
     def _named_conditions(self, plan: QueryPlan) -> list[str]:
         """The condition facts a requirement question names outside what it asks to be required
@@ -958,7 +977,8 @@ class Asker:
         result = self.sources.retriever.search(plan.question, policy_ids=plan.policy_ids, top_k=top_k, intents=plan.intents)
         if not plan.addressed(result, self.settings):
             return AskResponse(answer=NOT_ADDRESSED, citations=[], mode="extractive", verdict=verdicts.not_addressed())
-        verdict, lead = self._hit_verdict(plan, result.hits)
+        verdict, lead = retrieved.verdict_from_hits(plan, result.hits, corpus=self.corpus, structure=self.structure,
+                                                    kinds=self._kinds, citations=self._citations)
         quoted = result.hits if plan.intents & (_METADATA | {"list"}) else select_quotes(result.hits)
         answer, citations = compose_answer(plan.question, quoted, kinds=self._kinds)
         if plan.unmentioned:
@@ -969,112 +989,15 @@ class Asker:
             )
         return AskResponse(answer=answer, citations=_merge(lead, citations), mode="extractive", verdict=verdict)
 
-    def _hit_verdict(self, plan: QueryPlan, hits: Sequence) -> tuple[Verdict, list[Citation]]:
-        """A list, metadata or best-clause verdict from the hits, and the clauses it cites."""
-        if "list" in plan.intents:
-            for hit in hits[:LIST_REACH]:
-                unit = self.structure.unit(hit.clause_id)
-                if unit:
-                    parent, *items = self._citations(unit)
-                    payer = self.corpus.documents[parent.policy_id].meta.payer
-                    return verdicts.from_list(payer, parent.policy_id, parent, items), [parent, *items]
-        asked = terms.counts_as(plan.question)
-        if asked:
-            for hit in hits[:3]:
-                if not self._kinds(hit.clause_id) & verdicts.NEVER_DECIDE and terms.names_both(hit.text, *asked):
-                    citation = self._citations([hit.clause_id])[0]
-                    payer = self.corpus.documents[hit.policy_id].meta.payer
-                    return verdicts.from_inclusion(payer, citation, " ".join(asked[0]), " ".join(asked[1])), [citation]
-        current = [h for h in hits[:3] if not self._kinds(h.clause_id) & (verdicts.NEVER_DECIDE | verdicts.HISTORY_KINDS)]
-        if said.exists_asked(plan.question):  # "Is there an NCD …?" and a clause says none was found
-            for hit in current:
-                citation = self._citations([hit.clause_id])[0]
-                verdict = said.from_none_found(plan.question, self.corpus.documents[hit.policy_id].meta.payer, citation)
-                if verdict is not None:
-                    return verdict, [citation]
-        if said.conditions_asked(plan.question) and not plan.intents & _PAST:
-            for hit in [h for h in hits[:LIST_REACH] if h in current]:
-                unit = self.structure.unit(hit.clause_id)
-                if unit:
-                    parent, *items = self._citations(unit)
-                    payer = self.corpus.documents[parent.policy_id].meta.payer
-                    verdict = said.from_conditions(payer, parent, items)
-                    if verdict is not None:
-                        return verdict, [parent, *items]
-        wanted = plan.intents & _METADATA
-        best = next((h for h in hits[:3] if self._kinds(h.clause_id) & wanted), None) if wanted else None
-        metadata = best is not None
-        best = best or verdicts.prefer_current(hits, plan.intents)
-        citation = self._citations([best.clause_id])[0]
-        quote = " … ".join(best_sentences(plan.question, citation.text, limit=1, coverage=plan.coverage))
-        payer = self.corpus.documents[best.policy_id].meta.payer
-        return verdicts.from_clause(payer, citation, self._kinds(best.clause_id), quote, metadata=metadata), [citation]
-
     # --- guard and phrasing ------------------------------------------------------------------
-    def _checked(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
-        """The response with its verdict checked against the citations; a verdict that fails
-        is replaced by the best cited clause (which always passes)."""
-        from mrs_assist.validate import AnswerDraft, validate_answer_draft
-
-        def problems_of(text: str, ids: list[str]) -> list[str]:
-            draft = AnswerDraft(answer=text, cited_clause_ids=ids)
-            found = validate_answer_draft(
-                draft, question=plan.question, citations=response.citations, corpus=self.corpus,
-                vocabulary=self.sources.fixed_vocabulary,
-            )
-            # A web address quoted verbatim from a cited clause is the guideline's, not an addition.
-            quoted_links = all(any(u in c.text for c in response.citations) for u in _LINK.findall(text))
-            return [f"{p.code}: {p.message}" for p in found if not (p.code == "link" and quoted_links)]
-
-        verdict = response.verdict
-        if verdict is None or verdict.basis == "not_addressed":
-            return response
-        problems = verdicts.check_verdict(verdict, response.citations, problems_of)
-        if problems:
-            # codes only: a problem's message may quote the question, which may carry a case's PHI
-            log.warning("verdict rejected by the validator: %s", ", ".join(sorted({p.split(":", 1)[0] for p in problems})))
-            first = response.citations[0]
-            payer = self.corpus.documents[first.policy_id].meta.payer
-            verdict = verdicts.from_clause(payer, first, self._kinds(first.clause_id), first.text, metadata=True)
-            if verdicts.check_verdict(verdict, response.citations, problems_of):
-                verdict = verdict.model_copy(update={"checked": False})
-                return response.model_copy(update={"verdict": verdict})
-        verdict = verdict.model_copy(update={"checked": True})
-        shown = verdict.text
-        if verdict.described:  # the question's own facts, as read, right under the verdict
-            shown += "\nAs you describe it: " + "; ".join(verdict.described) + "."
-        note, body = "", response.answer
-        if body.startswith(UNMENTIONED):  # the note that the guidelines may not answer stays first
-            note, body = body.split("\n\n", 1)
-            note += "\n\n"
-        return response.model_copy(update={"verdict": verdict, "answer": f"{note}{shown}\n\n{body}"})
-
-    def _phrased(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
-        """The model's phrasing when one is configured and it passes the validator."""
-        chat_model = self.sources.chat_model
-        if chat_model is None or not response.citations:
-            return response
-        from mrs_assist.answer.llm import phrasable, phrase_answer, phrase_verdict
-
-        if phrasable(response.verdict):  # a decided verdict: the model may reword that sentence only
-            verdict, problems = phrase_verdict(
-                chat_model, plan.question, response.verdict, response.citations, corpus=self.corpus,
-                prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
-            )
-            if problems:
-                log.info("model verdict rejected: %s", ", ".join(sorted({p.code for p in problems})))
-            if verdict.text == response.verdict.text:
-                return response
-            answer = response.answer.replace(response.verdict.text, verdict.text, 1)
-            return response.model_copy(update={"verdict": verdict, "answer": answer, "mode": "llm"})
-        phrased, problems = phrase_answer(
-            chat_model, plan.question, response.citations, response.answer,
-            corpus=self.corpus, policy_ids=plan.policy_ids or None, prompts_dir=self.settings.prompts_dir,
-            vocabulary=self.sources.fixed_vocabulary,
-        )
-        if problems:
-            log.info("model answer rejected: %s", ", ".join(sorted({p.code for p in problems})))
-        return phrased.model_copy(update={"verdict": response.verdict})
+    def _finished(self, plan: QueryPlan, response: AskResponse) -> AskResponse:
+        """The response with its verdict checked against its citations, then phrased by the model
+        when one is configured (``answer.guard``)."""
+        checked = guard.check_response(plan.question, response, corpus=self.corpus,
+                                       vocabulary=self.sources.fixed_vocabulary, kinds=self._kinds)
+        return guard.phrase_response(plan.question, checked, chat_model=self.sources.chat_model, corpus=self.corpus,
+                                     prompts_dir=self.settings.prompts_dir, vocabulary=self.sources.fixed_vocabulary,
+                                     policy_ids=plan.policy_ids)
 
     # --- helpers -----------------------------------------------------------------------------
     def _kinds(self, clause_id: str) -> frozenset[str]:

@@ -11,7 +11,7 @@ from mrs_assist.schemas import Verdict, VerdictClaim
 
 CODE = re.compile(r"(?<![\w.])\+?(\d{4}[0-9T])\b")
 YES_NO = re.compile(
-    r"^\s*(?:\w+\s*[:,—-]\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b"
+    r"^\s*(?:\w+\s*[:,—-]\s*|(?:under|per|for|according\s+to)\s+[^,?]{1,60},\s*)?(?:is|are|does|do|did|can|could|should|will|would)\b"
     # "HH procedure code table -- anything besides 76390, and is that table meant to be exhaustive?"
     r"|(?:\s--|—|;|,\s*(?:and|or|but))\s*(?:is|are|does|do|did|can|could|should|will|would)\b[^?]*\?\s*$", re.I)
 
@@ -21,7 +21,7 @@ _ASKED = re.compile(
     # … and then the listing itself, not another predicate ("is 76390 billed with contrast?" asks no list)
     r"(?=\s*(?:[?,;:)]|$|(?:and|or)\b|(?:still\s+)?(?:listed|included|named|recogni[sz]ed|valid|current|in|on|among|part|"
     r"appear\w*|show\w*|one|the|a|an|both|still)\b))"
-    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:code\s+)?"
+    r"|\b(?:list|lists|listed|include|includes|included|carry|carries|use|uses|recogni[sz]e|recogni[sz]es)\s+(?:the\s+)?(?:cpt\s+|hcpcs\s+)?(?:code\s+)?"
     r"\+?\d{4}[0-9T]\b",
     re.I,
 )
@@ -42,7 +42,9 @@ _NOT_CODES = re.compile(
 
 
 _KIND_ASKED = re.compile(
-    r"\+?\d{4}[0-9T]\s+(?:an?|the)\s+(?!(?:listed|included|named|recogni[sz]ed|valid|current)\b)(?:[\w-]+\s+){1,2}codes?\b", re.I)
+    r"\+?\d{4}[0-9T]\s+(?:an?|the)\s+(?!(?:listed|included|named|recogni[sz]ed|valid|current|"
+    # "is 76390 the CPT code for MRS?": the code set or the right code named, not a kind of code
+    r"cpt|hcpcs|procedure|billing|billable|correct|right|proper|appropriate)\b)(?:[\w-]+\s+){1,2}codes?\b", re.I)
 """'Is 76390 an add-on code?': what kind of code it is, not whether a policy lists it."""
 
 

@@ -257,7 +257,8 @@ _TERM_DEFINED = re.compile(
     r"|\b(?:say|says|state|states|specify|specifies|tell|tells)\s+(?:us\s+)?what\s+age\s+(?P<say_age>[^?]{2,60})", re.I)
 _HAS_DEFINITION = re.compile(
     r"(?:^|[:,.]\s*)(?:is\s+there|are\s+there|(?:does|do|did)\b[^?]{0,60}?\b(?:have|give|include|contain|provide|offer|carry))"
-    r"\s+(?:an?\s+|any\s+)?(?:formal\s+|actual\s+|written\s+|specific\s+)?definitions?\s+(?:of|for)\s+(?P<term>[^?]{2,60})", re.I)
+    # "is there a HealthHelp definition of …?", "a formal definition": words naming whose or what kind
+    r"\s+(?:an?\s+|any\s+)?(?:[\w'’-]+\s+){0,3}?definitions?\s+(?:of|for)\s+(?P<term>[^?]{2,60})", re.I)
 """A yes/no question whether a definition exists ("is there a definition of ischemia in HealthHelp?"),
 not an open request for it."""
 _ANY_DEFINITIONS = re.compile(
@@ -347,7 +348,22 @@ def _defines(cid: str, text: str, term: str) -> bool:
         return True  # "Magnetic resonance spectroscopy (MRS) is …" defines "MRS"
     if bool(name) and uses(name.replace("-", " "), term) and re.match(rf"^\W*(?:an?\s+|the\s+)?{re.escape(term)}s?\b", text, re.I):
         return True  # "definitions.indeterminate" opens "Indeterminate findings are …": it defines "indeterminate findings"
+    if bool(name) and uses(name.replace("-", " "), term) and _qualifies_a_study(name, term) \
+            and re.match(rf"^\W*{'[- ]?'.join(map(re.escape, name.split('-')))}\b", text, re.I) \
+            and any(_STUDY_NOUN.match(w) for w in re.findall(r"[a-z]+", text.split(".")[0].lower())):
+        return True  # "definitions.non-diagnostic" opens "Non-diagnostic is a result …": it defines "a non-diagnostic MRI"
     return name == _slug(term) or (bool(name) and uses(term, name.replace("-", " ")) and uses(name.split("-")[0], term))
+
+
+_STUDY_NOUN = re.compile(r"^(?:mri|mr|ct|scan|study|studies|imaging|image|result|finding|read|reading|report|exam)s?$", re.I)
+
+
+def _qualifies_a_study(name: str, term: str) -> bool:
+    """The term is the defined word qualifying a study or its result ("non-diagnostic MRI" of
+    "non-diagnostic"): what the term adds to the name only says what the word is said of (and
+    the definition, read by ``_defines``, says it of a result or finding too)."""
+    rest = [w for w in re.findall(r"[a-z0-9]+", term.lower()) if w not in name.split("-")]
+    return bool(rest) and all(_STUDY_NOUN.match(w) for w in rest)
 
 
 def _band_term(term: str) -> str | None:

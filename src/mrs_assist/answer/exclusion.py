@@ -26,13 +26,19 @@ EXCLUDE = re.compile(
     r"(?:reasons?|grounds?)\s+(?:not\s+to|against)\s+(?:approv|cover|authori[sz]|allow|perform|do)\w*|reasons? to refuse|"
     # "is pregnancy a reason Cohere would deny MRS?"
     r"(?:reasons?|grounds?)\s+(?:(?:that|why)\s+)?(?:[\w'’]+\s+){1,3}?(?:would|will|could|might|may|can|must|should)\s+den(?:y|ies)|"
+    # "is an insulin pump a reason for HealthHelp to deny MRS?"
+    r"(?:reasons?|grounds?)\s+for\s+(?:[\w'’]+\s+){1,3}?to\s+(?:deny|refuse|reject|decline)|"
     r"means? (?:a |automatic )?denial|grounds for denial|den(?:y|ied|ial) (?:because|for|on account)|"
     r"(?:make|makes|render|renders)\s+(?:[\w-]+\s+){0,4}(?:not medically|medically inappropriate|inappropriate|"
     r"medically unnecessary|unnecessary)|"
     r"(?:kill|kills|sink|sinks|block|blocks|torpedo\w*|doom\w*)\s+(?:the\s+|this\s+|an?\s+|my\s+)?(?:mrs\s+)?"
     r"(?:request|case|approval|auth\w*|study)|flag(?:s|ged)?\s+(?:that|this|it|them)|safety flag|"
     # "does the 3-month rule still block MRS if …?": whether a bar applies
-    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval))\b",
+    r"(?:block|blocks|blocked|bar|bars|barred|prevent|prevents)\s+(?:the\s+)?(?:mrs|mr spectroscopy|spectroscopy|it|coverage|approval)|"
+    # "is MRS automatically not appropriate?", "outright ineligible": a coverage word denied without condition
+    r"(?:automatic(?:ally)?|outright|categorical(?:ly)?|per se|by default)\s+(?:(?:be|is|are)\s+)?"
+    r"(?:(?:not|never)\s+(?:be\s+)?(?:appropriate|covered|coverable|approv\w*|allowed|indicated|medically necessary|eligible|payable|"
+    r"authori[sz]\w*)|inappropriate|ineligible|unnecessary|non-?covered|uncovered|exclud\w*|reject\w*|refus\w*|disallow\w*))\b",
     re.I,
 )
 CONTRA = re.compile(r"\bcontra-?\s?indicat\w*", re.I)
@@ -92,6 +98,26 @@ def resembles(question: str, text: str) -> bool:
         return {w[:5] for w in _WORD.findall(t.lower())} - {w[:5] for w in _COMMON}
     words = stems(text)
     return len(words) >= 3 and len(words & stems(question)) / len(words) >= _NAMES_ITEM
+
+
+_EXAMPLES = re.compile(r"\((?:e\.?g\.?,?\s*|eg,?\s*|such as\s+|including\s+)?(?P<list>[^()]{3,200})\)", re.I)
+
+
+def named_examples(question: str, items: Sequence[ListedItem]) -> dict[str, bool]:
+    """Fact → True for each listed item one of whose clause's own examples the question names
+    ("Incompatible implantable devices (e.g., pacemakers, defibrillators, cardiac valves)" and "is a
+    cardiac valve a non-indication?"): the policy's own words, where the note reader has none."""
+    found: dict[str, bool] = {}
+    for item in items:
+        for match in _EXAMPLES.finditer(item.text):
+            for example in re.split(r",\s*|\s+(?:and|or)\s+", match.group("list")):
+                words = [w for w in re.findall(r"[a-z]+", example.lower())]
+                if not words or not any(len(w) >= 4 for w in words) or len(words) > 4:
+                    continue
+                pattern = r"\s+".join(rf"{re.escape(w.removesuffix('s'))}s?" for w in words)
+                if re.search(rf"\b{pattern}\b", question, re.I):
+                    found[item.fact] = True
+    return found
 
 
 def joined_condition(clause_text: str) -> str:

@@ -187,6 +187,12 @@ _RELATION = frozenset({
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
+_LATEST = re.compile(
+    r"\b(?:in|with|during|by|at)\s+(?:its|the|their|his|her)\s+(?:latest|most\s+recent|last|newest|recent)\s+"
+    r"(?:revision|update|version|review|round\s+of\s+changes|changes?|edition)s?\b", re.I)
+"""'… in its latest revision': which entry is asked (the newest dated one), no word an entry records."""
+
+
 _BOUND = re.compile(r"\b(?P<how>since|after|before|prior to|until|up to)\s+(?:(?:the\s+)?(?:end|start|beginning)\s+of\s+)?"
                     r"(?P<year>(?:19|20)\d{2})\b", re.I)
 
@@ -285,6 +291,8 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
     rest = match.group("rest")
     for name in sorted(payer_names, key=len, reverse=True):
         rest = re.sub(rf"(?<!\w){re.escape(name)}(?:['’]s)?(?!\w)", " ", rest, flags=re.I)
+    latest = _LATEST.search(rest)
+    rest = _LATEST.sub(" ", rest)
     years = set(_YEAR.findall(rest))
     bound = _BOUND.search(rest)
     # the span asked ("after 2024") bounds the entries; it is no word of theirs
@@ -298,6 +306,12 @@ def from_entries(question: str, payer_names: Iterable[str], payer: str, policy_i
         return _added_not_deleted(wanted, years, bound, entries, f"{payer} ({policy_id})", current)
     if bound is not None:  # "since 2010", "before 2005": a span of years, not one year
         return _within(bound, holding, f"{payer} ({policy_id})")
+    if latest is not None and not years:
+        # "did HealthHelp add MS in its latest revision?": the newest year any entry names is the one asked
+        dated = [y for cid, text, _ in entries for y in _YEAR.findall(f"{cid} {text}")]
+        if not dated:
+            return None
+        years = {max(dated)}
     dated = [(cid, own) for cid, text, own in holding if not years or years & set(_YEAR.findall(f"{cid} {text}"))]
     who = f"{payer} ({policy_id})"
     if dated:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _COVERAGE = re.compile(
     r"\b(?:cover(?:s|ed|age)?|approv\w*|authori[sz]\w*|allow\w*|medically necessary|medical necessity|"
     r"necesary|MN|appropriate|indicat\w*|investigational|experimental|e/i|den(?:y|ied|ial)|meets?|criteria|"
-    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
+    r"pay for|okay|ok|acceptable|fine(?=\s*\?)|recogni[sz](?:e|es|ed)|(?:can|could|may)\s+(?:mrs|mr spectroscopy|spectroscopy|it|76390)\s+be\s+used|"
     r"get\s+(?:it|this|that|the request|the study|mrs)\s+(?:through|approved|authori[sz]ed)|good to go|go ahead|"
     r"green[- ]light|(?:can|could|may|should)\s+(?:we|i)\s+proceed|"
     # "does the repeat-imaging clause rescue it?": whether a criterion gets the request through
@@ -53,14 +53,21 @@ _PATIENT = re.compile(
 _DIFFERENCE = re.compile(r"\b(?:differ\w*|vs\.?|versus|same as|both|compare\w*)\b", re.I)
 _FOLLOWS = re.compile(r"\b(?:follow(?:s|ed)?|adopt(?:s|ed)?|rel(?:y|ies) on|defer(?:s|red)? to)\b", re.I)
 """One payer said to take another's policy as its own ("does UHC follow NIA's guideline?"): asked of the other payer."""
-_PAST = frozenset({"history", "date", "version"})
-_METADATA = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+PAST_INTENTS = frozenset({"history", "date", "version"})
+"""Intents that ask about the past (what changed and when), not the current position."""
+METADATA_INTENTS = frozenset({"date", "version", "code", "definition", "history", "documentation"})
+"""Intents a metadata clause answers (a date, a version line, a code, a definition, a history entry)."""
+_PAST = PAST_INTENTS
+_METADATA = METADATA_INTENTS
 _SEGMENT = re.compile(r"[^,;?!\n]+")
 _DASH = re.compile(r"\s[-–—]\s")
 _CONDITION_CLAUSE = re.compile(
     r"\s(?:if|when|assuming|given\s+that|provided\s+that|in\s+case)\s+(?=(?:(?:the|his|her|their|a|an)\s+)?(?:[\w-]+\s+){0,2}?"
-    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b)", re.I)
-"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?")."""
+    r"(?:mri|ct|imaging|scan|study|studies)\s+(?:was|were|is|are|came\s+back|showed|shows|read)\b"
+    # "… be approved if the patient has aneurysm clips?": what the patient has or is
+    r"|(?:the\s+|a\s+|an\s+|this\s+|our\s+)?(?:patient|pt|member|child|kid|infant|baby|she|he|they)\s+(?:has|had|have|is|was|are)\b)", re.I)
+"""A condition put on the ask that states what the imaging showed ("… if the MRI was diagnostic?") or
+what the patient has ("… if the patient has aneurysm clips?")."""
 _HEDGED = re.compile(r"\b(?:suspected|possible|probable|presumed|likely|query|questionable|r/o|rule out)\b", re.I)
 _CASE_WORD = re.compile(
     r"\b(?:pt|patient|mbr|member|yo|y/o|year[- ]old|wks?|weeks?|mos?|months?|days?|ago|s/p|h/o|hx|"
@@ -79,7 +86,18 @@ ADULT_YEARS = 18.0
 """'Adult' with no age stated: 18, the age Cohere's own header gives for adults (cohere-mrs#guideline-info.type)."""
 
 
-_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b", re.I)
+_PURPOSE_REQUIRED = re.compile(
+    r"\b(?:must|need(?:s)?\s+to|ha(?:s|ve)\s+to)\s+(?:[\w'’-]+\s+){0,5}?be\s+(?:(?:only|strictly|solely)\s+)?(?:for\s+|pre-?\w)", re.I)
+"""'Must the epilepsy be pre-surgical?', 'does encephalopathy need to be for prognosis?': whether the
+policy covers the condition only for a purpose (the coverage of it, limited by the purpose asked)."""
+
+_BARE_ASK = re.compile(r"^\W*(?:and\s+|so\s+)?(?:mrs|mr spectroscopy|spectroscopy|76390)\s*\?\s*$", re.I)
+"""'… mass on MRI indeterminate. MRS?': the study named alone after what is stated asks for it."""
+
+_TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|to evaluate|to assess)\b"
+                    # "Cohere — MRS to grade a glioma?": the whole ask is the study and its purpose
+                    r"|(?:^|[:;—–]\s*|\s-\s+)(?:mrs|mr spectroscopy|spectroscopy|76390)\s+to\s+(?!be\b|have\b)[a-z]+\b[^?]*\?\s*$",
+                    re.I)
 """'HH MRS for MS?': a payer named beside 'MRS for <condition>' asks about coverage."""
 
 
@@ -93,7 +111,11 @@ _EVERY_PAYER = re.compile(
 
 AGE_LIMIT = re.compile(
     r"\b(?:caps?|capped|limits?|limited|restricts?|restricted|cut-?off|maximum|upper)\b(?:\W+[\w'/-]+){0,4}?\W+(?:age|ages|aged)\b"
-    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b", re.I)
+    r"|\bage\s+(?:limit|cap|cut-?off|restriction|ceiling|maximum)\b"
+    # "does the indication limit MRS to neonates?", "restrict the study to patients who are still infants?": the
+    # study limited (a bare "is that limited to neonates?" asks the condition of the coverage asked beside it)
+    r"|\b(?:limit|restrict|confine)\w*\s+(?!only\b|just\b|strictly\b|solely\b)(?:[\w'’-]+\s+){1,3}?to\s+(?:(?:patients?|members?|those|kids|children)\s+who\s+are\s+"
+    r"(?:still\s+)?)?(?:neonat\w*|newborns?|infants?|bab(?:y|ies)|children|kids|adults?|adolescents?|pediatric|paediatric)\b", re.I)
 """A question whether a policy limits the patient's age ("does 'neonatal' cap the patient's age?")."""
 
 _AGO = re.compile(r"\b(?:\d+|a|one|two|three|several)\s*-?\s*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+"
@@ -112,7 +134,7 @@ def _case_times(question: str) -> str:
 
 _CONDITION_WHEN = re.compile(
     r"\bwhen\b(?!\s+(?:did|was|were|had|has|have)\b)(?=(?:\W+[\w'/-]+){0,6}?\W+(?:consider(?:s|ed)?|covers?|covered|necessary|appropriate|justif\w*|approv\w*|"
-    r"request(?:s|ed)?|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
+    r"request(?:s|ed)?|ordered|submitted|indicated|allowed|nondx|non-?diagnostic|inconclusive|indeterminate|equivocal|needed|required|"
     # "when the MRI is clearly diagnostic": what the imaging showed, a condition
     r"diagnostic|conclusive|definitive|"
     r"documented)\b)"
@@ -307,9 +329,11 @@ class QueryPlan:
 
 _LEAD = re.compile(
     r"(?:^|(?<=[.!?]\s))\s*(?P<abbr>[A-Z]{2,5})(?:\s*(?::|\s[-–—]\s|\s--\s)|['’]s\s|\s+(?=(?:added|adds|says|said|lists|listed|"
-    r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated)\b))")
+    r"covers|covered|requires|required|calls|called|deleted|removed|revised|changed|updated|cover|approve|approves|"
+    # "FB MRS epilepsy covered?": the study named right after the initials
+    r"(?i:mrs|mr\s+spectroscopy|spectroscopy|76390))\b))")
 """A payer's initials that open the question or a sentence, as its addressee ("FB: …", "FB's …",
-"FB added …"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
+"FB added …", "FB MRS for …?"); a verb of state ("FB is in the orbit") does not make a foreign body a payer."""
 _LEAD_UNDER = re.compile(
     r"^\s*(?i:under|per|for|according to)\s+(?P<abbr>[A-Z]{2,5})\s*(?:,|:|\s[-–—]\s|\s--\s)")
 """The same initials after a leading "Under …," ("Under FB, is MRS for epilepsy …?")."""
@@ -347,6 +371,12 @@ def most_specific(question: str, indications: list[str], catalogue: Catalogue) -
     return [name for name in indications if not inside(name)]
 
 
+def documents_named(text: str, corpus: Corpus) -> list[str]:
+    """The documents ``text`` names (payer names, aliases, ids, a leading payer's initials), the
+    digest alone where its name is one it shares with a guideline ("the Magellan digest")."""
+    return _literature_subject(text, named_policies(text, corpus) or _lead_initials(text, corpus), corpus)
+
+
 def _literature_subject(question: str, named: list[str], corpus: Corpus) -> list[str]:
     """``named`` less the guidelines named only by a name they share with a literature document
     the question names as such ("the Magellan digest" names the digest, not NIA's guideline)."""
@@ -379,14 +409,15 @@ def plan_question(
     covered-if cells require (None without criteria); it is called only for a question that
     may be decided by them.
     """
-    named = _literature_subject(question, named_policies(question, corpus) or _lead_initials(question, corpus), corpus)
+    named = documents_named(question, corpus)
     follow = premise_follow_up(question)
     if follow and (only := named_policies(follow, corpus)):
         named = only  # "HealthHelp covers it. What about Florida Blue?": the premise's payer is not asked
     else:
         follow = ""
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
-    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question))
+    coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question)) \
+        or bool(_PURPOSE_REQUIRED.search(question)) or bool(_BARE_ASK.match(_last_sentence(question)))
     # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
     coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))
@@ -476,11 +507,15 @@ _CONCLUSIVE_SHORT = re.compile(
     rf"\b(?:an?\s+)?(?:already\s+|clearly\s+|fully\s+)?(?<!non-)(?<!non)(?<!not )(?:diagnostic|conclusive|definitive)\s+(?P<a>{_IMAGING})\b"
     rf"|\b(?P<b>{_IMAGING})\s+(?:already\s+|clearly\s+|fully\s+)?(?:diagnostic|conclusive|definitive)(?=\s*(?:[.;,]|$))"
     # "the MRI was clearly diagnostic": the adverb between the verb and the word
-    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b",
+    rf"|\b(?P<c>{_IMAGING})\s+(?:was|is|were|are)\s+(?:already|clearly|fully|definitely|entirely)\s+(?:diagnostic|conclusive|definitive)\b"
+    # "the MRI is read as diagnostic": the radiologist's reading of it
+    rf"|\b(?P<d>{_IMAGING})\s+(?:(?:was|is|were|are|being)\s+)?(?:read|reported|interpreted|called)\s+as\s+(?:diagnostic|conclusive|definitive)\b",
     re.I)
 """A question's shorthand for a conclusive study ("with a diagnostic MRI", "MRI already
-diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
+diagnostic", "MRI read as diagnostic"), written out as the sentence a note would use ("MRI was diagnostic")."""
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:not|never)\s+(?:in|un|non-?)(conclusive|diagnostic|determinate|equivocal)\b", re.I)
+_AFFIRMED = {"determinate": "conclusive"}
+"""The word a double negative leaves, as the note reader knows it ("not indeterminate": conclusive)."""
 
 
 _MODAL_ASK = re.compile(
@@ -573,5 +608,5 @@ def stated_case(question: str, corpus: Corpus) -> str:
     if not fragments:
         return ""
     # "not inconclusive" says the imaging was conclusive: read it so, not as a negated "inconclusive".
-    text = _DOUBLE_NEGATIVE.sub(lambda m: m.group(1), spell_out(". ".join(fragments) + "."))
-    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c')} was diagnostic", text)
+    text = _DOUBLE_NEGATIVE.sub(lambda m: _AFFIRMED.get(m.group(1).lower(), m.group(1)), spell_out(". ".join(fragments) + "."))
+    return _CONCLUSIVE_SHORT.sub(lambda m: f"{m.group('a') or m.group('b') or m.group('c') or m.group('d')} was diagnostic", text)

@@ -39,7 +39,10 @@ _ANY = re.compile(
     r"\b(?:does|do|is|are|will|would|can|could)\s+any\b"
     r"|\bany\s+(?:of\s+(?:the|these|those)\s+)?(?:other\s+)?(?:(?:four|4|three|3|two|2)\s+)?"
     r"(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?|vendors?)\b"
-    r"|\bany\s+of\s+(?:them|the\s+(?:four|4|three|3|two|2|others?))\b",
+    r"|\bany\s+of\s+(?:them|the\s+(?:four|4|three|3|two|2|others?))\b"
+    # "covered by at least one payer?", "does a single plan cover it?"
+    r"|\b(?:at\s+least\s+one|one\s+or\s+more|a\s+single|some)\s+(?:of\s+(?:the|these|those)\s+)?"
+    r"(?:payers?|plans?|polic(?:y|ies)|guidelines?|insurers?|vendors?)\b",
     re.I,
 )
 _SAME = re.compile(

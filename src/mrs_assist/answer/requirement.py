@@ -125,6 +125,12 @@ _NO_X = re.compile(
     rf"(?P<x>[\w' -]{{2,40}}?)(?:\s+(?:has|have|had|was|is|were)\s+(?:yet\s+)?(?:been\s+)?(?P<state>{_KNOWN}))?(?:\s+(?:yet|so far|at this point))?\s*$",
     re.I)
 _DIAGNOSIS = re.compile(r"\s+(?:diagnosis|dx|confirmation)$", re.I)
+_REQUIRED_KNOWN = re.compile(
+    rf"^\s+(?:that\s+)?(?P<x>(?:the|a|an|this|its|their)\s+[\w' -]{{2,40}}?)\s+"
+    rf"(?:is|be|was|are|has\s+been|have\s+been|to\s+be|to\s+have\s+been)\s+(?:already\s+|first\s+|previously\s+)?(?:{_KNOWN})\b",
+    re.I)
+"""What a "require" asks to be known, after the verb ("require that the tumor is already known",
+"require the lesion to be diagnosed"): its subject, as known."""
 
 
 def _as_known(what: str) -> str:
@@ -160,13 +166,27 @@ def denial_reason(question: str) -> str:
     return ""
 
 
+_KNOWN_UNPLACED = re.compile(
+    rf"\b(?P<known>{_KNOWN})\s+(?!brain\b)(?=(?:tumou?rs?|mass(?:es)?|lesions?|neoplasms?)\b)", re.I)
+
+
+def _in_the_brain(words: str) -> str:
+    """``words`` with a known tumor, mass or lesion placed in the brain ("a known tumor" → "a known
+    brain tumor"): every guideline asked about is a brain guideline, and the catalogue's words say so."""
+    return _KNOWN_UNPLACED.sub(lambda m: f"{m.group('known')} brain ", words)
+
+
 def requirement_words(question: str) -> str:
     """The words that can name what is required: the whole question for 'require(d)' or a
     sufficiency question, else what follows 'must' / 'have to' / 'need to' ("does the tumor
     have to have been treated" asks about treatment, not the tumor), with the subject before
     the verb when what follows asks only whether it is known ("does the brain tumor have to be
     already known?"); '' when it asks no requirement. A sufficiency question is read by its
-    first alternative."""
+    first alternative. A known tumor is a known brain tumor."""
+    return _in_the_brain(_requirement_words(question))
+
+
+def _requirement_words(question: str) -> str:
     if hedged := hedged_subject(question):
         # "is a suspected tumor enough?": the known tumor a policy requires, beside the words asked
         return f"{first_alternative(question)} {hedged[1]}"
@@ -178,6 +198,8 @@ def requirement_words(question: str) -> str:
     if match is None:
         return ""
     if match.group(0).lower().startswith(("requir", "prerequisite", "mandator", "a condition")):
+        if (known := _REQUIRED_KNOWN.match(question[match.end():])) is not None:
+            return _as_known(known.group("x"))  # "require that the mass is already diagnosed": the mass, as known
         return question  # "is an inconclusive MRI a prerequisite?": what is required comes before the word
     rest = question[match.end():]
     subject = _SUBJECT.search(question[:match.start()])
@@ -209,6 +231,37 @@ def numbered_criterion(question: str) -> str | None:
     return None
 
 
+_CRITERION_SUBJECT = re.compile(
+    r"(?:\b(?:the|its|their|this|that)\s+|['’]s\s+)(?P<x>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}?)\s+(?:criterion|indication)\b(?!s)",
+    re.I)
+_NOT_SUBJECT = frozenset({"first", "second", "third", "fourth", "fifth", "last", "listed", "same", "other", "main", "one",
+                          "whole", "entire", "specific", "relevant", "new", "current", "given", "above", "following"})
+
+
+def criterion_subject(question: str) -> list[str]:
+    """The words naming one criterion by what it is about ("HealthHelp's brain-tumor criterion" →
+    ['brain', 'tumor']), each in its singular; [] when the question names none so."""
+    for match in _CRITERION_SUBJECT.finditer(question):
+        words = [w.lower() for w in re.split(r"[\s-]+", match.group("x")) if w]
+        if words and not _NOT_SUBJECT & set(words):
+            return [_singular(w) for w in words]
+    return []
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"  # "leukodystrophies"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def subject_criterion(words: Sequence[str], criteria: Mapping[str, str]) -> str | None:
+    """The number of the one criterion (number → its own text) whose words hold every one of
+    ``words``; None when none or more than one does."""
+    found = [n for n, text in criteria.items()
+             if set(words) <= {_singular(w) for w in re.findall(r"[a-z]+", text.lower())}]
+    return found[0] if len(found) == 1 else None
+
+
 def within(cells: Sequence[MatrixCell], clause: str) -> list[MatrixCell]:
     """The cells one of whose clauses is ``clause`` or lies under it."""
     return [c for c in cells if any(i == clause or i.startswith(clause + ".") for i in c.clause_ids)]
@@ -226,7 +279,11 @@ def required_phrase(question: str) -> str | None:
     required for MRS of a known brain tumor?", "new symptoms" of "Does Cohere require new
     symptoms for every repeat MRS?"; None when the question has neither shape."""
     match = _REQUIRED_SUBJECT.search(question) or _REQUIRED_OBJECT.search(question)
-    return match.group("x") if match else None
+    if match is None:
+        return None
+    if (known := _REQUIRED_KNOWN.match(" " + match.group("x"))) is not None:
+        return _as_known(known.group("x"))  # "require the tumor to be known": a known tumor
+    return _in_the_brain(match.group("x"))
 
 
 def requirement_in(condition_facts: Sequence[str], found: Sequence[str]) -> list[str]:

@@ -171,7 +171,7 @@ def from_conditions(payer: str, parent: Citation, items: Sequence[Citation]) -> 
 
 # --- literature as the basis of a decision ------------------------------------------------------
 _BASIS_ASKED = re.compile(
-    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the |my |our |your |a )?(?:(?:approval|coverage|review|medical[- ]necessity)\s+)?(?:criteria|criterion|"
+    r"\b(?:cit(?:e|es|ed|ing)|on (?:that|this|its|the digest's) basis|(?:the )?basis (?:for|of)|as (?:the |my |our |your |a |[\w-]+['’]s\s+)?(?:(?:approval|coverage|review|medical[- ]necessity)\s+)?(?:criteria|criterion|rules|"
     r"basis|grounds|authority)|justif\w+|rel(?:y|ies|ying) on|"
     r"(?:approve|deny|authori[sz]e|decide)\s+(?:it\s+)?(?:off|based on|on the strength of|because of)\s+(?:that|this|it|the digest|the article)|"
     # "can I approve cord MRS using it?"
@@ -192,6 +192,17 @@ _COMMON = frozenset({"magellan", "digest", "article", "approve", "approving", "r
                      # the asking verbs ("does the digest give criteria …"), not the topic
                      "does", "give", "gives", "provide", "provides", "offer", "offers", "contain", "contains",
                      "have", "would", "could", "should", "there", "what", "which"})
+
+
+_CRITERIA_OWNER = re.compile(
+    r"\b(?:as|into|for)\s+(?:the\s+)?[\w&-]+(?:\s+[\w&-]+){0,2}?['’]s\s+(?:[\w-]+\s+){0,2}?(?:criteria|criterion|rules|polic(?:y|ies))\b",
+    re.I)
+
+
+def without_criteria_owner(question: str) -> str:
+    """The question less the payer it names only as the owner of the criteria a document would
+    be used as ("use the digest as NIA's coverage criteria?" asks of the digest, not of NIA)."""
+    return _CRITERIA_OWNER.sub(" ", question)
 
 
 def basis_asked(question: str) -> bool:
