@@ -308,3 +308,25 @@ def test_a_suspected_disorder_the_mrs_is_to_diagnose_stays_the_studys_purpose(se
     notes = ("Toddler with regression; lactate raised; suspected Leigh syndrome (mitochondrial disorder), panel sent. "
              "Neuro requests MRS brain for a lactate doublet to support the diagnosis of the mitochondrial disorder.")
     assert _value(services, notes, "mitochondrial_disorder") == "true"
+
+
+# --- three readings a reviewer's question exposed -------------------------------------------------
+def test_non_diagnostic_followed_by_a_comma_is_not_diagnostic(services):
+    notes = "MRI brain: non-diagnostic, MRS needed to plan treatment of X-linked adrenoleukodystrophy."
+    assert _value(services, notes, "conventional_imaging_inconclusive") == "true"
+
+
+def test_diagnostic_followed_by_a_colon_is_conclusive(services):
+    notes = "MRI brain 03/2026 diagnostic: classic meningioma, no question. MRS requested anyway."
+    assert _value(services, notes, "conventional_imaging_inconclusive") == "false"
+
+
+def test_clips_on_an_aneurysm_are_aneurysm_clips(services):
+    notes = "Metallic clips on an old vascular aneurysm, type unknown. MRS brain requested."
+    assert _value(services, notes, "aneurysm_clip") == "true"
+
+
+def test_a_course_of_treatment_completed_in_the_window_is_treatment_in_it(services):
+    notes = ("MRI brain 2 weeks ago: stable, unchanged. She completed a course of radiation last week. "
+             "MRS brain requested.")
+    assert _value(services, notes, "recent_advanced_imaging_without_change") != "true"
