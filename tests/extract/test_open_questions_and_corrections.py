@@ -330,3 +330,21 @@ def test_a_course_of_treatment_completed_in_the_window_is_treatment_in_it(servic
     notes = ("MRI brain 2 weeks ago: stable, unchanged. She completed a course of radiation last week. "
              "MRS brain requested.")
     assert _value(services, notes, "recent_advanced_imaging_without_change") != "true"
+
+
+# --- no treatment in the window --------------------------------------------------------------------
+_FORM = ("REQUEST 12/01/2026. Dx C71.1, Z92.3. Clinical question: [X] recurrence vs radiation necrosis\n"
+         "Prior MRI in last 90 days: [X] MRI 10/20/2026 result: [X] inconclusive\n")
+
+
+@pytest.mark.parametrize("answer", ["Treatment in last 90 days:  [X] none   [ ] chemo  [ ] RT\n",
+                                    "No treatment of any kind in the last 3 months.\n"])
+def test_no_treatment_in_the_window_leaves_cohere_3_month_rule_asked(services, answer):
+    notes = _FORM + answer + "New or worsening symptoms:  [ ] yes  [ ] no\n"
+    assert _value(services, notes, "recent_advanced_imaging_without_change") == "unknown"
+    assert _decide(services, "cohere-mrs", notes, age=68) == "needs_more_information"
+
+
+def test_no_treatment_but_new_symptoms_leaves_the_rule_false(services):
+    notes = _FORM + "Treatment in last 90 days:  [X] none\nNew or worsening symptoms: [X] yes - new aphasia\n"
+    assert _value(services, notes, "recent_advanced_imaging_without_change") == "false"
