@@ -348,3 +348,21 @@ def test_no_treatment_in_the_window_leaves_cohere_3_month_rule_asked(services, a
 def test_no_treatment_but_new_symptoms_leaves_the_rule_false(services):
     notes = _FORM + "Treatment in last 90 days:  [X] none\nNew or worsening symptoms: [X] yes - new aphasia\n"
     assert _value(services, notes, "recent_advanced_imaging_without_change") == "false"
+
+
+# --- a clip only the member recalls ----------------------------------------------------------------
+_TREATED = ("Treated right frontal oligodendroglioma; new enhancing focus in the radiation field, recurrence versus "
+            "radiation necrosis, indeterminate; new aphasia, dexamethasone started. MRS requested.\n")
+
+
+def test_a_clip_only_the_member_recalls_is_asked_under_cohere(services):
+    notes = _TREATED + ('Safety call: member reports she had "a clip put in my head for an aneurysm" years ago; '
+                        "no operative report.")
+    assert _value(services, notes, "aneurysm_clip") == "unknown"
+    assert _decide(services, "cohere-mrs", notes, age=60) == "needs_more_information"
+
+
+def test_a_documented_clip_is_cohere_exclusion(services):
+    notes = _TREATED + "PSH: craniotomy with a clip for a left MCA aneurysm (operative report attached)."
+    assert _value(services, notes, "aneurysm_clip") == "true"
+    assert _decide(services, "cohere-mrs", notes, age=60) == "does_not_meet_criteria"
