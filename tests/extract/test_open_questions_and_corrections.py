@@ -366,3 +366,31 @@ def test_a_documented_clip_is_cohere_exclusion(services):
     notes = _TREATED + "PSH: craniotomy with a clip for a left MCA aneurysm (operative report attached)."
     assert _value(services, notes, "aneurysm_clip") == "true"
     assert _decide(services, "cohere-mrs", notes, age=60) == "does_not_meet_criteria"
+
+
+# --- a copied banner, its end, and a device's status after a dash ----------------------------------
+_BANNERED = """UM INTAKE 12/03/2026. MRS brain requested by neuro-oncology.
+== Prior authorization history (auto-copied from 2025 case file) ==
+06/2025: MRS for glioma grading - DENIED.
+Implants: VNS placed 2017 for seizures - EXPLANTED 03/2021 (op note on file).
+== end copied section ==
+Treated right temporal astrocytoma; new enhancement in the radiation field 11/2026, progression versus radiation
+necrosis, indeterminate. New field cut; dexamethasone started. MRS to distinguish recurrence from necrosis.
+"""
+
+
+def test_a_purpose_under_a_copied_banner_is_not_this_requests(services):
+    assert _value(services, _BANNERED, "glioma_grading") != "true"
+
+
+def test_a_device_explanted_after_a_dash_is_gone(services):
+    assert _value(services, _BANNERED, "mri_unsafe_implant") == "false"
+    assert _decide(services, "cohere-mrs", _BANNERED, age=44) == "meets_criteria"
+
+
+def test_a_banner_marking_today_ends_the_carried_history(services):
+    notes = (">> Historical problems (auto-carried from 2019 chart):\n   - R/O glioma 2019, stable since\n"
+             ">> Today:\nMRI brain 09/2026: unchanged; findings conclusive for a stable benign-appearing lesion.\n"
+             "Patient asks for MRS for reassurance.")
+    found = _fact(services, notes, "conventional_imaging_inconclusive")
+    assert found is not None and found.value is False
