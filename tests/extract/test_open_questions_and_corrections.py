@@ -394,3 +394,28 @@ def test_a_banner_marking_today_ends_the_carried_history(services):
              "Patient asks for MRS for reassurance.")
     found = _fact(services, notes, "conventional_imaging_inconclusive")
     assert found is not None and found.value is False
+
+
+# --- a tumor denied elsewhere; a differential listed -----------------------------------------------
+_P2P = ("71-year-old with 3 weeks of new confusion. MRI brain: 3.4 cm enhancing right temporal lesion; "
+        "lymphoma vs high-grade glioma, indeterminate. No known tumor elsewhere. MRS requested before biopsy.")
+
+
+def test_no_tumor_elsewhere_denies_no_tumor_here(services):
+    assert _value(services, _P2P, "known_brain_tumor") != "false"
+    assert _value(services, _P2P, "brain_mass_or_lesion") == "true"
+
+
+def test_no_tumor_at_all_still_denies_a_known_tumor(services):
+    notes = "Headaches. No known brain tumor. MRS requested for migraine."
+    assert _value(services, notes, "known_brain_tumor") == "false"
+
+
+def test_a_listed_differential_with_a_non_tumor_process_is_a_tumor_versus_non_tumor_question(services):
+    notes = _P2P + " The MRS is to help differentiate lymphoma, glioma and demyelination."
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") == "true"
+
+
+def test_a_list_of_tumors_alone_is_not(services):
+    notes = _P2P + " The MRS is to help differentiate lymphoma, glioma and metastasis."
+    assert _value(services, notes, "tumor_vs_nontumor_lesion") != "true"

@@ -69,6 +69,8 @@ def _unconfirmed(notes: str, start: int, end: int, sentence: tuple[int, int]) ->
 _RANK = {"true": 2, "unknown": 1, "false": 0}
 _PAST = frozenset({"prior", "historical"})
 _ONLY_NEW = re.compile(r"\b(?:new|additional|other|further|another|more|second)\s+(?:[\w-]+\s+){0,2}$", re.I)
+_ELSEWHERE = re.compile(r"\s+(?:[\w-]+\s+){0,2}?(?:elsewhere|outside\s+the\s+(?:brain|CNS))\b", re.I)
+"""After a mention: "no known tumor elsewhere" denies another, not the one in question."""
 _VALUE = {"true": True, "false": False, "unknown": None}
 
 
@@ -753,7 +755,8 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         m = Mention(fact, 0, span.start_char, span.end_char, sent, categories, section=section, cues=labels,
                     dated=when,
                     quarantined=sent in quarantined, answered_no=cues.answered_no,
-                    only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None,
+                    only_new=_ONLY_NEW.search(notes, max(0, span.start_char - 30), span.start_char) is not None
+                    or _ELSEWHERE.match(notes, span.end_char) is not None,
                     unconfirmed=_unconfirmed(notes, span.start_char, span.end_char, sentence_chars[sent]))
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
