@@ -419,3 +419,16 @@ def test_a_listed_differential_with_a_non_tumor_process_is_a_tumor_versus_non_tu
 def test_a_list_of_tumors_alone_is_not(services):
     notes = _P2P + " The MRS is to help differentiate lymphoma, glioma and metastasis."
     assert _value(services, notes, "tumor_vs_nontumor_lesion") != "true"
+
+
+# --- what the patient asks for ---------------------------------------------------------------------
+def test_a_disease_in_what_the_patient_asks_for_is_their_wish(services):
+    notes = ("Headaches since a fall at work; CT head normal. Patient requests 'a scan that shows concussion damage'. "
+             "MRS brain ordered at the patient's request.")
+    assert _value(services, notes, "traumatic_brain_injury") != "true"
+    assert _decide(services, "healthhelp-mrs", notes, age=28) != "meets_criteria"
+
+
+def test_a_concussion_the_clinician_diagnoses_is_a_finding(services):
+    notes = "Concussion on 02/20/2026 with loss of consciousness, diagnosed in the ED. MRS brain for prognosis."
+    assert _value(services, notes, "traumatic_brain_injury") == "true"
