@@ -1,0 +1,93 @@
+"""Question classes found by probing the four policies past the dev splits (issue 23, session 14b).
+
+131 probe questions were written from the policy texts alone, over the ten kinds and the four
+payers, each with my verdict, and asked through the service. Each class that read wrong is tested
+below in words of its own:
+- a payer's initials as the subject of the opening auxiliary and a payer's verb ("Does FB cover …?",
+  "Will HH pay …?") name that payer as the addressee, as "FB:" does; "does FB in the orbit …" does not;
+- "has P revised it since February 2021?" counts from that month: the entry of that month is the
+  one the span starts at, not one made since it ("since 2019" still counts 2019 itself);
+- "does P1 cover X like P2 does?": the payer likened to is the reference, not asked; "the same as
+  P2's" still compares the two.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support.asking import verdict_of as _verdict
+from support.no_index import NoIndex
+
+from mrs_assist.answer.history import from_entries
+from mrs_assist.answer.plan import documents_named, reference_payer
+from mrs_assist.config import Settings
+from mrs_assist.service import Services
+
+
+@pytest.fixture(scope="module")
+def services() -> Services:
+    return Services(Settings(), retriever=NoIndex())
+
+
+# --- a payer's initials after the opening auxiliary ----------------------------------------------------
+def test_initials_after_does_name_the_payer_asked(services):
+    verdict = _verdict(services, "Does FB cover MRS to tell a brain tumor from an abscess?", "yes")
+    assert "floridablue-mrs" in verdict.text
+    assert "cohere-mrs" not in verdict.text
+
+
+def test_initials_after_does_name_the_payer_of_a_code_question(services):
+    verdict = _verdict(services, "Does FB include +0698T among its codes?", "no")
+    assert "nia-brain-mrs" not in verdict.text
+
+
+def test_initials_with_no_payer_verb_name_no_payer(services):
+    # a foreign body, as the lead rule already reads "FB is in the orbit"
+    assert documents_named("Does FB in the orbit obscure the view?", services.corpus) == []
+    assert documents_named("Will HH pay for MRS in MS?", services.corpus) == ["healthhelp-mrs"]
+
+
+# --- "since <month> <year>" ------------------------------------------------------------------------------
+_ENTRIES = [
+    ("p#history.2021-02", "February 2021 Updated background information and references",
+     "February 2021 Updated background information and references"),
+    ("p#history.2019-07.1", "July 2019 Deleted therapeutic f/u indication", "Deleted therapeutic f/u indication"),
+]
+
+
+def test_since_a_month_does_not_count_the_entry_of_that_month():
+    verdict = from_entries("Has P updated its guideline since February 2021?", ["P"], "P", "p", _ENTRIES)
+    assert verdict is not None and verdict.claim == "no", verdict
+    assert "since february 2021" in verdict.text.lower()
+
+
+def test_since_an_earlier_month_counts_the_entry():
+    verdict = from_entries("Has P updated its guideline since March 2020?", ["P"], "P", "p", _ENTRIES)
+    assert verdict is not None and verdict.claim == "yes"
+
+
+def test_since_a_year_still_counts_that_year():
+    verdict = from_entries("Has P updated its guideline since 2021?", ["P"], "P", "p", _ENTRIES)
+    assert verdict is not None and verdict.claim == "yes"
+
+
+def test_since_the_last_revised_month_through_the_service(services):
+    verdict = _verdict(services, "Has NIA changed its guideline since February 2021?", "no")
+    assert "history.2021-02" in verdict.text  # the entry nearest the span, not the first found
+
+
+# --- a payer likened to is not asked ---------------------------------------------------------------------
+def test_likened_payer_is_not_asked(services):
+    verdict = _verdict(services, "Would Florida Blue approve MRS for a TBI patient, the way HealthHelp does?", "no")
+    assert "healthhelp-mrs" not in verdict.text
+
+
+def test_likened_payer_with_as_does(services):
+    _verdict(services, "Does NIA cover spectroscopy in multiple sclerosis as HealthHelp does?", "no")
+
+
+def test_reference_payer_reads_only_a_bare_payer_name(services):
+    corpus = services.corpus
+    assert reference_payer("Does Cohere list MS like HealthHelp does?", corpus) == "healthhelp-mrs"
+    assert reference_payer("Is NIA's list the same as Florida Blue's?", corpus) is None
+    assert reference_payer("Does Cohere cover it as well as HealthHelp does?", corpus) is None
+    assert reference_payer("Is it covered like a tumor would be?", corpus) is None
