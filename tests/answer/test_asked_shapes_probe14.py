@@ -8,7 +8,11 @@ below in words of its own:
 - "has P revised it since February 2021?" counts from that month: the entry of that month is the
   one the span starts at, not one made since it ("since 2019" still counts 2019 itself);
 - "does P1 cover X like P2 does?": the payer likened to is the reference, not asked; "the same as
-  P2's" still compares the two.
+  P2's" still compares the two;
+- "must encephalopathy MRS be for prognosis?": a purpose the policy lists as an indication of its own
+  (HealthHelp's encephalopathy, for prognosis evaluation) asked as required is asked over that row
+  and the rows it is the purpose of (HIE): only if the MRS is for it (it read "it depends: required
+  only for HIE, not for its other indications", which the policy does not say).
 """
 
 from __future__ import annotations
@@ -91,3 +95,11 @@ def test_reference_payer_reads_only_a_bare_payer_name(services):
     assert reference_payer("Is NIA's list the same as Florida Blue's?", corpus) is None
     assert reference_payer("Does Cohere cover it as well as HealthHelp does?", corpus) is None
     assert reference_payer("Is it covered like a tumor would be?", corpus) is None
+
+
+# --- a purpose listed as an indication of its own, asked as required --------------------------------------
+def test_purpose_of_its_own_row_is_only_if(services):
+    verdict = _verdict(services, "HH: must encephalopathy MRS be done for prognosis?", "only_if")
+    assert "healthhelp-mrs#indications.3" in verdict.text
+    assert "other indications" not in verdict.text
+

@@ -885,16 +885,24 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
-        if not named and not number and (carried := self._carried(plan, by_policy)):
-            # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
-            # beside the requirement asks over the indications that carry it, not every indication
-            by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
-            scope = "it lists for " + " or ".join(dict.fromkeys(
-                catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
-        facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
-        verdict = requirement.from_requirement(wanted, by_policy, named, heads,
-                                               {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
-                                               over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
+        if not named and not number and wanted.fact in plan.indications and wanted.fact in labels:
+            # "does HealthHelp require that encephalopathy MRS be for prognosis?": the purpose asked is
+            # itself an indication row; asked over that row and the rows it is the purpose of (HIE)
+            own = labels[wanted.fact]
+            verdict = requirement.purpose_only(wanted, {
+                pid: [c for c in cells if c.indication == own or wanted.fact in c.condition_facts]
+                for pid, cells in by_policy.items()})
+        else:
+            if not named and not number and (carried := self._carried(plan, by_policy)):
+                # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
+                # beside the requirement asks over the indications that carry it, not every indication
+                by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
+                scope = "it lists for " + " or ".join(dict.fromkeys(
+                    catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
+            facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
+            verdict = requirement.from_requirement(wanted, by_policy, named, heads,
+                                                   {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
+                                                   over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
         if not verdict.claims:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])
