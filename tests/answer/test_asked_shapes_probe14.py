@@ -12,7 +12,12 @@ below in words of its own:
 - "must encephalopathy MRS be for prognosis?": a purpose the policy lists as an indication of its own
   (HealthHelp's encephalopathy, for prognosis evaluation) asked as required is asked over that row
   and the rows it is the purpose of (HIE): only if the MRS is for it (it read "it depends: required
-  only for HIE, not for its other indications", which the policy does not say).
+  only for HIE, not for its other indications", which the policy does not say);
+- "was NIA's guideline originally dated April 2007?", "is Cohere's effective date 10/30/2024?": a
+  yes/no question of a policy's own dated line, compared as far as both dates are spelled out (no
+  verdict when the question is more precise than the line, or the payer has no such line);
+- Medicaid, and a Blue Cross Blue Shield plan of another state ("BCBS Texas"), are payers no indexed
+  policy belongs to (not addressed); Blue Cross Blue Shield of Florida stays Florida Blue.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import pytest
 from support.asking import verdict_of as _verdict
 from support.no_index import NoIndex
 
+from mrs_assist.answer import dated
 from mrs_assist.answer.history import from_entries
+from mrs_assist.answer.scope import foreign_payers
 from mrs_assist.answer.plan import documents_named, reference_payer
 from mrs_assist.config import Settings
 from mrs_assist.service import Services
@@ -103,3 +110,37 @@ def test_purpose_of_its_own_row_is_only_if(services):
     assert "healthhelp-mrs#indications.3" in verdict.text
     assert "other indications" not in verdict.text
 
+
+
+# --- a policy's own dated line -----------------------------------------------------------------------------
+def test_original_date_asked_by_month_and_year(services):
+    verdict = _verdict(services, "Did NIA originally issue the guideline in April 2007?", "yes")
+    assert "nia-brain-mrs#guideline-info.original-date" in verdict.text
+
+
+def test_a_different_date_is_no(services):
+    verdict = _verdict(services, "Is Cohere's effective date 11/30/2024?", "no")
+    assert "October 30, 2024" in verdict.text
+
+
+def test_implementation_year_is_compared_by_year_alone(services):
+    _verdict(services, "Was NIA's implementation in 2022?", "yes")
+
+
+def test_more_precise_than_the_line_is_no_verdict():
+    lines = {"p": [("p#info.original-date", "Original Date: April 2007")]}
+    assert dated.from_dated(dated.asked("Was P originally dated April 12, 2007?"), lines, {"p": "P"}) is None
+    assert dated.from_dated(dated.asked("Is P effective in 2007?"), lines, {"p": "P"}) is None  # no such line
+    assert dated.asked("When was P originally dated?") is None  # not a yes/no question
+
+
+# --- payers no indexed policy belongs to ---------------------------------------------------------------------
+def test_other_state_blue_plan_and_medicaid_are_foreign():
+    assert foreign_payers("Would Blue Cross Blue Shield of Texas pay for MRS?") == ["a non-Florida Blue Cross Blue Shield plan"]
+    assert foreign_payers("does BCBS Michigan cover it") == ["a non-Florida Blue Cross Blue Shield plan"]
+    assert foreign_payers("Does state Medicaid cover MRS for MS?") == ["Medicaid"]
+    assert foreign_payers("Does Blue Cross Blue Shield of Florida cover MRS for MS?") == []
+
+
+def test_other_state_blue_plan_is_not_addressed(services):
+    _verdict(services, "What does BCBS of Illinois say about MRS for epilepsy?", "not_addressed")

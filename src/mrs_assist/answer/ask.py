@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
+    applies, coding, dated, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
     requirement, retrieved, said, scope, setting, stance, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
@@ -182,6 +182,9 @@ class Asker:
             pass
         elif (asked_version := version.asked(plan.question)) and not plan.case_text \
                 and (response := self._version(plan, asked_version, top_k)) is not None:  # "is Cohere's policy version 2?"
+            pass
+        elif (asked_date := dated.asked(plan.question)) and not plan.case_text \
+                and (response := self._dated(plan, asked_date, top_k)) is not None:  # "was NIA's original date April 2007?"
             pass
         elif (applying := applies.asked(plan.question, self._defined_clauses)) \
                 and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
@@ -716,6 +719,18 @@ class Asker:
                 lines.setdefault(c.policy_id, []).append((c.id, c.text))
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         return self._answered(plan, policy_ids, version.from_version(asked, lines, payers), top_k)
+
+    def _dated(self, plan: QueryPlan, asked: tuple, top_k: int) -> AskResponse | None:
+        """'Is Cohere's guideline effective October 30, 2024?' from each asked policy's own dated line (``answer.dated``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        if not policy_ids:
+            return None  # a date asked of no payer named is no policy's line
+        lines: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():
+            if c.policy_id in policy_ids and not c.deleted and not self._kinds(c.id) & verdicts.HISTORY_KINDS:
+                lines.setdefault(c.policy_id, []).append((c.id, c.text))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, dated.from_dated(asked, lines, payers), top_k)
 
     def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Does NIA require office visit notes?' from each asked policy's own "must be provided"
