@@ -127,6 +127,15 @@ def test_implementation_year_is_compared_by_year_alone(services):
     _verdict(services, "Was NIA's implementation in 2022?", "yes")
 
 
+def test_an_original_date_line_in_a_history_section_counts(services):
+    verdict = _verdict(services, "Was Cohere's guideline first issued in 2023?", "no")
+    assert "August 15, 2024" in verdict.text
+
+
+def test_both_payers_asked_one_no_answers_it(services):
+    _verdict(services, "Were both NIA and Cohere originally issued in 2024?", "no")
+
+
 def test_more_precise_than_the_line_is_no_verdict():
     lines = {"p": [("p#info.original-date", "Original Date: April 2007")]}
     assert dated.from_dated(dated.asked("Was P originally dated April 12, 2007?"), lines, {"p": "P"}) is None

@@ -726,11 +726,11 @@ class Asker:
         if not policy_ids:
             return None  # a date asked of no payer named is no policy's line
         lines: dict[str, list[tuple[str, str]]] = {}
-        for c in self.corpus.clauses():
-            if c.policy_id in policy_ids and not c.deleted and not self._kinds(c.id) & verdicts.HISTORY_KINDS:
+        for c in self.corpus.clauses():  # a history section's "Original Date: …" line too: it dates the first version
+            if c.policy_id in policy_ids and not c.deleted:
                 lines.setdefault(c.policy_id, []).append((c.id, c.text))
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
-        return self._answered(plan, policy_ids, dated.from_dated(asked, lines, payers), top_k)
+        return self._answered(plan, policy_ids, dated.from_dated(asked, lines, payers, every=plan.every_payer), top_k)
 
     def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Does NIA require office visit notes?' from each asked policy's own "must be provided"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from mrs_assist.answer.verdict import per_payer
+from mrs_assist.answer.verdict import per_payer, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -77,9 +77,11 @@ def _agree(asked_: tuple[int, int | None, int | None], stated: tuple[int, int | 
 
 
 def from_dated(asked_: tuple[str, tuple[int, int | None, int | None]],
-               lines: Mapping[str, Sequence[tuple[str, str]]], payers: Mapping[str, str]) -> Verdict | None:
-    """Per policy asked: yes / no from its line of the kind asked (``lines``: policy → its current
-    clauses (id, text)); None when a policy asked has no such line or the question is more precise."""
+               lines: Mapping[str, Sequence[tuple[str, str]]], payers: Mapping[str, str],
+               every: bool = False) -> Verdict | None:
+    """Per policy asked: yes / no from its line of the kind asked (``lines``: policy → its clauses
+    (id, text)); None when a policy asked has no such line or the question is more precise.
+    ``every``: the question asks it of each payer ("were both first issued in 2024?"): one no answers it."""
     kind, when = asked_
     label_words = next(label for k, _, label in _KINDS if k == kind)
     claims, kinds = [], []
@@ -96,4 +98,6 @@ def from_dated(asked_: tuple[str, tuple[int, int | None, int | None]],
         claims.append(VerdictClaim(text=f'{"Yes" if same else "No"} — {payer} ({pid}) states "{text}" [{cid}].',
                                    clause_ids=[cid]))
         kinds.append("yes" if same else "no")
+    if every and len(claims) > 1 and "no" in kinds:
+        return render("No — not every payer asked; each policy's own line, by payer:", claims, "metadata", "no")
     return per_payer(claims, kinds, "Each policy's own line, by payer:", "metadata")
