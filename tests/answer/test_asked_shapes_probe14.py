@@ -6,13 +6,16 @@ below in words of its own:
 - a payer's initials as the subject of the opening auxiliary and a payer's verb ("Does FB cover …?",
   "Will HH pay …?") name that payer as the addressee, as "FB:" does; "does FB in the orbit …" does not;
 - "has P revised it since February 2021?" counts from that month: the entry of that month is the
-  one the span starts at, not one made since it ("since 2019" still counts 2019 itself);
+  one the span starts at, not one made since it ("since 2019" still counts 2019 itself); "did P
+  update anything …?" asks any entry of that action ("anything" is no word an entry must hold);
 - "does P1 cover X like P2 does?": the payer likened to is the reference, not asked; "the same as
   P2's" still compares the two;
 - "must encephalopathy MRS be for prognosis?": a purpose the policy lists as an indication of its own
   (HealthHelp's encephalopathy, for prognosis evaluation) asked as required is asked over that row
   and the rows it is the purpose of (HIE): only if the MRS is for it (it read "it depends: required
   only for HIE, not for its other indications", which the policy does not say);
+- "does Cohere need conventional imaging to be inconclusive?": "need X to be Y" asks X (in state Y) as
+  required, as "require X to be Y" does;
 - "was NIA's guideline originally dated April 2007?", "is Cohere's effective date 10/30/2024?": a
   yes/no question of a policy's own dated line, compared as far as both dates are spelled out (no
   verdict when the question is more precise than the line, or the payer has no such line);
@@ -79,6 +82,13 @@ def test_since_an_earlier_month_counts_the_entry():
 def test_since_a_year_still_counts_that_year():
     verdict = from_entries("Has P updated its guideline since 2021?", ["P"], "P", "p", _ENTRIES)
     assert verdict is not None and verdict.claim == "yes"
+
+
+def test_anything_asks_any_entry_of_the_action():
+    verdict = from_entries("Did P update anything after 2020?", ["P"], "P", "p", _ENTRIES)
+    assert verdict is not None and verdict.claim == "yes"
+    verdict = from_entries("Has P updated anything since February 2021?", ["P"], "P", "p", _ENTRIES)
+    assert verdict is not None and verdict.claim == "no"
 
 
 def test_since_the_last_revised_month_through_the_service(services):
@@ -153,3 +163,13 @@ def test_other_state_blue_plan_and_medicaid_are_foreign():
 
 def test_other_state_blue_plan_is_not_addressed(services):
     _verdict(services, "What does BCBS of Illinois say about MRS for epilepsy?", "not_addressed")
+
+
+# --- "need X to be Y" ------------------------------------------------------------------------------------------
+def test_need_something_to_be_in_a_state_is_a_requirement(services):
+    verdict = _verdict(services, "Does Cohere need conventional imaging to be inconclusive beforehand?", "yes")
+    assert "cohere-mrs#indications.1" in verdict.text
+
+
+def test_need_something_to_be_for_an_indication_that_does_not_need_it(services):
+    _verdict(services, "Does HealthHelp need prior MRI to be indeterminate for TBI?", "no")

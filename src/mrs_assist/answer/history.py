@@ -183,6 +183,8 @@ _RELATION = frozenset({
     "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
     # whom a change concerns ("an exception for FEP members"), not a word the entry must carry
     "member", "members", "enrollee", "enrollees",
+    # "did NIA update anything after 2019?": any entry of the action asked
+    "anything", "something",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 

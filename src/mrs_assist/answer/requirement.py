@@ -17,7 +17,9 @@ from mrs_assist.answer.verdict import MatrixCell, cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 REQUIRE = re.compile(
-    r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|must|have to|has to|prerequisite|mandator\w*|"
+    r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|"
+    # "does Cohere need conventional imaging to be inconclusive?": what is needed, then its state
+    r"need(?:s|ed)?\s+(?=(?!to\b)[\w'’ -]{2,40}?\s+to\s+(?:be|have|show)\b)|must|have to|has to|prerequisite|mandator\w*|"
     r"a condition (?:of|for)|"
     # "is MRS for MS covered only when the MRI is non-diagnostic?": what follows is asked as required
     # (of the coverage asked, not a plan the case states: "they will order MRS only if …")
