@@ -1,8 +1,14 @@
 """Question classes found by probing the four policies past the dev splits (issue 23, session 14b).
 
 131 probe questions were written from the policy texts alone, over the ten kinds and the four
-payers, each with my verdict, and asked through the service. Each class that read wrong is tested
-below in words of its own:
+payers (abbreviations, several payers at once, stated cases, follow-ups), each with my verdict, and
+asked through the service: 99 right / 8 wrong / 24 no verdict on the base, 108 / 4 / 19 after. (Seven
+of my first verdicts were corrected against the texts: HealthHelp's Krabbe and glioma-vs-lymphoma
+are "only if", not "yes"; prostate, breast and cardiac MRS are "no" under brain-only policies;
+neonatal HIE is "no" for "every payer"; HealthHelp does list BMI past the scanner's limit; and, as
+the dev splits read it, "does it have to be for pre-surgical evaluation?" is answered "only if".)
+A second round of 34, written after the fixes in other words: 19 / 3 / 12 on the base, 32 / 0 / 2 after.
+Each class that read wrong is tested below in words of its own:
 - a payer's initials as the subject of the opening auxiliary and a payer's verb ("Does FB cover …?",
   "Will HH pay …?") name that payer as the addressee, as "FB:" does; "does FB in the orbit …" does not;
 - "has P revised it since February 2021?" counts from that month: the entry of that month is the
@@ -21,6 +27,14 @@ below in words of its own:
   verdict when the question is more precise than the line, or the payer has no such line);
 - Medicaid, and a Blue Cross Blue Shield plan of another state ("BCBS Texas"), are payers no indexed
   policy belongs to (not addressed); Blue Cross Blue Shield of Florida stays Florida Blue.
+Left: "HealthHelp: spinal cord stimulator, known GBM, biopsy planning. Approve?" reads yes with a
+safety flag (I expected "depends"; the flag is shown, so it was left); "does NIA exclude patients with
+pacemakers?" reads not addressed (NIA lists no exclusions; "no" would be as true); "is renal
+insufficiency a Cohere non-indication?" reads depends (a note, whose text says it is not a
+non-indication by itself; a safe verdict); "Cohere: 8yo, suspected mitochondrial disease, MRI
+inconclusive" reads depends (the case reader does not take a suspected disorder for "diagnosis and
+evaluation of metabolic disorders": the note reader, not this path); literature "does P say …?"
+questions still get the clause quoted, no verdict (an overlap of words is no safe yes).
 """
 
 from __future__ import annotations
