@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from mrs_assist.answer import (
-    applies, coding, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
+    applies, coding, dated, definition, documentation, exclusion, guard, history, literature, polarity, prerequisite,
     requirement, retrieved, said, scope, setting, stance, version,
 )
 from mrs_assist.answer import quantifier as quantifiers
@@ -182,6 +182,9 @@ class Asker:
             pass
         elif (asked_version := version.asked(plan.question)) and not plan.case_text \
                 and (response := self._version(plan, asked_version, top_k)) is not None:  # "is Cohere's policy version 2?"
+            pass
+        elif (asked_date := dated.asked(plan.question)) and not plan.case_text \
+                and (response := self._dated(plan, asked_date, top_k)) is not None:  # "was NIA's original date April 2007?"
             pass
         elif (applying := applies.asked(plan.question, self._defined_clauses)) \
                 and (response := self._applies(plan, applying, top_k)) is not None:  # "does the repeat clause apply to a first MRS?"
@@ -717,6 +720,18 @@ class Asker:
         payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
         return self._answered(plan, policy_ids, version.from_version(asked, lines, payers), top_k)
 
+    def _dated(self, plan: QueryPlan, asked: tuple, top_k: int) -> AskResponse | None:
+        """'Is Cohere's guideline effective October 30, 2024?' from each asked policy's own dated line (``answer.dated``)."""
+        policy_ids = [pid for pid in plan.guidelines if pid in plan.named]
+        if not policy_ids:
+            return None  # a date asked of no payer named is no policy's line
+        lines: dict[str, list[tuple[str, str]]] = {}
+        for c in self.corpus.clauses():  # a history section's "Original Date: …" line too: it dates the first version
+            if c.policy_id in policy_ids and not c.deleted:
+                lines.setdefault(c.policy_id, []).append((c.id, c.text))
+        payers = {pid: self.corpus.documents[pid].meta.payer for pid in policy_ids}
+        return self._answered(plan, policy_ids, dated.from_dated(asked, lines, payers, every=plan.every_payer), top_k)
+
     def _documentation(self, plan: QueryPlan, top_k: int) -> AskResponse | None:
         """'Does NIA require office visit notes?' from each asked policy's own "must be provided"
         sentence (``answer.documentation``)."""
@@ -885,16 +900,24 @@ class Asker:
             under = requirement.within(by_policy[pid], clause)
             if self.corpus.clause(clause) and under:
                 by_policy[pid], heads[pid], scope = under, clause, f"under its criterion {number}"
-        if not named and not number and (carried := self._carried(plan, by_policy)):
-            # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
-            # beside the requirement asks over the indications that carry it, not every indication
-            by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
-            scope = "it lists for " + " or ".join(dict.fromkeys(
-                catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
-        facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
-        verdict = requirement.from_requirement(wanted, by_policy, named, heads,
-                                               {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
-                                               over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
+        if not named and not number and wanted.fact in plan.indications and wanted.fact in labels:
+            # "does HealthHelp require that encephalopathy MRS be for prognosis?": the purpose asked is
+            # itself an indication row; asked over that row and the rows it is the purpose of (HIE)
+            own = labels[wanted.fact]
+            verdict = requirement.purpose_only(wanted, {
+                pid: [c for c in cells if c.indication == own or wanted.fact in c.condition_facts]
+                for pid, cells in by_policy.items()})
+        else:
+            if not named and not number and (carried := self._carried(plan, by_policy)):
+                # "does HealthHelp require a non-diagnostic MRI for a known brain tumor?": a condition named
+                # beside the requirement asks over the indications that carry it, not every indication
+                by_policy = {pid: carried.get(pid) or cells for pid, cells in by_policy.items()}
+                scope = "it lists for " + " or ".join(dict.fromkeys(
+                    catalogue.spec(f).label for f in self._named_conditions(plan) if f in catalogue))
+            facts = {f for cells in by_policy.values() for c in cells for f in c.condition_facts}
+            verdict = requirement.from_requirement(wanted, by_policy, named, heads,
+                                                   {f: catalogue.spec(f).label for f in facts if f in catalogue}, scope,
+                                                   over="every" if plan.every_payer else "any" if plan.quantifier == "any" else None)
         if not verdict.claims:
             return None
         citations = self._citations([i for c in verdict.claims for i in c.clause_ids])

@@ -183,6 +183,8 @@ _RELATION = frozenset({
     "resonance", "spectroscopy", "statement", "one", "time", "some", "point", "past", "since", "position", "stance",
     # whom a change concerns ("an exception for FEP members"), not a word the entry must carry
     "member", "members", "enrollee", "enrollees",
+    # "did NIA update anything after 2019?": any entry of the action asked
+    "anything", "something",
 })
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
@@ -193,8 +195,29 @@ _LATEST = re.compile(
 """'… in its latest revision': which entry is asked (the newest dated one), no word an entry records."""
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
 _BOUND = re.compile(r"\b(?P<how>since|after|before|prior to|until|up to)\s+(?:(?:the\s+)?(?:end|start|beginning)\s+of\s+)?"
-                    r"(?P<year>(?:19|20)\d{2})\b", re.I)
+                    r"(?:(?P<month>" + "|".join(_MONTHS) + r")\s+)?(?P<year>(?:19|20)\d{2})\b", re.I)
+_DATED_ID = re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})\b")
+"""An entry's year and month as its id spells them ("history.2021-02", "history.2023-09-30")."""
+
+
+def _date_key(cid: str) -> tuple[int, int]:
+    """An entry's (year, month) as its id spells them; month 0 when the id gives a year alone."""
+    if dated := _DATED_ID.search(cid):
+        return int(dated.group("year")), int(dated.group("month"))
+    years = [int(y) for y in _YEAR.findall(cid)]
+    return (max(years), 0) if years else (0, 0)
+
+
+def _same_month(bound: re.Match, cid: str) -> bool:
+    """True when the span asked starts at a month ("since February 2021") and the entry is dated
+    in that month: the revision the span is counted from, not one made since it."""
+    month = bound.group("month")
+    dated = _DATED_ID.search(cid)
+    return bool(month and dated and int(dated.group("year")) == int(bound.group("year"))
+                and int(dated.group("month")) == _MONTHS.index(month.lower()) + 1)
 
 
 def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> Verdict | None:
@@ -209,13 +232,15 @@ def _within(bound: re.Match, holding: list[tuple[str, str, str]], who: str) -> V
         if not found:
             return None
         # "since 2019" counts 2019 itself, "after 2019" does not
-        dated.append((cid, own, any((y >= year if since else y > year) if after else y < year for y in found)))
+        within = any((y >= year if since else y > year) if after else y < year for y in found)
+        dated.append((cid, own, within and not (after and _same_month(bound, cid))))
     inside = [(cid, own) for cid, own, ok in dated if ok]
     if inside:
         cid, own = inside[-1] if after else inside[0]
         return render("", [VerdictClaim(text=f'Yes — {who} records it: "{own}" [{cid}].', clause_ids=[cid])], "clause", "yes")
-    cid, own, _ = dated[-1] if after else dated[0]  # the entry nearest the span asked
-    span = f"{bound.group('how').lower()} {year}"
+    nearest = max if after else min  # the entry nearest the span asked
+    cid, own, _ = nearest(dated, key=lambda d: _date_key(d[0]))
+    span = " ".join(w for w in (bound.group("how").lower(), bound.group("month"), str(year)) if w)
     return render("", [VerdictClaim(text=f'No — not {span}: {who} records it as "{own}" [{cid}].', clause_ids=[cid])],
                   "clause", "no")
 

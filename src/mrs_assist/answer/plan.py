@@ -166,6 +166,26 @@ def follows_up(question: str) -> bool:
         and parts[-2].rstrip().endswith("?")
 
 
+_LIKE_PAYER = re.compile(
+    r"\b(?:(?:just\s+)?(?:like|the\s+(?:same\s+)?way)\s+(?P<who>[^?.!,;:]{2,50}?)(?:\s+(?:does|do|did))?"
+    r"|(?<!same\s)(?<!well\s)as\s+(?P<as_who>[^?.!,;:]{2,50}?)\s+(?:does|do|did))\s*[?.!]*\s*$", re.I)
+"""A question that ends by likening its payer's act to another's ("… like HealthHelp does?", "… the
+way NIA does?", "… as HealthHelp does?"): the other payer is the reference, not asked. "The same as
+Florida Blue's?" compares the two; "as well as HealthHelp does" joins them."""
+
+
+def reference_payer(question: str, corpus: Corpus) -> str | None:
+    """The guideline a question's closing likeness names ("Does Cohere cover MRS for epilepsy like
+    HealthHelp does?" → healthhelp-mrs); None unless it names one payer's name and nothing else."""
+    match = _LIKE_PAYER.search(question)
+    if match is None:
+        return None
+    who = (match.group("who") or match.group("as_who")).strip().lower()  # "like Florida Blue's (list)" compares
+    found = [pid for pid, d in corpus.documents.items()
+             if d.meta.kind == "guideline" and who in {n.lower() for n in (d.meta.payer, *d.meta.payer_aliases)}]
+    return found[0] if len(found) == 1 else None
+
+
 def premise_follow_up(question: str) -> str:
     """The bare follow-up that ends a question whose earlier sentences only state ("HealthHelp
     covers MRS for MS. What about Florida Blue?"): what it asks is the statement's claim of what the
@@ -337,6 +357,12 @@ _LEAD = re.compile(
 _LEAD_UNDER = re.compile(
     r"^\s*(?i:under|per|for|according to)\s+(?P<abbr>[A-Z]{2,5})\s*(?:,|:|\s[-–—]\s|\s--\s)")
 """The same initials after a leading "Under …," ("Under FB, is MRS for epilepsy …?")."""
+_LEAD_ASKED = re.compile(
+    r"^\s*(?i:does|do|did|will|would|can|could|should|has|have)\s+(?P<abbr>[A-Z]{2,5})\s+"
+    r"(?i:cover|list|require|pay|define|approve|allow|accept|consider|have|say|bill|need|exclude|deny|recognize|"
+    r"include|use|mention|treat|count|want|expect|call|add|delete|remove|revise|change|update)\b")
+"""The same initials as the subject of the question's opening auxiliary and a payer's verb ("Does
+FB cover …?", "Will HH pay …?"); "does FB in the orbit bar MRS?" names a foreign body, no payer verb."""
 
 
 def _lead_initials(question: str, corpus: Corpus) -> list[str]:
@@ -344,7 +370,7 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
     whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
     lead: "metallic FB in the orbit" is a foreign body, not a payer."""
-    match = _LEAD.search(question) or _LEAD_UNDER.search(question)
+    match = _LEAD.search(question) or _LEAD_UNDER.search(question) or _LEAD_ASKED.search(question)
     if match is None:
         return []
     abbr = match.group("abbr")
@@ -415,6 +441,9 @@ def plan_question(
         named = only  # "HealthHelp covers it. What about Florida Blue?": the premise's payer is not asked
     else:
         follow = ""
+    reference = reference_payer(question, corpus)
+    if len(named) >= 2 and reference in named:
+        named = [pid for pid in named if pid != reference]  # "… like HealthHelp does?": the likeness is not asked
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question)) \
         or bool(_PURPOSE_REQUIRED.search(question)) or bool(_BARE_ASK.match(_last_sentence(question)))

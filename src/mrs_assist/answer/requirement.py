@@ -17,7 +17,9 @@ from mrs_assist.answer.verdict import MatrixCell, cite_ids, render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
 REQUIRE = re.compile(
-    r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|must|have to|has to|prerequisite|mandator\w*|"
+    r"\b(?:requir\w*|need(?:s|ed)? (?:to (?:be|have|show)|an?|the)|"
+    # "does Cohere need conventional imaging to be inconclusive?": what is needed, then its state
+    r"need(?:s|ed)?\s+(?=(?!to\b)[\w'’ -]{2,40}?\s+to\s+(?:be|have|show)\b)|must|have to|has to|prerequisite|mandator\w*|"
     r"a condition (?:of|for)|"
     # "is MRS for MS covered only when the MRI is non-diagnostic?": what follows is asked as required
     # (of the coverage asked, not a plan the case states: "they will order MRS only if …")
@@ -339,8 +341,9 @@ def _alternative(cell: MatrixCell, label: str) -> str:
 
 
 def _needs(cell: MatrixCell, req: Requirement) -> bool:
-    """The covered cell requires the fact outright (not as one alternative)."""
-    return req.fact in cell.condition_facts and not _alternative(cell, req.label)
+    """The covered cell requires the fact outright (not as one alternative), or is the fact's own
+    row (a purpose listed as an indication: "encephalopathy, for prognosis evaluation")."""
+    return cell.indication == req.label or (req.fact in cell.condition_facts and not _alternative(cell, req.label))
 
 
 def _per_indication(req: Requirement, cell: MatrixCell) -> tuple[VerdictClaim, str]:
@@ -387,6 +390,31 @@ def _per_policy(req: Requirement, cells: Sequence[MatrixCell], policy_clause: st
     else:  # "it lists for a known brain tumor", "under its criterion 1": the indications asked over
         text = f"No — none of the indications {who} {scope.removeprefix('it ') if scope.startswith('it ') else 'lists ' + scope} requires: {req.label} {cite_ids(ids)}."
     return VerdictClaim(text=text, clause_ids=ids), "no"
+
+
+def purpose_only(req: Requirement, rows: dict[str, list[MatrixCell]]) -> Verdict:
+    """Per policy, a purpose it lists as an indication of its own ("encephalopathy, for prognosis
+    evaluation") asked as a requirement ("must encephalopathy MRS be for prognosis?"): only if the
+    MRS is for it, where every covered row that names it (its own, and those it is the purpose of)
+    needs it; ``rows`` holds those rows. The usual per-policy answer otherwise."""
+    claims: list[VerdictClaim] = []
+    kinds: list[str] = []
+    for cells in rows.values():
+        covered = [c for c in cells if c.status in _COVERED]
+        if covered and all(_needs(c, req) for c in covered):
+            who = f"{covered[0].payer} ({covered[0].policy_id})"
+            ids = list(dict.fromkeys(i for c in covered for i in c.clause_ids))
+            which = "; ".join(dict.fromkeys(c.indication for c in covered))
+            claim, kind = VerdictClaim(text=f"Only if the MRS is for {req.label} — {who} covers MRS for {which} "
+                                            f"only for that purpose {cite_ids(ids)}.", clause_ids=ids), "only_if"
+        else:
+            claim, kind = _per_policy(req, cells, None, "that names it")
+        if claim is not None:
+            claims.append(claim)
+            kinds.append(kind)
+    claim = kinds[0] if len(set(kinds)) == 1 else "depends"
+    lead = "" if len(claims) == 1 else f"Whether {req.label} is required, by payer:"
+    return render(lead, claims, "criteria", claim if claims else "quote")
 
 
 def _from_sufficiency(req: Requirement, rows: dict[str, list[MatrixCell]], named: Sequence[str],

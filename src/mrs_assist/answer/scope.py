@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from mrs_assist.answer.verdict import render
 from mrs_assist.schemas import Verdict, VerdictClaim
 
+_OTHER_STATES = (
+    "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware", "georgia",
+    "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky", "louisiana", "maine", "maryland",
+    "massachusetts", "michigan", "minnesota", "mississippi", "missouri", "montana", "nebraska", "nevada",
+    r"new\s+hampshire", r"new\s+jersey", r"new\s+mexico", r"new\s+york", r"north\s+carolina", r"north\s+dakota",
+    "ohio", "oklahoma", "oregon", "pennsylvania", r"rhode\s+island", r"south\s+carolina", r"south\s+dakota",
+    "tennessee", "texas", "utah", "vermont", "virginia", "washington", r"west\s+virginia", "wisconsin", "wyoming",
+)
+"""The states other than Florida, whose Blue plan is indexed."""
+
 _PAYERS: tuple[tuple[str, str], ...] = (
     ("Aetna", r"aetna"),
     ("Cigna", r"cigna|evernorth"),
@@ -38,6 +48,10 @@ _PAYERS: tuple[tuple[str, str], ...] = (
     ("Independence Blue Cross", r"independence\s+blue\s+cross|ibx"),
     ("Blue Shield of California", r"blue\s+shield\s+of\s+california"),
     ("Geisinger", r"geisinger"),
+    ("Medicaid", r"medicaid"),
+    # a Blue plan of another state ("BCBS Texas", "Blue Cross Blue Shield of Illinois"): Florida's is indexed
+    ("a non-Florida Blue Cross Blue Shield plan",
+     r"(?:bcbs|blue\s+cross(?:\s+(?:and\s+|&\s+)?blue\s+shield)?)\s+(?:of\s+)?(?:" + "|".join(_OTHER_STATES) + r")"),
     # Florida Blue's own guideline sends FEP members to FEP guidelines (floridablue-mrs#program-exceptions.fep).
     ("the Federal Employee Program (FEP)", r"fep|federal employee (?:program|plan)"),
 )
