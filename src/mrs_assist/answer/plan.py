@@ -375,7 +375,7 @@ _LEAD_ASKED = re.compile(
 """The same initials as the subject of the question's opening auxiliary and a payer's verb ("Does
 FB cover …?", "Will HH pay …?"); "does FB in the orbit bar MRS?" names a foreign body, no payer verb."""
 _BY_PAYER = re.compile(
-    r"\b(?i:covered|paid\s+for|approved|reimbursed|authori[sz]ed|allowed|accepted)\s+by\s+(?P<abbr>[A-Z]{2,5})\b")
+    r"\b(?i:covered|paid(?:\s+for)?|approved|reimbursed|authori[sz]ed|allowed|accepted)\s+by\s+(?P<abbr>[A-Z]{2,5})\b")
 """The same initials as the agent of a payer's passive verb ("is MRS covered by FB for …?", "approved
 by HH?"); a foreign body is never what covers or approves."""
 

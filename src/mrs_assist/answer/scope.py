@@ -103,7 +103,7 @@ _TOPICS: tuple[Topic, ...] = (
             # the study asked to be covered is not MRS: "does P cover PET scans for …?", "is fMRI approved?";
             # an MRI or CT stated as done ("MRI was inconclusive") is a fact of the case, not what is asked
             r"\b(?:cover|covers|covered|pay\s+for|pays\s+for|approve|approves|authori[sz]e|authori[sz]es|allow|allows)\s+"
-            r"(?:an?\s+|the\s+)?(?:functional\s+MRI|fMRI|PET(?:[-/]CT)?|SPECT|perfusion\s+(?:MRI|CT|imaging)|"
+            r"(?:an?\s+|the\s+)?(?:functional\s+MRI|fMRI|PET(?:[-/]CT)?|SPECT|(?:CT|MR)\s+perfusion|perfusion\s+(?:MRI|CT|imaging)|"
             r"diffusion[- ]tensor(?:\s+imaging)?|DTI|MR\s+angiography|MRA|CT\s+angiography|magnetoencephalography|MEG)"
             r"(?:\s+scans?)?(?!\w)"
             r"|\b(?:functional\s+MRI|fMRI|PET(?:[-/]CT)?|SPECT|magnetoencephalography)(?:\s+scans?)?\s+(?:covered|approved|allowed)\b",
