@@ -326,7 +326,8 @@ class Asker:
             quantified = plan.quantified
             if quantified is None and plan.every_payer and (asked := quantifiers.predicate(plan.question)) != "covered":
                 quantified = ("every", None, asked)  # "would both NIA and FB deny it?": each payer, of what is asked
-            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=quantified)
+            verdict = verdicts.from_matrix(cells, every=plan.every_payer, quantified=quantified,
+                                           ranked=quantifiers.ranks_payers(plan.question))
             investigational = any(c.status == "investigational" for c in cells)
         if plan.quantified is None and not plan.every_payer:  # "does NIA call it investigational?", "does Cohere deny it?"
             verdict = polarity.as_asked(verdict, polarity.asked_predicate(plan.question), investigational)

@@ -99,6 +99,17 @@ _TERSE = re.compile(r"\b(?:mrs|mr spectroscopy|spectroscopy|76390)\s+(?:for|in|t
                     r"|(?:^|[:;—–]\s*|\s-\s+)(?:mrs|mr spectroscopy|spectroscopy|76390)\s+to\s+(?!be\b|have\b)[a-z]+\b[^?]*\?\s*$",
                     re.I)
 """'HH MRS for MS?': a payer named beside 'MRS for <condition>' asks about coverage."""
+_SAYS_ABOUT = re.compile(
+    r"^\W*what\s+(?:does|do|did|would)\s+(?:[\w'’&-]+\s+){1,4}?(?:say|state|have\s+to\s+say|allow)\s+"
+    r"(?:about|on|regarding|for)\s+(?!(?:the\s+)?(?:evidence|literature|stud(?:y|ies)|trials?|research|references?|data)\b)"
+    # a device or safety matter is no indication: "… say about pacemakers / spinal cord stimulators?"
+    r"(?![^?]*\b(?:pacemakers?|defibrillators?|stimulators?|implant\w*|devices?|clips?|pumps?|valves?|stents?|"
+    r"foreign\s+bod(?:y|ies)|metal\w*|contraindicat\w*|safety|bmi|body\s+mass)\b)",
+    re.I)
+"""'What does HealthHelp say about TBI?': a payer named and asked what it says of a condition asks
+its position on it (the matrix answers when the condition is an indication row); a question about
+the evidence ("… say about the studies of …") stays a literature question, one about a device or
+safety matter an exclusion question."""
 
 
 _EVERY_PAYER = re.compile(
@@ -363,6 +374,10 @@ _LEAD_ASKED = re.compile(
     r"include|use|mention|treat|count|want|expect|call|add|delete|remove|revise|change|update)\b")
 """The same initials as the subject of the question's opening auxiliary and a payer's verb ("Does
 FB cover …?", "Will HH pay …?"); "does FB in the orbit bar MRS?" names a foreign body, no payer verb."""
+_BY_PAYER = re.compile(
+    r"\b(?i:covered|paid(?:\s+for)?|approved|reimbursed|authori[sz]ed|allowed|accepted)\s+by\s+(?P<abbr>[A-Z]{2,5})\b")
+"""The same initials as the agent of a payer's passive verb ("is MRS covered by FB for …?", "approved
+by HH?"); a foreign body is never what covers or approves."""
 
 
 def _lead_initials(question: str, corpus: Corpus) -> list[str]:
@@ -370,7 +385,8 @@ def _lead_initials(question: str, corpus: Corpus) -> list[str]:
     capitalised abbreviation and a colon or dash names, as its addressee, the one guideline
     whose payer (or an alias of several words) has those initials; [] otherwise. Only at the
     lead: "metallic FB in the orbit" is a foreign body, not a payer."""
-    match = _LEAD.search(question) or _LEAD_UNDER.search(question) or _LEAD_ASKED.search(question)
+    match = (_LEAD.search(question) or _LEAD_UNDER.search(question) or _LEAD_ASKED.search(question)
+             or _BY_PAYER.search(question))
     if match is None:
         return []
     abbr = match.group("abbr")
@@ -446,7 +462,8 @@ def plan_question(
         named = [pid for pid in named if pid != reference]  # "… like HealthHelp does?": the likeness is not asked
     searched = list(policy_ids) if policy_ids is not None else detect_policies(question, corpus, named=named)
     coverage = is_coverage_question(_asking_part(question)) or bool(named and _TERSE.search(question)) \
-        or bool(_PURPOSE_REQUIRED.search(question)) or bool(_BARE_ASK.match(_last_sentence(question)))
+        or bool(_PURPOSE_REQUIRED.search(question)) or bool(_BARE_ASK.match(_last_sentence(question))) \
+        or bool(named and _SAYS_ABOUT.search(question))
     # "HealthHelp lists TBI. What about NIA?": the premise's claim of one payer, asked of another
     coverage = coverage or bool(follow)
     patient = bool(_PATIENT.search(question))

@@ -58,6 +58,22 @@ _HOW = re.compile(r"\b(?:how|in what ways?|where|what)\s+(?:[\w,'’]+\s+){0,8}?
 _DIFFER = re.compile(r"\b(?:differ(?:s|ent)?|disagree)\b", re.I)
 
 
+_RANKS = re.compile(
+    r"\b(?:strict(?:er|est)|more\s+(?:strict|restrictive|lenient|permissive|generous|liberal|demanding)|"
+    r"less\s+(?:strict|restrictive|lenient|permissive|generous|liberal|demanding)|"
+    r"(?:most|least)\s+(?:strict|restrictive|lenient|permissive|generous|liberal|demanding)|"
+    r"tight(?:er|est)|loos(?:er|est))\b",
+    re.I,
+)
+"""'Is NIA stricter than Florida Blue for …?', 'which is more restrictive …?': the payers ranked, not one asked."""
+
+
+def ranks_payers(question: str) -> bool:
+    """True when the question ranks the payers by how strict they are: no payer's own yes or no
+    answers it (both may cover it, under different conditions); the rows are compared instead."""
+    return bool(_RANKS.search(question))
+
+
 def set_aside(question: str, terms: Mapping[str, Sequence[str]]) -> list[str]:
     """Ids of the policies the question names only to set aside ("besides HealthHelp",
     "other than NIA and Cohere"); ``terms`` maps each policy id to its names (payer, aliases, id)."""

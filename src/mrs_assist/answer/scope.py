@@ -98,6 +98,20 @@ _TOPICS: tuple[Topic, ...] = (
         "the indexed policies set no scanner, magnet field strength or equipment requirement",
     ),
     Topic(
+        "another imaging study",
+        re.compile(
+            # the study asked to be covered is not MRS: "does P cover PET scans for …?", "is fMRI approved?";
+            # an MRI or CT stated as done ("MRI was inconclusive") is a fact of the case, not what is asked
+            r"\b(?:cover|covers|covered|pay\s+for|pays\s+for|approve|approves|authori[sz]e|authori[sz]es|allow|allows)\s+"
+            r"(?:an?\s+|the\s+)?(?:functional\s+MRI|fMRI|PET(?:[-/]CT)?|SPECT|(?:CT|MR)\s+perfusion|perfusion\s+(?:MRI|CT|imaging)|"
+            r"diffusion[- ]tensor(?:\s+imaging)?|DTI|MR\s+angiography|MRA|CT\s+angiography|magnetoencephalography|MEG)"
+            r"(?:\s+scans?)?(?!\w)"
+            r"|\b(?:functional\s+MRI|fMRI|PET(?:[-/]CT)?|SPECT|magnetoencephalography)(?:\s+scans?)?\s+(?:covered|approved|allowed)\b",
+            re.I,
+        ),
+        "the indexed policies are about MR spectroscopy and set no criteria for another imaging study",
+    ),
+    Topic(
         "billing modifiers",
         re.compile(r"\bmodifiers?\b|\b(?:professional|technical|global)\s+(?:and\s+technical\s+)?components?\b", re.I),
         "the indexed policies set no billing modifier or professional/technical component rule",

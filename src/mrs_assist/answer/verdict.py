@@ -249,11 +249,14 @@ def limit_purpose(cell: MatrixCell, question: str) -> MatrixCell:
                       [f"the MRS is for {match.group('purpose')}"], cell.clause_ids, cell.condition_facts)
 
 
-def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None, str] | None = None) -> Verdict:
+def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified: tuple[str, str | None, str] | None = None,
+                ranked: bool = False) -> Verdict:
     """The matrix's answer: one sentence for one payer, a row per payer for several.
     ``every``: the question asks whether all the payers cover it (yes only when each does);
     ``quantified``: (kind, subject policy id, predicate) of a question quantified over the payers
-    ("is HealthHelp the only payer …", "does any payer …", "are NIA and FB the same on …")."""
+    ("is HealthHelp the only payer …", "does any payer …", "are NIA and FB the same on …");
+    ``ranked``: the question ranks the payers by strictness ("is NIA stricter than FB on …?"): with
+    several payers, a yes or no of the rows answers no ranking, so it depends on the payer, row by row."""
     claims = []
     for cell in cells:
         who = f"{cell.payer} ({cell.policy_id})"
@@ -279,6 +282,8 @@ def from_matrix(cells: Sequence[MatrixCell], *, every: bool = False, quantified:
     lead = (
         f"{len(set(covered))} of {len(payers)} payers cover MRS for {' / '.join(indications)} without further conditions; by payer:"
     )
+    if ranked and not every and len(payers) > 1:
+        return render(f"It depends on the payer — compare the rows: {lead}", claims, "criteria", "depends")
     if every:
         some = {c.payer for c in cells if c.status in ("covered", "covered_if")}
         claim = "yes" if len(some) == len(payers) else "no"
