@@ -354,9 +354,10 @@ def _outside(m: Mention, spans: list[tuple[int, int]]) -> bool:
 
 def _presumed_in_doubt(detector: Detector, read: dict[str, list[Mention]]) -> None:
     """A question's words presume what they name ("residual lymphoma vs treatment effect", "the
-    resection cavity", a disease the MRS is to monitor: "MRS to monitor MS"); when they are all that asserts the fact and another mention leaves it in
-    doubt (the wife's report, "not yet verified", "brain tumor (PER PT)"), the fact is not known:
-    those mentions read unknown (issue 18; session 10: hedged or not)."""
+    resection cavity", a disease the MRS is to monitor: "MRS to monitor MS"); when they are all
+    that asserts the fact and another mention leaves it in doubt (the wife's report, "not yet
+    verified", "brain tumor (PER PT)"), the fact is not known: those mentions read unknown (issue
+    18; session 10: hedged or not)."""
     for name, found in read.items():
         groups = detector.specs[name].all_groups()
         true = [m for m in found if m.value == "true"]
@@ -565,10 +566,10 @@ def _reason_left_blank(
 ) -> None:
     """A request form whose reason-for-study field was left unfilled ("Reason for MRS: ***",
     blanked before reading), or notes that say the request's question is not known ("the office
-    could not say what the MRS should answer"), do not say why the MRS is wanted. Unless a purpose is stated where
-    reasons are (an assessment, a plan, a sentence about the MRS), one inferred from elsewhere
-    (an imaging impression's differential) is asked, never approved on: the requester left the
-    one field that says it empty (issue 18, template artifacts)."""
+    could not say what the MRS should answer"), do not say why the MRS is wanted. Unless a purpose
+    is stated where reasons are (an assessment, a plan, a sentence about the MRS), one inferred
+    from elsewhere (an imaging impression's differential) is asked, never approved on: nobody
+    said why the study is wanted (issue 18, template artifacts; session 14, UM intakes)."""
     blank = _blank_reason_field(tuple(detector.lexicon.sections.get("reason", []))) if template_gaps else None
     unstated = _reason_unstated(tuple(detector.lexicon.reason_unstated))
     if not ((blank is not None and blank.search(notes)) or (unstated is not None and unstated.search(notes))):
@@ -761,7 +762,8 @@ def _mentions(detector: Detector, notes: str) -> tuple[list[Mention], list[tuple
         if sent not in about_study:
             about_study[sent] = _ABOUT_STUDY.search(notes, *sentence_chars[sent]) is not None
         m.reason = "prior" not in added and (section in REASON_SECTIONS or about_study[sent])
-        m.monitored = about_study[sent] and _MONITORS.search(notes, max(0, span.start_char - 40), span.start_char) is not None
+        m.monitored = about_study[sent] and _MONITORS.search(
+            notes, max(0, span.start_char - 40), span.start_char) is not None
         if fact in (AGE_LABEL, CHILD_LABEL, QUALIFIER_LABEL):
             m.tag = rest[0]
         else:
